@@ -1,0 +1,55 @@
+"""Errors raised by the state format; each carries the CLI exit code it maps to."""
+
+from __future__ import annotations
+
+
+class StateError(Exception):
+    """Base class: the on-disk state cannot be used as asked. ``str()`` is one line."""
+
+    exit_code: int = 4
+
+
+class NotARepositoryError(StateError):
+    """The path is not inside a git repository, or the repository is bare."""
+
+    exit_code = 6
+
+
+class FormatTooNewError(StateError):
+    """The state was written by a newer Synthetic; this tool must be upgraded."""
+
+    exit_code = 4
+
+
+class BrokenRecordError(StateError):
+    """A record file is not valid TOML or does not match its schema.
+
+    ``path`` and ``line`` (1-based, or None when unknown) locate the problem.
+    """
+
+    exit_code = 4
+
+    def __init__(self, path: str, line: int | None, detail: str) -> None:
+        self.path = path
+        self.line = line
+        self.detail = detail
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {detail}")
+
+
+class RecordNotFoundError(StateError):
+    """No record matches the given id, prefix or name."""
+
+    exit_code = 3
+
+
+class AmbiguousReferenceError(StateError):
+    """A prefix or name matches more than one record."""
+
+    exit_code = 3
+
+
+class LockTimeoutError(StateError):
+    """Another process held the state lock for too long."""
+
+    exit_code = 5

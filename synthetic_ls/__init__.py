@@ -1,0 +1,3 @@
+"""Synthetic: parallel coding-agent workspaces ("constructs") on one Git repository."""
+
+__version__ = "0.1.0"

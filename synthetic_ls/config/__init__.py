@@ -1,0 +1,1 @@
+"""synthetic_ls.config layer (see DESIGN.md)."""

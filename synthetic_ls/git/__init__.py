@@ -1,0 +1,1 @@
+"""synthetic_ls.git layer (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""synthetic_ls.lsp layer (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""synthetic_ls.opencode layer (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""synthetic_ls.ops layer (see DESIGN.md)."""

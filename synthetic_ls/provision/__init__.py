@@ -1,0 +1,1 @@
+"""synthetic_ls.provision layer (see DESIGN.md)."""
