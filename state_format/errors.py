@@ -53,3 +53,16 @@ class LockTimeoutError(StateError):
     """Another process held the state lock for too long."""
 
     exit_code = 5
+
+
+class BareRepositoryError(NotARepositoryError):
+    """The repository is bare: constructs need a work tree to live beside."""
+
+
+class InvalidRecordError(StateError):
+    """A record the caller asked to write does not satisfy the format.
+
+    Raised before anything touches the disk, so the old file stays as it was.
+    """
+
+    exit_code = 7

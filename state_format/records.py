@@ -1,0 +1,186 @@
+"""Pydantic models of every record kind, and their TOML value mapping.
+
+Conventions shared by all kinds (see README.md):
+
+* timestamps are RFC 3339 strings in UTC with a ``Z`` and millisecond
+  precision (``"2025-05-01T09:30:00.000Z"``); a native TOML offset date-time
+  is accepted on read, a date-time without offset is not;
+* an unset optional field is written by **omitting its key**; on read an empty
+  string in an optional field also means unset;
+* keys this version does not know are kept (``extra="allow"``) and survive a
+  rewrite.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from state_format.ids import ID_PATTERN
+from state_format.statuses import Status
+
+#: Longest construct name accepted (characters, after trimming).
+NAME_MAX = 200
+
+
+def utc_now() -> datetime:
+    """Current time in UTC, truncated to milliseconds (what the files can hold)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def format_timestamp(value: datetime) -> str:
+    """RFC 3339 UTC with ``Z`` and milliseconds, e.g. ``2025-05-01T09:30:00.000Z``."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _aware_utc(value: Any) -> Any:
+    """Reject naive date-times (no offset) and normalise aware ones to UTC."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("timestamp needs a UTC offset, e.g. 2025-05-01T09:30:00Z")
+        return value.astimezone(UTC)
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value)  # 3.11 reads "Z" and fractions
+        if parsed.tzinfo is None:
+            raise ValueError("timestamp needs a UTC offset, e.g. 2025-05-01T09:30:00Z")
+        return parsed.astimezone(UTC)
+    raise ValueError("timestamp must be an RFC 3339 string")
+
+
+def _empty_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+class Record(BaseModel):
+    """Base of every record kind: an ``id`` and the shared conventions."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=False, use_enum_values=False)
+
+    #: Folder under the state root holding this kind's files (set per subclass).
+    folder: ClassVar[str] = ""
+    #: Name of the record kind in messages and schema file names.
+    kind: ClassVar[str] = ""
+    _timestamp_fields: ClassVar[tuple[str, ...]] = ()
+    _optional_str_fields: ClassVar[tuple[str, ...]] = ()
+
+    id: str = Field(pattern=ID_PATTERN, description="Unique id; also the file name without .toml.")
+
+    def to_toml_values(self) -> dict[str, Any]:
+        """Key/value pairs to write, in field order; unset optionals omitted."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            out[name] = _to_toml(value)
+        for key, value in (self.model_extra or {}).items():
+            out[key] = value
+        return out
+
+
+def _to_toml(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    if isinstance(value, Status):
+        return value.value
+    return value
+
+
+class Construct(Record):
+    """One construct: a unit of work with its own worktree, session and services."""
+
+    folder: ClassVar[str] = "constructs"
+    kind: ClassVar[str] = "construct"
+
+    name: str = Field(min_length=1, description="What a person calls it; any Unicode text.")
+    description: str = Field(default="", description="Free text; empty string when none.")
+    template_id: str = Field(min_length=1, description="Id of the template in synthetic.config.ts.")
+    workspace_path: str | None = Field(
+        default=None, description="Absolute path of the construct's git worktree."
+    )
+    opencode_session_id: str | None = Field(default=None, description="OpenCode session id.")
+    status: Status = Field(description="Lifecycle status; see the transition table.")
+    created_at: datetime = Field(description="RFC 3339 UTC.")
+    updated_at: datetime = Field(description="RFC 3339 UTC; changes on every update.")
+    branch: str | None = Field(default=None, description="Branch checked out in the worktree.")
+    base_ref: str | None = Field(default=None, description="Ref the branch was created from.")
+    base_commit: str | None = Field(default=None, description="Commit id base_ref pointed at.")
+
+    _v_time = field_validator("created_at", "updated_at", mode="before")(_aware_utc)
+    _v_empty = field_validator(
+        "workspace_path", "opencode_session_id", "branch", "base_ref", "base_commit", mode="before"
+    )(_empty_is_none)
+
+
+class PromptBundle(Record):
+    """The assembled prompt given to a construct's agent (filled by a later issue)."""
+
+    folder: ClassVar[str] = "prompt_bundles"
+    kind: ClassVar[str] = "prompt_bundle"
+
+    construct_id: str = Field(pattern=ID_PATTERN, description="Id of the owning construct.")
+    content: str = Field(description="The prompt text (a TOML multi-line string).")
+    token_count: int | None = Field(default=None, ge=0, description="Estimated tokens.")
+    created_at: datetime = Field(description="RFC 3339 UTC.")
+
+    _v_time = field_validator("created_at", mode="before")(_aware_utc)
+
+
+class PortAllocation(Record):
+    """A TCP port reserved for one service of one construct (filled by a later issue)."""
+
+    folder: ClassVar[str] = "port_allocations"
+    kind: ClassVar[str] = "port_allocation"
+
+    construct_id: str = Field(pattern=ID_PATTERN, description="Id of the owning construct.")
+    service_name: str = Field(min_length=1, description="Service (or port request) name.")
+    port: int = Field(ge=1, le=65535, description="The allocated TCP port.")
+    allocated_at: datetime = Field(description="RFC 3339 UTC.")
+
+    _v_time = field_validator("allocated_at", mode="before")(_aware_utc)
+
+
+class Service(Record):
+    """A managed service (dev server, container) of a construct (filled by a later issue)."""
+
+    folder: ClassVar[str] = "services"
+    kind: ClassVar[str] = "service"
+
+    construct_id: str = Field(pattern=ID_PATTERN, description="Id of the owning construct.")
+    name: str = Field(min_length=1, description="Service name from the template.")
+    type: str = Field(description='"process", "docker" or "compose".')
+    command: str | None = Field(default=None, description="Command line as run.")
+    cwd: str | None = Field(default=None, description="Working folder.")
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Environment given to the service (may hold secrets)."
+    )
+    pid: int | None = Field(default=None, ge=1, description="Process id while running.")
+    status: str = Field(description="e.g. pending, starting, ready, stopped, failed.")
+    ready_pattern: str | None = Field(default=None, description="Regex marking readiness.")
+    started_at: datetime | None = Field(default=None, description="RFC 3339 UTC.")
+    stopped_at: datetime | None = Field(default=None, description="RFC 3339 UTC.")
+
+    @field_validator("started_at", "stopped_at", mode="before")
+    @classmethod
+    def _v_time(cls, value: Any) -> Any:
+        return None if value in (None, "") else _aware_utc(value)
+
+    _v_empty = field_validator("command", "cwd", "ready_pattern", mode="before")(_empty_is_none)
+
+
+class FormatMarker(BaseModel):
+    """``format.toml``: the format version of the whole state folder."""
+
+    model_config = ConfigDict(extra="allow")
+
+    version: int = Field(ge=0, description="Format version; this Synthetic writes 1.")
+
+
+#: Every record kind, by its ``kind`` name.
+RECORD_KINDS: dict[str, type[Record]] = {
+    cls.kind: cls for cls in (Construct, PromptBundle, PortAllocation, Service)
+}

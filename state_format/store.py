@@ -1,0 +1,321 @@
+"""The state store: list, get, resolve, create, update and delete records.
+
+Readers take no lock: every write is an atomic rename, so a reader sees a
+whole old file or a whole new one. Writers take the state lock for the whole
+read-modify-write, re-read the record under it, and check the format marker
+again (another process may have upgraded it meanwhile).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import ValidationError
+
+from state_format.atomic import atomic_delete, atomic_write, ensure_dir
+from state_format.errors import (
+    AmbiguousReferenceError,
+    BrokenRecordError,
+    InvalidRecordError,
+    RecordNotFoundError,
+    StateError,
+)
+from state_format.ids import is_valid_id, new_id
+from state_format.locking import DEFAULT_TIMEOUT, StateLock
+from state_format.marker import CURRENT_VERSION, check_not_too_new, write_marker
+from state_format.migrations import detect_version, migrate
+from state_format.paths import RepoPaths, find_repo
+from state_format.records import Construct, Record, utc_now
+from state_format.tomlio import parse, read_text, render_new, render_update, validate
+
+R = TypeVar("R", bound=Record)
+
+LOCK_NAME = ".lock"
+_SUFFIX = ".toml"
+
+
+def one_line(text: str, limit: int = 60) -> str:
+    """``text`` made safe for a one-line message: control characters escaped, shortened."""
+    out = "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
+@dataclass
+class ListResult(Generic[R]):
+    """Records that read fine, plus the files that did not (never silently dropped)."""
+
+    records: list[R] = field(default_factory=list)
+    broken: list[BrokenRecordError] = field(default_factory=list)
+
+
+class Store:
+    """Access to one repository's state folder ``<git common dir>/synthetic``.
+
+    Open with :meth:`Store.open`; it checks the format marker (and migrates an
+    older layout) before anything else is read.
+    """
+
+    def __init__(self, repo: RepoPaths, *, lock_timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.repo = repo
+        self.root = repo.state_dir
+        self._lock = StateLock(self.root / LOCK_NAME, timeout=lock_timeout)
+
+    # -- opening and format ------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, start: Path | str | None = None, *, lock_timeout: float = DEFAULT_TIMEOUT
+    ) -> Store:
+        """Find the repository around ``start`` and open its state.
+
+        Raises NotARepositoryError / BareRepositoryError, FormatTooNewError, or
+        BrokenRecordError for a broken marker. Older formats are migrated here.
+        """
+        store = cls(find_repo(start), lock_timeout=lock_timeout)
+        store._check_format(allow_migration=True)
+        return store
+
+    @classmethod
+    def at(cls, repo: RepoPaths, *, lock_timeout: float = DEFAULT_TIMEOUT) -> Store:
+        """Open the state of an already located repository (no git subprocess)."""
+        store = cls(repo, lock_timeout=lock_timeout)
+        store._check_format(allow_migration=True)
+        return store
+
+    def _check_format(self, *, allow_migration: bool) -> int | None:
+        version = detect_version(self.root)
+        check_not_too_new(version, self.root)
+        if version is not None and version < CURRENT_VERSION and allow_migration:
+            with self._lock:
+                version = detect_version(self.root)  # another process may have done it
+                check_not_too_new(version, self.root)
+                if version is not None and version < CURRENT_VERSION:
+                    migrate(self.root, version)
+                    version = CURRENT_VERSION
+        return version
+
+    def _prepare_write(self, kind: type[Record]) -> None:
+        """Under the lock: re-check the marker and create folders/marker if needed."""
+        version = self._check_format(allow_migration=True)
+        ensure_dir(self.root)
+        if version is None or not (self.root / "format.toml").exists():
+            write_marker(self.root)
+        ensure_dir(self.folder(kind))
+
+    # -- paths and lock ----------------------------------------------------
+
+    def folder(self, kind: type[Record]) -> Path:
+        """Folder holding records of ``kind``."""
+        return self.root / kind.folder
+
+    def path_of(self, kind: type[Record], record_id: str) -> Path:
+        """File of record ``record_id``; refuses anything that is not a valid id."""
+        if not is_valid_id(record_id):
+            raise RecordNotFoundError(f"{one_line(record_id)!r} is not a valid {kind.kind} id")
+        return self.folder(kind) / f"{record_id}{_SUFFIX}"
+
+    def lock(self) -> StateLock:
+        """The inter-process state lock (reentrant); use ``with store.lock():``."""
+        return self._lock
+
+    # -- reading -----------------------------------------------------------
+
+    def _load(self, kind: type[R], path: Path, record_id: str) -> R:
+        text = read_text(path)
+        data = parse(text, path)
+        record = validate(kind, data, text, path)
+        if record.id != record_id:
+            raise BrokenRecordError(
+                str(path),
+                _line_of(text, "id"),
+                f"id {one_line(record.id)!r} does not match the file name {path.name!r}",
+            )
+        return record
+
+    def get(self, kind: type[R], record_id: str) -> R:
+        """The record with exactly this id (RecordNotFoundError, BrokenRecordError)."""
+        path = self.path_of(kind, record_id)
+        try:
+            return self._load(kind, path, record_id)
+        except FileNotFoundError:
+            raise RecordNotFoundError(f"no {kind.kind} with id {record_id!r}") from None
+
+    def list_ids(self, kind: type[Record]) -> list[str]:
+        """Ids of all files of ``kind`` (from file names only; nothing is parsed)."""
+        try:
+            entries = os.listdir(self.folder(kind))
+        except FileNotFoundError:
+            return []
+        return sorted(
+            name[: -len(_SUFFIX)]
+            for name in entries
+            if name.endswith(_SUFFIX) and not name.startswith(".")
+        )
+
+    def list(self, kind: type[R]) -> ListResult[R]:
+        """Every record of ``kind``; unreadable files go to ``broken``, not lost."""
+        result: ListResult[R] = ListResult()
+        folder = self.folder(kind)
+        for record_id in self.list_ids(kind):
+            path = folder / f"{record_id}{_SUFFIX}"
+            if not is_valid_id(record_id):
+                result.broken.append(
+                    BrokenRecordError(str(path), None, "file name is not a valid record id")
+                )
+                continue
+            try:
+                result.records.append(self._load(kind, path, record_id))
+            except FileNotFoundError:
+                continue  # deleted by another process since listdir: it is gone
+            except BrokenRecordError as exc:
+                result.broken.append(exc)
+        if kind is Construct:
+            result.records.sort(key=lambda r: (r.created_at, r.id))  # type: ignore[attr-defined]
+        return result
+
+    def resolve(self, kind: type[R], ref: str) -> R:
+        """Find a record by exact id, exact name, or unique id prefix, in that order.
+
+        An exact id is looked up directly (constant time); other references scan
+        the folder. Raises RecordNotFoundError, AmbiguousReferenceError, or
+        BrokenRecordError when the only match is a broken file.
+        """
+        if not ref.strip():
+            raise RecordNotFoundError(f"empty {kind.kind} reference")
+        if is_valid_id(ref) and self.path_of(kind, ref).exists():
+            return self.get(kind, ref)
+        listing = self.list(kind)
+        name = ref.strip()
+        by_name = [r for r in listing.records if getattr(r, "name", None) == name]
+        if len(by_name) == 1:
+            return by_name[0]
+        if len(by_name) > 1:
+            raise AmbiguousReferenceError(
+                f"{one_line(ref)!r} is the name of {len(by_name)} {kind.kind}s: "
+                + _describe(by_name)
+                + "; use an id instead"
+            )
+        by_prefix = [r for r in listing.records if r.id.startswith(ref)]
+        broken_prefix = [b for b in listing.broken if Path(b.path).name.startswith(ref)]
+        if len(by_prefix) + len(broken_prefix) > 1:
+            raise AmbiguousReferenceError(
+                f"{one_line(ref)!r} matches {len(by_prefix) + len(broken_prefix)} {kind.kind} ids: "
+                + _describe(by_prefix)
+                + (", " if by_prefix and broken_prefix else "")
+                + ", ".join(Path(b.path).name[: -len(_SUFFIX)] + " (broken)" for b in broken_prefix)
+                + "; type more of the id"
+            )
+        if by_prefix:
+            return by_prefix[0]
+        if broken_prefix:
+            raise broken_prefix[0]
+        hint = f" ({len(listing.broken)} broken file(s) skipped)" if listing.broken else ""
+        raise RecordNotFoundError(
+            f"no {kind.kind} matches {one_line(ref)!r} by id, name or id prefix{hint}"
+        )
+
+    # -- writing -----------------------------------------------------------
+
+    def new_id(self, kind: type[Record], name: str) -> str:
+        """An id for ``name`` not used by any file yet (call under the lock)."""
+        for _ in range(100):
+            candidate = new_id(name)
+            if not self.path_of(kind, candidate).exists():
+                return candidate
+        raise StateError("could not find an unused id after 100 tries")  # pragma: no cover
+
+    def create(self, record: R) -> R:
+        """Write a new record; an existing file with the same id is never replaced."""
+        with self._lock:
+            self._prepare_write(type(record))
+            path = self.path_of(type(record), record.id)
+            if path.exists():
+                raise InvalidRecordError(f"a {record.kind} with id {record.id!r} already exists")
+            header = (f"Synthetic {record.kind} record (state format {CURRENT_VERSION}).",)
+            atomic_write(path, render_new(record.to_toml_values(), header).encode("utf-8"))
+        return record
+
+    def update(
+        self,
+        kind: type[R],
+        record_id: str,
+        change: Callable[[R], Mapping[str, Any]],
+    ) -> R:
+        """Read-modify-write one record under the lock.
+
+        ``change`` receives the current record (freshly read under the lock) and
+        returns the fields to set; a value of None removes an optional key. It
+        may raise to abort without writing. ``updated_at`` is set automatically
+        when the kind has it. The file is edited in place: comments, key order
+        and unknown keys survive. A broken file is never overwritten.
+        """
+        with self._lock:
+            self._check_format(allow_migration=True)
+            current = self.get(kind, record_id)
+            path = self.path_of(kind, record_id)
+            changes = dict(change(current))
+            if "id" in changes and changes["id"] != record_id:
+                raise InvalidRecordError("a record's id cannot be changed")
+            if not changes:
+                return current
+            if "updated_at" in kind.model_fields:
+                changes.setdefault("updated_at", utc_now())
+            merged = current.model_dump()
+            merged.update(changes)
+            try:
+                updated = kind.model_validate(merged)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                loc = ".".join(str(p) for p in err.get("loc", ()))
+                raise InvalidRecordError(f"invalid {loc}: {err.get('msg')}") from None
+            values = updated.to_toml_values()
+            to_set = {k: values[k] for k in changes if k in values}
+            to_remove = [k for k, v in changes.items() if v is None]
+            text = render_update(read_text(path), to_set, to_remove)
+            atomic_write(path, text.encode("utf-8"))
+            return updated
+
+    def delete(self, kind: type[Record], record_id: str) -> None:
+        """Remove a record file. A broken file is not removed (fix it by hand first)."""
+        with self._lock:
+            self._check_format(allow_migration=True)
+            self.get(kind, record_id)  # raises if missing or broken
+            atomic_delete(self.path_of(kind, record_id))
+
+    # -- construct conveniences ---------------------------------------------
+
+    def list_constructs(self) -> ListResult[Construct]:
+        """All constructs, oldest first, plus broken construct files."""
+        return self.list(Construct)
+
+    def get_construct(self, construct_id: str) -> Construct:
+        """The construct with exactly this id."""
+        return self.get(Construct, construct_id)
+
+    def resolve_construct(self, ref: str) -> Construct:
+        """A construct by id, exact name or unique id prefix."""
+        return self.resolve(Construct, ref)
+
+
+def _describe(records: list[Any]) -> str:
+    shown = [f"{r.id} ({one_line(getattr(r, 'name', ''), 30)})" for r in records[:10]]
+    if len(records) > 10:
+        shown.append(f"and {len(records) - 10} more")
+    return ", ".join(shown)
+
+
+def _line_of(text: str, key: str) -> int | None:
+    from state_format.tomlio import find_key_line
+
+    return find_key_line(text, key)
+
+
+def open_store(start: Path | str | None = None, *, lock_timeout: float = DEFAULT_TIMEOUT) -> Store:
+    """Shorthand for :meth:`Store.open`."""
+    return Store.open(start, lock_timeout=lock_timeout)

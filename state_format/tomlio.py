@@ -1,0 +1,116 @@
+"""Read TOML fast with :mod:`tomllib`; write with :mod:`tomlkit`, editing in place.
+
+Errors carry the file path and, when it can be found, the 1-based line, so a
+person can jump straight to what they broke.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import tomlkit
+from pydantic import BaseModel, ValidationError
+
+from state_format.errors import BrokenRecordError
+
+M = TypeVar("M", bound=BaseModel)
+
+_LINE_RE = re.compile(r"\(at line (\d+), column \d+\)")
+
+
+def read_text(path: Path) -> str:
+    """Read a state file as UTF-8; undecodable bytes are a broken record."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise BrokenRecordError(str(path), line, "file is not valid UTF-8") from None
+
+
+def parse(text: str, path: Path) -> dict[str, Any]:
+    """Parse TOML text with tomllib, turning syntax errors into BrokenRecordError."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        found = _LINE_RE.search(msg)
+        if found:
+            line: int | None = int(found.group(1))
+            msg = msg[: found.start()].strip()
+        elif "end of document" in msg:
+            line = text.count("\n") + (0 if text.endswith("\n") else 1)
+            msg = msg.replace("(at end of document)", "").strip()
+        else:
+            line = None
+        raise BrokenRecordError(str(path), line, f"invalid TOML: {msg}") from None
+
+
+def find_key_line(text: str, key: str) -> int | None:
+    """1-based line where top-level ``key`` is assigned, or None if absent."""
+    pattern = re.compile(
+        r"^[ \t]*(?:" + re.escape(key) + r"|\"" + re.escape(key) + r"\"|'" + re.escape(key)
+        + r"')[ \t]*=",
+        re.MULTILINE,
+    )
+    found = pattern.search(text)
+    if found is None:
+        return None
+    return text.count("\n", 0, found.start()) + 1
+
+
+def validate(model: type[M], data: Mapping[str, Any], text: str, path: Path) -> M:
+    """Validate parsed data against ``model``; errors name the key and its line."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first.get("loc") or ()
+        key = str(loc[0]) if loc else ""
+        line = find_key_line(text, key) if key else None
+        if first.get("type") == "missing":
+            detail = f"required key `{key}` is missing"
+        else:
+            detail = f"`{'.'.join(str(p) for p in loc)}`: {first.get('msg', 'invalid value')}"
+        more = len(exc.errors()) - 1
+        if more:
+            detail += f" (and {more} more problem{'s' if more > 1 else ''})"
+        raise BrokenRecordError(str(path), line, detail) from None
+
+
+def _item(value: Any) -> Any:
+    """tomlkit item for ``value``; tables become inline so key order stays flat."""
+    if isinstance(value, Mapping):
+        table = tomlkit.inline_table()
+        for k, v in value.items():
+            table[k] = _item(v)
+        return table
+    return value
+
+
+def render_new(values: Mapping[str, Any], header: Iterable[str] = ()) -> str:
+    """A new TOML document with ``values`` in order, preceded by comment lines."""
+    doc = tomlkit.document()
+    for line in header:
+        doc.add(tomlkit.comment(line))
+    for key, value in values.items():
+        doc.add(key, _item(value))
+    return tomlkit.dumps(doc)
+
+
+def render_update(text: str, set_values: Mapping[str, Any], remove: Iterable[str] = ()) -> str:
+    """Apply changes to an existing document, keeping comments, order and unknown keys.
+
+    Keys already present keep their place; new keys go at the end.
+    """
+    doc = tomlkit.parse(text)
+    for key in remove:
+        if key in doc:
+            del doc[key]
+    for key, value in set_values.items():
+        doc[key] = _item(value)
+    return tomlkit.dumps(doc)
