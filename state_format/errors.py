@@ -34,7 +34,7 @@ class BrokenRecordError(StateError):
         self.line = line
         self.detail = detail
         where = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{where}: {detail}")
+        super().__init__(f"{where}: broken record: {detail}")
 
 
 class RecordNotFoundError(StateError):

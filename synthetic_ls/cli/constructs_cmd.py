@@ -1,10 +1,264 @@
-"""Commands of the `synthetic` CLI (filled in by the matching issue)."""
+"""Construct commands: ``new``, ``ls``, ``show``, ``edit``, ``rm``.
+
+Thin on purpose: parse arguments, call :mod:`synthetic_ls.ops.constructs`,
+render a table or ``--json`` (shape documented in README.md, "Constructs").
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+import unicodedata
 from typing import Any
 
+from state_format.records import Construct
+from state_format.statuses import Status
+from state_format.store import Store, one_line
+from synthetic_ls.errors import ExitCode, SyntheticError
+from synthetic_ls.ops import constructs as ops
 
-def register(sub: "argparse._SubParsersAction[Any]") -> None:
+_STATUS_HELP = "one of: " + ", ".join(s.value for s in Status)
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add this module's commands to the top-level parser."""
+    p = sub.add_parser("new", help="create a construct", description="Create a construct record.")
+    p.add_argument("name", metavar="NAME", help="what to call it (any text; quote it)")
+    p.add_argument(
+        "--template",
+        "-t",
+        dest="template",
+        default=None,
+        metavar="ID",
+        help="template id from synthetic.config.ts (default: defaults.templateId)",
+    )
+    p.add_argument("--description", "-d", default="", metavar="TEXT", help="free text")
+    p.add_argument(
+        "--status",
+        default=None,
+        metavar="S",
+        help="initial status: spawning, pending (default), ready or parked",
+    )
+    _json_flag(p)
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("ls", help="list constructs", description="List constructs, oldest first.")
+    p.add_argument("--status", default=None, metavar="S", help=f"only this status ({_STATUS_HELP})")
+    p.add_argument("--template", default=None, metavar="ID", help="only this template id")
+    _json_flag(p)
+    p.set_defaults(func=cmd_ls)
+
+    p = sub.add_parser(
+        "show",
+        help="show one construct",
+        description="Show a construct by id, exact name or unique id prefix.",
+    )
+    p.add_argument("ref", metavar="REF", help="id, unique id prefix, or exact name")
+    _json_flag(p)
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser(
+        "edit",
+        help="change a construct's name, description or status",
+        description="Change a construct. Status changes must follow the "
+        "lifecycle (see state_format/README.md).",
+    )
+    p.add_argument("ref", metavar="REF", help="id, unique id prefix, or exact name")
+    p.add_argument("--name", default=None, metavar="NAME", help="new name (the id stays)")
+    p.add_argument("--description", "-d", default=None, metavar="TEXT", help="new description")
+    p.add_argument("--status", default=None, metavar="S", help=f"new status ({_STATUS_HELP})")
+    _json_flag(p)
+    p.set_defaults(func=cmd_edit)
+
+    p = sub.add_parser(
+        "rm", help="remove a construct", description="Remove a construct and its record."
+    )
+    p.add_argument("ref", metavar="REF", help="id, unique id prefix, or exact name")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    _json_flag(p)
+    p.set_defaults(func=cmd_rm)
+
+
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON (see README.md)")
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+# -- commands -----------------------------------------------------------------
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    """``synthetic new``."""
+    store = Store.open()
+    result = ops.create_construct(
+        store,
+        ops.CreateOptions(
+            name=args.name,
+            template_id=args.template,
+            description=args.description,
+            status=args.status,
+        ),
+    )
+    if args.json:
+        _print_json(ops.construct_as_dict(result.construct, store))
+    else:
+        c = result.construct
+        sys.stdout.write(
+            f"Created construct {c.id} ({one_line(c.name)}) from template "
+            f"{one_line(c.template_id)!s}, status {c.status.value}.\n"
+        )
+    return int(ExitCode.OK)
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    """``synthetic ls``: broken files go to stderr (and ``broken`` in --json)."""
+    store = Store.open()
+    result = ops.list_constructs(
+        store, ops.ListOptions(status=args.status, template_id=args.template)
+    )
+    if args.json:
+        _print_json(
+            {
+                "version": ops.JSON_VERSION,
+                "constructs": [ops.construct_as_dict(c, store) for c in result.constructs],
+                "broken": [ops.broken_as_dict(b) for b in result.broken],
+            }
+        )
+    else:
+        if result.constructs:
+            sys.stdout.write(render_table(result.constructs))
+        elif result.total:
+            sys.stdout.write("No constructs match.\n")
+        elif result.broken:
+            sys.stdout.write("No readable constructs (see the warnings below).\n")
+        else:
+            sys.stdout.write(
+                "No constructs yet. Create one with: synthetic new NAME --template ID\n"
+            )
+    for broken in result.broken:
+        sys.stderr.write(f"synthetic: warning: {broken}\n")
+    return int(ExitCode.OK)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """``synthetic show``."""
+    store = Store.open()
+    construct = ops.show_construct(store, args.ref)
+    if args.json:
+        _print_json(ops.construct_as_dict(construct, store))
+    else:
+        sys.stdout.write(render_details(construct, store))
+    return int(ExitCode.OK)
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    """``synthetic edit``."""
+    store = Store.open()
+    result = ops.edit_construct(
+        store,
+        ops.EditOptions(
+            ref=args.ref, name=args.name, description=args.description, status=args.status
+        ),
+    )
+    if args.json:
+        _print_json(ops.construct_as_dict(result.construct, store))
+    elif result.changed:
+        sys.stdout.write(f"Updated {result.construct.id}: {', '.join(result.changed)}.\n")
+    else:
+        sys.stdout.write(f"Nothing changed in {result.construct.id}.\n")
+    return int(ExitCode.OK)
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    """``synthetic rm``: asks first on a terminal; elsewhere requires ``--yes``."""
+    store = Store.open()
+    construct = ops.show_construct(store, args.ref)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise SyntheticError(
+                f"refusing to remove {construct.id} without confirmation; pass --yes",
+                exit_code=ExitCode.USAGE,
+            )
+        sys.stderr.write(f"Remove construct {construct.id} ({one_line(construct.name)})? [y/N] ")
+        sys.stderr.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            sys.stderr.write("Not removed.\n")
+            return int(ExitCode.FAILED)
+    # Remove by id: the name could have been reused since we asked.
+    result = ops.remove_construct(store, ops.RemoveOptions(ref=construct.id))
+    if args.json:
+        _print_json({"removed": result.construct.id, "notes": result.notes})
+    else:
+        sys.stdout.write(f"Removed construct {result.construct.id}.\n")
+        for note in result.notes:
+            sys.stdout.write(f"  {note}\n")
+    return int(ExitCode.OK)
+
+
+# -- rendering ------------------------------------------------------------------
+
+
+def _width(text: str) -> int:
+    """Terminal columns ``text`` takes (wide East Asian characters count twice)."""
+    total = 0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        total += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return total
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def _when(construct: Construct) -> str:
+    return construct.updated_at.strftime("%Y-%m-%d %H:%M")
+
+
+def render_table(constructs: list[Construct]) -> str:
+    """The human ``ls`` table: ID, STATUS, TEMPLATE, UPDATED (UTC), NAME."""
+    header = ("ID", "STATUS", "TEMPLATE", "UPDATED (UTC)", "NAME")
+    rows = [
+        (c.id, c.status.value, one_line(c.template_id, 24), _when(c), one_line(c.name, 60))
+        for c in constructs
+    ]
+    widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    lines = []
+    for row in [header, *rows]:
+        cells = [_pad(cell, widths[i]) for i, cell in enumerate(row[:-1])]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def render_details(construct: Construct, store: Store) -> str:
+    """The human ``show`` output: one ``key: value`` line per field."""
+    d = ops.construct_as_dict(construct, store)
+    lines = []
+    for key in (
+        "id",
+        "name",
+        "status",
+        "template_id",
+        "created_at",
+        "updated_at",
+        "workspace_path",
+        "branch",
+        "base_ref",
+        "base_commit",
+        "opencode_session_id",
+        "file",
+    ):
+        value = d.get(key)
+        if value is not None:
+            lines.append(f"{key + ':':<21}{one_line(str(value), 200)}")
+    for key, value in d["extra"].items():
+        lines.append(f"{one_line(key, 19) + ':':<21}{one_line(json.dumps(value), 200)}")
+    if construct.description:
+        lines.append("description:")
+        lines.extend(f"  {one_line(line, 500)}" for line in construct.description.splitlines())
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,330 @@
+"""Construct operations: create, list, show, edit, remove.
+
+One plain function per operation, shared by the CLI and the language server.
+Each takes an open :class:`~state_format.store.Store` and an options object,
+returns a result object, and raises :class:`~synthetic_ls.errors.SyntheticError`
+for input it rejects (state errors such as a missing or broken record
+propagate as :class:`~state_format.errors.StateError`).
+
+Names are data only: they are trimmed and length-checked here, stored as a TOML
+string, and never used in a path, a ref or a shell command (ids are derived
+from an ASCII slug of the name instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from state_format.errors import BrokenRecordError
+from state_format.records import NAME_MAX, Construct, format_timestamp, utc_now
+from state_format.statuses import (
+    DEFAULT_STATUS,
+    INITIAL_STATUSES,
+    Status,
+    allowed_next,
+    can_transition,
+)
+from state_format.store import Store, one_line
+from synthetic_ls.errors import ConflictError, InvalidInputError
+from synthetic_ls.ops.templates import resolve_template
+
+#: Longest description accepted (characters).
+DESCRIPTION_MAX = 10_000
+
+#: Version of the --json shape of a construct (bumped only on incompatible change).
+JSON_VERSION = 1
+
+
+# -- input checks -----------------------------------------------------------
+
+
+def _check_unicode(value: str, what: str) -> None:
+    # Lone surrogates (from undecodable bytes in argv) cannot be written as UTF-8.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(f"{what} is not valid Unicode text") from None
+
+
+def normalize_name(name: str) -> str:
+    """A construct name as stored: trimmed, non-empty, at most NAME_MAX characters."""
+    _check_unicode(name, "name")
+    cleaned = name.strip()
+    if not cleaned:
+        raise InvalidInputError("a construct name cannot be empty")
+    if len(cleaned) > NAME_MAX:
+        raise InvalidInputError(
+            f"a construct name can have at most {NAME_MAX} characters (got {len(cleaned)})"
+        )
+    return cleaned
+
+
+def normalize_description(description: str) -> str:
+    """A description as stored: trimmed, at most DESCRIPTION_MAX characters."""
+    _check_unicode(description, "description")
+    cleaned = description.strip()
+    if len(cleaned) > DESCRIPTION_MAX:
+        raise InvalidInputError(
+            f"a description can have at most {DESCRIPTION_MAX} characters (got {len(cleaned)})"
+        )
+    return cleaned
+
+
+def parse_status(value: str) -> Status:
+    """A status from user input, or InvalidInputError listing the valid ones."""
+    try:
+        return Status(value.strip().lower().replace("-", "_"))
+    except ValueError:
+        valid = ", ".join(s.value for s in Status)
+        raise InvalidInputError(f"unknown status {one_line(value)!r} (valid: {valid})") from None
+
+
+# -- results ------------------------------------------------------------------
+
+
+def construct_as_dict(construct: Construct, store: Store | None = None) -> dict[str, Any]:
+    """The stable ``--json`` shape of a construct (documented in README.md).
+
+    Every known field is always present (null when unset); keys a newer tool
+    or a person added to the file are under ``extra``.
+    """
+    out: dict[str, Any] = {
+        "id": construct.id,
+        "name": construct.name,
+        "description": construct.description,
+        "template_id": construct.template_id,
+        "status": construct.status.value,
+        "workspace_path": construct.workspace_path,
+        "opencode_session_id": construct.opencode_session_id,
+        "branch": construct.branch,
+        "base_ref": construct.base_ref,
+        "base_commit": construct.base_commit,
+        "created_at": format_timestamp(construct.created_at),
+        "updated_at": format_timestamp(construct.updated_at),
+        "extra": _jsonable(dict(construct.model_extra or {})),
+    }
+    if store is not None:
+        out["file"] = str(store.path_of(Construct, construct.id))
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)  # TOML dates and times a person wrote
+
+
+def broken_as_dict(error: BrokenRecordError) -> dict[str, Any]:
+    """The ``--json`` shape of a broken record: path, line (or null) and message."""
+    return {"file": error.path, "line": error.line, "error": error.detail}
+
+
+@dataclass(frozen=True)
+class CreateOptions:
+    """Inputs of :func:`create_construct`.
+
+    ``template_id`` None means the config's default template; ``status`` None
+    means :data:`~state_format.statuses.DEFAULT_STATUS`. Later options (worktree,
+    base ref, branch) are added here, not as new parameters.
+    """
+
+    name: str
+    template_id: str | None = None
+    description: str = ""
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    """What :func:`create_construct` made."""
+
+    construct: Construct
+    path: Path
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    """Filters of :func:`list_constructs` (None: no filter)."""
+
+    status: str | None = None
+    template_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ListResult:
+    """Constructs that matched (oldest first) and every broken construct file."""
+
+    constructs: list[Construct]
+    broken: list[BrokenRecordError]
+    total: int  # readable constructs before filtering
+
+
+@dataclass(frozen=True)
+class EditOptions:
+    """Changes for :func:`edit_construct`; None leaves a field as it is."""
+
+    ref: str
+    name: str | None = None
+    description: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """The construct after the edit and the names of the fields that changed."""
+
+    construct: Construct
+    changed: list[str]
+
+
+@dataclass(frozen=True)
+class RemoveOptions:
+    """Inputs of :func:`remove_construct` (worktree options are added here later)."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
+class RemoveResult:
+    """The construct that was removed, and notes on what was released with it."""
+
+    construct: Construct
+    notes: list[str] = field(default_factory=list)
+
+
+# -- operations -----------------------------------------------------------------
+
+
+def create_construct(store: Store, options: CreateOptions) -> CreateResult:
+    """Validate the inputs, pick a fresh id from the name, and write the record."""
+    name = normalize_name(options.name)
+    description = normalize_description(options.description)
+    status = parse_status(options.status) if options.status is not None else DEFAULT_STATUS
+    if status not in INITIAL_STATUSES:
+        allowed = ", ".join(s.value for s in Status if s in INITIAL_STATUSES)
+        raise InvalidInputError(
+            f"a new construct cannot start as {status.value!r} (allowed: {allowed})"
+        )
+    template_id = resolve_template(store.repo.worktree, options.template_id)
+    with store.lock():
+        now = utc_now()
+        construct = Construct(
+            id=store.new_id(Construct, name),
+            name=name,
+            description=description,
+            template_id=template_id,
+            status=status,
+            created_at=now,
+            updated_at=now,
+        )
+        store.create(construct)
+    return CreateResult(construct=construct, path=store.path_of(Construct, construct.id))
+
+
+def list_constructs(store: Store, options: ListOptions | None = None) -> ListResult:
+    """Every readable construct matching the filters, plus all broken files."""
+    options = options or ListOptions()
+    wanted = parse_status(options.status) if options.status is not None else None
+    listing = store.list_constructs()
+    chosen = [
+        c
+        for c in listing.records
+        if (wanted is None or c.status == wanted)
+        and (options.template_id is None or c.template_id == options.template_id)
+    ]
+    return ListResult(constructs=chosen, broken=listing.broken, total=len(listing.records))
+
+
+def show_construct(store: Store, ref: str) -> Construct:
+    """The construct ``ref`` names (id, exact name or unique id prefix)."""
+    return store.resolve_construct(ref)
+
+
+def edit_construct(store: Store, options: EditOptions) -> EditResult:
+    """Change name, description and/or status; the status change must be allowed.
+
+    The id never changes (it is a stable handle, also used in branch names).
+    """
+    if options.name is None and options.description is None and options.status is None:
+        raise InvalidInputError("nothing to change; give --name, --description or --status")
+    name = normalize_name(options.name) if options.name is not None else None
+    description = (
+        normalize_description(options.description) if options.description is not None else None
+    )
+    status = parse_status(options.status) if options.status is not None else None
+    target = store.resolve_construct(options.ref)
+    changed: list[str] = []
+
+    def change(current: Construct) -> dict[str, Any]:
+        # Runs under the lock on the freshly read record, so the transition is
+        # checked against the status as it is now, not as it was when resolved.
+        out: dict[str, Any] = {}
+        if name is not None and name != current.name:
+            out["name"] = name
+        if description is not None and description != current.description:
+            out["description"] = description
+        if status is not None and status != current.status:
+            check_transition(current, status)
+            out["status"] = status
+        changed.extend(out)
+        return out
+
+    updated = store.update(Construct, target.id, change)
+    return EditResult(construct=updated, changed=changed)
+
+
+def check_transition(construct: Construct, new: Status) -> None:
+    """Raise ConflictError unless ``construct`` may move to status ``new``."""
+    if not can_transition(construct.status, new):
+        allowed = ", ".join(allowed_next(construct.status)) or "none"
+        raise ConflictError(
+            f"construct {construct.id} cannot go from {construct.status.value!r} to "
+            f"{new.value!r} (allowed from {construct.status.value!r}: {allowed})"
+        )
+
+
+def set_status(store: Store, construct_id: str, status: Status) -> Construct:
+    """Move a construct to ``status`` under the lock, checking the transition."""
+
+    def change(current: Construct) -> dict[str, Any]:
+        if current.status == status:
+            return {}
+        check_transition(current, status)
+        return {"status": status}
+
+    return store.update(Construct, construct_id, change)
+
+
+#: Steps that release a construct's resources before its record goes; each
+#: returns a note for the user. Later issues add worktree removal etc. here.
+ReleaseStep = Callable[[Store, Construct, RemoveOptions], "str | None"]
+
+
+def remove_construct(
+    store: Store, options: RemoveOptions, release_steps: tuple[ReleaseStep, ...] = ()
+) -> RemoveResult:
+    """Remove a construct: mark it ``deleting``, release its resources, delete the record.
+
+    If a release step fails the construct is set to ``error`` (so it shows up
+    in ``ls``) and the error propagates; running ``rm`` again retries.
+    """
+    construct = store.resolve_construct(options.ref)
+    marked = set_status(store, construct.id, Status.DELETING)
+    notes: list[str] = []
+    try:
+        for step in release_steps:
+            note = step(store, marked, options)
+            if note:
+                notes.append(note)
+    except BaseException:
+        set_status(store, construct.id, Status.ERROR)
+        raise
+    store.delete(Construct, construct.id)
+    return RemoveResult(construct=marked, notes=notes)

@@ -1,0 +1,66 @@
+"""Template lookup for construct creation: the one place that asks the config.
+
+Kept tiny on purpose so that it follows the config reader's API in one spot.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from pathlib import Path
+from typing import Any
+
+from synthetic_ls.errors import ExitCode, InvalidInputError, SyntheticError
+
+CONFIG_FILE = "synthetic.config.ts"
+
+
+def _load_config(repo_root: Path) -> Any:
+    # Imported lazily: the config reader pulls in tree-sitter, which commands
+    # that never look at templates (ls, show, rm) should not pay for.
+    module = importlib.import_module("synthetic_ls.config")
+    load_config = getattr(module, "load_config", None)
+    if load_config is None:  # the config reader is not part of this build yet
+        raise SyntheticError(
+            "this build of synthetic cannot read synthetic.config.ts yet",
+            exit_code=ExitCode.FAILED,
+        )
+    return load_config(repo_root)
+
+
+def resolve_template(repo_root: Path, template_id: str | None) -> str:
+    """The template id a new construct should use, checked against the config.
+
+    ``template_id`` None means "the default": ``defaults.templateId`` if the
+    config sets one. Raises InvalidInputError (exit 7) when the config is
+    missing or has errors, the id is unknown, or no id was given and there is
+    no default; messages list the available templates.
+    """
+    result = _load_config(repo_root)
+    if not result.exists:
+        raise InvalidInputError(
+            f"no {CONFIG_FILE} in {repo_root}; run `synthetic init` to create one"
+        )
+    if result.has_errors or result.config is None:
+        raise InvalidInputError(
+            f"{CONFIG_FILE} has errors; run `synthetic config check` to see them"
+        )
+    config = result.config
+    available = sorted(config.templates)
+    listing = ", ".join(available) if available else "none defined"
+    if template_id is None:
+        default = config.default_template_id
+        if default:
+            template_id = str(default)
+        else:
+            raise InvalidInputError(
+                f"no template given and {CONFIG_FILE} sets no defaults.templateId; "
+                f"pass --template ID (available: {listing})"
+            )
+    if template_id not in config.templates:
+        close = difflib.get_close_matches(template_id, available, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise InvalidInputError(
+            f"unknown template {template_id!r} (available: {listing}){hint}"
+        )
+    return template_id
