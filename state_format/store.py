@@ -192,7 +192,7 @@ class Store:
             return self.get(kind, ref)
         listing = self.list(kind)
         name = ref.strip()
-        by_name = [r for r in listing.records if getattr(r, "name", None) == name]
+        by_name = [r for r in listing.records if getattr(r, "name", None) in (ref, name)]
         if len(by_name) == 1:
             return by_name[0]
         if len(by_name) > 1:

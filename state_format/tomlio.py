@@ -68,7 +68,10 @@ def validate(model: type[M], data: Mapping[str, Any], text: str, path: Path) -> 
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = exc.errors()
+        # Point at a value the person wrote when there is one: it has a line.
+        present = [e for e in errors if e.get("type") != "missing"]
+        first = (present or errors)[0]
         loc = first.get("loc") or ()
         key = str(loc[0]) if loc else ""
         line = find_key_line(text, key) if key else None
@@ -76,7 +79,7 @@ def validate(model: type[M], data: Mapping[str, Any], text: str, path: Path) -> 
             detail = f"required key `{key}` is missing"
         else:
             detail = f"`{'.'.join(str(p) for p in loc)}`: {first.get('msg', 'invalid value')}"
-        more = len(exc.errors()) - 1
+        more = len(errors) - 1
         if more:
             detail += f" (and {more} more problem{'s' if more > 1 else ''})"
         raise BrokenRecordError(str(path), line, detail) from None
