@@ -1,0 +1,36 @@
+"""Collects diagnostics while a config is read, converting spans to ranges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from synthetic_ls.config.diagnostics import Code, Diagnostic, Severity
+from synthetic_ls.config.source import SourceText, Span
+
+
+class Reporter:
+    """Accumulates :class:`Diagnostic` objects for one source file."""
+
+    def __init__(self, source: SourceText) -> None:
+        self.source = source
+        self.diagnostics: list[Diagnostic] = []
+
+    def add(self, severity: Severity, code: Code, span: Span, message: str, **data: Any) -> None:
+        """Record a diagnostic of any severity at ``span``."""
+        self.diagnostics.append(
+            Diagnostic(range=self.source.range(span), severity=severity, code=code.value,
+                       message=message, data=data)
+        )
+
+    def error(self, code: Code, span: Span, message: str, **data: Any) -> None:
+        """Record an error at ``span``."""
+        self.add("error", code, span, message, **data)
+
+    def warning(self, code: Code, span: Span, message: str, **data: Any) -> None:
+        """Record a warning at ``span``."""
+        self.add("warning", code, span, message, **data)
+
+    def text(self, span: Span, limit: int = 40) -> str:
+        """The source text at ``span`` on one line, shortened for use in messages."""
+        text = " ".join(self.source.text(span).split())
+        return text if len(text) <= limit else text[: limit - 1] + "…"

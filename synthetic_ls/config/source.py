@@ -1,0 +1,59 @@
+"""Source text and conversion from byte offsets to LSP positions.
+
+Located values keep plain byte offsets (cheap to carry around); only when a
+diagnostic is produced are they turned into 0-based line / UTF-16 character
+positions, which is what LSP clients and ``tsc`` use.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from synthetic_ls.config.diagnostics import Position, Range
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A byte range ``[start, end)`` in the UTF-8 encoded source."""
+
+    start: int
+    end: int
+
+
+class SourceText:
+    """The UTF-8 bytes of a config file plus a lazily built line index."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._line_starts: list[int] | None = None
+
+    def _starts(self) -> list[int]:
+        if self._line_starts is None:
+            starts = [0]
+            find = self.data.find
+            i = find(b"\n")
+            while i != -1:
+                starts.append(i + 1)
+                i = find(b"\n", i + 1)
+            self._line_starts = starts
+        return self._line_starts
+
+    def position(self, offset: int) -> Position:
+        """The LSP position (line, UTF-16 column) of a byte offset."""
+        offset = max(0, min(offset, len(self.data)))
+        starts = self._starts()
+        line = bisect.bisect_right(starts, offset) - 1
+        prefix = self.data[starts[line] : offset]
+        if prefix.isascii():
+            return Position(line, len(prefix))
+        text = prefix.decode("utf-8", errors="replace")
+        return Position(line, len(text.encode("utf-16-le")) // 2)
+
+    def range(self, span: Span) -> Range:
+        """The LSP range of a byte span."""
+        return Range(self.position(span.start), self.position(span.end))
+
+    def text(self, span: Span) -> str:
+        """The source text covered by a span."""
+        return self.data[span.start : span.end].decode("utf-8", errors="replace")

@@ -1,0 +1,616 @@
+"""Check located values against the schema and build the typed model.
+
+The walk is driven by the pydantic models themselves (field aliases, types,
+defaults, constraints and the markers of :mod:`synthetic_ls.config.markers`),
+so the schema has a single source. Every problem is reported at the exact
+span of the offending key or value; a bad field is dropped (its default is
+used) and an object missing a required field is dropped from its parent,
+so one mistake never hides the rest of the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import annotated_types
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+from synthetic_ls.config.diagnostics import Code
+from synthetic_ls.config.markers import (
+    BranchPrefix,
+    DefaultFrom,
+    Discriminator,
+    OrString,
+    PortNumber,
+    RecordOrArray,
+    RegexPattern,
+    RepoPath,
+    RequiredCode,
+    SpecError,
+)
+from synthetic_ls.config.paths import escapes_repo, matches_any
+from synthetic_ls.config.reporter import Reporter
+from synthetic_ls.config.schema import (
+    Agent,
+    ComposeService,
+    Defaults,
+    DockerService,
+    EnvRef,
+    OpenCode,
+    PortRequest,
+    ProcessService,
+    PromptSource,
+    SyntheticConfig,
+    Template,
+    TemplatePort,
+    Worktrees,
+)
+from synthetic_ls.config.source import Span
+from synthetic_ls.config.values import (
+    Arr,
+    Bool,
+    Broken,
+    EnvRefValue,
+    Null,
+    Num,
+    Obj,
+    Str,
+    Undefined,
+    Value,
+)
+
+
+class _Sentinel:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+# The value was null/undefined/absent: the field keeps its default.
+ABSENT: Any = _Sentinel("ABSENT")
+# The value was wrong and a diagnostic was given: drop it.
+INVALID: Any = _Sentinel("INVALID")
+
+_MODEL_NAMES: dict[type[BaseModel], str] = {
+    SyntheticConfig: "the config",
+    Template: "a template",
+    ProcessService: "a process service",
+    DockerService: "a docker service",
+    ComposeService: "a compose service",
+    PortRequest: "a port request",
+    TemplatePort: "a template port",
+    Agent: "`agent`",
+    OpenCode: "`opencode`",
+    PromptSource: "a prompt source",
+    Defaults: "`defaults`",
+    Worktrees: "`worktrees`",
+}
+
+_BAD_REF_CHARS = re.compile(r"[\s~^:?*\[\\\x00-\x1f\x7f]")
+
+
+@cache
+def _fields(cls: type[BaseModel]) -> dict[str, tuple[str, FieldInfo]]:
+    """alias -> (python name, field info)."""
+    return {(info.alias or name): (name, info) for name, info in cls.model_fields.items()}
+
+
+def _unwrap(tp: Any) -> tuple[Any, list[Any]]:
+    """Strip ``Annotated`` layers; return the bare type and flattened metadata."""
+    meta: list[Any] = []
+    while get_origin(tp) is Annotated:
+        args = get_args(tp)
+        tp = args[0]
+        meta.extend(args[1:])
+    flat: list[Any] = []
+    for item in meta:
+        if isinstance(item, FieldInfo):
+            flat.extend(item.metadata)
+        else:
+            flat.append(item)
+    return tp, flat
+
+
+def _find(meta: list[Any], kind: type) -> Any:
+    return next((m for m in meta if isinstance(m, kind)), None)
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _is_union(tp: Any) -> bool:
+    return get_origin(tp) in (Union, types.UnionType)
+
+
+def describe_type(tp: Any) -> str:
+    """A type as people say it, for messages: "a string", "an array", "an object"."""
+    tp, _ = _unwrap(tp)
+    if tp is str:
+        return "a string"
+    if tp is int:
+        return "an integer"
+    if tp is float:
+        return "a number"
+    if tp is bool:
+        return "a boolean"
+    if tp is EnvRef:
+        return "process.env.NAME"
+    origin = get_origin(tp)
+    if origin is list:
+        return "an array"
+    if origin is dict or _is_model(tp):
+        return "an object"
+    if origin is Literal:
+        return " or ".join(f'"{v}"' for v in get_args(tp))
+    if _is_union(tp):
+        names = [describe_type(a) for a in get_args(tp) if a is not type(None)]
+        return " or ".join(dict.fromkeys(names))
+    return str(tp)
+
+
+def did_you_mean(key: str, candidates: list[str]) -> str | None:
+    """The candidate ``key`` was probably meant to be, if any is close enough."""
+    folded = {c.lower().replace("_", "").replace("-", ""): c for c in candidates}
+    exact = folded.get(key.lower().replace("_", "").replace("-", ""))
+    if exact is not None:
+        return exact
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def js_regex_to_python(pattern: str) -> str:
+    """Approximate a JavaScript regex in Python syntax (named groups, back-references)."""
+    pattern = re.sub(r"\(\?<([A-Za-z_$][\w$]*)>", r"(?P<\1>", pattern)
+    return re.sub(r"\\k<([A-Za-z_$][\w$]*)>", r"(?P=\1)", pattern)
+
+
+def branch_prefix_problem(prefix: str) -> str | None:
+    """Why ``prefix`` cannot start a git branch name, or None when it can."""
+    if not prefix:
+        return None
+    if prefix.startswith(("/", "-")):
+        return "must not start with `/` or `-`"
+    if ".." in prefix:
+        return "must not contain `..`"
+    bad = _BAD_REF_CHARS.search(prefix)
+    if bad is not None:
+        char = bad.group()
+        shown = "a space" if char == " " else ("a control character" if char < " " else f"`{char}`")
+        return f"must not contain {shown} (no spaces or any of ~^:?*[\\)"
+    if "@{" in prefix:
+        return "must not contain `@{`"
+    if "//" in prefix:
+        return "must not contain `//`"
+    if any(part.startswith(".") or part.endswith(".lock") for part in prefix.split("/")[:-1]):
+        return "no folder part may start with `.` or end with `.lock`"
+    if prefix.startswith("."):
+        return "must not start with `.`"
+    return None
+
+
+class Validator:
+    """Walks located values along the schema; builds models and reports problems."""
+
+    def __init__(self, reporter: Reporter, repo_root: Path | None) -> None:
+        self.rep = reporter
+        self.repo_root = repo_root
+        # id(model) -> (model, the located value it was built from); the model
+        # is kept to pin its id for the lifetime of the validator.
+        self._located: dict[int, tuple[BaseModel, Value]] = {}
+
+    # ------------------------------------------------------------ public helpers
+    def located(self, model: BaseModel) -> Value | None:
+        """The located value a model was built from (None if built elsewhere)."""
+        hit = self._located.get(id(model))
+        return hit[1] if hit is not None and hit[0] is model else None
+
+    def field_span(self, model: BaseModel, alias: str) -> Span | None:
+        """The span of a field's value in the file (the whole value for string forms)."""
+        value = self.located(model)
+        if isinstance(value, Obj):
+            entry = value.entries.get(alias)
+            return entry.value.span if entry is not None else None
+        return value.span if value is not None else None
+
+    def key_span(self, model: BaseModel, alias: str) -> Span | None:
+        """The span of a field's key in the file, if it was written as a key."""
+        value = self.located(model)
+        if isinstance(value, Obj):
+            entry = value.entries.get(alias)
+            return entry.key_span if entry is not None else None
+        return None
+
+    # ---------------------------------------------------------------- the root
+    def config(self, value: Value | None) -> SyntheticConfig | None:
+        """Validate the default-exported value and build the config model."""
+        if value is None or isinstance(value, Broken):
+            return None
+        if not isinstance(value, Obj):
+            self.rep.error(
+                Code.WRONG_TYPE, value.span,
+                f"The default export must be an object literal, found {value.describe()}.",
+            )
+            return None
+        result = self._model(value, SyntheticConfig, value.open_span, {})
+        return result if isinstance(result, SyntheticConfig) else None
+
+    # ---------------------------------------------------------------- dispatch
+    def convert(self, value: Value, tp: Any, label: str, anchor: Span,
+                preset: dict[str, Any] | None = None) -> Any:
+        """Check ``value`` against type ``tp``; return the Python value, ABSENT or INVALID."""
+        tp, meta = _unwrap(tp)
+        if isinstance(value, Broken):
+            return INVALID
+        if isinstance(value, Null | Undefined):
+            return ABSENT
+        or_string = _find(meta, OrString)
+        if or_string is not None and (
+            isinstance(value, Str) or (or_string.numbers and isinstance(value, Num))
+        ):
+            return self._from_string(value, tp, or_string, label, anchor)
+        collection = _find(meta, RecordOrArray)
+        if collection is not None:
+            return self._collection(value, tp, collection, label)
+        if _is_union(tp):
+            return self._union(value, tp, meta, label, anchor, preset)
+        if isinstance(value, EnvRefValue) and tp is not EnvRef:
+            self.rep.error(
+                Code.WRONG_TYPE, value.span,
+                f"`{label}` must be {describe_type(tp)}; environment references "
+                "(process.env.X) are only allowed in `env` values and `opencode.token`.",
+            )
+            return INVALID
+        origin = get_origin(tp)
+        if origin is Literal:
+            return self._literal(value, tp, label)
+        if tp is str:
+            return self._string(value, meta, label)
+        if tp is int or tp is float:
+            return self._number(value, tp, meta, label)
+        if tp is bool:
+            if isinstance(value, Bool):
+                return value.value
+            return self._wrong(value, tp, label)
+        if tp is EnvRef:
+            if isinstance(value, EnvRefValue):
+                return EnvRef(name=value.name, default=value.default)
+            return self._wrong(value, tp, label)
+        if origin is list:
+            if not isinstance(value, Arr):
+                return self._wrong(value, tp, label)
+            (item_type,) = get_args(tp)
+            items = []
+            for index, item in enumerate(value.items):
+                anchor_item = item.open_span if isinstance(item, Obj) else item.span
+                converted = self.convert(item, item_type, f"{label}[{index}]", anchor_item)
+                if converted is not ABSENT and converted is not INVALID:
+                    items.append(converted)
+            return items
+        if origin is dict:
+            if not isinstance(value, Obj):
+                return self._wrong(value, tp, label)
+            _, value_type = get_args(tp)
+            out = {}
+            for key, entry in value.entries.items():
+                converted = self.convert(entry.value, value_type, key, entry.key_span)
+                if converted is not ABSENT and converted is not INVALID:
+                    out[key] = converted
+            return out
+        if _is_model(tp):
+            if not isinstance(value, Obj):
+                return self._wrong(value, tp, label)
+            return self._model(value, tp, anchor, preset or {})
+        raise TypeError(f"schema type not supported by the validator: {tp!r}")  # pragma: no cover
+
+    def _wrong(self, value: Value, tp: Any, label: str) -> Any:
+        self.rep.error(
+            Code.WRONG_TYPE, value.span,
+            f"`{label}` must be {describe_type(tp)}, found {value.describe()}.",
+            expected=describe_type(tp),
+        )
+        return INVALID
+
+    # ----------------------------------------------------------------- scalars
+    def _literal(self, value: Value, tp: Any, label: str) -> Any:
+        choices = [str(c) for c in get_args(tp)]
+        if not isinstance(value, Str):
+            return self._wrong(value, tp, label)
+        if value.value in choices:
+            return value.value
+        suggestion = did_you_mean(value.value, choices)
+        hint = f' Did you mean "{suggestion}"?' if suggestion else ""
+        self.rep.error(
+            Code.BAD_ENUM, value.span,
+            f"`{label}` must be one of {', '.join(chr(34) + c + chr(34) for c in choices)}; "
+            f'found "{value.value}".{hint}',
+            allowed=choices, **({"suggestion": suggestion} if suggestion else {}),
+        )
+        return INVALID
+
+    def _string(self, value: Value, meta: list[Any], label: str) -> Any:
+        if not isinstance(value, Str):
+            return self._wrong(value, str, label)
+        text = value.value
+        repo_path = _find(meta, RepoPath)
+        if repo_path is not None and not self._check_path(value, repo_path, label):
+            return INVALID
+        if _find(meta, RegexPattern) is not None and not self._check_regex(value, label):
+            return INVALID
+        if _find(meta, BranchPrefix) is not None:
+            problem = branch_prefix_problem(text)
+            if problem is not None:
+                self.rep.error(Code.BAD_BRANCH_PREFIX, value.span,
+                               f'Branch prefix "{text}" {problem}.')
+                return INVALID
+        return text
+
+    def _check_path(self, value: Str, marker: RepoPath, label: str) -> bool:
+        text = value.value
+        if escapes_repo(text):
+            self.rep.error(
+                Code.PATH_ESCAPES_REPO, value.span,
+                f'`{label}` "{text}" points outside the repository; use a path relative to the '
+                "repository root that stays inside it.",
+            )
+            return False
+        if (marker.must_match and self.repo_root is not None and text
+                and not matches_any(self.repo_root, text, anywhere=marker.anywhere)):
+            kind = "file matches" if marker.glob else "file exists at"
+            self.rep.warning(
+                Code.NO_MATCH, value.span,
+                f'No {kind} "{text}" in the repository (relative to {self.repo_root}).',
+            )
+        return True
+
+    def _check_regex(self, value: Str, label: str) -> bool:
+        try:
+            re.compile(js_regex_to_python(value.value))
+        except re.error as exc:
+            span = value.span
+            raw = self.rep.source.data[span.start + 1 : span.end - 1]
+            # Without escapes in the source, string offsets equal byte offsets
+            # (ASCII), so the squiggle can point at the exact character.
+            if exc.pos is not None and raw.isascii() and raw.decode() == value.value:
+                start = span.start + 1 + exc.pos
+                span = Span(start, min(start + 1, span.end - 1))
+            self.rep.error(
+                Code.INVALID_REGEX, span,
+                f"`{label}` is not a valid regular expression: {exc.msg}.",
+            )
+            return False
+        return True
+
+    def _number(self, value: Value, tp: Any, meta: list[Any], label: str) -> Any:
+        if not isinstance(value, Num):
+            return self._wrong(value, tp, label)
+        number = value.value
+        if tp is int and not isinstance(number, int):
+            self.rep.error(Code.WRONG_TYPE, value.span,
+                           f"`{label}` must be an integer, found {number}.")
+            return INVALID
+        low: Any = next((m.ge for m in meta if isinstance(m, annotated_types.Ge)), None)
+        high: Any = next((m.le for m in meta if isinstance(m, annotated_types.Le)), None)
+        if (low is not None and number < low) or (high is not None and number > high):
+            if _find(meta, PortNumber) is not None:
+                self.rep.error(Code.PORT_OUT_OF_RANGE, value.span,
+                               f"Port {number} is out of range; ports are 1-65535.")
+            else:
+                bounds = f"at least {low}" if high is None else f"between {low} and {high}"
+                self.rep.error(Code.INVALID_VALUE, value.span,
+                               f"`{label}` must be {bounds}, found {number}.")
+            return INVALID
+        return number
+
+    # --------------------------------------------------------- compound shapes
+    def _from_string(self, value: Value, tp: Any, marker: OrString, label: str,
+                     anchor: Span) -> Any:
+        text = value.value if isinstance(value, Str) else str(value.value) if isinstance(
+            value, Num) else ""
+        try:
+            data = marker.parse(text)
+        except SpecError as exc:
+            self.rep.error(exc.code, value.span, exc.message)
+            return INVALID
+        if _is_model(tp):
+            try:
+                model = tp.model_validate(data)
+            except ValidationError as exc:  # pragma: no cover - parsers return valid data
+                self.rep.error(Code.INVALID_VALUE, value.span, _first_error(exc))
+                return INVALID
+            self._located[id(model)] = (model, value)
+            self._check_model_strings(model, value)
+            return model
+        return data
+
+    def _check_model_strings(self, model: BaseModel, value: Value) -> None:
+        # A model read from a string (a prompt source "docs/*.md") still gets
+        # its path checks, pointed at the string.
+        if isinstance(model, PromptSource) and isinstance(value, Str):
+            self._check_path(value, RepoPath(glob=True, must_match=True), "promptSources")
+
+    def _union(self, value: Value, tp: Any, meta: list[Any], label: str, anchor: Span,
+               preset: dict[str, Any] | None) -> Any:
+        members = [a for a in get_args(tp) if a is not type(None)]
+        if len(members) == 1:
+            return self.convert(value, Annotated[members[0], *meta] if meta else members[0],
+                                label, anchor, preset)
+        disc = _find(meta, Discriminator)
+        if disc is not None:
+            return self._discriminated(value, members, disc, label, anchor, preset)
+        if isinstance(value, EnvRefValue) and EnvRef in members:
+            return EnvRef(name=value.name, default=value.default)
+        for member in members:
+            if _accepts(member, value):
+                return self.convert(value, member, label, anchor, preset)
+        return self._wrong(value, tp, label)
+
+    def _discriminated(self, value: Value, members: list[Any], disc: Discriminator, label: str,
+                       anchor: Span, preset: dict[str, Any] | None) -> Any:
+        by_tag: dict[str, type[BaseModel]] = {}
+        for member in members:
+            bare, _ = _unwrap(member)
+            tag_type = bare.model_fields[disc.field].annotation
+            by_tag[get_args(tag_type)[0]] = bare
+        if not isinstance(value, Obj):
+            return self._wrong(value, members[0], label)
+        tag_value = value.get(disc.field)
+        if tag_value is None or isinstance(tag_value, Null | Undefined):
+            tag = disc.default
+        else:
+            tag = self._literal(tag_value, Literal[tuple(by_tag)], disc.field)
+            if tag is INVALID:
+                return INVALID
+        return self._model(value, by_tag[tag], anchor, preset or {}, siblings=by_tag)
+
+    def _collection(self, value: Value, tp: Any, marker: RecordOrArray, label: str) -> Any:
+        as_dict = get_origin(tp) is dict
+        item_type = get_args(tp)[-1]
+        items: list[Any] = []
+        if isinstance(value, Obj):
+            for key, entry in value.entries.items():
+                item = entry.value
+                written_id = item.get(marker.id_field) if isinstance(item, Obj) else None
+                if isinstance(written_id, Str) and written_id.value != key:
+                    self.rep.error(
+                        Code.ID_MISMATCH, written_id.span,
+                        f'The {marker.what} is keyed "{key}" but its id is "{written_id.value}"; '
+                        f"make them the same or remove `{marker.id_field}` (the key is used).",
+                        key=key,
+                    )
+                converted = self.convert(item, item_type, f"{label}.{key}", entry.key_span,
+                                         {marker.id_field: key})
+                if converted is not INVALID and converted is not ABSENT:
+                    items.append(converted)
+        elif isinstance(value, Arr):
+            seen: dict[str, Span] = {}
+            for index, item in enumerate(value.items):
+                anchor = item.open_span if isinstance(item, Obj) else item.span
+                converted = self.convert(item, item_type, f"{label}[{index}]", anchor)
+                if converted is INVALID or converted is ABSENT:
+                    continue
+                item_id = getattr(converted, marker.id_field)
+                id_span = self.field_span(converted, marker.id_field) or anchor
+                if item_id in seen:
+                    line = self.rep.source.position(seen[item_id].start).line + 1
+                    self.rep.error(
+                        Code.DUPLICATE_ID, id_span,
+                        f'Duplicate {marker.what} id "{item_id}" (first used on line {line}); '
+                        f"{marker.what} ids must be unique.",
+                    )
+                    continue
+                seen[item_id] = id_span
+                items.append(converted)
+        else:
+            self.rep.error(
+                Code.WRONG_TYPE, value.span,
+                f"`{label}` must be an object keyed by {marker.what} id or an array of "
+                f"{marker.what}s, found {value.describe()}.",
+            )
+            return INVALID
+        if as_dict:
+            return {getattr(item, marker.id_field): item for item in items}
+        return items
+
+    # ------------------------------------------------------------------ models
+    def _model(self, value: Obj, cls: type[BaseModel], anchor: Span, preset: dict[str, Any],
+               siblings: dict[str, type[BaseModel]] | None = None) -> Any:
+        fields = _fields(cls)
+        data: dict[str, Any] = {}
+        failed: set[str] = set()
+        for key, entry in value.entries.items():
+            found = fields.get(key)
+            if found is None:
+                self._unknown_key(key, entry.key_span, cls, siblings)
+                continue
+            name, info = found
+            if name in preset:
+                continue  # the record key decides (a mismatch was reported)
+            tp = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+            converted = self.convert(entry.value, tp, key, entry.key_span)
+            if converted is INVALID:
+                failed.add(name)
+            elif converted is not ABSENT:
+                data[name] = converted
+        data.update(preset)
+        complete = True
+        for alias, (name, info) in fields.items():
+            if name in data:
+                continue
+            default_from = _find(list(info.metadata), DefaultFrom)
+            if default_from is not None and default_from.field in data:
+                data[name] = data[default_from.field]
+                continue
+            if not info.is_required():
+                continue
+            complete = False
+            if name in failed:
+                continue
+            required = _find(list(info.metadata), RequiredCode)
+            if required is not None:
+                self.rep.error(required.code, anchor, required.message)
+            else:
+                where = _MODEL_NAMES.get(cls, cls.__name__)
+                ident = data.get("id")
+                if ident is not None:
+                    where += f' "{ident}"'
+                self.rep.error(Code.MISSING_REQUIRED, anchor,
+                               f"Missing required `{alias}` in {where}.", field=alias)
+        if not complete:
+            return INVALID
+        try:
+            model = cls.model_validate(data)
+        except ValidationError as exc:  # a schema rule the walk does not mirror
+            self.rep.error(Code.INVALID_VALUE, anchor, _first_error(exc))
+            return INVALID
+        self._located[id(model)] = (model, value)
+        return model
+
+    def _unknown_key(self, key: str, span: Span, cls: type[BaseModel],
+                     siblings: dict[str, type[BaseModel]] | None) -> None:
+        where = _MODEL_NAMES.get(cls, cls.__name__)
+        for tag, other in (siblings or {}).items():
+            if other is not cls and key in _fields(other):
+                self.rep.error(
+                    Code.UNKNOWN_KEY, span,
+                    f'`{key}` is not a field of {where}; it belongs to {tag} services '
+                    f'(set `type: "{tag}"`).',
+                    key=key,
+                )
+                return
+        suggestion = did_you_mean(key, list(_fields(cls)))
+        hint = f" Did you mean `{suggestion}`?" if suggestion else ""
+        self.rep.error(Code.UNKNOWN_KEY, span, f"Unknown key `{key}` in {where}.{hint}",
+                       key=key, **({"suggestion": suggestion} if suggestion else {}))
+
+
+def _accepts(member: Any, value: Value) -> bool:
+    bare, _ = _unwrap(member)
+    origin = get_origin(bare)
+    if isinstance(value, Str):
+        return bare is str or origin is Literal
+    if isinstance(value, Num):
+        return bare in (int, float)
+    if isinstance(value, Bool):
+        return bare is bool
+    if isinstance(value, Arr):
+        return origin is list
+    if isinstance(value, Obj):
+        return origin is dict or _is_model(bare)
+    if isinstance(value, EnvRefValue):
+        return bare is EnvRef
+    return False
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error.get("loc", ()))
+    return f"Invalid value{' for `' + where + '`' if where else ''}: {error.get('msg', 'invalid')}."
