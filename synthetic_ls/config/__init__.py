@@ -21,8 +21,10 @@ from synthetic_ls.config.loader import (
     check_config_bytes,
     check_config_file,
     check_config_text,
+    find_repo_root,
     load_config,
 )
+from synthetic_ls.config.starter import STARTER_CONFIG
 from synthetic_ls.config.schema import (
     DEFAULT_BRANCH_PREFIX,
     Agent,
@@ -46,6 +48,7 @@ __all__ = [
     "CONFIG_FILENAME",
     "DEFAULT_BRANCH_PREFIX",
     "MAX_CONFIG_BYTES",
+    "STARTER_CONFIG",
     "Agent",
     "Code",
     "ComposeService",
@@ -69,6 +72,7 @@ __all__ = [
     "check_config_bytes",
     "check_config_file",
     "check_config_text",
+    "find_repo_root",
     "json_schema",
     "load_config",
     "resolve_env",

@@ -116,6 +116,15 @@ def load_config(repo_root: Path) -> ConfigResult:
     return check_config_file(Path(repo_root) / CONFIG_FILENAME, Path(repo_root))
 
 
+def find_repo_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` holding ``.git`` (a folder or a file)."""
+    current = Path(start).absolute()
+    for folder in (current, *current.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
 def _unreadable(path: Path, why: str) -> ConfigResult:
     reporter = Reporter(SourceText(b""))
     reporter.error(Code.UNREADABLE, Span(0, 0), f"{path} {why}.")
