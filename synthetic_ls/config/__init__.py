@@ -24,7 +24,6 @@ from synthetic_ls.config.loader import (
     find_repo_root,
     load_config,
 )
-from synthetic_ls.config.starter import STARTER_CONFIG
 from synthetic_ls.config.schema import (
     DEFAULT_BRANCH_PREFIX,
     Agent,
@@ -43,6 +42,7 @@ from synthetic_ls.config.schema import (
     Worktrees,
     resolve_env,
 )
+from synthetic_ls.config.starter import STARTER_CONFIG
 
 __all__ = [
     "CONFIG_FILENAME",
