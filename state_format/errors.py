@@ -66,3 +66,7 @@ class InvalidRecordError(StateError):
     """
 
     exit_code = 7
+
+
+class LockLostError(LockTimeoutError):
+    """The lock file was deleted or replaced while held; the write was abandoned."""

@@ -5,6 +5,9 @@ person or a clean-up script deletes the lock file while a process holds it, the
 next process creates a new file and locks *that*, and both believe they hold
 the lock. As in jj, after acquiring we check that the file we locked is still
 the one at the lock path (same device and inode); if not we let go and try again.
+And before each write is committed, :meth:`StateLock.ensure_still_held` checks the
+same thing, so a holder whose lock file vanished aborts instead of racing a
+newcomer.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from state_format.atomic import FILE_MODE, ensure_dir
-from state_format.errors import LockTimeoutError
+from state_format.errors import LockLostError, LockTimeoutError
 
 #: Seconds to wait for another process before giving up with LockTimeoutError.
 DEFAULT_TIMEOUT = 30.0
@@ -91,6 +94,21 @@ class StateLock:
             return False
         held = os.fstat(fd)
         return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
+
+    def ensure_still_held(self) -> None:
+        """Before committing a write: fail if the lock file was deleted or replaced.
+
+        Someone removing the lock file while we hold it lets a newcomer lock a
+        fresh file, so we might no longer be alone. Aborting before the rename
+        keeps the old file intact; the caller can simply retry.
+        """
+        if self._depth() <= 0:
+            raise RuntimeError("ensure_still_held() without holding the lock")
+        if not self._still_ours(self._lock_obj()):
+            raise LockLostError(
+                f"the lock file {self.path} was removed while a write was in progress; "
+                "nothing was written, try again"
+            )
 
     def release(self) -> None:
         """Release one level of the lock; the file lock goes at depth zero."""

@@ -238,7 +238,9 @@ class Store:
             if path.exists():
                 raise InvalidRecordError(f"a {record.kind} with id {record.id!r} already exists")
             header = (f"Synthetic {record.kind} record (state format {CURRENT_VERSION}).",)
-            atomic_write(path, render_new(record.to_toml_values(), header).encode("utf-8"))
+            data = render_new(record.to_toml_values(), header).encode("utf-8")
+            self._lock.ensure_still_held()
+            atomic_write(path, data)
         return record
 
     def update(
@@ -278,6 +280,7 @@ class Store:
             to_set = {k: values[k] for k in changes if k in values}
             to_remove = [k for k, v in changes.items() if v is None]
             text = render_update(read_text(path), to_set, to_remove)
+            self._lock.ensure_still_held()
             atomic_write(path, text.encode("utf-8"))
             return updated
 
@@ -286,6 +289,7 @@ class Store:
         with self._lock:
             self._check_format(allow_migration=True)
             self.get(kind, record_id)  # raises if missing or broken
+            self._lock.ensure_still_held()
             atomic_delete(self.path_of(kind, record_id))
 
     # -- construct conveniences ---------------------------------------------

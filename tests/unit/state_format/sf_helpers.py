@@ -29,7 +29,9 @@ def make_repo(path: Path) -> Path:
     return path
 
 
-def add_construct(store: Store, name: str, status: str = "pending", template: str = "impl") -> Construct:
+def add_construct(
+    store: Store, name: str, status: str = "pending", template: str = "impl"
+) -> Construct:
     """Create a construct record directly through the store."""
     with store.lock():
         now = utc_now()
