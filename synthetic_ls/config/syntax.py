@@ -8,6 +8,8 @@ so a file being edited still gets its other problems reported.
 
 from __future__ import annotations
 
+import itertools
+
 import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser, Tree
 
@@ -72,6 +74,27 @@ def _describe_missing(node_type: str) -> str:
 
 
 def _report_error_node(node: Node, reporter: Reporter) -> None:
+    data = reporter.source.data
+    quote = _unterminated_quote(data, node.start_byte, node.end_byte)
+    if quote is not None:
+        line_end = data.find(b"\n", quote)
+        end = line_end if line_end != -1 else len(data)
+        reporter.error(Code.SYNTAX_ERROR, Span(quote, max(end, quote + 1)),
+                       "Syntax error: unterminated string (the closing quote is missing).")
+        return
+    opener = _unclosed_opener(node) if not data[node.end_byte :].strip() else None
+    if opener is not None:
+        closer = {"{": "}", "[": "]", "(": ")"}[opener.type]
+        reporter.error(Code.SYNTAX_ERROR, span_of(opener),
+                       f"Syntax error: `{opener.type}` is never closed; add a matching `{closer}`.")
+        return
+    children = node.children
+    for prev, child in itertools.pairwise(children):
+        if prev.type in _ITEM_TYPES and child.type in _KEY_TYPES:
+            token = reporter.text(span_of(child), 30)
+            reporter.error(Code.SYNTAX_ERROR, span_of(child),
+                           f"Syntax error: unexpected `{token}`. Is a `,` missing before it?")
+            return
     leaf = _first_leaf(node)
     # A one-line ERROR node is shown whole; a long one only at its first token,
     # so that the squiggle does not cover half the file.
@@ -79,21 +102,64 @@ def _report_error_node(node: Node, reporter: Reporter) -> None:
     if span.start == span.end:
         span = Span(span.start, span.start + 1)
     token = reporter.text(span_of(leaf), 30)
-    if token in ('"', "'", "`") or (token[:1] in ('"', "'", "`") and not _closed(token)):
-        message = "Syntax error: unterminated string."
-    elif not token:
+    if not token:
         message = "Syntax error: unexpected end of file."
     else:
         message = f"Syntax error: unexpected `{token}`."
-        prev = node.prev_sibling
-        if prev is not None and prev.is_named and prev.type in _ITEM_TYPES:
+        prev_node = node.prev_sibling
+        if prev_node is not None and prev_node.is_named and prev_node.type in _ITEM_TYPES:
             message += " Is a `,` missing before it?"
     reporter.error(Code.SYNTAX_ERROR, span, message)
 
 
+def _unterminated_quote(data: bytes, start: int, end: int) -> int | None:
+    """Offset of a ' or " that opens a string not closed on its line, if any."""
+    quote: int | None = None
+    i = start
+    while i < end:
+        c = data[i]
+        if quote is not None:
+            if c == 0x5C:  # backslash: skip the escaped byte
+                i += 2
+                continue
+            if c == data[quote]:
+                quote = None
+            elif c == 0x0A:
+                return quote
+        elif c in (0x22, 0x27):
+            quote = i
+        elif c == 0x2F and data[i + 1 : i + 2] == b"/":  # a // comment: skip the line
+            nl = data.find(b"\n", i)
+            i = nl if nl != -1 and nl < end else end
+            continue
+        i += 1
+    return quote
+
+
+def _unclosed_opener(node: Node) -> Node | None:
+    """The innermost bracket token inside ``node`` that is never closed."""
+    stack: list[Node] = []
+    pairs = {"}": "{", "]": "[", ")": "("}
+    todo = [node]
+    leaves: list[Node] = []
+    while todo:
+        current = todo.pop()
+        if current.child_count == 0:
+            leaves.append(current)
+        else:
+            todo.extend(reversed(current.children))
+    for leaf in leaves:
+        if leaf.is_missing:
+            continue
+        if leaf.type in ("{", "[", "("):
+            stack.append(leaf)
+        elif leaf.type in pairs and stack and stack[-1].type == pairs[leaf.type]:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+_KEY_TYPES = frozenset({"identifier", "property_identifier", "string", "number",
+                        "shorthand_property_identifier", "pair"})
 _ITEM_TYPES = frozenset({"pair", "shorthand_property_identifier", "spread_element", "object",
                          "array", "string", "number", "true", "false", "null", "identifier"})
 
-
-def _closed(token: str) -> bool:
-    return len(token) >= 2 and token[-1] == token[0]
