@@ -1,0 +1,192 @@
+"""Every diagnostic code, each asserted with its exact range and severity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cfg_helpers import at, check, codes, only, wrap
+
+from synthetic_ls.config import Code, Range
+
+SVC = 'templates: { t: { services: { s: { run: "x", %s } } } },'
+
+# (code, source, needle, occurrence, length) -- the diagnostic must cover
+# exactly `needle` (or `length` characters from its start).
+CASES: list[tuple[str, str, str, int, int | None]] = [
+    (Code.SYNTAX_ERROR, wrap('  opencode: { workspaceId: "w"\n    defaultModel: "m" },'),
+     "defaultModel", 1, None),
+    (Code.MISSING_TOKEN, 'export default {\n  promptSources: ["a.md", "b.md",\n};\n', "\n};", 1, 0),
+    (Code.NO_DEFAULT_EXPORT, "const a = 1;\n", "c", 1, None),
+    (Code.NON_LITERAL, wrap('  opencode: { token: getToken("x") },'), 'getToken("x")', 1, None),
+    (Code.UNBOUND_IDENTIFIER, wrap("  defaults: { templateId: someName },"), "someName", 1, None),
+    (Code.TEMPLATE_SUBSTITUTION, wrap("  defaults: { templateId: `a-${b}` },"), "${b}", 1, None),
+    (Code.COMPUTED_KEY, wrap('  ["templates"]: {},'), '["templates"]', 1, None),
+    (Code.UNSUPPORTED_SPREAD, wrap('  promptSources: [..."abc"],'), '..."abc"', 1, None),
+    (Code.UNSUPPORTED_STATEMENT, 'console.log("hi");\nexport default {};\n', 'console.log("hi");',
+     1, None),
+    (Code.CIRCULAR_REFERENCE, "const a = b;\nconst b = a;\nexport default {};\n", "a;", 1, 1),
+    (Code.DUPLICATE_KEY, wrap("  defaults: {},\n  defaults: {},"), "defaults", 2, None),
+    (Code.UNKNOWN_KEY, wrap(SVC % 'readyPatern: "x"'), "readyPatern", 1, None),
+    (Code.WRONG_TYPE, wrap(SVC % "readyTimeoutMs: \"5s\""), '"5s"', 1, None),
+    (Code.MISSING_REQUIRED, wrap("templates: { t: { services: { s: { cwd: \"a\" } } } },"), "s: {",
+     3, 1),
+    (Code.BAD_ENUM, wrap('templates: { t: { type: "planing" } },'), '"planing"', 1, None),
+    (Code.INVALID_VALUE, wrap(SVC % "readyTimeoutMs: -5"), "-5", 1, None),
+    (Code.ID_MISMATCH, wrap('templates: { web: { id: "webb" } },'), '"webb"', 1, None),
+    (Code.DUPLICATE_ID, wrap('templates: [{ id: "a" }, { id: "a" }],'), '"a"', 2, None),
+    (Code.INVALID_REGEX, wrap(SVC % 'readyPattern: "ab[c"'), "[", 1, None),
+    (Code.PORT_OUT_OF_RANGE, wrap(SVC % 'ports: [{ name: "p", preferred: 70000 }]'), "70000", 1,
+     None),
+    (Code.BAD_PORT_SPEC, wrap('templates: { t: { services: { d: { type: "docker", image: "i", '
+                              'ports: ["80:x"] } } } },'), '"80:x"', 1, None),
+    (Code.DUPLICATE_PORT, wrap(
+        'templates: { t: { services: {\n'
+        '  a: { run: "a", ports: [{ name: "p", preferred: 3000 }] },\n'
+        '  b: { run: "b", ports: [{ name: "q", preferred: 3000 }] } } } },'), "3000", 2, None),
+    (Code.PATH_ESCAPES_REPO, wrap(SVC % 'cwd: "../outside"'), '"../outside"', 1, None),
+    (Code.AGENT_MISSING_PROVIDER, wrap('templates: { t: { agent: { modelId: "m" } } },'), "agent",
+     1, None),
+    (Code.UNKNOWN_TEMPLATE, wrap('defaults: { templateId: "nope" }, templates: { a: {} },'),
+     '"nope"', 1, None),
+    (Code.UNKNOWN_SERVICE, wrap('templates: { t: { ports: [{ name: "p", service: "ghost" }] } },'),
+     '"ghost"', 1, None),
+    (Code.BAD_BRANCH_PREFIX, wrap('worktrees: { branchPrefix: "my branch/" },'), '"my branch/"',
+     1, None),
+]
+
+
+@pytest.mark.parametrize(("code", "source", "needle", "occurrence", "length"), CASES,
+                         ids=[c[0].value for c in CASES])
+def test_code_with_exact_range(code: Code, source: str, needle: str, occurrence: int,
+                               length: int | None) -> None:
+    diagnostic = only(check(source), code.value)
+    assert diagnostic.range == at(source, needle, occurrence, length)
+    assert diagnostic.severity == "error"
+    assert diagnostic.message
+
+
+def test_every_code_is_covered() -> None:
+    covered = {c[0] for c in CASES} | {
+        Code.NO_MATCH, Code.NOT_UTF8, Code.FILE_TOO_LARGE, Code.UNREADABLE,  # tested elsewhere
+    }
+    assert covered == set(Code)
+
+
+def test_unknown_key_suggests_and_points_at_key() -> None:
+    source = wrap(SVC % 'readyPatern: "x"')
+    diagnostic = only(check(source), "unknown-key")
+    assert "Did you mean `readyPattern`?" in diagnostic.message
+    assert diagnostic.data["suggestion"] == "readyPattern"
+
+
+def test_unknown_key_of_another_service_type_names_it() -> None:
+    source = wrap(SVC % 'image: "postgres"')
+    diagnostic = only(check(source), "unknown-key")
+    assert "docker" in diagnostic.message
+    assert diagnostic.range == at(source, "image")
+
+
+def test_snake_case_key_suggests_camel_case() -> None:
+    diagnostic = only(check(wrap("defaults: { template_id: \"a\" },")), "unknown-key")
+    assert diagnostic.data["suggestion"] == "templateId"
+
+
+def test_bad_enum_suggests() -> None:
+    diagnostic = only(check(wrap('templates: { t: { type: "planing" } },')), "bad-enum")
+    assert 'Did you mean "planning"?' in diagnostic.message
+
+
+def test_bad_service_type_is_bad_enum() -> None:
+    source = wrap('templates: { t: { services: { s: { type: "dokcer", image: "x" } } } },')
+    diagnostic = only(check(source), "bad-enum")
+    assert diagnostic.range == at(source, '"dokcer"')
+    assert '"docker"' in diagnostic.message
+
+
+def test_missing_required_in_array_item_points_at_brace() -> None:
+    source = wrap('templates: [{ label: "no id" }],')
+    diagnostic = only(check(source), "missing-required")
+    assert diagnostic.range == at(source, '{ label', 1, 1)
+    assert "`id`" in diagnostic.message
+
+
+def test_regex_with_escapes_points_at_whole_string() -> None:
+    source = wrap(SVC % 'readyPattern: "\\\\d+("')
+    diagnostic = only(check(source), "invalid-regex")
+    assert diagnostic.range == at(source, '"\\\\d+("')
+
+
+def test_js_named_groups_are_accepted() -> None:
+    result = check(wrap(SVC % 'readyPattern: "(?<port>\\\\d+) \\\\k<port>"'))
+    assert result.diagnostics == []
+
+
+def test_const_scalar_is_reported_where_used() -> None:
+    source = "const p = 99999;\n" + wrap(SVC % 'ports: [{ name: "a", preferred: p }]')
+    diagnostic = only(check(source), "port-out-of-range")
+    use = at(source, "preferred: p")
+    column = use.start.character + len("preferred: ")
+    assert diagnostic.range == Range.of(use.start.line, column, use.start.line, column + 1)
+
+
+def test_template_port_duplicates_service_port() -> None:
+    source = wrap(
+        'templates: { t: { ports: [{ name: "web", port: 4000 }],\n'
+        '  services: { s: { run: "x", ports: [{ name: "p", preferred: 4000 }] } } } },'
+    )
+    diagnostic = only(check(source), "duplicate-port")
+    assert diagnostic.range == at(source, "4000", 2)
+
+
+@pytest.mark.parametrize("prefix", ["-x/", "/x", "a..b/", "a~b", "a^", "a:b", "a?", "a*", "a[",
+                                    "a\\\\b", "a b"])
+def test_bad_branch_prefixes(prefix: str) -> None:
+    result = check(wrap(f'worktrees: {{ branchPrefix: "{prefix}" }},'))
+    assert codes(result) == ["bad-branch-prefix"]
+    assert result.config is not None
+    assert result.config.worktrees.branch_prefix == "synthetic/"
+
+
+@pytest.mark.parametrize("prefix", ["", "synthetic/", "agents/x-", "team.a/"])
+def test_good_branch_prefixes(prefix: str) -> None:
+    result = check(wrap(f'worktrees: {{ branchPrefix: "{prefix}" }},'))
+    assert result.diagnostics == []
+    assert result.config is not None and result.config.worktrees.branch_prefix == prefix
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../x", "a/../../b", "~/x", "C:\\\\x"])
+def test_escaping_paths(path: str) -> None:
+    source = wrap(f'templates: {{ t: {{ prompts: ["{path}"] }} }},')
+    assert codes(check(source)) == ["path-escapes-repo"]
+
+
+def test_no_match_warnings(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "brief.md").write_text("x")
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / ".env.local").write_text("x")
+    source = wrap(
+        'promptSources: ["docs/*.md", "missing/*.md", { path: "docs/brief.md" }],\n'
+        'templates: { t: { prompts: ["docs/brief.md", "docs/nope.md"],\n'
+        '  includePatterns: [".env*", "*.secret"] } },'
+    )
+    result = check(source, tmp_path)
+    warnings = [d for d in result.diagnostics if d.code == "no-match"]
+    assert [d.range for d in warnings] == [
+        at(source, '"missing/*.md"'), at(source, '"docs/nope.md"'), at(source, '"*.secret"')
+    ]
+    assert all(d.severity == "warning" for d in warnings)
+    assert not result.has_errors
+
+
+def test_no_match_not_checked_without_root() -> None:
+    assert check(wrap('templates: { t: { prompts: ["docs/nope.md"] } },')).diagnostics == []
+
+
+def test_lsp_form() -> None:
+    diagnostic = only(check(wrap('templates: { t: { type: "x" } },')), "bad-enum")
+    lsp = diagnostic.to_lsp()
+    assert lsp["severity"] == 1 and lsp["code"] == "bad-enum" and lsp["source"] == "synthetic"
+    assert lsp["range"] == {"start": {"line": 1, "character": 24},
+                            "end": {"line": 1, "character": 27}}
