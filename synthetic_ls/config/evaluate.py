@@ -559,7 +559,7 @@ class Evaluator:
             self.rep.error(Code.NON_LITERAL, span_of(args),
                            f"`{DEFINE_FUNCTION}` takes exactly one argument: the config object.")
             return Broken(span)
-        name = self.rep.text(span_of(func), 30) if func is not None else "?"
+        name = self.rep.text(span_of(func), 60) if func is not None else "?"
         self.rep.error(
             Code.NON_LITERAL, span,
             f"Found a function call `{name}(...)`; synthetic.config.ts is read as data and never "

@@ -76,6 +76,12 @@ def check_config_bytes(data: bytes, path: Path, repo_root: Path | None) -> Confi
     diagnostics = sorted(
         reporter.diagnostics, key=lambda d: (d.range.start.line, d.range.start.character)
     )
+    if reporter.dropped:
+        last = diagnostics[-1].range
+        diagnostics.append(Diagnostic(
+            range=last, severity="information", code=Code.TOO_MANY.value,
+            message=f"{reporter.dropped} more problems not shown; fix the ones above first.",
+        ))
     return ConfigResult(config, diagnostics, path)
 
 

@@ -8,15 +8,25 @@ from synthetic_ls.config.diagnostics import Code, Diagnostic, Severity
 from synthetic_ls.config.source import SourceText, Span
 
 
+# Past this many, a file is not a config being edited; more would only slow
+# the editor down.
+MAX_DIAGNOSTICS = 200
+
+
 class Reporter:
     """Accumulates :class:`Diagnostic` objects for one source file."""
 
-    def __init__(self, source: SourceText) -> None:
+    def __init__(self, source: SourceText, limit: int = MAX_DIAGNOSTICS) -> None:
         self.source = source
         self.diagnostics: list[Diagnostic] = []
+        self.limit = limit
+        self.dropped = 0
 
     def add(self, severity: Severity, code: Code, span: Span, message: str, **data: Any) -> None:
-        """Record a diagnostic of any severity at ``span``."""
+        """Record a diagnostic of any severity at ``span`` (past the limit, only count it)."""
+        if len(self.diagnostics) >= self.limit:
+            self.dropped += 1
+            return
         self.diagnostics.append(
             Diagnostic(range=self.source.range(span), severity=severity, code=code.value,
                        message=message, data=data)
