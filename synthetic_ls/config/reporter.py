@@ -7,7 +7,6 @@ from typing import Any
 from synthetic_ls.config.diagnostics import Code, Diagnostic, Severity
 from synthetic_ls.config.source import SourceText, Span
 
-
 # Past this many, a file is not a config being edited; more would only slow
 # the editor down.
 MAX_DIAGNOSTICS = 200
