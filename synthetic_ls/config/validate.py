@@ -98,13 +98,31 @@ _BAD_REF_CHARS = re.compile(r"[\s~^:?*\[\\\x00-\x1f\x7f]")
 
 
 @cache
-def _fields(cls: type[BaseModel]) -> dict[str, tuple[str, FieldInfo]]:
-    """alias -> (python name, field info)."""
-    return {(info.alias or name): (name, info) for name, info in cls.model_fields.items()}
+def _fields(cls: type[BaseModel]) -> dict[str, tuple[str, FieldInfo, Any]]:
+    """alias -> (python name, field info, type with the field's metadata re-attached)."""
+    return {
+        (info.alias or name): (
+            name, info,
+            Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation,
+        )
+        for name, info in cls.model_fields.items()
+    }
+
+
+_UNWRAPPED: dict[int, tuple[Any, Any, list[Any]]] = {}
 
 
 def _unwrap(tp: Any) -> tuple[Any, list[Any]]:
-    """Strip ``Annotated`` layers; return the bare type and flattened metadata."""
+    """Strip ``Annotated`` layers; return the bare type and flattened metadata (cached)."""
+    hit = _UNWRAPPED.get(id(tp))
+    if hit is not None and hit[0] is tp:
+        return hit[1], hit[2]
+    bare, meta = _unwrap_uncached(tp)
+    _UNWRAPPED[id(tp)] = (tp, bare, meta)  # keeps tp alive so its id stays unique
+    return bare, meta
+
+
+def _unwrap_uncached(tp: Any) -> tuple[Any, list[Any]]:
     meta: list[Any] = []
     while get_origin(tp) is Annotated:
         args = get_args(tp)
@@ -531,10 +549,9 @@ class Validator:
             if found is None:
                 self._unknown_key(key, entry.key_span, cls, siblings)
                 continue
-            name, info = found
+            name, info, tp = found
             if name in preset:
                 continue  # the record key decides (a mismatch was reported)
-            tp = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
             converted = self.convert(entry.value, tp, key, entry.key_span)
             if converted is INVALID:
                 failed.add(name)
@@ -542,7 +559,7 @@ class Validator:
                 data[name] = converted
         data.update(preset)
         complete = True
-        for alias, (name, info) in fields.items():
+        for alias, (name, info, _) in fields.items():
             if name in data:
                 continue
             default_from = _find(list(info.metadata), DefaultFrom)
