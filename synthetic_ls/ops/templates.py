@@ -6,25 +6,22 @@ Kept tiny on purpose so that it follows the config reader's API in one spot.
 from __future__ import annotations
 
 import difflib
-import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from synthetic_ls.errors import ExitCode, InvalidInputError, SyntheticError
+from synthetic_ls.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from synthetic_ls.config import ConfigResult
 
 CONFIG_FILE = "synthetic.config.ts"
 
 
-def _load_config(repo_root: Path) -> Any:
-    # Imported lazily: the config reader pulls in tree-sitter, which commands
+def _load_config(repo_root: Path) -> ConfigResult:
+    # Imported here: the config reader pulls in tree-sitter, which commands
     # that never look at templates (ls, show, rm) should not pay for.
-    module = importlib.import_module("synthetic_ls.config")
-    load_config = getattr(module, "load_config", None)
-    if load_config is None:  # the config reader is not part of this build yet
-        raise SyntheticError(
-            "this build of synthetic cannot read synthetic.config.ts yet",
-            exit_code=ExitCode.FAILED,
-        )
+    from synthetic_ls.config import load_config
+
     return load_config(repo_root)
 
 
