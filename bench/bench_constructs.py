@@ -1,0 +1,123 @@
+"""Benchmark: listing and showing constructs at 100, 1,000 and 10,000 records.
+
+Run by hand (timings are never asserted in the test suite)::
+
+    .venv/bin/python bench/bench_constructs.py [--sizes 100,1000,10000] [--repeat 5]
+
+Each figure is the best of ``--repeat`` runs, printed next to baselines measured
+in the same run on the same files: ``cat`` of every record file, and a plain
+``tomllib`` parse of every file in Python. ``synthetic ls`` / ``show`` are also
+run end to end as subprocesses, next to ``synthetic --version`` (interpreter
+start-up plus imports: the floor for any command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+from state_format.records import Construct, utc_now
+from state_format.store import Store
+from state_format.tomlio import render_new
+
+SYNTHETIC = str(Path(sys.executable).with_name("synthetic"))
+
+
+def best(fn: Callable[[], object], repeat: int) -> float:
+    """Fastest of ``repeat`` runs of ``fn``, in seconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def populate(repo: Path, count: int) -> list[str]:
+    """A repo with ``count`` constructs in the real file format; returns their ids.
+
+    The first one goes through the store (marker, folders); the rest are written
+    directly in the same format to keep set-up fast (set-up is not measured).
+    """
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    store = Store.open(repo)
+    ids = []
+    now = utc_now()
+    for i in range(count):
+        with store.lock():
+            record = Construct(
+                id=store.new_id(Construct, f"Construct number {i}"),
+                name=f"Construct number {i} with a longer name",
+                description="A description of moderate length, as a person would write it.",
+                template_id="implementation",
+                status="active",  # type: ignore[arg-type]
+                workspace_path=f"/home/dev/worktrees/construct-{i}",
+                opencode_session_id=f"ses_{i:08d}",
+                branch=f"synthetic/construct-{i}",
+                created_at=now,
+                updated_at=now,
+            )
+        if i == 0:
+            store.create(record)
+        else:
+            path = store.path_of(Construct, record.id)
+            path.write_text(render_new(record.to_toml_values(), ("Synthetic construct record.",)))
+        ids.append(record.id)
+    return ids
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print a table of timings and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    floor = best(lambda: subprocess.run([SYNTHETIC, "--version"], capture_output=True), 5)
+    print(f"synthetic --version (start-up floor): {floor * 1000:.0f} ms\n")
+    print(f"{'N':>6}  {'cat':>8}  {'tomllib':>8}  {'store.list':>10}  {'ls (cli)':>9}  "
+          f"{'ls --json':>9}  {'list/tomllib':>12}  {'ls-floor':>9}  {'show (cli)':>10}  "
+          f"{'resolve id':>10}")
+    with tempfile.TemporaryDirectory(prefix="synthetic-bench-") as tmp:
+        for n in sizes:
+            repo = Path(tmp) / f"repo{n}"
+            ids = populate(repo, n)
+            store = Store.open(repo)
+            folder = store.folder(Construct)
+            files = sorted(str(folder / f) for f in os.listdir(folder))
+
+            def parse_all(files: list[str] = files) -> None:
+                for f in files:
+                    with open(f, "rb") as fh:
+                        tomllib.load(fh)
+
+            def run_cli(*argv: str, repo: Path = repo) -> None:
+                subprocess.run([SYNTHETIC, *argv], cwd=repo, capture_output=True, check=True)
+
+            t_cat = best(lambda files=files: subprocess.run(
+                ["cat", *files], capture_output=True, check=True), args.repeat)
+            t_toml = best(parse_all, args.repeat)
+            t_list = best(store.list_constructs, args.repeat)
+            t_ls = best(lambda: run_cli("ls"), args.repeat)
+            t_json = best(lambda: run_cli("ls", "--json"), args.repeat)
+            target = ids[len(ids) // 2]
+            t_show = best(lambda target=target: run_cli("show", target), args.repeat)
+            t_res = best(lambda s=store, t=target: s.resolve_construct(t), args.repeat)
+            print(f"{n:>6}  {t_cat * 1000:>6.0f}ms  {t_toml * 1000:>6.0f}ms  "
+                  f"{t_list * 1000:>8.0f}ms  {t_ls * 1000:>7.0f}ms  {t_json * 1000:>7.0f}ms  "
+                  f"{t_list / t_toml:>11.2f}x  {(t_ls - floor) * 1000:>7.0f}ms  "
+                  f"{t_show * 1000:>8.0f}ms  {t_res * 1e6:>8.0f}us")
+    print("\nlist/tomllib: store.list_constructs() against parsing the same files with "
+          "tomllib alone;\nls-floor: `synthetic ls` minus `synthetic --version`; "
+          "show uses an exact id (no listing).")
+
+
+if __name__ == "__main__":
+    main()
