@@ -30,7 +30,14 @@ from state_format.marker import CURRENT_VERSION, check_not_too_new, write_marker
 from state_format.migrations import detect_version, migrate
 from state_format.paths import RepoPaths, find_repo
 from state_format.records import Construct, Record, utc_now
-from state_format.tomlio import parse, read_text, render_new, render_update, validate
+from state_format.tomlio import (
+    find_key_line,
+    parse,
+    read_text,
+    render_new,
+    render_update,
+    validate,
+)
 
 R = TypeVar("R", bound=Record)
 
@@ -133,7 +140,7 @@ class Store:
         if record.id != record_id:
             raise BrokenRecordError(
                 str(path),
-                _line_of(text, "id"),
+                find_key_line(text, "id"),
                 f"id {one_line(record.id)!r} does not match the file name {path.name!r}",
             )
         return record
@@ -312,12 +319,6 @@ def _describe(records: list[Any]) -> str:
     if len(records) > 10:
         shown.append(f"and {len(records) - 10} more")
     return ", ".join(shown)
-
-
-def _line_of(text: str, key: str) -> int | None:
-    from state_format.tomlio import find_key_line
-
-    return find_key_line(text, key)
 
 
 def open_store(start: Path | str | None = None, *, lock_timeout: float = DEFAULT_TIMEOUT) -> Store:
