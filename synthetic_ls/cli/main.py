@@ -36,7 +36,10 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the full argument parser with every registered command."""
-    parser = _Parser(prog="synthetic", description="Parallel coding-agent workspaces (constructs) on one Git repository.")
+    parser = _Parser(
+        prog="synthetic",
+        description="Parallel coding-agent workspaces (constructs) on one Git repository.",
+    )
     parser.add_argument("--version", action="version", version=f"synthetic {__version__}")
     parser.add_argument(
         "-C",

@@ -1,0 +1,128 @@
+"""Open the repository a command runs in and run git safely."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from synthetic_ls.errors import ExitCode, NotFoundError, SyntheticError
+
+
+class GitError(SyntheticError):
+    """A git step failed; the message names the step and git's own words."""
+
+    def __init__(self, step: str, detail: str) -> None:
+        self.step = step
+        self.detail = detail.strip()
+        super().__init__(f"{step} failed: {self.detail}" if self.detail else f"{step} failed")
+
+
+def _git_env() -> dict[str, str]:
+    """Environment for git subprocesses: never prompt, stable messages."""
+    env = dict(os.environ)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["LC_ALL"] = "C"
+    # A caller's GIT_DIR / GIT_WORK_TREE would point every command at the
+    # wrong place once we pass -C explicitly.
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR"):
+        env.pop(var, None)
+    return env
+
+
+def run_git(
+    cwd: Path, *args: str, step: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run ``git -C cwd args`` without a shell; raise :class:`GitError` naming ``step``."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(cwd), *args],
+            capture_output=True,
+            text=True,
+            env=_git_env(),
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError(step, "the git command was not found on PATH") from None
+    if check and proc.returncode != 0:
+        raise GitError(step, proc.stderr or proc.stdout)
+    return proc
+
+
+@dataclass(frozen=True)
+class GitRepo:
+    """A repository as Synthetic sees it: the main checkout and its common dir."""
+
+    repo: pygit2.Repository  # opened on the common dir: the main checkout
+    here: pygit2.Repository  # the checkout the command runs in (may be a linked worktree)
+    main_root: Path
+    common_dir: Path
+
+    @classmethod
+    def discover(cls, start: Path) -> GitRepo:
+        """Find the repository containing ``start`` (main checkout or linked worktree)."""
+        found = pygit2.discover_repository(str(start))
+        if found is None:
+            raise SyntheticError(
+                f"not inside a git repository: {start}", exit_code=ExitCode.NOT_A_REPO
+            )
+        here = pygit2.Repository(found)
+        if here.is_bare:
+            raise SyntheticError(
+                f"{found} is a bare repository; constructs need a checkout",
+                exit_code=ExitCode.NOT_A_REPO,
+            )
+        common = Path(here.path)
+        commondir_file = common / "commondir"
+        if commondir_file.is_file():
+            # A linked worktree's admin dir points at the shared one.
+            common = (common / commondir_file.read_text().strip()).resolve()
+        main = pygit2.Repository(str(common))
+        if main.workdir is None:
+            raise SyntheticError(f"{common} has no main checkout", exit_code=ExitCode.NOT_A_REPO)
+        return cls(
+            repo=main,
+            here=here,
+            main_root=Path(main.workdir).resolve(),
+            common_dir=common.resolve(),
+        )
+
+    def resolve(self, rev: str) -> tuple[str, str]:
+        """Resolve ``rev`` (branch, tag, commit, ``HEAD``) to ``(commit id, ref name)``.
+
+        The ref name is the full ref when ``rev`` named a branch or tag, else ``""``.
+        """
+        if rev.startswith("-"):
+            raise NotFoundError(f"no such branch, tag or commit: {rev!r}")
+        obj: pygit2.Object | pygit2.Commit
+        ref: pygit2.Reference | None
+        try:
+            # `here`, so that HEAD means the checkout the command runs in.
+            obj, ref = self.here.resolve_refish(rev)
+        except (KeyError, pygit2.InvalidSpecError, ValueError):
+            try:
+                obj = self.here.revparse_single(rev)
+                ref = None
+            except (KeyError, pygit2.InvalidSpecError, ValueError):
+                raise NotFoundError(f"no such branch, tag or commit: {rev!r}") from None
+        try:
+            commit = obj.peel(pygit2.Commit)
+        except (pygit2.InvalidSpecError, ValueError, KeyError):
+            raise NotFoundError(f"{rev!r} does not name a commit") from None
+        return str(commit.id), (ref.name if ref is not None else "")
+
+    def head(self) -> tuple[str, str]:
+        """HEAD of the checkout the command runs in, as ``(commit id, ref name or "")``."""
+        repo = self.here
+        if repo.head_is_unborn:
+            raise SyntheticError(
+                "the repository has no commits yet; commit once before creating worktrees",
+                exit_code=ExitCode.CONFLICT,
+            )
+        head = repo.head
+        ref = head.name if not repo.head_is_detached else ""
+        return str(head.peel(pygit2.Commit).id), ref
