@@ -67,7 +67,9 @@ def worker(args: tuple[str, int, int]) -> dict[str, Any]:
         roll = rng.random()
         if roll < 0.4 or not ids:
             name = rng.choice(["Fix login", "Añadir caché", "🚀 launch", "a/../b", "x"]) + f" {i}"
-            result = ops.create_construct(store, ops.CreateOptions(name=name, description="0"))
+            # Records only: this measures the state store, not git.
+            options = ops.CreateOptions(name=name, description="0", worktree=False)
+            result = ops.create_construct(store, options)
             created.append(result.construct.id)
         elif roll < 0.8:
             target = rng.choice(ids)

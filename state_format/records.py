@@ -109,6 +109,11 @@ class Construct(Record):
     branch: str | None = Field(default=None, description="Branch checked out in the worktree.")
     base_ref: str | None = Field(default=None, description="Ref the branch was created from.")
     base_commit: str | None = Field(default=None, description="Commit id base_ref pointed at.")
+    spawn_pid: int | None = Field(
+        default=None,
+        description="While status is spawning: id of the process creating the construct. "
+        "A spawning record whose process is gone was interrupted and is rolled back.",
+    )
 
     _v_time = field_validator("created_at", "updated_at", mode="before")(_aware_utc)
     _v_empty = field_validator(

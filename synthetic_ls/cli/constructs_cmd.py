@@ -38,7 +38,27 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "--status",
         default=None,
         metavar="S",
-        help="initial status: spawning, pending (default), ready or parked",
+        help="initial status: spawning, pending, ready or parked "
+        "(default: ready with a worktree, pending without)",
+    )
+    p.add_argument(
+        "--worktree",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="give the construct its own git worktree on a new branch (default: yes)",
+    )
+    p.add_argument(
+        "--from",
+        dest="from_ref",
+        default=None,
+        metavar="REF",
+        help="start the branch at this branch, tag or commit (default: HEAD)",
+    )
+    p.add_argument(
+        "--branch",
+        default=None,
+        metavar="NAME",
+        help="branch name (default: worktrees.branchPrefix + id, e.g. synthetic/<id>)",
     )
     _json_flag(p)
     p.set_defaults(func=cmd_new)
@@ -55,6 +75,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description="Show a construct by id, exact name or unique id prefix.",
     )
     p.add_argument("ref", metavar="REF", help="id, unique id prefix, or exact name")
+    p.add_argument("--size", action="store_true", help="also measure the worktree's disk size")
     _json_flag(p)
     p.set_defaults(func=cmd_show)
 
@@ -76,6 +97,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("ref", metavar="REF", help="id, unique id prefix, or exact name")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="discard uncommitted changes in the worktree and delete the branch "
+        "even if it has unmerged commits",
+    )
     _json_flag(p)
     p.set_defaults(func=cmd_rm)
 
@@ -101,16 +128,35 @@ def cmd_new(args: argparse.Namespace) -> int:
             template_id=args.template,
             description=args.description,
             status=args.status,
+            worktree=args.worktree,
+            from_ref=args.from_ref,
+            branch=args.branch,
         ),
     )
     if args.json:
-        _print_json(ops.construct_as_dict(result.construct, store))
+        out = ops.construct_as_dict(result.construct, store)
+        out["copied"] = result.copied
+        out["skipped"] = [{"path": p, "reason": r} for p, r in result.skipped]
+        _print_json(out)
     else:
         c = result.construct
         sys.stdout.write(
             f"Created construct {c.id} ({one_line(c.name)}) from template "
             f"{one_line(c.template_id)!s}, status {c.status.value}.\n"
         )
+        if c.workspace_path:
+            base = (c.base_ref or "").removeprefix("refs/heads/") or (c.base_commit or "")[:12]
+            sys.stdout.write(
+                f"  worktree: {c.workspace_path}\n  branch:   {c.branch} (from {base})\n"
+            )
+        if result.copied:
+            sys.stdout.write(
+                f"  copied {len(result.copied)} include file(s): "
+                f"{', '.join(one_line(p, 80) for p in result.copied[:10])}"
+                f"{' ...' if len(result.copied) > 10 else ''}\n"
+            )
+        for rel, reason in result.skipped:
+            sys.stdout.write(f"  skipped {one_line(rel, 80)}: {reason}\n")
     return int(ExitCode.OK)
 
 
@@ -120,17 +166,25 @@ def cmd_ls(args: argparse.Namespace) -> int:
     result = ops.list_constructs(
         store, ops.ListOptions(status=args.status, template_id=args.template)
     )
+    for note in result.recovered:
+        sys.stderr.write(f"synthetic: {note}\n")
+    infos = _worktree_infos(store, result.constructs)
     if args.json:
+        rows = []
+        for c in result.constructs:
+            row = ops.construct_as_dict(c, store)
+            row["worktree"] = infos.get(c.id)
+            rows.append(row)
         _print_json(
             {
                 "version": ops.JSON_VERSION,
-                "constructs": [ops.construct_as_dict(c, store) for c in result.constructs],
+                "constructs": rows,
                 "broken": [ops.broken_as_dict(b) for b in result.broken],
             }
         )
     else:
         if result.constructs:
-            sys.stdout.write(render_table(result.constructs))
+            sys.stdout.write(render_table(result.constructs, infos))
         elif result.total:
             sys.stdout.write("No constructs match.\n")
         elif result.broken:
@@ -144,14 +198,27 @@ def cmd_ls(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
+def _worktree_infos(
+    store: Store, constructs: list[Construct], *, with_size: bool = False
+) -> dict[str, dict[str, Any]]:
+    if not any(c.workspace_path for c in constructs):
+        return {}  # no pygit2 import for a listing without worktrees
+    from synthetic_ls.ops.worktrees import worktree_infos
+
+    return worktree_infos(store, constructs, with_size=with_size)
+
+
 def cmd_show(args: argparse.Namespace) -> int:
-    """``synthetic show``."""
+    """``synthetic show``: the record plus its worktree's state."""
     store = Store.open()
     construct = ops.show_construct(store, args.ref)
+    info = _worktree_infos(store, [construct], with_size=args.size).get(construct.id)
     if args.json:
-        _print_json(ops.construct_as_dict(construct, store))
+        out = ops.construct_as_dict(construct, store)
+        out["worktree"] = info
+        _print_json(out)
     else:
-        sys.stdout.write(render_details(construct, store))
+        sys.stdout.write(render_details(construct, store, info))
     return int(ExitCode.OK)
 
 
@@ -189,7 +256,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
             sys.stderr.write("Not removed.\n")
             return int(ExitCode.FAILED)
     # Remove by id: the name could have been reused since we asked.
-    result = ops.remove_construct(store, ops.RemoveOptions(ref=construct.id))
+    result = ops.remove_construct(store, ops.RemoveOptions(ref=construct.id, force=args.force))
     if args.json:
         _print_json({"removed": result.construct.id, "notes": result.notes})
     else:
@@ -220,11 +287,34 @@ def _when(construct: Construct) -> str:
     return construct.updated_at.strftime("%Y-%m-%d %H:%M")
 
 
-def render_table(constructs: list[Construct]) -> str:
-    """The human ``ls`` table: ID, STATUS, TEMPLATE, UPDATED (UTC), NAME."""
-    header = ("ID", "STATUS", "TEMPLATE", "UPDATED (UTC)", "NAME")
+def _state_text(info: dict[str, Any] | None) -> str:
+    """``clean``, ``dirty +2 -1``, ``missing`` or ``-`` (no worktree)."""
+    if info is None:
+        return "-"
+    if not info["exists"]:
+        return "missing"
+    text = "dirty" if info["dirty"] else "clean"
+    if info["ahead"] or info["behind"]:
+        text += f" +{info['ahead']} -{info['behind']}"
+    return text
+
+
+def render_table(
+    constructs: list[Construct], infos: dict[str, dict[str, Any]] | None = None
+) -> str:
+    """The human ``ls`` table: ID, STATUS, TEMPLATE, BRANCH, WORKTREE, UPDATED (UTC), NAME."""
+    infos = infos or {}
+    header = ("ID", "STATUS", "TEMPLATE", "BRANCH", "WORKTREE", "UPDATED (UTC)", "NAME")
     rows = [
-        (c.id, c.status.value, one_line(c.template_id, 24), _when(c), one_line(c.name, 60))
+        (
+            c.id,
+            c.status.value,
+            one_line(c.template_id, 24),
+            one_line(c.branch or "-", 40),
+            _state_text(infos.get(c.id)),
+            _when(c),
+            one_line(c.name, 60),
+        )
         for c in constructs
     ]
     widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
@@ -235,8 +325,8 @@ def render_table(constructs: list[Construct]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_details(construct: Construct, store: Store) -> str:
-    """The human ``show`` output: one ``key: value`` line per field."""
+def render_details(construct: Construct, store: Store, info: dict[str, Any] | None = None) -> str:
+    """The human ``show`` output: one ``key: value`` line per field, then the worktree."""
     d = ops.construct_as_dict(construct, store)
     lines = []
     for key in (
@@ -258,6 +348,12 @@ def render_details(construct: Construct, store: Store) -> str:
             lines.append(f"{key + ':':<21}{one_line(str(value), 200)}")
     for key, value in d["extra"].items():
         lines.append(f"{one_line(key, 19) + ':':<21}{one_line(json.dumps(value), 200)}")
+    if info is not None:
+        lines.append(f"{'worktree:':<21}{_state_text(info)}")
+        if info["size_bytes"] is not None:
+            lines.append(f"{'worktree_size:':<21}{info['size_bytes'] / 1e6:.1f} MB")
+        for change in info["changes"][:20]:
+            lines.append(f"  {one_line(change, 200)}")
     if construct.description:
         lines.append("description:")
         lines.extend(f"  {one_line(line, 500)}" for line in construct.description.splitlines())

@@ -63,6 +63,21 @@ def add_worktree(repo: GitRepo, path: Path, branch: str, start_commit: str) -> N
     )
 
 
+def checkout_existing_branch(repo: GitRepo, path: Path, branch: str) -> None:
+    """Check out the existing ``branch`` in a new worktree at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    run_git(
+        repo.main_root,
+        "worktree",
+        "add",
+        "--quiet",
+        "--",
+        str(path),
+        branch,
+        step="git worktree add",
+    )
+
+
 def remove_worktree(repo: GitRepo, path: Path, *, force: bool) -> None:
     """Remove the worktree at ``path`` and git's administrative entry for it.
 

@@ -139,14 +139,24 @@ class CreateOptions:
     template_id: str | None = None
     description: str = ""
     status: str | None = None
+    #: Give the construct its own git worktree on a new branch (the usual case).
+    worktree: bool = True
+    #: Start point of the branch: branch, tag or commit (default: HEAD of the
+    #: checkout the command runs in).
+    from_ref: str | None = None
+    #: Exact branch name instead of ``<prefix><id>``.
+    branch: str | None = None
 
 
 @dataclass(frozen=True)
 class CreateResult:
-    """What :func:`create_construct` made."""
+    """What :func:`create_construct` made: the record, its file, and what was copied."""
 
     construct: Construct
     path: Path
+    copied: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,8 @@ class ListResult:
     constructs: list[Construct]
     broken: list[BrokenRecordError]
     total: int  # readable constructs before filtering
+    #: Interrupted creations that were rolled back while listing.
+    recovered: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -186,9 +198,14 @@ class EditResult:
 
 @dataclass(frozen=True)
 class RemoveOptions:
-    """Inputs of :func:`remove_construct` (worktree options are added here later)."""
+    """Inputs of :func:`remove_construct`.
+
+    ``force`` discards uncommitted changes in the worktree and deletes a branch
+    that holds unmerged commits.
+    """
 
     ref: str
+    force: bool = False
 
 
 @dataclass(frozen=True)
@@ -203,16 +220,40 @@ class RemoveResult:
 
 
 def create_construct(store: Store, options: CreateOptions) -> CreateResult:
-    """Validate the inputs, pick a fresh id from the name, and write the record."""
+    """Validate the inputs, pick a fresh id from the name, write the record.
+
+    With ``options.worktree`` the construct also gets its own branch and
+    worktree (see :mod:`synthetic_ls.ops.worktrees`): either all of it is made,
+    or nothing is left behind.
+    """
     name = normalize_name(options.name)
     description = normalize_description(options.description)
-    status = parse_status(options.status) if options.status is not None else DEFAULT_STATUS
-    if status not in INITIAL_STATUSES:
+    status = parse_status(options.status) if options.status is not None else None
+    if status is not None and status not in INITIAL_STATUSES:
         allowed = ", ".join(s.value for s in Status if s in INITIAL_STATUSES)
         raise InvalidInputError(
             f"a new construct cannot start as {status.value!r} (allowed: {allowed})"
         )
-    template_id = resolve_template(store.repo.worktree, options.template_id)
+    if not options.worktree:
+        if options.from_ref is not None or options.branch is not None:
+            raise InvalidInputError("--from and --branch need a worktree; drop --no-worktree")
+        template_id = resolve_template(store.repo.worktree, options.template_id)
+        construct = _write_new(store, name, description, template_id, status or DEFAULT_STATUS)
+        return CreateResult(construct=construct, path=store.path_of(Construct, construct.id))
+    from synthetic_ls.ops.construct_worktree import create_with_worktree
+
+    return create_with_worktree(store, options, name, description, status)
+
+
+def _write_new(
+    store: Store,
+    name: str,
+    description: str,
+    template_id: str,
+    status: Status,
+    extra: Mapping[str, Any] | None = None,
+) -> Construct:
+    """Write a new construct record under the lock with a fresh id."""
     with store.lock():
         now = utc_now()
         construct = Construct(
@@ -223,9 +264,10 @@ def create_construct(store: Store, options: CreateOptions) -> CreateResult:
             status=status,
             created_at=now,
             updated_at=now,
+            **dict(extra or {}),
         )
         store.create(construct)
-    return CreateResult(construct=construct, path=store.path_of(Construct, construct.id))
+    return construct
 
 
 def list_constructs(store: Store, options: ListOptions | None = None) -> ListResult:
@@ -233,13 +275,23 @@ def list_constructs(store: Store, options: ListOptions | None = None) -> ListRes
     options = options or ListOptions()
     wanted = parse_status(options.status) if options.status is not None else None
     listing = store.list_constructs()
+    recovered: list[str] = []
+    if any(c.status == Status.SPAWNING and c.spawn_pid is not None for c in listing.records):
+        # Imported only here: pygit2 is not needed for a plain listing.
+        from synthetic_ls.ops.worktrees import recover_interrupted
+
+        recovered = recover_interrupted(store, listing.records)
+        if recovered:
+            listing = store.list_constructs()
     chosen = [
         c
         for c in listing.records
         if (wanted is None or c.status == wanted)
         and (options.template_id is None or c.template_id == options.template_id)
     ]
-    return ListResult(constructs=chosen, broken=listing.broken, total=len(listing.records))
+    return ListResult(
+        constructs=chosen, broken=listing.broken, total=len(listing.records), recovered=recovered
+    )
 
 
 def show_construct(store: Store, ref: str) -> Construct:
@@ -308,14 +360,24 @@ ReleaseStep = Callable[[Store, Construct, RemoveOptions], "str | None"]
 
 
 def remove_construct(
-    store: Store, options: RemoveOptions, release_steps: tuple[ReleaseStep, ...] = ()
+    store: Store,
+    options: RemoveOptions,
+    release_steps: tuple[ReleaseStep, ...] | None = None,
 ) -> RemoveResult:
-    """Remove a construct: mark it ``deleting``, release its resources, delete the record.
+    """Remove a construct: check, mark it ``deleting``, release its resources, delete the record.
 
-    If a release step fails the construct is set to ``error`` (so it shows up
-    in ``ls``) and the error propagates; running ``rm`` again retries.
+    By default the release steps remove the worktree and (unless it holds
+    unmerged work) the branch; uncommitted changes block removal before
+    anything changes unless ``options.force``. If a release step fails the
+    construct is set to ``error`` (so it shows up in ``ls``) and the error
+    propagates; running ``rm`` again retries.
     """
     construct = store.resolve_construct(options.ref)
+    if release_steps is None:
+        from synthetic_ls.ops.construct_worktree import preflight_removal, release_for_removal
+
+        preflight_removal(store, construct, options)
+        release_steps = (release_for_removal,)
     marked = set_status(store, construct.id, Status.DELETING)
     notes: list[str] = []
     try:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from synthetic_ls.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from synthetic_ls.config import ConfigResult
+    from synthetic_ls.config import ConfigResult, SyntheticConfig, Template
 
 CONFIG_FILE = "synthetic.config.ts"
 
@@ -27,6 +27,16 @@ def _load_config(repo_root: Path) -> ConfigResult:
 
 def resolve_template(repo_root: Path, template_id: str | None) -> str:
     """The template id a new construct should use, checked against the config.
+
+    See :func:`choose_template` for the rules; this returns only the id.
+    """
+    return choose_template(repo_root, template_id)[0]
+
+
+def choose_template(
+    repo_root: Path, template_id: str | None
+) -> tuple[str, Template, SyntheticConfig]:
+    """The template a new construct should use, with the config it came from.
 
     ``template_id`` None means "the default": ``defaults.templateId`` if the
     config sets one. Raises InvalidInputError (exit 7) when the config is
@@ -57,7 +67,5 @@ def resolve_template(repo_root: Path, template_id: str | None) -> str:
     if template_id not in config.templates:
         close = difflib.get_close_matches(template_id, available, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise InvalidInputError(
-            f"unknown template {template_id!r} (available: {listing}){hint}"
-        )
-    return template_id
+        raise InvalidInputError(f"unknown template {template_id!r} (available: {listing}){hint}")
+    return template_id, config.templates[template_id], config

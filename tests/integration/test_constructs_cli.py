@@ -66,17 +66,22 @@ def state(repo: Path) -> Path:
 
 def test_new_ls_show_edit_rm(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = cli(capsys, "new", "Fix login bug", "--template", "planning",
-                         "--description", "users land on /")
+                         "--description", "users land on /", "--no-worktree")
     assert code == 0 and err == ""
     assert out.startswith("Created construct fix-login-bug-")
-    made = new(capsys, "Second one")
+    made = new(capsys, "Second one")  # with a worktree, the default
     assert made["template_id"] == "impl"  # defaults.templateId
-    assert made["status"] == "pending"
+    assert made["status"] == "ready"
+    assert made["workspace_path"] == str(repo.parent / "repo.worktrees" / str(made["id"]))
+    assert made["branch"] == f"synthetic/{made['id']}"
 
     code, out, _ = cli(capsys, "ls")
     lines = out.splitlines()
-    assert lines[0].split() == ["ID", "STATUS", "TEMPLATE", "UPDATED", "(UTC)", "NAME"]
-    assert "Fix login bug" in lines[1] and "planning" in lines[1] and "Second one" in lines[2]
+    assert lines[0].split() == [
+        "ID", "STATUS", "TEMPLATE", "BRANCH", "WORKTREE", "UPDATED", "(UTC)", "NAME"
+    ]
+    assert "Fix login bug" in lines[1] and "planning" in lines[1] and "pending" in lines[1]
+    assert "Second one" in lines[2] and "clean" in lines[2] and "synthetic/" in lines[2]
 
     code, out, _ = cli(capsys, "ls", "--json")
     listing = json.loads(out)
@@ -85,7 +90,7 @@ def test_new_ls_show_edit_rm(repo: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert list(first) == [
         "id", "name", "description", "template_id", "status", "workspace_path",
         "opencode_session_id", "branch", "base_ref", "base_commit", "created_at",
-        "updated_at", "extra", "file",
+        "updated_at", "extra", "file", "worktree",
     ]
     assert first["description"] == "users land on /" and first["workspace_path"] is None
     assert first["created_at"].endswith("Z")
@@ -183,7 +188,13 @@ HOSTILE = [
 
 
 def _tree(repo: Path) -> list[str]:
-    return sorted(str(p) for p in repo.parent.rglob("*") if "synthetic" not in p.parts)
+    # Everything but the state folder and the managed worktrees folder.
+    return sorted(
+        str(p)
+        for p in repo.parent.rglob("*")
+        if "synthetic" not in p.parts and "repo.worktrees" not in p.parts
+        and ".git" not in p.parts
+    )
 
 
 @pytest.mark.parametrize("name", HOSTILE)
@@ -197,6 +208,11 @@ def test_hostile_names_stay_data(
     files = sorted(p.name for p in (state(repo) / "constructs").iterdir())
     assert files == [f"{cid}.toml"]
     _git(repo, "check-ref-format", "--branch", f"synthetic/{cid}")
+    # The worktree folder and branch come from the id alone.
+    assert made["workspace_path"] == str(repo.parent / "repo.worktrees" / cid)
+    assert sorted(p.name for p in (repo.parent / "repo.worktrees").iterdir()) == [cid]
+    assert made["branch"] == f"synthetic/{cid}"
+    assert sorted(p.name for p in (repo / ".git" / "worktrees").iterdir()) == [cid]
     assert _tree(repo) == before  # no file appeared anywhere else (no PWNED, no escape)
     code, out, _ = cli(capsys, "show", cid, "--json")
     assert json.loads(out)["name"] == name.strip()
@@ -250,9 +266,9 @@ def test_hand_broken_file(repo: Path, capsys: pytest.CaptureFixture[str]) -> Non
     good = new(capsys, "good")
     bad = new(capsys, "bad")
     path = state(repo) / "constructs" / f"{bad['id']}.toml"
-    text = path.read_text().replace('status = "pending"', 'status = "pending\n# oops')
+    text = path.read_text().replace('status = "ready"', 'status = "ready\n# oops')
     path.write_text(text)
-    line = text.splitlines().index('status = "pending') + 1
+    line = text.splitlines().index('status = "ready') + 1
 
     code, out, err = cli(capsys, "ls")
     assert code == 0 and str(good["id"]) in out and str(bad["id"]) not in out

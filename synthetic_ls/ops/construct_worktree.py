@@ -1,0 +1,256 @@
+"""Operations that tie a construct record to its worktree.
+
+``new --worktree`` (:func:`create_with_worktree`), ``worktree add``
+(:func:`add_worktree`), ``worktree rm`` (:func:`remove_worktree`) and the
+worktree part of ``rm`` (:func:`release_for_removal`). Each either completes or
+undoes what it did; see :mod:`synthetic_ls.ops.worktrees` for the protocol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from state_format.records import Construct
+from state_format.statuses import Status
+from state_format.store import Store
+from synthetic_ls.errors import InvalidInputError
+from synthetic_ls.git import branches, worktrees
+from synthetic_ls.git.repo import GitRepo
+from synthetic_ls.ops import worktrees as wt
+from synthetic_ls.ops.constructs import (
+    CreateOptions,
+    CreateResult,
+    RemoveOptions,
+    check_transition,
+)
+from synthetic_ls.ops.templates import choose_template
+from synthetic_ls.provision.rollback import Rollback
+
+
+def create_with_worktree(
+    store: Store,
+    options: CreateOptions,
+    name: str,
+    description: str,
+    status: Status | None,
+) -> CreateResult:
+    """Create a construct with its own branch and worktree, or nothing at all."""
+    template_id, template, config = choose_template(store.repo.worktree, options.template_id)
+    git = GitRepo.discover(store.repo.worktree)
+    settings = wt.worktree_settings(git, config)
+    if options.branch is not None and not branches.is_valid_branch_name(options.branch):
+        raise InvalidInputError(f"{options.branch!r} is not a valid git branch name")
+    # Resolve the start point before writing anything: a typo changes nothing.
+    if options.from_ref is not None:
+        git.resolve(options.from_ref)
+    else:
+        git.head()
+    final_status = status or Status.READY
+    rb = Rollback()
+    try:
+        with rb.run("recording the construct"):
+            with store.lock():
+                construct_id = store.new_id(Construct, name)
+                plan = wt.plan_worktree(
+                    git, settings, construct_id, options.from_ref, options.branch
+                )
+                construct = _write_new_with_id(
+                    store, construct_id, name, description, template_id, plan
+                )
+            rb.on_failure(
+                f"deleted record {construct.id}",
+                lambda: store.delete(Construct, construct.id),
+            )
+        outcome = wt.provision_worktree(git, plan, wt.template_includes(template), rb)
+        with rb.run("marking the construct ready"):
+
+            def finish(current: Construct) -> dict[str, Any]:
+                check_transition(current, final_status)
+                return {"status": final_status, "spawn_pid": None}
+
+            construct = store.update(Construct, construct.id, finish)
+    except BaseException as exc:  # KeyboardInterrupt too: leave nothing behind
+        raise rb.fail(exc) from exc
+    return CreateResult(
+        construct=construct,
+        path=store.path_of(Construct, construct.id),
+        copied=outcome.copy.copied,
+        skipped=outcome.copy.skipped,
+    )
+
+
+def _write_new_with_id(
+    store: Store,
+    construct_id: str,
+    name: str,
+    description: str,
+    template_id: str,
+    plan: wt.WorktreePlan,
+) -> Construct:
+    """Write the ``spawning`` record (caller holds the lock and chose the id)."""
+    from state_format.records import utc_now
+
+    now = utc_now()
+    construct = Construct(
+        id=construct_id,
+        name=name,
+        description=description,
+        template_id=template_id,
+        status=Status.SPAWNING,
+        created_at=now,
+        updated_at=now,
+        **wt.spawn_fields(plan),
+    )
+    store.create(construct)
+    return construct
+
+
+@dataclass(frozen=True)
+class WorktreeAddResult:
+    """A construct that got a worktree, and what was copied into it."""
+
+    construct: Construct
+    copied: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    reused_branch: bool = False
+
+
+def add_worktree(
+    store: Store, ref: str, *, from_ref: str | None = None, branch: str | None = None
+) -> WorktreeAddResult:
+    """Give an existing construct (without one) a worktree.
+
+    If the construct's recorded branch still exists (its worktree was removed
+    earlier and the branch kept), that branch is checked out again.
+    """
+    construct = store.resolve_construct(ref)
+    wt.require_no_worktree(construct)
+    _template_id, template, config = choose_template_or_none(store, construct.template_id)
+    git = GitRepo.discover(store.repo.worktree)
+    settings = wt.worktree_settings(git, config)
+    reuse = (
+        branch is None
+        and from_ref is None
+        and construct.branch is not None
+        and branches.branch_exists(git, construct.branch)
+    )
+    rb = Rollback()
+    try:
+        with rb.run("planning the worktree"), store.lock():
+            current = store.get_construct(construct.id)
+            wt.require_no_worktree(current)
+            if reuse:
+                assert construct.branch is not None
+                path = settings.root / construct.id
+                if path.exists():
+                    raise InvalidInputError(f"worktree folder {path} already exists")
+                plan = wt.WorktreePlan(
+                    path=path,
+                    branch=construct.branch,
+                    base_ref=construct.base_ref or "",
+                    base_commit=construct.base_commit or "",
+                )
+            else:
+                plan = wt.plan_worktree(git, settings, construct.id, from_ref, branch)
+            before = {
+                k: getattr(current, k)
+                for k in ("workspace_path", "branch", "base_ref", "base_commit")
+            }
+            store.update(
+                Construct,
+                construct.id,
+                lambda _c: {
+                    "workspace_path": str(plan.path),
+                    "branch": plan.branch,
+                    "base_ref": plan.base_ref or None,
+                    "base_commit": plan.base_commit,
+                },
+            )
+        rb.on_failure(
+            f"restored record {construct.id}",
+            lambda: store.update(Construct, construct.id, lambda _c: before),
+        )
+        if reuse:
+            with rb.run("creating the worktree"):
+                rb.on_failure(
+                    f"removed worktree {plan.path}",
+                    lambda: worktrees.discard_partial(git, plan.path),
+                )
+                worktrees.checkout_existing_branch(git, plan.path, plan.branch)
+            with rb.run("copying include files"):
+                from synthetic_ls.git import include_copy
+
+                copy = include_copy.copy_included(
+                    git, plan.path, wt.template_includes(template), exclude=[plan.path.parent]
+                )
+        else:
+            copy = wt.provision_worktree(git, plan, wt.template_includes(template), rb).copy
+    except BaseException as exc:
+        raise rb.fail(exc) from exc
+    return WorktreeAddResult(
+        construct=store.get_construct(construct.id),
+        copied=copy.copied,
+        skipped=copy.skipped,
+        reused_branch=reuse,
+    )
+
+
+def choose_template_or_none(store: Store, template_id: str) -> tuple[str, Any, Any]:
+    """The construct's template and config; (id, None, None) if the config lost it.
+
+    An existing construct keeps working after its template was renamed or
+    removed; it only loses the include patterns.
+    """
+    try:
+        return choose_template(store.repo.worktree, template_id)
+    except InvalidInputError:
+        return template_id, None, None
+
+
+@dataclass(frozen=True)
+class WorktreeRemoveResult:
+    """A construct whose worktree was removed, and what happened to its branch."""
+
+    construct: Construct
+    notes: list[str]
+
+
+def remove_worktree(store: Store, ref: str, *, force: bool = False) -> WorktreeRemoveResult:
+    """Remove a construct's worktree (keeps the record); the branch as ``rm`` does."""
+    construct = store.resolve_construct(ref)
+    if not construct.workspace_path:
+        raise InvalidInputError(f"construct {construct.id} has no worktree")
+    wt.check_removable(construct, force=force)
+    git = GitRepo.discover(store.repo.worktree)
+    notes = wt.release_worktree(git, construct, force=force)
+    branch_gone = construct.branch is None or branches.branch_tip(git, construct.branch) is None
+
+    def clear(_current: Construct) -> dict[str, Any]:
+        out: dict[str, Any] = {"workspace_path": None}
+        if branch_gone:
+            out.update(branch=None, base_ref=None, base_commit=None)
+        return out
+
+    updated = store.update(Construct, construct.id, clear)
+    return WorktreeRemoveResult(construct=updated, notes=notes)
+
+
+def preflight_removal(store: Store, construct: Construct, options: RemoveOptions) -> None:
+    """Checks before ``rm`` changes anything: uncommitted work blocks it unless forced."""
+    wt.check_removable(construct, force=options.force)
+
+
+def release_for_removal(store: Store, construct: Construct, options: RemoveOptions) -> str | None:
+    """The ``rm`` release step: remove the worktree, prune, keep or delete the branch."""
+    if not construct.workspace_path and not construct.branch:
+        return None
+    git = GitRepo.discover(store.repo.worktree)
+    notes = wt.release_worktree(git, construct, force=options.force)
+    return "; ".join(notes) if notes else None
+
+
+def workspace_path(construct: Construct) -> Path | None:
+    """The construct's worktree folder, if it has one."""
+    return Path(construct.workspace_path) if construct.workspace_path else None
