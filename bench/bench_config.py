@@ -33,10 +33,13 @@ DECLARATION = ROOT / "bench" / "synthetic-config.d.ts"
 
 def generate(lines: int) -> str:
     """A realistic config (record form, process and docker services) of about ``lines`` lines."""
-    out = ['import { defineSyntheticConfig } from "@synthetic/config";', "",
-           "export default defineSyntheticConfig({",
-           '  opencode: { defaultProvider: "opencode", token: process.env.OPENCODE_TOKEN },',
-           "  templates: {"]
+    out = [
+        'import { defineSyntheticConfig } from "@synthetic/config";',
+        "",
+        "export default defineSyntheticConfig({",
+        '  opencode: { defaultProvider: "opencode", token: process.env.OPENCODE_TOKEN },',
+        "  templates: {",
+    ]
     index = 0
     while len(out) < lines - 3:
         port = 3000 + index * 2
@@ -88,15 +91,39 @@ def ensure_tsc() -> Path | None:
     if npm is None:
         return None
     WORK.mkdir(parents=True, exist_ok=True)
-    subprocess.run([npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(WORK),
-                    "typescript@5"], check=False, capture_output=True)
+    subprocess.run(
+        [
+            npm,
+            "install",
+            "--silent",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            str(WORK),
+            "typescript@5",
+        ],
+        check=False,
+        capture_output=True,
+    )
     return tsc if tsc.exists() else None
 
 
 def time_tsc(tsc: Path, file: Path, repeat: int) -> float:
     """Median wall-clock seconds of `tsc --noEmit` on ``file`` with the declaration."""
-    command = [str(tsc), "--noEmit", "--strict", "--skipLibCheck", "--target", "es2022",
-               "--module", "esnext", "--moduleResolution", "bundler", str(DECLARATION), str(file)]
+    command = [
+        str(tsc),
+        "--noEmit",
+        "--strict",
+        "--skipLibCheck",
+        "--target",
+        "es2022",
+        "--module",
+        "esnext",
+        "--moduleResolution",
+        "bundler",
+        str(DECLARATION),
+        str(file),
+    ]
     samples = []
     for _ in range(repeat):
         started = time.perf_counter()
@@ -112,8 +139,10 @@ def main() -> None:
     big.write_text(generate(5000))
     files = [("example", EXAMPLE, 5.0), ("5,000 lines", big, 50.0)]
     tsc = ensure_tsc()
-    print(f"{'file':<12} {'lines':>6} {'synthetic':>11} {'target':>8} {'tsc --noEmit':>13} "
-          f"{'ratio':>8}")
+    print(
+        f"{'file':<12} {'lines':>6} {'synthetic':>11} {'target':>8} {'tsc --noEmit':>13} "
+        f"{'ratio':>8}"
+    )
     for label, path, target_ms in files:
         text = path.read_text()
         ours = time_in_process(text, path, repeat=50 if len(text) < 20_000 else 20)
@@ -121,10 +150,14 @@ def main() -> None:
         ratio = f"{baseline / ours:7.0f}x" if baseline else "     n/a"
         shown = f"{baseline * 1000:10.0f} ms" if baseline else "          n/a"
         verdict = "ok" if ours * 1000 < target_ms else "SLOW"
-        print(f"{label:<12} {text.count(chr(10)):>6} {ours * 1000:8.2f} ms {target_ms:>5.0f} ms "
-              f"{shown} {ratio}  {verdict}")
-    print("ratio = tsc time / synthetic time (tsc includes node start-up, as in an editor's "
-          "first check)")
+        print(
+            f"{label:<12} {text.count(chr(10)):>6} {ours * 1000:8.2f} ms {target_ms:>5.0f} ms "
+            f"{shown} {ratio}  {verdict}"
+        )
+    print(
+        "ratio = tsc time / synthetic time (tsc includes node start-up, as in an editor's "
+        "first check)"
+    )
 
 
 if __name__ == "__main__":

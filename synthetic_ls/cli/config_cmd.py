@@ -42,14 +42,18 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "1: errors, 2: usage, 3: file not found.",
     )
     check.add_argument(
-        "path", nargs="?", default=None, metavar="PATH",
+        "path",
+        nargs="?",
+        default=None,
+        metavar="PATH",
         help=f"config file (default: {CONFIG_FILENAME} at the repository root)",
     )
     check.add_argument("--json", action="store_true", help="print LSP-style diagnostics as JSON")
     check.set_defaults(func=cmd_check)
 
     schema = config_sub.add_parser(
-        "schema", help="print the JSON Schema of the config",
+        "schema",
+        help="print the JSON Schema of the config",
         description="Print the JSON Schema of the config object, with descriptions.",
     )
     schema.set_defaults(func=cmd_schema)
@@ -100,8 +104,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             sys.stdout.write(diagnostic.format_human(shown) + "\n")
         errors = sum(d.severity == "error" for d in result.diagnostics)
         warnings = sum(d.severity == "warning" for d in result.diagnostics)
-        summary = "no problems" if not result.diagnostics else (
-            f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+        summary = (
+            "no problems"
+            if not result.diagnostics
+            else (f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
         )
         sys.stderr.write(f"{shown}: {summary}\n")
     return int(ExitCode.FAILED if result.has_errors else ExitCode.OK)

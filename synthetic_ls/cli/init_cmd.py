@@ -20,8 +20,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description=f"Write a commented starter {CONFIG_FILENAME} at the repository root. "
         "Never overwrites an existing file.",
     )
-    p.add_argument("--print", dest="print_only", action="store_true",
-                   help="print the starter config instead of writing it")
+    p.add_argument(
+        "--print",
+        dest="print_only",
+        action="store_true",
+        help="print the starter config instead of writing it",
+    )
     p.set_defaults(func=cmd_init)
 
 

@@ -25,7 +25,8 @@ def _check_default_template(config: SyntheticConfig, validator: Validator) -> No
         return
     known = ", ".join(f'"{t}"' for t in config.templates) or "none"
     validator.rep.error(
-        Code.UNKNOWN_TEMPLATE, span,
+        Code.UNKNOWN_TEMPLATE,
+        span,
         f'`defaults.templateId` names "{wanted}", which is not a template id (known: {known}).',
     )
 
@@ -55,8 +56,9 @@ def _check_ports(template: Template, validator: Validator) -> None:
             continue
         line = validator.rep.source.position(first[1].start).line + 1
         validator.rep.error(
-            Code.DUPLICATE_PORT, span,
-            f'Preferred port {number} is also requested by {first[0]} (line {line}) in template '
+            Code.DUPLICATE_PORT,
+            span,
+            f"Preferred port {number} is also requested by {first[0]} (line {line}) in template "
             f'"{template.id}"; choose a different port.',
         )
 
@@ -71,7 +73,8 @@ def _check_port_services(template: Template, validator: Validator) -> None:
             continue
         known = ", ".join(f'"{i}"' for i in ids) or "none"
         validator.rep.error(
-            Code.UNKNOWN_SERVICE, span,
+            Code.UNKNOWN_SERVICE,
+            span,
             f'Port "{tport.name}" names service "{tport.service}", which template '
             f'"{template.id}" does not have (services: {known}).',
         )

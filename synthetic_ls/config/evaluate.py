@@ -39,14 +39,26 @@ DEFINE_FUNCTION = "defineSyntheticConfig"
 
 # Wrappers that only affect types; their first named child is the value.
 _TYPE_WRAPPERS = frozenset(
-    {"parenthesized_expression", "as_expression", "satisfies_expression",
-     "non_null_expression", "type_assertion"}
+    {
+        "parenthesized_expression",
+        "as_expression",
+        "satisfies_expression",
+        "non_null_expression",
+        "type_assertion",
+    }
 )
 
 # Statements that declare only types or are otherwise inert.
 _IGNORED_STATEMENTS = frozenset(
-    {"comment", "empty_statement", "type_alias_declaration", "interface_declaration",
-     "ambient_declaration", "enum_declaration", "hash_bang_line"}
+    {
+        "comment",
+        "empty_statement",
+        "type_alias_declaration",
+        "interface_declaration",
+        "ambient_declaration",
+        "enum_declaration",
+        "hash_bang_line",
+    }
 )
 
 # Friendly names for expressions we refuse, used in messages.
@@ -169,21 +181,27 @@ class Evaluator:
                 self._collect_declaration(stmt)
             elif kind == "export_statement":
                 self._collect_export(stmt)
-            elif kind in ("function_declaration", "generator_function_declaration",
-                          "class_declaration", "abstract_class_declaration"):
+            elif kind in (
+                "function_declaration",
+                "generator_function_declaration",
+                "class_declaration",
+                "abstract_class_declaration",
+            ):
                 name = stmt.child_by_field_name("name")
                 if name is not None:
                     self._other_names[name.text.decode("utf-8", "replace") if name.text else ""] = (
-                        "a function or class")
+                        "a function or class"
+                    )
                 self.rep.error(
-                    Code.UNSUPPORTED_STATEMENT, span_of(stmt.children[0]) if stmt.children
-                    else span_of(stmt),
+                    Code.UNSUPPORTED_STATEMENT,
+                    span_of(stmt.children[0]) if stmt.children else span_of(stmt),
                     f"{self._statement_name(stmt)} is not allowed in synthetic.config.ts: the "
                     "file is read as data and never run. Write the values as literals instead.",
                 )
             else:
                 self.rep.error(
-                    Code.UNSUPPORTED_STATEMENT, span_of(stmt),
+                    Code.UNSUPPORTED_STATEMENT,
+                    span_of(stmt),
                     f"Unsupported statement `{self.rep.text(span_of(stmt))}`: synthetic.config.ts "
                     "is read as data and never run, so it may only contain imports, `const` "
                     "declarations of literal values, types and `export default {...}`.",
@@ -197,8 +215,10 @@ class Evaluator:
         # Imports are allowed (for types and defineSyntheticConfig) and ignored;
         # remember the names so that using one as a value gets a clear message.
         for node in _descendants(stmt):
-            if node.type == "identifier" and node.parent is not None and node.parent.type in (
-                "import_specifier", "import_clause", "namespace_import"
+            if (
+                node.type == "identifier"
+                and node.parent is not None
+                and node.parent.type in ("import_specifier", "import_clause", "namespace_import")
             ):
                 self._other_names[_text(node)] = "imported"
 
@@ -213,7 +233,8 @@ class Evaluator:
                 continue
             if name_node.type != "identifier":
                 self.rep.error(
-                    Code.NON_LITERAL, span_of(name_node),
+                    Code.NON_LITERAL,
+                    span_of(name_node),
                     f"Destructuring `{self.rep.text(span_of(name_node))}` is not supported; "
                     "declare each value with its own `const name = <literal>`.",
                 )
@@ -234,7 +255,8 @@ class Evaluator:
                 self._collect_declaration(declaration)
             elif declaration.type not in _IGNORED_STATEMENTS:
                 self.rep.error(
-                    Code.UNSUPPORTED_STATEMENT, span_of(declaration),
+                    Code.UNSUPPORTED_STATEMENT,
+                    span_of(declaration),
                     f"Unsupported export `{self.rep.text(span_of(declaration))}`: only "
                     "`export default {...}`, exported `const` literals and types are allowed.",
                 )
@@ -243,12 +265,18 @@ class Evaluator:
             value = stmt.child_by_field_name("value")
             self._default_statement = stmt
             if self._default_export is not None:
-                self.rep.error(Code.UNSUPPORTED_STATEMENT, span_of(stmt),
-                               "A second `export default`; a module has only one. Remove it.")
+                self.rep.error(
+                    Code.UNSUPPORTED_STATEMENT,
+                    span_of(stmt),
+                    "A second `export default`; a module has only one. Remove it.",
+                )
                 return
             if value is None:
-                self.rep.error(Code.NO_DEFAULT_EXPORT, span_of(stmt),
-                               "`export default` must be followed by the config object.")
+                self.rep.error(
+                    Code.NO_DEFAULT_EXPORT,
+                    span_of(stmt),
+                    "`export default` must be followed by the config object.",
+                )
                 return
             self._default_export = value
         # `export { a, b }` and `export type ...` are harmless: ignored.
@@ -256,7 +284,8 @@ class Evaluator:
     def _report_no_default(self) -> None:
         end = len(self.rep.source.data)
         self.rep.error(
-            Code.NO_DEFAULT_EXPORT, Span(0, min(end, 1) if end else 0),
+            Code.NO_DEFAULT_EXPORT,
+            Span(0, min(end, 1) if end else 0),
             "No `export default` found: synthetic.config.ts must end with "
             "`export default defineSyntheticConfig({ templates: {...} })`.",
         )
@@ -283,8 +312,11 @@ class Evaluator:
             return cached
         span = span_of(ref) if ref is not None else Span(0, 0)
         if name in self._in_progress:
-            self.rep.error(Code.CIRCULAR_REFERENCE, span,
-                           f"`{name}` refers to itself through its own value; write a literal.")
+            self.rep.error(
+                Code.CIRCULAR_REFERENCE,
+                span,
+                f"`{name}` refers to itself through its own value; write a literal.",
+            )
             return Broken(span, what=f"the circular reference `{name}`")
         node = self._consts[name]
         if node is None:
@@ -311,11 +343,15 @@ class Evaluator:
             return Undefined(span)
         why = self._other_names.get(name)
         if why is not None:
-            message = (f"`{name}` is {why}; only top-level `const` bindings of literal values "
-                       "can be referenced. Write the value as a literal.")
+            message = (
+                f"`{name}` is {why}; only top-level `const` bindings of literal values "
+                "can be referenced. Write the value as a literal."
+            )
         else:
-            message = (f"Unknown name `{name}`: only top-level `const` bindings of literal values "
-                       "can be referenced. Write the value as a literal.")
+            message = (
+                f"Unknown name `{name}`: only top-level `const` bindings of literal values "
+                "can be referenced. Write the value as a literal."
+            )
         self.rep.error(Code.UNBOUND_IDENTIFIER, span, message, name=name)
         return Broken(span, what=f"the name `{name}`")
 
@@ -362,7 +398,8 @@ class Evaluator:
             return self._call(node)
         what = _EXPRESSION_NAMES.get(kind, "`" + kind.replace("_", " ") + "`")
         self.rep.error(
-            Code.NON_LITERAL, span,
+            Code.NON_LITERAL,
+            span,
             f"Found {what} `{self.rep.text(span)}`; synthetic.config.ts is read as data and never "
             "run. Replace it with a literal value.",
             found=kind,
@@ -382,7 +419,8 @@ class Evaluator:
                 self._spread_into_object(obj, member)
             elif kind == "method_definition":
                 self.rep.error(
-                    Code.NON_LITERAL, span_of(member),
+                    Code.NON_LITERAL,
+                    span_of(member),
                     f"Found a method or accessor `{self.rep.text(span_of(member))}`; it would run "
                     "code. Write `key: <literal>` instead.",
                     found=kind,
@@ -411,9 +449,10 @@ class Evaluator:
             value = parse_number(_text(node))
             return number_key(value) if value is not None else _text(node)
         self.rep.error(
-            Code.COMPUTED_KEY, span_of(node),
+            Code.COMPUTED_KEY,
+            span_of(node),
             f"Computed key `{self.rep.text(span_of(node))}` is not supported; write the key "
-            "itself, e.g. `\"web\": {...}`.",
+            'itself, e.g. `"web": {...}`.',
         )
         return None
 
@@ -422,7 +461,8 @@ class Evaluator:
         if previous is not None and not previous.from_spread and not entry.from_spread:
             line = self.rep.source.position(previous.key_span.start).line + 1
             self.rep.error(
-                Code.DUPLICATE_KEY, entry.key_span,
+                Code.DUPLICATE_KEY,
+                entry.key_span,
                 f"`{entry.key}` is already set on line {line}; JavaScript keeps only the last "
                 "one. Remove one of them.",
                 key=entry.key,
@@ -439,7 +479,8 @@ class Evaluator:
                 obj.entries[entry.key] = Entry(entry.key, entry.key_span, entry.value, True)
         elif not isinstance(value, Broken | Undefined | Null):
             self.rep.error(
-                Code.UNSUPPORTED_SPREAD, span_of(spread),
+                Code.UNSUPPORTED_SPREAD,
+                span_of(spread),
                 f"Cannot spread {value.describe()} into an object; spread a `const` object "
                 "literal or write the properties out.",
             )
@@ -459,7 +500,8 @@ class Evaluator:
                     arr.items.extend(value.items)
                 elif not isinstance(value, Broken):
                     self.rep.error(
-                        Code.UNSUPPORTED_SPREAD, span_of(item),
+                        Code.UNSUPPORTED_SPREAD,
+                        span_of(item),
                         f"Cannot spread {value.describe()} into an array; spread a `const` array "
                         "literal or write the items out.",
                     )
@@ -481,7 +523,8 @@ class Evaluator:
         substitutions = [c for c in node.named_children if c.type == "template_substitution"]
         for sub in substitutions:
             self.rep.error(
-                Code.TEMPLATE_SUBSTITUTION, span_of(sub),
+                Code.TEMPLATE_SUBSTITUTION,
+                span_of(sub),
                 f"Template substitution `{self.rep.text(span_of(sub))}` is not supported; write "
                 "the whole string literally (use process.env.X on its own for environment values).",
             )
@@ -499,7 +542,8 @@ class Evaluator:
                 return Num(span_of(node), -value if op_text == "-" else value)
         span = span_of(node)
         self.rep.error(
-            Code.NON_LITERAL, span,
+            Code.NON_LITERAL,
+            span,
             f"Found a unary expression `{self.rep.text(span)}`; write the resulting literal value.",
             found="unary_expression",
         )
@@ -526,25 +570,33 @@ class Evaluator:
         left = node.child_by_field_name("left")
         right = node.child_by_field_name("right")
         op_text = _text(op) if op is not None else ""
-        env = self._env_name(left) if left is not None and left.type in (
-            "member_expression", "subscript_expression") else None
+        env = (
+            self._env_name(left)
+            if left is not None and left.type in ("member_expression", "subscript_expression")
+            else None
+        )
         if env is not None and op_text == "??" and right is not None:
             default = self._eval(right)
             if isinstance(default, Str):
                 return EnvRefValue(span, env, default.value)
             if not isinstance(default, Broken):
                 self.rep.error(
-                    Code.NON_LITERAL, default.span,
+                    Code.NON_LITERAL,
+                    default.span,
                     f"The default after `??` must be a string literal, found {default.describe()}.",
                     found="env_default",
                 )
             return Broken(span, what="an environment reference")
         if env is not None and op_text == "||":
-            message = (f"`{self.rep.text(span)}`: use `??` for a default "
-                       f"(`process.env.{env} ?? \"...\"`); `||` is not supported.")
+            message = (
+                f"`{self.rep.text(span)}`: use `??` for a default "
+                f'(`process.env.{env} ?? "..."`); `||` is not supported.'
+            )
         else:
-            message = (f"Found a binary expression `{self.rep.text(span)}`; synthetic.config.ts is "
-                       "read as data and never run. Write the resulting literal value.")
+            message = (
+                f"Found a binary expression `{self.rep.text(span)}`; synthetic.config.ts is "
+                "read as data and never run. Write the resulting literal value."
+            )
         self.rep.error(Code.NON_LITERAL, span, message, found="binary_expression")
         return Broken(span, what="a binary expression")
 
@@ -556,15 +608,20 @@ class Evaluator:
         if func is not None and _text(func) == DEFINE_FUNCTION and args is not None:
             if len(arg_nodes) == 1 and arg_nodes[0].type != "spread_element":
                 return self._eval(arg_nodes[0])
-            self.rep.error(Code.NON_LITERAL, span_of(args),
-                           f"`{DEFINE_FUNCTION}` takes exactly one argument: the config object.")
+            self.rep.error(
+                Code.NON_LITERAL,
+                span_of(args),
+                f"`{DEFINE_FUNCTION}` takes exactly one argument: the config object.",
+            )
             return Broken(span)
         name = self.rep.text(span_of(func), 60) if func is not None else "?"
         self.rep.error(
-            Code.NON_LITERAL, span,
+            Code.NON_LITERAL,
+            span,
             f"Found a function call `{name}(...)`; synthetic.config.ts is read as data and never "
             "run. Replace the call with a literal value.",
-            found="call_expression", callee=name,
+            found="call_expression",
+            callee=name,
         )
         # Arguments are not evaluated: diagnostics inside a refused call are noise.
         return Broken(span, what="a function call")

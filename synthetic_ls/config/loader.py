@@ -56,7 +56,8 @@ def check_config_bytes(data: bytes, path: Path, repo_root: Path | None) -> Confi
     reporter = Reporter(source)
     if len(data) > MAX_CONFIG_BYTES:
         reporter.error(
-            Code.FILE_TOO_LARGE, Span(0, 0),
+            Code.FILE_TOO_LARGE,
+            Span(0, 0),
             f"The file is {len(data) / 1024 / 1024:.1f} MB; a synthetic.config.ts is at most "
             f"{MAX_CONFIG_BYTES // 1024} KB. Is this the right file?",
         )
@@ -78,10 +79,14 @@ def check_config_bytes(data: bytes, path: Path, repo_root: Path | None) -> Confi
     )
     if reporter.dropped:
         last = diagnostics[-1].range
-        diagnostics.append(Diagnostic(
-            range=last, severity="information", code=Code.TOO_MANY.value,
-            message=f"{reporter.dropped} more problems not shown; fix the ones above first.",
-        ))
+        diagnostics.append(
+            Diagnostic(
+                range=last,
+                severity="information",
+                code=Code.TOO_MANY.value,
+                message=f"{reporter.dropped} more problems not shown; fix the ones above first.",
+            )
+        )
     return ConfigResult(config, diagnostics, path)
 
 
@@ -109,7 +114,8 @@ def check_config_file(path: Path, repo_root: Path | None = None) -> ConfigResult
         source = SourceText(b"")
         reporter = Reporter(source)
         reporter.error(
-            Code.FILE_TOO_LARGE, Span(0, 0),
+            Code.FILE_TOO_LARGE,
+            Span(0, 0),
             f"The file is {size / 1024 / 1024:.1f} MB; a synthetic.config.ts is at most "
             f"{MAX_CONFIG_BYTES // 1024} KB. Is this the right file?",
         )

@@ -27,8 +27,13 @@ class Reporter:
             self.dropped += 1
             return
         self.diagnostics.append(
-            Diagnostic(range=self.source.range(span), severity=severity, code=code.value,
-                       message=message, data=data)
+            Diagnostic(
+                range=self.source.range(span),
+                severity=severity,
+                code=code.value,
+                message=message,
+                data=data,
+            )
         )
 
     def error(self, code: Code, span: Span, message: str, **data: Any) -> None:

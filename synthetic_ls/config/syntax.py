@@ -79,21 +79,30 @@ def _report_error_node(node: Node, reporter: Reporter) -> None:
     if quote is not None:
         line_end = data.find(b"\n", quote)
         end = line_end if line_end != -1 else len(data)
-        reporter.error(Code.SYNTAX_ERROR, Span(quote, max(end, quote + 1)),
-                       "Syntax error: unterminated string (the closing quote is missing).")
+        reporter.error(
+            Code.SYNTAX_ERROR,
+            Span(quote, max(end, quote + 1)),
+            "Syntax error: unterminated string (the closing quote is missing).",
+        )
         return
     opener = _unclosed_opener(node) if not data[node.end_byte :].strip() else None
     if opener is not None:
         closer = {"{": "}", "[": "]", "(": ")"}[opener.type]
-        reporter.error(Code.SYNTAX_ERROR, span_of(opener),
-                       f"Syntax error: `{opener.type}` is never closed; add a matching `{closer}`.")
+        reporter.error(
+            Code.SYNTAX_ERROR,
+            span_of(opener),
+            f"Syntax error: `{opener.type}` is never closed; add a matching `{closer}`.",
+        )
         return
     children = node.children
     for prev, child in itertools.pairwise(children):
         if prev.type in _ITEM_TYPES and child.type in _KEY_TYPES:
             token = reporter.text(span_of(child), 30)
-            reporter.error(Code.SYNTAX_ERROR, span_of(child),
-                           f"Syntax error: unexpected `{token}`. Is a `,` missing before it?")
+            reporter.error(
+                Code.SYNTAX_ERROR,
+                span_of(child),
+                f"Syntax error: unexpected `{token}`. Is a `,` missing before it?",
+            )
             return
     leaf = _first_leaf(node)
     # A one-line ERROR node is shown whole; a long one only at its first token,
@@ -158,8 +167,28 @@ def _unclosed_opener(node: Node) -> Node | None:
     return stack[-1] if stack else None
 
 
-_KEY_TYPES = frozenset({"identifier", "property_identifier", "string", "number",
-                        "shorthand_property_identifier", "pair"})
-_ITEM_TYPES = frozenset({"pair", "shorthand_property_identifier", "spread_element", "object",
-                         "array", "string", "number", "true", "false", "null", "identifier"})
-
+_KEY_TYPES = frozenset(
+    {
+        "identifier",
+        "property_identifier",
+        "string",
+        "number",
+        "shorthand_property_identifier",
+        "pair",
+    }
+)
+_ITEM_TYPES = frozenset(
+    {
+        "pair",
+        "shorthand_property_identifier",
+        "spread_element",
+        "object",
+        "array",
+        "string",
+        "number",
+        "true",
+        "false",
+        "null",
+        "identifier",
+    }
+)

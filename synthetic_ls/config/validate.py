@@ -102,7 +102,8 @@ def _fields(cls: type[BaseModel]) -> dict[str, tuple[str, FieldInfo, Any]]:
     """alias -> (python name, field info, type with the field's metadata re-attached)."""
     return {
         (info.alias or name): (
-            name, info,
+            name,
+            info,
             Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation,
         )
         for name, info in cls.model_fields.items()
@@ -254,7 +255,8 @@ class Validator:
             return None
         if not isinstance(value, Obj):
             self.rep.error(
-                Code.WRONG_TYPE, value.span,
+                Code.WRONG_TYPE,
+                value.span,
                 f"The default export must be an object literal, found {value.describe()}.",
             )
             return None
@@ -262,8 +264,9 @@ class Validator:
         return result if isinstance(result, SyntheticConfig) else None
 
     # ---------------------------------------------------------------- dispatch
-    def convert(self, value: Value, tp: Any, label: str, anchor: Span,
-                preset: dict[str, Any] | None = None) -> Any:
+    def convert(
+        self, value: Value, tp: Any, label: str, anchor: Span, preset: dict[str, Any] | None = None
+    ) -> Any:
         """Check ``value`` against type ``tp``; return the Python value, ABSENT or INVALID."""
         tp, meta = _unwrap(tp)
         if isinstance(value, Broken):
@@ -282,7 +285,8 @@ class Validator:
             return self._union(value, tp, meta, label, anchor, preset)
         if isinstance(value, EnvRefValue) and tp is not EnvRef:
             self.rep.error(
-                Code.WRONG_TYPE, value.span,
+                Code.WRONG_TYPE,
+                value.span,
                 f"`{label}` must be {describe_type(tp)}; environment references "
                 "(process.env.X) are only allowed in `env` values and `opencode.token`.",
             )
@@ -331,7 +335,8 @@ class Validator:
 
     def _wrong(self, value: Value, tp: Any, label: str) -> Any:
         self.rep.error(
-            Code.WRONG_TYPE, value.span,
+            Code.WRONG_TYPE,
+            value.span,
             f"`{label}` must be {describe_type(tp)}, found {value.describe()}.",
             expected=describe_type(tp),
         )
@@ -347,10 +352,12 @@ class Validator:
         suggestion = did_you_mean(value.value, choices)
         hint = f' Did you mean "{suggestion}"?' if suggestion else ""
         self.rep.error(
-            Code.BAD_ENUM, value.span,
+            Code.BAD_ENUM,
+            value.span,
             f"`{label}` must be one of {', '.join(chr(34) + c + chr(34) for c in choices)}; "
             f'found "{value.value}".{hint}',
-            allowed=choices, **({"suggestion": suggestion} if suggestion else {}),
+            allowed=choices,
+            **({"suggestion": suggestion} if suggestion else {}),
         )
         return INVALID
 
@@ -366,8 +373,9 @@ class Validator:
         if _find(meta, BranchPrefix) is not None:
             problem = branch_prefix_problem(text)
             if problem is not None:
-                self.rep.error(Code.BAD_BRANCH_PREFIX, value.span,
-                               f'Branch prefix "{text}" {problem}.')
+                self.rep.error(
+                    Code.BAD_BRANCH_PREFIX, value.span, f'Branch prefix "{text}" {problem}.'
+                )
                 return INVALID
         return text
 
@@ -375,16 +383,22 @@ class Validator:
         text = value.value
         if escapes_repo(text):
             self.rep.error(
-                Code.PATH_ESCAPES_REPO, value.span,
+                Code.PATH_ESCAPES_REPO,
+                value.span,
                 f'`{label}` "{text}" points outside the repository; use a path relative to the '
                 "repository root that stays inside it.",
             )
             return False
-        if (marker.must_match and self.repo_root is not None and text
-                and not matches_any(self.repo_root, text, anywhere=marker.anywhere)):
+        if (
+            marker.must_match
+            and self.repo_root is not None
+            and text
+            and not matches_any(self.repo_root, text, anywhere=marker.anywhere)
+        ):
             kind = "file matches" if marker.glob else "file exists at"
             self.rep.warning(
-                Code.NO_MATCH, value.span,
+                Code.NO_MATCH,
+                value.span,
                 f'No {kind} "{text}" in the repository (relative to {self.repo_root}).',
             )
         return True
@@ -401,7 +415,8 @@ class Validator:
                 start = span.start + 1 + exc.pos
                 span = Span(start, min(start + 1, span.end - 1))
             self.rep.error(
-                Code.INVALID_REGEX, span,
+                Code.INVALID_REGEX,
+                span,
                 f"`{label}` is not a valid regular expression: {exc.msg}.",
             )
             return False
@@ -412,27 +427,38 @@ class Validator:
             return self._wrong(value, tp, label)
         number = value.value
         if tp is int and not isinstance(number, int):
-            self.rep.error(Code.WRONG_TYPE, value.span,
-                           f"`{label}` must be an integer, found {number}.")
+            self.rep.error(
+                Code.WRONG_TYPE, value.span, f"`{label}` must be an integer, found {number}."
+            )
             return INVALID
         low: Any = next((m.ge for m in meta if isinstance(m, annotated_types.Ge)), None)
         high: Any = next((m.le for m in meta if isinstance(m, annotated_types.Le)), None)
         if (low is not None and number < low) or (high is not None and number > high):
             if _find(meta, PortNumber) is not None:
-                self.rep.error(Code.PORT_OUT_OF_RANGE, value.span,
-                               f"Port {number} is out of range; ports are 1-65535.")
+                self.rep.error(
+                    Code.PORT_OUT_OF_RANGE,
+                    value.span,
+                    f"Port {number} is out of range; ports are 1-65535.",
+                )
             else:
                 bounds = f"at least {low}" if high is None else f"between {low} and {high}"
-                self.rep.error(Code.INVALID_VALUE, value.span,
-                               f"`{label}` must be {bounds}, found {number}.")
+                self.rep.error(
+                    Code.INVALID_VALUE, value.span, f"`{label}` must be {bounds}, found {number}."
+                )
             return INVALID
         return number
 
     # --------------------------------------------------------- compound shapes
-    def _from_string(self, value: Value, tp: Any, marker: OrString, label: str,
-                     anchor: Span) -> Any:
-        text = value.value if isinstance(value, Str) else str(value.value) if isinstance(
-            value, Num) else ""
+    def _from_string(
+        self, value: Value, tp: Any, marker: OrString, label: str, anchor: Span
+    ) -> Any:
+        text = (
+            value.value
+            if isinstance(value, Str)
+            else str(value.value)
+            if isinstance(value, Num)
+            else ""
+        )
         try:
             data = marker.parse(text)
         except SpecError as exc:
@@ -455,12 +481,20 @@ class Validator:
         if isinstance(model, PromptSource) and isinstance(value, Str):
             self._check_path(value, RepoPath(glob=True, must_match=True), "promptSources")
 
-    def _union(self, value: Value, tp: Any, meta: list[Any], label: str, anchor: Span,
-               preset: dict[str, Any] | None) -> Any:
+    def _union(
+        self,
+        value: Value,
+        tp: Any,
+        meta: list[Any],
+        label: str,
+        anchor: Span,
+        preset: dict[str, Any] | None,
+    ) -> Any:
         members = [a for a in get_args(tp) if a is not type(None)]
         if len(members) == 1:
-            return self.convert(value, Annotated[members[0], *meta] if meta else members[0],
-                                label, anchor, preset)
+            return self.convert(
+                value, Annotated[members[0], *meta] if meta else members[0], label, anchor, preset
+            )
         disc = _find(meta, Discriminator)
         if disc is not None:
             return self._discriminated(value, members, disc, label, anchor, preset)
@@ -471,8 +505,15 @@ class Validator:
                 return self.convert(value, member, label, anchor, preset)
         return self._wrong(value, tp, label)
 
-    def _discriminated(self, value: Value, members: list[Any], disc: Discriminator, label: str,
-                       anchor: Span, preset: dict[str, Any] | None) -> Any:
+    def _discriminated(
+        self,
+        value: Value,
+        members: list[Any],
+        disc: Discriminator,
+        label: str,
+        anchor: Span,
+        preset: dict[str, Any] | None,
+    ) -> Any:
         by_tag: dict[str, type[BaseModel]] = {}
         for member in members:
             bare, _ = _unwrap(member)
@@ -499,13 +540,15 @@ class Validator:
                 written_id = item.get(marker.id_field) if isinstance(item, Obj) else None
                 if isinstance(written_id, Str) and written_id.value != key:
                     self.rep.error(
-                        Code.ID_MISMATCH, written_id.span,
+                        Code.ID_MISMATCH,
+                        written_id.span,
                         f'The {marker.what} is keyed "{key}" but its id is "{written_id.value}"; '
                         f"make them the same or remove `{marker.id_field}` (the key is used).",
                         key=key,
                     )
-                converted = self.convert(item, item_type, f"{label}.{key}", entry.key_span,
-                                         {marker.id_field: key})
+                converted = self.convert(
+                    item, item_type, f"{label}.{key}", entry.key_span, {marker.id_field: key}
+                )
                 if converted is not INVALID and converted is not ABSENT:
                     items.append(converted)
         elif isinstance(value, Arr):
@@ -520,7 +563,8 @@ class Validator:
                 if item_id in seen:
                     line = self.rep.source.position(seen[item_id].start).line + 1
                     self.rep.error(
-                        Code.DUPLICATE_ID, id_span,
+                        Code.DUPLICATE_ID,
+                        id_span,
                         f'Duplicate {marker.what} id "{item_id}" (first used on line {line}); '
                         f"{marker.what} ids must be unique.",
                     )
@@ -529,7 +573,8 @@ class Validator:
                 items.append(converted)
         else:
             self.rep.error(
-                Code.WRONG_TYPE, value.span,
+                Code.WRONG_TYPE,
+                value.span,
                 f"`{label}` must be an object keyed by {marker.what} id or an array of "
                 f"{marker.what}s, found {value.describe()}.",
             )
@@ -539,8 +584,14 @@ class Validator:
         return items
 
     # ------------------------------------------------------------------ models
-    def _model(self, value: Obj, cls: type[BaseModel], anchor: Span, preset: dict[str, Any],
-               siblings: dict[str, type[BaseModel]] | None = None) -> Any:
+    def _model(
+        self,
+        value: Obj,
+        cls: type[BaseModel],
+        anchor: Span,
+        preset: dict[str, Any],
+        siblings: dict[str, type[BaseModel]] | None = None,
+    ) -> Any:
         fields = _fields(cls)
         data: dict[str, Any] = {}
         failed: set[str] = set()
@@ -579,8 +630,12 @@ class Validator:
                 ident = data.get("id")
                 if ident is not None:
                     where += f' "{ident}"'
-                self.rep.error(Code.MISSING_REQUIRED, anchor,
-                               f"Missing required `{alias}` in {where}.", field=alias)
+                self.rep.error(
+                    Code.MISSING_REQUIRED,
+                    anchor,
+                    f"Missing required `{alias}` in {where}.",
+                    field=alias,
+                )
         if not complete:
             return INVALID
         try:
@@ -591,22 +646,33 @@ class Validator:
         self._located[id(model)] = (model, value)
         return model
 
-    def _unknown_key(self, key: str, span: Span, cls: type[BaseModel],
-                     siblings: dict[str, type[BaseModel]] | None) -> None:
+    def _unknown_key(
+        self,
+        key: str,
+        span: Span,
+        cls: type[BaseModel],
+        siblings: dict[str, type[BaseModel]] | None,
+    ) -> None:
         where = _MODEL_NAMES.get(cls, cls.__name__)
         for tag, other in (siblings or {}).items():
             if other is not cls and key in _fields(other):
                 self.rep.error(
-                    Code.UNKNOWN_KEY, span,
-                    f'`{key}` is not a field of {where}; it belongs to {tag} services '
+                    Code.UNKNOWN_KEY,
+                    span,
+                    f"`{key}` is not a field of {where}; it belongs to {tag} services "
                     f'(set `type: "{tag}"`).',
                     key=key,
                 )
                 return
         suggestion = did_you_mean(key, list(_fields(cls)))
         hint = f" Did you mean `{suggestion}`?" if suggestion else ""
-        self.rep.error(Code.UNKNOWN_KEY, span, f"Unknown key `{key}` in {where}.{hint}",
-                       key=key, **({"suggestion": suggestion} if suggestion else {}))
+        self.rep.error(
+            Code.UNKNOWN_KEY,
+            span,
+            f"Unknown key `{key}` in {where}.{hint}",
+            key=key,
+            **({"suggestion": suggestion} if suggestion else {}),
+        )
 
 
 def _accepts(member: Any, value: Value) -> bool:
