@@ -1,0 +1,79 @@
+"""``synthetic import PATH``: register an existing linked worktree as a construct."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from state_format.records import Construct
+from state_format.statuses import Status
+from state_format.store import Store
+from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError
+from synthetic_ls.git import worktrees
+from synthetic_ls.git.repo import GitRepo
+from synthetic_ls.ops.constructs import _write_new, normalize_description, normalize_name
+from synthetic_ls.ops.templates import resolve_template
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """The construct created for the imported worktree."""
+
+    construct: Construct
+
+
+def import_worktree(
+    store: Store,
+    path: Path,
+    *,
+    name: str | None = None,
+    template_id: str | None = None,
+    description: str = "",
+) -> ImportResult:
+    """Register the linked worktree at ``path`` (made by hand or another tool).
+
+    The worktree must belong to this repository, must not be the main
+    checkout, and must not be registered already. Its branch (if any) is
+    recorded; the base is the main checkout's current branch and the commit
+    where the two diverged.
+    """
+    git = GitRepo.discover(store.repo.worktree)
+    target = Path(path).expanduser().resolve()
+    entries = worktrees.list_worktrees(git)
+    entry = next((e for e in entries if e.path.resolve() == target), None)
+    if entry is None:
+        raise NotFoundError(
+            f"{target} is not a worktree of this repository (see `git worktree list`)"
+        )
+    if entry.is_main:
+        raise InvalidInputError(f"{target} is the main checkout, not a linked worktree")
+    if entry.prunable or not target.exists():
+        raise NotFoundError(f"worktree {target} no longer exists; run `synthetic doctor --fix`")
+    for construct in store.list_constructs().records:
+        if construct.workspace_path and Path(construct.workspace_path).resolve() == target:
+            raise ConflictError(f"{target} is already construct {construct.id}")
+    chosen_template = resolve_template(store.repo.worktree, template_id)
+    clean_name = normalize_name(name if name is not None else target.name)
+    base_ref = ""
+    base_commit = entry.head or ""
+    main = git.repo
+    if not main.head_is_unborn and not main.head_is_detached and entry.head:
+        base_ref = main.head.name
+        merge_base = main.merge_base(entry.head, main.head.target)
+        if merge_base is not None:
+            base_commit = str(merge_base)
+    extra = {
+        "workspace_path": str(target),
+        "branch": entry.branch or None,
+        "base_ref": base_ref or None,
+        "base_commit": base_commit or None,
+    }
+    construct = _write_new(
+        store,
+        clean_name,
+        normalize_description(description),
+        chosen_template,
+        Status.READY,
+        extra,
+    )
+    return ImportResult(construct=construct)
