@@ -5,8 +5,8 @@ crash): the record is written first with status ``spawning`` and the creating
 process id in ``spawn_pid``; then the branch and worktree are made and the
 include files copied; last, the record becomes ``ready``. A failure undoes the
 finished steps newest first. A crash leaves a ``spawning`` record whose
-``spawn_pid`` is no longer alive; :func:`recover_interrupted` (run by ``ls``,
-``doctor`` and ``new``) rolls those back the same way.
+``spawn_pid`` is no longer alive; :func:`recover_interrupted` (run by ``ls``
+and ``doctor --fix``) rolls those back the same way.
 """
 
 from __future__ import annotations
