@@ -46,36 +46,18 @@ class WorktreeState:
     size_bytes: int | None = None
 
 
-def add_worktree(repo: GitRepo, path: Path, branch: str, start_commit: str) -> None:
-    """Create ``branch`` at ``start_commit`` and check it out in a new worktree at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    run_git(
-        repo.main_root,
-        "worktree",
-        "add",
-        "--quiet",
-        "-b",
-        branch,
-        "--",
-        str(path),
-        start_commit,
-        step="git worktree add",
-    )
+def add_worktree(repo: GitRepo, path: Path, branch: str, start_commit: str | None) -> None:
+    """Check out ``branch`` in a new worktree at ``path``.
 
-
-def checkout_existing_branch(repo: GitRepo, path: Path, branch: str) -> None:
-    """Check out the existing ``branch`` in a new worktree at ``path``."""
+    With ``start_commit`` the branch is created there (it must not exist);
+    with None the existing branch is checked out.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    run_git(
-        repo.main_root,
-        "worktree",
-        "add",
-        "--quiet",
-        "--",
-        str(path),
-        branch,
-        step="git worktree add",
-    )
+    if start_commit is None:
+        args = ["--", str(path), branch]
+    else:
+        args = ["-b", branch, "--", str(path), start_commit]
+    run_git(repo.main_root, "worktree", "add", "--quiet", *args, step="git worktree add")
 
 
 def remove_worktree(repo: GitRepo, path: Path, *, force: bool) -> None:

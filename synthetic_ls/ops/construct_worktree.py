@@ -178,7 +178,7 @@ def add_worktree(
                     f"removed worktree {plan.path}",
                     lambda: worktrees.discard_partial(git, plan.path),
                 )
-                worktrees.checkout_existing_branch(git, plan.path, plan.branch)
+                worktrees.add_worktree(git, plan.path, plan.branch, None)
             with rb.run("copying include files"):
                 from synthetic_ls.git import include_copy
 
