@@ -18,13 +18,14 @@ from pathlib import Path
 _SKIP_DIRS = frozenset({".git", "node_modules"})
 _WALK_BUDGET = 20_000
 _GLOB_CHARS = re.compile(r"[*?\[]")
+_DRIVE = re.compile(r"[A-Za-z]:[\\/]")  # a Windows absolute path
 
 
 def escapes_repo(path: str) -> bool:
     """True when ``path`` is absolute or climbs out of the folder it is relative to."""
     if not path:
         return False
-    if path.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:[\\/]", path):
+    if path.startswith(("/", "\\", "~")) or _DRIVE.match(path):
         return True
     normal = posixpath.normpath(path.replace("\\", "/"))
     return normal == ".." or normal.startswith("../")

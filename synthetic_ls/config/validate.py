@@ -5,36 +5,42 @@ defaults, constraints and the markers of :mod:`synthetic_ls.config.markers`),
 so the schema has a single source. Every problem is reported at the exact
 span of the offending key or value; a bad field is dropped (its default is
 used) and an object missing a required field is dropped from its parent,
-so one mistake never hides the rest of the file.
+so one mistake never hides the rest of the file. What each schema type
+requires is worked out once (:mod:`synthetic_ls.config.plans`), so the walk
+itself only looks at values.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-import types
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
-import annotated_types
 from pydantic import BaseModel, ValidationError
-from pydantic.fields import FieldInfo
 
 from synthetic_ls.config.diagnostics import Code
-from synthetic_ls.config.markers import (
-    BranchPrefix,
-    DefaultFrom,
-    Discriminator,
-    OrString,
-    PortNumber,
-    RecordOrArray,
-    RegexPattern,
-    RepoPath,
-    RequiredCode,
-    SpecError,
-)
+from synthetic_ls.config.markers import OrString, RepoPath, SpecError
 from synthetic_ls.config.paths import escapes_repo, matches_any
+from synthetic_ls.config.plans import (
+    BOOLEAN,
+    DICT,
+    ENV_REF,
+    LIST,
+    LITERAL,
+    MODEL,
+    NUMBER,
+    STRING,
+    UNION,
+    ModelPlan,
+    TypePlan,
+    is_model,
+    is_union,
+    model_plan,
+    type_plan,
+    unwrap,
+)
 from synthetic_ls.config.reporter import Reporter
 from synthetic_ls.config.schema import (
     Agent,
@@ -97,62 +103,9 @@ _MODEL_NAMES: dict[type[BaseModel], str] = {
 _BAD_REF_CHARS = re.compile(r"[\s~^:?*\[\\\x00-\x1f\x7f]")
 
 
-@cache
-def _fields(cls: type[BaseModel]) -> dict[str, tuple[str, FieldInfo, Any]]:
-    """alias -> (python name, field info, type with the field's metadata re-attached)."""
-    return {
-        (info.alias or name): (
-            name,
-            info,
-            Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation,
-        )
-        for name, info in cls.model_fields.items()
-    }
-
-
-_UNWRAPPED: dict[int, tuple[Any, Any, list[Any]]] = {}
-
-
-def _unwrap(tp: Any) -> tuple[Any, list[Any]]:
-    """Strip ``Annotated`` layers; return the bare type and flattened metadata (cached)."""
-    hit = _UNWRAPPED.get(id(tp))
-    if hit is not None and hit[0] is tp:
-        return hit[1], hit[2]
-    bare, meta = _unwrap_uncached(tp)
-    _UNWRAPPED[id(tp)] = (tp, bare, meta)  # keeps tp alive so its id stays unique
-    return bare, meta
-
-
-def _unwrap_uncached(tp: Any) -> tuple[Any, list[Any]]:
-    meta: list[Any] = []
-    while get_origin(tp) is Annotated:
-        args = get_args(tp)
-        tp = args[0]
-        meta.extend(args[1:])
-    flat: list[Any] = []
-    for item in meta:
-        if isinstance(item, FieldInfo):
-            flat.extend(item.metadata)
-        else:
-            flat.append(item)
-    return tp, flat
-
-
-def _find(meta: list[Any], kind: type) -> Any:
-    return next((m for m in meta if isinstance(m, kind)), None)
-
-
-def _is_model(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, BaseModel)
-
-
-def _is_union(tp: Any) -> bool:
-    return get_origin(tp) in (Union, types.UnionType)
-
-
 def describe_type(tp: Any) -> str:
     """A type as people say it, for messages: "a string", "an array", "an object"."""
-    tp, _ = _unwrap(tp)
+    tp, _ = unwrap(tp)
     if tp is str:
         return "a string"
     if tp is int:
@@ -166,11 +119,11 @@ def describe_type(tp: Any) -> str:
     origin = get_origin(tp)
     if origin is list:
         return "an array"
-    if origin is dict or _is_model(tp):
+    if origin is dict or is_model(tp):
         return "an object"
     if origin is Literal:
         return " or ".join(f'"{v}"' for v in get_args(tp))
-    if _is_union(tp):
+    if is_union(tp):
         names = [describe_type(a) for a in get_args(tp) if a is not type(None)]
         return " or ".join(dict.fromkeys(names))
     return str(tp)
@@ -190,6 +143,19 @@ def js_regex_to_python(pattern: str) -> str:
     """Approximate a JavaScript regex in Python syntax (named groups, back-references)."""
     pattern = re.sub(r"\(\?<([A-Za-z_$][\w$]*)>", r"(?P<\1>", pattern)
     return re.sub(r"\\k<([A-Za-z_$][\w$]*)>", r"(?P=\1)", pattern)
+
+
+@lru_cache(maxsize=256)
+def regex_error(pattern: str) -> re.error | None:
+    """Why the JavaScript regex ``pattern`` does not compile, or None when it does.
+
+    Cached: a config repeats the same few ``readyPattern`` values many times.
+    """
+    try:
+        re.compile(js_regex_to_python(pattern))
+    except re.error as exc:
+        return exc
+    return None
 
 
 def branch_prefix_problem(prefix: str) -> str | None:
@@ -268,70 +234,63 @@ class Validator:
         self, value: Value, tp: Any, label: str, anchor: Span, preset: dict[str, Any] | None = None
     ) -> Any:
         """Check ``value`` against type ``tp``; return the Python value, ABSENT or INVALID."""
-        tp, meta = _unwrap(tp)
-        if isinstance(value, Broken):
+        return self._convert(value, type_plan(tp), label, anchor, preset)
+
+    def _convert(
+        self,
+        value: Value,
+        plan: TypePlan,
+        label: str,
+        anchor: Span,
+        preset: dict[str, Any] | None = None,
+    ) -> Any:
+        # The hot path of validation: everything known about the type comes
+        # precomputed in ``plan``; only the value is inspected here.
+        value_class = type(value)
+        if value_class is Broken:
             return INVALID
-        if isinstance(value, Null | Undefined):
+        if value_class is Null or value_class is Undefined:
             return ABSENT
-        or_string = _find(meta, OrString)
+        or_string = plan.or_string
         if or_string is not None and (
-            isinstance(value, Str) or (or_string.numbers and isinstance(value, Num))
+            value_class is Str or (or_string.numbers and value_class is Num)
         ):
-            return self._from_string(value, tp, or_string, label, anchor)
-        collection = _find(meta, RecordOrArray)
-        if collection is not None:
-            return self._collection(value, tp, collection, label)
-        if _is_union(tp):
-            return self._union(value, tp, meta, label, anchor, preset)
-        if isinstance(value, EnvRefValue) and tp is not EnvRef:
+            return self._from_string(value, plan.tp, or_string, label, anchor)
+        if plan.collection is not None:
+            return self._collection(value, plan, label)
+        kind = plan.kind
+        if kind == UNION:
+            return self._union(value, plan, label, anchor, preset)
+        if value_class is EnvRefValue and kind != ENV_REF:
             self.rep.error(
                 Code.WRONG_TYPE,
                 value.span,
-                f"`{label}` must be {describe_type(tp)}; environment references "
+                f"`{label}` must be {describe_type(plan.tp)}; environment references "
                 "(process.env.X) are only allowed in `env` values and `opencode.token`.",
             )
             return INVALID
-        origin = get_origin(tp)
-        if origin is Literal:
-            return self._literal(value, tp, label)
-        if tp is str:
-            return self._string(value, meta, label)
-        if tp is int or tp is float:
-            return self._number(value, tp, meta, label)
-        if tp is bool:
+        if kind == STRING:
+            return self._string(value, plan, label)
+        if kind == MODEL:
+            if not isinstance(value, Obj):
+                return self._wrong(value, plan.tp, label)
+            return self._model(value, plan.tp, anchor, preset or {})
+        if kind == LITERAL:
+            return self._literal(value, plan, label)
+        if kind == NUMBER:
+            return self._number(value, plan, label)
+        if kind == LIST:
+            return self._list(value, plan, label)
+        if kind == DICT:
+            return self._dict(value, plan, label)
+        if kind == BOOLEAN:
             if isinstance(value, Bool):
                 return value.value
-            return self._wrong(value, tp, label)
-        if tp is EnvRef:
-            if isinstance(value, EnvRefValue):
-                return EnvRef(name=value.name, default=value.default)
-            return self._wrong(value, tp, label)
-        if origin is list:
-            if not isinstance(value, Arr):
-                return self._wrong(value, tp, label)
-            (item_type,) = get_args(tp)
-            items = []
-            for index, item in enumerate(value.items):
-                anchor_item = item.open_span if isinstance(item, Obj) else item.span
-                converted = self.convert(item, item_type, f"{label}[{index}]", anchor_item)
-                if converted is not ABSENT and converted is not INVALID:
-                    items.append(converted)
-            return items
-        if origin is dict:
-            if not isinstance(value, Obj):
-                return self._wrong(value, tp, label)
-            _, value_type = get_args(tp)
-            out = {}
-            for key, entry in value.entries.items():
-                converted = self.convert(entry.value, value_type, key, entry.key_span)
-                if converted is not ABSENT and converted is not INVALID:
-                    out[key] = converted
-            return out
-        if _is_model(tp):
-            if not isinstance(value, Obj):
-                return self._wrong(value, tp, label)
-            return self._model(value, tp, anchor, preset or {})
-        raise TypeError(f"schema type not supported by the validator: {tp!r}")  # pragma: no cover
+            return self._wrong(value, plan.tp, label)
+        # ENV_REF
+        if isinstance(value, EnvRefValue):
+            return EnvRef(name=value.name, default=value.default)
+        return self._wrong(value, plan.tp, label)
 
     def _wrong(self, value: Value, tp: Any, label: str) -> Any:
         self.rep.error(
@@ -342,35 +301,60 @@ class Validator:
         )
         return INVALID
 
+    def _list(self, value: Value, plan: TypePlan, label: str) -> Any:
+        if not isinstance(value, Arr):
+            return self._wrong(value, plan.tp, label)
+        item_plan = plan.item
+        assert item_plan is not None
+        items = []
+        for index, item in enumerate(value.items):
+            anchor = item.open_span if isinstance(item, Obj) else item.span
+            converted = self._convert(item, item_plan, f"{label}[{index}]", anchor)
+            if converted is not ABSENT and converted is not INVALID:
+                items.append(converted)
+        return items
+
+    def _dict(self, value: Value, plan: TypePlan, label: str) -> Any:
+        if not isinstance(value, Obj):
+            return self._wrong(value, plan.tp, label)
+        item_plan = plan.item
+        assert item_plan is not None
+        out = {}
+        for key, entry in value.entries.items():
+            converted = self._convert(entry.value, item_plan, key, entry.key_span)
+            if converted is not ABSENT and converted is not INVALID:
+                out[key] = converted
+        return out
+
     # ----------------------------------------------------------------- scalars
-    def _literal(self, value: Value, tp: Any, label: str) -> Any:
-        choices = [str(c) for c in get_args(tp)]
+    def _literal(self, value: Value, plan: TypePlan, label: str) -> Any:
+        choices = plan.choices
         if not isinstance(value, Str):
-            return self._wrong(value, tp, label)
+            return self._wrong(value, plan.tp, label)
         if value.value in choices:
             return value.value
-        suggestion = did_you_mean(value.value, choices)
+        suggestion = did_you_mean(value.value, list(choices))
         hint = f' Did you mean "{suggestion}"?' if suggestion else ""
         self.rep.error(
             Code.BAD_ENUM,
             value.span,
             f"`{label}` must be one of {', '.join(chr(34) + c + chr(34) for c in choices)}; "
             f'found "{value.value}".{hint}',
-            allowed=choices,
+            allowed=list(choices),
             **({"suggestion": suggestion} if suggestion else {}),
         )
         return INVALID
 
-    def _string(self, value: Value, meta: list[Any], label: str) -> Any:
+    def _string(self, value: Value, plan: TypePlan, label: str) -> Any:
         if not isinstance(value, Str):
             return self._wrong(value, str, label)
         text = value.value
-        repo_path = _find(meta, RepoPath)
+        repo_path = plan.repo_path
         if repo_path is not None and not self._check_path(value, repo_path, label):
             return INVALID
-        if _find(meta, RegexPattern) is not None and not self._check_regex(value, label):
+        if plan.regex and not self._check_regex(value, label):
             return INVALID
-        if _find(meta, BranchPrefix) is not None:
+        if plan.branch_prefix:
             problem = branch_prefix_problem(text)
             if problem is not None:
                 self.rep.error(
@@ -404,9 +388,8 @@ class Validator:
         return True
 
     def _check_regex(self, value: Str, label: str) -> bool:
-        try:
-            re.compile(js_regex_to_python(value.value))
-        except re.error as exc:
+        exc = regex_error(value.value)
+        if exc is not None:
             span = value.span
             raw = self.rep.source.data[span.start + 1 : span.end - 1]
             # Without escapes in the source, string offsets equal byte offsets
@@ -422,19 +405,18 @@ class Validator:
             return False
         return True
 
-    def _number(self, value: Value, tp: Any, meta: list[Any], label: str) -> Any:
+    def _number(self, value: Value, plan: TypePlan, label: str) -> Any:
         if not isinstance(value, Num):
-            return self._wrong(value, tp, label)
+            return self._wrong(value, plan.tp, label)
         number = value.value
-        if tp is int and not isinstance(number, int):
+        if plan.integer and not isinstance(number, int):
             self.rep.error(
                 Code.WRONG_TYPE, value.span, f"`{label}` must be an integer, found {number}."
             )
             return INVALID
-        low: Any = next((m.ge for m in meta if isinstance(m, annotated_types.Ge)), None)
-        high: Any = next((m.le for m in meta if isinstance(m, annotated_types.Le)), None)
+        low, high = plan.low, plan.high
         if (low is not None and number < low) or (high is not None and number > high):
-            if _find(meta, PortNumber) is not None:
+            if plan.port:
                 self.rep.error(
                     Code.PORT_OUT_OF_RANGE,
                     value.span,
@@ -464,7 +446,7 @@ class Validator:
         except SpecError as exc:
             self.rep.error(exc.code, value.span, exc.message)
             return INVALID
-        if _is_model(tp):
+        if is_model(tp):
             try:
                 model = tp.model_validate(data)
             except ValidationError as exc:  # pragma: no cover - parsers return valid data
@@ -484,55 +466,46 @@ class Validator:
     def _union(
         self,
         value: Value,
-        tp: Any,
-        meta: list[Any],
+        plan: TypePlan,
         label: str,
         anchor: Span,
         preset: dict[str, Any] | None,
     ) -> Any:
-        members = [a for a in get_args(tp) if a is not type(None)]
-        if len(members) == 1:
-            return self.convert(
-                value, Annotated[members[0], *meta] if meta else members[0], label, anchor, preset
-            )
-        disc = _find(meta, Discriminator)
-        if disc is not None:
-            return self._discriminated(value, members, disc, label, anchor, preset)
-        if isinstance(value, EnvRefValue) and EnvRef in members:
+        if plan.discriminator is not None:
+            return self._discriminated(value, plan, label, anchor, preset)
+        if isinstance(value, EnvRefValue) and any(m.kind == ENV_REF for m in plan.members):
             return EnvRef(name=value.name, default=value.default)
-        for member in members:
-            if _accepts(member, value):
-                return self.convert(value, member, label, anchor, preset)
-        return self._wrong(value, tp, label)
+        value_class = type(value)
+        for member in plan.members:
+            if value_class in member.accepts:
+                return self._convert(value, member, label, anchor, preset)
+        return self._wrong(value, plan.tp, label)
 
     def _discriminated(
         self,
         value: Value,
-        members: list[Any],
-        disc: Discriminator,
+        plan: TypePlan,
         label: str,
         anchor: Span,
         preset: dict[str, Any] | None,
     ) -> Any:
-        by_tag: dict[str, type[BaseModel]] = {}
-        for member in members:
-            bare, _ = _unwrap(member)
-            tag_type = bare.model_fields[disc.field].annotation
-            by_tag[get_args(tag_type)[0]] = bare
+        disc = plan.discriminator
+        assert disc is not None and plan.tag_plan is not None
         if not isinstance(value, Obj):
-            return self._wrong(value, members[0], label)
+            return self._wrong(value, plan.members[0].source, label)
         tag_value = value.get(disc.field)
         if tag_value is None or isinstance(tag_value, Null | Undefined):
             tag = disc.default
         else:
-            tag = self._literal(tag_value, Literal[tuple(by_tag)], disc.field)
+            tag = self._literal(tag_value, plan.tag_plan, disc.field)
             if tag is INVALID:
                 return INVALID
-        return self._model(value, by_tag[tag], anchor, preset or {}, siblings=by_tag)
+        return self._model(value, plan.by_tag[tag], anchor, preset or {}, siblings=plan.by_tag)
 
-    def _collection(self, value: Value, tp: Any, marker: RecordOrArray, label: str) -> Any:
-        as_dict = get_origin(tp) is dict
-        item_type = get_args(tp)[-1]
+    def _collection(self, value: Value, plan: TypePlan, label: str) -> Any:
+        marker = plan.collection
+        item_plan = plan.item
+        assert marker is not None and item_plan is not None
         items: list[Any] = []
         if isinstance(value, Obj):
             for key, entry in value.entries.items():
@@ -546,8 +519,8 @@ class Validator:
                         f"make them the same or remove `{marker.id_field}` (the key is used).",
                         key=key,
                     )
-                converted = self.convert(
-                    item, item_type, f"{label}.{key}", entry.key_span, {marker.id_field: key}
+                converted = self._convert(
+                    item, item_plan, f"{label}.{key}", entry.key_span, {marker.id_field: key}
                 )
                 if converted is not INVALID and converted is not ABSENT:
                     items.append(converted)
@@ -555,7 +528,7 @@ class Validator:
             seen: dict[str, Span] = {}
             for index, item in enumerate(value.items):
                 anchor = item.open_span if isinstance(item, Obj) else item.span
-                converted = self.convert(item, item_type, f"{label}[{index}]", anchor)
+                converted = self._convert(item, item_plan, f"{label}[{index}]", anchor)
                 if converted is INVALID or converted is ABSENT:
                     continue
                 item_id = getattr(converted, marker.id_field)
@@ -579,7 +552,7 @@ class Validator:
                 f"{marker.what}s, found {value.describe()}.",
             )
             return INVALID
-        if as_dict:
+        if plan.kind == DICT:
             return {getattr(item, marker.id_field): item for item in items}
         return items
 
@@ -592,7 +565,8 @@ class Validator:
         preset: dict[str, Any],
         siblings: dict[str, type[BaseModel]] | None = None,
     ) -> Any:
-        fields = _fields(cls)
+        plan = model_plan(cls)
+        fields = plan.fields
         data: dict[str, Any] = {}
         failed: set[str] = set()
         for key, entry in value.entries.items():
@@ -600,29 +574,49 @@ class Validator:
             if found is None:
                 self._unknown_key(key, entry.key_span, cls, siblings)
                 continue
-            name, info, tp = found
+            name = found.name
             if name in preset:
                 continue  # the record key decides (a mismatch was reported)
-            converted = self.convert(entry.value, tp, key, entry.key_span)
+            converted = self._convert(entry.value, found.plan, key, entry.key_span)
             if converted is INVALID:
                 failed.add(name)
             elif converted is not ABSENT:
                 data[name] = converted
         data.update(preset)
+        if not self._fill_in(plan, cls, data, failed, anchor):
+            return INVALID
+        try:
+            model = cls.model_validate(data)
+        except ValidationError as exc:  # a schema rule the walk does not mirror
+            self.rep.error(Code.INVALID_VALUE, anchor, _first_error(exc))
+            return INVALID
+        self._located[id(model)] = (model, value)
+        return model
+
+    def _fill_in(
+        self,
+        plan: ModelPlan,
+        cls: type[BaseModel],
+        data: dict[str, Any],
+        failed: set[str],
+        anchor: Span,
+    ) -> bool:
+        """Apply ``DefaultFrom`` and report missing required fields; False if any is missing."""
         complete = True
-        for alias, (name, info, _) in fields.items():
+        for field in plan.fill_in:
+            name = field.name
             if name in data:
                 continue
-            default_from = _find(list(info.metadata), DefaultFrom)
+            default_from = field.default_from
             if default_from is not None and default_from.field in data:
                 data[name] = data[default_from.field]
                 continue
-            if not info.is_required():
+            if not field.required:
                 continue
             complete = False
             if name in failed:
                 continue
-            required = _find(list(info.metadata), RequiredCode)
+            required = field.required_code
             if required is not None:
                 self.rep.error(required.code, anchor, required.message)
             else:
@@ -633,18 +627,10 @@ class Validator:
                 self.rep.error(
                     Code.MISSING_REQUIRED,
                     anchor,
-                    f"Missing required `{alias}` in {where}.",
-                    field=alias,
+                    f"Missing required `{field.alias}` in {where}.",
+                    field=field.alias,
                 )
-        if not complete:
-            return INVALID
-        try:
-            model = cls.model_validate(data)
-        except ValidationError as exc:  # a schema rule the walk does not mirror
-            self.rep.error(Code.INVALID_VALUE, anchor, _first_error(exc))
-            return INVALID
-        self._located[id(model)] = (model, value)
-        return model
+        return complete
 
     def _unknown_key(
         self,
@@ -655,7 +641,7 @@ class Validator:
     ) -> None:
         where = _MODEL_NAMES.get(cls, cls.__name__)
         for tag, other in (siblings or {}).items():
-            if other is not cls and key in _fields(other):
+            if other is not cls and key in model_plan(other).fields:
                 self.rep.error(
                     Code.UNKNOWN_KEY,
                     span,
@@ -664,7 +650,7 @@ class Validator:
                     key=key,
                 )
                 return
-        suggestion = did_you_mean(key, list(_fields(cls)))
+        suggestion = did_you_mean(key, list(model_plan(cls).fields))
         hint = f" Did you mean `{suggestion}`?" if suggestion else ""
         self.rep.error(
             Code.UNKNOWN_KEY,
@@ -673,24 +659,6 @@ class Validator:
             key=key,
             **({"suggestion": suggestion} if suggestion else {}),
         )
-
-
-def _accepts(member: Any, value: Value) -> bool:
-    bare, _ = _unwrap(member)
-    origin = get_origin(bare)
-    if isinstance(value, Str):
-        return bare is str or origin is Literal
-    if isinstance(value, Num):
-        return bare in (int, float)
-    if isinstance(value, Bool):
-        return bare is bool
-    if isinstance(value, Arr):
-        return origin is list
-    if isinstance(value, Obj):
-        return origin is dict or _is_model(bare)
-    if isinstance(value, EnvRefValue):
-        return bare is EnvRef
-    return False
 
 
 def _first_error(exc: ValidationError) -> str:
