@@ -96,7 +96,8 @@ def _print_json(value: Any) -> None:
 def _line(text: str) -> str:
     from state_format.store import one_line
 
-    return one_line(text, 200)
+    # Long enough for real paths; still escapes control characters.
+    return one_line(text, 2000)
 
 
 def cmd_worktree_add(args: argparse.Namespace) -> int:

@@ -181,7 +181,10 @@ def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
 
     # 3. Administrative entries whose folder is gone.
     entries = [e for e in worktrees.list_worktrees(git) if not e.is_main] if fix else entries
-    prunable = [e for e in entries if e.prunable]
+    # An entry git calls prunable because its folder was moved is repaired
+    # above, not pruned: pruning would cut the moved worktree off from git.
+    moved_from = {_recorded_path(admin) for admin in moved_to} if not fix else set()
+    prunable = [e for e in entries if e.prunable and e.path.resolve() not in moved_from]
     for entry in prunable:
         finding = Finding(
             "prunable-entry",
@@ -254,6 +257,14 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
+def _recorded_path(admin: Path) -> Path | None:
+    """The folder git's admin entry ``admin`` believes its worktree is in."""
+    try:
+        return Path((admin / "gitdir").read_text().strip()).parent.resolve()
+    except OSError:
+        return None
+
+
 def _find_moved(
     git: GitRepo,
     construct: Construct,
@@ -275,12 +286,8 @@ def _find_moved(
             return entry.path
     for admin, new_folder in moved_to.items():
         # A plain `mv`: git's admin entry still names the old folder.
-        gitdir_file = admin / "gitdir"
-        try:
-            recorded = Path(gitdir_file.read_text().strip()).parent
-        except OSError:
-            continue
-        if recorded.resolve() == old.resolve() or admin.name == old.name:
+        recorded = _recorded_path(admin)
+        if recorded == old.resolve() or admin.name == old.name:
             return new_folder
     return None
 

@@ -371,8 +371,10 @@ def test_doctor_moved_worktree(repo: Path, capsys: pytest.CaptureFixture[str]) -
     old = Path(str(made["workspace_path"]))
     new = old.parent / "renamed"
     os.rename(old, new)  # a plain mv, behind git's back
-    code, out, _ = cli(capsys, "doctor")
-    assert code == 1 and "[moved-worktree]" in out and str(new) in out
+    code, out, _ = cli(capsys, "doctor", "--json")
+    findings = json.loads(out)["findings"]
+    assert code == 1 and [f["kind"] for f in findings] == ["moved-worktree"]
+    assert str(new) in findings[0]["message"]
     code, out, _ = cli(capsys, "doctor", "--fix")
     assert "fixed: [moved-worktree]" in out
     code, out, _ = cli(capsys, "show", str(made["id"]), "--json")
