@@ -15,7 +15,7 @@ from typing import Any
 from state_format.records import Construct
 from state_format.statuses import Status
 from state_format.store import Store
-from synthetic_ls.errors import InvalidInputError
+from synthetic_ls.errors import ConflictError, InvalidInputError
 from synthetic_ls.git import branches, worktrees
 from synthetic_ls.git.repo import GitRepo
 from synthetic_ls.ops import worktrees as wt
@@ -238,7 +238,20 @@ def remove_worktree(store: Store, ref: str, *, force: bool = False) -> WorktreeR
 
 
 def preflight_removal(store: Store, construct: Construct, options: RemoveOptions) -> None:
-    """Checks before ``rm`` changes anything: uncommitted work blocks it unless forced."""
+    """Checks before ``rm`` changes anything.
+
+    A construct another live process is still creating cannot be removed (its
+    creation would fail half-way); uncommitted work blocks removal unless forced.
+    """
+    if (
+        construct.status == Status.SPAWNING
+        and construct.spawn_pid is not None
+        and not wt.is_interrupted(construct)
+    ):
+        raise ConflictError(
+            f"construct {construct.id} is still being created by process "
+            f"{construct.spawn_pid}; wait for it to finish (or stop that process) and retry"
+        )
     wt.check_removable(construct, force=options.force)
 
 

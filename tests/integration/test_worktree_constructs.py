@@ -442,3 +442,25 @@ def test_doctor_rolls_back_interrupted_creation(
     code, out, _ = cli(capsys, "doctor", "--fix")
     assert "fixed: [interrupted-creation]" in out
     assert records(repo) == [] and worktree_paths(repo) == []
+
+
+def test_rm_refuses_a_construct_still_being_created(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = new_json(capsys, "x")
+    path = repo / ".git" / "synthetic" / "constructs" / f"{made['id']}.toml"
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        text = path.read_text().replace(
+            'status = "ready"', f'status = "spawning"\nspawn_pid = {alive.pid}'
+        )
+        path.write_text(text)
+        code, _, err = cli(capsys, "rm", str(made["id"]), "--yes")
+        assert code == 5 and f"still being created by process {alive.pid}" in err
+        code, out, _ = cli(capsys, "ls", "--json")
+        assert [c["status"] for c in json.loads(out)["constructs"]] == ["spawning"]
+    finally:
+        alive.kill()
+        alive.wait()
+    code, out, err = cli(capsys, "ls", "--json")  # the creator is gone now: rolled back
+    assert json.loads(out)["constructs"] == [] and "rolled back" in err
