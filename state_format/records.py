@@ -20,21 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from state_format.ids import ID_PATTERN
 from state_format.statuses import Status
+from state_format.timefmt import format_timestamp as format_timestamp  # re-exported
+from state_format.timefmt import utc_now as utc_now  # re-exported
 
 #: Longest construct name accepted (characters, after trimming).
 NAME_MAX = 200
-
-
-def utc_now() -> datetime:
-    """Current time in UTC, truncated to milliseconds (what the files can hold)."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def format_timestamp(value: datetime) -> str:
-    """RFC 3339 UTC with ``Z`` and milliseconds, e.g. ``2025-05-01T09:30:00.000Z``."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def _aware_utc(value: Any) -> Any:

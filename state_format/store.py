@@ -25,12 +25,15 @@ from state_format.errors import (
     StateError,
 )
 from state_format.ids import is_valid_id, new_id
+from state_format.listing import list_construct_rows
 from state_format.locking import DEFAULT_TIMEOUT, StateLock
 from state_format.marker import CURRENT_VERSION, check_not_too_new, write_marker
 from state_format.migrations import detect_version, migrate
 from state_format.paths import RepoPaths, find_repo
 from state_format.records import Construct, Record, utc_now
+from state_format.text import one_line as one_line  # re-exported
 from state_format.tomlio import (
+    decode_text,
     find_key_line,
     parse,
     read_text,
@@ -45,20 +48,29 @@ LOCK_NAME = ".lock"
 _SUFFIX = ".toml"
 
 
-def one_line(text: str, limit: int = 60) -> str:
-    """``text`` made safe for a one-line message: control characters escaped, shortened."""
-    out = "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
-    )
-    return out if len(out) <= limit else out[: limit - 1] + "…"
-
-
 @dataclass
 class ListResult(Generic[R]):
     """Records that read fine, plus the files that did not (never silently dropped)."""
 
     records: list[R] = field(default_factory=list)
     broken: list[BrokenRecordError] = field(default_factory=list)
+
+
+def record_from_bytes(kind: type[R], path: Path, record_id: str, data: bytes) -> R:
+    """Decode, parse and validate the content of record file ``path``.
+
+    Raises BrokenRecordError (with path and line) for anything wrong, including
+    an ``id`` that does not match the file name.
+    """
+    text = decode_text(data, path)
+    record = validate(kind, parse(text, path), text, path)
+    if record.id != record_id:
+        raise BrokenRecordError(
+            str(path),
+            find_key_line(text, "id"),
+            f"id {one_line(record.id)!r} does not match the file name {path.name!r}",
+        )
+    return record
 
 
 class Store:
@@ -134,16 +146,7 @@ class Store:
     # -- reading -----------------------------------------------------------
 
     def _load(self, kind: type[R], path: Path, record_id: str) -> R:
-        text = read_text(path)
-        data = parse(text, path)
-        record = validate(kind, data, text, path)
-        if record.id != record_id:
-            raise BrokenRecordError(
-                str(path),
-                find_key_line(text, "id"),
-                f"id {one_line(record.id)!r} does not match the file name {path.name!r}",
-            )
-        return record
+        return record_from_bytes(kind, path, record_id, path.read_bytes())
 
     def get(self, kind: type[R], record_id: str) -> R:
         """The record with exactly this id (RecordNotFoundError, BrokenRecordError)."""
@@ -166,7 +169,13 @@ class Store:
         )
 
     def list(self, kind: type[R]) -> ListResult[R]:
-        """Every record of ``kind``; unreadable files go to ``broken``, not lost."""
+        """Every record of ``kind``; unreadable files go to ``broken``, not lost.
+
+        Constructs are listed through the parse cache (:mod:`state_format.listing`):
+        unchanged files are not parsed again, but every record is still validated.
+        """
+        if kind is Construct:
+            return self._list_constructs()  # type: ignore[return-value]
         result: ListResult[R] = ListResult()
         folder = self.folder(kind)
         for record_id in self.list_ids(kind):
@@ -184,6 +193,27 @@ class Store:
                 result.broken.append(exc)
         if kind is Construct:
             result.records.sort(key=lambda r: (r.created_at, r.id))  # type: ignore[attr-defined]
+        return result
+
+    def _list_constructs(self) -> ListResult[Construct]:
+        listing = list_construct_rows(self.root)
+        result: ListResult[Construct] = ListResult(broken=listing.broken)
+        folder = self.folder(Construct)
+        for row in listing.rows:
+            try:
+                result.records.append(row.to_construct())
+            except ValidationError:
+                # The cached values passed the cheap check but not the model:
+                # read the file itself, which reports or returns it exactly.
+                try:
+                    result.records.append(
+                        self._load(Construct, folder / f"{row.id}{_SUFFIX}", row.id)
+                    )
+                except FileNotFoundError:
+                    continue
+                except BrokenRecordError as exc:
+                    result.broken.append(exc)
+        result.records.sort(key=lambda r: (r.created_at, r.id))
         return result
 
     def resolve(self, kind: type[R], ref: str) -> R:

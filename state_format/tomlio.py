@@ -24,7 +24,11 @@ _LINE_RE = re.compile(r"\(at line (\d+), column \d+\)")
 
 def read_text(path: Path) -> str:
     """Read a state file as UTF-8; undecodable bytes are a broken record."""
-    data = path.read_bytes()
+    return decode_text(path.read_bytes(), path)
+
+
+def decode_text(data: bytes, path: Path) -> str:
+    """Decode a state file's bytes; undecodable bytes are a broken record."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -53,7 +57,12 @@ def parse(text: str, path: Path) -> dict[str, Any]:
 def find_key_line(text: str, key: str) -> int | None:
     """1-based line where top-level ``key`` is assigned, or None if absent."""
     pattern = re.compile(
-        r"^[ \t]*(?:" + re.escape(key) + r"|\"" + re.escape(key) + r"\"|'" + re.escape(key)
+        r"^[ \t]*(?:"
+        + re.escape(key)
+        + r"|\""
+        + re.escape(key)
+        + r"\"|'"
+        + re.escape(key)
         + r"')[ \t]*=",
         re.MULTILINE,
     )

@@ -1,0 +1,427 @@
+"""Fast listing of construct records, backed by a disposable parse cache.
+
+``synthetic ls`` at 10,000 constructs cannot afford to parse 10,000 TOML files
+and build 10,000 pydantic models on every run. This module lists constructs as
+light :class:`ConstructRow` views and keeps ``<state>/cache/constructs.json``:
+for each record file, its stat key (``st_mtime_ns``, ``st_size``, ``st_ino``,
+``st_ctime_ns``) and the values it validated to. A file whose stat key still
+matches is not read again; any other file is read, parsed and validated exactly
+as :meth:`state_format.store.Store.get` does (same errors, same lines).
+
+The TOML files stay the source of truth. The cache is never trusted without the
+stat check and a type check of every cached value; it is ignored when missing,
+unreadable, corrupt or of another version, and a person may delete it at any
+time. Broken files are never cached (they are re-read, and reported, every time).
+
+Importing this module costs no pydantic, tomlkit or filelock import; they are
+loaded only when some file has to be (re)validated or the state needs more
+than a plain read (no marker yet, an old format to migrate, a broken marker).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import time
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from state_format.errors import BrokenRecordError
+from state_format.ids import is_valid_id
+from state_format.paths import RepoPaths, find_repo
+from state_format.statuses import Status
+from state_format.timefmt import format_timestamp
+
+if TYPE_CHECKING:
+    from state_format.records import Construct
+
+#: Folder (under the state root) for disposable caches.
+CACHE_DIR = "cache"
+#: The construct listing cache, inside CACHE_DIR.
+CACHE_NAME = "constructs.json"
+#: Bumped whenever the cache layout or the cached fields change.
+CACHE_VERSION = 1
+#: The state format version this fast path reads without further checks
+#: (must equal :data:`state_format.marker.CURRENT_VERSION`; a test checks it).
+FORMAT_VERSION = 1
+#: A file changed less than this long ago is not cached: a second write within
+#: the file system's timestamp granularity could leave its stat key unchanged.
+RACY_NS = 2_000_000_000
+
+_SUFFIX = ".toml"
+_FOLDER = "constructs"
+_MARKER = "format.toml"
+_V0_FILE = "constructs.toml"
+
+#: Construct fields in the order a cache entry stores them (after the id).
+FIELDS = (
+    "name",
+    "description",
+    "template_id",
+    "workspace_path",
+    "opencode_session_id",
+    "status",
+    "created_at",
+    "updated_at",
+    "branch",
+    "base_ref",
+    "base_commit",
+    "spawn_pid",
+)
+
+
+class ConstructRow(NamedTuple):
+    """A construct as listed: the fields of :class:`~state_format.records.Construct`,
+    already validated, without a pydantic model (cheap to build: a tuple).
+    ``extra`` holds the keys the model does not know."""
+
+    id: str
+    name: str
+    description: str
+    template_id: str
+    workspace_path: str | None
+    opencode_session_id: str | None
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    branch: str | None
+    base_ref: str | None
+    base_commit: str | None
+    spawn_pid: int | None
+    extra: dict[str, Any]
+
+    def to_values(self) -> dict[str, Any]:
+        """Plain values that validate to the same Construct."""
+        out: dict[str, Any] = {"id": self.id}
+        for name in FIELDS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, Status):
+                value = value.value
+            out[name] = value
+        out.update(self.extra)
+        return out
+
+    def to_construct(self) -> Construct:
+        """The full pydantic model (validated again; imports pydantic)."""
+        from state_format.records import Construct
+
+        return Construct.model_validate(self.to_values())
+
+    def as_json_dict(self, file: str | None = None) -> dict[str, Any]:
+        """The ``--json`` shape, identical to ``ops.constructs.construct_as_dict``."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "template_id": self.template_id,
+            "status": self.status.value,
+            "workspace_path": self.workspace_path,
+            "opencode_session_id": self.opencode_session_id,
+            "branch": self.branch,
+            "base_ref": self.base_ref,
+            "base_commit": self.base_commit,
+            "created_at": format_timestamp(self.created_at),
+            "updated_at": format_timestamp(self.updated_at),
+            "extra": _jsonable(self.extra),
+        }
+        if file is not None:
+            out["file"] = file
+        return out
+
+    @classmethod
+    def from_construct(cls, construct: Construct) -> ConstructRow:
+        """The row of a validated construct."""
+        return cls(
+            id=construct.id,
+            extra=dict(construct.model_extra or {}),
+            **{name: getattr(construct, name) for name in FIELDS},
+        )
+
+
+@dataclass
+class RowListing:
+    """Constructs that read fine (oldest first) and the files that did not."""
+
+    rows: list[ConstructRow] = field(default_factory=list)
+    broken: list[BrokenRecordError] = field(default_factory=list)
+
+
+def _jsonable(value: Any) -> Any:
+    """Like ``ops.constructs._jsonable``: TOML dates and times become strings."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+# -- cache entries --------------------------------------------------------------
+
+_JSON_SCALARS = (str, int, float, bool)
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` survives a JSON round trip unchanged (no TOML dates)."""
+    if isinstance(value, _JSON_SCALARS):
+        return not (isinstance(value, float) and value != value)  # NaN != NaN
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def _entry_values(row: ConstructRow) -> list[Any] | None:
+    """The cached form of a row: its values in FIELDS order, then the extra keys."""
+    if not _plain(row.extra):
+        return None  # e.g. a TOML date a person added: that file is parsed each time
+    values: list[Any] = []
+    for name in FIELDS:
+        value = getattr(row, name)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, Status):
+            value = value.value
+        values.append(value)
+    values.append(row.extra)
+    return values
+
+
+_STATUS_BY_VALUE = {s.value: s for s in Status}
+_KNOWN_KEYS = frozenset({"id", *FIELDS})
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if type(value) is not str:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is UTC:
+        return parsed
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def _row_from_entry(record_id: str, entry: list[Any]) -> ConstructRow | None:
+    """Rebuild a row from a cache entry (stat key already checked), or None when
+    any value does not have the type the model guarantees."""
+    if len(entry) != 4 + len(FIELDS) + 1:
+        return None
+    (_, _, _, _, name, description, template_id, workspace_path, session, status_value,
+     created_at, updated_at, branch, base_ref, base_commit, pid, extra) = entry  # fmt: skip
+    if type(name) is not str or not name or type(description) is not str:
+        return None
+    if type(template_id) is not str or not template_id or type(extra) is not dict:
+        return None
+    for opt in (workspace_path, session, branch, base_ref, base_commit):
+        if opt is not None and (type(opt) is not str or not opt):
+            return None
+    if pid is not None and type(pid) is not int:
+        return None
+    status = _STATUS_BY_VALUE.get(status_value) if type(status_value) is str else None
+    created, updated = _timestamp(created_at), _timestamp(updated_at)
+    if status is None or created is None or updated is None:
+        return None
+    if extra and not _KNOWN_KEYS.isdisjoint(extra):
+        return None
+    return ConstructRow(
+        record_id, name, description, template_id, workspace_path, session, status,
+        created, updated, branch, base_ref, base_commit, pid, extra,
+    )  # fmt: skip
+
+
+def cache_path(state_dir: Path) -> Path:
+    """``<state>/cache/constructs.json``."""
+    return state_dir / CACHE_DIR / CACHE_NAME
+
+
+def _cache_header() -> dict[str, Any]:
+    return {"cache": "synthetic constructs", "version": CACHE_VERSION, "format": FORMAT_VERSION}
+
+
+def load_cache(state_dir: Path) -> dict[str, list[Any]]:
+    """Cached entries by file name; empty when the cache is missing or unusable."""
+    try:
+        doc = json.loads(cache_path(state_dir).read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(doc, dict) or doc.get("header") != _cache_header():
+        return {}
+    entries = doc.get("entries")
+    return entries if isinstance(entries, dict) else {}
+
+
+def save_cache(state_dir: Path, entries: dict[str, list[Any]]) -> bool:
+    """Replace the cache atomically; returns False (and leaves it) on any OS error.
+
+    No lock is taken: concurrent listings each rename a complete file into
+    place, and any entry is only ever used after its stat key matches.
+    """
+    folder = state_dir / CACHE_DIR
+    tmp = folder / f".{CACHE_NAME}.{secrets.token_hex(4)}.tmp"
+    data = json.dumps(
+        {"header": _cache_header(), "entries": entries},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode("utf-8")
+    try:
+        if not folder.is_dir():
+            from state_format.atomic import DIR_MODE
+
+            os.mkdir(folder, DIR_MODE)
+            os.chmod(folder, DIR_MODE)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            view = memoryview(data)
+            while view:  # os.write may write less than asked
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, folder / CACHE_NAME)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return False
+    return True
+
+
+# -- opening and listing -----------------------------------------------------------
+
+
+def open_state(start: Path | str | None = None) -> RepoPaths:
+    """Find the repository and check the format marker, as ``Store.open`` does.
+
+    The common case (a current marker, or no state at all yet) is checked here
+    with tomllib alone; anything else (no marker beside records of another
+    layout, an old version to migrate, a newer version, a broken marker) goes
+    through :meth:`Store.at`, which migrates or raises exactly as usual.
+    """
+    repo = find_repo(start)
+    state = repo.state_dir
+    try:
+        raw = (state / _MARKER).read_bytes()
+    except FileNotFoundError:
+        if not (state / _V0_FILE).exists():
+            return repo  # no state yet, or records without a marker (version 1)
+    except OSError:
+        pass
+    else:
+        with contextlib.suppress(UnicodeDecodeError, tomllib.TOMLDecodeError):
+            version = tomllib.loads(raw.decode("utf-8")).get("version")
+            if type(version) is int and version == FORMAT_VERSION:
+                return repo
+    from state_format.store import Store
+
+    Store.at(repo)
+    return repo
+
+
+def list_construct_rows(state_dir: Path, *, use_cache: bool = True) -> RowListing:
+    """Every construct as a row (oldest first), plus every broken construct file.
+
+    Results are the same as :meth:`Store.list` gives for ``Construct``; only
+    the files whose stat key changed since the cache was written are read.
+    """
+    result = RowListing()
+    folder = state_dir / _FOLDER
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return result
+    cache = load_cache(state_dir) if use_cache else {}
+    fresh: dict[str, list[Any]] = {}
+    misses: list[tuple[str, str]] = []
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        wanted = [n for n in names if n.endswith(_SUFFIX) and not n.startswith(".")]
+        for name in sorted(wanted, key=lambda n: n[: -len(_SUFFIX)]):
+            record_id = name[: -len(_SUFFIX)]
+            if not is_valid_id(record_id):
+                result.broken.append(
+                    BrokenRecordError(
+                        str(folder / name), None, "file name is not a valid record id"
+                    )
+                )
+                continue
+            entry = cache.get(name)
+            if type(entry) is list and len(entry) > 4:
+                try:
+                    st = os.stat(name, dir_fd=dir_fd)
+                except FileNotFoundError:
+                    continue  # deleted by another process since listdir
+                if (
+                    entry[0] == st.st_mtime_ns
+                    and entry[1] == st.st_size
+                    and entry[2] == st.st_ino
+                    and entry[3] == st.st_ctime_ns
+                ):
+                    row = _row_from_entry(record_id, entry)
+                    if row is not None:
+                        result.rows.append(row)
+                        fresh[name] = entry
+                        continue
+            misses.append((name, record_id))
+        if misses:
+            _read_misses(folder, dir_fd, misses, result, fresh)
+    finally:
+        os.close(dir_fd)
+    result.rows.sort(key=lambda r: (r.created_at, r.id))
+    result.broken.sort(key=lambda b: os.path.basename(b.path)[: -len(_SUFFIX)])
+    if use_cache and fresh.keys() != cache.keys():
+        save_cache(state_dir, fresh)
+    return result
+
+
+def _read_misses(
+    folder: Path,
+    dir_fd: int,
+    misses: list[tuple[str, str]],
+    result: RowListing,
+    fresh: dict[str, list[Any]],
+) -> None:
+    """Read, parse and validate files the cache could not vouch for."""
+    from state_format.records import Construct
+    from state_format.store import record_from_bytes
+
+    now = time.time_ns()
+    for name, record_id in misses:
+        path = folder / name
+        try:
+            fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
+        except FileNotFoundError:
+            continue
+        try:
+            before = os.fstat(fd)
+            chunks = []
+            while chunk := os.read(fd, 1 << 16):
+                chunks.append(chunk)
+            after = os.fstat(fd)
+        finally:
+            os.close(fd)
+        try:
+            construct = record_from_bytes(Construct, path, record_id, b"".join(chunks))
+        except BrokenRecordError as exc:
+            result.broken.append(exc)
+            continue
+        row = ConstructRow.from_construct(construct)
+        result.rows.append(row)
+        key = [after.st_mtime_ns, after.st_size, after.st_ino, after.st_ctime_ns]
+        stable = key == [before.st_mtime_ns, before.st_size, before.st_ino, before.st_ctime_ns]
+        recent = now - max(after.st_mtime_ns, after.st_ctime_ns) < RACY_NS
+        values = _entry_values(row)
+        if stable and not recent and values is not None:
+            fresh[name] = [*key, *values]

@@ -1,0 +1,14 @@
+"""Text helpers for messages (stdlib only)."""
+
+from __future__ import annotations
+
+
+def one_line(text: str, limit: int = 60) -> str:
+    """``text`` made safe for a one-line message: control characters escaped, shortened."""
+    if text.isprintable():  # the usual case, checked in C
+        out = text
+    else:
+        out = "".join(
+            ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+        )
+    return out if len(out) <= limit else out[: limit - 1] + "…"

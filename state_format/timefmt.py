@@ -1,0 +1,17 @@
+"""Timestamps as the files hold them (stdlib only, so listing needs no pydantic)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utc_now() -> datetime:
+    """Current time in UTC, truncated to milliseconds (what the files can hold)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def format_timestamp(value: datetime) -> str:
+    """RFC 3339 UTC with ``Z`` and milliseconds, e.g. ``2025-05-01T09:30:00.000Z``."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
