@@ -10,13 +10,23 @@ import argparse
 import json
 import sys
 import unicodedata
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
-from state_format.records import Construct
 from state_format.statuses import Status
-from state_format.store import Store, one_line
+from state_format.text import one_line
 from synthetic_ls.errors import ExitCode, SyntheticError
-from synthetic_ls.ops import constructs as ops
+
+if TYPE_CHECKING:
+    from state_format.listing import ConstructRow
+    from state_format.paths import RepoPaths
+    from state_format.records import Construct
+    from state_format.store import Store
+
+# Heavy modules (pydantic models, the store, the ops layer) are imported inside
+# the handlers: `register` only touches argparse, and `ls` on a warm cache
+# never imports pydantic at all (see state_format/listing.py).
 
 _STATUS_HELP = "one of: " + ", ".join(s.value for s in Status)
 
@@ -120,6 +130,9 @@ def _print_json(value: Any) -> None:
 
 def cmd_new(args: argparse.Namespace) -> int:
     """``synthetic new``."""
+    from state_format.store import Store
+    from synthetic_ls.ops import constructs as ops
+
     store = Store.open()
     result = ops.create_construct(
         store,
@@ -161,7 +174,48 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    """``synthetic ls``: broken files go to stderr (and ``broken`` in --json)."""
+    """``synthetic ls``: broken files go to stderr (and ``broken`` in --json).
+
+    Lists light rows through the parse cache; the full ops path (pydantic
+    models) is taken only when an interrupted creation must be rolled back.
+    """
+    from state_format.listing import list_construct_rows, open_state
+
+    wanted = _parse_status(args.status) if args.status is not None else None
+    repo = open_state()
+    listing = list_construct_rows(repo.state_dir)
+    if any(r.status == Status.SPAWNING and r.spawn_pid is not None for r in listing.rows):
+        return _cmd_ls_full(args)
+    rows = [
+        r
+        for r in listing.rows
+        if (wanted is None or r.status == wanted)
+        and (args.template is None or r.template_id == args.template)
+    ]
+    infos = _row_worktree_infos(repo, rows)
+    folder = repo.state_dir / "constructs"
+    json_rows = None
+    if args.json:
+        json_rows = [r.as_json_dict(str(folder / f"{r.id}.toml")) for r in rows]
+    _print_listing(args, rows, json_rows, listing.broken, len(listing.rows), infos)
+    return int(ExitCode.OK)
+
+
+def _parse_status(value: str) -> Status:
+    """Like ``ops.parse_status`` (which gives the error message) without importing ops."""
+    try:
+        return Status(value.strip().lower().replace("-", "_"))
+    except ValueError:
+        from synthetic_ls.ops.constructs import parse_status
+
+        return parse_status(value)  # raises InvalidInputError listing the valid ones
+
+
+def _cmd_ls_full(args: argparse.Namespace) -> int:
+    """``ls`` through the ops layer, which rolls back interrupted creations first."""
+    from state_format.store import Store
+    from synthetic_ls.ops import constructs as ops
+
     store = Store.open()
     result = ops.list_constructs(
         store, ops.ListOptions(status=args.status, template_id=args.template)
@@ -169,33 +223,59 @@ def cmd_ls(args: argparse.Namespace) -> int:
     for note in result.recovered:
         sys.stderr.write(f"synthetic: {note}\n")
     infos = _worktree_infos(store, result.constructs)
+    json_rows = None
     if args.json:
-        rows = []
-        for c in result.constructs:
-            row = ops.construct_as_dict(c, store)
+        json_rows = [ops.construct_as_dict(c, store) for c in result.constructs]
+    _print_listing(args, result.constructs, json_rows, result.broken, result.total, infos)
+    return int(ExitCode.OK)
+
+
+def _print_listing(
+    args: argparse.Namespace,
+    listed: Sequence[_Listed],
+    json_rows: list[dict[str, Any]] | None,
+    broken: list[Any],
+    total: int,
+    infos: dict[str, dict[str, Any]],
+) -> None:
+    if json_rows is not None:
+        for c, row in zip(listed, json_rows, strict=True):
             row["worktree"] = infos.get(c.id)
-            rows.append(row)
         _print_json(
             {
-                "version": ops.JSON_VERSION,
-                "constructs": rows,
-                "broken": [ops.broken_as_dict(b) for b in result.broken],
+                "version": JSON_VERSION,
+                "constructs": json_rows,
+                "broken": [
+                    {"file": b.path, "line": b.line, "error": b.detail} for b in broken
+                ],  # same shape as ops.broken_as_dict
             }
         )
     else:
-        if result.constructs:
-            sys.stdout.write(render_table(result.constructs, infos))
-        elif result.total:
+        if listed:
+            sys.stdout.write(render_table(listed, infos))
+        elif total:
             sys.stdout.write("No constructs match.\n")
-        elif result.broken:
+        elif broken:
             sys.stdout.write("No readable constructs (see the warnings below).\n")
         else:
             sys.stdout.write(
                 "No constructs yet. Create one with: synthetic new NAME --template ID\n"
             )
-    for broken in result.broken:
-        sys.stderr.write(f"synthetic: warning: {broken}\n")
-    return int(ExitCode.OK)
+    for b in broken:
+        sys.stderr.write(f"synthetic: warning: {b}\n")
+
+
+#: Version of the --json shape (``ops.constructs.JSON_VERSION``; a test checks they agree).
+JSON_VERSION = 1
+
+
+def _row_worktree_infos(repo: RepoPaths, rows: list[ConstructRow]) -> dict[str, dict[str, Any]]:
+    with_tree = [r for r in rows if r.workspace_path]
+    if not with_tree:
+        return {}  # no pydantic or pygit2 import for a listing without worktrees
+    from state_format.store import Store
+
+    return _worktree_infos(Store.at(repo), [r.to_construct() for r in with_tree])
 
 
 def _worktree_infos(
@@ -210,6 +290,9 @@ def _worktree_infos(
 
 def cmd_show(args: argparse.Namespace) -> int:
     """``synthetic show``: the record plus its worktree's state."""
+    from state_format.store import Store
+    from synthetic_ls.ops import constructs as ops
+
     store = Store.open()
     construct = ops.show_construct(store, args.ref)
     info = _worktree_infos(store, [construct], with_size=args.size).get(construct.id)
@@ -224,6 +307,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_edit(args: argparse.Namespace) -> int:
     """``synthetic edit``."""
+    from state_format.store import Store
+    from synthetic_ls.ops import constructs as ops
+
     store = Store.open()
     result = ops.edit_construct(
         store,
@@ -242,6 +328,9 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
 def cmd_rm(args: argparse.Namespace) -> int:
     """``synthetic rm``: asks first on a terminal; elsewhere requires ``--yes``."""
+    from state_format.store import Store
+    from synthetic_ls.ops import constructs as ops
+
     store = Store.open()
     construct = ops.show_construct(store, args.ref)
     if not args.yes:
@@ -271,6 +360,8 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 def _width(text: str) -> int:
     """Terminal columns ``text`` takes (wide East Asian characters count twice)."""
+    if text.isascii():
+        return len(text)  # no wide or combining characters (cells are printable)
     total = 0
     for ch in text:
         if unicodedata.combining(ch):
@@ -283,8 +374,26 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
 
-def _when(construct: Construct) -> str:
-    return construct.updated_at.strftime("%Y-%m-%d %H:%M")
+class _Listed(Protocol):
+    """What the table needs: a Construct or a ConstructRow."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def template_id(self) -> str: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def branch(self) -> str | None: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+def _when(construct: _Listed) -> str:
+    t = construct.updated_at  # an f-string: strftime costs ~8 µs a row
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
 
 
 def _state_text(info: dict[str, Any] | None) -> str:
@@ -300,7 +409,7 @@ def _state_text(info: dict[str, Any] | None) -> str:
 
 
 def render_table(
-    constructs: list[Construct], infos: dict[str, dict[str, Any]] | None = None
+    constructs: Sequence[_Listed], infos: dict[str, dict[str, Any]] | None = None
 ) -> str:
     """The human ``ls`` table: ID, STATUS, TEMPLATE, BRANCH, WORKTREE, UPDATED (UTC), NAME."""
     infos = infos or {}
@@ -317,16 +426,20 @@ def render_table(
         )
         for c in constructs
     ]
-    widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    table = [header, *rows]
+    cell_widths = [[_width(cell) for cell in row[:-1]] for row in table]
+    widths = [max(w[i] for w in cell_widths) for i in range(len(header) - 1)]
     lines = []
-    for row in [header, *rows]:
-        cells = [_pad(cell, widths[i]) for i, cell in enumerate(row[:-1])]
+    for row, row_widths in zip(table, cell_widths, strict=True):
+        cells = [cell + " " * (widths[i] - row_widths[i]) for i, cell in enumerate(row[:-1])]
         lines.append("  ".join([*cells, row[-1]]).rstrip())
     return "\n".join(lines) + "\n"
 
 
 def render_details(construct: Construct, store: Store, info: dict[str, Any] | None = None) -> str:
     """The human ``show`` output: one ``key: value`` line per field, then the worktree."""
+    from synthetic_ls.ops import constructs as ops
+
     d = ops.construct_as_dict(construct, store)
     lines = []
     for key in (

@@ -3,6 +3,11 @@
 Each command lives in its own module exposing ``register(subparsers)``; the
 module sets ``func`` on its parser to a function ``(args) -> int``. All user
 errors are caught here and printed as one line on stderr, never a traceback.
+
+Start-up time matters (``synthetic ls`` should feel instant), so only the module
+of the command being run is imported when the command is known from
+:data:`COMMAND_HOMES`; ``--help``, no command, or an unknown word import every
+module so that help and "invalid choice" errors list all commands as before.
 """
 
 from __future__ import annotations
@@ -24,6 +29,18 @@ COMMAND_MODULES = (
     "synthetic_ls.cli.worktree_cmd",
 )
 
+#: Which module registers each command (a test checks this against the modules).
+#: A command missing here still works: its module is found by importing them all.
+COMMAND_HOMES = {
+    "config": "synthetic_ls.cli.config_cmd",
+    "init": "synthetic_ls.cli.init_cmd",
+    "new": "synthetic_ls.cli.constructs_cmd",
+    "ls": "synthetic_ls.cli.constructs_cmd",
+    "show": "synthetic_ls.cli.constructs_cmd",
+    "edit": "synthetic_ls.cli.constructs_cmd",
+    "rm": "synthetic_ls.cli.constructs_cmd",
+}
+
 
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose usage errors exit with ExitCode.USAGE."""
@@ -34,8 +51,51 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(int(ExitCode.USAGE))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the full argument parser with every registered command."""
+def command_word(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names (its first word that is not a top-level option)."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            return next(args, None)
+        if arg == "-C":
+            next(args, None)  # its PATH
+        elif not arg.startswith("-") or arg == "-":
+            return arg
+    return None
+
+
+def modules_for(argv: Sequence[str]) -> tuple[str, ...]:
+    """Command modules needed to parse ``argv``: one if the command is known, else all."""
+    top = _top_level(argv)
+    if any(arg == "-h" or arg.startswith("--h") for arg in top):
+        return COMMAND_MODULES
+    if any(len(arg) > 2 and "--version".startswith(arg) for arg in top):
+        return ()  # argparse prints the version and exits before any command
+    home = COMMAND_HOMES.get(command_word(argv) or "")
+    return (home,) if home is not None else COMMAND_MODULES
+
+
+def _top_level(argv: Sequence[str]) -> list[str]:
+    """The options before the command word."""
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--" or not arg.startswith("-") or arg == "-":
+            break
+        out.append(arg)
+        if arg == "-C":
+            next(args, None)
+    return out
+
+
+def build_parser(
+    modules: Sequence[str] = COMMAND_MODULES, command: str | None = None
+) -> argparse.ArgumentParser:
+    """Build the argument parser with the commands of ``modules`` (default: all).
+
+    When ``command`` is given but none of ``modules`` registers it, every module
+    is registered (so a stale :data:`COMMAND_HOMES` costs time, not correctness).
+    """
     parser = _Parser(
         prog="synthetic",
         description="Parallel coding-agent workspaces (constructs) on one Git repository.",
@@ -49,15 +109,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="run as if synthetic was started in PATH",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(name)
-        module.register(sub)
+    for name in modules:
+        importlib.import_module(name).register(sub)
+    if command is not None and command not in sub.choices:
+        # COMMAND_HOMES is stale for this command: fall back to every module.
+        for name in COMMAND_MODULES:
+            if name not in modules:
+                importlib.import_module(name).register(sub)
     return parser
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return the exit code (no ``sys.exit``)."""
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(modules_for(argv), command_word(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors

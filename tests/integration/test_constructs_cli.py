@@ -27,7 +27,9 @@ SYNTHETIC = Path(sys.executable).with_name("synthetic")
 def _git(cwd: Path, *args: str) -> None:
     subprocess.run(
         ["git", "-c", "user.name=T", "-c", "user.email=t@e.com", *args],
-        cwd=cwd, check=True, capture_output=True,
+        cwd=cwd,
+        check=True,
+        capture_output=True,
     )
 
 
@@ -65,8 +67,16 @@ def state(repo: Path) -> Path:
 
 
 def test_new_ls_show_edit_rm(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = cli(capsys, "new", "Fix login bug", "--template", "planning",
-                         "--description", "users land on /", "--no-worktree")
+    code, out, err = cli(
+        capsys,
+        "new",
+        "Fix login bug",
+        "--template",
+        "planning",
+        "--description",
+        "users land on /",
+        "--no-worktree",
+    )
     assert code == 0 and err == ""
     assert out.startswith("Created construct fix-login-bug-")
     made = new(capsys, "Second one")  # with a worktree, the default
@@ -78,7 +88,14 @@ def test_new_ls_show_edit_rm(repo: Path, capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = cli(capsys, "ls")
     lines = out.splitlines()
     assert lines[0].split() == [
-        "ID", "STATUS", "TEMPLATE", "BRANCH", "WORKTREE", "UPDATED", "(UTC)", "NAME"
+        "ID",
+        "STATUS",
+        "TEMPLATE",
+        "BRANCH",
+        "WORKTREE",
+        "UPDATED",
+        "(UTC)",
+        "NAME",
     ]
     assert "Fix login bug" in lines[1] and "planning" in lines[1] and "pending" in lines[1]
     assert "Second one" in lines[2] and "clean" in lines[2] and "synthetic/" in lines[2]
@@ -88,9 +105,21 @@ def test_new_ls_show_edit_rm(repo: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert listing["version"] == 1 and listing["broken"] == []
     first = listing["constructs"][0]
     assert list(first) == [
-        "id", "name", "description", "template_id", "status", "workspace_path",
-        "opencode_session_id", "branch", "base_ref", "base_commit", "created_at",
-        "updated_at", "extra", "file", "worktree",
+        "id",
+        "name",
+        "description",
+        "template_id",
+        "status",
+        "workspace_path",
+        "opencode_session_id",
+        "branch",
+        "base_ref",
+        "base_commit",
+        "created_at",
+        "updated_at",
+        "extra",
+        "file",
+        "worktree",
     ]
     assert first["description"] == "users land on /" and first["workspace_path"] is None
     assert first["created_at"].endswith("Z")
@@ -175,7 +204,7 @@ HOSTILE = [
     "..",
     "line one\nline two\r\n\ttabbed",
     "'single' \"double\" \\back\\slash",
-    "name = \"injected\"\n[table]",
+    'name = "injected"\n[table]',
     "🚀 émoji only? ✨",
     "🚀🔥",
     "\u202eRTL override\u200b zero width",
@@ -192,15 +221,12 @@ def _tree(repo: Path) -> list[str]:
     return sorted(
         str(p)
         for p in repo.parent.rglob("*")
-        if "synthetic" not in p.parts and "repo.worktrees" not in p.parts
-        and ".git" not in p.parts
+        if "synthetic" not in p.parts and "repo.worktrees" not in p.parts and ".git" not in p.parts
     )
 
 
 @pytest.mark.parametrize("name", HOSTILE)
-def test_hostile_names_stay_data(
-    repo: Path, capsys: pytest.CaptureFixture[str], name: str
-) -> None:
+def test_hostile_names_stay_data(repo: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
     before = _tree(repo)
     made = new(capsys, name)
     assert made["name"] == name.strip()
@@ -254,8 +280,9 @@ def test_bad_names_are_rejected(
 
 
 def test_undecodable_name_bytes_are_rejected(repo: Path) -> None:
-    proc = subprocess.run([os.fsencode(SYNTHETIC), b"new", b"bad \xff name"],
-                          capture_output=True, check=False)
+    proc = subprocess.run(
+        [os.fsencode(SYNTHETIC), b"new", b"bad \xff name"], capture_output=True, check=False
+    )
     assert proc.returncode == 7 and b"not valid Unicode" in proc.stderr
 
 
@@ -279,8 +306,11 @@ def test_hand_broken_file(repo: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert listing["broken"] == [
         {"file": str(path), "line": line, "error": listing["broken"][0]["error"]}
     ]
-    for argv in (["show", str(bad["id"])], ["edit", str(bad["id"]), "--name", "z"],
-                 ["rm", str(bad["id"]), "--yes"]):
+    for argv in (
+        ["show", str(bad["id"])],
+        ["edit", str(bad["id"]), "--name", "z"],
+        ["rm", str(bad["id"]), "--yes"],
+    ):
         code, _, err = cli(capsys, *argv)
         assert code == 4 and f"{path}:{line}" in err
     assert path.read_text() == text  # never overwritten
@@ -299,13 +329,22 @@ def test_outside_a_repository_and_bare(tmp_path: Path) -> None:
     lone = tmp_path / "lone"
     lone.mkdir()
     env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path)}
-    proc = subprocess.run([str(SYNTHETIC), "-C", str(lone), "ls"], capture_output=True,
-                          text=True, env=env, check=False)
+    proc = subprocess.run(
+        [str(SYNTHETIC), "-C", str(lone), "ls"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 6 and proc.stderr.startswith("synthetic: not a git repository")
     assert "Traceback" not in proc.stderr
     _git(tmp_path, "init", "-q", "--bare", "b.git")
-    proc = subprocess.run([sys.executable, "-m", "synthetic_ls", "-C", str(tmp_path / "b.git"),
-                           "ls"], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "synthetic_ls", "-C", str(tmp_path / "b.git"), "ls"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 6 and "bare repository" in proc.stderr
 
 
@@ -313,11 +352,125 @@ def test_from_a_linked_worktree_subfolder(repo: Path, tmp_path: Path) -> None:
     linked = tmp_path / "linked"
     _git(repo, "worktree", "add", "-q", "-b", "feat", str(linked))
     (linked / "deep").mkdir()
-    proc = subprocess.run([str(SYNTHETIC), "-C", str(linked / "deep"), "new", "from linked",
-                           "--json"], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [str(SYNTHETIC), "-C", str(linked / "deep"), "new", "from linked", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     cid = json.loads(proc.stdout)["id"]
     assert (state(repo) / "constructs" / f"{cid}.toml").exists()
-    proc = subprocess.run([str(SYNTHETIC), "ls", "--json"], capture_output=True, text=True,
-                          cwd=repo, check=True)
+    proc = subprocess.run(
+        [str(SYNTHETIC), "ls", "--json"], capture_output=True, text=True, cwd=repo, check=True
+    )
     assert [c["id"] for c in json.loads(proc.stdout)["constructs"]] == [cid]
+
+
+# -- start-up and the fast listing ----------------------------------------------
+
+
+def test_command_homes_match_the_modules() -> None:
+    import argparse
+    import importlib
+
+    from synthetic_ls.cli import main
+
+    for module_name in main.COMMAND_MODULES:
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        importlib.import_module(module_name).register(sub)
+        for command in sub.choices:
+            home = main.COMMAND_HOMES.get(command)
+            assert home in (None, module_name), f"{command} is registered by {module_name}"
+    assert set(main.COMMAND_HOMES.values()) <= set(main.COMMAND_MODULES)
+
+
+@pytest.mark.parametrize(
+    ("argv", "command", "modules"),
+    [
+        (["ls"], "ls", ("synthetic_ls.cli.constructs_cmd",)),
+        (["-C", "ls", "show", "x"], "show", ("synthetic_ls.cli.constructs_cmd",)),
+        (["-Cdir", "ls"], "ls", ("synthetic_ls.cli.constructs_cmd",)),
+        (["--", "ls"], "ls", ("synthetic_ls.cli.constructs_cmd",)),
+        (["--version"], None, ()),
+        (["--vers"], None, ()),
+        (["--help", "ls"], "ls", None),
+        (["-h"], None, None),
+        ([], None, None),
+        (["nonsense"], "nonsense", None),
+    ],
+)
+def test_only_the_needed_command_module_is_loaded(
+    argv: list[str], command: str | None, modules: tuple[str, ...] | None
+) -> None:
+    from synthetic_ls.cli import main
+
+    assert main.command_word(argv) == command
+    assert main.modules_for(argv) == (main.COMMAND_MODULES if modules is None else modules)
+
+
+def test_stale_command_home_falls_back_to_every_module(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from synthetic_ls.cli import main
+
+    monkeypatch.setitem(main.COMMAND_HOMES, "config", "synthetic_ls.cli.constructs_cmd")
+    code, out, _ = cli(capsys, "config", "--help")
+    assert code == 0 and "config" in out
+
+
+def test_usage_errors_and_version_keep_their_exit_codes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli(capsys, "--version")[:2] == (0, "synthetic 0.1.0\n")
+    code, _, err = cli(capsys, "lss")
+    assert code == 2 and "invalid choice" in err and "'config'" in err
+    code, _, err = cli(capsys, "ls", "--bogus")
+    assert code == 2 and "unrecognized arguments: --bogus" in err
+    assert cli(capsys)[0] == 2
+
+
+def test_version_imports_no_command_module() -> None:
+    code = (
+        "import sys\nfrom synthetic_ls.cli.main import run\nrun(['--version'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'synthetic_ls.cli.', "
+        "'synthetic_ls.config', 'tree_sitter'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.splitlines()[-1] == "['synthetic_ls.cli.main']"
+
+
+def test_ls_with_and_without_cache_and_with_a_filter(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from state_format import listing
+
+    monkeypatch.setattr(listing, "RACY_NS", 0)
+    a = new(capsys, "alpha", "--no-worktree")
+    new(capsys, "beta ✓ 漢字", "--no-worktree", "--status", "parked")
+    first = [cli(capsys, "ls", *extra) for extra in ([], ["--json"], ["--status", "Parked"])]
+    assert (listing.cache_path(state(repo))).is_file()
+    again = [cli(capsys, "ls", *extra) for extra in ([], ["--json"], ["--status", "Parked"])]
+    assert first == again
+    assert str(a["id"]) not in first[2][1] and "beta" in first[2][1]
+    code, _, err = cli(capsys, "ls", "--status", "bogus")
+    assert code == 7 and "unknown status 'bogus'" in err
+    rows = json.loads(first[1][1])["constructs"]
+    assert rows[0] == {**new_show(capsys, str(a["id"])), "worktree": None}
+
+
+def new_show(capsys: pytest.CaptureFixture[str], ref: str) -> dict[str, object]:
+    code, out, err = cli(capsys, "show", ref, "--json")
+    assert code == 0, err
+    result: dict[str, object] = json.loads(out)
+    return result
+
+
+def test_ls_json_version_matches_ops() -> None:
+    from synthetic_ls.cli import constructs_cmd
+    from synthetic_ls.ops import constructs as ops
+
+    assert constructs_cmd.JSON_VERSION == ops.JSON_VERSION
