@@ -8,7 +8,11 @@ Each figure is the best of ``--repeat`` runs, printed next to baselines measured
 in the same run on the same files: ``cat`` of every record file, and a plain
 ``tomllib`` parse of every file in Python. ``synthetic ls`` / ``show`` are also
 run end to end as subprocesses, next to ``synthetic --version`` (interpreter
-start-up plus imports: the floor for any command).
+start-up plus imports: the floor for any command). ``ls`` is timed warm (the
+parse cache ``<state>/cache/constructs.json`` in place) and cold (cache deleted
+before each run). ``--no-worktree-paths`` writes records without
+``workspace_path``, so ``ls`` measures the records alone and not the worktree
+inspection of 10,000 (non-existent) worktrees.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ def best(fn: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
-def populate(repo: Path, count: int) -> list[str]:
+def populate(repo: Path, count: int, worktree_paths: bool = True) -> list[str]:
     """A repo with ``count`` constructs in the real file format; returns their ids.
 
     The first one goes through the store (marker, folders); the rest are written
@@ -58,7 +62,7 @@ def populate(repo: Path, count: int) -> list[str]:
                 description="A description of moderate length, as a person would write it.",
                 template_id="implementation",
                 status="active",  # type: ignore[arg-type]
-                workspace_path=f"/home/dev/worktrees/construct-{i}",
+                workspace_path=f"/home/dev/worktrees/construct-{i}" if worktree_paths else None,
                 opencode_session_id=f"ses_{i:08d}",
                 branch=f"synthetic/construct-{i}",
                 created_at=now,
@@ -78,17 +82,26 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,10000")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--worktree-paths",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="give every record a workspace_path (ls then inspects each worktree)",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     floor = best(lambda: subprocess.run([SYNTHETIC, "--version"], capture_output=True), 5)
     print(f"synthetic --version (start-up floor): {floor * 1000:.0f} ms\n")
-    print(f"{'N':>6}  {'cat':>8}  {'tomllib':>8}  {'store.list':>10}  {'ls (cli)':>9}  "
-          f"{'ls --json':>9}  {'list/tomllib':>12}  {'ls-floor':>9}  {'show (cli)':>10}  "
-          f"{'resolve id':>10}")
+    print(
+        f"{'N':>6}  {'cat':>8}  {'tomllib':>8}  {'store.list':>10}  {'ls (cli)':>9}  "
+        f"{'ls cold':>9}  "
+        f"{'ls --json':>9}  {'list/tomllib':>12}  {'ls-floor':>9}  {'show (cli)':>10}  "
+        f"{'resolve id':>10}"
+    )
     with tempfile.TemporaryDirectory(prefix="synthetic-bench-") as tmp:
         for n in sizes:
             repo = Path(tmp) / f"repo{n}"
-            ids = populate(repo, n)
+            ids = populate(repo, n, args.worktree_paths)
             store = Store.open(repo)
             folder = store.folder(Construct)
             files = sorted(str(folder / f) for f in os.listdir(folder))
@@ -101,22 +114,40 @@ def main(argv: list[str] | None = None) -> None:
             def run_cli(*argv: str, repo: Path = repo) -> None:
                 subprocess.run([SYNTHETIC, *argv], cwd=repo, capture_output=True, check=True)
 
-            t_cat = best(lambda files=files: subprocess.run(
-                ["cat", *files], capture_output=True, check=True), args.repeat)
+            t_cat = best(
+                lambda files=files: subprocess.run(
+                    ["cat", *files], capture_output=True, check=True
+                ),
+                args.repeat,
+            )
             t_toml = best(parse_all, args.repeat)
             t_list = best(store.list_constructs, args.repeat)
+            cache = store.root / "cache" / "constructs.json"
+
+            def cold_ls(cache: Path = cache) -> None:
+                cache.unlink(missing_ok=True)
+                run_cli("ls")
+
+            t_cold = best(cold_ls, min(args.repeat, 2))
+            run_cli("ls")  # leave a warm cache behind
             t_ls = best(lambda: run_cli("ls"), args.repeat)
             t_json = best(lambda: run_cli("ls", "--json"), args.repeat)
             target = ids[len(ids) // 2]
             t_show = best(lambda target=target: run_cli("show", target), args.repeat)
             t_res = best(lambda s=store, t=target: s.resolve_construct(t), args.repeat)
-            print(f"{n:>6}  {t_cat * 1000:>6.0f}ms  {t_toml * 1000:>6.0f}ms  "
-                  f"{t_list * 1000:>8.0f}ms  {t_ls * 1000:>7.0f}ms  {t_json * 1000:>7.0f}ms  "
-                  f"{t_list / t_toml:>11.2f}x  {(t_ls - floor) * 1000:>7.0f}ms  "
-                  f"{t_show * 1000:>8.0f}ms  {t_res * 1e6:>8.0f}us")
-    print("\nlist/tomllib: store.list_constructs() against parsing the same files with "
-          "tomllib alone;\nls-floor: `synthetic ls` minus `synthetic --version`; "
-          "show uses an exact id (no listing).")
+            print(
+                f"{n:>6}  {t_cat * 1000:>6.0f}ms  {t_toml * 1000:>6.0f}ms  "
+                f"{t_list * 1000:>8.0f}ms  {t_ls * 1000:>7.0f}ms  {t_cold * 1000:>7.0f}ms  "
+                f"{t_json * 1000:>7.0f}ms  "
+                f"{t_list / t_toml:>11.2f}x  {(t_ls - floor) * 1000:>7.0f}ms  "
+                f"{t_show * 1000:>8.0f}ms  {t_res * 1e6:>8.0f}us"
+            )
+    print(
+        "\nlist/tomllib: store.list_constructs() against parsing the same files with "
+        "tomllib alone;\nls-floor: `synthetic ls` minus `synthetic --version`; "
+        "show uses an exact id (no listing);\nls cold: `synthetic ls` with the parse cache "
+        "deleted first (ls and ls --json: warm cache)."
+    )
 
 
 if __name__ == "__main__":
