@@ -154,6 +154,7 @@ class Evaluator:
         self._in_progress: set[str] = set()
         self._default_export: Node | None = None
         self._default_statement: Node | None = None
+        self._data = reporter.source.data
 
     # ----------------------------------------------------------------- top level
     def run(self) -> Value | None:
@@ -357,24 +358,31 @@ class Evaluator:
 
     # -------------------------------------------------------------- expressions
     def _eval(self, node: Node) -> Value:
-        kind = node.type
+        return self._eval_kind(node, node.type)
+
+    def _eval_kind(self, node: Node, kind: str) -> Value:
+        # The hot path: called for every value in the file. Callers that
+        # already know ``node.type`` pass it in (each property read on a
+        # tree-sitter node is a C call), and the common literals come first.
         span = span_of(node)
-        if node.is_missing or kind == "ERROR":
-            return Broken(span, what="a syntax error")
-        if kind == "object":
-            return self._object(node)
-        if kind == "array":
-            return self._array(node)
         if kind == "string":
-            return Str(span, self._string_content(node))
-        if kind == "template_string":
-            return self._template(node)
+            return Str(span, self._string_at(node, span))
+        if kind == "object":
+            return self._object(node, span)
+        if kind == "array":
+            return self._array(node, span)
+        # MISSING nodes are zero-width: only those need the is_missing call.
+        if kind == "ERROR" or (span.start == span.end and node.is_missing):
+            return Broken(span, what="a syntax error")
         if kind == "number":
-            value = parse_number(_text(node))
+            text = self._source_text(span)
+            value = parse_number(text)
             if value is None:
-                self.rep.error(Code.NON_LITERAL, span, f"Unreadable number `{_text(node)}`.")
+                self.rep.error(Code.NON_LITERAL, span, f"Unreadable number `{text}`.")
                 return Broken(span)
             return Num(span, value)
+        if kind == "template_string":
+            return self._template(node)
         if kind in ("true", "false"):
             return Bool(span, kind == "true")
         if kind == "null":
@@ -406,8 +414,8 @@ class Evaluator:
         )
         return Broken(span, what=what)
 
-    def _object(self, node: Node) -> Obj:
-        obj = Obj(span_of(node))
+    def _object(self, node: Node, span: Span) -> Obj:
+        obj = Obj(span)
         for member in node.named_children:
             kind = member.type
             if kind == "pair":
@@ -429,36 +437,62 @@ class Evaluator:
         return obj
 
     def _add_pair(self, obj: Obj, pair: Node) -> None:
-        key_node = pair.child_by_field_name("key")
-        value_node = pair.child_by_field_name("value")
-        if key_node is None:
+        children = pair.named_children
+        if len(children) == 2:
+            # The usual `key: value`: its two named children, read without
+            # the (slower) lookups by field name.
+            key_node, value_node = children
+            key_kind, value_kind = key_node.type, value_node.type
+            if key_kind != "comment" and value_kind != "comment":
+                key_span = span_of(key_node)
+                if key_kind == "property_identifier":  # a plain name, by far the most common
+                    key: str | None = self._source_text(key_span)
+                else:
+                    key = self._key(key_node, key_kind, key_span)
+                value = self._eval_kind(value_node, value_kind)
+                if key is not None:
+                    self._put(obj, Entry(key, key_span, value))
+                return
+        # A comment inside the pair, or a pair broken by a syntax error.
+        found_key = pair.child_by_field_name("key")
+        found_value = pair.child_by_field_name("value")
+        if found_key is None:
             return
-        key = self._key(key_node)
-        value = self._eval(value_node) if value_node is not None else Broken(span_of(pair))
+        key_span = span_of(found_key)
+        key = self._key(found_key, found_key.type, key_span)
+        value = self._eval(found_value) if found_value is not None else Broken(span_of(pair))
         if key is None:
             return
-        self._put(obj, Entry(key, span_of(key_node), value))
+        self._put(obj, Entry(key, key_span, value))
 
-    def _key(self, node: Node) -> str | None:
-        kind = node.type
+    def _key(self, node: Node, kind: str, span: Span) -> str | None:
         if kind in ("property_identifier", "private_property_identifier"):
-            return _text(node)
+            return self._source_text(span)
         if kind == "string":
-            return self._string_content(node)
+            return self._string_at(node, span)
         if kind == "number":
-            value = parse_number(_text(node))
-            return number_key(value) if value is not None else _text(node)
+            text = self._source_text(span)
+            value = parse_number(text)
+            return number_key(value) if value is not None else text
         self.rep.error(
             Code.COMPUTED_KEY,
-            span_of(node),
-            f"Computed key `{self.rep.text(span_of(node))}` is not supported; write the key "
+            span,
+            f"Computed key `{self.rep.text(span)}` is not supported; write the key "
             'itself, e.g. `"web": {...}`.',
         )
         return None
 
+    def _source_text(self, span: Span) -> str:
+        """The source text of a span (cheaper than ``node.text`` once the span is known)."""
+        return self._data[span.start : span.end].decode("utf-8", "replace")
+
     def _put(self, obj: Obj, entry: Entry) -> None:
-        previous = obj.entries.get(entry.key)
-        if previous is not None and not previous.from_spread and not entry.from_spread:
+        entries = obj.entries
+        if entry.key not in entries:  # the usual case: nothing to compare with
+            entries[entry.key] = entry
+            return
+        previous = entries[entry.key]
+        if not previous.from_spread and not entry.from_spread:
             line = self.rep.source.position(previous.key_span.start).line + 1
             self.rep.error(
                 Code.DUPLICATE_KEY,
@@ -485,8 +519,8 @@ class Evaluator:
                 "literal or write the properties out.",
             )
 
-    def _array(self, node: Node) -> Arr:
-        arr = Arr(span_of(node))
+    def _array(self, node: Node, span: Span) -> Arr:
+        arr = Arr(span)
         for item in node.named_children:
             kind = item.type
             if kind in ("comment", "ERROR"):
@@ -506,8 +540,23 @@ class Evaluator:
                         "literal or write the items out.",
                     )
                 continue
-            arr.items.append(self._eval(item))
+            arr.items.append(self._eval_kind(item, kind))
         return arr
+
+    def _string_at(self, node: Node, span: Span) -> str:
+        """The value of a string literal node spanning ``span``."""
+        data = self._data
+        start, end = span
+        # Most strings are a plain run of characters between two quotes: take
+        # the bytes between them rather than visiting the node's children.
+        # Anything else (escapes; a line break or a missing closing quote in a
+        # file being edited, which tree-sitter recovers from) is read token by
+        # token.
+        if end - start >= 2 and data[end - 1] == data[start]:
+            raw = data[start + 1 : end - 1]
+            if b"\\" not in raw and b"\n" not in raw and b"\r" not in raw:
+                return raw.decode("utf-8", "replace")
+        return self._string_content(node)
 
     def _string_content(self, node: Node) -> str:
         parts: list[str] = []

@@ -7,6 +7,9 @@ all become a diagnostic at the start of the file.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,13 +70,14 @@ def check_config_bytes(data: bytes, path: Path, repo_root: Path | None) -> Confi
         offset, message = problem
         reporter.error(Code.NOT_UTF8, Span(offset, offset), message)
         return ConfigResult(None, reporter.diagnostics, path)
-    tree = parse(data)
-    report_syntax_errors(tree, reporter)
-    value = evaluate(tree.root_node, reporter)
-    validator = Validator(reporter, repo_root)
-    config = validator.config(value)
-    if config is not None:
-        check_config(config, validator)
+    with _collector_paused():
+        tree = parse(data)
+        report_syntax_errors(tree, reporter)
+        value = evaluate(tree.root_node, reporter)
+        validator = Validator(reporter, repo_root)
+        config = validator.config(value)
+        if config is not None:
+            check_config(config, validator)
     diagnostics = sorted(
         reporter.diagnostics, key=lambda d: (d.range.start.line, d.range.start.character)
     )
@@ -135,6 +139,26 @@ def find_repo_root(start: Path) -> Path | None:
         if (folder / ".git").exists():
             return folder
     return None
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a file is checked.
+
+    A check allocates tens of thousands of small objects (syntax nodes,
+    located values, models) in a burst; every few hundred of them trigger a
+    collection pass, and those passes cost about a quarter of the time of
+    checking a large file although none of these objects form cycles.
+    Reference counting frees them as usual; the collector just resumes
+    afterwards. If the caller had already disabled it, it stays disabled.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _unreadable(path: Path, why: str) -> ConfigResult:

@@ -8,14 +8,18 @@ positions, which is what LSP clients and ``tsc`` use.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from synthetic_ls.config.diagnostics import Position, Range
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A byte range ``[start, end)`` in the UTF-8 encoded source."""
+class Span(NamedTuple):
+    """A byte range ``[start, end)`` in the UTF-8 encoded source.
+
+    A named tuple rather than a dataclass: the evaluator makes one for every
+    key and value in the file, and building one straight from tree-sitter's
+    ``byte_range`` tuple (see ``syntax.span_of``) is far cheaper.
+    """
 
     start: int
     end: int
