@@ -16,13 +16,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from synthetic_ls.config import (
-    CONFIG_FILENAME,
-    check_config_file,
-    find_repo_root,
-    json_schema,
-)
 from synthetic_ls.errors import ExitCode, NotFoundError, SyntheticError
+
+# synthetic_ls.config is imported inside the command functions only: it loads
+# pydantic and tree-sitter (a few hundred milliseconds), and every `synthetic`
+# command builds the whole parser, so ``register`` must stay cheap. The file
+# name is repeated here for the help text (a test keeps it equal to
+# synthetic_ls.config.CONFIG_FILENAME).
+CONFIG_FILENAME = "synthetic.config.ts"
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -66,6 +67,8 @@ def _missing_subcommand(parser: argparse.ArgumentParser) -> int:
 
 def _locate(path_arg: str | None) -> tuple[Path, Path | None]:
     """The config file to check and the repository root used for file checks."""
+    from synthetic_ls.config import find_repo_root
+
     if path_arg is not None:
         path = Path(path_arg)
         if not path.exists():
@@ -93,6 +96,8 @@ def _display(path: Path) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Check the config and print its diagnostics; 1 when any is an error."""
+    from synthetic_ls.config import check_config_file
+
     path, root = _locate(args.path)
     result = check_config_file(path, root)
     if args.json:
@@ -115,6 +120,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print the JSON Schema of the config."""
+    from synthetic_ls.config.jsonschema import json_schema
+
     json.dump(json_schema(), sys.stdout, indent=2)
     sys.stdout.write("\n")
     return int(ExitCode.OK)

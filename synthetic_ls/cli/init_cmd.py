@@ -8,8 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from synthetic_ls.config import CONFIG_FILENAME, STARTER_CONFIG, find_repo_root
 from synthetic_ls.errors import ConflictError, ExitCode, SyntheticError
+
+# synthetic_ls.config is imported inside ``cmd_init`` only, so that building
+# the parser (which every `synthetic` command does) stays cheap; the file name
+# is repeated for the help text (a test keeps it equal to CONFIG_FILENAME).
+CONFIG_FILENAME = "synthetic.config.ts"
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -31,6 +35,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Write the starter config; refuse when one exists (exit 5)."""
+    from synthetic_ls.config import STARTER_CONFIG, find_repo_root
+
     if args.print_only:
         sys.stdout.write(STARTER_CONFIG)
         return int(ExitCode.OK)

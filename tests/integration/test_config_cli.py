@@ -43,8 +43,9 @@ def test_check_errors_human_format(repo: Path, capsys: pytest.CaptureFixture[str
     )
 
 
-def test_check_from_subfolder_finds_repo_root(repo: Path, capsys: pytest.CaptureFixture[str],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_from_subfolder_finds_repo_root(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     (repo / "synthetic.config.ts").write_text(BAD)
     (repo / "sub" / "deeper").mkdir(parents=True)
     monkeypatch.chdir(repo / "sub" / "deeper")
@@ -57,12 +58,16 @@ def test_check_json(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (repo / "synthetic.config.ts").write_text(BAD)
     assert run(["config", "check", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert data == [{
-        "range": {"start": {"line": 1, "character": 26}, "end": {"line": 1, "character": 35}},
-        "severity": 1, "code": "bad-enum", "source": "synthetic",
-        "message": data[0]["message"],
-        "data": {"allowed": ["implementation", "planning", "manual"], "suggestion": "planning"},
-    }]
+    assert data == [
+        {
+            "range": {"start": {"line": 1, "character": 26}, "end": {"line": 1, "character": 35}},
+            "severity": 1,
+            "code": "bad-enum",
+            "source": "synthetic",
+            "message": data[0]["message"],
+            "data": {"allowed": ["implementation", "planning", "manual"], "suggestion": "planning"},
+        }
+    ]
 
 
 def test_warnings_only_exit_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -79,8 +84,9 @@ def test_missing_path_and_usage(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert run(["config"]) == 2
 
 
-def test_no_repo_and_no_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_repo_and_no_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     if any((p / ".git").exists() for p in (tmp_path, *tmp_path.parents)):
         pytest.skip("temporary folder is inside a git repository")
@@ -92,11 +98,15 @@ def test_no_repo_and_no_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 @pytest.mark.parametrize(
     ("content", "code"),
-    [(b"", "no-default-export"), (b"\x00\x01\x02binary", "not-utf8"),
-     (b"export default { a: \"\xff\" };", "not-utf8")],
+    [
+        (b"", "no-default-export"),
+        (b"\x00\x01\x02binary", "not-utf8"),
+        (b'export default { a: "\xff" };', "not-utf8"),
+    ],
 )
-def test_bad_inputs_no_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                 content: bytes, code: str) -> None:
+def test_bad_inputs_no_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, code: str
+) -> None:
     path = tmp_path / "synthetic.config.ts"
     path.write_bytes(content)
     assert run(["config", "check", str(path)]) == 1
@@ -146,9 +156,18 @@ def test_init_print(capsys: pytest.CaptureFixture[str]) -> None:
 def test_demo_example_has_the_deliberate_mistakes(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["config", "check", "--json", str(DEMO)]) == 1
     found = {d["code"] for d in json.loads(capsys.readouterr().out)}
-    assert {"unknown-key", "duplicate-port", "invalid-regex", "id-mismatch", "bad-enum",
-            "path-escapes-repo", "agent-missing-provider", "port-out-of-range", "no-match",
-            "template-substitution"} <= found
+    assert {
+        "unknown-key",
+        "duplicate-port",
+        "invalid-regex",
+        "id-mismatch",
+        "bad-enum",
+        "path-escapes-repo",
+        "agent-missing-provider",
+        "port-out-of-range",
+        "no-match",
+        "template-substitution",
+    } <= found
 
 
 def test_installed_command_as_subprocess(tmp_path: Path) -> None:
@@ -157,9 +176,32 @@ def test_installed_command_as_subprocess(tmp_path: Path) -> None:
     path = tmp_path / "synthetic.config.ts"
     path.write_text(BAD)
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    proc = subprocess.run([*command, "config", "check", str(path)], capture_output=True,
-                          text=True, env=env, timeout=60)
+    proc = subprocess.run(
+        [*command, "config", "check", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert proc.stdout.startswith(f"{path}:2:27: error: ")
     assert proc.stdout.rstrip().endswith("[bad-enum]")
     assert "Traceback" not in proc.stderr
+
+
+def test_building_the_parser_does_not_import_the_config_package() -> None:
+    # Every `synthetic` command builds the whole parser: registering the
+    # config commands must not load pydantic and tree-sitter.
+    code = (
+        "import argparse, sys\n"
+        "from synthetic_ls.cli import config_cmd, init_cmd\n"
+        "sub = argparse.ArgumentParser().add_subparsers()\n"
+        "config_cmd.register(sub)\n"
+        "init_cmd.register(sub)\n"
+        "heavy = ('synthetic_ls.config', 'pydantic', 'tree_sitter')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    assert out.strip() == "[]"
