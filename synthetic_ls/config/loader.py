@@ -71,13 +71,9 @@ def check_config_bytes(data: bytes, path: Path, repo_root: Path | None) -> Confi
         reporter.error(Code.NOT_UTF8, Span(offset, offset), message)
         return ConfigResult(None, reporter.diagnostics, path)
     with _collector_paused():
-        tree = parse(data)
-        report_syntax_errors(tree, reporter)
-        value = evaluate(tree.root_node, reporter)
-        validator = Validator(reporter, repo_root)
-        config = validator.config(value)
-        if config is not None:
-            check_config(config, validator)
+        # In a function of its own so that the syntax tree and the located
+        # values are freed before the collector resumes (see _collector_paused).
+        config = _check_source(data, reporter, repo_root)
     diagnostics = sorted(
         reporter.diagnostics, key=lambda d: (d.range.start.line, d.range.start.character)
     )
@@ -92,6 +88,20 @@ def check_config_bytes(data: bytes, path: Path, repo_root: Path | None) -> Confi
             )
         )
     return ConfigResult(config, diagnostics, path)
+
+
+def _check_source(
+    data: bytes, reporter: Reporter, repo_root: Path | None
+) -> SyntheticConfig | None:
+    """Parse, evaluate, validate and cross-check UTF-8 source; diagnostics go to ``reporter``."""
+    tree = parse(data)
+    report_syntax_errors(tree, reporter)
+    value = evaluate(tree.root_node, reporter)
+    validator = Validator(reporter, repo_root)
+    config = validator.config(value)
+    if config is not None:
+        check_config(config, validator)
+    return config
 
 
 def check_config_text(text: str, path: Path, repo_root: Path | None) -> ConfigResult:
@@ -150,7 +160,9 @@ def _collector_paused() -> Iterator[None]:
     collection pass, and those passes cost about a quarter of the time of
     checking a large file although none of these objects form cycles.
     Reference counting frees them as usual; the collector just resumes
-    afterwards. If the caller had already disabled it, it stays disabled.
+    afterwards. Resume it only once the temporaries are gone: the pending
+    pass then sees only the few objects that survive (the result), not all
+    of them. If the caller had already disabled it, it stays disabled.
     """
     was_enabled = gc.isenabled()
     gc.disable()
