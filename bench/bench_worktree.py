@@ -6,6 +6,8 @@ in one run, times alternately:
 * ``git worktree add -b B PATH COMMIT`` (the baseline),
 * ``synthetic new NAME`` (creates record, branch, worktree, copies includes),
 * pygit2's ``add_worktree`` (the alternative the git layer did not choose),
+* the same operation in-process (``ops.create_construct`` in a warm process,
+  as the language server calls it: no interpreter start or imports),
 
 then creation with 1,000 constructs already present, and removal
 (``synthetic rm --yes`` against ``git worktree remove`` + ``git branch -D``).
@@ -89,10 +91,21 @@ def main() -> None:
                               text=True, check=True).stdout.strip()
         pg = pygit2.Repository(str(repo))
 
+        from state_format.store import Store
+        from synthetic_ls.ops import constructs as ops
+
+        os.environ["SYNTHETIC_WORKTREES_DIR"] = str(trees)
+        store = Store.open(repo)
+        # Warm up the in-process path once (imports, config reader).
+        ops.create_construct(store, ops.CreateOptions(name="warm-up"))
+
         git_t: list[float] = []
         syn_t: list[float] = []
         pg_t: list[float] = []
+        op_t: list[float] = []
         for i in range(args.rounds):
+            op_t.append(timed(lambda i=i: ops.create_construct(
+                store, ops.CreateOptions(name=f"in-process {i}"))))
             git_t.append(timed(lambda i=i: sh(repo, "git", "worktree", "add", "-q", "-b",
                                                f"g{i}", str(root / f"g{i}"), head)))
             syn_t.append(timed(lambda i=i: subprocess.run(
@@ -104,18 +117,15 @@ def main() -> None:
                 pg.add_worktree(f"p{i}", str(root / f"p{i}"), branch)
 
             pg_t.append(timed(pygit2_add))
-        g, s, p = (statistics.median(x) for x in (git_t, syn_t, pg_t))
+        g, s, p, o = (statistics.median(x) for x in (git_t, syn_t, pg_t, op_t))
         print(f"files in repo:                      {args.files}")
         print(f"git worktree add -b (baseline):     {g * 1000:8.1f} ms")
         print(f"synthetic new (worktree):           {s * 1000:8.1f} ms   ratio {s / g:.2f}x")
+        print(f"create_construct in-process:        {o * 1000:8.1f} ms   ratio {o / g:.2f}x")
         print(f"pygit2 add_worktree (not used):     {p * 1000:8.1f} ms   ratio {p / g:.2f}x")
 
         # Creation with many constructs present (records only, to keep setup short).
         print(f"adding {args.constructs} record-only constructs ...", flush=True)
-        from state_format.store import Store
-        from synthetic_ls.ops import constructs as ops
-
-        store = Store.open(repo)
         for i in range(args.constructs):
             ops.create_construct(
                 store, ops.CreateOptions(name=f"filler {i}", worktree=False)

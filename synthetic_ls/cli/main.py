@@ -39,6 +39,9 @@ COMMAND_HOMES = {
     "show": "synthetic_ls.cli.constructs_cmd",
     "edit": "synthetic_ls.cli.constructs_cmd",
     "rm": "synthetic_ls.cli.constructs_cmd",
+    "worktree": "synthetic_ls.cli.worktree_cmd",
+    "doctor": "synthetic_ls.cli.worktree_cmd",
+    "import": "synthetic_ls.cli.worktree_cmd",
 }
 
 

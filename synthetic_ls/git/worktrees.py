@@ -60,16 +60,18 @@ def add_worktree(repo: GitRepo, path: Path, branch: str, start_commit: str | Non
     run_git(repo.main_root, "worktree", "add", "--quiet", *args, step="git worktree add")
 
 
-def remove_worktree(repo: GitRepo, path: Path, *, force: bool) -> None:
+def remove_worktree(repo: GitRepo, path: Path, *, force: bool, unlock: bool = False) -> None:
     """Remove the worktree at ``path`` and git's administrative entry for it.
 
-    A worktree whose folder is already gone is pruned instead.
+    ``force`` removes it despite changes (callers check for work first);
+    ``unlock`` also removes a locked one. A folder already gone is pruned.
     """
     if path.exists():
         args = ["worktree", "remove"]
         if force:
-            # Twice: also removes a locked worktree, as `git worktree remove` documents.
-            args += ["--force", "--force"]
+            args.append("--force")
+        if unlock:
+            args.append("--force")  # given twice, git also removes locked worktrees
         run_git(repo.main_root, *args, "--", str(path), step="git worktree remove")
     prune(repo)
 

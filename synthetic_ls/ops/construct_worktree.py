@@ -222,8 +222,8 @@ def remove_worktree(store: Store, ref: str, *, force: bool = False) -> WorktreeR
     construct = store.resolve_construct(ref)
     if not construct.workspace_path:
         raise InvalidInputError(f"construct {construct.id} has no worktree")
-    wt.check_removable(construct, force=force)
     git = GitRepo.discover(store.repo.worktree)
+    wt.check_removable(construct, force=force, main_root=git.main_root)
     notes = wt.release_worktree(git, construct, force=force)
     branch_gone = construct.branch is None or branches.branch_tip(git, construct.branch) is None
 
@@ -252,7 +252,9 @@ def preflight_removal(store: Store, construct: Construct, options: RemoveOptions
             f"construct {construct.id} is still being created by process "
             f"{construct.spawn_pid}; wait for it to finish (or stop that process) and retry"
         )
-    wt.check_removable(construct, force=options.force)
+    if construct.workspace_path and not options.force:
+        git = GitRepo.discover(store.repo.worktree)
+        wt.check_removable(construct, force=False, main_root=git.main_root)
 
 
 def release_for_removal(store: Store, construct: Construct, options: RemoveOptions) -> str | None:

@@ -12,6 +12,7 @@ and ``doctor --fix``) rolls those back the same way.
 from __future__ import annotations
 
 import contextlib
+import filecmp
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -213,14 +214,27 @@ def recover_interrupted(store: Store, constructs: list[Construct]) -> list[str]:
 # -- removal ----------------------------------------------------------------------
 
 
-def check_removable(construct: Construct, *, force: bool) -> None:
-    """Refuse (ConflictError) to remove a worktree with uncommitted changes unless forced."""
+def check_removable(construct: Construct, *, force: bool, main_root: Path | None = None) -> None:
+    """Refuse (ConflictError) to remove a worktree with uncommitted changes unless forced.
+
+    Untracked files identical to the same path in the main checkout (the
+    include files copied at creation, such as ``.env``) are not work that
+    removal could lose, so they do not block it.
+    """
     if force or not construct.workspace_path:
         return
     path = Path(construct.workspace_path)
     if not (path / ".git").exists():
         return
-    dirty = worktrees.dirty_files(path)
+    dirty = [
+        line
+        for line in worktrees.dirty_files(path)
+        if not (
+            main_root is not None
+            and line.startswith("?? ")
+            and _same_as_main(path, main_root, line[3:])
+        )
+    ]
     if dirty:
         shown = "\n  ".join(one_line(line, 200) for line in dirty[:20])
         more = f"\n  ... and {len(dirty) - 20} more" if len(dirty) > 20 else ""
@@ -230,13 +244,31 @@ def check_removable(construct: Construct, *, force: bool) -> None:
         )
 
 
+def _same_as_main(worktree: Path, main_root: Path, rel: str) -> bool:
+    """True if ``rel`` in the worktree is a copy of the same file in the main checkout."""
+    ours, theirs = worktree / rel, main_root / rel
+    if ours.is_symlink() or theirs.is_symlink():
+        return (
+            ours.is_symlink() and theirs.is_symlink() and os.readlink(ours) == os.readlink(theirs)
+        )
+    try:
+        return ours.is_file() and theirs.is_file() and filecmp.cmp(ours, theirs, shallow=False)
+    except OSError:
+        return False
+
+
 def release_worktree(git: GitRepo, construct: Construct, *, force: bool) -> list[str]:
-    """Remove the worktree and prune; delete the branch unless it holds unmerged work."""
+    """Remove the worktree and prune; delete the branch unless it holds unmerged work.
+
+    Call :func:`check_removable` first: git is told to remove the folder even
+    with untracked files, because the check already let only copies of the
+    main checkout's include files through.
+    """
     notes: list[str] = []
     if construct.workspace_path:
         path = Path(construct.workspace_path)
         existed = path.exists()
-        worktrees.remove_worktree(git, path, force=force)
+        worktrees.remove_worktree(git, path, force=True, unlock=force)
         notes.append(f"removed worktree {path}" if existed else f"worktree {path} was already gone")
     if construct.branch and branches.branch_tip(git, construct.branch) is not None:
         base = construct.base_ref or ""

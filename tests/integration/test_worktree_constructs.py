@@ -464,3 +464,24 @@ def test_rm_refuses_a_construct_still_being_created(
         alive.wait()
     code, out, err = cli(capsys, "ls", "--json")  # the creator is gone now: rolled back
     assert json.loads(out)["constructs"] == [] and "rolled back" in err
+
+
+def test_copied_include_files_do_not_block_removal(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `.env` is copied but this repository does not ignore it: git calls it
+    # untracked, yet it is a copy of the main checkout's file, not work to lose.
+    (repo / ".gitignore").write_text("")
+    git(repo, "commit", "-q", "-am", "stop ignoring")
+    made = new_json(capsys, "x")
+    path = Path(str(made["workspace_path"]))
+    assert (path / ".env").exists()
+    code, _, err = cli(capsys, "rm", str(made["id"]), "--yes")
+    assert code == 0, err
+    assert not path.exists()
+    # An edited copy is work: it blocks removal.
+    made = new_json(capsys, "y")
+    path = Path(str(made["workspace_path"]))
+    (path / ".env").write_text("TOKEN=changed\n")
+    code, _, err = cli(capsys, "rm", str(made["id"]), "--yes")
+    assert code == 5 and "?? .env" in err
