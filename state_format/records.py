@@ -48,7 +48,11 @@ def _empty_is_none(value: Any) -> Any:
 class Record(BaseModel):
     """Base of every record kind: an ``id`` and the shared conventions."""
 
-    model_config = ConfigDict(extra="allow", validate_assignment=False, use_enum_values=False)
+    # defer_build: each kind builds its validator on first use, so a command
+    # that touches only constructs does not pay for the other kinds at start-up.
+    model_config = ConfigDict(
+        extra="allow", validate_assignment=False, use_enum_values=False, defer_build=True
+    )
 
     #: Folder under the state root holding this kind's files (set per subclass).
     folder: ClassVar[str] = ""
