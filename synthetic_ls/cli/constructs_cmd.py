@@ -19,8 +19,6 @@ from state_format.text import one_line
 from synthetic_ls.errors import ExitCode, SyntheticError
 
 if TYPE_CHECKING:
-    from state_format.listing import ConstructRow
-    from state_format.paths import RepoPaths
     from state_format.records import Construct
     from state_format.store import Store
 
@@ -176,28 +174,20 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_ls(args: argparse.Namespace) -> int:
     """``synthetic ls``: broken files go to stderr (and ``broken`` in --json).
 
-    Lists light rows through the parse cache; the full ops path (pydantic
-    models) is taken only when an interrupted creation must be rolled back.
+    Uses the light listing (:mod:`synthetic_ls.ops.listing`): no pydantic
+    models unless an interrupted creation must be rolled back.
     """
-    from state_format.listing import list_construct_rows, open_state
+    from synthetic_ls.ops.listing import list_rows, worktree_states
 
     wanted = _parse_status(args.status) if args.status is not None else None
-    repo = open_state()
-    listing = list_construct_rows(repo.state_dir)
-    if any(r.status == Status.SPAWNING and r.spawn_pid is not None for r in listing.rows):
-        return _cmd_ls_full(args)
-    rows = [
-        r
-        for r in listing.rows
-        if (wanted is None or r.status == wanted)
-        and (args.template is None or r.template_id == args.template)
-    ]
-    infos = _row_worktree_infos(repo, rows)
-    folder = repo.state_dir / "constructs"
+    result = list_rows(status=wanted, template_id=args.template)
+    for note in result.recovered:
+        sys.stderr.write(f"synthetic: {note}\n")
+    infos = worktree_states(result.repo, result.rows)
     json_rows = None
     if args.json:
-        json_rows = [r.as_json_dict(str(folder / f"{r.id}.toml")) for r in rows]
-    _print_listing(args, rows, json_rows, listing.broken, len(listing.rows), infos)
+        json_rows = [r.as_json_dict(result.file_of(r)) for r in result.rows]
+    _print_listing(args, result.rows, json_rows, result.broken, result.total, infos)
     return int(ExitCode.OK)
 
 
@@ -209,25 +199,6 @@ def _parse_status(value: str) -> Status:
         from synthetic_ls.ops.constructs import parse_status
 
         return parse_status(value)  # raises InvalidInputError listing the valid ones
-
-
-def _cmd_ls_full(args: argparse.Namespace) -> int:
-    """``ls`` through the ops layer, which rolls back interrupted creations first."""
-    from state_format.store import Store
-    from synthetic_ls.ops import constructs as ops
-
-    store = Store.open()
-    result = ops.list_constructs(
-        store, ops.ListOptions(status=args.status, template_id=args.template)
-    )
-    for note in result.recovered:
-        sys.stderr.write(f"synthetic: {note}\n")
-    infos = _worktree_infos(store, result.constructs)
-    json_rows = None
-    if args.json:
-        json_rows = [ops.construct_as_dict(c, store) for c in result.constructs]
-    _print_listing(args, result.constructs, json_rows, result.broken, result.total, infos)
-    return int(ExitCode.OK)
 
 
 def _print_listing(
@@ -269,25 +240,6 @@ def _print_listing(
 JSON_VERSION = 1
 
 
-def _row_worktree_infos(repo: RepoPaths, rows: list[ConstructRow]) -> dict[str, dict[str, Any]]:
-    with_tree = [r for r in rows if r.workspace_path]
-    if not with_tree:
-        return {}  # no pydantic or pygit2 import for a listing without worktrees
-    from state_format.store import Store
-
-    return _worktree_infos(Store.at(repo), [r.to_construct() for r in with_tree])
-
-
-def _worktree_infos(
-    store: Store, constructs: list[Construct], *, with_size: bool = False
-) -> dict[str, dict[str, Any]]:
-    if not any(c.workspace_path for c in constructs):
-        return {}  # no pygit2 import for a listing without worktrees
-    from synthetic_ls.ops.worktrees import worktree_infos
-
-    return worktree_infos(store, constructs, with_size=with_size)
-
-
 def cmd_show(args: argparse.Namespace) -> int:
     """``synthetic show``: the record plus its worktree's state."""
     from state_format.store import Store
@@ -295,7 +247,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     store = Store.open()
     construct = ops.show_construct(store, args.ref)
-    info = _worktree_infos(store, [construct], with_size=args.size).get(construct.id)
+    from synthetic_ls.ops.worktrees import worktree_infos
+
+    info = worktree_infos(store.repo.worktree, [construct], with_size=args.size).get(construct.id)
     if args.json:
         out = ops.construct_as_dict(construct, store)
         out["worktree"] = info

@@ -14,9 +14,10 @@ from __future__ import annotations
 import contextlib
 import filecmp
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from state_format.errors import RecordNotFoundError
 from state_format.records import Construct, utc_now
@@ -29,6 +30,20 @@ from synthetic_ls.provision.rollback import Rollback
 
 if TYPE_CHECKING:
     from synthetic_ls.config import SyntheticConfig, Template
+
+
+class HasWorktree(Protocol):
+    """What worktree inspection needs of a construct (a record or a listing row)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def workspace_path(self) -> str | None: ...
+    @property
+    def base_ref(self) -> str | None: ...
+    @property
+    def base_commit(self) -> str | None: ...
+
 
 #: Environment variable that overrides where worktrees are created.
 WORKTREES_ENV = "SYNTHETIC_WORKTREES_DIR"
@@ -295,7 +310,7 @@ def _checked_out_elsewhere(git: GitRepo, branch: str) -> bool:
 # -- inspection ---------------------------------------------------------------------
 
 
-def base_target(git: GitRepo, construct: Construct) -> str | None:
+def base_target(git: GitRepo, construct: HasWorktree) -> str | None:
     """The commit a construct's branch is compared with: its base ref now, else its base."""
     if construct.base_ref:
         ref = git.repo.references.get(construct.base_ref)
@@ -305,7 +320,7 @@ def base_target(git: GitRepo, construct: Construct) -> str | None:
 
 
 def worktree_info(
-    git: GitRepo, construct: Construct, *, with_size: bool = False
+    git: GitRepo, construct: HasWorktree, *, with_size: bool = False
 ) -> dict[str, Any] | None:
     """The ``worktree`` part of ``--json``: exists, branch, ahead, behind, dirty, size."""
     if not construct.workspace_path:
@@ -326,13 +341,16 @@ def worktree_info(
 
 
 def worktree_infos(
-    store: Store, constructs: list[Construct], *, with_size: bool = False
+    checkout: Path, constructs: Sequence[HasWorktree], *, with_size: bool = False
 ) -> dict[str, dict[str, Any]]:
-    """:func:`worktree_info` for every construct that has a worktree, keyed by id."""
+    """:func:`worktree_info` for every construct that has a worktree, keyed by id.
+
+    ``checkout`` is any checkout of the repository (to find it).
+    """
     with_tree = [c for c in constructs if c.workspace_path]
     if not with_tree:
         return {}
-    git = GitRepo.discover(store.repo.worktree)
+    git = GitRepo.discover(checkout)
     out: dict[str, dict[str, Any]] = {}
     for construct in with_tree:
         info = worktree_info(git, construct, with_size=with_size)
