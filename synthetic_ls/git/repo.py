@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pygit2
 
+from state_format.paths import find_repo
 from synthetic_ls.errors import ExitCode, NotFoundError, SyntheticError
 
 
@@ -64,31 +65,24 @@ class GitRepo:
 
     @classmethod
     def discover(cls, start: Path) -> GitRepo:
-        """Find the repository containing ``start`` (main checkout or linked worktree)."""
-        found = pygit2.discover_repository(str(start))
-        if found is None:
-            raise SyntheticError(
-                f"not inside a git repository: {start}", exit_code=ExitCode.NOT_A_REPO
-            )
-        here = pygit2.Repository(found)
-        if here.is_bare:
-            raise SyntheticError(
-                f"{found} is a bare repository; constructs need a checkout",
-                exit_code=ExitCode.NOT_A_REPO,
-            )
-        common = Path(here.path)
-        commondir_file = common / "commondir"
-        if commondir_file.is_file():
-            # A linked worktree's admin dir points at the shared one.
-            common = (common / commondir_file.read_text().strip()).resolve()
-        main = pygit2.Repository(str(common))
+        """Find the repository containing ``start`` (main checkout or linked worktree).
+
+        The state format's locator (``git rev-parse``) finds the common dir and
+        the checkout, so both layers agree on the repository and give the same
+        errors outside one or in a bare one.
+        """
+        paths = find_repo(start)
+        here = pygit2.Repository(str(paths.worktree))
+        main = pygit2.Repository(str(paths.common_dir))
         if main.workdir is None:
-            raise SyntheticError(f"{common} has no main checkout", exit_code=ExitCode.NOT_A_REPO)
+            raise SyntheticError(
+                f"{paths.common_dir} has no main checkout", exit_code=ExitCode.NOT_A_REPO
+            )
         return cls(
             repo=main,
             here=here,
             main_root=Path(main.workdir).resolve(),
-            common_dir=common.resolve(),
+            common_dir=paths.common_dir.resolve(),
         )
 
     def resolve(self, rev: str) -> tuple[str, str]:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pygit2
+
 from state_format.errors import RecordNotFoundError
 from state_format.records import Construct
 from state_format.store import Store
@@ -183,7 +185,7 @@ def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
     entries = [e for e in worktrees.list_worktrees(git) if not e.is_main] if fix else entries
     # An entry git calls prunable because its folder was moved is repaired
     # above, not pruned: pruning would cut the moved worktree off from git.
-    moved_from = {_recorded_path(admin) for admin in moved_to} if not fix else set()
+    moved_from = {_recorded_path(git, admin) for admin in moved_to} if not fix else set()
     prunable = [e for e in entries if e.prunable and e.path.resolve() not in moved_from]
     for entry in prunable:
         finding = Finding(
@@ -257,11 +259,11 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
-def _recorded_path(admin: Path) -> Path | None:
+def _recorded_path(git: GitRepo, admin: Path) -> Path | None:
     """The folder git's admin entry ``admin`` believes its worktree is in."""
     try:
-        return Path((admin / "gitdir").read_text().strip()).parent.resolve()
-    except OSError:
+        return Path(git.repo.lookup_worktree(admin.name).path).resolve()
+    except (KeyError, ValueError, pygit2.GitError):
         return None
 
 
@@ -286,7 +288,7 @@ def _find_moved(
             return entry.path
     for admin, new_folder in moved_to.items():
         # A plain `mv`: git's admin entry still names the old folder.
-        recorded = _recorded_path(admin)
+        recorded = _recorded_path(git, admin)
         if recorded == old.resolve() or admin.name == old.name:
             return new_folder
     return None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from state_format.errors import NotARepositoryError
 from synthetic_ls.errors import InvalidInputError, NotFoundError
 from synthetic_ls.git import branches, include_copy, worktrees
 from synthetic_ls.git.repo import GitError, GitRepo
@@ -33,12 +34,13 @@ def test_discover_from_subfolder_and_linked_worktree(repo: GitRepo, tmp_path: Pa
     assert found.head()[1] == "refs/heads/side"
 
 
-def test_discover_outside_and_bare(tmp_path: Path) -> None:
+def test_discover_outside_and_bare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     (tmp_path / "plain").mkdir()
-    with pytest.raises(Exception, match="not inside a git repository"):
+    with pytest.raises(NotARepositoryError, match="not a git repository"):
         GitRepo.discover(tmp_path / "plain")
     git(tmp_path, "init", "-q", "--bare", "bare.git")
-    with pytest.raises(Exception, match="bare repository"):
+    with pytest.raises(NotARepositoryError, match="bare repository"):
         GitRepo.discover(tmp_path / "bare.git")
 
 
