@@ -90,7 +90,7 @@ class GitRepo:
 
         The ref name is the full ref when ``rev`` named a branch or tag, else ``""``.
         """
-        if rev.startswith("-"):
+        if not rev.strip() or rev.startswith("-"):
             raise NotFoundError(f"no such branch, tag or commit: {rev!r}")
         obj: pygit2.Object | pygit2.Commit
         ref: pygit2.Reference | None

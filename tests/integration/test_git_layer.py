@@ -56,6 +56,8 @@ def test_resolve_branch_tag_commit(repo: GitRepo) -> None:
         repo.resolve("nope")
     with pytest.raises(NotFoundError):
         repo.resolve("--output=/tmp/x")
+    with pytest.raises(NotFoundError):
+        repo.resolve("")
 
 
 def test_branch_name_never_collides(repo: GitRepo) -> None:
