@@ -485,3 +485,33 @@ def test_copied_include_files_do_not_block_removal(
     (path / ".env").write_text("TOKEN=changed\n")
     code, _, err = cli(capsys, "rm", str(made["id"]), "--yes")
     assert code == 5 and "?? .env" in err
+
+
+def test_concurrent_creations_all_complete(repo: Path) -> None:
+    # Four real processes create constructs with worktrees at the same time.
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "synthetic_ls", "new", f"parallel {i}", "--json"],
+            cwd=repo,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
+    made = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        made.append(json.loads(out))
+    assert len({m["id"] for m in made}) == 4
+    assert sorted(worktree_paths(repo)) == sorted(str(m["workspace_path"]) for m in made)
+    assert all(str(m["branch"]) in branches(repo) for m in made)
+    doctor = subprocess.run(
+        [sys.executable, "-m", "synthetic_ls", "doctor"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert doctor.returncode == 0, doctor.stdout
