@@ -23,6 +23,7 @@ from synthetic_ls.ops import worktrees as wt
 
 #: Finding kinds, in the order they are reported.
 KINDS = (
+    "broken-record",
     "interrupted-creation",
     "moved-worktree",
     "missing-worktree",
@@ -96,6 +97,17 @@ def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
     report = DoctorReport()
     listing = store.list_constructs()
     constructs = listing.records
+    for broken in listing.broken:
+        # Never rewritten or deleted here: a person broke it, a person fixes it.
+        report.findings.append(
+            Finding(
+                "broken-record",
+                broken.path,
+                str(broken),
+                advice="fix the file by hand (its worktree and branch, if any, "
+                "show up below as having no construct until then)",
+            )
+        )
 
     # 1. Creations interrupted by a crash: roll back (always safe: nothing was handed over).
     for construct in constructs:

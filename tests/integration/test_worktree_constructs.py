@@ -515,3 +515,18 @@ def test_concurrent_creations_all_complete(repo: Path) -> None:
         check=False,
     )
     assert doctor.returncode == 0, doctor.stdout
+
+
+def test_doctor_reports_a_broken_record_and_leaves_it(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = new_json(capsys, "x")
+    path = repo / ".git" / "synthetic" / "constructs" / f"{made['id']}.toml"
+    path.write_text(path.read_text() + "\nbroken = [\n")
+    text = path.read_text()
+    code, out, _ = cli(capsys, "doctor", "--fix", "--json")
+    findings = json.loads(out)["findings"]
+    assert code == 1 and findings[0]["kind"] == "broken-record"
+    assert findings[0]["subject"] == str(path) and not findings[0]["fixed"]
+    assert path.read_text() == text  # never rewritten
+    assert Path(str(made["workspace_path"])).exists()  # its worktree is not touched
