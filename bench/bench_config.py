@@ -71,15 +71,19 @@ def generate(lines: int) -> str:
     return "\n".join(out)
 
 
-def time_in_process(text: str, path: Path, repeat: int) -> float:
-    """Median seconds of one in-process check (after a warm-up run)."""
+def time_in_process(text: str, path: Path, repeat: int) -> tuple[float, float]:
+    """Median and best seconds of one in-process check (after a warm-up run).
+
+    Both are shown: on a shared machine the median moves with the load, the
+    best is what the code costs when it has a core to itself.
+    """
     check_config_text(text, path, None)
     samples = []
     for _ in range(repeat):
         started = time.perf_counter()
         check_config_text(text, path, None)
         samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+    return statistics.median(samples), min(samples)
 
 
 def ensure_tsc() -> Path | None:
@@ -140,23 +144,24 @@ def main() -> None:
     files = [("example", EXAMPLE, 5.0), ("5,000 lines", big, 50.0)]
     tsc = ensure_tsc()
     print(
-        f"{'file':<12} {'lines':>6} {'synthetic':>11} {'target':>8} {'tsc --noEmit':>13} "
-        f"{'ratio':>8}"
+        f"{'file':<12} {'lines':>6} {'synthetic':>11} {'best':>9} {'target':>8} "
+        f"{'tsc --noEmit':>13} {'ratio':>8}"
     )
     for label, path, target_ms in files:
         text = path.read_text()
-        ours = time_in_process(text, path, repeat=50 if len(text) < 20_000 else 20)
+        ours, best = time_in_process(text, path, repeat=50 if len(text) < 20_000 else 30)
         baseline = time_tsc(tsc, path, repeat=3) if tsc is not None else None
         ratio = f"{baseline / ours:7.0f}x" if baseline else "     n/a"
         shown = f"{baseline * 1000:10.0f} ms" if baseline else "          n/a"
         verdict = "ok" if ours * 1000 < target_ms else "SLOW"
         print(
-            f"{label:<12} {text.count(chr(10)):>6} {ours * 1000:8.2f} ms {target_ms:>5.0f} ms "
+            f"{label:<12} {text.count(chr(10)):>6} {ours * 1000:8.2f} ms {best * 1000:6.2f} ms "
+            f"{target_ms:>5.0f} ms "
             f"{shown} {ratio}  {verdict}"
         )
     print(
-        "ratio = tsc time / synthetic time (tsc includes node start-up, as in an editor's "
-        "first check)"
+        "synthetic = median, best = fastest run; the verdict uses the median. ratio = tsc time "
+        "/ synthetic median (tsc includes node start-up, as in an editor's first check)"
     )
 
 
