@@ -18,6 +18,7 @@ inspection of 10,000 (non-existent) worktrees.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -88,6 +89,12 @@ def main(argv: list[str] | None = None) -> None:
         default=True,
         help="give every record a workspace_path (ls then inspects each worktree)",
     )
+    parser.add_argument(
+        "--keep",
+        default=None,
+        metavar="DIR",
+        help="build the repositories in DIR (repo<N>) and keep them, for profiling",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     floor = best(lambda: subprocess.run([SYNTHETIC, "--version"], capture_output=True), 5)
@@ -98,9 +105,16 @@ def main(argv: list[str] | None = None) -> None:
         f"{'ls --json':>9}  {'list/tomllib':>12}  {'ls-floor':>9}  {'show (cli)':>10}  "
         f"{'resolve id':>10}"
     )
-    with tempfile.TemporaryDirectory(prefix="synthetic-bench-") as tmp:
+    with contextlib.ExitStack() as stack:
+        if args.keep is not None:
+            tmp = args.keep
+            Path(tmp).mkdir(parents=True, exist_ok=True)
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="synthetic-bench-"))
         for n in sizes:
             repo = Path(tmp) / f"repo{n}"
+            if repo.exists():
+                sys.exit(f"{repo} exists already; remove it or pick another --keep folder")
             ids = populate(repo, n, args.worktree_paths)
             store = Store.open(repo)
             folder = store.folder(Construct)

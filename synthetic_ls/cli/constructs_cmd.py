@@ -10,8 +10,11 @@ import argparse
 import json
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import chain, starmap
+from json.encoder import encode_basestring as _encode_str  # what json.dumps uses
+from operator import attrgetter, itemgetter, methodcaller
 from typing import TYPE_CHECKING, Any, Protocol
 
 from state_format.statuses import Status
@@ -123,6 +126,46 @@ def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
+def _print_json_fast(value: Any) -> None:
+    """:func:`_print_json`, same bytes, for large outputs (``ls`` at 10,000)."""
+    sys.stdout.write(dumps_indented(value) + "\n")
+
+
+def dumps_indented(value: Any, indent: str = "") -> str:
+    """``json.dumps(value, ensure_ascii=False, indent=2)``, the same text, faster.
+
+    With ``indent``, :mod:`json` falls back to its pure-Python encoder (~3x
+    slower than this for listings). Dicts with string keys and lists are laid
+    out here; strings go through the encoder's own C escaping function; anything
+    else (numbers, booleans, empty containers, other keys) is left to
+    ``json.dumps`` and re-indented, which is safe because JSON text has no raw
+    newline outside the layout (strings escape theirs). ``indent`` is the
+    indentation of the line ``value`` starts on.
+    """
+    if type(value) is dict and value and all(type(k) is str for k in value):
+        inner = indent + "  "
+        items = [
+            f"{inner}{_encode_str(k)}: "
+            + (
+                _encode_str(v)
+                if type(v) is str
+                else "null"
+                if v is None
+                else dumps_indented(v, inner)
+            )
+            for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if type(value) is list and value:
+        inner = indent + "  "
+        items = [inner + dumps_indented(v, inner) for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + indent + "]"
+    if type(value) is str:
+        return _encode_str(value)
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    return text.replace("\n", "\n" + indent) if indent else text
+
+
 # -- commands -----------------------------------------------------------------
 
 
@@ -177,6 +220,14 @@ def cmd_ls(args: argparse.Namespace) -> int:
     Uses the light listing (:mod:`synthetic_ls.ops.listing`): no pydantic
     models unless an interrupted creation must be rolled back.
     """
+    from state_format.listing import gc_paused
+
+    with gc_paused():  # nothing here makes reference cycles (see gc_paused)
+        return _ls(args)
+
+
+def _ls(args: argparse.Namespace) -> int:
+    from state_format.listing import ConstructRow
     from synthetic_ls.ops.listing import list_rows, worktree_states
 
     wanted = _parse_status(args.status) if args.status is not None else None
@@ -186,7 +237,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     infos = worktree_states(result.repo, result.rows)
     json_rows = None
     if args.json:
-        json_rows = [r.as_json_dict(result.file_of(r)) for r in result.rows]
+        json_rows = list(map(ConstructRow.as_json_dict, result.rows, result.files()))
     _print_listing(args, result.rows, json_rows, result.broken, result.total, infos)
     return int(ExitCode.OK)
 
@@ -212,7 +263,7 @@ def _print_listing(
     if json_rows is not None:
         for c, row in zip(listed, json_rows, strict=True):
             row["worktree"] = infos.get(c.id)
-        _print_json(
+        _print_json_fast(
             {
                 "version": JSON_VERSION,
                 "constructs": json_rows,
@@ -345,11 +396,6 @@ class _Listed(Protocol):
     def updated_at(self) -> datetime: ...
 
 
-def _when(construct: _Listed) -> str:
-    t = construct.updated_at  # an f-string: strftime costs ~8 µs a row
-    return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
-
-
 def _state_text(info: dict[str, Any] | None) -> str:
     """``clean``, ``dirty +2 -1``, ``missing`` or ``-`` (no worktree)."""
     if info is None:
@@ -362,32 +408,58 @@ def _state_text(info: dict[str, Any] | None) -> str:
     return text
 
 
+_ID = attrgetter("id")
+_NAME = attrgetter("name")
+_TEMPLATE = attrgetter("template_id")
+_BRANCH = attrgetter("branch")
+_STATUS = attrgetter("status")
+_UPDATED = attrgetter("updated_at")
+_STATUS_TEXT = {s: s.value for s in Status}
+
+
+def _one_line_column(cells: list[str], limit: int) -> list[str]:
+    """``one_line(cell, limit)`` for every cell; no per-cell call when none needs it."""
+    if all(map(str.isprintable, cells)) and max(map(len, cells), default=0) <= limit:
+        return cells
+    return [one_line(cell, limit) for cell in cells]
+
+
+def _padded(column: list[str]) -> list[str]:
+    """The cells of ``column`` padded with spaces to the widest one (in terminal columns)."""
+    widths = list(map(_width, column))
+    widest = max(widths)
+    return [cell + " " * (widest - w) for cell, w in zip(column, widths, strict=True)]
+
+
 def render_table(
     constructs: Sequence[_Listed], infos: dict[str, dict[str, Any]] | None = None
 ) -> str:
-    """The human ``ls`` table: ID, STATUS, TEMPLATE, BRANCH, WORKTREE, UPDATED (UTC), NAME."""
+    """The human ``ls`` table: ID, STATUS, TEMPLATE, BRANCH, WORKTREE, UPDATED (UTC), NAME.
+
+    Built a column at a time (10,000 rows should not cost 10,000 x 7 calls).
+    """
     infos = infos or {}
-    header = ("ID", "STATUS", "TEMPLATE", "BRANCH", "WORKTREE", "UPDATED (UTC)", "NAME")
-    rows = [
-        (
-            c.id,
-            c.status.value,
-            one_line(c.template_id, 24),
-            one_line(c.branch or "-", 40),
-            _state_text(infos.get(c.id)),
-            _when(c),
-            one_line(c.name, 60),
-        )
-        for c in constructs
+    ids = list(map(_ID, constructs))
+    updated = map(methodcaller("isoformat", " ", "minutes"), map(_UPDATED, constructs))
+    columns = [
+        ["ID", *ids],
+        ["STATUS", *map(_STATUS_TEXT.__getitem__, map(_STATUS, constructs))],
+        ["TEMPLATE", *_one_line_column(list(map(_TEMPLATE, constructs)), 24)],
+        ["BRANCH", *_one_line_column([b or "-" for b in map(_BRANCH, constructs)], 40)],
+        ["WORKTREE", *([_state_text(infos.get(i)) for i in ids] if infos else ["-"] * len(ids))],
+        # "YYYY-MM-DD HH:MM": isoformat pads years to 4 digits; [:16] drops the offset.
+        ["UPDATED (UTC)", *map(itemgetter(slice(16)), updated)],
     ]
-    table = [header, *rows]
-    cell_widths = [[_width(cell) for cell in row[:-1]] for row in table]
-    widths = [max(w[i] for w in cell_widths) for i in range(len(header) - 1)]
-    lines = []
-    for row, row_widths in zip(table, cell_widths, strict=True):
-        cells = [cell + " " * (widths[i] - row_widths[i]) for i, cell in enumerate(row[:-1])]
-        lines.append("  ".join([*cells, row[-1]]).rstrip())
-    return "\n".join(lines) + "\n"
+    names = ["NAME", *_one_line_column(list(map(_NAME, constructs)), 60)]
+    if all(map(str.isascii, chain.from_iterable(columns))):
+        # The usual case: one terminal column per character, so str.format pads
+        # right, and each line is one call (not one string per cell).
+        widths = [max(map(len, column)) for column in columns]
+        line = "  ".join(f"{{:<{w}}}" for w in widths) + "  {}"
+        lines: Iterable[str] = starmap(line.format, zip(*columns, names, strict=True))
+    else:
+        lines = map("  ".join, zip(*map(_padded, columns), names, strict=True))
+    return "\n".join(map(str.rstrip, lines)) + "\n"
 
 
 def render_details(construct: Construct, store: Store, info: dict[str, Any] | None = None) -> str:

@@ -7,6 +7,7 @@ for constructs with a worktree, are the heavier modules imported.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,11 @@ class RowList:
         """Path of the record file behind ``row``."""
         return str(self.repo.state_dir / "constructs" / f"{row.id}.toml")
 
+    def files(self) -> list[str]:
+        """:meth:`file_of` every row, in order (one Path operation, not one per row)."""
+        folder = os.path.join(self.repo.state_dir, "constructs")
+        return [os.path.join(folder, f"{row.id}.toml") for row in self.rows]
+
 
 def list_rows(
     *,
@@ -54,12 +60,14 @@ def list_rows(
         )
         if recovered:
             listing = list_construct_rows(repo.state_dir)
-    rows = [
-        r
-        for r in listing.rows
-        if (status is None or r.status == status)
-        and (template_id is None or r.template_id == template_id)
-    ]
+    rows = listing.rows
+    if status is not None or template_id is not None:
+        rows = [
+            r
+            for r in rows
+            if (status is None or r.status == status)
+            and (template_id is None or r.template_id == template_id)
+        ]
     return RowList(repo, rows, listing.broken, len(listing.rows), recovered)
 
 

@@ -225,3 +225,45 @@ def test_warm_listing_imports_no_pydantic(store: Store) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["1", "False", "False"]
+
+
+def test_timestamps_format_like_strftime() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from state_format.timefmt import format_timestamp
+
+    for value in (
+        datetime(2025, 5, 1, 9, 30, tzinfo=UTC),
+        datetime(2025, 5, 1, 9, 30, 0, 999_999, tzinfo=UTC),
+        datetime(1, 1, 1, 0, 0, 0, 1000, tzinfo=UTC),
+        datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 123_456, tzinfo=UTC),
+        datetime(2025, 5, 1, 9, 30, 1, 500, tzinfo=timezone(timedelta(hours=-7))),
+    ):
+        utc = value.astimezone(UTC)  # what format_timestamp did before (strftime only)
+        expected = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+        assert format_timestamp(value) == expected
+
+
+def test_id_batch_check_agrees_with_the_single_check() -> None:
+    from state_format.ids import is_valid_id
+
+    good = ["a", "abc-123", "x" * 80, "a-b-c"]
+    for bad in ("", "-a", "a-", "A", "a b", "a\nb", "a\n", "é", "x" * 81, "a.b"):
+        assert not listing._all_valid_ids([*good, bad]) or is_valid_id(bad)
+    assert listing._all_valid_ids(good) and listing._all_valid_ids([])
+
+
+def test_cached_offsets_other_than_utc_are_converted(store: Store) -> None:
+    add_construct(store, "x")
+    expected = _uncached(store)
+    list_construct_rows(store.root)
+    doc = json.loads(cache_path(store.root).read_text())
+    (entry,) = doc["entries"].values()
+    utc = entry[10]
+    from datetime import datetime, timedelta, timezone
+
+    moved = datetime.fromisoformat(utc).astimezone(timezone(timedelta(hours=2)))
+    entry[10] = moved.isoformat()
+    cache_path(store.root).write_text(json.dumps(doc))
+    assert list_construct_rows(store.root).rows == expected[0]
