@@ -298,9 +298,12 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     store = Store.open()
     construct = ops.show_construct(store, args.ref)
-    from synthetic_ls.ops.worktrees import worktree_infos
+    info = None
+    if construct.workspace_path:  # else no worktree to inspect, and no pygit2 import
+        from synthetic_ls.ops.worktrees import worktree_infos
 
-    info = worktree_infos(store.repo.worktree, [construct], with_size=args.size).get(construct.id)
+        infos = worktree_infos(store.repo.worktree, [construct], with_size=args.size)
+        info = infos.get(construct.id)
     if args.json:
         out = ops.construct_as_dict(construct, store)
         out["worktree"] = info
