@@ -30,7 +30,9 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import attrgetter
+from functools import partial
+from itertools import compress, repeat
+from operator import attrgetter, eq, itemgetter, not_
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -477,31 +479,36 @@ def _list_construct_rows(state_dir: Path, *, use_cache: bool) -> RowListing:
     stat = os.stat
     dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        for name in order:
-            record_id = name[: -len(_SUFFIX)]
-            if not ids_checked and not is_valid_id(record_id):
-                result.broken.append(
-                    BrokenRecordError(
-                        str(folder / name), None, "file name is not a valid record id"
+        split = _match_stat_keys(order, cache, dir_fd) if ids_checked and cache else None
+        if split is not None:
+            hit_names, hit_entries, miss_names = split
+            misses = [(n, n[: -len(_SUFFIX)]) for n in miss_names]
+        else:
+            for name in order:
+                record_id = name[: -len(_SUFFIX)]
+                if not ids_checked and not is_valid_id(record_id):
+                    result.broken.append(
+                        BrokenRecordError(
+                            str(folder / name), None, "file name is not a valid record id"
+                        )
                     )
-                )
-                continue
-            entry = cache.get(name)
-            if type(entry) is list and len(entry) > 4:
-                try:
-                    st = stat(name, dir_fd=dir_fd)
-                except FileNotFoundError:
-                    continue  # deleted by another process since listdir
-                if (
-                    entry[0] == st.st_mtime_ns
-                    and entry[1] == st.st_size
-                    and entry[2] == st.st_ino
-                    and entry[3] == st.st_ctime_ns
-                ):
-                    hit_names.append(name)
-                    hit_entries.append(entry)
                     continue
-            misses.append((name, record_id))
+                entry = cache.get(name)
+                if type(entry) is list and len(entry) > 4:
+                    try:
+                        st = stat(name, dir_fd=dir_fd)
+                    except FileNotFoundError:
+                        continue  # deleted by another process since listdir
+                    if (
+                        entry[0] == st.st_mtime_ns
+                        and entry[1] == st.st_size
+                        and entry[2] == st.st_ino
+                        and entry[3] == st.st_ctime_ns
+                    ):
+                        hit_names.append(name)
+                        hit_entries.append(entry)
+                        continue
+                misses.append((name, record_id))
         hit_ids = [n[: -len(_SUFFIX)] for n in hit_names]
         rows = _rows_from_entries(hit_ids, hit_entries)
         if rows is not None:
@@ -529,6 +536,34 @@ def _list_construct_rows(state_dir: Path, *, use_cache: bool) -> RowListing:
 
 
 _ROW_ORDER = attrgetter("created_at", "id")
+_STAT_KEY = attrgetter("st_mtime_ns", "st_size", "st_ino", "st_ctime_ns")
+_ENTRY_KEY = itemgetter(slice(4))
+_NO_ENTRY: list[Any] = []
+
+
+def _match_stat_keys(
+    names: list[str], cache: dict[str, Any], dir_fd: int
+) -> tuple[list[str], list[list[Any]], list[str]] | None:
+    """Split ``names`` into files whose cache entry has their current stat key
+    (names and entries) and the others, stat'ing each file once.
+
+    The same test as the one-by-one loop in :func:`_list_construct_rows`, in
+    C-level loops. Returns None (decide one by one) when some cached entry is
+    not a list or a file went away since the folder was listed.
+    """
+    entries = list(map(cache.get, names, repeat(_NO_ENTRY)))
+    if not set(map(type, entries)) <= {list}:
+        return None
+    try:
+        keys = list(map(_STAT_KEY, map(partial(os.stat, dir_fd=dir_fd), names)))
+    except FileNotFoundError:
+        return None
+    same = list(map(eq, map(tuple, map(_ENTRY_KEY, entries)), keys))
+    return (
+        list(compress(names, same)),
+        list(compress(entries, same)),
+        list(compress(names, map(not_, same))),
+    )
 
 
 def _read_misses(

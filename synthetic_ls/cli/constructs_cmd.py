@@ -7,10 +7,11 @@ render a table or ``--json`` (shape documented in README.md, "Constructs").
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from itertools import chain, starmap
 from json.encoder import encode_basestring as _encode_str  # what json.dumps uses
@@ -131,6 +132,15 @@ def _print_json_fast(value: Any) -> None:
     sys.stdout.write(dumps_indented(value) + "\n")
 
 
+_STR_ONLY = frozenset({str})
+
+
+@functools.cache
+def _flat_encoder(inner: str) -> Callable[[Any], str]:
+    """Compact JSON (C encoder) whose item separator starts a line at ``inner``."""
+    return json.JSONEncoder(ensure_ascii=False, separators=(",\n" + inner, ": ")).encode
+
+
 def dumps_indented(value: Any, indent: str = "") -> str:
     """``json.dumps(value, ensure_ascii=False, indent=2)``, the same text, faster.
 
@@ -142,8 +152,12 @@ def dumps_indented(value: Any, indent: str = "") -> str:
     newline outside the layout (strings escape theirs). ``indent`` is the
     indentation of the line ``value`` starts on.
     """
-    if type(value) is dict and value and all(type(k) is str for k in value):
+    if type(value) is dict and value and _STR_ONLY.issuperset(map(type, value)):
         inner = indent + "  "
+        if not any([v for v in value.values() if type(v) is dict or type(v) is list]):
+            # Flat (no non-empty container inside): the C encoder, given the
+            # layout's separators, writes the same text in one call.
+            return "{\n" + inner + _flat_encoder(inner)(value)[1:-1] + "\n" + indent + "}"
         items = [
             f"{inner}{_encode_str(k)}: "
             + (
@@ -162,6 +176,8 @@ def dumps_indented(value: Any, indent: str = "") -> str:
         return "[\n" + ",\n".join(items) + "\n" + indent + "]"
     if type(value) is str:
         return _encode_str(value)
+    if (type(value) is dict or type(value) is list) and not value:
+        return "{}" if type(value) is dict else "[]"
     text = json.dumps(value, ensure_ascii=False, indent=2)
     return text.replace("\n", "\n" + indent) if indent else text
 

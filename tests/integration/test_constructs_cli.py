@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from state_format.statuses import Status
 from synthetic_ls.cli.main import run
 
 CONFIG = """export default {
@@ -485,11 +486,15 @@ def test_ls_json_version_matches_ops() -> None:
         {"extra": {1: "int key", "s": [None, False]}, "worktree": {"exists": True, "changes": []}},
         [],
         [{"id": "a"}, {}, [], "x", None, 7],
+        {"rows": [{"s": "x\ny", "n": None, "i": 2, "f": -0.0, "b": False, "e": {}, "l": []}]},
+        {"rows": [{"id": "a", "extra": {"k": [1]}, "worktree": {"changes": ["M a"]}}] * 2},
+        {"status": Status.READY, "inf": float("inf"), "big": 10**30, "é": "漢"},
         "just a string",
         None,
     ],
 )
 def test_fast_json_layout_is_json_dumps(value: object) -> None:
+    """Same text as json.dumps(indent=2), on the shapes ls --json prints and odd ones."""
     from synthetic_ls.cli.constructs_cmd import dumps_indented
 
     assert dumps_indented(value) == json.dumps(value, ensure_ascii=False, indent=2)

@@ -267,3 +267,29 @@ def test_cached_offsets_other_than_utc_are_converted(store: Store) -> None:
     entry[10] = moved.isoformat()
     cache_path(store.root).write_text(json.dumps(doc))
     assert list_construct_rows(store.root).rows == expected[0]
+
+
+def test_a_file_gone_between_listing_and_stat_is_skipped(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = add_construct(store, "a")
+    gone = add_construct(store, "gone")
+    list_construct_rows(store.root)
+    names = os.listdir(store.folder(Construct))
+    store.delete(Construct, gone.id)
+    monkeypatch.setattr(listing.os, "listdir", lambda folder: list(names))
+    for _ in range(2):
+        result = list_construct_rows(store.root)
+        assert [r.id for r in result.rows] == [a.id] and result.broken == []
+
+
+def test_changed_and_new_files_next_to_cached_ones(store: Store) -> None:
+    ids = [add_construct(store, f"c{i}").id for i in range(4)]
+    list_construct_rows(store.root)
+    store.update(Construct, ids[2], lambda c: {"name": "changed"})
+    ids.append(add_construct(store, "new").id)
+    expected = _uncached(store)
+    for _ in range(2):
+        result = list_construct_rows(store.root)
+        assert (result.rows, [str(b) for b in result.broken]) == expected
+        assert [r.id for r in result.rows] == ids
