@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from itertools import chain, starmap
+from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 from json.encoder import encode_basestring as _encode_str  # what json.dumps uses
 from operator import attrgetter, itemgetter, methodcaller
 from typing import TYPE_CHECKING, Any, Protocol
@@ -138,7 +139,15 @@ _STR_ONLY = frozenset({str})
 @functools.cache
 def _flat_encoder(inner: str) -> Callable[[Any], str]:
     """Compact JSON (C encoder) whose item separator starts a line at ``inner``."""
-    return json.JSONEncoder(ensure_ascii=False, separators=(",\n" + inner, ": ")).encode
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",\n" + inner, ": "))
+    if c_make_encoder is None:  # no C accelerator: still the same text
+        return encoder.encode
+    # What encoder.encode builds on every call, built once (no cycle check:
+    # the values are fresh dicts of plain data).
+    encode = c_make_encoder(
+        None, encoder.default, _encode_str, None, ": ", ",\n" + inner, False, False, True
+    )
+    return lambda value: "".join(encode(value, 0))
 
 
 def dumps_indented(value: Any, indent: str = "") -> str:

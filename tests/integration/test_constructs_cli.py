@@ -495,9 +495,18 @@ def test_ls_json_version_matches_ops() -> None:
 )
 def test_fast_json_layout_is_json_dumps(value: object) -> None:
     """Same text as json.dumps(indent=2), on the shapes ls --json prints and odd ones."""
-    from synthetic_ls.cli.constructs_cmd import dumps_indented
+    from synthetic_ls.cli import constructs_cmd
 
-    assert dumps_indented(value) == json.dumps(value, ensure_ascii=False, indent=2)
+    expected = json.dumps(value, ensure_ascii=False, indent=2)
+    assert constructs_cmd.dumps_indented(value) == expected
+    # ... and without the C accelerator
+    constructs_cmd._flat_encoder.cache_clear()
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(constructs_cmd, "c_make_encoder", None)
+            assert constructs_cmd.dumps_indented(value) == expected
+    finally:
+        constructs_cmd._flat_encoder.cache_clear()
 
 
 def test_ls_table_matches_a_cell_by_cell_layout() -> None:
