@@ -325,7 +325,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     construct = ops.show_construct(store, args.ref)
     info = None
     if construct.workspace_path:  # else no worktree to inspect, and no pygit2 import
-        from synthetic_ls.ops.worktrees import worktree_infos
+        from synthetic_ls.ops.worktree_state import worktree_infos
 
         infos = worktree_infos(store.repo.worktree, [construct], with_size=args.size)
         info = infos.get(construct.id)

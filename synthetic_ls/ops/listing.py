@@ -78,6 +78,6 @@ def worktree_states(
     with_tree = [r for r in rows if r.workspace_path]
     if not with_tree:
         return {}  # no pygit2 import for a listing without worktrees
-    from synthetic_ls.ops.worktrees import worktree_infos
+    from synthetic_ls.ops.worktree_state import worktree_infos
 
     return worktree_infos(repo.worktree, with_tree, with_size=with_size)

@@ -530,3 +530,19 @@ def test_doctor_reports_a_broken_record_and_leaves_it(
     assert findings[0]["subject"] == str(path) and not findings[0]["fixed"]
     assert path.read_text() == text  # never rewritten
     assert Path(str(made["workspace_path"])).exists()  # its worktree is not touched
+
+
+def test_ls_with_worktrees_stays_light(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Listing (with worktree state) needs pygit2 but not the record models or
+    # the config reader: each costs a noticeable part of a second at start-up.
+    new_json(capsys, "x")
+    script = (
+        "import sys; from synthetic_ls.cli.main import run; code = run(['ls']); "
+        "print(code, sorted(m for m in ('pydantic', 'tree_sitter', 'tomlkit') "
+        "if m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=repo, capture_output=True, text=True, check=True
+    )
+    assert "clean" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "0 []"
