@@ -552,3 +552,20 @@ def test_ls_with_worktrees_stays_light(repo: Path, capsys: pytest.CaptureFixture
     )
     assert "clean" in proc.stdout
     assert proc.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_worktree_add_failure_restores_the_record(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = new_json(capsys, "x", "--no-worktree")
+    before = branches(repo)
+    _fail(monkeypatch, "synthetic_ls.git.include_copy.copy_included", "disk full")
+    code, _, err = cli(capsys, "worktree", "add", str(made["id"]))
+    assert code == 1 and "copying include files failed: disk full" in err
+    assert "restored record" in err
+    monkeypatch.undo()
+    monkeypatch.chdir(repo)
+    code, out, _ = cli(capsys, "show", str(made["id"]), "--json")
+    shown = json.loads(out)
+    assert shown["workspace_path"] is None and shown["branch"] is None
+    assert worktree_paths(repo) == [] and branches(repo) == before
