@@ -569,3 +569,17 @@ def test_worktree_add_failure_restores_the_record(
     shown = json.loads(out)
     assert shown["workspace_path"] is None and shown["branch"] is None
     assert worktree_paths(repo) == [] and branches(repo) == before
+
+
+def test_rm_when_the_worktree_was_deleted_by_hand(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    before = branches(repo)
+    made = new_json(capsys, "x")
+    shutil.rmtree(str(made["workspace_path"]))
+    code, out, err = cli(capsys, "rm", str(made["id"]), "--yes")
+    assert code == 0, err
+    assert "was already gone" in out and f"deleted branch {made['branch']}" in out
+    nothing_left(repo, before)
