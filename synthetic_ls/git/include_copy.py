@@ -41,14 +41,6 @@ def _pathspec(pattern: str) -> str:
     return f":(glob){pat}" if anchored else f":(glob)**/{pat}"
 
 
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.relative_to(root)
-    except ValueError:
-        return False
-    return True
-
-
 def _clone_or_copy(src: Path, dst: Path) -> bool:
     """Copy file contents, by reflink when the filesystem can; True if reflinked."""
     with open(src, "rb") as fsrc, open(dst, "wb") as fdst:
@@ -95,7 +87,7 @@ def copy_included(
             report.skipped.append((rel, "inside .git"))
             continue
         src = src_root / rel
-        if any(_inside(src, e) for e in excluded):
+        if any(src.is_relative_to(e) for e in excluded):
             continue
         dst = dest_root / rel
         if dst.exists() or dst.is_symlink():
@@ -103,14 +95,14 @@ def copy_included(
             continue
         # A parent folder that is a symlink out of the repository would make
         # us read outside it; resolve the parent and check.
-        if not _inside(src.parent.resolve(), src_root):
+        if not src.parent.resolve().is_relative_to(src_root):
             report.skipped.append((rel, "its folder is a symlink out of the repository"))
             continue
         dst.parent.mkdir(parents=True, exist_ok=True)
         if src.is_symlink():
             target = os.readlink(src)
             resolved = (src.parent / target).resolve()
-            if not _inside(resolved, src_root) or _inside(resolved, repo.common_dir):
+            if not resolved.is_relative_to(src_root) or resolved.is_relative_to(repo.common_dir):
                 report.skipped.append((rel, f"symlink points outside the repository ({target})"))
                 continue
             os.symlink(target, dst)

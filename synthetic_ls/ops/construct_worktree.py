@@ -9,20 +9,20 @@ undoes what it did; see :mod:`synthetic_ls.ops.worktrees` for the protocol.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from state_format.records import Construct
 from state_format.statuses import Status
 from state_format.store import Store
 from synthetic_ls.errors import ConflictError, InvalidInputError
-from synthetic_ls.git import branches, worktrees
+from synthetic_ls.git import branches
 from synthetic_ls.git.repo import GitRepo
 from synthetic_ls.ops import worktrees as wt
 from synthetic_ls.ops.constructs import (
     CreateOptions,
     CreateResult,
     RemoveOptions,
+    _write_new,
     check_transition,
 )
 from synthetic_ls.ops.templates import choose_template
@@ -56,8 +56,14 @@ def create_with_worktree(
                 plan = wt.plan_worktree(
                     git, settings, construct_id, options.from_ref, options.branch
                 )
-                construct = _write_new_with_id(
-                    store, construct_id, name, description, template_id, plan
+                construct = _write_new(
+                    store,
+                    name,
+                    description,
+                    template_id,
+                    Status.SPAWNING,
+                    wt.spawn_fields(plan),
+                    construct_id=construct_id,
                 )
             rb.on_failure(
                 f"deleted record {construct.id}",
@@ -79,32 +85,6 @@ def create_with_worktree(
         copied=outcome.copy.copied,
         skipped=outcome.copy.skipped,
     )
-
-
-def _write_new_with_id(
-    store: Store,
-    construct_id: str,
-    name: str,
-    description: str,
-    template_id: str,
-    plan: wt.WorktreePlan,
-) -> Construct:
-    """Write the ``spawning`` record (caller holds the lock and chose the id)."""
-    from state_format.records import utc_now
-
-    now = utc_now()
-    construct = Construct(
-        id=construct_id,
-        name=name,
-        description=description,
-        template_id=template_id,
-        status=Status.SPAWNING,
-        created_at=now,
-        updated_at=now,
-        **wt.spawn_fields(plan),
-    )
-    store.create(construct)
-    return construct
 
 
 @dataclass(frozen=True)
@@ -172,21 +152,9 @@ def add_worktree(
             f"restored record {construct.id}",
             lambda: store.update(Construct, construct.id, lambda _c: before),
         )
-        if reuse:
-            with rb.run("creating the worktree"):
-                rb.on_failure(
-                    f"removed worktree {plan.path}",
-                    lambda: worktrees.discard_partial(git, plan.path),
-                )
-                worktrees.add_worktree(git, plan.path, plan.branch, None)
-            with rb.run("copying include files"):
-                from synthetic_ls.git import include_copy
-
-                copy = include_copy.copy_included(
-                    git, plan.path, wt.template_includes(template), exclude=[plan.path.parent]
-                )
-        else:
-            copy = wt.provision_worktree(git, plan, wt.template_includes(template), rb).copy
+        copy = wt.provision_worktree(
+            git, plan, wt.template_includes(template), rb, new_branch=not reuse
+        ).copy
     except BaseException as exc:
         raise rb.fail(exc) from exc
     return WorktreeAddResult(
@@ -264,8 +232,3 @@ def release_for_removal(store: Store, construct: Construct, options: RemoveOptio
     git = GitRepo.discover(store.repo.worktree)
     notes = wt.release_worktree(git, construct, force=options.force)
     return "; ".join(notes) if notes else None
-
-
-def workspace_path(construct: Construct) -> Path | None:
-    """The construct's worktree folder, if it has one."""
-    return Path(construct.workspace_path) if construct.workspace_path else None

@@ -252,12 +252,18 @@ def _write_new(
     template_id: str,
     status: Status,
     extra: Mapping[str, Any] | None = None,
+    *,
+    construct_id: str | None = None,
 ) -> Construct:
-    """Write a new construct record under the lock with a fresh id."""
+    """Write a new construct record under the lock, with a fresh id unless one is given.
+
+    A caller passing ``construct_id`` chose it with :meth:`Store.new_id` while
+    already holding the (reentrant) lock.
+    """
     with store.lock():
         now = utc_now()
         construct = Construct(
-            id=store.new_id(Construct, name),
+            id=construct_id or store.new_id(Construct, name),
             name=name,
             description=description,
             template_id=template_id,

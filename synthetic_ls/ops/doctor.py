@@ -130,7 +130,9 @@ def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
         constructs = store.list_constructs().records
     live = [c for c in constructs if not wt.is_interrupted(c)]
 
-    entries = [e for e in worktrees.list_worktrees(git) if not e.is_main]
+    all_entries = worktrees.list_worktrees(git)
+    entries = [e for e in all_entries if not e.is_main]
+    managed_root = settings.root.resolve()
     by_path = {e.path.resolve(): e for e in entries}
     admin_dir = git.common_dir / "worktrees"
 
@@ -194,11 +196,19 @@ def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
         report.findings.append(finding)
 
     # 3. Administrative entries whose folder is gone.
-    entries = [e for e in worktrees.list_worktrees(git) if not e.is_main] if fix else entries
+    if fix:  # moves were repaired above: look again
+        all_entries = worktrees.list_worktrees(git)
     # An entry git calls prunable because its folder was moved is repaired
     # above, not pruned: pruning would cut the moved worktree off from git.
     moved_from = {_recorded_path(git, admin) for admin in moved_to} if not fix else set()
-    prunable = [e for e in entries if e.prunable and e.path.resolve() not in moved_from]
+    prunable = [
+        e
+        for e in all_entries
+        if not e.is_main and e.prunable and e.path.resolve() not in moved_from
+    ]
+    if prunable and fix:
+        worktrees.prune(git)  # one prune clears every stale entry
+        all_entries = worktrees.list_worktrees(git)
     for entry in prunable:
         finding = Finding(
             "prunable-entry",
@@ -206,7 +216,6 @@ def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
             f"git still lists worktree {entry.path} ({entry.prunable_reason or 'folder gone'})",
         )
         if fix:
-            worktrees.prune(git)
             finding.fixed = True
             finding.message += "; pruned"
         else:
@@ -216,11 +225,11 @@ def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
     # 4. Worktrees in the managed folder that no record claims.
     constructs = store.list_constructs().records if fix else constructs
     claimed = {Path(c.workspace_path).resolve() for c in constructs if c.workspace_path}
-    for entry in worktrees.list_worktrees(git):
+    for entry in all_entries:
         if entry.is_main or entry.prunable:
             continue
         resolved = entry.path.resolve()
-        if resolved in claimed or not _inside(resolved, settings.root):
+        if resolved in claimed or not resolved.is_relative_to(managed_root):
             continue
         report.findings.append(
             Finding(
@@ -234,7 +243,7 @@ def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
 
     # 5. Branches under the prefix that no construct and no worktree uses.
     used = {c.branch for c in constructs if c.branch}
-    checked_out = {e.branch for e in worktrees.list_worktrees(git) if e.branch}
+    checked_out = {e.branch for e in all_entries if e.branch}
     prefix = settings.branch_prefix
     for name in sorted(git.repo.branches.local):
         if not name.startswith(prefix) or name in used or name in checked_out:
@@ -261,14 +270,6 @@ def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
 
     report.findings.sort(key=lambda f: KINDS.index(f.kind))
     return report
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
 
 
 def _recorded_path(git: GitRepo, admin: Path) -> Path | None:

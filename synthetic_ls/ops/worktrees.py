@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from state_format.errors import RecordNotFoundError
-from state_format.records import Construct, utc_now
+from state_format.records import Construct
 from state_format.statuses import Status
 from state_format.store import Store, one_line
 from synthetic_ls.errors import ConflictError, InvalidInputError
@@ -109,25 +109,35 @@ def plan_worktree(
 
 
 def provision_worktree(
-    git: GitRepo, plan: WorktreePlan, include_patterns: list[str], rb: Rollback
+    git: GitRepo,
+    plan: WorktreePlan,
+    include_patterns: list[str],
+    rb: Rollback,
+    *,
+    new_branch: bool = True,
 ) -> WorktreeOutcome:
-    """Create branch + worktree and copy include files, registering undo actions."""
+    """Create the worktree (and with ``new_branch`` its branch) and copy include files.
+
+    Registers undo actions on ``rb``; an existing branch is never deleted on undo.
+    """
     outcome = WorktreeOutcome(plan=plan)
     with rb.run("creating the worktree"):
-        rb.on_failure(f"deleted branch {plan.branch}", lambda: _drop_branch(git, plan.branch))
+        if new_branch:
+            rb.on_failure(
+                f"deleted branch {plan.branch}",
+                lambda: branches.delete_branch(git, plan.branch),
+            )
         rb.on_failure(
             f"removed worktree {plan.path}", lambda: worktrees.discard_partial(git, plan.path)
         )
-        worktrees.add_worktree(git, plan.path, plan.branch, plan.base_commit)
+        worktrees.add_worktree(
+            git, plan.path, plan.branch, plan.base_commit if new_branch else None
+        )
     with rb.run("copying include files"):
         outcome.copy = include_copy.copy_included(
             git, plan.path, include_patterns, exclude=[plan.path.parent]
         )
     return outcome
-
-
-def _drop_branch(git: GitRepo, name: str) -> None:
-    branches.delete_branch(git, name)
 
 
 def spawn_fields(plan: WorktreePlan) -> dict[str, Any]:
@@ -291,11 +301,6 @@ def release_worktree(git: GitRepo, construct: Construct, *, force: bool) -> list
 
 def _checked_out_elsewhere(git: GitRepo, branch: str) -> bool:
     return any(e.branch == branch for e in worktrees.list_worktrees(git))
-
-
-def touch_fields() -> dict[str, Any]:
-    """``updated_at`` for a record change made here."""
-    return {"updated_at": utc_now()}
 
 
 def require_no_worktree(construct: Construct) -> None:
