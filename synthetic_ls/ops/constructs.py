@@ -1,4 +1,4 @@
-"""Construct operations: create, list, show, edit, remove.
+"""Construct operations: create, show, edit, remove (listing: :mod:`.listing`).
 
 One plain function per operation, shared by the CLI and the language server.
 Each takes an open :class:`~state_format.store.Store` and an options object,
@@ -160,25 +160,6 @@ class CreateResult:
 
 
 @dataclass(frozen=True)
-class ListOptions:
-    """Filters of :func:`list_constructs` (None: no filter)."""
-
-    status: str | None = None
-    template_id: str | None = None
-
-
-@dataclass(frozen=True)
-class ListResult:
-    """Constructs that matched (oldest first) and every broken construct file."""
-
-    constructs: list[Construct]
-    broken: list[BrokenRecordError]
-    total: int  # readable constructs before filtering
-    #: Interrupted creations that were rolled back while listing.
-    recovered: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
 class EditOptions:
     """Changes for :func:`edit_construct`; None leaves a field as it is."""
 
@@ -274,30 +255,6 @@ def _write_new(
         )
         store.create(construct)
     return construct
-
-
-def list_constructs(store: Store, options: ListOptions | None = None) -> ListResult:
-    """Every readable construct matching the filters, plus all broken files."""
-    options = options or ListOptions()
-    wanted = parse_status(options.status) if options.status is not None else None
-    listing = store.list_constructs()
-    recovered: list[str] = []
-    if any(c.status == Status.SPAWNING and c.spawn_pid is not None for c in listing.records):
-        # Imported only here: pygit2 is not needed for a plain listing.
-        from synthetic_ls.ops.worktrees import recover_interrupted
-
-        recovered = recover_interrupted(store, listing.records)
-        if recovered:
-            listing = store.list_constructs()
-    chosen = [
-        c
-        for c in listing.records
-        if (wanted is None or c.status == wanted)
-        and (options.template_id is None or c.template_id == options.template_id)
-    ]
-    return ListResult(
-        constructs=chosen, broken=listing.broken, total=len(listing.records), recovered=recovered
-    )
 
 
 def show_construct(store: Store, ref: str) -> Construct:
