@@ -7,7 +7,11 @@ it into an LSP error. Each exit code means one thing, documented in the README.
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
+from typing import Any
+
+from state_format.errors import BrokenRecordError, StateError
 
 
 class ExitCode(IntEnum):
@@ -21,17 +25,35 @@ class ExitCode(IntEnum):
     CONFLICT = 5  # the request conflicts with current state (transition, dirty tree, exists)
     NOT_A_REPO = 6  # not inside a git repository (or a bare one)
     INVALID = 7  # the input was rejected (bad name, bad template, bad config)
+    INTERNAL = 70  # a bug in Synthetic (sysexits' EX_SOFTWARE); never expected
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
 class SyntheticError(Exception):
-    """An error a user can act on; ``str(err)`` is the one-line message."""
+    """An error a user can act on; ``str(err)`` is the one-line message.
+
+    ``code`` is a stable name (``not-found``, ``conflict`` ...) that faces
+    report in machine-readable output; by default it follows the exit code.
+    ``fields`` holds structured details (a step, candidates, a file).
+    """
 
     exit_code: ExitCode = ExitCode.FAILED
+    code: str = ""
 
-    def __init__(self, message: str, *, exit_code: ExitCode | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        exit_code: ExitCode | None = None,
+        code: str | None = None,
+        fields: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
+        if code is not None:
+            self.code = code
+        self.fields: dict[str, Any] = dict(fields or {})
 
     @property
     def message(self) -> str:
@@ -55,3 +77,42 @@ class InvalidInputError(SyntheticError):
     """The user's input was rejected."""
 
     exit_code = ExitCode.INVALID
+
+
+#: Stable error codes by exit code, for errors that name no code of their own.
+_CODES_BY_EXIT: dict[int, str] = {
+    ExitCode.FAILED: "failed",
+    ExitCode.USAGE: "usage",
+    ExitCode.NOT_FOUND: "not-found",
+    ExitCode.STATE: "state",
+    ExitCode.CONFLICT: "conflict",
+    ExitCode.NOT_A_REPO: "not-a-repo",
+    ExitCode.INVALID: "invalid-input",
+    ExitCode.INTERNAL: "internal",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+
+
+def _kebab(class_name: str) -> str:
+    """``BrokenRecordError`` -> ``broken-record``."""
+    stem = class_name.removesuffix("Error")
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", stem).lower()
+
+
+def error_payload(exc: SyntheticError | StateError) -> dict[str, Any]:
+    """The machine-readable form of a user error: ``{"code", "message", "exit_code", ...}``.
+
+    State-format errors are named after their class (``broken-record``,
+    ``format-too-new``, ``lock-timeout`` ...); Synthetic errors carry their own
+    code or take the one of their exit code. Structured fields are added.
+    """
+    exit_code = int(exc.exit_code)
+    if isinstance(exc, SyntheticError):
+        code = exc.code or _CODES_BY_EXIT.get(exit_code, "failed")
+        fields = dict(exc.fields)
+    else:
+        code = _kebab(type(exc).__name__)
+        fields = {}
+        if isinstance(exc, BrokenRecordError):
+            fields = {"file": exc.path, "line": exc.line}
+    return {"code": code, "message": str(exc), "exit_code": exit_code, **fields}

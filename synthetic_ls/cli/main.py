@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from state_format.errors import StateError
+from state_format.text import one_line
 from synthetic_ls import __version__
-from synthetic_ls.errors import ExitCode, SyntheticError
+from synthetic_ls.errors import ExitCode, SyntheticError, error_payload
 
 # Command modules, in the order `synthetic --help` lists them.
 COMMAND_MODULES = (
@@ -45,13 +48,21 @@ COMMAND_HOMES = {
 }
 
 
+class UsageError(SyntheticError):
+    """Bad command-line usage; ``usage`` is the parser's usage line."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, message: str, usage: str) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
 class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose usage errors exit with ExitCode.USAGE."""
+    """ArgumentParser whose usage errors raise :class:`UsageError` (exit 2)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"synthetic: {message}\n")
-        raise SystemExit(int(ExitCode.USAGE))
+        raise UsageError(message, self.format_usage())
 
 
 def command_word(argv: Sequence[str]) -> str | None:
@@ -126,19 +137,43 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return the exit code (no ``sys.exit``)."""
     if argv is None:
         argv = sys.argv[1:]
-    parser = build_parser(modules_for(argv), command_word(argv))
+    as_json = "--json" in argv  # before parsing, so usage errors are JSON too
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version and usage errors
-        return int(exc.code) if isinstance(exc.code, int) else int(ExitCode.USAGE)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help(sys.stderr)
-        return int(ExitCode.USAGE)
+        parser = build_parser(modules_for(argv), command_word(argv))
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help and --version
+            return int(exc.code) if isinstance(exc.code, int) else int(ExitCode.USAGE)
+        except UsageError as exc:
+            if not as_json:
+                sys.stderr.write(exc.usage)
+            return _report(exc, as_json)
+        func = getattr(args, "func", None)
+        if func is None:
+            parser.print_help(sys.stderr)
+            return int(ExitCode.USAGE)
+        return _run_command(func, args)
+    except KeyboardInterrupt:
+        return _report(SyntheticError("interrupted", exit_code=ExitCode.INTERRUPTED), as_json)
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error for the user.
+        return int(ExitCode.OK)
+
+
+def _report(exc: SyntheticError | StateError, as_json: bool) -> int:
+    """Print a user error on stderr (one line, or a JSON object) and return its exit code."""
+    if as_json:
+        sys.stderr.write(json.dumps({"error": error_payload(exc)}, ensure_ascii=False) + "\n")
+    else:
+        sys.stderr.write(f"synthetic: {exc}\n")
+    return int(exc.exit_code)
+
+
+def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a parsed command; every failure becomes a message and an exit code."""
+    as_json = bool(getattr(args, "json", False))
     try:
         if args.chdir is not None:
-            import os
-
             try:
                 os.chdir(args.chdir)
             except OSError as exc:
@@ -147,14 +182,23 @@ def run(argv: Sequence[str] | None = None) -> int:
                 ) from None
         return int(func(args))
     except (SyntheticError, StateError) as exc:
-        sys.stderr.write(f"synthetic: {exc}\n")
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.stderr.write("synthetic: interrupted\n")
-        return 130
-    except BrokenPipeError:
-        # Output piped into `head` and closed early: not an error for the user.
-        return int(ExitCode.OK)
+        return _report(exc, as_json)
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as exc:
+        # A bug, not a user error: still no traceback unless asked for, and
+        # a code (70) that tests and scripts can tell from a user error.
+        if os.environ.get("SYNTHETIC_DEBUG"):
+            raise
+        detail = f"{type(exc).__name__}: {exc}"
+        return _report(
+            SyntheticError(
+                f"internal error ({one_line(detail, 300)}); please report it, "
+                "and set SYNTHETIC_DEBUG=1 for the traceback",
+                exit_code=ExitCode.INTERNAL,
+            ),
+            as_json,
+        )
 
 
 def main() -> None:

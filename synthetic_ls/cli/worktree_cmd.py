@@ -112,6 +112,7 @@ def cmd_worktree_add(args: argparse.Namespace) -> int:
     if args.json:
         out = ops.construct_as_dict(c, store)
         out["copied"] = result.copied
+        out["skipped"] = [{"path": p, "reason": r} for p, r in result.skipped]
         out["reused_branch"] = result.reused_branch
         _print_json(out)
         return int(ExitCode.OK)

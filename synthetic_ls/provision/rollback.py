@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from synthetic_ls.errors import SyntheticError
+from synthetic_ls.errors import ExitCode, SyntheticError
 
 
 class StepFailedError(SyntheticError):
@@ -20,16 +20,27 @@ class StepFailedError(SyntheticError):
         self.cause = cause
         self.undone = undone
         self.leftovers = leftovers
-        detail = str(cause) or type(cause).__name__
+        interrupted = isinstance(cause, KeyboardInterrupt)
+        detail = "interrupted" if interrupted else (str(cause) or type(cause).__name__)
         msg = f"{step} failed: {detail}"
         if undone:
             msg += f"; rolled back: {', '.join(undone)}"
         if leftovers:
             msg += f"; could NOT clean up: {'; '.join(leftovers)}"
-        code = getattr(cause, "exit_code", None)
-        super().__init__(msg)
-        if isinstance(code, int):
-            self.exit_code = code  # type: ignore[assignment]
+        super().__init__(
+            msg,
+            fields={"step": step, "rolled_back": list(undone), "leftovers": list(leftovers)},
+        )
+        if interrupted:
+            # Ctrl-C stays Ctrl-C for the shell (130), after the rollback ran.
+            self.exit_code = ExitCode.INTERRUPTED
+            self.code = "interrupted"
+        elif isinstance(cause, SyntheticError):
+            self.exit_code = cause.exit_code
+            self.code = cause.code or ""
+            self.fields = {**cause.fields, **self.fields}
+        elif isinstance(getattr(cause, "exit_code", None), int):
+            self.exit_code = ExitCode(cause.exit_code)  # type: ignore[attr-defined]
 
 
 class Rollback:
