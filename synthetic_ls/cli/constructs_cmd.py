@@ -7,15 +7,12 @@ render a table or ``--json`` (shape documented in README.md, "Constructs").
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import chain, starmap
-from json.encoder import c_make_encoder  # type: ignore[attr-defined]
-from json.encoder import encode_basestring as _encode_str  # what json.dumps uses
 from operator import attrgetter, itemgetter, methodcaller
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -128,69 +125,6 @@ def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
-def _print_json_fast(value: Any) -> None:
-    """:func:`_print_json`, same bytes, for large outputs (``ls`` at 10,000)."""
-    sys.stdout.write(dumps_indented(value) + "\n")
-
-
-_STR_ONLY = frozenset({str})
-
-
-@functools.cache
-def _flat_encoder(inner: str) -> Callable[[Any], str]:
-    """Compact JSON (C encoder) whose item separator starts a line at ``inner``."""
-    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",\n" + inner, ": "))
-    if c_make_encoder is None:  # no C accelerator: still the same text
-        return encoder.encode
-    # What encoder.encode builds on every call, built once (no cycle check:
-    # the values are fresh dicts of plain data).
-    encode = c_make_encoder(
-        None, encoder.default, _encode_str, None, ": ", ",\n" + inner, False, False, True
-    )
-    return lambda value: "".join(encode(value, 0))
-
-
-def dumps_indented(value: Any, indent: str = "") -> str:
-    """``json.dumps(value, ensure_ascii=False, indent=2)``, the same text, faster.
-
-    With ``indent``, :mod:`json` falls back to its pure-Python encoder (~3x
-    slower than this for listings). Dicts with string keys and lists are laid
-    out here; strings go through the encoder's own C escaping function; anything
-    else (numbers, booleans, empty containers, other keys) is left to
-    ``json.dumps`` and re-indented, which is safe because JSON text has no raw
-    newline outside the layout (strings escape theirs). ``indent`` is the
-    indentation of the line ``value`` starts on.
-    """
-    if type(value) is dict and value and _STR_ONLY.issuperset(map(type, value)):
-        inner = indent + "  "
-        if not any([v for v in value.values() if type(v) is dict or type(v) is list]):
-            # Flat (no non-empty container inside): the C encoder, given the
-            # layout's separators, writes the same text in one call.
-            return "{\n" + inner + _flat_encoder(inner)(value)[1:-1] + "\n" + indent + "}"
-        items = [
-            f"{inner}{_encode_str(k)}: "
-            + (
-                _encode_str(v)
-                if type(v) is str
-                else "null"
-                if v is None
-                else dumps_indented(v, inner)
-            )
-            for k, v in value.items()
-        ]
-        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
-    if type(value) is list and value:
-        inner = indent + "  "
-        items = [inner + dumps_indented(v, inner) for v in value]
-        return "[\n" + ",\n".join(items) + "\n" + indent + "]"
-    if type(value) is str:
-        return _encode_str(value)
-    if (type(value) is dict or type(value) is list) and not value:
-        return "{}" if type(value) is dict else "[]"
-    text = json.dumps(value, ensure_ascii=False, indent=2)
-    return text.replace("\n", "\n" + indent) if indent else text
-
-
 # -- commands -----------------------------------------------------------------
 
 
@@ -245,13 +179,6 @@ def cmd_ls(args: argparse.Namespace) -> int:
     Uses the light listing (:mod:`synthetic_ls.ops.listing`): no pydantic
     models unless an interrupted creation must be rolled back.
     """
-    from state_format.listing import gc_paused
-
-    with gc_paused():  # nothing here makes reference cycles (see gc_paused)
-        return _ls(args)
-
-
-def _ls(args: argparse.Namespace) -> int:
     from state_format.listing import ConstructRow
     from synthetic_ls.ops.listing import list_rows, worktree_states
 
@@ -288,7 +215,7 @@ def _print_listing(
     if json_rows is not None:
         for c, row in zip(listed, json_rows, strict=True):
             row["worktree"] = infos.get(c.id)
-        _print_json_fast(
+        _print_json(
             {
                 "version": JSON_VERSION,
                 "constructs": json_rows,

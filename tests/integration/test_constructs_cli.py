@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from state_format.statuses import Status
 from synthetic_ls.cli.main import run
 
 CONFIG = """export default {
@@ -475,38 +474,6 @@ def test_ls_json_version_matches_ops() -> None:
     from synthetic_ls.ops import constructs as ops
 
     assert constructs_cmd.JSON_VERSION == ops.JSON_VERSION
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        {"version": 1, "constructs": [], "broken": []},
-        {"a": 'q"\\\n\t\x00\u2028 é 漢 🙂', "b": None, "c": True, "d": 1.5, "e": float("nan")},
-        {"nested": {"x": [1, [2, {}], {"y": []}], "z": {"k": None}}, "n": -3, "list": ["s"]},
-        {"extra": {1: "int key", "s": [None, False]}, "worktree": {"exists": True, "changes": []}},
-        [],
-        [{"id": "a"}, {}, [], "x", None, 7],
-        {"rows": [{"s": "x\ny", "n": None, "i": 2, "f": -0.0, "b": False, "e": {}, "l": []}]},
-        {"rows": [{"id": "a", "extra": {"k": [1]}, "worktree": {"changes": ["M a"]}}] * 2},
-        {"status": Status.READY, "inf": float("inf"), "big": 10**30, "é": "漢"},
-        "just a string",
-        None,
-    ],
-)
-def test_fast_json_layout_is_json_dumps(value: object) -> None:
-    """Same text as json.dumps(indent=2), on the shapes ls --json prints and odd ones."""
-    from synthetic_ls.cli import constructs_cmd
-
-    expected = json.dumps(value, ensure_ascii=False, indent=2)
-    assert constructs_cmd.dumps_indented(value) == expected
-    # ... and without the C accelerator
-    constructs_cmd._flat_encoder.cache_clear()
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(constructs_cmd, "c_make_encoder", None)
-            assert constructs_cmd.dumps_indented(value) == expected
-    finally:
-        constructs_cmd._flat_encoder.cache_clear()
 
 
 def test_ls_table_matches_a_cell_by_cell_layout() -> None:
