@@ -1,0 +1,111 @@
+"""The journal of an operation in progress on a construct.
+
+While a construct is being created, given a worktree, or removed, its record
+carries a ``journal`` table: which operation, which process runs it (an
+:class:`~state_format.owner.Owner`), the steps begun and the steps finished,
+and the process groups of child processes it started. Each step is written
+to the journal *before* it starts, so that after a crash recovery knows
+exactly what may have been done: the steps begun are undone (a creation) or
+the remaining steps are carried out (a removal). The journal is removed when
+the operation completes.
+
+```toml
+journal = { op = "create", owner = { pid = 4242, start = 998877, host = "3d12...",
+            boot = "f7dd...", pidns = "pid:[4026531836]" },
+            started = ["worktree", "include-files"], done = ["worktree"], groups = [4250],
+            restore = {} }
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from state_format.owner import Owner
+
+#: Operations a journal can record. ``create`` and ``add-worktree`` are undone
+#: after a crash; ``remove`` and ``remove-worktree`` are carried on.
+OPERATIONS = ("create", "add-worktree", "remove", "remove-worktree")
+
+#: Operations that recovery completes rather than undoes.
+FORWARD_OPERATIONS = frozenset({"remove", "remove-worktree"})
+
+
+@dataclass(frozen=True)
+class Journal:
+    """An operation in progress: what, by whom, and how far it got."""
+
+    op: str
+    owner: Owner
+    started: tuple[str, ...] = ()
+    done: tuple[str, ...] = ()
+    groups: tuple[int, ...] = field(default=())
+    #: Record fields to put back when the operation is undone ("" = unset).
+    restore: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def begin(cls, op: str, restore: dict[str, str | None] | None = None) -> Journal:
+        """A journal for ``op`` run by this process, no step begun yet."""
+        if op not in OPERATIONS:
+            raise ValueError(f"unknown operation {op!r}")
+        kept = {k: v or "" for k, v in (restore or {}).items()}
+        return cls(op=op, owner=Owner.current(), restore=kept)
+
+    def taken_over(self) -> Journal:
+        """This journal, owned by this process from now on (resuming a dead one's work)."""
+        return replace(self, owner=Owner.current(), groups=())
+
+    @property
+    def rolls_forward(self) -> bool:
+        """True when recovery finishes this operation instead of undoing it."""
+        return self.op in FORWARD_OPERATIONS
+
+    def start(self, step: str) -> Journal:
+        """This journal with ``step`` begun."""
+        return replace(self, started=(*self.started, step))
+
+    def finish(self, step: str) -> Journal:
+        """This journal with ``step`` finished."""
+        return replace(self, done=(*self.done, step))
+
+    def with_group(self, pgid: int) -> Journal:
+        """This journal with a child process group to end before recovery."""
+        return replace(self, groups=(*self.groups, pgid))
+
+    def to_toml(self) -> dict[str, Any]:
+        """The inline-table form stored in the record."""
+        return {
+            "op": self.op,
+            "owner": self.owner.to_toml(),
+            "started": list(self.started),
+            "done": list(self.done),
+            "groups": list(self.groups),
+            "restore": dict(self.restore),
+        }
+
+    @classmethod
+    def from_toml(cls, value: Any) -> Journal:
+        """Read the table back; ValueError naming the bad part."""
+        if not isinstance(value, dict):
+            raise ValueError("journal must be a table")
+        op = value.get("op")
+        if op not in OPERATIONS:
+            raise ValueError(f"journal.op must be one of {', '.join(OPERATIONS)}")
+        owner = Owner.from_toml(value.get("owner"))
+        lists: list[tuple[Any, ...]] = []
+        for key, kind in (("started", str), ("done", str), ("groups", int)):
+            items = value.get(key, [])
+            if not isinstance(items, list) or not all(
+                isinstance(i, kind) and not isinstance(i, bool) for i in items
+            ):
+                raise ValueError(f"journal.{key} must be a list of {kind.__name__}s")
+            lists.append(tuple(items))
+        if any(not 1 < g < 2**31 for g in lists[2]):
+            raise ValueError("journal.groups must hold process group ids")
+        restore = value.get("restore", {})
+        if not isinstance(restore, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in restore.items()
+        ):
+            raise ValueError("journal.restore must be a table of strings")
+        return cls(op, owner, lists[0], lists[1], lists[2], dict(restore))

@@ -1,0 +1,227 @@
+"""Creation, removal, recovery and checks: loops over the resource list.
+
+Nothing here names a resource. Each step is journalled in the construct's
+record before it runs (:mod:`state_format.journal`), so that a crash at any
+point leaves enough on disk for :func:`recover` to undo a creation or finish
+a removal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from state_format.errors import RecordNotFoundError
+from state_format.journal import Journal
+from state_format.owner import Liveness, end_group
+from state_format.records import Construct
+from state_format.statuses import Status
+from synthetic_ls.errors import ConflictError, ExitCode, SyntheticError
+from synthetic_ls.provision.job import Job
+from synthetic_ls.provision.lifecycle import PlanItem, Resource
+from synthetic_ls.provision.rollback import StepFailedError
+
+
+def plan(job: Job, resources: Sequence[Resource]) -> list[PlanItem]:
+    """What creating ``job.construct`` would do, resource by resource; changes nothing."""
+    return [r.plan(job) for r in resources if r.wanted(job)]
+
+
+def _step(job: Job, resource: Resource) -> None:
+    """Journal ``resource``'s step, run it, journal it done."""
+    journal = job.journal
+    assert journal is not None, "a step runs inside a journalled operation"
+    fields = resource.prepare(job)
+    job.update(journal=journal.start(resource.name), **fields)
+    made = resource.provision(job)
+    journal = job.journal
+    assert journal is not None
+    job.update(journal=journal.finish(resource.name), **made)
+
+
+def _undo(job: Job, resources: Sequence[Resource], journal: Journal) -> tuple[list[str], list[str]]:
+    """Undo the begun steps, newest first; (notes, failures)."""
+    by_name = {r.name: r for r in resources}
+    notes: list[str] = []
+    failed: list[str] = []
+    for name in reversed(journal.started):
+        resource = by_name.get(name)
+        if resource is None:
+            failed.append(f"{name} (unknown step; left as it is)")
+            continue
+        try:
+            notes.extend(resource.undo(job))
+        except Exception as exc:  # keep undoing the others; report this one
+            failed.append(f"{resource.title} ({exc})")
+    return notes, failed
+
+
+def _end_groups(journal: Journal) -> list[str]:
+    """End the child process groups a dead owner left; names of those that would not end."""
+    return [f"process group {g}" for g in journal.groups if not end_group(g)]
+
+
+def create(job: Job, resources: Sequence[Resource], *, final_status: Status) -> Construct:
+    """Provision every wanted resource in order, then mark the construct ``final_status``.
+
+    ``job.construct`` must already be written with a ``create`` (or
+    ``add-worktree``) journal. On any failure, Ctrl-C included, the begun
+    steps are undone newest first and the error names the failing step and
+    what was rolled back; for ``create`` the record is deleted too.
+    """
+    title = "recording the construct"
+    try:
+        for resource in resources:
+            if resource.wanted(job):
+                title = resource.title
+                _step(job, resource)
+        title = "marking the construct ready"
+        if job.journal is not None and job.journal.op == "create":
+            return job.update(status=final_status, journal=None, spawn_pid=None)
+        return job.update(journal=None)
+    except BaseException as exc:
+        journal = job.journal or Journal.begin("create")
+        groups_left = _end_groups(journal)
+        notes, failed = _undo(job, resources, journal)
+        failed.extend(groups_left)
+        notes.extend(_drop_or_restore(job, resources, journal))
+        raise StepFailedError(title, exc, notes, failed) from exc
+
+
+def _drop_or_restore(job: Job, resources: Sequence[Resource], journal: Journal) -> list[str]:
+    """After an undone creation: delete the record, or clear what ``worktree add`` set."""
+    try:
+        if journal.op == "create":
+            job.store.delete(Construct, job.construct.id)
+            return [f"deleted record {job.construct.id}"]
+        restored: dict[str, Any] = {k: v or None for k, v in journal.restore.items()}
+        job.update(journal=None, **restored)
+        return [f"restored record {job.construct.id}"]
+    except RecordNotFoundError:
+        return []
+
+
+@dataclass
+class RemovalResult:
+    """Notes from releasing a construct's resources (or its worktree's)."""
+
+    notes: list[str] = field(default_factory=list)
+
+
+def preflight_release(job: Job, resources: Sequence[Resource]) -> None:
+    """Ask every resource whether releasing it would lose work; the first refusal raises."""
+    for resource in resources:
+        resource.preflight_release(job)
+
+
+def release(job: Job, resources: Sequence[Resource], *, op: str) -> list[str]:
+    """Release resources newest first under a ``remove``/``remove-worktree`` journal.
+
+    A step already done (by an interrupted earlier run of the same removal)
+    is skipped, so running the removal again resumes it. The record is
+    deleted (``remove``) or left without a journal (``remove-worktree``).
+    """
+    journal = job.journal
+    if journal is None or journal.op != op:
+        journal = Journal.begin(op)
+        fields: dict[str, Any] = {"journal": journal}
+        if op == "remove":
+            fields["status"] = Status.DELETING
+        job.update(**fields)
+    else:
+        journal = journal.taken_over()  # resuming: this process owns the removal now
+        job.update(journal=journal)
+    notes: list[str] = []
+    for resource in reversed(resources):
+        if resource.name in journal.done:
+            continue
+        journal = journal.start(resource.name)
+        job.update(journal=journal)
+        notes.extend(resource.release(job))
+        journal = journal.finish(resource.name)
+        job.update(journal=journal)
+    if op == "remove":
+        job.store.delete(Construct, job.construct.id)
+    else:
+        job.update(journal=None)
+    return notes
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What :func:`recover` did with an interrupted operation."""
+
+    construct_id: str
+    op: str
+    action: str  # "rolled back" or "completed"
+    notes: list[str]
+
+    def message(self) -> str:
+        """One sentence for the user."""
+        what = {"create": "creation", "add-worktree": "worktree creation"}.get(self.op, "removal")
+        detail = f": {', '.join(self.notes)}" if self.notes else ""
+        return f"{self.action} the interrupted {what} of {self.construct_id}{detail}"
+
+
+class OperationInProgressError(ConflictError):
+    """Another process, alive or out of sight, is working on this construct."""
+
+
+def interrupted(construct: Construct) -> Journal | None:
+    """The journal of ``construct`` if its owner is certainly gone, else None."""
+    journal = construct.journal
+    if journal is None or journal.owner.liveness() is not Liveness.DEAD:
+        return None
+    return journal
+
+
+def require_no_operation(construct: Construct) -> None:
+    """Raise unless no live (or unknowable) operation holds ``construct``."""
+    journal = construct.journal
+    if journal is None:
+        return
+    liveness = journal.owner.liveness()
+    if liveness is Liveness.DEAD:
+        return
+    where = journal.owner.where()
+    hint = (
+        "wait for it to finish"
+        if liveness is Liveness.ALIVE
+        else "it cannot be checked from here; wait for it, or if that machine or container "
+        "is gone, remove the `journal` line from the record by hand"
+    )
+    raise OperationInProgressError(
+        f"construct {construct.id} is being worked on by {where} "
+        f"({journal.op} in progress); {hint}",
+        fields={"construct": construct.id, "op": journal.op, "owner": where},
+    )
+
+
+def recover(job: Job, resources: Sequence[Resource]) -> Recovery | None:
+    """Undo an interrupted creation or finish an interrupted removal of ``job.construct``.
+
+    Does nothing (returns None) unless the operation's owner is certainly
+    dead; its child process groups are ended first, so nothing it started
+    can recreate what is being undone.
+    """
+    journal = interrupted(job.construct)
+    if journal is None:
+        return None
+    left = _end_groups(journal)
+    if left:
+        raise SyntheticError(
+            f"cannot recover {job.construct.id}: {', '.join(left)} would not stop",
+            exit_code=ExitCode.CONFLICT,
+        )
+    if journal.rolls_forward:
+        notes = release(job, resources, op=journal.op)
+        return Recovery(job.construct.id, journal.op, "completed", notes)
+    notes, failed = _undo(job, resources, journal)
+    if failed:
+        raise SyntheticError(
+            f"rolling back {job.construct.id} left: {'; '.join(failed)}",
+            exit_code=ExitCode.FAILED,
+        )
+    notes.extend(_drop_or_restore(job, resources, journal))
+    return Recovery(job.construct.id, journal.op, "rolled back", notes)

@@ -1,0 +1,74 @@
+"""What a resource step sees: the construct it works on, and the repository around it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from state_format.journal import Journal
+from state_format.records import Construct
+from state_format.store import Store
+
+if TYPE_CHECKING:
+    from synthetic_ls.config import SyntheticConfig, Template
+    from synthetic_ls.git.repo import GitRepo
+    from synthetic_ls.git.worktree_admin import WorktreeEntry
+
+
+@dataclass
+class Job:
+    """One operation on one construct, shared by the steps of every resource.
+
+    ``construct`` is the record as last written; :meth:`update` writes fields
+    (under the state lock) and refreshes it. ``outputs`` collects what each
+    resource reports to the user (files copied, ports allocated ...), keyed by
+    the resource name.
+    """
+
+    store: Store
+    git: GitRepo
+    construct: Construct
+    config: SyntheticConfig | None = None
+    template: Template | None = None
+    #: Start point of a new branch (None: HEAD of the checkout the command runs in).
+    from_ref: str | None = None
+    #: Exact branch name requested (None: the prefix plus the id).
+    branch: str | None = None
+    #: The user accepts losing uncommitted or unmerged work on release.
+    force: bool = False
+    #: Keep the branch of a removed worktree even when it is merged.
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def journal(self) -> Journal | None:
+        """The journal of the operation in progress, if any."""
+        return self.construct.journal
+
+    def update(self, **fields: Any) -> Construct:
+        """Write ``fields`` to the record (None removes a key) and refresh :attr:`construct`."""
+        self.construct = self.store.update(Construct, self.construct.id, lambda _c: fields)
+        return self.construct
+
+    def record_group(self, pgid: int) -> None:
+        """Journal a child process group, so recovery can end it before undoing its work."""
+        journal = self.store.get_construct(self.construct.id).journal
+        if journal is not None:
+            self.update(journal=journal.with_group(pgid))
+
+
+@dataclass
+class Survey:
+    """What the doctor looks at once, shared by every resource's ``check``."""
+
+    store: Store
+    git: GitRepo
+    constructs: list[Construct]
+    config: SyntheticConfig | None
+    worktrees: list[WorktreeEntry]
+
+    def construct_for_path(self, path: str) -> Construct | None:
+        """The construct whose recorded worktree is ``path``, if any."""
+        for c in self.constructs:
+            if c.workspace_path == path:
+                return c
+        return None

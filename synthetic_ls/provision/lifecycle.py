@@ -1,0 +1,149 @@
+"""The lifecycle every per-construct resource implements (see the package docstring).
+
+A :class:`Resource` is one kind of thing a construct owns: its worktree and
+branch, the include files copied into it, later its ports, services, prompt
+bundle and agent session. The flow (:mod:`synthetic_ls.provision.flow`) calls
+each step on an ordered list of resources and knows none of them by name.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from synthetic_ls.provision.job import Job, Survey
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """What a resource would do for a construct: a summary line and its details."""
+
+    resource: str
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: ``{"resource", "summary", "details"}``."""
+        return {"resource": self.resource, "summary": self.summary, "details": self.details}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a finding is about: a construct, worktree, branch, file, config or process."""
+
+    type: str
+    ref: str
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON form: ``{"type", "ref"}``."""
+        return {"type": self.type, "ref": self.ref}
+
+
+@dataclass
+class Finding:
+    """One thing the doctor found: what, about what, and a safe fix if one exists.
+
+    ``fix`` repairs only this finding and returns notes on what it did; it is
+    None when no fix is safe (the ``advice`` then says what to do by hand).
+    """
+
+    kind: str
+    subject: Subject
+    message: str
+    advice: str = ""
+    fix: Callable[[], list[str]] | None = None
+    fixed: bool = False
+    fix_notes: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        """A stable handle for this finding, to apply its fix on its own."""
+        return f"{self.kind}:{self.subject.type}:{self.subject.ref}"
+
+    @property
+    def fixable(self) -> bool:
+        """True when a safe fix exists and has not been applied yet."""
+        return self.fix is not None and not self.fixed
+
+    def apply(self) -> None:
+        """Run the fix and mark the finding fixed."""
+        if self.fix is None:
+            raise ValueError(f"finding {self.id} has no safe fix")
+        self.fix_notes = list(self.fix())
+        self.fixed = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (documented in README.md, "doctor")."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "subject": self.subject.to_dict(),
+            "message": self.message,
+            "advice": self.advice or None,
+            "fixable": self.fix is not None,
+            "fixed": self.fixed,
+            "fix_notes": self.fix_notes,
+        }
+
+
+class Resource(abc.ABC):
+    """One kind of thing a construct owns, with the six lifecycle steps.
+
+    Every step receives the :class:`~synthetic_ls.provision.job.Job` for one
+    construct (its record, template, settings and options). The flow writes
+    the step to the construct's journal before it runs, so ``undo`` and
+    ``recover`` must cope with a step that stopped anywhere in the middle:
+    they look at what exists, not at what should.
+    """
+
+    #: Stable step name written to journals (never rename: old journals use it).
+    name: ClassVar[str]
+    #: What the step is called in messages ("creating the worktree").
+    title: ClassVar[str]
+    #: Part of a construct's worktree: provisioned by ``worktree add`` too.
+    with_worktree: ClassVar[bool] = False
+
+    def wanted(self, job: Job) -> bool:
+        """Whether this construct gets this resource at all (default: yes)."""
+        return True
+
+    @abc.abstractmethod
+    def plan(self, job: Job) -> PlanItem:
+        """What :meth:`provision` would do; no side effect (``--dry-run``, previews)."""
+
+    def prepare(self, job: Job) -> dict[str, Any]:
+        """Record fields to write, with the journal entry, before provisioning.
+
+        Names chosen here (a folder, a branch) are on disk before anything is
+        made, so recovery after a crash knows what to look for.
+        """
+        return {}
+
+    @abc.abstractmethod
+    def provision(self, job: Job) -> dict[str, Any]:
+        """Make the resource; return record fields to write once it is made."""
+
+    @abc.abstractmethod
+    def undo(self, job: Job) -> list[str]:
+        """Remove what :meth:`provision` made, even half-made; notes on what was removed."""
+
+    def preflight_release(self, job: Job) -> None:
+        """Refuse (raise) before anything changes when :meth:`release` would lose work.
+
+        ``job.force`` lets the user accept that loss.
+        """
+
+    @abc.abstractmethod
+    def release(self, job: Job) -> list[str]:
+        """Remove the resource when the construct (or its worktree) goes; notes."""
+
+    def recover(self, job: Job, *, forward: bool) -> list[str]:
+        """Finish (``forward``, a removal) or undo (a creation) a step a dead process began."""
+        return self.release(job) if forward else self.undo(job)
+
+    def check(self, survey: Survey) -> list[Finding]:
+        """Findings about this resource across all constructs, each with its own fix."""
+        return []
