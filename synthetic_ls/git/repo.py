@@ -42,7 +42,10 @@ def run_git(
         proc = subprocess.run(
             ["git", "-C", str(cwd), *args],
             capture_output=True,
-            text=True,
+            # Paths in git's output are bytes; undecodable ones round-trip to
+            # the same bytes in os calls instead of raising UnicodeDecodeError.
+            encoding="utf-8",
+            errors="surrogateescape",
             env=_git_env(),
             stdin=subprocess.DEVNULL,
             check=False,

@@ -1,0 +1,120 @@
+"""Hostile branches and work that removal must not lose, on real repositories (issue 7).
+
+Each test drives the real CLI in-process against real git repositories in
+``tmp_path``; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from synthetic_ls.cli.main import run
+from synthetic_ls.git import include_copy
+from synthetic_ls.git.repo import GitRepo
+from tests.gitrepo import git, make_repo
+
+CONFIG = """export default {
+  defaults: { templateId: "dev" },
+  worktrees: { branchPrefix: "agent/" },
+  templates: {
+    dev: { label: "Dev", includePatterns: [".env*", "config/**"] },
+  },
+};
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = make_repo(
+        tmp_path / "app",
+        {
+            "synthetic.config.ts": CONFIG,
+            ".gitignore": ".env*\n*.o\n",
+            "src/main.py": "print('hi')\n",
+        },
+    )
+    (path / ".env").write_text("TOKEN=secret\n")
+    monkeypatch.chdir(path)
+    monkeypatch.delenv("SYNTHETIC_WORKTREES_DIR", raising=False)
+    return path
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = run(list(argv))
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err
+    return code, out.out, out.err
+
+
+def new_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
+    code, out, err = cli(capsys, "new", *argv, "--json")
+    assert code == 0, err
+    data: dict[str, object] = json.loads(out)
+    return data
+
+
+def records(repo: Path) -> list[str]:
+    folder = repo / ".git" / "synthetic" / "constructs"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def tree_files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+# -- item 1: the include copy never writes through a symlink in the worktree --
+
+
+def test_hostile_branch_symlinked_folder_gets_no_include_files(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A branch under review commits `config` as a symlink that, seen from a
+    # worktree in <tmp>/app.worktrees/<id>/, points at <tmp>/somewhere.
+    somewhere = tmp_path / "somewhere"
+    somewhere.mkdir()
+    git(repo, "checkout", "-q", "-b", "pr")
+    os.symlink("../../somewhere", repo / "config")
+    git(repo, "add", "config")
+    git(repo, "commit", "-q", "-m", "hostile")
+    git(repo, "checkout", "-q", "main")
+    # The main checkout has an untracked config/.env the pattern config/** selects.
+    (repo / "config").mkdir()
+    (repo / "config" / ".env").write_text("PRIVATE=1\n")
+    made = new_json(capsys, "review", "--from", "pr")
+    path = Path(str(made["workspace_path"]))
+    assert tree_files(somewhere) == []  # nothing written outside the worktree
+    assert (path / "config").is_symlink()
+    skipped = {s["path"]: s["reason"] for s in made["skipped"]}  # type: ignore[attr-defined]
+    assert "config/.env" in skipped and "symlink" in skipped["config/.env"]
+    assert "config/.env" not in made["copied"]  # type: ignore[operator]
+    assert (path / ".env").read_text() == "TOKEN=secret\n"  # the rest is still copied
+
+
+def test_copy_refuses_every_symlink_on_the_destination_path(
+    tmp_path: Path,
+) -> None:
+    root = make_repo(tmp_path / "r", {".gitignore": "*.local\n"})
+    git_repo = GitRepo.discover(root)
+    for rel in ("a/b/c.local", "d/e.local", "f.local", "g/h.local"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(rel)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    dest = tmp_path / "dest"
+    (dest / "a").mkdir(parents=True)
+    os.symlink(outside, dest / "a" / "b")  # a deeper folder is a symlink
+    os.symlink(tmp_path / "nowhere", dest / "d")  # a dangling symlink folder
+    os.symlink(outside / "f.local", dest / "f.local")  # the file itself, dangling
+    (dest / "g").mkdir()
+    report = include_copy.copy_included(git_repo, dest, ["*.local"])
+    assert report.copied == ["g/h.local"]
+    reasons = dict(report.skipped)
+    assert set(reasons) == {"a/b/c.local", "d/e.local", "f.local"}
+    assert "symlink" in reasons["a/b/c.local"] and "a/b" in reasons["a/b/c.local"]
+    assert "symlink" in reasons["d/e.local"]
+    assert reasons["f.local"] == "already exists in the worktree"
+    assert tree_files(outside) == [] and not (tmp_path / "nowhere").exists()
