@@ -14,7 +14,7 @@ from typing import Any
 from state_format.records import Construct
 from state_format.statuses import Status
 from state_format.store import Store
-from synthetic_ls.errors import ConflictError, InvalidInputError
+from synthetic_ls.errors import ConflictError, InvalidInputError, SyntheticError
 from synthetic_ls.git import branches
 from synthetic_ls.git.repo import GitRepo
 from synthetic_ls.ops import worktrees as wt
@@ -49,10 +49,13 @@ def create_with_worktree(
         git.head()
     final_status = status or Status.READY
     rb = Rollback()
+    plan: wt.WorktreePlan | None = None
     try:
         with rb.run("recording the construct"):
             with store.lock():
                 construct_id = store.new_id(Construct, name)
+                # Planning makes nothing: its errors (a branch that exists, a
+                # folder in the way) reject the input, not a step (see below).
                 plan = wt.plan_worktree(
                     git, settings, construct_id, options.from_ref, options.branch
                 )
@@ -77,6 +80,10 @@ def create_with_worktree(
                 return {"status": final_status, "spawn_pid": None}
 
             construct = store.update(Construct, construct.id, finish)
+    except SyntheticError as exc:
+        if plan is None:
+            raise  # rejected while planning: nothing was made, nothing to undo
+        raise rb.fail(exc) from exc
     except BaseException as exc:  # KeyboardInterrupt too: leave nothing behind
         raise rb.fail(exc) from exc
     return CreateResult(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from synthetic_ls.cli.main import run
+from synthetic_ls.errors import ExitCode
 from synthetic_ls.git import include_copy
 from synthetic_ls.git.repo import GitRepo
 from tests.gitrepo import git, make_repo
@@ -118,3 +119,16 @@ def test_copy_refuses_every_symlink_on_the_destination_path(
     assert "symlink" in reasons["d/e.local"]
     assert reasons["f.local"] == "already exists in the worktree"
     assert tree_files(outside) == [] and not (tmp_path / "nowhere").exists()
+
+
+# -- item 13: an existing branch is invalid input --
+
+
+def test_new_with_an_existing_branch_is_invalid_input(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = cli(capsys, "new", "x", "--branch", "main")
+    assert code == ExitCode.INVALID
+    assert "recording" not in err and "branch 'main' already exists" in err
+    assert records(repo) == []
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
