@@ -199,7 +199,7 @@ def remove_worktree(store: Store, ref: str, *, force: bool = False) -> WorktreeR
         raise InvalidInputError(f"construct {construct.id} has no worktree")
     git = GitRepo.discover(store.repo.worktree)
     wt.check_removable(construct, force=force, main_root=git.main_root)
-    notes = wt.release_worktree(git, construct, force=force)
+    notes = wt.release_worktree(git, construct, force=force, record_kept=True)
     branch_gone = construct.branch is None or branches.branch_tip(git, construct.branch) is None
 
     def clear(_current: Construct) -> dict[str, Any]:

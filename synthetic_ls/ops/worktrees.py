@@ -268,12 +268,15 @@ def _same_as_main(worktree: Path, main_root: Path, rel: str) -> bool:
         return False
 
 
-def release_worktree(git: GitRepo, construct: Construct, *, force: bool) -> list[str]:
+def release_worktree(
+    git: GitRepo, construct: Construct, *, force: bool, record_kept: bool = False
+) -> list[str]:
     """Remove the worktree and prune; delete the branch unless it holds unmerged work.
 
     Call :func:`check_removable` first: git is told to remove the folder even
     with untracked files, because the check already let only copies of the
-    main checkout's include files through.
+    main checkout's include files through. ``record_kept`` says the construct
+    stays (``worktree rm``), which changes the advice about a kept branch.
     """
     notes: list[str] = []
     if construct.workspace_path:
@@ -286,9 +289,14 @@ def release_worktree(git: GitRepo, construct: Construct, *, force: bool) -> list
         unmerged = branches.unmerged_count(git, construct.branch, base, construct.base_commit or "")
         if unmerged and not force:
             where = base.removeprefix("refs/heads/") or (construct.base_commit or "")[:12]
+            # Advice that still works afterwards: once `rm` has deleted the
+            # construct, `rm --force` can no longer reach this branch.
+            how = f"delete it with `git branch -D {construct.branch}`"
+            if record_kept:
+                how = f"`synthetic worktree add {construct.id}` checks it out again; " + how
             notes.append(
                 f"kept branch {construct.branch}: {unmerged} commit(s) not merged into {where} "
-                "(pass --force to delete it)"
+                f"({how})"
             )
         elif _checked_out_elsewhere(git, construct.branch):
             notes.append(f"kept branch {construct.branch}: it is checked out in another worktree")

@@ -16,7 +16,7 @@ from synthetic_ls.cli.main import run
 from synthetic_ls.errors import ExitCode
 from synthetic_ls.git import include_copy
 from synthetic_ls.git.repo import GitRepo
-from tests.gitrepo import git, make_repo
+from tests.gitrepo import commit_file, git, make_repo
 
 CONFIG = """export default {
   defaults: { templateId: "dev" },
@@ -119,6 +119,25 @@ def test_copy_refuses_every_symlink_on_the_destination_path(
     assert "symlink" in reasons["d/e.local"]
     assert reasons["f.local"] == "already exists in the worktree"
     assert tree_files(outside) == [] and not (tmp_path / "nowhere").exists()
+
+
+# -- item 12: advice once the construct is gone --
+
+
+def test_rm_advises_git_branch_d_for_a_kept_branch(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = new_json(capsys, "x")
+    commit_file(Path(str(made["workspace_path"])), "w.txt", "w")
+    code, out, _ = cli(capsys, "rm", str(made["id"]), "--yes")
+    assert code == 0
+    assert f"git branch -D {made['branch']}" in out and "--force" not in out
+    made = new_json(capsys, "y")
+    commit_file(Path(str(made["workspace_path"])), "w.txt", "w")
+    code, out, _ = cli(capsys, "worktree", "rm", str(made["id"]))
+    assert code == 0
+    assert f"synthetic worktree add {made['id']}" in out
+    assert f"git branch -D {made['branch']}" in out
 
 
 # -- item 13: an existing branch is invalid input --
