@@ -227,3 +227,22 @@ def copy_included(
     finally:
         os.close(src_root_fd)
     return report
+
+
+def ignored_files(worktree: Path, patterns: list[str] | None) -> list[str]:
+    """Ignored files in ``worktree`` that match ``patterns`` (all of them for None).
+
+    With None, folders that hold nothing but ignored files (``node_modules/``,
+    ``build/``) are left out whole: they are generated, and listing them file
+    by file could take long.
+    """
+    args = ["ls-files", "-z", "--others", "--ignored", "--exclude-standard"]
+    specs: list[str] = []
+    if patterns is None:
+        args.append("--directory")
+    else:
+        specs = [_pathspec(p) for p in patterns if p.strip()]
+        if not specs:
+            return []
+    proc = run_git(worktree, *args, "--", *specs, step="listing ignored files")
+    return sorted(rel for rel in proc.stdout.split("\0") if rel and not rel.endswith("/"))

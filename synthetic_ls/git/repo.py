@@ -35,9 +35,12 @@ def _git_env() -> dict[str, str]:
 
 
 def run_git(
-    cwd: Path, *args: str, step: str, check: bool = True
+    cwd: Path, *args: str, step: str, check: bool = True, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``git -C cwd args`` without a shell; raise :class:`GitError` naming ``step``."""
+    """Run ``git -C cwd args`` without a shell; raise :class:`GitError` naming ``step``.
+
+    ``input`` is written to git's standard input (else it reads nothing).
+    """
     try:
         proc = subprocess.run(
             ["git", "-C", str(cwd), *args],
@@ -47,7 +50,8 @@ def run_git(
             encoding="utf-8",
             errors="surrogateescape",
             env=_git_env(),
-            stdin=subprocess.DEVNULL,
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
             check=False,
         )
     except FileNotFoundError:

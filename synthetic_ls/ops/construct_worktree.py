@@ -198,7 +198,7 @@ def remove_worktree(store: Store, ref: str, *, force: bool = False) -> WorktreeR
     if not construct.workspace_path:
         raise InvalidInputError(f"construct {construct.id} has no worktree")
     git = GitRepo.discover(store.repo.worktree)
-    wt.check_removable(construct, force=force, main_root=git.main_root)
+    _check_removable(store, git, construct, force=force)
     notes = wt.release_worktree(git, construct, force=force, record_kept=True)
     branch_gone = construct.branch is None or branches.branch_tip(git, construct.branch) is None
 
@@ -229,7 +229,21 @@ def preflight_removal(store: Store, construct: Construct, options: RemoveOptions
         )
     if construct.workspace_path and not options.force:
         git = GitRepo.discover(store.repo.worktree)
-        wt.check_removable(construct, force=False, main_root=git.main_root)
+        _check_removable(store, git, construct, force=False)
+
+
+def _check_removable(store: Store, git: GitRepo, construct: Construct, *, force: bool) -> None:
+    """:func:`wt.check_removable` with the include patterns of the construct's template."""
+    if force or not construct.workspace_path:
+        return
+    patterns: list[str] | None
+    try:
+        patterns = wt.template_includes(
+            choose_template(store.repo.worktree, construct.template_id)[1]
+        )
+    except InvalidInputError:
+        patterns = None  # config broken or template gone: check_removable falls back
+    wt.check_removable(construct, force=force, main_root=git.main_root, include_patterns=patterns)
 
 
 def release_for_removal(store: Store, construct: Construct, options: RemoveOptions) -> str | None:

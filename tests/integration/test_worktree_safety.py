@@ -121,6 +121,145 @@ def test_copy_refuses_every_symlink_on_the_destination_path(
     assert tree_files(outside) == [] and not (tmp_path / "nowhere").exists()
 
 
+# -- item 5: committed work that only the worktree's HEAD reaches --
+
+
+def _assert_blocked(
+    capsys: pytest.CaptureFixture[str], cid: str, path: Path, *expected: str
+) -> None:
+    for argv in (("rm", cid, "--yes"), ("worktree", "rm", cid)):
+        code, _, err = cli(capsys, *argv)
+        assert code == ExitCode.CONFLICT, err
+        for text in expected:
+            assert text in err, err
+        assert path.exists()
+
+
+def test_rm_refuses_to_lose_commits_on_a_detached_head(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = new_json(capsys, "x")
+    cid, path = str(made["id"]), Path(str(made["workspace_path"]))
+    git(path, "checkout", "-q", "--detach")
+    lost = commit_file(path, "work.txt", "work", message="precious detached work")
+    _assert_blocked(capsys, cid, path, lost[:12], "precious detached work", "--force")
+    assert records(repo) == [f"{cid}.toml"]
+    code, out, _ = cli(capsys, "show", cid, "--json")
+    assert json.loads(out)["status"] == "ready"  # nothing changed
+    code, _, err = cli(capsys, "rm", cid, "--yes", "--force")
+    assert code == 0, err
+    assert not path.exists()
+
+
+def test_detached_head_without_new_commits_does_not_block(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = new_json(capsys, "x")
+    git(Path(str(made["workspace_path"])), "checkout", "-q", "--detach")
+    code, _, err = cli(capsys, "rm", str(made["id"]), "--yes")
+    assert code == 0, err
+
+
+def test_rm_refuses_mid_rebase(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = new_json(capsys, "x")
+    cid, path = str(made["id"]), Path(str(made["workspace_path"]))
+    commit_file(path, "a.txt", "a", message="first")
+    commit_file(path, "b.txt", "b", message="second")
+    # `rebase -i` stopped by `edit` on the first commit, which is then amended:
+    # the amended commit is reachable from the detached HEAD only.
+    monkeypatch.setenv("GIT_SEQUENCE_EDITOR", "sed -i -e 1s/^pick/edit/")
+    git(path, "rebase", "-q", "-i", "HEAD~2")
+    (path / "a.txt").write_text("amended")
+    git(path, "commit", "-q", "-a", "--amend", "-m", "first, amended")
+    amended = git(path, "rev-parse", "HEAD").strip()
+    _assert_blocked(capsys, cid, path, "rebase", "in progress", amended[:12], "first, amended")
+
+
+@pytest.mark.parametrize("operation", ["bisect", "cherry-pick"])
+def test_rm_refuses_with_an_operation_in_progress(
+    repo: Path, capsys: pytest.CaptureFixture[str], operation: str
+) -> None:
+    made = new_json(capsys, "x")
+    cid, path = str(made["id"]), Path(str(made["workspace_path"]))
+    if operation == "bisect":
+        git(path, "bisect", "start")
+        expected = "bisect"
+    else:
+        git(repo, "checkout", "-q", "-b", "other")
+        pick = commit_file(repo, "src/main.py", "theirs\n", message="theirs")
+        git(repo, "checkout", "-q", "main")
+        commit_file(path, "src/main.py", "ours\n", message="ours")
+        proc_ok = True
+        try:
+            git(path, "cherry-pick", pick)
+        except AssertionError:
+            proc_ok = False
+        assert not proc_ok  # stopped on a conflict
+        git(path, "checkout", "-q", "--ours", "--", "src/main.py")
+        git(path, "add", "src/main.py")  # resolved, but the pick is not concluded
+        expected = "cherry-pick"
+    _assert_blocked(capsys, cid, path, expected, "in progress")
+
+
+def test_rm_refuses_an_imported_detached_worktree_with_commits(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hand = tmp_path / "hand"
+    git(repo, "worktree", "add", "-q", "--detach", str(hand))
+    code, out, err = cli(capsys, "import", str(hand), "--json")
+    assert code == 0, err
+    cid = json.loads(out)["id"]
+    lost = commit_file(hand, "w.txt", "w", message="imported work")
+    _assert_blocked(capsys, cid, hand, lost[:12], "imported work")
+
+
+# -- item 6: ignored and hidden changes --
+
+
+def test_rm_refuses_an_edited_ignored_copy_and_new_include_files(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = new_json(capsys, "x")
+    cid, path = str(made["id"]), Path(str(made["workspace_path"]))
+    assert ".env" in made["copied"]  # type: ignore[operator]
+    (path / "build.o").write_text("generated")  # ignored, not an include file: disposable
+    (path / ".env").write_text("TOKEN=agent-edited\n")
+    (path / ".env.local").write_text("NEW=1\n")  # new file of the kind the template carries
+    _assert_blocked(capsys, cid, path, ".env", ".env.local", "ignored")
+    code, _, err = cli(capsys, "rm", cid, "--yes")
+    assert "build.o" not in err
+    # Unchanged copies and other ignored files do not block.
+    (path / ".env").write_text("TOKEN=secret\n")
+    (path / ".env.local").unlink()
+    code, _, err = cli(capsys, "rm", cid, "--yes")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("flag", ["--assume-unchanged", "--skip-worktree"])
+def test_rm_refuses_hidden_edits(repo: Path, capsys: pytest.CaptureFixture[str], flag: str) -> None:
+    made = new_json(capsys, "x")
+    cid, path = str(made["id"]), Path(str(made["workspace_path"]))
+    git(path, "update-index", flag, "src/main.py")
+    (path / "src" / "main.py").write_text("hidden edit\n")
+    assert git(path, "status", "--porcelain") == ""  # git status hides it
+    _assert_blocked(capsys, cid, path, "src/main.py", flag.removeprefix("--"))
+    code, _, err = cli(capsys, "rm", cid, "--yes", "--force")
+    assert code == 0, err
+
+
+def test_sparse_skip_worktree_file_that_is_absent_does_not_block(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = new_json(capsys, "x")
+    path = Path(str(made["workspace_path"]))
+    git(path, "update-index", "--skip-worktree", "src/main.py")
+    (path / "src" / "main.py").unlink()  # what a sparse checkout looks like
+    code, _, err = cli(capsys, "rm", str(made["id"]), "--yes")
+    assert code == 0, err
+
+
 # -- item 12: advice once the construct is gone --
 
 
