@@ -109,12 +109,14 @@ def add_worktree(
 ) -> WorktreeAddResult:
     """Give an existing construct (without one) a worktree.
 
-    If the construct's recorded branch still exists (its worktree was removed
-    earlier and the branch kept), that branch is checked out again.
+    The construct's template must still be in a config without errors (see
+    :func:`construct_template`). If the construct's recorded branch still
+    exists (its worktree was removed earlier and the branch kept), that
+    branch is checked out again.
     """
     construct = store.resolve_construct(ref)
     wt.require_no_worktree(construct)
-    _template_id, template, config = choose_template_or_none(store, construct.template_id)
+    _template_id, template, config = construct_template(store, construct)
     git = GitRepo.discover(store.repo.worktree)
     settings = wt.worktree_settings(git, config)
     reuse = (
@@ -172,16 +174,21 @@ def add_worktree(
     )
 
 
-def choose_template_or_none(store: Store, template_id: str) -> tuple[str, Any, Any]:
-    """The construct's template and config; (id, None, None) if the config lost it.
+def construct_template(store: Store, construct: Construct) -> tuple[str, Any, Any]:
+    """The construct's template and the config it comes from, as ``new`` would use them.
 
-    An existing construct keeps working after its template was renamed or
-    removed; it only loses the include patterns.
+    Raises InvalidInputError (exit 7) when the config is missing or has
+    errors, or no longer defines the construct's template: falling back to
+    the default root and branch prefix and copying no include files would
+    make a different worktree than the user set up, without a word.
     """
     try:
-        return choose_template(store.repo.worktree, template_id)
-    except InvalidInputError:
-        return template_id, None, None
+        return choose_template(store.repo.worktree, construct.template_id)
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            f"cannot make the worktree of {construct.id} (template {construct.template_id!r}): "
+            f"{exc}"
+        ) from None
 
 
 @dataclass(frozen=True)

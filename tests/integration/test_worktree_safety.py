@@ -260,6 +260,32 @@ def test_sparse_skip_worktree_file_that_is_absent_does_not_block(
     assert code == 0, err
 
 
+# -- item 10: worktree add refuses a config it cannot use --
+
+
+@pytest.mark.parametrize("problem", ["config-errors", "template-gone", "config-missing"])
+def test_worktree_add_refuses_without_a_usable_template(
+    repo: Path, capsys: pytest.CaptureFixture[str], problem: str
+) -> None:
+    made = new_json(capsys, "x", "--no-worktree")
+    config = repo / "synthetic.config.ts"
+    if problem == "config-errors":
+        config.write_text(CONFIG.replace('label: "Dev"', "label: 42"))
+        expected = "has errors"
+    elif problem == "template-gone":
+        config.write_text(CONFIG.replace("dev:", "renamed:").replace('"dev"', '"renamed"'))
+        expected = "'dev'"
+    else:
+        config.unlink()
+        expected = "synthetic init"
+    code, _, err = cli(capsys, "worktree", "add", str(made["id"]))
+    assert code == ExitCode.INVALID, err
+    assert expected in err
+    code, out, _ = cli(capsys, "show", str(made["id"]), "--json")
+    assert json.loads(out)["workspace_path"] is None
+    assert not (repo.parent / "app.worktrees").exists()
+
+
 # -- item 12: advice once the construct is gone --
 
 
