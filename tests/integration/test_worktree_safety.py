@@ -286,6 +286,24 @@ def test_worktree_add_refuses_without_a_usable_template(
     assert not (repo.parent / "app.worktrees").exists()
 
 
+# -- item 11: doctor reports a broken config --
+
+
+@pytest.mark.parametrize("text", ["export default {", "export default { templates: 5 };"])
+def test_doctor_reports_config_errors(
+    repo: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    (repo / "synthetic.config.ts").write_text(text)
+    code, out, _ = cli(capsys, "doctor")
+    assert code == 1 and "agree" not in out and "[config-error]" in out
+    assert "synthetic.config.ts" in out
+    code, out, _ = cli(capsys, "doctor", "--json", "--fix")
+    findings = json.loads(out)["findings"]
+    assert code == 1 and findings[0]["kind"] == "config-error" and not findings[0]["fixed"]
+    assert findings[0]["subject"] == str(repo / "synthetic.config.ts")
+    assert ":1:" in findings[0]["message"]  # the first error, with its place
+
+
 # -- item 12: advice once the construct is gone --
 
 
