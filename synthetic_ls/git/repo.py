@@ -92,6 +92,32 @@ class GitRepo:
             common_dir=paths.common_dir.resolve(),
         )
 
+    def outermost_working_tree(self) -> Path:
+        """The working tree of the outermost superproject around this repository.
+
+        The main checkout itself when it is not a submodule. Asks
+        ``git rev-parse --show-superproject-working-tree`` level by level,
+        so a submodule of a submodule leads to the top.
+        """
+        current = self.main_root
+        seen = {current}
+        while True:
+            proc = run_git(
+                current,
+                "rev-parse",
+                "--show-superproject-working-tree",
+                step="finding the superproject",
+                check=False,
+            )
+            above = proc.stdout.strip()
+            if proc.returncode != 0 or not above:
+                return current
+            parent = Path(above).resolve()
+            if parent in seen:  # a loop cannot happen in git; never spin on one
+                return current
+            seen.add(parent)
+            current = parent
+
     def resolve(self, rev: str) -> tuple[str, str]:
         """Resolve ``rev`` (branch, tag, commit, ``HEAD``) to ``(commit id, ref name)``.
 

@@ -61,13 +61,18 @@ class WorktreeOutcome:
     copy: include_copy.CopyReport = field(default_factory=include_copy.CopyReport)
 
 
-def default_root(main_root: Path) -> Path:
+def default_root(git: GitRepo) -> Path:
     """``<parent>/<repo>.worktrees``: beside the checkout, never inside it.
 
     Nested checkouts confuse file watchers, test runners and tools that walk
-    the tree, so the default keeps worktrees out of the main checkout.
+    the tree, so the default keeps worktrees out of the main checkout. For a
+    submodule, ``<parent>`` is the parent of the outermost superproject's
+    working tree: beside the submodule they would land inside the
+    superproject, where ``git add -A`` would take them for embedded
+    repositories.
     """
-    return main_root.parent / f"{main_root.name}.worktrees"
+    outermost = git.outermost_working_tree()
+    return outermost.parent / f"{git.main_root.name}.worktrees"
 
 
 def worktree_settings(git: GitRepo, config: SyntheticConfig | None) -> WorktreeSettings:
@@ -82,7 +87,7 @@ def worktree_settings(git: GitRepo, config: SyntheticConfig | None) -> WorktreeS
     if env:
         root = Path(os.path.expanduser(env))
     if root is None:
-        root = default_root(git.main_root)
+        root = default_root(git)
     elif not root.is_absolute():
         root = git.main_root / root
     return WorktreeSettings(root=Path(os.path.abspath(root)), branch_prefix=prefix)

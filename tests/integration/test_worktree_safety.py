@@ -260,6 +260,49 @@ def test_sparse_skip_worktree_file_that_is_absent_does_not_block(
     assert code == 0, err
 
 
+# -- item 19: submodules --
+
+
+def test_worktrees_of_a_submodule_land_outside_the_superproject(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SYNTHETIC_WORKTREES_DIR", raising=False)
+    make_repo(tmp_path / "lib-src", {"synthetic.config.ts": CONFIG, "lib.py": "x = 1\n"})
+    outer = make_repo(tmp_path / "code" / "outer")
+    git(
+        outer,
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        str(tmp_path / "lib-src"),
+        "mid",
+    )
+    git(outer, "commit", "-q", "-m", "add mid")
+    # A submodule inside a submodule: the worktrees must leave both.
+    mid = outer / "mid"
+    git(
+        mid,
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        str(tmp_path / "lib-src"),
+        "inner",
+    )
+    git(mid, "commit", "-q", "-m", "add inner")
+    git(outer, "commit", "-q", "-am", "bump mid")
+    for checkout in (mid, mid / "inner"):
+        monkeypatch.chdir(checkout)
+        made = new_json(capsys, "x")
+        path = Path(str(made["workspace_path"]))
+        assert path.parent == tmp_path / "code" / f"{checkout.name}.worktrees"
+        assert not path.is_relative_to(outer)
+    assert git(outer, "status", "--porcelain", "--ignore-submodules=none") == ""
+
+
 # -- item 10: worktree add refuses a config it cannot use --
 
 
