@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pygit2
 
-from state_format.paths import find_repo
-from synthetic_ls.errors import ExitCode, NotFoundError, SyntheticError
+from state_format.paths import RepoPaths, find_repo
+from synthetic_ls.errors import ExitCode, InvalidInputError, NotFoundError, SyntheticError
 
 
 class GitError(SyntheticError):
@@ -79,8 +79,15 @@ class GitRepo:
         errors outside one or in a bare one.
         """
         paths = find_repo(start)
-        here = pygit2.Repository(str(paths.worktree))
-        main = pygit2.Repository(str(paths.common_dir))
+        try:
+            here = pygit2.Repository(str(paths.worktree))
+            main = pygit2.Repository(str(paths.common_dir))
+        except pygit2.GitError as exc:
+            raise _unopenable(paths, exc) from None
+        if not _same_repository(Path(here.path), paths.common_dir):
+            # pygit2 found a repository at the checkout, but not the one git
+            # named (GIT_DIR pointing elsewhere): never mix two repositories.
+            raise _unopenable(paths, None)
         if main.workdir is None:
             raise SyntheticError(
                 f"{paths.common_dir} has no main checkout", exit_code=ExitCode.NOT_A_REPO
@@ -153,3 +160,43 @@ class GitRepo:
         head = repo.head
         ref = head.name if not repo.head_is_detached else ""
         return str(head.peel(pygit2.Commit).id), ref
+
+
+def _same_repository(here_git_dir: Path, common_dir: Path) -> bool:
+    """True if ``here_git_dir`` is ``common_dir`` or one of its linked worktrees' git dirs."""
+    here_git_dir, common_dir = here_git_dir.resolve(), common_dir.resolve()
+    return here_git_dir == common_dir or (
+        here_git_dir.parent.name == "worktrees" and here_git_dir.parent.parent == common_dir
+    )
+
+
+def _unopenable(paths: RepoPaths, exc: pygit2.GitError | None) -> SyntheticError:
+    """The clear error for a repository git found but libgit2 cannot open as one."""
+    fmt = run_git(
+        paths.common_dir,
+        "rev-parse",
+        "--show-object-format",
+        step="reading the object format",
+        check=False,
+    ).stdout.strip()
+    if fmt and fmt != "sha1":
+        # libgit2's SHA-256 support is experimental and not in pygit2's
+        # builds; refusing up front beats a traceback half-way through.
+        return InvalidInputError(
+            f"{paths.worktree} is a {fmt.upper().replace('SHA', 'SHA-')} repository "
+            f"(git init --object-format={fmt}); Synthetic's git library (libgit2, through "
+            "pygit2) cannot read those yet, so worktree commands are not available here. "
+            "Records without a worktree still work: new --no-worktree, ls, show, edit, rm"
+        )
+    git_dir = os.environ.get("GIT_DIR")
+    if git_dir:
+        return SyntheticError(
+            f"GIT_DIR is set ({git_dir}), but {paths.worktree} is not a checkout of that "
+            "repository; unset GIT_DIR, or run synthetic inside the repository's checkout",
+            exit_code=ExitCode.NOT_A_REPO,
+        )
+    detail = f": {exc}" if exc is not None else ""
+    return SyntheticError(
+        f"cannot open the git repository of {paths.worktree}{detail}",
+        exit_code=ExitCode.NOT_A_REPO,
+    )

@@ -37,8 +37,9 @@ def create_with_worktree(
     status: Status | None,
 ) -> CreateResult:
     """Create a construct with its own branch and worktree, or nothing at all."""
-    template_id, template, config = choose_template(store.repo.worktree, options.template_id)
+    # The repository first: a checkout git cannot use makes the config moot.
     git = GitRepo.discover(store.repo.worktree)
+    template_id, template, config = choose_template(store.repo.worktree, options.template_id)
     settings = wt.worktree_settings(git, config)
     if options.branch is not None and not branches.is_valid_branch_name(options.branch):
         raise InvalidInputError(f"{options.branch!r} is not a valid git branch name")

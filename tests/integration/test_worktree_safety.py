@@ -303,6 +303,43 @@ def test_worktrees_of_a_submodule_land_outside_the_superproject(
     assert git(outer, "status", "--porcelain", "--ignore-submodules=none") == ""
 
 
+# -- item 8 rows: sha256 repositories and GIT_DIR outside a repository --
+
+
+def test_sha256_repository_is_refused_clearly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "sha"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main", "--object-format=sha256")
+    (path / "synthetic.config.ts").write_text(CONFIG)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "initial")
+    monkeypatch.chdir(path)
+    for argv in (("new", "x"), ("doctor",), ("import", str(path))):
+        code, _, err = cli(capsys, *argv)
+        assert code == ExitCode.INVALID, err
+        assert "SHA-256" in err and "--no-worktree" in err
+    assert records(path) == []
+    # Records without a worktree still work there.
+    code, _, err = cli(capsys, "new", "plain", "--no-worktree")
+    assert code == 0, err
+
+
+def test_git_dir_set_outside_any_checkout(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    for argv in (("doctor",), ("new", "x")):
+        code, _, err = cli(capsys, *argv)
+        assert code == ExitCode.NOT_A_REPO, err
+        assert "GIT_DIR" in err
+    assert records(repo) == []
+
+
 # -- item 10: worktree add refuses a config it cannot use --
 
 
