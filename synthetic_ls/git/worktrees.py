@@ -230,6 +230,19 @@ _OPERATIONS: dict[int, tuple[str, str]] = {
 }
 
 
+def unopenable_reason(path: Path) -> str | None:
+    """Why the worktree at ``path`` cannot be opened as a repository, or None if it can.
+
+    A folder whose ``.git`` file points at an entry that was deleted from the
+    git dir is no longer a worktree git knows, though its files are still there.
+    """
+    try:
+        pygit2.Repository(str(path))
+    except pygit2.GitError as exc:
+        return str(exc) or type(exc).__name__
+    return None
+
+
 def operation_in_progress(path: Path) -> str | None:
     """A git operation stopped half-way in the worktree at ``path``, as advice; else None.
 

@@ -265,6 +265,14 @@ def check_removable(
     path = Path(construct.workspace_path)
     if not (path / ".git").exists():
         return
+    broken = worktrees.unopenable_reason(path)
+    if broken is not None:
+        # Its files may be work, and git can no longer tell: leave it to a person.
+        raise ConflictError(
+            f"worktree {path} is no longer a worktree git can open ({one_line(broken, 300)}); "
+            f"nothing was removed: try `git worktree repair {path}` from the main checkout, "
+            "or check its files and delete the folder by hand"
+        )
     sections: list[tuple[str, list[str]]] = []
     operation = worktrees.operation_in_progress(path)
     if operation:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -213,6 +214,17 @@ def test_rm_refuses_an_imported_detached_worktree_with_commits(
     cid = json.loads(out)["id"]
     lost = commit_file(hand, "w.txt", "w", message="imported work")
     _assert_blocked(capsys, cid, hand, lost[:12], "imported work")
+
+
+def test_rm_of_a_worktree_git_no_longer_knows(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = new_json(capsys, "x")
+    cid, path = str(made["id"]), Path(str(made["workspace_path"]))
+    (path / "notes.txt").write_text("work")
+    shutil.rmtree(repo / ".git" / "worktrees")  # its entry in the git dir, gone
+    _assert_blocked(capsys, cid, path, "git worktree repair", "nothing was removed")
+    assert (path / "notes.txt").read_text() == "work"
 
 
 # -- item 6: ignored and hidden changes --
