@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pygit2
 
-from state_format.paths import find_repo
-from synthetic_ls.errors import ExitCode, NotFoundError, SyntheticError
+from state_format.paths import RepoPaths, find_repo
+from synthetic_ls.errors import ExitCode, InvalidInputError, NotFoundError, SyntheticError
 
 
 class GitError(SyntheticError):
@@ -35,16 +35,23 @@ def _git_env() -> dict[str, str]:
 
 
 def run_git(
-    cwd: Path, *args: str, step: str, check: bool = True
+    cwd: Path, *args: str, step: str, check: bool = True, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``git -C cwd args`` without a shell; raise :class:`GitError` naming ``step``."""
+    """Run ``git -C cwd args`` without a shell; raise :class:`GitError` naming ``step``.
+
+    ``input`` is written to git's standard input (else it reads nothing).
+    """
     try:
         proc = subprocess.run(
             ["git", "-C", str(cwd), *args],
             capture_output=True,
-            text=True,
+            # Paths in git's output are bytes; undecodable ones round-trip to
+            # the same bytes in os calls instead of raising UnicodeDecodeError.
+            encoding="utf-8",
+            errors="surrogateescape",
             env=_git_env(),
-            stdin=subprocess.DEVNULL,
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
             check=False,
         )
     except FileNotFoundError:
@@ -72,8 +79,15 @@ class GitRepo:
         errors outside one or in a bare one.
         """
         paths = find_repo(start)
-        here = pygit2.Repository(str(paths.worktree))
-        main = pygit2.Repository(str(paths.common_dir))
+        try:
+            here = pygit2.Repository(str(paths.worktree))
+            main = pygit2.Repository(str(paths.common_dir))
+        except pygit2.GitError as exc:
+            raise _unopenable(paths, exc) from None
+        if not _same_repository(Path(here.path), paths.common_dir):
+            # pygit2 found a repository at the checkout, but not the one git
+            # named (GIT_DIR pointing elsewhere): never mix two repositories.
+            raise _unopenable(paths, None)
         if main.workdir is None:
             raise SyntheticError(
                 f"{paths.common_dir} has no main checkout", exit_code=ExitCode.NOT_A_REPO
@@ -84,6 +98,32 @@ class GitRepo:
             main_root=Path(main.workdir).resolve(),
             common_dir=paths.common_dir.resolve(),
         )
+
+    def outermost_working_tree(self) -> Path:
+        """The working tree of the outermost superproject around this repository.
+
+        The main checkout itself when it is not a submodule. Asks
+        ``git rev-parse --show-superproject-working-tree`` level by level,
+        so a submodule of a submodule leads to the top.
+        """
+        current = self.main_root
+        seen = {current}
+        while True:
+            proc = run_git(
+                current,
+                "rev-parse",
+                "--show-superproject-working-tree",
+                step="finding the superproject",
+                check=False,
+            )
+            above = proc.stdout.strip()
+            if proc.returncode != 0 or not above:
+                return current
+            parent = Path(above).resolve()
+            if parent in seen:  # a loop cannot happen in git; never spin on one
+                return current
+            seen.add(parent)
+            current = parent
 
     def resolve(self, rev: str) -> tuple[str, str]:
         """Resolve ``rev`` (branch, tag, commit, ``HEAD``) to ``(commit id, ref name)``.
@@ -120,3 +160,43 @@ class GitRepo:
         head = repo.head
         ref = head.name if not repo.head_is_detached else ""
         return str(head.peel(pygit2.Commit).id), ref
+
+
+def _same_repository(here_git_dir: Path, common_dir: Path) -> bool:
+    """True if ``here_git_dir`` is ``common_dir`` or one of its linked worktrees' git dirs."""
+    here_git_dir, common_dir = here_git_dir.resolve(), common_dir.resolve()
+    return here_git_dir == common_dir or (
+        here_git_dir.parent.name == "worktrees" and here_git_dir.parent.parent == common_dir
+    )
+
+
+def _unopenable(paths: RepoPaths, exc: pygit2.GitError | None) -> SyntheticError:
+    """The clear error for a repository git found but libgit2 cannot open as one."""
+    fmt = run_git(
+        paths.common_dir,
+        "rev-parse",
+        "--show-object-format",
+        step="reading the object format",
+        check=False,
+    ).stdout.strip()
+    if fmt and fmt != "sha1":
+        # libgit2's SHA-256 support is experimental and not in pygit2's
+        # builds; refusing up front beats a traceback half-way through.
+        return InvalidInputError(
+            f"{paths.worktree} is a {fmt.upper().replace('SHA', 'SHA-')} repository "
+            f"(git init --object-format={fmt}); Synthetic's git library (libgit2, through "
+            "pygit2) cannot read those yet, so worktree commands are not available here. "
+            "Records without a worktree still work: new --no-worktree, ls, show, edit, rm"
+        )
+    git_dir = os.environ.get("GIT_DIR")
+    if git_dir:
+        return SyntheticError(
+            f"GIT_DIR is set ({git_dir}), but {paths.worktree} is not a checkout of that "
+            "repository; unset GIT_DIR, or run synthetic inside the repository's checkout",
+            exit_code=ExitCode.NOT_A_REPO,
+        )
+    detail = f": {exc}" if exc is not None else ""
+    return SyntheticError(
+        f"cannot open the git repository of {paths.worktree}{detail}",
+        exit_code=ExitCode.NOT_A_REPO,
+    )

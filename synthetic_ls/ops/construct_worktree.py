@@ -14,7 +14,7 @@ from typing import Any
 from state_format.records import Construct
 from state_format.statuses import Status
 from state_format.store import Store
-from synthetic_ls.errors import ConflictError, InvalidInputError
+from synthetic_ls.errors import ConflictError, InvalidInputError, SyntheticError
 from synthetic_ls.git import branches
 from synthetic_ls.git.repo import GitRepo
 from synthetic_ls.ops import worktrees as wt
@@ -37,8 +37,9 @@ def create_with_worktree(
     status: Status | None,
 ) -> CreateResult:
     """Create a construct with its own branch and worktree, or nothing at all."""
-    template_id, template, config = choose_template(store.repo.worktree, options.template_id)
+    # The repository first: a checkout git cannot use makes the config moot.
     git = GitRepo.discover(store.repo.worktree)
+    template_id, template, config = choose_template(store.repo.worktree, options.template_id)
     settings = wt.worktree_settings(git, config)
     if options.branch is not None and not branches.is_valid_branch_name(options.branch):
         raise InvalidInputError(f"{options.branch!r} is not a valid git branch name")
@@ -49,10 +50,13 @@ def create_with_worktree(
         git.head()
     final_status = status or Status.READY
     rb = Rollback()
+    plan: wt.WorktreePlan | None = None
     try:
         with rb.run("recording the construct"):
             with store.lock():
                 construct_id = store.new_id(Construct, name)
+                # Planning makes nothing: its errors (a branch that exists, a
+                # folder in the way) reject the input, not a step (see below).
                 plan = wt.plan_worktree(
                     git, settings, construct_id, options.from_ref, options.branch
                 )
@@ -77,6 +81,10 @@ def create_with_worktree(
                 return {"status": final_status, "spawn_pid": None}
 
             construct = store.update(Construct, construct.id, finish)
+    except SyntheticError as exc:
+        if plan is None:
+            raise  # rejected while planning: nothing was made, nothing to undo
+        raise rb.fail(exc) from exc
     except BaseException as exc:  # KeyboardInterrupt too: leave nothing behind
         raise rb.fail(exc) from exc
     return CreateResult(
@@ -102,12 +110,14 @@ def add_worktree(
 ) -> WorktreeAddResult:
     """Give an existing construct (without one) a worktree.
 
-    If the construct's recorded branch still exists (its worktree was removed
-    earlier and the branch kept), that branch is checked out again.
+    The construct's template must still be in a config without errors (see
+    :func:`construct_template`). If the construct's recorded branch still
+    exists (its worktree was removed earlier and the branch kept), that
+    branch is checked out again.
     """
     construct = store.resolve_construct(ref)
     wt.require_no_worktree(construct)
-    _template_id, template, config = choose_template_or_none(store, construct.template_id)
+    _template_id, template, config = construct_template(store, construct)
     git = GitRepo.discover(store.repo.worktree)
     settings = wt.worktree_settings(git, config)
     reuse = (
@@ -165,16 +175,21 @@ def add_worktree(
     )
 
 
-def choose_template_or_none(store: Store, template_id: str) -> tuple[str, Any, Any]:
-    """The construct's template and config; (id, None, None) if the config lost it.
+def construct_template(store: Store, construct: Construct) -> tuple[str, Any, Any]:
+    """The construct's template and the config it comes from, as ``new`` would use them.
 
-    An existing construct keeps working after its template was renamed or
-    removed; it only loses the include patterns.
+    Raises InvalidInputError (exit 7) when the config is missing or has
+    errors, or no longer defines the construct's template: falling back to
+    the default root and branch prefix and copying no include files would
+    make a different worktree than the user set up, without a word.
     """
     try:
-        return choose_template(store.repo.worktree, template_id)
-    except InvalidInputError:
-        return template_id, None, None
+        return choose_template(store.repo.worktree, construct.template_id)
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            f"cannot make the worktree of {construct.id} (template {construct.template_id!r}): "
+            f"{exc}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -191,8 +206,8 @@ def remove_worktree(store: Store, ref: str, *, force: bool = False) -> WorktreeR
     if not construct.workspace_path:
         raise InvalidInputError(f"construct {construct.id} has no worktree")
     git = GitRepo.discover(store.repo.worktree)
-    wt.check_removable(construct, force=force, main_root=git.main_root)
-    notes = wt.release_worktree(git, construct, force=force)
+    _check_removable(store, git, construct, force=force)
+    notes = wt.release_worktree(git, construct, force=force, record_kept=True)
     branch_gone = construct.branch is None or branches.branch_tip(git, construct.branch) is None
 
     def clear(_current: Construct) -> dict[str, Any]:
@@ -222,7 +237,21 @@ def preflight_removal(store: Store, construct: Construct, options: RemoveOptions
         )
     if construct.workspace_path and not options.force:
         git = GitRepo.discover(store.repo.worktree)
-        wt.check_removable(construct, force=False, main_root=git.main_root)
+        _check_removable(store, git, construct, force=False)
+
+
+def _check_removable(store: Store, git: GitRepo, construct: Construct, *, force: bool) -> None:
+    """:func:`wt.check_removable` with the include patterns of the construct's template."""
+    if force or not construct.workspace_path:
+        return
+    patterns: list[str] | None
+    try:
+        patterns = wt.template_includes(
+            choose_template(store.repo.worktree, construct.template_id)[1]
+        )
+    except InvalidInputError:
+        patterns = None  # config broken or template gone: check_removable falls back
+    wt.check_removable(construct, force=force, main_root=git.main_root, include_patterns=patterns)
 
 
 def release_for_removal(store: Store, construct: Construct, options: RemoveOptions) -> str | None:

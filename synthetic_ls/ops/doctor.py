@@ -23,6 +23,7 @@ from synthetic_ls.ops import worktrees as wt
 
 #: Finding kinds, in the order they are reported.
 KINDS = (
+    "config-error",
     "broken-record",
     "interrupted-creation",
     "moved-worktree",
@@ -66,13 +67,39 @@ class DoctorReport:
         return [f for f in self.findings if not f.fixed]
 
 
-def _settings(store: Store, git: GitRepo) -> wt.WorktreeSettings:
-    from synthetic_ls.config import load_config
+def _settings(store: Store, git: GitRepo) -> tuple[wt.WorktreeSettings, Finding | None]:
+    """Worktree settings from the config, and a ``config-error`` finding if it has errors.
 
-    config = None
-    with contextlib.suppress(Exception):  # a broken config must not stop the doctor
-        config = load_config(store.repo.worktree).config
-    return wt.worktree_settings(git, config)
+    A broken config must not stop the doctor: the checks go on with what
+    could be read (else the defaults), and the config is reported, so that
+    a run never says all is well while ``new`` and ``worktree add`` refuse.
+    """
+    from synthetic_ls.config import CONFIG_FILENAME, load_config
+
+    path = store.repo.worktree / CONFIG_FILENAME
+    try:
+        result = load_config(store.repo.worktree)
+    except Exception as exc:  # a reader bug must not hide the rest of the report
+        return wt.worktree_settings(git, None), Finding(
+            "config-error", str(path), f"{path} could not be read: {exc}", advice=_CONFIG_ADVICE
+        )
+    finding = None
+    if result.exists and result.has_errors:
+        errors = result.errors
+        finding = Finding(
+            "config-error",
+            str(path),
+            f"{path} has {len(errors)} error(s); the first: {errors[0].format_human(str(path))}",
+            advice=_CONFIG_ADVICE,
+        )
+    return wt.worktree_settings(git, result.config), finding
+
+
+_CONFIG_ADVICE = (
+    "run `synthetic config check` to see every error and fix the file; until then "
+    "`new` and `worktree add` refuse, and the other checks may use the default "
+    "worktree folder and branch prefix"
+)
 
 
 def _gitdir_of(path: Path) -> Path | None:
@@ -93,8 +120,10 @@ def _gitdir_of(path: Path) -> Path | None:
 def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
     """Find (and with ``fix`` repair) inconsistencies between records and git."""
     git = GitRepo.discover(store.repo.worktree)
-    settings = _settings(store, git)
+    settings, config_finding = _settings(store, git)
     report = DoctorReport()
+    if config_finding is not None:
+        report.findings.append(config_finding)
     listing = store.list_constructs()
     constructs = listing.records
     for broken in listing.broken:

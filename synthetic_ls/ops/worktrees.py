@@ -61,13 +61,18 @@ class WorktreeOutcome:
     copy: include_copy.CopyReport = field(default_factory=include_copy.CopyReport)
 
 
-def default_root(main_root: Path) -> Path:
+def default_root(git: GitRepo) -> Path:
     """``<parent>/<repo>.worktrees``: beside the checkout, never inside it.
 
     Nested checkouts confuse file watchers, test runners and tools that walk
-    the tree, so the default keeps worktrees out of the main checkout.
+    the tree, so the default keeps worktrees out of the main checkout. For a
+    submodule, ``<parent>`` is the parent of the outermost superproject's
+    working tree: beside the submodule they would land inside the
+    superproject, where ``git add -A`` would take them for embedded
+    repositories.
     """
-    return main_root.parent / f"{main_root.name}.worktrees"
+    outermost = git.outermost_working_tree()
+    return outermost.parent / f"{git.main_root.name}.worktrees"
 
 
 def worktree_settings(git: GitRepo, config: SyntheticConfig | None) -> WorktreeSettings:
@@ -82,7 +87,7 @@ def worktree_settings(git: GitRepo, config: SyntheticConfig | None) -> WorktreeS
     if env:
         root = Path(os.path.expanduser(env))
     if root is None:
-        root = default_root(git.main_root)
+        root = default_root(git)
     elif not root.is_absolute():
         root = git.main_root / root
     return WorktreeSettings(root=Path(os.path.abspath(root)), branch_prefix=prefix)
@@ -225,34 +230,130 @@ def recover_interrupted(store: Store, constructs: list[Construct]) -> list[str]:
 # -- removal ----------------------------------------------------------------------
 
 
-def check_removable(construct: Construct, *, force: bool, main_root: Path | None = None) -> None:
-    """Refuse (ConflictError) to remove a worktree with uncommitted changes unless forced.
+def check_removable(
+    construct: Construct,
+    *,
+    force: bool,
+    main_root: Path | None = None,
+    include_patterns: list[str] | None = None,
+) -> None:
+    """Refuse (ConflictError) to remove a worktree that holds work, unless forced.
 
-    Untracked files identical to the same path in the main checkout (the
-    include files copied at creation, such as ``.env``) are not work that
-    removal could lose, so they do not block it.
+    Work is what removal would lose and git could not give back, each listed:
+
+    * a git operation stopped half-way (rebase, merge, cherry-pick, revert,
+      bisect, am): its state lives in the worktree's git dir;
+    * commits only the worktree's HEAD reaches (a detached HEAD, a rebase
+      not finished): no branch or tag keeps them once the worktree is gone;
+    * uncommitted changes, untracked files included;
+    * edits ``git status`` hides: assume-unchanged and skip-worktree files
+      whose content differs from the index;
+    * ignored files the template's ``include_patterns`` select (``.env``)
+      that are not an unchanged copy of the main checkout's file: an edited
+      copy, or a new one. With ``include_patterns`` None (the config has
+      errors, or the template is gone) every ignored file that differs from
+      the same file in the main checkout counts instead.
+
+    What does not block: untracked files identical to the same path in the
+    main checkout (the include files copied at creation), and other ignored
+    files (build output, caches, ``node_modules``), which ``git worktree
+    remove`` deletes as well: git treats ignored files as disposable, and
+    refusing on every cache would teach people to pass ``--force``.
     """
     if force or not construct.workspace_path:
         return
     path = Path(construct.workspace_path)
     if not (path / ".git").exists():
         return
+    broken = worktrees.unopenable_reason(path)
+    if broken is not None:
+        # Its files may be work, and git can no longer tell: leave it to a person.
+        raise ConflictError(
+            f"worktree {path} is no longer a worktree git can open ({one_line(broken, 300)}); "
+            f"nothing was removed: try `git worktree repair {path}` from the main checkout, "
+            "or check its files and delete the folder by hand"
+        )
+    sections: list[tuple[str, list[str]]] = []
+    operation = worktrees.operation_in_progress(path)
+    if operation:
+        sections.append((operation, []))
+    lost = worktrees.commits_only_head_reaches(path, limit=10)
+    if lost.total:
+        where = "its detached HEAD" if lost.detached else "its HEAD"
+        lines = [f"{cid[:12]} {subject}" for cid, subject in lost.shown]
+        if lost.total > len(lost.shown):
+            lines.append(f"... and {lost.total - len(lost.shown)} more")
+        sections.append(
+            (
+                f"{lost.total} commit(s) that only {where} reaches, on no branch or tag "
+                "(keep them with `git branch NAME HEAD` in the worktree)",
+                lines,
+            )
+        )
+    flags = worktrees.hidden_flags(path)
     dirty = [
         line
         for line in worktrees.dirty_files(path)
-        if not (
+        # A skip-worktree file is git's to leave out (sparse checkout); its
+        # edits are judged by hidden_edits below, like git itself would.
+        if line[3:] not in flags.skip_worktree
+        and not (
             main_root is not None
             and line.startswith("?? ")
             and _same_as_main(path, main_root, line[3:])
         )
     ]
     if dirty:
-        shown = "\n  ".join(one_line(line, 200) for line in dirty[:20])
-        more = f"\n  ... and {len(dirty) - 20} more" if len(dirty) > 20 else ""
-        raise ConflictError(
-            f"worktree {path} has uncommitted changes; commit or stash them, "
-            f"or pass --force to discard them:\n  {shown}{more}"
+        sections.append(("uncommitted changes (commit or stash them)", dirty))
+    hidden = worktrees.hidden_edits(path, flags)
+    if hidden:
+        sections.append(
+            (
+                "edits git status does not show (flagged in the index)",
+                [f" M {rel} ({flag})" for rel, flag in hidden],
+            )
         )
+    if main_root is not None:
+        changed = _changed_ignored_files(path, main_root, include_patterns)
+        if changed:
+            sections.append(
+                (
+                    "ignored include files that are not unchanged copies of the main checkout's",
+                    changed,
+                ),
+            )
+    if sections:
+        raise ConflictError(
+            f"worktree {path} holds work that removal would lose; "
+            "pass --force to discard it:" + _render_sections(sections)
+        )
+
+
+def _changed_ignored_files(
+    path: Path, main_root: Path, include_patterns: list[str] | None
+) -> list[str]:
+    """``!! path (why)`` lines for the ignored files :func:`check_removable` counts."""
+    out: list[str] = []
+    for rel in include_copy.ignored_files(path, include_patterns):
+        in_main = os.path.lexists(main_root / rel)
+        if include_patterns is None and not in_main:
+            continue  # patterns unknown: only a differing counterpart shows it was copied
+        if _same_as_main(path, main_root, rel):
+            continue
+        why = "differs from the main checkout's copy" if in_main else "not in the main checkout"
+        out.append(f"!! {rel} (ignored; {why})")
+    return out
+
+
+def _render_sections(sections: list[tuple[str, list[str]]], limit: int = 20) -> str:
+    text = ""
+    for title, lines in sections:
+        text += f"\n  {title}" + (":" if lines else "")
+        for line in lines[:limit]:
+            text += f"\n    {one_line(line, 200)}"
+        if len(lines) > limit:
+            text += f"\n    ... and {len(lines) - limit} more"
+    return text
 
 
 def _same_as_main(worktree: Path, main_root: Path, rel: str) -> bool:
@@ -268,12 +369,15 @@ def _same_as_main(worktree: Path, main_root: Path, rel: str) -> bool:
         return False
 
 
-def release_worktree(git: GitRepo, construct: Construct, *, force: bool) -> list[str]:
+def release_worktree(
+    git: GitRepo, construct: Construct, *, force: bool, record_kept: bool = False
+) -> list[str]:
     """Remove the worktree and prune; delete the branch unless it holds unmerged work.
 
     Call :func:`check_removable` first: git is told to remove the folder even
     with untracked files, because the check already let only copies of the
-    main checkout's include files through.
+    main checkout's include files through. ``record_kept`` says the construct
+    stays (``worktree rm``), which changes the advice about a kept branch.
     """
     notes: list[str] = []
     if construct.workspace_path:
@@ -286,9 +390,14 @@ def release_worktree(git: GitRepo, construct: Construct, *, force: bool) -> list
         unmerged = branches.unmerged_count(git, construct.branch, base, construct.base_commit or "")
         if unmerged and not force:
             where = base.removeprefix("refs/heads/") or (construct.base_commit or "")[:12]
+            # Advice that still works afterwards: once `rm` has deleted the
+            # construct, `rm --force` can no longer reach this branch.
+            how = f"delete it with `git branch -D {construct.branch}`"
+            if record_kept:
+                how = f"`synthetic worktree add {construct.id}` checks it out again; " + how
             notes.append(
                 f"kept branch {construct.branch}: {unmerged} commit(s) not merged into {where} "
-                "(pass --force to delete it)"
+                f"({how})"
             )
         elif _checked_out_elsewhere(git, construct.branch):
             notes.append(f"kept branch {construct.branch}: it is checked out in another worktree")

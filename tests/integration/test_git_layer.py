@@ -172,3 +172,13 @@ def test_include_copy_skips_symlinked_folder_out_of_repo(repo: GitRepo, tmp_path
     report = include_copy.copy_included(repo, dest, [".env*", "linked/**"])
     assert not (dest / "linked" / ".env").exists()
     assert all(not rel.startswith("linked/") for rel in report.copied)
+
+
+def test_include_copy_of_a_file_name_that_is_not_utf8(repo: GitRepo, tmp_path: Path) -> None:
+    name = os.fsdecode(b"odd-\xff.local")  # a name git lists as raw bytes
+    (repo.main_root / name).write_text("x")
+    dest = tmp_path / "d3"
+    dest.mkdir()
+    report = include_copy.copy_included(repo, dest, ["*.local"])
+    assert report.copied == [name]
+    assert os.listdir(os.fsencode(dest)) == [b"odd-\xff.local"]
