@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "--status",
         default=None,
         metavar="S",
-        help="initial status: spawning, pending, ready or parked "
+        help="initial status: pending, ready or parked "
         "(default: ready with a worktree, pending without)",
     )
     p.add_argument(

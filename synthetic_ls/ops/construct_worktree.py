@@ -14,7 +14,7 @@ from typing import Any
 from state_format.records import Construct
 from state_format.statuses import Status
 from state_format.store import Store
-from synthetic_ls.errors import ConflictError, InvalidInputError, SyntheticError
+from synthetic_ls.errors import NotFoundError, ConflictError, InvalidInputError, SyntheticError
 from synthetic_ls.git import branches
 from synthetic_ls.git.repo import GitRepo
 from synthetic_ls.ops import worktrees as wt
@@ -204,7 +204,7 @@ def remove_worktree(store: Store, ref: str, *, force: bool = False) -> WorktreeR
     """Remove a construct's worktree (keeps the record); the branch as ``rm`` does."""
     construct = store.resolve_construct(ref)
     if not construct.workspace_path:
-        raise InvalidInputError(f"construct {construct.id} has no worktree")
+        raise NotFoundError(f"construct {construct.id} has no worktree")
     git = GitRepo.discover(store.repo.worktree)
     _check_removable(store, git, construct, force=force)
     notes = wt.release_worktree(git, construct, force=force, record_kept=True)
@@ -254,10 +254,9 @@ def _check_removable(store: Store, git: GitRepo, construct: Construct, *, force:
     wt.check_removable(construct, force=force, main_root=git.main_root, include_patterns=patterns)
 
 
-def release_for_removal(store: Store, construct: Construct, options: RemoveOptions) -> str | None:
+def release_for_removal(store: Store, construct: Construct, options: RemoveOptions) -> list[str]:
     """The ``rm`` release step: remove the worktree, prune, keep or delete the branch."""
     if not construct.workspace_path and not construct.branch:
-        return None
+        return []
     git = GitRepo.discover(store.repo.worktree)
-    notes = wt.release_worktree(git, construct, force=options.force)
-    return "; ".join(notes) if notes else None
+    return wt.release_worktree(git, construct, force=options.force)

@@ -82,6 +82,20 @@ def parse_status(value: str) -> Status:
         raise InvalidInputError(f"unknown status {one_line(value)!r} (valid: {valid})") from None
 
 
+#: Statuses only Synthetic itself sets: they mark an operation in progress,
+#: which recovery would otherwise never find.
+CORE_STATUSES = frozenset({Status.SPAWNING, Status.DELETING})
+
+
+def refuse_core_status(status: Status) -> None:
+    """Raise InvalidInputError for a status that marks an operation in progress."""
+    if status in CORE_STATUSES:
+        raise InvalidInputError(
+            f"status {status.value!r} is set by Synthetic while it creates or removes a "
+            "construct; it cannot be chosen by hand"
+        )
+
+
 # -- results ------------------------------------------------------------------
 
 
@@ -210,6 +224,8 @@ def create_construct(store: Store, options: CreateOptions) -> CreateResult:
     name = normalize_name(options.name)
     description = normalize_description(options.description)
     status = parse_status(options.status) if options.status is not None else None
+    if status is not None:
+        refuse_core_status(status)
     if status is not None and status not in INITIAL_STATUSES:
         allowed = ", ".join(s.value for s in Status if s in INITIAL_STATUSES)
         raise InvalidInputError(
@@ -274,6 +290,8 @@ def edit_construct(store: Store, options: EditOptions) -> EditResult:
         normalize_description(options.description) if options.description is not None else None
     )
     status = parse_status(options.status) if options.status is not None else None
+    if status is not None:
+        refuse_core_status(status)
     target = store.resolve_construct(options.ref)
     changed: list[str] = []
 
@@ -319,7 +337,7 @@ def set_status(store: Store, construct_id: str, status: Status) -> Construct:
 
 #: Steps that release a construct's resources before its record goes; each
 #: returns a note for the user. Later issues add worktree removal etc. here.
-ReleaseStep = Callable[[Store, Construct, RemoveOptions], "str | None"]
+ReleaseStep = Callable[[Store, Construct, RemoveOptions], list[str]]
 
 
 def remove_construct(
@@ -345,9 +363,7 @@ def remove_construct(
     notes: list[str] = []
     try:
         for step in release_steps:
-            note = step(store, marked, options)
-            if note:
-                notes.append(note)
+            notes.extend(step(store, marked, options))
     except BaseException:
         set_status(store, construct.id, Status.ERROR)
         raise

@@ -415,7 +415,7 @@ def _checked_out_elsewhere(git: GitRepo, branch: str) -> bool:
 def require_no_worktree(construct: Construct) -> None:
     """Raise if ``construct`` already has a worktree."""
     if construct.workspace_path:
-        raise InvalidInputError(
+        raise ConflictError(
             f"construct {construct.id} already has a worktree at {construct.workspace_path}"
         )
 

@@ -135,6 +135,7 @@ class Resource(abc.ABC):
 
         ``job.force`` lets the user accept that loss.
         """
+        return None
 
     @abc.abstractmethod
     def release(self, job: Job) -> list[str]:

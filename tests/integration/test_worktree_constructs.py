@@ -320,7 +320,7 @@ def test_worktree_rm_then_add_reuses_kept_branch(
     assert git(path, "rev-parse", "HEAD").strip() == tip
     assert (path / ".env").exists()
     code, _, err = cli(capsys, "worktree", "add", cid)
-    assert code == 7 and "already has a worktree" in err
+    assert code == 5 and "already has a worktree" in err  # README: 5, a conflict
 
 
 def test_worktree_add_for_record_only_construct(
@@ -334,7 +334,7 @@ def test_worktree_add_for_record_only_construct(
     code, _, err = cli(capsys, "worktree", "rm", str(made["id"]))
     assert code == 0
     code, _, err = cli(capsys, "worktree", "rm", str(made["id"]))
-    assert code == 7 and "has no worktree" in err
+    assert code == 3 and "has no worktree" in err  # README: 3, does not exist
 
 
 # -- doctor and import --------------------------------------------------------------
