@@ -14,7 +14,7 @@ from typing import Any
 from state_format.records import Construct
 from state_format.statuses import Status
 from state_format.store import Store
-from synthetic_ls.errors import NotFoundError, ConflictError, InvalidInputError, SyntheticError
+from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError, SyntheticError
 from synthetic_ls.git import branches
 from synthetic_ls.git.repo import GitRepo
 from synthetic_ls.ops import worktrees as wt

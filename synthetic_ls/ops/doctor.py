@@ -17,7 +17,7 @@ import pygit2
 from state_format.errors import RecordNotFoundError
 from state_format.records import Construct
 from state_format.store import Store
-from synthetic_ls.git import branches, worktrees
+from synthetic_ls.git import branches, worktree_admin
 from synthetic_ls.git.repo import GitError, GitRepo, run_git
 from synthetic_ls.ops import worktrees as wt
 
@@ -159,7 +159,7 @@ def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
         constructs = store.list_constructs().records
     live = [c for c in constructs if not wt.is_interrupted(c)]
 
-    all_entries = worktrees.list_worktrees(git)
+    all_entries = worktree_admin.list_worktrees(git)
     entries = [e for e in all_entries if not e.is_main]
     managed_root = settings.root.resolve()
     by_path = {e.path.resolve(): e for e in entries}
@@ -226,7 +226,7 @@ def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
 
     # 3. Administrative entries whose folder is gone.
     if fix:  # moves were repaired above: look again
-        all_entries = worktrees.list_worktrees(git)
+        all_entries = worktree_admin.list_worktrees(git)
     # An entry git calls prunable because its folder was moved is repaired
     # above, not pruned: pruning would cut the moved worktree off from git.
     moved_from = {_recorded_path(git, admin) for admin in moved_to} if not fix else set()
@@ -236,8 +236,8 @@ def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
         if not e.is_main and e.prunable and e.path.resolve() not in moved_from
     ]
     if prunable and fix:
-        worktrees.prune(git)  # one prune clears every stale entry
-        all_entries = worktrees.list_worktrees(git)
+        worktree_admin.prune(git)  # one prune clears every stale entry
+        all_entries = worktree_admin.list_worktrees(git)
     for entry in prunable:
         finding = Finding(
             "prunable-entry",
@@ -312,7 +312,7 @@ def _recorded_path(git: GitRepo, admin: Path) -> Path | None:
 def _find_moved(
     git: GitRepo,
     construct: Construct,
-    entries: list[worktrees.WorktreeEntry],
+    entries: list[worktree_admin.WorktreeEntry],
     moved_to: dict[Path, Path],
 ) -> Path | None:
     """Where a construct's worktree went, if it was moved rather than deleted."""

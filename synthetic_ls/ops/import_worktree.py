@@ -9,7 +9,7 @@ from state_format.records import Construct
 from state_format.statuses import Status
 from state_format.store import Store
 from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError
-from synthetic_ls.git import worktrees
+from synthetic_ls.git import worktree_admin
 from synthetic_ls.git.repo import GitRepo
 from synthetic_ls.ops.constructs import _write_new, normalize_description, normalize_name
 from synthetic_ls.ops.templates import resolve_template
@@ -39,7 +39,7 @@ def import_worktree(
     """
     git = GitRepo.discover(store.repo.worktree)
     target = Path(path).expanduser().resolve()
-    entries = worktrees.list_worktrees(git)
+    entries = worktree_admin.list_worktrees(git)
     entry = next((e for e in entries if e.path.resolve() == target), None)
     if entry is None:
         raise NotFoundError(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from synthetic_ls.git import worktrees
+from synthetic_ls.git import worktree_status
 from synthetic_ls.git.repo import GitRepo
 
 
@@ -42,7 +42,7 @@ def worktree_info(
     """The ``worktree`` part of ``--json``: exists, branch, ahead, behind, dirty, size."""
     if not construct.workspace_path:
         return None
-    state = worktrees.worktree_state(
+    state = worktree_status.worktree_state(
         git, Path(construct.workspace_path), base_target(git, construct), with_size=with_size
     )
     return {

@@ -22,8 +22,8 @@ from state_format.errors import RecordNotFoundError
 from state_format.records import Construct
 from state_format.statuses import Status
 from state_format.store import Store, one_line
-from synthetic_ls.errors import ConflictError, InvalidInputError
-from synthetic_ls.git import branches, include_copy, worktrees
+from synthetic_ls.errors import ConflictError
+from synthetic_ls.git import branches, include_copy, unsaved_work, worktree_admin, worktree_status
 from synthetic_ls.git.repo import GitRepo
 from synthetic_ls.provision.rollback import Rollback
 
@@ -133,9 +133,9 @@ def provision_worktree(
                 lambda: branches.delete_branch(git, plan.branch),
             )
         rb.on_failure(
-            f"removed worktree {plan.path}", lambda: worktrees.discard_partial(git, plan.path)
+            f"removed worktree {plan.path}", lambda: worktree_admin.discard_partial(git, plan.path)
         )
-        worktrees.add_worktree(
+        worktree_admin.add_worktree(
             git, plan.path, plan.branch, plan.base_commit if new_branch else None
         )
     with rb.run("copying include files"):
@@ -186,11 +186,11 @@ def rollback_spawn(store: Store, git: GitRepo, construct: Construct) -> list[str
     if construct.workspace_path:
         path = Path(construct.workspace_path)
         if path.exists():
-            worktrees.discard_partial(git, path)
+            worktree_admin.discard_partial(git, path)
             notes.append(f"removed worktree {path}")
         else:
             with contextlib.suppress(Exception):
-                worktrees.prune(git)
+                worktree_admin.prune(git)
     if construct.branch:
         tip = branches.branch_tip(git, construct.branch)
         # Only a branch that still points at its start can be ours alone.
@@ -265,7 +265,7 @@ def check_removable(
     path = Path(construct.workspace_path)
     if not (path / ".git").exists():
         return
-    broken = worktrees.unopenable_reason(path)
+    broken = unsaved_work.unopenable_reason(path)
     if broken is not None:
         # Its files may be work, and git can no longer tell: leave it to a person.
         raise ConflictError(
@@ -274,10 +274,10 @@ def check_removable(
             "or check its files and delete the folder by hand"
         )
     sections: list[tuple[str, list[str]]] = []
-    operation = worktrees.operation_in_progress(path)
+    operation = unsaved_work.operation_in_progress(path)
     if operation:
         sections.append((operation, []))
-    lost = worktrees.commits_only_head_reaches(path, limit=10)
+    lost = unsaved_work.commits_only_head_reaches(path, limit=10)
     if lost.total:
         where = "its detached HEAD" if lost.detached else "its HEAD"
         lines = [f"{cid[:12]} {subject}" for cid, subject in lost.shown]
@@ -290,10 +290,10 @@ def check_removable(
                 lines,
             )
         )
-    flags = worktrees.hidden_flags(path)
+    flags = unsaved_work.hidden_flags(path)
     dirty = [
         line
-        for line in worktrees.dirty_files(path)
+        for line in worktree_status.dirty_files(path)
         # A skip-worktree file is git's to leave out (sparse checkout); its
         # edits are judged by hidden_edits below, like git itself would.
         if line[3:] not in flags.skip_worktree
@@ -305,7 +305,7 @@ def check_removable(
     ]
     if dirty:
         sections.append(("uncommitted changes (commit or stash them)", dirty))
-    hidden = worktrees.hidden_edits(path, flags)
+    hidden = unsaved_work.hidden_edits(path, flags)
     if hidden:
         sections.append(
             (
@@ -383,7 +383,7 @@ def release_worktree(
     if construct.workspace_path:
         path = Path(construct.workspace_path)
         existed = path.exists()
-        worktrees.remove_worktree(git, path, force=True, unlock=force)
+        worktree_admin.remove_worktree(git, path, force=True, unlock=force)
         notes.append(f"removed worktree {path}" if existed else f"worktree {path} was already gone")
     if construct.branch and branches.branch_tip(git, construct.branch) is not None:
         base = construct.base_ref or ""
@@ -409,7 +409,7 @@ def release_worktree(
 
 
 def _checked_out_elsewhere(git: GitRepo, branch: str) -> bool:
-    return any(e.branch == branch for e in worktrees.list_worktrees(git))
+    return any(e.branch == branch for e in worktree_admin.list_worktrees(git))
 
 
 def require_no_worktree(construct: Construct) -> None:

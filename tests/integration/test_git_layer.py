@@ -9,7 +9,7 @@ import pytest
 
 from state_format.errors import NotARepositoryError
 from synthetic_ls.errors import InvalidInputError, NotFoundError
-from synthetic_ls.git import branches, include_copy, worktrees
+from synthetic_ls.git import branches, include_copy, worktree_admin, worktree_status
 from synthetic_ls.git.repo import GitError, GitRepo
 from tests.gitrepo import commit_file, git, make_repo
 
@@ -85,36 +85,36 @@ def test_ref_file_folder_clash_is_avoided(repo: GitRepo) -> None:
 def test_add_list_dirty_remove(repo: GitRepo, tmp_path: Path) -> None:
     head = repo.head()[0]
     path = tmp_path / "wts" / "c1"
-    worktrees.add_worktree(repo, path, "synthetic/c1", head)
-    entries = worktrees.list_worktrees(repo)
+    worktree_admin.add_worktree(repo, path, "synthetic/c1", head)
+    entries = worktree_admin.list_worktrees(repo)
     assert entries[0].is_main and entries[0].path == repo.main_root
     assert [(e.path, e.branch) for e in entries[1:]] == [(path, "synthetic/c1")]
-    assert worktrees.dirty_files(path) == []
+    assert worktree_status.dirty_files(path) == []
     (path / "new.txt").write_text("n")
     (path / "README.md").write_text("changed")
-    assert worktrees.dirty_files(path) == [" M README.md", "?? new.txt"]
+    assert worktree_status.dirty_files(path) == [" M README.md", "?? new.txt"]
     with pytest.raises(GitError, match="git worktree remove failed"):
-        worktrees.remove_worktree(repo, path, force=False)
-    worktrees.remove_worktree(repo, path, force=True)
+        worktree_admin.remove_worktree(repo, path, force=False)
+    worktree_admin.remove_worktree(repo, path, force=True)
     assert not path.exists()
-    assert len(worktrees.list_worktrees(repo)) == 1
+    assert len(worktree_admin.list_worktrees(repo)) == 1
 
 
 def test_state_ahead_behind(repo: GitRepo, tmp_path: Path) -> None:
     base = repo.head()[0]
     path = tmp_path / "w"
-    worktrees.add_worktree(repo, path, "synthetic/w", base)
+    worktree_admin.add_worktree(repo, path, "synthetic/w", base)
     commit_file(path, "a.txt", "a")
     commit_file(path, "b.txt", "b")
     commit_file(repo.main_root, "c.txt", "c")
     main_tip = repo.resolve("main")[0]
-    state = worktrees.worktree_state(repo, path, main_tip, with_size=True)
+    state = worktree_status.worktree_state(repo, path, main_tip, with_size=True)
     assert (state.exists, state.branch, state.ahead, state.behind) == (True, "synthetic/w", 2, 1)
     assert state.size_bytes is not None and state.size_bytes > 0
     assert branches.unmerged_count(repo, "synthetic/w", "refs/heads/main", base) == 2
     git(repo.main_root, "merge", "-q", "--no-edit", "synthetic/w")
     assert branches.unmerged_count(repo, "synthetic/w", "refs/heads/main", base) == 0
-    assert worktrees.worktree_state(repo, tmp_path / "gone", None).exists is False
+    assert worktree_status.worktree_state(repo, tmp_path / "gone", None).exists is False
 
 
 def test_include_copy(repo: GitRepo, tmp_path: Path) -> None:

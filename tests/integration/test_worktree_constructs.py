@@ -173,7 +173,7 @@ def _fail(monkeypatch: pytest.MonkeyPatch, target: str, message: str) -> None:
     ("target", "step"),
     [
         ("state_format.store.Store.create", "recording the construct"),
-        ("synthetic_ls.git.worktrees.add_worktree", "creating the worktree"),
+        ("synthetic_ls.git.worktree_admin.add_worktree", "creating the worktree"),
         ("synthetic_ls.git.include_copy.copy_included", "copying include files"),
         ("state_format.store.Store.update", "marking the construct ready"),
     ],

@@ -1,0 +1,89 @@
+"""What ``ls`` and ``show`` tell about a worktree: branch, ahead/behind, changes, size."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygit2
+
+from synthetic_ls.git.repo import GitRepo
+
+
+@dataclass
+class WorktreeState:
+    """What ``ls``/``show`` print about a construct's worktree."""
+
+    exists: bool
+    branch: str = ""
+    head: str = ""
+    ahead: int = 0
+    behind: int = 0
+    dirty: list[str] = field(default_factory=list)
+    size_bytes: int | None = None
+
+
+def dirty_files(path: Path) -> list[str]:
+    """Uncommitted changes in the worktree at ``path`` as ``"XY path"`` lines (untracked too)."""
+    wt = pygit2.Repository(str(path))
+    out: list[str] = []
+    for name, flags in sorted(wt.status(untracked_files="all").items()):
+        if flags & pygit2.GIT_STATUS_IGNORED:
+            continue
+        if flags & pygit2.GIT_STATUS_WT_NEW:
+            code = "??"
+        elif flags & (
+            pygit2.GIT_STATUS_INDEX_NEW
+            | pygit2.GIT_STATUS_INDEX_MODIFIED
+            | pygit2.GIT_STATUS_INDEX_DELETED
+            | pygit2.GIT_STATUS_INDEX_RENAMED
+        ):
+            code = "M " if not flags & pygit2.GIT_STATUS_WT_MODIFIED else "MM"
+        elif flags & pygit2.GIT_STATUS_WT_DELETED:
+            code = " D"
+        else:
+            code = " M"
+        out.append(f"{code} {name}")
+    return out
+
+
+def disk_size(path: Path) -> int:
+    """Bytes used by the files under ``path``, not following symlinks, skipping ``.git``."""
+    total = 0
+    for root, dirs, files in os.walk(path):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def worktree_state(
+    repo: GitRepo, path: Path, base_target: str | None, *, with_size: bool = False
+) -> WorktreeState:
+    """Branch, ahead/behind ``base_target``, dirty files and optionally size of a worktree."""
+    if not (path / ".git").exists():
+        return WorktreeState(exists=False)
+    try:
+        wt = pygit2.Repository(str(path))
+    except pygit2.GitError:
+        return WorktreeState(exists=False)
+    state = WorktreeState(exists=True)
+    if not wt.head_is_unborn:
+        state.head = str(wt.head.target)
+        state.branch = "" if wt.head_is_detached else wt.head.shorthand
+        if base_target:
+            try:
+                ahead, behind = wt.ahead_behind(wt.head.target, base_target)
+                state.ahead, state.behind = int(ahead), int(behind)
+            except (KeyError, ValueError, pygit2.GitError):
+                pass
+    state.dirty = dirty_files(path)
+    if with_size:
+        state.size_bytes = disk_size(path)
+    return state
+
+
