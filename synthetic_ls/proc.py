@@ -2,7 +2,7 @@
 
 Work that a crash could interrupt (``git worktree add``, later a service's
 setup) runs in a fresh process group whose id is handed to ``on_start``
-before the command does anything, so the caller can journal it; recovery
+as soon as it has started, so the caller can journal it; recovery
 then ends that group before undoing the work, and a surviving child cannot
 recreate what was just removed. If this process is interrupted (Ctrl-C) or
 fails while waiting, the group is ended before the exception goes on: a
@@ -40,8 +40,10 @@ def run_in_group(
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
+        # Paths in output are bytes; undecodable ones round-trip to the same
+        # bytes in os calls instead of raising UnicodeDecodeError.
+        encoding="utf-8",
+        errors="surrogateescape",
         process_group=0,
     )
     try:

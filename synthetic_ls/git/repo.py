@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pygit2
 
 from state_format.paths import RepoPaths, find_repo
 from synthetic_ls.errors import ExitCode, InvalidInputError, NotFoundError, SyntheticError
+from synthetic_ls.proc import run_in_group
 
 
 class GitError(SyntheticError):
@@ -35,25 +37,37 @@ def _git_env() -> dict[str, str]:
 
 
 def run_git(
-    cwd: Path, *args: str, step: str, check: bool = True, input: str | None = None
+    cwd: Path,
+    *args: str,
+    step: str,
+    check: bool = True,
+    input: str | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``git -C cwd args`` without a shell; raise :class:`GitError` naming ``step``.
 
     ``input`` is written to git's standard input (else it reads nothing).
+    With ``on_start``, git runs in its own process group, whose id is passed
+    to ``on_start`` as soon as git has started (see :mod:`synthetic_ls.proc`).
     """
     try:
-        proc = subprocess.run(
-            ["git", "-C", str(cwd), *args],
-            capture_output=True,
-            # Paths in git's output are bytes; undecodable ones round-trip to
-            # the same bytes in os calls instead of raising UnicodeDecodeError.
-            encoding="utf-8",
-            errors="surrogateescape",
-            env=_git_env(),
-            input=input,
-            stdin=subprocess.DEVNULL if input is None else None,
-            check=False,
-        )
+        if on_start is not None:
+            proc = run_in_group(
+                ["git", "-C", str(cwd), *args], env=_git_env(), on_start=on_start
+            )
+        else:
+            proc = subprocess.run(
+                ["git", "-C", str(cwd), *args],
+                capture_output=True,
+                # Paths in git's output are bytes; undecodable ones round-trip to
+                # the same bytes in os calls instead of raising UnicodeDecodeError.
+                encoding="utf-8",
+                errors="surrogateescape",
+                env=_git_env(),
+                input=input,
+                stdin=subprocess.DEVNULL if input is None else None,
+                check=False,
+            )
     except FileNotFoundError:
         raise GitError(step, "the git command was not found on PATH") from None
     if check and proc.returncode != 0:

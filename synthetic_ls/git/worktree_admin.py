@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,56 +27,83 @@ class WorktreeEntry:
     is_main: bool
     bare: bool = False
     locked: bool = False
+    lock_reason: str = ""
     prunable: bool = False
     prunable_reason: str = ""
 
 
-def add_worktree(repo: GitRepo, path: Path, branch: str, start_commit: str | None) -> None:
+def add_worktree(
+    repo: GitRepo,
+    path: Path,
+    branch: str,
+    start_commit: str | None,
+    *,
+    on_start: Callable[[int], None] | None = None,
+) -> None:
     """Check out ``branch`` in a new worktree at ``path``.
 
     With ``start_commit`` the branch is created there (it must not exist);
-    with None the existing branch is checked out.
+    with None the existing branch is checked out. ``on_start`` receives the
+    process group git runs in (see :func:`~synthetic_ls.git.repo.run_git`).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     if start_commit is None:
         args = ["--", str(path), branch]
     else:
         args = ["-b", branch, "--", str(path), start_commit]
-    run_git(repo.main_root, "worktree", "add", "--quiet", *args, step="git worktree add")
+    run_git(
+        repo.main_root,
+        "worktree",
+        "add",
+        "--quiet",
+        *args,
+        step="git worktree add",
+        on_start=on_start,
+    )
+
+
+def is_registered(repo: GitRepo, path: Path) -> bool:
+    """True if git lists a worktree at ``path`` (its folder may be gone)."""
+    return any(e.path == path for e in list_worktrees(repo))
 
 
 def remove_worktree(repo: GitRepo, path: Path, *, force: bool, unlock: bool = False) -> None:
-    """Remove the worktree at ``path`` and git's administrative entry for it.
+    """Remove the worktree at ``path`` and git's entry for it, and no other entry.
 
     ``force`` removes it despite changes (callers check for work first);
-    ``unlock`` also removes a locked one. A folder already gone is pruned.
+    ``unlock`` also removes a locked one. When the folder is already gone,
+    git's entry for it alone is removed: ``git worktree prune`` would also
+    drop the entries of worktrees a person moved by hand, which ``git
+    worktree repair NEWPATH`` could otherwise reattach.
     """
-    if path.exists():
-        args = ["worktree", "remove"]
-        if force:
-            args.append("--force")
-        if unlock:
-            args.append("--force")  # given twice, git also removes locked worktrees
-        run_git(repo.main_root, *args, "--", str(path), step="git worktree remove")
-    prune(repo)
+    if not path.exists() and not is_registered(repo, path):
+        return
+    args = ["worktree", "remove"]
+    if force or not path.exists():
+        args.append("--force")
+    if unlock or not path.exists():
+        args.append("--force")  # given twice, git also removes locked worktrees
+    run_git(repo.main_root, *args, "--", str(path), step="git worktree remove")
 
 
 def prune(repo: GitRepo) -> None:
-    """Drop administrative entries of worktrees whose folders are gone."""
+    """Drop git's entries of every worktree whose folder is gone (a person's explicit fix)."""
     run_git(repo.main_root, "worktree", "prune", step="git worktree prune")
 
 
 def discard_partial(repo: GitRepo, path: Path) -> None:
-    """Remove whatever a failed creation left at ``path``, then prune git's entry.
+    """Remove whatever a failed or interrupted creation left at ``path``.
 
-    Used only for folders this process created, on the rollback path.
+    A registered worktree (even locked, or half checked out) is removed by
+    git; a folder git never registered is deleted. Used only for folders a
+    creation journalled as its own, on the rollback path.
     """
+    with contextlib.suppress(GitError):
+        remove_worktree(repo, path, force=True, unlock=True)
     if path.is_symlink() or path.is_file():
         path.unlink(missing_ok=True)
     elif path.exists():
         shutil.rmtree(path, ignore_errors=True)
-    with contextlib.suppress(GitError):
-        prune(repo)
 
 
 def list_worktrees(repo: GitRepo) -> list[WorktreeEntry]:
@@ -98,6 +126,7 @@ def list_worktrees(repo: GitRepo) -> list[WorktreeEntry]:
                 is_main=not entries,
                 bare="bare" in record,
                 locked="locked" in record,
+                lock_reason=record.get("locked", ""),
                 prunable="prunable" in record,
                 prunable_reason=record.get("prunable", ""),
             )

@@ -36,7 +36,8 @@ class Job:
     branch: str | None = None
     #: The user accepts losing uncommitted or unmerged work on release.
     force: bool = False
-    #: Keep the branch of a removed worktree even when it is merged.
+    #: The construct gets (or has) a worktree; False for a record-only construct.
+    worktree: bool = True
     outputs: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -1,0 +1,381 @@
+"""The worktree resource: a construct's branch and linked worktree.
+
+Where worktrees go and how branches are named (:func:`worktree_settings`),
+what removing one would lose (:func:`check_removable`), and the doctor's
+checks of records against ``git worktree list`` and the branches.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from state_format.records import Construct
+from state_format.text import one_line
+from synthetic_ls.errors import ConflictError
+from synthetic_ls.git import branches, include_copy, unsaved_work, worktree_admin, worktree_status
+from synthetic_ls.git.repo import GitRepo
+from synthetic_ls.provision.lifecycle import Finding, PlanItem, Resource
+
+if TYPE_CHECKING:
+    from synthetic_ls.config import SyntheticConfig
+    from synthetic_ls.provision.job import Job, Survey
+
+
+#: Environment variable that overrides where worktrees are created.
+WORKTREES_ENV = "SYNTHETIC_WORKTREES_DIR"
+
+
+@dataclass(frozen=True)
+class WorktreeSettings:
+    """Where construct worktrees go and how their branches are named."""
+
+    root: Path
+    branch_prefix: str
+
+
+def default_root(git: GitRepo) -> Path:
+    """``<parent>/<repo>.worktrees``: beside the checkout, never inside it.
+
+    Nested checkouts confuse file watchers, test runners and tools that walk
+    the tree, so the default keeps worktrees out of the main checkout. For a
+    submodule, ``<parent>`` is the parent of the outermost superproject's
+    working tree: beside the submodule they would land inside the
+    superproject, where ``git add -A`` would take them for embedded
+    repositories.
+    """
+    outermost = git.outermost_working_tree()
+    return outermost.parent / f"{git.main_root.name}.worktrees"
+
+
+def worktree_settings(git: GitRepo, config: SyntheticConfig | None) -> WorktreeSettings:
+    """Settings from, in order: $SYNTHETIC_WORKTREES_DIR, the config, the defaults."""
+    prefix = branches.DEFAULT_BRANCH_PREFIX
+    root: Path | None = None
+    if config is not None:
+        prefix = config.worktrees.branch_prefix or prefix
+        if config.worktrees.root:
+            root = Path(os.path.expanduser(config.worktrees.root))
+    env = os.environ.get(WORKTREES_ENV, "").strip()
+    if env:
+        root = Path(os.path.expanduser(env))
+    if root is None:
+        root = default_root(git)
+    elif not root.is_absolute():
+        root = git.main_root / root
+    return WorktreeSettings(root=Path(os.path.abspath(root)), branch_prefix=prefix)
+
+
+class WorktreeResource(Resource):
+    """A branch (new, or one kept from an earlier worktree) checked out in its own folder."""
+
+    name = "worktree"
+    title = "creating the worktree"
+    with_worktree = True
+
+    def wanted(self, job: Job) -> bool:
+        """Every construct created with a worktree (``--no-worktree`` skips it)."""
+        return job.worktree
+
+    def _names(self, job: Job) -> dict[str, Any]:
+        """The folder, branch and start point; ``reused`` when a kept branch is checked out."""
+        settings = worktree_settings(job.git, job.config)
+        c = job.construct
+        reuse = (
+            job.branch is None
+            and job.from_ref is None
+            and c.branch is not None
+            and branches.branch_exists(job.git, c.branch)
+        )
+        # The folder comes from the id (ASCII slug + suffix), never from user text.
+        path = settings.root / c.id
+        if reuse:
+            assert c.branch is not None
+            return {
+                "workspace_path": str(path),
+                "branch": c.branch,
+                "base_ref": c.base_ref,
+                "base_commit": c.base_commit,
+                "reused": True,
+            }
+        commit, ref = job.git.head() if job.from_ref is None else job.git.resolve(job.from_ref)
+        branch = branches.branch_for_construct(job.git, c.id, settings.branch_prefix, job.branch)
+        return {
+            "workspace_path": str(path),
+            "branch": branch,
+            "base_ref": ref or None,
+            "base_commit": commit,
+            "reused": False,
+        }
+
+    def plan(self, job: Job) -> PlanItem:
+        """The folder, the branch and where it starts."""
+        names = self._names(job)
+        how = "check out kept branch" if names["reused"] else "create branch"
+        return PlanItem(
+            self.name,
+            f"{how} {names['branch']} in {names['workspace_path']}",
+            {k: v for k, v in names.items()},
+        )
+
+    def prepare(self, job: Job) -> dict[str, Any]:
+        """Choose the names and refuse a folder that is already there."""
+        names = self._names(job)
+        path = Path(names["workspace_path"])
+        if os.path.lexists(path):
+            raise ConflictError(
+                f"worktree folder {path} already exists; remove it or run `synthetic doctor`"
+            )
+        job.outputs["worktree.reused_branch"] = names.pop("reused")
+        return names
+
+    def provision(self, job: Job) -> dict[str, Any]:
+        """``git worktree add``, in its own process group, journalled."""
+        c = job.construct
+        assert c.workspace_path and c.branch
+        reused = job.outputs.get("worktree.reused_branch", False)
+        worktree_admin.add_worktree(
+            job.git,
+            Path(c.workspace_path),
+            c.branch,
+            None if reused else c.base_commit,
+            on_start=job.record_group,
+        )
+        return {}
+
+    def undo(self, job: Job) -> list[str]:
+        """Remove the folder (locked, half checked out, or unregistered) and a new branch."""
+        c = job.construct
+        notes: list[str] = []
+        if c.workspace_path:
+            path = Path(c.workspace_path)
+            existed = os.path.lexists(path)
+            worktree_admin.discard_partial(job.git, path)
+            if existed:
+                notes.append(f"removed worktree {path}")
+        journal = job.journal
+        kept_branch = journal is not None and journal.restore.get("branch") == c.branch
+        if c.branch and not kept_branch:
+            tip = branches.branch_tip(job.git, c.branch)
+            # Only a branch that still points at its start can be ours alone.
+            if tip is not None and (not c.base_commit or tip == c.base_commit):
+                branches.delete_branch(job.git, c.branch)
+                notes.append(f"deleted branch {c.branch}")
+            elif tip is not None:
+                notes.append(f"kept branch {c.branch}: it has commits")
+        return notes
+
+    def preflight_release(self, job: Job) -> None:
+        """Refuse to lose work (see :func:`check_removable`) or to fight a lock."""
+        c = job.construct
+        if not c.workspace_path:
+            return
+        path = Path(c.workspace_path)
+        for entry in worktree_admin.list_worktrees(job.git):
+            if entry.path == path and entry.locked and not job.force:
+                why = one_line(entry.lock_reason, 200)
+                reason = f" (reason: {why})" if why else ""
+                raise ConflictError(
+                    f"worktree {path} is locked{reason}; whoever locked it may still need "
+                    f"it. Release it with `git worktree unlock {path}`, then retry",
+                    fields={"path": str(path), "lock_reason": entry.lock_reason},
+                )
+        patterns = list(job.template.include_patterns) if job.template is not None else None
+        check_removable(c, force=job.force, main_root=job.git.main_root, include_patterns=patterns)
+
+    def release(self, job: Job) -> list[str]:
+        """Remove the folder and git's entry; delete the branch unless it holds unmerged work."""
+        journal = job.journal
+        kept = journal is not None and journal.op == "remove-worktree"
+        return release_worktree(job.git, job.construct, force=job.force, record_kept=kept)
+
+    def check(self, survey: Survey) -> list[Finding]:
+        """Moved, missing and locked worktrees, unregistered ones and orphan branches."""
+        from synthetic_ls.provision.worktree_checks import worktree_findings
+
+        return worktree_findings(survey)
+
+
+# -- removal ----------------------------------------------------------------------
+
+
+def check_removable(
+    construct: Construct,
+    *,
+    force: bool,
+    main_root: Path | None = None,
+    include_patterns: list[str] | None = None,
+) -> None:
+    """Refuse (ConflictError) to remove a worktree that holds work, unless forced.
+
+    Work is what removal would lose and git could not give back, each listed:
+
+    * a git operation stopped half-way (rebase, merge, cherry-pick, revert,
+      bisect, am): its state lives in the worktree's git dir;
+    * commits only the worktree's HEAD reaches (a detached HEAD, a rebase
+      not finished): no branch or tag keeps them once the worktree is gone;
+    * uncommitted changes, untracked files included;
+    * edits ``git status`` hides: assume-unchanged and skip-worktree files
+      whose content differs from the index;
+    * ignored files the template's ``include_patterns`` select (``.env``)
+      that are not an unchanged copy of the main checkout's file: an edited
+      copy, or a new one. With ``include_patterns`` None (the config has
+      errors, or the template is gone) every ignored file that differs from
+      the same file in the main checkout counts instead.
+
+    What does not block: untracked files identical to the same path in the
+    main checkout (the include files copied at creation), and other ignored
+    files (build output, caches, ``node_modules``), which ``git worktree
+    remove`` deletes as well: git treats ignored files as disposable, and
+    refusing on every cache would teach people to pass ``--force``.
+    """
+    if force or not construct.workspace_path:
+        return
+    path = Path(construct.workspace_path)
+    if not (path / ".git").exists():
+        return
+    broken = unsaved_work.unopenable_reason(path)
+    if broken is not None:
+        # Its files may be work, and git can no longer tell: leave it to a person.
+        raise ConflictError(
+            f"worktree {path} is no longer a worktree git can open ({one_line(broken, 300)}); "
+            f"nothing was removed: try `git worktree repair {path}` from the main checkout, "
+            "or check its files and delete the folder by hand"
+        )
+    sections: list[tuple[str, list[str]]] = []
+    operation = unsaved_work.operation_in_progress(path)
+    if operation:
+        sections.append((operation, []))
+    lost = unsaved_work.commits_only_head_reaches(path, limit=10)
+    if lost.total:
+        where = "its detached HEAD" if lost.detached else "its HEAD"
+        lines = [f"{cid[:12]} {subject}" for cid, subject in lost.shown]
+        if lost.total > len(lost.shown):
+            lines.append(f"... and {lost.total - len(lost.shown)} more")
+        sections.append(
+            (
+                f"{lost.total} commit(s) that only {where} reaches, on no branch or tag "
+                "(keep them with `git branch NAME HEAD` in the worktree)",
+                lines,
+            )
+        )
+    flags = unsaved_work.hidden_flags(path)
+    dirty = [
+        line
+        for line in worktree_status.dirty_files(path)
+        # A skip-worktree file is git's to leave out (sparse checkout); its
+        # edits are judged by hidden_edits below, like git itself would.
+        if line[3:] not in flags.skip_worktree
+        and not (
+            main_root is not None
+            and line.startswith("?? ")
+            and same_as_main(path, main_root, line[3:])
+        )
+    ]
+    if dirty:
+        sections.append(("uncommitted changes (commit or stash them)", dirty))
+    hidden = unsaved_work.hidden_edits(path, flags)
+    if hidden:
+        sections.append(
+            (
+                "edits git status does not show (flagged in the index)",
+                [f" M {rel} ({flag})" for rel, flag in hidden],
+            )
+        )
+    if main_root is not None:
+        changed = _changed_ignored_files(path, main_root, include_patterns)
+        if changed:
+            sections.append(
+                (
+                    "ignored include files that are not unchanged copies of the main checkout's",
+                    changed,
+                ),
+            )
+    if sections:
+        raise ConflictError(
+            f"worktree {path} holds work that removal would lose:" + _render_sections(sections),
+            code="unsaved-work",
+            fields={"path": str(path), "work": [title for title, _ in sections]},
+        )
+
+
+def _changed_ignored_files(
+    path: Path, main_root: Path, include_patterns: list[str] | None
+) -> list[str]:
+    """``!! path (why)`` lines for the ignored files :func:`check_removable` counts."""
+    out: list[str] = []
+    for rel in include_copy.ignored_files(path, include_patterns):
+        in_main = os.path.lexists(main_root / rel)
+        if include_patterns is None and not in_main:
+            continue  # patterns unknown: only a differing counterpart shows it was copied
+        if same_as_main(path, main_root, rel):
+            continue
+        why = "differs from the main checkout's copy" if in_main else "not in the main checkout"
+        out.append(f"!! {rel} (ignored; {why})")
+    return out
+
+
+def _render_sections(sections: list[tuple[str, list[str]]], limit: int = 20) -> str:
+    text = ""
+    for title, lines in sections:
+        text += f"\n  {title}" + (":" if lines else "")
+        for line in lines[:limit]:
+            text += f"\n    {one_line(line, 200)}"
+        if len(lines) > limit:
+            text += f"\n    ... and {len(lines) - limit} more"
+    return text
+
+
+def same_as_main(worktree: Path, main_root: Path, rel: str) -> bool:
+    """True if ``rel`` in the worktree is a copy of the same file in the main checkout."""
+    ours, theirs = worktree / rel, main_root / rel
+    if ours.is_symlink() or theirs.is_symlink():
+        return (
+            ours.is_symlink() and theirs.is_symlink() and os.readlink(ours) == os.readlink(theirs)
+        )
+    try:
+        return ours.is_file() and theirs.is_file() and filecmp.cmp(ours, theirs, shallow=False)
+    except OSError:
+        return False
+
+
+def release_worktree(
+    git: GitRepo, construct: Construct, *, force: bool, record_kept: bool = False
+) -> list[str]:
+    """Remove the worktree and git's entry; delete the branch unless it holds unmerged work.
+
+    Call :func:`check_removable` first: git is told to remove the folder even
+    with untracked files, because the check already let only copies of the
+    main checkout's include files through. ``record_kept`` says the construct
+    stays (``worktree rm``), which changes the advice about a kept branch.
+    """
+    notes: list[str] = []
+    if construct.workspace_path:
+        path = Path(construct.workspace_path)
+        existed = path.exists()
+        worktree_admin.remove_worktree(git, path, force=True, unlock=force)
+        notes.append(f"removed worktree {path}" if existed else f"worktree {path} was already gone")
+    if construct.branch and branches.branch_tip(git, construct.branch) is not None:
+        base = construct.base_ref or ""
+        unmerged = branches.unmerged_count(git, construct.branch, base, construct.base_commit or "")
+        if unmerged and not force:
+            where = base.removeprefix("refs/heads/") or (construct.base_commit or "")[:12]
+            # Advice that still works afterwards: once `rm` has deleted the
+            # construct, `rm --force` can no longer reach this branch.
+            how = f"delete it with `git branch -D {construct.branch}`"
+            if record_kept:
+                how = f"`synthetic worktree add {construct.id}` checks it out again; " + how
+            notes.append(
+                f"kept branch {construct.branch}: {unmerged} commit(s) not merged into {where} "
+                f"({how})"
+            )
+        elif any(e.branch == construct.branch for e in worktree_admin.list_worktrees(git)):
+            notes.append(f"kept branch {construct.branch}: it is checked out in another worktree")
+        else:
+            branches.delete_branch(git, construct.branch)
+            suffix = f" with {unmerged} unmerged commit(s)" if unmerged else ""
+            notes.append(f"deleted branch {construct.branch}{suffix}")
+    return notes
