@@ -100,10 +100,10 @@ def describe_symlink(path: Path | str, *, dir_fd: int | None = None) -> str:
 
 
 def first_non_folder(path: Path) -> Path | None:
-    """The first of ``path``'s parents (from the top) that exists but is not a folder."""
-    for parent in reversed(path.parents):
-        if os.path.lexists(parent) and not os.path.isdir(parent):
-            return parent
+    """The first of ``path`` and its parents (from the top) that exists but is not a folder."""
+    for candidate in (*reversed(path.parents), path):
+        if os.path.lexists(candidate) and not os.path.isdir(candidate):
+            return candidate
     return None
 
 

@@ -145,6 +145,9 @@ def run_guarded(
     env["SF_RACY_NS"] = "0"  # the test's files are fresh: let the child cache them
     if as_user is not None:
         env["SF_CHILD_UID"], env["SF_CHILD_GID"] = str(as_user[0]), str(as_user[1])
+        # root's HOME is unreadable for that user (git would fail on its config).
+        env["HOME"] = "/nonexistent"
+        env.pop("XDG_CONFIG_HOME", None)
     try:
         proc = subprocess.run(
             [sys.executable, "-c", _CHILD, str(repo), json.dumps(actions)],
