@@ -56,6 +56,8 @@ CACHE_VERSION = 1
 #: The state format version this fast path reads without further checks
 #: (must equal :data:`state_format.marker.CURRENT_VERSION`; a test checks it).
 FORMAT_VERSION = 1
+#: Largest valid ``spawn_pid`` (as :data:`state_format.records.PID_MAX`; a test checks it).
+PID_MAX = 2**31 - 1
 #: A file changed less than this long ago is not cached: a second write within
 #: the file system's timestamp granularity could leave its stat key unchanged.
 RACY_NS = 2_000_000_000
@@ -237,7 +239,7 @@ def _row_from_entry(record_id: str, entry: list[Any]) -> ConstructRow | None:
     for opt in (workspace_path, session, branch, base_ref, base_commit):
         if opt is not None and (type(opt) is not str or not opt):
             return None
-    if pid is not None and type(pid) is not int:
+    if pid is not None and (type(pid) is not int or not 1 <= pid <= PID_MAX):
         return None
     status = _STATUS_BY_VALUE.get(status_value) if type(status_value) is str else None
     created, updated = _timestamp(created_at), _timestamp(updated_at)
@@ -294,6 +296,10 @@ def _rows_from_entries(ids: list[str], entries: list[list[Any]]) -> list[Constru
         if not set(map(type, column)) <= _OPT_STR or "" in column:
             return None
     if any(not _KNOWN_KEYS.isdisjoint(extra) for extra in filter(None, extras)):
+        return None
+    live_pids = set(pids)  # nearly all None: a set keeps the range check cheap
+    live_pids.discard(None)
+    if live_pids and (min(live_pids) < 1 or max(live_pids) > PID_MAX):
         return None
     try:
         created = list(map(datetime.fromisoformat, created_at))

@@ -293,3 +293,53 @@ def test_a_full_disk(tiny_state: Store) -> None:
 def test_every_error_above_is_a_state_error() -> None:
     for cls in (StateLayoutError, StateAccessError, BrokenRecordError):
         assert issubclass(cls, StateError) and cls.exit_code == 4
+
+
+# -- spawn_pid out of range ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pid", ["9223372036854775807", "2147483648", "0", "-1"])
+def test_a_spawn_pid_out_of_range_is_a_broken_record(
+    store: Store, pid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # os.kill(9223372036854775807, 0) raises OverflowError; 0 and -1 would
+    # signal a whole process group or every process.
+    from state_format import listing
+
+    monkeypatch.setattr(listing, "RACY_NS", 0)
+    good = add_construct(store, "good")
+    bad = add_construct(store, "bad", status="spawning")
+    path = store.path_of(Construct, bad.id)
+    path.write_text(path.read_text() + f"spawn_pid = {pid}\n")
+    line = path.read_text().count("\n")
+    before = path.read_bytes()
+    for _ in range(2):  # cold, then with a cache
+        for result in (store.list_constructs(), list_construct_rows(store.root)):
+            assert [getattr(r, "id", None) for r in getattr(result, "records", None)
+                    or getattr(result, "rows", [])] == [good.id]  # fmt: skip
+            (err,) = result.broken
+            assert err.path == str(path) and err.line == line and "spawn_pid" in err.detail
+    with pytest.raises(BrokenRecordError, match="spawn_pid"):
+        store.update(Construct, bad.id, lambda c: {"status": "error"})
+    assert path.read_bytes() == before
+
+
+def test_a_cached_spawn_pid_out_of_range_is_not_trusted(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from state_format import listing
+    from state_format.listing import cache_path
+
+    monkeypatch.setattr(listing, "RACY_NS", 0)
+    record = add_construct(store, "x", status="spawning")
+    store.update(Construct, record.id, lambda c: {"spawn_pid": 4242})
+    list_construct_rows(store.root)
+    doc = json.loads(cache_path(store.root).read_text())
+    for pid in (9223372036854775807, 0, -5):
+        (entry,) = doc["entries"].values()
+        entry[15] = pid
+        cache_path(store.root).write_text(json.dumps(doc))
+        (row,) = list_construct_rows(store.root).rows
+        assert row.spawn_pid == 4242  # read from the file again, not from the cache
