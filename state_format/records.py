@@ -182,7 +182,9 @@ class FormatMarker(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    version: int = Field(ge=0, description="Format version; this Synthetic writes 1.")
+    version: int = Field(
+        ge=0, strict=True, description="Format version; this Synthetic writes 1."
+    )
 
 
 #: Every record kind, by its ``kind`` name.
