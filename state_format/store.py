@@ -29,7 +29,7 @@ from state_format.ids import is_valid_id, new_id
 from state_format.listing import list_construct_rows
 from state_format.locking import DEFAULT_TIMEOUT, StateLock
 from state_format.marker import CURRENT_VERSION, check_not_too_new, write_marker
-from state_format.migrations import detect_version, migrate
+from state_format.migrations import MigrationReport, detect_version, migrate
 from state_format.paths import RepoPaths, find_repo
 from state_format.records import Construct, Record, utc_now
 from state_format.text import one_line as one_line  # re-exported
@@ -86,6 +86,9 @@ class Store:
         self.repo = repo
         self.root = repo.state_dir
         self._lock = StateLock(self.root / LOCK_NAME, timeout=lock_timeout)
+        #: What the migrations run while opening did (empty when none ran); a
+        #: face shows each report's ``summary()``. Also written to a file.
+        self.migration_reports: list[MigrationReport] = []
 
     # -- opening and format ------------------------------------------------
 
@@ -117,7 +120,7 @@ class Store:
                 version = detect_version(self.root)  # another process may have done it
                 check_not_too_new(version, self.root)
                 if version is not None and version < CURRENT_VERSION:
-                    migrate(self.root, version)
+                    self.migration_reports += migrate(self.root, version)
                     version = CURRENT_VERSION
         return version
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +166,24 @@ def run_guarded(
         pytest.fail(f"{list(actions)} crashed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     results: list[dict[str, Any]] = json.loads(proc.stdout)
     return results
+
+
+@contextlib.contextmanager
+def small_tmpfs(path: Path, size: str = "64k") -> Iterator[Path]:
+    """Mount a tmpfs of ``size`` on the (empty) folder ``path``: a disk that fills up.
+
+    Skips the calling test, with mount's reason, where mounting is not allowed
+    (not root, or no CAP_SYS_ADMIN in a container).
+    """
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {proc.stderr.strip() or proc.returncode}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)

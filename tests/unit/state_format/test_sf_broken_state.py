@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sf_helpers import add_construct, make_repo, run_guarded
+from sf_helpers import add_construct, make_repo, run_guarded, small_tmpfs
 
 from state_format.errors import (
     BrokenRecordError,
@@ -246,17 +246,8 @@ def tiny_state(tmp_path: Path) -> Iterator[Store]:
     repo = make_repo(tmp_path / "repo")
     state = repo / ".git" / "synthetic"
     state.mkdir()
-    proc = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(state)],
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {proc.stderr.strip() or proc.returncode}")
-    try:
+    with small_tmpfs(state):
         yield Store.open(repo)
-    finally:
-        subprocess.run(["umount", "-l", str(state)], check=False)
 
 
 def _fill(folder: Path) -> None:
