@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from itertools import compress, repeat
-from operator import attrgetter, eq, itemgetter, not_
+from operator import and_, attrgetter, eq, itemgetter, not_
 from pathlib import Path
 from stat import S_ISREG
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -611,9 +611,10 @@ def _match_stat_keys(
         stats = list(map(partial(os.stat, dir_fd=dir_fd, follow_symlinks=False), names))
     except OSError:  # gone since listdir, or not searchable: decide one by one
         return None
-    if not all(map(S_ISREG, map(_MODE, stats))):
-        return None  # a link, a FIFO... among them: sort them out one by one
     same = list(map(eq, map(tuple, map(_ENTRY_KEY, entries)), map(_STAT_KEY, stats)))
+    # Only a regular file may use its entry: a link, a FIFO... is read (and
+    # reported) instead, whatever the cache says.
+    same = list(map(and_, same, map(S_ISREG, map(_MODE, stats))))
     return (
         list(compress(names, same)),
         list(compress(entries, same)),

@@ -153,3 +153,21 @@ def test_a_special_record_is_never_written_through(store: Store) -> None:
     with pytest.raises(BrokenRecordError, match="symbolic link"):
         store.delete(Construct, "bad-1")
     assert link.is_symlink() and target.read_text() == before
+
+
+def test_a_cache_entry_never_vouches_for_a_special_file(store: Store) -> None:
+    # Even a cache entry whose key matches (a forged or very unlucky cache) is
+    # not used for a FIFO: the file is opened (without blocking) and reported.
+    good = add_construct(store, "good")
+    list_construct_rows(store.root)
+    fifo = store.folder(Construct) / "bad-1.toml"
+    os.mkfifo(fifo)
+    st = os.lstat(fifo)
+    doc = json.loads(cache_path(store.root).read_text())
+    (entry,) = doc["entries"].values()
+    doc["entries"]["bad-1.toml"] = [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns,
+                                    *entry[4:]]  # fmt: skip
+    cache_path(store.root).write_text(json.dumps(doc))
+    result = list_construct_rows(store.root)
+    assert [r.id for r in result.rows] == [good.id]
+    assert [b.path for b in result.broken] == [str(fifo)]
