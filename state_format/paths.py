@@ -75,7 +75,11 @@ def find_repo(start: Path | str | None = None) -> RepoPaths:
         raise StateError("git is not installed or not on PATH") from None
     except subprocess.TimeoutExpired:
         raise StateError("git rev-parse did not answer within 30 s") from None
-    lines = [os.fsdecode(line) for line in proc.stdout.splitlines()]
+    # One answer per line, split on "\n" only: splitlines() would also cut a
+    # path at "\r" (or, for text, at "\x0b", "\x1c"...), all legal in names.
+    lines = [os.fsdecode(line) for line in proc.stdout.split(b"\n")]
+    if lines and not lines[-1]:
+        lines.pop()
     if proc.returncode != 0 or len(lines) < 3:
         if lines and lines[0] == "true":
             common = lines[1] if len(lines) > 1 else "?"

@@ -115,8 +115,12 @@ def test_relative_git_dir_env_is_resolved(repo: Path, monkeypatch: pytest.Monkey
     assert os.path.isabs(info.worktree)
 
 
-def test_a_non_utf8_byte_in_the_repository_path(tmp_path: Path) -> None:
-    raw = os.fsencode(tmp_path) + b"/caf\xe9 repo"  # Latin-1 "café": not UTF-8
+@pytest.mark.parametrize(
+    "name",
+    [b"caf\xe9 repo", b"a\rb", b"a\x0bb\x1cc"],  # Latin-1 "café" (not UTF-8); line breaks
+)
+def test_odd_bytes_in_the_repository_path(tmp_path: Path, name: bytes) -> None:
+    raw = os.fsencode(tmp_path) + b"/" + name
     os.mkdir(raw)
     path = Path(os.fsdecode(raw))
     _git(path, "init", "-q", "-b", "main")
