@@ -70,3 +70,43 @@ class InvalidRecordError(StateError):
 
 class LockLostError(LockTimeoutError):
     """The lock file was deleted or replaced while held; the write was abandoned."""
+
+
+class StateLayoutError(StateError):
+    """Something under the state folder is of the wrong kind.
+
+    For example ``constructs`` is a file where the folder of records belongs,
+    or ``.lock`` is a folder where the lock file belongs. ``path`` names it;
+    the message says what to move away. Nothing was read or changed.
+    """
+
+    exit_code = 4
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class StateAccessError(StateError):
+    """The system refused to read or write the state: no permission, a read-only
+    file system, a full disk. ``path`` is the file or folder concerned, ``errno``
+    the system's error number (or None).
+
+    Writes are atomic, so the files are as they were before the attempt unless
+    the message says otherwise.
+    """
+
+    exit_code = 4
+
+    def __init__(self, path: str, errno: int | None, message: str) -> None:
+        self.path = path
+        self.errno = errno
+        super().__init__(message)
+
+
+class UnsafeRepositoryError(NotARepositoryError):
+    """Git refuses to use the repository (``safe.directory``: it belongs to another user).
+
+    The message carries git's own explanation, with the command that adds an
+    exception if the person trusts the repository.
+    """

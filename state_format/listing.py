@@ -32,10 +32,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from itertools import compress, repeat
-from operator import attrgetter, eq, itemgetter, not_
+from operator import and_, attrgetter, eq, itemgetter, not_
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from state_format import files
 from state_format.errors import BrokenRecordError
 from state_format.ids import ID_PATTERN, is_valid_id
 from state_format.paths import RepoPaths, find_repo
@@ -54,6 +56,8 @@ CACHE_VERSION = 1
 #: The state format version this fast path reads without further checks
 #: (must equal :data:`state_format.marker.CURRENT_VERSION`; a test checks it).
 FORMAT_VERSION = 1
+#: Largest valid ``spawn_pid`` (as :data:`state_format.records.PID_MAX`; a test checks it).
+PID_MAX = 2**31 - 1
 #: A file changed less than this long ago is not cached: a second write within
 #: the file system's timestamp granularity could leave its stat key unchanged.
 RACY_NS = 2_000_000_000
@@ -235,7 +239,7 @@ def _row_from_entry(record_id: str, entry: list[Any]) -> ConstructRow | None:
     for opt in (workspace_path, session, branch, base_ref, base_commit):
         if opt is not None and (type(opt) is not str or not opt):
             return None
-    if pid is not None and type(pid) is not int:
+    if pid is not None and (type(pid) is not int or not 1 <= pid <= PID_MAX):
         return None
     status = _STATUS_BY_VALUE.get(status_value) if type(status_value) is str else None
     created, updated = _timestamp(created_at), _timestamp(updated_at)
@@ -293,6 +297,10 @@ def _rows_from_entries(ids: list[str], entries: list[list[Any]]) -> list[Constru
             return None
     if any(not _KNOWN_KEYS.isdisjoint(extra) for extra in filter(None, extras)):
         return None
+    live_pids = set(pids)  # nearly all None: a set keeps the range check cheap
+    live_pids.discard(None)
+    if live_pids and (min(live_pids) < 1 or max(live_pids) > PID_MAX):
+        return None
     try:
         created = list(map(datetime.fromisoformat, created_at))
         updated = list(map(datetime.fromisoformat, updated_at))
@@ -345,12 +353,29 @@ def _cache_header() -> dict[str, Any]:
     return {"cache": "synthetic constructs", "version": CACHE_VERSION, "format": FORMAT_VERSION}
 
 
+def _open_cache_folder(state_dir: Path) -> int:
+    """fd of ``<state>/cache``, refusing a symbolic link (the cache is ours alone)."""
+    return os.open(state_dir / CACHE_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+
+
 def load_cache(state_dir: Path) -> dict[str, list[Any]]:
-    """Cached entries by file name; empty when the cache is missing or unusable."""
+    """Cached entries by file name; empty when the cache is missing or unusable.
+
+    Only a regular file of at most :data:`~state_format.files.MAX_CACHE_BYTES`
+    is read (never a FIFO, a device or a link, in the file's place or the
+    folder's); anything else counts as no cache and is replaced on save.
+    """
     try:
-        doc = json.loads(cache_path(state_dir).read_bytes())
-    except (OSError, ValueError, RecursionError):
+        dir_fd = _open_cache_folder(state_dir)
+    except OSError:
         return {}
+    try:
+        data = files.read_regular(CACHE_NAME, files.MAX_CACHE_BYTES, dir_fd=dir_fd)
+        doc = json.loads(data)
+    except (OSError, files.UnsafeFileError, ValueError, RecursionError):
+        return {}
+    finally:
+        os.close(dir_fd)
     if not isinstance(doc, dict) or doc.get("header") != _cache_header():
         return {}
     entries = doc.get("entries")
@@ -361,35 +386,52 @@ def save_cache(state_dir: Path, entries: dict[str, list[Any]]) -> bool:
     """Replace the cache atomically; returns False (and leaves it) on any OS error.
 
     No lock is taken: concurrent listings each rename a complete file into
-    place, and any entry is only ever used after its stat key matches.
+    place, and any entry is only ever used after its stat key matches. A
+    symbolic link in place of the cache folder is replaced by a real folder
+    (the link is removed, never followed); a cache that would exceed
+    :data:`~state_format.files.MAX_CACHE_BYTES` is not written.
     """
     import secrets  # here, not at the top: a listing that saves nothing skips it
 
     folder = state_dir / CACHE_DIR
-    tmp = folder / f".{CACHE_NAME}.{secrets.token_hex(4)}.tmp"
+    tmp = f".{CACHE_NAME}.{secrets.token_hex(4)}.tmp"
     data = json.dumps(
         {"header": _cache_header(), "entries": entries},
         ensure_ascii=False,
         separators=(",", ":"),
     ).encode("utf-8")
+    if len(data) > files.MAX_CACHE_BYTES:
+        return False  # readers would refuse it: listing works from the files alone
     try:
-        if not folder.is_dir():
+        dir_fd = _open_cache_folder(state_dir)
+    except OSError:
+        try:
+            if os.path.islink(folder):
+                os.unlink(folder)  # only the link goes; what it points to is untouched
             from state_format.atomic import DIR_MODE
 
             os.mkdir(folder, DIR_MODE)
             os.chmod(folder, DIR_MODE)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            dir_fd = _open_cache_folder(state_dir)
+        except OSError:
+            return False
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
+                     dir_fd=dir_fd)  # fmt: skip
         try:
             view = memoryview(data)
             while view:  # os.write may write less than asked
                 view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
-        os.replace(tmp, folder / CACHE_NAME)
+        # Replaces whatever has the cache's name (a FIFO, a link) except a folder.
+        os.replace(tmp, CACHE_NAME, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except OSError:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            os.unlink(tmp, dir_fd=dir_fd)
         return False
+    finally:
+        os.close(dir_fd)
     return True
 
 
@@ -407,12 +449,12 @@ def open_state(start: Path | str | None = None) -> RepoPaths:
     repo = find_repo(start)
     state = repo.state_dir
     try:
-        raw = (state / _MARKER).read_bytes()
+        raw = files.read_regular(state / _MARKER, files.MAX_RECORD_BYTES)
     except FileNotFoundError:
-        if not (state / _V0_FILE).exists():
+        if not os.path.lexists(state / _V0_FILE):
             return repo  # no state yet, or records without a marker (version 1)
-    except OSError:
-        pass
+    except files.UnsafeFileError:
+        pass  # Store.at reports it as a broken marker
     else:
         with contextlib.suppress(UnicodeDecodeError, tomllib.TOMLDecodeError):
             version = tomllib.loads(raw.decode("utf-8")).get("version")
@@ -460,6 +502,8 @@ def _list_construct_rows(state_dir: Path, *, use_cache: bool) -> RowListing:
         names = os.listdir(folder)
     except FileNotFoundError:
         return result
+    except OSError as exc:  # `constructs` is a file, or cannot be read
+        raise files.access_error(folder, exc, "list") from None
     wanted = [n for n in names if n.endswith(_SUFFIX) and not n.startswith(".")]
     ids_checked = _all_valid_ids([n[: -len(_SUFFIX)] for n in wanted])
     cache = load_cache(state_dir) if use_cache else {}
@@ -476,8 +520,11 @@ def _list_construct_rows(state_dir: Path, *, use_cache: bool) -> RowListing:
     hit_names: list[str] = []
     hit_entries: list[list[Any]] = []
     misses: list[tuple[str, str]] = []
-    stat = os.stat
-    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:  # replaced since listdir: as if it had failed there
+        raise files.access_error(folder, exc, "list") from None
+    lstat = partial(os.stat, dir_fd=dir_fd, follow_symlinks=False)
     try:
         split = _match_stat_keys(order, cache, dir_fd) if ids_checked and cache else None
         if split is not None:
@@ -496,11 +543,15 @@ def _list_construct_rows(state_dir: Path, *, use_cache: bool) -> RowListing:
                 entry = cache.get(name)
                 if type(entry) is list and len(entry) > 4:
                     try:
-                        st = stat(name, dir_fd=dir_fd)
+                        st = lstat(name)
                     except FileNotFoundError:
                         continue  # deleted by another process since listdir
+                    except OSError:
+                        misses.append((name, record_id))  # reading it says why
+                        continue
                     if (
-                        entry[0] == st.st_mtime_ns
+                        S_ISREG(st.st_mode)
+                        and entry[0] == st.st_mtime_ns
                         and entry[1] == st.st_size
                         and entry[2] == st.st_ino
                         and entry[3] == st.st_ctime_ns
@@ -530,13 +581,14 @@ def _list_construct_rows(state_dir: Path, *, use_cache: bool) -> RowListing:
     result.broken.sort(key=lambda b: os.path.basename(b.path)[: -len(_SUFFIX)])
     if use_cache and fresh != cache:
         # Saved oldest first, like the rows (see the visiting order above).
-        files = (f"{r.id}{_SUFFIX}" for r in result.rows)
-        save_cache(state_dir, {f: fresh[f] for f in files if f in fresh})
+        in_order = (f"{r.id}{_SUFFIX}" for r in result.rows)
+        save_cache(state_dir, {f: fresh[f] for f in in_order if f in fresh})
     return result
 
 
 _ROW_ORDER = attrgetter("created_at", "id")
 _STAT_KEY = attrgetter("st_mtime_ns", "st_size", "st_ino", "st_ctime_ns")
+_MODE = attrgetter("st_mode")
 _ENTRY_KEY = itemgetter(slice(4))
 _NO_ENTRY: list[Any] = []
 
@@ -555,10 +607,14 @@ def _match_stat_keys(
     if not set(map(type, entries)) <= {list}:
         return None
     try:
-        keys = list(map(_STAT_KEY, map(partial(os.stat, dir_fd=dir_fd), names)))
-    except FileNotFoundError:
+        # lstat: a symbolic link is a broken record, never what it points to.
+        stats = list(map(partial(os.stat, dir_fd=dir_fd, follow_symlinks=False), names))
+    except OSError:  # gone since listdir, or not searchable: decide one by one
         return None
-    same = list(map(eq, map(tuple, map(_ENTRY_KEY, entries)), keys))
+    same = list(map(eq, map(tuple, map(_ENTRY_KEY, entries)), map(_STAT_KEY, stats)))
+    # Only a regular file may use its entry: a link, a FIFO... is read (and
+    # reported) instead, whatever the cache says.
+    same = list(map(and_, same, map(S_ISREG, map(_MODE, stats))))
     return (
         list(compress(names, same)),
         list(compress(entries, same)),
@@ -578,22 +634,33 @@ def _read_misses(
     from state_format.store import record_from_bytes
 
     now = time.time_ns()
+    limit = files.MAX_RECORD_BYTES
     for name, record_id in misses:
         path = folder / name
         try:
-            fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
+            # Never blocks (FIFO), never follows a link, refuses all but a
+            # regular file; the read stops past the size limit.
+            fd, before = files.open_regular(name, dir_fd=dir_fd)
         except FileNotFoundError:
+            continue  # deleted by another process since listdir
+        except files.UnsafeFileError as exc:
+            result.broken.append(BrokenRecordError(str(path), None, exc.reason))
             continue
         try:
-            before = os.fstat(fd)
-            chunks = []
-            while chunk := os.read(fd, 1 << 16):
-                chunks.append(chunk)
+            if before.st_size > limit:
+                raise files.UnsafeFileError(
+                    f"is larger than {limit >> 20} MiB ({before.st_size} bytes); a record "
+                    "this big was not written by Synthetic: move it away and check what wrote it"
+                )
+            data = files.read_limited(fd, limit, before.st_size)
             after = os.fstat(fd)
+        except files.UnsafeFileError as exc:
+            result.broken.append(BrokenRecordError(str(path), None, exc.reason))
+            continue
         finally:
             os.close(fd)
         try:
-            construct = record_from_bytes(Construct, path, record_id, b"".join(chunks))
+            construct = record_from_bytes(Construct, path, record_id, data)
         except BrokenRecordError as exc:
             result.broken.append(exc)
             continue

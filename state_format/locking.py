@@ -13,6 +13,7 @@ newcomer.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +23,8 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from state_format.atomic import FILE_MODE, ensure_dir
-from state_format.errors import LockLostError, LockTimeoutError
+from state_format.errors import LockLostError, LockTimeoutError, StateLayoutError
+from state_format.files import access_error
 
 #: Seconds to wait for another process before giving up with LockTimeoutError.
 DEFAULT_TIMEOUT = 30.0
@@ -66,6 +68,7 @@ class StateLock:
         ensure_dir(self.path.parent)
         lock = self._lock_obj()
         while True:
+            self._check_lock_file()
             remaining = deadline - time.monotonic()
             try:
                 lock.acquire(timeout=max(remaining, 0.0), poll_interval=0.005)
@@ -78,10 +81,36 @@ class StateLock:
                 # The lock file vanished between filelock's exists() and open();
                 # simply try again.
                 continue
+            except OSError as exc:  # e.g. a read-only state folder
+                self._check_lock_file()  # made a folder since the check? say so
+                raise access_error(self.path, exc, "create or open the lock file") from None
             if self._still_ours(lock):
                 self._local.depth = 1
                 return
             lock.release(force=True)
+
+    def _check_lock_file(self) -> None:
+        """Refuse a lock path that is not a plain file (or absent).
+
+        filelock opens the path with ``O_TRUNC``, following links: a link
+        there would empty whatever it points to, and a folder gives
+        IsADirectoryError. Neither is ever made by Synthetic.
+        """
+        try:
+            st = os.lstat(self.path)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise access_error(self.path, exc, "check the lock file") from None
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else (
+                "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            )
+            raise StateLayoutError(
+                str(self.path),
+                f"the lock file {self.path} is {kind}; remove it (synthetic makes a new, "
+                "empty one; nothing was read or changed)",
+            )
 
     def _still_ours(self, lock: FileLock) -> bool:
         """Whether the file we flock'ed is still the file at ``self.path``."""

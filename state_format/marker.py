@@ -5,9 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from state_format.atomic import atomic_write
-from state_format.errors import FormatTooNewError
+from state_format.errors import BrokenRecordError, FormatTooNewError
 from state_format.records import FormatMarker
-from state_format.tomlio import parse, read_text, render_new, render_update, validate
+from state_format.text import one_line
+from state_format.tomlio import (
+    find_key_line,
+    parse,
+    read_text,
+    render_new,
+    render_update,
+    validate,
+)
 
 #: The format version this code reads and writes.
 CURRENT_VERSION = 1
@@ -35,8 +43,40 @@ def read_marker(state_dir: Path) -> int | None:
         text = read_text(path)
     except FileNotFoundError:
         return None
-    marker = validate(FormatMarker, parse(text, path), text, path)
+    data = parse(text, path)
+    if "version" in data:
+        value = data["version"]
+        # Exactly an integer: pydantic's lax mode would take "1", true or 1.0,
+        # and a tool reading the spec would not.
+        if type(value) is not int or value < 0:
+            raise BrokenRecordError(
+                str(path),
+                find_key_line(text, "version"),
+                "`version` must be a whole number written without quotes, such as "
+                f"`version = {CURRENT_VERSION}`; found {_describe(value)} (fix or restore "
+                "the file; nothing was read)",
+            )
+    marker = validate(FormatMarker, data, text, path)
     return marker.version
+
+
+def _describe(value: object) -> str:
+    """What a TOML value is, for a message (with a short rendering of it)."""
+    if isinstance(value, bool):
+        kind = "a boolean"
+    elif isinstance(value, int):
+        kind = "a negative number"
+    elif isinstance(value, float):
+        kind = "a decimal number"
+    elif isinstance(value, str):
+        kind = "a string"
+    elif isinstance(value, list):
+        kind = "an array"
+    elif isinstance(value, dict):
+        kind = "a table"
+    else:
+        kind = "a date or time"
+    return f"{kind}, {one_line(repr(value), 40)}"
 
 
 def check_not_too_new(version: int | None, state_dir: Path) -> None:

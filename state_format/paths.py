@@ -15,7 +15,13 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from state_format.errors import BareRepositoryError, NotARepositoryError, StateError
+from state_format.errors import (
+    BareRepositoryError,
+    NotARepositoryError,
+    StateError,
+    UnsafeRepositoryError,
+)
+from state_format.text import one_line
 
 #: Name of the folder inside the git common dir that holds all state.
 STATE_DIR_NAME = "synthetic"
@@ -62,14 +68,18 @@ def find_repo(start: Path | str | None = None) -> RepoPaths:
     env = dict(os.environ)
     env.setdefault("LC_ALL", "C")  # stable messages for the checks below
     try:
-        proc = subprocess.run(
-            cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=30
-        )
+        # Bytes, not text: a path is any bytes but NUL and "/", not necessarily
+        # UTF-8; os.fsdecode maps them to str and back without loss.
+        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, check=False, timeout=30)
     except FileNotFoundError:
         raise StateError("git is not installed or not on PATH") from None
     except subprocess.TimeoutExpired:
         raise StateError("git rev-parse did not answer within 30 s") from None
-    lines = proc.stdout.splitlines()
+    # One answer per line, split on "\n" only: splitlines() would also cut a
+    # path at "\r" (or, for text, at "\x0b", "\x1c"...), all legal in names.
+    lines = [os.fsdecode(line) for line in proc.stdout.split(b"\n")]
+    if lines and not lines[-1]:
+        lines.pop()
     if proc.returncode != 0 or len(lines) < 3:
         if lines and lines[0] == "true":
             common = lines[1] if len(lines) > 1 else "?"
@@ -81,10 +91,40 @@ def find_repo(start: Path | str | None = None) -> RepoPaths:
                 f"{cwd} is inside the git directory, not a work tree; "
                 "run synthetic from the work tree"
             )
-        raise NotARepositoryError(f"not a git repository: {cwd} (run `git init` first)")
+        raise _refusal(cwd, git_message(proc.stderr))
     is_bare, common_dir, toplevel = lines[0], lines[1], lines[2]
     if is_bare == "true":
         raise BareRepositoryError(
             f"{common_dir} is a bare repository; run synthetic inside a work tree"
         )
     return RepoPaths(common_dir=Path(common_dir), worktree=Path(toplevel))
+
+
+def git_message(stderr: bytes, limit: int = 500) -> str:
+    """git's error output as one printable line: ``fatal: `` dropped, lines joined."""
+    parts = []
+    for raw in os.fsdecode(stderr).splitlines():
+        line = raw.strip()
+        if line.startswith(("fatal: ", "error: ")):
+            line = line.split(": ", 1)[1]
+        if line:
+            parts.append(line if line.endswith((".", ":")) else line + ".")
+    return one_line(" ".join(parts), limit).rstrip(".")
+
+
+def _refusal(cwd: Path, message: str) -> NotARepositoryError:
+    """The error for a failed ``rev-parse`` in ``cwd``, saying what git said."""
+    if "safe.directory" in message:  # a config key: the same in every language
+        return UnsafeRepositoryError(
+            f"git refuses to use this repository: {message} "
+            "(only if you trust the user who owns it)"
+        )
+    git_dir = os.environ.get("GIT_DIR")
+    if git_dir:
+        return NotARepositoryError(
+            f"GIT_DIR is set to {one_line(git_dir, 200)}, which git cannot use "
+            f"({message or 'no message'}); unset GIT_DIR or point it at a repository"
+        )
+    if not message or "not a git repository" in message:
+        return NotARepositoryError(f"not a git repository: {cwd} (run `git init` first)")
+    return NotARepositoryError(f"git cannot find a repository at {cwd}: {message}")

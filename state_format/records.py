@@ -25,6 +25,10 @@ from state_format.timefmt import utc_now as utc_now  # re-exported
 
 #: Longest construct name accepted (characters, after trimming).
 NAME_MAX = 200
+#: Largest process id a record may hold: ``pid_t`` is a signed 32-bit integer on
+#: Linux and macOS. Anything beyond is not a process (``os.kill`` would raise
+#: OverflowError), and 0 or a negative id would signal a whole process group.
+PID_MAX = 2**31 - 1
 
 
 def _aware_utc(value: Any) -> Any:
@@ -105,6 +109,8 @@ class Construct(Record):
     base_commit: str | None = Field(default=None, description="Commit id base_ref pointed at.")
     spawn_pid: int | None = Field(
         default=None,
+        ge=1,
+        le=PID_MAX,
         description="While status is spawning: id of the process creating the construct. "
         "A spawning record whose process is gone was interrupted and is rolled back.",
     )
@@ -157,7 +163,7 @@ class Service(Record):
     env: dict[str, str] = Field(
         default_factory=dict, description="Environment given to the service (may hold secrets)."
     )
-    pid: int | None = Field(default=None, ge=1, description="Process id while running.")
+    pid: int | None = Field(default=None, ge=1, le=PID_MAX, description="Process id while running.")
     status: str = Field(description="e.g. pending, starting, ready, stopped, failed.")
     ready_pattern: str | None = Field(default=None, description="Regex marking readiness.")
     started_at: datetime | None = Field(default=None, description="RFC 3339 UTC.")
@@ -176,7 +182,9 @@ class FormatMarker(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    version: int = Field(ge=0, description="Format version; this Synthetic writes 1.")
+    version: int = Field(
+        ge=0, strict=True, description="Format version; this Synthetic writes 1."
+    )
 
 
 #: Every record kind, by its ``kind`` name.

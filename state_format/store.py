@@ -24,11 +24,12 @@ from state_format.errors import (
     RecordNotFoundError,
     StateError,
 )
+from state_format.files import access_error
 from state_format.ids import is_valid_id, new_id
 from state_format.listing import list_construct_rows
 from state_format.locking import DEFAULT_TIMEOUT, StateLock
 from state_format.marker import CURRENT_VERSION, check_not_too_new, write_marker
-from state_format.migrations import detect_version, migrate
+from state_format.migrations import MigrationReport, detect_version, migrate
 from state_format.paths import RepoPaths, find_repo
 from state_format.records import Construct, Record, utc_now
 from state_format.text import one_line as one_line  # re-exported
@@ -36,6 +37,7 @@ from state_format.tomlio import (
     decode_text,
     find_key_line,
     parse,
+    read_bytes,
     read_text,
     render_new,
     render_update,
@@ -84,6 +86,9 @@ class Store:
         self.repo = repo
         self.root = repo.state_dir
         self._lock = StateLock(self.root / LOCK_NAME, timeout=lock_timeout)
+        #: What the migrations run while opening did (empty when none ran); a
+        #: face shows each report's ``summary()``. Also written to a file.
+        self.migration_reports: list[MigrationReport] = []
 
     # -- opening and format ------------------------------------------------
 
@@ -115,7 +120,7 @@ class Store:
                 version = detect_version(self.root)  # another process may have done it
                 check_not_too_new(version, self.root)
                 if version is not None and version < CURRENT_VERSION:
-                    migrate(self.root, version)
+                    self.migration_reports += migrate(self.root, version)
                     version = CURRENT_VERSION
         return version
 
@@ -146,7 +151,9 @@ class Store:
     # -- reading -----------------------------------------------------------
 
     def _load(self, kind: type[R], path: Path, record_id: str) -> R:
-        return record_from_bytes(kind, path, record_id, path.read_bytes())
+        # read_bytes refuses anything but a small regular file (a FIFO, a
+        # link, a folder...) as a broken record, without blocking.
+        return record_from_bytes(kind, path, record_id, read_bytes(path))
 
     def get(self, kind: type[R], record_id: str) -> R:
         """The record with exactly this id (RecordNotFoundError, BrokenRecordError)."""
@@ -158,10 +165,13 @@ class Store:
 
     def list_ids(self, kind: type[Record]) -> list[str]:
         """Ids of all files of ``kind`` (from file names only; nothing is parsed)."""
+        folder = self.folder(kind)
         try:
-            entries = os.listdir(self.folder(kind))
+            entries = os.listdir(folder)
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise access_error(folder, exc, "list") from None
         return sorted(
             name[: -len(_SUFFIX)]
             for name in entries
@@ -225,7 +235,7 @@ class Store:
         """
         if not ref.strip():
             raise RecordNotFoundError(f"empty {kind.kind} reference")
-        if is_valid_id(ref) and self.path_of(kind, ref).exists():
+        if is_valid_id(ref) and os.path.lexists(self.path_of(kind, ref)):
             return self.get(kind, ref)
         listing = self.list(kind)
         name = ref.strip()
@@ -263,7 +273,7 @@ class Store:
         """An id for ``name`` not used by any file yet (call under the lock)."""
         for _ in range(100):
             candidate = new_id(name)
-            if not self.path_of(kind, candidate).exists():
+            if not os.path.lexists(self.path_of(kind, candidate)):
                 return candidate
         raise StateError("could not find an unused id after 100 tries")  # pragma: no cover
 
@@ -272,7 +282,7 @@ class Store:
         with self._lock:
             self._prepare_write(type(record))
             path = self.path_of(type(record), record.id)
-            if path.exists():
+            if os.path.lexists(path):  # even a link to nowhere is never replaced
                 raise InvalidRecordError(f"a {record.kind} with id {record.id!r} already exists")
             header = (f"Synthetic {record.kind} record (state format {CURRENT_VERSION}).",)
             data = render_new(record.to_toml_values(), header).encode("utf-8")

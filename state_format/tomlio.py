@@ -15,16 +15,45 @@ from typing import Any, TypeVar
 import tomlkit
 from pydantic import BaseModel, ValidationError
 
-from state_format.errors import BrokenRecordError
+from state_format.errors import BrokenRecordError, StateError
+from state_format.files import (
+    MAX_RECORD_BYTES,
+    UnsafeFileError,
+    not_a_folder_error,
+    read_regular,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
 _LINE_RE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
-def read_text(path: Path) -> str:
-    """Read a state file as UTF-8; undecodable bytes are a broken record."""
-    return decode_text(path.read_bytes(), path)
+def read_bytes(path: Path, limit: int = MAX_RECORD_BYTES) -> bytes:
+    """The bytes of the state file ``path``: a regular file of at most ``limit`` bytes.
+
+    FileNotFoundError when there is none. Anything else at that path (a
+    folder, a FIFO, a symbolic link, a device, an unreadable or oversized
+    file) is a :class:`BrokenRecordError` saying what it is, or a
+    :class:`~state_format.errors.StateLayoutError` when a folder on the way
+    is a file. Never blocks, never reads more than ``limit + 1`` bytes.
+    """
+    try:
+        return read_regular(path, limit)
+    except UnsafeFileError as exc:
+        raise unsafe_file_error(path, exc) from None
+
+
+def unsafe_file_error(path: Path, exc: UnsafeFileError) -> StateError:
+    """The StateError to raise (or report) for a state file that cannot be read."""
+    if exc.not_a_folder is not None:
+        return not_a_folder_error(exc.not_a_folder)
+    return BrokenRecordError(str(path), None, exc.reason)
+
+
+def read_text(path: Path, limit: int = MAX_RECORD_BYTES) -> str:
+    """Read a state file as UTF-8 (see :func:`read_bytes`); undecodable bytes are a
+    broken record."""
+    return decode_text(read_bytes(path, limit), path)
 
 
 def decode_text(data: bytes, path: Path) -> str:

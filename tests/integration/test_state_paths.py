@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from state_format.errors import BareRepositoryError, NotARepositoryError
+from state_format.errors import BareRepositoryError, NotARepositoryError, UnsafeRepositoryError
 from state_format.paths import find_repo
 from state_format.records import Construct, utc_now
 from state_format.store import Store
@@ -113,3 +113,71 @@ def test_relative_git_dir_env_is_resolved(repo: Path, monkeypatch: pytest.Monkey
     info = find_repo()
     assert info.common_dir.is_absolute() and info.common_dir == (repo / ".git").resolve()
     assert os.path.isabs(info.worktree)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [b"caf\xe9 repo", b"a\rb", b"a\x0bb\x1cc"],  # Latin-1 "café" (not UTF-8); line breaks
+)
+def test_odd_bytes_in_the_repository_path(tmp_path: Path, name: bytes) -> None:
+    raw = os.fsencode(tmp_path) + b"/" + name
+    os.mkdir(raw)
+    path = Path(os.fsdecode(raw))
+    _git(path, "init", "-q", "-b", "main")
+    _git(path, "commit", "-q", "--allow-empty", "-m", "init")
+    info = find_repo(path)
+    assert os.fsencode(info.worktree) == os.fsencode(path.resolve())
+    assert os.fsencode(info.common_dir) == os.fsencode(path.resolve()) + b"/.git"
+    made = _add(Store.open(path), "in a Latin-1 folder")
+    assert [c.id for c in Store.open(path).list_constructs().records] == [made.id]
+    assert os.path.isfile(os.fsencode(info.state_dir) + f"/constructs/{made.id}.toml".encode())
+
+
+def test_git_dir_pointing_nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lone = tmp_path / "not-a-repo"
+    lone.mkdir()
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "missing.git"))
+    with pytest.raises(NotARepositoryError) as info:
+        find_repo(lone)
+    message = str(info.value)
+    assert info.value.exit_code == 6
+    assert "GIT_DIR" in message and str(tmp_path / "missing.git") in message
+    assert "unset GIT_DIR" in message
+
+
+def test_git_dir_set_outside_any_repository(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # git's rule: GIT_DIR without GIT_WORK_TREE makes the current folder the
+    # work tree. The state is that repository's, found and listed normally.
+    made = _add(Store.open(repo), "x")
+    lone = tmp_path / "not-a-repo"
+    lone.mkdir()
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    monkeypatch.chdir(lone)
+    info = find_repo()
+    assert info.common_dir == (repo / ".git").resolve() and info.worktree == lone.resolve()
+    assert [c.id for c in Store.open().list_constructs().records] == [made.id]
+
+
+def test_a_repository_git_refuses_for_dubious_ownership(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pwd
+
+    if os.geteuid() != 0:
+        pytest.skip("giving the repository to another user needs root")
+    # No global safe.directory exception may hide the refusal.
+    empty = tmp_path / "empty-gitconfig"
+    empty.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
+    os.chown(repo, pwd.getpwnam("nobody").pw_uid, -1)  # git checks the top folder's owner
+    with pytest.raises(UnsafeRepositoryError) as info:
+        find_repo(repo / "sub")
+    message = str(info.value)
+    assert info.value.exit_code == 6 and isinstance(info.value, NotARepositoryError)
+    assert "dubious ownership" in message and "not a git repository" not in message
+    assert "git config --global --add safe.directory" in message and str(repo) in message
+    assert "\n" not in message and "\t" not in message

@@ -16,7 +16,7 @@ from filelock import FileLock
 from sf_helpers import add_construct, make_repo
 
 from state_format import atomic
-from state_format.errors import LockLostError, LockTimeoutError
+from state_format.errors import LockLostError, LockTimeoutError, StateAccessError
 from state_format.locking import StateLock
 from state_format.records import Construct
 from state_format.store import Store
@@ -34,7 +34,7 @@ def test_failed_rename_leaves_old_file_and_no_temp(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(atomic.os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(StateAccessError, match="No space left"):
         store.update(Construct, record.id, lambda c: {"name": "new"})
     monkeypatch.undo()
     assert path.read_bytes() == before

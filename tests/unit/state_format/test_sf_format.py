@@ -50,6 +50,28 @@ def test_broken_marker_is_reported_with_line(tmp_path: Path) -> None:
     assert info.value.line == 2
 
 
+@pytest.mark.parametrize("value", ['"1"', "true", "1.0", "[1]", "-1"])
+def test_a_marker_version_that_is_not_an_integer_is_refused(tmp_path: Path, value: str) -> None:
+    from state_format.listing import open_state
+    from state_format.paths import find_repo
+
+    repo = make_repo(tmp_path / "repo")
+    state = repo / ".git" / "synthetic"
+    (state / "constructs").mkdir(parents=True)
+    text = f"# marker\nversion = {value}\n"
+    (state / "format.toml").write_text(text)
+    for call in (Store.open, open_state):
+        with pytest.raises(BrokenRecordError) as info:
+            call(repo)
+        assert info.value.exit_code == 4 and info.value.line == 2
+        assert "`version` must be" in info.value.detail and "version = 1" in info.value.detail
+    unchecked = Store(find_repo(repo))  # as if the marker changed after opening
+    with pytest.raises(BrokenRecordError):
+        add_construct(unchecked, "x")
+    assert (state / "format.toml").read_text() == text
+    assert not list((state / "constructs").iterdir())
+
+
 def test_missing_marker_with_records_is_restored(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     store = Store.open(repo)
@@ -111,17 +133,27 @@ def test_migrate_version_0(tmp_path: Path) -> None:
     assert first.model_extra == {
         "priority": 3,
         "legacy_id": "3F0C2A6E-9B1D-4C6A-8A53-1F2E7D9C0B11",
+        "migration_notes": [
+            "id '3F0C2A6E-9B1D-4C6A-8A53-1F2E7D9C0B11' is not a valid id; "
+            f"given the id {first.id} by the migration"
+        ],
     }
     assert first.workspace_path is None and first.opencode_session_id == "ses_1"
     assert first.created_at.isoformat() == "2024-05-01T09:30:00+00:00"
     assert second.id == "already-valid-1" and second.workspace_path == "/w/2"
     assert second.status is Status.PENDING  # "running" is not a status any more
-    assert second.model_extra == {"legacy_status": "running"}
-    # Migration is deterministic, so a crash before the marker is written is harmless.
+    assert second.model_extra == {
+        "legacy_status": "running",
+        "migration_notes": ["status 'running' is not a status any more; set to pending"],
+    }
+    # Migration is deterministic: the version-0 file put back gives the same
+    # ids again (the earlier result is moved aside, not overwritten).
     (state / V0_BACKUP).rename(state / V0_FILE)
     (state / "format.toml").unlink()
     again = Store.open(repo).list_constructs()
     assert [r.id for r in again.records] == [first.id, second.id]
+    aside = state / "constructs.before-v0-migration"
+    assert {p.name for p in aside.iterdir()} == {f"{first.id}.toml", f"{second.id}.toml"}
 
 
 def test_broken_version_0_file_is_not_migrated(tmp_path: Path) -> None:

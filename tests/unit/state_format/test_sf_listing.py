@@ -46,6 +46,9 @@ def _uncached(store: Store) -> tuple[list[ConstructRow], list[str]]:
 
 def test_constants_agree_with_the_format() -> None:
     assert listing.FORMAT_VERSION == marker.CURRENT_VERSION
+    from state_format.records import PID_MAX
+
+    assert listing.PID_MAX == PID_MAX
     assert listing._V0_FILE == migrations.V0_FILE
     assert Construct.folder == listing._FOLDER
     assert ConstructRow._fields == ("id", *listing.FIELDS, "extra")
