@@ -14,11 +14,20 @@ Conventions shared by all kinds (see README.md):
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    field_validator,
+)
 
 from state_format.ids import ID_PATTERN
+from state_format.journal import OPERATIONS, Journal
 from state_format.statuses import Status
 from state_format.timefmt import format_timestamp as format_timestamp  # re-exported
 from state_format.timefmt import utc_now as utc_now  # re-exported
@@ -47,6 +56,50 @@ def _aware_utc(value: Any) -> Any:
 
 def _empty_is_none(value: Any) -> Any:
     return None if value == "" else value
+
+
+def _journal(value: Any) -> Journal | None:
+    """A journal from its TOML table (or as given); ValueError names the bad part."""
+    if value is None or isinstance(value, Journal):
+        return value
+    return Journal.from_toml(value)
+
+
+_OWNER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "The process running the operation.",
+    "properties": {
+        "pid": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+        "start": {"type": "integer", "description": "Start time, clock ticks since boot."},
+        "host": {"type": "string", "description": "/etc/machine-id, else host:<name>."},
+        "boot": {"type": "string", "description": "The kernel's boot id."},
+        "pidns": {"type": "string", "description": "PID namespace, e.g. pid:[4026531836]."},
+    },
+    "required": ["pid"],
+}
+
+#: JSON Schema of the ``journal`` table (see state_format/journal.py).
+JOURNAL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An operation in progress on this construct (absent when none).",
+    "properties": {
+        "op": {"enum": list(OPERATIONS)},
+        "owner": _OWNER_SCHEMA,
+        "started": {"type": "array", "items": {"type": "string"}},
+        "done": {"type": "array", "items": {"type": "string"}},
+        "groups": {"type": "array", "items": {"type": "integer"}},
+        "restore": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+    "required": ["op", "owner"],
+}
+
+#: The ``journal`` field's type: read from and written as its TOML table.
+JournalField = Annotated[
+    Journal | None,
+    PlainValidator(_journal),
+    PlainSerializer(lambda j: j.to_toml() if j is not None else None),
+    WithJsonSchema({"anyOf": [JOURNAL_SCHEMA, {"type": "null"}]}),
+]
 
 
 class Record(BaseModel):
@@ -81,6 +134,8 @@ class Record(BaseModel):
 
 
 def _to_toml(value: Any) -> Any:
+    if isinstance(value, Journal):
+        return value.to_toml()
     if isinstance(value, datetime):
         return format_timestamp(value)
     if isinstance(value, Status):
@@ -113,6 +168,12 @@ class Construct(Record):
         le=PID_MAX,
         description="While status is spawning: id of the process creating the construct. "
         "A spawning record whose process is gone was interrupted and is rolled back.",
+    )
+    journal: JournalField = Field(
+        default=None,
+        description="While an operation (create, add-worktree, remove, remove-worktree) is "
+        "in progress: which, run by which process, and the steps begun and done. "
+        "Recovery undoes a creation or finishes a removal whose process is gone.",
     )
 
     _v_time = field_validator("created_at", "updated_at", mode="before")(_aware_utc)
