@@ -32,6 +32,7 @@ from state_format.errors import RecordNotFoundError
 from state_format.records import Construct
 from state_format.store import Store
 from synthetic_ls.ops import constructs as ops
+from synthetic_ls.provision.flow import OperationInProgressError
 
 CONFIG = """export default {
   defaults: { templateId: "impl" },
@@ -83,8 +84,8 @@ def worker(args: tuple[str, int, int]) -> dict[str, Any]:
             try:
                 ops.remove_construct(store, ops.RemoveOptions(ref=target))
                 deleted.append(target)
-            except RecordNotFoundError:
-                misses += 1
+            except (RecordNotFoundError, OperationInProgressError):
+                misses += 1  # removed, or being created or removed, by another worker
     return {"created": created, "deleted": deleted, "edits": dict(edits), "misses": misses}
 
 

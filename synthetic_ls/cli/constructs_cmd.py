@@ -10,19 +10,16 @@ import argparse
 import json
 import sys
 import unicodedata
-from collections.abc import Iterable, Sequence
-from datetime import datetime
-from itertools import chain, starmap
-from operator import attrgetter, itemgetter, methodcaller
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from state_format.statuses import Status
 from state_format.text import one_line
 from synthetic_ls.errors import ExitCode, SyntheticError
 
 if TYPE_CHECKING:
-    from state_format.records import Construct
     from state_format.store import Store
+    from synthetic_ls.ops.views import ConstructView
 
 # Heavy modules (pydantic models, the store, the ops layer) are imported inside
 # the handlers: `register` only touches argparse, and `ls` on a warm cache
@@ -69,6 +66,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         default=None,
         metavar="NAME",
         help="branch name (default: worktrees.branchPrefix + id, e.g. synthetic/<id>)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print what would be made, and make nothing"
     )
     _json_flag(p)
     p.set_defaults(func=cmd_new)
@@ -128,157 +128,129 @@ def _print_json(value: Any) -> None:
 # -- commands -----------------------------------------------------------------
 
 
+def _store() -> Store:
+    from state_format.store import Store
+
+    return Store.open()
+
+
 def cmd_new(args: argparse.Namespace) -> int:
     """``synthetic new``."""
-    from state_format.store import Store
     from synthetic_ls.ops import constructs as ops
 
-    store = Store.open()
-    result = ops.create_construct(
-        store,
-        ops.CreateOptions(
-            name=args.name,
-            template_id=args.template,
-            description=args.description,
-            status=args.status,
-            worktree=args.worktree,
-            from_ref=args.from_ref,
-            branch=args.branch,
-        ),
+    options = ops.CreateOptions(
+        name=args.name,
+        template_id=args.template,
+        description=args.description,
+        status=args.status,
+        worktree=args.worktree,
+        from_ref=args.from_ref,
+        branch=args.branch,
     )
+    if args.dry_run:
+        plan = ops.plan_construct(_store(), options)
+        if args.json:
+            _print_json(plan.to_dict())
+        else:
+            sys.stdout.write(
+                f"Would create construct {plan.id} from template {plan.template_id}:\n"
+            )
+            for item in plan.items:
+                sys.stdout.write(f"  {item.resource}: {one_line(item.summary, 300)}\n")
+            if not plan.items:
+                sys.stdout.write("  the record only\n")
+        return int(ExitCode.OK)
+    result = ops.create_construct(_store(), options)
     if args.json:
-        out = ops.construct_as_dict(result.construct, store)
-        out["copied"] = result.copied
-        out["skipped"] = [{"path": p, "reason": r} for p, r in result.skipped]
-        _print_json(out)
-    else:
-        c = result.construct
-        sys.stdout.write(
-            f"Created construct {c.id} ({one_line(c.name)}) from template "
-            f"{one_line(c.template_id)!s}, status {c.status.value}.\n"
-        )
-        if c.workspace_path:
-            base = (c.base_ref or "").removeprefix("refs/heads/") or (c.base_commit or "")[:12]
-            sys.stdout.write(
-                f"  worktree: {c.workspace_path}\n  branch:   {c.branch} (from {base})\n"
-            )
-        if result.copied:
-            sys.stdout.write(
-                f"  copied {len(result.copied)} include file(s): "
-                f"{', '.join(one_line(p, 80) for p in result.copied[:10])}"
-                f"{' ...' if len(result.copied) > 10 else ''}\n"
-            )
-        for rel, reason in result.skipped:
-            sys.stdout.write(f"  skipped {one_line(rel, 80)}: {reason}\n")
+        _print_json(result.to_dict())
+        return int(ExitCode.OK)
+    c = result.construct
+    sys.stdout.write(
+        f"Created construct {c.id} ({one_line(c.name)}) from template "
+        f"{one_line(c.template_id)!s}, status {c.status.value}.\n"
+    )
+    if c.workspace_path:
+        base = (c.base_ref or "").removeprefix("refs/heads/") or (c.base_commit or "")[:12]
+        sys.stdout.write(f"  worktree: {c.workspace_path}\n  branch:   {c.branch} (from {base})\n")
+    _print_copy_report(result.copied, result.skipped)
     return int(ExitCode.OK)
+
+
+def _print_copy_report(copied: list[str], skipped: list[tuple[str, str]]) -> None:
+    if copied:
+        sys.stdout.write(
+            f"  copied {len(copied)} include file(s): "
+            f"{', '.join(one_line(p, 80) for p in copied[:10])}"
+            f"{' ...' if len(copied) > 10 else ''}\n"
+        )
+    for rel, reason in skipped:
+        sys.stdout.write(f"  skipped {one_line(rel, 80)}: {reason}\n")
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    """``synthetic ls``: broken files go to stderr (and ``broken`` in --json).
+    """``synthetic ls``: broken files go to stderr (and ``broken`` in --json)."""
+    from synthetic_ls.ops.constructs import parse_status
+    from synthetic_ls.ops.listing import list_constructs
 
-    Uses the light listing (:mod:`synthetic_ls.ops.listing`): no pydantic
-    models unless an interrupted creation must be rolled back.
-    """
-    from state_format.listing import ConstructRow
-    from synthetic_ls.ops.listing import list_rows, worktree_states
-
-    wanted = _parse_status(args.status) if args.status is not None else None
-    result = list_rows(status=wanted, template_id=args.template)
-    for note in result.recovered:
-        sys.stderr.write(f"synthetic: {note}\n")
-    infos = worktree_states(result.repo, result.rows)
-    json_rows = None
+    wanted = parse_status(args.status) if args.status is not None else None
+    result = list_constructs(_store(), status=wanted, template_id=args.template)
     if args.json:
-        json_rows = list(map(ConstructRow.as_json_dict, result.rows, result.files()))
-    _print_listing(args, result.rows, json_rows, result.broken, result.total, infos)
+        _print_json(result.to_dict())
+    elif result.views:
+        sys.stdout.write(render_table(result.views))
+    elif result.total:
+        sys.stdout.write("No constructs match.\n")
+    elif result.broken:
+        sys.stdout.write("No readable constructs (see the warnings below).\n")
+    else:
+        sys.stdout.write("No constructs yet. Create one with: synthetic new NAME --template ID\n")
+    for b in result.broken:
+        sys.stderr.write(f"synthetic: warning: {b}\n")
+    interrupted = [v.construct.id for v in result.views if _op_state(v) == "interrupted"]
+    if interrupted and not args.json:
+        sys.stderr.write(
+            f"synthetic: {len(interrupted)} construct(s) were interrupted mid-operation "
+            f"({', '.join(interrupted[:5])}); `synthetic doctor --fix` recovers them\n"
+        )
     return int(ExitCode.OK)
 
 
-def _parse_status(value: str) -> Status:
-    """Like ``ops.parse_status`` (which gives the error message) without importing ops."""
-    try:
-        return Status(value.strip().lower().replace("-", "_"))
-    except ValueError:
-        from synthetic_ls.ops.constructs import parse_status
+def _op_state(view: ConstructView) -> str | None:
+    journal = view.construct.journal
+    if journal is None:
+        return None
+    from synthetic_ls.ops.views import operation_dict
 
-        return parse_status(value)  # raises InvalidInputError listing the valid ones
-
-
-def _print_listing(
-    args: argparse.Namespace,
-    listed: Sequence[_Listed],
-    json_rows: list[dict[str, Any]] | None,
-    broken: list[Any],
-    total: int,
-    infos: dict[str, dict[str, Any]],
-) -> None:
-    if json_rows is not None:
-        for c, row in zip(listed, json_rows, strict=True):
-            row["worktree"] = infos.get(c.id)
-        _print_json(
-            {
-                "version": JSON_VERSION,
-                "constructs": json_rows,
-                "broken": [
-                    {"file": b.path, "line": b.line, "error": b.detail} for b in broken
-                ],  # same shape as ops.broken_as_dict
-            }
-        )
-    else:
-        if listed:
-            sys.stdout.write(render_table(listed, infos))
-        elif total:
-            sys.stdout.write("No constructs match.\n")
-        elif broken:
-            sys.stdout.write("No readable constructs (see the warnings below).\n")
-        else:
-            sys.stdout.write(
-                "No constructs yet. Create one with: synthetic new NAME --template ID\n"
-            )
-    for b in broken:
-        sys.stderr.write(f"synthetic: warning: {b}\n")
-
-
-#: Version of the --json shape (``ops.constructs.JSON_VERSION``; a test checks they agree).
-JSON_VERSION = 1
+    op = operation_dict(view.construct)
+    return op["state"] if op else None
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     """``synthetic show``: the record plus its worktree's state."""
-    from state_format.store import Store
-    from synthetic_ls.ops import constructs as ops
+    from synthetic_ls.ops.constructs import show_construct
 
-    store = Store.open()
-    construct = ops.show_construct(store, args.ref)
-    info = None
-    if construct.workspace_path:  # else no worktree to inspect, and no pygit2 import
-        from synthetic_ls.ops.worktree_state import worktree_infos
-
-        infos = worktree_infos(store.repo.worktree, [construct], with_size=args.size)
-        info = infos.get(construct.id)
+    result = show_construct(_store(), args.ref, with_size=args.size)
     if args.json:
-        out = ops.construct_as_dict(construct, store)
-        out["worktree"] = info
-        _print_json(out)
+        _print_json(result.to_dict())
     else:
-        sys.stdout.write(render_details(construct, store, info))
+        sys.stdout.write(render_details(result.view))
     return int(ExitCode.OK)
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
     """``synthetic edit``."""
-    from state_format.store import Store
     from synthetic_ls.ops import constructs as ops
 
-    store = Store.open()
     result = ops.edit_construct(
-        store,
+        _store(),
         ops.EditOptions(
             ref=args.ref, name=args.name, description=args.description, status=args.status
         ),
     )
+    for note in result.recovered:
+        sys.stderr.write(f"synthetic: {note}\n")
     if args.json:
-        _print_json(ops.construct_as_dict(result.construct, store))
+        _print_json(result.to_dict())
     elif result.changed:
         sys.stdout.write(f"Updated {result.construct.id}: {', '.join(result.changed)}.\n")
     else:
@@ -288,11 +260,10 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
 def cmd_rm(args: argparse.Namespace) -> int:
     """``synthetic rm``: asks first on a terminal; elsewhere requires ``--yes``."""
-    from state_format.store import Store
     from synthetic_ls.ops import constructs as ops
 
-    store = Store.open()
-    construct = ops.show_construct(store, args.ref)
+    store = _store()
+    construct = store.resolve_construct(args.ref)
     if not args.yes:
         if not sys.stdin.isatty():
             raise SyntheticError(
@@ -307,7 +278,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
     # Remove by id: the name could have been reused since we asked.
     result = ops.remove_construct(store, ops.RemoveOptions(ref=construct.id, force=args.force))
     if args.json:
-        _print_json({"removed": result.construct.id, "notes": result.notes})
+        _print_json(result.to_dict())
     else:
         sys.stdout.write(f"Removed construct {result.construct.id}.\n")
         for note in result.notes:
@@ -321,7 +292,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
 def _width(text: str) -> int:
     """Terminal columns ``text`` takes (wide East Asian characters count twice)."""
     if text.isascii():
-        return len(text)  # no wide or combining characters (cells are printable)
+        return len(text)
     total = 0
     for ch in text:
         if unicodedata.combining(ch):
@@ -330,98 +301,45 @@ def _width(text: str) -> int:
     return total
 
 
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
-
-
-class _Listed(Protocol):
-    """What the table needs: a Construct or a ConstructRow."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def template_id(self) -> str: ...
-    @property
-    def status(self) -> Status: ...
-    @property
-    def branch(self) -> str | None: ...
-    @property
-    def updated_at(self) -> datetime: ...
-
-
-def _state_text(info: dict[str, Any] | None) -> str:
-    """``clean``, ``dirty +2 -1``, ``missing`` or ``-`` (no worktree)."""
-    if info is None:
-        return "-"
-    if not info["exists"]:
-        return "missing"
-    text = "dirty" if info["dirty"] else "clean"
-    if info["ahead"] or info["behind"]:
-        text += f" +{info['ahead']} -{info['behind']}"
-    return text
-
-
-_ID = attrgetter("id")
-_NAME = attrgetter("name")
-_TEMPLATE = attrgetter("template_id")
-_BRANCH = attrgetter("branch")
-_STATUS = attrgetter("status")
-_UPDATED = attrgetter("updated_at")
-_STATUS_TEXT = {s: s.value for s in Status}
-
-
-def _one_line_column(cells: list[str], limit: int) -> list[str]:
-    """``one_line(cell, limit)`` for every cell; no per-cell call when none needs it."""
-    if all(map(str.isprintable, cells)) and max(map(len, cells), default=0) <= limit:
-        return cells
-    return [one_line(cell, limit) for cell in cells]
-
-
 def _padded(column: list[str]) -> list[str]:
     """The cells of ``column`` padded with spaces to the widest one (in terminal columns)."""
-    widths = list(map(_width, column))
+    widths = [_width(cell) for cell in column]
     widest = max(widths)
     return [cell + " " * (widest - w) for cell, w in zip(column, widths, strict=True)]
 
 
-def render_table(
-    constructs: Sequence[_Listed], infos: dict[str, dict[str, Any]] | None = None
-) -> str:
-    """The human ``ls`` table: ID, STATUS, TEMPLATE, BRANCH, WORKTREE, UPDATED (UTC), NAME.
+def _worktree_text(view: ConstructView) -> str:
+    """``clean``, ``dirty +2 -1``, ``missing``, or ``-`` without a worktree."""
+    return view.worktree.summary() if view.worktree is not None else "-"
 
-    Built a column at a time (10,000 rows should not cost 10,000 x 7 calls).
-    """
-    infos = infos or {}
-    ids = list(map(_ID, constructs))
-    updated = map(methodcaller("isoformat", " ", "minutes"), map(_UPDATED, constructs))
+
+def _status_text(view: ConstructView) -> str:
+    state = _op_state(view)
+    status = view.construct.status.value
+    return f"{status} (interrupted)" if state == "interrupted" else status
+
+
+def render_table(listed: Sequence[ConstructView]) -> str:
+    """The human ``ls`` table: ID, STATUS, TEMPLATE, BRANCH, WORKTREE, UPDATED (UTC), NAME."""
     columns = [
-        ["ID", *ids],
-        ["STATUS", *map(_STATUS_TEXT.__getitem__, map(_STATUS, constructs))],
-        ["TEMPLATE", *_one_line_column(list(map(_TEMPLATE, constructs)), 24)],
-        ["BRANCH", *_one_line_column([b or "-" for b in map(_BRANCH, constructs)], 40)],
-        ["WORKTREE", *([_state_text(infos.get(i)) for i in ids] if infos else ["-"] * len(ids))],
-        # "YYYY-MM-DD HH:MM": isoformat pads years to 4 digits; [:16] drops the offset.
-        ["UPDATED (UTC)", *map(itemgetter(slice(16)), updated)],
+        ["ID", *(v.construct.id for v in listed)],
+        ["STATUS", *(_status_text(v) for v in listed)],
+        ["TEMPLATE", *(one_line(v.construct.template_id, 24) for v in listed)],
+        ["BRANCH", *(one_line(v.construct.branch or "-", 40) for v in listed)],
+        ["WORKTREE", *(_worktree_text(v) for v in listed)],
+        [
+            "UPDATED (UTC)",
+            *(v.construct.updated_at.isoformat(" ", "minutes")[:16] for v in listed),
+        ],
     ]
-    names = ["NAME", *_one_line_column(list(map(_NAME, constructs)), 60)]
-    if all(map(str.isascii, chain.from_iterable(columns))):
-        # The usual case: one terminal column per character, so str.format pads
-        # right, and each line is one call (not one string per cell).
-        widths = [max(map(len, column)) for column in columns]
-        line = "  ".join(f"{{:<{w}}}" for w in widths) + "  {}"
-        lines: Iterable[str] = starmap(line.format, zip(*columns, names, strict=True))
-    else:
-        lines = map("  ".join, zip(*map(_padded, columns), names, strict=True))
-    return "\n".join(map(str.rstrip, lines)) + "\n"
+    names = ["NAME", *(one_line(v.construct.name, 60) for v in listed)]
+    rows = zip(*map(_padded, columns), names, strict=True)
+    return "".join("  ".join(row).rstrip() + "\n" for row in rows)
 
 
-def render_details(construct: Construct, store: Store, info: dict[str, Any] | None = None) -> str:
+def render_details(view: ConstructView) -> str:
     """The human ``show`` output: one ``key: value`` line per field, then the worktree."""
-    from synthetic_ls.ops import constructs as ops
-
-    d = ops.construct_as_dict(construct, store)
+    d = view.to_dict()
     lines = []
     for key in (
         "id",
@@ -440,15 +358,21 @@ def render_details(construct: Construct, store: Store, info: dict[str, Any] | No
         value = d.get(key)
         if value is not None:
             lines.append(f"{key + ':':<21}{one_line(str(value), 200)}")
+    op = d.get("operation")
+    if op is not None:
+        lines.append(f"{'operation:':<21}{op['op']} by {op['owner']} ({op['state']})")
     for key, value in d["extra"].items():
-        lines.append(f"{one_line(key, 19) + ':':<21}{one_line(json.dumps(value), 200)}")
-    if info is not None:
-        lines.append(f"{'worktree:':<21}{_state_text(info)}")
-        if info["size_bytes"] is not None:
-            lines.append(f"{'worktree_size:':<21}{info['size_bytes'] / 1e6:.1f} MB")
-        for change in info["changes"][:20]:
+        label = one_line(key, 19) + ":"
+        lines.append(label + " " * max(1, 21 - _width(label)) + one_line(json.dumps(value), 200))
+    if view.worktree is not None:
+        lines.append(f"{'worktree:':<21}{view.worktree.summary()}")
+        if view.worktree.size_bytes is not None:
+            lines.append(f"{'worktree_size:':<21}{view.worktree.size_bytes / 1e6:.1f} MB")
+        for change in view.worktree.changes[:20]:
             lines.append(f"  {one_line(change, 200)}")
-    if construct.description:
+    if view.construct.description:
         lines.append("description:")
-        lines.extend(f"  {one_line(line, 500)}" for line in construct.description.splitlines())
+        lines.extend(
+            f"  {one_line(line, 500)}" for line in view.construct.description.splitlines()
+        )
     return "\n".join(lines) + "\n"

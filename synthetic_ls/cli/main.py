@@ -160,12 +160,26 @@ def run(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.OK)
 
 
+#: What to do about an error, in this face's words (the core names no flags).
+HINTS = {
+    "unsaved-work": "pass --force to discard it",
+    "needs-worktree": "drop --no-worktree",
+    "operation-in-progress": "`synthetic doctor` tells more",
+}
+
+
 def _report(exc: SyntheticError | StateError, as_json: bool) -> int:
     """Print a user error on stderr (one line, or a JSON object) and return its exit code."""
+    payload = error_payload(exc)
+    hint = HINTS.get(payload["code"])
     if as_json:
-        sys.stderr.write(json.dumps({"error": error_payload(exc)}, ensure_ascii=False) + "\n")
+        if hint:
+            payload["hint"] = hint
+        sys.stderr.write(json.dumps({"error": payload}, ensure_ascii=False) + "\n")
     else:
         sys.stderr.write(f"synthetic: {exc}\n")
+        if hint:
+            sys.stderr.write(f"synthetic: hint: {hint}\n")
     return int(exc.exit_code)
 
 

@@ -66,6 +66,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "moved worktrees and interrupted creations. --fix repairs what is safe.",
     )
     p.add_argument("--fix", action="store_true", help="repair what is safe to repair")
+    p.add_argument(
+        "--fix-one",
+        default=None,
+        metavar="ID",
+        help="apply the safe fix of one finding (its id, as --json lists it)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_doctor)
 
@@ -100,69 +106,74 @@ def _line(text: str) -> str:
     return one_line(text, 2000)
 
 
+def _store() -> Any:
+    from state_format.store import Store
+
+    return Store.open()
+
+
 def cmd_worktree_add(args: argparse.Namespace) -> int:
     """``synthetic worktree add``."""
-    from state_format.store import Store
-    from synthetic_ls.ops import constructs as ops
-    from synthetic_ls.ops.construct_worktree import add_worktree
+    from synthetic_ls.cli.constructs_cmd import _print_copy_report
+    from synthetic_ls.ops.worktree import add_worktree
 
-    store = Store.open()
-    result = add_worktree(store, args.ref, from_ref=args.from_ref, branch=args.branch)
-    c = result.construct
+    result = add_worktree(_store(), args.ref, from_ref=args.from_ref, branch=args.branch)
     if args.json:
-        out = ops.construct_as_dict(c, store)
-        out["copied"] = result.copied
-        out["skipped"] = [{"path": p, "reason": r} for p, r in result.skipped]
-        out["reused_branch"] = result.reused_branch
-        _print_json(out)
+        _print_json(result.to_dict())
         return int(ExitCode.OK)
+    c = result.construct
     how = "checked out existing branch" if result.reused_branch else "created branch"
     sys.stdout.write(f"Worktree for {c.id} at {c.workspace_path} ({how} {c.branch}).\n")
-    if result.copied:
-        sys.stdout.write(f"  copied {len(result.copied)} include file(s)\n")
-    for rel, reason in result.skipped:
-        sys.stdout.write(f"  skipped {_line(rel)}: {reason}\n")
+    _print_copy_report(result.copied, result.skipped)
     return int(ExitCode.OK)
 
 
 def cmd_worktree_rm(args: argparse.Namespace) -> int:
     """``synthetic worktree rm``."""
-    from state_format.store import Store
-    from synthetic_ls.ops.construct_worktree import remove_worktree
+    from synthetic_ls.ops.worktree import remove_worktree
 
-    store = Store.open()
-    result = remove_worktree(store, args.ref, force=args.force)
+    result = remove_worktree(_store(), args.ref, force=args.force)
     if args.json:
-        _print_json({"id": result.construct.id, "notes": result.notes})
+        _print_json(result.to_dict())
         return int(ExitCode.OK)
     sys.stdout.write(f"Removed the worktree of {result.construct.id}.\n")
     for note in result.notes:
-        sys.stdout.write(f"  {note}\n")
+        sys.stdout.write(f"  {_line(note)}\n")
     return int(ExitCode.OK)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """``synthetic doctor``: exit 0 when nothing is left to do, 1 otherwise."""
-    from state_format.store import Store
-    from synthetic_ls.ops.doctor import run_doctor
+    from synthetic_ls.ops.doctor import apply_fix, run_doctor
 
-    store = Store.open()
+    store = _store()
+    if args.fix_one is not None:
+        finding = apply_fix(store, args.fix_one)
+        if args.json:
+            _print_json(finding.to_dict())
+        else:
+            for note in finding.fix_notes:
+                sys.stdout.write(f"{_line(note)}\n")
+        return int(ExitCode.OK) if finding.fixed else int(ExitCode.FAILED)
     report = run_doctor(store, fix=args.fix)
     if args.json:
-        _print_json(
-            {
-                "findings": [f.as_dict() for f in report.findings],
-                "unresolved": len(report.unresolved),
-            }
-        )
+        _print_json(report.to_dict())
     elif not report.findings:
         sys.stdout.write("All constructs, worktrees and branches agree.\n")
     else:
         for f in report.findings:
             mark = "fixed" if f.fixed else "found"
             sys.stdout.write(f"{mark}: [{f.kind}] {_line(f.message)}\n")
-            if f.advice:
-                sys.stdout.write(f"       {_line(f.advice)}\n")
+            for note in f.fix_notes:
+                sys.stdout.write(f"       {_line(note)}\n")
+            if not f.fixed:
+                advice = f.advice or (
+                    f"`synthetic doctor --fix` (or `--fix-one {f.id}`) repairs it"
+                    if f.fixable
+                    else ""
+                )
+                if advice:
+                    sys.stdout.write(f"       {_line(advice)}\n")
         left = len(report.unresolved)
         sys.stdout.write(
             f"{len(report.findings)} finding(s), {left} left for you.\n"
@@ -174,13 +185,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """``synthetic import``."""
-    from state_format.store import Store
-    from synthetic_ls.ops import constructs as ops
     from synthetic_ls.ops.import_worktree import import_worktree
 
-    store = Store.open()
     result = import_worktree(
-        store,
+        _store(),
         Path(args.path),
         name=args.name,
         template_id=args.template,
@@ -188,7 +196,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     )
     c = result.construct
     if args.json:
-        _print_json(ops.construct_as_dict(c, store))
+        _print_json(result.to_dict())
     else:
         sys.stdout.write(
             f"Imported {c.workspace_path} as construct {c.id} (branch {c.branch or 'detached'}).\n"

@@ -2,9 +2,11 @@
 
 One plain function per operation, shared by the CLI and the language server.
 Each takes an open :class:`~state_format.store.Store` and an options object,
-returns a result object, and raises :class:`~synthetic_ls.errors.SyntheticError`
-for input it rejects (state errors such as a missing or broken record
-propagate as :class:`~state_format.errors.StateError`).
+returns a result object whose ``to_dict()`` is its one JSON form, and raises
+:class:`~synthetic_ls.errors.SyntheticError` for input it rejects (state
+errors such as a missing or broken record propagate as
+:class:`~state_format.errors.StateError`). Creation and removal walk the
+resource list of :mod:`synthetic_ls.provision` and name no resource.
 
 Names are data only: they are trimmed and length-checked here, stored as a TOML
 string, and never used in a path, a ref or a shell command (ids are derived
@@ -13,13 +15,13 @@ from an ASCII slug of the name instead).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from state_format.errors import BrokenRecordError
-from state_format.records import NAME_MAX, Construct, format_timestamp, utc_now
+from state_format.errors import RecordNotFoundError
+from state_format.journal import Journal
+from state_format.records import NAME_MAX, Construct, utc_now
 from state_format.statuses import (
     DEFAULT_STATUS,
     INITIAL_STATUSES,
@@ -29,13 +31,18 @@ from state_format.statuses import (
 )
 from state_format.store import Store, one_line
 from synthetic_ls.errors import ConflictError, InvalidInputError
-from synthetic_ls.ops.templates import resolve_template
+from synthetic_ls.ops.recovery import job_for, settle
+from synthetic_ls.ops.templates import choose_template
+from synthetic_ls.ops.views import ConstructView, views
+from synthetic_ls.provision import flow
+from synthetic_ls.provision.job import Job
+from synthetic_ls.provision.lifecycle import PlanItem
+from synthetic_ls.provision.resources import RESOURCES
+from synthetic_ls.provision.step_error import StepFailedError
 
 #: Longest description accepted (characters).
 DESCRIPTION_MAX = 10_000
 
-#: Version of the --json shape of a construct (bumped only on incompatible change).
-JSON_VERSION = 1
 
 
 # -- input checks -----------------------------------------------------------
@@ -99,54 +106,12 @@ def refuse_core_status(status: Status) -> None:
 # -- results ------------------------------------------------------------------
 
 
-def construct_as_dict(construct: Construct, store: Store | None = None) -> dict[str, Any]:
-    """The stable ``--json`` shape of a construct (documented in README.md).
-
-    Every known field is always present (null when unset); keys a newer tool
-    or a person added to the file are under ``extra``.
-    """
-    out: dict[str, Any] = {
-        "id": construct.id,
-        "name": construct.name,
-        "description": construct.description,
-        "template_id": construct.template_id,
-        "status": construct.status.value,
-        "workspace_path": construct.workspace_path,
-        "opencode_session_id": construct.opencode_session_id,
-        "branch": construct.branch,
-        "base_ref": construct.base_ref,
-        "base_commit": construct.base_commit,
-        "created_at": format_timestamp(construct.created_at),
-        "updated_at": format_timestamp(construct.updated_at),
-        "extra": _jsonable(dict(construct.model_extra or {})),
-    }
-    if store is not None:
-        out["file"] = str(store.path_of(Construct, construct.id))
-    return out
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)  # TOML dates and times a person wrote
-
-
-def broken_as_dict(error: BrokenRecordError) -> dict[str, Any]:
-    """The ``--json`` shape of a broken record: path, line (or null) and message."""
-    return {"file": error.path, "line": error.line, "error": error.detail}
-
-
 @dataclass(frozen=True)
 class CreateOptions:
     """Inputs of :func:`create_construct`.
 
     ``template_id`` None means the config's default template; ``status`` None
-    means :data:`~state_format.statuses.DEFAULT_STATUS`. Later options (worktree,
-    base ref, branch) are added here, not as new parameters.
+    means ``ready`` with a worktree and ``pending`` without.
     """
 
     name: str
@@ -164,13 +129,56 @@ class CreateOptions:
 
 @dataclass(frozen=True)
 class CreateResult:
-    """What :func:`create_construct` made: the record, its file, and what was copied."""
+    """What :func:`create_construct` made: the record, and what was copied into it."""
 
-    construct: Construct
-    path: Path
+    view: ConstructView
     copied: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+
+    @property
+    def construct(self) -> Construct:
+        """The construct as written."""
+        return self.view.construct
+
+    def to_dict(self) -> dict[str, Any]:
+        """The construct, plus ``copied`` and ``skipped`` (``[{"path", "reason"}]``)."""
+        out = self.view.to_dict()
+        out["copied"] = list(self.copied)
+        out["skipped"] = [{"path": p, "reason": r} for p, r in self.skipped]
+        return out
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """What creating a construct would do (``new --dry-run``)."""
+
+    id: str
+    template_id: str
+    items: list[PlanItem]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"id", "template_id", "plan": [{"resource", "summary", "details"}]}``."""
+        return {
+            "id": self.id,
+            "template_id": self.template_id,
+            "plan": [i.to_dict() for i in self.items],
+        }
+
+
+@dataclass(frozen=True)
+class ShowResult:
+    """One construct with the state of its worktree."""
+
+    view: ConstructView
+
+    @property
+    def construct(self) -> Construct:
+        """The construct shown."""
+        return self.view.construct
+
+    def to_dict(self) -> dict[str, Any]:
+        """The construct with ``"worktree"``."""
+        return self.view.to_dict()
 
 
 @dataclass(frozen=True)
@@ -187,16 +195,28 @@ class EditOptions:
 class EditResult:
     """The construct after the edit and the names of the fields that changed."""
 
-    construct: Construct
+    view: ConstructView
     changed: list[str]
+    recovered: list[str] = field(default_factory=list)
+
+    @property
+    def construct(self) -> Construct:
+        """The construct after the edit."""
+        return self.view.construct
+
+    def to_dict(self) -> dict[str, Any]:
+        """The construct, plus ``changed`` (field names)."""
+        out = self.view.to_dict()
+        out["changed"] = list(self.changed)
+        return out
 
 
 @dataclass(frozen=True)
 class RemoveOptions:
     """Inputs of :func:`remove_construct`.
 
-    ``force`` discards uncommitted changes in the worktree and deletes a branch
-    that holds unmerged commits.
+    ``force`` accepts losing uncommitted work in the worktree and deletes a
+    branch that holds unmerged commits.
     """
 
     ref: str
@@ -210,57 +230,120 @@ class RemoveResult:
     construct: Construct
     notes: list[str] = field(default_factory=list)
 
+    def to_dict(self) -> dict[str, Any]:
+        """``{"removed": id, "notes": [...]}``."""
+        return {"removed": self.construct.id, "notes": list(self.notes)}
+
 
 # -- operations -----------------------------------------------------------------
 
 
-def create_construct(store: Store, options: CreateOptions) -> CreateResult:
-    """Validate the inputs, pick a fresh id from the name, write the record.
+def _view(store: Store, construct: Construct, *, inspect: bool = True) -> ConstructView:
+    file = str(store.path_of(Construct, construct.id))
+    return views(store.repo.worktree, [construct], [file], inspect=inspect)[0]
 
-    With ``options.worktree`` the construct also gets its own branch and
-    worktree (see :mod:`synthetic_ls.ops.worktrees`): either all of it is made,
-    or nothing is left behind.
-    """
+
+def _new_job(store: Store, options: CreateOptions) -> tuple[Job, Status]:
+    """Check every input and build the job; nothing is written."""
     name = normalize_name(options.name)
     description = normalize_description(options.description)
     status = parse_status(options.status) if options.status is not None else None
     if status is not None:
         refuse_core_status(status)
     if status is not None and status not in INITIAL_STATUSES:
-        allowed = ", ".join(s.value for s in Status if s in INITIAL_STATUSES)
+        allowed = ", ".join(s.value for s in Status if s in INITIAL_STATUSES - CORE_STATUSES)
         raise InvalidInputError(
             f"a new construct cannot start as {status.value!r} (allowed: {allowed})"
         )
-    if not options.worktree:
-        if options.from_ref is not None or options.branch is not None:
-            raise InvalidInputError("--from and --branch need a worktree; drop --no-worktree")
-        template_id = resolve_template(store.repo.worktree, options.template_id)
-        construct = _write_new(store, name, description, template_id, status or DEFAULT_STATUS)
-        return CreateResult(construct=construct, path=store.path_of(Construct, construct.id))
-    from synthetic_ls.ops.construct_worktree import create_with_worktree
+    if not options.worktree and (options.from_ref is not None or options.branch is not None):
+        raise InvalidInputError(
+            "a start point or a branch needs a worktree", code="needs-worktree"
+        )
+    repo = None
+    if options.worktree:
+        # The repository first: a checkout git cannot use makes the config moot.
+        from synthetic_ls.git.repo import GitRepo
 
-    return create_with_worktree(store, options, name, description, status)
+        repo = GitRepo.discover(store.repo.worktree)
+    template_id, template, config = choose_template(store.repo.worktree, options.template_id)
+    if options.branch is not None:
+        from synthetic_ls.git import branches
+
+        if not branches.is_valid_branch_name(options.branch):
+            raise InvalidInputError(f"{options.branch!r} is not a valid git branch name")
+    now = utc_now()
+    construct = Construct(
+        id="pending-id",
+        name=name,
+        description=description,
+        template_id=template_id,
+        status=Status.SPAWNING,
+        created_at=now,
+        updated_at=now,
+    )
+    job = Job(
+        store=store,
+        construct=construct,
+        config=config,
+        template=template,
+        from_ref=options.from_ref,
+        branch=options.branch,
+        worktree=options.worktree,
+        repo=repo,
+    )
+    final = status or (Status.READY if options.worktree else DEFAULT_STATUS)
+    return job, final
 
 
-def _write_new(
+def plan_construct(store: Store, options: CreateOptions) -> PlanResult:
+    """What :func:`create_construct` would do with ``options``; changes nothing."""
+    job, _final = _new_job(store, options)
+    new_id = store.new_id(Construct, job.construct.name)
+    job.construct = job.construct.model_copy(update={"id": new_id})
+    return PlanResult(job.construct.id, job.construct.template_id, flow.plan(job, RESOURCES))
+
+
+def create_construct(store: Store, options: CreateOptions) -> CreateResult:
+    """Validate the inputs, write the record, then provision every resource in order.
+
+    Either all of it is made, or nothing is left behind: a failure (Ctrl-C
+    too) undoes the steps begun, newest first, and a crash leaves a journal
+    that ``doctor --fix`` (or the next change of the construct) rolls back.
+    """
+    job, final = _new_job(store, options)
+    with store.lock():
+        construct_id = store.new_id(Construct, job.construct.name)
+        job.construct = job.construct.model_copy(
+            update={"id": construct_id, "journal": Journal.begin("create")}
+        )
+        # Planning makes nothing: its errors (a branch that exists, a folder
+        # in the way) reject the input before any record is written.
+        flow.plan(job, RESOURCES)
+        try:
+            store.create(job.construct)
+        except Exception as exc:
+            raise StepFailedError("recording the construct", exc, [], []) from exc
+    construct = flow.create(job, RESOURCES, final_status=final)
+    return CreateResult(
+        view=_view(store, construct, inspect=False),
+        copied=list(job.outputs.get("copied", [])),
+        skipped=list(job.outputs.get("skipped", [])),
+    )
+
+
+def write_record(
     store: Store,
     name: str,
     description: str,
     template_id: str,
     status: Status,
     extra: Mapping[str, Any] | None = None,
-    *,
-    construct_id: str | None = None,
 ) -> Construct:
-    """Write a new construct record under the lock, with a fresh id unless one is given.
-
-    A caller passing ``construct_id`` chose it with :meth:`Store.new_id` while
-    already holding the (reentrant) lock.
-    """
+    """Write a new, settled construct record (no resources to make) with a fresh id."""
     with store.lock():
         now = utc_now()
         construct = Construct(
-            id=construct_id or store.new_id(Construct, name),
+            id=store.new_id(Construct, name),
             name=name,
             description=description,
             template_id=template_id,
@@ -273,9 +356,11 @@ def _write_new(
     return construct
 
 
-def show_construct(store: Store, ref: str) -> Construct:
-    """The construct ``ref`` names (id, exact name or unique id prefix)."""
-    return store.resolve_construct(ref)
+def show_construct(store: Store, ref: str, *, with_size: bool = False) -> ShowResult:
+    """The construct ``ref`` names (id, exact name or unique id prefix), with its worktree."""
+    construct = store.resolve_construct(ref)
+    file = str(store.path_of(Construct, construct.id))
+    return ShowResult(views(store.repo.worktree, [construct], [file], with_size=with_size)[0])
 
 
 def edit_construct(store: Store, options: EditOptions) -> EditResult:
@@ -284,7 +369,7 @@ def edit_construct(store: Store, options: EditOptions) -> EditResult:
     The id never changes (it is a stable handle, also used in branch names).
     """
     if options.name is None and options.description is None and options.status is None:
-        raise InvalidInputError("nothing to change; give --name, --description or --status")
+        raise InvalidInputError("nothing to change: give a new name, description or status")
     name = normalize_name(options.name) if options.name is not None else None
     description = (
         normalize_description(options.description) if options.description is not None else None
@@ -292,7 +377,11 @@ def edit_construct(store: Store, options: EditOptions) -> EditResult:
     status = parse_status(options.status) if options.status is not None else None
     if status is not None:
         refuse_core_status(status)
-    target = store.resolve_construct(options.ref)
+    target, recovery = settle(store, store.resolve_construct(options.ref))
+    if target is None:
+        raise RecordNotFoundError(
+            f"no construct {options.ref!r}: {recovery.message() if recovery else 'it is gone'}"
+        )
     changed: list[str] = []
 
     def change(current: Construct) -> dict[str, Any]:
@@ -310,7 +399,11 @@ def edit_construct(store: Store, options: EditOptions) -> EditResult:
         return out
 
     updated = store.update(Construct, target.id, change)
-    return EditResult(construct=updated, changed=changed)
+    return EditResult(
+        view=_view(store, updated, inspect=False),
+        changed=changed,
+        recovered=[recovery.message()] if recovery else [],
+    )
 
 
 def check_transition(construct: Construct, new: Status) -> None:
@@ -323,49 +416,21 @@ def check_transition(construct: Construct, new: Status) -> None:
         )
 
 
-def set_status(store: Store, construct_id: str, status: Status) -> Construct:
-    """Move a construct to ``status`` under the lock, checking the transition."""
+def remove_construct(store: Store, options: RemoveOptions) -> RemoveResult:
+    """Remove a construct: release its resources newest first, then delete the record.
 
-    def change(current: Construct) -> dict[str, Any]:
-        if current.status == status:
-            return {}
-        check_transition(current, status)
-        return {"status": status}
-
-    return store.update(Construct, construct_id, change)
-
-
-#: Steps that release a construct's resources before its record goes; each
-#: returns a note for the user. Later issues add worktree removal etc. here.
-ReleaseStep = Callable[[Store, Construct, RemoveOptions], list[str]]
-
-
-def remove_construct(
-    store: Store,
-    options: RemoveOptions,
-    release_steps: tuple[ReleaseStep, ...] | None = None,
-) -> RemoveResult:
-    """Remove a construct: check, mark it ``deleting``, release its resources, delete the record.
-
-    By default the release steps remove the worktree and (unless it holds
-    unmerged work) the branch; uncommitted changes block removal before
-    anything changes unless ``options.force``. If a release step fails the
-    construct is set to ``error`` (so it shows up in ``ls``) and the error
-    propagates; running ``rm`` again retries.
+    Before anything changes, every resource is asked whether releasing it
+    would lose work (uncommitted changes, unmerged commits ...); without
+    ``options.force`` that refuses. An interrupted removal is resumed; an
+    interrupted creation is rolled back (which removes it too).
     """
-    construct = store.resolve_construct(options.ref)
-    if release_steps is None:
-        from synthetic_ls.ops.construct_worktree import preflight_removal, release_for_removal
-
-        preflight_removal(store, construct, options)
-        release_steps = (release_for_removal,)
-    marked = set_status(store, construct.id, Status.DELETING)
-    notes: list[str] = []
-    try:
-        for step in release_steps:
-            notes.extend(step(store, marked, options))
-    except BaseException:
-        set_status(store, construct.id, Status.ERROR)
-        raise
-    store.delete(Construct, construct.id)
-    return RemoveResult(construct=marked, notes=notes)
+    original = store.resolve_construct(options.ref)
+    construct, recovery = settle(store, original, resuming="remove")
+    if construct is None:
+        # An interrupted creation, rolled back: nothing of it is left.
+        return RemoveResult(construct=original, notes=[recovery.message()] if recovery else [])
+    job = job_for(store, construct, force=options.force)
+    if construct.journal is None:
+        flow.preflight_release(job, RESOURCES)
+    notes = flow.release(job, RESOURCES, op="remove")
+    return RemoveResult(construct=construct, notes=notes)

@@ -1,63 +1,43 @@
-"""``synthetic doctor``: compare construct records, git's worktree list and branches.
+"""``synthetic doctor``: findings about the state, each with its own safe fix.
 
-Each inconsistency is a :class:`Finding` with a stable ``kind``. With ``fix``
-the safe repairs are made (nothing that could lose a person's work); the rest
-come with advice on what to do by hand.
+The doctor's own findings are about the state as a whole: the config,
+broken record files, interrupted operations, operations out of sight and
+left-over temp files. Every resource then adds findings about itself
+(:meth:`~synthetic_ls.provision.lifecycle.Resource.check`). Each finding has a
+stable id; :func:`apply_fix` repairs one (an editor's quick action), and
+``run_doctor(fix=True)`` repairs every one that has a safe fix. A fix never
+risks a person's work; the rest come with advice.
 """
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pygit2
-
-from state_format.errors import RecordNotFoundError
+from state_format.errors import StateError
+from state_format.owner import Liveness
 from state_format.records import Construct
 from state_format.store import Store
-from synthetic_ls.git import branches, worktree_admin
-from synthetic_ls.git.repo import GitError, GitRepo, run_git
-from synthetic_ls.ops import worktrees as wt
+from synthetic_ls.errors import NotFoundError, SyntheticError
+from synthetic_ls.git import worktree_admin
+from synthetic_ls.git.repo import GitRepo
+from synthetic_ls.ops.recovery import recover
+from synthetic_ls.provision.job import Survey
+from synthetic_ls.provision.lifecycle import Finding, Subject
+from synthetic_ls.provision.resources import RESOURCES
 
-#: Finding kinds, in the order they are reported.
-KINDS = (
-    "config-error",
-    "broken-record",
-    "interrupted-creation",
-    "moved-worktree",
-    "missing-worktree",
-    "prunable-entry",
-    "unregistered-worktree",
-    "orphan-branch",
+_CONFIG_ADVICE = (
+    "run `synthetic config check` to see every error and fix the file; until then "
+    "`new` and `worktree add` refuse, and the other checks use the default "
+    "worktree folder and branch prefix"
 )
 
 
 @dataclass
-class Finding:
-    """One inconsistency: what, where, whether ``--fix`` repaired it, what to do if not."""
-
-    kind: str
-    subject: str
-    message: str
-    fixed: bool = False
-    advice: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        """The ``--json`` shape of a finding."""
-        return {
-            "kind": self.kind,
-            "subject": self.subject,
-            "message": self.message,
-            "fixed": self.fixed,
-            "advice": self.advice or None,
-        }
-
-
-@dataclass
 class DoctorReport:
-    """All findings of one run."""
+    """All findings of one run, fixed or not."""
 
     findings: list[Finding] = field(default_factory=list)
 
@@ -66,276 +46,157 @@ class DoctorReport:
         """Findings that still need attention."""
         return [f for f in self.findings if not f.fixed]
 
+    def to_dict(self) -> dict[str, Any]:
+        """``{"findings": [...], "unresolved": N}`` (README.md, "doctor")."""
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "unresolved": len(self.unresolved),
+        }
 
-def _settings(store: Store, git: GitRepo) -> tuple[wt.WorktreeSettings, Finding | None]:
-    """Worktree settings from the config, and a ``config-error`` finding if it has errors.
 
-    A broken config must not stop the doctor: the checks go on with what
-    could be read (else the defaults), and the config is reported, so that
-    a run never says all is well while ``new`` and ``worktree add`` refuse.
+def _config_finding(store: Store) -> tuple[Any, Finding | None]:
+    """The config (None when unusable), and a ``config-error`` finding when it has errors.
+
+    A broken config must not stop the doctor: the other checks go on with
+    the defaults, and the config is reported, so that a run never says all
+    is well while ``new`` and ``worktree add`` refuse.
     """
     from synthetic_ls.config import CONFIG_FILENAME, load_config
 
     path = store.repo.worktree / CONFIG_FILENAME
+    subject = Subject("config", str(path))
     try:
         result = load_config(store.repo.worktree)
     except Exception as exc:  # a reader bug must not hide the rest of the report
-        return wt.worktree_settings(git, None), Finding(
-            "config-error", str(path), f"{path} could not be read: {exc}", advice=_CONFIG_ADVICE
+        return None, Finding(
+            "config-error", subject, f"{path} could not be read: {exc}", advice=_CONFIG_ADVICE
         )
-    finding = None
     if result.exists and result.has_errors:
         errors = result.errors
-        finding = Finding(
+        return None, Finding(
             "config-error",
-            str(path),
+            subject,
             f"{path} has {len(errors)} error(s); the first: {errors[0].format_human(str(path))}",
             advice=_CONFIG_ADVICE,
         )
-    return wt.worktree_settings(git, result.config), finding
+    return result.config, None
 
 
-_CONFIG_ADVICE = (
-    "run `synthetic config check` to see every error and fix the file; until then "
-    "`new` and `worktree add` refuse, and the other checks may use the default "
-    "worktree folder and branch prefix"
-)
+def _recover_fix(store: Store, construct: Construct) -> Callable[[], list[str]]:
+    def fix() -> list[str]:
+        recovery = recover(store, construct)
+        return [recovery.message()] if recovery is not None else ["nothing left to recover"]
+
+    return fix
 
 
-def _gitdir_of(path: Path) -> Path | None:
-    """The admin dir a linked worktree's ``.git`` file points to, if it is one."""
-    dotgit = path / ".git"
-    if not dotgit.is_file():
-        return None
-    try:
-        text = dotgit.read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        return None
-    if not text.startswith("gitdir:"):
-        return None
-    target = Path(text.removeprefix("gitdir:").strip())
-    return (path / target).resolve() if not target.is_absolute() else target.resolve()
+def _operation_findings(store: Store, constructs: list[Construct]) -> list[Finding]:
+    """Interrupted operations (fix: recover) and operations this host cannot see."""
+    out: list[Finding] = []
+    for c in constructs:
+        journal = c.journal
+        if journal is None:
+            continue
+        liveness = journal.owner.liveness()
+        subject = Subject("construct", c.id)
+        if liveness is Liveness.DEAD:
+            how = "finish it" if journal.rolls_forward else "roll it back"
+            out.append(
+                Finding(
+                    "interrupted-operation",
+                    subject,
+                    f"the {journal.op} of {c.id} was interrupted ({journal.owner.where()} "
+                    f"is gone; steps begun: {', '.join(journal.started) or 'none'})",
+                    advice=f"`synthetic doctor --fix` will {how}",
+                    fix=_recover_fix(store, c),
+                )
+            )
+        elif liveness is Liveness.UNKNOWN:
+            out.append(
+                Finding(
+                    "operation-elsewhere",
+                    subject,
+                    f"the {journal.op} of {c.id} is run by {journal.owner.where()}, "
+                    "which cannot be checked from here",
+                    advice="let it finish there; if that machine or container is gone for "
+                    "good, run `synthetic doctor --fix` there, or remove the record's "
+                    "`journal` line by hand and run `synthetic doctor` again",
+                )
+            )
+    return out
 
 
-def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
-    """Find (and with ``fix`` repair) inconsistencies between records and git."""
-    git = GitRepo.discover(store.repo.worktree)
-    settings, config_finding = _settings(store, git)
-    report = DoctorReport()
-    if config_finding is not None:
-        report.findings.append(config_finding)
+def _temp_file_findings(store: Store) -> list[Finding]:
+    stale = getattr(store, "stale_temp_files", None)
+    if stale is None:
+        return []
+    out = []
+    for path in stale():
+
+        def fix(path: Path = path) -> list[str]:
+            path.unlink(missing_ok=True)
+            return [f"removed {path}"]
+
+        out.append(
+            Finding(
+                "stale-temp-file",
+                Subject("file", str(path)),
+                f"{path} was left by a writer that was stopped mid-write",
+                fix=fix,
+            )
+        )
+    return out
+
+
+def collect_findings(store: Store) -> list[Finding]:
+    """Every finding about the state, the config and each resource; changes nothing."""
+    config, config_finding = _config_finding(store)
+    findings: list[Finding] = [config_finding] if config_finding is not None else []
     listing = store.list_constructs()
-    constructs = listing.records
     for broken in listing.broken:
         # Never rewritten or deleted here: a person broke it, a person fixes it.
-        report.findings.append(
+        findings.append(
             Finding(
                 "broken-record",
-                broken.path,
+                Subject("file", broken.path),
                 str(broken),
                 advice="fix the file by hand (its worktree and branch, if any, "
                 "show up below as having no construct until then)",
             )
         )
-
-    # 1. Creations interrupted by a crash: roll back (always safe: nothing was handed over).
-    for construct in constructs:
-        if wt.is_interrupted(construct):
-            finding = Finding(
-                "interrupted-creation",
-                construct.id,
-                f"construct {construct.id} was being created by process "
-                f"{construct.spawn_pid}, which is gone",
-            )
-            if fix:
-                with store.lock():
-                    notes = wt.rollback_spawn(store, git, construct)
-                finding.fixed = True
-                finding.message += f"; rolled back: {', '.join(notes)}"
-            else:
-                finding.advice = "run `synthetic doctor --fix` to roll it back"
-            report.findings.append(finding)
-    if fix:
-        constructs = store.list_constructs().records
-    live = [c for c in constructs if not wt.is_interrupted(c)]
-
-    all_entries = worktree_admin.list_worktrees(git)
-    entries = [e for e in all_entries if not e.is_main]
-    managed_root = settings.root.resolve()
-    by_path = {e.path.resolve(): e for e in entries}
-    admin_dir = git.common_dir / "worktrees"
-
-    # Worktrees moved by hand (`mv`): a folder whose .git points at an admin
-    # entry that git now believes lives elsewhere.
-    moved_to: dict[Path, Path] = {}  # admin dir -> new folder
-    if settings.root.is_dir():
-        for child in sorted(settings.root.iterdir()):
-            gitdir = _gitdir_of(child)
-            if gitdir is None or gitdir.parent != admin_dir.resolve():
-                continue
-            if child.resolve() not in by_path:
-                moved_to[gitdir] = child.resolve()
-
-    # 2. Records whose worktree is not where they say.
-    for construct in live:
-        if not construct.workspace_path:
-            continue
-        path = Path(construct.workspace_path)
-        if path.resolve() in by_path and path.exists():
-            continue
-        new_path = _find_moved(git, construct, entries, moved_to)
-        if new_path is not None:
-            finding = Finding(
-                "moved-worktree",
-                construct.id,
-                f"worktree of {construct.id} moved from {path} to {new_path}",
-            )
-            if fix:
-                with contextlib.suppress(GitError):
-                    run_git(
-                        git.main_root,
-                        "worktree",
-                        "repair",
-                        "--",
-                        str(new_path),
-                        step="git worktree repair",
-                    )
-                _set_fields(store, construct.id, {"workspace_path": str(new_path)})
-                finding.fixed = True
-                finding.message += "; record and git updated"
-            else:
-                finding.advice = "run `synthetic doctor --fix` to record the new place"
-            report.findings.append(finding)
-            continue
-        branch_left = bool(construct.branch) and branches.branch_exists(git, construct.branch or "")
-        finding = Finding(
-            "missing-worktree",
-            construct.id,
-            f"worktree of {construct.id} is gone: {path}",
-            advice=(
-                f"recreate it with `synthetic worktree add {construct.id}`"
-                + (f" (branch {construct.branch} is still there)" if branch_left else "")
-                + f", or remove the construct with `synthetic rm {construct.id}`"
-            ),
-        )
-        if fix:
-            _set_fields(store, construct.id, {"workspace_path": None})
-            finding.fixed = True
-            finding.message += "; cleared workspace_path in the record"
-        report.findings.append(finding)
-
-    # 3. Administrative entries whose folder is gone.
-    if fix:  # moves were repaired above: look again
-        all_entries = worktree_admin.list_worktrees(git)
-    # An entry git calls prunable because its folder was moved is repaired
-    # above, not pruned: pruning would cut the moved worktree off from git.
-    moved_from = {_recorded_path(git, admin) for admin in moved_to} if not fix else set()
-    prunable = [
-        e
-        for e in all_entries
-        if not e.is_main and e.prunable and e.path.resolve() not in moved_from
-    ]
-    if prunable and fix:
-        worktree_admin.prune(git)  # one prune clears every stale entry
-        all_entries = worktree_admin.list_worktrees(git)
-    for entry in prunable:
-        finding = Finding(
-            "prunable-entry",
-            str(entry.path),
-            f"git still lists worktree {entry.path} ({entry.prunable_reason or 'folder gone'})",
-        )
-        if fix:
-            finding.fixed = True
-            finding.message += "; pruned"
-        else:
-            finding.advice = "run `synthetic doctor --fix` (git worktree prune)"
-        report.findings.append(finding)
-
-    # 4. Worktrees in the managed folder that no record claims.
-    constructs = store.list_constructs().records if fix else constructs
-    claimed = {Path(c.workspace_path).resolve() for c in constructs if c.workspace_path}
-    for entry in all_entries:
-        if entry.is_main or entry.prunable:
-            continue
-        resolved = entry.path.resolve()
-        if resolved in claimed or not resolved.is_relative_to(managed_root):
-            continue
-        report.findings.append(
-            Finding(
-                "unregistered-worktree",
-                str(entry.path),
-                f"worktree {entry.path} (branch {entry.branch or 'detached'}) has no construct",
-                advice=f"register it with `synthetic import {entry.path}`, or remove it with "
-                f"`git worktree remove {entry.path}`",
-            )
-        )
-
-    # 5. Branches under the prefix that no construct and no worktree uses.
-    used = {c.branch for c in constructs if c.branch}
-    checked_out = {e.branch for e in all_entries if e.branch}
-    prefix = settings.branch_prefix
-    for name in sorted(git.repo.branches.local):
-        if not name.startswith(prefix) or name in used or name in checked_out:
-            continue
-        merged = branches.reachable_from_other_branches(git, name)
-        finding = Finding(
-            "orphan-branch",
-            name,
-            f"branch {name} belongs to no construct"
-            + (" (fully merged)" if merged else " (has commits found on no other branch)"),
-        )
-        if fix and merged:
-            branches.delete_branch(git, name)
-            finding.fixed = True
-            finding.message += "; deleted"
-        elif not merged:
-            finding.advice = (
-                f"inspect it (`git log {name}`); delete it with `git branch -D {name}` "
-                f"or keep working on it with `synthetic import` after `git worktree add`"
-            )
-        else:
-            finding.advice = "run `synthetic doctor --fix` to delete it"
-        report.findings.append(finding)
-
-    report.findings.sort(key=lambda f: KINDS.index(f.kind))
-    return report
+    constructs = listing.records
+    findings.extend(_operation_findings(store, constructs))
+    findings.extend(_temp_file_findings(store))
+    git = GitRepo.discover(store.repo.worktree)
+    survey = Survey(store, git, constructs, config, worktree_admin.list_worktrees(git))
+    for resource in RESOURCES:
+        findings.extend(resource.check(survey))
+    return findings
 
 
-def _recorded_path(git: GitRepo, admin: Path) -> Path | None:
-    """The folder git's admin entry ``admin`` believes its worktree is in."""
+def _apply(finding: Finding) -> None:
     try:
-        return Path(git.repo.lookup_worktree(admin.name).path).resolve()
-    except (KeyError, ValueError, pygit2.GitError):
-        return None
+        finding.apply()
+    except (SyntheticError, StateError, OSError) as exc:
+        finding.fix_notes = [f"the fix failed: {exc}"]
 
 
-def _find_moved(
-    git: GitRepo,
-    construct: Construct,
-    entries: list[worktree_admin.WorktreeEntry],
-    moved_to: dict[Path, Path],
-) -> Path | None:
-    """Where a construct's worktree went, if it was moved rather than deleted."""
-    if not construct.branch:
-        return None
-    old = Path(construct.workspace_path or "")
-    for entry in entries:
-        # `git worktree move` keeps git's list right: same branch, new existing path.
-        if (
-            entry.branch == construct.branch
-            and not entry.prunable
-            and entry.path.exists()
-            and entry.path.resolve() != old.resolve()
-        ):
-            return entry.path
-    for admin, new_folder in moved_to.items():
-        # A plain `mv`: git's admin entry still names the old folder.
-        recorded = _recorded_path(git, admin)
-        if recorded == old.resolve() or admin.name == old.name:
-            return new_folder
-    return None
+def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
+    """Find (and with ``fix`` repair, one by one) what is inconsistent."""
+    findings = collect_findings(store)
+    if fix:
+        for finding in findings:
+            if finding.fixable:
+                _apply(finding)
+    return DoctorReport(findings)
 
 
-def _set_fields(store: Store, construct_id: str, fields: dict[str, Any]) -> None:
-    with contextlib.suppress(RecordNotFoundError):
-        store.update(Construct, construct_id, lambda _c: fields)
+def apply_fix(store: Store, finding_id: str) -> Finding:
+    """Apply the safe fix of the one finding ``finding_id`` (as listed by :func:`run_doctor`)."""
+    for finding in collect_findings(store):
+        if finding.id == finding_id:
+            if not finding.fixable:
+                raise NotFoundError(f"finding {finding_id} has no safe fix; {finding.advice}")
+            _apply(finding)
+            return finding
+    raise NotFoundError(f"no finding {finding_id!r} now; run the doctor again")

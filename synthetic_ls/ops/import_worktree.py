@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from state_format.records import Construct
 from state_format.statuses import Status
@@ -11,15 +12,25 @@ from state_format.store import Store
 from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError
 from synthetic_ls.git import worktree_admin
 from synthetic_ls.git.repo import GitRepo
-from synthetic_ls.ops.constructs import _write_new, normalize_description, normalize_name
-from synthetic_ls.ops.templates import resolve_template
+from synthetic_ls.ops.constructs import normalize_description, normalize_name, write_record
+from synthetic_ls.ops.templates import choose_template
+from synthetic_ls.ops.views import ConstructView, views
 
 
 @dataclass(frozen=True)
 class ImportResult:
     """The construct created for the imported worktree."""
 
-    construct: Construct
+    view: ConstructView
+
+    @property
+    def construct(self) -> Construct:
+        """The new construct."""
+        return self.view.construct
+
+    def to_dict(self) -> dict[str, Any]:
+        """The construct (README.md, "--json output")."""
+        return self.view.to_dict()
 
 
 def import_worktree(
@@ -48,11 +59,11 @@ def import_worktree(
     if entry.is_main:
         raise InvalidInputError(f"{target} is the main checkout, not a linked worktree")
     if entry.prunable or not target.exists():
-        raise NotFoundError(f"worktree {target} no longer exists; run `synthetic doctor --fix`")
+        raise NotFoundError(f"worktree {target} no longer exists; run `synthetic doctor`")
     for construct in store.list_constructs().records:
         if construct.workspace_path and Path(construct.workspace_path).resolve() == target:
             raise ConflictError(f"{target} is already construct {construct.id}")
-    chosen_template = resolve_template(store.repo.worktree, template_id)
+    chosen_template = choose_template(store.repo.worktree, template_id)[0]
     clean_name = normalize_name(name if name is not None else target.name)
     base_ref = ""
     base_commit = entry.head or ""
@@ -68,7 +79,7 @@ def import_worktree(
         "base_ref": base_ref or None,
         "base_commit": base_commit or None,
     }
-    construct = _write_new(
+    construct = write_record(
         store,
         clean_name,
         normalize_description(description),
@@ -76,4 +87,5 @@ def import_worktree(
         Status.READY,
         extra,
     )
-    return ImportResult(construct=construct)
+    file = str(store.path_of(Construct, construct.id))
+    return ImportResult(views(store.repo.worktree, [construct], [file], inspect=False)[0])

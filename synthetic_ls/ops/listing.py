@@ -1,83 +1,64 @@
-"""The light construct listing both faces use (``ls``, and the editor's views).
+"""``ls``: every construct with the state of its worktree, plus the broken record files.
 
-Rows come from :mod:`state_format.listing` (through the parse cache, without
-pydantic). Interrupted creations are rolled back first; only then, and only
-for constructs with a worktree, are the heavier modules imported.
+Constructs come from :mod:`state_format.listing` (the fast path through the
+disposable parse cache). Listing only reads: an interrupted operation shows
+as such (``operation.state = "interrupted"``) and is left for ``doctor
+--fix`` or the next change of that construct.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from state_format.listing import ConstructRow, list_construct_rows, open_state
+from state_format.errors import BrokenRecordError
+from state_format.listing import list_construct_rows
+from state_format.records import Construct
 from state_format.statuses import Status
-
-if TYPE_CHECKING:
-    from state_format.errors import BrokenRecordError
-    from state_format.paths import RepoPaths
+from state_format.store import Store
+from synthetic_ls.ops.views import JSON_VERSION, ConstructView, broken_dict, views
 
 
-@dataclass
-class RowList:
-    """Rows that matched (oldest first), every broken file, and what was recovered."""
+@dataclass(frozen=True)
+class ListResult:
+    """Constructs that matched (oldest first), every broken file, and the unfiltered count."""
 
-    repo: RepoPaths
-    rows: list[ConstructRow]
+    views: list[ConstructView]
     broken: list[BrokenRecordError]
-    total: int  # readable constructs before filtering
-    recovered: list[str] = field(default_factory=list)
+    total: int
 
-    def file_of(self, row: ConstructRow) -> str:
-        """Path of the record file behind ``row``."""
-        return str(self.repo.state_dir / "constructs" / f"{row.id}.toml")
-
-    def files(self) -> list[str]:
-        """:meth:`file_of` every row, in order (one Path operation, not one per row)."""
-        folder = os.path.join(self.repo.state_dir, "constructs")
-        return [os.path.join(folder, f"{row.id}.toml") for row in self.rows]
+    def to_dict(self) -> dict[str, Any]:
+        """``{"version", "constructs": [...], "broken": [{"file", "line", "error"}]}``."""
+        return {
+            "version": JSON_VERSION,
+            "constructs": [v.to_dict() for v in self.views],
+            "broken": [broken_dict(b) for b in self.broken],
+        }
 
 
-def list_rows(
+def list_constructs(
+    store: Store,
     *,
     status: Status | None = None,
     template_id: str | None = None,
-    start: Path | str | None = None,
-) -> RowList:
-    """Every readable construct matching the filters, as light rows, plus broken files."""
-    repo = open_state(start)
-    listing = list_construct_rows(repo.state_dir)
-    recovered: list[str] = []
-    if any(r.status == Status.SPAWNING and r.spawn_pid is not None for r in listing.rows):
-        from state_format.store import Store
-        from synthetic_ls.ops.worktrees import recover_interrupted
-
-        store = Store.at(repo)
-        recovered = recover_interrupted(
-            store, [r.to_construct() for r in listing.rows if r.status == Status.SPAWNING]
-        )
-        if recovered:
-            listing = list_construct_rows(repo.state_dir)
-    rows = listing.rows
+    inspect: bool = True,
+) -> ListResult:
+    """Every readable construct matching the filters; with ``inspect``, their worktrees' state."""
+    listing = list_construct_rows(store.root)
+    constructs: list[Construct] = [
+        r if isinstance(r, Construct) else r.to_construct() for r in listing.rows
+    ]
+    total = len(constructs)
     if status is not None or template_id is not None:
-        rows = [
-            r
-            for r in rows
-            if (status is None or r.status == status)
-            and (template_id is None or r.template_id == template_id)
+        constructs = [
+            c
+            for c in constructs
+            if (status is None or c.status == status)
+            and (template_id is None or c.template_id == template_id)
         ]
-    return RowList(repo, rows, listing.broken, len(listing.rows), recovered)
-
-
-def worktree_states(
-    repo: RepoPaths, rows: list[ConstructRow], *, with_size: bool = False
-) -> dict[str, dict[str, Any]]:
-    """Worktree state per construct id, for rows that have a worktree (else ``{}``)."""
-    with_tree = [r for r in rows if r.workspace_path]
-    if not with_tree:
-        return {}  # no pygit2 import for a listing without worktrees
-    from synthetic_ls.ops.worktree_state import worktree_infos
-
-    return worktree_infos(repo.worktree, with_tree, with_size=with_size)
+    folder = os.path.join(store.root, Construct.folder)
+    files = [os.path.join(folder, f"{c.id}.toml") for c in constructs]
+    return ListResult(
+        views(store.repo.worktree, constructs, files, inspect=inspect), listing.broken, total
+    )

@@ -69,3 +69,18 @@ def choose_template(
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise InvalidInputError(f"unknown template {template_id!r} (available: {listing}){hint}")
     return template_id, config.templates[template_id], config
+
+
+def construct_template_or_none(
+    repo_root: Path, template_id: str
+) -> tuple[Template | None, SyntheticConfig | None]:
+    """An existing construct's template and config, or Nones when either cannot be had.
+
+    For removal, recovery and checks: they must work with a broken config
+    or a template that is gone (and fall back to cautious defaults).
+    """
+    try:
+        return choose_template(repo_root, template_id)[1:]
+    except InvalidInputError:
+        result = _load_config(repo_root)
+        return None, result.config if not result.has_errors else None

@@ -20,7 +20,7 @@ from state_format.statuses import Status
 from synthetic_ls.errors import ConflictError, ExitCode, SyntheticError
 from synthetic_ls.provision.job import Job
 from synthetic_ls.provision.lifecycle import PlanItem, Resource
-from synthetic_ls.provision.rollback import StepFailedError
+from synthetic_ls.provision.step_error import StepFailedError
 
 
 def plan(job: Job, resources: Sequence[Resource]) -> list[PlanItem]:
@@ -77,9 +77,7 @@ def create(job: Job, resources: Sequence[Resource], *, final_status: Status) -> 
                 title = resource.title
                 _step(job, resource)
         title = "marking the construct ready"
-        if job.journal is not None and job.journal.op == "create":
-            return job.update(status=final_status, journal=None, spawn_pid=None)
-        return job.update(journal=None)
+        return finish(job, final_status)
     except BaseException as exc:
         journal = job.journal or Journal.begin("create")
         groups_left = _end_groups(journal)
@@ -87,6 +85,13 @@ def create(job: Job, resources: Sequence[Resource], *, final_status: Status) -> 
         failed.extend(groups_left)
         notes.extend(_drop_or_restore(job, resources, journal))
         raise StepFailedError(title, exc, notes, failed) from exc
+
+
+def finish(job: Job, final_status: Status) -> Construct:
+    """The last step of a creation: the journal goes, a new construct gets its status."""
+    if job.journal is not None and job.journal.op == "create":
+        return job.update(status=final_status, journal=None, spawn_pid=None)
+    return job.update(journal=None)
 
 
 def _drop_or_restore(job: Job, resources: Sequence[Resource], journal: Journal) -> list[str]:
@@ -166,6 +171,8 @@ class Recovery:
 
 class OperationInProgressError(ConflictError):
     """Another process, alive or out of sight, is working on this construct."""
+
+    code = "operation-in-progress"
 
 
 def interrupted(construct: Construct) -> Journal | None:

@@ -26,7 +26,6 @@ class Job:
     """
 
     store: Store
-    git: GitRepo
     construct: Construct
     config: SyntheticConfig | None = None
     template: Template | None = None
@@ -39,6 +38,17 @@ class Job:
     #: The construct gets (or has) a worktree; False for a record-only construct.
     worktree: bool = True
     outputs: dict[str, Any] = field(default_factory=dict)
+    #: The repository, opened on first use (a record-only construct never needs it).
+    repo: GitRepo | None = None
+
+    @property
+    def git(self) -> GitRepo:
+        """The repository (pygit2), opened on first use."""
+        if self.repo is None:
+            from synthetic_ls.git.repo import GitRepo
+
+            self.repo = GitRepo.discover(self.store.repo.worktree)
+        return self.repo
 
     @property
     def journal(self) -> Journal | None:

@@ -190,7 +190,15 @@ class WorktreeResource(Resource):
         """Remove the folder and git's entry; delete the branch unless it holds unmerged work."""
         journal = job.journal
         kept = journal is not None and journal.op == "remove-worktree"
-        return release_worktree(job.git, job.construct, force=job.force, record_kept=kept)
+        c = job.construct
+        notes = release_worktree(job.git, c, force=job.force, record_kept=kept)
+        if kept:
+            # The record stays: it forgets the folder, and the branch if that went too.
+            fields: dict[str, Any] = {"workspace_path": None}
+            if c.branch is None or branches.branch_tip(job.git, c.branch) is None:
+                fields.update(branch=None, base_ref=None, base_commit=None)
+            job.update(**fields)
+        return notes
 
     def check(self, survey: Survey) -> list[Finding]:
         """Moved, missing and locked worktrees, unregistered ones and orphan branches."""

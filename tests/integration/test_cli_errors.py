@@ -83,7 +83,7 @@ def test_internal_error_is_code_70_without_traceback(
     def broken(*_a: object, **_k: object) -> object:
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(listing, "list_rows", broken)
+    monkeypatch.setattr(listing, "list_constructs", broken)
     code, _, err = cli(capsys, "ls")
     assert code == 70
     assert "internal error (ZeroDivisionError: boom)" in err

@@ -119,6 +119,7 @@ def test_new_ls_show_edit_rm(repo: Path, capsys: pytest.CaptureFixture[str]) -> 
         "updated_at",
         "extra",
         "file",
+        "operation",
         "worktree",
     ]
     assert first["description"] == "users land on /" and first["workspace_path"] is None
@@ -473,59 +474,3 @@ def new_show(capsys: pytest.CaptureFixture[str], ref: str) -> dict[str, object]:
     return result
 
 
-def test_ls_json_version_matches_ops() -> None:
-    from synthetic_ls.cli import constructs_cmd
-    from synthetic_ls.ops import constructs as ops
-
-    assert constructs_cmd.JSON_VERSION == ops.JSON_VERSION
-
-
-def test_ls_table_matches_a_cell_by_cell_layout() -> None:
-    """The column-wise table is the same as laying out each cell with _width."""
-    from datetime import UTC, datetime
-
-    from state_format.listing import ConstructRow
-    from state_format.statuses import Status
-    from state_format.text import one_line
-    from synthetic_ls.cli.constructs_cmd import _state_text, _width, render_table
-
-    def row(i: int, name: str, template: str, branch: str | None, year: int) -> ConstructRow:
-        when = datetime(year, 2, 3, 4, 5, 6, 7000, tzinfo=UTC)
-        return ConstructRow(
-            f"c{i}-abcdef", name, "", template, None, None, list(Status)[i % 11],
-            when, when, branch, None, None, None, {},
-        )  # fmt: skip
-
-    def reference(rows: list[ConstructRow], infos: dict[str, dict[str, object]]) -> str:
-        header = ("ID", "STATUS", "TEMPLATE", "BRANCH", "WORKTREE", "UPDATED (UTC)", "NAME")
-        table = [header] + [
-            (
-                r.id, r.status.value, one_line(r.template_id, 24), one_line(r.branch or "-", 40),
-                _state_text(infos.get(r.id)),  # type: ignore[arg-type]
-                r.updated_at.strftime("%Y-%m-%d %H:%M") if r.updated_at.year >= 1000
-                else f"{r.updated_at.year:04d}" + r.updated_at.strftime("-%m-%d %H:%M"),
-                one_line(r.name, 60),
-            )
-            for r in rows
-        ]  # fmt: skip
-        widths = [max(_width(t[i]) for t in table) for i in range(6)]
-        lines = [
-            "  ".join([*(c + " " * (widths[i] - _width(c)) for i, c in enumerate(t[:6])), t[6]])
-            for t in table
-        ]
-        return "".join(line.rstrip() + "\n" for line in lines)
-
-    ascii_rows = [
-        row(0, "plain", "impl", None, 2025),
-        row(1, "trailing spaces   ", "t" * 30, "b" * 50, 999),
-        row(2, "x" * 80, "impl", "synthetic/x", 9999),
-    ]
-    wide_rows = [
-        *ascii_rows,
-        row(3, "漢字 name", "模板", "分支/x", 2024),
-        row(4, "tab\tand\nnewline é", "e\u0301", "-", 1),
-    ]
-    infos = {"c1-abcdef": {"exists": True, "dirty": True, "ahead": 2, "behind": 0}}
-    for rows in (ascii_rows, wide_rows):
-        for given in ({}, infos):
-            assert render_table(rows, given) == reference(rows, given)

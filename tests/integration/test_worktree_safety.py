@@ -392,7 +392,7 @@ def test_doctor_reports_config_errors(
     code, out, _ = cli(capsys, "doctor", "--json", "--fix")
     findings = json.loads(out)["findings"]
     assert code == 1 and findings[0]["kind"] == "config-error" and not findings[0]["fixed"]
-    assert findings[0]["subject"] == str(repo / "synthetic.config.ts")
+    assert findings[0]["subject"] == {"type": "config", "ref": str(repo / "synthetic.config.ts")}
     assert ":1:" in findings[0]["message"]  # the first error, with its place
 
 

@@ -1,0 +1,192 @@
+"""How a construct is shown: the one JSON form every face uses.
+
+:class:`ConstructView` is a construct as read (the one model,
+:class:`~state_format.records.Construct`), its record file, the state of its
+worktree when asked for, and the operation in progress if any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from state_format.errors import BrokenRecordError
+from state_format.owner import Liveness
+from state_format.records import Construct, format_timestamp
+
+if TYPE_CHECKING:
+    from synthetic_ls.git.repo import GitRepo
+
+#: Version of the JSON shapes (bumped only on an incompatible change).
+JSON_VERSION = 1
+
+#: What the state of an operation's owner is called in JSON.
+_OWNER_STATES = {
+    Liveness.ALIVE: "running",
+    Liveness.DEAD: "interrupted",
+    Liveness.UNKNOWN: "elsewhere",
+}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)  # TOML dates and times a person wrote
+
+
+def operation_dict(construct: Construct) -> dict[str, Any] | None:
+    """``{"op", "owner", "state"}`` of the operation in progress, or None."""
+    journal = construct.journal
+    if journal is None:
+        return None
+    return {
+        "op": journal.op,
+        "owner": journal.owner.where(),
+        "state": _OWNER_STATES[journal.owner.liveness()],
+        "steps_done": list(journal.done),
+    }
+
+
+def construct_dict(construct: Construct, file: Path | str | None = None) -> dict[str, Any]:
+    """The stable JSON shape of a construct (README.md, "--json output").
+
+    Every known field is always present (null when unset); keys a newer tool
+    or a person added to the file are under ``extra``.
+    """
+    return {
+        "id": construct.id,
+        "name": construct.name,
+        "description": construct.description,
+        "template_id": construct.template_id,
+        "status": construct.status.value,
+        "workspace_path": construct.workspace_path,
+        "opencode_session_id": construct.opencode_session_id,
+        "branch": construct.branch,
+        "base_ref": construct.base_ref,
+        "base_commit": construct.base_commit,
+        "created_at": format_timestamp(construct.created_at),
+        "updated_at": format_timestamp(construct.updated_at),
+        "extra": _jsonable(dict(construct.model_extra or {})),
+        "file": str(file) if file is not None else None,
+        "operation": operation_dict(construct),
+    }
+
+
+def broken_dict(error: BrokenRecordError) -> dict[str, Any]:
+    """The JSON shape of a broken record: file, line (or null) and message."""
+    return {"file": error.path, "line": error.line, "error": error.detail}
+
+
+@dataclass(frozen=True)
+class WorktreeInfo:
+    """What ``ls`` and ``show`` tell about a construct's worktree."""
+
+    exists: bool
+    branch: str | None
+    head: str | None
+    ahead: int
+    behind: int
+    changes: list[str]
+    size_bytes: int | None = None
+
+    @property
+    def dirty(self) -> bool:
+        """True when the worktree has uncommitted changes."""
+        return bool(self.changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"exists", "branch", "head", "ahead", "behind", "dirty", "changes", "size_bytes"}``."""
+        return {
+            "exists": self.exists,
+            "branch": self.branch,
+            "head": self.head,
+            "ahead": self.ahead,
+            "behind": self.behind,
+            "dirty": self.dirty,
+            "changes": self.changes,
+            "size_bytes": self.size_bytes,
+        }
+
+    def summary(self) -> str:
+        """``clean``, ``dirty +2 -1`` or ``missing``."""
+        if not self.exists:
+            return "missing"
+        text = "dirty" if self.dirty else "clean"
+        if self.ahead or self.behind:
+            text += f" +{self.ahead} -{self.behind}"
+        return text
+
+
+@dataclass(frozen=True)
+class ConstructView:
+    """A construct as shown: record, file, and (when inspected) its worktree."""
+
+    construct: Construct
+    file: str
+    worktree: WorktreeInfo | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """:func:`construct_dict` plus ``"worktree"`` (null without one)."""
+        out = construct_dict(self.construct, self.file)
+        out["worktree"] = self.worktree.to_dict() if self.worktree is not None else None
+        return out
+
+
+def _base_target(git: GitRepo, construct: Construct) -> str | None:
+    """The commit a construct's branch is compared with: its base ref now, else its base."""
+    if construct.base_ref:
+        ref = git.repo.references.get(construct.base_ref)
+        if ref is not None:
+            return str(ref.resolve().target)
+    return construct.base_commit
+
+
+def worktree_info(git: GitRepo, construct: Construct, *, with_size: bool = False) -> WorktreeInfo:
+    """Branch, ahead/behind its base, changes and optionally disk size of the worktree."""
+    from synthetic_ls.git import worktree_status
+
+    state = worktree_status.worktree_state(
+        git,
+        Path(construct.workspace_path or ""),
+        _base_target(git, construct),
+        with_size=with_size,
+    )
+    return WorktreeInfo(
+        exists=state.exists,
+        branch=state.branch or None,
+        head=state.head or None,
+        ahead=state.ahead,
+        behind=state.behind,
+        changes=state.dirty,
+        size_bytes=state.size_bytes,
+    )
+
+
+def views(
+    checkout: Path,
+    constructs: Sequence[Construct],
+    files: Sequence[str],
+    *,
+    inspect: bool = True,
+    with_size: bool = False,
+) -> list[ConstructView]:
+    """Views of ``constructs``; with ``inspect``, each worktree's state too.
+
+    pygit2 is imported only when some construct has a worktree to inspect.
+    """
+    infos: dict[str, WorktreeInfo] = {}
+    with_tree = [c for c in constructs if c.workspace_path] if inspect else []
+    if with_tree:
+        from synthetic_ls.git.repo import GitRepo
+
+        git = GitRepo.discover(checkout)
+        infos = {c.id: worktree_info(git, c, with_size=with_size) for c in with_tree}
+    return [
+        ConstructView(c, f, infos.get(c.id)) for c, f in zip(constructs, files, strict=True)
+    ]

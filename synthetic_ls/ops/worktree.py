@@ -1,0 +1,122 @@
+"""``worktree add`` and ``worktree rm``: give a construct its worktree, or take it away.
+
+Both walk the worktree's resources (:data:`~synthetic_ls.provision.resources.WORKTREE_RESOURCES`)
+under a journal, like creation and removal, so a crash in either is undone
+(``add``) or finished (``rm``) by ``doctor --fix`` or the next change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from state_format.journal import Journal
+from state_format.records import Construct
+from state_format.store import Store
+from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError
+from synthetic_ls.ops.recovery import job_for, settle
+from synthetic_ls.ops.templates import choose_template
+from synthetic_ls.ops.views import ConstructView, views
+from synthetic_ls.provision import flow
+from synthetic_ls.provision.resources import WORKTREE_RESOURCES
+
+#: Record fields a worktree owns, put back when ``worktree add`` is undone.
+_WORKTREE_FIELDS = ("workspace_path", "branch", "base_ref", "base_commit")
+
+
+@dataclass(frozen=True)
+class WorktreeAddResult:
+    """A construct that got a worktree, and what was copied into it."""
+
+    view: ConstructView
+    copied: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    reused_branch: bool = False
+
+    @property
+    def construct(self) -> Construct:
+        """The construct with its new worktree."""
+        return self.view.construct
+
+    def to_dict(self) -> dict[str, Any]:
+        """The construct, plus ``copied``, ``skipped`` and ``reused_branch``."""
+        out = self.view.to_dict()
+        out["copied"] = list(self.copied)
+        out["skipped"] = [{"path": p, "reason": r} for p, r in self.skipped]
+        out["reused_branch"] = self.reused_branch
+        return out
+
+
+@dataclass(frozen=True)
+class WorktreeRemoveResult:
+    """A construct whose worktree was removed, and what happened to its branch."""
+
+    construct: Construct
+    notes: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"id", "notes"}`` (the construct stays)."""
+        return {"id": self.construct.id, "notes": list(self.notes)}
+
+
+def _settled(store: Store, ref: str, *, resuming: str | None = None) -> Construct:
+    construct, recovery = settle(store, store.resolve_construct(ref), resuming=resuming)
+    if construct is None:
+        detail = recovery.message() if recovery is not None else "it is gone"
+        raise NotFoundError(f"no construct {ref!r} any more: {detail}")
+    return construct
+
+
+def add_worktree(
+    store: Store, ref: str, *, from_ref: str | None = None, branch: str | None = None
+) -> WorktreeAddResult:
+    """Give an existing construct (without one) a worktree.
+
+    If the construct's recorded branch still exists (its worktree was removed
+    earlier and the branch kept), that branch is checked out again. The
+    template must still exist in a config without errors, as for ``new``:
+    falling back to defaults would make a different worktree without a word.
+    """
+    construct = _settled(store, ref)
+    if construct.workspace_path:
+        raise ConflictError(
+            f"construct {construct.id} already has a worktree at {construct.workspace_path}"
+        )
+    try:
+        _id, template, config = choose_template(store.repo.worktree, construct.template_id)
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            f"cannot make the worktree of {construct.id} (template {construct.template_id!r}): "
+            f"{exc}"
+        ) from None
+    job = job_for(store, construct)
+    job.template, job.config, job.worktree = template, config, True
+    job.from_ref, job.branch = from_ref, branch
+    with store.lock():
+        current = store.get_construct(construct.id)
+        if current.workspace_path or current.journal is not None:
+            raise ConflictError(f"construct {construct.id} changed meanwhile; try again")
+        job.construct = current
+        flow.plan(job, WORKTREE_RESOURCES)  # rejects bad input before anything is written
+        restore = {k: getattr(current, k) for k in _WORKTREE_FIELDS}
+        job.update(journal=Journal.begin("add-worktree", restore))
+    updated = flow.create(job, WORKTREE_RESOURCES, final_status=construct.status)
+    file = str(store.path_of(Construct, updated.id))
+    return WorktreeAddResult(
+        view=views(store.repo.worktree, [updated], [file], inspect=False)[0],
+        copied=list(job.outputs.get("copied", [])),
+        skipped=list(job.outputs.get("skipped", [])),
+        reused_branch=bool(job.outputs.get("worktree.reused_branch", False)),
+    )
+
+
+def remove_worktree(store: Store, ref: str, *, force: bool = False) -> WorktreeRemoveResult:
+    """Remove a construct's worktree (the record stays); the branch goes as with ``rm``."""
+    construct = _settled(store, ref, resuming="remove-worktree")
+    if not construct.workspace_path and construct.journal is None:
+        raise NotFoundError(f"construct {construct.id} has no worktree")
+    job = job_for(store, construct, force=force)
+    if construct.journal is None:
+        flow.preflight_release(job, WORKTREE_RESOURCES)
+    notes = flow.release(job, WORKTREE_RESOURCES, op="remove-worktree")
+    return WorktreeRemoveResult(construct=job.construct, notes=notes)
