@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from synthetic_ls.config.diagnostics import Code
 from synthetic_ls.config.schema import DockerService, ProcessService, SyntheticConfig, Template
-from synthetic_ls.config.source import Span
+from synthetic_ls.config.source import Span, excerpt, excerpt_list
 from synthetic_ls.config.validate import Validator
 
 
@@ -23,11 +23,11 @@ def _check_default_template(config: SyntheticConfig, validator: Validator) -> No
     span = validator.field_span(config.defaults, "templateId")
     if span is None:
         return
-    known = ", ".join(f'"{t}"' for t in config.templates) or "none"
     validator.rep.error(
         Code.UNKNOWN_TEMPLATE,
         span,
-        f'`defaults.templateId` names "{wanted}", which is not a template id (known: {known}).',
+        f'`defaults.templateId` names "{excerpt(wanted)}", which is not a template id '
+        f"(known: {excerpt_list(config.templates)}).",
     )
 
 
@@ -41,13 +41,13 @@ def _check_ports(template: Template, validator: Validator) -> None:
             for port in service.ports:
                 span = validator.field_span(port, "preferred")
                 if port.preferred is not None and span is not None:
-                    requests.append((port.preferred, f'service "{service.id}"', span))
+                    requests.append((port.preferred, f'service "{excerpt(service.id)}"', span))
     for tport in template.ports:
         alias = "preferred" if tport.preferred is not None else "port"
         span = validator.field_span(tport, alias)
         number = tport.preferred_port
         if number is not None and span is not None:
-            requests.append((number, f'template port "{tport.name}"', span))
+            requests.append((number, f'template port "{excerpt(tport.name)}"', span))
     requests.sort(key=lambda r: r[2].start)
     for number, owner, span in requests:
         first = seen.get(number)
@@ -59,7 +59,7 @@ def _check_ports(template: Template, validator: Validator) -> None:
             Code.DUPLICATE_PORT,
             span,
             f"Preferred port {number} is also requested by {first[0]} (line {line}) in template "
-            f'"{template.id}"; choose a different port.',
+            f'"{excerpt(template.id)}"; choose a different port.',
         )
 
 
@@ -71,10 +71,9 @@ def _check_port_services(template: Template, validator: Validator) -> None:
         span = validator.field_span(tport, "service")
         if span is None:
             continue
-        known = ", ".join(f'"{i}"' for i in ids) or "none"
         validator.rep.error(
             Code.UNKNOWN_SERVICE,
             span,
-            f'Port "{tport.name}" names service "{tport.service}", which template '
-            f'"{template.id}" does not have (services: {known}).',
+            f'Port "{excerpt(tport.name)}" names service "{excerpt(tport.service)}", which '
+            f'template "{excerpt(template.id)}" does not have (services: {excerpt_list(ids)}).',
         )

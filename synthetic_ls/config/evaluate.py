@@ -18,7 +18,7 @@ from tree_sitter import Node
 
 from synthetic_ls.config.diagnostics import Code
 from synthetic_ls.config.reporter import Reporter
-from synthetic_ls.config.source import Span
+from synthetic_ls.config.source import Span, excerpt
 from synthetic_ls.config.syntax import span_of
 from synthetic_ls.config.values import (
     Arr,
@@ -316,9 +316,9 @@ class Evaluator:
             self.rep.error(
                 Code.CIRCULAR_REFERENCE,
                 span,
-                f"`{name}` refers to itself through its own value; write a literal.",
+                f"`{excerpt(name)}` refers to itself through its own value; write a literal.",
             )
-            return Broken(span, what=f"the circular reference `{name}`")
+            return Broken(span, what=f"the circular reference `{excerpt(name)}`")
         node = self._consts[name]
         if node is None:
             value: Value = Undefined(span)
@@ -345,16 +345,16 @@ class Evaluator:
         why = self._other_names.get(name)
         if why is not None:
             message = (
-                f"`{name}` is {why}; only top-level `const` bindings of literal values "
+                f"`{excerpt(name)}` is {why}; only top-level `const` bindings of literal values "
                 "can be referenced. Write the value as a literal."
             )
         else:
             message = (
-                f"Unknown name `{name}`: only top-level `const` bindings of literal values "
-                "can be referenced. Write the value as a literal."
+                f"Unknown name `{excerpt(name)}`: only top-level `const` bindings of literal "
+                "values can be referenced. Write the value as a literal."
             )
         self.rep.error(Code.UNBOUND_IDENTIFIER, span, message, name=name)
-        return Broken(span, what=f"the name `{name}`")
+        return Broken(span, what=f"the name `{excerpt(name)}`")
 
     # -------------------------------------------------------------- expressions
     def _eval(self, node: Node) -> Value:
@@ -378,7 +378,7 @@ class Evaluator:
             text = self._source_text(span)
             value = parse_number(text)
             if value is None:
-                self.rep.error(Code.NON_LITERAL, span, f"Unreadable number `{text}`.")
+                self.rep.error(Code.NON_LITERAL, span, f"Unreadable number `{excerpt(text)}`.")
                 return Broken(span)
             return Num(span, value)
         if kind == "template_string":
@@ -497,8 +497,8 @@ class Evaluator:
             self.rep.error(
                 Code.DUPLICATE_KEY,
                 entry.key_span,
-                f"`{entry.key}` is already set on line {line}; JavaScript keeps only the last "
-                "one. Remove one of them.",
+                f"`{excerpt(entry.key)}` is already set on line {line}; JavaScript keeps only "
+                "the last one. Remove one of them.",
                 key=entry.key,
             )
         obj.entries[entry.key] = entry
@@ -639,7 +639,7 @@ class Evaluator:
         if env is not None and op_text == "||":
             message = (
                 f"`{self.rep.text(span)}`: use `??` for a default "
-                f'(`process.env.{env} ?? "..."`); `||` is not supported.'
+                f'(`process.env.{excerpt(env)} ?? "..."`); `||` is not supported.'
             )
         else:
             message = (
@@ -663,7 +663,7 @@ class Evaluator:
                 f"`{DEFINE_FUNCTION}` takes exactly one argument: the config object.",
             )
             return Broken(span)
-        name = self.rep.text(span_of(func), 60) if func is not None else "?"
+        name = self.rep.text(span_of(func)) if func is not None else "?"
         self.rep.error(
             Code.NON_LITERAL,
             span,

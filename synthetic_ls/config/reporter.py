@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from synthetic_ls.config.diagnostics import Code, Diagnostic, Severity
-from synthetic_ls.config.source import SourceText, Span
+from synthetic_ls.config.source import SourceText, Span, excerpt
 
 # Past this many, a file is not a config being edited; more would only slow
 # the editor down.
@@ -45,6 +45,7 @@ class Reporter:
         self.add("warning", code, span, message, **data)
 
     def text(self, span: Span, limit: int = 40) -> str:
-        """The source text at ``span`` on one line, shortened for use in messages."""
-        text = " ".join(self.source.text(span).split())
-        return text if len(text) <= limit else text[: limit - 1] + "…"
+        """A short, printable excerpt of the source at ``span``, for a message (see ``excerpt``)."""
+        # A character is at most 4 bytes: decode no more than the excerpt can show.
+        end = min(span.end, span.start + 32 * limit)
+        return excerpt(self.source.data[span.start : end].decode("utf-8", "replace"), limit)

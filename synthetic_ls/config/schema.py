@@ -31,6 +31,7 @@ from synthetic_ls.config.markers import (
     RequiredCode,
     SpecError,
 )
+from synthetic_ls.config.source import excerpt
 
 DEFAULT_BRANCH_PREFIX = "synthetic/"
 
@@ -96,7 +97,8 @@ def parse_docker_port(text: str) -> dict[str, Any]:
     if len(parts) not in (1, 2) or not all(p.isdigit() for p in parts):
         raise SpecError(
             Code.BAD_PORT_SPEC,
-            f'Port "{text}" is not of the form "CONTAINER" or "HOST:CONTAINER" (e.g. "5432:5432").',
+            f'Port "{excerpt(text)}" is not of the form "CONTAINER" or "HOST:CONTAINER" '
+            '(e.g. "5432:5432").',
         )
     numbers = [int(p) for p in parts]
     for number in numbers:

@@ -8,6 +8,7 @@ positions, which is what LSP clients and ``tsc`` use.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from synthetic_ls.config.diagnostics import Position, Range
@@ -61,3 +62,54 @@ class SourceText:
     def text(self, span: Span) -> str:
         """The source text covered by a span."""
         return self.data[span.start : span.end].decode("utf-8", errors="replace")
+
+
+def excerpt(text: str, limit: int = 40) -> str:
+    """A short, printable, one-line excerpt of ``text`` to quote in a message.
+
+    Every piece of the config's text that a message quotes goes through here:
+    a file can hold anything (a pasted private key, terminal escape
+    sequences, bidi overrides), and a message must show only enough to find
+    the place. Whitespace runs become one space; characters that are not
+    printable are shown escaped (``\\x1b``, ``\\u202e``); past ``limit``
+    characters the excerpt ends with ``…``.
+    """
+    # Only the start can be shown: never scan a megabyte to show 40 characters.
+    window = limit * 8
+    head = " ".join(text[:window].split())
+    cut = len(text) > window
+    if len(head) <= limit and not cut and head.isprintable():
+        return head
+    pieces = [char if char.isprintable() else _escaped(char) for char in head]
+    if not cut and sum(map(len, pieces)) <= limit:
+        return "".join(pieces)
+    out: list[str] = []
+    size = 0
+    for piece in pieces:  # whole pieces only: an escape is never cut in half
+        if size + len(piece) > limit - 1:
+            break
+        out.append(piece)
+        size += len(piece)
+    return "".join(out).rstrip() + "…"
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def excerpt_list(items: Iterable[str], most: int = 8) -> str:
+    """``"a", "b" and 3 more`` for a message: quoted excerpts of at most ``most`` items.
+
+    ``none`` when there are none. A config may define thousands of ids; a
+    message lists enough of them to jog the memory.
+    """
+    names = list(items)
+    shown = ", ".join(f'"{excerpt(name)}"' for name in names[:most])
+    if len(names) > most:
+        shown += f" and {len(names) - most} more"
+    return shown or "none"

@@ -57,7 +57,7 @@ from synthetic_ls.config.schema import (
     TemplatePort,
     Worktrees,
 )
-from synthetic_ls.config.source import Span
+from synthetic_ls.config.source import Span, excerpt
 from synthetic_ls.config.values import (
     Arr,
     Bool,
@@ -321,7 +321,7 @@ class Validator:
         assert item_plan is not None
         out = {}
         for key, entry in value.entries.items():
-            converted = self._convert(entry.value, item_plan, key, entry.key_span)
+            converted = self._convert(entry.value, item_plan, excerpt(key), entry.key_span)
             if converted is not ABSENT and converted is not INVALID:
                 out[key] = converted
         return out
@@ -339,7 +339,7 @@ class Validator:
             Code.BAD_ENUM,
             value.span,
             f"`{label}` must be one of {', '.join(chr(34) + c + chr(34) for c in choices)}; "
-            f'found "{value.value}".{hint}',
+            f'found "{excerpt(value.value)}".{hint}',
             allowed=list(choices),
             **({"suggestion": suggestion} if suggestion else {}),
         )
@@ -358,7 +358,9 @@ class Validator:
             problem = branch_prefix_problem(text)
             if problem is not None:
                 self.rep.error(
-                    Code.BAD_BRANCH_PREFIX, value.span, f'Branch prefix "{text}" {problem}.'
+                    Code.BAD_BRANCH_PREFIX,
+                    value.span,
+                    f'Branch prefix "{excerpt(text)}" {problem}.',
                 )
                 return INVALID
         return text
@@ -369,8 +371,8 @@ class Validator:
             self.rep.error(
                 Code.PATH_ESCAPES_REPO,
                 value.span,
-                f'`{label}` "{text}" points outside the repository; use a path relative to the '
-                "repository root that stays inside it.",
+                f'`{label}` "{excerpt(text)}" points outside the repository; use a path relative '
+                "to the repository root that stays inside it.",
             )
             return False
         if (
@@ -383,7 +385,7 @@ class Validator:
             self.rep.warning(
                 Code.NO_MATCH,
                 value.span,
-                f'No {kind} "{text}" in the repository (relative to {self.repo_root}).',
+                f'No {kind} "{excerpt(text)}" in the repository (relative to {self.repo_root}).',
             )
         return True
 
@@ -400,7 +402,7 @@ class Validator:
             self.rep.error(
                 Code.INVALID_REGEX,
                 span,
-                f"`{label}` is not a valid regular expression: {exc.msg}.",
+                f"`{label}` is not a valid regular expression: {excerpt(exc.msg, 80)}.",
             )
             return False
         return True
@@ -515,12 +517,17 @@ class Validator:
                     self.rep.error(
                         Code.ID_MISMATCH,
                         written_id.span,
-                        f'The {marker.what} is keyed "{key}" but its id is "{written_id.value}"; '
+                        f'The {marker.what} is keyed "{excerpt(key)}" but its id is '
+                        f'"{excerpt(written_id.value)}"; '
                         f"make them the same or remove `{marker.id_field}` (the key is used).",
                         key=key,
                     )
                 converted = self._convert(
-                    item, item_plan, f"{label}.{key}", entry.key_span, {marker.id_field: key}
+                    item,
+                    item_plan,
+                    f"{label}.{excerpt(key)}",
+                    entry.key_span,
+                    {marker.id_field: key},
                 )
                 if converted is not INVALID and converted is not ABSENT:
                     items.append(converted)
@@ -538,8 +545,8 @@ class Validator:
                     self.rep.error(
                         Code.DUPLICATE_ID,
                         id_span,
-                        f'Duplicate {marker.what} id "{item_id}" (first used on line {line}); '
-                        f"{marker.what} ids must be unique.",
+                        f'Duplicate {marker.what} id "{excerpt(item_id)}" (first used on line '
+                        f"{line}); {marker.what} ids must be unique.",
                     )
                     continue
                 seen[item_id] = id_span
@@ -623,7 +630,7 @@ class Validator:
                 where = _MODEL_NAMES.get(cls, cls.__name__)
                 ident = data.get("id")
                 if ident is not None:
-                    where += f' "{ident}"'
+                    where += f' "{excerpt(str(ident))}"'
                 self.rep.error(
                     Code.MISSING_REQUIRED,
                     anchor,
@@ -645,7 +652,7 @@ class Validator:
                 self.rep.error(
                     Code.UNKNOWN_KEY,
                     span,
-                    f"`{key}` is not a field of {where}; it belongs to {tag} services "
+                    f"`{excerpt(key)}` is not a field of {where}; it belongs to {tag} services "
                     f'(set `type: "{tag}"`).',
                     key=key,
                 )
@@ -655,7 +662,7 @@ class Validator:
         self.rep.error(
             Code.UNKNOWN_KEY,
             span,
-            f"Unknown key `{key}` in {where}.{hint}",
+            f"Unknown key `{excerpt(key)}` in {where}.{hint}",
             key=key,
             **({"suggestion": suggestion} if suggestion else {}),
         )
@@ -663,5 +670,5 @@ class Validator:
 
 def _first_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
-    where = ".".join(str(p) for p in error.get("loc", ()))
+    where = excerpt(".".join(str(p) for p in error.get("loc", ())))
     return f"Invalid value{' for `' + where + '`' if where else ''}: {error.get('msg', 'invalid')}."
