@@ -25,6 +25,7 @@ class Code(StrEnum):
     NOT_UTF8 = "not-utf8"
     FILE_TOO_LARGE = "file-too-large"
     UNREADABLE = "unreadable"
+    SYMLINK_ESCAPES_REPO = "symlink-escapes-repo"
     TOO_MANY = "too-many-problems"
     # Syntax
     SYNTAX_ERROR = "syntax-error"

@@ -205,3 +205,38 @@ def test_building_the_parser_does_not_import_the_config_package() -> None:
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def _synthetic(*args: str, cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``synthetic`` command (or ``python -m synthetic_ls``) in ``cwd``."""
+    exe = Path(sys.executable).with_name("synthetic")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "synthetic_ls"]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        [*command, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout
+    )
+
+
+def test_named_pipe_config_does_not_hang(tmp_path: Path) -> None:
+    # As a subprocess with a timeout: a check that blocks on the pipe fails
+    # the test instead of hanging the suite.
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    os.mkfifo(tmp_path / "synthetic.config.ts")
+    proc = _synthetic("config", "check", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "named pipe" in proc.stdout and proc.stdout.rstrip().endswith("[unreadable]")
+    assert "Traceback" not in proc.stderr
+
+
+def test_config_linked_out_of_the_repository_is_not_shown(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = repo.parent / f"{repo.name}-key"
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n")
+    (repo / "synthetic.config.ts").symlink_to(secret)
+    for args in (["config", "check"], ["config", "check", "synthetic.config.ts"],
+                 ["config", "check", "--json"]):
+        assert run(args) == 1
+        out, err = capsys.readouterr()
+        assert "symlink-escapes-repo" in out
+        assert "PRIVATE KEY" not in out + err and "b3Blbn" not in out + err

@@ -69,7 +69,7 @@ def test_code_with_exact_range(code: Code, source: str, needle: str, occurrence:
 def test_every_code_is_covered() -> None:
     covered = {c[0] for c in CASES} | {
         Code.NO_MATCH, Code.NOT_UTF8, Code.FILE_TOO_LARGE, Code.UNREADABLE,  # tested elsewhere
-        Code.TOO_MANY,
+        Code.TOO_MANY, Code.SYMLINK_ESCAPES_REPO,
     }
     assert covered == set(Code)
 
