@@ -191,3 +191,17 @@ def test_lsp_form() -> None:
     assert lsp["severity"] == 1 and lsp["code"] == "bad-enum" and lsp["source"] == "synthetic"
     assert lsp["range"] == {"start": {"line": 1, "character": 24},
                             "end": {"line": 1, "character": 27}}
+
+
+@pytest.mark.parametrize(
+    ("spec", "code"),
+    [("²", "bad-port-spec"), ("٣٣", "bad-port-spec"), ("9" * 5000, "port-out-of-range"),
+     ("80:" + "9" * 5000, "port-out-of-range"), ("123456", "port-out-of-range")],
+)
+def test_docker_port_spec_digits_are_ascii_and_bounded(spec: str, code: str) -> None:
+    # Unicode digits pass str.isdigit() but not int(); 5,000 digits pass
+    # both checks but exceed Python's int conversion limit.
+    source = wrap(f'templates: {{ t: {{ services: {{ d: {{ type: "docker", image: "i", '
+                  f'ports: ["{spec}"] }} }} }} }},')
+    diagnostic = only(check(source), code)
+    assert diagnostic.range == at(source, f'"{spec}"')
