@@ -39,6 +39,8 @@ class Code(StrEnum):
     UNSUPPORTED_SPREAD = "unsupported-spread"
     UNSUPPORTED_STATEMENT = "unsupported-statement"
     CIRCULAR_REFERENCE = "circular-reference"
+    TOO_LARGE = "too-large"
+    TOO_DEEP = "too-deep"
     DUPLICATE_KEY = "duplicate-key"
     # Schema
     UNKNOWN_KEY = "unknown-key"

@@ -240,3 +240,49 @@ def test_config_linked_out_of_the_repository_is_not_shown(
         out, err = capsys.readouterr()
         assert "symlink-escapes-repo" in out
         assert "PRIVATE KEY" not in out + err and "b3Blbn" not in out + err
+
+
+def _limit_memory() -> None:
+    # In the child only: 1 GiB of address space. A check that blows up gets a
+    # MemoryError (a traceback, a failed test) instead of taking the machine.
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+HOSTILE_CONFIGS = {
+    # 39 lines, 1.3 KB: a38 would hold 2^38 numbers.
+    "doubling": "\n".join(
+        ["const a0 = [1];"]
+        + [f"const a{i} = [...a{i - 1}, ...a{i - 1}];" for i in range(1, 39)]
+        + ["export default { templates: { t: { prompts: a38 } } };", ""]
+    ),
+    # Reached 17 GB before the evaluation was bounded.
+    "spread-chain": "\n".join(
+        ["const p0 = { k0: 1 };"]
+        + [f"const p{i} = {{ ...p{i - 1}, k{i}: p{i - 1} }};" for i in range(1, 20_001)]
+        + ["export default { templates: { t: { env: p20000 } } };", ""]
+    ),
+    # Gave a RecursionError traceback.
+    "nested": "export default { templates: " + "[" * 100_000 + "]" * 100_000 + " };\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_CONFIGS))
+def test_hostile_config_check_is_bounded(name: str, tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "synthetic.config.ts").write_text(HOSTILE_CONFIGS[name])
+    exe = Path(sys.executable).with_name("synthetic")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "synthetic_ls"]
+    proc = subprocess.run(
+        [*command, "config", "check"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        timeout=60,
+        preexec_fn=_limit_memory,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.returncode == 1
+    assert "[too-large]" in proc.stdout or "[too-deep]" in proc.stdout

@@ -26,6 +26,7 @@ CASES: list[tuple[str, str, str, int, int | None]] = [
     (Code.UNSUPPORTED_STATEMENT, 'console.log("hi");\nexport default {};\n', 'console.log("hi");',
      1, None),
     (Code.CIRCULAR_REFERENCE, "const a = b;\nconst b = a;\nexport default {};\n", "a;", 1, 1),
+    (Code.TOO_DEEP, wrap("templates: " + "[" * 70 + "1" + "]" * 70 + ","), "[", 64, None),
     (Code.DUPLICATE_KEY, wrap("  defaults: {},\n  defaults: {},"), "defaults", 2, None),
     (Code.UNKNOWN_KEY, wrap(SVC % 'readyPatern: "x"'), "readyPatern", 1, None),
     (Code.WRONG_TYPE, wrap(SVC % "readyTimeoutMs: \"5s\""), '"5s"', 1, None),
@@ -69,7 +70,7 @@ def test_code_with_exact_range(code: Code, source: str, needle: str, occurrence:
 def test_every_code_is_covered() -> None:
     covered = {c[0] for c in CASES} | {
         Code.NO_MATCH, Code.NOT_UTF8, Code.FILE_TOO_LARGE, Code.UNREADABLE,  # tested elsewhere
-        Code.TOO_MANY, Code.SYMLINK_ESCAPES_REPO,
+        Code.TOO_MANY, Code.SYMLINK_ESCAPES_REPO, Code.TOO_LARGE,
     }
     assert covered == set(Code)
 
