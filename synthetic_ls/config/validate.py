@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from synthetic_ls.config.diagnostics import Code
 from synthetic_ls.config.markers import OrString, RepoPath, SpecError
-from synthetic_ls.config.paths import escapes_repo, matches_any
+from synthetic_ls.config.paths import WalkBudget, escapes_repo, matches_any
 from synthetic_ls.config.plans import (
     BOOLEAN,
     DICT,
@@ -191,6 +191,11 @@ class Validator:
         # id(model) -> (model, the located value it was built from); the model
         # is kept to pin its id for the lifetime of the validator.
         self._located: dict[int, tuple[BaseModel, Value]] = {}
+        # Whether a path or glob matches a file, per (text, anywhere): a spread
+        # const can repeat one pattern thousands of times. The budget bounds
+        # the walks of all the others together.
+        self._matched: dict[tuple[str, bool], bool] = {}
+        self._walk_budget = WalkBudget()
 
     # ------------------------------------------------------------ public helpers
     def located(self, model: BaseModel) -> Value | None:
@@ -375,11 +380,8 @@ class Validator:
                 "to the repository root that stays inside it.",
             )
             return False
-        if (
-            marker.must_match
-            and self.repo_root is not None
-            and text
-            and not matches_any(self.repo_root, text, anywhere=marker.anywhere)
+        if marker.must_match and self.repo_root is not None and text and not self._matches(
+            text, marker.anywhere
         ):
             kind = "file matches" if marker.glob else "file exists at"
             self.rep.warning(
@@ -388,6 +390,16 @@ class Validator:
                 f'No {kind} "{excerpt(text)}" in the repository (relative to {self.repo_root}).',
             )
         return True
+
+    def _matches(self, text: str, anywhere: bool) -> bool:
+        """Whether ``text`` names or matches a file in the repository (remembered)."""
+        key = (text, anywhere)
+        found = self._matched.get(key)
+        if found is None:
+            assert self.repo_root is not None
+            found = matches_any(self.repo_root, text, anywhere=anywhere, budget=self._walk_budget)
+            self._matched[key] = found
+        return found
 
     def _check_regex(self, value: Str, label: str) -> bool:
         exc = regex_error(value.value)

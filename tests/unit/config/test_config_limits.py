@@ -193,3 +193,37 @@ def test_large_literal_file_is_not_too_large() -> None:
     items = ", ".join(["[]"] * 300_000)
     result = check(wrap(f"promptSources: [{items}],"))
     assert "too-large" not in codes(result)
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """A folder of 2,000 files in 40 folders, standing in for a repository checkout."""
+    for folder in range(40):
+        sub = tmp_path / f"pkg{folder}"
+        sub.mkdir()
+        for index in range(50):
+            (sub / f"mod{index}.py").write_text("")
+    return tmp_path
+
+
+@pytest.mark.parametrize("shape", ["distinct", "repeated"])
+def test_file_checks_are_bounded(checkout: Path, shape: str) -> None:
+    # Each pattern that matches nothing walks the checkout to say so. Tens of
+    # thousands of patterns fit in a 1 MB file (or come from one spread):
+    # the walks share one budget, and a pattern seen before is not walked
+    # again.
+    if shape == "distinct":
+        patterns = "[" + ", ".join(f'"**/*.n{i}"' for i in range(50_000)) + "]"
+        source = f"export default {{ templates: {{ t: {{ includePatterns: {patterns} }} }} }};\n"
+    else:
+        lines = ['const a0 = ["**/*.nope"];']
+        lines += [f"const a{i} = [...a{i - 1}, ...a{i - 1}];" for i in range(1, 16)]
+        source = "\n".join(lines) + "\nexport default { templates: { t: { prompts: a15 } } };\n"
+    assert len(source) < 1024 * 1024
+    path = checkout / "synthetic.config.ts"
+    path.write_text(source)
+    started = time.perf_counter()
+    result = check_config_file(path, checkout)
+    elapsed = time.perf_counter() - started
+    assert "no-match" in codes(result)
+    assert elapsed < 5, f"{shape} took {elapsed:.1f} s"
