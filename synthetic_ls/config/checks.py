@@ -54,7 +54,7 @@ def _check_ports(template: Template, validator: Validator) -> None:
         if first is None:
             seen[number] = (owner, span)
             continue
-        line = validator.rep.source.position(first[1].start).line + 1
+        line = validator.rep.source.line(first[1].start) + 1
         validator.rep.error(
             Code.DUPLICATE_PORT,
             span,

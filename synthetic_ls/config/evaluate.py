@@ -618,7 +618,7 @@ class Evaluator:
             return
         previous = entries[entry.key]
         if not previous.from_spread and not entry.from_spread:
-            line = self.rep.source.position(previous.key_span.start).line + 1
+            line = self.rep.source.line(previous.key_span.start) + 1
             self.rep.error(
                 Code.DUPLICATE_KEY,
                 entry.key_span,

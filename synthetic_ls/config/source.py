@@ -32,6 +32,10 @@ class SourceText:
     def __init__(self, data: bytes) -> None:
         self.data = data
         self._line_starts: list[int] | None = None
+        # The last position computed on a non-ASCII line: (offset, UTF-16
+        # column). Diagnostics come roughly in source order, so the next one
+        # on that line only needs the text in between, not the whole prefix.
+        self._last: tuple[int, int] = (0, 0)
 
     def _starts(self) -> list[int]:
         if self._line_starts is None:
@@ -44,16 +48,29 @@ class SourceText:
             self._line_starts = starts
         return self._line_starts
 
+    def line(self, offset: int) -> int:
+        """The 0-based line of a byte offset (cheaper than :meth:`position`)."""
+        offset = max(0, min(offset, len(self.data)))
+        return bisect.bisect_right(self._starts(), offset) - 1
+
     def position(self, offset: int) -> Position:
         """The LSP position (line, UTF-16 column) of a byte offset."""
         offset = max(0, min(offset, len(self.data)))
         starts = self._starts()
         line = bisect.bisect_right(starts, offset) - 1
-        prefix = self.data[starts[line] : offset]
+        start = starts[line]
+        prefix = self.data[start:offset]
         if prefix.isascii():
             return Position(line, len(prefix))
-        text = prefix.decode("utf-8", errors="replace")
-        return Position(line, len(text.encode("utf-16-le")) // 2)
+        last, column = self._last
+        if start <= last <= offset:
+            # Count from the last position on this line (never inside a
+            # character: both offsets start a token).
+            column += _utf16_length(self.data[last:offset])
+        else:
+            column = _utf16_length(prefix)
+        self._last = (offset, column)
+        return Position(line, column)
 
     def range(self, span: Span) -> Range:
         """The LSP range of a byte span."""
@@ -62,6 +79,11 @@ class SourceText:
     def text(self, span: Span) -> str:
         """The source text covered by a span."""
         return self.data[span.start : span.end].decode("utf-8", errors="replace")
+
+
+def _utf16_length(data: bytes) -> int:
+    """How many UTF-16 code units the UTF-8 ``data`` decodes to."""
+    return len(data.decode("utf-8", errors="replace").encode("utf-16-le")) // 2
 
 
 def excerpt(text: str, limit: int = 40) -> str:

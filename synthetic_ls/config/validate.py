@@ -145,17 +145,49 @@ def js_regex_to_python(pattern: str) -> str:
     return re.sub(r"\\k<([A-Za-z_$][\w$]*)>", r"(?P=\1)", pattern)
 
 
+# Python's regex parser recurses once per group: 5,000 nested groups in a
+# readyPattern raised RecursionError. No real pattern nests past a handful.
+MAX_REGEX_NESTING = 64
+
+
 @lru_cache(maxsize=256)
 def regex_error(pattern: str) -> re.error | None:
     """Why the JavaScript regex ``pattern`` does not compile, or None when it does.
 
     Cached: a config repeats the same few ``readyPattern`` values many times.
     """
+    if _group_nesting(pattern) > MAX_REGEX_NESTING:
+        return re.error(f"groups nested more than {MAX_REGEX_NESTING} deep")
     try:
         re.compile(js_regex_to_python(pattern))
     except re.error as exc:
         return exc
+    except OverflowError as exc:  # a repeat count past the C limit: a{4294967296}
+        return re.error(str(exc))
     return None
+
+
+def _group_nesting(pattern: str) -> int:
+    """How deep the groups of a regex nest (escapes and character classes skipped)."""
+    deepest = depth = 0
+    in_class = False
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth = max(0, depth - 1)
+        i += 1
+    return deepest
 
 
 def branch_prefix_problem(prefix: str) -> str | None:
@@ -553,7 +585,7 @@ class Validator:
                 item_id = getattr(converted, marker.id_field)
                 id_span = self.field_span(converted, marker.id_field) or anchor
                 if item_id in seen:
-                    line = self.rep.source.position(seen[item_id].start).line + 1
+                    line = self.rep.source.line(seen[item_id].start) + 1
                     self.rep.error(
                         Code.DUPLICATE_ID,
                         id_span,

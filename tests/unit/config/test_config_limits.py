@@ -227,3 +227,31 @@ def test_file_checks_are_bounded(checkout: Path, shape: str) -> None:
     elapsed = time.perf_counter() - started
     assert "no-match" in codes(result)
     assert elapsed < 5, f"{shape} took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["(" * 5000 + ")" * 5000, "(?:" * 30_000 + ")" * 30_000, "a{4294967296}", "[a]{99999999999}"],
+    ids=["groups", "non-capturing-groups", "repeat", "class-repeat"],
+)
+def test_hostile_ready_pattern_is_an_invalid_regex(pattern: str) -> None:
+    # Python's regex parser recurses once per group (RecursionError) and
+    # refuses huge repeat counts with OverflowError: both were tracebacks.
+    source = wrap(
+        f'templates: {{ t: {{ services: {{ s: {{ run: "x", readyPattern: "{pattern}" }} }} }} }},'
+    )
+    with shallow_stack():
+        diagnostic = only(check(source), "invalid-regex")
+    assert diagnostic.message.isprintable() and len(diagnostic.message) < 300
+
+
+def test_many_problems_on_one_long_line_stay_fast() -> None:
+    # 150,000 duplicate keys on one line after a non-ASCII character: each
+    # message names the line of the first one, and each position counts
+    # UTF-16 units from the start of the line.
+    source = "export default { é: 1, " + ", ".join(["a: 1"] * 150_000) + " };\n"
+    started = time.perf_counter()
+    result = check(source)
+    elapsed = time.perf_counter() - started
+    assert codes(result).count("duplicate-key") == 200
+    assert elapsed < 5, f"took {elapsed:.1f} s"
