@@ -121,7 +121,9 @@ def matches_any(
             return True
         budget.left -= 1  # the stat below, or the start of the walk
     if not has_glob(pattern):
-        if (root / pattern).exists():
+        # os.path, not Path: a name the filesystem cannot hold (too long, a
+        # NUL) is simply not there, where Path.exists() raises.
+        if os.path.exists(root / pattern):
             return True
         if not (anywhere and "/" not in pattern.rstrip("/")):
             return False
@@ -135,7 +137,7 @@ def matches_any(
             break
         fixed.append(segment)
     start = root.joinpath(*fixed) if fixed else root
-    if not start.is_dir():
+    if not os.path.isdir(start):
         return False
     globs = glob_segments(pattern.rstrip("/"))
     last = globs[-1]

@@ -94,3 +94,10 @@ def test_escapes(path: str) -> None:
 @pytest.mark.parametrize("path", ["a", "a/../b", "./a", "", "a/b/.."])
 def test_stays_inside(path: str) -> None:
     assert not escapes_repo(path)
+
+
+@pytest.mark.parametrize("pattern", ["x" * 300, "docs/" + "x" * 300 + "/*.md", "a\0b", "a\0/*.md"])
+def test_impossible_names_match_nothing(tree: Path, pattern: str) -> None:
+    # A name longer than the filesystem allows made the check raise
+    # (ENAMETOOLONG) instead of saying that nothing matches.
+    assert not matches_any(tree, pattern)
