@@ -188,6 +188,9 @@ class Evaluator:
         self._refused: set[str] = set()
         self._default_export: Node | None = None
         self._default_statement: Node | None = None
+        # An `export ...` statement broken by a syntax error: the error says
+        # what is wrong, "no export default" would not.
+        self._broken_export = False
         self._data = reporter.source.data
 
     # ----------------------------------------------------------------- top level
@@ -200,7 +203,7 @@ class Evaluator:
             salvaged = self._salvage()
             if salvaged is not None:
                 return salvaged
-            if self._default_statement is None:
+            if self._default_statement is None and not self._broken_export:
                 self._report_no_default()
             return None
         return self._eval(self._default_export)
@@ -208,7 +211,17 @@ class Evaluator:
     def _collect_statements(self) -> None:
         for stmt in self.root.named_children:
             kind = stmt.type
-            if kind in _IGNORED_STATEMENTS or kind == "ERROR":
+            if kind == "ERROR" or (kind != "export_statement" and stmt.has_error):
+                # An `export default {...}` that tree-sitter could not read as
+                # one (``{ label = "x" }`` reads as a destructuring pattern):
+                # its syntax error is the thing to fix; calling it an
+                # unsupported statement, or the export missing, would mislead.
+                if self._data.startswith(b"export", span_of(stmt).start):
+                    self._broken_export = True
+                    continue
+                if kind == "ERROR":
+                    continue
+            if kind in _IGNORED_STATEMENTS:
                 continue
             if kind == "import_statement":
                 self._collect_import(stmt)
