@@ -20,9 +20,19 @@ class Reporter:
         self.diagnostics: list[Diagnostic] = []
         self.limit = limit
         self.dropped = 0
+        # What each diagnostic given was about: its code, place and details
+        # (``data``). A `const` used or spread in several places is checked at
+        # each, but a problem in it is one problem, at one place: reported
+        # once, though each use would word it after its own context
+        # ("`templates[0]` must be..." and "`templates[1]` must be...").
+        self._given: set[tuple[str, Span, str]] = set()
 
     def add(self, severity: Severity, code: Code, span: Span, message: str, **data: Any) -> None:
-        """Record a diagnostic of any severity at ``span`` (past the limit, only count it)."""
+        """Record a diagnostic of any severity at ``span``, once (past the limit, only count it)."""
+        key = (code.value, span, repr(sorted(data.items())) if data else "")
+        if key in self._given:
+            return
+        self._given.add(key)
         if len(self.diagnostics) >= self.limit:
             self.dropped += 1
             return

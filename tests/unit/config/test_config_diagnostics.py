@@ -206,3 +206,38 @@ def test_docker_port_spec_digits_are_ascii_and_bounded(spec: str, code: str) -> 
                   f'ports: ["{spec}"] }} }} }} }},')
     diagnostic = only(check(source), code)
     assert diagnostic.range == at(source, f'"{spec}"')
+
+
+# A problem inside a `const` that is used or spread in several places is one
+# problem, at one place: it is reported once (issue 7, item 15).
+SHARED = [
+    'const base = { lable: "x" };\n'
+    "export default { templates: { a: { ...base }, b: { ...base } } };\n",
+    'const base = { lable: "x", type: "planing" };\n'
+    "export default { templates: { a: base, b: base, c: { ...base } } };\n",
+    'const svc = { run: "x", readyPatern: "y", readyTimeoutMs: "5s" };\n'
+    "export default { templates: { a: { services: { s: svc, t: { ...svc } } } } };\n",
+    "const env = { A: 5 };\n"
+    "export default { templates: { a: { env }, b: { env: { ...env } } } };\n",
+    # The shared value itself is wrong at each use: one diagnostic, not one
+    # per `templates[i]`.
+    "const a = [1];\nexport default { templates: [a, a, a] };\n",
+]
+
+
+@pytest.mark.parametrize("source", SHARED, ids=["spread-twice", "used-and-spread", "service",
+                                                "env", "positions"])
+def test_problem_in_a_shared_const_is_reported_once(source: str) -> None:
+    result = check(source)
+    assert result.diagnostics
+    places = [(d.code, d.range) for d in result.diagnostics]
+    assert len(places) == len(set(places)), [d.format_human("f") for d in result.diagnostics]
+
+
+def test_different_problems_at_one_place_are_all_reported() -> None:
+    # Two required fields missing from one object, both shown at its `{`,
+    # twice over through a shared const: each field once.
+    source = 'const s = { cwd: "a" };\n' + wrap("templates: { t: { services: [s, s] } },")
+    found = [d for d in check(source).diagnostics if d.code == "missing-required"]
+    assert sorted(d.data["field"] for d in found) == ["id", "run"]
+    assert found[0].range == found[1].range == at(source, "{ cwd", 1, 1)
