@@ -39,6 +39,18 @@ def escapes_repo(path: str) -> bool:
     return normal == ".." or normal.startswith("../")
 
 
+def split_anchor(pattern: str) -> tuple[str, bool]:
+    """A .gitignore-style pattern without its leading ``/``, and whether it had one.
+
+    In .gitignore (and so in ``includePatterns``) a leading ``/`` anchors the
+    pattern at the repository root: ``/.env`` is the root's ``.env`` only. Two
+    slashes are not a pattern but an absolute path, and stay one.
+    """
+    if pattern.startswith("/") and not pattern.startswith("//"):
+        return pattern[1:], True
+    return pattern, False
+
+
 def has_glob(pattern: str) -> bool:
     """True when ``pattern`` contains glob characters."""
     return _GLOB_CHARS.search(pattern) is not None
@@ -108,12 +120,16 @@ def matches_any(
 ) -> bool:
     """True when at least one file or folder under ``root`` matches ``pattern``.
 
-    ``anywhere``: a pattern without ``/`` also matches at any depth, the way
-    ``.gitignore`` patterns do (``.env*`` matches ``api/.env.local``).
+    ``anywhere``: a .gitignore-style pattern: one without ``/`` also matches at
+    any depth (``.env*`` matches ``api/.env.local``), and a leading ``/``
+    anchors it at the root (``/.env``).
     ``budget``: shared with other calls; once it is spent, every pattern is
     assumed to match (no false warning, and no more looking).
     """
     pattern = pattern.replace("\\", "/").removeprefix("./")
+    if anywhere:
+        pattern, anchored = split_anchor(pattern)
+        anywhere = not anchored  # an anchored pattern matches at the root only
     if not pattern or escapes_repo(pattern):
         return False
     if budget is not None:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from synthetic_ls.config.diagnostics import Code
 from synthetic_ls.config.markers import OrString, RepoPath, SpecError
-from synthetic_ls.config.paths import WalkBudget, escapes_repo, matches_any
+from synthetic_ls.config.paths import WalkBudget, escapes_repo, matches_any, split_anchor
 from synthetic_ls.config.plans import (
     BOOLEAN,
     DICT,
@@ -404,7 +404,8 @@ class Validator:
 
     def _check_path(self, value: Str, marker: RepoPath, label: str) -> bool:
         text = value.value
-        if escapes_repo(text):
+        # A .gitignore-style pattern's leading `/` anchors it at the root.
+        if escapes_repo(split_anchor(text)[0] if marker.anywhere else text):
             self.rep.error(
                 Code.PATH_ESCAPES_REPO,
                 value.span,

@@ -241,3 +241,33 @@ def test_different_problems_at_one_place_are_all_reported() -> None:
     found = [d for d in check(source).diagnostics if d.code == "missing-required"]
     assert sorted(d.data["field"] for d in found) == ["id", "run"]
     assert found[0].range == found[1].range == at(source, "{ cwd", 1, 1)
+
+
+def _include(*patterns: str) -> str:
+    quoted = ", ".join(f'"{p}"' for p in patterns)
+    return wrap(f"templates: {{ t: {{ includePatterns: [{quoted}] }} }},")
+
+
+def test_include_pattern_with_leading_slash_is_anchored_not_escaping(tmp_path: Path) -> None:
+    # .gitignore style (issue 7, item 16): `/.env` is the .env at the root.
+    (tmp_path / ".env").write_text("x")
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / ".env.local").write_text("x")
+    source = _include("/.env", "/.env.local", ".env.local")
+    result = check(source, tmp_path)
+    assert codes(result) == ["no-match"]  # only /.env.local: it is not at the root
+    assert result.diagnostics[0].range == at(source, '"/.env.local"')
+    assert result.config is not None
+    assert result.config.templates["t"].include_patterns == ["/.env", "/.env.local", ".env.local"]
+
+
+@pytest.mark.parametrize("pattern", ["/../x", "//etc/passwd", "/a/../../x", "../x", "~/x"])
+def test_include_pattern_escaping_with_dots_is_still_refused(pattern: str) -> None:
+    assert codes(check(_include(pattern))) == ["path-escapes-repo"]
+
+
+def test_prompt_with_leading_slash_is_still_absolute() -> None:
+    # Prompts are paths, not .gitignore patterns: `/docs/x.md` is absolute.
+    assert codes(check(wrap('templates: { t: { prompts: ["/docs/x.md"] } },'))) == [
+        "path-escapes-repo"
+    ]

@@ -41,6 +41,10 @@ def tree(tmp_path: Path) -> Path:
         ("**/deep.md", False, True),
         ("**/*.nope", False, False),
         (".env*", True, True),
+        ("/.env", True, True),  # a leading slash anchors at the root
+        ("/.env.local", True, False),
+        ("/api/.env.local", True, True),
+        ("/*.local", True, False),
         ("config/*.local", True, True),
         ("*/app.local", True, True),  # a slash anchors at the root
         ("app.local", True, True),
