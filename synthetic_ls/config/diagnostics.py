@@ -61,6 +61,10 @@ class Code(StrEnum):
     UNKNOWN_TEMPLATE = "unknown-template"
     UNKNOWN_SERVICE = "unknown-service"
     BAD_BRANCH_PREFIX = "bad-branch-prefix"
+    # Advice (warnings): accepted, but would misbehave
+    NO_TEMPLATES = "no-templates"
+    WORKTREE_ROOT_INSIDE_REPO = "worktree-root-inside-repo"
+    BRANCH_PREFIX_NO_SLASH = "branch-prefix-no-slash"
 
 
 @dataclass(frozen=True, slots=True)

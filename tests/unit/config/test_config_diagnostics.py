@@ -71,6 +71,7 @@ def test_every_code_is_covered() -> None:
     covered = {c[0] for c in CASES} | {
         Code.NO_MATCH, Code.NOT_UTF8, Code.FILE_TOO_LARGE, Code.UNREADABLE,  # tested elsewhere
         Code.TOO_MANY, Code.SYMLINK_ESCAPES_REPO, Code.TOO_LARGE,
+        Code.NO_TEMPLATES, Code.WORKTREE_ROOT_INSIDE_REPO, Code.BRANCH_PREFIX_NO_SLASH,  # warnings
     }
     assert covered == set(Code)
 
@@ -150,9 +151,10 @@ def test_bad_branch_prefixes(prefix: str) -> None:
     assert result.config.worktrees.branch_prefix == "synthetic/"
 
 
-@pytest.mark.parametrize("prefix", ["", "synthetic/", "agents/x-", "team.a/"])
+@pytest.mark.parametrize("prefix", ["", "synthetic/", "agents/x/", "team.a/"])
 def test_good_branch_prefixes(prefix: str) -> None:
-    result = check(wrap(f'worktrees: {{ branchPrefix: "{prefix}" }},'))
+    # With a template: a config without one gets a warning of its own.
+    result = check(wrap(f'worktrees: {{ branchPrefix: "{prefix}" }}, templates: {{ a: {{}} }},'))
     assert result.diagnostics == []
     assert result.config is not None and result.config.worktrees.branch_prefix == prefix
 
@@ -271,3 +273,57 @@ def test_prompt_with_leading_slash_is_still_absolute() -> None:
     assert codes(check(wrap('templates: { t: { prompts: ["/docs/x.md"] } },'))) == [
         "path-escapes-repo"
     ]
+
+
+# Accepted configs that would misbehave get a warning (issue 7, item 17).
+def _warnings(source: str, root: Path | None = None) -> list[tuple[str, Range]]:
+    result = check(source, root)
+    assert not result.has_errors, [d.format_human("f") for d in result.diagnostics]
+    assert all(d.severity == "warning" for d in result.diagnostics)
+    return [(d.code, d.range) for d in result.diagnostics]
+
+
+TEMPLATES = 'templates: { impl: { label: "Implement" } },'
+
+
+@pytest.mark.parametrize("root", ["wt", ".", "./.worktrees", "a/../b", "sub/dir/"])
+def test_worktree_root_inside_the_checkout_warns(root: str) -> None:
+    source = wrap(f'{TEMPLATES}\nworktrees: {{ root: "{root}" }},')
+    assert _warnings(source) == [("worktree-root-inside-repo", at(source, f'"{root}"'))]
+
+
+def test_absolute_worktree_root_inside_the_checkout_warns(tmp_path: Path) -> None:
+    source = wrap(f'{TEMPLATES}\nworktrees: {{ root: "{tmp_path}/wt" }},')
+    assert _warnings(source, tmp_path) == [
+        ("worktree-root-inside-repo", at(source, f'"{tmp_path}/wt"'))
+    ]
+
+
+@pytest.mark.parametrize("root", ["../repo.worktrees", "/var/tmp/worktrees", "~/worktrees", ""])
+def test_worktree_root_outside_the_checkout_is_fine(root: str, tmp_path: Path) -> None:
+    assert _warnings(wrap(f'{TEMPLATES}\nworktrees: {{ root: "{root}" }},'), tmp_path) == []
+
+
+@pytest.mark.parametrize("prefix", ["agents", "synthetic-", "team/agents", "agents/x-"])
+def test_branch_prefix_without_trailing_slash_warns(prefix: str) -> None:
+    source = wrap(f'{TEMPLATES}\nworktrees: {{ branchPrefix: "{prefix}" }},')
+    assert _warnings(source) == [("branch-prefix-no-slash", at(source, f'"{prefix}"'))]
+    diagnostic = check(source).diagnostics[0]
+    assert diagnostic.data["suggestion"] == prefix + "/"
+    assert "`/`" in diagnostic.message
+
+
+@pytest.mark.parametrize(
+    ("body", "needle", "length"),
+    [("", "{", 1), ("templates: {},", "{}", None), ("templates: [],", "[]", None),
+     ("templates: undefined,", "undefined", None)],
+)
+def test_config_without_templates_warns(body: str, needle: str, length: int | None) -> None:
+    # Every `synthetic new` would fail: say so where templates belong.
+    source = wrap(body)
+    assert _warnings(source) == [("no-templates", at(source, needle, 1, length))]
+
+
+def test_templates_dropped_for_errors_do_not_also_warn() -> None:
+    result = check(wrap('templates: { t: { type: "planing" } },'))
+    assert codes(result) == ["bad-enum"]
