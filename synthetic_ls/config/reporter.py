@@ -25,11 +25,14 @@ class Reporter:
         # each, but a problem in it is one problem, at one place: reported
         # once, though each use would word it after its own context
         # ("`templates[0]` must be..." and "`templates[1]` must be...").
-        self._given: set[tuple[str, Span, str]] = set()
+        self._given: set[tuple[Code, Span, tuple[str, ...]]] = set()
 
     def add(self, severity: Severity, code: Code, span: Span, message: str, **data: Any) -> None:
         """Record a diagnostic of any severity at ``span``, once (past the limit, only count it)."""
-        key = (code.value, span, repr(sorted(data.items())) if data else "")
+        # The text details tell problems apart (which field is missing); the
+        # list ones (allowed values) follow from the code and the place.
+        details = tuple([v for v in data.values() if v.__class__ is str]) if data else ()
+        key = (code, span, details)
         if key in self._given:
             return
         self._given.add(key)

@@ -92,10 +92,13 @@ def excerpt(text: str, limit: int = 40) -> str:
     Every piece of the config's text that a message quotes goes through here:
     a file can hold anything (a pasted private key, terminal escape
     sequences, bidi overrides), and a message must show only enough to find
-    the place. Whitespace runs become one space; characters that are not
-    printable are shown escaped (``\\x1b``, ``\\u202e``); past ``limit``
+    the place. Text already short and printable is quoted as it is;
+    otherwise whitespace runs become one space, characters that are not
+    printable are shown escaped (``\\x1b``, ``\\u202e``), and past ``limit``
     characters the excerpt ends with ``…``.
     """
+    if len(text) <= limit and text.isprintable():
+        return text  # the usual case, and the cheapest: names, keys, ids
     # Only the start can be shown: never scan a megabyte to show 40 characters.
     window = limit * 8
     head = " ".join(text[:window].split())
