@@ -190,8 +190,8 @@ def _misplaced_token(node: Node) -> tuple[Node, str] | None:
         if current.child_count:
             stack.extend(reversed(current.children))
             continue
-        parent = current.parent
-        if current.type == "=" and parent is not None and parent.type in _EQUALS_PARENTS:
+        kind = current.type
+        if kind == "=" and getattr(current.parent, "type", None) in _EQUALS_PARENTS:
             key = current.prev_sibling
             if key is not None and key.type in _KEY_LIKE:
                 value = current.next_sibling
@@ -200,7 +200,7 @@ def _misplaced_token(node: Node) -> tuple[Node, str] | None:
                     "Syntax error: unexpected `=`. Object properties take a `:` "
                     f"(`{_node_excerpt(key, 30)}: {shown}`)."
                 )
-        elif current.type == ";":
+        elif kind == ";":
             container = _enclosing_literal(current)
             if container is not None:
                 return current, _SEMICOLON.format("items" if container == "array" else "properties")
