@@ -207,14 +207,32 @@ def test_building_the_parser_does_not_import_the_config_package() -> None:
     assert out.strip() == "[]"
 
 
-def _synthetic(*args: str, cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``synthetic`` command (or ``python -m synthetic_ls``) in ``cwd``."""
+def _synthetic(
+    *args: str, cwd: Path, timeout: float = 30, limit_memory: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``synthetic`` command (or ``python -m synthetic_ls``) in ``cwd``.
+
+    ``limit_memory``: give the child 1 GiB of address space, so that a check
+    that blows up fails with a MemoryError instead of taking the machine.
+    """
     exe = Path(sys.executable).with_name("synthetic")
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "synthetic_ls"]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     return subprocess.run(
-        [*command, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout
+        [*command, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        preexec_fn=_limit_memory if limit_memory else None,
     )
+
+
+def _limit_memory() -> None:
+    import resource  # in the child, after fork
+
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
 
 def test_named_pipe_config_does_not_hang(tmp_path: Path) -> None:
@@ -242,14 +260,6 @@ def test_config_linked_out_of_the_repository_is_not_shown(
         assert "PRIVATE KEY" not in out + err and "b3Blbn" not in out + err
 
 
-def _limit_memory() -> None:
-    # In the child only: 1 GiB of address space. A check that blows up gets a
-    # MemoryError (a traceback, a failed test) instead of taking the machine.
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-
-
 HOSTILE_CONFIGS = {
     # 39 lines, 1.3 KB: a38 would hold 2^38 numbers.
     "doubling": "\n".join(
@@ -272,17 +282,7 @@ HOSTILE_CONFIGS = {
 def test_hostile_config_check_is_bounded(name: str, tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "synthetic.config.ts").write_text(HOSTILE_CONFIGS[name])
-    exe = Path(sys.executable).with_name("synthetic")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "synthetic_ls"]
-    proc = subprocess.run(
-        [*command, "config", "check"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-        timeout=60,
-        preexec_fn=_limit_memory,
-    )
+    proc = _synthetic("config", "check", cwd=tmp_path, timeout=60, limit_memory=True)
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert proc.returncode == 1
     assert "[too-large]" in proc.stdout or "[too-deep]" in proc.stdout
