@@ -1,19 +1,97 @@
-"""Checks that look across fields of the built model (references, port clashes)."""
+"""Checks that look across fields of the built model (references, port clashes, advice)."""
 
 from __future__ import annotations
 
+import os
+import posixpath
+from pathlib import Path
+
 from synthetic_ls.config.diagnostics import Code
 from synthetic_ls.config.schema import DockerService, ProcessService, SyntheticConfig, Template
-from synthetic_ls.config.source import Span
+from synthetic_ls.config.source import Span, excerpt, excerpt_list
 from synthetic_ls.config.validate import Validator
+from synthetic_ls.config.values import Arr, Obj
 
 
 def check_config(config: SyntheticConfig, validator: Validator) -> None:
     """Run every cross-field check on a built config."""
     _check_default_template(config, validator)
+    _check_templates_defined(config, validator)
+    _check_worktree_root(config, validator)
+    _check_branch_prefix(config, validator)
     for template in config.templates.values():
         _check_ports(template, validator)
         _check_port_services(template, validator)
+
+
+def _check_templates_defined(config: SyntheticConfig, validator: Validator) -> None:
+    # Valid, but every `synthetic new` would then fail. Not said when the
+    # file has errors: `new` refuses it for those anyway, and the templates
+    # may be in the part that is broken (or were dropped for their errors).
+    if config.templates or any(d.severity == "error" for d in validator.rep.diagnostics):
+        return
+    root = validator.located(config)
+    if not isinstance(root, Obj):
+        return
+    written = root.get("templates")
+    if isinstance(written, Obj | Arr) and (
+        written.entries if isinstance(written, Obj) else written.items
+    ):
+        return
+    validator.rep.warning(
+        Code.NO_TEMPLATES,
+        written.span if written is not None else root.open_span,
+        "No templates are defined, so `synthetic new` has nothing to create a construct "
+        'from. Add one, e.g. `templates: { impl: { label: "Implement" } }`.',
+    )
+
+
+def _check_worktree_root(config: SyntheticConfig, validator: Validator) -> None:
+    # Worktrees inside the checkout show up as untracked folders in its
+    # `git status`, and file watchers and test runners walk into them.
+    root = config.worktrees.root
+    span = validator.field_span(config.worktrees, "root")
+    if not root or span is None or not _inside_checkout(root, validator.repo_root):
+        return
+    name = validator.repo_root.name if validator.repo_root is not None else "<repo>"
+    validator.rep.warning(
+        Code.WORKTREE_ROOT_INSIDE_REPO,
+        span,
+        f'`worktrees.root` "{excerpt(root)}" is inside the repository checkout: every '
+        "construct's worktree would show as an untracked folder in the checkout's "
+        "`git status`, and file watchers and test runners would walk into it. Use a folder "
+        f'outside it, e.g. "../{excerpt(name)}.worktrees", or leave it unset for that default.',
+    )
+
+
+def _inside_checkout(root: str, repo_root: Path | None) -> bool:
+    """Whether ``worktrees.root`` (relative to the repository root) lies inside the checkout."""
+    expanded = os.path.expanduser(root)
+    if not os.path.isabs(expanded):
+        normal = posixpath.normpath(expanded.replace("\\", "/"))
+        return normal != ".." and not normal.startswith("../")
+    if repo_root is None:
+        return False  # an absolute path: unknown without the repository's place
+    # Resolve links on both sides: /tmp/x and /private/tmp/x are one folder.
+    folder = Path(os.path.realpath(expanded))
+    return folder.is_relative_to(os.path.realpath(repo_root))
+
+
+def _check_branch_prefix(config: SyntheticConfig, validator: Validator) -> None:
+    # A prefix without a trailing `/` still works ("agents-fix-k3x9"), but
+    # the branches are then not grouped in a folder; usually a slip.
+    prefix = config.worktrees.branch_prefix
+    span = validator.field_span(config.worktrees, "branchPrefix")
+    if not prefix or prefix.endswith("/") or span is None:
+        return
+    validator.rep.warning(
+        Code.BRANCH_PREFIX_NO_SLASH,
+        span,
+        f'Branch prefix "{excerpt(prefix)}" does not end with `/`: branches will be named '
+        f'"{excerpt(prefix)}<id>", not grouped under "{excerpt(prefix)}/". Add the `/` unless '
+        "that is what you want.",
+        suggestion=prefix + "/",
+    )
 
 
 def _check_default_template(config: SyntheticConfig, validator: Validator) -> None:
@@ -23,11 +101,11 @@ def _check_default_template(config: SyntheticConfig, validator: Validator) -> No
     span = validator.field_span(config.defaults, "templateId")
     if span is None:
         return
-    known = ", ".join(f'"{t}"' for t in config.templates) or "none"
     validator.rep.error(
         Code.UNKNOWN_TEMPLATE,
         span,
-        f'`defaults.templateId` names "{wanted}", which is not a template id (known: {known}).',
+        f'`defaults.templateId` names "{excerpt(wanted)}", which is not a template id '
+        f"(known: {excerpt_list(config.templates)}).",
     )
 
 
@@ -41,25 +119,25 @@ def _check_ports(template: Template, validator: Validator) -> None:
             for port in service.ports:
                 span = validator.field_span(port, "preferred")
                 if port.preferred is not None and span is not None:
-                    requests.append((port.preferred, f'service "{service.id}"', span))
+                    requests.append((port.preferred, f'service "{excerpt(service.id)}"', span))
     for tport in template.ports:
         alias = "preferred" if tport.preferred is not None else "port"
         span = validator.field_span(tport, alias)
         number = tport.preferred_port
         if number is not None and span is not None:
-            requests.append((number, f'template port "{tport.name}"', span))
+            requests.append((number, f'template port "{excerpt(tport.name)}"', span))
     requests.sort(key=lambda r: r[2].start)
     for number, owner, span in requests:
         first = seen.get(number)
         if first is None:
             seen[number] = (owner, span)
             continue
-        line = validator.rep.source.position(first[1].start).line + 1
+        line = validator.rep.source.line(first[1].start) + 1
         validator.rep.error(
             Code.DUPLICATE_PORT,
             span,
             f"Preferred port {number} is also requested by {first[0]} (line {line}) in template "
-            f'"{template.id}"; choose a different port.',
+            f'"{excerpt(template.id)}"; choose a different port.',
         )
 
 
@@ -71,10 +149,9 @@ def _check_port_services(template: Template, validator: Validator) -> None:
         span = validator.field_span(tport, "service")
         if span is None:
             continue
-        known = ", ".join(f'"{i}"' for i in ids) or "none"
         validator.rep.error(
             Code.UNKNOWN_SERVICE,
             span,
-            f'Port "{tport.name}" names service "{tport.service}", which template '
-            f'"{template.id}" does not have (services: {known}).',
+            f'Port "{excerpt(tport.name)}" names service "{excerpt(tport.service)}", which '
+            f'template "{excerpt(template.id)}" does not have (services: {excerpt_list(ids)}).',
         )

@@ -25,6 +25,7 @@ class Code(StrEnum):
     NOT_UTF8 = "not-utf8"
     FILE_TOO_LARGE = "file-too-large"
     UNREADABLE = "unreadable"
+    SYMLINK_ESCAPES_REPO = "symlink-escapes-repo"
     TOO_MANY = "too-many-problems"
     # Syntax
     SYNTAX_ERROR = "syntax-error"
@@ -38,6 +39,8 @@ class Code(StrEnum):
     UNSUPPORTED_SPREAD = "unsupported-spread"
     UNSUPPORTED_STATEMENT = "unsupported-statement"
     CIRCULAR_REFERENCE = "circular-reference"
+    TOO_LARGE = "too-large"
+    TOO_DEEP = "too-deep"
     DUPLICATE_KEY = "duplicate-key"
     # Schema
     UNKNOWN_KEY = "unknown-key"
@@ -58,6 +61,10 @@ class Code(StrEnum):
     UNKNOWN_TEMPLATE = "unknown-template"
     UNKNOWN_SERVICE = "unknown-service"
     BAD_BRANCH_PREFIX = "bad-branch-prefix"
+    # Advice (warnings): accepted, but would misbehave
+    NO_TEMPLATES = "no-templates"
+    WORKTREE_ROOT_INSIDE_REPO = "worktree-root-inside-repo"
+    BRANCH_PREFIX_NO_SLASH = "branch-prefix-no-slash"
 
 
 @dataclass(frozen=True, slots=True)

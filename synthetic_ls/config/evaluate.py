@@ -8,6 +8,12 @@ top-level ``const`` bindings referenced by name or spread, and the wrappers
 and parentheses. Anything else gets a diagnostic naming what was found and
 asking for a literal; nothing in the file is ever executed, imported or
 called, by any path: this module only walks the syntax tree.
+
+The evaluation is bounded, so that a small hostile file cannot exhaust
+memory or the stack: at most ``MAX_VALUES`` values in all (a `const` counts
+its full size each time it is used or spread, as its JSON would) and at most
+``MAX_DEPTH`` levels of nesting (counting the levels of the `const` values
+used inside). The construct that crosses a limit gets a diagnostic.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from tree_sitter import Node
 
 from synthetic_ls.config.diagnostics import Code
 from synthetic_ls.config.reporter import Reporter
-from synthetic_ls.config.source import Span
+from synthetic_ls.config.source import Span, excerpt
 from synthetic_ls.config.syntax import span_of
 from synthetic_ls.config.values import (
     Arr,
@@ -36,6 +42,16 @@ from synthetic_ls.config.values import (
 
 # The one call the file may contain: the identity helper typed configs use.
 DEFINE_FUNCTION = "defineSyntheticConfig"
+
+# A config holds a few thousand values. Evaluating more than this many means
+# references or spreads multiply (39 lines of `const aN = [...aN-1, ...aN-1]`
+# would make 2^38): stop before memory runs out. No literal file under the
+# 1 MB size limit reaches it, however it is written (about 700,000 at most).
+MAX_VALUES = 1_000_000
+# A config nests about ten levels. The evaluator recurses a few Python frames
+# per level, so this also bounds the stack, whatever the file holds (100,000
+# nested brackets gave a RecursionError).
+MAX_DEPTH = 64
 
 # Wrappers that only affect types; their first named child is the value.
 _TYPE_WRAPPERS = frozenset(
@@ -152,8 +168,29 @@ class Evaluator:
         self._other_names: dict[str, str] = {}
         self._cache: dict[str, Value] = {}
         self._in_progress: set[str] = set()
+        # The limits (see MAX_VALUES and MAX_DEPTH). ``_used`` counts values
+        # made so far plus the full size of each const used; ``_nested`` is
+        # the part of it counted while a const was evaluated inside another,
+        # so that each const's own size can be told apart.
+        self._used = 0
+        self._nested = 0
+        self._too_large_reported = False
+        # Current nesting level, and the deepest one reached (to measure a const).
+        self._depth = 0
+        self._deepest = 0
+        # Per evaluated const: the size and the levels of its value.
+        self._sizes: dict[str, int] = {}
+        self._levels: dict[str, int] = {}
+        # Limits crossed so far, and the consts whose value crossed one (or
+        # used such a const): those are refused whole, in silence, so that a
+        # chain of 20,000 consts gets one diagnostic, not one per 30 lines.
+        self._crossings = 0
+        self._refused: set[str] = set()
         self._default_export: Node | None = None
         self._default_statement: Node | None = None
+        # An `export ...` statement broken by a syntax error: the error says
+        # what is wrong, "no export default" would not.
+        self._broken_export = False
         self._data = reporter.source.data
 
     # ----------------------------------------------------------------- top level
@@ -166,7 +203,7 @@ class Evaluator:
             salvaged = self._salvage()
             if salvaged is not None:
                 return salvaged
-            if self._default_statement is None:
+            if self._default_statement is None and not self._broken_export:
                 self._report_no_default()
             return None
         return self._eval(self._default_export)
@@ -174,7 +211,17 @@ class Evaluator:
     def _collect_statements(self) -> None:
         for stmt in self.root.named_children:
             kind = stmt.type
-            if kind in _IGNORED_STATEMENTS or kind == "ERROR":
+            if kind == "ERROR" or (kind != "export_statement" and stmt.has_error):
+                # An `export default {...}` that tree-sitter could not read as
+                # one (``{ label = "x" }`` reads as a destructuring pattern):
+                # its syntax error is the thing to fix; calling it an
+                # unsupported statement, or the export missing, would mislead.
+                if self._data.startswith(b"export", span_of(stmt).start):
+                    self._broken_export = True
+                    continue
+                if kind == "ERROR":
+                    continue
+            if kind in _IGNORED_STATEMENTS:
                 continue
             if kind == "import_statement":
                 self._collect_import(stmt)
@@ -316,27 +363,96 @@ class Evaluator:
             self.rep.error(
                 Code.CIRCULAR_REFERENCE,
                 span,
-                f"`{name}` refers to itself through its own value; write a literal.",
+                f"`{excerpt(name)}` refers to itself through its own value; write a literal.",
             )
-            return Broken(span, what=f"the circular reference `{name}`")
+            return Broken(span, what=f"the circular reference `{excerpt(name)}`")
         node = self._consts[name]
         if node is None:
             value: Value = Undefined(span)
+            self._sizes[name], self._levels[name] = 1, 0
         else:
+            # Evaluated where it is first needed: possibly inside another
+            # const, so a chain of forward references deepens the stack too.
+            depth = self._depth + 1
+            if depth > MAX_DEPTH:
+                # Refused for good: evaluated again from the top level, a
+                # chain of forward references would cross again 64 names on.
+                self._refused.add(name)
+                self._cache[name] = self._too_deep(span)
+                return self._cache[name]
+            used, nested, deepest = self._used, self._nested, self._deepest
+            crossings = self._crossings
+            self._depth = self._deepest = depth
             self._in_progress.add(name)
             try:
                 value = self._eval(node)
             finally:
                 self._in_progress.discard(name)
+                self._depth = depth - 1
+            if self._crossings != crossings:
+                self._refused.add(name)
+                value = Broken(span_of(node), what="a value past a limit")
+            total = self._used - used
+            self._sizes[name] = total - (self._nested - nested)
+            self._nested = nested + total
+            self._levels[name] = self._deepest - depth + 1
+            self._deepest = max(deepest, self._deepest)
         self._cache[name] = value
         return value
+
+    def _use(self, name: str, value: Value, span: Span) -> Value:
+        """A const's object or array used at ``span``, if within the limits; else Broken."""
+        reach = self._depth + self._levels[name]
+        if reach > MAX_DEPTH:
+            return self._too_deep(span)
+        if reach > self._deepest:
+            self._deepest = reach
+        used = self._used + self._sizes[name]
+        if used > MAX_VALUES:
+            return self._too_large(span)
+        self._used = used
+        return value
+
+    # ------------------------------------------------------------------- limits
+    def _too_deep(self, span: Span) -> Broken:
+        """Report that the construct at ``span`` nests past MAX_DEPTH; what stands for it."""
+        self._crossings += 1
+        self.rep.error(
+            Code.TOO_DEEP,
+            span,
+            f"Nested more than {MAX_DEPTH} levels deep (counting the levels of the `const` "
+            "values used inside); a config needs about ten. Flatten it.",
+            limit=MAX_DEPTH,
+        )
+        return Broken(span, what="a value nested too deep")
+
+    def _too_large(self, span: Span) -> Broken:
+        """Report that the construct at ``span`` passes MAX_VALUES; what stands for it."""
+        # Reported once: past the limit, every value is refused in silence.
+        self._used = MAX_VALUES + 1
+        self._crossings += 1
+        if not self._too_large_reported:
+            self._too_large_reported = True
+            self.rep.error(
+                Code.TOO_LARGE,
+                span,
+                f"With this, the config would hold more than {MAX_VALUES:,} values (a `const` "
+                "counts its full size each time it is used or spread, as in JSON); a config "
+                "holds a few thousand. The rest of the file is not evaluated.",
+                limit=MAX_VALUES,
+            )
+        return Broken(span, what="a value past the size limit")
 
     def _identifier(self, node: Node) -> Value:
         name = _text(node)
         span = span_of(node)
         if name in self._consts:
             value = self._const_value(name, node)
-            if isinstance(value, Obj | Arr | Broken):
+            if isinstance(value, Obj | Arr):
+                return self._use(name, value, span)
+            if isinstance(value, Broken):
+                if name in self._refused:
+                    self._crossings += 1  # whatever uses it is refused too
                 return value
             # A scalar from a const is reported where it is used.
             return _respan(value, span)
@@ -345,16 +461,16 @@ class Evaluator:
         why = self._other_names.get(name)
         if why is not None:
             message = (
-                f"`{name}` is {why}; only top-level `const` bindings of literal values "
+                f"`{excerpt(name)}` is {why}; only top-level `const` bindings of literal values "
                 "can be referenced. Write the value as a literal."
             )
         else:
             message = (
-                f"Unknown name `{name}`: only top-level `const` bindings of literal values "
-                "can be referenced. Write the value as a literal."
+                f"Unknown name `{excerpt(name)}`: only top-level `const` bindings of literal "
+                "values can be referenced. Write the value as a literal."
             )
         self.rep.error(Code.UNBOUND_IDENTIFIER, span, message, name=name)
-        return Broken(span, what=f"the name `{name}`")
+        return Broken(span, what=f"the name `{excerpt(name)}`")
 
     # -------------------------------------------------------------- expressions
     def _eval(self, node: Node) -> Value:
@@ -367,10 +483,18 @@ class Evaluator:
         span = span_of(node)
         if kind == "string":
             return Str(span, self._string_at(node, span))
-        if kind == "object":
-            return self._object(node, span)
-        if kind == "array":
-            return self._array(node, span)
+        if kind == "object" or kind == "array":
+            depth = self._depth + 1
+            if depth > MAX_DEPTH:
+                return self._too_deep(Span(span.start, span.start + 1))
+            if self._used > MAX_VALUES:
+                return self._too_large(span)
+            self._depth = depth
+            if depth > self._deepest:
+                self._deepest = depth
+            built = self._object(node, span) if kind == "object" else self._array(node, span)
+            self._depth = depth - 1
+            return built
         # MISSING nodes are zero-width: only those need the is_missing call.
         if kind == "ERROR" or (span.start == span.end and node.is_missing):
             return Broken(span, what="a syntax error")
@@ -378,7 +502,7 @@ class Evaluator:
             text = self._source_text(span)
             value = parse_number(text)
             if value is None:
-                self.rep.error(Code.NON_LITERAL, span, f"Unreadable number `{text}`.")
+                self.rep.error(Code.NON_LITERAL, span, f"Unreadable number `{excerpt(text)}`.")
                 return Broken(span)
             return Num(span, value)
         if kind == "template_string":
@@ -393,7 +517,7 @@ class Evaluator:
             return self._identifier(node)
         if kind in _TYPE_WRAPPERS:
             inner = next((c for c in node.named_children if c.type != "comment"), None)
-            return self._eval(inner) if inner is not None else Broken(span)
+            return self._eval_inner(inner, span) if inner is not None else Broken(span)
         if kind == "unary_expression":
             return self._unary(node)
         if kind in ("member_expression", "subscript_expression"):
@@ -414,9 +538,23 @@ class Evaluator:
         )
         return Broken(span, what=what)
 
+    def _eval_inner(self, node: Node, outer: Span) -> Value:
+        """Evaluate ``node``, the operand of the construct at ``outer``, one level deeper."""
+        depth = self._depth + 1
+        if depth > MAX_DEPTH:
+            return self._too_deep(Span(outer.start, outer.start + 1))
+        self._depth = depth
+        if depth > self._deepest:
+            self._deepest = depth
+        value = self._eval(node)
+        self._depth = depth - 1
+        return value
+
     def _object(self, node: Node, span: Span) -> Obj:
         obj = Obj(span)
-        for member in node.named_children:
+        members = node.named_children
+        self._used += len(members) + 1
+        for member in members:
             kind = member.type
             if kind == "pair":
                 self._add_pair(obj, member)
@@ -493,12 +631,12 @@ class Evaluator:
             return
         previous = entries[entry.key]
         if not previous.from_spread and not entry.from_spread:
-            line = self.rep.source.position(previous.key_span.start).line + 1
+            line = self.rep.source.line(previous.key_span.start) + 1
             self.rep.error(
                 Code.DUPLICATE_KEY,
                 entry.key_span,
-                f"`{entry.key}` is already set on line {line}; JavaScript keeps only the last "
-                "one. Remove one of them.",
+                f"`{excerpt(entry.key)}` is already set on line {line}; JavaScript keeps only "
+                "the last one. Remove one of them.",
                 key=entry.key,
             )
         obj.entries[entry.key] = entry
@@ -521,7 +659,9 @@ class Evaluator:
 
     def _array(self, node: Node, span: Span) -> Arr:
         arr = Arr(span)
-        for item in node.named_children:
+        items = node.named_children
+        self._used += len(items) + 1
+        for item in items:
             kind = item.type
             if kind in ("comment", "ERROR"):
                 continue
@@ -625,7 +765,7 @@ class Evaluator:
             else None
         )
         if env is not None and op_text == "??" and right is not None:
-            default = self._eval(right)
+            default = self._eval_inner(right, span)
             if isinstance(default, Str):
                 return EnvRefValue(span, env, default.value)
             if not isinstance(default, Broken):
@@ -639,7 +779,7 @@ class Evaluator:
         if env is not None and op_text == "||":
             message = (
                 f"`{self.rep.text(span)}`: use `??` for a default "
-                f'(`process.env.{env} ?? "..."`); `||` is not supported.'
+                f'(`process.env.{excerpt(env)} ?? "..."`); `||` is not supported.'
             )
         else:
             message = (
@@ -656,14 +796,14 @@ class Evaluator:
         arg_nodes = [a for a in args.named_children if a.type != "comment"] if args else []
         if func is not None and _text(func) == DEFINE_FUNCTION and args is not None:
             if len(arg_nodes) == 1 and arg_nodes[0].type != "spread_element":
-                return self._eval(arg_nodes[0])
+                return self._eval_inner(arg_nodes[0], span)
             self.rep.error(
                 Code.NON_LITERAL,
                 span_of(args),
                 f"`{DEFINE_FUNCTION}` takes exactly one argument: the config object.",
             )
             return Broken(span)
-        name = self.rep.text(span_of(func), 60) if func is not None else "?"
+        name = self.rep.text(span_of(func)) if func is not None else "?"
         self.rep.error(
             Code.NON_LITERAL,
             span,

@@ -1,14 +1,17 @@
 """Reading a config file (from disk or from an editor buffer) into a :class:`ConfigResult`.
 
 Every input gives a result, never an exception: a missing file, a folder, a
-binary or non-UTF-8 file, an empty file or one far too large to be a config
-all become a diagnostic at the start of the file.
+named pipe or a device, a link out of the repository, a binary or non-UTF-8
+file, an empty file or one far too large to be a config all become a
+diagnostic at the start of the file.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+import os
+import stat
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +21,7 @@ from synthetic_ls.config.diagnostics import Code, Diagnostic
 from synthetic_ls.config.evaluate import evaluate
 from synthetic_ls.config.reporter import Reporter
 from synthetic_ls.config.schema import SyntheticConfig
-from synthetic_ls.config.source import SourceText, Span
+from synthetic_ls.config.source import SourceText, Span, excerpt
 from synthetic_ls.config.syntax import parse, report_syntax_errors
 from synthetic_ls.config.validate import Validator
 
@@ -110,31 +113,111 @@ def check_config_text(text: str, path: Path, repo_root: Path | None) -> ConfigRe
 
 
 def check_config_file(path: Path, repo_root: Path | None = None) -> ConfigResult:
-    """Check the file at ``path``; ``repo_root`` defaults to its folder."""
+    """Check the file at ``path``; ``repo_root`` defaults to its folder.
+
+    Only a regular file is read, and at most one byte past the size limit: a
+    named pipe, a device or a socket would block or never end. A file found
+    through a repository (``repo_root`` given, or a ``.git`` above ``path``)
+    must resolve inside that repository; one that a symbolic link takes out
+    of it is refused unread. A cloned repository is untrusted, and a link to
+    the person's own files would otherwise have their text quoted in
+    diagnostics. Every outcome is a :class:`ConfigResult`, never an exception.
+    """
     root = repo_root if repo_root is not None else path.parent
-    if not path.exists():
+    fence = repo_root if repo_root is not None else find_repo_root(path.absolute().parent)
+    data = _read_regular_file(path, fence)
+    if isinstance(data, ConfigResult):
+        return data
+    return check_config_bytes(data, path, root)
+
+
+def _read_regular_file(path: Path, fence: Path | None) -> bytes | ConfigResult:
+    """The bytes of ``path`` (at most the limit plus one), or the result explaining why not."""
+    if not os.path.lexists(path):
         return ConfigResult(None, [], path, exists=False)
+    # Resolve every link first and decide on the real path, so that a file
+    # outside the repository (possibly a device or a pipe) is never opened.
+    real = os.path.realpath(path)
+    if fence is not None and not Path(real).is_relative_to(os.path.realpath(fence)):
+        return _refused(
+            path,
+            Code.SYMLINK_ESCAPES_REPO,
+            f"{path} resolves to {excerpt(real, 80)}, outside the repository at {fence}, "
+            "through a symbolic link. It is not read: a cloned repository could point it at "
+            "any of your files. Replace the link with the file itself.",
+        )
     try:
-        if path.is_dir():
-            return _unreadable(path, "is a folder, not a file")
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            # Read one byte past the limit: enough to know it is too large
-            # without loading a huge file.
-            data = handle.read(MAX_CONFIG_BYTES + 1)
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        target = excerpt(os.readlink(path), 80) if os.path.islink(path) else real
+        return _unreadable(path, f"is a symbolic link to {target}, which does not exist")
     except OSError as exc:
         return _unreadable(path, f"cannot be read: {exc.strerror or exc}")
-    if size > MAX_CONFIG_BYTES:
-        source = SourceText(b"")
-        reporter = Reporter(source)
-        reporter.error(
-            Code.FILE_TOO_LARGE,
-            Span(0, 0),
-            f"The file is {size / 1024 / 1024:.1f} MB; a synthetic.config.ts is at most "
-            f"{MAX_CONFIG_BYTES // 1024} KB. Is this the right file?",
-        )
-        return ConfigResult(None, reporter.diagnostics, path)
-    return check_config_bytes(data, path, root)
+    if not stat.S_ISREG(mode):
+        return _unreadable(path, _not_regular(mode))
+    try:
+        # O_NONBLOCK: should the file have been replaced by a named pipe since
+        # the stat above, opening it returns at once instead of waiting for a
+        # writer. O_NOFOLLOW: ``real`` has no links left; a new one is refused.
+        fd = os.open(real, _OPEN_FLAGS)
+    except OSError as exc:
+        return _unreadable(path, f"cannot be read: {exc.strerror or exc}")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # replaced between the stat and the open
+            return _unreadable(path, _not_regular(info.st_mode))
+        if info.st_size > MAX_CONFIG_BYTES:
+            return _refused(
+                path,
+                Code.FILE_TOO_LARGE,
+                f"The file is {info.st_size / 1024 / 1024:.1f} MB; a synthetic.config.ts is at "
+                f"most {MAX_CONFIG_BYTES // 1024} KB. Is this the right file?",
+            )
+        # One byte past the limit: enough to know the file is too large (it
+        # may have grown since fstat) without reading all of it.
+        return _read_at_most(fd, MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        return _unreadable(path, f"cannot be read: {exc.strerror or exc}")
+    finally:
+        os.close(fd)
+
+
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes from ``fd`` (fewer at end of file)."""
+    chunks: list[bytes] = []
+    left = limit
+    while left > 0:
+        chunk = os.read(fd, left)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _not_regular(mode: int) -> str:
+    """Why a file of this mode is not read, for a message."""
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    kind = next((name for test, name in _SPECIAL_KINDS if test(mode)), "not a regular file")
+    return f"is {kind}; only a regular file is read as a config"
+
+
+_SPECIAL_KINDS: tuple[tuple[Callable[[int], bool], str], ...] = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def load_config(repo_root: Path) -> ConfigResult:
@@ -174,8 +257,13 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _unreadable(path: Path, why: str) -> ConfigResult:
+    return _refused(path, Code.UNREADABLE, f"{path} {why}.")
+
+
+def _refused(path: Path, code: Code, message: str) -> ConfigResult:
+    """A result with one error at the start of the file, which was not parsed."""
     reporter = Reporter(SourceText(b""))
-    reporter.error(Code.UNREADABLE, Span(0, 0), f"{path} {why}.")
+    reporter.error(code, Span(0, 0), message)
     return ConfigResult(None, reporter.diagnostics, path)
 
 

@@ -1,14 +1,18 @@
 """Repository-relative paths and globs: escaping the repository, matching files.
 
 Globs use the usual syntax: ``*`` and ``?`` within one path segment, ``[...]``
-character classes and ``**`` for any number of folders. Matching walks the
+character classes and ``**`` for any number of folders (as a whole segment;
+elsewhere ``**`` is a plain ``*``, as in ``.gitignore``). Matching walks the
 repository lazily, skips ``.git`` and ``node_modules`` and gives up (assuming
 a match, so that no false warning is shown) after a fixed number of entries,
-so a check stays fast on a large checkout.
+so a check stays fast on a large checkout. A :class:`WalkBudget` shared by
+the matches of one config check bounds their total the same way, however
+many patterns the file holds.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import posixpath
 import re
@@ -17,6 +21,10 @@ from pathlib import Path
 
 _SKIP_DIRS = frozenset({".git", "node_modules"})
 _WALK_BUDGET = 20_000
+# Entries all the matches of one config check may look at together: a few
+# large walks' worth, a fraction of a second. A 1 MB file holds tens of
+# thousands of patterns; without it, each one would walk the checkout.
+CHECK_WALK_BUDGET = 200_000
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _DRIVE = re.compile(r"[A-Za-z]:[\\/]")  # a Windows absolute path
 
@@ -31,61 +39,107 @@ def escapes_repo(path: str) -> bool:
     return normal == ".." or normal.startswith("../")
 
 
+def split_anchor(pattern: str) -> tuple[str, bool]:
+    """A .gitignore-style pattern without its leading ``/``, and whether it had one.
+
+    In .gitignore (and so in ``includePatterns``) a leading ``/`` anchors the
+    pattern at the repository root: ``/.env`` is the root's ``.env`` only. Two
+    slashes are not a pattern but an absolute path, and stay one.
+    """
+    if pattern.startswith("/") and not pattern.startswith("//"):
+        return pattern[1:], True
+    return pattern, False
+
+
 def has_glob(pattern: str) -> bool:
     """True when ``pattern`` contains glob characters."""
     return _GLOB_CHARS.search(pattern) is not None
 
 
 @lru_cache(maxsize=256)
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a glob to a regex over '/'-separated relative paths."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        elif c == "[":
-            end = pattern.find("]", i + 2)
-            if end == -1:
-                out.append(re.escape(c))
-                i += 1
-            else:
-                body = pattern[i + 1 : end]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = end + 1
+def glob_segments(pattern: str) -> tuple[re.Pattern[str] | None, ...]:
+    """A glob as one compiled pattern per path segment; None stands for ``**``.
+
+    A ``**`` segment is any number of folders (consecutive ones are one);
+    other asterisks, even doubled, stay within a name, as in ``.gitignore``.
+    Each segment is translated by ``fnmatch``, whose patterns do not
+    backtrack, and :func:`glob_matches` combines them without backtracking
+    either: a regex over the whole path (``(?:.*/)?`` per ``**``) took seconds
+    per name for ten ``**/`` in a row, doubling with each one more.
+    """
+    out: list[re.Pattern[str] | None] = []
+    for segment in pattern.split("/"):
+        if segment == "**":
+            if not out or out[-1] is not None:
+                out.append(None)
         else:
-            out.append(re.escape(c))
-            i += 1
-    try:
-        return re.compile("".join(out) + r"\Z")
-    except re.error:
-        return re.compile(re.escape(pattern) + r"\Z")
+            out.append(re.compile(fnmatch.translate(segment)))
+    return tuple(out)
 
 
-def matches_any(root: Path, pattern: str, *, anywhere: bool = False) -> bool:
+def glob_matches(segments: tuple[re.Pattern[str] | None, ...], parts: list[str]) -> bool:
+    """True when the path ``parts`` match ``segments`` (from :func:`glob_segments`).
+
+    The classic wildcard algorithm, over segments, with ``**`` as the star:
+    on a mismatch the last ``**`` takes one more segment and the rest is
+    tried again, so the work is at most segments × parts, never exponential.
+    """
+    count = len(segments)
+    p = s = 0
+    star = resume = -1
+    while s < len(parts):
+        if p < count and segments[p] is None:
+            star, resume = p, s
+            p += 1
+            continue
+        segment = segments[p] if p < count else None
+        if segment is not None and segment.match(parts[s]):
+            p += 1
+            s += 1
+        elif star >= 0:
+            resume += 1
+            p, s = star + 1, resume
+        else:
+            return False
+    while p < count and segments[p] is None:
+        p += 1
+    return p == count
+
+
+class WalkBudget:
+    """How many more folder entries the matches of one config check may look at."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, entries: int = CHECK_WALK_BUDGET) -> None:
+        self.left = entries
+
+
+def matches_any(
+    root: Path, pattern: str, *, anywhere: bool = False, budget: WalkBudget | None = None
+) -> bool:
     """True when at least one file or folder under ``root`` matches ``pattern``.
 
-    ``anywhere``: a pattern without ``/`` also matches at any depth, the way
-    ``.gitignore`` patterns do (``.env*`` matches ``api/.env.local``).
+    ``anywhere``: a .gitignore-style pattern: one without ``/`` also matches at
+    any depth (``.env*`` matches ``api/.env.local``), and a leading ``/``
+    anchors it at the root (``/.env``).
+    ``budget``: shared with other calls; once it is spent, every pattern is
+    assumed to match (no false warning, and no more looking).
     """
     pattern = pattern.replace("\\", "/").removeprefix("./")
+    if anywhere:
+        pattern, anchored = split_anchor(pattern)
+        anywhere = not anchored  # an anchored pattern matches at the root only
     if not pattern or escapes_repo(pattern):
         return False
+    if budget is not None:
+        if budget.left <= 0:
+            return True
+        budget.left -= 1  # the stat below, or the start of the walk
     if not has_glob(pattern):
-        if (root / pattern).exists():
+        # os.path, not Path: a name the filesystem cannot hold (too long, a
+        # NUL) is simply not there, where Path.exists() raises.
+        if os.path.exists(root / pattern):
             return True
         if not (anywhere and "/" not in pattern.rstrip("/")):
             return False
@@ -99,18 +153,28 @@ def matches_any(root: Path, pattern: str, *, anywhere: bool = False) -> bool:
             break
         fixed.append(segment)
     start = root.joinpath(*fixed) if fixed else root
-    if not start.is_dir():
+    if not os.path.isdir(start):
         return False
-    regex = glob_regex(pattern.rstrip("/"))
-    budget = _WALK_BUDGET
+    globs = glob_segments(pattern.rstrip("/"))
+    last = globs[-1]
+    # Without `**` a match has as many parts as the pattern: go no deeper.
+    most = None if None in globs else len(globs)
+    left = _WALK_BUDGET if budget is None else min(_WALK_BUDGET, budget.left)
     for folder, dirs, files in os.walk(start):
         dirs[:] = [d for d in dirs if d not in _SKIP_DIRS]
         rel = os.path.relpath(folder, root).replace(os.sep, "/")
-        prefix = "" if rel == "." else rel + "/"
-        for name in (*files, *dirs):
-            if regex.match(prefix + name):
+        parts = [] if rel == "." else rel.split("/")
+        names = (*files, *dirs)
+        if most is not None and len(parts) + 1 >= most:
+            dirs[:] = []
+        for name in names:
+            # The last segment first: one compiled match rules out most names.
+            if (last is None or last.match(name)) and glob_matches(globs, [*parts, name]):
                 return True
-        budget -= len(files) + len(dirs) + 1
-        if budget <= 0:
+        seen = len(files) + len(dirs) + 1
+        left -= seen
+        if budget is not None:
+            budget.left -= seen
+        if left <= 0:
             return True  # too big to be sure: do not warn
     return False

@@ -31,6 +31,7 @@ from synthetic_ls.config.markers import (
     RequiredCode,
     SpecError,
 )
+from synthetic_ls.config.source import excerpt
 
 DEFAULT_BRANCH_PREFIX = "synthetic/"
 
@@ -93,15 +94,20 @@ def parse_docker_port(text: str) -> dict[str, Any]:
         if spec.endswith(suffix):
             spec = spec[: -len(suffix)]
     parts = spec.split(":")
-    if len(parts) not in (1, 2) or not all(p.isdigit() for p in parts):
+    # ASCII digits only: str.isdigit() also accepts digits int() refuses ("²").
+    if len(parts) not in (1, 2) or not all(p.isascii() and p.isdigit() for p in parts):
         raise SpecError(
             Code.BAD_PORT_SPEC,
-            f'Port "{text}" is not of the form "CONTAINER" or "HOST:CONTAINER" (e.g. "5432:5432").',
+            f'Port "{excerpt(text)}" is not of the form "CONTAINER" or "HOST:CONTAINER" '
+            '(e.g. "5432:5432").',
         )
+    for part in parts:
+        # Length first: int() refuses (raises on) more than 4,300 digits.
+        if len(part.lstrip("0")) > 5 or not 1 <= int(part) <= 65535:
+            raise SpecError(
+                Code.PORT_OUT_OF_RANGE, f"Port {excerpt(part)} is out of range (1-65535)."
+            )
     numbers = [int(p) for p in parts]
-    for number in numbers:
-        if not 1 <= number <= 65535:
-            raise SpecError(Code.PORT_OUT_OF_RANGE, f"Port {number} is out of range (1-65535).")
     container = numbers[-1]
     return {"name": str(container), "preferred": numbers[0], "container": container}
 

@@ -9,13 +9,14 @@ so a file being edited still gets its other problems reported.
 from __future__ import annotations
 
 import itertools
+import re
 
 import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser, Tree
 
 from synthetic_ls.config.diagnostics import Code
 from synthetic_ls.config.reporter import Reporter
-from synthetic_ls.config.source import Span
+from synthetic_ls.config.source import Span, excerpt
 
 TYPESCRIPT = Language(tree_sitter_typescript.language_typescript())
 
@@ -56,6 +57,11 @@ def report_syntax_errors(tree: Tree, reporter: Reporter, limit: int = 100) -> in
         node = stack.pop()
         if node.is_missing:
             count += 1
+            semicolon = _semicolon_for_comma(node, reporter.source.data)
+            if semicolon is not None:
+                message = _SEMICOLON.format("properties")
+                reporter.error(Code.SYNTAX_ERROR, Span(semicolon, semicolon + 1), message)
+                continue
             what = node.type if not node.is_named else _describe_missing(node.type)
             reporter.error(
                 Code.MISSING_TOKEN,
@@ -71,6 +77,27 @@ def report_syntax_errors(tree: Tree, reporter: Reporter, limit: int = 100) -> in
             # Reverse so that diagnostics come out in source order.
             stack.extend(reversed(node.children))
     return count
+
+
+_SEMICOLON = "Syntax error: unexpected `;`. Separate {} with `,`."
+# What may start the next property after a stray `;`: a name or a quoted key, then `:`.
+_PROPERTY_START = re.compile(rb"""\s*(?:[A-Za-z_$][\w$]*|"[^"\n]*"|'[^'\n]*')\s*:""")
+
+
+def _semicolon_for_comma(missing: Node, data: bytes) -> int | None:
+    """The offset of a `;` written for a `,`, where tree-sitter assumed a missing `}`.
+
+    ``{ a: 1; b: 2 }`` at the top of the file reads as an object closed just
+    before the `;`, then a labelled statement ``b: 2``: the fix is the `;`.
+    """
+    if missing.type != "}":
+        return None
+    at = missing.end_byte
+    while at < len(data) and data[at] in b" \t":
+        at += 1
+    if data[at : at + 1] != b";" or not _PROPERTY_START.match(data, at + 1):
+        return None
+    return at
 
 
 def _describe_missing(node_type: str) -> str:
@@ -100,6 +127,19 @@ def _report_error_node(node: Node, reporter: Reporter) -> None:
             f"Syntax error: `{opener.type}` is never closed; add a matching `{closer}`.",
         )
         return
+    misplaced = _misplaced_token(node)
+    if misplaced is not None:
+        reporter.error(Code.SYNTAX_ERROR, span_of(misplaced[0]), misplaced[1])
+        return
+    following = _item_after_missing_comma(node)
+    if following is not None:
+        reporter.error(
+            Code.SYNTAX_ERROR,
+            span_of(following),
+            f"Syntax error: unexpected `{reporter.text(span_of(following), 30)}`. "
+            "Is a `,` missing before it?",
+        )
+        return
     children = node.children
     for prev, child in itertools.pairwise(children):
         if prev.type in _ITEM_TYPES and child.type in _KEY_TYPES:
@@ -122,9 +162,80 @@ def _report_error_node(node: Node, reporter: Reporter) -> None:
     else:
         message = f"Syntax error: unexpected `{token}`."
         prev_node = node.prev_sibling
-        if prev_node is not None and prev_node.is_named and prev_node.type in _ITEM_TYPES:
+        first = node.named_children[0] if node.named_children else None
+        if (
+            prev_node is not None
+            and prev_node.is_named
+            and prev_node.type in _ITEM_TYPES
+            # Only before a value: "unexpected `,`. Is a `,` missing?" is no help.
+            and first is not None
+            and first.start_byte == node.start_byte
+            and first.type in _ITEM_TYPES
+        ):
             message += " Is a `,` missing before it?"
     reporter.error(Code.SYNTAX_ERROR, span, message)
+
+
+def _misplaced_token(node: Node) -> tuple[Node, str] | None:
+    """A `=` or `;` inside an object that is the mistake itself, and what to say about it.
+
+    ``label = "x"`` reads (to tree-sitter) as a destructuring default and
+    ``label: "x";`` as the end of a statement: the error node that results
+    starts elsewhere (at the value, or at the object's `{` lines above), so
+    the token itself is looked for, first in source order.
+    """
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.child_count:
+            stack.extend(reversed(current.children))
+            continue
+        kind = current.type
+        if kind == "=" and getattr(current.parent, "type", None) in _EQUALS_PARENTS:
+            key = current.prev_sibling
+            if key is not None and key.type in _KEY_LIKE:
+                value = current.next_sibling
+                shown = _node_excerpt(value, 20) if value is not None else "..."
+                return current, (
+                    "Syntax error: unexpected `=`. Object properties take a `:` "
+                    f"(`{_node_excerpt(key, 30)}: {shown}`)."
+                )
+        elif kind == ";":
+            container = _enclosing_literal(current)
+            if container is not None:
+                return current, _SEMICOLON.format("items" if container == "array" else "properties")
+    return None
+
+
+def _node_excerpt(node: Node, limit: int) -> str:
+    data = node.text or b""
+    return excerpt(data[: limit * 8].decode("utf-8", "replace"), limit)
+
+
+def _enclosing_literal(token: Node) -> str | None:
+    """``"array"`` or ``"object"`` when ``token`` sits in such a literal (a few levels up)."""
+    parent = token.parent
+    for _ in range(3):
+        if parent is None:
+            return None
+        if parent.type == "array":
+            return "array"
+        if parent.type in ("object", "pair", "object_pattern", "pair_pattern"):
+            return "object"
+        parent = parent.parent
+    return None
+
+
+def _item_after_missing_comma(node: Node) -> Node | None:
+    """In ``["a" "b"]`` tree-sitter wraps ``"a"`` in the error: the item after it is the place."""
+    parent = node.parent
+    if parent is None or parent.type not in ("array", "arguments"):
+        return None
+    named = node.named_children
+    following = node.next_named_sibling
+    if len(named) == 1 and named[0].type in _ITEM_TYPES and following is not None:
+        return following if following.type in _ITEM_TYPES else None
+    return None
 
 
 def _unterminated_quote(data: bytes, start: int, end: int) -> int | None:
@@ -173,6 +284,17 @@ def _unclosed_opener(node: Node) -> Node | None:
     return stack[-1] if stack else None
 
 
+# Where a `=` written for a `:` ends up, and what stands before it.
+_EQUALS_PARENTS = frozenset({"object_assignment_pattern", "assignment_pattern", "ERROR"})
+_KEY_LIKE = frozenset(
+    {
+        "shorthand_property_identifier_pattern",
+        "shorthand_property_identifier",
+        "property_identifier",
+        "identifier",
+        "string",
+    }
+)
 _KEY_TYPES = frozenset(
     {
         "identifier",

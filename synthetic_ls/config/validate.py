@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from synthetic_ls.config.diagnostics import Code
 from synthetic_ls.config.markers import OrString, RepoPath, SpecError
-from synthetic_ls.config.paths import escapes_repo, matches_any
+from synthetic_ls.config.paths import WalkBudget, escapes_repo, matches_any, split_anchor
 from synthetic_ls.config.plans import (
     BOOLEAN,
     DICT,
@@ -57,7 +57,7 @@ from synthetic_ls.config.schema import (
     TemplatePort,
     Worktrees,
 )
-from synthetic_ls.config.source import Span
+from synthetic_ls.config.source import Span, excerpt
 from synthetic_ls.config.values import (
     Arr,
     Bool,
@@ -145,17 +145,49 @@ def js_regex_to_python(pattern: str) -> str:
     return re.sub(r"\\k<([A-Za-z_$][\w$]*)>", r"(?P=\1)", pattern)
 
 
+# Python's regex parser recurses once per group: 5,000 nested groups in a
+# readyPattern raised RecursionError. No real pattern nests past a handful.
+MAX_REGEX_NESTING = 64
+
+
 @lru_cache(maxsize=256)
 def regex_error(pattern: str) -> re.error | None:
     """Why the JavaScript regex ``pattern`` does not compile, or None when it does.
 
     Cached: a config repeats the same few ``readyPattern`` values many times.
     """
+    if _group_nesting(pattern) > MAX_REGEX_NESTING:
+        return re.error(f"groups nested more than {MAX_REGEX_NESTING} deep")
     try:
         re.compile(js_regex_to_python(pattern))
     except re.error as exc:
         return exc
+    except OverflowError as exc:  # a repeat count past the C limit: a{4294967296}
+        return re.error(str(exc))
     return None
+
+
+def _group_nesting(pattern: str) -> int:
+    """How deep the groups of a regex nest (escapes and character classes skipped)."""
+    deepest = depth = 0
+    in_class = False
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth = max(0, depth - 1)
+        i += 1
+    return deepest
 
 
 def branch_prefix_problem(prefix: str) -> str | None:
@@ -191,6 +223,11 @@ class Validator:
         # id(model) -> (model, the located value it was built from); the model
         # is kept to pin its id for the lifetime of the validator.
         self._located: dict[int, tuple[BaseModel, Value]] = {}
+        # Whether a path or glob matches a file, per (text, anywhere): a spread
+        # const can repeat one pattern thousands of times. The budget bounds
+        # the walks of all the others together.
+        self._matched: dict[tuple[str, bool], bool] = {}
+        self._walk_budget = WalkBudget()
 
     # ------------------------------------------------------------ public helpers
     def located(self, model: BaseModel) -> Value | None:
@@ -321,7 +358,7 @@ class Validator:
         assert item_plan is not None
         out = {}
         for key, entry in value.entries.items():
-            converted = self._convert(entry.value, item_plan, key, entry.key_span)
+            converted = self._convert(entry.value, item_plan, excerpt(key), entry.key_span)
             if converted is not ABSENT and converted is not INVALID:
                 out[key] = converted
         return out
@@ -339,7 +376,7 @@ class Validator:
             Code.BAD_ENUM,
             value.span,
             f"`{label}` must be one of {', '.join(chr(34) + c + chr(34) for c in choices)}; "
-            f'found "{value.value}".{hint}',
+            f'found "{excerpt(value.value)}".{hint}',
             allowed=list(choices),
             **({"suggestion": suggestion} if suggestion else {}),
         )
@@ -358,34 +395,44 @@ class Validator:
             problem = branch_prefix_problem(text)
             if problem is not None:
                 self.rep.error(
-                    Code.BAD_BRANCH_PREFIX, value.span, f'Branch prefix "{text}" {problem}.'
+                    Code.BAD_BRANCH_PREFIX,
+                    value.span,
+                    f'Branch prefix "{excerpt(text)}" {problem}.',
                 )
                 return INVALID
         return text
 
     def _check_path(self, value: Str, marker: RepoPath, label: str) -> bool:
         text = value.value
-        if escapes_repo(text):
+        # A .gitignore-style pattern's leading `/` anchors it at the root.
+        if escapes_repo(split_anchor(text)[0] if marker.anywhere else text):
             self.rep.error(
                 Code.PATH_ESCAPES_REPO,
                 value.span,
-                f'`{label}` "{text}" points outside the repository; use a path relative to the '
-                "repository root that stays inside it.",
+                f'`{label}` "{excerpt(text)}" points outside the repository; use a path relative '
+                "to the repository root that stays inside it.",
             )
             return False
-        if (
-            marker.must_match
-            and self.repo_root is not None
-            and text
-            and not matches_any(self.repo_root, text, anywhere=marker.anywhere)
+        if marker.must_match and self.repo_root is not None and text and not self._matches(
+            text, marker.anywhere
         ):
             kind = "file matches" if marker.glob else "file exists at"
             self.rep.warning(
                 Code.NO_MATCH,
                 value.span,
-                f'No {kind} "{text}" in the repository (relative to {self.repo_root}).',
+                f'No {kind} "{excerpt(text)}" in the repository (relative to {self.repo_root}).',
             )
         return True
+
+    def _matches(self, text: str, anywhere: bool) -> bool:
+        """Whether ``text`` names or matches a file in the repository (remembered)."""
+        key = (text, anywhere)
+        found = self._matched.get(key)
+        if found is None:
+            assert self.repo_root is not None
+            found = matches_any(self.repo_root, text, anywhere=anywhere, budget=self._walk_budget)
+            self._matched[key] = found
+        return found
 
     def _check_regex(self, value: Str, label: str) -> bool:
         exc = regex_error(value.value)
@@ -400,7 +447,7 @@ class Validator:
             self.rep.error(
                 Code.INVALID_REGEX,
                 span,
-                f"`{label}` is not a valid regular expression: {exc.msg}.",
+                f"`{label}` is not a valid regular expression: {excerpt(exc.msg, 80)}.",
             )
             return False
         return True
@@ -515,12 +562,17 @@ class Validator:
                     self.rep.error(
                         Code.ID_MISMATCH,
                         written_id.span,
-                        f'The {marker.what} is keyed "{key}" but its id is "{written_id.value}"; '
+                        f'The {marker.what} is keyed "{excerpt(key)}" but its id is '
+                        f'"{excerpt(written_id.value)}"; '
                         f"make them the same or remove `{marker.id_field}` (the key is used).",
                         key=key,
                     )
                 converted = self._convert(
-                    item, item_plan, f"{label}.{key}", entry.key_span, {marker.id_field: key}
+                    item,
+                    item_plan,
+                    f"{label}.{excerpt(key)}",
+                    entry.key_span,
+                    {marker.id_field: key},
                 )
                 if converted is not INVALID and converted is not ABSENT:
                     items.append(converted)
@@ -534,12 +586,12 @@ class Validator:
                 item_id = getattr(converted, marker.id_field)
                 id_span = self.field_span(converted, marker.id_field) or anchor
                 if item_id in seen:
-                    line = self.rep.source.position(seen[item_id].start).line + 1
+                    line = self.rep.source.line(seen[item_id].start) + 1
                     self.rep.error(
                         Code.DUPLICATE_ID,
                         id_span,
-                        f'Duplicate {marker.what} id "{item_id}" (first used on line {line}); '
-                        f"{marker.what} ids must be unique.",
+                        f'Duplicate {marker.what} id "{excerpt(item_id)}" (first used on line '
+                        f"{line}); {marker.what} ids must be unique.",
                     )
                     continue
                 seen[item_id] = id_span
@@ -623,7 +675,7 @@ class Validator:
                 where = _MODEL_NAMES.get(cls, cls.__name__)
                 ident = data.get("id")
                 if ident is not None:
-                    where += f' "{ident}"'
+                    where += f' "{excerpt(str(ident))}"'
                 self.rep.error(
                     Code.MISSING_REQUIRED,
                     anchor,
@@ -645,7 +697,7 @@ class Validator:
                 self.rep.error(
                     Code.UNKNOWN_KEY,
                     span,
-                    f"`{key}` is not a field of {where}; it belongs to {tag} services "
+                    f"`{excerpt(key)}` is not a field of {where}; it belongs to {tag} services "
                     f'(set `type: "{tag}"`).',
                     key=key,
                 )
@@ -655,7 +707,7 @@ class Validator:
         self.rep.error(
             Code.UNKNOWN_KEY,
             span,
-            f"Unknown key `{key}` in {where}.{hint}",
+            f"Unknown key `{excerpt(key)}` in {where}.{hint}",
             key=key,
             **({"suggestion": suggestion} if suggestion else {}),
         )
@@ -663,5 +715,5 @@ class Validator:
 
 def _first_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
-    where = ".".join(str(p) for p in error.get("loc", ()))
+    where = excerpt(".".join(str(p) for p in error.get("loc", ())))
     return f"Invalid value{' for `' + where + '`' if where else ''}: {error.get('msg', 'invalid')}."

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from synthetic_ls.config.source import Span
+from synthetic_ls.config.source import Span, excerpt
 
 
 @dataclass(slots=True)
@@ -83,7 +83,7 @@ class EnvRefValue(Value):
 
     def describe(self) -> str:
         """See :meth:`Value.describe`."""
-        return f"process.env.{self.name}"
+        return f"process.env.{excerpt(self.name)}"
 
 
 @dataclass(slots=True)

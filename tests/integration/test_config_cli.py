@@ -205,3 +205,84 @@ def test_building_the_parser_does_not_import_the_config_package() -> None:
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def _synthetic(
+    *args: str, cwd: Path, timeout: float = 30, limit_memory: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``synthetic`` command (or ``python -m synthetic_ls``) in ``cwd``.
+
+    ``limit_memory``: give the child 1 GiB of address space, so that a check
+    that blows up fails with a MemoryError instead of taking the machine.
+    """
+    exe = Path(sys.executable).with_name("synthetic")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "synthetic_ls"]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        [*command, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        preexec_fn=_limit_memory if limit_memory else None,
+    )
+
+
+def _limit_memory() -> None:
+    import resource  # in the child, after fork
+
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+def test_named_pipe_config_does_not_hang(tmp_path: Path) -> None:
+    # As a subprocess with a timeout: a check that blocks on the pipe fails
+    # the test instead of hanging the suite.
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    os.mkfifo(tmp_path / "synthetic.config.ts")
+    proc = _synthetic("config", "check", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "named pipe" in proc.stdout and proc.stdout.rstrip().endswith("[unreadable]")
+    assert "Traceback" not in proc.stderr
+
+
+def test_config_linked_out_of_the_repository_is_not_shown(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = repo.parent / f"{repo.name}-key"
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n")
+    (repo / "synthetic.config.ts").symlink_to(secret)
+    for args in (["config", "check"], ["config", "check", "synthetic.config.ts"],
+                 ["config", "check", "--json"]):
+        assert run(args) == 1
+        out, err = capsys.readouterr()
+        assert "symlink-escapes-repo" in out
+        assert "PRIVATE KEY" not in out + err and "b3Blbn" not in out + err
+
+
+HOSTILE_CONFIGS = {
+    # 39 lines, 1.3 KB: a38 would hold 2^38 numbers.
+    "doubling": "\n".join(
+        ["const a0 = [1];"]
+        + [f"const a{i} = [...a{i - 1}, ...a{i - 1}];" for i in range(1, 39)]
+        + ["export default { templates: { t: { prompts: a38 } } };", ""]
+    ),
+    # Reached 17 GB before the evaluation was bounded.
+    "spread-chain": "\n".join(
+        ["const p0 = { k0: 1 };"]
+        + [f"const p{i} = {{ ...p{i - 1}, k{i}: p{i - 1} }};" for i in range(1, 20_001)]
+        + ["export default { templates: { t: { env: p20000 } } };", ""]
+    ),
+    # Gave a RecursionError traceback.
+    "nested": "export default { templates: " + "[" * 100_000 + "]" * 100_000 + " };\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_CONFIGS))
+def test_hostile_config_check_is_bounded(name: str, tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "synthetic.config.ts").write_text(HOSTILE_CONFIGS[name])
+    proc = _synthetic("config", "check", cwd=tmp_path, timeout=60, limit_memory=True)
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.returncode == 1
+    assert "[too-large]" in proc.stdout or "[too-deep]" in proc.stdout

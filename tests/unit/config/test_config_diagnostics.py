@@ -26,6 +26,7 @@ CASES: list[tuple[str, str, str, int, int | None]] = [
     (Code.UNSUPPORTED_STATEMENT, 'console.log("hi");\nexport default {};\n', 'console.log("hi");',
      1, None),
     (Code.CIRCULAR_REFERENCE, "const a = b;\nconst b = a;\nexport default {};\n", "a;", 1, 1),
+    (Code.TOO_DEEP, wrap("templates: " + "[" * 70 + "1" + "]" * 70 + ","), "[", 64, None),
     (Code.DUPLICATE_KEY, wrap("  defaults: {},\n  defaults: {},"), "defaults", 2, None),
     (Code.UNKNOWN_KEY, wrap(SVC % 'readyPatern: "x"'), "readyPatern", 1, None),
     (Code.WRONG_TYPE, wrap(SVC % "readyTimeoutMs: \"5s\""), '"5s"', 1, None),
@@ -69,7 +70,8 @@ def test_code_with_exact_range(code: Code, source: str, needle: str, occurrence:
 def test_every_code_is_covered() -> None:
     covered = {c[0] for c in CASES} | {
         Code.NO_MATCH, Code.NOT_UTF8, Code.FILE_TOO_LARGE, Code.UNREADABLE,  # tested elsewhere
-        Code.TOO_MANY,
+        Code.TOO_MANY, Code.SYMLINK_ESCAPES_REPO, Code.TOO_LARGE,
+        Code.NO_TEMPLATES, Code.WORKTREE_ROOT_INSIDE_REPO, Code.BRANCH_PREFIX_NO_SLASH,  # warnings
     }
     assert covered == set(Code)
 
@@ -149,9 +151,10 @@ def test_bad_branch_prefixes(prefix: str) -> None:
     assert result.config.worktrees.branch_prefix == "synthetic/"
 
 
-@pytest.mark.parametrize("prefix", ["", "synthetic/", "agents/x-", "team.a/"])
+@pytest.mark.parametrize("prefix", ["", "synthetic/", "agents/x/", "team.a/"])
 def test_good_branch_prefixes(prefix: str) -> None:
-    result = check(wrap(f'worktrees: {{ branchPrefix: "{prefix}" }},'))
+    # With a template: a config without one gets a warning of its own.
+    result = check(wrap(f'worktrees: {{ branchPrefix: "{prefix}" }}, templates: {{ a: {{}} }},'))
     assert result.diagnostics == []
     assert result.config is not None and result.config.worktrees.branch_prefix == prefix
 
@@ -191,3 +194,136 @@ def test_lsp_form() -> None:
     assert lsp["severity"] == 1 and lsp["code"] == "bad-enum" and lsp["source"] == "synthetic"
     assert lsp["range"] == {"start": {"line": 1, "character": 24},
                             "end": {"line": 1, "character": 27}}
+
+
+@pytest.mark.parametrize(
+    ("spec", "code"),
+    [("²", "bad-port-spec"), ("٣٣", "bad-port-spec"), ("9" * 5000, "port-out-of-range"),
+     ("80:" + "9" * 5000, "port-out-of-range"), ("123456", "port-out-of-range")],
+)
+def test_docker_port_spec_digits_are_ascii_and_bounded(spec: str, code: str) -> None:
+    # Unicode digits pass str.isdigit() but not int(); 5,000 digits pass
+    # both checks but exceed Python's int conversion limit.
+    source = wrap(f'templates: {{ t: {{ services: {{ d: {{ type: "docker", image: "i", '
+                  f'ports: ["{spec}"] }} }} }} }},')
+    diagnostic = only(check(source), code)
+    assert diagnostic.range == at(source, f'"{spec}"')
+
+
+# A problem inside a `const` that is used or spread in several places is one
+# problem, at one place: it is reported once (issue 7, item 15).
+SHARED = [
+    'const base = { lable: "x" };\n'
+    "export default { templates: { a: { ...base }, b: { ...base } } };\n",
+    'const base = { lable: "x", type: "planing" };\n'
+    "export default { templates: { a: base, b: base, c: { ...base } } };\n",
+    'const svc = { run: "x", readyPatern: "y", readyTimeoutMs: "5s" };\n'
+    "export default { templates: { a: { services: { s: svc, t: { ...svc } } } } };\n",
+    "const env = { A: 5 };\n"
+    "export default { templates: { a: { env }, b: { env: { ...env } } } };\n",
+    # The shared value itself is wrong at each use: one diagnostic, not one
+    # per `templates[i]`.
+    "const a = [1];\nexport default { templates: [a, a, a] };\n",
+]
+
+
+@pytest.mark.parametrize("source", SHARED, ids=["spread-twice", "used-and-spread", "service",
+                                                "env", "positions"])
+def test_problem_in_a_shared_const_is_reported_once(source: str) -> None:
+    result = check(source)
+    assert result.diagnostics
+    places = [(d.code, d.range) for d in result.diagnostics]
+    assert len(places) == len(set(places)), [d.format_human("f") for d in result.diagnostics]
+
+
+def test_different_problems_at_one_place_are_all_reported() -> None:
+    # Two required fields missing from one object, both shown at its `{`,
+    # twice over through a shared const: each field once.
+    source = 'const s = { cwd: "a" };\n' + wrap("templates: { t: { services: [s, s] } },")
+    found = [d for d in check(source).diagnostics if d.code == "missing-required"]
+    assert sorted(d.data["field"] for d in found) == ["id", "run"]
+    assert found[0].range == found[1].range == at(source, "{ cwd", 1, 1)
+
+
+def _include(*patterns: str) -> str:
+    quoted = ", ".join(f'"{p}"' for p in patterns)
+    return wrap(f"templates: {{ t: {{ includePatterns: [{quoted}] }} }},")
+
+
+def test_include_pattern_with_leading_slash_is_anchored_not_escaping(tmp_path: Path) -> None:
+    # .gitignore style (issue 7, item 16): `/.env` is the .env at the root.
+    (tmp_path / ".env").write_text("x")
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / ".env.local").write_text("x")
+    source = _include("/.env", "/.env.local", ".env.local")
+    result = check(source, tmp_path)
+    assert codes(result) == ["no-match"]  # only /.env.local: it is not at the root
+    assert result.diagnostics[0].range == at(source, '"/.env.local"')
+    assert result.config is not None
+    assert result.config.templates["t"].include_patterns == ["/.env", "/.env.local", ".env.local"]
+
+
+@pytest.mark.parametrize("pattern", ["/../x", "//etc/passwd", "/a/../../x", "../x", "~/x"])
+def test_include_pattern_escaping_with_dots_is_still_refused(pattern: str) -> None:
+    assert codes(check(_include(pattern))) == ["path-escapes-repo"]
+
+
+def test_prompt_with_leading_slash_is_still_absolute() -> None:
+    # Prompts are paths, not .gitignore patterns: `/docs/x.md` is absolute.
+    assert codes(check(wrap('templates: { t: { prompts: ["/docs/x.md"] } },'))) == [
+        "path-escapes-repo"
+    ]
+
+
+# Accepted configs that would misbehave get a warning (issue 7, item 17).
+def _warnings(source: str, root: Path | None = None) -> list[tuple[str, Range]]:
+    result = check(source, root)
+    assert not result.has_errors, [d.format_human("f") for d in result.diagnostics]
+    assert all(d.severity == "warning" for d in result.diagnostics)
+    return [(d.code, d.range) for d in result.diagnostics]
+
+
+TEMPLATES = 'templates: { impl: { label: "Implement" } },'
+
+
+@pytest.mark.parametrize("root", ["wt", ".", "./.worktrees", "a/../b", "sub/dir/"])
+def test_worktree_root_inside_the_checkout_warns(root: str) -> None:
+    source = wrap(f'{TEMPLATES}\nworktrees: {{ root: "{root}" }},')
+    assert _warnings(source) == [("worktree-root-inside-repo", at(source, f'"{root}"'))]
+
+
+def test_absolute_worktree_root_inside_the_checkout_warns(tmp_path: Path) -> None:
+    source = wrap(f'{TEMPLATES}\nworktrees: {{ root: "{tmp_path}/wt" }},')
+    assert _warnings(source, tmp_path) == [
+        ("worktree-root-inside-repo", at(source, f'"{tmp_path}/wt"'))
+    ]
+
+
+@pytest.mark.parametrize("root", ["../repo.worktrees", "/var/tmp/worktrees", "~/worktrees", ""])
+def test_worktree_root_outside_the_checkout_is_fine(root: str, tmp_path: Path) -> None:
+    assert _warnings(wrap(f'{TEMPLATES}\nworktrees: {{ root: "{root}" }},'), tmp_path) == []
+
+
+@pytest.mark.parametrize("prefix", ["agents", "synthetic-", "team/agents", "agents/x-"])
+def test_branch_prefix_without_trailing_slash_warns(prefix: str) -> None:
+    source = wrap(f'{TEMPLATES}\nworktrees: {{ branchPrefix: "{prefix}" }},')
+    assert _warnings(source) == [("branch-prefix-no-slash", at(source, f'"{prefix}"'))]
+    diagnostic = check(source).diagnostics[0]
+    assert diagnostic.data["suggestion"] == prefix + "/"
+    assert "`/`" in diagnostic.message
+
+
+@pytest.mark.parametrize(
+    ("body", "needle", "length"),
+    [("", "{", 1), ("templates: {},", "{}", None), ("templates: [],", "[]", None),
+     ("templates: undefined,", "undefined", None)],
+)
+def test_config_without_templates_warns(body: str, needle: str, length: int | None) -> None:
+    # Every `synthetic new` would fail: say so where templates belong.
+    source = wrap(body)
+    assert _warnings(source) == [("no-templates", at(source, needle, 1, length))]
+
+
+def test_templates_dropped_for_errors_do_not_also_warn() -> None:
+    result = check(wrap('templates: { t: { type: "planing" } },'))
+    assert codes(result) == ["bad-enum"]

@@ -71,7 +71,8 @@ def test_oversized_text_in_memory() -> None:
 
 
 def test_bom_is_ignored() -> None:
-    result = check_config_bytes("\ufeffexport default {};\n".encode(), Path("x.ts"), None)
+    source = "\ufeffexport default { templates: { a: {} } };\n"
+    result = check_config_bytes(source.encode(), Path("x.ts"), None)
     assert result.diagnostics == [] and result.config is not None
 
 

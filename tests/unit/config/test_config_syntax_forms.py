@@ -190,3 +190,73 @@ def test_second_export_default() -> None:
 def test_default_export_not_object() -> None:
     result = check('export default "x";')
     assert codes(result) == ["wrong-type"] and result.config is None
+
+
+# Syntax errors point at the token to fix (issue 7, item 14).
+TEMPLATE = (
+    "export default defineSyntheticConfig({\n  templates: {\n    impl: {\n%s\n    },\n  },\n});\n"
+)
+
+
+def test_semicolon_between_properties_points_at_it() -> None:
+    source = TEMPLATE % '      label: "x";\n      type: "manual",'
+    diagnostic = only(check(source), "syntax-error")
+    assert diagnostic.range == at(source, ";")
+    assert "`,`" in diagnostic.message
+
+
+def test_semicolon_after_last_property_points_at_it() -> None:
+    source = wrap('templates: { impl: { label: "x"; } },')
+    diagnostic = only(check(source), "syntax-error")
+    assert diagnostic.range == at(source, ";")
+    assert "missing" not in diagnostic.message  # not "Is a `,` missing before it?"
+
+
+def test_semicolon_between_top_level_properties_points_at_it() -> None:
+    source = 'export default {\n  templates: {},\n  defaults: {};\n  worktrees: {},\n};\n'
+    found = [d for d in check(source).diagnostics if d.code in ("syntax-error", "missing-token")]
+    assert found[0].range == at(source, ";")
+    assert "`,`" in found[0].message
+
+
+def test_equals_instead_of_colon_points_at_it() -> None:
+    source = TEMPLATE % '      type: "manual",\n      label = "x",'
+    diagnostic = only(check(source), "syntax-error")
+    assert diagnostic.range == at(source, "=")
+    assert '`label: "x"`' in diagnostic.message or "`label: ...`" in diagnostic.message
+
+
+def test_equals_as_first_property_points_at_it_and_nothing_else() -> None:
+    # tree-sitter reads `{ label = "x" }` as a destructuring pattern and
+    # wraps the whole object in one error, so the first token of the file
+    # (or the object's `{` on the line above) was reported.
+    source = TEMPLATE % '      label = "x",'
+    result = check(source)
+    assert codes(result) == ["syntax-error"]
+    assert result.diagnostics[0].range == at(source, "=")
+
+
+def test_equals_at_top_level_reports_only_the_syntax_error() -> None:
+    source = 'export default { templates: {}, label = "x" };\n'
+    result = check(source)
+    assert codes(result) == ["syntax-error"]  # no unsupported-statement, no no-default-export
+    assert result.diagnostics[0].range == at(source, "=")
+
+
+@pytest.mark.parametrize(
+    "items",
+    ['"a" "b"', '\n    "a"\n    "b"\n  ', '"a", "x" "b"'],
+    ids=["one-line", "lines", "third"],
+)
+def test_missing_comma_between_array_items(items: str) -> None:
+    source = wrap(f"promptSources: [{items}],")
+    diagnostic = only(check(source), "syntax-error")
+    assert diagnostic.range == at(source, '"b"')
+    assert "Is a `,` missing before it?" in diagnostic.message
+
+
+def test_missing_comma_between_numbers_still_hinted() -> None:
+    source = wrap("templates: { t: { services: { s: { run: \"x\", ports: [1 2] } } } },")
+    diagnostic = only(check(source), "syntax-error")
+    assert diagnostic.range == at(source, "2]", 1, 1)
+    assert "Is a `,` missing before it?" in diagnostic.message
