@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from synthetic_ls.errors import ExitCode, NotFoundError, SyntheticError
+from synthetic_ls.errors import ExitCode
 
 # synthetic_ls.config is imported inside the command functions only: it loads
 # pydantic and tree-sitter (a few hundred milliseconds), and every `synthetic`
@@ -65,28 +65,6 @@ def _missing_subcommand(parser: argparse.ArgumentParser) -> int:
     return int(ExitCode.USAGE)
 
 
-def _locate(path_arg: str | None) -> tuple[Path, Path | None]:
-    """The config file to check and the repository root used for file checks."""
-    from synthetic_ls.config import find_repo_root
-
-    if path_arg is not None:
-        path = Path(path_arg)
-        if not path.exists():
-            raise NotFoundError(f"{path_arg}: no such file")
-        # Paths in the config are relative to the folder holding it.
-        return path, None
-    root = find_repo_root(Path.cwd())
-    if root is None:
-        raise SyntheticError(
-            f"not inside a git repository; pass the path of a {CONFIG_FILENAME}",
-            exit_code=ExitCode.NOT_A_REPO,
-        )
-    path = root / CONFIG_FILENAME
-    if not path.exists():
-        raise NotFoundError(f"no {CONFIG_FILENAME} at {root}; create one with `synthetic init`")
-    return path, root
-
-
 def _display(path: Path) -> str:
     try:
         return os.path.relpath(path)
@@ -96,26 +74,26 @@ def _display(path: Path) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Check the config and print its diagnostics; 1 when any is an error."""
-    from synthetic_ls.config import check_config_file
+    from synthetic_ls.ops.config import check_config
 
-    path, root = _locate(args.path)
-    result = check_config_file(path, root)
+    checked = check_config(args.path)
     if args.json:
-        json.dump([d.to_lsp() for d in result.diagnostics], sys.stdout, indent=2)
+        json.dump(checked.to_dict()["diagnostics"], sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        shown = args.path if args.path is not None else _display(path)
-        for diagnostic in result.diagnostics:
+        shown = args.path if args.path is not None else _display(checked.path)
+        diagnostics = checked.result.diagnostics
+        for diagnostic in diagnostics:
             sys.stdout.write(diagnostic.format_human(shown) + "\n")
-        errors = sum(d.severity == "error" for d in result.diagnostics)
-        warnings = sum(d.severity == "warning" for d in result.diagnostics)
+        counts = checked.to_dict()
+        errors, warnings = counts["errors"], counts["warnings"]
         summary = (
             "no problems"
-            if not result.diagnostics
+            if not diagnostics
             else (f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
         )
         sys.stderr.write(f"{shown}: {summary}\n")
-    return int(ExitCode.FAILED if result.has_errors else ExitCode.OK)
+    return int(ExitCode.FAILED if checked.has_errors else ExitCode.OK)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -165,6 +165,7 @@ HINTS = {
     "unsaved-work": "pass --force to discard it",
     "needs-worktree": "drop --no-worktree",
     "operation-in-progress": "`synthetic doctor` tells more",
+    "no-config": "create one with `synthetic init`",
 }
 
 
