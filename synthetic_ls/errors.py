@@ -29,6 +29,21 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
+#: Stable error codes by exit code, for errors that name no code of their own.
+_CODES_BY_EXIT: dict[int, str] = {
+    ExitCode.FAILED: "failed",
+    ExitCode.USAGE: "usage",
+    ExitCode.NOT_FOUND: "not-found",
+    ExitCode.STATE: "state",
+    ExitCode.CONFLICT: "conflict",
+    ExitCode.NOT_A_REPO: "not-a-repo",
+    ExitCode.INVALID: "invalid-input",
+    ExitCode.INTERNAL: "internal",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+
+
+
 class SyntheticError(Exception):
     """An error a user can act on; ``str(err)`` is the one-line message.
 
@@ -51,8 +66,8 @@ class SyntheticError(Exception):
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
-        if code is not None:
-            self.code = code
+        # The class's own code, else the one that goes with the exit code.
+        self.code = code or type(self).code or _CODES_BY_EXIT.get(self.exit_code, "failed")
         self.fields: dict[str, Any] = dict(fields or {})
 
     @property
@@ -65,32 +80,21 @@ class NotFoundError(SyntheticError):
     """Something the user named does not exist."""
 
     exit_code = ExitCode.NOT_FOUND
+    code = "not-found"
 
 
 class ConflictError(SyntheticError):
     """The request conflicts with current state."""
 
     exit_code = ExitCode.CONFLICT
+    code = "conflict"
 
 
 class InvalidInputError(SyntheticError):
     """The user's input was rejected."""
 
     exit_code = ExitCode.INVALID
-
-
-#: Stable error codes by exit code, for errors that name no code of their own.
-_CODES_BY_EXIT: dict[int, str] = {
-    ExitCode.FAILED: "failed",
-    ExitCode.USAGE: "usage",
-    ExitCode.NOT_FOUND: "not-found",
-    ExitCode.STATE: "state",
-    ExitCode.CONFLICT: "conflict",
-    ExitCode.NOT_A_REPO: "not-a-repo",
-    ExitCode.INVALID: "invalid-input",
-    ExitCode.INTERNAL: "internal",
-    ExitCode.INTERRUPTED: "interrupted",
-}
+    code = "invalid-input"
 
 
 def _kebab(class_name: str) -> str:
@@ -108,7 +112,7 @@ def error_payload(exc: SyntheticError | StateError) -> dict[str, Any]:
     """
     exit_code = int(exc.exit_code)
     if isinstance(exc, SyntheticError):
-        code = exc.code or _CODES_BY_EXIT.get(exit_code, "failed")
+        code = exc.code
         fields = dict(exc.fields)
     else:
         code = _kebab(type(exc).__name__)

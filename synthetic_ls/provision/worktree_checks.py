@@ -18,7 +18,7 @@ from state_format.records import Construct
 from synthetic_ls.git import branches, worktree_admin
 from synthetic_ls.git.repo import GitRepo, run_git
 from synthetic_ls.provision.lifecycle import Finding, Subject
-from synthetic_ls.provision.worktree import worktree_settings
+from synthetic_ls.provision.worktree_settings import worktree_settings
 
 if TYPE_CHECKING:
     from synthetic_ls.provision.job import Survey
