@@ -119,4 +119,10 @@ def error_payload(exc: SyntheticError | StateError) -> dict[str, Any]:
         fields = {}
         if isinstance(exc, BrokenRecordError):
             fields = {"file": exc.path, "line": exc.line}
+        else:
+            # Other state errors name the path (and the OS error) when they have one.
+            for name in ("path", "errno"):
+                value = getattr(exc, name, None)
+                if isinstance(value, str | int) and not isinstance(value, bool):
+                    fields[name] = value
     return {"code": code, "message": str(exc), "exit_code": exit_code, **fields}
