@@ -8,15 +8,24 @@ again (another process may have upgraded it meanwhile).
 
 from __future__ import annotations
 
+import builtins
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from state_format.atomic import atomic_delete, atomic_write, ensure_dir
+from state_format.atomic import (
+    STALE_TEMP_AGE,
+    StaleTempFile,
+    atomic_delete,
+    atomic_write,
+    ensure_dir,
+    find_stale_temp_files,
+    fsync_dir,
+)
 from state_format.errors import (
     AmbiguousReferenceError,
     BrokenRecordError,
@@ -26,12 +35,12 @@ from state_format.errors import (
 )
 from state_format.files import access_error
 from state_format.ids import is_valid_id, new_id
-from state_format.listing import list_construct_rows
+from state_format.listing import CACHE_DIR, list_construct_rows
 from state_format.locking import DEFAULT_TIMEOUT, StateLock
 from state_format.marker import CURRENT_VERSION, check_not_too_new, write_marker
 from state_format.migrations import MigrationReport, detect_version, migrate
 from state_format.paths import RepoPaths, find_repo
-from state_format.records import Construct, Record, utc_now
+from state_format.records import RECORD_KINDS, Construct, Record, utc_now
 from state_format.text import one_line as one_line  # re-exported
 from state_format.tomlio import (
     decode_text,
@@ -338,6 +347,63 @@ class Store:
             self.get(kind, record_id)  # raises if missing or broken
             self._lock.ensure_still_held()
             atomic_delete(self.path_of(kind, record_id))
+
+    # -- temp files left by killed writers ----------------------------------
+
+    def _temp_folders(self) -> builtins.list[Path]:
+        """Every folder a writer puts temp files in: the root, each record kind's, the cache's."""
+        kinds = [self.root / kind.folder for kind in RECORD_KINDS.values()]
+        return [self.root, *kinds, self.root / CACHE_DIR]
+
+    def stale_temp_files(self, older_than: float = STALE_TEMP_AGE) -> builtins.list[StaleTempFile]:
+        """Temp files writers left behind when they were killed mid-write.
+
+        Only files named as writers name them (``.<file>.<8 hex>.tmp``), only
+        regular files, and only those unchanged for ``older_than`` seconds
+        (default an hour), so a write in progress is never among them. Readers
+        ignore these files; they only take space. Reads only.
+        """
+        found: builtins.list[StaleTempFile] = []
+        for folder in self._temp_folders():
+            found += find_stale_temp_files(folder, older_than)
+        return found
+
+    def remove_stale_temp_files(
+        self, older_than: float = STALE_TEMP_AGE, *, only: Collection[Path] | None = None
+    ) -> builtins.list[Path]:
+        """Remove :meth:`stale_temp_files` (those in ``only``, when given); returns what went.
+
+        Under the lock, and checked again there: a file that changed since,
+        or is no longer a temp file, is left alone. No lock is taken (and
+        nothing is created) when there is nothing to remove.
+        """
+        if not self._select(self.stale_temp_files(older_than), only):
+            return []
+        removed: builtins.list[Path] = []
+        with self._lock:
+            for stale in self._select(self.stale_temp_files(older_than), only):
+                try:
+                    os.unlink(stale.path)
+                except FileNotFoundError:
+                    continue  # removed by another process meanwhile
+                except OSError as exc:
+                    raise access_error(stale.path, exc, "remove") from None
+                removed.append(stale.path)
+            for folder in sorted({p.parent for p in removed}):
+                try:
+                    fsync_dir(folder)
+                except OSError as exc:
+                    raise access_error(folder, exc, "flush", changed=True) from None
+        return removed
+
+    @staticmethod
+    def _select(
+        found: builtins.list[StaleTempFile], only: Collection[Path] | None
+    ) -> builtins.list[StaleTempFile]:
+        if only is None:
+            return found
+        wanted = {Path(p) for p in only}
+        return [f for f in found if f.path in wanted]
 
     # -- construct conveniences ---------------------------------------------
 
