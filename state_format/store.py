@@ -11,9 +11,8 @@ from __future__ import annotations
 import builtins
 import os
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -35,7 +34,8 @@ from state_format.errors import (
 )
 from state_format.files import access_error
 from state_format.ids import is_valid_id, new_id
-from state_format.listing import CACHE_DIR, list_construct_rows
+from state_format.listing import CACHE_DIR, list_constructs
+from state_format.listing import ListResult as ListResult  # re-exported
 from state_format.locking import DEFAULT_TIMEOUT, StateLock
 from state_format.marker import CURRENT_VERSION, check_not_too_new, write_marker
 from state_format.migrations import MigrationReport, detect_version, migrate
@@ -43,45 +43,17 @@ from state_format.paths import RepoPaths, find_repo
 from state_format.records import RECORD_KINDS, Construct, Record, utc_now
 from state_format.text import one_line as one_line  # re-exported
 from state_format.tomlio import (
-    decode_text,
-    find_key_line,
-    parse,
     read_bytes,
     read_text,
     render_new,
     render_update,
-    validate,
 )
+from state_format.tomlio import record_from_bytes as record_from_bytes  # re-exported
 
 R = TypeVar("R", bound=Record)
 
 LOCK_NAME = ".lock"
 _SUFFIX = ".toml"
-
-
-@dataclass
-class ListResult(Generic[R]):
-    """Records that read fine, plus the files that did not (never silently dropped)."""
-
-    records: list[R] = field(default_factory=list)
-    broken: list[BrokenRecordError] = field(default_factory=list)
-
-
-def record_from_bytes(kind: type[R], path: Path, record_id: str, data: bytes) -> R:
-    """Decode, parse and validate the content of record file ``path``.
-
-    Raises BrokenRecordError (with path and line) for anything wrong, including
-    an ``id`` that does not match the file name.
-    """
-    text = decode_text(data, path)
-    record = validate(kind, parse(text, path), text, path)
-    if record.id != record_id:
-        raise BrokenRecordError(
-            str(path),
-            find_key_line(text, "id"),
-            f"id {one_line(record.id)!r} does not match the file name {path.name!r}",
-        )
-    return record
 
 
 class Store:
@@ -190,11 +162,12 @@ class Store:
     def list(self, kind: type[R]) -> ListResult[R]:
         """Every record of ``kind``; unreadable files go to ``broken``, not lost.
 
-        Constructs are listed through the parse cache (:mod:`state_format.listing`):
-        unchanged files are not parsed again, but every record is still validated.
+        Constructs come oldest first, through the parse cache
+        (:mod:`state_format.listing`): unchanged files are not parsed again,
+        but every record is still validated.
         """
         if kind is Construct:
-            return self._list_constructs()  # type: ignore[return-value]
+            return list_constructs(self.root)  # type: ignore[return-value]
         result: ListResult[R] = ListResult()
         folder = self.folder(kind)
         for record_id in self.list_ids(kind):
@@ -210,29 +183,6 @@ class Store:
                 continue  # deleted by another process since listdir: it is gone
             except BrokenRecordError as exc:
                 result.broken.append(exc)
-        if kind is Construct:
-            result.records.sort(key=lambda r: (r.created_at, r.id))  # type: ignore[attr-defined]
-        return result
-
-    def _list_constructs(self) -> ListResult[Construct]:
-        listing = list_construct_rows(self.root)
-        result: ListResult[Construct] = ListResult(broken=listing.broken)
-        folder = self.folder(Construct)
-        for row in listing.rows:
-            try:
-                result.records.append(row.to_construct())
-            except ValidationError:
-                # The cached values passed the cheap check but not the model:
-                # read the file itself, which reports or returns it exactly.
-                try:
-                    result.records.append(
-                        self._load(Construct, folder / f"{row.id}{_SUFFIX}", row.id)
-                    )
-                except FileNotFoundError:
-                    continue
-                except BrokenRecordError as exc:
-                    result.broken.append(exc)
-        result.records.sort(key=lambda r: (r.created_at, r.id))
         return result
 
     def resolve(self, kind: type[R], ref: str) -> R:

@@ -25,8 +25,7 @@ if TYPE_CHECKING:
     from state_format.store import Store
 
 # Heavy modules (pydantic models, the store, the ops layer) are imported inside
-# the handlers: `register` only touches argparse, and `ls` on a warm cache
-# never imports pydantic at all (see state_format/listing.py).
+# the handlers: `register` only touches argparse.
 
 _STATUS_HELP = "one of: " + ", ".join(s.value for s in Status)
 
@@ -176,10 +175,9 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_ls(args: argparse.Namespace) -> int:
     """``synthetic ls``: broken files go to stderr (and ``broken`` in --json).
 
-    Uses the light listing (:mod:`synthetic_ls.ops.listing`): no pydantic
-    models unless an interrupted creation must be rolled back.
+    Uses the listing both faces share (:mod:`synthetic_ls.ops.listing`).
     """
-    from state_format.listing import ConstructRow
+    from synthetic_ls.ops.constructs import construct_as_dict
     from synthetic_ls.ops.listing import list_rows, worktree_states
 
     wanted = _parse_status(args.status) if args.status is not None else None
@@ -189,7 +187,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
     infos = worktree_states(result.repo, result.rows)
     json_rows = None
     if args.json:
-        json_rows = list(map(ConstructRow.as_json_dict, result.rows, result.files()))
+        json_rows = [
+            {**construct_as_dict(c), "file": f}
+            for c, f in zip(result.rows, result.files(), strict=True)
+        ]
     _print_listing(args, result.rows, json_rows, result.broken, result.total, infos)
     return int(ExitCode.OK)
 
@@ -335,7 +336,7 @@ def _pad(text: str, width: int) -> str:
 
 
 class _Listed(Protocol):
-    """What the table needs: a Construct or a ConstructRow."""
+    """What the table needs of a construct."""
 
     @property
     def id(self) -> str: ...

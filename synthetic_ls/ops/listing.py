@@ -1,8 +1,8 @@
 """The light construct listing both faces use (``ls``, and the editor's views).
 
-Rows come from :mod:`state_format.listing` (through the parse cache, without
-pydantic). Interrupted creations are rolled back first; only then, and only
-for constructs with a worktree, are the heavier modules imported.
+Constructs come from :mod:`state_format.listing` (through the parse cache).
+Interrupted creations are rolled back first; only then, and only for
+constructs with a worktree, are the heavier modules imported.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from state_format.listing import ConstructRow, list_construct_rows, open_state
+from state_format.records import Construct
 from state_format.statuses import Status
+from state_format.store import Store
 
 if TYPE_CHECKING:
     from state_format.errors import BrokenRecordError
@@ -25,12 +26,12 @@ class RowList:
     """Rows that matched (oldest first), every broken file, and what was recovered."""
 
     repo: RepoPaths
-    rows: list[ConstructRow]
+    rows: list[Construct]
     broken: list[BrokenRecordError]
     total: int  # readable constructs before filtering
     recovered: list[str] = field(default_factory=list)
 
-    def file_of(self, row: ConstructRow) -> str:
+    def file_of(self, row: Construct) -> str:
         """Path of the record file behind ``row``."""
         return str(self.repo.state_dir / "constructs" / f"{row.id}.toml")
 
@@ -46,21 +47,20 @@ def list_rows(
     template_id: str | None = None,
     start: Path | str | None = None,
 ) -> RowList:
-    """Every readable construct matching the filters, as light rows, plus broken files."""
-    repo = open_state(start)
-    listing = list_construct_rows(repo.state_dir)
+    """Every readable construct matching the filters, plus broken files."""
+    store = Store.open(start)
+    repo = store.repo
+    listing = store.list_constructs()
     recovered: list[str] = []
-    if any(r.status == Status.SPAWNING and r.spawn_pid is not None for r in listing.rows):
-        from state_format.store import Store
+    if any(r.status == Status.SPAWNING and r.spawn_pid is not None for r in listing.records):
         from synthetic_ls.ops.worktrees import recover_interrupted
 
-        store = Store.at(repo)
         recovered = recover_interrupted(
-            store, [r.to_construct() for r in listing.rows if r.status == Status.SPAWNING]
+            store, [r for r in listing.records if r.status == Status.SPAWNING]
         )
         if recovered:
-            listing = list_construct_rows(repo.state_dir)
-    rows = listing.rows
+            listing = store.list_constructs()
+    rows = listing.records
     if status is not None or template_id is not None:
         rows = [
             r
@@ -68,11 +68,11 @@ def list_rows(
             if (status is None or r.status == status)
             and (template_id is None or r.template_id == template_id)
         ]
-    return RowList(repo, rows, listing.broken, len(listing.rows), recovered)
+    return RowList(repo, rows, listing.broken, len(listing.records), recovered)
 
 
 def worktree_states(
-    repo: RepoPaths, rows: list[ConstructRow], *, with_size: bool = False
+    repo: RepoPaths, rows: list[Construct], *, with_size: bool = False
 ) -> dict[str, dict[str, Any]]:
     """Worktree state per construct id, for rows that have a worktree (else ``{}``)."""
     with_tree = [r for r in rows if r.workspace_path]

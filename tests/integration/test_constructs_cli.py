@@ -484,19 +484,19 @@ def test_ls_table_matches_a_cell_by_cell_layout() -> None:
     """The column-wise table is the same as laying out each cell with _width."""
     from datetime import UTC, datetime
 
-    from state_format.listing import ConstructRow
+    from state_format.records import Construct
     from state_format.statuses import Status
     from state_format.text import one_line
     from synthetic_ls.cli.constructs_cmd import _state_text, _width, render_table
 
-    def row(i: int, name: str, template: str, branch: str | None, year: int) -> ConstructRow:
+    def row(i: int, name: str, template: str, branch: str | None, year: int) -> Construct:
         when = datetime(year, 2, 3, 4, 5, 6, 7000, tzinfo=UTC)
-        return ConstructRow(
-            f"c{i}-abcdef", name, "", template, None, None, list(Status)[i % 11],
-            when, when, branch, None, None, None, {},
-        )  # fmt: skip
+        return Construct(
+            id=f"c{i}-abcdef", name=name, template_id=template, status=list(Status)[i % 11],
+            created_at=when, updated_at=when, branch=branch,
+        )
 
-    def reference(rows: list[ConstructRow], infos: dict[str, dict[str, object]]) -> str:
+    def reference(rows: list[Construct], infos: dict[str, dict[str, object]]) -> str:
         header = ("ID", "STATUS", "TEMPLATE", "BRANCH", "WORKTREE", "UPDATED (UTC)", "NAME")
         table = [header] + [
             (
