@@ -162,7 +162,7 @@ def _stat_key(st: os.stat_result) -> list[int]:
     return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
 
 
-def entry_values(construct: Construct) -> dict[str, Any] | None:
+def _entry_values(construct: Construct) -> dict[str, Any] | None:
     """What the cache keeps of ``construct``: its values as JSON (only the keys
     it was read with), or None when they would not validate back to the same
     construct (e.g. a TOML date a person put under an unknown key)."""
@@ -286,6 +286,6 @@ def _read(
     stable = key == _stat_key(before)
     recent = now - max(after.st_mtime_ns, after.st_ctime_ns) < RACY_NS
     if stable and not recent:
-        values = entry_values(construct)
+        values = _entry_values(construct)
         if values is not None:
             fresh[name] = [*key, values]
