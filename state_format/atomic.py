@@ -2,16 +2,20 @@
 
 A reader therefore sees either the whole old file or the whole new one, and a
 writer killed at any point leaves the old file intact (at worst a stray
-``.*.tmp`` file, which readers ignore and :func:`remove_stale_temp_files` clears).
+``.<name>.<random>.tmp`` file, which readers ignore, :func:`find_stale_temp_files`
+finds once it is old, and ``Store.remove_stale_temp_files`` clears).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 
 from state_format.errors import StateLayoutError
 from state_format.files import access_error, not_a_folder_error
@@ -22,6 +26,8 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 TEMP_SUFFIX = ".tmp"
+#: The names writers give their temp files: ``.<name>.<8 hex digits>.tmp``.
+TEMP_NAME = re.compile(r"\.(?P<name>.+)\.[0-9a-f]{8}\.tmp")
 
 
 def ensure_dir(path: Path) -> None:
@@ -61,9 +67,19 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def temp_name(name: str) -> str:
+    """A fresh hidden temp name for the file ``name`` (matches :data:`TEMP_NAME`)."""
+    return f".{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` is one a writer gives its temp file (see :func:`temp_name`)."""
+    return TEMP_NAME.fullmatch(name) is not None
+
+
 def temp_path_for(path: Path) -> Path:
     """A fresh hidden temp name beside ``path`` (same folder, so rename is atomic)."""
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+    return path.with_name(temp_name(path.name))
 
 
 def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
@@ -124,22 +140,46 @@ def atomic_delete(path: Path) -> None:
         raise access_error(path, exc, "flush the folder of", changed=True) from None
 
 
-def remove_stale_temp_files(folder: Path, older_than: float = 3600.0) -> int:
-    """Delete temp files left by killed writers; returns how many were removed.
+#: Age (seconds since its last change) from which a temp file counts as left
+#: behind by a killed writer. A live write takes milliseconds; an hour leaves
+#: room for a writer stalled on a slow disk.
+STALE_TEMP_AGE = 3600.0
 
-    Only files older than ``older_than`` seconds are touched, so a write in
-    progress in another process is never disturbed.
+
+@dataclass(frozen=True)
+class StaleTempFile:
+    """A temp file a writer left behind (it was killed between create and rename)."""
+
+    path: Path
+    size: int
+    #: Seconds since the file last changed (the later of its mtime and ctime).
+    age: float
+
+
+def find_stale_temp_files(folder: Path, older_than: float = STALE_TEMP_AGE) -> list[StaleTempFile]:
+    """Temp files directly in ``folder`` unchanged for at least ``older_than`` seconds.
+
+    Only regular files named as :func:`temp_name` names them count; a link or a
+    folder with such a name is not a writer's and is left out. A missing
+    folder (or a file in its place) has none. Nothing is changed.
     """
-    removed = 0
     now = time.time()
     try:
         entries = list(os.scandir(folder))
-    except FileNotFoundError:
-        return 0
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        raise access_error(folder, exc, "list") from None
+    found: list[StaleTempFile] = []
     for entry in entries:
-        if entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX):
-            with contextlib.suppress(OSError):
-                if now - entry.stat().st_mtime > older_than:
-                    os.unlink(entry.path)
-                    removed += 1
-    return removed
+        if not is_temp_name(entry.name):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue  # gone meanwhile
+        # ctime too: it cannot be set back (touch -d), and moves on every write.
+        age = now - max(st.st_mtime, st.st_ctime)
+        if S_ISREG(st.st_mode) and age >= older_than:
+            found.append(StaleTempFile(Path(entry.path), st.st_size, age))
+    return sorted(found, key=lambda f: f.path.name)

@@ -32,8 +32,8 @@ from state_format.errors import StateAccessError, StateError, StateLayoutError
 #: Largest record file (and format marker) read, in bytes: 1 MiB. Records are a
 #: few hundred bytes; a prompt bundle's text is the largest expected content.
 MAX_RECORD_BYTES = 1 << 20
-#: Largest listing cache read, in bytes: 64 MiB, room for ~180,000 constructs
-#: (an entry is ~350 bytes). A larger cache is ignored and not written again.
+#: Largest listing cache read, in bytes: 64 MiB, room for ~130,000 constructs
+#: (an entry is ~500 bytes). A larger cache is ignored and not written again.
 MAX_CACHE_BYTES = 64 << 20
 #: Largest version-0 ``constructs.toml`` migrated, in bytes: 64 MiB.
 MAX_V0_BYTES = 64 << 20
@@ -193,14 +193,26 @@ def read_regular(path: Path | str, limit: int, *, dir_fd: int | None = None) -> 
     FileNotFoundError when nothing is there; :class:`UnsafeFileError` for
     anything that is not a regular file, cannot be opened, or is too large.
     """
-    fd, st = open_regular(path, dir_fd=dir_fd)
+    return read_regular_stat(path, limit, dir_fd=dir_fd)[0]
+
+
+def read_regular_stat(
+    path: Path | str, limit: int, *, dir_fd: int | None = None
+) -> tuple[bytes, os.stat_result, os.stat_result]:
+    """:func:`read_regular`, plus the file's ``fstat`` before and after the read.
+
+    The two differ when the file changed while it was read (a cache must then
+    not remember what was read under either key).
+    """
+    fd, before = open_regular(path, dir_fd=dir_fd)
     try:
-        if st.st_size > limit:
+        if before.st_size > limit:
             raise UnsafeFileError(
-                f"is larger than {_size(limit)} ({st.st_size} bytes); a state file this "
+                f"is larger than {_size(limit)} ({before.st_size} bytes); a state file this "
                 "big was not written by Synthetic: move it away and check what wrote it"
             )
-        return read_limited(fd, limit, st.st_size)
+        data = read_limited(fd, limit, before.st_size)
+        return data, before, os.fstat(fd)
     finally:
         os.close(fd)
 

@@ -9,6 +9,7 @@ path segment and a git ref component without quoting.
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 
 #: Every record id matches this (the JSON Schemas say the same).
@@ -38,8 +39,6 @@ def slugify(name: str, max_len: int = SLUG_MAX) -> str:
 
 def random_suffix(length: int = SUFFIX_LEN) -> str:
     """A random ``[a-z0-9]`` string (cryptographic RNG: no collisions across forks)."""
-    import secrets  # here: listing (which only checks ids) should not pay for it
-
     return "".join(secrets.choice(SUFFIX_ALPHABET) for _ in range(length))
 
 

@@ -19,14 +19,19 @@ journal = { op = "create", owner = { pid = 4242, start = 998877, host = "3d12...
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from state_format.owner import Owner
+from state_format.owner import Owner, host_id, pid_namespace
 
 #: Operations a journal can record. ``create`` and ``add-worktree`` are undone
 #: after a crash; ``remove`` and ``remove-worktree`` are carried on.
 OPERATIONS = ("create", "add-worktree", "remove", "remove-worktree")
+
+#: The steps a creation by an older Synthetic (before journals) may have made:
+#: its branch and worktree, then the include files copied into it.
+LEGACY_CREATE_STEPS = ("worktree", "include-files")
 
 #: Operations that recovery completes rather than undoes.
 FORWARD_OPERATIONS = frozenset({"remove", "remove-worktree"})
@@ -51,6 +56,21 @@ class Journal:
             raise ValueError(f"unknown operation {op!r}")
         kept = {k: v or "" for k, v in (restore or {}).items()}
         return cls(op=op, owner=Owner.current(), restore=kept)
+
+    @classmethod
+    def legacy_create(cls, pid: int, started: Iterable[str] = ()) -> Journal:
+        """The journal an older Synthetic's creation stands for.
+
+        Before journals, a creation wrote ``status = "spawning"`` and its pid as
+        ``spawn_pid``, and nothing about its steps. Such a record is read as a
+        ``create`` journal whose owner is known by pid only: assumed to be on
+        this host and in this PID namespace (where the older tool ran), no start
+        time and no boot id, so it is judged alive exactly while that pid runs.
+        ``started`` names the steps it may have begun: all the steps an older
+        creation had (the caller knows them; recovery undoes each if present).
+        """
+        owner = Owner(pid, None, host_id(), "", pid_namespace())
+        return cls(op="create", owner=owner, started=tuple(started))
 
     def taken_over(self) -> Journal:
         """This journal, owned by this process from now on (resuming a dead one's work)."""

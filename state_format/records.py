@@ -13,6 +13,7 @@ Conventions shared by all kinds (see README.md):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
@@ -27,7 +28,7 @@ from pydantic import (
 )
 
 from state_format.ids import ID_PATTERN
-from state_format.journal import OPERATIONS, Journal
+from state_format.journal import LEGACY_CREATE_STEPS, OPERATIONS, Journal
 from state_format.statuses import Status
 from state_format.timefmt import format_timestamp as format_timestamp  # re-exported
 from state_format.timefmt import utc_now as utc_now  # re-exported
@@ -166,8 +167,9 @@ class Construct(Record):
         default=None,
         ge=1,
         le=PID_MAX,
-        description="While status is spawning: id of the process creating the construct. "
-        "A spawning record whose process is gone was interrupted and is rolled back.",
+        description="Legacy (written by older Synthetic versions, read but no longer written): "
+        "while status is spawning, id of the process creating the construct. Without a "
+        "journal, it stands for a create journal owned by that pid.",
     )
     journal: JournalField = Field(
         default=None,
@@ -180,6 +182,24 @@ class Construct(Record):
     _v_empty = field_validator(
         "workspace_path", "opencode_session_id", "branch", "base_ref", "base_commit", mode="before"
     )(_empty_is_none)
+
+    def effective_journal(
+        self, legacy_steps: Iterable[str] = LEGACY_CREATE_STEPS
+    ) -> Journal | None:
+        """The operation in progress on this construct, if any.
+
+        ``journal`` when set. Otherwise a ``spawning`` record with a
+        ``spawn_pid`` was written by an older Synthetic, mid-creation: it reads
+        as a ``create`` journal owned by that pid only
+        (:meth:`Journal.legacy_create`), whose begun steps are
+        ``legacy_steps`` (the steps such a creation may have made). None when
+        no operation is in progress.
+        """
+        if self.journal is not None:
+            return self.journal
+        if self.status is Status.SPAWNING and self.spawn_pid is not None:
+            return Journal.legacy_create(self.spawn_pid, legacy_steps)
+        return None
 
 
 class PromptBundle(Record):

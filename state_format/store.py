@@ -8,15 +8,23 @@ again (another process may have upgraded it meanwhile).
 
 from __future__ import annotations
 
+import builtins
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from state_format.atomic import atomic_delete, atomic_write, ensure_dir
+from state_format.atomic import (
+    STALE_TEMP_AGE,
+    StaleTempFile,
+    atomic_delete,
+    atomic_write,
+    ensure_dir,
+    find_stale_temp_files,
+    fsync_dir,
+)
 from state_format.errors import (
     AmbiguousReferenceError,
     BrokenRecordError,
@@ -26,53 +34,26 @@ from state_format.errors import (
 )
 from state_format.files import access_error
 from state_format.ids import is_valid_id, new_id
-from state_format.listing import list_construct_rows
+from state_format.listing import CACHE_DIR, list_constructs
+from state_format.listing import ListResult as ListResult  # re-exported
 from state_format.locking import DEFAULT_TIMEOUT, StateLock
 from state_format.marker import CURRENT_VERSION, check_not_too_new, write_marker
 from state_format.migrations import MigrationReport, detect_version, migrate
 from state_format.paths import RepoPaths, find_repo
-from state_format.records import Construct, Record, utc_now
+from state_format.records import RECORD_KINDS, Construct, Record, utc_now
 from state_format.text import one_line as one_line  # re-exported
 from state_format.tomlio import (
-    decode_text,
-    find_key_line,
-    parse,
     read_bytes,
     read_text,
     render_new,
     render_update,
-    validate,
 )
+from state_format.tomlio import record_from_bytes as record_from_bytes  # re-exported
 
 R = TypeVar("R", bound=Record)
 
 LOCK_NAME = ".lock"
 _SUFFIX = ".toml"
-
-
-@dataclass
-class ListResult(Generic[R]):
-    """Records that read fine, plus the files that did not (never silently dropped)."""
-
-    records: list[R] = field(default_factory=list)
-    broken: list[BrokenRecordError] = field(default_factory=list)
-
-
-def record_from_bytes(kind: type[R], path: Path, record_id: str, data: bytes) -> R:
-    """Decode, parse and validate the content of record file ``path``.
-
-    Raises BrokenRecordError (with path and line) for anything wrong, including
-    an ``id`` that does not match the file name.
-    """
-    text = decode_text(data, path)
-    record = validate(kind, parse(text, path), text, path)
-    if record.id != record_id:
-        raise BrokenRecordError(
-            str(path),
-            find_key_line(text, "id"),
-            f"id {one_line(record.id)!r} does not match the file name {path.name!r}",
-        )
-    return record
 
 
 class Store:
@@ -181,11 +162,12 @@ class Store:
     def list(self, kind: type[R]) -> ListResult[R]:
         """Every record of ``kind``; unreadable files go to ``broken``, not lost.
 
-        Constructs are listed through the parse cache (:mod:`state_format.listing`):
-        unchanged files are not parsed again, but every record is still validated.
+        Constructs come oldest first, through the parse cache
+        (:mod:`state_format.listing`): unchanged files are not parsed again,
+        but every record is still validated.
         """
         if kind is Construct:
-            return self._list_constructs()  # type: ignore[return-value]
+            return list_constructs(self.root)  # type: ignore[return-value]
         result: ListResult[R] = ListResult()
         folder = self.folder(kind)
         for record_id in self.list_ids(kind):
@@ -201,29 +183,6 @@ class Store:
                 continue  # deleted by another process since listdir: it is gone
             except BrokenRecordError as exc:
                 result.broken.append(exc)
-        if kind is Construct:
-            result.records.sort(key=lambda r: (r.created_at, r.id))  # type: ignore[attr-defined]
-        return result
-
-    def _list_constructs(self) -> ListResult[Construct]:
-        listing = list_construct_rows(self.root)
-        result: ListResult[Construct] = ListResult(broken=listing.broken)
-        folder = self.folder(Construct)
-        for row in listing.rows:
-            try:
-                result.records.append(row.to_construct())
-            except ValidationError:
-                # The cached values passed the cheap check but not the model:
-                # read the file itself, which reports or returns it exactly.
-                try:
-                    result.records.append(
-                        self._load(Construct, folder / f"{row.id}{_SUFFIX}", row.id)
-                    )
-                except FileNotFoundError:
-                    continue
-                except BrokenRecordError as exc:
-                    result.broken.append(exc)
-        result.records.sort(key=lambda r: (r.created_at, r.id))
         return result
 
     def resolve(self, kind: type[R], ref: str) -> R:
@@ -338,6 +297,63 @@ class Store:
             self.get(kind, record_id)  # raises if missing or broken
             self._lock.ensure_still_held()
             atomic_delete(self.path_of(kind, record_id))
+
+    # -- temp files left by killed writers ----------------------------------
+
+    def _temp_folders(self) -> builtins.list[Path]:
+        """Every folder a writer puts temp files in: the root, each record kind's, the cache's."""
+        kinds = [self.root / kind.folder for kind in RECORD_KINDS.values()]
+        return [self.root, *kinds, self.root / CACHE_DIR]
+
+    def stale_temp_files(self, older_than: float = STALE_TEMP_AGE) -> builtins.list[StaleTempFile]:
+        """Temp files writers left behind when they were killed mid-write.
+
+        Only files named as writers name them (``.<file>.<8 hex>.tmp``), only
+        regular files, and only those unchanged for ``older_than`` seconds
+        (default an hour), so a write in progress is never among them. Readers
+        ignore these files; they only take space. Reads only.
+        """
+        found: builtins.list[StaleTempFile] = []
+        for folder in self._temp_folders():
+            found += find_stale_temp_files(folder, older_than)
+        return found
+
+    def remove_stale_temp_files(
+        self, older_than: float = STALE_TEMP_AGE, *, only: Collection[Path] | None = None
+    ) -> builtins.list[Path]:
+        """Remove :meth:`stale_temp_files` (those in ``only``, when given); returns what went.
+
+        Under the lock, and checked again there: a file that changed since,
+        or is no longer a temp file, is left alone. No lock is taken (and
+        nothing is created) when there is nothing to remove.
+        """
+        if not self._select(self.stale_temp_files(older_than), only):
+            return []
+        removed: builtins.list[Path] = []
+        with self._lock:
+            for stale in self._select(self.stale_temp_files(older_than), only):
+                try:
+                    os.unlink(stale.path)
+                except FileNotFoundError:
+                    continue  # removed by another process meanwhile
+                except OSError as exc:
+                    raise access_error(stale.path, exc, "remove") from None
+                removed.append(stale.path)
+            for folder in sorted({p.parent for p in removed}):
+                try:
+                    fsync_dir(folder)
+                except OSError as exc:
+                    raise access_error(folder, exc, "flush", changed=True) from None
+        return removed
+
+    @staticmethod
+    def _select(
+        found: builtins.list[StaleTempFile], only: Collection[Path] | None
+    ) -> builtins.list[StaleTempFile]:
+        if only is None:
+            return found
+        wanted = {Path(p) for p in only}
+        return [f for f in found if f.path in wanted]
 
     # -- construct conveniences ---------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Timestamps as the files hold them (stdlib only, so listing needs no pydantic)."""
+"""Timestamps as the files hold them (standard library only)."""
 
 from __future__ import annotations
 

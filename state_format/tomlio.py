@@ -22,8 +22,11 @@ from state_format.files import (
     not_a_folder_error,
     read_regular,
 )
+from state_format.records import Record
+from state_format.text import one_line
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R", bound=Record)
 
 _LINE_RE = re.compile(r"\(at line (\d+), column \d+\)")
 
@@ -121,6 +124,23 @@ def validate(model: type[M], data: Mapping[str, Any], text: str, path: Path) -> 
         if more:
             detail += f" (and {more} more problem{'s' if more > 1 else ''})"
         raise BrokenRecordError(str(path), line, detail) from None
+
+
+def record_from_bytes(kind: type[R], path: Path, record_id: str, data: bytes) -> R:
+    """Decode, parse and validate the content of record file ``path``.
+
+    Raises BrokenRecordError (with path and line) for anything wrong, including
+    an ``id`` that does not match the file name.
+    """
+    text = decode_text(data, path)
+    record = validate(kind, parse(text, path), text, path)
+    if record.id != record_id:
+        raise BrokenRecordError(
+            str(path),
+            find_key_line(text, "id"),
+            f"id {one_line(record.id)!r} does not match the file name {path.name!r}",
+        )
+    return record
 
 
 def _item(value: Any) -> Any:

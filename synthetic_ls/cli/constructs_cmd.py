@@ -216,7 +216,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def _op_state(view: ConstructView) -> str | None:
-    journal = view.construct.journal
+    journal = view.construct.effective_journal()
     if journal is None:
         return None
     from synthetic_ls.ops.views import operation_dict

@@ -430,7 +430,7 @@ def remove_construct(store: Store, options: RemoveOptions) -> RemoveResult:
         # An interrupted creation, rolled back: nothing of it is left.
         return RemoveResult(construct=original, notes=[recovery.message()] if recovery else [])
     job = job_for(store, construct, force=options.force)
-    if construct.journal is None:
+    if construct.effective_journal() is None:
         flow.preflight_release(job, RESOURCES)
     notes = flow.release(job, RESOURCES, op="remove")
     return RemoveResult(construct=construct, notes=notes)

@@ -94,7 +94,7 @@ def _operation_findings(store: Store, constructs: list[Construct]) -> list[Findi
     """Interrupted operations (fix: recover) and operations this host cannot see."""
     out: list[Finding] = []
     for c in constructs:
-        journal = c.journal
+        journal = c.effective_journal()
         if journal is None:
             continue
         liveness = journal.owner.liveness()

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from state_format.errors import BrokenRecordError
-from state_format.listing import list_construct_rows
 from state_format.records import Construct
 from state_format.statuses import Status
 from state_format.store import Store
@@ -45,10 +44,8 @@ def list_constructs(
     inspect: bool = True,
 ) -> ListResult:
     """Every readable construct matching the filters; with ``inspect``, their worktrees' state."""
-    listing = list_construct_rows(store.root)
-    constructs: list[Construct] = [
-        r if isinstance(r, Construct) else r.to_construct() for r in listing.rows
-    ]
+    listing = store.list_constructs()
+    constructs: list[Construct] = list(listing.records)
     total = len(constructs)
     if status is not None or template_id is not None:
         constructs = [

@@ -53,7 +53,7 @@ def settle(
     and what recovery did. An interrupted operation named by ``resuming``
     (a removal asked for again) is left for the caller to carry on.
     """
-    journal = construct.journal
+    journal = construct.effective_journal()
     if journal is not None and journal.op == resuming and flow.interrupted(construct):
         return construct, None
     recovery = recover(store, construct)

@@ -42,7 +42,7 @@ def _jsonable(value: Any) -> Any:
 
 def operation_dict(construct: Construct) -> dict[str, Any] | None:
     """``{"op", "owner", "state"}`` of the operation in progress, or None."""
-    journal = construct.journal
+    journal = construct.effective_journal()
     if journal is None:
         return None
     return {

@@ -94,7 +94,7 @@ def add_worktree(
     job.from_ref, job.branch = from_ref, branch
     with store.lock():
         current = store.get_construct(construct.id)
-        if current.workspace_path or current.journal is not None:
+        if current.workspace_path or current.effective_journal() is not None:
             raise ConflictError(f"construct {construct.id} changed meanwhile; try again")
         job.construct = current
         flow.plan(job, WORKTREE_RESOURCES)  # rejects bad input before anything is written
@@ -113,10 +113,10 @@ def add_worktree(
 def remove_worktree(store: Store, ref: str, *, force: bool = False) -> WorktreeRemoveResult:
     """Remove a construct's worktree (the record stays); the branch goes as with ``rm``."""
     construct = _settled(store, ref, resuming="remove-worktree")
-    if not construct.workspace_path and construct.journal is None:
+    if not construct.workspace_path and construct.effective_journal() is None:
         raise NotFoundError(f"construct {construct.id} has no worktree")
     job = job_for(store, construct, force=force)
-    if construct.journal is None:
+    if construct.effective_journal() is None:
         flow.preflight_release(job, WORKTREE_RESOURCES)
     notes = flow.release(job, WORKTREE_RESOURCES, op="remove-worktree")
     return WorktreeRemoveResult(construct=job.construct, notes=notes)

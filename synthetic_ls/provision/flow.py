@@ -177,7 +177,7 @@ class OperationInProgressError(ConflictError):
 
 def interrupted(construct: Construct) -> Journal | None:
     """The journal of ``construct`` if its owner is certainly gone, else None."""
-    journal = construct.journal
+    journal = construct.effective_journal()
     if journal is None or journal.owner.liveness() is not Liveness.DEAD:
         return None
     return journal
@@ -185,7 +185,7 @@ def interrupted(construct: Construct) -> Journal | None:
 
 def require_no_operation(construct: Construct) -> None:
     """Raise unless no live (or unknowable) operation holds ``construct``."""
-    journal = construct.journal
+    journal = construct.effective_journal()
     if journal is None:
         return
     liveness = journal.owner.liveness()

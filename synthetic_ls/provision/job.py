@@ -53,7 +53,7 @@ class Job:
     @property
     def journal(self) -> Journal | None:
         """The journal of the operation in progress, if any."""
-        return self.construct.journal
+        return self.construct.effective_journal()
 
     def update(self, **fields: Any) -> Construct:
         """Write ``fields`` to the record (None removes a key) and refresh :attr:`construct`."""

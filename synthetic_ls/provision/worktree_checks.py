@@ -85,7 +85,7 @@ def worktree_findings(survey: Survey) -> list[Finding]:
     git = survey.git
     settings = worktree_settings(git, survey.config)
     root = settings.root
-    busy = {c.id for c in survey.constructs if c.journal is not None}
+    busy = {c.id for c in survey.constructs if c.effective_journal() is not None}
     settled = [c for c in survey.constructs if c.id not in busy]
     entries = [e for e in survey.worktrees if not e.is_main]
     by_path = {e.path.resolve(): e for e in entries}
@@ -207,9 +207,8 @@ def worktree_findings(survey: Survey) -> list[Finding]:
         )
 
     used = {c.branch for c in survey.constructs if c.branch}
-    restoring = {
-        c.journal.restore.get("branch", "") for c in survey.constructs if c.journal is not None
-    }
+    journals = [c.effective_journal() for c in survey.constructs]
+    restoring = {j.restore.get("branch", "") for j in journals if j is not None}
     checked_out = {e.branch for e in survey.worktrees if e.branch}
     prefix = settings.branch_prefix
     for name in sorted(git.repo.branches.local):

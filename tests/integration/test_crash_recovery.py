@@ -205,7 +205,10 @@ def _owned_by(repo: Path, tmp_path: Path, owner: Owner, op: str = "create") -> s
     made = synthetic(repo, tmp_path, "new", "busy", "--json")
     data = json.loads(made.stdout)
     path = Path(data["file"])
-    journal = Journal(op, owner, started=("worktree",), done=("worktree",))
+    # A creation got past its worktree; a removal (newest first) had released
+    # the include files and was about to remove the worktree.
+    step = "worktree" if op == "create" else "include-files"
+    journal = Journal(op, owner, started=(step,), done=(step,))
     import tomlkit
 
     doc = tomlkit.parse(path.read_text())

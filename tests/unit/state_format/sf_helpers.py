@@ -69,7 +69,7 @@ for module in pkgutil.iter_modules(state_format.__path__):
     importlib.import_module(f"state_format.{module.name}")
 from state_format import listing
 from state_format.errors import StateError
-from state_format.listing import list_construct_rows, open_state
+from state_format.listing import list_constructs
 from state_format.records import Construct, utc_now
 from state_format.store import Store
 
@@ -85,9 +85,9 @@ def broken(items):
     return [{"path": b.path, "line": b.line, "detail": b.detail} for b in items]
 
 def run(action, *rest):
-    if action == "ls":  # the fast listing, as `synthetic ls` does it
-        result = list_construct_rows(open_state(repo).state_dir)
-        return {"rows": [r.id for r in result.rows], "broken": broken(result.broken)}
+    if action == "ls":  # the listing with its cache, called directly
+        result = list_constructs(Store.open(repo).root)
+        return {"rows": [r.id for r in result.records], "broken": broken(result.broken)}
     if action == "list":
         result = Store.open(repo).list_constructs()
         return {"rows": [r.id for r in result.records], "broken": broken(result.broken)}

@@ -29,7 +29,7 @@ from state_format.errors import (
     StateError,
     StateLayoutError,
 )
-from state_format.listing import list_construct_rows, open_state
+from state_format.listing import list_constructs
 from state_format.records import Construct
 from state_format.store import Store
 
@@ -114,7 +114,7 @@ def test_constructs_is_a_file(store: Store) -> None:
     before = _snapshot(store.root)
     calls = (
         lambda: store.list_constructs(),
-        lambda: list_construct_rows(open_state(store.repo.worktree).state_dir),
+        lambda: list_constructs(Store.open(store.repo.worktree).root),
         lambda: store.get_construct(good.id),
         lambda: store.resolve_construct("good"),
         lambda: add_construct(store, "new"),
@@ -305,9 +305,8 @@ def test_a_spawn_pid_out_of_range_is_a_broken_record(
     line = path.read_text().count("\n")
     before = path.read_bytes()
     for _ in range(2):  # cold, then with a cache
-        for result in (store.list_constructs(), list_construct_rows(store.root)):
-            assert [getattr(r, "id", None) for r in getattr(result, "records", None)
-                    or getattr(result, "rows", [])] == [good.id]  # fmt: skip
+        for result in (store.list_constructs(), list_constructs(store.root, use_cache=False)):
+            assert [r.id for r in result.records] == [good.id]
             (err,) = result.broken
             assert err.path == str(path) and err.line == line and "spawn_pid" in err.detail
     with pytest.raises(BrokenRecordError, match="spawn_pid"):
@@ -326,11 +325,11 @@ def test_a_cached_spawn_pid_out_of_range_is_not_trusted(
     monkeypatch.setattr(listing, "RACY_NS", 0)
     record = add_construct(store, "x", status="spawning")
     store.update(Construct, record.id, lambda c: {"spawn_pid": 4242})
-    list_construct_rows(store.root)
+    list_constructs(store.root)
     doc = json.loads(cache_path(store.root).read_text())
     for pid in (9223372036854775807, 0, -5):
         (entry,) = doc["entries"].values()
-        entry[15] = pid
+        entry[4]["spawn_pid"] = pid
         cache_path(store.root).write_text(json.dumps(doc))
-        (row,) = list_construct_rows(store.root).rows
+        (row,) = list_constructs(store.root).records
         assert row.spawn_pid == 4242  # read from the file again, not from the cache

@@ -41,7 +41,9 @@ def test_failed_rename_leaves_old_file_and_no_temp(
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
 
 
-def test_writer_killed_between_temp_write_and_rename(tmp_path: Path) -> None:
+def test_writer_killed_between_temp_write_and_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo = make_repo(tmp_path / "repo")
     store = Store.open(repo)
     record = add_construct(store, "survivor")
@@ -82,7 +84,12 @@ def test_writer_killed_between_temp_write_and_rename(tmp_path: Path) -> None:
     assert [r.id for r in listing.records] == [record.id] and listing.broken == []
     # The dead writer's lock is gone with it: the next write goes through.
     assert store.update(Construct, record.id, lambda c: {"name": "after"}).name == "after"
-    assert atomic.remove_stale_temp_files(path.parent, older_than=0) == 1
+    # It is not taken for stale while it may be a write in progress; an hour on, it is.
+    assert store.stale_temp_files() == [] and store.remove_stale_temp_files() == []
+    later = time.time() + atomic.STALE_TEMP_AGE + 1
+    monkeypatch.setattr(atomic.time, "time", lambda: later)
+    assert [f.path for f in store.stale_temp_files()] == temps
+    assert store.remove_stale_temp_files() == temps and not temps[0].exists()
 
 
 def test_lock_times_out_while_another_process_holds_it(tmp_path: Path) -> None:

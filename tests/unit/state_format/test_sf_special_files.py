@@ -17,7 +17,7 @@ from sf_helpers import add_construct, make_repo, run_guarded
 
 from state_format import files, listing
 from state_format.errors import BrokenRecordError
-from state_format.listing import cache_path, list_construct_rows
+from state_format.listing import cache_path, list_constructs
 from state_format.records import Construct
 from state_format.store import Store
 
@@ -115,15 +115,15 @@ def test_a_special_cache_is_discarded_and_rebuilt(
     else:
         # A cache over the (here lowered) size limit, whose entries would show
         # if it were used: it must be ignored without even being parsed.
-        list_construct_rows(store.root)
+        list_constructs(store.root)
         size = cache.stat().st_size
         doc = json.loads(cache.read_text())
         for entry in doc["entries"].values():
-            entry[4] = "from the cache"
+            entry[4]["name"] = "from the cache"
         cache.write_text(json.dumps(doc) + " " * size)
         monkeypatch.setattr(files, "MAX_CACHE_BYTES", size * 3 // 2)
-        result = list_construct_rows(store.root)
-        assert [r.name for r in result.rows] == ["c0", "c1", "c2"] and result.broken == []
+        result = list_constructs(store.root)
+        assert [r.name for r in result.records] == ["c0", "c1", "c2"] and result.broken == []
         assert cache.stat().st_size < size * 3 // 2  # rewritten
         return
     for out in run_guarded(store.repo.worktree, ["ls"], ["ls"]):
@@ -159,7 +159,7 @@ def test_a_cache_entry_never_vouches_for_a_special_file(store: Store) -> None:
     # Even a cache entry whose key matches (a forged or very unlucky cache) is
     # not used for a FIFO: the file is opened (without blocking) and reported.
     good = add_construct(store, "good")
-    list_construct_rows(store.root)
+    list_constructs(store.root)
     fifo = store.folder(Construct) / "bad-1.toml"
     os.mkfifo(fifo)
     st = os.lstat(fifo)
@@ -168,6 +168,6 @@ def test_a_cache_entry_never_vouches_for_a_special_file(store: Store) -> None:
     doc["entries"]["bad-1.toml"] = [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns,
                                     *entry[4:]]  # fmt: skip
     cache_path(store.root).write_text(json.dumps(doc))
-    result = list_construct_rows(store.root)
-    assert [r.id for r in result.rows] == [good.id]
+    result = list_constructs(store.root)
+    assert [r.id for r in result.records] == [good.id]
     assert [b.path for b in result.broken] == [str(fifo)]
