@@ -48,6 +48,10 @@ class Journal:
     groups: tuple[int, ...] = field(default=())
     #: Record fields to put back when the operation is undone ("" = unset).
     restore: dict[str, str] = field(default_factory=dict)
+    #: The operation failed and stopped: nobody works on it any more, so
+    #: recovery may take it over even while its owner still runs (a
+    #: long-running language server whose removal step failed).
+    stopped: bool = False
 
     @classmethod
     def begin(cls, op: str, restore: dict[str, str | None] | None = None) -> Journal:
@@ -74,7 +78,11 @@ class Journal:
 
     def taken_over(self) -> Journal:
         """This journal, owned by this process from now on (resuming a dead one's work)."""
-        return replace(self, owner=Owner.current(), groups=())
+        return replace(self, owner=Owner.current(), groups=(), stopped=False)
+
+    def stop(self) -> Journal:
+        """This journal, marked as stopped after a failure (see :attr:`stopped`)."""
+        return replace(self, stopped=True)
 
     @property
     def rolls_forward(self) -> bool:
@@ -102,6 +110,7 @@ class Journal:
             "done": list(self.done),
             "groups": list(self.groups),
             "restore": dict(self.restore),
+            **({"stopped": True} if self.stopped else {}),
         }
 
     @classmethod
@@ -128,4 +137,7 @@ class Journal:
             isinstance(k, str) and isinstance(v, str) for k, v in restore.items()
         ):
             raise ValueError("journal.restore must be a table of strings")
-        return cls(op, owner, lists[0], lists[1], lists[2], dict(restore))
+        stopped = value.get("stopped", False)
+        if not isinstance(stopped, bool):
+            raise ValueError("journal.stopped must be true or false")
+        return cls(op, owner, lists[0], lists[1], lists[2], dict(restore), stopped)

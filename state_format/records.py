@@ -90,6 +90,7 @@ JOURNAL_SCHEMA: dict[str, Any] = {
         "done": {"type": "array", "items": {"type": "string"}},
         "groups": {"type": "array", "items": {"type": "integer"}},
         "restore": {"type": "object", "additionalProperties": {"type": "string"}},
+        "stopped": {"type": "boolean", "description": "It failed; nobody works on it."},
     },
     "required": ["op", "owner"],
 }

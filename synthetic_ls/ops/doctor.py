@@ -28,6 +28,9 @@ from synthetic_ls.provision.job import Survey
 from synthetic_ls.provision.lifecycle import Finding, Subject
 from synthetic_ls.provision.resources import RESOURCES
 
+#: Seconds a writer's temp file must be unchanged before it counts as left behind.
+TEMP_FILE_AGE = 3600.0
+
 _CONFIG_ADVICE = (
     "run `synthetic config check` to see every error and fix the file; until then "
     "`new` and `worktree add` refuse, and the other checks use the default "
@@ -97,7 +100,7 @@ def _operation_findings(store: Store, constructs: list[Construct]) -> list[Findi
         journal = c.effective_journal()
         if journal is None:
             continue
-        liveness = journal.owner.liveness()
+        liveness = Liveness.DEAD if journal.stopped else journal.owner.liveness()
         subject = Subject("construct", c.id)
         if liveness is Liveness.DEAD:
             how = "finish it" if journal.rolls_forward else "roll it back"
@@ -105,8 +108,10 @@ def _operation_findings(store: Store, constructs: list[Construct]) -> list[Findi
                 Finding(
                     "interrupted-operation",
                     subject,
-                    f"the {journal.op} of {c.id} was interrupted ({journal.owner.where()} "
-                    f"is gone; steps begun: {', '.join(journal.started) or 'none'})",
+                    f"the {journal.op} of {c.id} "
+                    + ("failed and stopped" if journal.stopped else "was interrupted")
+                    + f" ({journal.owner.where()}; steps begun: "
+                    f"{', '.join(journal.started) or 'none'})",
                     advice=f"`synthetic doctor --fix` will {how}",
                     fix=_recover_fix(store, c),
                 )
@@ -126,26 +131,25 @@ def _operation_findings(store: Store, constructs: list[Construct]) -> list[Findi
     return out
 
 
+def _remove_temp(store: Store, path: Path) -> Callable[[], list[str]]:
+    def fix() -> list[str]:
+        gone = store.remove_stale_temp_files(TEMP_FILE_AGE, only=[path])
+        return [f"removed {p}" for p in gone] or [f"{path} is no longer stale; left alone"]
+
+    return fix
+
+
 def _temp_file_findings(store: Store) -> list[Finding]:
-    stale = getattr(store, "stale_temp_files", None)
-    if stale is None:
-        return []
-    out = []
-    for path in stale():
-
-        def fix(path: Path = path) -> list[str]:
-            path.unlink(missing_ok=True)
-            return [f"removed {path}"]
-
-        out.append(
-            Finding(
-                "stale-temp-file",
-                Subject("file", str(path)),
-                f"{path} was left by a writer that was stopped mid-write",
-                fix=fix,
-            )
+    """Temp files that writers killed mid-write left (fix: remove each)."""
+    return [
+        Finding(
+            "stale-temp-file",
+            Subject("file", str(temp.path)),
+            f"{temp.path} ({temp.size} bytes) was left by a writer stopped mid-write",
+            fix=_remove_temp(store, temp.path),
         )
-    return out
+        for temp in store.stale_temp_files(TEMP_FILE_AGE)
+    ]
 
 
 def collect_findings(store: Store) -> list[Finding]:

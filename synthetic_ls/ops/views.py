@@ -48,7 +48,7 @@ def operation_dict(construct: Construct) -> dict[str, Any] | None:
     return {
         "op": journal.op,
         "owner": journal.owner.where(),
-        "state": _OWNER_STATES[journal.owner.liveness()],
+        "state": "interrupted" if journal.stopped else _OWNER_STATES[journal.owner.liveness()],
         "steps_done": list(journal.done),
     }
 

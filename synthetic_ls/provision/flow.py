@@ -8,6 +8,7 @@ a removal.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,7 +84,14 @@ def create(job: Job, resources: Sequence[Resource], *, final_status: Status) -> 
         groups_left = _end_groups(journal)
         notes, failed = _undo(job, resources, journal)
         failed.extend(groups_left)
-        notes.extend(_drop_or_restore(job, resources, journal))
+        if failed:
+            # Keep the record and its journal, so that `doctor --fix` (or the
+            # next change of the construct) tries the undo again: deleting it
+            # would orphan what could not be removed.
+            with contextlib.suppress(Exception):
+                job.update(journal=journal.stop())
+        else:
+            notes.extend(_drop_or_restore(job, resources, journal))
         raise StepFailedError(title, exc, notes, failed) from exc
 
 
@@ -143,7 +151,13 @@ def release(job: Job, resources: Sequence[Resource], *, op: str) -> list[str]:
             continue
         journal = journal.start(resource.name)
         job.update(journal=journal)
-        notes.extend(resource.release(job))
+        try:
+            notes.extend(resource.release(job))
+        except BaseException:
+            # Stopped, not abandoned: running the removal again resumes here.
+            with contextlib.suppress(Exception):
+                job.update(journal=journal.stop())
+            raise
         journal = journal.finish(resource.name)
         job.update(journal=journal)
     if op == "remove":
@@ -176,17 +190,22 @@ class OperationInProgressError(ConflictError):
 
 
 def interrupted(construct: Construct) -> Journal | None:
-    """The journal of ``construct`` if its owner is certainly gone, else None."""
+    """The journal of ``construct`` if nobody works on it any more, else None.
+
+    That is when its owner is certainly gone, or when it failed and stopped.
+    """
     journal = construct.effective_journal()
-    if journal is None or journal.owner.liveness() is not Liveness.DEAD:
+    if journal is None:
         return None
-    return journal
+    if journal.stopped or journal.owner.liveness() is Liveness.DEAD:
+        return journal
+    return None
 
 
 def require_no_operation(construct: Construct) -> None:
     """Raise unless no live (or unknowable) operation holds ``construct``."""
     journal = construct.effective_journal()
-    if journal is None:
+    if journal is None or journal.stopped:
         return
     liveness = journal.owner.liveness()
     if liveness is Liveness.DEAD:

@@ -311,3 +311,92 @@ def test_a_worktree_moved_out_of_sight_stays_repairable(repo: Path, tmp_path: Pa
     assert "[missing-worktree]" in fixed.stdout and "git worktree repair" in fixed.stdout
     git(repo, "worktree", "repair", str(elsewhere))  # still possible: nothing was pruned
     assert str(elsewhere) in worktrees(repo)
+
+
+def test_a_temp_file_left_by_a_killed_writer_is_reported_and_removed(
+    repo: Path, tmp_path: Path
+) -> None:
+    folder = repo / ".git" / "synthetic" / "constructs"
+    synthetic(repo, tmp_path, "new", "x", "--no-worktree")
+    temp = folder / ".x-aaaaaa.toml.0123abcd.tmp"
+    temp.write_text("half a record")
+    old = time.time() - 7200
+    os.utime(temp, (old, old))
+    # ctime cannot be set back; judge "an hour later" by moving the limit instead.
+    code = (
+        "import json, sys; from state_format.store import Store; "
+        "from synthetic_ls.ops import doctor; "
+        "doctor.TEMP_FILE_AGE = 0; "
+        "store = Store.open(); "
+        "found = [f for f in doctor.collect_findings(store) if f.kind == 'stale-temp-file']; "
+        "print(json.dumps([f.to_dict() for f in found])); "
+        "found[0].apply(); print(found[0].fix_notes)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    first = json.loads(proc.stdout.splitlines()[0])
+    assert [f["subject"]["ref"] for f in first] == [str(temp)]
+    assert not temp.exists()
+
+
+def test_a_failed_removal_is_resumed_by_the_same_long_running_process(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A language server keeps running after a removal step fails: it can retry."""
+    from state_format.store import Store
+    from synthetic_ls.ops import constructs as ops
+    from synthetic_ls.provision import worktree
+
+    monkeypatch.setenv("SYNTHETIC_WORKTREES_DIR", str(tmp_path / "wt"))
+    store = Store.open(repo)
+    cid = ops.create_construct(store, ops.CreateOptions(name="flaky")).construct.id
+    real = worktree.release_worktree
+
+    def fails_once(*args: object, **kwargs: object) -> list[str]:
+        monkeypatch.setattr(worktree, "release_worktree", real)
+        raise OSError("disk hiccup")
+
+    monkeypatch.setattr(worktree, "release_worktree", fails_once)
+    with pytest.raises(OSError, match="disk hiccup"):
+        ops.remove_construct(store, ops.RemoveOptions(ref=cid))
+    journal = store.get_construct(cid).journal
+    assert journal is not None and journal.stopped and journal.op == "remove"
+    ops.remove_construct(store, ops.RemoveOptions(ref=cid))  # same process, no --force
+    all_clear(repo, tmp_path)
+
+
+def test_a_rollback_that_cannot_finish_keeps_the_record_for_doctor(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from state_format.store import Store
+    from synthetic_ls.git import branches, include_copy
+    from synthetic_ls.ops import constructs as ops
+    from synthetic_ls.provision.step_error import StepFailedError
+
+    monkeypatch.setenv("SYNTHETIC_WORKTREES_DIR", str(tmp_path / "wt"))
+    store = Store.open(repo)
+
+    def copy_fails(*_a: object, **_k: object) -> object:
+        raise OSError("copy failed")
+
+    def delete_fails(*_a: object, **_k: object) -> None:
+        raise OSError("branch is busy")
+
+    git(repo, "config", "core.hooksPath", "/nonexistent")
+    monkeypatch.setattr(include_copy, "copy_included", copy_fails)
+    monkeypatch.setattr(branches, "delete_branch", delete_fails)
+    (repo / "synthetic.config.ts").write_text(
+        CONFIG.replace('label: "Dev"', 'label: "Dev", includePatterns: [".env"]')
+    )
+    with pytest.raises(StepFailedError) as failed:
+        ops.create_construct(store, ops.CreateOptions(name="stuck"))
+    assert failed.value.leftovers, failed.value
+    (kept,) = store.list_constructs().records
+    assert kept.journal is not None and kept.journal.stopped
+    monkeypatch.undo()
+    git(repo, "checkout", "-q", "--", "synthetic.config.ts")
+    fixed = synthetic(repo, tmp_path, "doctor", "--fix")
+    assert "rolled back the interrupted creation" in fixed.stdout, fixed.stdout + fixed.stderr
+    all_clear(repo, tmp_path)
