@@ -166,6 +166,8 @@ HINTS = {
     "needs-worktree": "drop --no-worktree",
     "operation-in-progress": "`synthetic doctor` tells more",
     "no-config": "create one with `synthetic init`",
+    "no-default-template": "pass --template ID",
+    "sha256-repository": "`synthetic new NAME --no-worktree` still works",
 }
 
 

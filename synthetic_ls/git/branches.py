@@ -47,7 +47,7 @@ def branch_for_construct(
             raise InvalidInputError(f"{explicit!r} is not a valid git branch name")
         if _blocked_by_existing(repo, explicit):
             raise InvalidInputError(
-                f"branch {explicit!r} already exists; choose another with --branch"
+                f"branch {explicit!r} already exists; choose another name"
             )
         return explicit
     base = f"{prefix}{construct_id}"

@@ -200,7 +200,8 @@ def _unopenable(paths: RepoPaths, exc: pygit2.GitError | None) -> SyntheticError
             f"{paths.worktree} is a {fmt.upper().replace('SHA', 'SHA-')} repository "
             f"(git init --object-format={fmt}); Synthetic's git library (libgit2, through "
             "pygit2) cannot read those yet, so worktree commands are not available here. "
-            "Records without a worktree still work: new --no-worktree, ls, show, edit, rm"
+            "Constructs without a worktree still work here",
+            code="sha256-repository",
         )
     git_dir = os.environ.get("GIT_DIR")
     if git_dir:

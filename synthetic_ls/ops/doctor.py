@@ -112,7 +112,7 @@ def _operation_findings(store: Store, constructs: list[Construct]) -> list[Findi
                     + ("failed and stopped" if journal.stopped else "was interrupted")
                     + f" ({journal.owner.where()}; steps begun: "
                     f"{', '.join(journal.started) or 'none'})",
-                    advice=f"`synthetic doctor --fix` will {how}",
+                    advice=f"its fix will {how}",
                     fix=_recover_fix(store, c),
                 )
             )
@@ -124,7 +124,7 @@ def _operation_findings(store: Store, constructs: list[Construct]) -> list[Findi
                     f"the {journal.op} of {c.id} is run by {journal.owner.where()}, "
                     "which cannot be checked from here",
                     advice="let it finish there; if that machine or container is gone for "
-                    "good, run `synthetic doctor --fix` there, or remove the record's "
+                    "good, apply the doctor's fixes there, or remove the record's "
                     "`journal` line by hand and run `synthetic doctor` again",
                 )
             )

@@ -62,7 +62,8 @@ def choose_template(
         else:
             raise InvalidInputError(
                 f"no template given and {CONFIG_FILE} sets no defaults.templateId; "
-                f"pass --template ID (available: {listing})"
+                f"name one (available: {listing})",
+                code="no-default-template",
             )
     if template_id not in config.templates:
         close = difflib.get_close_matches(template_id, available, n=1)

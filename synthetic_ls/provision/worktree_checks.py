@@ -133,9 +133,9 @@ def worktree_findings(survey: Survey) -> list[Finding]:
                 subject,
                 f"worktree of {c.id} is gone: {path}",
                 advice=(
-                    f"if you moved it, run `git worktree repair NEWPATH` and then "
-                    f"`synthetic doctor --fix`; if it was deleted, `synthetic worktree rm {c.id}` "
-                    f"forgets it and `synthetic worktree add {c.id}` makes a new one"
+                    "if you moved it, run `git worktree repair NEWPATH` and then "
+                    "the doctor again; if it was deleted, removing the construct's worktree "
+                    "forgets it, and adding one makes a new one"
                     + (f" (branch {c.branch} is still there)" if branch_left else "")
                 ),
             )
