@@ -176,7 +176,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def _print_copy_report(copied: list[str], skipped: list[tuple[str, str]]) -> None:
+def _print_copy_report(copied: Sequence[str], skipped: Sequence[tuple[str, str]]) -> None:
     if copied:
         sys.stdout.write(
             f"  copied {len(copied)} include file(s): "
@@ -189,10 +189,13 @@ def _print_copy_report(copied: list[str], skipped: list[tuple[str, str]]) -> Non
 
 def cmd_ls(args: argparse.Namespace) -> int:
     """``synthetic ls``: broken files go to stderr (and ``broken`` in --json)."""
-    from synthetic_ls.ops.constructs import parse_status
     from synthetic_ls.ops.listing import list_constructs
 
-    wanted = parse_status(args.status) if args.status is not None else None
+    wanted = None
+    if args.status is not None:
+        from synthetic_ls.ops.constructs import parse_status
+
+        wanted = parse_status(args.status)
     result = list_constructs(_store(), status=wanted, template_id=args.template)
     if args.json:
         _print_json(result.to_dict())

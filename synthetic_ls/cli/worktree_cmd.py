@@ -122,7 +122,8 @@ def cmd_worktree_add(args: argparse.Namespace) -> int:
         _print_json(result.to_dict())
         return int(ExitCode.OK)
     c = result.construct
-    how = "checked out existing branch" if result.reused_branch else "created branch"
+    reused = result.to_dict()["reused_branch"]
+    how = "checked out existing branch" if reused else "created branch"
     sys.stdout.write(f"Worktree for {c.id} at {c.workspace_path} ({how} {c.branch}).\n")
     _print_copy_report(result.copied, result.skipped)
     return int(ExitCode.OK)

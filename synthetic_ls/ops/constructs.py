@@ -33,7 +33,7 @@ from state_format.store import Store, one_line
 from synthetic_ls.errors import ConflictError, InvalidInputError
 from synthetic_ls.ops.recovery import job_for, settle
 from synthetic_ls.ops.templates import choose_template
-from synthetic_ls.ops.views import ConstructView, views
+from synthetic_ls.ops.views import ConstructResult, ConstructView, views, with_copies
 from synthetic_ls.provision import flow
 from synthetic_ls.provision.job import Job
 from synthetic_ls.provision.lifecycle import PlanItem
@@ -42,7 +42,6 @@ from synthetic_ls.provision.step_error import StepFailedError
 
 #: Longest description accepted (characters).
 DESCRIPTION_MAX = 10_000
-
 
 
 # -- input checks -----------------------------------------------------------
@@ -128,27 +127,6 @@ class CreateOptions:
 
 
 @dataclass(frozen=True)
-class CreateResult:
-    """What :func:`create_construct` made: the record, and what was copied into it."""
-
-    view: ConstructView
-    copied: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def construct(self) -> Construct:
-        """The construct as written."""
-        return self.view.construct
-
-    def to_dict(self) -> dict[str, Any]:
-        """The construct, plus ``copied`` and ``skipped`` (``[{"path", "reason"}]``)."""
-        out = self.view.to_dict()
-        out["copied"] = list(self.copied)
-        out["skipped"] = [{"path": p, "reason": r} for p, r in self.skipped]
-        return out
-
-
-@dataclass(frozen=True)
 class PlanResult:
     """What creating a construct would do (``new --dry-run``)."""
 
@@ -163,22 +141,6 @@ class PlanResult:
             "template_id": self.template_id,
             "plan": [i.to_dict() for i in self.items],
         }
-
-
-@dataclass(frozen=True)
-class ShowResult:
-    """One construct with the state of its worktree."""
-
-    view: ConstructView
-
-    @property
-    def construct(self) -> Construct:
-        """The construct shown."""
-        return self.view.construct
-
-    def to_dict(self) -> dict[str, Any]:
-        """The construct with ``"worktree"``."""
-        return self.view.to_dict()
 
 
 @dataclass(frozen=True)
@@ -256,9 +218,7 @@ def _new_job(store: Store, options: CreateOptions) -> tuple[Job, Status]:
             f"a new construct cannot start as {status.value!r} (allowed: {allowed})"
         )
     if not options.worktree and (options.from_ref is not None or options.branch is not None):
-        raise InvalidInputError(
-            "a start point or a branch needs a worktree", code="needs-worktree"
-        )
+        raise InvalidInputError("a start point or a branch needs a worktree", code="needs-worktree")
     repo = None
     if options.worktree:
         # The repository first: a checkout git cannot use makes the config moot.
@@ -303,7 +263,7 @@ def plan_construct(store: Store, options: CreateOptions) -> PlanResult:
     return PlanResult(job.construct.id, job.construct.template_id, flow.plan(job, RESOURCES))
 
 
-def create_construct(store: Store, options: CreateOptions) -> CreateResult:
+def create_construct(store: Store, options: CreateOptions) -> ConstructResult:
     """Validate the inputs, write the record, then provision every resource in order.
 
     Either all of it is made, or nothing is left behind: a failure (Ctrl-C
@@ -324,10 +284,10 @@ def create_construct(store: Store, options: CreateOptions) -> CreateResult:
         except Exception as exc:
             raise StepFailedError("recording the construct", exc, [], []) from exc
     construct = flow.create(job, RESOURCES, final_status=final)
-    return CreateResult(
-        view=_view(store, construct, inspect=False),
-        copied=list(job.outputs.get("copied", [])),
-        skipped=list(job.outputs.get("skipped", [])),
+    return with_copies(
+        _view(store, construct, inspect=False),
+        job.outputs.get("copied", []),
+        job.outputs.get("skipped", []),
     )
 
 
@@ -356,11 +316,11 @@ def write_record(
     return construct
 
 
-def show_construct(store: Store, ref: str, *, with_size: bool = False) -> ShowResult:
+def show_construct(store: Store, ref: str, *, with_size: bool = False) -> ConstructResult:
     """The construct ``ref`` names (id, exact name or unique id prefix), with its worktree."""
     construct = store.resolve_construct(ref)
     file = str(store.path_of(Construct, construct.id))
-    return ShowResult(views(store.repo.worktree, [construct], [file], with_size=with_size)[0])
+    return ConstructResult(views(store.repo.worktree, [construct], [file], with_size=with_size)[0])
 
 
 def edit_construct(store: Store, options: EditOptions) -> EditResult:

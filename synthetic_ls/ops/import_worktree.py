@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from state_format.records import Construct
 from state_format.statuses import Status
@@ -14,23 +12,7 @@ from synthetic_ls.git import worktree_admin
 from synthetic_ls.git.repo import GitRepo
 from synthetic_ls.ops.constructs import normalize_description, normalize_name, write_record
 from synthetic_ls.ops.templates import choose_template
-from synthetic_ls.ops.views import ConstructView, views
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    """The construct created for the imported worktree."""
-
-    view: ConstructView
-
-    @property
-    def construct(self) -> Construct:
-        """The new construct."""
-        return self.view.construct
-
-    def to_dict(self) -> dict[str, Any]:
-        """The construct (README.md, "--json output")."""
-        return self.view.to_dict()
+from synthetic_ls.ops.views import ConstructResult, views
 
 
 def import_worktree(
@@ -40,7 +22,7 @@ def import_worktree(
     name: str | None = None,
     template_id: str | None = None,
     description: str = "",
-) -> ImportResult:
+) -> ConstructResult:
     """Register the linked worktree at ``path`` (made by hand or another tool).
 
     The worktree must belong to this repository, must not be the main
@@ -88,4 +70,4 @@ def import_worktree(
         extra,
     )
     file = str(store.path_of(Construct, construct.id))
-    return ImportResult(views(store.repo.worktree, [construct], [file], inspect=False)[0])
+    return ConstructResult(views(store.repo.worktree, [construct], [file], inspect=False)[0])

@@ -7,17 +7,17 @@ worktree when asked for, and the operation in progress if any.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from state_format.errors import BrokenRecordError
 from state_format.owner import Liveness
 from state_format.records import Construct, format_timestamp
-
-if TYPE_CHECKING:
-    from synthetic_ls.git.repo import GitRepo
+from synthetic_ls.git import worktree_status
+from synthetic_ls.git.repo import GitRepo
 
 #: Version of the JSON shapes (bumped only on an incompatible change).
 JSON_VERSION = 1
@@ -149,13 +149,11 @@ def _base_target(git: GitRepo, construct: Construct) -> str | None:
 
 def worktree_info(git: GitRepo, construct: Construct, *, with_size: bool = False) -> WorktreeInfo:
     """Branch, ahead/behind its base, changes and optionally disk size of the worktree."""
-    from synthetic_ls.git import worktree_status
-
+    path = construct.workspace_path or ""
+    if not os.path.lexists(os.path.join(path, ".git")):
+        return WorktreeInfo(False, None, None, 0, 0, [])  # gone: nothing to compare
     state = worktree_status.worktree_state(
-        git,
-        Path(construct.workspace_path or ""),
-        _base_target(git, construct),
-        with_size=with_size,
+        git, Path(path), _base_target(git, construct), with_size=with_size
     )
     return WorktreeInfo(
         exists=state.exists,
@@ -183,10 +181,45 @@ def views(
     infos: dict[str, WorktreeInfo] = {}
     with_tree = [c for c in constructs if c.workspace_path] if inspect else []
     if with_tree:
-        from synthetic_ls.git.repo import GitRepo
-
         git = GitRepo.discover(checkout)
         infos = {c.id: worktree_info(git, c, with_size=with_size) for c in with_tree}
-    return [
-        ConstructView(c, f, infos.get(c.id)) for c, f in zip(constructs, files, strict=True)
-    ]
+    return [ConstructView(c, f, infos.get(c.id)) for c, f in zip(constructs, files, strict=True)]
+
+
+@dataclass(frozen=True)
+class ConstructResult:
+    """An operation's result that is one construct (``show``, ``import``, ``edit``).
+
+    ``copied`` and ``skipped`` are the include files a creation copied and
+    passed over; they appear in the JSON only for operations that copy
+    (``extra_keys``), so each operation keeps its documented shape.
+    """
+
+    view: ConstructView
+    copied: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()
+    #: Keys this operation adds to the construct's JSON, with their values.
+    extra: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def construct(self) -> Construct:
+        """The construct."""
+        return self.view.construct
+
+    def to_dict(self) -> dict[str, Any]:
+        """The construct with ``"worktree"``, plus this operation's own keys."""
+        out = self.view.to_dict()
+        out.update(self.extra)
+        return out
+
+
+def with_copies(
+    view: ConstructView, copied: list[str], skipped: list[tuple[str, str]], **more: Any
+) -> ConstructResult:
+    """A creation's result: the construct plus ``copied``, ``skipped`` and ``more`` keys."""
+    extra = {
+        "copied": list(copied),
+        "skipped": [{"path": p, "reason": r} for p, r in skipped],
+        **more,
+    }
+    return ConstructResult(view, tuple(copied), tuple(skipped), tuple(extra.items()))

@@ -7,7 +7,7 @@ under a journal, like creation and removal, so a crash in either is undone
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from state_format.journal import Journal
@@ -16,35 +16,12 @@ from state_format.store import Store
 from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError
 from synthetic_ls.ops.recovery import job_for, settle
 from synthetic_ls.ops.templates import choose_template
-from synthetic_ls.ops.views import ConstructView, views
+from synthetic_ls.ops.views import ConstructResult, views, with_copies
 from synthetic_ls.provision import flow
 from synthetic_ls.provision.resources import WORKTREE_RESOURCES
 
 #: Record fields a worktree owns, put back when ``worktree add`` is undone.
 _WORKTREE_FIELDS = ("workspace_path", "branch", "base_ref", "base_commit")
-
-
-@dataclass(frozen=True)
-class WorktreeAddResult:
-    """A construct that got a worktree, and what was copied into it."""
-
-    view: ConstructView
-    copied: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    reused_branch: bool = False
-
-    @property
-    def construct(self) -> Construct:
-        """The construct with its new worktree."""
-        return self.view.construct
-
-    def to_dict(self) -> dict[str, Any]:
-        """The construct, plus ``copied``, ``skipped`` and ``reused_branch``."""
-        out = self.view.to_dict()
-        out["copied"] = list(self.copied)
-        out["skipped"] = [{"path": p, "reason": r} for p, r in self.skipped]
-        out["reused_branch"] = self.reused_branch
-        return out
 
 
 @dataclass(frozen=True)
@@ -69,7 +46,7 @@ def _settled(store: Store, ref: str, *, resuming: str | None = None) -> Construc
 
 def add_worktree(
     store: Store, ref: str, *, from_ref: str | None = None, branch: str | None = None
-) -> WorktreeAddResult:
+) -> ConstructResult:
     """Give an existing construct (without one) a worktree.
 
     If the construct's recorded branch still exists (its worktree was removed
@@ -102,10 +79,10 @@ def add_worktree(
         job.update(journal=Journal.begin("add-worktree", restore))
     updated = flow.create(job, WORKTREE_RESOURCES, final_status=construct.status)
     file = str(store.path_of(Construct, updated.id))
-    return WorktreeAddResult(
-        view=views(store.repo.worktree, [updated], [file], inspect=False)[0],
-        copied=list(job.outputs.get("copied", [])),
-        skipped=list(job.outputs.get("skipped", [])),
+    return with_copies(
+        views(store.repo.worktree, [updated], [file], inspect=False)[0],
+        job.outputs.get("copied", []),
+        job.outputs.get("skipped", []),
         reused_branch=bool(job.outputs.get("worktree.reused_branch", False)),
     )
 
