@@ -49,6 +49,7 @@ def operation_dict(construct: Construct) -> dict[str, Any] | None:
         "op": journal.op,
         "owner": journal.owner.where(),
         "state": "interrupted" if journal.stopped else _OWNER_STATES[journal.owner.liveness()],
+        "steps_begun": list(journal.started),
         "steps_done": list(journal.done),
     }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from state_format.errors import RecordNotFoundError
@@ -27,18 +27,6 @@ from synthetic_ls.provision.step_error import StepFailedError
 def plan(job: Job, resources: Sequence[Resource]) -> list[PlanItem]:
     """What creating ``job.construct`` would do, resource by resource; changes nothing."""
     return [r.plan(job) for r in resources if r.wanted(job)]
-
-
-def _step(job: Job, resource: Resource) -> None:
-    """Journal ``resource``'s step, run it, journal it done."""
-    journal = job.journal
-    assert journal is not None, "a step runs inside a journalled operation"
-    fields = resource.prepare(job)
-    job.update(journal=journal.start(resource.name), **fields)
-    made = resource.provision(job)
-    journal = job.journal
-    assert journal is not None
-    job.update(journal=journal.finish(resource.name), **made)
 
 
 def _undo(job: Job, resources: Sequence[Resource], journal: Journal) -> tuple[list[str], list[str]]:
@@ -72,13 +60,22 @@ def create(job: Job, resources: Sequence[Resource], *, final_status: Status) -> 
     what was rolled back; for ``create`` the record is deleted too.
     """
     title = "recording the construct"
+    # What the previous step made, written with the next journal entry: one
+    # write per step. A crash before that write leaves the step "begun", and
+    # undoing a step that in fact finished is as safe as undoing a half one.
+    made: dict[str, Any] = {}
     try:
         for resource in resources:
-            if resource.wanted(job):
-                title = resource.title
-                _step(job, resource)
+            if not resource.wanted(job):
+                continue
+            title = resource.title
+            journal = job.journal
+            assert journal is not None, "a step runs inside a journalled operation"
+            fields = resource.prepare(job)
+            job.update(journal=journal.start(resource.name), **made, **fields)
+            made = resource.provision(job)
         title = "marking the construct ready"
-        return finish(job, final_status)
+        return finish(job, final_status, made)
     except BaseException as exc:
         journal = job.journal or Journal.begin("create")
         groups_left = _end_groups(journal)
@@ -91,18 +88,22 @@ def create(job: Job, resources: Sequence[Resource], *, final_status: Status) -> 
             with contextlib.suppress(Exception):
                 job.update(journal=journal.stop())
         else:
-            notes.extend(_drop_or_restore(job, resources, journal))
+            notes.extend(_drop_or_restore(job, journal))
         raise StepFailedError(title, exc, notes, failed) from exc
 
 
-def finish(job: Job, final_status: Status) -> Construct:
-    """The last step of a creation: the journal goes, a new construct gets its status."""
-    if job.journal is not None and job.journal.op == "create":
-        return job.update(status=final_status, journal=None, spawn_pid=None)
-    return job.update(journal=None)
+def finish(job: Job, final_status: Status, made: dict[str, Any]) -> Construct:
+    """The last write of a creation: what the last step made; the journal goes.
+
+    A new construct also gets its status.
+    """
+    journal = job.journal
+    if journal is not None and journal.op == "create":
+        return job.update(status=final_status, journal=None, spawn_pid=None, **made)
+    return job.update(journal=None, **made)
 
 
-def _drop_or_restore(job: Job, resources: Sequence[Resource], journal: Journal) -> list[str]:
+def _drop_or_restore(job: Job, journal: Journal) -> list[str]:
     """After an undone creation: delete the record, or clear what ``worktree add`` set."""
     try:
         if journal.op == "create":
@@ -113,13 +114,6 @@ def _drop_or_restore(job: Job, resources: Sequence[Resource], journal: Journal) 
         return [f"restored record {job.construct.id}"]
     except RecordNotFoundError:
         return []
-
-
-@dataclass
-class RemovalResult:
-    """Notes from releasing a construct's resources (or its worktree's)."""
-
-    notes: list[str] = field(default_factory=list)
 
 
 def preflight_release(job: Job, resources: Sequence[Resource]) -> None:
@@ -136,21 +130,22 @@ def release(job: Job, resources: Sequence[Resource], *, op: str) -> list[str]:
     deleted (``remove``) or left without a journal (``remove-worktree``).
     """
     journal = job.journal
-    if journal is None or journal.op != op:
-        journal = Journal.begin(op)
-        fields: dict[str, Any] = {"journal": journal}
-        if op == "remove":
-            fields["status"] = Status.DELETING
-        job.update(**fields)
-    else:
-        journal = journal.taken_over()  # resuming: this process owns the removal now
-        job.update(journal=journal)
+    resuming = journal is not None and journal.op == op
+    # Resuming, this process owns the removal from now on.
+    journal = journal.taken_over() if journal is not None and resuming else Journal.begin(op)
+    first: dict[str, Any] = {"status": Status.DELETING} if op == "remove" and not resuming else {}
     notes: list[str] = []
+    finished: str | None = None
     for resource in reversed(resources):
         if resource.name in journal.done:
             continue
+        # One write per step: this step begun, the previous one done. A crash
+        # in between only repeats a release, and every release is idempotent.
+        if finished is not None:
+            journal = journal.finish(finished)
         journal = journal.start(resource.name)
-        job.update(journal=journal)
+        job.update(journal=journal, **first)
+        first = {}
         try:
             notes.extend(resource.release(job))
         except BaseException:
@@ -158,8 +153,7 @@ def release(job: Job, resources: Sequence[Resource], *, op: str) -> list[str]:
             with contextlib.suppress(Exception):
                 job.update(journal=journal.stop())
             raise
-        journal = journal.finish(resource.name)
-        job.update(journal=journal)
+        finished = resource.name
     if op == "remove":
         job.store.delete(Construct, job.construct.id)
     else:
@@ -249,5 +243,5 @@ def recover(job: Job, resources: Sequence[Resource]) -> Recovery | None:
             f"rolling back {job.construct.id} left: {'; '.join(failed)}",
             exit_code=ExitCode.FAILED,
         )
-    notes.extend(_drop_or_restore(job, resources, journal))
+    notes.extend(_drop_or_restore(job, journal))
     return Recovery(job.construct.id, journal.op, "rolled back", notes)

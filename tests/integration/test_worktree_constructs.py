@@ -242,7 +242,7 @@ def test_crash_mid_creation_is_rolled_back(repo: Path) -> None:
     (shown,) = json.loads(listing.stdout)["constructs"]
     assert shown["status"] == "spawning"
     assert shown["operation"]["state"] == "interrupted"
-    assert shown["operation"]["steps_done"] == ["worktree"]
+    assert shown["operation"]["steps_begun"] == ["worktree", "include-files"]
     assert len(records(repo)) == 1  # reading changed nothing
     fixed = subprocess.run(
         [sys.executable, "-m", "synthetic_ls", "doctor", "--fix"],
