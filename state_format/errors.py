@@ -1,9 +1,55 @@
-"""Errors raised by the state format; each carries the CLI exit code it maps to."""
+"""Errors raised by the state format, and the base of every error Synthetic reports.
+
+:class:`CodedError` is the one error family: every error a person is shown
+(here, and ``SyntheticError`` above this package) has a one-line message, a
+stable ``code`` (a name) and structured ``fields``. Faces map codes to their
+own form (an exit code and a hint in the CLI, JSON-RPC error data in the
+language server). ``exit_code`` stays as the CLI's default mapping.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import Any
 
-class StateError(Exception):
+
+def _kebab(class_name: str) -> str:
+    """``BrokenRecordError`` -> ``broken-record``."""
+    stem = class_name.removesuffix("Error")
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", stem).lower()
+
+
+class CodedError(Exception):
+    """An error a person can act on: ``str()`` is one line, ``code`` a stable name.
+
+    ``code`` is the class's own ``code`` when it sets one, else the class
+    name in kebab case (``BrokenRecordError`` is ``broken-record``).
+    :attr:`fields` are the structured details.
+    """
+
+    exit_code: int = 1
+    code: str = ""
+
+    def __init__(
+        self, *args: Any, code: str | None = None, fields: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(*args)
+        self.code = code or type(self).code or _kebab(type(self).__name__)
+        self.extra_fields: dict[str, Any] = dict(fields or {})
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """Structured details: the path, line or OS error number when there is one, and more."""
+        out: dict[str, Any] = {}
+        for name in ("path", "line", "errno"):
+            value = getattr(self, name, None)
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                out[name] = value
+        out.update(self.extra_fields)
+        return out
+
+
+class StateError(CodedError):
     """Base class: the on-disk state cannot be used as asked. ``str()`` is one line."""
 
     exit_code: int = 4

@@ -7,11 +7,10 @@ it into an LSP error. Each exit code means one thing, documented in the README.
 
 from __future__ import annotations
 
-import re
 from enum import IntEnum
 from typing import Any
 
-from state_format.errors import BrokenRecordError, StateError
+from state_format.errors import BrokenRecordError, CodedError
 
 
 class ExitCode(IntEnum):
@@ -44,7 +43,7 @@ _CODES_BY_EXIT: dict[int, str] = {
 
 
 
-class SyntheticError(Exception):
+class SyntheticError(CodedError):
     """An error a user can act on; ``str(err)`` is the one-line message.
 
     ``code`` is a stable name (``not-found``, ``conflict`` ...) that faces
@@ -53,7 +52,6 @@ class SyntheticError(Exception):
     """
 
     exit_code: ExitCode = ExitCode.FAILED
-    code: str = ""
 
     def __init__(
         self,
@@ -63,12 +61,11 @@ class SyntheticError(Exception):
         code: str | None = None,
         fields: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
         # The class's own code, else the one that goes with the exit code.
-        self.code = code or type(self).code or _CODES_BY_EXIT.get(self.exit_code, "failed")
-        self.fields: dict[str, Any] = dict(fields or {})
+        code = code or type(self).code or _CODES_BY_EXIT.get(self.exit_code, "failed")
+        super().__init__(message, code=code, fields=fields)
 
     @property
     def message(self) -> str:
@@ -97,32 +94,9 @@ class InvalidInputError(SyntheticError):
     code = "invalid-input"
 
 
-def _kebab(class_name: str) -> str:
-    """``BrokenRecordError`` -> ``broken-record``."""
-    stem = class_name.removesuffix("Error")
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", stem).lower()
-
-
-def error_payload(exc: SyntheticError | StateError) -> dict[str, Any]:
-    """The machine-readable form of a user error: ``{"code", "message", "exit_code", ...}``.
-
-    State-format errors are named after their class (``broken-record``,
-    ``format-too-new``, ``lock-timeout`` ...); Synthetic errors carry their own
-    code or take the one of their exit code. Structured fields are added.
-    """
-    exit_code = int(exc.exit_code)
-    if isinstance(exc, SyntheticError):
-        code = exc.code
-        fields = dict(exc.fields)
-    else:
-        code = _kebab(type(exc).__name__)
-        fields = {}
-        if isinstance(exc, BrokenRecordError):
-            fields = {"file": exc.path, "line": exc.line}
-        else:
-            # Other state errors name the path (and the OS error) when they have one.
-            for name in ("path", "errno"):
-                value = getattr(exc, name, None)
-                if isinstance(value, str | int) and not isinstance(value, bool):
-                    fields[name] = value
-    return {"code": code, "message": str(exc), "exit_code": exit_code, **fields}
+def error_payload(exc: CodedError) -> dict[str, Any]:
+    """A user error as data: ``{"code", "message", "exit_code", ...fields}``."""
+    fields = dict(exc.fields)
+    if isinstance(exc, BrokenRecordError):
+        fields["file"] = fields.pop("path", exc.path)
+    return {"code": exc.code, "message": str(exc), "exit_code": int(exc.exit_code), **fields}

@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from state_format.errors import StateError
+from state_format.errors import CodedError
 from state_format.text import one_line
 from synthetic_ls import __version__
 from synthetic_ls.errors import ExitCode, SyntheticError, error_payload
@@ -171,7 +171,7 @@ HINTS = {
 }
 
 
-def _report(exc: SyntheticError | StateError, as_json: bool) -> int:
+def _report(exc: CodedError, as_json: bool) -> int:
     """Print a user error on stderr (one line, or a JSON object) and return its exit code."""
     payload = error_payload(exc)
     hint = HINTS.get(payload["code"])
@@ -198,7 +198,7 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
                     f"cannot change to {args.chdir!r}: {exc.strerror}", exit_code=ExitCode.USAGE
                 ) from None
         return int(func(args))
-    except (SyntheticError, StateError) as exc:
+    except CodedError as exc:
         return _report(exc, as_json)
     except (KeyboardInterrupt, BrokenPipeError):
         raise

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from state_format.errors import StateError
+from state_format.errors import CodedError
 from state_format.owner import Liveness
 from state_format.records import Construct
 from state_format.store import Store
-from synthetic_ls.errors import NotFoundError, SyntheticError
+from synthetic_ls.errors import NotFoundError
 from synthetic_ls.git import worktree_admin
 from synthetic_ls.git.repo import GitRepo
 from synthetic_ls.ops.recovery import recover
@@ -181,7 +181,7 @@ def collect_findings(store: Store) -> list[Finding]:
 def _apply(finding: Finding) -> None:
     try:
         finding.apply()
-    except (SyntheticError, StateError, OSError) as exc:
+    except (CodedError, OSError) as exc:
         finding.fix_notes = [f"the fix failed: {exc}"]
 
 

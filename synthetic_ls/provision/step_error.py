@@ -30,7 +30,7 @@ class StepFailedError(SyntheticError):
             self.code = "interrupted"
         elif isinstance(cause, SyntheticError):
             self.exit_code = cause.exit_code
-            self.code = cause.code or ""
-            self.fields = {**cause.fields, **self.fields}
+            self.code = cause.code
+            self.extra_fields = {**cause.fields, **self.extra_fields}
         elif isinstance(getattr(cause, "exit_code", None), int):
             self.exit_code = ExitCode(cause.exit_code)  # type: ignore[attr-defined]
