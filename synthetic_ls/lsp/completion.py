@@ -1,0 +1,141 @@
+"""Completion: keys valid at the cursor (snippets for required ones), enum values, template ids.
+
+Everything comes from :func:`synthetic_ls.config.locate.locate` over the
+checked text: the fields of the object around the cursor and the field the
+cursor's value belongs to.
+"""
+
+from __future__ import annotations
+
+import json
+
+from lsprotocol import types
+
+from synthetic_ls.config.locate import FieldDoc, Location, locate
+from synthetic_ls.config.values import Str
+from synthetic_ls.lsp.hover import field_markdown
+from synthetic_ls.lsp.server import Analysis, SyntheticServer, to_lsp_range
+
+
+def key_snippet(field: FieldDoc) -> str:
+    """The snippet inserted for a key: ``name: <a placeholder of its type>``."""
+    if field.enum:
+        choices = ",".join(field.enum)
+        return f'{field.name}: "${{1|{choices}|}}"'
+    kind = field.type
+    if kind.startswith("an object") or kind == "`agent`":
+        return f"{field.name}: {{ $1 }}"
+    if kind.startswith("an array"):
+        return f"{field.name}: [$1]"
+    if "string" in kind:
+        return f'{field.name}: "$1"'
+    return f"{field.name}: $1"
+
+
+def key_items(where: Location) -> list[types.CompletionItem]:
+    """The keys of the object around the cursor that are not written yet."""
+    current = where.path[-1] if where.kind == "key" and where.path else None
+    present = set(where.present) - ({current} if isinstance(current, str) else set())
+    items: list[types.CompletionItem] = []
+    for field in where.fields:
+        if field.name in present:
+            continue
+        if field.name == "id" and where.path and where.path[0] == "templates" and _in_record(where):
+            continue  # the record key is the id
+        edit: types.TextEdit | None = None
+        if where.kind == "key":
+            edit = types.TextEdit(range=to_lsp_range(where.range), new_text=key_snippet(field))
+        items.append(
+            types.CompletionItem(
+                label=field.name,
+                kind=types.CompletionItemKind.Property,
+                detail=field.type + (" (required)" if field.required else ""),
+                documentation=types.MarkupContent(
+                    kind=types.MarkupKind.Markdown, value=field_markdown(field)
+                ),
+                insert_text=key_snippet(field) if edit is None else None,
+                text_edit=edit,
+                insert_text_format=types.InsertTextFormat.Snippet,
+                # Required fields first.
+                sort_text=("0" if field.required else "1") + field.name,
+            )
+        )
+    return items
+
+
+def _in_record(where: Location) -> bool:
+    # A template written in the record form: its path is ("templates", "<key>", ...).
+    return len(where.path) >= 2 and isinstance(where.path[1], str)
+
+
+def value_items(analysis: Analysis, where: Location) -> list[types.CompletionItem]:
+    """Enum values, or template ids where a template is referenced."""
+    field = where.field
+    choices: list[tuple[str, str]] = []
+    if field is not None and field.enum:
+        choices = [(value, field.description) for value in field.enum]
+    elif where.path == ("defaults", "templateId"):
+        config = analysis.result.config
+        if config is not None:
+            choices = [(t.id, t.summary or t.label) for t in config.templates.values()]
+    if not choices:
+        return []
+    replace = where.kind == "value" and isinstance(where.value, Str)
+    return [
+        types.CompletionItem(
+            label=value,
+            kind=types.CompletionItemKind.EnumMember,
+            detail=detail or None,
+            text_edit=types.TextEdit(range=to_lsp_range(where.range), new_text=json.dumps(value))
+            if replace
+            else None,
+            insert_text=None if replace else json.dumps(value),
+        )
+        for value, detail in choices
+    ]
+
+
+def collection_items(where: Location) -> list[types.CompletionItem]:
+    """A new template or service: a snippet with its required fields."""
+    if where.kind != "object" or where.collection is None:
+        return []
+    body = 'label: "$2"' if where.collection == "template" else 'run: "$2"'
+    return [
+        types.CompletionItem(
+            label=f"new {where.collection}",
+            kind=types.CompletionItemKind.Snippet,
+            insert_text=f'"${{1:id}}": {{ {body} }},',
+            insert_text_format=types.InsertTextFormat.Snippet,
+        )
+    ]
+
+
+def completions(analysis: Analysis, line: int, character: int) -> list[types.CompletionItem]:
+    """Every completion for a position of a checked config."""
+    where = locate(analysis.result, line, character)
+    if where is None:
+        return []
+    if where.kind == "value":
+        return value_items(analysis, where)
+    if where.kind in ("key", "object"):
+        if where.kind == "key" and where.collection is not None:
+            return []  # typing an id
+        return key_items(where) + collection_items(where)
+    return []
+
+
+def register(server: SyntheticServer) -> None:
+    """Register textDocument/completion."""
+
+    @server.feature(
+        types.TEXT_DOCUMENT_COMPLETION,
+        types.CompletionOptions(trigger_characters=['"', ":", "{", ","]),
+    )
+    def completion(
+        ls: SyntheticServer, params: types.CompletionParams
+    ) -> types.CompletionList | None:
+        analysis = ls.analyze(params.text_document.uri)
+        if analysis is None:
+            return None
+        items = completions(analysis, params.position.line, params.position.character)
+        return types.CompletionList(is_incomplete=False, items=items)
