@@ -32,7 +32,13 @@ def key_snippet(field: FieldDoc) -> str:
     return f"{field.name}: $1"
 
 
-def key_items(where: Location) -> list[types.CompletionItem]:
+def _documentation(field: FieldDoc, markdown: bool) -> types.MarkupContent:
+    if markdown:
+        return types.MarkupContent(kind=types.MarkupKind.Markdown, value=field_markdown(field))
+    return types.MarkupContent(kind=types.MarkupKind.PlainText, value=field.description)
+
+
+def key_items(where: Location, markdown: bool = True) -> list[types.CompletionItem]:
     """The keys of the object around the cursor that are not written yet."""
     current = where.path[-1] if where.kind == "key" and where.path else None
     present = set(where.present) - ({current} if isinstance(current, str) else set())
@@ -50,9 +56,7 @@ def key_items(where: Location) -> list[types.CompletionItem]:
                 label=field.name,
                 kind=types.CompletionItemKind.Property,
                 detail=field.type + (" (required)" if field.required else ""),
-                documentation=types.MarkupContent(
-                    kind=types.MarkupKind.Markdown, value=field_markdown(field)
-                ),
+                documentation=_documentation(field, markdown),
                 insert_text=key_snippet(field) if edit is None else None,
                 text_edit=edit,
                 insert_text_format=types.InsertTextFormat.Snippet,
@@ -110,7 +114,9 @@ def collection_items(where: Location) -> list[types.CompletionItem]:
     ]
 
 
-def completions(analysis: Analysis, line: int, character: int) -> list[types.CompletionItem]:
+def completions(
+    analysis: Analysis, line: int, character: int, markdown: bool = True
+) -> list[types.CompletionItem]:
     """Every completion for a position of a checked config."""
     where = locate(analysis.result, line, character)
     if where is None:
@@ -120,7 +126,7 @@ def completions(analysis: Analysis, line: int, character: int) -> list[types.Com
     if where.kind in ("key", "object"):
         if where.kind == "key" and where.collection is not None:
             return []  # typing an id
-        return key_items(where) + collection_items(where)
+        return key_items(where, markdown) + collection_items(where)
     return []
 
 
@@ -137,5 +143,15 @@ def register(server: SyntheticServer) -> None:
         analysis = ls.analyze(params.text_document.uri)
         if analysis is None:
             return None
-        items = completions(analysis, params.position.line, params.position.character)
+        position = params.position
+        items = completions(analysis, position.line, position.character, _markdown(ls))
         return types.CompletionList(is_incomplete=False, items=items)
+
+
+def _markdown(server: SyntheticServer) -> bool:
+    """Whether the client shows Markdown in completion documentation."""
+    document = server.client_capabilities.text_document
+    completion = document.completion if document is not None else None
+    item = completion.completion_item if completion is not None else None
+    formats = item.documentation_format if item is not None else None
+    return bool(formats) and types.MarkupKind.Markdown in (formats or [])

@@ -53,6 +53,11 @@ def capabilities() -> types.ClientCapabilities:
         ),
         text_document=types.TextDocumentClientCapabilities(
             hover=types.HoverClientCapabilities(content_format=[types.MarkupKind.Markdown]),
+            completion=types.CompletionClientCapabilities(
+                completion_item=types.ClientCompletionItemOptions(
+                    snippet_support=True, documentation_format=[types.MarkupKind.Markdown]
+                )
+            ),
         ),
     )
 
@@ -160,7 +165,9 @@ def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
             units += 2 if ord(char) > 0xFFFF else 1
         return before + len(line)
 
-    for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+    for edit in sorted(
+        edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
+    ):
         start, end = offset(edit.range.start), offset(edit.range.end)
         text = text[:start] + edit.new_text + text[end:]
     return text

@@ -42,7 +42,9 @@ async def test_an_unsaved_edit_is_checked_after_a_pause_and_close_clears(
     assert await open_config(client, path) == []
     # Several quick edits: only the last text is checked (debounced).
     for version, label in enumerate(("A", "B", "C"), start=2):
-        replace_all(client, uri, version, CLEAN_CONFIG.replace('type: "planning"', f'typo: "{label}"'))
+        replace_all(
+            client, uri, version, CLEAN_CONFIG.replace('type: "planning"', f'typo: "{label}"')
+        )
     diagnostics = await diagnostics_for(client, uri)
     assert [d.code for d in diagnostics] == ["unknown-key"]
     assert diagnostics[0].data == {"key": "typo", "suggestion": "type"}

@@ -1,0 +1,148 @@
+"""Hover, completion, go to definition and document symbols over stdio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from tests.lsp.conftest import CLEAN_CONFIG, open_config, position_of
+
+
+def _doc(path: Path) -> types.TextDocumentIdentifier:
+    return types.TextDocumentIdentifier(uri=path.as_uri())
+
+
+async def _hover(client: LanguageClient, path: Path, needle: str, delta: int = 1) -> str:
+    result = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=_doc(path), position=position_of(CLEAN_CONFIG, needle, delta)
+        )
+    )
+    assert result is not None, needle
+    assert isinstance(result.contents, types.MarkupContent)
+    return result.contents.value
+
+
+async def test_hover(client: LanguageClient, repo: Path) -> None:
+    path = repo / "synthetic.config.ts"
+    await open_config(client, path)
+    # A key: its schema description and type.
+    text = await _hover(client, path, "summary")
+    assert "`summary`" in text and "a string" in text and "One-line description" in text
+    # A key inside a spread const, through its use.
+    assert "milliseconds" in await _hover(client, path, "readyTimeoutMs")
+    # An enum value lists the allowed values.
+    assert "`planning`" in await _hover(client, path, '"implementation"')
+    # A template id (record key) and a reference to one.
+    text = await _hover(client, path, "web: {")
+    assert "Template `web`" in text and "The web app" in text
+    assert "`api` (process): `npm start`" in text and "`db` (docker)" in text
+    assert "Template `web`" in await _hover(client, path, 'templateId: "web"', 14)
+    # process.env.X: set or not, never the value.
+    text = await _hover(client, path, "process.env")
+    assert "SYNTHETIC_TEST_UNSET_VAR" in text and "not set" in text
+
+
+async def test_hover_never_shows_an_env_value(client: LanguageClient, repo: Path) -> None:
+    path = repo / "synthetic.config.ts"
+    text = CLEAN_CONFIG.replace("SYNTHETIC_TEST_UNSET_VAR", "PATH")
+    await open_config(client, path, text)
+    result = await client.text_document_hover_async(
+        types.HoverParams(text_document=_doc(path), position=position_of(text, "process.env", 1))
+    )
+    assert result is not None and isinstance(result.contents, types.MarkupContent)
+    import os
+
+    assert "is set" in result.contents.value
+    assert os.environ["PATH"] not in result.contents.value
+
+
+async def _complete(
+    client: LanguageClient, path: Path, text: str, needle: str, delta: int
+) -> list[types.CompletionItem]:
+    result = await client.text_document_completion_async(
+        types.CompletionParams(text_document=_doc(path), position=position_of(text, needle, delta))
+    )
+    assert isinstance(result, types.CompletionList)
+    return result.items
+
+
+async def test_completion_of_keys_enums_and_template_ids(
+    client: LanguageClient, repo: Path
+) -> None:
+    path = repo / "synthetic.config.ts"
+    # An empty service object: the keys of a process service, required ones first
+    # and as snippets.
+    text = CLEAN_CONFIG.replace('db: { type: "docker", image: "postgres:16" }', "db: {  }")
+    await open_config(client, path, text)
+    items = await _complete(client, path, text, "db: {  }", 6)
+    labels = [i.label for i in items]
+    assert {"run", "readyPattern", "env", "ports"} <= set(labels)
+    run = next(i for i in items if i.label == "run")
+    assert run.insert_text == 'run: "$1"'
+    assert run.insert_text_format == types.InsertTextFormat.Snippet
+    assert sorted(items, key=lambda i: i.sort_text or "")[0].label in ("run", "id")
+    kind = next(i for i in items if i.label == "type")
+    assert kind.insert_text == 'type: "${1|process,docker,compose|}"'
+    # A key already written is not offered again; the one being typed is.
+    items = await _complete(client, path, text, "summary", 3)
+    labels = [i.label for i in items]
+    assert "label" not in labels and "summary" in labels and "services" not in labels
+    # Enum values where the value is an enum.
+    items = await _complete(client, path, text, '"implementation"', 2)
+    assert [i.label for i in items] == ["implementation", "planning", "manual"]
+    assert items[1].text_edit is not None and items[1].text_edit.new_text == '"planning"'
+    # Template ids where one is referenced.
+    items = await _complete(client, path, text, 'templateId: "web"', 14)
+    assert sorted(i.label for i in items) == ["docs", "web"]
+
+
+async def test_definition_and_symbols(client: LanguageClient, repo: Path) -> None:
+    path = repo / "synthetic.config.ts"
+    await open_config(client, path)
+    found = await client.text_document_definition_async(
+        types.DefinitionParams(
+            text_document=_doc(path), position=position_of(CLEAN_CONFIG, "...base", 4)
+        )
+    )
+    assert isinstance(found, types.Location)
+    assert found.uri == path.as_uri()
+    assert found.range.start == position_of(CLEAN_CONFIG, "base =")
+    none = await client.text_document_definition_async(
+        types.DefinitionParams(
+            text_document=_doc(path), position=position_of(CLEAN_CONFIG, "label")
+        )
+    )
+    assert none is None
+    symbols = await client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(text_document=_doc(path))
+    )
+    assert symbols is not None
+    shape = [
+        (s.name, s.detail, [(c.name, c.detail) for c in s.children or []])
+        for s in symbols
+        if isinstance(s, types.DocumentSymbol)
+    ]
+    assert shape == [
+        ("web", "Web", [("api", "process"), ("db", "docker")]),
+        ("docs", "Docs", []),
+    ]
+
+
+async def test_symbols_of_the_array_form(client: LanguageClient, repo: Path) -> None:
+    path = repo / "synthetic.config.ts"
+    text = (
+        'export default { templates: [ { id: "a", label: "A", services: '
+        '[ { id: "s", run: "x" } ] }, { id: "b" } ] };\n'
+    )
+    await open_config(client, path, text)
+    symbols = await client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(text_document=_doc(path))
+    )
+    assert symbols is not None
+    assert [(s.name, [c.name for c in s.children or []]) for s in symbols] == [  # type: ignore[union-attr]
+        ("a", ["s"]),
+        ("b", []),
+    ]
