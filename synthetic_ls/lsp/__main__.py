@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.FileHandler(args.log_file) if args.log_file else logging.StreamHandler(sys.stderr)
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    handler.addFilter(_not_a_user_error)
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(args.log_level)
@@ -41,6 +42,13 @@ def main(argv: list[str] | None = None) -> int:
 
     create_server().start_io()
     return 0
+
+
+def _not_a_user_error(record: logging.LogRecord) -> bool:
+    """Drop pygls's traceback for an operation's error: the client gets it as the answer."""
+    error = record.exc_info[1] if record.exc_info else None
+    data = getattr(error, "data", None)
+    return not (isinstance(data, dict) and "code" in data and "exit_code" in data)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,19 @@ async def client(lsp_client: LanguageClient, request: pytest.FixtureRequest) -> 
     marker = request.node.get_closest_marker("workspace")
     name = marker.args[0] if marker is not None else "repo"
     root: Path = request.getfixturevalue(name)
+    changes: list[Any] = []
+    refreshes: list[None] = []
+    lsp_client.constructs_changed = changes  # type: ignore[attr-defined]
+    lsp_client.lens_refreshes = refreshes  # type: ignore[attr-defined]
+
+    @lsp_client.feature("synthetic/constructsChanged")
+    def constructs_changed(params: Any) -> None:
+        changes.append(params)
+
+    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def lens_refresh(params: None) -> None:
+        refreshes.append(None)
+
     await lsp_client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities(),
