@@ -11,7 +11,7 @@ A client refreshes its tree views on it (``synthetic.construct.list``).
 
 How: a stat poll, measured to be enough (``bench/bench_lsp.py``). Every
 ``INTERVAL`` seconds one ``stat`` of the folder (every record is written
-by rename, which changes the folder); every ``FULL_EVERY`` polls a scan of
+by rename, which changes the folder); every ``FULL_EVERY`` polls (10 s) a scan of
 the files' sizes and times as well, off the loop, for a hand edit made in
 place. Latency is at most one interval for writes made by Synthetic.
 """
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 NOTIFICATION = "synthetic/constructsChanged"
 INTERVAL = 0.25
-FULL_EVERY = 8
+FULL_EVERY = 40
 RECORDS_FOLDER = "constructs"
 
 Stamp = tuple[int, int, int] | None

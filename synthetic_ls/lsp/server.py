@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from synthetic_ls import __version__
@@ -43,6 +44,38 @@ class Analysis:
     result: ConfigResult
 
 
+class SyntheticProtocol(LanguageServerProtocol):
+    """pygls's protocol, without its leak of one future per handled message.
+
+    pygls 2.1.1 keeps the future of every threaded, async or generator
+    handler in ``_request_futures`` (so that a request can be cancelled) but
+    removes it only when it answers a request: the futures of notifications
+    (every didChange goes through a generator handler) and of the handlers a
+    built-in generator yields to stay forever, about 2 KB per keystroke
+    (``bench/bench_lsp.py``, memory). Here each is dropped once it is done.
+    """
+
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Any,
+        callback: Any,
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        futures = self._request_futures
+
+        def done(future: Any) -> None:
+            try:
+                if callback is not None:
+                    callback(future)
+            finally:
+                if futures.get(msg_id) is future:
+                    del futures[msg_id]
+
+        super()._execute_handler(msg_id, handler, done, args, kwargs)
+
+
 class SyntheticServer(LanguageServer):
     """pygls server plus the state the features share.
 
@@ -57,6 +90,7 @@ class SyntheticServer(LanguageServer):
             "synthetic-ls",
             __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=SyntheticProtocol,
         )
         self._analyses: dict[str, Analysis] = {}
         self._lock = threading.Lock()
