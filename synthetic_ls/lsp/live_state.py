@@ -101,10 +101,15 @@ class Watcher:
         if state_dir is None or root in self.watched:
             return
         records = state_dir / RECORDS_FOLDER
-        self.watched[root] = Watched(root, state_dir, folder_stamp(records), None)
-        asyncio.get_running_loop().run_in_executor(None, self._prime, self.watched[root])
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        watched = Watched(root, state_dir, folder_stamp(records), None)
+        self.watched[root] = watched
+        try:
+            loop = asyncio.get_running_loop()
+            loop.run_in_executor(None, self._prime, watched)
+            if self._task is None:
+                self._task = loop.create_task(self._run())
+        except RuntimeError:  # the server is exiting
+            return
 
     @staticmethod
     def _prime(watched: Watched) -> None:
