@@ -79,12 +79,32 @@ def example_repo(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def shared_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A repository for the tests of one module that share a server (``shared_client``)."""
+    root = tmp_path_factory.mktemp("shared") / "repo"
+    make_repo(root, {"synthetic.config.ts": CLEAN_CONFIG, "README.md": "hi\n"})
+    return root
+
+
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
 async def client(lsp_client: LanguageClient, request: pytest.FixtureRequest) -> Any:
     """A client connected to a fresh server, its workspace the ``repo`` fixture's folder."""
     marker = request.node.get_closest_marker("workspace")
-    name = marker.args[0] if marker is not None else "repo"
-    root: Path = request.getfixturevalue(name)
+    async for _ in _session(
+        lsp_client, request.getfixturevalue(marker.args[0] if marker else "repo")
+    ):
+        yield
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER), scope="module")
+async def shared_client(lsp_client: LanguageClient, shared_repo: Path) -> Any:
+    """One server for a whole module (tests that only read, each in its own document)."""
+    async for _ in _session(lsp_client, shared_repo):
+        yield
+
+
+async def _session(lsp_client: LanguageClient, root: Path) -> Any:
     changes: list[Any] = []
     refreshes: list[None] = []
     lsp_client.constructs_changed = changes  # type: ignore[attr-defined]

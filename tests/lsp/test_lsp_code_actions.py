@@ -11,6 +11,16 @@ from pytest_lsp import LanguageClient
 from synthetic_ls.config import check_config_text
 from tests.lsp.conftest import apply_edits, diagnostics_for, open_config, replace_all
 
+# One server for the module: each test opens a config of its own.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+def _config(repo: Path, name: str) -> Path:
+    folder = repo / name
+    folder.mkdir(exist_ok=True)
+    return folder / "synthetic.config.ts"
+
+
 BASE = """\
 export default {
   templates: {
@@ -42,8 +52,11 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-async def test_quick_fix_gives_a_clean_file(client: LanguageClient, repo: Path, case: str) -> None:
-    path = repo / "synthetic.config.ts"
+async def test_quick_fix_gives_a_clean_file(
+    shared_client: LanguageClient, shared_repo: Path, case: str
+) -> None:
+    client, repo = shared_client, shared_repo
+    path = _config(repo, case)
     text = CASES[case]
     diagnostics = await open_config(client, path, text)
     code = case.removeprefix("quoted-").removesuffix("-docker").removesuffix("-array")
@@ -68,8 +81,11 @@ async def test_quick_fix_gives_a_clean_file(client: LanguageClient, repo: Path, 
     assert await diagnostics_for(client, path.as_uri()) == []
 
 
-async def test_a_bad_enum_offers_every_allowed_value(client: LanguageClient, repo: Path) -> None:
-    path = repo / "synthetic.config.ts"
+async def test_a_bad_enum_offers_every_allowed_value(
+    shared_client: LanguageClient, shared_repo: Path
+) -> None:
+    client = shared_client
+    path = _config(shared_repo, "every-enum")
     text = BASE.replace('"planning"', '"zzz"')
     diagnostics = await open_config(client, path, text)
     actions = await client.text_document_code_action_async(

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from tests.lsp.conftest import CLEAN_CONFIG, open_config, position_of
+
+# One server for the module: each test opens a config of its own.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+def _config(repo: Path, name: str) -> Path:
+    folder = repo / name
+    folder.mkdir(exist_ok=True)
+    (folder / "synthetic.config.ts").write_text(CLEAN_CONFIG)
+    return folder / "synthetic.config.ts"
 
 
 def _doc(path: Path) -> types.TextDocumentIdentifier:
@@ -25,8 +36,9 @@ async def _hover(client: LanguageClient, path: Path, needle: str, delta: int = 1
     return result.contents.value
 
 
-async def test_hover(client: LanguageClient, repo: Path) -> None:
-    path = repo / "synthetic.config.ts"
+async def test_hover(shared_client: LanguageClient, shared_repo: Path) -> None:
+    client = shared_client
+    path = _config(shared_repo, "test_hover")
     await open_config(client, path)
     # A key: its schema description and type.
     text = await _hover(client, path, "summary")
@@ -45,8 +57,11 @@ async def test_hover(client: LanguageClient, repo: Path) -> None:
     assert "SYNTHETIC_TEST_UNSET_VAR" in text and "not set" in text
 
 
-async def test_hover_never_shows_an_env_value(client: LanguageClient, repo: Path) -> None:
-    path = repo / "synthetic.config.ts"
+async def test_hover_never_shows_an_env_value(
+    shared_client: LanguageClient, shared_repo: Path
+) -> None:
+    client = shared_client
+    path = _config(shared_repo, "test_hover_never_shows_an_env_value")
     text = CLEAN_CONFIG.replace("SYNTHETIC_TEST_UNSET_VAR", "PATH")
     await open_config(client, path, text)
     result = await client.text_document_hover_async(
@@ -70,9 +85,10 @@ async def _complete(
 
 
 async def test_completion_of_keys_enums_and_template_ids(
-    client: LanguageClient, repo: Path
+    shared_client: LanguageClient, shared_repo: Path
 ) -> None:
-    path = repo / "synthetic.config.ts"
+    client = shared_client
+    path = _config(shared_repo, "test_completion_of_keys_enums_and_template_ids")
     # An empty service object: the keys of a process service, required ones first
     # and as snippets.
     text = CLEAN_CONFIG.replace('db: { type: "docker", image: "postgres:16" }', "db: {  }")
@@ -99,8 +115,9 @@ async def test_completion_of_keys_enums_and_template_ids(
     assert sorted(i.label for i in items) == ["docs", "web"]
 
 
-async def test_definition_and_symbols(client: LanguageClient, repo: Path) -> None:
-    path = repo / "synthetic.config.ts"
+async def test_definition_and_symbols(shared_client: LanguageClient, shared_repo: Path) -> None:
+    client = shared_client
+    path = _config(shared_repo, "test_definition_and_symbols")
     await open_config(client, path)
     found = await client.text_document_definition_async(
         types.DefinitionParams(
@@ -131,8 +148,9 @@ async def test_definition_and_symbols(client: LanguageClient, repo: Path) -> Non
     ]
 
 
-async def test_symbols_of_the_array_form(client: LanguageClient, repo: Path) -> None:
-    path = repo / "synthetic.config.ts"
+async def test_symbols_of_the_array_form(shared_client: LanguageClient, shared_repo: Path) -> None:
+    client = shared_client
+    path = _config(shared_repo, "test_symbols_of_the_array_form")
     text = (
         'export default { templates: [ { id: "a", label: "A", services: '
         '[ { id: "s", run: "x" } ] }, { id: "b" } ] };\n'
