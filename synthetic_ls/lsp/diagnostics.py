@@ -99,10 +99,37 @@ class Scheduler:
             server.see_repository(analysis.root)
 
 
+def _watch_files(server: SyntheticServer) -> None:
+    """Ask the client for file creations and deletions, when it can be asked."""
+    workspace = server.client_capabilities.workspace
+    watched = workspace.did_change_watched_files if workspace is not None else None
+    if watched is None or not watched.dynamic_registration:
+        return
+    server.client_register_capability(
+        types.RegistrationParams(
+            registrations=[
+                types.Registration(
+                    id="synthetic-watched-files",
+                    method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                    register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                        watchers=[
+                            types.FileSystemWatcher(
+                                glob_pattern="**/*",
+                                kind=types.WatchKind.Create | types.WatchKind.Delete,
+                            )
+                        ]
+                    ),
+                )
+            ]
+        )
+    )
+
+
 def register(server: SyntheticServer) -> None:
     """Register the document-sync handlers that drive diagnostics."""
     scheduler = Scheduler(server)
     server.diagnostics_scheduler = scheduler
+    server.on_initialized.append(lambda: _watch_files(server))
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: SyntheticServer, params: types.DidOpenTextDocumentParams) -> None:

@@ -49,6 +49,9 @@ def capabilities() -> types.ClientCapabilities:
         window=types.WindowClientCapabilities(work_done_progress=True),
         workspace=types.WorkspaceClientCapabilities(
             code_lens=types.CodeLensWorkspaceClientCapabilities(refresh_support=True),
+            did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(
+                dynamic_registration=True
+            ),
             workspace_folders=True,
         ),
         text_document=types.TextDocumentClientCapabilities(
@@ -113,6 +116,13 @@ async def _session(lsp_client: LanguageClient, root: Path) -> Any:
     @lsp_client.feature("synthetic/constructsChanged")
     def constructs_changed(params: Any) -> None:
         changes.append(params)
+
+    registrations: list[types.Registration] = []
+    lsp_client.registrations = registrations  # type: ignore[attr-defined]
+
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register_capability(params: types.RegistrationParams) -> None:
+        registrations.extend(params.registrations)
 
     @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
     def lens_refresh(params: None) -> None:

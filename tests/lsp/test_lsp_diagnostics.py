@@ -66,3 +66,27 @@ async def test_other_files_are_left_alone(client: LanguageClient, repo: Path) ->
     )
     with pytest.raises(asyncio.TimeoutError):
         await diagnostics_for(client, other.as_uri(), timeout=0.5)
+
+
+async def test_a_prompt_file_that_appears_clears_its_warning(
+    client: LanguageClient, repo: Path
+) -> None:
+    path = repo / "synthetic.config.ts"
+    text = CLEAN_CONFIG.replace('type: "planning" }', 'type: "planning", prompts: ["docs/p.md"] }')
+    diagnostics = await open_config(client, path, text)
+    assert [d.code for d in diagnostics] == ["no-match"]
+    (repo / "docs").mkdir()
+    (repo / "docs" / "p.md").write_text("# prompt\n")
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[
+                types.FileEvent(
+                    uri=(repo / "docs" / "p.md").as_uri(), type=types.FileChangeType.Created
+                )
+            ]
+        )
+    )
+    assert await diagnostics_for(client, path.as_uri()) == []
+    # The server asked to be told of created and deleted files.
+    methods = [r.method for r in client.registrations]  # type: ignore[attr-defined]
+    assert methods == [types.WORKSPACE_DID_CHANGE_WATCHED_FILES]
