@@ -195,6 +195,13 @@ def _config_check(root: Any, args: dict[str, Any]) -> Any:
     return check_config(values.get("path"), cwd=root)
 
 
+def _config_init(root: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.config import write_starter
+
+    _take(args, {})
+    return write_starter(cwd=root)
+
+
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
@@ -208,6 +215,7 @@ COMMANDS: dict[str, Command] = {
         Command("synthetic.doctor.run", _doctor_run, "Checking the constructs"),
         Command("synthetic.doctor.fix", _doctor_fix, "Fixing"),
         Command("synthetic.config.check", _config_check, store=False),
+        Command("synthetic.config.init", _config_init, store=False),
         Command("synthetic.construct.import", _import, "Importing the worktree"),
     )
 }

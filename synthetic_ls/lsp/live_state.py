@@ -177,7 +177,7 @@ def _state_dir(root: Path) -> Path | None:
 def register(server: SyntheticServer) -> None:
     """Watch every repository the server sees."""
     watcher = Watcher(server)
-    server.live_state = watcher  # type: ignore[attr-defined]
+    server.live_state = watcher
     server.on_repository.append(watcher.add)
 
     @server.feature(types.SHUTDOWN)

@@ -104,6 +104,8 @@ class SyntheticServer(LanguageServer):
         self.on_initialized: list[Callable[[], None]] = []
         #: The diagnostics feature's scheduler (``diagnostics.Scheduler``), if registered.
         self.diagnostics_scheduler: Any = None
+        #: The live-state feature's watcher (``live_state.Watcher``), if registered.
+        self.live_state: Any = None
 
     # -- documents -------------------------------------------------------------
 

@@ -42,6 +42,7 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.doctor.run",
         "synthetic.doctor.fix",
         "synthetic.config.check",
+        "synthetic.config.init",
         "synthetic.construct.import",
     }
 
@@ -136,3 +137,38 @@ async def test_code_lens_counts_live_constructs(client: LanguageClient, repo: Pa
         {"name": "b", "template_id": "docs", "worktree": False},
     )
     assert await titles() == {"web": "New construct (0 live)", "docs": "New construct (2 live)"}
+
+
+async def test_config_init_writes_once(client: LanguageClient, repo: Path) -> None:
+    (repo / "synthetic.config.ts").unlink()
+    written = await run(client, "synthetic.config.init")
+    assert written == {"file": str(repo / "synthetic.config.ts")}
+    assert "templates" in (repo / "synthetic.config.ts").read_text()
+    with pytest.raises(JsonRpcException) as caught:
+        await run(client, "synthetic.config.init")
+    assert caught.value.data["code"] == "conflict"
+
+
+async def test_a_long_command_does_not_block_the_server(client: LanguageClient, repo: Path) -> None:
+    # git runs the post-checkout hook when the worktree is made: make it slow.
+    hook = repo / ".git" / "hooks" / "post-checkout"
+    hook.write_text("#!/bin/sh\nsleep 2\n")
+    hook.chmod(0o755)
+    path = repo / "synthetic.config.ts"
+    await open_config(client, path)
+    creating = asyncio.ensure_future(run(client, "synthetic.construct.create", {"name": "slow"}))
+    await asyncio.sleep(0.4)
+    start = asyncio.get_running_loop().time()
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=path.as_uri()),
+            position=types.Position(line=6, character=6),
+        )
+    )
+    listed = await run(client, "synthetic.construct.list", {"inspect": False})
+    waited = asyncio.get_running_loop().time() - start
+    assert hover is not None and waited < 1.0
+    assert not creating.done()
+    assert [c["status"] for c in listed["constructs"]] == ["spawning"]
+    created = await creating
+    assert created["status"] == "ready"
