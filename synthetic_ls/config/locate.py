@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from synthetic_ls.config.diagnostics import Range
+from synthetic_ls.config.markers import RepoPath
 from synthetic_ls.config.plans import (
     DICT,
     LIST,
@@ -66,6 +67,9 @@ class FieldDoc:
     required: bool = False
     #: The model the field belongs to ("Template", "ProcessService" ...).
     owner: str = ""
+    #: For a path relative to the repository (a prompt, ``cwd``, an include
+    #: pattern), or a list of them: what kind of path; None for other fields.
+    repo_path: RepoPath | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +85,9 @@ class Location:
     range: Range
     #: The value at ``path`` (the entry's value for a key).
     value: Value | None
-    #: The schema field named by the last key of ``path``; None for an
-    #: unknown key, a record key (a template or service id), an array item.
+    #: The schema field named by the last key of ``path`` (for an item of an
+    #: array, the array's field); None for an unknown key or a record key
+    #: (a template or service id).
     field: FieldDoc | None
     #: Every field of the object the cursor is in (or whose key it is on),
     #: for completion; empty outside a schema object.
@@ -213,7 +218,7 @@ class _Finder:
             if inside:
                 self._offer(_Hit(path, "array", value.span, value, doc))
             for index, member in enumerate(value.items):
-                self.visit(member, item, (*path, index), None)
+                self.visit(member, item, (*path, index), doc)
         elif inside:
             self._offer(_Hit(path, "value", value.span, value, doc))
 
@@ -303,7 +308,25 @@ def _doc(model: type[BaseModel], found: FieldPlan, tags: dict[str, type[BaseMode
         enum=enum,
         required=found.required,
         owner=model.__name__,
+        repo_path=_repo_path(plan),
     )
+
+
+def _repo_path(plan: TypePlan) -> RepoPath | None:
+    """The path marker of a field, of its items, or of the string form of its items."""
+    if plan.repo_path is not None:
+        return plan.repo_path
+    item = plan.item
+    if item is None:
+        return None
+    if item.repo_path is not None:
+        return item.repo_path
+    if item.or_string is not None and item.kind == MODEL:
+        # `promptSources`: "docs/*.md" or {path, order}.
+        path = model_plan(item.tp).fields.get("path")
+        if path is not None:
+            return path.plan.repo_path
+    return None
 
 
 def _docs(model: type[BaseModel], tags: dict[str, type[BaseModel]]) -> tuple[FieldDoc, ...]:

@@ -13,7 +13,8 @@ from typing import Any
 from lsprotocol import types
 
 from synthetic_ls.config.locate import locate, schema_field
-from synthetic_ls.config.values import Obj
+from synthetic_ls.config.source import Span
+from synthetic_ls.config.values import Arr, Obj, Str, Value
 from synthetic_ls.lsp.server import Analysis, SyntheticServer, to_lsp_range
 
 
@@ -124,12 +125,108 @@ def _missing_required(
     return [_action(f"Add `{name}`", diagnostic, _edit(analysis.uri, insert, text))]
 
 
+def _collection_at(analysis: Analysis, line: int, character: int) -> tuple[str, Arr] | None:
+    """The templates or services array around a position, with what its items are."""
+    where = locate(analysis.result, line, character)
+    if where is None:
+        return None
+    path = where.path
+    candidates: list[tuple[tuple[str | int, ...], str]] = []
+    if path[:1] == ("templates",):
+        candidates.append((("templates",), "template"))
+    if len(path) >= 3 and path[0] == "templates" and path[2] == "services":
+        candidates.append((path[:3], "service"))
+    for prefix, what in reversed(candidates):
+        value: Value | None = analysis.result.value
+        for step in prefix:
+            if isinstance(value, Obj) and isinstance(step, str):
+                value = value.get(step)
+            elif isinstance(value, Arr) and isinstance(step, int) and step < len(value.items):
+                value = value.items[step]
+            else:
+                value = None
+        if isinstance(value, Arr):
+            return what, value
+    return None
+
+
+def to_record_form(analysis: Analysis, array: Arr) -> str | None:
+    """The text of ``array`` (templates or services with ids) written as a record keyed by id.
+
+    None when an item has no literal ``id`` written in it (a spread, a
+    reference): the rewrite would have to guess.
+    """
+    source = analysis.result.source
+    if source is None or not array.items:
+        return None
+    data = source.data
+    items: list[str] = []
+    for item in array.items:
+        if not isinstance(item, Obj) or not array.span.start < item.span.start < array.span.end:
+            return None
+        entry = item.entries.get("id")
+        if entry is None or entry.from_spread or not isinstance(entry.value, Str):
+            return None
+        if not item.span.start < entry.key_span.start < item.span.end:
+            return None
+        start, end = entry.key_span.start, entry.value.span.end
+        # The id entry goes, with its comma and the spaces after it, and its
+        # line when nothing else is on it.
+        while end < item.span.end and data[end : end + 1] in (b" ", b"\t"):
+            end += 1
+        if data[end : end + 1] == b",":
+            end += 1
+            while end < item.span.end and data[end : end + 1] in (b" ", b"\t"):
+                end += 1
+        line_start = data.rfind(b"\n", item.span.start, start) + 1
+        alone = line_start > item.span.start and not data[line_start:start].strip()
+        if alone and data[end : end + 1] == b"\n":
+            start, end = line_start, end + 1
+        text = (data[item.span.start : start] + data[end : item.span.end]).decode("utf-8")
+        if text.startswith("{ ") and text[2:3] == "}":
+            text = "{}"
+        key = entry.value.value
+        written = key if key.isidentifier() else json.dumps(key)
+        items.append(f"{written}: {text}")
+    array_text = source.text(array.span)
+    if "\n" not in array_text:
+        return "{ " + ", ".join(items) + " }"
+    first = array.items[0].span.start
+    indent = data[data.rfind(b"\n", 0, first) + 1 : first].decode("utf-8")
+    closing_line = data[data.rfind(b"\n", 0, array.span.end - 1) + 1 : array.span.end - 1]
+    closing = closing_line.decode("utf-8") if not closing_line.strip() else ""
+    body = "".join(f"{indent}{item},\n" for item in items)
+    return "{\n" + body + closing + "}"
+
+
+def refactors(analysis: Analysis, range_: types.Range) -> list[types.CodeAction]:
+    """ "Convert to the record form" for the templates or services array at ``range_``."""
+    found = _collection_at(analysis, range_.start.line, range_.start.character)
+    source = analysis.result.source
+    if found is None or source is None:
+        return []
+    what, array = found
+    text = to_record_form(analysis, array)
+    if text is None:
+        return []
+    edit = _edit(analysis.uri, to_lsp_range(source.range(Span(*array.span))), text)
+    return [
+        types.CodeAction(
+            title=f"Convert the {what}s to the record form (keyed by id)",
+            kind=types.CodeActionKind.RefactorRewrite,
+            edit=edit,
+        )
+    ]
+
+
 def register(server: SyntheticServer) -> None:
     """Register textDocument/codeAction (quick fixes)."""
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+        types.CodeActionOptions(
+            code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite]
+        ),
     )
     def code_action(
         ls: SyntheticServer, params: types.CodeActionParams
@@ -141,6 +238,9 @@ def register(server: SyntheticServer) -> None:
         for diagnostic in params.context.diagnostics:
             if diagnostic.source in (None, "synthetic"):
                 actions.extend(fixes(analysis, diagnostic))
+        wanted = params.context.only
+        if not wanted or any(kind.startswith("refactor") for kind in wanted):
+            actions.extend(refactors(analysis, params.range))
         return actions
 
 

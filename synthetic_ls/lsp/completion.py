@@ -82,6 +82,12 @@ def value_items(analysis: Analysis, where: Location) -> list[types.CompletionIte
         config = analysis.result.config
         if config is not None:
             choices = [(t.id, t.summary or t.label) for t in config.templates.values()]
+    elif _is_port_service(where.path):
+        # `templates.<id>.ports[i].service`: a service of that template.
+        config = analysis.result.config
+        template = config.get_template(str(where.path[1])) if config is not None else None
+        if template is not None:
+            choices = [(service.id, service.type) for service in template.services]
     if not choices:
         return []
     replace = where.kind == "value" and isinstance(where.value, Str)
@@ -97,6 +103,10 @@ def value_items(analysis: Analysis, where: Location) -> list[types.CompletionIte
         )
         for value, detail in choices
     ]
+
+
+def _is_port_service(path: tuple[object, ...]) -> bool:
+    return len(path) == 5 and path[0] == "templates" and path[2] == "ports" and path[4] == "service"
 
 
 def collection_items(where: Location) -> list[types.CompletionItem]:

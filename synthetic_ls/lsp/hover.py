@@ -7,6 +7,7 @@ environment, never its value.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from lsprotocol import types
 
@@ -55,9 +56,55 @@ def env_markdown(ref: EnvRefValue) -> str:
     return text
 
 
+#: How much of a prompt file a hover shows.
+PREVIEW_LINES = 8
+PREVIEW_BYTES = 4096
+
+
+def file_markdown(path: Path) -> str | None:
+    """A file's size and first lines (at most ``PREVIEW_BYTES`` read), or None."""
+    try:
+        size = path.stat().st_size
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            head = os.read(fd, PREVIEW_BYTES)
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    lines = head.decode("utf-8", "replace").splitlines()[:PREVIEW_LINES]
+    body = "\n".join(line.replace("```", "ˋˋˋ") for line in lines)
+    return f"**{path.name}**: {_size(size)}\n\n```\n{body}\n```"
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def path_target(analysis: Analysis, where: Location) -> Path | None:
+    """The file a repository path value names (a prompt, ``cwd``, a compose file), if one."""
+    from synthetic_ls.config.paths import repo_file
+
+    field, value = where.field, where.value
+    if where.kind != "value" or field is None or field.repo_path is None:
+        return None
+    if not isinstance(value, Str) or analysis.root is None:
+        return None
+    return repo_file(analysis.root, value.value)
+
+
 def hover_markdown(analysis: Analysis, where: Location) -> str | None:
     """What to show for a location, or None."""
     value = where.value
+    target = path_target(analysis, where)
+    if target is not None:
+        preview = file_markdown(target)
+        if preview is not None:
+            return preview
     if where.kind == "key" and where.collection == "template" and len(where.path) == 2:
         return template_markdown(analysis, str(where.path[1]))
     if where.kind == "value" and isinstance(value, EnvRefValue):

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from lsprotocol import types
 
+from synthetic_ls.config.locate import locate
 from synthetic_ls.config.source import SourceText, Span
 from synthetic_ls.config.values import Arr, Obj, Str, Value
+from synthetic_ls.lsp.hover import path_target
 from synthetic_ls.lsp.server import Analysis, SyntheticServer, to_lsp_range
 
 
 def definition(analysis: Analysis, line: int, character: int) -> types.Location | None:
-    """Where the ``const`` used at the position is declared, or None."""
+    """Where the ``const`` used at the position is declared, or the file a path names."""
     result = analysis.result
     source = result.source
     if source is None:
@@ -25,6 +27,11 @@ def definition(analysis: Analysis, line: int, character: int) -> types.Location 
             return types.Location(
                 uri=analysis.uri, range=to_lsp_range(source.range(result.bindings[name]))
             )
+    where = locate(result, line, character)
+    target = path_target(analysis, where) if where is not None else None
+    if target is not None:
+        start = types.Position(line=0, character=0)
+        return types.Location(uri=target.absolute().as_uri(), range=types.Range(start, start))
     return None
 
 

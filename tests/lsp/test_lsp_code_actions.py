@@ -101,3 +101,49 @@ async def test_a_bad_enum_offers_every_allowed_value(
         'Change to "planning"',
         'Change to "manual"',
     ]
+
+
+ARRAY_FORM = """\
+export default {
+  defaults: { templateId: "web-api" },
+  templates: [
+    {
+      id: "web-api",
+      label: "Web",
+      services: [{ id: "api", run: "npm start" }, { id: "db", type: "docker", image: "pg" }],
+    },
+    { id: "docs", type: "planning" },
+  ],
+};
+"""
+
+
+@pytest.mark.parametrize(("needle", "what"), [("label", "template"), ('"npm start"', "service")])
+async def test_array_form_to_record_form(
+    shared_client: LanguageClient, shared_repo: Path, needle: str, what: str
+) -> None:
+    from tests.lsp.conftest import position_of
+
+    client = shared_client
+    path = _config(shared_repo, f"record-{what}")
+    assert await open_config(client, path, ARRAY_FORM) == []
+    at = position_of(ARRAY_FORM, needle, 1)
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=path.as_uri()),
+            range=types.Range(start=at, end=at),
+            context=types.CodeActionContext(
+                diagnostics=[], only=[types.CodeActionKind.RefactorRewrite]
+            ),
+        )
+    )
+    assert actions is not None and len(actions) == 1
+    action = actions[0]
+    assert isinstance(action, types.CodeAction) and action.title.startswith(f"Convert the {what}s")
+    assert action.edit is not None and action.edit.changes is not None
+    fixed = apply_edits(ARRAY_FORM, list(action.edit.changes[path.as_uri()]))
+    before = check_config_text(ARRAY_FORM, path, shared_repo).config
+    after = check_config_text(fixed, path, shared_repo)
+    assert after.diagnostics == [], fixed
+    assert after.config == before  # the same model, written the other way
+    assert 'id: "' not in fixed.split("templates")[1].split("services")[0] or what == "service"

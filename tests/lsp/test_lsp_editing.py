@@ -164,3 +164,64 @@ async def test_symbols_of_the_array_form(shared_client: LanguageClient, shared_r
         ("a", ["s"]),
         ("b", []),
     ]
+
+
+async def test_prompt_paths_hover_and_definition(
+    shared_client: LanguageClient, shared_repo: Path
+) -> None:
+    client = shared_client
+    path = _config(shared_repo, "prompt_paths")
+    (shared_repo / "prompt_paths" / "brief.md").write_text("# Brief\nDo the thing.\n")
+    text = CLEAN_CONFIG.replace(
+        'type: "planning" }', 'type: "planning", prompts: ["prompt_paths/brief.md", "*.md"] }'
+    )
+    assert await open_config(client, path, text) == []
+    position = position_of(text, "prompt_paths/brief.md", 3)
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=_doc(path), position=position)
+    )
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert "**brief.md**: 22 bytes" in hover.contents.value
+    assert "Do the thing." in hover.contents.value
+    found = await client.text_document_definition_async(
+        types.DefinitionParams(text_document=_doc(path), position=position)
+    )
+    assert isinstance(found, types.Location)
+    assert found.uri == (shared_repo / "prompt_paths" / "brief.md").as_uri()
+    # A glob names no one file: its hover is the field's description.
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=_doc(path), position=position_of(text, '"*.md"', 2))
+    )
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert "Prompt files" in hover.contents.value
+
+
+async def test_a_path_out_of_the_repository_is_never_read(
+    shared_client: LanguageClient, shared_repo: Path, tmp_path: Path
+) -> None:
+    client = shared_client
+    path = _config(shared_repo, "escape")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET\n")
+    (shared_repo / "escape" / "link.md").symlink_to(secret)
+    text = CLEAN_CONFIG.replace(
+        'type: "planning" }', 'type: "planning", prompts: ["escape/link.md"] }'
+    )
+    await open_config(client, path, text)
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=_doc(path), position=position_of(text, "escape/link.md", 2))
+    )
+    assert hover is None or "TOP SECRET" not in str(hover.contents)
+
+
+async def test_completion_of_service_ids_in_template_ports(
+    shared_client: LanguageClient, shared_repo: Path
+) -> None:
+    client = shared_client
+    path = _config(shared_repo, "port_services")
+    text = CLEAN_CONFIG.replace(
+        'summary: "The web app",', 'summary: "The web app", ports: [{ name: "x", service: "" }],'
+    )
+    await open_config(client, path, text)
+    items = await _complete(client, path, text, 'service: ""', 10)
+    assert sorted(i.label for i in items) == ["api", "db"]
