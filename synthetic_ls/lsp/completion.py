@@ -8,6 +8,7 @@ cursor's value belongs to.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from lsprotocol import types
 
@@ -124,6 +125,58 @@ def collection_items(where: Location) -> list[types.CompletionItem]:
     ]
 
 
+#: At most this many entries of a folder are offered.
+MAX_PATH_ITEMS = 500
+
+
+def path_items(
+    analysis: Analysis, where: Location, line: int, character: int
+) -> list[types.CompletionItem]:
+    """Files and folders for a repository path (prompts, ``cwd``, include patterns).
+
+    Lists the folder typed so far, inside the repository only (its real path
+    must stay inside; ``.git`` is never offered).
+    """
+    import os
+
+    field, value, source, root = where.field, where.value, analysis.result.source, analysis.root
+    if field is None or field.repo_path is None or not isinstance(value, Str):
+        return []
+    if source is None or root is None:
+        return []
+    offset = source.offset(line, character)
+    start = value.span.start + 1  # after the opening quote
+    if not start <= offset < value.span.end:
+        return []
+    typed = source.data[start:offset].decode("utf-8", "replace")
+    folder, _, _ = typed.rpartition("/")
+    base = root / folder if folder else root
+    if not Path(os.path.realpath(base)).is_relative_to(os.path.realpath(root)):
+        return []
+    try:
+        with os.scandir(base) as found:
+            entries = sorted(
+                ((e.name, e.is_dir()) for e in found if e.name != ".git"),
+                key=lambda e: (not e[1], e[0]),
+            )[:MAX_PATH_ITEMS]
+    except OSError:
+        return []
+    at = source.position(start + len((folder + "/").encode()) if folder else start)
+    end = source.position(offset)
+    replace = types.Range(
+        start=types.Position(line=at.line, character=at.character),
+        end=types.Position(line=end.line, character=end.character),
+    )
+    return [
+        types.CompletionItem(
+            label=name + ("/" if is_dir else ""),
+            kind=types.CompletionItemKind.Folder if is_dir else types.CompletionItemKind.File,
+            text_edit=types.TextEdit(range=replace, new_text=name + ("/" if is_dir else "")),
+        )
+        for name, is_dir in entries
+    ]
+
+
 def completions(
     analysis: Analysis, line: int, character: int, markdown: bool = True
 ) -> list[types.CompletionItem]:
@@ -132,7 +185,7 @@ def completions(
     if where is None:
         return []
     if where.kind == "value":
-        return value_items(analysis, where)
+        return value_items(analysis, where) or path_items(analysis, where, line, character)
     if where.kind in ("key", "object"):
         if where.kind == "key" and where.collection is not None:
             return []  # typing an id

@@ -225,3 +225,23 @@ async def test_completion_of_service_ids_in_template_ports(
     await open_config(client, path, text)
     items = await _complete(client, path, text, 'service: ""', 10)
     assert sorted(i.label for i in items) == ["api", "db"]
+
+
+async def test_completion_of_repository_paths(
+    shared_client: LanguageClient, shared_repo: Path
+) -> None:
+    client = shared_client
+    path = _config(shared_repo, "paths")
+    (shared_repo / "paths" / "prompts").mkdir()
+    (shared_repo / "paths" / "prompts" / "a.md").write_text("a")
+    text = CLEAN_CONFIG.replace(
+        'type: "planning" }', 'type: "planning", prompts: ["paths/prompts/"] }'
+    )
+    await open_config(client, path, text)
+    items = await _complete(client, path, text, '"paths/prompts/"', 15)
+    assert [i.label for i in items] == ["a.md"]
+    edit = items[0].text_edit
+    assert isinstance(edit, types.TextEdit) and edit.new_text == "a.md"
+    items = await _complete(client, path, text, '"paths/prompts/"', 1)
+    labels = [i.label for i in items]
+    assert "paths/" in labels and ".git/" not in labels and ".git" not in labels
