@@ -181,7 +181,7 @@ def _import(store: Any, args: dict[str, Any]) -> Any:
     values = _take(args, {"path": str, "name": str, "template_id": str, "description": str})
     return import_worktree(
         store,
-        Path(_need(values, "path")),
+        _in_repository(store.repo.worktree, _need(values, "path")),
         name=values.get("name"),
         template_id=values.get("template_id"),
         description=values.get("description", ""),
@@ -192,7 +192,14 @@ def _config_check(root: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.config import check_config
 
     values = _take(args, {"path": str})
-    return check_config(values.get("path"), cwd=root)
+    given = values.get("path")
+    return check_config(_in_repository(root, given) if given else None, cwd=root)
+
+
+def _in_repository(root: Path, path: str) -> Path:
+    """A path argument: relative ones are relative to the repository, not the server's cwd."""
+    given = Path(path).expanduser()
+    return given if given.is_absolute() else Path(root) / given
 
 
 def _config_init(root: Any, args: dict[str, Any]) -> Any:

@@ -85,6 +85,11 @@ async def test_import_and_config_check(client: LanguageClient, repo: Path, tmp_p
     assert imported["name"] == "By hand" and Path(imported["workspace_path"]) == other
     checked = await run(client, "synthetic.config.check")
     assert checked["errors"] == 0 and checked["file"].endswith("synthetic.config.ts")
+    # A relative path is relative to the repository, not to the server's cwd.
+    (repo / "sub").mkdir()
+    (repo / "sub" / "synthetic.config.ts").write_text("export default { templates: 1 };\n")
+    checked = await run(client, "synthetic.config.check", {"path": "sub/synthetic.config.ts"})
+    assert checked["errors"] == 1 and checked["file"] == str(repo / "sub" / "synthetic.config.ts")
 
 
 async def test_an_error_carries_the_core_code_and_fields(
