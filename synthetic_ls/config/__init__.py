@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         check_config_bytes,
         check_config_file,
         check_config_text,
+        config_path,
         find_repo_root,
         load_config,
     )
@@ -67,6 +68,7 @@ _SOURCES: dict[str, str] = {
             "check_config_bytes",
             "check_config_file",
             "check_config_text",
+            "config_path",
             "find_repo_root",
             "load_config",
         ],
@@ -124,6 +126,7 @@ __all__ = [
     "check_config_bytes",
     "check_config_file",
     "check_config_text",
+    "config_path",
     "find_repo_root",
     "json_schema",
     "load_config",

@@ -192,6 +192,10 @@ class Evaluator:
         # what is wrong, "no export default" would not.
         self._broken_export = False
         self._data = reporter.source.data
+        #: Where each top-level ``const`` is declared: name -> span of its name.
+        self.bindings: dict[str, Span] = {}
+        #: Every use of a ``const`` by name (a reference or a spread): (name, span).
+        self.references: list[tuple[str, Span]] = []
 
     # ----------------------------------------------------------------- top level
     def run(self) -> Value | None:
@@ -290,6 +294,7 @@ class Evaluator:
             name = _text(name_node)
             if keyword == "const":
                 self._consts[name] = value
+                self.bindings.setdefault(name, span_of(name_node))
             else:
                 self._other_names[name] = f"declared with `{keyword}`"
                 if value is not None:
@@ -447,6 +452,7 @@ class Evaluator:
         name = _text(node)
         span = span_of(node)
         if name in self._consts:
+            self.references.append((name, span))
             value = self._const_value(name, node)
             if isinstance(value, Obj | Arr):
                 return self._use(name, value, span)

@@ -16,12 +16,13 @@ from pathlib import Path
 
 from synthetic_ls.config.checks import check_config
 from synthetic_ls.config.diagnostics import Code, Diagnostic
-from synthetic_ls.config.evaluate import evaluate
+from synthetic_ls.config.evaluate import Evaluator
 from synthetic_ls.config.reporter import Reporter
 from synthetic_ls.config.schema import SyntheticConfig
 from synthetic_ls.config.source import SourceText, Span, excerpt
 from synthetic_ls.config.syntax import parse, report_syntax_errors
 from synthetic_ls.config.validate import Validator
+from synthetic_ls.config.values import Value
 
 CONFIG_FILENAME = "synthetic.config.ts"
 
@@ -34,12 +35,25 @@ _BOM = b"\xef\xbb\xbf"
 
 @dataclass
 class ConfigResult:
-    """The outcome of checking a config: the model (if any) and the diagnostics."""
+    """The outcome of checking a config: the model (if any) and the diagnostics.
+
+    For an editor it also keeps what the file said and where: ``value`` is the
+    evaluated default export (located values with byte spans, see
+    :mod:`synthetic_ls.config.values`), ``source`` the text those spans index,
+    ``bindings`` where each top-level ``const`` is declared and ``references``
+    every use of one. :mod:`synthetic_ls.config.locate` maps a position to
+    its key path and schema field with them. They are empty for a file that
+    was not parsed (missing, unreadable, too large, binary).
+    """
 
     config: SyntheticConfig | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     path: Path | None = None
     exists: bool = True
+    value: Value | None = None
+    source: SourceText | None = None
+    bindings: dict[str, Span] = field(default_factory=dict)
+    references: list[tuple[str, Span]] = field(default_factory=list)
 
     @property
     def has_errors(self) -> bool:
@@ -71,7 +85,7 @@ def check_config_bytes(data: bytes, path: Path, repo_root: Path | None) -> Confi
         offset, message = problem
         reporter.error(Code.NOT_UTF8, Span(offset, offset), message)
         return ConfigResult(None, reporter.diagnostics, path)
-    config = _check_source(data, reporter, repo_root)
+    config, evaluator = _check_source(data, reporter, repo_root)
     diagnostics = sorted(
         reporter.diagnostics, key=lambda d: (d.range.start.line, d.range.start.character)
     )
@@ -85,21 +99,39 @@ def check_config_bytes(data: bytes, path: Path, repo_root: Path | None) -> Confi
                 message=f"{reporter.dropped} more problems not shown; fix the ones above first.",
             )
         )
-    return ConfigResult(config, diagnostics, path)
+    return ConfigResult(
+        config,
+        diagnostics,
+        path,
+        value=evaluator.value,
+        source=source,
+        bindings=evaluator.bindings,
+        references=evaluator.references,
+    )
+
+
+@dataclass
+class _Evaluated:
+    """What the evaluation leaves for the result once the syntax tree is gone."""
+
+    value: Value | None
+    bindings: dict[str, Span]
+    references: list[tuple[str, Span]]
 
 
 def _check_source(
     data: bytes, reporter: Reporter, repo_root: Path | None
-) -> SyntheticConfig | None:
+) -> tuple[SyntheticConfig | None, _Evaluated]:
     """Parse, evaluate, validate and cross-check UTF-8 source; diagnostics go to ``reporter``."""
     tree = parse(data)
     report_syntax_errors(tree, reporter)
-    value = evaluate(tree.root_node, reporter)
+    evaluator = Evaluator(tree.root_node, reporter)
+    value = evaluator.run()
     validator = Validator(reporter, repo_root)
     config = validator.config(value)
     if config is not None:
         check_config(config, validator)
-    return config
+    return config, _Evaluated(value, evaluator.bindings, evaluator.references)
 
 
 def check_config_text(text: str, path: Path, repo_root: Path | None) -> ConfigResult:
@@ -217,11 +249,25 @@ _SPECIAL_KINDS: tuple[tuple[Callable[[int], bool], str], ...] = (
 
 def load_config(repo_root: Path) -> ConfigResult:
     """Read ``repo_root/synthetic.config.ts``; ``exists=False`` (no diagnostics) when absent."""
-    return check_config_file(Path(repo_root) / CONFIG_FILENAME, Path(repo_root))
+    return check_config_file(config_path(repo_root), Path(repo_root))
 
 
-def find_repo_root(start: Path) -> Path | None:
-    """The nearest folder at or above ``start`` holding ``.git`` (a folder or a file)."""
+def config_path(repo_root: Path | str) -> Path:
+    """Where the config of the repository whose top is ``repo_root`` lives (it may not exist).
+
+    The one place that says where a repository's config is; every face and
+    operation asks here.
+    """
+    return Path(repo_root) / CONFIG_FILENAME
+
+
+def find_repo_root(start: Path | str) -> Path | None:
+    """The nearest folder at or above ``start`` holding ``.git`` (a folder or a file).
+
+    The top of the work tree (the main checkout or a linked worktree) that
+    holds ``start``, found without running git: the config lives there (see
+    :func:`config_path`). Never reads anything in the repository.
+    """
     current = Path(start).absolute()
     for folder in (current, *current.parents):
         if (folder / ".git").exists():

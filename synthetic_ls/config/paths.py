@@ -16,6 +16,7 @@ import fnmatch
 import os
 import posixpath
 import re
+import stat
 from functools import lru_cache
 from pathlib import Path
 
@@ -178,3 +179,25 @@ def matches_any(
         if left <= 0:
             return True  # too big to be sure: do not warn
     return False
+
+
+def repo_file(repo_root: Path, text: str) -> Path | None:
+    """The regular file a repository-relative path in the config names, or None.
+
+    None for a glob, a path out of the repository (also through a symbolic
+    link: the real path must stay inside), a missing file or anything that
+    is not a regular file (a folder, a pipe, a device). What an editor
+    opens or previews for a prompt path; reading it runs nothing.
+    """
+    if not text or has_glob(text) or escapes_repo(text):
+        return None
+    candidate = Path(repo_root) / text
+    real = Path(os.path.realpath(candidate))
+    if not real.is_relative_to(os.path.realpath(repo_root)):
+        return None
+    try:
+        if not stat.S_ISREG(os.stat(real).st_mode):
+            return None
+    except OSError:
+        return None
+    return candidate

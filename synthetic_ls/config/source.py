@@ -72,6 +72,32 @@ class SourceText:
         self._last = (offset, column)
         return Position(line, column)
 
+    def offset(self, line: int, character: int) -> int:
+        """The byte offset of an LSP position (line, UTF-16 column); clamped to the text.
+
+        A column past the end of its line gives the end of the line; one in
+        the middle of a character (half a surrogate pair) gives its start.
+        """
+        starts = self._starts()
+        if line < 0:
+            return 0
+        if line >= len(starts):
+            return len(self.data)
+        start = starts[line]
+        end = starts[line + 1] - 1 if line + 1 < len(starts) else len(self.data)
+        text = self.data[start:end]
+        if text.isascii():
+            return start + min(max(character, 0), len(text))
+        units = 0
+        offset = start
+        for char in text.decode("utf-8", errors="replace"):
+            width = 2 if ord(char) > 0xFFFF else 1
+            if units + width > character:
+                break
+            units += width
+            offset += len(char.encode("utf-8"))
+        return min(offset, end)
+
     def range(self, span: Span) -> Range:
         """The LSP range of a byte span."""
         return Range(self.position(span.start), self.position(span.end))

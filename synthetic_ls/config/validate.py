@@ -413,8 +413,11 @@ class Validator:
                 "to the repository root that stays inside it.",
             )
             return False
-        if marker.must_match and self.repo_root is not None and text and not self._matches(
-            text, marker.anywhere
+        if (
+            marker.must_match
+            and self.repo_root is not None
+            and text
+            and not self._matches(text, marker.anywhere)
         ):
             kind = "file matches" if marker.glob else "file exists at"
             self.rep.warning(

@@ -1,0 +1,332 @@
+"""``workspace/executeCommand``: every operation of the CLI, as ``synthetic.<noun>.<verb>``.
+
+Each command takes one JSON object (the operation's options, snake_case like
+the ops dataclasses, plus ``root``: a folder of the repository, needed only
+when several repositories are open) and returns the operation result's
+``to_dict()``, the CLI's ``--json``. Operations run on pygls' thread pool,
+never on the message loop; the long ones report ``$/progress`` (when the
+client supports it). A failed operation answers with a JSON-RPC error
+(code -32803, RequestFailed) whose ``data`` is ``error_payload(exc)``:
+``{"code", "message", "exit_code", ...fields}``; bad arguments answer with
+-32602 (InvalidParams) and the same ``data`` (code ``invalid-input``).
+
+The table of commands is :data:`COMMANDS`; the README lists them with their
+arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+
+from state_format.errors import StateError
+from synthetic_ls.errors import InvalidInputError, SyntheticError, error_payload
+from synthetic_ls.lsp.server import SyntheticServer
+
+log = logging.getLogger(__name__)
+
+#: LSP's RequestFailed: the request was well formed, the operation failed.
+REQUEST_FAILED = -32803
+INVALID_PARAMS = -32602
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: the operation adapter, and the progress title if it is long."""
+
+    name: str
+    run: Callable[[Any, dict[str, Any]], Any]
+    progress: str | None = None
+    #: False for the commands that take no state store (config check).
+    store: bool = True
+
+
+# -- arguments -------------------------------------------------------------------
+
+
+def _take(args: dict[str, Any], allowed: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
+    """The known keys of ``args``, type-checked; an unknown key or a wrong type is refused."""
+    unknown = sorted(set(args) - set(allowed) - {"root"})
+    if unknown:
+        raise InvalidInputError(
+            f"unknown argument(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}",
+            fields={"unknown": unknown},
+        )
+    out: dict[str, Any] = {}
+    for key, kind in allowed.items():
+        if key not in args or args[key] is None:
+            continue
+        value = args[key]
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise InvalidInputError(f"argument {key!r} has the wrong type", fields={"key": key})
+        out[key] = value
+    return out
+
+
+def _options(cls: type, args: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
+    """An ops options dataclass from the JSON arguments (its own field names)."""
+    kinds: dict[str, type | tuple[type, ...]] = {}
+    for f in dataclasses.fields(cls):
+        annotation = str(f.type)
+        kinds[f.name] = bool if annotation == "bool" else str
+    kinds.update(extra or {})
+    values = _take(args, kinds)
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+        and f.name not in values
+    ]
+    if required:
+        raise InvalidInputError(
+            f"missing argument(s) {', '.join(required)}", fields={"missing": required}
+        )
+    return values
+
+
+def _need(args: dict[str, Any], key: str) -> str:
+    value = args.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"missing argument {key!r}", fields={"missing": [key]})
+    return value
+
+
+# -- the operations ----------------------------------------------------------------
+
+
+def _create(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.constructs import CreateOptions, create_construct, plan_construct
+
+    values = _options(CreateOptions, args, {"dry_run": bool})
+    dry_run = values.pop("dry_run", False)
+    options = CreateOptions(**values)
+    return plan_construct(store, options) if dry_run else create_construct(store, options)
+
+
+def _list(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.constructs import parse_status
+    from synthetic_ls.ops.listing import list_constructs
+
+    values = _take(args, {"status": str, "template_id": str, "inspect": bool})
+    status = parse_status(values["status"]) if "status" in values else None
+    return list_constructs(
+        store,
+        status=status,
+        template_id=values.get("template_id"),
+        inspect=values.get("inspect", True),
+    )
+
+
+def _show(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.constructs import show_construct
+
+    values = _take(args, {"ref": str, "with_size": bool})
+    return show_construct(store, _need(values, "ref"), with_size=values.get("with_size", False))
+
+
+def _update(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.constructs import EditOptions, edit_construct
+
+    return edit_construct(store, EditOptions(**_options(EditOptions, args)))
+
+
+def _delete(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.constructs import RemoveOptions, remove_construct
+
+    return remove_construct(store, RemoveOptions(**_options(RemoveOptions, args)))
+
+
+def _worktree_add(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.worktree import add_worktree
+
+    values = _take(args, {"ref": str, "from_ref": str, "branch": str})
+    return add_worktree(
+        store, _need(values, "ref"), from_ref=values.get("from_ref"), branch=values.get("branch")
+    )
+
+
+def _worktree_remove(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.worktree import remove_worktree
+
+    values = _take(args, {"ref": str, "force": bool})
+    return remove_worktree(store, _need(values, "ref"), force=values.get("force", False))
+
+
+def _doctor_run(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.doctor import run_doctor
+
+    values = _take(args, {"fix": bool})
+    return run_doctor(store, fix=values.get("fix", False))
+
+
+def _doctor_fix(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.doctor import apply_fix
+
+    values = _take(args, {"finding_id": str})
+    return apply_fix(store, _need(values, "finding_id"))
+
+
+def _import(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.import_worktree import import_worktree
+
+    values = _take(args, {"path": str, "name": str, "template_id": str, "description": str})
+    return import_worktree(
+        store,
+        _in_repository(store.repo.worktree, _need(values, "path")),
+        name=values.get("name"),
+        template_id=values.get("template_id"),
+        description=values.get("description", ""),
+    )
+
+
+def _config_check(root: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.config import check_config
+
+    values = _take(args, {"path": str})
+    given = values.get("path")
+    return check_config(_in_repository(root, given) if given else None, cwd=root)
+
+
+def _in_repository(root: Path, path: str) -> Path:
+    """A path argument: relative ones are relative to the repository, not the server's cwd."""
+    given = Path(path).expanduser()
+    return given if given.is_absolute() else Path(root) / given
+
+
+def _config_init(root: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.config import write_starter
+
+    _take(args, {})
+    return write_starter(cwd=root)
+
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command("synthetic.construct.create", _create, "Creating the construct"),
+        Command("synthetic.construct.list", _list),
+        Command("synthetic.construct.show", _show),
+        Command("synthetic.construct.update", _update),
+        Command("synthetic.construct.delete", _delete, "Removing the construct"),
+        Command("synthetic.worktree.add", _worktree_add, "Making the worktree"),
+        Command("synthetic.worktree.remove", _worktree_remove, "Removing the worktree"),
+        Command("synthetic.doctor.run", _doctor_run, "Checking the constructs"),
+        Command("synthetic.doctor.fix", _doctor_fix, "Fixing"),
+        Command("synthetic.config.check", _config_check, store=False),
+        Command("synthetic.config.init", _config_init, store=False),
+        Command("synthetic.construct.import", _import, "Importing the worktree"),
+    )
+}
+
+
+# -- running them ----------------------------------------------------------------
+
+
+def repository_for(server: SyntheticServer, args: dict[str, Any]) -> Path:
+    """The folder to run in: ``root`` if given, else the one repository of the workspace."""
+    given = args.get("root")
+    if given is not None:
+        if not isinstance(given, str) or not Path(given).is_dir():
+            raise InvalidInputError(f"root {given!r} is not a folder", fields={"key": "root"})
+        return Path(given)
+    roots = server.workspace_roots()
+    if len(roots) == 1:
+        return roots[0]
+    if not roots:
+        raise SyntheticError(
+            "no repository is open in the workspace; pass `root`", code="not-a-repo"
+        )
+    raise InvalidInputError(
+        "several repositories are open; pass `root` to say which",
+        fields={"roots": [str(r) for r in roots]},
+    )
+
+
+def execute(server: SyntheticServer, command: Command, raw: tuple[Any, ...]) -> Any:
+    """Run one command (on a worker thread) and return its JSON result."""
+    if len(raw) > 1 or (raw and not isinstance(raw[0], dict)):
+        raise JsonRpcException(
+            message="a synthetic command takes one JSON object as its argument",
+            code=INVALID_PARAMS,
+            data={"code": "invalid-input", "message": "expected one JSON object"},
+        )
+    args: dict[str, Any] = dict(raw[0]) if raw else {}
+    try:
+        root = repository_for(server, args)
+        with _progress(server, command):
+            if command.store:
+                from state_format.store import Store
+
+                target: Any = Store.open(root)
+            else:
+                target = root
+            result = command.run(target, args)
+        return result.to_dict()
+    except InvalidInputError as exc:
+        raise JsonRpcException(
+            message=str(exc),
+            code=INVALID_PARAMS if _is_argument_error(exc) else REQUEST_FAILED,
+            data=error_payload(exc),
+        ) from None
+    except (SyntheticError, StateError) as exc:
+        raise JsonRpcException(
+            message=str(exc), code=REQUEST_FAILED, data=error_payload(exc)
+        ) from None
+
+
+def _is_argument_error(exc: InvalidInputError) -> bool:
+    return bool({"unknown", "missing", "key"} & set(exc.fields))
+
+
+class _progress:
+    """``$/progress`` begin/end around a long command, when the client supports it."""
+
+    def __init__(self, server: SyntheticServer, command: Command) -> None:
+        self.server = server
+        self.title = command.progress
+        self.token: str | None = None
+
+    def __enter__(self) -> None:
+        capabilities = self.server.client_capabilities
+        window = capabilities.window if capabilities is not None else None
+        if self.title is None or window is None or not window.work_done_progress:
+            return
+        token = f"synthetic-{uuid.uuid4()}"
+        try:
+            self.server.work_done_progress.create(token).result(timeout=5)
+        except Exception:  # the client refused or did not answer: go on without
+            log.info("no progress token from the client", exc_info=True)
+            return
+        self.token = token
+        self.server.work_done_progress.begin(
+            token, types.WorkDoneProgressBegin(title=self.title, cancellable=False)
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        if self.token is not None:
+            self.server.work_done_progress.end(
+                self.token, types.WorkDoneProgressEnd(message="failed" if exc[0] else "done")
+            )
+
+
+def register(server: SyntheticServer) -> None:
+    """Register every command of :data:`COMMANDS`, each run on a worker thread."""
+    for command in COMMANDS.values():
+        _register(server, command)
+
+
+def _register(server: SyntheticServer, command: Command) -> None:
+    def handler(ls: SyntheticServer, *args: Any) -> Any:
+        return execute(ls, command, args)
+
+    handler.__name__ = command.name.replace(".", "_")
+    server.command(command.name)(server.thread()(handler))

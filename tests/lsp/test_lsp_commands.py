@@ -1,0 +1,179 @@
+"""Commands over stdio: each operation's JSON, progress, errors with data, code lens counts."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import LanguageClient
+
+from synthetic_ls.lsp.commands import COMMANDS
+from tests.gitrepo import git
+from tests.lsp.conftest import open_config
+
+
+async def run(client: LanguageClient, command: str, args: dict[str, Any] | None = None) -> Any:
+    """Execute a server command with one JSON object as its argument."""
+    return await asyncio.wait_for(
+        client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=command, arguments=[args or {}])
+        ),
+        30,
+    )
+
+
+async def test_the_server_offers_every_command(client: LanguageClient) -> None:
+    assert client.capabilities is not None  # initialized
+    # pytest-lsp keeps the server's answer to initialize nowhere; ask again by name.
+    for name in COMMANDS:
+        assert name.startswith("synthetic.")
+    assert set(COMMANDS) == {
+        "synthetic.construct.create",
+        "synthetic.construct.list",
+        "synthetic.construct.show",
+        "synthetic.construct.update",
+        "synthetic.construct.delete",
+        "synthetic.worktree.add",
+        "synthetic.worktree.remove",
+        "synthetic.doctor.run",
+        "synthetic.doctor.fix",
+        "synthetic.config.check",
+        "synthetic.config.init",
+        "synthetic.construct.import",
+    }
+
+
+async def test_construct_lifecycle(client: LanguageClient, repo: Path) -> None:
+    plan = await run(client, "synthetic.construct.create", {"name": "Fix it", "dry_run": True})
+    assert plan["template_id"] == "web" and plan["plan"]
+    created = await run(
+        client, "synthetic.construct.create", {"name": "Fix it", "template_id": "docs"}
+    )
+    ident = created["id"]
+    assert created["name"] == "Fix it" and created["template_id"] == "docs"
+    assert Path(created["workspace_path"]).is_dir()
+    # A long command reported progress: begin, then end.
+    kinds = [[r.kind for r in reports] for reports in client.progress_reports.values()]
+    assert ["begin", "end"] in kinds
+    listed = await run(client, "synthetic.construct.list", {"inspect": False})
+    assert [c["id"] for c in listed["constructs"]] == [ident]
+    shown = await run(client, "synthetic.construct.show", {"ref": ident})
+    assert shown["id"] == ident and "worktree" in shown
+    updated = await run(client, "synthetic.construct.update", {"ref": ident, "name": "Fixed"})
+    assert updated["name"] == "Fixed" and updated["changed"] == ["name"]
+    removed_tree = await run(client, "synthetic.worktree.remove", {"ref": ident})
+    assert not Path(created["workspace_path"]).exists(), removed_tree
+    added = await run(client, "synthetic.worktree.add", {"ref": ident})
+    assert Path(added["workspace_path"]).is_dir()
+    doctor = await run(client, "synthetic.doctor.run")
+    assert doctor["unresolved"] == 0
+    removed = await run(client, "synthetic.construct.delete", {"ref": ident, "force": True})
+    assert removed["removed"] == ident
+    assert (await run(client, "synthetic.construct.list"))["constructs"] == []
+
+
+async def test_import_and_config_check(client: LanguageClient, repo: Path, tmp_path: Path) -> None:
+    other = tmp_path / "by-hand"
+    git(repo, "worktree", "add", "-q", "-b", "by-hand", str(other))
+    imported = await run(
+        client, "synthetic.construct.import", {"path": str(other), "name": "By hand"}
+    )
+    assert imported["name"] == "By hand" and Path(imported["workspace_path"]) == other
+    checked = await run(client, "synthetic.config.check")
+    assert checked["errors"] == 0 and checked["file"].endswith("synthetic.config.ts")
+    # A relative path is relative to the repository, not to the server's cwd.
+    (repo / "sub").mkdir()
+    (repo / "sub" / "synthetic.config.ts").write_text("export default { templates: 1 };\n")
+    checked = await run(client, "synthetic.config.check", {"path": "sub/synthetic.config.ts"})
+    assert checked["errors"] == 1 and checked["file"] == str(repo / "sub" / "synthetic.config.ts")
+
+
+async def test_an_error_carries_the_core_code_and_fields(
+    client: LanguageClient, repo: Path
+) -> None:
+    with pytest.raises(JsonRpcException) as caught:
+        await run(client, "synthetic.construct.show", {"ref": "nope"})
+    assert caught.value.code == -32803
+    assert caught.value.data["code"] == "record-not-found"  # the state format's error
+    assert "nope" in caught.value.data["message"]
+    with pytest.raises(JsonRpcException) as caught:
+        await run(client, "synthetic.construct.create", {"name": "x", "template_id": "missing"})
+    assert caught.value.data["code"] == "invalid-input"
+    # Bad arguments: InvalidParams, with the same kind of data.
+    with pytest.raises(JsonRpcException) as caught:
+        await run(client, "synthetic.construct.show", {"ref": "x", "colour": "red"})
+    assert caught.value.code == -32602
+    assert caught.value.data["code"] == "invalid-input"
+    assert caught.value.data["unknown"] == ["colour"]
+    with pytest.raises(JsonRpcException) as caught:
+        await run(client, "synthetic.construct.update", {})
+    assert caught.value.data["missing"] == ["ref"]
+
+
+async def test_code_lens_counts_live_constructs(client: LanguageClient, repo: Path) -> None:
+    path = repo / "synthetic.config.ts"
+    await open_config(client, path)
+
+    async def titles() -> dict[str, str]:
+        lenses = await client.text_document_code_lens_async(
+            types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=path.as_uri()))
+        )
+        assert lenses is not None
+        out = {}
+        for lens in lenses:
+            assert lens.command is not None and lens.command.arguments
+            assert lens.command.command == "synthetic.newConstruct"
+            out[lens.command.arguments[0]["template_id"]] = lens.command.title
+        return out
+
+    assert await titles() == {"web": "New construct (0 live)", "docs": "New construct (0 live)"}
+    await run(
+        client,
+        "synthetic.construct.create",
+        {"name": "a", "template_id": "docs", "worktree": False},
+    )
+    await run(
+        client,
+        "synthetic.construct.create",
+        {"name": "b", "template_id": "docs", "worktree": False},
+    )
+    assert await titles() == {"web": "New construct (0 live)", "docs": "New construct (2 live)"}
+
+
+async def test_config_init_writes_once(client: LanguageClient, repo: Path) -> None:
+    (repo / "synthetic.config.ts").unlink()
+    written = await run(client, "synthetic.config.init")
+    assert written == {"file": str(repo / "synthetic.config.ts")}
+    assert "templates" in (repo / "synthetic.config.ts").read_text()
+    with pytest.raises(JsonRpcException) as caught:
+        await run(client, "synthetic.config.init")
+    assert caught.value.data["code"] == "conflict"
+
+
+async def test_a_long_command_does_not_block_the_server(client: LanguageClient, repo: Path) -> None:
+    # git runs the post-checkout hook when the worktree is made: make it slow.
+    hook = repo / ".git" / "hooks" / "post-checkout"
+    hook.write_text("#!/bin/sh\nsleep 2\n")
+    hook.chmod(0o755)
+    path = repo / "synthetic.config.ts"
+    await open_config(client, path)
+    creating = asyncio.ensure_future(run(client, "synthetic.construct.create", {"name": "slow"}))
+    await asyncio.sleep(0.4)
+    start = asyncio.get_running_loop().time()
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=path.as_uri()),
+            position=types.Position(line=6, character=6),
+        )
+    )
+    listed = await run(client, "synthetic.construct.list", {"inspect": False})
+    waited = asyncio.get_running_loop().time() - start
+    assert hover is not None and waited < 1.0
+    assert not creating.done()
+    assert [c["status"] for c in listed["constructs"]] == ["spawning"]
+    created = await creating
+    assert created["status"] == "ready"
