@@ -67,9 +67,7 @@ export default {
 """
 
 #: Two mistakes, on known lines: a misspelt key (line 9) and a bad enum value (line 12).
-BAD_CONFIG = CLEAN_CONFIG.replace("readyPattern", "readyPatern").replace(
-    '"planning"', '"planing"'
-)
+BAD_CONFIG = CLEAN_CONFIG.replace("readyPattern", "readyPatern").replace('"planning"', '"planing"')
 
 
 def line_of(text: str, needle: str) -> int:
@@ -111,7 +109,12 @@ def run_scenario(repo: Path, lua: str, tmp_path: Path, timeout: float = 60) -> d
     cmd = [NVIM, "--headless", "--clean", "-u", str(INIT), "-c", f"luafile {script}"]
     try:
         proc = subprocess.run(
-            cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout,
+            cmd,
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as exc:
@@ -151,3 +154,152 @@ def test_diagnostics_at_their_lines(repo: Path, tmp_path: Path) -> None:
     assert (line_of(BAD_CONFIG, "readyPatern"), "unknown-key") in got
     assert (line_of(BAD_CONFIG, '"planing"'), "bad-enum") in got
     assert all(d["source"] == "synthetic" for d in result["results"]["diagnostics"])
+
+
+def test_quick_fixes_clear_the_diagnostics(repo: Path, tmp_path: Path) -> None:
+    (repo / "synthetic.config.ts").write_text(BAD_CONFIG)
+    typo = line_of(BAD_CONFIG, "readyPatern")
+    enum = line_of(BAD_CONFIG, '"planing"')
+    result = run_scenario(
+        repo,
+        f"""
+        vim.cmd("edit synthetic.config.ts")
+        T.client(0)
+        T.wait(function() return #T.diagnostics(0) >= 2 end, 15000, "diagnostics")
+        T.results.titles = {{}}
+        for _, d in ipairs(T.diagnostics(0)) do
+          if d.lnum == {typo} or d.lnum == {enum} then
+            -- Put the cursor on the mistake and apply the preferred quick fix,
+            -- as a user would with vim.lsp.buf.code_action() (gra).
+            vim.api.nvim_win_set_cursor(0, {{ d.lnum + 1, d.col }})
+            local tick = vim.b.changedtick
+            vim.lsp.buf.code_action({{
+              apply = true,
+              filter = function(action)
+                if action.isPreferred then table.insert(T.results.titles, action.title) end
+                return action.isPreferred
+              end,
+            }})
+            T.wait(function() return vim.b.changedtick ~= tick end, 10000, "the fix for " .. d.code)
+          end
+        end
+        T.wait(function() return #T.diagnostics(0) == 0 end, 10000, "the diagnostics to clear")
+        vim.cmd("write")
+        T.results.diagnostics = T.diagnostics(0)
+        """,
+        tmp_path,
+    )
+    assert result["results"]["diagnostics"] == []
+    titles = sorted(result["results"]["titles"])
+    assert titles == ['Change to "planning"', "Change to `readyPattern`"]
+    # The file on disk is now the clean config, which checks clean from the CLI too.
+    assert (repo / "synthetic.config.ts").read_text() == CLEAN_CONFIG
+    check = subprocess.run(
+        [sys.executable, "-m", "synthetic_ls", "config", "check", "--json"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_synthetic_new_with_scripted_input(repo: Path, tmp_path: Path) -> None:
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit README.md")
+        T.client(0)
+        T.script_ui({ "docs" }, { "Write the API docs" })
+        local created
+        require("synthetic.commands").new({ on_done = function(r) created = r end })
+        T.results.created = T.wait(function() return created end, 30000, ":SyntheticNew to finish")
+        """,
+        tmp_path,
+    )
+    prompts = result["prompts"]
+    assert prompts[0]["kind"] == "select"
+    assert prompts[0]["items"] == ["web — Web app", "docs — Docs"]
+    assert prompts[1]["kind"] == "input"
+    created = result["results"]["created"]
+    record = repo / ".git" / "synthetic" / "constructs" / f"{created['id']}.toml"
+    data = tomllib.loads(record.read_text())
+    assert data["name"] == "Write the API docs"
+    assert data["template_id"] == "docs"
+    worktree = Path(data["workspace_path"])
+    assert worktree.is_dir() and (worktree / "README.md").read_text() == "hi\n"
+    assert git(worktree, "branch", "--show-current").strip() == created["branch"]
+    assert any("created " + created["id"] in n["msg"] for n in result["notes"])
+
+
+def test_synthetic_new_command_and_list(repo: Path, tmp_path: Path) -> None:
+    """The user command itself, then :SyntheticList opens the worktree in a new tab."""
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit README.md")
+        T.client(0)
+        T.script_ui({ "web", "Fix login", "Open its worktree" }, { "Fix login" })
+        vim.cmd("SyntheticNew")
+        local dir = vim.fs.joinpath(vim.fn.getcwd(), ".git", "synthetic", "constructs")
+        T.wait(function()
+          return #vim.fn.glob(dir .. "/*.toml", false, true) == 1
+        end, 30000, "the record")
+        T.wait(function()
+          for _, n in ipairs(T.notes) do if n.msg:find("created") then return true end end
+        end, 10000, "the creation to be reported")
+        vim.cmd("SyntheticList")
+        T.wait(function() return vim.fn.tabpagenr("$") == 2 end, 15000, "a new tab")
+        T.results.tab_cwd = vim.fn.getcwd(-1, 0)
+        T.results.tabs = vim.fn.tabpagenr("$")
+        """,
+        tmp_path,
+    )
+    records = list((repo / ".git" / "synthetic" / "constructs").glob("*.toml"))
+    assert len(records) == 1
+    data = tomllib.loads(records[0].read_text())
+    assert (data["name"], data["template_id"]) == ("Fix login", "web")
+    assert result["results"]["tab_cwd"] == data["workspace_path"]
+    listed = next(p for p in result["prompts"] if p["prompt"] == "Constructs")["items"]
+    assert len(listed) == 1 and listed[0].startswith("Fix login  [ready]  synthetic/")
+    assert "clean" in listed[0]
+
+
+def test_synthetic_doctor_fills_the_quickfix_list(repo: Path, tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "synthetic_ls", "new", "Gone soon", "--json"],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, **GIT_ENV, "PYTHONPATH": str(PROJECT)},
+    )
+    record = next((repo / ".git" / "synthetic" / "constructs").glob("*.toml"))
+    construct_id = record.stem
+    shutil.rmtree(tomllib.loads(record.read_text())["workspace_path"])
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit README.md")
+        T.client(0)
+        vim.cmd("SyntheticDoctor")
+        local qf = T.wait(function()
+          local list = vim.fn.getqflist({ items = 1, title = 1 })
+          return #list.items > 0 and list or nil
+        end, 30000, "the quickfix list")
+        T.results.title = qf.title
+        T.results.items = vim.tbl_map(function(item)
+          local file = vim.api.nvim_buf_get_name(item.bufnr)
+          return { file = file, text = item.text, type = item.type }
+        end, qf.items)
+        T.results.qf_open = vim.fn.getqflist({ winid = 1 }).winid ~= 0
+        """,
+        tmp_path,
+    )
+    items = result["results"]["items"]
+    assert len(items) == 1
+    assert items[0]["text"].startswith(f"[missing-worktree] worktree of {construct_id} is gone")
+    assert items[0]["file"] == str(record)
+    assert result["results"]["title"] == f"Synthetic doctor: {repo}"
+    assert result["results"]["qf_open"]
