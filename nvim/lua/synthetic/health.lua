@@ -85,7 +85,7 @@ function M.check()
       return
     end
   end
-  health.ok(("server running: client %d, pid %s"):format(client.id, tostring(client.rpc and client.rpc.pid or "?")))
+  health.ok(("server running (client id %d)"):format(client.id))
   local check, err = sync_command(client, "synthetic.config.check", { root = root })
   if check == nil then
     health.error("config check failed: " .. err)
@@ -123,6 +123,13 @@ function M.check()
     health.ok("doctor: nothing to report")
   else
     health.warn(("doctor: %d finding(s)"):format(#doctor.findings), { ":SyntheticDoctor lists them in the quickfix list" })
+    for i, f in ipairs(doctor.findings) do
+      if i > 10 then
+        health.info(("... and %d more"):format(#doctor.findings - 10))
+        break
+      end
+      health.info(("[%s] %s"):format(tostring(f.kind), tostring(f.message)))
+    end
   end
 end
 
