@@ -87,7 +87,9 @@ def repo(tmp_path: Path) -> Path:
     return make_repo(tmp_path / "repo", {"synthetic.config.ts": CLEAN_CONFIG, "README.md": "hi\n"})
 
 
-def run_scenario(repo: Path, lua: str, tmp_path: Path, timeout: float = 60) -> dict[str, Any]:
+def run_scenario(
+    repo: Path, lua: str, tmp_path: Path, timeout: float = 60, mode: str = "setup"
+) -> dict[str, Any]:
     """Run a Lua scenario (the body of ``T.run(function(T) ... end)``) in nvim, in ``repo``."""
     script = tmp_path / "scenario.lua"
     out = tmp_path / "result.json"
@@ -102,6 +104,7 @@ def run_scenario(repo: Path, lua: str, tmp_path: Path, timeout: float = 60) -> d
         "SYNTHETIC_NVIM_PLUGIN": str(PLUGIN),
         "SYNTHETIC_LS_CMD": json.dumps([*SERVER, "--log-file", str(log), "--log-level", "INFO"]),
         "SYNTHETIC_TEST_OUT": str(out),
+        "SYNTHETIC_TEST_MODE": mode,
         "PYTHONPATH": os.pathsep.join(
             p for p in (str(PROJECT), os.environ.get("PYTHONPATH", "")) if p
         ),
@@ -389,3 +392,32 @@ def test_checkhealth(repo: Path, tmp_path: Path) -> None:
     assert "2 error(s)" in text
     assert "0 construct(s)" in text
     assert "doctor: 1 finding(s)" in text
+
+
+def test_started_with_vim_lsp_config(repo: Path, tmp_path: Path) -> None:
+    """The README's Neovim 0.11 setup: vim.lsp.config/enable, the plugin's commands on top."""
+    (repo / "synthetic.config.ts").write_text(BAD_CONFIG)
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit synthetic.config.ts")
+        T.client(0)
+        T.results.diagnostics = T.wait(function()
+          local d = T.diagnostics(0)
+          return #d >= 2 and d or nil
+        end, 15000, "diagnostics")
+        T.results.clients = #vim.lsp.get_clients({ name = "synthetic" })
+        T.script_ui({}, {})
+        vim.cmd("SyntheticList")
+        T.wait(function()
+          for _, n in ipairs(T.notes) do if n.msg:find("no constructs yet") then return true end end
+        end, 15000, ":SyntheticList to answer")
+        T.results.clients_after = #vim.lsp.get_clients({ name = "synthetic" })
+        """,
+        tmp_path,
+        mode="lsp-config",
+    )
+    codes = {d["code"] for d in result["results"]["diagnostics"]}
+    assert {"unknown-key", "bad-enum"} <= codes
+    # The commands reuse the client vim.lsp.enable started: no second server.
+    assert result["results"]["clients"] == result["results"]["clients_after"] == 1

@@ -66,6 +66,14 @@ function M.root_for(bufnr)
   return root or M.find_root(vim.fn.getcwd())
 end
 
+--- Handlers for the server's notifications; give them to vim.lsp.config or
+--- nvim-lspconfig when you start the server yourself.
+M.handlers = {
+  ["synthetic/constructsChanged"] = function(_, params, ctx)
+    require("synthetic.state").changed(params, ctx.client_id)
+  end,
+}
+
 --- The vim.lsp.start config for a repository root.
 ---@param root string
 function M.lsp_config(root)
@@ -78,11 +86,7 @@ function M.lsp_config(root)
     cmd = cmd,
     root_dir = root,
     workspace_folders = { { uri = vim.uri_from_fname(root), name = root } },
-    handlers = {
-      ["synthetic/constructsChanged"] = function(_, params, ctx)
-        require("synthetic.state").changed(params, ctx.client_id)
-      end,
-    },
+    handlers = M.handlers,
   }, M.options.lsp or {})
   return config
 end
@@ -98,6 +102,9 @@ function M.attach(bufnr)
   local name = vim.api.nvim_buf_get_name(bufnr)
   if name == "" then
     return nil
+  end
+  if name:find("/.git/", 1, true) or name:match("^%a+://") then
+    return nil -- commit messages and the like; URIs of other plugins
   end
   local root = M.find_root(name)
   if root == nil then
