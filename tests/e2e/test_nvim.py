@@ -421,3 +421,34 @@ def test_started_with_vim_lsp_config(repo: Path, tmp_path: Path) -> None:
     assert {"unknown-key", "bad-enum"} <= codes
     # The commands reuse the client vim.lsp.enable started: no second server.
     assert result["results"]["clients"] == result["results"]["clients_after"] == 1
+
+
+def test_code_lens_creates_a_construct(repo: Path, tmp_path: Path) -> None:
+    """The server's "New construct" lens runs the plugin's synthetic.newConstruct."""
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit synthetic.config.ts")
+        T.client(0)
+        local lenses = T.wait(function()
+          local l = vim.lsp.codelens.get(0)
+          return #l >= 2 and l or nil
+        end, 15000, "code lenses")
+        T.results.titles = vim.tbl_map(function(l) return l.command.title end, lenses)
+        local docs
+        for _, l in ipairs(lenses) do
+          if l.command.arguments[1].template_id == "docs" then docs = l end
+        end
+        vim.api.nvim_win_set_cursor(0, { docs.range.start.line + 1, 0 })
+        T.script_ui({}, { "From the lens" })
+        vim.lsp.codelens.run()
+        T.wait(function()
+          for _, n in ipairs(T.notes) do if n.msg:find("created") then return true end end
+        end, 30000, "the construct")
+        """,
+        tmp_path,
+    )
+    assert result["results"]["titles"] == ["New construct (0 live)"] * 2
+    record = next((repo / ".git" / "synthetic" / "constructs").glob("*.toml"))
+    data = tomllib.loads(record.read_text())
+    assert (data["name"], data["template_id"]) == ("From the lens", "docs")
