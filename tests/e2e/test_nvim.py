@@ -452,3 +452,34 @@ def test_code_lens_creates_a_construct(repo: Path, tmp_path: Path) -> None:
     record = next((repo / ".git" / "synthetic" / "constructs").glob("*.toml"))
     data = tomllib.loads(record.read_text())
     assert (data["name"], data["template_id"]) == ("From the lens", "docs")
+
+
+def test_show_follows_changes_made_by_the_cli(repo: Path, tmp_path: Path) -> None:
+    """:SyntheticList → Show, then a rename by the CLI shows up in that buffer."""
+    created = _cli(repo, "new", "Before", "--no-worktree")
+    rename = json.dumps(
+        [sys.executable, "-m", "synthetic_ls", "edit", created["id"], "--name", "After"]
+    )
+    result = run_scenario(
+        repo,
+        f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        T.script_ui({{ "Before", "Show" }}, {{}})
+        vim.cmd("SyntheticList")
+        local bufnr = T.wait(function()
+          local b = vim.fn.bufnr("synthetic://construct/{created["id"]}")
+          return b ~= -1 and vim.api.nvim_buf_get_lines(b, 0, 1, false)[1] == "# Before" and b
+        end, 15000, "the construct's buffer")
+        T.results.before = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+        local proc = vim.system(vim.json.decode({json.dumps(rename)})):wait(60000)
+        assert(proc.code == 0, proc.stderr)
+        T.wait(function()
+          return vim.api.nvim_buf_get_lines(bufnr, 0, 1, false)[1] == "# After"
+        end, 15000, "the buffer to follow the rename")
+        """,
+        tmp_path,
+    )
+    before = result["results"]["before"]
+    assert f"id:          {created['id']}" in before
+    assert "worktree:    -" in before and "state:       no worktree" in before

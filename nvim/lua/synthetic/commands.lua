@@ -195,10 +195,21 @@ function M.open_worktree(c)
   vim.cmd("edit " .. vim.fn.fnameescape(path))
 end
 
---- Show a construct in a scratch buffer (`q` closes it).
-function M.show(client, root, ref)
+--- Show a construct in a scratch buffer (`q` closes it). `refresh`: called on a
+--- constructsChanged notification; a construct that is gone is marked so.
+function M.show(client, root, ref, refresh)
   rpc.run(function()
     local err, c = rpc.call(client, "synthetic.construct.show", { root = root, ref = ref })
+    if err and refresh and rpc.error_code(err) == "record-not-found" then
+      local bufnr = vim.fn.bufnr("synthetic://construct/" .. ref)
+      if bufnr ~= -1 then
+        vim.bo[bufnr].modifiable = true
+        vim.api.nvim_buf_set_lines(bufnr, 0, 1, false, { "# (removed) " .. ref })
+        vim.bo[bufnr].modifiable = false
+        vim.b[bufnr].synthetic = nil
+      end
+      return
+    end
     if err then
       return fail(err)
     end

@@ -19,7 +19,7 @@ function M.changed(params, client_id)
         local client = vim.lsp.get_client_by_id(client_id)
         if client then
           local win = vim.api.nvim_get_current_win()
-          require("synthetic.commands").show(client, info.root, info.id)
+          require("synthetic.commands").show(client, info.root, info.id, true)
           pcall(vim.api.nvim_set_current_win, win)
         end
       end
