@@ -219,9 +219,18 @@ def test_synthetic_new_with_scripted_input(repo: Path, tmp_path: Path) -> None:
         vim.cmd("edit README.md")
         T.client(0)
         T.script_ui({ "docs" }, { "Write the API docs" })
+        T.results.progress = {}
+        vim.api.nvim_create_autocmd("LspProgress", {
+          callback = function(args)
+            local value = args.data.params.value
+            local text = value.title or value.message or ""
+            table.insert(T.results.progress, value.kind .. ":" .. text)
+          end,
+        })
         local created
         require("synthetic.commands").new({ on_done = function(r) created = r end })
         T.results.created = T.wait(function() return created end, 30000, ":SyntheticNew to finish")
+        T.wait(function() return #T.results.progress >= 2 end, 5000, "the progress to end")
         """,
         tmp_path,
     )
@@ -238,6 +247,8 @@ def test_synthetic_new_with_scripted_input(repo: Path, tmp_path: Path) -> None:
     assert worktree.is_dir() and (worktree / "README.md").read_text() == "hi\n"
     assert git(worktree, "branch", "--show-current").strip() == created["branch"]
     assert any("created " + created["id"] in n["msg"] for n in result["notes"])
+    progress = result["results"]["progress"]
+    assert progress[0] == "begin:Creating the construct" and progress[-1].startswith("end:")
 
 
 def test_synthetic_new_command_and_list(repo: Path, tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ local defaults = {
   autostart = true,
   --- Show the "New construct" code lens above each template of the config.
   codelens = true,
+  --- Echo the server's progress ("Creating the construct ...") in the command line.
+  progress = true,
   --- Extra fields merged into the vim.lsp.start config (on_attach, capabilities, ...).
   lsp = {},
 }
@@ -190,6 +192,21 @@ function M.setup(opts)
         M.attach(bufnr)
       end
     end
+  end
+  if M.options.progress then
+    vim.api.nvim_create_autocmd("LspProgress", {
+      group = augroup,
+      pattern = { "begin", "end" },
+      callback = function(args)
+        local client = vim.lsp.get_client_by_id(args.data.client_id)
+        local value = args.data.params and args.data.params.value or {}
+        if client and client.name == M.CLIENT_NAME and value.kind == "begin" then
+          vim.api.nvim_echo({ { "Synthetic: " .. (value.title or "working") .. " ..." } }, false, {})
+        elseif client and client.name == M.CLIENT_NAME then
+          vim.api.nvim_echo({ { "" } }, false, {})
+        end
+      end,
+    })
   end
   vim.api.nvim_create_autocmd("LspAttach", {
     group = augroup,
