@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, type-check, then pytest (unit and integration).
+# The whole test suite: lint, type-check, then pytest (unit, integration, the
+# language server over stdio, and the Neovim plugin in a real headless Neovim).
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || { echo "test: run scripts/setup.sh first" >&2; exit 1; }
 export PATH="$PWD/.venv/bin:$PATH"
+# The real-editor tests (tests/e2e) fail, rather than skip, without their nvim.
+export SYNTHETIC_E2E_REQUIRED=1
 
 echo "== ruff =="
 ruff check synthetic_ls state_format tests bench

