@@ -35,7 +35,7 @@ def locate_config(
     around ``cwd``; a given path is used as it is (its folder is then the
     root for paths in it). Raises NotFoundError when there is no such file.
     """
-    from synthetic_ls.config import find_repo_root
+    from synthetic_ls.config import config_path, find_repo_root
 
     if path is not None:
         given = Path(path)
@@ -45,7 +45,7 @@ def locate_config(
     root = find_repo_root(cwd or Path.cwd())
     if root is None:
         raise _not_a_repo(f"give the path of a {CONFIG_FILENAME}")
-    found = root / CONFIG_FILENAME
+    found = config_path(root)
     if not os.path.lexists(found):
         raise NotFoundError(
             f"no {CONFIG_FILENAME} at {root}; a starter one can be written", code="no-config"
@@ -97,12 +97,12 @@ class InitResult:
 
 def write_starter(cwd: Path | None = None) -> InitResult:
     """Write the commented starter config at the repository root; never overwrite one."""
-    from synthetic_ls.config import STARTER_CONFIG, find_repo_root
+    from synthetic_ls.config import STARTER_CONFIG, config_path, find_repo_root
 
     root = find_repo_root(cwd or Path.cwd())
     if root is None:
         raise _not_a_repo(f"the {CONFIG_FILENAME} lives at a repository's root")
-    path = root / CONFIG_FILENAME
+    path = config_path(root)
     try:
         # O_EXCL: never replace a file, even one created a moment ago.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)

@@ -64,9 +64,9 @@ def _config_finding(store: Store) -> tuple[Any, Finding | None]:
     the defaults, and the config is reported, so that a run never says all
     is well while ``new`` and ``worktree add`` refuse.
     """
-    from synthetic_ls.config import CONFIG_FILENAME, load_config
+    from synthetic_ls.config import config_path, load_config
 
-    path = store.repo.worktree / CONFIG_FILENAME
+    path = config_path(store.repo.worktree)
     subject = Subject("config", str(path))
     try:
         result = load_config(store.repo.worktree)
