@@ -47,6 +47,9 @@ class Command:
     progress: str | None = None
     #: False for the commands that take no state store (config check).
     store: bool = True
+    #: The client may cancel it from its progress report (creations only:
+    #: they undo what was begun; a removal half done is not a state to stop in).
+    cancellable: bool = False
 
 
 # -- arguments -------------------------------------------------------------------
@@ -103,13 +106,15 @@ def _need(args: dict[str, Any], key: str) -> str:
 # -- the operations ----------------------------------------------------------------
 
 
-def _create(store: Any, args: dict[str, Any]) -> Any:
+def _create(store: Any, args: dict[str, Any], cancelled: Callable[[], bool] | None = None) -> Any:
     from synthetic_ls.ops.constructs import CreateOptions, create_construct, plan_construct
 
     values = _options(CreateOptions, args, {"dry_run": bool})
     dry_run = values.pop("dry_run", False)
     options = CreateOptions(**values)
-    return plan_construct(store, options) if dry_run else create_construct(store, options)
+    if dry_run:
+        return plan_construct(store, options)
+    return create_construct(store, options, cancelled=cancelled)
 
 
 def _list(store: Any, args: dict[str, Any]) -> Any:
@@ -212,7 +217,7 @@ def _config_init(root: Any, args: dict[str, Any]) -> Any:
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
-        Command("synthetic.construct.create", _create, "Creating the construct"),
+        Command("synthetic.construct.create", _create, "Creating the construct", cancellable=True),
         Command("synthetic.construct.list", _list),
         Command("synthetic.construct.show", _show),
         Command("synthetic.construct.update", _update),
@@ -262,14 +267,17 @@ def execute(server: SyntheticServer, command: Command, raw: tuple[Any, ...]) -> 
     args: dict[str, Any] = dict(raw[0]) if raw else {}
     try:
         root = repository_for(server, args)
-        with _progress(server, command):
+        with _progress(server, command) as progress:
             if command.store:
                 from state_format.store import Store
 
                 target: Any = Store.open(root)
             else:
                 target = root
-            result = command.run(target, args)
+            if command.cancellable:
+                result = command.run(target, args, progress.cancelled)  # type: ignore[call-arg]
+            else:
+                result = command.run(target, args)
         return result.to_dict()
     except InvalidInputError as exc:
         raise JsonRpcException(
@@ -293,29 +301,44 @@ class _progress:
     def __init__(self, server: SyntheticServer, command: Command) -> None:
         self.server = server
         self.title = command.progress
+        self.cancellable = command.cancellable
         self.token: str | None = None
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> _progress:
         capabilities = self.server.client_capabilities
         window = capabilities.window if capabilities is not None else None
         if self.title is None or window is None or not window.work_done_progress:
-            return
+            return self
         token = f"synthetic-{uuid.uuid4()}"
         try:
             self.server.work_done_progress.create(token).result(timeout=5)
         except Exception:  # the client refused or did not answer: go on without
             log.info("no progress token from the client", exc_info=True)
-            return
+            return self
         self.token = token
         self.server.work_done_progress.begin(
-            token, types.WorkDoneProgressBegin(title=self.title, cancellable=False)
+            token,
+            types.WorkDoneProgressBegin(title=self.title, cancellable=self.cancellable),
         )
+        return self
+
+    def cancelled(self) -> bool:
+        """True once the client cancelled this progress (``window/workDoneProgress/cancel``).
+
+        pygls cancels the token's future when that notification arrives.
+        """
+        if self.token is None:
+            return False
+        future = self.server.work_done_progress.tokens.get(self.token)
+        return future is not None and future.cancelled()
 
     def __exit__(self, *exc: object) -> None:
         if self.token is not None:
+            message = "cancelled" if self.cancelled() else "failed" if exc[0] else "done"
             self.server.work_done_progress.end(
-                self.token, types.WorkDoneProgressEnd(message="failed" if exc[0] else "done")
+                self.token, types.WorkDoneProgressEnd(message=message)
             )
+            self.server.work_done_progress.tokens.pop(self.token, None)
 
 
 def register(server: SyntheticServer) -> None:

@@ -15,7 +15,7 @@ from an ASCII slug of the name instead).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -263,14 +263,19 @@ def plan_construct(store: Store, options: CreateOptions) -> PlanResult:
     return PlanResult(job.construct.id, job.construct.template_id, flow.plan(job, RESOURCES))
 
 
-def create_construct(store: Store, options: CreateOptions) -> ConstructResult:
+def create_construct(
+    store: Store, options: CreateOptions, *, cancelled: Callable[[], bool] | None = None
+) -> ConstructResult:
     """Validate the inputs, write the record, then provision every resource in order.
 
     Either all of it is made, or nothing is left behind: a failure (Ctrl-C
     too) undoes the steps begun, newest first, and a crash leaves a journal
     that ``doctor --fix`` (or the next change of the construct) rolls back.
+    ``cancelled`` is asked between steps; when it says yes, the creation
+    stops the same way (an editor's cancel button).
     """
     job, final = _new_job(store, options)
+    job.cancelled = cancelled
     with store.lock():
         construct_id = store.new_id(Construct, job.construct.name)
         job.construct = job.construct.model_copy(

@@ -7,6 +7,7 @@ under a journal, like creation and removal, so a crash in either is undone
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +46,12 @@ def _settled(store: Store, ref: str, *, resuming: str | None = None) -> Construc
 
 
 def add_worktree(
-    store: Store, ref: str, *, from_ref: str | None = None, branch: str | None = None
+    store: Store,
+    ref: str,
+    *,
+    from_ref: str | None = None,
+    branch: str | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> ConstructResult:
     """Give an existing construct (without one) a worktree.
 
@@ -68,7 +74,7 @@ def add_worktree(
         ) from None
     job = job_for(store, construct)
     job.template, job.config, job.worktree = template, config, True
-    job.from_ref, job.branch = from_ref, branch
+    job.from_ref, job.branch, job.cancelled = from_ref, branch, cancelled
     with store.lock():
         current = store.get_construct(construct.id)
         if current.workspace_path or current.effective_journal() is not None:

@@ -68,6 +68,8 @@ def create(job: Job, resources: Sequence[Resource], *, final_status: Status) -> 
         for resource in resources:
             if not resource.wanted(job):
                 continue
+            if job.cancelled is not None and job.cancelled():
+                raise OperationCancelledError("the creation was cancelled")
             title = resource.title
             journal = job.journal
             assert journal is not None, "a step runs inside a journalled operation"
@@ -75,6 +77,8 @@ def create(job: Job, resources: Sequence[Resource], *, final_status: Status) -> 
             job.update(journal=journal.start(resource.name), **made, **fields)
             made = resource.provision(job)
         title = "marking the construct ready"
+        if job.cancelled is not None and job.cancelled():
+            raise OperationCancelledError("the creation was cancelled")
         return finish(job, final_status, made)
     except BaseException as exc:
         journal = job.journal or Journal.begin("create")
@@ -175,6 +179,13 @@ class Recovery:
         what = {"create": "creation", "add-worktree": "worktree creation"}.get(self.op, "removal")
         detail = f": {', '.join(self.notes)}" if self.notes else ""
         return f"{self.action} the interrupted {what} of {self.construct_id}{detail}"
+
+
+class OperationCancelledError(SyntheticError):
+    """The person asked to stop; what was begun has been undone."""
+
+    exit_code = ExitCode.INTERRUPTED
+    code = "cancelled"
 
 
 class OperationInProgressError(ConflictError):

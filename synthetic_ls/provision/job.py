@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,9 @@ class Job:
     #: The construct gets (or has) a worktree; False for a record-only construct.
     worktree: bool = True
     outputs: dict[str, Any] = field(default_factory=dict)
+    #: Asked between steps of a creation: True stops it, and the steps begun
+    #: are undone (an editor's cancel button). None: never cancelled.
+    cancelled: Callable[[], bool] | None = None
     #: The repository, opened on first use (a record-only construct never needs it).
     repo: GitRepo | None = None
 

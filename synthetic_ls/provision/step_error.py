@@ -14,6 +14,7 @@ class StepFailedError(SyntheticError):
         self.undone = undone
         self.leftovers = leftovers
         interrupted = isinstance(cause, KeyboardInterrupt)
+        # (a cancellation is a SyntheticError with its own code, kept below)
         detail = "interrupted" if interrupted else (str(cause) or type(cause).__name__)
         msg = f"{step} failed: {detail}"
         if undone:

@@ -170,3 +170,22 @@ def test_ops_import_nothing_from_the_cli() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_cancelled_creation_leaves_nothing(store: Store) -> None:
+    from synthetic_ls.provision.step_error import StepFailedError
+
+    asked: list[int] = []
+
+    def cancel_after_the_worktree() -> bool:
+        asked.append(1)
+        return len(asked) > 1  # asked before each step: stop before the second
+
+    with pytest.raises(StepFailedError) as stopped:
+        ops.create_construct(
+            store, ops.CreateOptions(name="stop"), cancelled=cancel_after_the_worktree
+        )
+    assert stopped.value.code == "cancelled"
+    assert any("removed worktree" in note for note in stopped.value.undone)
+    assert list_constructs(store).views == []
+    assert "synthetic/" not in git(store.repo.worktree, "branch")

@@ -177,3 +177,32 @@ async def test_a_long_command_does_not_block_the_server(client: LanguageClient, 
     assert [c["status"] for c in listed["constructs"]] == ["spawning"]
     created = await creating
     assert created["status"] == "ready"
+
+
+async def test_a_creation_can_be_cancelled_from_its_progress(
+    client: LanguageClient, repo: Path
+) -> None:
+    """The client's cancel button (window/workDoneProgress/cancel): nothing is left."""
+    hook = repo / ".git" / "hooks" / "post-checkout"
+    hook.write_text("#!/bin/sh\nsleep 1.5\n")
+    hook.chmod(0o755)
+    before = set(client.progress_reports)
+    creating = asyncio.ensure_future(run(client, "synthetic.construct.create", {"name": "stop"}))
+    token = None
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        fresh = [t for t in client.progress_reports if t not in before]
+        if fresh:
+            token = fresh[0]
+            break
+    assert token is not None, "no progress was reported"
+    begin = client.progress_reports[token][0]
+    assert isinstance(begin, types.WorkDoneProgressBegin) and begin.cancellable
+    client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+    with pytest.raises(JsonRpcException) as caught:
+        await creating
+    assert caught.value.data["code"] == "cancelled", caught.value.data
+    listed = await run(client, "synthetic.construct.list", {"inspect": False})
+    assert listed["constructs"] == []
+    assert "synthetic/" not in git(repo, "branch", "--list")
+    assert git(repo, "worktree", "list").count("\n") == 1
