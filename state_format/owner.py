@@ -179,26 +179,26 @@ def group_alive(pgid: int) -> bool:
     return bool(group_members(pgid))
 
 
-def end_group(pgid: int, *, grace: float = 2.0, timeout: float = 10.0) -> bool:
-    """Stop every process of group ``pgid``: SIGTERM, then SIGKILL after ``grace`` s.
-
-    Returns True once the group is gone (waiting at most ``timeout`` s), so a
-    caller can undo the group's work without racing it.
-    """
-    if not group_alive(pgid):
-        return True
+def _signal_and_wait(pgid: int, sig: signal.Signals, seconds: float) -> bool:
+    """Send ``sig`` to group ``pgid``; True once the group is gone, within ``seconds``."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not group_alive(pgid):
-            return True
-        time.sleep(0.02)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
-    deadline = time.monotonic() + timeout
+        os.killpg(pgid, sig)
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if not group_alive(pgid):
             return True
         time.sleep(0.02)
     return False
+
+
+def end_group(pgid: int, *, grace: float = 2.0, timeout: float = 10.0) -> bool:
+    """Stop every process of group ``pgid``: SIGTERM, then SIGKILL after ``grace`` s.
+
+    Returns True once the group is gone (waiting at most ``timeout`` s more
+    after SIGKILL), so a caller can undo the group's work without racing it.
+    """
+    if not group_alive(pgid):
+        return True
+    return _signal_and_wait(pgid, signal.SIGTERM, grace) or _signal_and_wait(
+        pgid, signal.SIGKILL, timeout
+    )
