@@ -36,16 +36,22 @@ def cli(repo: Path, *args: str) -> str:
     return proc.stdout
 
 
-async def changed_for(client: LanguageClient, root: Path, timeout: float = 10) -> dict[str, Any]:
-    """Wait for a constructsChanged notification about ``root``."""
+async def changed_for(client: LanguageClient, root: Path, timeout: float = 15) -> dict[str, Any]:
+    """Wait for a constructsChanged notification about ``root`` sent from now on.
 
-    async def wait() -> dict[str, Any]:
-        while True:
-            params = await client.wait_for_notification(NOTIFICATION)
+    Reads the list the client fixture fills from the notification handler,
+    so a notification about another repository arriving first cannot make
+    this one be missed.
+    """
+    seen: list[Any] = client.constructs_changed  # type: ignore[attr-defined]
+    start = len(seen)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        for params in seen[start:]:
             if Path(params.root) == root:
                 return {"root": params.root, "stateDir": params.stateDir}
-
-    return await asyncio.wait_for(wait(), timeout)
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no synthetic/constructsChanged about {root} within {timeout} s")
 
 
 async def _settle() -> None:
