@@ -207,6 +207,13 @@ def _in_repository(root: Path, path: str) -> Path:
     return given if given.is_absolute() else Path(root) / given
 
 
+def _config_templates(root: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.templates import list_templates
+
+    _take(args, {})
+    return list_templates(root)
+
+
 def _config_init(root: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.config import write_starter
 
@@ -228,6 +235,7 @@ COMMANDS: dict[str, Command] = {
         Command("synthetic.doctor.fix", _doctor_fix, "Fixing"),
         Command("synthetic.config.check", _config_check, store=False),
         Command("synthetic.config.init", _config_init, store=False),
+        Command("synthetic.config.templates", _config_templates, store=False),
         Command("synthetic.construct.import", _import, "Importing the worktree"),
     )
 }

@@ -6,8 +6,9 @@ Kept tiny on purpose so that it follows the config reader's API in one spot.
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from synthetic_ls.errors import InvalidInputError
 
@@ -85,3 +86,37 @@ def construct_template_or_none(
     except InvalidInputError:
         result = _load_config(repo_root)
         return None, result.config if not result.has_errors else None
+
+
+@dataclass(frozen=True)
+class TemplatesResult:
+    """The templates a new construct can be made from, and the default one."""
+
+    templates: list[dict[str, Any]]
+    default: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"templates": [{"id", "label", "summary", "type", "services"}], "default"}``."""
+        return {"templates": self.templates, "default": self.default}
+
+
+def list_templates(repo_root: Path) -> TemplatesResult:
+    """The config's templates (for a picker in an editor); errors as for ``new``."""
+    result = _load_config(repo_root)
+    if not result.exists:
+        raise InvalidInputError(f"no {CONFIG_FILE} in {repo_root}", code="no-config")
+    if result.has_errors or result.config is None:
+        raise InvalidInputError(f"{CONFIG_FILE} has errors; check it to see them")
+    config = result.config
+    templates = [
+        {
+            "id": template_id,
+            "label": template.label,
+            "summary": template.summary,
+            "type": template.type,
+            "services": [service.id for service in template.services],
+        }
+        for template_id, template in config.templates.items()
+    ]
+    default = config.default_template_id
+    return TemplatesResult(templates, str(default) if default else None)

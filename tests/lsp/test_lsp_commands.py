@@ -43,8 +43,23 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.doctor.fix",
         "synthetic.config.check",
         "synthetic.config.init",
+        "synthetic.config.templates",
         "synthetic.construct.import",
     }
+
+
+async def test_templates_for_a_picker(client: LanguageClient, repo: Path) -> None:
+    listed = await run(client, "synthetic.config.templates")
+    assert listed["default"] == "web"
+    by_id = {t["id"]: t for t in listed["templates"]}
+    assert by_id["web"] == {
+        "id": "web",
+        "label": "Web",
+        "summary": "The web app",
+        "type": "implementation",
+        "services": ["api", "db"],
+    }
+    assert by_id["docs"]["type"] == "planning" and by_id["docs"]["services"] == []
 
 
 async def test_construct_lifecycle(client: LanguageClient, repo: Path) -> None:

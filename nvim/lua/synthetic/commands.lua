@@ -101,26 +101,25 @@ end
 
 -- -- templates --------------------------------------------------------------------
 
---- The template ids (and labels) of the repository's config, from the server's
---- document symbols of synthetic.config.ts. In a coroutine.
+--- The templates of the repository's config ({id, label, summary}), the
+--- default one first, from the server's synthetic.config.templates. In a coroutine.
 function M.templates(client, root)
-  local path = root .. "/" .. require("synthetic").CONFIG_FILE
-  local bufnr = vim.fn.bufadd(path)
-  vim.fn.bufload(bufnr)
-  if not vim.lsp.buf_is_attached(bufnr, client.id) then
-    vim.lsp.buf_attach_client(bufnr, client.id)
-  end
-  local err, symbols = rpc.await(function(resume)
-    rpc.request(client, "textDocument/documentSymbol", {
-      textDocument = { uri = vim.uri_from_bufnr(bufnr) },
-    }, resume, bufnr)
-  end)
+  local err, result = rpc.call(client, "synthetic.config.templates", { root = root })
   if err then
     return nil, err
   end
   local out = {}
-  for _, s in ipairs(symbols or {}) do
-    table.insert(out, { id = s.name, label = s.detail ~= vim.NIL and s.detail or nil })
+  for _, t in ipairs(result.templates or {}) do
+    local item = {
+      id = t.id,
+      label = t.label ~= vim.NIL and t.label or nil,
+      summary = t.summary ~= vim.NIL and t.summary or nil,
+    }
+    if t.id == result.default then
+      table.insert(out, 1, item)
+    else
+      table.insert(out, item)
+    end
   end
   return out
 end
