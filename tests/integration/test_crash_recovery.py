@@ -91,8 +91,11 @@ def slow_hook(repo: Path, marker: Path) -> None:
     hook.chmod(0o755)
 
 
-def git_worktree_pids() -> list[int]:
-    out = subprocess.run(["pgrep", "-f", "git.*worktree add"], capture_output=True, text=True)
+def git_worktree_pids(tmp_path: Path) -> list[int]:
+    """This test's `git worktree add` processes (their arguments name its folder)."""
+    out = subprocess.run(
+        ["pgrep", "-f", f"worktree add .*{tmp_path}/"], capture_output=True, text=True
+    )
     return [int(p) for p in out.stdout.split()]
 
 
@@ -158,7 +161,9 @@ def test_a_killed_process_group_mid_checkout(repo: Path, tmp_path: Path) -> None
     proc = start(repo, tmp_path, "new", "doomed", "--branch", "feature-x")
     wait_for(marker)
     proc.kill()
-    for pid in git_worktree_pids():
+    pids = git_worktree_pids(tmp_path)
+    assert pids, "git worktree add is not running"
+    for pid in pids:
         os.killpg(os.getpgid(pid), signal.SIGKILL)
     proc.wait()
     porcelain = git(repo, "worktree", "list", "--porcelain")
@@ -184,7 +189,9 @@ def test_a_killed_worktree_add_is_undone_and_the_record_restored(
     proc = start(repo, tmp_path, "worktree", "add", cid)
     wait_for(marker)
     proc.kill()
-    for pid in git_worktree_pids():
+    pids = git_worktree_pids(tmp_path)
+    assert pids, "git worktree add is not running"
+    for pid in pids:
         os.killpg(os.getpgid(pid), signal.SIGKILL)
     proc.wait()
     (shown,) = records(repo)
