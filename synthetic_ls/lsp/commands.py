@@ -346,7 +346,6 @@ class _progress:
             self.server.work_done_progress.end(
                 self.token, types.WorkDoneProgressEnd(message=message)
             )
-            self.server.work_done_progress.tokens.pop(self.token, None)
 
 
 def register(server: SyntheticServer) -> None:
