@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,15 +81,9 @@ def offline_model() -> Iterator[OfflineModelServer]:
     stop()
 
 
-@pytest.fixture(scope="session")
-def opencode_server(
-    offline_model: OfflineModelServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[OpenCodeServer]:
-    binary = find_opencode()
-    if binary is None:
-        pytest.skip("opencode is not installed: run scripts/setup.sh "
-                    "(or set SYNTHETIC_OPENCODE_BIN)")
-    home = tmp_path_factory.mktemp("opencode-home")
+@contextmanager
+def running_opencode(binary: str, home: Path, model_url: str) -> Iterator[OpenCodeServer]:
+    """Run ``opencode serve`` with HOME and XDG_* under ``home``, healthy, then stop it."""
     password = secrets.token_urlsafe(16)
     port = free_port()
     env = {
@@ -100,21 +95,40 @@ def opencode_server(
         "XDG_STATE_HOME": str(home / ".local" / "state"),
         "OPENCODE_DISABLE_MODELS_FETCH": "1",
         "OPENCODE_SERVER_PASSWORD": password,
-        "OPENCODE_CONFIG_CONTENT": opencode_config(offline_model.url),
+        "OPENCODE_CONFIG_CONTENT": opencode_config(model_url),
     }
-    log = (home / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [binary, "serve", "--hostname", "127.0.0.1", "--port", str(port)],
-        cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    server = OpenCodeServer(f"http://127.0.0.1:{port}", password, home, proc)
-    try:
-        with server.client() as client:
-            client.wait_healthy(within=20)
+    with (home / "serve.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [binary, "serve", "--hostname", "127.0.0.1", "--port", str(port)],
+            cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        server = OpenCodeServer(f"http://127.0.0.1:{port}", password, home, proc)
+        try:
+            with server.client() as client:
+                client.wait_healthy(within=20)
+            yield server
+        finally:
+            _stop_group(proc)
+
+
+@pytest.fixture(scope="session")
+def opencode_bin() -> str:
+    binary = find_opencode()
+    if binary is None:
+        pytest.skip("opencode is not installed: run scripts/setup.sh "
+                    "(or set SYNTHETIC_OPENCODE_BIN)")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def opencode_server(
+    opencode_bin: str, offline_model: OfflineModelServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[OpenCodeServer]:
+    with running_opencode(
+        opencode_bin, tmp_path_factory.mktemp("opencode-home"), offline_model.url
+    ) as server:
         yield server
-    finally:
-        _stop_group(proc)
-        log.close()
 
 
 def _stop_group(proc: subprocess.Popen[bytes]) -> None:

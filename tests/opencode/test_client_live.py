@@ -11,7 +11,7 @@ from synthetic_ls.opencode import client as oc
 from synthetic_ls.opencode.client import OpenCodeClient, OpenCodeError
 from synthetic_ls.opencode.offline_model import OfflineModelServer
 
-from .conftest import MODEL, PROVIDER, OpenCodeServer, free_port
+from .conftest import MODEL, PROVIDER, OpenCodeServer, free_port, running_opencode
 
 
 def _wait(predicate, within: float = 10.0):  # type: ignore[no-untyped-def]
@@ -171,3 +171,22 @@ def test_unreachable_server() -> None:
         with pytest.raises(OpenCodeError) as err3:
             next(c.events(directory="/tmp"))
         assert err3.value.code == oc.UNREACHABLE
+
+
+@pytest.mark.slow
+def test_sessions_survive_a_server_restart(
+    opencode_bin: str, offline_model: OfflineModelServer, tmp_path: Path
+) -> None:
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    with running_opencode(opencode_bin, home, offline_model.url) as first, first.client() as c:
+        session = c.create_session(str(work), title="keep", provider_id=PROVIDER,
+                                   model_id=MODEL)
+        c.send(session.id, "remember me", directory=str(work), timeout=20)
+    with running_opencode(opencode_bin, home, offline_model.url) as second, \
+            second.client() as c:
+        again = c.get_session(session.id)
+        assert (again.id, again.title, again.directory) == (session.id, "keep", str(work))
+        texts = [m.text for m in c.messages(session.id, directory=str(work))]
+        assert texts == ["remember me", "Offline model reply to: remember me"]
