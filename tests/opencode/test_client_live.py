@@ -144,6 +144,9 @@ def test_wrong_password_is_auth_error(opencode_server: OpenCodeServer) -> None:
         with pytest.raises(OpenCodeError) as err2:
             bad.wait_healthy(within=5)
         assert err2.value.code == oc.AUTH
+        with pytest.raises(OpenCodeError) as err_events:
+            next(bad.events(directory="/tmp"))
+        assert err_events.value.code == oc.AUTH
     with OpenCodeClient(opencode_server.url) as none:
         with pytest.raises(OpenCodeError) as err3:
             none.health()
