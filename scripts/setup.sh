@@ -24,6 +24,32 @@ fi
 # command would otherwise recompile them (tens of ms per start).
 .venv/bin/python -m compileall -q synthetic_ls state_format >/dev/null
 
+# OpenCode, pinned, into ./.tools for the integration tests (tests/opencode
+# find it there). Its postinstall writes under HOME, so HOME and XDG_* point at
+# a throw-away folder while it installs and while its version is checked.
+OPENCODE_VERSION=1.18.33
+opencode_bin=.tools/node_modules/.bin/opencode
+if command -v npm >/dev/null 2>&1; then
+    scratch_home=$(mktemp -d)
+    trap 'rm -rf "$scratch_home"' EXIT
+    with_scratch_home() {
+        HOME=$scratch_home XDG_CONFIG_HOME=$scratch_home/.config \
+            XDG_DATA_HOME=$scratch_home/.local/share XDG_CACHE_HOME=$scratch_home/.cache \
+            XDG_STATE_HOME=$scratch_home/.local/state npm_config_cache=$scratch_home/.npm \
+            OPENCODE_DISABLE_MODELS_FETCH=1 "$@"
+    }
+    installed=$(with_scratch_home "$opencode_bin" --version 2>/dev/null || true)
+    if [ "$installed" != "$OPENCODE_VERSION" ]; then
+        mkdir -p .tools
+        with_scratch_home npm install --prefix .tools --no-save --no-audit --no-fund \
+            --loglevel=error "opencode-ai@$OPENCODE_VERSION"
+        installed=$(with_scratch_home "$opencode_bin" --version)
+    fi
+    echo "opencode $installed in $opencode_bin"
+else
+    echo "setup: npm not found: OpenCode is not installed and tests/opencode will skip" >&2
+fi
+
 echo "== synthetic config check (built-in example) =="
 example="synthetic_ls/examples/demo"
 set +e
