@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "synthetic_ls.cli.init_cmd",
     "synthetic_ls.cli.constructs_cmd",
     "synthetic_ls.cli.worktree_cmd",
+    "synthetic_ls.cli.opencode_cmd",
 )
 
 #: Which module registers each command (a test checks this against the modules).
@@ -45,6 +46,7 @@ COMMAND_HOMES = {
     "worktree": "synthetic_ls.cli.worktree_cmd",
     "doctor": "synthetic_ls.cli.worktree_cmd",
     "import": "synthetic_ls.cli.worktree_cmd",
+    "opencode": "synthetic_ls.cli.opencode_cmd",
 }
 
 

@@ -344,6 +344,11 @@ class Template(_Model):
 class OpenCode(_Model):
     """How to reach OpenCode and which model to use by default."""
 
+    url: str | None = Field(
+        default=None,
+        description="URL of an OpenCode server to use (e.g. `http://127.0.0.1:4096`); "
+        "when unset, Synthetic starts and manages one per repository.",
+    )
     workspace_id: str | None = Field(default=None, description="OpenCode workspace id.")
     token: EnvValue | None = Field(
         default=None, description="Access token; usually `process.env.OPENCODE_TOKEN`."

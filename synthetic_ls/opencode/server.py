@@ -1,0 +1,279 @@
+"""The OpenCode server a repository uses: a named one, or one Synthetic manages.
+
+When ``opencode.url`` in the config or the environment variable
+``SYNTHETIC_OPENCODE_URL`` names a server, it is used as it is (with the
+password from ``SYNTHETIC_OPENCODE_PASSWORD``, if set); Synthetic never starts
+or stops it. The environment variable wins over the config.
+
+Otherwise :func:`ensure_server` starts one ``opencode serve --hostname
+127.0.0.1 --port P`` per repository: on a free loopback port, with a random
+password (``OPENCODE_SERVER_PASSWORD``), ``OPENCODE_DISABLE_MODELS_FETCH=1``,
+detached in its own session and process group, its output appended to
+``<state>/opencode/serve.log``. It is recorded in ``<state>/opencode/server.toml``
+(url, pid, process start time; see :mod:`state_format.opencode_server`), the
+password in ``<state>/opencode/password`` (0600). Later calls reuse it while
+the recorded process is alive and is still the same process (pid and start
+time); a dead one is restarted and a pid now used by another process is never
+signalled. Nothing is started unless :func:`ensure_server` is called.
+
+The binary is ``SYNTHETIC_OPENCODE_BIN`` when set, else ``opencode`` on PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from state_format.opencode_server import (
+    ServerRecord,
+    folder,
+    log_path,
+    read_password,
+    read_server,
+    remove_server,
+    write_server,
+)
+from state_format.owner import Liveness, Owner, end_group, start_time
+from state_format.store import Store
+from synthetic_ls.opencode.client import UNREACHABLE, OpenCodeClient, OpenCodeError
+
+URL_ENV = "SYNTHETIC_OPENCODE_URL"
+PASSWORD_ENV = "SYNTHETIC_OPENCODE_PASSWORD"
+BIN_ENV = "SYNTHETIC_OPENCODE_BIN"
+NOT_INSTALLED = "opencode-not-installed"
+START_FAILED = "opencode-start-failed"
+#: Cold start takes about 3 s; a loaded machine needs more.
+START_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """Where to reach the server: ``url``, ``password``, and whether Synthetic manages it."""
+
+    url: str
+    password: str | None
+    managed: bool
+    pid: int | None = None
+    reused: bool = False
+
+    def client(self, **kwargs: Any) -> OpenCodeClient:
+        return OpenCodeClient(self.url, password=self.password, **kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """No password: it stays in its file."""
+        return {"url": self.url, "managed": self.managed, "pid": self.pid, "reused": self.reused}
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """``state``: ``external`` (a named server), ``running``, ``dead`` (recorded, gone),
+    ``foreign`` (the recorded pid is now another process), ``elsewhere`` (recorded
+    on another host or PID namespace) or ``stopped`` (nothing recorded)."""
+
+    state: str
+    url: str | None = None
+    pid: int | None = None
+    started_at: str | None = None
+    log: str | None = None
+    healthy: bool | None = None
+    version: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state, "url": self.url, "pid": self.pid,
+            "started_at": self.started_at, "log": self.log,
+            "healthy": self.healthy, "version": self.version,
+        }
+
+
+def external_server(config: Any = None) -> ServerInfo | None:
+    """The server named by ``SYNTHETIC_OPENCODE_URL`` or ``opencode.url``, if any."""
+    url = os.environ.get(URL_ENV) or None
+    if url is None and config is not None:
+        url = getattr(getattr(config, "opencode", None), "url", None)
+    if not url:
+        return None
+    return ServerInfo(url.rstrip("/"), os.environ.get(PASSWORD_ENV) or None, managed=False)
+
+
+def _state(record: ServerRecord) -> str:
+    """What the recorded process is now: running, dead, foreign or elsewhere."""
+    owner = record.owner
+    liveness = owner.liveness()
+    if liveness is Liveness.UNKNOWN:
+        return "elsewhere"
+    if liveness is Liveness.ALIVE:
+        return "running"
+    # Dead for Owner: gone, or the pid now names another process.
+    now = start_time(owner.pid)
+    if now is not None and owner.start is not None and now != owner.start:
+        return "foreign"
+    return "dead"
+
+
+def server_status(store: Store, config: Any = None, *, check_health: bool = True) -> ServerStatus:
+    """What is known about this repository's server, without starting anything."""
+    ext = external_server(config)
+    if ext is not None:
+        return _with_health(ServerStatus("external", url=ext.url), ext.password, check_health)
+    record = read_server(store.root)
+    if record is None:
+        return ServerStatus("stopped")
+    status = ServerStatus(
+        _state(record), url=record.url, pid=record.owner.pid,
+        started_at=record.started_at or None, log=record.log or None,
+    )
+    if status.state == "running":
+        status = _with_health(status, read_password(store.root), check_health)
+    return status
+
+
+def _with_health(status: ServerStatus, password: str | None, check: bool) -> ServerStatus:
+    if not check or status.url is None:
+        return status
+    try:
+        with OpenCodeClient(status.url, password=password, timeout=2.0) as client:
+            health = client.health()
+    except OpenCodeError:
+        return ServerStatus(**{**status.__dict__, "healthy": False})
+    return ServerStatus(**{**status.__dict__, "healthy": health.healthy, "version": health.version})
+
+
+def find_binary() -> str:
+    """The ``opencode`` to run, or OpenCodeError ``opencode-not-installed``."""
+    env = os.environ.get(BIN_ENV)
+    if env:
+        if os.access(env, os.X_OK):
+            return env
+        raise OpenCodeError(
+            f"{BIN_ENV} is set to {env}, which is not an executable file",
+            code=NOT_INSTALLED, path=env,
+        )
+    found = shutil.which("opencode")
+    if found is None:
+        raise OpenCodeError(
+            "opencode is not installed: install it (npm install -g opencode-ai) or set "
+            f"{BIN_ENV} or {URL_ENV}", code=NOT_INSTALLED,
+        )
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def ensure_server(
+    store: Store, config: Any = None, *, env: Mapping[str, str] | None = None,
+    within: float = START_TIMEOUT,
+) -> ServerInfo:
+    """The server to use: a named one, the recorded one if it is alive, or a new one.
+
+    ``env`` adds to the environment the server is started with (tests point
+    HOME and XDG_* elsewhere, or pass ``OPENCODE_CONFIG_CONTENT``).
+    """
+    ext = external_server(config)
+    if ext is not None:
+        return ext
+    with store.lock():
+        record = read_server(store.root)
+        if record is not None:
+            state = _state(record)
+            password = read_password(store.root)
+            if state == "running":
+                info = ServerInfo(record.url, password, True, record.owner.pid, reused=True)
+                try:
+                    with info.client() as client:
+                        client.wait_healthy(within=min(within, 10.0))
+                    return info
+                except OpenCodeError:
+                    end_group(record.owner.pid)  # ours but not answering: replace it
+            elif state == "dead":
+                # The leader is gone; its group can only hold our leftovers (a pid
+                # is not reused while a group of that id lives).
+                end_group(record.owner.pid)
+            elif state == "elsewhere":
+                raise OpenCodeError(
+                    f"the OpenCode server of this repository was started by "
+                    f"{record.owner.where()}; stop it there, or set {URL_ENV}",
+                    code=START_FAILED, url=record.url,
+                )
+            remove_server(store.root)
+        return _start(store, env or {}, within)
+
+
+def _start(store: Store, extra_env: Mapping[str, str], within: float) -> ServerInfo:
+    binary = find_binary()
+    password = secrets.token_urlsafe(24)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE_SERVER_")}
+    env.update(extra_env)
+    env.update(OPENCODE_SERVER_PASSWORD=password, OPENCODE_DISABLE_MODELS_FETCH="1")
+    from state_format.atomic import ensure_dir
+
+    ensure_dir(folder(store.root))
+    log = log_path(store.root)
+    with open(log, "ab") as out:
+        try:
+            proc = subprocess.Popen(
+                [binary, "serve", "--hostname", "127.0.0.1", "--port", str(port)],
+                cwd=store.repo.worktree, env=env, stdin=subprocess.DEVNULL,
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        except OSError as err:
+            raise OpenCodeError(
+                f"could not run {binary}: {err.strerror}", code=NOT_INSTALLED, path=binary
+            ) from None
+    owner = Owner.of(proc.pid)
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    write_server(store.root, ServerRecord(url, owner, started_at, str(log)), password)
+    info = ServerInfo(url, password, True, proc.pid)
+    try:
+        with info.client() as client:
+            client.wait_healthy(within=within)
+    except OpenCodeError as err:
+        end_group(proc.pid)
+        remove_server(store.root)
+        exited = proc.poll()
+        why = f"it exited with status {exited}" if exited is not None else str(err)
+        raise OpenCodeError(
+            f"opencode serve did not become healthy: {why} (see {log})",
+            code=START_FAILED if err.code != UNREACHABLE or exited is not None else err.code,
+            url=url, log=str(log),
+        ) from None
+    return info
+
+
+def stop_server(store: Store) -> ServerStatus:
+    """Stop the managed server (SIGTERM, then SIGKILL to its group) and remove its record.
+
+    A dead or foreign process is not signalled; its record is removed all the
+    same. Returns the status before stopping.
+    """
+    with store.lock():
+        record = read_server(store.root)
+        if record is None:
+            return ServerStatus("stopped")
+        state = _state(record)
+        before = ServerStatus(state, url=record.url, pid=record.owner.pid)
+        if state == "elsewhere":
+            raise OpenCodeError(
+                f"the OpenCode server of this repository runs in {record.owner.where()}; "
+                "stop it there", code=START_FAILED, url=record.url,
+            )
+        if state in ("running", "dead") and not end_group(record.owner.pid, grace=3.0):
+            raise OpenCodeError(
+                f"process group {record.owner.pid} did not end after SIGKILL",
+                code=START_FAILED, pid=record.owner.pid,
+            )
+        remove_server(store.root)
+        return before

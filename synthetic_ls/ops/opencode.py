@@ -1,0 +1,62 @@
+"""``opencode status|start|stop``: the repository's OpenCode server (see
+:mod:`synthetic_ls.opencode.server`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from state_format.store import Store
+from synthetic_ls.opencode.server import (
+    ServerInfo,
+    ServerStatus,
+    ensure_server,
+    server_status,
+    stop_server,
+)
+
+
+def _config(store: Store) -> Any:
+    """The config model, or None when there is none (or it has errors: the env still works)."""
+    from synthetic_ls.config.loader import load_config
+
+    result = load_config(store.repo.worktree)
+    return result.config
+
+
+@dataclass(frozen=True)
+class StartResult:
+    """The server now in use, and the status after starting."""
+
+    server: ServerInfo
+    status: ServerStatus
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.status.to_dict(), **self.server.to_dict()}
+
+
+@dataclass(frozen=True)
+class StopResult:
+    """What was stopped: the status before (``stopped`` when nothing was recorded)."""
+
+    before: ServerStatus
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stopped": self.before.state == "running", "before": self.before.to_dict()}
+
+
+def opencode_status(store: Store) -> ServerStatus:
+    """The server's state; never starts anything."""
+    return server_status(store, _config(store))
+
+
+def opencode_start(store: Store, *, env: dict[str, str] | None = None) -> StartResult:
+    """Use the named server, reuse the recorded one, or start one."""
+    config = _config(store)
+    info = ensure_server(store, config, env=env)
+    return StartResult(info, server_status(store, config))
+
+
+def opencode_stop(store: Store) -> StopResult:
+    """Stop the managed server; a named (external) server is left alone."""
+    return StopResult(stop_server(store))
