@@ -40,7 +40,7 @@ from state_format.opencode_server import (
     remove_server,
     write_server,
 )
-from state_format.owner import Liveness, Owner, end_group, start_time
+from state_format.owner import Liveness, Owner, boot_id, end_group, start_time
 from state_format.store import Store
 from synthetic_ls.opencode.client import UNREACHABLE, OpenCodeClient, OpenCodeError
 
@@ -116,6 +116,17 @@ def _state(record: ServerRecord) -> str:
     if now is not None and owner.start is not None and now != owner.start:
         return "foreign"
     return "dead"
+
+
+def _end_leftovers(record: ServerRecord) -> None:
+    """End what is left of a dead server's process group, if it can only be ours.
+
+    In the same boot a pid is not reused while a group of that id lives, so
+    the group's members are the server's children. After a reboot the number
+    means nothing: then nothing is signalled.
+    """
+    if record.owner.boot == boot_id():
+        end_group(record.owner.pid)
 
 
 def server_status(store: Store, config: Any = None, *, check_health: bool = True) -> ServerStatus:
@@ -197,9 +208,7 @@ def ensure_server(
                 except OpenCodeError:
                     end_group(record.owner.pid)  # ours but not answering: replace it
             elif state == "dead":
-                # The leader is gone; its group can only hold our leftovers (a pid
-                # is not reused while a group of that id lives).
-                end_group(record.owner.pid)
+                _end_leftovers(record)
             elif state == "elsewhere":
                 raise OpenCodeError(
                     f"the OpenCode server of this repository was started by "
@@ -270,7 +279,9 @@ def stop_server(store: Store) -> ServerStatus:
                 f"the OpenCode server of this repository runs in {record.owner.where()}; "
                 "stop it there", code=START_FAILED, url=record.url,
             )
-        if state in ("running", "dead") and not end_group(record.owner.pid, grace=3.0):
+        if state == "dead":
+            _end_leftovers(record)
+        elif state == "running" and not end_group(record.owner.pid, grace=3.0):
             raise OpenCodeError(
                 f"process group {record.owner.pid} did not end after SIGKILL",
                 code=START_FAILED, pid=record.owner.pid,

@@ -134,6 +134,20 @@ def test_a_reused_pid_is_not_taken_for_our_server(store: Store, env: dict[str, s
         other.wait()
 
 
+def test_a_record_from_an_earlier_boot_signals_nothing(store: Store) -> None:
+    other = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        real = Owner.of(other.pid)
+        old = Owner(other.pid, real.start, real.host, "an-earlier-boot", real.pidns)
+        write_server(store.root, ServerRecord("http://127.0.0.1:9", old, "", ""), "pw")
+        assert server_status(store).state == "dead"
+        stop_server(store)
+        assert other.poll() is None and read_server(store.root) is None
+    finally:
+        other.kill()
+        other.wait()
+
+
 def test_the_named_server_is_used_as_it_is(
     store: Store, opencode_server: object, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
