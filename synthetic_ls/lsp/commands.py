@@ -79,7 +79,7 @@ def _options(cls: type, args: dict[str, Any], extra: dict[str, Any] | None = Non
     kinds: dict[str, type | tuple[type, ...]] = {}
     for f in dataclasses.fields(cls):
         annotation = str(f.type)
-        kinds[f.name] = bool if annotation == "bool" else str
+        kinds[f.name] = bool if annotation in ("bool", "bool | None") else str
     kinds.update(extra or {})
     values = _take(args, kinds)
     required = [
@@ -162,8 +162,11 @@ def _worktree_add(store: Any, args: dict[str, Any]) -> Any:
 def _worktree_remove(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.worktree import remove_worktree
 
-    values = _take(args, {"ref": str, "force": bool})
-    return remove_worktree(store, _need(values, "ref"), force=values.get("force", False))
+    values = _take(args, {"ref": str, "force": bool, "keep_session": bool})
+    return remove_worktree(
+        store, _need(values, "ref"), force=values.get("force", False),
+        keep_session=values.get("keep_session", False),
+    )
 
 
 def _doctor_run(store: Any, args: dict[str, Any]) -> Any:

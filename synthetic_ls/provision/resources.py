@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from synthetic_ls.provision.include_files import IncludeFilesResource
 from synthetic_ls.provision.lifecycle import Resource
+from synthetic_ls.provision.session import SessionResource
 from synthetic_ls.provision.worktree import WorktreeResource
 
 RESOURCES: tuple[Resource, ...] = (
     WorktreeResource(),
     IncludeFilesResource(),
+    SessionResource(),
 )
 
 #: The resources that belong to a construct's worktree (``worktree add`` / ``worktree rm``).
