@@ -383,6 +383,10 @@ def render_details(view: ConstructView) -> str:
     for key, value in d["extra"].items():
         label = one_line(key, 19) + ":"
         lines.append(label + " " * max(1, 21 - _width(label)) + one_line(json.dumps(value), 200))
+    if view.agent is not None:
+        waiting = view.agent.pending_permissions
+        more = f" (permission {', '.join(waiting)})" if waiting else ""
+        lines.append(f"{'agent:':<21}{view.agent.state}{more}")
     if view.worktree is not None:
         lines.append(f"{'worktree:':<21}{view.worktree.summary()}")
         if view.worktree.size_bytes is not None:

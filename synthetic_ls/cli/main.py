@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "synthetic_ls.cli.constructs_cmd",
     "synthetic_ls.cli.worktree_cmd",
     "synthetic_ls.cli.opencode_cmd",
+    "synthetic_ls.cli.session_cmd",
 )
 
 #: Which module registers each command (a test checks this against the modules).
@@ -47,6 +48,7 @@ COMMAND_HOMES = {
     "doctor": "synthetic_ls.cli.worktree_cmd",
     "import": "synthetic_ls.cli.worktree_cmd",
     "opencode": "synthetic_ls.cli.opencode_cmd",
+    "session": "synthetic_ls.cli.session_cmd",
 }
 
 
@@ -170,6 +172,12 @@ HINTS = {
     "no-config": "create one with `synthetic init`",
     "no-default-template": "pass --template ID",
     "sha256-repository": "`synthetic new NAME --no-worktree` still works",
+    "provider-not-usable": "run `opencode auth login`, or pick another provider in the template",
+    "opencode-not-installed": "npm install -g opencode-ai, or set SYNTHETIC_OPENCODE_URL",
+    "opencode-unreachable": "`synthetic opencode status` tells more",
+    "opencode-auth": "check SYNTHETIC_OPENCODE_PASSWORD (or `synthetic opencode stop` and start)",
+    "opencode-session-gone": "`synthetic doctor --fix` gives the construct a new session",
+    "no-session": "`synthetic new NAME --agent` makes constructs with one",
 }
 
 

@@ -31,8 +31,9 @@ from state_format.statuses import (
 )
 from state_format.store import Store, one_line
 from synthetic_ls.errors import ConflictError, InvalidInputError
+from synthetic_ls.ops.agent_status import refresh
 from synthetic_ls.ops.recovery import job_for, settle
-from synthetic_ls.ops.templates import choose_template
+from synthetic_ls.ops.templates import choose_template, construct_template_or_none
 from synthetic_ls.ops.views import ConstructResult, ConstructView, views, with_copies
 from synthetic_ls.provision import flow
 from synthetic_ls.provision.job import Job
@@ -338,7 +339,14 @@ def show_construct(store: Store, ref: str, *, with_size: bool = False) -> Constr
     """The construct ``ref`` names (id, exact name or unique id prefix), with its worktree."""
     construct = store.resolve_construct(ref)
     file = str(store.path_of(Construct, construct.id))
-    return ConstructResult(views(store.repo.worktree, [construct], [file], with_size=with_size)[0])
+    agents = {}
+    if construct.opencode_session_id:
+        _template, config = construct_template_or_none(store.repo.worktree, construct.template_id)
+        poll = refresh(store, [construct], config)
+        construct, agents = poll.constructs[0], poll.agents
+    return ConstructResult(
+        views(store.repo.worktree, [construct], [file], with_size=with_size, agents=agents)[0]
+    )
 
 
 def edit_construct(store: Store, options: EditOptions) -> EditResult:
