@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,13 +120,16 @@ class OpenResult:
     argv: list[str]
     env: dict[str, str] = field(repr=False)
     command: str = ""
+    #: The same through ``synthetic session open --run``: an editor runs this
+    #: in a terminal, and the password never passes through the editor.
+    terminal_argv: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """No password: ``env_names`` lists what ``env`` sets."""
         return {
             "construct": self.construct, "session_id": self.session_id, "url": self.url,
             "directory": self.directory, "argv": self.argv, "env_names": sorted(self.env),
-            "command": self.command,
+            "command": self.command, "terminal_argv": self.terminal_argv,
         }
 
 
@@ -162,9 +166,11 @@ def open_session(store: Store, ref: str) -> OpenResult:
         )
         prefix = f"$(cat {source})" if target.server.managed else source
         command = f"OPENCODE_SERVER_PASSWORD={prefix} {command}"
+    terminal = [sys.executable, "-m", "synthetic_ls.cli", "-C", str(store.repo.worktree),
+                "session", "open", target.construct.id, "--run"]
     return OpenResult(
         target.construct.id, target.session_id, target.server.url, target.directory,
-        argv, env, command,
+        argv, env, command, terminal,
     )
 
 

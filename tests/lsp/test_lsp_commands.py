@@ -45,6 +45,14 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.config.init",
         "synthetic.config.templates",
         "synthetic.construct.import",
+        "synthetic.session.open",
+        "synthetic.session.send",
+        "synthetic.session.watch",
+        "synthetic.session.abort",
+        "synthetic.session.log",
+        "synthetic.session.permissions",
+        "synthetic.session.approve",
+        "synthetic.session.deny",
     }
 
 

@@ -125,7 +125,7 @@ def test_rm_keep_session_and_a_template_without_agent(
     assert forced["opencode_session_id"]
     none = cli_json(capsys, "new", "declined", "--no-agent")
     assert none["opencode_session_id"] is None
-    code, out, err = cli(capsys, "rm", forced["id"], "--yes", "--keep-session")
+    code, _out, err = cli(capsys, "rm", forced["id"], "--yes", "--keep-session")
     assert code == 0, err
     with served.client() as client:
         assert client.get_session(forced["opencode_session_id"]).id
@@ -136,7 +136,7 @@ def test_dry_run_names_the_model_and_server_and_makes_nothing(
     repo: Path, served: OpenCodeServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     plan = cli_json(capsys, "new", "x", "--dry-run")
-    session = [p for p in plan["plan"] if p["resource"] == "session"][0]
+    session = next(p for p in plan["plan"] if p["resource"] == "session")
     assert session["details"]["provider_id"] == "offline"
     assert session["details"]["server"] == served.url
     with served.client() as client:
@@ -171,7 +171,9 @@ def test_prompt_and_reply_status_follows_and_log_reads_it_back(
     assert code == 0 and "agent: Offline model reply to: second" in out
     log = cli_json(capsys, "session", "log", cid)
     texts = [(m["role"], m["text"]) for m in log["messages"]]
-    assert texts[:2] == [("user", "hello there"), ("assistant", "Offline model reply to: hello there")]
+    assert texts[:2] == [
+        ("user", "hello there"), ("assistant", "Offline model reply to: hello there")
+    ]
     assert len(texts) == 4
     code, out, _ = cli(capsys, "session", "log", cid)
     assert "[assistant]\nOffline model reply to: second" in out
