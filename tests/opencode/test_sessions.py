@@ -81,14 +81,20 @@ def wait_for(check: Callable[[], bool], within: float = 20.0) -> None:
 
 
 def nothing_left(repo: Path, client: OpenCodeClient) -> None:
-    """No record, no worktree, no branch but main, no session in the managed folder."""
+    """No record, no worktree, no branch but main (sessions are checked by id)."""
     state = repo / ".git" / "synthetic" / "constructs"
     assert not state.exists() or list(state.iterdir()) == []
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
     assert git(repo, "branch", "--format=%(refname:short)").split() == ["main"]
     trees = repo.parent / "app.worktrees"
     assert not trees.exists() or list(trees.iterdir()) == []
-    assert not [s for s in client.list_sessions() if s.directory.startswith(str(trees))]
+
+
+
+def sessions_in(client: OpenCodeClient, directory: Path) -> list[str]:
+    """The sessions rooted in ``directory`` (OpenCode lists sessions by folder)."""
+    return [s.id for s in client.list_sessions(directory=str(directory))
+            if s.directory == str(directory)]
 
 
 # -- create, show, remove ---------------------------------------------------------
@@ -357,3 +363,120 @@ def test_watch_reconnects_after_the_stream_is_cut_mid_event(
         assert sent["state"] == "idle", sent
         assert sent["reply"].startswith("Offline model reply to")
         assert sum(1 for line in proxy.seen if line.startswith("GET /event")) >= 2
+
+
+# -- crashes and the managed server ------------------------------------------------
+
+
+def test_kill_9_while_the_session_is_made_is_rolled_back_by_doctor(
+    repo: Path, served: OpenCodeServer, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The session exists on the server, its id never reached the record: found by folder."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.gitrepo import GIT_ENV
+
+    with fault_proxy(served.url) as proxy:
+        proxy.rules.append(Rule(r"^POST /session\?", delay=30.0))
+        env = {**os.environ, **GIT_ENV, URL_ENV: proxy.url}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "synthetic_ls.cli", "new", "doomed", "--json"],
+            cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        trees = repo.parent / "app.worktrees"
+        made: list[str] = []
+        with served.client() as client:
+            def session_made() -> bool:
+                folders = list(trees.iterdir()) if trees.is_dir() else []
+                made[:] = sessions_in(client, folders[0]) if folders else []
+                return bool(made)
+
+            try:
+                wait_for(session_made, within=60)
+            except AssertionError:
+                os.killpg(proc.pid, signal.SIGKILL)
+                out, err = proc.communicate(timeout=10)
+                raise AssertionError((out, err, proxy.seen)) from None
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+            listed = cli_json(capsys, "ls")["constructs"]
+            assert [c["operation"]["state"] for c in listed] == ["interrupted"]
+            assert listed[0]["opencode_session_id"] is None
+            fixed = cli_json(capsys, "doctor", "--fix")
+            notes = " ".join(n for f in fixed["findings"] for n in f["fix_notes"])
+            assert "rolled back" in notes and f"deleted OpenCode session {made[0]}" in notes
+            with pytest.raises(OpenCodeError):
+                client.get_session(made[0])
+            nothing_left(repo, client)
+
+
+def test_a_slow_session_creation_times_out_and_leaves_no_session(
+    repo: Path, served: OpenCodeServer, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OpenCode made the session but answered too late: the rollback finds it by folder."""
+    with fault_proxy(served.url) as proxy:
+        proxy.rules.append(Rule(r"^POST /session\?", delay=8.0))
+        monkeypatch.setenv(URL_ENV, proxy.url)
+        err = cli_json(capsys, "new", "late", code=1)["error"]
+        assert err["code"] == "opencode-timeout"
+        [deleted] = [n for n in err["rolled_back"] if n.startswith("deleted OpenCode session")]
+        with served.client() as client:
+            with pytest.raises(OpenCodeError):
+                client.get_session(deleted.rsplit(" ", 1)[1])
+            nothing_left(repo, client)
+
+
+def test_the_managed_server_rehydrates_sessions_after_a_restart(
+    repo: Path, tmp_path: Path, opencode_bin: str, offline_model: object,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from state_format.opencode_server import read_server
+    from state_format.owner import Liveness, end_group
+    from state_format.store import Store
+    from tests.opencode.test_server import home_env
+
+    monkeypatch.delenv(URL_ENV, raising=False)
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    monkeypatch.setenv("SYNTHETIC_OPENCODE_BIN", opencode_bin)
+    home = tmp_path / "home"
+    home.mkdir()
+    for key, value in home_env(home, offline_model.url).items():  # type: ignore[attr-defined]
+        monkeypatch.setenv(key, value)
+    try:
+        made = new_agent(capsys)  # starts the managed server
+        cid, sid = made["id"], made["opencode_session_id"]
+        assert cli_json(capsys, "session", "send", cid, "before", "--wait")["state"] == "idle"
+        assert cli_json(capsys, "opencode", "stop")["stopped"] is True
+        assert show(capsys, cid)["agent"] == {"state": "unknown", "pending_permissions": []}
+        # The next command starts a new server; the session is found again by its id.
+        log = cli_json(capsys, "session", "log", cid)
+        assert log["session_id"] == sid
+        assert [m["text"] for m in log["messages"]] == [
+            "before", "Offline model reply to: before"]
+        after = cli_json(capsys, "session", "send", cid, "after", "--wait")
+        assert after["reply"] == "Offline model reply to: after"
+        assert cli(capsys, "rm", cid, "--yes")[0] == 0
+    finally:
+        record = read_server(Store.open(repo).root)
+        if record is not None and record.owner.liveness() is Liveness.ALIVE:
+            end_group(record.owner.pid, grace=1.0)
+
+
+def test_opencode_not_installed_creates_nothing(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(URL_ENV, raising=False)
+    monkeypatch.setenv("SYNTHETIC_OPENCODE_BIN", str(tmp_path / "no-such-opencode"))
+    err = cli_json(capsys, "new", "x", code=1)["error"]
+    assert err["code"] == "opencode-not-installed" and "npm install" in err["hint"]
+    state = repo / ".git" / "synthetic" / "constructs"
+    assert not state.exists() or list(state.iterdir()) == []
+    assert git(repo, "branch", "--format=%(refname:short)").split() == ["main"]
+    # A construct without an agent needs no OpenCode at all.
+    assert cli_json(capsys, "new", "plain", "--template", "plain")["opencode_session_id"] is None
