@@ -204,7 +204,7 @@ class Construct(Record):
 
 
 class PromptBundle(Record):
-    """The assembled prompt given to a construct's agent (filled by a later issue)."""
+    """The assembled prompt given to a construct's agent (one per construct)."""
 
     folder: ClassVar[str] = "prompt_bundles"
     kind: ClassVar[str] = "prompt_bundle"
@@ -212,6 +212,9 @@ class PromptBundle(Record):
     construct_id: str = Field(pattern=ID_PATTERN, description="Id of the owning construct.")
     content: str = Field(description="The prompt text (a TOML multi-line string).")
     token_count: int | None = Field(default=None, ge=0, description="Estimated tokens.")
+    token_method: str | None = Field(
+        default=None, description="How token_count was made (a tokenizer, or an estimate)."
+    )
     created_at: datetime = Field(description="RFC 3339 UTC.")
 
     _v_time = field_validator("created_at", mode="before")(_aware_utc)

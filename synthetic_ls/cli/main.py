@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "synthetic_ls.cli.worktree_cmd",
     "synthetic_ls.cli.opencode_cmd",
     "synthetic_ls.cli.session_cmd",
+    "synthetic_ls.cli.prompts_cmd",
 )
 
 #: Which module registers each command (a test checks this against the modules).
@@ -49,6 +50,7 @@ COMMAND_HOMES = {
     "import": "synthetic_ls.cli.worktree_cmd",
     "opencode": "synthetic_ls.cli.opencode_cmd",
     "session": "synthetic_ls.cli.session_cmd",
+    "prompts": "synthetic_ls.cli.prompts_cmd",
 }
 
 

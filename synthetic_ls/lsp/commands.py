@@ -292,6 +292,18 @@ def _session_reply(approve: bool) -> Callable[[Any, dict[str, Any]], Any]:
     return run
 
 
+def _prompts_build(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.prompts import build_prompts
+
+    return build_prompts(store, _need(_take(args, {"ref": str}), "ref"))
+
+
+def _prompts_preview(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.prompts import preview_prompts
+
+    return preview_prompts(store, _take(args, {"template_id": str}).get("template_id"))
+
+
 @dataclass(frozen=True)
 class _Extended:
     """An operation's result with keys only this face adds (the lines a watch saw)."""
@@ -329,6 +341,8 @@ COMMANDS: dict[str, Command] = {
         Command("synthetic.session.permissions", _session_permissions),
         Command("synthetic.session.approve", _session_reply(True)),
         Command("synthetic.session.deny", _session_reply(False)),
+        Command("synthetic.prompts.build", _prompts_build, "Assembling the prompt bundle"),
+        Command("synthetic.prompts.preview", _prompts_preview),
     )
 }
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from synthetic_ls.provision.include_files import IncludeFilesResource
 from synthetic_ls.provision.lifecycle import Resource
+from synthetic_ls.provision.prompt_bundle import PromptBundleResource
 from synthetic_ls.provision.session import SessionResource
 from synthetic_ls.provision.worktree import WorktreeResource
 
 RESOURCES: tuple[Resource, ...] = (
     WorktreeResource(),
     IncludeFilesResource(),
+    PromptBundleResource(),
     SessionResource(),
 )
 

@@ -53,6 +53,8 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.session.permissions",
         "synthetic.session.approve",
         "synthetic.session.deny",
+        "synthetic.prompts.build",
+        "synthetic.prompts.preview",
     }
 
 

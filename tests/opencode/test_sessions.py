@@ -482,3 +482,28 @@ def test_opencode_not_installed_creates_nothing(
     assert git(repo, "branch", "--format=%(refname:short)").split() == ["main"]
     # A construct without an agent needs no OpenCode at all.
     assert cli_json(capsys, "new", "plain", "--template", "plain")["opencode_session_id"] is None
+
+
+def test_the_prompt_bundle_is_the_session_first_message(
+    tmp_path: Path, served: OpenCodeServer, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, offline_model: object,
+) -> None:
+    config = CONFIG.replace(
+        '  defaults: { templateId: "agent" },',
+        '  defaults: { templateId: "agent" },\n  promptSources: ["docs/brief.md"],')
+    repo = make_repo(tmp_path / "briefed", {
+        "synthetic.config.ts": config, "docs/brief.md": "Brief for ${constructName}.\n"})
+    monkeypatch.chdir(repo)
+    made = new_agent(capsys, "Briefed one")
+    log = cli_json(capsys, "session", "log", made["id"])
+    [first] = log["messages"]
+    assert first["role"] == "user" and first["text"].startswith("Brief for Briefed one.")
+    assert "## This construct" in first["text"]
+    requests = offline_model.requests  # type: ignore[attr-defined]
+    before = len(requests)
+    cli_json(capsys, "session", "send", made["id"], "go", "--wait")
+    seen = [m for r in offline_model.requests[before:]  # type: ignore[attr-defined]
+            for m in r["messages"] if m["role"] == "user"]
+    assert any("Brief for Briefed one." in str(m["content"]) for m in seen)
+    rebuilt = cli_json(capsys, "prompts", "build", made["id"])
+    assert rebuilt["delivered"] is True
