@@ -157,3 +157,16 @@ def test_a_template_without_prompts_or_agent_gets_no_bundle_and_doctor_finds_orp
     cli(capsys, "doctor", "--fix")
     assert bundles(repo) == []
     assert made["id"]
+
+
+def test_config_check_warns_at_the_entry_whose_file_uses_an_unknown_variable(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "docs" / "extra" / "x.md").write_text("fine ${constructId}\nbad ${nope} here\n")
+    checked: list = cli(capsys, "config", "check")  # type: ignore[assignment]
+    warnings = [d for d in checked if d["code"] == "unknown-prompt-variable"]
+    [warning] = warnings
+    assert warning["severity"] == 2  # LSP: warning
+    assert warning["message"].startswith("docs/extra/x.md:2:5 uses ${nope}")
+    line = CONFIG.splitlines().index('      prompts: ["docs/extra/*.md"],')
+    assert warning["range"]["start"]["line"] == line
