@@ -164,6 +164,11 @@ class Construct(Record):
     branch: str | None = Field(default=None, description="Branch checked out in the worktree.")
     base_ref: str | None = Field(default=None, description="Ref the branch was created from.")
     base_commit: str | None = Field(default=None, description="Commit id base_ref pointed at.")
+    error: str | None = Field(
+        default=None,
+        description="While status is error after a failed creation kept on request: which "
+        "step failed and why.",
+    )
     spawn_pid: int | None = Field(
         default=None,
         ge=1,
@@ -181,7 +186,8 @@ class Construct(Record):
 
     _v_time = field_validator("created_at", "updated_at", mode="before")(_aware_utc)
     _v_empty = field_validator(
-        "workspace_path", "opencode_session_id", "branch", "base_ref", "base_commit", mode="before"
+        "workspace_path", "opencode_session_id", "branch", "base_ref", "base_commit", "error",
+        mode="before",
     )(_empty_is_none)
 
     def effective_journal(

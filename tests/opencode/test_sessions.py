@@ -337,6 +337,27 @@ def test_a_failed_session_creation_rolls_the_construct_back(
             nothing_left(repo, client)
 
 
+def test_keep_failed_keeps_the_record_as_error_and_nothing_else(
+    repo: Path, served: OpenCodeServer, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with fault_proxy(served.url) as proxy:
+        proxy.rules.append(Rule(r"^POST /session\?", status=503, body=b"{}"))
+        monkeypatch.setenv(URL_ENV, proxy.url)
+        code, _out, err = cli(capsys, "new", "kept", "--keep-failed")
+    assert code == 1
+    assert err.splitlines()[:2] == [
+        "[1/4] creating the worktree", "[2/4] assembling the prompt bundle"]
+    assert "kept record" in err
+    [kept] = cli_json(capsys, "ls")["constructs"]
+    assert kept["status"] == "error" and kept["workspace_path"] is None
+    assert kept["error"].startswith("creating the agent session failed: OpenCode answered 503")
+    assert git(repo, "branch", "--format=%(refname:short)").split() == ["main"]
+    assert not (repo.parent / "app.worktrees").exists() or not list(
+        (repo.parent / "app.worktrees").iterdir())
+    assert cli(capsys, "rm", kept["id"], "--yes")[0] == 0
+
+
 def test_malformed_json_and_a_slow_server_are_clear(
     repo: Path, served: OpenCodeServer, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
