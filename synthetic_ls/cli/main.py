@@ -40,6 +40,7 @@ COMMAND_MODULES = (
 COMMAND_HOMES = {
     "config": "synthetic_ls.cli.config_cmd",
     "init": "synthetic_ls.cli.init_cmd",
+    "demo": "synthetic_ls.cli.init_cmd",
     "new": "synthetic_ls.cli.constructs_cmd",
     "ls": "synthetic_ls.cli.constructs_cmd",
     "show": "synthetic_ls.cli.constructs_cmd",
