@@ -75,6 +75,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "(default: when the template has an `agent`)",
     )
     p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="print each step on stderr as it starts (default: when stderr is a terminal)",
+    )
+    p.add_argument(
         "--keep-failed",
         action="store_true",
         help="if a step fails, keep the record in status error, saying which step failed "
@@ -180,7 +186,8 @@ def cmd_new(args: argparse.Namespace) -> int:
             if not plan.items:
                 sys.stdout.write("  the record only\n")
         return int(ExitCode.OK)
-    result = ops.create_construct(_store(), options, progress=_step_printer(args.json))
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    result = ops.create_construct(_store(), options, progress=_step_printer(not show))
     if args.json:
         _print_json(result.to_dict())
         return int(ExitCode.OK)

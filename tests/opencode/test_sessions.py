@@ -177,10 +177,12 @@ def test_prompt_and_reply_status_follows_and_log_reads_it_back(
     assert code == 0 and "agent: Offline model reply to: second" in out
     log = cli_json(capsys, "session", "log", cid)
     texts = [(m["role"], m["text"]) for m in log["messages"]]
-    assert texts[:2] == [
+    # First the prompt bundle (the construct's context), added without a reply.
+    assert texts[0][0] == "user" and texts[0][1].startswith("## This construct")
+    assert texts[1:3] == [
         ("user", "hello there"), ("assistant", "Offline model reply to: hello there")
     ]
-    assert len(texts) == 4
+    assert len(texts) == 5
     code, out, _ = cli(capsys, "session", "log", cid)
     assert "[assistant]\nOffline model reply to: second" in out
 
@@ -344,7 +346,7 @@ def test_keep_failed_keeps_the_record_as_error_and_nothing_else(
     with fault_proxy(served.url) as proxy:
         proxy.rules.append(Rule(r"^POST /session\?", status=503, body=b"{}"))
         monkeypatch.setenv(URL_ENV, proxy.url)
-        code, _out, err = cli(capsys, "new", "kept", "--keep-failed")
+        code, _out, err = cli(capsys, "new", "kept", "--keep-failed", "--progress")
     assert code == 1
     assert err.splitlines()[:2] == [
         "[1/4] creating the worktree", "[2/4] assembling the prompt bundle"]
@@ -479,7 +481,7 @@ def test_the_managed_server_rehydrates_sessions_after_a_restart(
         # The next command starts a new server; the session is found again by its id.
         log = cli_json(capsys, "session", "log", cid)
         assert log["session_id"] == sid
-        assert [m["text"] for m in log["messages"]] == [
+        assert [m["text"] for m in log["messages"]][1:] == [
             "before", "Offline model reply to: before"]
         after = cli_json(capsys, "session", "send", cid, "after", "--wait")
         assert after["reply"] == "Offline model reply to: after"
