@@ -5,8 +5,8 @@ Two sources feed the same rule (:func:`next_status`):
 * the event stream, while an editor is open: the language server reads
   ``/global/event`` and hands each event to :func:`state_from_event`;
 * a poll, for commands that show constructs without an editor:
-  :func:`poll_agents` asks ``/session/status`` and ``/permission`` of each
-  worktree folder (OpenCode keeps both per folder).
+  :func:`poll_agents` asks ``/session/status``, ``/permission`` and
+  ``/question`` of each worktree folder (OpenCode keeps them per folder).
 
 Only a construct whose status is about its agent (ready, active,
 awaiting_input, error) follows it; a construct being reviewed, parked or
@@ -197,10 +197,11 @@ def _poll(
             for directory, group in _by_directory(with_session).items():
                 busy = client.statuses(directory=directory)
                 asked = client.permissions(directory=directory)
+                questions = {str(q.get("sessionID")) for q in client.questions(directory=directory)}
                 for c in group:
                     sid = c.opencode_session_id or ""
                     pending = tuple(p.id for p in asked if p.session_id == sid)
-                    if pending:
+                    if pending or sid in questions:
                         state = AWAITING_INPUT
                     elif busy.get(sid) in ("busy", "retry"):
                         state = BUSY

@@ -386,7 +386,8 @@ def _current(client: OpenCodeClient, target: SessionTarget) -> str:
         p for p in client.permissions(directory=target.directory)
         if p.session_id == target.session_id
     ]
-    if pending:
+    asked = client.questions(directory=target.directory)
+    if pending or any(q.get("sessionID") == target.session_id for q in asked):
         return agent_status.AWAITING_INPUT
     busy = client.statuses(directory=target.directory).get(target.session_id)
     return agent_status.BUSY if busy in ("busy", "retry") else agent_status.IDLE
