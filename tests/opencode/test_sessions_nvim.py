@@ -108,6 +108,17 @@ def test_send_bang_shows_the_reply(repo: Path, tmp_path: Path) -> None:
         vim.cmd("SyntheticSend! from the worktree")
         T.results.third = note("from the worktree").msg
         T.results.third_prompts = T.prompts
+        -- The transcript, completion of refs, :checkhealth.
+        vim.cmd("SyntheticLog")
+        local log = T.wait(function()
+          local b = vim.fn.bufnr("synthetic://log/{made["id"]}")
+          return b ~= -1 and vim.api.nvim_buf_line_count(b) > 1 and b
+        end, 15000, "the transcript")
+        T.results.log = vim.api.nvim_buf_get_lines(log, 0, -1, false)
+        T.results.completion = vim.fn.getcompletion("SyntheticAbort ", "cmdline")
+        T.results.send_completion = vim.fn.getcompletion("SyntheticSend {made["id"]} ", "cmdline")
+        vim.cmd("checkhealth synthetic")
+        T.results.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
         """, tmp_path)
     r = result["results"]
     cid = made["id"]
@@ -122,6 +133,14 @@ def test_send_bang_shows_the_reply(repo: Path, tmp_path: Path) -> None:
     assert r["second_prompts"] == []
     assert r["third"].endswith("Offline model reply to: from the worktree")
     assert r["third_prompts"] == []
+    log = r["log"]
+    assert log[0].startswith("# ") and log[0].endswith(f"({cid}, {made['opencode_session_id']})")
+    assert [line for line in log if line.startswith("## ")] == ["## user", "## assistant"] * 3
+    assert "Offline model reply to: from the worktree" in log
+    assert r["completion"] == [cid]  # only the constructs with a session
+    assert r["send_completion"] == []  # after the ref comes the prompt
+    health = "\n".join(r["health"])
+    assert "2 construct(s): 2 ready" in health and "agents: 1 idle" in health
     assert not errors_in(result)
 
 
