@@ -279,7 +279,6 @@ function M.open(ref, on_open)
       return notify("could not start " .. table.concat(argv, " "), vim.log.levels.ERROR)
     end
     vim.b[bufnr].synthetic_session = { root = root, construct = result.construct, session_id = result.session_id }
-    pcall(vim.api.nvim_buf_set_name, bufnr, ("term://synthetic/%s/%s"):format(result.construct, result.session_id))
     if #vim.api.nvim_list_uis() > 0 then
       vim.cmd("startinsert")
     end
