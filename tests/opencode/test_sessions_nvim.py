@@ -160,8 +160,14 @@ def test_tool_call_waits_in_the_list_then_approve(repo: Path, tmp_path: Path) ->
         T.results.approved = note("approved").msg
         T.results.approve_prompts = T.prompts
         T.results.ready = list_until({{ "[ready]", "[agent: idle]" }})
+        vim.cmd("SyntheticLog {cid}")
+        T.results.log = T.wait(function()
+          local b = vim.fn.bufnr("synthetic://log/{cid}")
+          return b ~= -1 and vim.api.nvim_buf_get_lines(b, 0, -1, false)
+        end, 15000, "the transcript")
         """, tmp_path)
     r = result["results"]
+    assert "- tool bash (completed): echo hi > f.txt" in r["log"]
     assert r["sent"].startswith(f"Synthetic: sent to {cid}")
     assert r["waiting"].startswith("Tool user  [awaiting_input]  agent/")
     assert r["approved"] == f"Synthetic: approved bash echo hi > f.txt for {cid} (once)"

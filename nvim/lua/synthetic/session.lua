@@ -98,7 +98,7 @@ function M.split_send_args(args, constructs)
 end
 
 local function one_line(text, max)
-  text = vim.trim((tostring(text or "")):gsub("%s+", " "))
+  text = vim.trim((present(text) and tostring(text) or ""):gsub("%s+", " "))
   if max and #text > max then
     return text:sub(1, max - 1) .. "…"
   end
@@ -290,7 +290,8 @@ end
 
 --- The lines of a `synthetic.session.log` result.
 function M.log_lines(result)
-  local lines = { ("# %s (%s, %s)"):format(one_line(result.title), result.construct, result.session_id) }
+  local title = present(result.title) and one_line(result.title) or "(untitled)"
+  local lines = { ("# %s (%s, %s)"):format(title, result.construct, result.session_id) }
   for _, m in ipairs(result.messages or {}) do
     table.insert(lines, "")
     table.insert(lines, ("## %s"):format(m.role))
@@ -298,7 +299,7 @@ function M.log_lines(result)
       vim.list_extend(lines, vim.split(vim.trim(m.text), "\n", { plain = true }))
     end
     for _, t in ipairs(type(m.tools) == "table" and m.tools or {}) do
-      table.insert(lines, ("- tool %s (%s): %s"):format(tostring(t.tool), tostring(t.status), one_line(present(t.title) and t.title or "")))
+      table.insert(lines, ("- tool %s (%s): %s"):format(tostring(t.tool), tostring(t.status), one_line(t.title)))
     end
     if present(m.error) then
       table.insert(lines, "- error: " .. one_line(m.error))
