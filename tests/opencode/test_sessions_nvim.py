@@ -153,6 +153,8 @@ def test_tool_call_waits_in_the_list_then_approve(repo: Path, tmp_path: Path) ->
         T.client(0)
         vim.cmd("SyntheticSend {cid} [tool:bash echo hi > f.txt]")
         T.results.sent = note("sent to").msg
+        -- Followed after a send without waiting: told when it needs a permission.
+        T.results.told = note("waits for your permission").msg
         T.results.waiting = list_until({{
           "[awaiting_input]", "[agent: awaiting_input (1 permission)]" }})
         T.script_ui({{ "Tool user" }}, {{}})
@@ -160,6 +162,7 @@ def test_tool_call_waits_in_the_list_then_approve(repo: Path, tmp_path: Path) ->
         T.results.approved = note("approved").msg
         T.results.approve_prompts = T.prompts
         T.results.ready = list_until({{ "[ready]", "[agent: idle]" }})
+        T.results.done = note("the agent is done").msg
         vim.cmd("SyntheticLog {cid}")
         T.results.log = T.wait(function()
           local b = vim.fn.bufnr("synthetic://log/{cid}")
@@ -168,6 +171,9 @@ def test_tool_call_waits_in_the_list_then_approve(repo: Path, tmp_path: Path) ->
         """, tmp_path)
     r = result["results"]
     assert "- tool bash (completed): echo hi > f.txt" in r["log"]
+    assert r["told"] == (f"Synthetic: {cid} waits for your permission: bash echo hi > f.txt"
+                         " — :SyntheticApprove or :SyntheticDeny")
+    assert r["done"] == f"Synthetic: {cid}: the agent is done (ready)"
     assert r["sent"].startswith(f"Synthetic: sent to {cid}")
     assert r["waiting"].startswith("Tool user  [awaiting_input]  agent/")
     assert r["approved"] == f"Synthetic: approved bash echo hi > f.txt for {cid} (once)"
@@ -211,8 +217,10 @@ def test_abort_a_slow_turn(repo: Path, tmp_path: Path) -> None:
         vim.cmd("SyntheticAbort {cid}")
         T.results.stopped = note("stopped the agent").msg
         T.results.ready = list_until({{ "[ready]", "[agent: idle]" }})
+        T.results.done = note("the agent is done").msg
         """, tmp_path)
     r = result["results"]
+    assert r["done"] == f"Synthetic: {cid}: the agent is done (ready)"
     assert r["busy"].startswith("Slow  [active]")
     assert r["stopped"] == f"Synthetic: stopped the agent of {cid}"
     assert r["ready"].startswith("Slow  [ready]")

@@ -114,7 +114,7 @@ end
 local function report_send(result)
   local who = result.construct
   if not result.waited then
-    return notify(("sent to %s; the agent is working (its status shows in :SyntheticList)"):format(who))
+    return notify(("sent to %s; the agent is working (you will be told when it needs you or is done)"):format(who))
   end
   if result.state == "awaiting_input" then
     local asks = vim.tbl_map(describe_permission, result.permissions or {})
@@ -128,6 +128,91 @@ local function report_send(result)
   end
   local reply = present(result.reply) and result.reply or "(no text)"
   notify(("%s replied:\n%s"):format(who, reply))
+end
+
+-- After a prompt sent without waiting, the construct is followed: each
+-- constructsChanged notification re-reads it, and a change of its status is told
+-- (waiting for a permission, failed, done). Following stops when the turn ends.
+local following = {} -- construct id -> { root, client_id, status, sent_at, seen_busy, ... }
+--- How long after a prompt an idle agent may be one whose turn has not begun yet.
+M.GRACE_MS = 3000
+local follow_group = nil
+
+local function on_change(id, entry)
+  if entry.busy then
+    entry.again = true
+    return
+  end
+  local client = vim.lsp.get_client_by_id(entry.client_id)
+  if client == nil then
+    following[id] = nil
+    return
+  end
+  entry.busy = true
+  rpc.run(function()
+    local err, c = rpc.call(client, "synthetic.construct.show", { root = entry.root, ref = id })
+    entry.busy = false
+    if err then
+      following[id] = nil -- removed, or the server is gone
+      return
+    end
+    if c.status == "active" or c.status == "awaiting_input" then
+      entry.seen_busy = true
+    end
+    -- Right after the prompt, a poll of the OpenCode server may still find the
+    -- agent idle (the turn has not begun): that "ready" is not the end of the
+    -- turn unless it lasts past a short grace.
+    local early = (vim.uv.hrtime() / 1e6 - entry.sent_at) < M.GRACE_MS
+    if c.status == "ready" and not entry.seen_busy and early then
+      if not entry.recheck then
+        entry.recheck = true
+        vim.defer_fn(function()
+          entry.recheck = false
+          if following[id] == entry then
+            on_change(id, entry)
+          end
+        end, M.GRACE_MS + 100 - math.floor(vim.uv.hrtime() / 1e6 - entry.sent_at))
+      end
+    elseif c.status ~= entry.status then
+      entry.status = c.status
+      if c.status == "awaiting_input" then
+        local perr, listed = rpc.call(client, "synthetic.session.permissions", { root = entry.root, ref = id })
+        local asks = perr and {} or vim.tbl_map(describe_permission, listed.pending or {})
+        notify(
+          ("%s waits for your permission: %s — :SyntheticApprove or :SyntheticDeny"):format(id, table.concat(asks, "; ")),
+          vim.log.levels.WARN
+        )
+      elseif c.status == "error" then
+        following[id] = nil
+        notify(("%s: the agent's turn failed (:SyntheticLog shows it)"):format(id), vim.log.levels.ERROR)
+      elseif c.status ~= "active" then
+        following[id] = nil
+        notify(("%s: the agent is done (%s)"):format(id, c.status))
+      end
+    end
+    if entry.again and following[id] then
+      entry.again = false
+      on_change(id, entry)
+    end
+  end)
+end
+
+--- Tell the user when construct `id`'s agent, now working, needs them or ends.
+function M.follow(client, root, id)
+  following[id] = { root = root, client_id = client.id, status = "active", sent_at = vim.uv.hrtime() / 1e6 }
+  if follow_group == nil then
+    follow_group = vim.api.nvim_create_augroup("synthetic_session_follow", { clear = true })
+    vim.api.nvim_create_autocmd("User", {
+      group = follow_group,
+      pattern = "SyntheticConstructsChanged",
+      callback = function()
+        -- Any repository's change: a worktree's server names its own root, not the repository's.
+        for fid, entry in pairs(following) do
+          on_change(fid, entry)
+        end
+      end,
+    })
+  end
 end
 
 --- :SyntheticSend[!] [ref] [text]: send a prompt to a construct's agent; with `wait`
@@ -159,6 +244,9 @@ function M.send(args, wait, on_done)
       return fail(err)
     end
     report_send(result)
+    if not result.waited then
+      M.follow(client, root, result.construct)
+    end
     if on_done then
       on_done(result)
     end
