@@ -382,7 +382,7 @@ function M.log_lines(result)
   local lines = { ("# %s (%s, %s)"):format(title, result.construct, result.session_id) }
   for _, m in ipairs(result.messages or {}) do
     table.insert(lines, "")
-    table.insert(lines, ("## %s"):format(m.role))
+    table.insert(lines, ("[%s]"):format(tostring(m.role)))
     if present(m.text) then
       vim.list_extend(lines, vim.split(vim.trim(m.text), "\n", { plain = true }))
     end
