@@ -57,9 +57,28 @@ local function str(v)
   return tostring(v)
 end
 
---- A construct as one line of a picker.
+--- What a construct's agent does ("busy", "awaiting_input (1 permission)", ...), or nil
+--- when it has no session or the server did not say.
+function M.agent_state(c)
+  local agent = c.agent
+  if type(agent) ~= "table" then
+    return nil
+  end
+  local pending = type(agent.pending_permissions) == "table" and #agent.pending_permissions or 0
+  if pending > 0 then
+    return ("%s (%d permission%s)"):format(str(agent.state), pending, pending == 1 and "" or "s")
+  end
+  return str(agent.state)
+end
+
+--- A construct as one line of a picker; "[agent: STATE]" at the end for one with a session.
 function M.format_construct(c)
-  return ("%s  [%s]  %s  %s  (%s)"):format(c.name, c.status, str(c.branch), M.worktree_state(c), c.id)
+  local line = ("%s  [%s]  %s  %s  (%s)"):format(c.name, c.status, str(c.branch), M.worktree_state(c), c.id)
+  local agent = M.agent_state(c)
+  if agent then
+    line = line .. "  [agent: " .. agent .. "]"
+  end
+  return line
 end
 
 --- A construct (the `show` result) as lines of text.
@@ -75,6 +94,7 @@ function M.describe(c)
     "worktree:    " .. str(c.workspace_path),
     "state:       " .. M.worktree_state(c),
     "session:     " .. str(c.opencode_session_id),
+    "agent:       " .. (M.agent_state(c) or "-"),
     "created:     " .. str(c.created_at),
     "updated:     " .. str(c.updated_at),
     "record:      " .. str(c.file),
@@ -467,6 +487,41 @@ function M.create_user_commands()
   cmd("SyntheticFix", function()
     M.fix()
   end, { desc = "Synthetic: apply the fix of one doctor finding" })
+
+  -- The agent sessions (synthetic.session.*).
+  local session = require("synthetic.session")
+  local function complete_ref(arglead)
+    return session.complete(arglead)
+  end
+  cmd("SyntheticSession", function(o)
+    session.open(o.args)
+  end, { nargs = "?", complete = complete_ref, desc = "Synthetic: the agent's terminal UI (OpenCode) in a terminal split" })
+  cmd("SyntheticSend", function(o)
+    session.send(o.args, o.bang)
+  end, {
+    nargs = "*",
+    bang = true,
+    complete = function(arglead, line)
+      -- Only the first word is a construct; the rest is the prompt.
+      if #vim.split(vim.trim(line), "%s+") > (arglead == "" and 1 or 2) then
+        return {}
+      end
+      return session.complete(arglead)
+    end,
+    desc = "Synthetic: send a prompt to a construct's agent (! waits for the reply)",
+  })
+  cmd("SyntheticAbort", function(o)
+    session.abort(o.args)
+  end, { nargs = "?", complete = complete_ref, desc = "Synthetic: stop the agent's current turn" })
+  cmd("SyntheticApprove", function(o)
+    session.reply(o.args, true, o.bang)
+  end, { nargs = "?", bang = true, complete = complete_ref, desc = "Synthetic: approve the agent's pending permission (! always)" })
+  cmd("SyntheticDeny", function(o)
+    session.reply(o.args, false, false)
+  end, { nargs = "?", complete = complete_ref, desc = "Synthetic: deny the agent's pending permission" })
+  cmd("SyntheticLog", function(o)
+    session.log(o.args)
+  end, { nargs = "?", complete = complete_ref, desc = "Synthetic: the agent's transcript in a scratch buffer" })
 end
 
 return M
