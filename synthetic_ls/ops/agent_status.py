@@ -136,12 +136,20 @@ class AgentInfo:
         return {"state": self.state, "pending_permissions": list(self.pending_permissions)}
 
 
-def _last_turn_failed(client: OpenCodeClient, sid: str, directory: str) -> bool:
+def _after_idle(client: OpenCodeClient, sid: str, directory: str) -> str:
+    """What an ``idle`` from the server means for an agent the record says is working.
+
+    ``limit=1`` is the newest message. A user prompt without its answer yet
+    is a turn that has not started (``busy``); an answer that failed, an
+    ``error``; else the turn ended (``idle``).
+    """
     messages = client.messages(sid, directory=directory, limit=1)
     last = messages[-1] if messages else None
-    if last is None or last.role != "assistant" or not last.error:
-        return False
-    return last.error.get("name") != ABORTED
+    if last is not None and last.role == "user":
+        return BUSY
+    if last is not None and last.error and last.error.get("name") != ABORTED:
+        return ERROR
+    return IDLE
 
 
 @dataclass(frozen=True)
@@ -205,10 +213,8 @@ def _poll(
                         state = AWAITING_INPUT
                     elif busy.get(sid) in ("busy", "retry"):
                         state = BUSY
-                    elif c.status in (Status.ACTIVE, Status.AWAITING_INPUT) and (
-                        _last_turn_failed(client, sid, directory)
-                    ):
-                        state = ERROR  # the turn we saw start ended in a failure
+                    elif c.status in (Status.ACTIVE, Status.AWAITING_INPUT):
+                        state = _after_idle(client, sid, directory)
                     else:
                         state = IDLE
                     found[c.id] = AgentInfo(state, pending)
