@@ -494,3 +494,44 @@ def test_show_follows_changes_made_by_the_cli(repo: Path, tmp_path: Path) -> Non
     before = result["results"]["before"]
     assert f"id:          {created['id']}" in before
     assert "worktree:    -" in before and "state:       no worktree" in before
+
+
+def test_prompt_preview_and_build_open_scratch_buffers(repo: Path, tmp_path: Path) -> None:
+    """:SyntheticPrompts shows a template's bundle with its sources; a build shows the new one."""
+    (repo / "docs").mkdir()
+    (repo / "docs" / "brief.md").write_text("Brief for ${constructName} on ${branch}.\n")
+    config = CLEAN_CONFIG.replace(
+        '  defaults: { templateId: "web" },',
+        '  defaults: { templateId: "web" },\n  promptSources: ["docs/brief.md"],')
+    (repo / "synthetic.config.ts").write_text(config)
+    made = subprocess.run(
+        [sys.executable, "-m", "synthetic_ls.cli", "new", "Briefed", "--template", "docs",
+         "--json"], cwd=repo, capture_output=True, text=True, timeout=60,
+        env={**os.environ, **GIT_ENV},
+    )
+    assert made.returncode == 0, made.stderr
+    cid = json.loads(made.stdout)["id"]
+    result = run_scenario(
+        repo,
+        f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        vim.cmd("SyntheticPrompts web")
+        T.wait(function() return vim.fn.bufnr("synthetic://prompts/web") ~= -1 end,
+          15000, "the preview buffer")
+        T.results.preview = vim.api.nvim_buf_get_lines(vim.fn.bufnr("synthetic://prompts/web"),
+          0, -1, false)
+        vim.cmd("SyntheticPromptsBuild {cid}")
+        T.wait(function() return vim.fn.bufnr("synthetic://prompts/{cid}") ~= -1 end,
+          15000, "the built bundle")
+        T.results.built = vim.api.nvim_buf_get_lines(vim.fn.bufnr("synthetic://prompts/{cid}"),
+          0, -1, false)
+        """,
+        tmp_path,
+    )
+    preview = result["results"]["preview"]
+    assert preview[0] == "<!-- what a new construct of template web would get -->"
+    assert preview[1].startswith("<!-- docs/brief.md: ~") and "from promptSources" in preview[1]
+    assert "Brief for <construct name> on <branch>." in preview
+    built = result["results"]["built"]
+    assert f"Brief for Briefed on synthetic/{cid}." in built

@@ -522,6 +522,15 @@ function M.create_user_commands()
   cmd("SyntheticLog", function(o)
     session.log(o.args)
   end, { nargs = "?", complete = complete_ref, desc = "Synthetic: the agent's transcript in a scratch buffer" })
+
+  -- Prompt bundles (synthetic.prompts.*).
+  local prompts = require("synthetic.prompts")
+  cmd("SyntheticPrompts", function(o)
+    prompts.preview(o.args)
+  end, { nargs = "?", desc = "Synthetic: preview a template's prompt bundle in a scratch buffer" })
+  cmd("SyntheticPromptsBuild", function(o)
+    prompts.build(o.args)
+  end, { nargs = 1, desc = "Synthetic: remake a construct's prompt bundle and show it" })
 end
 
 return M
