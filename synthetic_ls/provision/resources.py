@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from synthetic_ls.provision.include_files import IncludeFilesResource
 from synthetic_ls.provision.lifecycle import Resource
+from synthetic_ls.provision.ports import PortsResource
+from synthetic_ls.provision.services import ServicesResource
 from synthetic_ls.provision.worktree import WorktreeResource
 
 RESOURCES: tuple[Resource, ...] = (
     WorktreeResource(),
     IncludeFilesResource(),
+    PortsResource(),
+    ServicesResource(),
 )
 
 #: The resources that belong to a construct's worktree (``worktree add`` / ``worktree rm``).
