@@ -31,6 +31,8 @@ COMMAND_MODULES = (
     "synthetic_ls.cli.constructs_cmd",
     "synthetic_ls.cli.worktree_cmd",
     "synthetic_ls.cli.opencode_cmd",
+    "synthetic_ls.cli.ports_cmd",
+    "synthetic_ls.cli.services_cmd",
 )
 
 #: Which module registers each command (a test checks this against the modules).
@@ -47,6 +49,8 @@ COMMAND_HOMES = {
     "doctor": "synthetic_ls.cli.worktree_cmd",
     "import": "synthetic_ls.cli.worktree_cmd",
     "opencode": "synthetic_ls.cli.opencode_cmd",
+    "ports": "synthetic_ls.cli.ports_cmd",
+    "services": "synthetic_ls.cli.services_cmd",
 }
 
 
@@ -170,6 +174,8 @@ HINTS = {
     "no-config": "create one with `synthetic init`",
     "no-default-template": "pass --template ID",
     "sha256-repository": "`synthetic new NAME --no-worktree` still works",
+    "which-service": "name the service: `synthetic services logs REF SERVICE`",
+    "needs-resume": "`synthetic services resume` starts them again",
 }
 
 

@@ -293,6 +293,8 @@ def create_construct(
         _view(store, construct, inspect=False),
         job.outputs.get("copied", []),
         job.outputs.get("skipped", []),
+        ports=job.outputs.get("ports", []),
+        services=job.outputs.get("services", []),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from state_format import service_logs
@@ -267,6 +268,14 @@ def service_logs_tail(
     # must not make Synthetic read some other file.
     path = service_logs.log_path(store.root, record.id)
     return LogsResult(construct.id, record.name, str(path), service_logs.tail(path, lines))
+
+
+def follow_log(store: Store, logs: LogsResult, offset: int | None) -> tuple[bytes, int]:
+    """New bytes of the log ``logs`` names since ``offset`` (None: its end now), for ``-f``."""
+    path = Path(logs.path)  # made from the record id by service_logs_tail
+    if offset is None:
+        return b"", service_logs.size(path)
+    return service_logs.read_from(path, offset)
 
 
 __all__ = [

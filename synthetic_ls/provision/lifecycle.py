@@ -24,6 +24,8 @@ class PlanItem:
     resource: str
     summary: str
     details: dict[str, Any] = field(default_factory=dict)
+    #: More lines for a person (a face prints them under the summary; JSON has ``details``).
+    lines: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: ``{"resource", "summary", "details"}``."""

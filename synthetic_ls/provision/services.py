@@ -340,12 +340,15 @@ def _services(job: Job) -> list[ConfigService]:
 def describe(job: Job, service: ConfigService) -> dict[str, Any]:
     """What starting ``service`` would run: command, cwd, env names, ports; runs nothing."""
     template = job.template
+    requests = port_requests(template)
+    own = [s for s in requests if s.service == service.id]
     env_names = sorted(
         {*(template.env if template else {}), *service.env, "SYNTHETIC_CONSTRUCT_ID",
          "SYNTHETIC_CONSTRUCT_DIR"}
-        | {s.variable for s in port_requests(template)}
+        | {s.variable for s in requests}
+        | ({"PORT"} if own and own[0].env is None else set())
     )
-    ports = [s.to_dict() for s in port_requests(template) if s.service == service.id]
+    ports = [s.to_dict() for s in own]
     out: dict[str, Any] = {"name": service.id, "type": service.type, "env": env_names,
                            "ports": ports}
     if service.type == "process":
@@ -375,11 +378,16 @@ class ServicesResource(Resource):
         services = [describe(job, s) for s in _services(job)]
         names = ", ".join(s["name"] for s in services) or "none"
         summary = f"run {len(setup)} setup command(s), start services: {names}"
+        lines = [f"setup: {c}" for c in setup]
+        for s in services:
+            lines += [f"{s['name']}: setup: {c}" for c in s.get("setup", [])]
+            lines.append(f"{s['name']}: run {s['command']} (in {s.get('cwd') or '.'})")
+            lines.append(f"{s['name']}: env {', '.join(s['env'])}")
         return PlanItem(self.name, summary, {
             "setup": setup,
             "teardown": list(t.teardown) if t is not None else [],
             "services": services,
-        })
+        }, tuple(lines))
 
     def provision(self, job: Job) -> dict[str, Any]:
         """Template setup, then each service's setup and start, waiting until it is ready."""
