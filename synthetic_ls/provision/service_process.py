@@ -228,7 +228,11 @@ def wait_ready(
             continue
         code = launched.proc.poll()
         if code is not None:
-            # Even if it printed the line just before exiting, it is not running.
+            # Its last words, written before it exited: a one-shot command
+            # that printed the line was ready (its state then shows it gone).
+            data, offset = service_logs.read_from(launched.log, offset)
+            if pattern.search(seen + data.decode("utf-8", "replace")):
+                return
             end_group(launched.proc.pid, grace=1.0)
             raise ServiceError(
                 f"service {name} exited with status {code} before it was ready"

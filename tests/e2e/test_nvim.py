@@ -62,7 +62,7 @@ export default {
       label: "Web app",
       type: "implementation",
       services: {
-        api: { type: "process", run: "npm start", readyPattern: "listening" },
+        api: { type: "process", run: "echo listening", readyPattern: "listening" },
       },
     },
     docs: { label: "Docs", type: "planning" },

@@ -123,8 +123,8 @@ def wait_until(check: object, timeout: float = 30.0, what: str = "condition") ->
         time.sleep(0.02)
 
 
-@pytest.fixture
-def groups() -> Iterator[list[int]]:
+@pytest.fixture(name="groups")
+def groups_fixture() -> Iterator[list[int]]:
     """Process groups a test saw; after it, every one must be gone (and is ended if not)."""
     seen: list[int] = []
     yield seen

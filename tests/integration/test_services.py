@@ -23,8 +23,12 @@ from state_format.owner import Owner, group_alive, start_time
 from state_format.records import Construct, PortAllocation, Service
 from state_format.store import Store
 from synthetic_ls.errors import SyntheticError
-from synthetic_ls.ops.constructs import CreateOptions, RemoveOptions, create_construct
-from synthetic_ls.ops.constructs import remove_construct
+from synthetic_ls.ops.constructs import (
+    CreateOptions,
+    RemoveOptions,
+    create_construct,
+    remove_construct,
+)
 from synthetic_ls.ops.services import (
     restart_services,
     resume_services,
@@ -38,7 +42,7 @@ from tests.gitrepo import GIT_ENV
 from tests.integration.services_helpers import (
     PY,
     config,
-    groups,  # noqa: F401  (fixture)
+    groups_fixture,  # noqa: F401  (the `groups` fixture)
     make_service_repo,
     recorded_groups,
     svc,
@@ -163,7 +167,9 @@ def test_stop_ends_a_child_that_ignores_sigterm(
     tmp_path: Path, groups: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(service_process, "STOP_GRACE", 1.0)
-    stubborn = svc("stubborn", readyPattern='"stubborn ready"', stop='"echo stop-ran >> $MARKER_DIR/stop"')
+    stubborn = svc(
+        "stubborn", readyPattern='"stubborn ready"', stop='"echo stop-ran >> $MARKER_DIR/stop"'
+    )
     repo = make_service_repo(tmp_path, config(f"mule: {stubborn}"))
     store = Store.open(repo)
     cid = create_construct(store, CreateOptions(name="Mule")).construct.id
@@ -328,7 +334,9 @@ def test_dry_run_prints_what_would_run_and_runs_nothing(tmp_path: Path) -> None:
     assert _pythons_running("svc.py ready") == []
 
 
-def test_the_log_is_capped(tmp_path: Path, groups: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_log_is_capped(
+    tmp_path: Path, groups: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(service_logs.CAP_ENV, "65536")
     chatty = svc("chatty", readyPattern='"chatty ready"')
     repo = make_service_repo(tmp_path, config(f"talk: {chatty}"))

@@ -176,7 +176,9 @@ async def test_a_long_command_does_not_block_the_server(client: LanguageClient, 
     hook.chmod(0o755)
     path = repo / "synthetic.config.ts"
     await open_config(client, path)
-    creating = asyncio.ensure_future(run(client, "synthetic.construct.create", {"name": "slow"}))
+    creating = asyncio.ensure_future(
+        run(client, "synthetic.construct.create", {"name": "slow", "template_id": "docs"})
+    )
     await asyncio.sleep(0.4)
     start = asyncio.get_running_loop().time()
     hover = await client.text_document_hover_async(
@@ -202,7 +204,9 @@ async def test_a_creation_can_be_cancelled_from_its_progress(
     hook.write_text("#!/bin/sh\nsleep 1.5\n")
     hook.chmod(0o755)
     before = set(client.progress_reports)
-    creating = asyncio.ensure_future(run(client, "synthetic.construct.create", {"name": "stop"}))
+    creating = asyncio.ensure_future(
+        run(client, "synthetic.construct.create", {"name": "stop", "template_id": "docs"})
+    )
     token = None
     for _ in range(100):
         await asyncio.sleep(0.05)
