@@ -179,10 +179,12 @@ def port_is_free(port: int) -> bool:
 def _candidates(preferred: int | None, rng: random.Random) -> Iterable[int]:
     if preferred is not None:
         yield from range(preferred, min(65535, preferred + PREFERRED_SPAN) + 1)
+    # From a random point of the range onwards (wrapping): constructs made at
+    # the same time start far apart, and no list of 12,768 ports is shuffled.
     low, high = RANGE
-    ports = list(range(low, high + 1))
-    rng.shuffle(ports)
-    yield from ports
+    first = rng.randrange(low, high + 1)
+    yield from range(first, high + 1)
+    yield from range(low, first)
 
 
 class NoFreePortError(SyntheticError):
