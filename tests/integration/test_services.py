@@ -365,3 +365,35 @@ def test_template_setup_failure_stops_creation(tmp_path: Path, groups: list[int]
     assert "exit status 4" in error["message"] and "cannot install" in error["message"]
     assert json.loads(synthetic(repo, tmp_path, "ls", "--json").stdout)["constructs"] == []
     assert _pythons_running(f"{PY} {tmp_path}") == []
+
+
+def test_a_creation_killed_while_a_service_starts_is_rolled_back(
+    tmp_path: Path, groups: list[int]
+) -> None:
+    """``kill -9`` of ``synthetic new`` while it waits for a service: recovery ends the
+    service's group (journalled before the wait) and undoes the creation."""
+    slow = svc("silent", readyPattern='"never"', readyTimeoutMs="120000",
+               setup='["touch $MARKER_DIR/setup-done"]')
+    repo = make_service_repo(tmp_path, config(f"api: {slow}"))
+    proc = subprocess.Popen(
+        [PY, "-m", "synthetic_ls", "new", "Killed"], cwd=repo, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "SYNTHETIC_WORKTREES_DIR": str(tmp_path / "wt")},
+    )
+    store = Store.open(repo)
+    try:
+        wait_until(lambda: any(s.pid for s in store.list(Service).records), 60, "the service")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    pid = store.list(Service).records[0].pid
+    assert pid is not None
+    groups.append(pid)
+    assert group_alive(pid)  # the service outlived its creator
+    journal = store.list(Construct).records[0].journal
+    assert journal is not None and pid in journal.groups
+    fixed = synthetic(repo, tmp_path, "doctor", "--fix", "--json")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert not group_alive(pid)
+    assert store.list(Construct).records == []
+    assert store.list(Service).records == [] and store.list(PortAllocation).records == []
