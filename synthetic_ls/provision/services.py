@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,13 +32,13 @@ from state_format.records import Construct, PortAllocation, Service, format_time
 from state_format.store import Store
 from synthetic_ls.errors import ConflictError, InvalidInputError
 from synthetic_ls.provision import docker_services, service_process
-from synthetic_ls.provision.lifecycle import PlanItem, Resource
+from synthetic_ls.provision.lifecycle import Finding, PlanItem, Resource, Subject
 from synthetic_ls.provision.ports import allocations, port_env, port_requests, service_port_env
 from synthetic_ls.provision.service_process import ServiceError
 
 if TYPE_CHECKING:
     from synthetic_ls.config.schema import ComposeService, DockerService, ProcessService, Template
-    from synthetic_ls.provision.job import Job
+    from synthetic_ls.provision.job import Job, Survey
 
     ConfigService = ProcessService | DockerService | ComposeService
 
@@ -403,6 +403,52 @@ class ServicesResource(Resource):
     def release(self, job: Job) -> list[str]:
         """Stop the services, run the template's teardown, remove containers and records."""
         return stop_all(job, teardown=True)
+
+    def check(self, survey: Survey) -> list[Finding]:
+        """Services whose construct is gone (its process may still run), and ports likewise.
+
+        A construct being created or removed is skipped: its operation owns them.
+        """
+        store = survey.store
+        # From the file names: a construct whose record a person broke still owns its services.
+        known = set(store.list_ids(Construct)) | {c.id for c in survey.constructs}
+        out: list[Finding] = []
+        for record in store.list(Service).records:
+            if record.construct_id in known:
+                continue
+            state = service_state(record)
+            out.append(Finding(
+                "orphan-service",
+                Subject("service", record.id),
+                f"service {record.name} ({record.id}) belongs to no construct "
+                f"({record.construct_id} is gone); it is {state}",
+                fix=_forget_orphan(store, record),
+            ))
+        for port in allocations(store):
+            if port.construct_id not in known:
+                out.append(Finding(
+                    "orphan-port",
+                    Subject("port", str(port.port)),
+                    f"port {port.port} is allocated to {port.construct_id}, which is gone",
+                    fix=_release_orphan_port(store, port.id, port.port),
+                ))
+        return out
+
+
+def _forget_orphan(store: Store, record: Service) -> Callable[[], list[str]]:
+    def fix() -> list[str]:
+        return stop_record(store, record, None) + forget(store, record)
+
+    return fix
+
+
+def _release_orphan_port(store: Store, port_id: str, port: int) -> Callable[[], list[str]]:
+    def fix() -> list[str]:
+        with contextlib.suppress(RecordNotFoundError):
+            store.delete(PortAllocation, port_id)
+        return [f"released port {port}"]
+
+    return fix
 
 
 def record_dict(record: Service, state: str | None = None) -> dict[str, Any]:

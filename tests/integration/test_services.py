@@ -397,3 +397,22 @@ def test_a_creation_killed_while_a_service_starts_is_rolled_back(
     assert not group_alive(pid)
     assert store.list(Construct).records == []
     assert store.list(Service).records == [] and store.list(PortAllocation).records == []
+
+
+def test_doctor_stops_a_service_whose_construct_is_gone(tmp_path: Path, groups: list[int]) -> None:
+    repo = make_service_repo(tmp_path, config(f"api: {READY}"))
+    store = Store.open(repo)
+    cid = create_construct(store, CreateOptions(name="Orphaned")).construct.id
+    record = store.list(Service).records[0]
+    assert record.pid is not None
+    groups.append(record.pid)
+    # A person deletes the construct's record by hand; its service still runs.
+    store.path_of(Construct, cid).unlink()
+    report = json.loads(synthetic(repo, tmp_path, "doctor", "--json").stdout)
+    kinds = sorted(f["kind"] for f in report["findings"])
+    assert "orphan-service" in kinds and "orphan-port" in kinds
+    assert group_alive(record.pid)  # reading changed nothing
+    fixed = synthetic(repo, tmp_path, "doctor", "--fix", "--json")
+    assert not group_alive(record.pid)
+    assert store.list(Service).records == [] and store.list(PortAllocation).records == []
+    assert "stopped service api" in fixed.stdout
