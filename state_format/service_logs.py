@@ -110,6 +110,17 @@ def read_from(path: Path, offset: int, limit: int = 1024 * 1024) -> tuple[bytes,
         os.close(fd)
 
 
+def size(path: Path) -> int:
+    """The size of a log now (0 when there is none)."""
+    fd = _open_regular(path)
+    if fd is None:
+        return 0
+    try:
+        return os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+
+
 def tail(path: Path, lines: int = 20, max_bytes: int = 256 * 1024) -> list[str]:
     """The last ``lines`` lines of a log (and of its rotated part when it is short)."""
     chunks: list[bytes] = []
