@@ -245,6 +245,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         _print_json(result.to_dict())
     else:
         sys.stdout.write(render_details(result.view))
+        extra = dict(result.extra)
+        for s in extra.get("services", []):
+            urls = ", ".join(p["url"] for p in s["ports"])
+            line = f"service:  {s['name']} {s['state']}" + (f" {urls}" if urls else "")
+            sys.stdout.write(one_line(line, 2000) + "\n")
+        for p in extra.get("ports", []):
+            sys.stdout.write(f"port:     {p['port']} ({p['env']})\n")
     return int(ExitCode.OK)
 
 

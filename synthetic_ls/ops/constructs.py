@@ -327,7 +327,19 @@ def show_construct(store: Store, ref: str, *, with_size: bool = False) -> Constr
     """The construct ``ref`` names (id, exact name or unique id prefix), with its worktree."""
     construct = store.resolve_construct(ref)
     file = str(store.path_of(Construct, construct.id))
-    return ConstructResult(views(store.repo.worktree, [construct], [file], with_size=with_size)[0])
+    view = views(store.repo.worktree, [construct], [file], with_size=with_size)[0]
+    return ConstructResult(view, extra=tuple(services_and_ports(store, construct.id).items()))
+
+
+def services_and_ports(store: Store, construct_id: str) -> dict[str, Any]:
+    """``{"services": [...], "ports": [...]}`` of a construct, as ``show`` adds them."""
+    from synthetic_ls.ops.services import views_of
+    from synthetic_ls.provision.ports import allocations, port_dict
+
+    return {
+        "services": [v.to_dict() for v in views_of(store, construct_id)],
+        "ports": [port_dict(p) for p in allocations(store, construct_id)],
+    }
 
 
 def edit_construct(store: Store, options: EditOptions) -> EditResult:

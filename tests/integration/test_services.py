@@ -28,6 +28,7 @@ from synthetic_ls.ops.constructs import (
     RemoveOptions,
     create_construct,
     remove_construct,
+    show_construct,
 )
 from synthetic_ls.ops.services import (
     restart_services,
@@ -106,6 +107,9 @@ def test_new_starts_the_service_and_rm_stops_it(tmp_path: Path, groups: list[int
     assert status["state"] == "ready"
     assert status["ports"][0]["url"] == f"http://127.0.0.1:{port}"
     assert "listening on" in "\n".join(service_logs_tail(store, cid).lines)
+    shown = show_construct(store, cid).to_dict()
+    assert [(s["name"], s["state"]) for s in shown["services"]] == [("api", "ready")]
+    assert [p["port"] for p in shown["ports"]] == [port]
 
     removed = remove_construct(store, RemoveOptions(ref=cid, force=True))
     assert "stopped service api" in removed.notes
