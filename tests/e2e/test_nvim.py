@@ -494,3 +494,49 @@ def test_show_follows_changes_made_by_the_cli(repo: Path, tmp_path: Path) -> Non
     before = result["results"]["before"]
     assert f"id:          {created['id']}" in before
     assert "worktree:    -" in before and "state:       no worktree" in before
+
+
+def test_synthetic_services_lists_and_stops_a_running_service(tmp_path: Path) -> None:
+    """:SyntheticServices shows a real running service; `x` on its line stops it."""
+    from state_format.owner import group_alive
+    from tests.integration.services_helpers import config, make_service_repo, svc
+
+    ready = svc("ready", ports='[{ name: "http" }]', readyPattern='"listening on"')
+    repo = make_service_repo(tmp_path, config(f"api: {ready}"))
+    env = {**os.environ, **GIT_ENV, "PYTHONPATH": str(PROJECT),
+           "SYNTHETIC_WORKTREES_DIR": str(tmp_path / "wt")}
+    made = subprocess.run([sys.executable, "-m", "synthetic_ls", "new", "Served", "--json"],
+                          cwd=repo, capture_output=True, text=True, timeout=120, env=env)
+    assert made.returncode == 0, made.stderr
+    data = json.loads(made.stdout)
+    pid, port = data["services"][0]["pid"], data["ports"][0]["port"]
+    try:
+        result = run_scenario(
+            repo,
+            """
+            vim.cmd("edit README.md")
+            T.client(0)
+            vim.cmd("SyntheticServices")
+            local buf = vim.fn.bufnr("synthetic://services")
+            local function line_with(word)
+              for i, l in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
+                if l:find(word, 1, true) then return i, l end
+              end
+            end
+            local row = T.wait(function() return line_with("ready") end, 20000, "a ready service")
+            T.results.before = select(2, line_with("ready"))
+            vim.api.nvim_win_set_cursor(0, { row, 0 })
+            vim.cmd("normal x")
+            T.wait(function() return line_with("stopped") end, 30000, "the service to stop")
+            T.results.after = select(2, line_with("stopped"))
+            """,
+            tmp_path,
+        )
+        before, after = result["results"]["before"], result["results"]["after"]
+        assert data["id"] in before and "api" in before and f"http://127.0.0.1:{port}" in before
+        assert "stopped" in after
+        assert not group_alive(pid)
+    finally:
+        subprocess.run([sys.executable, "-m", "synthetic_ls", "rm", data["id"], "--yes", "--force"],
+                       cwd=repo, capture_output=True, timeout=120, env=env)
+    assert not group_alive(pid)

@@ -88,6 +88,7 @@ function M.describe(c)
       table.insert(lines, l)
     end
   end
+  vim.list_extend(lines, require("synthetic.services").describe(c))
   local wt = c.worktree
   if type(wt) == "table" and type(wt.changes) == "table" and #wt.changes > 0 then
     table.insert(lines, "")
@@ -303,6 +304,9 @@ function M.list()
       { id = "open", label = "Open its worktree in a new tab (:tcd)" },
       { id = "show", label = "Show" },
       { id = "remove", label = "Remove" },
+      { id = "start", label = "Start its services" },
+      { id = "stop", label = "Stop its services" },
+      { id = "restart", label = "Restart its services" },
     }
     local action = rpc.select(actions, {
       prompt = c.name,
@@ -318,8 +322,19 @@ function M.list()
       M.open_worktree(c)
     elseif action.id == "show" then
       M.show(client, root, c.id)
-    else
+    elseif action.id == "remove" then
       remove(client, root, c)
+    else
+      notify(("%s the services of %s ..."):format(action.id, c.name))
+      local err, result = rpc.call(client, "synthetic.services." .. action.id, { root = root, ref = c.id })
+      if err then
+        return fail(err)
+      end
+      local states = {}
+      for _, s in ipairs(result.services or {}) do
+        table.insert(states, s.name .. " " .. s.state)
+      end
+      notify(("services of %s: %s"):format(c.name, #states > 0 and table.concat(states, ", ") or "none"))
     end
   end)
 end
@@ -467,6 +482,9 @@ function M.create_user_commands()
   cmd("SyntheticFix", function()
     M.fix()
   end, { desc = "Synthetic: apply the fix of one doctor finding" })
+  cmd("SyntheticServices", function()
+    require("synthetic.services").open()
+  end, { desc = "Synthetic: services of every construct; start, stop, restart, logs" })
 end
 
 return M
