@@ -175,7 +175,6 @@ HINTS = {
     "no-default-template": "pass --template ID",
     "sha256-repository": "`synthetic new NAME --no-worktree` still works",
     "which-service": "name the service: `synthetic services logs REF SERVICE`",
-    "needs-resume": "`synthetic services resume` starts them again",
 }
 
 
