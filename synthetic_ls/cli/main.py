@@ -175,6 +175,7 @@ HINTS = {
     "no-default-template": "pass --template ID",
     "sha256-repository": "`synthetic new NAME --no-worktree` still works",
     "which-service": "name the service: `synthetic services logs REF SERVICE`",
+    "no-worktree": "give it one with `synthetic worktree add REF`",
 }
 
 

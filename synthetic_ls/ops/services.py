@@ -120,7 +120,7 @@ def _job(store: Store, ref: str) -> Job:
     if not construct.workspace_path:
         raise ConflictError(
             f"construct {construct.id} has no worktree; services run in a worktree",
-            code="needs-worktree",
+            code="no-worktree",
         )
     return job_for(store, construct)
 

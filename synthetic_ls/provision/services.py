@@ -70,7 +70,7 @@ def _worktree(construct: Construct) -> Path:
     if not construct.workspace_path:
         raise ConflictError(
             f"construct {construct.id} has no worktree; services run in a worktree",
-            code="needs-worktree",
+            code="no-worktree",
         )
     return Path(construct.workspace_path)
 
