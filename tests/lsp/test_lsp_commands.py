@@ -45,6 +45,13 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.config.init",
         "synthetic.config.templates",
         "synthetic.construct.import",
+        "synthetic.ports.list",
+        "synthetic.services.start",
+        "synthetic.services.stop",
+        "synthetic.services.restart",
+        "synthetic.services.status",
+        "synthetic.services.logs",
+        "synthetic.services.resume",
     }
 
 

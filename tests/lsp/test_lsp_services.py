@@ -11,7 +11,6 @@ from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
 from state_format.owner import group_alive
-from synthetic_ls.lsp.commands import COMMANDS
 from tests.integration.services_helpers import (
     config,
     groups_fixture,  # noqa: F401  (the `groups` fixture)
@@ -29,18 +28,6 @@ READY = svc("ready", ports='[{ name: "http", env: "WEB_PORT" }]', env='{ PORT: "
 def services_repo(tmp_path: Path) -> Path:
     """A repository whose default template runs a small HTTP service."""
     return make_service_repo(tmp_path, config(f"web: {READY}"))
-
-
-def test_the_commands_are_registered() -> None:
-    assert {
-        "synthetic.ports.list",
-        "synthetic.services.start",
-        "synthetic.services.stop",
-        "synthetic.services.restart",
-        "synthetic.services.status",
-        "synthetic.services.logs",
-        "synthetic.services.resume",
-    } <= set(COMMANDS)
 
 
 @pytest.mark.workspace("services_repo")
