@@ -318,15 +318,20 @@ def _teardown(job: Job) -> list[str]:
 
 
 def stop_all(job: Job, *, teardown: bool) -> list[str]:
-    """Stop every service of the construct, run teardown if asked, forget them all."""
+    """Stop every service of the construct, run teardown if asked, forget them all.
+
+    Under the construct's services lock, so that a ``services start`` running
+    meanwhile finishes first and its service is stopped here too.
+    """
     notes: list[str] = []
-    for record in services_of(job.store, job.construct.id):
-        notes.extend(stop_record(job.store, record, job.template))
-    if teardown:
-        notes.extend(_teardown(job))
-    for record in services_of(job.store, job.construct.id):
-        notes.extend(forget(job.store, record))
-    service_logs.remove(job.store.root, f"{job.construct.id}--setup")
+    with service_logs.start_lock(job.store.root, job.construct.id):
+        for record in services_of(job.store, job.construct.id):
+            notes.extend(stop_record(job.store, record, job.template))
+        if teardown:
+            notes.extend(_teardown(job))
+        for record in services_of(job.store, job.construct.id):
+            notes.extend(forget(job.store, record))
+        service_logs.remove(job.store.root, f"{job.construct.id}--setup")
     return notes
 
 

@@ -50,6 +50,7 @@ from tests.integration.services_helpers import (
     synthetic,
     wait_until,
 )
+from tests.integration.services_helpers import env as helper_env
 
 
 @pytest.fixture(autouse=True)
@@ -136,12 +137,16 @@ def test_ready_timeout_rolls_back_and_quotes_the_log(tmp_path: Path, groups: lis
     # Nothing is left: no record, no service, no port, no process.
     assert store.list(Construct).records == []
     assert store.list(Service).records == []
-    for pgid in _pythons_running("svc.py silent"):
+    for pgid in _pythons_running(str(tmp_path)):
         groups.append(pgid)
 
 
 def _pythons_running(needle: str) -> list[int]:
-    """Process groups of running processes whose command line holds ``needle``."""
+    """Process groups of running processes whose command line holds ``needle``.
+
+    Tests pass their own tmp_path (the worktree's svc.py is under it), so a
+    parallel test's services are never taken for this one's.
+    """
     out = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -265,6 +270,22 @@ def test_resume_after_the_process_is_gone(tmp_path: Path, groups: list[int]) -> 
     assert [(p["construct_id"], p["port"], p["in_use"]) for p in ports] == [(cid, port, True)]
     logs = synthetic(repo, tmp_path, "services", "logs", cid, "api")
     assert logs.returncode == 0 and logs.stdout.count("listening on") == 2
+    # `logs -f` prints what is there, then what the service writes next.
+    followed = tmp_path / "followed.txt"
+    with followed.open("w") as out:
+        follow = subprocess.Popen(
+            [PY, "-m", "synthetic_ls", "services", "logs", "-f", cid], cwd=repo,
+            env=helper_env(tmp_path), stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(lambda: followed.read_text().count("listening on") == 2, 30, "the tail")
+        again = synthetic(repo, tmp_path, "services", "restart", cid, "--json")
+        service = json.loads(again.stdout)["services"][0]
+        groups.append(service["pid"])
+        wait_until(lambda: followed.read_text().count("listening on") == 3, 30, "new output")
+    finally:
+        follow.send_signal(signal.SIGINT)
+        assert follow.wait(timeout=30) == 130
     gone = synthetic(repo, tmp_path, "rm", cid, "--yes", "--force")
     assert gone.returncode == 0, gone.stderr
     assert not group_alive(service["pid"])
@@ -335,7 +356,7 @@ def test_dry_run_prints_what_would_run_and_runs_nothing(tmp_path: Path) -> None:
     )
     assert not (tmp_path / "markers" / "setup-ran").exists()
     assert not (repo / ".git" / "synthetic" / "services").exists()
-    assert _pythons_running("svc.py ready") == []
+    assert _pythons_running(str(tmp_path)) == []
 
 
 def test_the_log_is_capped(
@@ -368,7 +389,7 @@ def test_template_setup_failure_stops_creation(tmp_path: Path, groups: list[int]
     assert error["code"] == "service-failed"
     assert "exit status 4" in error["message"] and "cannot install" in error["message"]
     assert json.loads(synthetic(repo, tmp_path, "ls", "--json").stdout)["constructs"] == []
-    assert _pythons_running(f"{PY} {tmp_path}") == []
+    assert _pythons_running(str(tmp_path)) == []
 
 
 def test_a_creation_killed_while_a_service_starts_is_rolled_back(
