@@ -69,9 +69,17 @@ def pump_argv(path: Path, command: list[str], limit: int | None = None) -> list[
     return [sys.executable, "-I", PUMP_SCRIPT, str(path), str(limit or cap()), *command]
 
 
+def open_append(path: Path) -> int:
+    """A descriptor appending to the log ``path`` (0600, never through a symlink).
+
+    For a child process's output (a setup command); the caller closes it.
+    """
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
+
+
 def append(path: Path, text: str) -> None:
     """Append a line Synthetic writes itself (a setup command, a stop) to a log."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
+    fd = open_append(path)
     try:
         os.write(fd, text.encode("utf-8", "replace"))
     finally:

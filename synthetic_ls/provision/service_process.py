@@ -131,7 +131,7 @@ def run_commands(
     """
     for command in commands:
         service_logs.append(log, f"$ {command}\n")
-        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+        fd = service_logs.open_append(log)
         try:
             proc = subprocess.Popen(
                 ["/bin/sh", "-c", command],
@@ -187,7 +187,7 @@ def launch(command: str, *, cwd: Path, env: Mapping[str, str], log: Path) -> Lau
     """Start ``sh -c command`` detached, in a new session, output to ``log`` (capped)."""
     service_logs.append(log, f"--- started {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}: "
                         f"{command}\n")
-    offset = log.stat().st_size
+    offset = service_logs.size(log)
     argv = service_logs.pump_argv(log, ["/bin/sh", "-c", command])
     try:
         proc = subprocess.Popen(
