@@ -441,3 +441,27 @@ def test_doctor_stops_a_service_whose_construct_is_gone(tmp_path: Path, groups: 
     assert not group_alive(record.pid)
     assert store.list(Service).records == [] and store.list(PortAllocation).records == []
     assert "stopped service api" in fixed.stdout
+
+
+def test_after_a_reboot_a_recorded_pid_is_never_signalled(tmp_path: Path) -> None:
+    """A record from another boot: its pid now names an unrelated process (here one
+    with the very start time recorded), which must be left alone."""
+    from synthetic_ls.provision.services import service_state, stop_record
+
+    repo = make_service_repo(tmp_path, config(f"api: {READY}"))
+    store = Store.open(repo)
+    stranger = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    try:
+        now = Owner.of(stranger.pid)
+        record = store.create(Service(
+            id="c-1-api", construct_id="c-1", name="api", type="process", status="ready",
+            pid=stranger.pid, start=now.start, host=now.host, boot="0-another-boot",
+            pidns=now.pidns,
+        ))
+        assert service_state(record) == "needs_resume"
+        assert stop_record(store, record, None) == ["stopped service api"]
+        assert stranger.poll() is None, "a process of this boot was signalled"
+        assert store.get(Service, "c-1-api").status == "stopped"
+    finally:
+        stranger.kill()
+        stranger.wait()
