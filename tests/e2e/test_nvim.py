@@ -525,6 +525,26 @@ def test_synthetic_services_lists_and_stops_a_running_service(tmp_path: Path) ->
             end
             local row = T.wait(function() return line_with("ready") end, 20000, "a ready service")
             T.results.before = select(2, line_with("ready"))
+            local list_win = vim.api.nvim_get_current_win()
+            vim.api.nvim_win_set_cursor(0, { row, 0 })
+            vim.cmd("normal l")
+            local log_buf = T.wait(function()
+              local b = vim.api.nvim_get_current_buf()
+              return vim.api.nvim_buf_get_name(b):match("%.log$") and b
+            end, 20000, "the log to open")
+            T.results.log = vim.api.nvim_buf_get_lines(log_buf, 0, -1, false)
+            vim.api.nvim_set_current_win(list_win)
+            vim.cmd("normal r")
+            -- The log buffer follows the file: the restarted service's line shows up.
+            T.wait(function()
+              local n = 0
+              for _, l in ipairs(vim.api.nvim_buf_get_lines(log_buf, 0, -1, false)) do
+                if l:find("^listening on") then n = n + 1 end
+              end
+              return n == 2
+            end, 30000, "the restart to show in the log buffer")
+            row = T.wait(function() return line_with("ready") end, 20000, "ready again")
+            vim.api.nvim_set_current_win(list_win)
             vim.api.nvim_win_set_cursor(0, { row, 0 })
             vim.cmd("normal x")
             T.wait(function() return line_with("stopped") end, 30000, "the service to stop")
@@ -535,6 +555,7 @@ def test_synthetic_services_lists_and_stops_a_running_service(tmp_path: Path) ->
         before, after = result["results"]["before"], result["results"]["after"]
         assert data["id"] in before and "api" in before and f"http://127.0.0.1:{port}" in before
         assert "stopped" in after
+        assert any(line.startswith("listening on") for line in result["results"]["log"])
         assert not group_alive(pid)
     finally:
         subprocess.run([sys.executable, "-m", "synthetic_ls", "rm", data["id"], "--yes", "--force"],

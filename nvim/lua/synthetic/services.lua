@@ -75,7 +75,9 @@ local function at_cursor(bufnr)
   end
 end
 
---- Open a service's log file in a split; it re-reads the file when it changes (autoread).
+--- Open a service's log file in a split that follows it: every second the
+--- file is read again (:checktime) and the windows showing it go to its end,
+--- until the buffer is closed.
 function M.open_log(client, root, s)
   rpc.run(function()
     local err, logs = rpc.call(client, "synthetic.services.logs", { root = root, ref = s.construct_id, service = s.name })
@@ -83,9 +85,28 @@ function M.open_log(client, root, s)
       return notify(rpc.error_message(err), vim.log.levels.ERROR)
     end
     vim.cmd("botright split " .. vim.fn.fnameescape(logs.path))
-    vim.bo.readonly = true
-    vim.bo.autoread = true
+    local buf = vim.api.nvim_get_current_buf()
+    vim.bo[buf].readonly = true
+    vim.bo[buf].autoread = true
+    vim.bo[buf].bufhidden = "wipe"
     vim.cmd("normal! G")
+    local timer = (vim.uv or vim.loop).new_timer()
+    local function stop()
+      if not timer:is_closing() then
+        timer:stop()
+        timer:close()
+      end
+    end
+    timer:start(1000, 1000, vim.schedule_wrap(function()
+      if not vim.api.nvim_buf_is_valid(buf) then
+        return stop()
+      end
+      vim.cmd("checktime " .. buf)
+      for _, win in ipairs(vim.fn.win_findbuf(buf)) do
+        vim.api.nvim_win_set_cursor(win, { vim.api.nvim_buf_line_count(buf), 0 })
+      end
+    end))
+    vim.api.nvim_create_autocmd("BufWipeout", { buffer = buf, once = true, callback = stop })
   end)
 end
 
