@@ -10,6 +10,9 @@ so that every CLI call and the language server reuse it:
   :mod:`state_format.owner`), ``started_at`` (RFC 3339 UTC) and ``log`` (the
   server's output file, ``opencode/serve.log``).
 * ``opencode/password``: the server's password, alone, mode 0600.
+* ``opencode/server.lock``: held while a process checks, starts or stops the
+  server, so that two commands never start two servers; the state lock is not
+  held meanwhile (a start takes seconds, and record writes must not wait).
 
 Both are written atomically; a missing file means "no managed server".
 """
@@ -23,6 +26,7 @@ from typing import Any
 
 from state_format.atomic import atomic_delete, atomic_write, ensure_dir
 from state_format.errors import BrokenRecordError
+from state_format.locking import StateLock
 from state_format.owner import Owner
 from state_format.tomlio import parse, read_text, render_new
 
@@ -30,6 +34,7 @@ FOLDER = "opencode"
 RECORD_NAME = "server.toml"
 PASSWORD_NAME = "password"
 LOG_NAME = "serve.log"
+LOCK_NAME = "server.lock"
 
 _HEADER = (
     "The OpenCode server Synthetic started for this repository (`synthetic opencode stop`",
@@ -66,6 +71,11 @@ def password_path(state_dir: Path) -> Path:
 
 def log_path(state_dir: Path) -> Path:
     return folder(state_dir) / LOG_NAME
+
+
+def server_lock(state_dir: Path, timeout: float) -> StateLock:
+    """The lock that serialises checking, starting and stopping the managed server."""
+    return StateLock(folder(state_dir) / LOCK_NAME, timeout=timeout)
 
 
 def read_server(state_dir: Path) -> ServerRecord | None:

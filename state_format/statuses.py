@@ -49,8 +49,9 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.ACTIVE: frozenset(
         {S.READY, S.AWAITING_INPUT, S.REVIEWING, S.COMPLETED, S.PARKED, S.ERROR, S.DELETING}
     ),
+    # An agent's turn ends in ``ready`` also when a person denied what it asked.
     S.AWAITING_INPUT: frozenset(
-        {S.ACTIVE, S.REVIEWING, S.COMPLETED, S.PARKED, S.ERROR, S.DELETING}
+        {S.READY, S.ACTIVE, S.REVIEWING, S.COMPLETED, S.PARKED, S.ERROR, S.DELETING}
     ),
     S.REVIEWING: frozenset(
         {S.ACTIVE, S.AWAITING_INPUT, S.COMPLETED, S.PARKED, S.ERROR, S.DELETING}
@@ -58,7 +59,11 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.COMPLETED: frozenset({S.REVIEWING, S.ACTIVE, S.PARKED, S.ARCHIVED, S.DELETING}),
     S.PARKED: frozenset({S.PENDING, S.READY, S.ACTIVE, S.ARCHIVED, S.ERROR, S.DELETING}),
     S.ARCHIVED: frozenset({S.PARKED, S.DELETING}),
-    S.ERROR: frozenset({S.SPAWNING, S.PENDING, S.READY, S.PARKED, S.ARCHIVED, S.DELETING}),
+    # An agent whose turn failed can be prompted again (``active``).
+    S.ERROR: frozenset(
+        {S.SPAWNING, S.PENDING, S.READY, S.ACTIVE, S.AWAITING_INPUT, S.PARKED, S.ARCHIVED,
+         S.DELETING}
+    ),
     S.DELETING: frozenset({S.ERROR}),  # a removal that failed half-way
 }
 

@@ -68,6 +68,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="branch name (default: worktrees.branchPrefix + id, e.g. synthetic/<id>)",
     )
     p.add_argument(
+        "--agent",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="give the construct an OpenCode agent session in its worktree "
+        "(default: when the template has an `agent`)",
+    )
+    p.add_argument(
         "--dry-run", action="store_true", help="print what would be made, and make nothing"
     )
     _json_flag(p)
@@ -113,6 +120,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="discard uncommitted changes in the worktree and delete the branch "
         "even if it has unmerged commits",
     )
+    p.add_argument(
+        "--keep-session",
+        action="store_true",
+        help="keep the agent session in OpenCode (default: delete it)",
+    )
     _json_flag(p)
     p.set_defaults(func=cmd_rm)
 
@@ -146,6 +158,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         worktree=args.worktree,
         from_ref=args.from_ref,
         branch=args.branch,
+        agent=args.agent,
     )
     if args.dry_run:
         plan = ops.plan_construct(_store(), options)
@@ -294,7 +307,10 @@ def cmd_rm(args: argparse.Namespace) -> int:
             sys.stderr.write("Not removed.\n")
             return int(ExitCode.FAILED)
     # Remove by id: the name could have been reused since we asked.
-    result = ops.remove_construct(store, ops.RemoveOptions(ref=construct.id, force=args.force))
+    options = ops.RemoveOptions(
+        ref=construct.id, force=args.force, keep_session=args.keep_session
+    )
+    result = ops.remove_construct(store, options)
     if args.json:
         _print_json(result.to_dict())
     else:
@@ -382,6 +398,10 @@ def render_details(view: ConstructView) -> str:
     for key, value in d["extra"].items():
         label = one_line(key, 19) + ":"
         lines.append(label + " " * max(1, 21 - _width(label)) + one_line(json.dumps(value), 200))
+    if view.agent is not None:
+        waiting = view.agent.pending_permissions
+        more = f" (permission {', '.join(waiting)})" if waiting else ""
+        lines.append(f"{'agent:':<21}{view.agent.state}{more}")
     if view.worktree is not None:
         lines.append(f"{'worktree:':<21}{view.worktree.summary()}")
         if view.worktree.size_bytes is not None:

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "synthetic_ls.cli.opencode_cmd",
     "synthetic_ls.cli.ports_cmd",
     "synthetic_ls.cli.services_cmd",
+    "synthetic_ls.cli.session_cmd",
 )
 
 #: Which module registers each command (a test checks this against the modules).
@@ -51,6 +52,7 @@ COMMAND_HOMES = {
     "opencode": "synthetic_ls.cli.opencode_cmd",
     "ports": "synthetic_ls.cli.ports_cmd",
     "services": "synthetic_ls.cli.services_cmd",
+    "session": "synthetic_ls.cli.session_cmd",
 }
 
 
@@ -176,6 +178,12 @@ HINTS = {
     "sha256-repository": "`synthetic new NAME --no-worktree` still works",
     "which-service": "name the service: `synthetic services logs REF SERVICE`",
     "no-worktree": "give it one with `synthetic worktree add REF`",
+    "provider-not-usable": "run `opencode auth login`, or pick another provider in the template",
+    "opencode-not-installed": "npm install -g opencode-ai, or set SYNTHETIC_OPENCODE_URL",
+    "opencode-unreachable": "`synthetic opencode status` tells more",
+    "opencode-auth": "check SYNTHETIC_OPENCODE_PASSWORD (or `synthetic opencode stop` and start)",
+    "opencode-session-gone": "`synthetic doctor --fix` gives the construct a new session",
+    "no-session": "`synthetic new NAME --agent` makes constructs with one",
 }
 
 

@@ -55,6 +55,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="discard uncommitted changes and delete an unmerged branch",
     )
+    p.add_argument(
+        "--keep-session",
+        action="store_true",
+        help="keep the agent session in OpenCode (default: delete it with the worktree)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_worktree_rm)
 
@@ -133,7 +138,9 @@ def cmd_worktree_rm(args: argparse.Namespace) -> int:
     """``synthetic worktree rm``."""
     from synthetic_ls.ops.worktree import remove_worktree
 
-    result = remove_worktree(_store(), args.ref, force=args.force)
+    result = remove_worktree(
+        _store(), args.ref, force=args.force, keep_session=args.keep_session
+    )
     if args.json:
         _print_json(result.to_dict())
         return int(ExitCode.OK)

@@ -79,7 +79,7 @@ def _options(cls: type, args: dict[str, Any], extra: dict[str, Any] | None = Non
     kinds: dict[str, type | tuple[type, ...]] = {}
     for f in dataclasses.fields(cls):
         annotation = str(f.type)
-        kinds[f.name] = bool if annotation == "bool" else str
+        kinds[f.name] = bool if annotation in ("bool", "bool | None") else str
     kinds.update(extra or {})
     values = _take(args, kinds)
     required = [
@@ -162,8 +162,11 @@ def _worktree_add(store: Any, args: dict[str, Any]) -> Any:
 def _worktree_remove(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.worktree import remove_worktree
 
-    values = _take(args, {"ref": str, "force": bool})
-    return remove_worktree(store, _need(values, "ref"), force=values.get("force", False))
+    values = _take(args, {"ref": str, "force": bool, "keep_session": bool})
+    return remove_worktree(
+        store, _need(values, "ref"), force=values.get("force", False),
+        keep_session=values.get("keep_session", False),
+    )
 
 
 def _doctor_run(store: Any, args: dict[str, Any]) -> Any:
@@ -221,6 +224,85 @@ def _config_init(root: Any, args: dict[str, Any]) -> Any:
     return write_starter(cwd=root)
 
 
+def _session_open(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.session import open_session
+
+    return open_session(store, _need(_take(args, {"ref": str}), "ref"))
+
+
+def _session_send(
+    store: Any, args: dict[str, Any], cancelled: Callable[[], bool] | None = None
+) -> Any:
+    from synthetic_ls.opencode.client import TURN_TIMEOUT
+    from synthetic_ls.ops.session import send_prompt
+
+    values = _take(args, {"ref": str, "text": str, "wait": bool, "timeout": (int, float)})
+    return send_prompt(
+        store, _need(values, "ref"), _need(values, "text"), wait=values.get("wait", False),
+        timeout=float(values.get("timeout", TURN_TIMEOUT)), cancelled=cancelled,
+    )
+
+
+def _session_watch(
+    store: Any, args: dict[str, Any], cancelled: Callable[[], bool] | None = None
+) -> Any:
+    from synthetic_ls.ops.session import watch_session
+
+    values = _take(args, {"ref": str, "timeout": (int, float)})
+    lines: list[str] = []
+    result = watch_session(
+        store, _need(values, "ref"), lines.append, timeout=values.get("timeout"),
+        cancelled=cancelled,
+    )
+    return _Extended(result, {"lines": lines})
+
+
+def _session_abort(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.session import abort_session
+
+    return abort_session(store, _need(_take(args, {"ref": str}), "ref"))
+
+
+def _session_log(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.session import session_log
+
+    return session_log(store, _need(_take(args, {"ref": str}), "ref"))
+
+
+def _session_permissions(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.session import list_permissions
+
+    return list_permissions(store, _need(_take(args, {"ref": str}), "ref"))
+
+
+def _session_reply(approve: bool) -> Callable[[Any, dict[str, Any]], Any]:
+    def run(store: Any, args: dict[str, Any]) -> Any:
+        from synthetic_ls.ops.session import reply_permission
+
+        kinds: dict[str, type | tuple[type, ...]] = {
+            "ref": str, "permission_id": str, "message": str}
+        if approve:
+            kinds["always"] = bool
+        values = _take(args, kinds)
+        return reply_permission(
+            store, _need(values, "ref"), values.get("permission_id"), approve=approve,
+            always=values.get("always", False), message=values.get("message"),
+        )
+
+    return run
+
+
+@dataclass(frozen=True)
+class _Extended:
+    """An operation's result with keys only this face adds (the lines a watch saw)."""
+
+    result: Any
+    extra: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.result.to_dict(), **self.extra}
+
+
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
@@ -237,6 +319,16 @@ COMMANDS: dict[str, Command] = {
         Command("synthetic.config.init", _config_init, store=False),
         Command("synthetic.config.templates", _config_templates, store=False),
         Command("synthetic.construct.import", _import, "Importing the worktree"),
+        Command("synthetic.session.open", _session_open),
+        Command("synthetic.session.send", _session_send, "Waiting for the agent",
+                cancellable=True),
+        Command("synthetic.session.watch", _session_watch, "Following the agent",
+                cancellable=True),
+        Command("synthetic.session.abort", _session_abort),
+        Command("synthetic.session.log", _session_log),
+        Command("synthetic.session.permissions", _session_permissions),
+        Command("synthetic.session.approve", _session_reply(True)),
+        Command("synthetic.session.deny", _session_reply(False)),
     )
 }
 

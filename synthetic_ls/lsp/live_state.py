@@ -183,5 +183,8 @@ def register(server: SyntheticServer) -> None:
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: SyntheticServer, params: None) -> None:
         watcher.stop()
+        for callback in ls.on_shutdown:
+            with contextlib.suppress(Exception):
+                callback()
         with contextlib.suppress(Exception):
             ls.checker.shutdown(wait=False, cancel_futures=True)

@@ -102,6 +102,8 @@ class SyntheticServer(LanguageServer):
         self._repositories: set[Path] = set()
         #: Called (on the loop) once the client has initialized.
         self.on_initialized: list[Callable[[], None]] = []
+        #: Called (on the loop) when the client asks the server to shut down.
+        self.on_shutdown: list[Callable[[], None]] = []
         #: The diagnostics feature's scheduler (``diagnostics.Scheduler``), if registered.
         self.diagnostics_scheduler: Any = None
         #: The live-state feature's watcher (``live_state.Watcher``), if registered.
@@ -202,6 +204,7 @@ FEATURES: tuple[str, ...] = (
     "code_lens",
     "commands",
     "live_state",
+    "agent_events",
 )
 
 

@@ -18,6 +18,9 @@ Its ``fields`` hold ``url`` and, where they apply, ``method``, ``path``,
 API facts this relies on (from ``GET /doc`` and real calls):
 
 * ``GET /global/health`` -> ``{"healthy": true, "version": "1.18.33"}``.
+* ``GET /config/providers`` -> ``{"providers": [{"id", "models": {id: ...}}],
+  "default": {provider: model}}``: only the providers usable now (with
+  credentials, or needing none); ``GET /provider`` lists every known one.
 * ``POST /session?directory=D`` body ``{"title", "model": {"id", "providerID"},
   "agent"}`` -> a Session ``{"id": "ses_...", "directory", "title",
   "projectID", "version", "model": {...}, "time": {"created", "updated"}}``
@@ -140,6 +143,14 @@ class Permission:
     permission: str
     patterns: list[str]
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Providers:
+    """Usable providers: their model ids, and each one's default model."""
+
+    models: dict[str, list[str]]
+    defaults: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -338,6 +349,28 @@ class OpenCodeClient:
                 if err.code in (AUTH, BAD_RESPONSE) or time.monotonic() + interval > deadline:
                     raise
             time.sleep(interval)
+
+    def providers(self) -> Providers:
+        """The providers the server can use now (``GET /config/providers``).
+
+        A provider is listed when it has credentials or needs none (a local
+        ``openai-compatible`` one); ``opencode auth login`` adds the others.
+        """
+        body = self._request("GET", "/config/providers")
+        if not isinstance(body, dict) or not isinstance(body.get("providers"), list):
+            raise _bad("provider list", body, self.base_url)
+        models: dict[str, list[str]] = {}
+        for entry in body["providers"]:
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                listed = entry.get("models")
+                models[entry["id"]] = sorted(listed) if isinstance(listed, dict) else []
+        defaults = body.get("default")
+        return Providers(
+            models=models,
+            defaults={
+                str(k): str(v) for k, v in (defaults or {}).items() if isinstance(v, str)
+            } if isinstance(defaults, dict) else {},
+        )
 
     # - sessions -
 

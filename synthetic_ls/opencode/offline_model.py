@@ -26,7 +26,8 @@ Behaviour is deterministic, chosen from the request's messages:
   "description": ...}``, which OpenCode asks permission for); for any other
   tool ARGS must be a JSON object, the call's arguments
   (``[tool:read {"filePath": "README.md"}]``).
-* **failure marker** ``[fail]``: HTTP 500 with an OpenAI-style error body.
+* **failure marker** ``[fail]``: HTTP 400 with an OpenAI-style error body;
+  OpenCode does not retry a 4xx, so the turn ends in ``session.error``.
 * **delay marker** ``[delay:SECONDS]`` (combinable with the others): waits
   that long before each streamed chunk after the first, so a turn stays busy
   long enough to be aborted.
@@ -262,7 +263,9 @@ class _Handler(BaseHTTPRequestHandler):
         model = str(body.get("model") or "echo")
         reply = decide(messages)
         if reply.fail:
-            self._send_json(500, {"error": {"message": reply.fail, "type": "server_error"}})
+            self._send_json(
+                400, {"error": {"message": reply.fail, "type": "invalid_request_error"}}
+            )
             return
         if not body.get("stream"):
             self._send_json(200, completion(model, messages, reply))

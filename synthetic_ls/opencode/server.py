@@ -38,6 +38,7 @@ from state_format.opencode_server import (
     read_password,
     read_server,
     remove_server,
+    server_lock,
     write_server,
 )
 from state_format.owner import Liveness, Owner, boot_id, end_group, start_time
@@ -194,7 +195,9 @@ def ensure_server(
     ext = external_server(config)
     if ext is not None:
         return ext
-    with store.lock():
+    # The server's own lock, not the state lock: a start takes seconds, and
+    # record writes by other commands must not wait for it.
+    with server_lock(store.root, timeout=within + 15.0):
         record = read_server(store.root)
         if record is not None:
             state = _state(record)
@@ -268,7 +271,7 @@ def stop_server(store: Store) -> ServerStatus:
     A dead or foreign process is not signalled; its record is removed all the
     same. Returns the status before stopping.
     """
-    with store.lock():
+    with server_lock(store.root, timeout=START_TIMEOUT + 15.0):
         record = read_server(store.root)
         if record is None:
             return ServerStatus("stopped")

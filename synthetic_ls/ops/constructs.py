@@ -31,8 +31,9 @@ from state_format.statuses import (
 )
 from state_format.store import Store, one_line
 from synthetic_ls.errors import ConflictError, InvalidInputError
+from synthetic_ls.ops.agent_status import refresh
 from synthetic_ls.ops.recovery import job_for, settle
-from synthetic_ls.ops.templates import choose_template
+from synthetic_ls.ops.templates import choose_template, construct_template_or_none
 from synthetic_ls.ops.views import ConstructResult, ConstructView, views, with_copies
 from synthetic_ls.provision import flow
 from synthetic_ls.provision.job import Job
@@ -124,6 +125,9 @@ class CreateOptions:
     from_ref: str | None = None
     #: Exact branch name instead of ``<prefix><id>``.
     branch: str | None = None
+    #: An OpenCode agent session: None when the template has an ``agent``,
+    #: True or False to override.
+    agent: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,8 @@ class RemoveOptions:
 
     ref: str
     force: bool = False
+    #: Keep the agent session in OpenCode (default: delete it with the construct).
+    keep_session: bool = False
 
 
 @dataclass(frozen=True)
@@ -219,6 +225,10 @@ def _new_job(store: Store, options: CreateOptions) -> tuple[Job, Status]:
         )
     if not options.worktree and (options.from_ref is not None or options.branch is not None):
         raise InvalidInputError("a start point or a branch needs a worktree", code="needs-worktree")
+    if not options.worktree and options.agent:
+        raise InvalidInputError(
+            "an agent session needs a worktree to work in", code="needs-worktree"
+        )
     repo = None
     if options.worktree:
         # The repository first: a checkout git cannot use makes the config moot.
@@ -250,6 +260,7 @@ def _new_job(store: Store, options: CreateOptions) -> tuple[Job, Status]:
         branch=options.branch,
         worktree=options.worktree,
         repo=repo,
+        agent=options.agent,
     )
     final = status or (Status.READY if options.worktree else DEFAULT_STATUS)
     return job, final
@@ -276,6 +287,9 @@ def create_construct(
     """
     job, final = _new_job(store, options)
     job.cancelled = cancelled
+    # Before the record: a server that cannot be reached, or a provider without
+    # credentials, refuses the creation with nothing written.
+    flow.preflight(job, RESOURCES)
     with store.lock():
         construct_id = store.new_id(Construct, job.construct.name)
         job.construct = job.construct.model_copy(
@@ -327,7 +341,12 @@ def show_construct(store: Store, ref: str, *, with_size: bool = False) -> Constr
     """The construct ``ref`` names (id, exact name or unique id prefix), with its worktree."""
     construct = store.resolve_construct(ref)
     file = str(store.path_of(Construct, construct.id))
-    view = views(store.repo.worktree, [construct], [file], with_size=with_size)[0]
+    agents = {}
+    if construct.opencode_session_id:
+        _template, config = construct_template_or_none(store.repo.worktree, construct.template_id)
+        poll = refresh(store, [construct], config)
+        construct, agents = poll.constructs[0], poll.agents
+    view = views(store.repo.worktree, [construct], [file], with_size=with_size, agents=agents)[0]
     return ConstructResult(view, extra=tuple(services_and_ports(store, construct.id).items()))
 
 
@@ -409,6 +428,7 @@ def remove_construct(store: Store, options: RemoveOptions) -> RemoveResult:
         # An interrupted creation, rolled back: nothing of it is left.
         return RemoveResult(construct=original, notes=[recovery.message()] if recovery else [])
     job = job_for(store, construct, force=options.force)
+    job.keep_session = options.keep_session
     if construct.effective_journal() is None:
         flow.preflight_release(job, RESOURCES)
     notes = flow.release(job, RESOURCES, op="remove")

@@ -16,6 +16,8 @@ from state_format.errors import BrokenRecordError
 from state_format.records import Construct
 from state_format.statuses import Status
 from state_format.store import Store
+from synthetic_ls.ops.agent_status import AgentInfo, refresh
+from synthetic_ls.ops.opencode import config_or_none
 from synthetic_ls.ops.views import JSON_VERSION, ConstructView, broken_dict, views
 
 
@@ -42,10 +44,21 @@ def list_constructs(
     status: Status | None = None,
     template_id: str | None = None,
     inspect: bool = True,
+    agents: bool = True,
 ) -> ListResult:
-    """Every readable construct matching the filters; with ``inspect``, their worktrees' state."""
+    """Every readable construct matching the filters; with ``inspect``, their worktrees' state.
+
+    With ``agents``, each agent is asked of the running OpenCode server (none
+    is started) and the construct's status follows it
+    (:mod:`synthetic_ls.ops.agent_status`).
+    """
     listing = store.list_constructs()
     constructs: list[Construct] = list(listing.records)
+    found: dict[str, AgentInfo] = {}
+    if agents:
+        config = config_or_none(store) if _has_session(constructs) else None
+        poll = refresh(store, constructs, config)
+        constructs, found = poll.constructs, poll.agents
     total = len(constructs)
     if status is not None or template_id is not None:
         constructs = [
@@ -57,5 +70,11 @@ def list_constructs(
     folder = os.path.join(store.root, Construct.folder)
     files = [os.path.join(folder, f"{c.id}.toml") for c in constructs]
     return ListResult(
-        views(store.repo.worktree, constructs, files, inspect=inspect), listing.broken, total
+        views(store.repo.worktree, constructs, files, inspect=inspect, agents=found),
+        listing.broken,
+        total,
     )
+
+
+def _has_session(constructs: list[Construct]) -> bool:
+    return any(c.opencode_session_id for c in constructs)

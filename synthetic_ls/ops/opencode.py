@@ -16,7 +16,7 @@ from synthetic_ls.opencode.server import (
 )
 
 
-def _config(store: Store) -> Any:
+def config_or_none(store: Store) -> Any:
     """The config model, or None when there is none (or it has errors: the env still works)."""
     from synthetic_ls.config.loader import load_config
 
@@ -47,12 +47,12 @@ class StopResult:
 
 def opencode_status(store: Store) -> ServerStatus:
     """The server's state; never starts anything."""
-    return server_status(store, _config(store))
+    return server_status(store, config_or_none(store))
 
 
 def opencode_start(store: Store, *, env: dict[str, str] | None = None) -> StartResult:
     """Use the named server, reuse the recorded one, or start one."""
-    config = _config(store)
+    config = config_or_none(store)
     info = ensure_server(store, config, env=env)
     return StartResult(info, server_status(store, config))
 

@@ -11,13 +11,16 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from state_format.errors import BrokenRecordError
 from state_format.owner import Liveness
 from state_format.records import Construct, format_timestamp
 from synthetic_ls.git import worktree_status
 from synthetic_ls.git.repo import GitRepo
+
+if TYPE_CHECKING:
+    from synthetic_ls.ops.agent_status import AgentInfo
 
 #: Version of the JSON shapes (bumped only on an incompatible change).
 JSON_VERSION = 1
@@ -126,16 +129,18 @@ class WorktreeInfo:
 
 @dataclass(frozen=True)
 class ConstructView:
-    """A construct as shown: record, file, and (when inspected) its worktree."""
+    """A construct as shown: record, file, and (when inspected) its worktree and agent."""
 
     construct: Construct
     file: str
     worktree: WorktreeInfo | None = None
+    agent: AgentInfo | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """:func:`construct_dict` plus ``"worktree"`` (null without one)."""
+        """:func:`construct_dict` plus ``"worktree"`` and ``"agent"`` (null when not known)."""
         out = construct_dict(self.construct, self.file)
         out["worktree"] = self.worktree.to_dict() if self.worktree is not None else None
+        out["agent"] = self.agent.to_dict() if self.agent is not None else None
         return out
 
 
@@ -174,17 +179,24 @@ def views(
     *,
     inspect: bool = True,
     with_size: bool = False,
+    agents: Mapping[str, AgentInfo] | None = None,
 ) -> list[ConstructView]:
     """Views of ``constructs``; with ``inspect``, each worktree's state too.
 
-    pygit2 is imported only when some construct has a worktree to inspect.
+    ``agents`` (construct id -> what its agent does) comes from
+    :func:`synthetic_ls.ops.agent_status.poll_agents`. pygit2 is imported
+    only when some construct has a worktree to inspect.
     """
     infos: dict[str, WorktreeInfo] = {}
     with_tree = [c for c in constructs if c.workspace_path] if inspect else []
     if with_tree:
         git = GitRepo.discover(checkout)
         infos = {c.id: worktree_info(git, c, with_size=with_size) for c in with_tree}
-    return [ConstructView(c, f, infos.get(c.id)) for c, f in zip(constructs, files, strict=True)]
+    agents = agents or {}
+    return [
+        ConstructView(c, f, infos.get(c.id), agents.get(c.id))
+        for c, f in zip(constructs, files, strict=True)
+    ]
 
 
 @dataclass(frozen=True)

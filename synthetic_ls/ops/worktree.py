@@ -22,7 +22,7 @@ from synthetic_ls.provision import flow
 from synthetic_ls.provision.resources import WORKTREE_RESOURCES
 
 #: Record fields a worktree owns, put back when ``worktree add`` is undone.
-_WORKTREE_FIELDS = ("workspace_path", "branch", "base_ref", "base_commit")
+_WORKTREE_FIELDS = ("workspace_path", "branch", "base_ref", "base_commit", "opencode_session_id")
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ def add_worktree(
     job = job_for(store, construct)
     job.template, job.config, job.worktree = template, config, True
     job.from_ref, job.branch, job.cancelled = from_ref, branch, cancelled
+    flow.preflight(job, WORKTREE_RESOURCES)  # may reach a server: outside the lock
     with store.lock():
         current = store.get_construct(construct.id)
         if current.workspace_path or current.effective_journal() is not None:
@@ -93,12 +94,18 @@ def add_worktree(
     )
 
 
-def remove_worktree(store: Store, ref: str, *, force: bool = False) -> WorktreeRemoveResult:
-    """Remove a construct's worktree (the record stays); the branch goes as with ``rm``."""
+def remove_worktree(
+    store: Store, ref: str, *, force: bool = False, keep_session: bool = False
+) -> WorktreeRemoveResult:
+    """Remove a construct's worktree (the record stays); the branch goes as with ``rm``.
+
+    Its agent session goes too (it is rooted in the worktree), unless ``keep_session``.
+    """
     construct = _settled(store, ref, resuming="remove-worktree")
     if not construct.workspace_path and construct.effective_journal() is None:
         raise NotFoundError(f"construct {construct.id} has no worktree")
     job = job_for(store, construct, force=force)
+    job.keep_session = keep_session
     if construct.effective_journal() is None:
         flow.preflight_release(job, WORKTREE_RESOURCES)
     notes = flow.release(job, WORKTREE_RESOURCES, op="remove-worktree")

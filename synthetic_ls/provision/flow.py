@@ -29,6 +29,16 @@ def plan(job: Job, resources: Sequence[Resource]) -> list[PlanItem]:
     return [r.plan(job) for r in resources if r.wanted(job)]
 
 
+def preflight(job: Job, resources: Sequence[Resource]) -> None:
+    """Ask every wanted resource whether it can be made; the first refusal raises.
+
+    Called before the record is written: a refusal leaves nothing behind.
+    """
+    for resource in resources:
+        if resource.wanted(job):
+            resource.preflight(job)
+
+
 def _undo(job: Job, resources: Sequence[Resource], journal: Journal) -> tuple[list[str], list[str]]:
     """Undo the begun steps, newest first; (notes, failures)."""
     by_name = {r.name: r for r in resources}

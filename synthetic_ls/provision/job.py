@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from synthetic_ls.config import SyntheticConfig, Template
     from synthetic_ls.git.repo import GitRepo
     from synthetic_ls.git.worktree_admin import WorktreeEntry
+    from synthetic_ls.opencode.server import ServerInfo
 
 
 @dataclass
@@ -44,6 +45,21 @@ class Job:
     cancelled: Callable[[], bool] | None = None
     #: The repository, opened on first use (a record-only construct never needs it).
     repo: GitRepo | None = None
+    #: Give the construct an agent session: None follows the template (it has
+    #: an ``agent``), True or False overrides it.
+    agent: bool | None = None
+    #: On removal, keep the agent session in OpenCode instead of deleting it.
+    keep_session: bool = False
+    #: The OpenCode server, found (or started) on first use.
+    server: ServerInfo | None = None
+
+    def opencode(self) -> ServerInfo:
+        """The repository's OpenCode server: the named one, the running one, or a new one."""
+        if self.server is None:
+            from synthetic_ls.opencode.server import ensure_server
+
+            self.server = ensure_server(self.store, self.config)
+        return self.server
 
     @property
     def git(self) -> GitRepo:

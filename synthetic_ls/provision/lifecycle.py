@@ -92,7 +92,7 @@ class Finding:
 
 
 class Resource(abc.ABC):
-    """One kind of thing a construct owns, with the six lifecycle steps.
+    """One kind of thing a construct owns, with the six lifecycle steps (and their checks).
 
     Every step receives the :class:`~synthetic_ls.provision.job.Job` for one
     construct (its record, template, settings and options). The flow writes
@@ -115,6 +115,14 @@ class Resource(abc.ABC):
     @abc.abstractmethod
     def plan(self, job: Job) -> PlanItem:
         """What :meth:`provision` would do; no side effect (``--dry-run``, previews)."""
+
+    def preflight(self, job: Job) -> None:
+        """Refuse (raise) before anything is created when :meth:`provision` cannot work.
+
+        Runs before the record is written and outside the state lock, so it
+        may take time (reach a server); it makes nothing a rollback would undo.
+        """
+        return None
 
     def prepare(self, job: Job) -> dict[str, Any]:
         """Record fields to write, with the journal entry, before provisioning.

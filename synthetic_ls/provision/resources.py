@@ -10,6 +10,7 @@ from synthetic_ls.provision.include_files import IncludeFilesResource
 from synthetic_ls.provision.lifecycle import Resource
 from synthetic_ls.provision.ports import PortsResource
 from synthetic_ls.provision.services import ServicesResource
+from synthetic_ls.provision.session import SessionResource
 from synthetic_ls.provision.worktree import WorktreeResource
 
 RESOURCES: tuple[Resource, ...] = (
@@ -17,6 +18,7 @@ RESOURCES: tuple[Resource, ...] = (
     IncludeFilesResource(),
     PortsResource(),
     ServicesResource(),
+    SessionResource(),
 )
 
 #: The resources that belong to a construct's worktree (``worktree add`` / ``worktree rm``).

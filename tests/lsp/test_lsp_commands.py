@@ -52,6 +52,14 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.services.status",
         "synthetic.services.logs",
         "synthetic.services.resume",
+        "synthetic.session.open",
+        "synthetic.session.send",
+        "synthetic.session.watch",
+        "synthetic.session.abort",
+        "synthetic.session.log",
+        "synthetic.session.permissions",
+        "synthetic.session.approve",
+        "synthetic.session.deny",
     }
 
 

@@ -103,10 +103,10 @@ def test_title_request_gets_a_short_title(model: OfflineModelServer) -> None:
     assert text == "Offline: fix the login bug in the"
 
 
-def test_fail_marker_is_a_500_and_bad_bodies_a_400(model: OfflineModelServer) -> None:
+def test_fail_marker_and_bad_bodies_are_a_400(model: OfflineModelServer) -> None:
     body = {"stream": True, "messages": [{"role": "user", "content": "x [fail]"}]}
     r = httpx.post(model.url + "/v1/chat/completions", json=body, timeout=5)
-    assert r.status_code == 500 and r.json()["error"]["type"] == "server_error"
+    assert r.status_code == 400 and r.json()["error"]["message"].startswith("scripted failure")
     r = httpx.post(model.url + "/v1/chat/completions", content=b"{nope", timeout=5)
     assert r.status_code == 400
     assert httpx.post(model.url + "/v1/other", json={}, timeout=5).status_code == 404

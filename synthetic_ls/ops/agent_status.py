@@ -1,0 +1,226 @@
+"""A construct's status follows its agent: ``active``, ``awaiting_input``, ``error``, ``ready``.
+
+Two sources feed the same rule (:func:`next_status`):
+
+* the event stream, while an editor is open: the language server reads
+  ``/global/event`` and hands each event to :func:`state_from_event`;
+* a poll, for commands that show constructs without an editor:
+  :func:`poll_agents` asks ``/session/status`` and ``/permission`` of each
+  worktree folder (OpenCode keeps both per folder).
+
+Only a construct whose status is about its agent (ready, active,
+awaiting_input, error) follows it; a construct being reviewed, parked or
+created keeps its status. Polling never starts a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from state_format.errors import RecordNotFoundError, StateError
+from state_format.records import Construct
+from state_format.statuses import Status
+from state_format.store import Store
+from synthetic_ls.opencode.client import Event, OpenCodeClient, OpenCodeError
+
+#: Statuses that describe the agent, and so follow it.
+AGENT_STATUSES = frozenset({Status.READY, Status.ACTIVE, Status.AWAITING_INPUT, Status.ERROR})
+
+BUSY = "busy"
+IDLE = "idle"
+AWAITING_INPUT = "awaiting_input"
+ERROR = "error"
+
+_STATUS_OF = {
+    BUSY: Status.ACTIVE,
+    AWAITING_INPUT: Status.AWAITING_INPUT,
+    ERROR: Status.ERROR,
+    IDLE: Status.READY,
+}
+
+#: A turn the person stopped ends with this error; it is not a failure.
+ABORTED = "MessageAbortedError"
+#: How long a poll waits for the server before showing the agent as unknown.
+POLL_TIMEOUT = 2.0
+
+
+def next_status(current: Status, agent: str) -> Status | None:
+    """The status a construct in ``current`` moves to when its agent is ``agent``; None: stay.
+
+    An ``error`` stays through the idle that follows it, until the next turn.
+    """
+    target = _STATUS_OF.get(agent)
+    if current not in AGENT_STATUSES or target is None or target is current:
+        return None
+    if agent == IDLE and current is Status.ERROR:
+        return None
+    return target
+
+
+def state_from_event(event: Event) -> tuple[str, str] | None:
+    """``(session id, agent state)`` an event tells, or None for events that tell none."""
+    sid = event.session_id
+    if sid is None:
+        return None
+    props = event.properties
+    kind = event.type
+    if kind == "session.status":
+        status = props.get("status")
+        state = status.get("type") if isinstance(status, dict) else None
+        if state in ("busy", "retry"):
+            return sid, BUSY
+        return (sid, IDLE) if state == "idle" else None
+    if kind == "session.idle":
+        return sid, IDLE
+    if kind == "session.error":
+        error = props.get("error")
+        name = error.get("name") if isinstance(error, dict) else None
+        return sid, IDLE if name == ABORTED else ERROR
+    if kind in ("permission.asked", "question.asked"):
+        return sid, AWAITING_INPUT
+    if kind in ("permission.replied", "question.replied", "question.rejected"):
+        return sid, BUSY
+    return None
+
+
+def apply_states(store: Store, states: Mapping[str, str]) -> list[str]:
+    """Move the constructs whose sessions are in ``states`` (session id -> agent state).
+
+    Each record is changed under the state lock against its status as it is
+    then; returns the ids of the constructs that changed.
+    """
+    if not states:
+        return []
+    by_session = {
+        c.opencode_session_id: c for c in store.list_constructs().records
+        if c.opencode_session_id is not None and c.opencode_session_id in states
+    }
+    changed: list[str] = []
+    for sid, construct in by_session.items():
+        agent = states[sid]
+        if next_status(construct.status, agent) is None:
+            continue
+
+        def change(current: Construct, agent: str = agent) -> dict[str, Any]:
+            target = next_status(current.status, agent)
+            if target is None or current.opencode_session_id not in states:
+                return {}
+            return {"status": target}
+
+        try:
+            if store.update(Construct, construct.id, change).status is not construct.status:
+                changed.append(construct.id)
+        except (RecordNotFoundError, StateError):
+            continue  # gone or broken meanwhile: nothing to follow
+    return changed
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    """What a construct's agent is doing: ``state`` and the permissions it waits for.
+
+    ``state`` is ``busy``, ``idle``, ``awaiting_input``, ``error``, or
+    ``unknown`` when no server answered.
+    """
+
+    state: str
+    pending_permissions: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"state", "pending_permissions"}``."""
+        return {"state": self.state, "pending_permissions": list(self.pending_permissions)}
+
+
+def _last_turn_failed(client: OpenCodeClient, sid: str, directory: str) -> bool:
+    messages = client.messages(sid, directory=directory, limit=1)
+    last = messages[-1] if messages else None
+    if last is None or last.role != "assistant" or not last.error:
+        return False
+    return last.error.get("name") != ABORTED
+
+
+@dataclass(frozen=True)
+class Poll:
+    """What :func:`poll_agents` found (construct id -> agent) and the constructs as now."""
+
+    agents: dict[str, AgentInfo]
+    constructs: list[Construct]
+
+
+def refresh(store: Store, constructs: Sequence[Construct], config: Any = None) -> Poll:
+    """Poll the agents of ``constructs`` and give them back with their statuses as now."""
+    agents, changed = _poll(store, constructs, config, update=True)
+    now = list(constructs)
+    if changed:
+        fresh: list[Construct] = []
+        for c in now:
+            try:
+                fresh.append(store.get_construct(c.id) if c.id in changed else c)
+            except (RecordNotFoundError, StateError):
+                fresh.append(c)
+        now = fresh
+    return Poll(agents, now)
+
+
+def poll_agents(
+    store: Store, constructs: Sequence[Construct], config: Any = None, *, update: bool = True
+) -> dict[str, AgentInfo]:
+    """The agent of each construct that has a session (construct id -> info).
+
+    Asks the running server only (nothing is started); with ``update``, the
+    constructs' statuses follow what was found. No server, or one that does
+    not answer: every agent is ``unknown`` and nothing changes.
+    """
+    return _poll(store, constructs, config, update=update)[0]
+
+
+def _poll(
+    store: Store, constructs: Sequence[Construct], config: Any, *, update: bool
+) -> tuple[dict[str, AgentInfo], list[str]]:
+    from synthetic_ls.provision.session import running_server
+
+    with_session = [c for c in constructs if c.opencode_session_id and c.workspace_path]
+    if not with_session:
+        return {}, []
+    unknown = {c.id: AgentInfo("unknown") for c in with_session}
+    server = running_server(store, config)
+    if server is None:
+        return unknown, []
+    found: dict[str, AgentInfo] = {}
+    try:
+        with server.client(timeout=POLL_TIMEOUT) as client:
+            for directory, group in _by_directory(with_session).items():
+                busy = client.statuses(directory=directory)
+                asked = client.permissions(directory=directory)
+                for c in group:
+                    sid = c.opencode_session_id or ""
+                    pending = tuple(p.id for p in asked if p.session_id == sid)
+                    if pending:
+                        state = AWAITING_INPUT
+                    elif busy.get(sid) in ("busy", "retry"):
+                        state = BUSY
+                    elif c.status in (Status.ACTIVE, Status.AWAITING_INPUT) and (
+                        _last_turn_failed(client, sid, directory)
+                    ):
+                        state = ERROR  # the turn we saw start ended in a failure
+                    else:
+                        state = IDLE
+                    found[c.id] = AgentInfo(state, pending)
+    except OpenCodeError:
+        return unknown, []
+    changed: list[str] = []
+    if update:
+        by_id = {c.id: c for c in with_session}
+        changed = apply_states(store, {
+            by_id[cid].opencode_session_id or "": info.state for cid, info in found.items()
+        })
+    return found, changed
+
+
+def _by_directory(constructs: Iterable[Construct]) -> dict[str, list[Construct]]:
+    out: dict[str, list[Construct]] = {}
+    for c in constructs:
+        out.setdefault(c.workspace_path or "", []).append(c)
+    return out

@@ -1,0 +1,644 @@
+"""The agent-session commands: open, send, watch, abort, log, permissions.
+
+Each names a construct (id, unique prefix or exact name) and works on its
+OpenCode session (``opencode_session_id``) through the repository's server,
+started if it is not running (the person asked for the agent). The
+construct's status follows what the agent does (:mod:`.agent_status`).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from state_format.opencode_server import password_path
+from state_format.records import Construct
+from state_format.store import Store
+from synthetic_ls.errors import InvalidInputError, NotFoundError, SyntheticError
+from synthetic_ls.opencode.client import (
+    STREAM_CUT,
+    TIMEOUT,
+    TURN_TIMEOUT,
+    UNREACHABLE,
+    Event,
+    Message,
+    OpenCodeClient,
+    OpenCodeError,
+    Permission,
+)
+from synthetic_ls.opencode.server import ServerInfo, ensure_server, find_binary
+from synthetic_ls.ops import agent_status
+from synthetic_ls.ops.templates import construct_template_or_none
+from synthetic_ls.provision.session import AgentSpec, agent_spec
+
+#: Stream failures after which watching reconnects (a restart, a cut, silence).
+_RECONNECTABLE = frozenset({STREAM_CUT, UNREACHABLE, TIMEOUT})
+#: Consecutive failed reconnects before watching gives up.
+MAX_RECONNECTS = 6
+
+
+class NoSessionError(NotFoundError):
+    """The construct has no agent session (made without an agent, or its worktree went)."""
+
+    code = "no-session"
+
+
+class NoPermissionError(NotFoundError):
+    """No pending permission request matches."""
+
+    code = "no-pending-permission"
+
+
+@dataclass(frozen=True)
+class SessionTarget:
+    """A construct's session and how to reach it."""
+
+    construct: Construct
+    server: ServerInfo
+    spec: AgentSpec
+
+    @property
+    def session_id(self) -> str:
+        """The session's id."""
+        return self.construct.opencode_session_id or ""
+
+    @property
+    def directory(self) -> str:
+        """The worktree the session is rooted in."""
+        return self.construct.workspace_path or ""
+
+    def client(self, **kwargs: Any) -> OpenCodeClient:
+        """A client of the server (close it when done)."""
+        return self.server.client(**kwargs)
+
+
+def session_target(store: Store, ref: str) -> SessionTarget:
+    """The session of construct ``ref``, with the server started if needed."""
+    construct = store.resolve_construct(ref)
+    if not construct.opencode_session_id or not construct.workspace_path:
+        raise NoSessionError(
+            f"construct {construct.id} has no agent session (create constructs with --agent, "
+            "or a template with an `agent`)",
+            fields={"construct": construct.id},
+        )
+    template, config = construct_template_or_none(store.repo.worktree, construct.template_id)
+    server = ensure_server(store, config)
+    return SessionTarget(construct, server, agent_spec(config, template))
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (event shapes vary)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _head(target: SessionTarget) -> dict[str, Any]:
+    return {"construct": target.construct.id, "session_id": target.session_id}
+
+
+# -- open --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenResult:
+    """The command that attaches OpenCode's terminal UI to the session.
+
+    ``argv`` runs as it is with ``env`` added (the server's password, when it
+    has one, stays out of ``argv``); ``command`` is the same as one shell line
+    that reads the password from its file.
+    """
+
+    construct: str
+    session_id: str
+    url: str
+    directory: str
+    argv: list[str]
+    env: dict[str, str] = field(repr=False)
+    command: str = ""
+    #: The same through ``synthetic session open --run``: an editor runs this
+    #: in a terminal, and the password never passes through the editor.
+    terminal_argv: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """No password: ``env_names`` lists what ``env`` sets."""
+        return {
+            "construct": self.construct, "session_id": self.session_id, "url": self.url,
+            "directory": self.directory, "argv": self.argv, "env_names": sorted(self.env),
+            "command": self.command, "terminal_argv": self.terminal_argv,
+        }
+
+
+def _attach_supported(binary: str) -> bool:
+    """Whether this opencode has ``attach <url>`` (it came in 0.x; checked, not assumed)."""
+    try:
+        out = subprocess.run(
+            [binary, "attach", "--help"], capture_output=True, text=True, timeout=20,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--session" in out.stdout + out.stderr
+
+
+def open_session(store: Store, ref: str) -> OpenResult:
+    """The ``opencode attach URL --dir WORKTREE --session ID`` line for construct ``ref``."""
+    target = session_target(store, ref)
+    binary = find_binary()
+    if not _attach_supported(binary):
+        raise SyntheticError(
+            f"{binary} has no `attach --session` subcommand; install opencode-ai 1.x",
+            code="opencode-too-old", fields={"binary": binary},
+        )
+    argv = [binary, "attach", target.server.url, "--dir", target.directory,
+            "--session", target.session_id]
+    env: dict[str, str] = {}
+    command = shlex.join(argv)
+    if target.server.password:
+        env["OPENCODE_SERVER_PASSWORD"] = target.server.password
+        source = (
+            shlex.quote(str(password_path(store.root))) if target.server.managed
+            else "\"$SYNTHETIC_OPENCODE_PASSWORD\""
+        )
+        prefix = f"$(cat {source})" if target.server.managed else source
+        command = f"OPENCODE_SERVER_PASSWORD={prefix} {command}"
+    terminal = [sys.executable, "-m", "synthetic_ls.cli", "-C", str(store.repo.worktree),
+                "session", "open", target.construct.id, "--run"]
+    return OpenResult(
+        target.construct.id, target.session_id, target.server.url, target.directory,
+        argv, env, command, terminal,
+    )
+
+
+def run_attached(result: OpenResult) -> int:
+    """Run the terminal UI in this terminal until it exits; its exit status."""
+    env = {**os.environ, **result.env}
+    return subprocess.call(result.argv, env=env, cwd=result.directory or None)
+
+
+# -- send ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """A prompt that was sent; with ``wait``, how the turn ended and the reply."""
+
+    construct: str
+    session_id: str
+    waited: bool
+    state: str  # busy (not waited), idle, awaiting_input, error
+    reply: str | None = None
+    error: str | None = None
+    permissions: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"construct", "session_id", "waited", "state", "reply", "error", "permissions"}``."""
+        return {
+            "construct": self.construct, "session_id": self.session_id, "waited": self.waited,
+            "state": self.state, "reply": self.reply, "error": self.error,
+            "permissions": self.permissions,
+        }
+
+
+def _permission_dict(p: Permission) -> dict[str, Any]:
+    return {"id": p.id, "permission": p.permission, "patterns": p.patterns}
+
+
+def send_prompt(
+    store: Store,
+    ref: str,
+    text: str,
+    *,
+    wait: bool = False,
+    timeout: float = TURN_TIMEOUT,
+    on_line: Callable[[str], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> SendResult:
+    """Send ``text`` to the construct's agent; the construct becomes ``active``.
+
+    With ``wait``, follow the turn (its lines go to ``on_line``) until the
+    agent is idle, asks for a permission, or fails; the reply is the last
+    assistant text.
+    """
+    if not text.strip():
+        raise InvalidInputError("the prompt is empty")
+    target = session_target(store, ref)
+    spec = target.spec
+    with target.client() as client:
+        def send() -> None:
+            client.prompt_async(
+                target.session_id, text, directory=target.directory,
+                provider_id=spec.provider_id, model_id=spec.model_id, agent=spec.agent_id,
+            )
+            agent_status.apply_states(store, {target.session_id: agent_status.BUSY})
+
+        if not wait:
+            send()
+            return SendResult(target.construct.id, target.session_id, False, agent_status.BUSY)
+        end = follow(
+            client, target, on_line or (lambda _line: None), stop_on_input=True,
+            on_connected=send, timeout=timeout, cancelled=cancelled,
+        )
+        return _turn_result(store, client, target, end)
+
+
+def _turn_result(
+    store: Store, client: OpenCodeClient, target: SessionTarget, end: TurnEnd
+) -> SendResult:
+    """How a turn ended, with its reply; the construct's status follows."""
+    agent_status.apply_states(store, {target.session_id: end.state})
+    last = _last_assistant(client, target)
+    perms = [
+        _permission_dict(p) for p in client.permissions(directory=target.directory)
+        if p.session_id == target.session_id
+    ] if end.state == agent_status.AWAITING_INPUT else []
+    error = end.error
+    if error is None and end.state == agent_status.ERROR and last is not None and last.error:
+        error = _error_text(last.error)
+    return SendResult(
+        target.construct.id, target.session_id, True, end.state,
+        reply=last.text if last is not None else None, error=error, permissions=perms,
+    )
+
+
+def _last_assistant(client: OpenCodeClient, target: SessionTarget) -> Message | None:
+    messages = client.messages(target.session_id, directory=target.directory)
+    for message in reversed(messages):
+        if message.role == "assistant":
+            return message
+    return None
+
+
+def _error_text(error: dict[str, Any]) -> str:
+    data = error.get("data")
+    message = data.get("message") if isinstance(data, dict) else None
+    return str(message or error.get("name") or "the turn failed")
+
+
+# -- following events ------------------------------------------------------------------
+
+
+class _Lines:
+    """Turns one session's events into readable lines, each said once."""
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+        self._said: set[tuple[str, str]] = set()
+        self._last = ""
+
+    def _once(self, key: tuple[str, str], line: str) -> str | None:
+        if key in self._said:
+            return None
+        self._said.add(key)
+        return line
+
+    def line(self, event: Event) -> str | None:
+        """The line for ``event``, or None (another session's, or nothing to say)."""
+        if event.session_id != self.session_id:
+            return None
+        props = event.properties
+        line: str | None = None
+        if event.type == "session.status":
+            kind = (props.get("status") or {}).get("type")
+            line = {"busy": "working", "retry": "retrying", "idle": "idle"}.get(str(kind))
+        elif event.type == "session.idle":
+            line = "idle"
+        elif event.type == "session.error":
+            error = props.get("error")
+            line = "error: " + _error_text(error if isinstance(error, dict) else {})
+        elif event.type == "permission.asked":
+            patterns = ", ".join(str(p) for p in props.get("patterns") or [])
+            line = f"needs permission {props.get('id')}: {props.get('permission')} {patterns}"
+        elif event.type == "permission.replied":
+            line = f"permission {props.get('requestID')}: {props.get('reply')}"
+        elif event.type == "message.part.updated":
+            line = self._part(props.get("part"))
+        if line is None or line == self._last:
+            return None
+        self._last = line
+        return line
+
+    def _part(self, part: Any) -> str | None:
+        if not isinstance(part, dict):
+            return None
+        pid = str(part.get("id", ""))
+        if part.get("type") == "text":
+            ended = isinstance(part.get("time"), dict) and part["time"].get("end")
+            text = str(part.get("text", "")).strip()
+            return self._once((pid, "text"), f"agent: {text}") if ended and text else None
+        if part.get("type") == "tool":
+            state = _dict(part.get("state"))
+            status = str(state.get("status", ""))
+            args = _dict(state.get("input"))
+            what = state.get("title") or args.get("command") or args.get("filePath") or ""
+            tool = part.get("tool")
+            if status == "running":
+                return self._once((pid, status), f"tool {tool}: {what}")
+            if status == "completed":
+                return self._once((pid, status), f"tool {tool} done: {what}")
+            if status == "error":
+                return self._once((pid, status), f"tool {tool} failed: {state.get('error')}")
+        return None
+
+
+def _current(client: OpenCodeClient, target: SessionTarget) -> str:
+    """The agent's state now, asked of the server (after a (re)connect)."""
+    pending = [
+        p for p in client.permissions(directory=target.directory)
+        if p.session_id == target.session_id
+    ]
+    if pending:
+        return agent_status.AWAITING_INPUT
+    busy = client.statuses(directory=target.directory).get(target.session_id)
+    return agent_status.BUSY if busy in ("busy", "retry") else agent_status.IDLE
+
+
+@dataclass
+class TurnEnd:
+    """How following a session ended: the agent's ``state`` and the error a failed turn gave."""
+
+    state: str
+    error: str | None = None
+
+
+def follow(
+    client: OpenCodeClient,
+    target: SessionTarget,
+    emit: Callable[[str], None],
+    *,
+    stop_on_input: bool = False,
+    stop_when_idle: bool = True,
+    on_connected: Callable[[], None] | None = None,
+    timeout: float | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> TurnEnd:
+    """Stream the session's events as lines until it is idle; how it ended.
+
+    ``on_connected`` runs once, when the stream is first connected (so that
+    a prompt sent there cannot finish before we listen). After a cut, the
+    stream is opened again and the state asked anew: a turn that ended
+    meanwhile is not waited for. Returns ``idle``, ``error``,
+    ``awaiting_input`` (with ``stop_on_input``) or ``busy`` (cancelled).
+    """
+    lines = _Lines(target.session_id)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    first = True
+    failures = 0
+    error: str | None = None
+
+    def ended() -> TurnEnd:
+        return TurnEnd(agent_status.ERROR if error else agent_status.IDLE, error)
+
+    while True:
+        try:
+            for event in client.events(directory=target.directory):
+                if cancelled is not None and cancelled():
+                    return TurnEnd(agent_status.BUSY)
+                if deadline is not None and time.monotonic() > deadline:
+                    raise OpenCodeError(
+                        f"the agent of {target.construct.id} was still working after "
+                        f"{timeout:g} s; `synthetic session watch` follows it further",
+                        code=TIMEOUT, session_id=target.session_id,
+                    )
+                if event.type == "server.connected":
+                    failures = 0
+                    if first:
+                        first = False
+                        if on_connected is not None:
+                            on_connected()
+                            continue
+                    now = _current(client, target)
+                    if now == agent_status.IDLE and stop_when_idle:
+                        emit("idle")
+                        return ended()
+                    if now == agent_status.AWAITING_INPUT and stop_on_input:
+                        return TurnEnd(now)
+                    continue
+                line = lines.line(event)
+                if line is not None:
+                    emit(line)
+                told = agent_status.state_from_event(event)
+                if told is None or told[0] != target.session_id:
+                    continue
+                state = told[1]
+                if state == agent_status.ERROR:
+                    failed = event.properties.get("error")
+                    error = _error_text(failed if isinstance(failed, dict) else {})
+                elif state == agent_status.BUSY:
+                    error = None
+                if state == agent_status.AWAITING_INPUT and stop_on_input:
+                    return TurnEnd(state)
+                if state == agent_status.IDLE and stop_when_idle:
+                    return ended()
+        except OpenCodeError as err:
+            if err.code not in _RECONNECTABLE:
+                raise
+            failures += 1
+            if failures > MAX_RECONNECTS:
+                raise
+            emit(f"(event stream lost: {err.code}; reconnecting)")
+            time.sleep(min(0.25 * 2 ** failures, 4.0))
+
+
+# -- watch, abort, log ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WatchResult:
+    """How watching ended (``idle``, ``error``, ``busy`` when stopped early)."""
+
+    construct: str
+    session_id: str
+    state: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"construct", "session_id", "state"}``."""
+        return {"construct": self.construct, "session_id": self.session_id, "state": self.state}
+
+
+def watch_session(
+    store: Store,
+    ref: str,
+    emit: Callable[[str], None],
+    *,
+    follow_forever: bool = False,
+    timeout: float | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> WatchResult:
+    """Stream the agent's events as lines until it is idle (``follow_forever``: until stopped).
+
+    The construct's status follows the agent as the events come.
+    """
+    target = session_target(store, ref)
+
+    def on_line(line: str) -> None:
+        emit(line)
+
+    with target.client() as client:
+        end = follow(
+            client, target, on_line, stop_when_idle=not follow_forever,
+            timeout=timeout, cancelled=cancelled,
+        )
+    agent_status.apply_states(store, {target.session_id: end.state})
+    return WatchResult(target.construct.id, target.session_id, end.state)
+
+
+@dataclass(frozen=True)
+class AbortResult:
+    """The turn that was stopped (``aborted`` is what OpenCode answered)."""
+
+    construct: str
+    session_id: str
+    aborted: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"construct", "session_id", "aborted"}``."""
+        return {"construct": self.construct, "session_id": self.session_id,
+                "aborted": self.aborted}
+
+
+def abort_session(store: Store, ref: str) -> AbortResult:
+    """Stop the agent's current turn; the construct becomes ``ready``."""
+    target = session_target(store, ref)
+    with target.client() as client:
+        client.get_session(target.session_id)  # a gone session is an error, not a no-op
+        aborted = client.abort(target.session_id, directory=target.directory)
+    agent_status.apply_states(store, {target.session_id: agent_status.IDLE})
+    return AbortResult(target.construct.id, target.session_id, aborted)
+
+
+@dataclass(frozen=True)
+class LogResult:
+    """The session's transcript, read from OpenCode: one entry per message."""
+
+    construct: str
+    session_id: str
+    title: str
+    entries: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"construct", "session_id", "title", "messages": [...]}``."""
+        return {"construct": self.construct, "session_id": self.session_id,
+                "title": self.title, "messages": self.entries}
+
+
+def _entry(message: Message) -> dict[str, Any]:
+    info = _dict(message.raw.get("info"))
+    times = _dict(info.get("time"))
+    tools = []
+    for part in message.tool_parts:
+        state = _dict(part.get("state"))
+        args = _dict(state.get("input"))
+        tools.append({
+            "tool": part.get("tool"),
+            "status": state.get("status"),
+            "title": state.get("title") or args.get("command") or args.get("filePath"),
+        })
+    return {
+        "id": message.id, "role": message.role, "created_ms": times.get("created"),
+        "text": message.text, "tools": tools,
+        "error": _error_text(message.error) if message.error else None,
+    }
+
+
+def session_log(store: Store, ref: str) -> LogResult:
+    """The transcript of the construct's session, oldest message first."""
+    target = session_target(store, ref)
+    with target.client() as client:
+        session = client.get_session(target.session_id)
+        messages = client.messages(target.session_id, directory=target.directory)
+    return LogResult(
+        target.construct.id, target.session_id, session.title, [_entry(m) for m in messages]
+    )
+
+
+# -- permissions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PermissionsResult:
+    """The permission requests the agent waits on."""
+
+    construct: str
+    session_id: str
+    pending: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"construct", "session_id", "pending": [{"id", "permission", "patterns"}]}``."""
+        return {"construct": self.construct, "session_id": self.session_id,
+                "pending": self.pending}
+
+
+def list_permissions(store: Store, ref: str) -> PermissionsResult:
+    """The agent's pending permission requests."""
+    target = session_target(store, ref)
+    with target.client() as client:
+        pending = [
+            _permission_dict(p) for p in client.permissions(directory=target.directory)
+            if p.session_id == target.session_id
+        ]
+    return PermissionsResult(target.construct.id, target.session_id, pending)
+
+
+@dataclass(frozen=True)
+class ReplyResult:
+    """A permission request that was answered."""
+
+    construct: str
+    session_id: str
+    permission_id: str
+    reply: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"construct", "session_id", "permission_id", "reply"}``."""
+        return {"construct": self.construct, "session_id": self.session_id,
+                "permission_id": self.permission_id, "reply": self.reply}
+
+
+def reply_permission(
+    store: Store,
+    ref: str,
+    permission_id: str | None = None,
+    *,
+    approve: bool,
+    always: bool = False,
+    message: str | None = None,
+) -> ReplyResult:
+    """Approve (once, or ``always``) or deny a pending request; without an id, the only one."""
+    if always and not approve:
+        raise InvalidInputError("--always goes with approve, not deny")
+    target = session_target(store, ref)
+    with target.client() as client:
+        pending = [
+            p for p in client.permissions(directory=target.directory)
+            if p.session_id == target.session_id
+        ]
+        if permission_id is None:
+            if not pending:
+                raise NoPermissionError(
+                    f"the agent of {target.construct.id} waits for no permission",
+                    fields=_head(target),
+                )
+            if len(pending) > 1:
+                ids = ", ".join(p.id for p in pending)
+                raise InvalidInputError(
+                    f"the agent of {target.construct.id} waits for {len(pending)} permissions "
+                    f"({ids}); name one", fields={**_head(target), "pending": ids},
+                )
+            chosen = pending[0]
+        else:
+            match = [p for p in pending if p.id == permission_id]
+            if not match:
+                raise NoPermissionError(
+                    f"no pending permission {permission_id!r} for {target.construct.id}",
+                    fields={**_head(target), "permission_id": permission_id},
+                )
+            chosen = match[0]
+        reply = ("always" if always else "once") if approve else "reject"
+        client.reply_permission(chosen.id, reply, message=message, directory=target.directory)
+    agent_status.apply_states(store, {target.session_id: agent_status.BUSY})
+    return ReplyResult(target.construct.id, target.session_id, chosen.id, reply)

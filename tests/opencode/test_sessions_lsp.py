@@ -1,0 +1,129 @@
+"""The session flow through the language server (pytest-lsp, the real server over stdio).
+
+The construct's status follows the agent through OpenCode's event stream:
+the test reads the record file itself, so the language server's listener,
+not a poll by a command, is what moved it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from tests.gitrepo import make_repo
+from tests.lsp.conftest import SERVER, _session
+from tests.lsp.test_lsp_commands import run
+from tests.opencode.conftest import OpenCodeServer
+from tests.opencode.test_sessions import CONFIG
+
+
+@pytest.fixture
+def agent_repo(tmp_path: Path, served: OpenCodeServer) -> Path:
+    """A repository whose default template has an agent; the server is named by the env."""
+    return make_repo(tmp_path / "app", {"synthetic.config.ts": CONFIG, "README.md": "hi\n"})
+
+
+@pytest.fixture
+def served(
+    opencode_server: OpenCodeServer, opencode_bin: str, monkeypatch: pytest.MonkeyPatch
+) -> OpenCodeServer:
+    monkeypatch.setenv("SYNTHETIC_OPENCODE_BIN", opencode_bin)
+    monkeypatch.setenv("SYNTHETIC_OPENCODE_URL", opencode_server.url)
+    monkeypatch.setenv("SYNTHETIC_OPENCODE_PASSWORD", opencode_server.password)
+    return opencode_server
+
+
+@pytest_asyncio.fixture
+async def client(agent_repo: Path, served: OpenCodeServer) -> Any:
+    """The real language server, started after ``served`` named the OpenCode server.
+
+    Built by hand rather than with ``pytest_lsp.fixture``, which starts the
+    server before the test's other fixtures have set its environment.
+    """
+    config = ClientServerConfig(server_command=SERVER, server_env=dict(os.environ))
+    lsp_client = await config.start()
+    sessions = _session(lsp_client, agent_repo)  # type: ignore[arg-type]
+    await anext(sessions)
+    yield lsp_client
+    with contextlib.suppress(StopAsyncIteration):
+        await anext(sessions)
+    await lsp_client.stop()
+
+
+def status_on_disk(repo: Path, cid: str) -> str:
+    record = repo / ".git" / "synthetic" / "constructs" / f"{cid}.toml"
+    return str(tomllib.loads(record.read_text())["status"])
+
+
+async def until_status(repo: Path, cid: str, wanted: str, timeout: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while status_on_disk(repo, cid) != wanted:
+        assert asyncio.get_running_loop().time() < deadline, (
+            f"{cid} stayed {status_on_disk(repo, cid)!r}, expected {wanted!r}")
+        await asyncio.sleep(0.1)
+
+
+async def test_create_prompt_permission_abort_through_the_server(
+    client: LanguageClient, agent_repo: Path, served: OpenCodeServer
+) -> None:
+    made = await run(client, "synthetic.construct.create", {"name": "Via editor"})
+    cid, sid = made["id"], made["opencode_session_id"]
+    assert sid and made["status"] == "ready"
+    with served.client() as oc:
+        assert oc.get_session(sid).directory == made["workspace_path"]
+
+    # A tool call that needs permission: the listener moves the record.
+    sent = await run(client, "synthetic.session.send",
+                     {"ref": cid, "text": "[tool:bash echo from-editor > e.txt]"})
+    assert sent["state"] == "busy"
+    await until_status(agent_repo, cid, "awaiting_input")
+    pending = (await run(client, "synthetic.session.permissions", {"ref": cid}))["pending"]
+    assert [p["permission"] for p in pending] == ["bash"]
+    await run(client, "synthetic.session.approve", {"ref": cid})
+    await until_status(agent_repo, cid, "ready")
+    assert (Path(made["workspace_path"]) / "e.txt").read_text() == "from-editor\n"
+
+    # A prompt that waits, then an abort of a slow turn.
+    waited = await run(client, "synthetic.session.send",
+                       {"ref": cid, "text": "hello", "wait": True})
+    assert waited["reply"] == "Offline model reply to: hello"
+    await run(client, "synthetic.session.send",
+              {"ref": cid, "text": "[delay:2] many slow words to say here"})
+    await until_status(agent_repo, cid, "active")
+    assert (await run(client, "synthetic.session.abort", {"ref": cid}))["aborted"] is True
+    await until_status(agent_repo, cid, "ready")
+
+    # A failed turn is an error, seen through the events.
+    await run(client, "synthetic.session.send", {"ref": cid, "text": "[fail]"})
+    await until_status(agent_repo, cid, "error")
+
+    log = await run(client, "synthetic.session.log", {"ref": cid})
+    assert [m["role"] for m in log["messages"]][:2] == ["user", "assistant"]
+    opened = await run(client, "synthetic.session.open", {"ref": cid})
+    assert opened["terminal_argv"][-4:] == ["session", "open", cid, "--run"]
+    assert served.password not in str(opened)
+
+    removed = await run(client, "synthetic.construct.delete", {"ref": cid, "force": True})
+    assert removed["removed"] == cid
+
+
+async def test_errors_are_json_rpc_errors_with_data(
+    client: LanguageClient, agent_repo: Path, served: OpenCodeServer
+) -> None:
+    made = await run(client, "synthetic.construct.create",
+                     {"name": "plain", "template_id": "plain"})
+    with pytest.raises(JsonRpcException) as err:
+        await run(client, "synthetic.session.send", {"ref": made["id"], "text": "hi"})
+    assert err.value.data["code"] == "no-session"
+    with pytest.raises(JsonRpcException) as err:
+        await run(client, "synthetic.construct.create", {"name": "x", "template_id": "nope"})
+    assert err.value.data["code"] == "provider-not-usable"
