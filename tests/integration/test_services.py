@@ -403,7 +403,7 @@ def test_a_creation_killed_while_a_service_starts_is_rolled_back(
     proc = subprocess.Popen(
         [PY, "-m", "synthetic_ls", "new", "Killed"], cwd=repo, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "SYNTHETIC_WORKTREES_DIR": str(tmp_path / "wt")},
+        env=helper_env(tmp_path),
     )
     store = Store.open(repo)
     try:
