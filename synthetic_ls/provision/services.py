@@ -342,6 +342,34 @@ def _services(job: Job) -> list[ConfigService]:
     return list(job.template.services) if job.template is not None else []
 
 
+def check_environment(job: Job) -> None:
+    """Resolve every service's environment and commands now; raise what would fail at start.
+
+    Ports are not allocated yet: each request stands in with port 1.
+    """
+    template = job.template
+    if template is None:
+        return
+    now = utc_now()
+    ports = [
+        PortAllocation(id="planned-port", construct_id="planned", service_name=s.service,
+                       name=s.name, env=s.env, port=1, allocated_at=now)
+        for s in port_requests(template)
+    ]
+    construct = job.construct
+    cdir = construct.workspace_path or "/construct"
+    environment(construct, template, ports)
+    for service in template.services:
+        env = environment(construct, template, ports, service).full
+        _ready_pattern(service)
+        if service.type == "process":
+            where = f"service {service.id}"
+            for text, what in [(service.run, "run"), (service.cwd or "", "cwd"),
+                               (service.stop or "", "stop"),
+                               *((c, "setup") for c in service.setup)]:
+                service_process.substitute(text, env, cdir, f"{where}'s {what}")
+
+
 def describe(job: Job, service: ConfigService) -> dict[str, Any]:
     """What starting ``service`` would run: command, cwd, env names, ports; runs nothing."""
     template = job.template
@@ -377,7 +405,13 @@ class ServicesResource(Resource):
         return job.worktree and t is not None and bool(t.services or t.setup or t.teardown)
 
     def plan(self, job: Job) -> PlanItem:
-        """Setup commands, and per service its command, cwd, env names and ports."""
+        """Setup commands, and per service its command, cwd, env names and ports.
+
+        The environment is resolved here too (with stand-in ports), so that an
+        unset ``process.env.X`` or ``${env.X}`` rejects the creation before
+        anything is written or run.
+        """
+        check_environment(job)
         t = job.template
         setup = list(t.setup) if t is not None else []
         services = [describe(job, s) for s in _services(job)]

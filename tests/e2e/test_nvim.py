@@ -516,6 +516,10 @@ def test_synthetic_services_lists_and_stops_a_running_service(tmp_path: Path) ->
             """
             vim.cmd("edit README.md")
             T.client(0)
+            -- :SyntheticList shows each construct's services (the picker is cancelled).
+            T.script_ui({}, {})
+            vim.cmd("SyntheticList")
+            T.wait(function() return #T.prompts > 0 end, 20000, "the construct picker")
             vim.cmd("SyntheticServices")
             local buf = vim.fn.bufnr("synthetic://services")
             local function line_with(word)
@@ -556,6 +560,8 @@ def test_synthetic_services_lists_and_stops_a_running_service(tmp_path: Path) ->
         assert data["id"] in before and "api" in before and f"http://127.0.0.1:{port}" in before
         assert "stopped" in after
         assert any(line.startswith("listening on") for line in result["results"]["log"])
+        listed = next(p for p in result["prompts"] if p["prompt"] == "Constructs")["items"]
+        assert listed[0].startswith("Served  [ready]") and listed[0].endswith(f"api ready :{port}")
         assert not group_alive(pid)
     finally:
         subprocess.run([sys.executable, "-m", "synthetic_ls", "rm", data["id"], "--yes", "--force"],

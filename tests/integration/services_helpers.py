@@ -22,6 +22,8 @@ from state_format.store import Store
 from tests.gitrepo import GIT_ENV, make_repo
 
 PY = sys.executable
+#: This source tree: subprocesses import it first (not an older installed copy).
+PROJECT = Path(__file__).resolve().parents[2]
 
 #: A service script with modes: ready (HTTP server), silent, exit, stubborn, chatty.
 SVC = r'''
@@ -91,8 +93,10 @@ def make_service_repo(tmp_path: Path, cfg: str, files: dict[str, str] | None = N
 
 
 def env(tmp_path: Path, **more: str) -> dict[str, str]:
-    """Environment for a ``synthetic`` subprocess."""
-    return {**os.environ, **GIT_ENV, "SYNTHETIC_WORKTREES_DIR": str(tmp_path / "wt"), **more}
+    """Environment for a ``synthetic`` subprocess (this source tree first on its path)."""
+    path = os.pathsep.join(p for p in (str(PROJECT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, **GIT_ENV, "SYNTHETIC_WORKTREES_DIR": str(tmp_path / "wt"),
+            "PYTHONPATH": path, **more}
 
 
 def synthetic(

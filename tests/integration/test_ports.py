@@ -14,6 +14,7 @@ from state_format.records import PortAllocation, utc_now
 from state_format.store import Store
 from synthetic_ls.provision.ports import PortSpec, allocate, port_is_free, release
 from tests.gitrepo import make_repo
+from tests.integration.services_helpers import env
 
 #: One allocating process: four ports for its own construct, printed as JSON.
 ALLOCATE = """
@@ -84,7 +85,8 @@ def test_many_processes_allocating_at_once_never_share_a_port(store: Store) -> N
                                 port=24000, allocated_at=utc_now()))
     procs = [
         subprocess.Popen([sys.executable, "-c", ALLOCATE, str(store.repo.worktree), f"c-{n}"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=env(store.repo.worktree))
         for n in range(8)
     ]
     ports: list[int] = []

@@ -302,6 +302,10 @@ def test_unset_env_without_default_is_a_clear_error(tmp_path: Path, groups: list
     assert error["code"] == "env-unset" and error["variable"] == "SVC_TEST_SURELY_UNSET"
     assert "Traceback" not in done.stderr
     assert json.loads(synthetic(repo, tmp_path, "ls", "--json").stdout)["constructs"] == []
+    assert not (tmp_path / "wt").exists()  # refused before anything was made
+    planned = synthetic(repo, tmp_path, "new", "Planned", "--dry-run",
+                     extra_env={"SVC_TEST_SURELY_UNSET": "given"})
+    assert planned.returncode == 0, planned.stderr
     ok = synthetic(repo, tmp_path, "new", "Needy", "--json",
                    extra_env={"SVC_TEST_SURELY_UNSET": "given"})
     assert ok.returncode == 0, ok.stderr
@@ -403,7 +407,7 @@ def test_a_creation_killed_while_a_service_starts_is_rolled_back(
     proc = subprocess.Popen(
         [PY, "-m", "synthetic_ls", "new", "Killed"], cwd=repo, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "SYNTHETIC_WORKTREES_DIR": str(tmp_path / "wt")},
+        env=helper_env(tmp_path),
     )
     store = Store.open(repo)
     try:

@@ -57,9 +57,13 @@ local function str(v)
   return tostring(v)
 end
 
---- A construct as one line of a picker.
+--- A construct as one line of a picker (with its services when they were fetched).
 function M.format_construct(c)
-  return ("%s  [%s]  %s  %s  (%s)"):format(c.name, c.status, str(c.branch), M.worktree_state(c), c.id)
+  local line = ("%s  [%s]  %s  %s  (%s)"):format(c.name, c.status, str(c.branch), M.worktree_state(c), c.id)
+  if c.services_summary then
+    line = line .. "  " .. c.services_summary
+  end
+  return line
 end
 
 --- A construct (the `show` result) as lines of text.
@@ -296,6 +300,7 @@ function M.list()
     if constructs == nil then
       return
     end
+    require("synthetic.services").annotate(client, root, constructs)
     local c = pick(constructs, "Constructs")
     if c == nil then
       return

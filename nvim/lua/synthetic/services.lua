@@ -27,6 +27,29 @@ function M.format_service(s)
   return ("%-30s %-14s %-13s %s"):format(s.construct_id, s.name, s.state, table.concat(urls, " "))
 end
 
+--- In a coroutine: set `services_summary` ("api ready :3000, db stopped") on
+--- each construct of `constructs` that has services (one status request).
+function M.annotate(client, root, constructs)
+  local err, result = rpc.call(client, "synthetic.services.status", { root = root })
+  if err then
+    return
+  end
+  local by_id = {}
+  for _, s in ipairs(result.services or {}) do
+    local text = s.name .. " " .. s.state
+    for _, p in ipairs(type(s.ports) == "table" and s.ports or {}) do
+      text = text .. " :" .. tostring(p.port)
+    end
+    by_id[s.construct_id] = by_id[s.construct_id] or {}
+    table.insert(by_id[s.construct_id], text)
+  end
+  for _, c in ipairs(constructs) do
+    if by_id[c.id] then
+      c.services_summary = table.concat(by_id[c.id], ", ")
+    end
+  end
+end
+
 --- Lines for the services of a `show` result (used by :SyntheticList's "Show").
 function M.describe(c)
   local lines = {}
