@@ -179,14 +179,19 @@ async def test_config_init_writes_once(client: LanguageClient, repo: Path) -> No
 async def test_a_long_command_does_not_block_the_server(client: LanguageClient, repo: Path) -> None:
     # git runs the post-checkout hook when the worktree is made: make it slow.
     hook = repo / ".git" / "hooks" / "post-checkout"
-    hook.write_text("#!/bin/sh\nsleep 2\n")
+    hook.write_text("#!/bin/sh\nsleep 4\n")
     hook.chmod(0o755)
     path = repo / "synthetic.config.ts"
     await open_config(client, path)
     creating = asyncio.ensure_future(
         run(client, "synthetic.construct.create", {"name": "slow", "template_id": "docs"})
     )
-    await asyncio.sleep(0.4)
+    # Until the record is written (a fixed sleep was too short on a loaded machine).
+    records = repo / ".git" / "synthetic" / "constructs"
+    for _ in range(400):
+        if records.is_dir() and any(records.glob("*.toml")):
+            break
+        await asyncio.sleep(0.05)
     start = asyncio.get_running_loop().time()
     hover = await client.text_document_hover_async(
         types.HoverParams(
