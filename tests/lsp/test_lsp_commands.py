@@ -222,8 +222,9 @@ async def test_a_creation_can_be_cancelled_from_its_progress(
     token = None
     for _ in range(100):
         await asyncio.sleep(0.05)
+        # A token with its begin report (the token alone comes first).
         fresh = [t for t in client.progress_reports if t not in before]
-        if fresh:
+        if fresh and client.progress_reports[fresh[0]]:
             token = fresh[0]
             break
     assert token is not None, "no progress was reported"
