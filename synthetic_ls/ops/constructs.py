@@ -297,7 +297,7 @@ def create_construct(
         )
         # Planning makes nothing: its errors (a branch that exists, a folder
         # in the way) reject the input before any record is written.
-        flow.plan(job, RESOURCES)
+        flow.plan(job, RESOURCES, strict=True)
         try:
             store.create(job.construct)
         except Exception as exc:

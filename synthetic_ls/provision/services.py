@@ -407,11 +407,15 @@ class ServicesResource(Resource):
     def plan(self, job: Job) -> PlanItem:
         """Setup commands, and per service its command, cwd, env names and ports.
 
-        The environment is resolved here too (with stand-in ports), so that an
-        unset ``process.env.X`` or ``${env.X}`` rejects the creation before
-        anything is written or run.
+        The environment is resolved here too (with stand-in ports): an unset
+        ``process.env.X`` or ``${env.X}`` is the plan's ``error`` (a dry run
+        lists it; a creation is refused before anything is written or run).
         """
-        check_environment(job)
+        problem: InvalidInputError | None = None
+        try:
+            check_environment(job)
+        except InvalidInputError as exc:
+            problem = exc
         t = job.template
         setup = list(t.setup) if t is not None else []
         services = [describe(job, s) for s in _services(job)]
@@ -422,11 +426,14 @@ class ServicesResource(Resource):
             lines += [f"{s['name']}: setup: {c}" for c in s.get("setup", [])]
             lines.append(f"{s['name']}: run {s['command']} (in {s.get('cwd') or '.'})")
             lines.append(f"{s['name']}: env {', '.join(s['env'])}")
+        if problem is not None:
+            lines.append(f"problem: {problem}")
         return PlanItem(self.name, summary, {
             "setup": setup,
             "teardown": list(t.teardown) if t is not None else [],
             "services": services,
-        }, tuple(lines))
+            "problems": [str(problem)] if problem is not None else [],
+        }, tuple(lines), problem)
 
     def provision(self, job: Job) -> dict[str, Any]:
         """Template setup, then each service's setup and start, waiting until it is ready."""

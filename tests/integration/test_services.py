@@ -303,9 +303,10 @@ def test_unset_env_without_default_is_a_clear_error(tmp_path: Path, groups: list
     assert "Traceback" not in done.stderr
     assert json.loads(synthetic(repo, tmp_path, "ls", "--json").stdout)["constructs"] == []
     assert not (tmp_path / "wt").exists()  # refused before anything was made
-    planned = synthetic(repo, tmp_path, "new", "Planned", "--dry-run",
-                     extra_env={"SVC_TEST_SURELY_UNSET": "given"})
+    # A dry run shows the problem instead of failing.
+    planned = synthetic(repo, tmp_path, "new", "Planned", "--dry-run")
     assert planned.returncode == 0, planned.stderr
+    assert "problem: service api's env TOKEN is process.env.SVC_TEST_SURELY_UNSET" in planned.stdout
     ok = synthetic(repo, tmp_path, "new", "Needy", "--json",
                    extra_env={"SVC_TEST_SURELY_UNSET": "given"})
     assert ok.returncode == 0, ok.stderr

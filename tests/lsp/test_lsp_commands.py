@@ -187,14 +187,19 @@ async def test_config_init_writes_once(client: LanguageClient, repo: Path) -> No
 async def test_a_long_command_does_not_block_the_server(client: LanguageClient, repo: Path) -> None:
     # git runs the post-checkout hook when the worktree is made: make it slow.
     hook = repo / ".git" / "hooks" / "post-checkout"
-    hook.write_text("#!/bin/sh\nsleep 2\n")
+    hook.write_text("#!/bin/sh\nsleep 4\n")
     hook.chmod(0o755)
     path = repo / "synthetic.config.ts"
     await open_config(client, path)
     creating = asyncio.ensure_future(
         run(client, "synthetic.construct.create", {"name": "slow", "template_id": "docs"})
     )
-    await asyncio.sleep(0.4)
+    # Until the record is written (a fixed sleep was too short on a loaded machine).
+    records = repo / ".git" / "synthetic" / "constructs"
+    for _ in range(400):
+        if records.is_dir() and any(records.glob("*.toml")):
+            break
+        await asyncio.sleep(0.05)
     start = asyncio.get_running_loop().time()
     hover = await client.text_document_hover_async(
         types.HoverParams(
@@ -225,8 +230,9 @@ async def test_a_creation_can_be_cancelled_from_its_progress(
     token = None
     for _ in range(100):
         await asyncio.sleep(0.05)
+        # A token with its begin report (the token alone comes first).
         fresh = [t for t in client.progress_reports if t not in before]
-        if fresh:
+        if fresh and client.progress_reports[fresh[0]]:
             token = fresh[0]
             break
     assert token is not None, "no progress was reported"
