@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything Synthetic and its tests need into ./.venv, then run the
-# main job on the built-in example: check its synthetic.config.ts and print
-# the diagnostics. Safe to run again.
+# main job: `synthetic demo`, the whole flow on a built-in example repository
+# with the offline model. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,10 +50,18 @@ else
     echo "setup: npm not found: OpenCode is not installed and tests/opencode will skip" >&2
 fi
 
-echo "== synthetic config check (built-in example) =="
-example="synthetic_ls/examples/demo"
-set +e
-.venv/bin/synthetic config check "$example/synthetic.config.ts"
-code=$?
-set -e
-echo "(exit code $code; the example has deliberate mistakes so that diagnostics show)"
+if [ -x "$opencode_bin" ]; then
+    # The main job: the whole flow on the built-in example, with the offline
+    # model (a construct with a worktree, a dev service and an agent session,
+    # prompted, then removed), in a temporary folder it deletes.
+    echo "== synthetic demo (built-in example, offline model) =="
+    .venv/bin/synthetic demo
+else
+    echo "== synthetic config check (built-in example; OpenCode missing, so no demo) =="
+    example="synthetic_ls/examples/demo"
+    set +e
+    .venv/bin/synthetic config check "$example/synthetic.config.ts"
+    code=$?
+    set -e
+    echo "(exit code $code; the example has deliberate mistakes so that diagnostics show)"
+fi

@@ -165,6 +165,11 @@ class Construct(Record):
     branch: str | None = Field(default=None, description="Branch checked out in the worktree.")
     base_ref: str | None = Field(default=None, description="Ref the branch was created from.")
     base_commit: str | None = Field(default=None, description="Commit id base_ref pointed at.")
+    error: str | None = Field(
+        default=None,
+        description="While status is error after a failed creation kept on request: which "
+        "step failed and why.",
+    )
     spawn_pid: int | None = Field(
         default=None,
         ge=1,
@@ -182,7 +187,8 @@ class Construct(Record):
 
     _v_time = field_validator("created_at", "updated_at", mode="before")(_aware_utc)
     _v_empty = field_validator(
-        "workspace_path", "opencode_session_id", "branch", "base_ref", "base_commit", mode="before"
+        "workspace_path", "opencode_session_id", "branch", "base_ref", "base_commit", "error",
+        mode="before",
     )(_empty_is_none)
 
     def effective_journal(
@@ -205,7 +211,7 @@ class Construct(Record):
 
 
 class PromptBundle(Record):
-    """The assembled prompt given to a construct's agent (filled by a later issue)."""
+    """The assembled prompt given to a construct's agent (one per construct)."""
 
     folder: ClassVar[str] = "prompt_bundles"
     kind: ClassVar[str] = "prompt_bundle"
@@ -213,6 +219,9 @@ class PromptBundle(Record):
     construct_id: str = Field(pattern=ID_PATTERN, description="Id of the owning construct.")
     content: str = Field(description="The prompt text (a TOML multi-line string).")
     token_count: int | None = Field(default=None, ge=0, description="Estimated tokens.")
+    token_method: str | None = Field(
+        default=None, description="How token_count was made (a tokenizer, or an estimate)."
+    )
     created_at: datetime = Field(description="RFC 3339 UTC.")
 
     _v_time = field_validator("created_at", mode="before")(_aware_utc)

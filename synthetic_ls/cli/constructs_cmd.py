@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from state_format.statuses import Status
@@ -73,6 +73,18 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         default=None,
         help="give the construct an OpenCode agent session in its worktree "
         "(default: when the template has an `agent`)",
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="print each step on stderr as it starts (default: when stderr is a terminal)",
+    )
+    p.add_argument(
+        "--keep-failed",
+        action="store_true",
+        help="if a step fails, keep the record in status error, saying which step failed "
+        "(what was made is undone either way)",
     )
     p.add_argument(
         "--dry-run", action="store_true", help="print what would be made, and make nothing"
@@ -159,6 +171,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         from_ref=args.from_ref,
         branch=args.branch,
         agent=args.agent,
+        keep_failed=args.keep_failed,
     )
     if args.dry_run:
         plan = ops.plan_construct(_store(), options)
@@ -175,7 +188,8 @@ def cmd_new(args: argparse.Namespace) -> int:
             if not plan.items:
                 sys.stdout.write("  the record only\n")
         return int(ExitCode.OK)
-    result = ops.create_construct(_store(), options)
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    result = ops.create_construct(_store(), options, progress=_step_printer(not show))
     if args.json:
         _print_json(result.to_dict())
         return int(ExitCode.OK)
@@ -195,6 +209,18 @@ def cmd_new(args: argparse.Namespace) -> int:
         name, state = service["name"], service["state"]
         sys.stdout.write(f"  service:  {one_line(name)} {state}\n")
     return int(ExitCode.OK)
+
+
+def _step_printer(quiet: bool) -> Callable[[int, int, str], None] | None:
+    """Each creation step as a line on stderr (``[2/5] creating the worktree``), unless quiet."""
+    if quiet:
+        return None
+
+    def show(number: int, total: int, title: str) -> None:
+        sys.stderr.write(f"[{number}/{total}] {title}\n")
+        sys.stderr.flush()
+
+    return show
 
 
 def _print_copy_report(copied: Sequence[str], skipped: Sequence[tuple[str, str]]) -> None:

@@ -30,6 +30,16 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.set_defaults(func=cmd_init)
 
+    d = sub.add_parser(
+        "demo",
+        help="run the whole flow on a built-in example (offline model, temporary folder)",
+        description="Copy a built-in example repository into a temporary folder and run "
+        "the whole flow there with an offline model: create a construct (worktree, dev "
+        "service, agent session), prompt its agent, approve its tool call, remove it. "
+        "Everything it starts is stopped, and the folder deleted.",
+    )
+    d.set_defaults(func=cmd_demo)
+
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Write the starter config; refuse when one exists (exit 5)."""
@@ -43,3 +53,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     result = write_starter()
     sys.stdout.write(f"wrote {result.path}\ncheck it with: synthetic config check\n")
     return int(ExitCode.OK)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``synthetic demo``."""
+    from synthetic_ls.cli.demo import run_demo
+
+    return run_demo(lambda line: print(line, flush=True))

@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "synthetic_ls.cli.ports_cmd",
     "synthetic_ls.cli.services_cmd",
     "synthetic_ls.cli.session_cmd",
+    "synthetic_ls.cli.prompts_cmd",
 )
 
 #: Which module registers each command (a test checks this against the modules).
@@ -41,6 +42,7 @@ COMMAND_MODULES = (
 COMMAND_HOMES = {
     "config": "synthetic_ls.cli.config_cmd",
     "init": "synthetic_ls.cli.init_cmd",
+    "demo": "synthetic_ls.cli.init_cmd",
     "new": "synthetic_ls.cli.constructs_cmd",
     "ls": "synthetic_ls.cli.constructs_cmd",
     "show": "synthetic_ls.cli.constructs_cmd",
@@ -53,6 +55,7 @@ COMMAND_HOMES = {
     "ports": "synthetic_ls.cli.ports_cmd",
     "services": "synthetic_ls.cli.services_cmd",
     "session": "synthetic_ls.cli.session_cmd",
+    "prompts": "synthetic_ls.cli.prompts_cmd",
 }
 
 

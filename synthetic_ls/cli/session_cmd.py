@@ -133,8 +133,8 @@ def cmd_send(args: argparse.Namespace) -> int:
         for p in result.permissions:
             _say(f"waiting for permission {p['id']}: {p['permission']} "
                  f"{', '.join(p['patterns'])}")
-        sys.stdout.write(f"Approve with `synthetic session permissions approve "
-                         f"{result.construct}`, or deny.\n")
+        sys.stdout.write(f"Approve with `synthetic session approve {result.construct}` "
+                         "(or deny).\n")
     elif result.state == "error":
         sys.stderr.write(f"synthetic: the turn failed: {result.error}\n")
         return int(ExitCode.FAILED)

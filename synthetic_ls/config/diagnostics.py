@@ -57,6 +57,7 @@ class Code(StrEnum):
     DUPLICATE_PORT = "duplicate-port"
     PATH_ESCAPES_REPO = "path-escapes-repo"
     NO_MATCH = "no-match"
+    UNKNOWN_PROMPT_VARIABLE = "unknown-prompt-variable"
     AGENT_MISSING_PROVIDER = "agent-missing-provider"
     UNKNOWN_TEMPLATE = "unknown-template"
     UNKNOWN_SERVICE = "unknown-service"

@@ -70,6 +70,7 @@ class RepoPath:
     glob: bool = False
     must_match: bool = False  # warn when nothing in the repository matches
     anywhere: bool = False  # a slash-less pattern matches at any depth (gitignore style)
+    prompt: bool = False  # prompt files: their ${...} variables are checked too
 
 
 @dataclass(frozen=True)

@@ -308,7 +308,7 @@ class Template(_Model):
     env: dict[str, EnvValue] = Field(
         default_factory=dict, description="Environment for the agent and every service."
     )
-    prompts: list[Annotated[str, RepoPath(glob=True, must_match=True)]] = Field(
+    prompts: list[Annotated[str, RepoPath(glob=True, must_match=True, prompt=True)]] = Field(
         default_factory=list,
         description="Prompt files (paths or globs relative to the repository root).",
     )
@@ -368,7 +368,7 @@ def _prompt_source_from_string(text: str) -> dict[str, Any]:
 class PromptSource(_Model):
     """Prompt files added to every construct's prompt bundle."""
 
-    path: Annotated[str, RepoPath(glob=True, must_match=True)] = Field(
+    path: Annotated[str, RepoPath(glob=True, must_match=True, prompt=True)] = Field(
         description="File or glob relative to the repository root."
     )
     order: int = Field(

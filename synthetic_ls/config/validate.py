@@ -425,7 +425,23 @@ class Validator:
                 value.span,
                 f'No {kind} "{excerpt(text)}" in the repository (relative to {self.repo_root}).',
             )
+        elif marker.prompt and self.repo_root is not None and text:
+            self._check_prompt_variables(value)
         return True
+
+    def _check_prompt_variables(self, value: Str) -> None:
+        """A warning at the entry for each ``${...}`` its files use that no construct can fill."""
+        from synthetic_ls.prompts.lint import unknown_in_files
+
+        assert self.repo_root is not None
+        for file, line, column, name in unknown_in_files(self.repo_root, value.value):
+            self.rep.warning(
+                Code.UNKNOWN_PROMPT_VARIABLE,
+                value.span,
+                f"{excerpt(file)}:{line}:{column} uses ${{{excerpt(name)}}}, which is not a "
+                "prompt variable (constructId, constructName, workspacePath, branch, "
+                "services.NAME.port, services.NAME.url, ports.NAME, env.NAME).",
+            )
 
     def _matches(self, text: str, anywhere: bool) -> bool:
         """Whether ``text`` names or matches a file in the repository (remembered)."""
@@ -511,7 +527,9 @@ class Validator:
         # A model read from a string (a prompt source "docs/*.md") still gets
         # its path checks, pointed at the string.
         if isinstance(model, PromptSource) and isinstance(value, Str):
-            self._check_path(value, RepoPath(glob=True, must_match=True), "promptSources")
+            self._check_path(
+                value, RepoPath(glob=True, must_match=True, prompt=True), "promptSources"
+            )
 
     def _union(
         self,

@@ -106,7 +106,7 @@ def _need(args: dict[str, Any], key: str) -> str:
 # -- the operations ----------------------------------------------------------------
 
 
-def _create(store: Any, args: dict[str, Any], cancelled: Callable[[], bool] | None = None) -> Any:
+def _create(store: Any, args: dict[str, Any], progress: Any = None) -> Any:
     from synthetic_ls.ops.constructs import CreateOptions, create_construct, plan_construct
 
     values = _options(CreateOptions, args, {"dry_run": bool})
@@ -114,7 +114,11 @@ def _create(store: Any, args: dict[str, Any], cancelled: Callable[[], bool] | No
     options = CreateOptions(**values)
     if dry_run:
         return plan_construct(store, options)
-    return create_construct(store, options, cancelled=cancelled)
+    if progress is None:
+        return create_construct(store, options)
+    return create_construct(
+        store, options, cancelled=progress.cancelled, progress=progress.step
+    )
 
 
 def _list(store: Any, args: dict[str, Any]) -> Any:
@@ -230,29 +234,26 @@ def _session_open(store: Any, args: dict[str, Any]) -> Any:
     return open_session(store, _need(_take(args, {"ref": str}), "ref"))
 
 
-def _session_send(
-    store: Any, args: dict[str, Any], cancelled: Callable[[], bool] | None = None
-) -> Any:
+def _session_send(store: Any, args: dict[str, Any], progress: Any = None) -> Any:
     from synthetic_ls.opencode.client import TURN_TIMEOUT
     from synthetic_ls.ops.session import send_prompt
 
     values = _take(args, {"ref": str, "text": str, "wait": bool, "timeout": (int, float)})
     return send_prompt(
         store, _need(values, "ref"), _need(values, "text"), wait=values.get("wait", False),
-        timeout=float(values.get("timeout", TURN_TIMEOUT)), cancelled=cancelled,
+        timeout=float(values.get("timeout", TURN_TIMEOUT)),
+        cancelled=progress.cancelled if progress is not None else None,
     )
 
 
-def _session_watch(
-    store: Any, args: dict[str, Any], cancelled: Callable[[], bool] | None = None
-) -> Any:
+def _session_watch(store: Any, args: dict[str, Any], progress: Any = None) -> Any:
     from synthetic_ls.ops.session import watch_session
 
     values = _take(args, {"ref": str, "timeout": (int, float)})
     lines: list[str] = []
     result = watch_session(
         store, _need(values, "ref"), lines.append, timeout=values.get("timeout"),
-        cancelled=cancelled,
+        cancelled=progress.cancelled if progress is not None else None,
     )
     return _Extended(result, {"lines": lines})
 
@@ -292,6 +293,18 @@ def _session_reply(approve: bool) -> Callable[[Any, dict[str, Any]], Any]:
     return run
 
 
+def _prompts_build(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.prompts import build_prompts
+
+    return build_prompts(store, _need(_take(args, {"ref": str}), "ref"))
+
+
+def _prompts_preview(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.prompts import preview_prompts
+
+    return preview_prompts(store, _take(args, {"template_id": str}).get("template_id"))
+
+
 @dataclass(frozen=True)
 class _Extended:
     """An operation's result with keys only this face adds (the lines a watch saw)."""
@@ -329,6 +342,8 @@ COMMANDS: dict[str, Command] = {
         Command("synthetic.session.permissions", _session_permissions),
         Command("synthetic.session.approve", _session_reply(True)),
         Command("synthetic.session.deny", _session_reply(False)),
+        Command("synthetic.prompts.build", _prompts_build, "Assembling the prompt bundle"),
+        Command("synthetic.prompts.preview", _prompts_preview),
     )
 }
 
@@ -385,7 +400,7 @@ def execute(server: SyntheticServer, command: Command, raw: tuple[Any, ...]) -> 
             else:
                 target = root
             if command.cancellable:
-                result = command.run(target, args, progress.cancelled)  # type: ignore[call-arg]
+                result = command.run(target, args, progress)  # type: ignore[call-arg]
             else:
                 result = command.run(target, args)
         return result.to_dict()
@@ -441,6 +456,19 @@ class _progress:
             return False
         future = self.server.work_done_progress.tokens.get(self.token)
         return future is not None and future.cancelled()
+
+    def step(self, number: int, total: int, title: str) -> None:
+        """Report a step of the work (``[2/5] creating the worktree``) as it starts."""
+        if self.token is None:
+            return
+        self.server.work_done_progress.report(
+            self.token,
+            types.WorkDoneProgressReport(
+                message=f"[{number}/{total}] {title}",
+                percentage=int(100 * (number - 1) / max(total, 1)),
+                cancellable=self.cancellable,
+            ),
+        )
 
     def __exit__(self, *exc: object) -> None:
         if self.token is not None:

@@ -70,7 +70,9 @@ class SyntheticProtocol(LanguageServerProtocol):
                 if callback is not None:
                     callback(future)
             finally:
-                if futures.get(msg_id) is future:
+                # A cancelled one is left: pygls cancels them while iterating
+                # over this dict (at shutdown), and cancellations are rare.
+                if not future.cancelled() and futures.get(msg_id) is future:
                     del futures[msg_id]
 
         super()._execute_handler(msg_id, handler, done, args, kwargs)

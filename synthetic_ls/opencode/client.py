@@ -461,6 +461,20 @@ class OpenCodeClient:
         )
         return _message(body, self.base_url)
 
+    def add_context(
+        self, session_id: str, text: str, *, directory: str | None = None
+    ) -> Message:
+        """Add ``text`` to the session's history as a user message the agent does not answer.
+
+        (``noReply``): every later turn sees it, whoever sends the prompt.
+        """
+        body = {"noReply": True, "parts": [{"type": "text", "text": text}]}
+        return _message(
+            self._request("POST", f"/session/{session_id}/message", directory=directory,
+                          body=body, session_id=session_id),
+            self.base_url,
+        )
+
     def prompt_async(
         self,
         session_id: str,

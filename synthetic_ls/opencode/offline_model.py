@@ -308,6 +308,35 @@ class OfflineModelServer(ThreadingHTTPServer):
             return list(self.state.requests)
 
 
+#: The provider and model id the offline model is known by in OpenCode.
+PROVIDER_ID = "offline"
+MODEL_ID = "echo"
+
+
+def opencode_config(model_url: str, *, ask_bash: bool = True) -> str:
+    """OpenCode config (JSON, for ``OPENCODE_CONFIG_CONTENT``) using this model and no network.
+
+    With ``ask_bash``, the agent asks permission before every shell command
+    (so a demo or a test can approve or deny it).
+    """
+    config: dict[str, Any] = {
+        "$schema": "https://opencode.ai/config.json",
+        "model": f"{PROVIDER_ID}/{MODEL_ID}",
+        "small_model": f"{PROVIDER_ID}/{MODEL_ID}",
+        "autoupdate": False,
+        "share": "disabled",
+        "provider": {PROVIDER_ID: {
+            "npm": "@ai-sdk/openai-compatible",
+            "name": "Offline",
+            "options": {"baseURL": model_url + "/v1"},
+            "models": {MODEL_ID: {"name": "Offline echo", "tool_call": True}},
+        }},
+    }
+    if ask_bash:
+        config["permission"] = {"bash": "ask"}
+    return json.dumps(config)
+
+
 def start_in_thread(port: int = 0) -> tuple[str, Callable[[], None]]:
     """Serve on 127.0.0.1 in a daemon thread; return (base url, stop)."""
     server, stop = start_server_in_thread(port)
@@ -334,9 +363,16 @@ def main(argv: list[str] | None = None) -> int:
         description="Serve a scripted OpenAI-compatible chat model on 127.0.0.1 "
         "(no credentials). Prints its base URL; OpenCode's baseURL is URL/v1.")
     parser.add_argument("--port", type=int, default=0, help="port (0: a free one)")
+    parser.add_argument(
+        "--print-config", action="store_true",
+        help="also print, on a second line, the OpenCode config (JSON) that uses this model: "
+        "give it to `opencode serve` as OPENCODE_CONFIG_CONTENT",
+    )
     args = parser.parse_args(argv)
     server = OfflineModelServer(args.port)
     print(server.url, flush=True)
+    if args.print_config:
+        print(opencode_config(server.url), flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

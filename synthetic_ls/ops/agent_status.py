@@ -32,12 +32,15 @@ BUSY = "busy"
 IDLE = "idle"
 AWAITING_INPUT = "awaiting_input"
 ERROR = "error"
+#: A turn seen from its start to a good end: ``ready``, even after an earlier error.
+DONE = "done"
 
 _STATUS_OF = {
     BUSY: Status.ACTIVE,
     AWAITING_INPUT: Status.AWAITING_INPUT,
     ERROR: Status.ERROR,
     IDLE: Status.READY,
+    DONE: Status.READY,
 }
 
 #: A turn the person stopped ends with this error; it is not a failure.

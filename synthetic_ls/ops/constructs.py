@@ -128,6 +128,9 @@ class CreateOptions:
     #: An OpenCode agent session: None when the template has an ``agent``,
     #: True or False to override.
     agent: bool | None = None
+    #: On failure keep the record in ``error`` (saying which step failed)
+    #: instead of deleting it; what the steps made is undone either way.
+    keep_failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -275,7 +278,11 @@ def plan_construct(store: Store, options: CreateOptions) -> PlanResult:
 
 
 def create_construct(
-    store: Store, options: CreateOptions, *, cancelled: Callable[[], bool] | None = None
+    store: Store,
+    options: CreateOptions,
+    *,
+    cancelled: Callable[[], bool] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> ConstructResult:
     """Validate the inputs, write the record, then provision every resource in order.
 
@@ -283,10 +290,11 @@ def create_construct(
     too) undoes the steps begun, newest first, and a crash leaves a journal
     that ``doctor --fix`` (or the next change of the construct) rolls back.
     ``cancelled`` is asked between steps; when it says yes, the creation
-    stops the same way (an editor's cancel button).
+    stops the same way (an editor's cancel button). ``progress`` is told
+    each step as it starts: (number, steps in all, title).
     """
     job, final = _new_job(store, options)
-    job.cancelled = cancelled
+    job.cancelled, job.progress, job.keep_failed = cancelled, progress, options.keep_failed
     # Before the record: a server that cannot be reached, or a provider without
     # credentials, refuses the creation with nothing written.
     flow.preflight(job, RESOURCES)

@@ -41,6 +41,8 @@ from synthetic_ls.provision.session import AgentSpec, agent_spec
 _RECONNECTABLE = frozenset({STREAM_CUT, UNREACHABLE, TIMEOUT})
 #: Consecutive failed reconnects before watching gives up.
 MAX_RECONNECTS = 6
+#: How an assistant message that ends a turn finishes (``tool-calls`` goes on).
+FINAL_FINISH = frozenset({"stop", "length", "content-filter", "other"})
 
 
 class NoSessionError(NotFoundError):
@@ -234,10 +236,10 @@ def send_prompt(
                 target.session_id, text, directory=target.directory,
                 provider_id=spec.provider_id, model_id=spec.model_id, agent=spec.agent_id,
             )
-            agent_status.apply_states(store, {target.session_id: agent_status.BUSY})
 
         if not wait:
             send()
+            agent_status.apply_states(store, {target.session_id: agent_status.BUSY})
             return SendResult(target.construct.id, target.session_id, False, agent_status.BUSY)
         end = follow(
             client, target, on_line or (lambda _line: None), stop_on_input=True,
@@ -250,8 +252,14 @@ def _turn_result(
     store: Store, client: OpenCodeClient, target: SessionTarget, end: TurnEnd
 ) -> SendResult:
     """How a turn ended, with its reply; the construct's status follows."""
-    agent_status.apply_states(store, {target.session_id: end.state})
-    last = _last_assistant(client, target)
+    # A turn we saw end well clears an earlier turn's error (DONE, not IDLE).
+    done = agent_status.DONE if end.state == agent_status.IDLE else end.state
+    agent_status.apply_states(store, {target.session_id: done})
+    # The reply as the events told it; the transcript only when they could not.
+    last = None
+    if end.reply is None or end.state == agent_status.ERROR:
+        last = _last_assistant(client, target)
+    reply = end.reply if end.reply is not None else (last.text if last is not None else None)
     perms = [
         _permission_dict(p) for p in client.permissions(directory=target.directory)
         if p.session_id == target.session_id
@@ -261,7 +269,7 @@ def _turn_result(
         error = _error_text(last.error)
     return SendResult(
         target.construct.id, target.session_id, True, end.state,
-        reply=last.text if last is not None else None, error=error, permissions=perms,
+        reply=reply, error=error, permissions=perms,
     )
 
 
@@ -289,6 +297,26 @@ class _Lines:
         self.session_id = session_id
         self._said: set[tuple[str, str]] = set()
         self._last = ""
+        #: Finished text parts of each assistant message, and the newest such message.
+        self._texts: dict[str, dict[str, str]] = {}
+        self._assistant: str | None = None
+
+    def finished(self, event: Event) -> bool:
+        """Whether ``event`` ends the turn: this session's assistant message, finished for good.
+
+        ``tool-calls`` is not the end (the agent goes on with the results).
+        """
+        if event.type != "message.updated" or event.session_id != self.session_id:
+            return False
+        info = _dict(event.properties.get("info"))
+        return info.get("role") == "assistant" and info.get("finish") in FINAL_FINISH
+
+    @property
+    def reply(self) -> str | None:
+        """The text of the newest assistant message seen (None if none was seen whole)."""
+        if self._assistant is None:
+            return None
+        return "".join(self._texts.get(self._assistant, {}).values())
 
     def _once(self, key: tuple[str, str], line: str) -> str | None:
         if key in self._said:
@@ -315,6 +343,10 @@ class _Lines:
             line = f"needs permission {props.get('id')}: {props.get('permission')} {patterns}"
         elif event.type == "permission.replied":
             line = f"permission {props.get('requestID')}: {props.get('reply')}"
+        elif event.type == "message.updated":
+            info = _dict(props.get("info"))
+            if info.get("role") == "assistant" and isinstance(info.get("id"), str):
+                self._assistant = info["id"]
         elif event.type == "message.part.updated":
             line = self._part(props.get("part"))
         if line is None or line == self._last:
@@ -329,6 +361,9 @@ class _Lines:
         if part.get("type") == "text":
             ended = isinstance(part.get("time"), dict) and part["time"].get("end")
             text = str(part.get("text", "")).strip()
+            if ended and not part.get("synthetic"):
+                parts = self._texts.setdefault(str(part.get("messageID", "")), {})
+                parts[pid] = str(part.get("text", ""))
             return self._once((pid, "text"), f"agent: {text}") if ended and text else None
         if part.get("type") == "tool":
             state = _dict(part.get("state"))
@@ -363,6 +398,8 @@ class TurnEnd:
 
     state: str
     error: str | None = None
+    #: The reply as the events told it; None when they did not tell it whole.
+    reply: str | None = None
 
 
 def follow(
@@ -391,7 +428,7 @@ def follow(
     error: str | None = None
 
     def ended() -> TurnEnd:
-        return TurnEnd(agent_status.ERROR if error else agent_status.IDLE, error)
+        return TurnEnd(agent_status.ERROR if error else agent_status.IDLE, error, lines.reply)
 
     while True:
         try:
@@ -421,6 +458,11 @@ def follow(
                 line = lines.line(event)
                 if line is not None:
                     emit(line)
+                if stop_on_input and lines.finished(event):
+                    # A prompt's turn: its last message is done, which is when
+                    # OpenCode's own blocking call returns. It says idle a
+                    # moment later, after its bookkeeping (a diff summary).
+                    return ended()
                 told = agent_status.state_from_event(event)
                 if told is None or told[0] != target.session_id:
                     continue
@@ -441,6 +483,7 @@ def follow(
             if failures > MAX_RECONNECTS:
                 raise
             emit(f"(event stream lost: {err.code}; reconnecting)")
+            lines = _Lines(target.session_id)  # parts seen so far may be incomplete
             time.sleep(min(0.25 * 2 ** failures, 4.0))
 
 

@@ -74,6 +74,7 @@ def construct_dict(construct: Construct, file: Path | str | None = None) -> dict
         "branch": construct.branch,
         "base_ref": construct.base_ref,
         "base_commit": construct.base_commit,
+        "error": construct.error,
         "created_at": format_timestamp(construct.created_at),
         "updated_at": format_timestamp(construct.updated_at),
         "extra": _jsonable(dict(construct.model_extra or {})),

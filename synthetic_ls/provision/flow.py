@@ -82,13 +82,15 @@ def create(job: Job, resources: Sequence[Resource], *, final_status: Status) -> 
     # write per step. A crash before that write leaves the step "begun", and
     # undoing a step that in fact finished is as safe as undoing a half one.
     made: dict[str, Any] = {}
+    steps = [r for r in resources if r.wanted(job)]
+    total = len(steps) + 1
     try:
-        for resource in resources:
-            if not resource.wanted(job):
-                continue
+        for number, resource in enumerate(steps, start=1):
             if job.cancelled is not None and job.cancelled():
                 raise OperationCancelledError("the creation was cancelled")
             title = resource.title
+            if job.progress is not None:
+                job.progress(number, total, title)
             journal = job.journal
             assert journal is not None, "a step runs inside a journalled operation"
             fields = resource.prepare(job)
@@ -97,6 +99,8 @@ def create(job: Job, resources: Sequence[Resource], *, final_status: Status) -> 
         title = "marking the construct ready"
         if job.cancelled is not None and job.cancelled():
             raise OperationCancelledError("the creation was cancelled")
+        if job.progress is not None:
+            job.progress(total, total, title)
         return finish(job, final_status, made)
     except BaseException as exc:
         journal = job.journal or Journal.begin("create")
@@ -109,9 +113,31 @@ def create(job: Job, resources: Sequence[Resource], *, final_status: Status) -> 
             # would orphan what could not be removed.
             with contextlib.suppress(Exception):
                 job.update(journal=journal.stop())
+        elif job.keep_failed and journal.op == "create" and not isinstance(
+            exc, OperationCancelledError | KeyboardInterrupt
+        ):
+            notes.extend(_keep_as_error(job, title, exc))
         else:
             notes.extend(_drop_or_restore(job, journal))
         raise StepFailedError(title, exc, notes, failed) from exc
+
+
+#: Record fields the steps of a creation fill in; a failed one kept as ``error`` loses them.
+_MADE_FIELDS = ("workspace_path", "branch", "base_ref", "base_commit", "opencode_session_id")
+
+
+def _keep_as_error(job: Job, title: str, exc: BaseException) -> list[str]:
+    """After an undone creation: keep the record, in ``error``, saying which step failed."""
+    detail = str(exc) or type(exc).__name__
+    try:
+        job.update(
+            status=Status.ERROR, journal=None, spawn_pid=None,
+            error=f"{title} failed: {detail}"[:2000],
+            **dict.fromkeys(_MADE_FIELDS),
+        )
+    except RecordNotFoundError:
+        return []
+    return [f"kept record {job.construct.id} as error"]
 
 
 def finish(job: Job, final_status: Status, made: dict[str, Any]) -> Construct:

@@ -52,6 +52,11 @@ class Job:
     keep_session: bool = False
     #: The OpenCode server, found (or started) on first use.
     server: ServerInfo | None = None
+    #: Told before each step of a creation: (step number from 1, steps in all, title).
+    progress: Callable[[int, int, str], None] | None = None
+    #: A failed creation keeps the record, in status ``error`` with what failed,
+    #: instead of deleting it (what its steps made is undone either way).
+    keep_failed: bool = False
 
     def opencode(self) -> ServerInfo:
         """The repository's OpenCode server: the named one, the running one, or a new one."""

@@ -157,6 +157,11 @@ class SessionResource(Resource):
                 _directory(job), title=job.construct.name, provider_id=spec.provider_id,
                 model_id=spec.model_id, agent=spec.agent_id,
             )
+            # The prompt bundle, if one was made, is the session's first message.
+            from synthetic_ls.provision.prompt_bundle import bundles_of
+
+            for bundle in bundles_of(job.store, job.construct.id):
+                client.add_context(session.id, bundle.content, directory=_directory(job))
         job.outputs["session"] = session.id
         return {"opencode_session_id": session.id}
 

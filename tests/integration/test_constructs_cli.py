@@ -117,12 +117,14 @@ def test_new_ls_show_edit_rm(repo: Path, capsys: pytest.CaptureFixture[str]) -> 
         "branch",
         "base_ref",
         "base_commit",
+        "error",
         "created_at",
         "updated_at",
         "extra",
         "file",
         "operation",
         "worktree",
+        "agent",
     ]
     assert first["description"] == "users land on /" and first["workspace_path"] is None
     assert first["created_at"].endswith("Z")

@@ -60,6 +60,8 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.session.permissions",
         "synthetic.session.approve",
         "synthetic.session.deny",
+        "synthetic.prompts.build",
+        "synthetic.prompts.preview",
     }
 
 
@@ -86,9 +88,12 @@ async def test_construct_lifecycle(client: LanguageClient, repo: Path) -> None:
     ident = created["id"]
     assert created["name"] == "Fix it" and created["template_id"] == "docs"
     assert Path(created["workspace_path"]).is_dir()
-    # A long command reported progress: begin, then end.
+    # A long command reported progress: begin, each step, then end.
     kinds = [[r.kind for r in reports] for reports in client.progress_reports.values()]
-    assert ["begin", "end"] in kinds
+    assert ["begin", "report", "report", "end"] in kinds
+    steps = [r.message for reports in client.progress_reports.values() for r in reports
+             if r.kind == "report"]
+    assert steps == ["[1/2] creating the worktree", "[2/2] marking the construct ready"]
     listed = await run(client, "synthetic.construct.list", {"inspect": False})
     assert [c["id"] for c in listed["constructs"]] == [ident]
     shown = await run(client, "synthetic.construct.show", {"ref": ident})
@@ -230,9 +235,9 @@ async def test_a_creation_can_be_cancelled_from_its_progress(
     token = None
     for _ in range(100):
         await asyncio.sleep(0.05)
-        # A token with its begin report (the token alone comes first).
-        fresh = [t for t in client.progress_reports if t not in before]
-        if fresh and client.progress_reports[fresh[0]]:
+        fresh = [t for t in client.progress_reports
+                 if t not in before and client.progress_reports[t]]
+        if fresh:
             token = fresh[0]
             break
     assert token is not None, "no progress was reported"

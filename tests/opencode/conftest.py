@@ -8,7 +8,6 @@ none is found.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -22,13 +21,14 @@ from pathlib import Path
 
 import pytest
 
+from synthetic_ls.opencode import offline_model as offline
 from synthetic_ls.opencode.client import OpenCodeClient
 from synthetic_ls.opencode.offline_model import OfflineModelServer, start_server_in_thread
 
 ROOT = Path(__file__).parents[2]
 LOCAL_BIN = ROOT / ".tools" / "node_modules" / ".bin" / "opencode"
-PROVIDER = "offline"
-MODEL = "echo"
+PROVIDER = offline.PROVIDER_ID
+MODEL = offline.MODEL_ID
 
 
 def find_opencode() -> str | None:
@@ -47,20 +47,7 @@ def free_port() -> int:
 
 
 def opencode_config(model_url: str) -> str:
-    return json.dumps({
-        "$schema": "https://opencode.ai/config.json",
-        "model": f"{PROVIDER}/{MODEL}",
-        "small_model": f"{PROVIDER}/{MODEL}",
-        "autoupdate": False,
-        "share": "disabled",
-        "permission": {"bash": "ask"},
-        "provider": {PROVIDER: {
-            "npm": "@ai-sdk/openai-compatible",
-            "name": "Offline",
-            "options": {"baseURL": model_url + "/v1"},
-            "models": {MODEL: {"name": "Offline echo", "tool_call": True}},
-        }},
-    })
+    return offline.opencode_config(model_url)
 
 
 @dataclass

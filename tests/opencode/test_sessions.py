@@ -172,15 +172,17 @@ def test_prompt_and_reply_status_follows_and_log_reads_it_back(
     sent = cli_json(capsys, "session", "send", cid, "hello there", "--wait")
     assert sent["state"] == "idle"
     assert sent["reply"] == "Offline model reply to: hello there"
-    assert show(capsys, cid)["status"] == "ready"
+    wait_for(lambda: show(capsys, cid)["status"] == "ready")
     code, out, _ = cli(capsys, "session", "send", cid, "second", "--wait")
     assert code == 0 and "agent: Offline model reply to: second" in out
     log = cli_json(capsys, "session", "log", cid)
     texts = [(m["role"], m["text"]) for m in log["messages"]]
-    assert texts[:2] == [
+    # First the prompt bundle (the construct's context), added without a reply.
+    assert texts[0][0] == "user" and texts[0][1].startswith("## This construct")
+    assert texts[1:3] == [
         ("user", "hello there"), ("assistant", "Offline model reply to: hello there")
     ]
-    assert len(texts) == 4
+    assert len(texts) == 5
     code, out, _ = cli(capsys, "session", "log", cid)
     assert "[assistant]\nOffline model reply to: second" in out
 
@@ -247,7 +249,9 @@ def test_a_failed_turn_is_an_error_status_until_the_next_prompt(
     assert "error: scripted failure" in out
     assert show(capsys, cid)["status"] == "error"
     assert cli_json(capsys, "session", "send", cid, "again", "--wait")["state"] == "idle"
-    assert show(capsys, cid)["status"] == "ready"
+    # The reply comes with the turn's last message; OpenCode may say busy a
+    # moment longer (its bookkeeping), and a show in between says so.
+    wait_for(lambda: show(capsys, cid)["status"] == "ready")
 
 
 def test_open_prints_the_attach_command_without_the_password(
@@ -333,6 +337,27 @@ def test_a_failed_session_creation_rolls_the_construct_back(
         assert "creating the agent session" in err["message"] and "disk full" in err["message"]
         with served.client() as client:
             nothing_left(repo, client)
+
+
+def test_keep_failed_keeps_the_record_as_error_and_nothing_else(
+    repo: Path, served: OpenCodeServer, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with fault_proxy(served.url) as proxy:
+        proxy.rules.append(Rule(r"^POST /session\?", status=503, body=b"{}"))
+        monkeypatch.setenv(URL_ENV, proxy.url)
+        code, _out, err = cli(capsys, "new", "kept", "--keep-failed", "--progress")
+    assert code == 1
+    assert err.splitlines()[:2] == [
+        "[1/4] creating the worktree", "[2/4] assembling the prompt bundle"]
+    assert "kept record" in err
+    [kept] = cli_json(capsys, "ls")["constructs"]
+    assert kept["status"] == "error" and kept["workspace_path"] is None
+    assert kept["error"].startswith("creating the agent session failed: OpenCode answered 503")
+    assert git(repo, "branch", "--format=%(refname:short)").split() == ["main"]
+    assert not (repo.parent / "app.worktrees").exists() or not list(
+        (repo.parent / "app.worktrees").iterdir())
+    assert cli(capsys, "rm", kept["id"], "--yes")[0] == 0
 
 
 def test_malformed_json_and_a_slow_server_are_clear(
@@ -456,7 +481,7 @@ def test_the_managed_server_rehydrates_sessions_after_a_restart(
         # The next command starts a new server; the session is found again by its id.
         log = cli_json(capsys, "session", "log", cid)
         assert log["session_id"] == sid
-        assert [m["text"] for m in log["messages"]] == [
+        assert [m["text"] for m in log["messages"]][1:] == [
             "before", "Offline model reply to: before"]
         after = cli_json(capsys, "session", "send", cid, "after", "--wait")
         assert after["reply"] == "Offline model reply to: after"
@@ -480,3 +505,28 @@ def test_opencode_not_installed_creates_nothing(
     assert git(repo, "branch", "--format=%(refname:short)").split() == ["main"]
     # A construct without an agent needs no OpenCode at all.
     assert cli_json(capsys, "new", "plain", "--template", "plain")["opencode_session_id"] is None
+
+
+def test_the_prompt_bundle_is_the_session_first_message(
+    tmp_path: Path, served: OpenCodeServer, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, offline_model: object,
+) -> None:
+    config = CONFIG.replace(
+        '  defaults: { templateId: "agent" },',
+        '  defaults: { templateId: "agent" },\n  promptSources: ["docs/brief.md"],')
+    repo = make_repo(tmp_path / "briefed", {
+        "synthetic.config.ts": config, "docs/brief.md": "Brief for ${constructName}.\n"})
+    monkeypatch.chdir(repo)
+    made = new_agent(capsys, "Briefed one")
+    log = cli_json(capsys, "session", "log", made["id"])
+    [first] = log["messages"]
+    assert first["role"] == "user" and first["text"].startswith("Brief for Briefed one.")
+    assert "## This construct" in first["text"]
+    requests = offline_model.requests  # type: ignore[attr-defined]
+    before = len(requests)
+    cli_json(capsys, "session", "send", made["id"], "go", "--wait")
+    seen = [m for r in offline_model.requests[before:]  # type: ignore[attr-defined]
+            for m in r["messages"] if m["role"] == "user"]
+    assert any("Brief for Briefed one." in str(m["content"]) for m in seen)
+    rebuilt = cli_json(capsys, "prompts", "build", made["id"])
+    assert rebuilt["delivered"] is True

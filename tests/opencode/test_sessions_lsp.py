@@ -107,7 +107,7 @@ async def test_create_prompt_permission_abort_through_the_server(
     await until_status(agent_repo, cid, "error")
 
     log = await run(client, "synthetic.session.log", {"ref": cid})
-    assert [m["role"] for m in log["messages"]][:2] == ["user", "assistant"]
+    assert [m["role"] for m in log["messages"]][:3] == ["user", "user", "assistant"]
     opened = await run(client, "synthetic.session.open", {"ref": cid})
     assert opened["terminal_argv"][-4:] == ["session", "open", cid, "--run"]
     assert served.password not in str(opened)

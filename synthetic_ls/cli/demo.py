@@ -1,0 +1,115 @@
+"""``synthetic demo``: the whole flow on a built-in example repository, with the offline model.
+
+It copies ``examples/flow`` into a temporary git repository, starts the
+offline model (no credentials) and points a managed ``opencode serve`` at it
+(HOME in the temporary folder, so nothing of the user's is read or written),
+then runs the real ``synthetic`` commands one after the other, printing each
+with its output: check the config, create a construct (worktree, prompt
+bundle, dev service, agent session), list it, prompt the agent, approve the
+tool call it asks for, and remove the construct. Everything it started is
+stopped and the folder deleted, whatever happens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "flow"
+#: Where scripts/setup.sh installs OpenCode, relative to a source checkout.
+LOCAL_OPENCODE = Path(__file__).resolve().parents[2] / ".tools/node_modules/.bin/opencode"
+_GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Synthetic demo", "GIT_AUTHOR_EMAIL": "demo@example.invalid",
+    "GIT_COMMITTER_NAME": "Synthetic demo", "GIT_COMMITTER_EMAIL": "demo@example.invalid",
+}
+
+
+class DemoFailed(Exception):
+    """A step of the demo did not do what it should (its output was printed)."""
+
+
+def _environment(tmp: Path, model_url: str) -> dict[str, str]:
+    from synthetic_ls.opencode.offline_model import opencode_config
+
+    home = tmp / "home"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SYNTHETIC_OPENCODE_URL", "SYNTHETIC_OPENCODE_PASSWORD"))}
+    env.update(_GIT_IDENTITY)
+    env.update(
+        HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"), XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_STATE_HOME=str(home / ".local" / "state"),
+        OPENCODE_CONFIG_CONTENT=opencode_config(model_url),
+        SYNTHETIC_WORKTREES_DIR=str(tmp / "worktrees"),
+    )
+    if "SYNTHETIC_OPENCODE_BIN" not in env and os.access(LOCAL_OPENCODE, os.X_OK):
+        env["SYNTHETIC_OPENCODE_BIN"] = str(LOCAL_OPENCODE)
+    return env
+
+
+def _make_repo(repo: Path, env: dict[str, str]) -> None:
+    shutil.copytree(EXAMPLE, repo)
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "Demo site"]):
+        subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+
+
+def run_demo(say: Callable[[str], None] = print) -> int:
+    """Run the demo, printing through ``say``; 0 when every step did what it should."""
+    from synthetic_ls.opencode.offline_model import start_in_thread
+
+    started = time.monotonic()
+    tmp = Path(tempfile.mkdtemp(prefix="synthetic-demo-"))
+    model_url, stop_model = start_in_thread()
+    env = _environment(tmp, model_url)
+    repo = tmp / "demo-site"
+    _make_repo(repo, env)
+    say(f"Demo repository: {repo} (a copy of the built-in example)")
+    say(f"Offline model: {model_url} (scripted, no credentials)")
+
+    def synthetic(*args: str, check: bool = True, quiet: bool = False) -> str:
+        if not quiet:
+            say(f"\n$ synthetic {' '.join(args)}")
+        proc = subprocess.run(
+            [sys.executable, "-m", "synthetic_ls.cli", *args], cwd=repo, env=env,
+            capture_output=True, text=True, timeout=180,
+        )
+        for text in (proc.stderr, proc.stdout):
+            if text.strip() and not quiet:
+                say(text.rstrip())
+        if check and proc.returncode != 0:
+            raise DemoFailed(f"`synthetic {args[0]}` exited with {proc.returncode}")
+        return proc.stdout
+
+    try:
+        synthetic("config", "check")
+        synthetic("new", "Add a greeting", "--description", "Say hello on the home page")
+        listed = synthetic("ls", "--json", quiet=True)
+        [construct] = json.loads(listed)["constructs"]
+        cid = construct["id"]
+        synthetic("ls")
+        synthetic("show", cid)
+        synthetic("session", "send", cid, "Please add a greeting to the home page", "--wait")
+        synthetic("session", "send", cid, "[tool:bash echo '<p>Hello!</p>' >> web/index.html]",
+                  "--wait")
+        synthetic("session", "approve", cid)
+        synthetic("session", "watch", cid, "--timeout", "60")
+        synthetic("session", "log", cid)
+        synthetic("rm", cid, "--yes", "--force")
+        synthetic("ls")
+    except (DemoFailed, subprocess.TimeoutExpired, ValueError) as exc:
+        say(f"\ndemo: FAILED: {exc}")
+        return 1
+    finally:
+        subprocess.run([sys.executable, "-m", "synthetic_ls.cli", "opencode", "stop"],
+                       cwd=repo, env=env, capture_output=True, timeout=60)
+        stop_model()
+        shutil.rmtree(tmp, ignore_errors=True)
+    say(f"\ndemo: done in {time.monotonic() - started:.0f} s; everything it made is gone.")
+    return 0

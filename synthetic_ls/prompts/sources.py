@@ -1,0 +1,165 @@
+"""Which files make a prompt bundle, in which order, read safely."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from synthetic_ls.config.paths import escapes_repo, glob_matches, glob_segments, has_glob
+from synthetic_ls.errors import ExitCode, SyntheticError
+
+if TYPE_CHECKING:
+    from synthetic_ls.config import SyntheticConfig, Template
+
+#: Largest fragment read (bytes); a bundle is for a model's context, not a corpus.
+FRAGMENT_MAX = 256 * 1024
+#: Most files one pattern may bring in.
+FILES_PER_PATTERN = 200
+_SKIP_DIRS = frozenset({".git", "node_modules"})
+
+
+class PromptError(SyntheticError):
+    """A prompt fragment that cannot be used: missing, unreadable, or with a bad variable.
+
+    ``fields`` locate it: ``file`` (repository-relative), and ``line`` /
+    ``column`` (1-based) for a variable.
+    """
+
+    code = "prompt-error"
+    exit_code = ExitCode.INVALID
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file of the bundle: its path, the config entry that brought it, its order."""
+
+    path: str  # repository-relative, with "/"
+    entry: str  # the path or glob as written in the config
+    origin: str  # "promptSources" or "templates.<id>.prompts"
+    order: int | None  # set for {path, order} entries
+
+
+def _entries(config: SyntheticConfig | None, template: Template | None) -> list[Source]:
+    """The config's entries as written: ``promptSources`` first, then the template's."""
+    out: list[Source] = []
+    if config is not None:
+        for source in config.prompt_sources:
+            explicit = "order" in source.model_fields_set
+            out.append(Source("", source.path, "promptSources", source.order if explicit else None))
+    if template is not None:
+        for pattern in template.prompts:
+            out.append(Source("", pattern, f"templates.{template.id}.prompts", None))
+    return out
+
+
+def _inside(root: Path, path: Path) -> bool:
+    real = os.path.realpath(path)
+    return real == os.path.realpath(root) or Path(real).is_relative_to(os.path.realpath(root))
+
+
+def _regular(root: Path, rel: str) -> bool:
+    path = root / rel
+    if not _inside(root, path):
+        return False
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _walk(root: Path, start: Path) -> Iterable[str]:
+    for folder, dirs, files in os.walk(start):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        for name in sorted(files):
+            yield os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
+
+
+def expand(root: Path, entry: str) -> list[str]:
+    """The regular files inside the repository an entry names (file, folder or glob), sorted.
+
+    A path out of the repository, also through a symbolic link, names nothing.
+    """
+    pattern = entry.replace("\\", "/").removeprefix("./")
+    if not pattern or escapes_repo(pattern):
+        return []
+    if not has_glob(pattern):
+        target = root / pattern
+        if os.path.isdir(target) and _inside(root, target):
+            found = [p for p in _walk(root, target) if _regular(root, p)]
+            return found[:FILES_PER_PATTERN]
+        return [pattern.rstrip("/")] if _regular(root, pattern) else []
+    segments = pattern.rstrip("/").split("/")
+    fixed: list[str] = []
+    for segment in segments[:-1]:
+        if has_glob(segment):
+            break
+        fixed.append(segment)
+    start = root.joinpath(*fixed) if fixed else root
+    if not os.path.isdir(start) or not _inside(root, start):
+        return []
+    globs = glob_segments(pattern.rstrip("/"))
+    found = []
+    for rel in _walk(root, start):
+        if glob_matches(globs, rel.split("/")) and _regular(root, rel):
+            found.append(rel)
+            if len(found) >= FILES_PER_PATTERN:
+                break
+    return found
+
+
+def resolve(root: Path, config: SyntheticConfig | None, template: Template | None) -> list[Source]:
+    """The bundle's files in order: ``{path, order}`` entries by order, then the rest as written.
+
+    A file named twice comes once, where it first comes. An entry that names
+    no file is a :class:`PromptError`.
+    """
+    entries = _entries(config, template)
+    ordered = sorted((e for e in entries if e.order is not None), key=lambda e: e.order or 0)
+    rest = [e for e in entries if e.order is None]
+    seen: set[str] = set()
+    out: list[Source] = []
+    for entry in [*ordered, *rest]:
+        files = expand(root, entry.entry)
+        if not files:
+            raise PromptError(
+                f"prompt source {entry.entry!r} ({entry.origin}) names no file in the repository",
+                fields={"file": entry.entry, "origin": entry.origin},
+            )
+        for path in files:
+            if path not in seen:
+                seen.add(path)
+                out.append(Source(path, entry.entry, entry.origin, entry.order))
+    return out
+
+
+def read_fragment(root: Path, rel: str) -> str:
+    """The text of a fragment: a regular UTF-8 file inside the repository, at most FRAGMENT_MAX."""
+    path = root / rel
+    if not _inside(root, path):
+        raise PromptError(f"prompt file {rel} leads out of the repository", fields={"file": rel})
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as err:
+        # A link inside the repository is fine: read where it points (checked above).
+        try:
+            fd = os.open(os.path.realpath(path), os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            raise PromptError(
+                f"cannot read prompt file {rel}: {err.strerror}", fields={"file": rel}
+            ) from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise PromptError(f"prompt file {rel} is not a regular file", fields={"file": rel})
+        data = handle.read(FRAGMENT_MAX + 1)
+    if len(data) > FRAGMENT_MAX:
+        raise PromptError(
+            f"prompt file {rel} is larger than {FRAGMENT_MAX // 1024} KiB", fields={"file": rel}
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PromptError(f"prompt file {rel} is not UTF-8 text", fields={"file": rel}) from None

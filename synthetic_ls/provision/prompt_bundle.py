@@ -1,0 +1,162 @@
+"""The prompt-bundle resource: the construct's assembled prompt, recorded in ``prompt_bundles/``.
+
+It is made after the worktree (and the ports, whose numbers it names) and
+before the agent session, which receives it as its first, context-only
+message (see :mod:`synthetic_ls.provision.session`). Delivering it to the
+session, not as a file in the worktree, keeps it out of the person's commits
+and puts it in the session's history, where every later turn sees it, from
+Synthetic, the terminal UI or any other client.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from state_format.errors import RecordNotFoundError
+from state_format.records import PortAllocation, PromptBundle, utc_now
+from synthetic_ls.prompts.bundle import TOKEN_METHOD, ConstructFacts, ServiceFacts, assemble
+from synthetic_ls.provision.lifecycle import Finding, PlanItem, Resource, Subject
+from synthetic_ls.provision.session import wants_agent
+
+if TYPE_CHECKING:
+    from state_format.store import Store
+    from synthetic_ls.config import Template
+    from synthetic_ls.prompts.bundle import Bundle
+    from synthetic_ls.provision.job import Job, Survey
+
+
+def _has_sources(job: Job) -> bool:
+    config_sources = job.config.prompt_sources if job.config is not None else []
+    return bool(config_sources) or bool(job.template is not None and job.template.prompts)
+
+
+def construct_facts(
+    store: Store, template: Template | None, construct: Any, *, placeholders: bool = False
+) -> ConstructFacts:
+    """What the bundle says about ``construct``: its values and its services' ports.
+
+    With ``placeholders`` (a preview, or a check before the construct
+    exists), values not known yet read ``<construct id>``, ``<worktree>``...
+    """
+    names = [s.id for s in template.services] if template is not None else []
+    ports: dict[str, int] = {}
+    if not placeholders:
+        for allocation in store.list(PortAllocation).records:
+            if allocation.construct_id == construct.id:
+                ports.setdefault(allocation.service_name, allocation.port)
+    names += [n for n in ports if n not in names]
+    services = tuple(ServiceFacts(n, ports.get(n)) for n in names)
+    if placeholders:
+        return ConstructFacts(
+            "<construct id>", construct.name if construct is not None else "<construct name>",
+            "<worktree>", "<branch>", str(store.repo.worktree),
+            construct.description if construct is not None else "", services,
+        )
+    return ConstructFacts(
+        construct.id, construct.name, construct.workspace_path or "", construct.branch or "",
+        str(store.repo.worktree), construct.description, services,
+    )
+
+
+def bundles_of(store: Store, construct_id: str) -> list[PromptBundle]:
+    """The bundle records of a construct (one, or none)."""
+    return [b for b in store.list(PromptBundle).records if b.construct_id == construct_id]
+
+
+def record_bundle(store: Store, construct_id: str, bundle: Bundle) -> PromptBundle:
+    """Replace the construct's bundle record with ``bundle``."""
+    with store.lock():
+        for old in bundles_of(store, construct_id):
+            store.delete(PromptBundle, old.id)
+        record = PromptBundle(
+            id=store.new_id(PromptBundle, construct_id),
+            construct_id=construct_id,
+            content=bundle.content,
+            token_count=bundle.token_count,
+            token_method=TOKEN_METHOD,
+            created_at=utc_now(),
+        )
+        return store.create(record)
+
+
+def _delete_bundles(store: Store, construct_id: str) -> list[str]:
+    notes = []
+    for bundle in bundles_of(store, construct_id):
+        try:
+            store.delete(PromptBundle, bundle.id)
+        except RecordNotFoundError:
+            continue
+        notes.append(f"deleted prompt bundle {bundle.id}")
+    return notes
+
+
+class PromptBundleResource(Resource):
+    """The construct's prompt bundle (``prompt_bundles/<id>.toml``)."""
+
+    name = "prompt-bundle"
+    title = "assembling the prompt bundle"
+    with_worktree = True
+
+    def wanted(self, job: Job) -> bool:
+        """With a worktree, when the config names prompt files or the construct has an agent."""
+        return job.worktree and (_has_sources(job) or wants_agent(job))
+
+    def _preview(self, job: Job) -> Bundle:
+        facts = construct_facts(job.store, job.template, job.construct, placeholders=True)
+        return assemble(job.store.repo.worktree, job.config, job.template, facts)
+
+    def plan(self, job: Job) -> PlanItem:
+        """The fragments, in order, with their token estimates."""
+        bundle = self._preview(job)
+        files = ", ".join(f.source.path for f in bundle.fragments) or "no prompt files"
+        return PlanItem(
+            self.name,
+            f"assemble the prompt bundle ({files}; about {bundle.token_count} tokens)",
+            {"fragments": [f.to_dict() for f in bundle.fragments],
+             "token_count": bundle.token_count, "token_method": bundle.token_method},
+        )
+
+    def preflight(self, job: Job) -> None:
+        """A missing file or an unknown variable refuses the creation before anything is made."""
+        self._preview(job)
+
+    def provision(self, job: Job) -> dict[str, Any]:
+        """Assemble it with the construct's values and ports, and record it."""
+        facts = construct_facts(job.store, job.template, job.construct)
+        bundle = assemble(job.store.repo.worktree, job.config, job.template, facts)
+        record = record_bundle(job.store, job.construct.id, bundle)
+        job.outputs["prompt_bundle"] = record.id
+        return {}
+
+    def undo(self, job: Job) -> list[str]:
+        """Delete the construct's bundle records."""
+        return _delete_bundles(job.store, job.construct.id)
+
+    def release(self, job: Job) -> list[str]:
+        """Delete the construct's bundle records."""
+        return _delete_bundles(job.store, job.construct.id)
+
+    def check(self, survey: Survey) -> list[Finding]:
+        """Bundles whose construct is gone, each with a fix that deletes it."""
+        known = {c.id for c in survey.constructs}
+        findings = []
+        for bundle in survey.store.list(PromptBundle).records:
+            if bundle.construct_id in known:
+                continue
+            findings.append(Finding(
+                kind="orphan-prompt-bundle",
+                subject=Subject("file", str(survey.store.path_of(PromptBundle, bundle.id))),
+                message=f"prompt bundle {bundle.id} belongs to construct {bundle.construct_id}, "
+                "which no longer exists",
+                advice="`synthetic doctor --fix` deletes it",
+                fix=_deleter(survey.store, bundle.id),
+            ))
+        return findings
+
+
+def _deleter(store: Store, bundle_id: str) -> Any:
+    def fix() -> list[str]:
+        store.delete(PromptBundle, bundle_id)
+        return [f"deleted prompt bundle {bundle_id}"]
+
+    return fix

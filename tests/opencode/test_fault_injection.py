@@ -1,0 +1,27 @@
+"""The reduced fault injection (bench/fault_injection.py --rounds 1): nothing orphaned."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).parents[2] / "bench" / "fault_injection.py"
+
+
+def test_kill_9_at_every_step_then_doctor_leaves_nothing(opencode_bin: str) -> None:
+    """One kill per step of the example's creation, each followed by ``doctor --fix``."""
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--rounds", "1"],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "SYNTHETIC_OPENCODE_BIN": opencode_bin},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    for what in ("worktrees", "branches", "ports", "processes", "sessions"):
+        assert f"orphaned {what}: 0" in lines, proc.stdout
+    assert "inconsistent records: 0" in lines
+    steps = lines[0].removeprefix("steps: ").split(";")[0].split(", ")
+    assert steps[:2] == ["record", "worktree"] and "session" in steps
+    assert sum("kill at" in line for line in lines) == len(steps)
