@@ -31,6 +31,8 @@ COMMAND_MODULES = (
     "synthetic_ls.cli.constructs_cmd",
     "synthetic_ls.cli.worktree_cmd",
     "synthetic_ls.cli.opencode_cmd",
+    "synthetic_ls.cli.ports_cmd",
+    "synthetic_ls.cli.services_cmd",
     "synthetic_ls.cli.session_cmd",
     "synthetic_ls.cli.prompts_cmd",
 )
@@ -50,6 +52,8 @@ COMMAND_HOMES = {
     "doctor": "synthetic_ls.cli.worktree_cmd",
     "import": "synthetic_ls.cli.worktree_cmd",
     "opencode": "synthetic_ls.cli.opencode_cmd",
+    "ports": "synthetic_ls.cli.ports_cmd",
+    "services": "synthetic_ls.cli.services_cmd",
     "session": "synthetic_ls.cli.session_cmd",
     "prompts": "synthetic_ls.cli.prompts_cmd",
 }
@@ -175,6 +179,8 @@ HINTS = {
     "no-config": "create one with `synthetic init`",
     "no-default-template": "pass --template ID",
     "sha256-repository": "`synthetic new NAME --no-worktree` still works",
+    "which-service": "name the service: `synthetic services logs REF SERVICE`",
+    "no-worktree": "give it one with `synthetic worktree add REF`",
     "provider-not-usable": "run `opencode auth login`, or pick another provider in the template",
     "opencode-not-installed": "npm install -g opencode-ai, or set SYNTHETIC_OPENCODE_URL",
     "opencode-unreachable": "`synthetic opencode status` tells more",

@@ -71,9 +71,13 @@ function M.agent_state(c)
   return str(agent.state)
 end
 
---- A construct as one line of a picker; "[agent: STATE]" at the end for one with a session.
+--- A construct as one line of a picker: its services when they were fetched, then
+--- "[agent: STATE]" for one with a session.
 function M.format_construct(c)
   local line = ("%s  [%s]  %s  %s  (%s)"):format(c.name, c.status, str(c.branch), M.worktree_state(c), c.id)
+  if c.services_summary then
+    line = line .. "  " .. c.services_summary
+  end
   local agent = M.agent_state(c)
   if agent then
     line = line .. "  [agent: " .. agent .. "]"
@@ -108,6 +112,7 @@ function M.describe(c)
       table.insert(lines, l)
     end
   end
+  vim.list_extend(lines, require("synthetic.services").describe(c))
   local wt = c.worktree
   if type(wt) == "table" and type(wt.changes) == "table" and #wt.changes > 0 then
     table.insert(lines, "")
@@ -315,6 +320,7 @@ function M.list()
     if constructs == nil then
       return
     end
+    require("synthetic.services").annotate(client, root, constructs)
     local c = pick(constructs, "Constructs")
     if c == nil then
       return
@@ -323,6 +329,9 @@ function M.list()
       { id = "open", label = "Open its worktree in a new tab (:tcd)" },
       { id = "show", label = "Show" },
       { id = "remove", label = "Remove" },
+      { id = "start", label = "Start its services" },
+      { id = "stop", label = "Stop its services" },
+      { id = "restart", label = "Restart its services" },
     }
     local action = rpc.select(actions, {
       prompt = c.name,
@@ -338,8 +347,19 @@ function M.list()
       M.open_worktree(c)
     elseif action.id == "show" then
       M.show(client, root, c.id)
-    else
+    elseif action.id == "remove" then
       remove(client, root, c)
+    else
+      notify(("%s the services of %s ..."):format(action.id, c.name))
+      local err, result = rpc.call(client, "synthetic.services." .. action.id, { root = root, ref = c.id })
+      if err then
+        return fail(err)
+      end
+      local states = {}
+      for _, s in ipairs(result.services or {}) do
+        table.insert(states, s.name .. " " .. s.state)
+      end
+      notify(("services of %s: %s"):format(c.name, #states > 0 and table.concat(states, ", ") or "none"))
     end
   end)
 end
@@ -487,6 +507,9 @@ function M.create_user_commands()
   cmd("SyntheticFix", function()
     M.fix()
   end, { desc = "Synthetic: apply the fix of one doctor finding" })
+  cmd("SyntheticServices", function()
+    require("synthetic.services").open()
+  end, { desc = "Synthetic: services of every construct; start, stop, restart, logs" })
 
   -- The agent sessions (synthetic.session.*).
   local session = require("synthetic.session")
