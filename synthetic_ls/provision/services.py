@@ -222,15 +222,20 @@ def start_service(job: Job, service: ConfigService, *, setup: bool = True) -> Se
             _set(store, rid, status="failed", stopped_at=utc_now(), error=str(exc)[:2000])
             raise
         return _set(store, rid, status="ready", error=None)
-    # docker and compose run through the docker CLI.
-    run = docker_services.start(construct, service, ports, env, root, log)
+    # docker and compose run through the docker CLI. The record (with the
+    # container's name) is written first: a crash while docker starts it
+    # still leaves recovery something to remove.
+    name = (docker_services.project_name(construct.id) if service.type == "compose"
+            else docker_services.container_name(construct.id, service.id))
     _write(store, Service(
         id=rid, construct_id=construct.id, name=service.id, type=service.type,
-        command=" ".join(run.argv), cwd=str(root), env=env.added, status="starting",
-        ready_pattern=getattr(service, "ready_pattern", None), started_at=utc_now(),
-        log=str(log), container=run.name,
+        command=" ".join(docker_services.plan_argv(construct.id, service)), cwd=str(root),
+        env=env.added, status="starting", ready_pattern=getattr(service, "ready_pattern", None),
+        started_at=utc_now(), log=str(log), container=name,
     ))
     try:
+        run = docker_services.start(construct, service, ports, env, root, log)
+        _set(store, rid, command=" ".join(run.argv))
         docker_services.wait_ready(run, _ready_pattern(service), ready_timeout(service), log)
     except BaseException as exc:
         _set(store, rid, status="failed", stopped_at=utc_now(), error=str(exc)[:2000])
