@@ -172,6 +172,7 @@ def _start(job: Job, services: Sequence[Any], *, setup_new: bool) -> list[str]:
 
     # A template may have gained ports since the construct was made.
     allocate(job.store, job.construct.id, port_requests(job.template))
+    waits = []
     for service in services:
         record = current.get(service.id)
         if record is not None and svc.service_state(record) in svc.RUNNING_STATUSES:
@@ -179,8 +180,11 @@ def _start(job: Job, services: Sequence[Any], *, setup_new: bool) -> list[str]:
             continue
         if record is not None:
             svc.stop_record(job.store, record, job.template)  # leftovers of a dead one
-        svc.start_service(job, service, setup=setup_new and record is None)
+        # Launched together, then waited for: their start-ups overlap.
+        waits.append(svc.begin_service(job, service, setup=setup_new and record is None))
         notes.append(f"started service {service.id}")
+    for wait in waits:
+        wait()
     return notes
 
 

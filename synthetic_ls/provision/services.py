@@ -181,6 +181,27 @@ def start_service(job: Job, service: ConfigService, *, setup: bool = True) -> Se
     crash meanwhile leaves enough to stop it; it ends ``ready`` or
     ``failed`` (with the reason, and the error raised).
     """
+    return begin_service(job, service, setup=setup)()
+
+
+def start_services(job: Job, services: list[ConfigService]) -> list[Service]:
+    """Start ``services`` together, then wait until each is ready (ready in any order).
+
+    Every process is launched (and recorded) before the first wait, so their
+    start-ups overlap; a failure leaves the others recorded, for the undo.
+    """
+    waits = [begin_service(job, s) for s in services]
+    return [wait() for wait in waits]
+
+
+def begin_service(
+    job: Job, service: ConfigService, *, setup: bool = True
+) -> Callable[[], Service]:
+    """Launch one service (setup first) and record it; the returned call waits until ready.
+
+    Docker and compose services are started and waited for at once (the
+    returned call only gives the record).
+    """
     construct = job.construct
     store = job.store
     root = _worktree(construct)
@@ -213,15 +234,19 @@ def start_service(job: Job, service: ConfigService, *, setup: bool = True) -> Se
             host=owner.host, boot=owner.boot, pidns=owner.pidns, status="starting",
             ready_pattern=service.ready_pattern, started_at=utc_now(), log=str(log),
         ))
-        try:
-            service_process.wait_ready(launched, pattern, ready_timeout(service), service.id)
-        except BaseException as exc:
-            service_process.stop_process(
-                owner, stop_command=None, cwd=None, env=env.full, log=None, grace=1.0
-            )
-            _set(store, rid, status="failed", stopped_at=utc_now(), error=str(exc)[:2000])
-            raise
-        return _set(store, rid, status="ready", error=None)
+
+        def ready() -> Service:
+            try:
+                service_process.wait_ready(launched, pattern, ready_timeout(service), service.id)
+            except BaseException as exc:
+                service_process.stop_process(
+                    owner, stop_command=None, cwd=None, env=env.full, log=None, grace=1.0
+                )
+                _set(store, rid, status="failed", stopped_at=utc_now(), error=str(exc)[:2000])
+                raise
+            return _set(store, rid, status="ready", error=None)
+
+        return ready
     # docker and compose run through the docker CLI. The record (with the
     # container's name) is written first: a crash while docker starts it
     # still leaves recovery something to remove.
@@ -240,7 +265,8 @@ def start_service(job: Job, service: ConfigService, *, setup: bool = True) -> Se
     except BaseException as exc:
         _set(store, rid, status="failed", stopped_at=utc_now(), error=str(exc)[:2000])
         raise
-    return _set(store, rid, status="ready", error=None)
+    done = _set(store, rid, status="ready", error=None)
+    return lambda: done
 
 
 # -- state and stop ------------------------------------------------------------------------
@@ -443,7 +469,7 @@ class ServicesResource(Resource):
     def provision(self, job: Job) -> dict[str, Any]:
         """Template setup, then each service's setup and start, waiting until it is ready."""
         run_template_setup(job)
-        started = [start_service(job, s) for s in _services(job)]
+        started = start_services(job, list(_services(job)))
         job.outputs["services"] = [record_dict(r) for r in started]
         return {}
 
