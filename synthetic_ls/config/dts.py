@@ -131,7 +131,8 @@ def typescript_declarations() -> str:
     body.append(_doc(top, "  "))
     body.append(f"  export interface SyntheticConfig {_object(top, '  ', optional_id=False)}\n\n")
     body.append(
-        "  /** Identity: returns the config, typed (Synthetic reads the file as data, never runs it). */\n"
+        "  /** Identity: returns the config, typed (Synthetic reads the file as data,"
+        " never runs it). */\n"
         "  export function defineSyntheticConfig<T extends SyntheticConfig>(config: T): T;\n"
         "  export default defineSyntheticConfig;\n"
     )

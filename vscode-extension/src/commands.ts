@@ -301,10 +301,8 @@ export class Commands {
     const root = node instanceof ConstructNode ? node.root : await this.pickRoot();
     if (!root) return;
     const constructs = (await this.tree.constructs()).filter((t) => t.root === root).map((t) => t.construct);
-    const report = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: "Synthetic: running doctor", cancellable: true },
-      (_p, token) => this.doctor.run(root, constructs, token),
-    );
+    // The server reports the doctor's progress ($/progress, see progress.ts).
+    const report = await this.doctor.run(root, constructs);
     if (vscode.workspace.isTrusted) await this.doctor.pickAndFix(root, report);
     else if (report.findings.length) void vscode.commands.executeCommand("workbench.actions.view.problems");
     this.tree.refresh();

@@ -21,6 +21,9 @@ export function handleProgress(client: LanguageClient): vscode.Disposable {
   const subscriptions: vscode.Disposable[] = [];
   subscriptions.push(
     client.onRequest(WorkDoneProgressCreateRequest.type, ({ token }) => {
+      // `end` may arrive before withProgress has called us back (a quick
+      // command): remember it, and finish as soon as the callback runs.
+      let ended = false;
       let finish: (() => void) | undefined;
       let report: ((v: { message?: string; increment?: number }) => void) | undefined;
       let lastPercent = 0;
@@ -37,6 +40,10 @@ export function handleProgress(client: LanguageClient): vscode.Disposable {
               },
               (progress, cancel) =>
                 new Promise<void>((resolve) => {
+                  if (ended) {
+                    resolve();
+                    return;
+                  }
                   finish = resolve;
                   report = (v) => progress.report(v);
                   if (value.message) progress.report({ message: value.message });
@@ -50,6 +57,7 @@ export function handleProgress(client: LanguageClient): vscode.Disposable {
             if (value.percentage !== undefined) lastPercent = value.percentage;
             report?.({ message: value.message, increment });
           } else {
+            ended = true;
             finish?.();
             listener.dispose();
           }

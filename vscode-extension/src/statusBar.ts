@@ -18,6 +18,7 @@ export class StatusBar implements vscode.Disposable {
     const counts = countConstructs(constructs);
     this.item.text = statusBarText(counts);
     this.item.tooltip = statusBarTooltip(counts);
+    this.item.accessibilityInformation = { label: statusBarTooltip(counts).replace(/\n/g, ", ") };
     this.item.backgroundColor = counts.awaitingInput
       ? new vscode.ThemeColor("statusBarItem.warningBackground")
       : undefined;
