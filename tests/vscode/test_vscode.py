@@ -320,15 +320,23 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
             figure = shot("tree-view")
             shutil.copy(figure, artefacts / "vscode-tree.png")
 
-            # ... and its Remove action, after the confirmation, removes it.
+            # ... and its Remove action removes it, after a confirmation that
+            # lists the uncommitted work it would lose.
+            (worktree / "notes.txt").write_text("work in progress\n")
             row.locator(".action-label[aria-label^='Remove Construct']").click()
             dialog = page.locator(".monaco-dialog-box")
             dialog.wait_for()
-            assert "Fix login" in dialog.inner_text()
+            text = dialog.inner_text()
+            assert "Fix login" in text and "Uncommitted changes" in text and "notes.txt" in text, text
             shot("remove-confirmation")
-            dialog.get_by_role("button", name="Remove", exact=True).click()
+            dialog.get_by_role("button", name="Remove and Lose Changes").click()
             wait_for("the record to go", lambda: not list(state.glob("*.toml")))
             wait_for("the worktree to go", lambda: not worktree.exists())
+            branches = subprocess.run(
+                ["git", "branch", "--list", data["branch"]], cwd=repo,
+                capture_output=True, text=True, check=True,
+            ).stdout
+            assert branches.strip() == "", branches
             wait_for("the tree to empty", lambda: page.locator(
                 ".monaco-list-row[role=treeitem]", has_text="Fix login").count() == 0)
             shot("removed")

@@ -167,20 +167,25 @@ export class Commands {
     const choice = await vscode.window.showWarningMessage(message, { modal: true, detail: detail || undefined }, action);
     if (choice !== action) return;
     const args = { root: t.root, ref: c.id, force: dirty };
+    let result: { notes?: unknown };
     try {
-      await this.server.execute("synthetic.construct.delete", args);
+      result = await this.server.execute("synthetic.construct.delete", args);
     } catch (err) {
       if (errorCode(err) !== "unsaved-work") throw err;
+      // Work appeared since the confirmation (or git sees more than the list).
       const again = await vscode.window.showWarningMessage(
         errorMessage(err),
         { modal: true },
         "Remove and Lose Work",
       );
       if (again !== "Remove and Lose Work") return;
-      await this.server.execute("synthetic.construct.delete", { ...args, force: true });
+      result = await this.server.execute("synthetic.construct.delete", { ...args, force: true });
     }
     this.tree.refresh(0);
-    void vscode.window.setStatusBarMessage(`Synthetic: removed ${c.name}`, 5000);
+    const notes = Array.isArray(result?.notes) ? result.notes.filter((n) => typeof n === "string") : [];
+    const kept = notes.filter((n: string) => n.startsWith("kept"));
+    if (kept.length) void vscode.window.showInformationMessage(`Synthetic: removed ${c.name}; ${kept.join("; ")}`);
+    else void vscode.window.setStatusBarMessage(`Synthetic: removed ${c.name}`, 5000);
   }
 
   private async openWorktree(node: Node | undefined, newWindow: boolean): Promise<void> {

@@ -187,7 +187,7 @@ export function removalMessage(c: Construct, maxLines = 15): { message: string; 
   const message = `Remove construct "${c.name}" (${c.id})?`;
   const lines: string[] = [];
   if (c.workspace_path && c.worktree?.exists !== false) {
-    lines.push(`Its worktree ${c.workspace_path} and branch ${c.worktree?.branch ?? c.branch ?? ""} go too.`);
+    lines.push(`Its worktree ${c.workspace_path} and branch ${c.worktree?.branch ?? c.branch ?? ""} are deleted too.`);
   }
   if (dirty) {
     lines.push("", `Uncommitted changes that will be lost (${changes.length}):`);
@@ -195,7 +195,17 @@ export function removalMessage(c: Construct, maxLines = 15): { message: string; 
     if (changes.length > maxLines) lines.push(`  ... and ${changes.length - maxLines} more`);
   }
   const ahead = c.worktree?.ahead ?? 0;
-  if (ahead) lines.push("", `The branch has ${ahead} ${ahead === 1 ? "commit" : "commits"} not on its base.`);
+  if (ahead) {
+    const commits = `${ahead} ${ahead === 1 ? "commit" : "commits"}`;
+    // A removal that loses changes is forced, and a forced removal deletes
+    // the branch with its unmerged commits; otherwise the branch is kept.
+    lines.push(
+      "",
+      dirty
+        ? `The branch has ${commits} not on its base: they are deleted with it.`
+        : `The branch has ${commits} not on its base: it is kept (delete it with git branch -D).`,
+    );
+  }
   return { message, detail: lines.join("\n"), dirty };
 }
 

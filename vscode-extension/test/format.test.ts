@@ -101,7 +101,9 @@ test("removal confirmation lists the uncommitted changes", () => {
   const dirty = removalMessage(construct({ worktree: { exists: true, dirty: true, changes, ahead: 2 } }), 3);
   assert.equal(dirty.dirty, true);
   assert.match(dirty.detail, /Uncommitted changes that will be lost \(20\):\n {3}M file0.ts\n {3}M file1.ts\n {3}M file2.ts\n {2}\.\.\. and 17 more/);
-  assert.match(dirty.detail, /2 commits not on its base/);
+  assert.match(dirty.detail, /2 commits not on its base: they are deleted with it/);
+  const ahead = removalMessage(construct({ worktree: { exists: true, dirty: false, changes: [], ahead: 1 } }));
+  assert.match(ahead.detail, /1 commit not on its base: it is kept/);
 });
 
 test("services, as a list or a record, when present", () => {
