@@ -206,6 +206,18 @@ def problems(page: Page) -> list[str]:
     return [rows.nth(i).get_attribute("aria-label") or "" for i in range(rows.count())]
 
 
+def widen_sidebar(page: Page, by: int) -> None:
+    """Drag the sash between the side bar and the editor ``by`` pixels right."""
+    box = page.locator(".part.sidebar").bounding_box()
+    if box is None:
+        return
+    x, y = box["x"] + box["width"] - 1, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + by, y, steps=5)
+    page.mouse.up()
+
+
 def palette(page: Page, command: str) -> None:
     """Run ``command`` from the command palette (F1)."""
     page.keyboard.press("F1")
@@ -308,6 +320,7 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
 
             # 3. The tree view shows it (live, from synthetic/constructsChanged).
             page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
+            widen_sidebar(page, 260)  # room for the rows' descriptions in the figure
             row = page.locator(".monaco-list-row[role=treeitem]", has_text="Fix login")
             row.wait_for()
             counts = "div.statusbar-item[aria-label^='Synthetic constructs: 1, ready: 1']"
@@ -327,7 +340,8 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
             dialog = page.locator(".monaco-dialog-box")
             dialog.wait_for()
             text = dialog.inner_text()
-            assert "Fix login" in text and "Uncommitted changes" in text and "notes.txt" in text, text
+            assert "Fix login" in text, text
+            assert "Uncommitted changes" in text and "notes.txt" in text, text
             shot("remove-confirmation")
             dialog.get_by_role("button", name="Remove and Lose Changes").click()
             wait_for("the record to go", lambda: not list(state.glob("*.toml")))
