@@ -101,6 +101,7 @@ export function constructTooltip(c: Construct): string {
   if (c.workspace_path) lines.push(`worktree: ${c.workspace_path} (${worktreeSummary(c)})`);
   const agent = agentSummary(c);
   if (agent) lines.push(agent);
+  if (c.error) lines.push(`error: ${escapeMarkdown(c.error)}`);
   if (c.description) lines.push("", escapeMarkdown(c.description));
   return lines.join("  \n");
 }

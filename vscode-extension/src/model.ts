@@ -36,6 +36,8 @@ export interface Construct {
   opencode_session_id?: string | null;
   branch?: string | null;
   file?: string;
+  /** Which step failed, for a construct kept in status `error`. */
+  error?: string | null;
   worktree?: WorktreeState | null;
   agent?: AgentState | null;
   /** Issue 12 (services and ports): rendered when present, never required. */

@@ -142,6 +142,7 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
   private details(node: ConstructNode): Node[] {
     const c = node.construct;
     const out: DetailNode[] = [];
+    if (c.error) out.push(new DetailNode(node, "failed", c.error, "error", "error"));
     const branch = c.worktree?.branch ?? c.branch;
     if (branch) {
       out.push(new DetailNode(node, branch, aheadBehind(c.worktree?.ahead, c.worktree?.behind) || "in step with base", "git-branch"));

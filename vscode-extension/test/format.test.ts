@@ -5,6 +5,7 @@ import {
   aheadBehind,
   constructContext,
   constructDescription,
+  constructTooltip,
   countConstructs,
   errorCode,
   errorMessage,
@@ -68,6 +69,11 @@ test("description: branch, ahead/behind, worktree, agent", () => {
     agent: { state: "busy", pending_permissions: [] },
   });
   assert.equal(constructDescription(c), "b ↑1 ↓2 · dirty (1 change) · agent working");
+});
+
+test("the tooltip names the failed step", () => {
+  assert.match(constructTooltip(construct({ status: "error", error: "session: provider not usable" })), /error: session: provider not usable/);
+  assert.doesNotMatch(constructTooltip(construct()), /error:/);
 });
 
 test("context value flags for the menus", () => {
