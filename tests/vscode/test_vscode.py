@@ -134,8 +134,12 @@ class Shots:
 
 
 @contextlib.contextmanager
-def code_server(tmp: Path, repo: Path) -> Iterator[str]:
-    """A code-server with the extension installed, serving ``repo``; yields its URL."""
+def code_server(tmp: Path, repo: Path, **overrides: Any) -> Iterator[str]:
+    """A code-server with the extension installed, serving ``repo``; yields its URL.
+
+    ``overrides`` are user settings (``synthetic_interpreter`` for
+    ``synthetic.interpreter``).
+    """
     home, data, extensions = tmp / "home", tmp / "user-data", tmp / "extensions"
     for d in (home, data / "User", extensions):
         d.mkdir(parents=True)
@@ -168,6 +172,7 @@ def code_server(tmp: Path, repo: Path) -> Iterator[str]:
         "telemetry.telemetryLevel": "off",
         "update.mode": "none",
     }
+    settings.update({k.replace("_", ".", 1): v for k, v in overrides.items()})
     (data / "User" / "settings.json").write_text(json.dumps(settings))
     port = free_port()
     log = (tmp / "code-server.log").open("w")
@@ -363,3 +368,46 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
     if os.environ.get("SYNTHETIC_VSCODE_UPDATE_DOCS") == "1":
         for name in ("vscode-diagnostics.png", "vscode-tree.png"):
             shutil.copy(artefacts / name, DOCS / name)
+
+
+def test_a_python_without_the_server_is_told_what_to_run(tmp_path: Path) -> None:
+    """``synthetic.interpreter`` names a Python without synthetic_ls: the error says what
+    to run; changing the setting restarts the server."""
+    python = tmp_path / "bin" / "python"
+    python.parent.mkdir()
+    # An isolated Python (-I: no PYTHONPATH, no user site): synthetic_ls is not importable.
+    python.write_text(f'#!/bin/sh\nexec {sys.executable} -I -S "$@"\n')
+    python.chmod(0o755)
+    repo = make_repo(tmp_path / "app", {"synthetic.config.ts": GOOD_CONFIG})
+    artefacts = Path(
+        os.environ.get("SYNTHETIC_VSCODE_ARTIFACTS") or tempfile.mkdtemp(prefix="vscode-shots-")
+    )
+    assert sync_playwright is not None
+    with code_server(tmp_path / "cs", repo, synthetic_interpreter=[str(python)]) as url, \
+            sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 860})
+            page.set_default_timeout(DEADLINE * 1000)
+            page.goto(f"{url}/?folder={repo}")
+            toast = page.locator(".notification-toast", has_text="is not installed for")
+            toast.wait_for()
+            text = toast.inner_text()
+            assert str(python) in text and f"{python} -m pip install -e" in text, text
+            assert toast.get_by_role("button", name="Open Settings").count() == 1
+            page.screenshot(path=str(artefacts / "no-server.png"))
+            # The status bar says the server is down and opens the log.
+            page.locator("div.statusbar-item", has_text="Synthetic").wait_for()
+            # Pointing the setting at a Python that has it (here in the
+            # workspace's settings) restarts the server.
+            (repo / ".vscode").mkdir()
+            (repo / ".vscode" / "settings.json").write_text(
+                json.dumps({"synthetic.interpreter": [sys.executable]})
+            )
+            page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 0']").wait_for()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(artefacts / "failure-no-server.png"))
+            raise
+        finally:
+            browser.close()
