@@ -45,6 +45,10 @@ export class Commands {
       r("synthetic.approve", (node?: Node) => this.reply(node, "approve")),
       r("synthetic.deny", (node?: Node) => this.reply(node, "deny")),
       r("synthetic.doctor", (node?: Node) => this.runDoctor(node)),
+      r("synthetic.startService", (node?: Node) => this.service(node, "start")),
+      r("synthetic.stopService", (node?: Node) => this.service(node, "stop")),
+      r("synthetic.restartService", (node?: Node) => this.service(node, "restart")),
+      r("synthetic.serviceLogs", (node?: Node) => this.serviceLogs(node)),
       r("synthetic.showConstruct", (node?: Node) => this.show(node)),
       r("synthetic.copyId", (node?: Node) => this.copyId(node)),
       r("synthetic.showLog", () => this.output.show()),
@@ -300,6 +304,44 @@ export class Commands {
     if (how === "approve") args.always = always;
     await this.server.execute(`synthetic.session.${how}`, args);
     this.tree.refresh();
+  }
+
+  /** Start, stop or restart one service (a service row) or all of a construct's. */
+  private async service(node: Node | undefined, how: "start" | "stop" | "restart"): Promise<void> {
+    const t = await this.target(node, `${how[0].toUpperCase()}${how.slice(1)} services`);
+    if (!t) return;
+    const args: Record<string, unknown> = { root: t.root, ref: t.construct.id };
+    const service = node instanceof DetailNode ? node.serviceName : undefined;
+    if (service) args.service = service;
+    await this.server.execute(`synthetic.services.${how}`, args);
+    this.tree.refresh(0);
+  }
+
+  private async serviceLogs(node: Node | undefined): Promise<void> {
+    const t = await this.target(node, "Service log");
+    if (!t) return;
+    let service = node instanceof DetailNode ? node.serviceName : undefined;
+    if (!service) {
+      const r = await this.server.execute<{ services: { name?: string; id?: string }[] }>("synthetic.services.status", {
+        root: t.root,
+        ref: t.construct.id,
+      });
+      const names = r.services.map((s) => s.id ?? s.name ?? "").filter(Boolean);
+      service = names.length === 1 ? names[0] : await vscode.window.showQuickPick(names, { title: "Which service?" });
+      if (!service) return;
+    }
+    const r = await this.server.execute<{ path?: string; lines?: string[] }>("synthetic.services.logs", {
+      root: t.root,
+      ref: t.construct.id,
+      service,
+      lines: 500,
+    });
+    if (r.path) {
+      await vscode.window.showTextDocument(vscode.Uri.file(r.path), { preview: true });
+      return;
+    }
+    const doc = await vscode.workspace.openTextDocument({ language: "log", content: (r.lines ?? []).join("\n") });
+    await vscode.window.showTextDocument(doc, { preview: true });
   }
 
   private async runDoctor(node?: Node): Promise<void> {

@@ -120,23 +120,46 @@ export function constructContext(c: Construct): string {
   return flags.join(" ");
 }
 
-/** Services (issue 12) as `[label, description]` rows, from a list or a record. */
-export function serviceRows(c: Construct): { label: string; description: string }[] {
-  const s = c.services;
+/** Services as `[label, description]` rows (name; state, ports and URLs), from a list or a record. */
+export function serviceRows(
+  services: Construct["services"],
+): { label: string; description: string; state: string; name: string }[] {
+  const s = services;
   if (!s) return [];
   const entries: [string, ServiceState][] = Array.isArray(s)
     ? s.map((v, i) => [v.name ?? v.id ?? `service ${i + 1}`, v])
     : Object.entries(s);
   return entries.map(([name, v]) => {
-    const bits: string[] = [];
-    if (v.status) bits.push(v.status);
+    const state = v.state ?? v.status ?? "";
+    const bits: string[] = state ? [state] : [];
     if (typeof v.port === "number") bits.push(`:${v.port}`);
-    else if (v.ports && !Array.isArray(v.ports)) {
-      bits.push(Object.entries(v.ports).map(([k, p]) => `${k}:${p}`).join(" "));
-    } else if (Array.isArray(v.ports) && v.ports.length) bits.push(v.ports.map((p) => `:${p}`).join(" "));
+    const ports = v.ports;
+    if (Array.isArray(ports)) {
+      for (const p of ports as (number | { name?: string; port?: number | null; url?: string | null })[]) {
+        if (typeof p === "number") bits.push(`:${p}`);
+        else if (p.url) bits.push(p.url);
+        else if (typeof p.port === "number") bits.push(p.name ? `${p.name}:${p.port}` : `:${p.port}`);
+      }
+    } else if (ports) {
+      bits.push(Object.entries(ports).map(([k, p]) => `${k}:${p}`).join(" "));
+    }
     if (v.url) bits.push(v.url);
-    return { label: name, description: bits.join(" ") };
+    if (v.error) bits.push(v.error);
+    return { label: name, description: bits.join(" "), state, name: v.id ?? name };
   });
+}
+
+/** A codicon per service state. */
+export function serviceIcon(state: string): string {
+  const icons: Record<string, string> = {
+    ready: "vm-running",
+    starting: "loading~spin",
+    stopped: "vm-outline",
+    failed: "error",
+    needs_resume: "debug-restart",
+    elsewhere: "remote",
+  };
+  return icons[state] ?? "server-process";
 }
 
 export interface Counts {

@@ -16,14 +16,30 @@ export interface AgentState {
   pending_permissions: string[];
 }
 
+export interface ServicePort {
+  name?: string;
+  port?: number | null;
+  env?: string | null;
+  url?: string | null;
+}
+
+/** A service (`synthetic.services.status`, README "Services"): `state` is `status` as seen now. */
 export interface ServiceState {
   name?: string;
   id?: string;
+  state?: string;
   status?: string;
   port?: number | null;
-  ports?: Record<string, number> | number[] | null;
+  ports?: ServicePort[] | Record<string, number> | number[] | null;
   pid?: number | null;
   url?: string | null;
+  error?: string | null;
+}
+
+export interface ServicesStatus {
+  construct_id?: string;
+  services: ServiceState[];
+  notes?: string[];
 }
 
 export interface Construct {

@@ -10,13 +10,14 @@ import {
   constructContext,
   constructDescription,
   constructTooltip,
+  serviceIcon,
   serviceRows,
   statusIcon,
   statusLabel,
   worktreeSummary,
 } from "./format";
 import { errorMessage } from "./format";
-import type { BrokenRecord, Construct, ConstructList } from "./model";
+import type { BrokenRecord, Construct, ConstructList, ServicesStatus } from "./model";
 import type { SyntheticServer } from "./server";
 
 export type Node = RepoNode | ConstructNode | DetailNode | MessageNode;
@@ -47,6 +48,7 @@ export class DetailNode {
     readonly icon: string,
     readonly contextValue = "detail",
     readonly permissionId?: string,
+    readonly serviceName?: string,
   ) {}
 }
 
@@ -126,7 +128,7 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
       return repos;
     }
     if (node instanceof RepoNode) return this.repoChildren(node);
-    if (node instanceof ConstructNode) return this.details(node);
+    if (node instanceof ConstructNode) return [...this.details(node), ...(await this.services(node))];
     return [];
   }
 
@@ -160,8 +162,26 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
         out.push(new DetailNode(node, "permission requested", id, "key", "permission", id));
       }
     }
-    for (const s of serviceRows(c)) out.push(new DetailNode(node, s.label, s.description, "server-process", "service"));
     return out;
+  }
+
+  /** The construct's services: from the record when it has them, else asked of the server. */
+  private async services(node: ConstructNode): Promise<DetailNode[]> {
+    let services = node.construct.services;
+    if (!services) {
+      try {
+        const r = await this.server.execute<ServicesStatus>("synthetic.services.status", {
+          root: node.root,
+          ref: node.construct.id,
+        });
+        services = r.services;
+      } catch {
+        return []; // a server without services, or none to tell
+      }
+    }
+    return serviceRows(services).map(
+      (s) => new DetailNode(node, s.label, s.description, serviceIcon(s.state), `service ${s.state}`, undefined, s.name),
+    );
   }
 
   getTreeItem(node: Node): vscode.TreeItem {

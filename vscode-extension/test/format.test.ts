@@ -10,6 +10,7 @@ import {
   errorCode,
   errorMessage,
   removalMessage,
+  serviceIcon,
   serviceRows,
   statusBarText,
   statusBarTooltip,
@@ -113,13 +114,24 @@ test("removal confirmation lists the uncommitted changes", () => {
 });
 
 test("services, as a list or a record, when present", () => {
-  assert.deepEqual(serviceRows(construct()), []);
-  assert.deepEqual(serviceRows(construct({ services: [{ name: "web", status: "running", port: 3000 }] })), [
-    { label: "web", description: "running :3000" },
+  assert.deepEqual(serviceRows(undefined), []);
+  assert.deepEqual(serviceRows([{ name: "web", status: "running", port: 3000 }]), [
+    { label: "web", description: "running :3000", state: "running", name: "web" },
   ]);
-  assert.deepEqual(serviceRows(construct({ services: { db: { status: "stopped", ports: { pg: 5432 } } } })), [
-    { label: "db", description: "stopped pg:5432" },
+  assert.deepEqual(serviceRows({ db: { status: "stopped", ports: { pg: 5432 } } }), [
+    { label: "db", description: "stopped pg:5432", state: "stopped", name: "db" },
   ]);
+  // The services JSON of issue 12: `state` as seen now, ports with their URLs.
+  const rows = serviceRows([
+    { id: "api", name: "API", state: "ready", status: "ready", ports: [{ name: "http", port: 3001, url: "http://127.0.0.1:3001" }] },
+    { id: "db", name: "db", state: "failed", ports: [{ name: "pg", port: 5433 }], error: "exited with 1" },
+  ]);
+  assert.deepEqual(rows, [
+    { label: "API", description: "ready http://127.0.0.1:3001", state: "ready", name: "api" },
+    { label: "db", description: "failed pg:5433 exited with 1", state: "failed", name: "db" },
+  ]);
+  assert.equal(serviceIcon("ready"), "vm-running");
+  assert.equal(serviceIcon("something"), "server-process");
 });
 
 test("error messages come from the JSON-RPC error's data", () => {

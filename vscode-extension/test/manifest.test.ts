@@ -26,6 +26,8 @@ const CREATE_OR_START = [
   "synthetic.sendPrompt",
   "synthetic.approve",
   "synthetic.initConfig",
+  "synthetic.startService",
+  "synthetic.restartService",
 ];
 
 test("untrusted workspaces: limited, no create or start command offered", () => {
