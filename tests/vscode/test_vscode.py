@@ -13,8 +13,10 @@ temporary folder; the README's two figures are copied from there):
    mistakes in its own words but nothing about ``defineSyntheticConfig``;
 2. "Synthetic: New Construct..." from the command palette (template pick,
    name, base ref) writes the TOML record and the worktree;
-3. the construct shows in the Constructs tree view, and its Remove action
-   (with the confirmation) removes the record and the worktree.
+3. the construct shows in the Constructs tree view, with its template's
+   service running at its URL, and its Remove action (with a confirmation
+   listing the uncommitted work) removes the record, the worktree, the
+   branch and stops the service.
 
 Every wait polls with a deadline. scripts/test.sh sets SYNTHETIC_E2E_REQUIRED=1:
 there a missing code-server, .vsix, Chromium or Playwright fails the test.
@@ -82,7 +84,14 @@ export default defineSyntheticConfig({
       label: "Web API",
       type: "implementaton",
       summary: "Backend work",
-      services: { api: { type: "process", run: "npm start" } },
+      services: {
+        api: {
+          type: "process",
+          run: "python3 -u -m http.server $PORT --bind 127.0.0.1",
+          readyPattern: "Serving HTTP",
+          ports: [{ name: "http", preferred: 18765 }],
+        },
+      },
     },
     docs: { label: "Docs", type: "planning", colour: "red" },
   },
@@ -211,6 +220,14 @@ def problems(page: Page) -> list[str]:
     return [rows.nth(i).get_attribute("aria-label") or "" for i in range(rows.count())]
 
 
+def port_open(url: str) -> bool:
+    """Does something accept connections at ``url``'s host and port?"""
+    host, port = url.rsplit("/", 1)[-1].rsplit(":", 1)
+    with socket.socket() as s:
+        s.settimeout(2)
+        return s.connect_ex((host, int(port))) == 0
+
+
 def widen_sidebar(page: Page, by: int) -> None:
     """Drag the sash between the side bar and the editor ``by`` pixels right."""
     box = page.locator(".part.sidebar").bounding_box()
@@ -304,8 +321,8 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
             palette(page, "Synthetic: New Construct...")
             box = quick_input(page, "template")
             wait_for("the templates", lambda: page.locator(
-                ".quick-input-list .monaco-list-row", has_text="Docs").count() > 0)
-            box.fill("Docs")
+                ".quick-input-list .monaco-list-row", has_text="Web API").count() > 0)
+            box.fill("Web API")
             shot("new-construct-template")
             page.keyboard.press("Enter")
             box = quick_input(page, "name")
@@ -319,7 +336,7 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
             assert len(record) == 1
             data = tomllib.loads(record[0].read_text())
             assert data["name"] == "Fix login"
-            assert data["template_id"] == "docs"
+            assert data["template_id"] == "web-api"
             worktree = Path(data["workspace_path"])
             assert (worktree / ".git").exists() and (worktree / "synthetic.config.ts").exists()
 
@@ -333,6 +350,13 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
             assert data["branch"] in (row.inner_text() or ""), row.inner_text()
             row.click()  # expand: branch, worktree, agent, services
             page.locator(".monaco-list-row[role=treeitem]", has_text="in step with base").wait_for()
+            # The template's service runs, with its port's URL.
+            service = page.locator(".monaco-list-row[role=treeitem]", has_text="api")
+            wait_for("the service row", lambda: "ready http://127.0.0.1:" in service.inner_text())
+            service_url = re.search(r"http://127\.0\.0\.1:\d+", service.inner_text())
+            assert service_url is not None
+            with urllib.request.urlopen(service_url.group(0), timeout=10) as answer:
+                assert answer.status == 200
             palette(page, "Notifications: Clear All Notifications")
             row.hover()
             figure = shot("tree-view")
@@ -351,6 +375,7 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
             dialog.get_by_role("button", name="Remove and Lose Changes").click()
             wait_for("the record to go", lambda: not list(state.glob("*.toml")))
             wait_for("the worktree to go", lambda: not worktree.exists())
+            wait_for("the service to stop", lambda: not port_open(service_url.group(0)))
             branches = subprocess.run(
                 ["git", "branch", "--list", data["branch"]], cwd=repo,
                 capture_output=True, text=True, check=True,
