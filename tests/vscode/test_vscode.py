@@ -215,9 +215,19 @@ def code_server(tmp: Path, repo: Path, **overrides: Any) -> Iterator[str]:
 
 
 def problems(page: Page) -> list[str]:
-    """The rows of the Problems panel (expanded), as their aria labels."""
+    """The rows of the Problems panel (expanded), as their aria labels.
+
+    Read in one go in the page: rows come and go while the panel updates, and
+    a locator per row would wait for one that has just gone.
+    """
     rows = page.locator(".markers-panel .monaco-list-row")
-    return [rows.nth(i).get_attribute("aria-label") or "" for i in range(rows.count())]
+    return list(rows.evaluate_all("rows => rows.map(r => r.getAttribute('aria-label') || '')"))
+
+
+def texts(page: Page, selector: str, has_text: str) -> list[str]:
+    """The inner text of every element matching ``selector`` that contains ``has_text``, now."""
+    found = page.locator(selector, has_text=has_text)
+    return list(found.evaluate_all("els => els.map(e => e.innerText)"))
 
 
 def port_open(url: str) -> bool:
@@ -254,8 +264,8 @@ def palette(page: Page, command: str) -> None:
 def quick_input(page: Page, title: str) -> Any:
     """The visible quick input once its title says ``title``."""
     widget = page.locator(".quick-input-widget")
-    wait_for(f"the quick input {title!r}", lambda: widget.is_visible() and title in (
-        widget.locator(".quick-input-title").inner_text()))
+    wait_for(f"the quick input {title!r}", lambda: widget.is_visible() and any(
+        title in t for t in texts(page, ".quick-input-widget .quick-input-title", "")))
     return widget.locator("input")
 
 
@@ -351,9 +361,11 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
             row.click()  # expand: branch, worktree, agent, services
             page.locator(".monaco-list-row[role=treeitem]", has_text="in step with base").wait_for()
             # The template's service runs, with its port's URL.
-            service = page.locator(".monaco-list-row[role=treeitem]", has_text="api")
-            wait_for("the service row", lambda: "ready http://127.0.0.1:" in service.inner_text())
-            service_url = re.search(r"http://127\.0\.0\.1:\d+", service.inner_text())
+            rows = wait_for("the service row", lambda: [
+                t for t in texts(page, ".monaco-list-row[role=treeitem]", "api")
+                if "ready http://127.0.0.1:" in t
+            ])
+            service_url = re.search(r"http://127\.0\.0\.1:\d+", rows[0])
             assert service_url is not None
             with urllib.request.urlopen(service_url.group(0), timeout=10) as answer:
                 assert answer.status == 200
