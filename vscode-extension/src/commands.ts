@@ -3,8 +3,8 @@
 
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { constructPickItem, errorCode, errorMessage, removalMessage } from "./format";
-import type { Construct, PendingPermission, TemplateList } from "./model";
+import { constructPickItem, errorCode, errorMessage, promptBundleText, removalMessage } from "./format";
+import type { Construct, PendingPermission, PromptBundle, TemplateList } from "./model";
 import { ConstructNode, ConstructsProvider, DetailNode, Node } from "./tree";
 import type { Doctor } from "./doctor";
 import type { SyntheticServer } from "./server";
@@ -54,6 +54,8 @@ export class Commands {
       r("synthetic.showLog", () => this.output.show()),
       r("synthetic.restartServer", () => this.server.restart()),
       r("synthetic.initConfig", () => this.initConfig()),
+      r("synthetic.previewPrompts", () => this.previewPrompts()),
+      r("synthetic.buildPrompts", (node?: Node) => this.buildPrompts(node)),
     ];
   }
 
@@ -360,6 +362,46 @@ export class Commands {
     if (!t) return;
     const shown = await this.server.execute("synthetic.construct.show", { root: t.root, ref: t.construct.id });
     const doc = await vscode.workspace.openTextDocument({ language: "json", content: JSON.stringify(shown, null, 2) });
+    await vscode.window.showTextDocument(doc, { preview: true });
+  }
+
+  /** A template's prompt bundle, as a new construct would get it, in a markdown document. */
+  private async previewPrompts(): Promise<void> {
+    const root = await this.pickRoot();
+    if (!root) return;
+    const list = await this.server.execute<TemplateList>("synthetic.config.templates", { root });
+    let templateId = list.templates.length === 1 ? list.templates[0].id : undefined;
+    if (!templateId && list.templates.length > 1) {
+      const pick = await vscode.window.showQuickPick(
+        list.templates.map((t) => ({ label: t.label || t.id, description: t.id, id: t.id })),
+        { title: "Preview the prompt bundle of which template?" },
+      );
+      if (!pick) return;
+      templateId = pick.id;
+    }
+    const bundle = await this.server.execute<PromptBundle>("synthetic.prompts.preview", {
+      root,
+      ...(templateId ? { template_id: templateId } : {}),
+    });
+    await this.showBundle(bundle, `what a new construct of template ${bundle.template_id} would get`);
+  }
+
+  /** Remake a construct's prompt bundle (its agent gets the new one) and show it. */
+  private async buildPrompts(node?: Node): Promise<void> {
+    const t = await this.target(node, "Rebuild the prompt bundle of which construct?");
+    if (!t) return;
+    const bundle = await this.server.execute<PromptBundle>("synthetic.prompts.build", {
+      root: t.root,
+      ref: t.construct.id,
+    });
+    await this.showBundle(bundle, `bundle of ${t.construct.id}${bundle.delivered ? " (sent to its agent)" : ""}`);
+  }
+
+  private async showBundle(bundle: PromptBundle, title: string): Promise<void> {
+    const doc = await vscode.workspace.openTextDocument({
+      language: "markdown",
+      content: promptBundleText(bundle, title),
+    });
     await vscode.window.showTextDocument(doc, { preview: true });
   }
 

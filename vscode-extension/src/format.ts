@@ -1,7 +1,7 @@
 // Pure formatting of constructs for the tree view, the status bar and the
 // confirmations. No `vscode` import here: unit-tested under plain node.
 
-import type { Construct, ServiceState } from "./model";
+import type { Construct, PromptBundle, ServiceState } from "./model";
 
 /** Statuses in lifecycle order (state_format/statuses.py). */
 export const STATUSES = [
@@ -265,4 +265,16 @@ export function errorCode(err: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/** A prompt bundle as a markdown document: where each fragment came from, then the text. */
+export function promptBundleText(bundle: PromptBundle, title: string): string {
+  const lines = [`<!-- ${title} -->`];
+  for (const f of bundle.fragments) {
+    const order = f.order === null || f.order === undefined ? "" : ` (order ${f.order})`;
+    lines.push(`<!-- ${f.path}${order}: ~${f.tokens} tokens, from ${f.origin} -->`);
+  }
+  for (const path of bundle.dropped) lines.push(`<!-- ${path}: dropped (empty or a repeat) -->`);
+  lines.push(`<!-- total: ~${bundle.token_count} tokens (${bundle.token_method}) -->`, "", bundle.content);
+  return lines.join("\n");
 }

@@ -108,3 +108,15 @@ export interface PendingPermission {
   permission: string;
   patterns?: string[];
 }
+
+/** `synthetic.prompts.preview` / `.build`: a prompt bundle and where its parts came from. */
+export interface PromptBundle {
+  template_id?: string;
+  construct?: string;
+  delivered?: boolean;
+  fragments: { path: string; origin: string; order: number | null; tokens: number }[];
+  dropped: string[];
+  token_count: number;
+  token_method: string;
+  content: string;
+}

@@ -17,6 +17,7 @@ import {
   statusIcon,
   STATUSES,
   worktreeSummary,
+  promptBundleText,
 } from "../src/format";
 import type { Construct } from "../src/model";
 
@@ -140,4 +141,27 @@ test("error messages come from the JSON-RPC error's data", () => {
   assert.equal(errorCode(err), "record-not-found");
   assert.equal(errorMessage(new Error("plain")), "plain");
   assert.equal(errorCode(new Error("plain")), undefined);
+});
+
+test("a prompt bundle as markdown: each fragment's source and tokens, then the text", () => {
+  const text = promptBundleText(
+    {
+      template_id: "web",
+      fragments: [
+        { path: "docs/base.md", origin: "promptSources", order: 0, tokens: 12 },
+        { path: "docs/x.md", origin: "templates.web.prompts", order: null, tokens: 3 },
+      ],
+      dropped: ["docs/copy.md"],
+      token_count: 40,
+      token_method: "estimate",
+      content: "# Base\n\nWork here.\n",
+    },
+    "what a new construct of template web would get",
+  );
+  const lines = text.split("\n");
+  assert.equal(lines[0], "<!-- what a new construct of template web would get -->");
+  assert.equal(lines[1], "<!-- docs/base.md (order 0): ~12 tokens, from promptSources -->");
+  assert.equal(lines[2], "<!-- docs/x.md: ~3 tokens, from templates.web.prompts -->");
+  assert.equal(lines[3], "<!-- docs/copy.md: dropped (empty or a repeat) -->");
+  assert.ok(text.endsWith("# Base\n\nWork here.\n"));
 });
