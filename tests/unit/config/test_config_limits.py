@@ -139,13 +139,14 @@ def test_hostile_config_is_bounded(name: str, tmp_path: Path) -> None:
     path = tmp_path / "synthetic.config.ts"
     path.write_text(make())
     assert path.stat().st_size <= 1024 * 1024
-    started = time.perf_counter()
+    started = time.process_time()
     with shallow_stack():
         result = check_config_file(path)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert code in codes(result), [d.to_lsp() for d in result.diagnostics[:5]]
     assert result.has_errors
     # Generous: well under a second on a laptop; only a blow-up would miss it.
+    # CPU time of this process, so that other jobs on a shared machine do not count.
     assert elapsed < 5, f"{name} took {elapsed:.1f} s"
 
 
@@ -222,9 +223,9 @@ def test_file_checks_are_bounded(checkout: Path, shape: str) -> None:
     assert len(source) < 1024 * 1024
     path = checkout / "synthetic.config.ts"
     path.write_text(source)
-    started = time.perf_counter()
+    started = time.process_time()
     result = check_config_file(path, checkout)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert "no-match" in codes(result)
     assert elapsed < 5, f"{shape} took {elapsed:.1f} s"
 
@@ -250,8 +251,8 @@ def test_many_problems_on_one_long_line_stay_fast() -> None:
     # message names the line of the first one, and each position counts
     # UTF-16 units from the start of the line.
     source = "export default { é: 1, " + ", ".join(["a: 1"] * 150_000) + " };\n"
-    started = time.perf_counter()
+    started = time.process_time()
     result = check(source)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert codes(result).count("duplicate-key") == 200
     assert elapsed < 5, f"took {elapsed:.1f} s"
