@@ -3,7 +3,8 @@
 Everything here runs the real ``git`` (not libgit2), so that a repository's
 hooks, attributes and config apply exactly as they would by hand. Functions
 only read, except :func:`run_step` callers in :mod:`synthetic_ls.ops.review`,
-which also roll back.
+which also roll back. This module does not import pygit2: ``synthetic diff``
+and ``land`` start faster without it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,40 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthetic_ls.git.repo import run_git
+from synthetic_ls.errors import SyntheticError
+
+
+class GitStepError(SyntheticError):
+    """A git command of a review step failed; the message names the step and git's words."""
+
+    code = "git-failed"
+
+
+def _env() -> dict[str, str]:
+    # As synthetic_ls.git.repo: never prompt, stable messages, no caller's GIT_DIR.
+    env = dict(os.environ)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["LC_ALL"] = "C"
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR"):
+        env.pop(var, None)
+    return env
+
+
+def run_git(
+    cwd: Path, *args: str, step: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run ``git -C cwd args`` without a shell; raise :class:`GitStepError` naming ``step``."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(cwd), *args], capture_output=True, encoding="utf-8",
+            errors="surrogateescape", env=_env(), stdin=subprocess.DEVNULL, check=False,
+        )
+    except FileNotFoundError:
+        raise GitStepError(f"{step} failed: the git command was not found on PATH") from None
+    if check and proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip()
+        raise GitStepError(f"{step} failed: {detail}", fields={"step": step})
+    return proc
 
 #: Keeps paths unquoted in git's text output (``-z`` output never quotes).
 _PLAIN = ("-c", "core.quotepath=false")
@@ -115,17 +149,37 @@ def committed_changes(cwd: Path, base: str, head: str) -> list[FileChange]:
 
 
 def uncommitted_changes(worktree: Path) -> list[FileChange]:
-    """Tracked changes against HEAD (staged or not), then untracked files, in ``worktree``."""
+    """Tracked changes against HEAD (staged or not), then untracked files, in ``worktree``.
+
+    One ``git status`` scan; the tracked changes are diffed (for line counts)
+    only when there are some.
+    """
     proc = run_git(
-        worktree, "diff", "HEAD", "--raw", "--numstat", "-z", "--no-renames", "--no-ext-diff",
-        "--", step="diffing the worktree",
+        worktree, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames",
+        step="checking the worktree",
     )
-    out = _parse_raw_numstat(proc.stdout)
-    others = run_git(
-        worktree, "ls-files", "-z", "--others", "--exclude-standard",
-        step="listing untracked files",
+    entries = [e for e in proc.stdout.split("\0") if e]
+    untracked = [e[3:] for e in entries if e.startswith("?? ")]
+    out: list[FileChange] = []
+    if len(untracked) < len(entries):
+        diff = run_git(
+            worktree, "diff", "HEAD", "--raw", "--numstat", "-z", "--no-renames",
+            "--no-ext-diff", "--", step="diffing the worktree",
+        )
+        out = _parse_raw_numstat(diff.stdout)
+    return out + [FileChange(p, "?") for p in sorted(untracked)]
+
+
+def branch_tips(cwd: Path, *branches: str) -> dict[str, str]:
+    """The commits of the local ``branches`` that exist (short name -> commit), in one call."""
+    proc = run_git(
+        cwd, "for-each-ref", "--format=%(refname) %(objectname)",
+        *[f"refs/heads/{b}" for b in branches], step="reading branches",
     )
-    out += [FileChange(p, "?") for p in others.stdout.split("\0") if p]
+    out: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        ref, _, oid = line.rpartition(" ")
+        out[ref.removeprefix("refs/heads/")] = oid
     return out
 
 
@@ -179,9 +233,7 @@ def merge_check(cwd: Path, ours: str, theirs: str) -> MergeCheck:
         step="checking the merge", check=False,
     )
     if proc.returncode not in (0, 1):
-        from synthetic_ls.git.repo import GitError
-
-        raise GitError("checking the merge (git merge-tree)", proc.stderr)
+        raise GitStepError(f"checking the merge (git merge-tree) failed: {proc.stderr.strip()}")
     head, _, messages = proc.stdout.partition("\0\0")
     tree, *names = head.split("\0")
     conflicts = sorted({n for n in names if n})
@@ -197,6 +249,39 @@ def hook_path(cwd: Path, name: str) -> Path | None:
     if not path.is_absolute():
         path = cwd / path
     return path if path.is_file() and os.access(path, os.X_OK) else None
+
+
+#: Files in a checkout's git dir that say an operation stopped half-way.
+_OPERATIONS = {
+    "MERGE_HEAD": "a merge", "rebase-merge": "a rebase", "rebase-apply": "a rebase or am",
+    "CHERRY_PICK_HEAD": "a cherry-pick", "REVERT_HEAD": "a revert", "BISECT_LOG": "a bisect",
+}
+
+
+def operation_in_progress(cwd: Path) -> str | None:
+    """``"a merge is in progress"`` (or a rebase ...) in the checkout at ``cwd``, else None."""
+    args: list[str] = []
+    for name in _OPERATIONS:
+        args += ["--git-path", name]
+    lines = run_git(cwd, "rev-parse", *args, step="checking for operations").stdout.splitlines()
+    for name, line in zip(_OPERATIONS, lines, strict=False):
+        path = Path(line)
+        if (path if path.is_absolute() else cwd / path).exists():
+            return f"{_OPERATIONS[name]} in progress"
+    return None
+
+
+def checkout_of(cwd: Path, branch: str) -> Path | None:
+    """The worktree (main checkout or linked) that has ``branch`` checked out, if any."""
+    proc = run_git(cwd, "worktree", "list", "--porcelain", "-z", step="git worktree list")
+    path: str | None = None
+    for item in proc.stdout.split("\0"):
+        key, _, value = item.partition(" ")
+        if key == "worktree":
+            path = value
+        elif key == "branch" and value == f"refs/heads/{branch}" and path is not None:
+            return Path(path)
+    return None
 
 
 def git_dir_file(cwd: Path, name: str) -> Path:

@@ -17,19 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from state_format.records import Construct
-from state_format.statuses import Status
+from state_format.statuses import Status, allowed_next, can_transition
 from state_format.store import Store
 from state_format.text import one_line
-from synthetic_ls.errors import InvalidInputError, SyntheticError
+from synthetic_ls.errors import ConflictError, InvalidInputError, SyntheticError
 from synthetic_ls.git import review as gitr
-from synthetic_ls.ops.constructs import (
-    EditOptions,
-    EditResult,
-    RemoveOptions,
-    check_transition,
-    edit_construct,
-    remove_construct,
-)
 from synthetic_ls.ops.review_errors import (
     BaseRewrittenError,
     BranchGoneError,
@@ -43,7 +35,6 @@ from synthetic_ls.ops.review_errors import (
     TargetMissingError,
     TargetNotCheckedOutError,
 )
-from synthetic_ls.ops.views import construct_dict
 
 STRATEGIES = ("merge", "squash", "rebase", "apply")
 #: Longest session summary put into a drafted squash message (characters).
@@ -73,7 +64,11 @@ def _span(store: Store, construct: Construct, into: str | None = None) -> Span:
             f"construct {construct.id} has no branch (it was made without a worktree)",
             fields={"construct": construct.id},
         )
-    head = gitr.rev(root, f"refs/heads/{construct.branch}")
+    target = into or (construct.base_ref or "").removeprefix("refs/heads/")
+    if into is None and construct.base_ref and not construct.base_ref.startswith("refs/heads/"):
+        target = ""  # a tag: compare with it, but there is no branch to land into
+    tips = gitr.branch_tips(root, *([construct.branch, target] if target else [construct.branch]))
+    head = tips.get(construct.branch)
     if head is None:
         raise BranchGoneError(
             f"the branch {construct.branch!r} of construct {construct.id} no longer exists "
@@ -81,11 +76,8 @@ def _span(store: Store, construct: Construct, into: str | None = None) -> Span:
             "or recreate the branch at its last commit",
             fields={"construct": construct.id, "branch": construct.branch},
         )
-    target = into or (construct.base_ref or "").removeprefix("refs/heads/")
-    if into is None and construct.base_ref and not construct.base_ref.startswith("refs/heads/"):
-        target = ""  # a tag: compare with it, but there is no branch to land into
     if target:
-        tip = gitr.rev(root, f"refs/heads/{target}")
+        tip = tips.get(target)
         if tip is None:
             raise TargetMissingError(
                 f"the branch {target!r} that construct {construct.id} would land into "
@@ -362,6 +354,8 @@ class LandResult:
 
     def to_dict(self) -> dict[str, Any]:
         """See README, "Review and land"."""
+        from synthetic_ls.ops.views import construct_dict
+
         return {
             "construct": construct_dict(self.construct, self.file),
             "strategy": self.strategy,
@@ -376,13 +370,20 @@ class LandResult:
         }
 
 
-def _target_checkout(store: Store, span: Span) -> Path:
-    from synthetic_ls.git import worktree_admin
-    from synthetic_ls.git.repo import GitRepo
+def _check_completable(construct: Construct) -> None:
+    """Raise ConflictError (as ``edit --status completed`` would) unless it may complete."""
+    if not can_transition(construct.status, Status.COMPLETED):
+        allowed = ", ".join(allowed_next(construct.status)) or "none"
+        raise ConflictError(
+            f"construct {construct.id} cannot go from {construct.status.value!r} to "
+            f"'completed' (allowed from {construct.status.value!r}: {allowed}); nothing was landed"
+        )
 
-    for entry in worktree_admin.list_worktrees(GitRepo.discover(store.repo.worktree)):
-        if entry.branch == span.target and not entry.bare:
-            return entry.path
+
+def _target_checkout(store: Store, span: Span) -> Path:
+    found = gitr.checkout_of(span.root, span.target)
+    if found is not None:
+        return found
     raise TargetNotCheckedOutError(
         f"the branch {span.target!r} is not checked out anywhere; check it out (in the "
         "main checkout or a worktree) to land into it",
@@ -393,14 +394,18 @@ def _target_checkout(store: Store, span: Span) -> Path:
 def _preflight(store: Store, span: Span, strategy: str) -> Path:
     """Every check landing makes before it touches anything; returns the target checkout."""
     c = span.construct
-    check_transition(c, Status.COMPLETED)
+    _check_completable(c)
     if not span.target:
         raise TargetMissingError(
             f"construct {c.id} started from a tag or a commit, not a branch: name the "
             "branch to land into",
             fields={"construct": c.id, "target": None},
         )
-    if c.base_commit and not gitr.is_ancestor(span.root, c.base_commit, span.target_tip):
+    if (
+        c.base_commit
+        and c.base_commit != span.merge_base  # the merge base is in the target: fine
+        and not gitr.is_ancestor(span.root, c.base_commit, span.target_tip)
+    ):
         raise BaseRewrittenError(
             f"the branch {span.target!r} was rewritten since construct {c.id} started from "
             f"it (force-pushed or reset: its start {c.base_commit[:12]} is no longer in "
@@ -409,16 +414,14 @@ def _preflight(store: Store, span: Span, strategy: str) -> Path:
             fields={"construct": c.id, "target": span.target, "base_commit": c.base_commit,
                     "target_tip": span.target_tip},
         )
-    if gitr.is_ancestor(span.root, span.head, span.target_tip):
+    if span.merge_base == span.head:  # the target has every commit of the branch
         raise NothingToLandError(
             f"the branch {span.branch!r} has no commit that {span.target!r} does not have "
             "already; nothing to land",
             fields={"construct": c.id, "branch": span.branch, "target": span.target},
         )
     checkout = _target_checkout(store, span)
-    from synthetic_ls.git import unsaved_work
-
-    busy = unsaved_work.operation_in_progress(checkout)
+    busy = gitr.operation_in_progress(checkout)
     dirty = gitr.dirty_lines(checkout)
     if busy or dirty:
         what = busy or f"{len(dirty)} local change(s)"
@@ -563,25 +566,19 @@ def land_construct(store: Store, options: LandOptions) -> LandResult:
 
 def _remove_after(store: Store, construct: Construct, strategy: str, landed: str) -> list[str]:
     """Remove a landed construct by the usual rules; a squashed branch goes too."""
+    from synthetic_ls.ops.constructs import RemoveOptions, remove_construct
+
     result = remove_construct(store, RemoveOptions(ref=construct.id))
     notes = list(result.notes)
     if strategy == "squash" and construct.branch:
         root = store.repo.worktree
         tip = gitr.rev(root, f"refs/heads/{construct.branch}")
-        if tip is not None and not _checked_out(store, construct.branch):
+        if tip is not None and gitr.checkout_of(root, construct.branch) is None:
             # Its work is in the squash commit: the branch holds nothing else.
             gitr.run_git(root, "branch", "-D", construct.branch, step="deleting the branch")
             notes = [n for n in notes if not n.startswith(f"kept branch {construct.branch}")]
             notes.append(f"deleted branch {construct.branch} (landed as {landed[:12]})")
     return notes
-
-
-def _checked_out(store: Store, branch: str) -> bool:
-    from synthetic_ls.git import worktree_admin
-    from synthetic_ls.git.repo import GitRepo
-
-    entries = worktree_admin.list_worktrees(GitRepo.discover(store.repo.worktree))
-    return any(e.branch == branch for e in entries)
 
 
 # -- discard and review ---------------------------------------------------------------
@@ -631,6 +628,8 @@ class DiscardResult:
 
 def discard_construct(store: Store, ref: str, *, keep_session: bool = False) -> DiscardResult:
     """Remove the construct and its branch, unmerged commits and uncommitted changes included."""
+    from synthetic_ls.ops.constructs import RemoveOptions, remove_construct
+
     preview = discard_preview(store, ref)
     result = remove_construct(
         store, RemoveOptions(ref=preview.construct.id, force=True, keep_session=keep_session)
@@ -638,6 +637,8 @@ def discard_construct(store: Store, ref: str, *, keep_session: bool = False) -> 
     return DiscardResult(preview, result.notes)
 
 
-def review_construct(store: Store, ref: str) -> EditResult:
-    """Move the construct to ``reviewing`` (a person looks at its work)."""
+def review_construct(store: Store, ref: str) -> Any:
+    """Move the construct to ``reviewing`` (a person looks at its work); an ``EditResult``."""
+    from synthetic_ls.ops.constructs import EditOptions, edit_construct
+
     return edit_construct(store, EditOptions(ref=ref, status=Status.REVIEWING.value))
