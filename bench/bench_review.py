@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_worktree import ENV, SYNTHETIC, make_repo  # noqa: E402
+from bench_worktree import ENV, SYNTHETIC, make_repo
 
 
 def git(cwd: Path, *args: str) -> str:

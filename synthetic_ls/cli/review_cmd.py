@@ -155,7 +155,6 @@ def _when(ms: int | None) -> str:
 def cmd_log(args: argparse.Namespace) -> int:
     """``synthetic log``."""
     from state_format.text import one_line
-
     from synthetic_ls.ops.review import log_construct
 
     result = log_construct(_store(), args.ref)
@@ -242,7 +241,6 @@ def cmd_land(args: argparse.Namespace) -> int:
 def cmd_discard(args: argparse.Namespace) -> int:
     """``synthetic discard``: lists what would be lost, asks on a terminal, else needs --yes."""
     from state_format.text import one_line
-
     from synthetic_ls.ops.review import discard_construct, discard_preview
 
     store = _store()

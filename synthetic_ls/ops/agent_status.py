@@ -62,9 +62,9 @@ def next_status(current: Status, agent: str, review_on_idle: bool = False) -> St
         return None
     if agent == IDLE and current is Status.ERROR:
         return None
-    if review_on_idle and (agent == DONE or (agent == IDLE and current is Status.ACTIVE)):
-        if can_transition(current, Status.REVIEWING):
-            return Status.REVIEWING
+    finished = agent == DONE or (agent == IDLE and current is Status.ACTIVE)
+    if review_on_idle and finished and can_transition(current, Status.REVIEWING):
+        return Status.REVIEWING
     return target
 
 

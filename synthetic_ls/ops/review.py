@@ -12,6 +12,7 @@ and rolls back what it began when a step fails.
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,10 +185,13 @@ def _stat(files: list[gitr.FileChange]) -> dict[str, int]:
 def diff_construct(store: Store, ref: str, *, patch: bool = False) -> DiffResult:
     """The construct's changes against its base; with ``patch`` the diff text too."""
     construct = store.resolve_construct(ref)
-    span = _span(store, construct)
-    files = gitr.committed_changes(span.root, span.merge_base, span.head)
-    commits = gitr.commits_between(span.root, span.merge_base, span.head)
-    uncommitted = _worktree_changes(store, construct)
+    # The worktree's status scans every file: run it beside the branch's diff.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(_worktree_changes, store, construct)
+        span = _span(store, construct)
+        files = gitr.committed_changes(span.root, span.merge_base, span.head)
+        commits = gitr.commits_between(span.root, span.merge_base, span.head)
+        uncommitted = pending.result()
     if not patch:
         return DiffResult(span, commits, files, uncommitted)
     text = gitr.patch(span.root, span.merge_base, span.head)

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.test_nvim import _cli, pytestmark, repo, run_scenario  # noqa: F401
-from tests.gitrepo import commit_file, git
+import pytest
+
+from tests.e2e.test_nvim import CLEAN_CONFIG, _cli, pytestmark, run_scenario  # noqa: F401
+from tests.gitrepo import commit_file, git, make_repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo", {"synthetic.config.ts": CLEAN_CONFIG, "README.md": "hi\n"})
 
 
 def _construct(repo: Path, name: str) -> dict:  # type: ignore[type-arg]
@@ -70,17 +77,24 @@ def test_land_reports_conflicts_then_lands_and_discard_confirms(
         vim.cmd("edit README.md")
         T.client(0)
         local function note(pattern)
-          for _, n in ipairs(T.notes) do if n.msg:find(pattern, 1, true) then return n.msg end end
+          for _, n in ipairs(T.notes) do
+            if n.msg:find(pattern, 1, true) then return n.msg end
+          end
         end
         T.script_ui({{ "merge", "squash", "Discard" }}, {{ "Landed from Neovim" }})
         vim.cmd("SyntheticLand {clash['id']}")
-        T.results.conflict = T.wait(function() return note("conflict") end, 30000, "the conflict")
-        T.results.qf = vim.tbl_map(function(i) return vim.api.nvim_buf_get_name(i.bufnr) end,
-          vim.fn.getqflist())
+        T.results.conflict = T.wait(function() return note("conflict") end, 30000, "conflict")
+        T.results.qf = vim.tbl_map(function(i)
+          return vim.api.nvim_buf_get_name(i.bufnr)
+        end, vim.fn.getqflist())
         vim.cmd("SyntheticLand {good['id']}")
-        T.results.landed = T.wait(function() return note("Synthetic: landed ") end, 30000, "the landing")
+        T.results.landed = T.wait(function()
+          return note("Synthetic: landed ")
+        end, 30000, "the landing")
         vim.cmd("SyntheticDiscard {dropped['id']}")
-        T.results.discarded = T.wait(function() return note("Synthetic: discarded ") end, 30000, "discard")
+        T.results.discarded = T.wait(function()
+          return note("Synthetic: discarded ")
+        end, 30000, "discard")
         """,
         tmp_path,
         timeout=120,

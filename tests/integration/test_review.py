@@ -175,7 +175,7 @@ def test_land_merge_makes_a_merge_commit_when_main_moved(
     assert not Path(c["workspace_path"]).exists()
     assert c["branch"] not in git(repo, "branch")
     assert any("deleted branch" in n for n in data["removed"])
-    code, err = cli_error(capsys, "show", c["id"])
+    _code, err = cli_error(capsys, "show", c["id"])
     assert err["code"] == "record-not-found"
 
 
@@ -353,7 +353,7 @@ def test_target_not_checked_out(repo: Path, capsys: pytest.CaptureFixture[str]) 
     c = new(capsys)
     work(Path(c["workspace_path"]))
     git(repo, "switch", "-q", "-c", "other")
-    code, err = cli_error(capsys, "land", c["id"])
+    _code, err = cli_error(capsys, "land", c["id"])
     assert err["code"] == "target-not-checked-out" and err["target"] == "main"
     # --into lands into the branch that is checked out.
     data = cli_json(capsys, "land", c["id"], "--into", "other")
