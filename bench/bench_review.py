@@ -12,7 +12,9 @@ in alternating order, it times:
   ``git status`` of both checkouts, ``git merge-tree --write-tree``,
   ``git merge --no-edit``;
 * both operations in-process too (``ops.review``, as the language server
-  calls them: no interpreter start or imports).
+  calls them: no interpreter start or imports);
+* the start-up floor: a Python process that imports the CLI and reads the
+  construct's record, as every ``synthetic`` command must.
 
 Figures are medians; ratios are against the git baseline of the same run.
 Run: ``.venv/bin/python bench/bench_review.py [--files N] [--changed N] [--rounds N]``.
@@ -33,6 +35,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_worktree import ENV, SYNTHETIC, make_repo
+
+#: What every command pays before any git work: the interpreter, the CLI, the record.
+FLOOR = (
+    "import sys, synthetic_ls.cli.main; from state_format.store import Store; "
+    "Store.open().resolve_construct(sys.argv[1])"
+)
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -88,6 +96,7 @@ def main() -> None:
         d_git: list[float] = []
         d_syn: list[float] = []
         d_op: list[float] = []
+        s_syn: list[float] = []
         l_git: list[float] = []
         l_syn: list[float] = []
         l_op: list[float] = []
@@ -106,7 +115,11 @@ def main() -> None:
             def diff_op(cid: str = cid) -> None:
                 review.diff_construct(store, cid)
 
-            order = [(d_git, diff_git), (d_syn, diff_syn), (d_op, diff_op)]
+            def show(cid: str = cid) -> None:
+                subprocess.run([sys.executable, "-c", FLOOR, cid], cwd=repo, env=env,
+                               check=True, capture_output=True)
+
+            order = [(d_git, diff_git), (d_syn, diff_syn), (d_op, diff_op), (s_syn, show)]
             for times, fn in order if r % 2 == 0 else order[::-1]:
                 times.append(timed(fn))
 
@@ -139,6 +152,9 @@ def main() -> None:
         print(f"diff --stat by hand (merge-base, diff --stat, status): {dg * 1000:8.1f} ms")
         print(f"synthetic diff --stat:             {ds * 1000:8.1f} ms   ratio {ds / dg:.2f}x")
         print(f"diff_construct in-process:         {do * 1000:8.1f} ms   ratio {do / dg:.2f}x")
+        sh = statistics.median(s_syn)
+        print(f"start-up floor (python, read record): {sh * 1000:6.1f} ms   "
+              f"(diff --stat minus it: {(ds - sh) * 1000:.1f} ms)")
         print(f"land by hand (2 status, merge-tree, merge): {lg * 1000:8.1f} ms")
         print(f"synthetic land --merge:            {ls_ * 1000:8.1f} ms   ratio {ls_ / lg:.2f}x")
         print(f"land_construct in-process:         {lo * 1000:8.1f} ms   ratio {lo / lg:.2f}x")

@@ -48,3 +48,22 @@ def test_turns_group_replies_under_their_prompt_with_files_touched() -> None:
         (20, "thanks", "You are welcome.", 0),
     ]
     assert turns[0]["files"] == ["/wt/src/a.py", "/wt/src/b.py"]
+
+
+def test_review_on_idle_is_a_boolean_template_field() -> None:
+    from pathlib import Path
+
+    from synthetic_ls.config import check_config_text, json_schema
+
+    path = Path("/nonexistent/synthetic.config.ts")
+    good = check_config_text(
+        "export default { templates: { t: { reviewOnIdle: true } } };", path, None
+    )
+    assert good.diagnostics == [] and good.config is not None
+    assert good.config.templates["t"].review_on_idle is True
+    bad = check_config_text(
+        'export default { templates: { t: { reviewOnIdle: "yes" } } };', path, None
+    )
+    assert [d.code for d in bad.diagnostics] == ["wrong-type"]
+    template = json_schema()["$defs"]["Template"]["properties"]["reviewOnIdle"]
+    assert template["type"] == "boolean" and "reviewing" in template["description"]
