@@ -11,7 +11,7 @@ from typing import Any
 from synthetic_ls.errors import InvalidInputError
 
 
-def _args(args: dict[str, Any], allowed: dict[str, type]) -> dict[str, Any]:
+def _args(args: dict[str, Any], allowed: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
     from synthetic_ls.lsp.commands import _take
 
     values = _take(args, allowed)

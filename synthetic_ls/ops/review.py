@@ -223,13 +223,16 @@ class LogResult:
         }
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (shapes vary by version)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _turns(messages: list[Any]) -> list[dict[str, Any]]:
     """One entry per prompt: what was asked, the last reply, and the files touched."""
     turns: list[dict[str, Any]] = []
     for m in messages:
-        info = m.raw.get("info") if isinstance(m.raw.get("info"), dict) else {}
-        times = info.get("time") if isinstance(info.get("time"), dict) else {}
-        created = times.get("created")
+        created = _obj(_obj(m.raw.get("info")).get("time")).get("created")
         if m.role == "user" or not turns:
             turns.append({
                 "kind": "turn", "time_ms": created if isinstance(created, int) else None,
@@ -246,8 +249,7 @@ def _turns(messages: list[Any]) -> list[dict[str, Any]]:
         for part in m.parts:
             if part.get("type") == "tool":
                 turn["tools"] += 1
-                state = part.get("state") if isinstance(part.get("state"), dict) else {}
-                args = state.get("input") if isinstance(state.get("input"), dict) else {}
+                args = _obj(_obj(part.get("state")).get("input"))
                 path = args.get("filePath") or args.get("path")
                 if isinstance(path, str) and path not in turn["files"]:
                     turn["files"].append(path)
