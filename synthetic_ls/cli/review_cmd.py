@@ -206,17 +206,20 @@ def _edit(text: str) -> str:
 
 def cmd_land(args: argparse.Namespace) -> int:
     """``synthetic land``."""
-    from synthetic_ls.ops.review import LandOptions, draft_message, land_construct
+    from synthetic_ls.ops.review import LandOptions, check_land, draft_message, land_construct
 
     store = _store()
-    message = args.message
-    if args.strategy == "squash" and message is None and not args.json and sys.stdin.isatty() \
-            and sys.stdout.isatty():
-        message = _edit(draft_message(store, args.ref))
-    result = land_construct(store, LandOptions(
-        ref=args.ref, strategy=args.strategy, message=message, into=args.into,
+    options = LandOptions(
+        ref=args.ref, strategy=args.strategy, message=args.message, into=args.into,
         remove=args.remove,
-    ))
+    )
+    if args.strategy == "squash" and args.message is None and not args.json and (
+        sys.stdin.isatty() and sys.stdout.isatty()
+    ):
+        check_land(store, options)  # a conflict is said before the editor opens
+        message = _edit(draft_message(store, args.ref))
+        options = LandOptions(**{**options.__dict__, "message": message})
+    result = land_construct(store, options)
     if args.json:
         _print_json(result.to_dict())
         return int(ExitCode.OK)

@@ -499,6 +499,12 @@ def _roll_back(checkout: Path, before: str) -> None:
     gitr.run_git(checkout, "reset", "-q", "--merge", before, step="rolling back")
 
 
+def check_land(store: Store, options: LandOptions) -> None:
+    """Every check :func:`land_construct` makes first, with nothing landed (before an editor)."""
+    construct = store.resolve_construct(options.ref)
+    _preflight(store, _span(store, construct, options.into), options.strategy)
+
+
 def land_construct(store: Store, options: LandOptions) -> LandResult:
     """Land the construct's branch into its target branch; see the module docstring."""
     if options.strategy not in STRATEGIES:
@@ -572,9 +578,14 @@ def land_construct(store: Store, options: LandOptions) -> LandResult:
 
 def _remove_after(store: Store, construct: Construct, strategy: str, landed: str) -> list[str]:
     """Remove a landed construct by the usual rules; a squashed branch goes too."""
+    from state_format.errors import StateError
     from synthetic_ls.ops.constructs import RemoveOptions, remove_construct
 
-    result = remove_construct(store, RemoveOptions(ref=construct.id))
+    try:
+        result = remove_construct(store, RemoveOptions(ref=construct.id))
+    except (SyntheticError, StateError) as exc:
+        # The work landed; only the clean-up was refused (work appeared meanwhile ...).
+        return [f"not removed: {one_line(str(exc), 2000)}"]
     notes = list(result.notes)
     if strategy == "squash" and construct.branch:
         root = store.repo.worktree

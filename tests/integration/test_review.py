@@ -391,3 +391,39 @@ def test_review_status_moves(repo: Path, capsys: pytest.CaptureFixture[str]) -> 
     cli_json(capsys, "edit", c["id"], "--status", "parked")
     code, err = cli_error(capsys, "review", c["id"])
     assert code == 5 and "cannot go from 'parked' to 'reviewing'" in err["message"]
+
+
+def test_squash_on_a_terminal_opens_the_editor_after_the_checks(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    c = new(capsys)
+    work(Path(c["workspace_path"]))
+    seen = tmp_path / "seen.txt"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(f'#!/bin/sh\ncp "$1" {seen}\nsed -i "1s/.*/Edited title/" "$1"\n')
+    editor.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(editor))
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    code, _out, err = cli(capsys, "land", c["id"], "--squash")
+    assert code == 0, err
+    assert seen.read_text().startswith("Fix login\n\nMake login work\n")
+    assert "# Edit the commit message" in seen.read_text()
+    message = git(repo, "log", "-1", "--format=%B")
+    assert message.startswith("Edited title\n\nMake login work\n") and "#" not in message
+
+
+def test_a_refused_removal_after_landing_is_a_note(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    c = new(capsys)
+    ids = work(Path(c["workspace_path"]))
+    git(repo, "worktree", "lock", c["workspace_path"])
+    data = cli_json(capsys, "land", c["id"], "--remove")
+    assert git(repo, "rev-parse", "HEAD").strip() == ids[-1]
+    assert data["construct"]["status"] == "completed"
+    assert len(data["removed"]) == 1 and data["removed"][0].startswith("not removed: ")
+    assert "locked" in data["removed"][0]
+    assert status_of(capsys, c["id"]) == "completed"
