@@ -525,14 +525,17 @@ def land_construct(store: Store, options: LandOptions) -> LandResult:
     staged: list[str] = []
     commits = len(gitr.commits_between(span.root, span.target_tip, span.head))
     if strategy == "merge":
-        args = ["merge", "--no-edit"] + (["-m", message] if message else []) + [span.branch]
+        # The commit checked above, not the branch name: an agent may commit meanwhile.
+        into = "" if span.target in ("main", "master") else f" into {span.target}"
+        message = message or f"Merge branch '{span.branch}'{into}\n"
+        args = ["merge", "--no-edit", "-m", message, span.head]
         proc = gitr.run_step(checkout, *args)
         if proc.returncode != 0:
             _roll_back(checkout, before)
             raise _failed(span, strategy, checkout, proc, f"merging {span.branch}")
         fast_forward = gitr.rev(checkout, "HEAD") == span.head
     elif strategy in ("squash", "apply"):
-        proc = gitr.run_step(checkout, "merge", "--squash", span.branch)
+        proc = gitr.run_step(checkout, "merge", "--squash", span.head)
         if proc.returncode != 0:
             _roll_back(checkout, before)
             raise _failed(span, strategy, checkout, proc, f"squashing {span.branch}")
@@ -569,14 +572,16 @@ def land_construct(store: Store, options: LandOptions) -> LandResult:
     file = str(store.path_of(Construct, construct.id))
     removed = None
     if options.remove:
-        removed = _remove_after(store, updated, strategy, after)
+        removed = _remove_after(store, updated, strategy, after, span.head)
     return LandResult(
         updated, file, strategy, span.target, str(checkout), before, after, fast_forward,
         commits, staged, removed,
     )
 
 
-def _remove_after(store: Store, construct: Construct, strategy: str, landed: str) -> list[str]:
+def _remove_after(
+    store: Store, construct: Construct, strategy: str, landed: str, head: str
+) -> list[str]:
     """Remove a landed construct by the usual rules; a squashed branch goes too."""
     from state_format.errors import StateError
     from synthetic_ls.ops.constructs import RemoveOptions, remove_construct
@@ -590,7 +595,7 @@ def _remove_after(store: Store, construct: Construct, strategy: str, landed: str
     if strategy == "squash" and construct.branch:
         root = store.repo.worktree
         tip = gitr.rev(root, f"refs/heads/{construct.branch}")
-        if tip is not None and gitr.checkout_of(root, construct.branch) is None:
+        if tip == head and gitr.checkout_of(root, construct.branch) is None:
             # Its work is in the squash commit: the branch holds nothing else.
             gitr.run_git(root, "branch", "-D", construct.branch, step="deleting the branch")
             notes = [n for n in notes if not n.startswith(f"kept branch {construct.branch}")]
