@@ -12,6 +12,7 @@ from synthetic_ls.cli.main import run
 from synthetic_ls.opencode.server import PASSWORD_ENV, URL_ENV
 from tests.gitrepo import GIT_ENV, commit_file, make_repo
 from tests.opencode.conftest import OpenCodeServer
+from tests.opencode.test_sessions import wait_for
 
 CONFIG = """export default {
   defaults: { templateId: "review" },
@@ -57,9 +58,11 @@ def test_review_on_idle_and_the_log_interleaves_turns_and_commits(
     cli_json(capsys, "session", "approve", cid)
     assert cli_json(capsys, "session", "watch", cid, "--timeout", "60")["state"] == "idle"
     # The template asks for review: the finished turn leads to reviewing, not ready.
-    assert cli_json(capsys, "show", cid)["status"] == "reviewing"
+    wait_for(lambda: cli_json(capsys, "show", cid)["status"] == "reviewing")
     cli_json(capsys, "session", "send", plain, "hello", "--wait")
-    assert cli_json(capsys, "show", plain)["status"] == "ready"
+    wait_for(lambda: cli_json(capsys, "show", plain)["status"] == "ready")
+    # Reviewing no longer follows the agent: it stays there.
+    assert cli_json(capsys, "show", cid)["status"] == "reviewing"
 
     time.sleep(1.1)  # commit times have whole seconds
     commit_file(wt, "made.txt", "hi\n", "add made.txt")
