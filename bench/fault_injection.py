@@ -79,7 +79,8 @@ class Lab:
         self.repo = tmp / "repo"
         self.trees = tmp / "worktrees"
         home = tmp / "home"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SYNTHETIC_OPENCODE_")}
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("SYNTHETIC_OPENCODE_URL", "SYNTHETIC_OPENCODE_PASSWORD")}
         self.env.update(GIT_ENV)
         self.env.update(
             HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),

@@ -8,6 +8,13 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v git >/dev/null 2>&1 || need_apt+=(git)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv python3-pip)
+# The real VS Code test (tests/vscode): Chromium for Playwright, and ripgrep,
+# which code-server uses instead of the binary its install would download.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v rg >/dev/null 2>&1 || need_apt+=(ripgrep)
+# ... and a compiler for code-server's native modules (built against the local Node).
+command -v make >/dev/null 2>&1 || need_apt+=(make)
+command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 if ((${#need_apt[@]})); then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
@@ -46,8 +53,24 @@ if command -v npm >/dev/null 2>&1; then
         installed=$(with_scratch_home "$opencode_bin" --version)
     fi
     echo "opencode $installed in $opencode_bin"
+
+    # The VS Code extension: its dependencies (exact, from package-lock.json;
+    # again only when the lock file changed), then the .vsix
+    # (vscode-extension/synthetic.vsix) that tests/vscode installs.
+    (
+        cd vscode-extension
+        stamp=node_modules/.synthetic-lock
+        if ! cmp -s package-lock.json "$stamp"; then
+            with_scratch_home npm ci --no-audit --no-fund --loglevel=error
+            cp package-lock.json "$stamp"
+        fi
+        with_scratch_home npm run --silent package >/dev/null
+    )
+    echo "VS Code extension in vscode-extension/synthetic.vsix"
+    # code-server, pinned, into .tools/code-server (a real VS Code for tests/vscode).
+    bash scripts/install-code-server.sh
 else
-    echo "setup: npm not found: OpenCode is not installed and tests/opencode will skip" >&2
+    echo "setup: npm not found: OpenCode, the VS Code extension and code-server are not installed" >&2
 fi
 
 if [ -x "$opencode_bin" ]; then

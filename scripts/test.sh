@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, type-check, then pytest (unit, integration, the
-# language server over stdio, and the Neovim plugin in a real headless Neovim).
+# The whole test suite: lint, type-check (Python and the VS Code extension),
+# the extension's unit tests, then pytest (unit, integration, the language
+# server over stdio, the Neovim plugin in a real headless Neovim, and the VS
+# Code extension in a real VS Code: code-server in headless Chromium).
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || { echo "test: run scripts/setup.sh first" >&2; exit 1; }
 export PATH="$PWD/.venv/bin:$PATH"
-# The real-editor tests (tests/e2e) fail, rather than skip, without their nvim.
+# The real-editor tests (tests/e2e, tests/vscode) fail, rather than skip,
+# without their nvim, code-server, .vsix, Chromium or Playwright.
 export SYNTHETIC_E2E_REQUIRED=1
 
 echo "== ruff =="
 ruff check synthetic_ls state_format tests bench
 echo "== mypy =="
 mypy
+echo "== vscode-extension: eslint, tsc, unit tests, .vsix =="
+(
+    cd vscode-extension
+    npx --no-install eslint src test
+    npx --no-install tsc --noEmit
+    npm test --silent
+    # tests/vscode installs this .vsix: build it from the sources as they are.
+    npm run --silent package >/dev/null
+)
 echo "== pytest =="
 set +e
 python -m pytest -n 2 -q "$@"

@@ -29,6 +29,7 @@ from pydantic import (
 
 from state_format.ids import ID_PATTERN
 from state_format.journal import LEGACY_CREATE_STEPS, OPERATIONS, Journal
+from state_format.owner import Owner
 from state_format.statuses import Status
 from state_format.timefmt import format_timestamp as format_timestamp  # re-exported
 from state_format.timefmt import utc_now as utc_now  # re-exported
@@ -237,7 +238,22 @@ class PortAllocation(Record):
     port: int = Field(ge=1, le=65535, description="The allocated TCP port.")
     allocated_at: datetime = Field(description="RFC 3339 UTC.")
 
+    name: str | None = Field(
+        default=None,
+        description="Name of the port request within the service (e.g. `http`); "
+        "absent for a service's only port.",
+    )
+    env: str | None = Field(
+        default=None, description="Environment variable that carries the port to the services."
+    )
+
     _v_time = field_validator("allocated_at", mode="before")(_aware_utc)
+    _v_empty = field_validator("name", "env", mode="before")(_empty_is_none)
+
+
+#: Service statuses a record may hold (``needs_resume`` is only ever shown, never
+#: stored: it is a running status whose process is gone).
+SERVICE_STATUSES = ("starting", "ready", "stopped", "failed")
 
 
 class Service(Record):
@@ -255,17 +271,40 @@ class Service(Record):
         default_factory=dict, description="Environment given to the service (may hold secrets)."
     )
     pid: int | None = Field(default=None, ge=1, le=PID_MAX, description="Process id while running.")
-    status: str = Field(description="e.g. pending, starting, ready, stopped, failed.")
+    status: str = Field(description="starting, ready, stopped or failed.")
     ready_pattern: str | None = Field(default=None, description="Regex marking readiness.")
     started_at: datetime | None = Field(default=None, description="RFC 3339 UTC.")
     stopped_at: datetime | None = Field(default=None, description="RFC 3339 UTC.")
+    start: int | None = Field(
+        default=None,
+        ge=0,
+        description="Start time of process `pid` (clock ticks since boot, /proc/<pid>/stat "
+        "field 22): a live pid with another start time is a reused pid, not the service.",
+    )
+    host: str | None = Field(default=None, description="Machine id of the host it runs on.")
+    boot: str | None = Field(default=None, description="Boot id when it was started.")
+    pidns: str | None = Field(default=None, description="PID namespace `pid` is seen in.")
+    log: str | None = Field(default=None, description="File the service's output goes to.")
+    container: str | None = Field(
+        default=None, description="docker: container name; compose: project name."
+    )
+    error: str | None = Field(default=None, description="Why it failed (status failed).")
 
     @field_validator("started_at", "stopped_at", mode="before")
     @classmethod
     def _v_time(cls, value: Any) -> Any:
         return None if value in (None, "") else _aware_utc(value)
 
-    _v_empty = field_validator("command", "cwd", "ready_pattern", mode="before")(_empty_is_none)
+    _v_empty = field_validator(
+        "command", "cwd", "ready_pattern", "host", "boot", "pidns", "log", "container", "error",
+        mode="before",
+    )(_empty_is_none)
+
+    def process(self) -> Owner | None:
+        """The recorded process (pid, start time, host, boot, namespace), or None."""
+        if self.pid is None:
+            return None
+        return Owner(self.pid, self.start, self.host or "", self.boot or "", self.pidns or "")
 
 
 class FormatMarker(BaseModel):

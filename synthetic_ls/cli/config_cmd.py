@@ -54,9 +54,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
     schema = config_sub.add_parser(
         "schema",
-        help="print the JSON Schema of the config",
-        description="Print the JSON Schema of the config object, with descriptions.",
+        help="print the JSON Schema of the config (or its TypeScript declarations)",
+        description="Print the JSON Schema of the config object, with descriptions; "
+        "--format dts prints the TypeScript declarations generated from it.",
     )
+    schema.add_argument("--format", choices=["json", "dts"], default="json")
     schema.set_defaults(func=cmd_schema)
 
 
@@ -98,6 +100,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print the JSON Schema of the config."""
+    if getattr(args, "format", "json") == "dts":
+        from synthetic_ls.config.dts import typescript_declarations
+
+        sys.stdout.write(typescript_declarations())
+        return int(ExitCode.OK)
     from synthetic_ls.config.jsonschema import json_schema
 
     json.dump(json_schema(), sys.stdout, indent=2)

@@ -183,6 +183,8 @@ def cmd_new(args: argparse.Namespace) -> int:
             )
             for item in plan.items:
                 sys.stdout.write(f"  {item.resource}: {one_line(item.summary, 300)}\n")
+                for line in item.lines:
+                    sys.stdout.write(f"    {one_line(line, 2000)}\n")
             if not plan.items:
                 sys.stdout.write("  the record only\n")
         return int(ExitCode.OK)
@@ -200,6 +202,12 @@ def cmd_new(args: argparse.Namespace) -> int:
         base = (c.base_ref or "").removeprefix("refs/heads/") or (c.base_commit or "")[:12]
         sys.stdout.write(f"  worktree: {c.workspace_path}\n  branch:   {c.branch} (from {base})\n")
     _print_copy_report(result.copied, result.skipped)
+    extra = dict(result.extra)
+    for port in extra.get("ports", []):
+        sys.stdout.write(f"  port:     {port['port']} ({port['env']})\n")
+    for service in extra.get("services", []):
+        name, state = service["name"], service["state"]
+        sys.stdout.write(f"  service:  {one_line(name)} {state}\n")
     return int(ExitCode.OK)
 
 
@@ -276,6 +284,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         _print_json(result.to_dict())
     else:
         sys.stdout.write(render_details(result.view))
+        extra = dict(result.extra)
+        for s in extra.get("services", []):
+            urls = ", ".join(p["url"] for p in s["ports"])
+            line = f"service:  {s['name']} {s['state']}" + (f" {urls}" if urls else "")
+            sys.stdout.write(one_line(line, 2000) + "\n")
+        for p in extra.get("ports", []):
+            sys.stdout.write(f"port:     {p['port']} ({p['env']})\n")
     return int(ExitCode.OK)
 
 

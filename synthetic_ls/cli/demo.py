@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "flow"
 #: Where scripts/setup.sh installs OpenCode, relative to a source checkout.
@@ -60,6 +61,20 @@ def _make_repo(repo: Path, env: dict[str, str]) -> None:
         subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
 
 
+def _fetch_service(say: Callable[[str], None], shown: dict[str, Any]) -> None:
+    """Ask the construct's dev server for its page, to show that it serves."""
+    import httpx
+
+    ports = shown.get("ports") or []
+    port = next((p.get("port") for p in ports if isinstance(p, dict)), None)
+    if port is None:
+        raise DemoFailed("the construct has no port for its dev server")
+    url = f"http://127.0.0.1:{port}/"
+    page = httpx.get(url, timeout=10).text
+    title = next((line for line in page.splitlines() if "<h1>" in line), page[:60])
+    say(f"\n$ curl {url}\n{title.strip()}")
+
+
 def run_demo(say: Callable[[str], None] = print) -> int:
     """Run the demo, printing through ``say``; 0 when every step did what it should."""
     from synthetic_ls.opencode.offline_model import start_in_thread
@@ -95,6 +110,8 @@ def run_demo(say: Callable[[str], None] = print) -> int:
         cid = construct["id"]
         synthetic("ls")
         synthetic("show", cid)
+        synthetic("ports")
+        _fetch_service(say, json.loads(synthetic("show", cid, "--json", quiet=True)))
         synthetic("session", "send", cid, "Please add a greeting to the home page", "--wait")
         synthetic("session", "send", cid, "[tool:bash echo '<p>Hello!</p>' >> web/index.html]",
                   "--wait")
@@ -103,7 +120,7 @@ def run_demo(say: Callable[[str], None] = print) -> int:
         synthetic("session", "log", cid)
         synthetic("rm", cid, "--yes", "--force")
         synthetic("ls")
-    except (DemoFailed, subprocess.TimeoutExpired, ValueError) as exc:
+    except (DemoFailed, subprocess.TimeoutExpired, ValueError, OSError) as exc:
         say(f"\ndemo: FAILED: {exc}")
         return 1
     finally:

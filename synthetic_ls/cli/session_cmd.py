@@ -181,7 +181,7 @@ def cmd_log(args: argparse.Namespace) -> int:
         _print_json(result.to_dict())
         return int(ExitCode.OK)
     sys.stdout.write(f"# {one_line(result.title)} ({result.session_id})\n")
-    for entry in result.entries:
+    for entry in result.messages:
         sys.stdout.write(f"\n[{entry['role']}]\n")
         if entry["text"]:
             sys.stdout.write(entry["text"].rstrip() + "\n")

@@ -116,6 +116,16 @@ class WalkBudget:
         self.left = entries
 
 
+def walk_start(root: Path, pattern: str) -> Path:
+    """The folder a glob's matches are all below: its leading literal folders under ``root``."""
+    fixed: list[str] = []
+    for segment in pattern.rstrip("/").split("/")[:-1]:
+        if has_glob(segment):
+            break
+        fixed.append(segment)
+    return root.joinpath(*fixed) if fixed else root
+
+
 def matches_any(
     root: Path, pattern: str, *, anywhere: bool = False, budget: WalkBudget | None = None
 ) -> bool:
@@ -146,14 +156,7 @@ def matches_any(
             return False
     if anywhere and "/" not in pattern.rstrip("/"):
         pattern = "**/" + pattern
-    # Walk only below the literal folders that start the pattern.
-    segments = pattern.rstrip("/").split("/")
-    fixed: list[str] = []
-    for segment in segments[:-1]:
-        if has_glob(segment):
-            break
-        fixed.append(segment)
-    start = root.joinpath(*fixed) if fixed else root
+    start = walk_start(root, pattern)
     if not os.path.isdir(start):
         return False
     globs = glob_segments(pattern.rstrip("/"))

@@ -354,6 +354,16 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+def _add_service_commands() -> None:
+    # Services and ports (issue 12) live in their own module.
+    from synthetic_ls.lsp.service_commands import commands
+
+    COMMANDS.update((c.name, c) for c in commands())
+
+
+_add_service_commands()
+
+
 # -- running them ----------------------------------------------------------------
 
 

@@ -64,18 +64,36 @@ class SyntheticProtocol(LanguageServerProtocol):
         kwargs: dict[str, Any] | None = None,
     ) -> None:
         futures = self._request_futures
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
 
-        def done(future: Any) -> None:
+        def finish(future: Any) -> None:
             try:
                 if callback is not None:
                     callback(future)
             finally:
-                # A cancelled one is left: pygls cancels them while iterating
-                # over this dict (at shutdown), and cancellations are rare.
-                if not future.cancelled() and futures.get(msg_id) is future:
+                if futures.get(msg_id) is future:
                     del futures[msg_id]
 
+        def done(future: Any) -> None:
+            # A threaded handler's future completes on its worker thread. The
+            # dict of futures is read on the loop (pygls iterates over it at
+            # shutdown), so it is changed, and the answer sent, on the loop only.
+            if loop is not None and not loop.is_closed() and not _on_loop(loop):
+                loop.call_soon_threadsafe(finish, future)
+            else:
+                finish(future)
+
         super()._execute_handler(msg_id, handler, done, args, kwargs)
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 class SyntheticServer(LanguageServer):

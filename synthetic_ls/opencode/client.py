@@ -506,6 +506,11 @@ class OpenCodeClient:
             _permission(p, self.base_url) for p in _list(body, "permission list", self.base_url)
         ]
 
+    def questions(self, *, directory: str | None = None) -> list[dict[str, Any]]:
+        """Pending questions of the agents (``GET /question``): ``[{"id", "sessionID", ...}]``."""
+        body = self._request("GET", "/question", directory=directory)
+        return [q for q in _list(body, "question list", self.base_url) if isinstance(q, dict)]
+
     def reply_permission(
         self,
         request_id: str,

@@ -5,8 +5,8 @@ Two sources feed the same rule (:func:`next_status`):
 * the event stream, while an editor is open: the language server reads
   ``/global/event`` and hands each event to :func:`state_from_event`;
 * a poll, for commands that show constructs without an editor:
-  :func:`poll_agents` asks ``/session/status`` and ``/permission`` of each
-  worktree folder (OpenCode keeps both per folder).
+  :func:`poll_agents` asks ``/session/status``, ``/permission`` and
+  ``/question`` of each worktree folder (OpenCode keeps them per folder).
 
 Only a construct whose status is about its agent (ready, active,
 awaiting_input, error) follows it; a construct being reviewed, parked or
@@ -166,12 +166,20 @@ class AgentInfo:
         return {"state": self.state, "pending_permissions": list(self.pending_permissions)}
 
 
-def _last_turn_failed(client: OpenCodeClient, sid: str, directory: str) -> bool:
+def _after_idle(client: OpenCodeClient, sid: str, directory: str) -> str:
+    """What an ``idle`` from the server means for an agent the record says is working.
+
+    ``limit=1`` is the newest message. A user prompt without its answer yet
+    is a turn that has not started (``busy``); an answer that failed, an
+    ``error``; else the turn ended (``idle``).
+    """
     messages = client.messages(sid, directory=directory, limit=1)
     last = messages[-1] if messages else None
-    if last is None or last.role != "assistant" or not last.error:
-        return False
-    return last.error.get("name") != ABORTED
+    if last is not None and last.role == "user":
+        return BUSY
+    if last is not None and last.error and last.error.get("name") != ABORTED:
+        return ERROR
+    return IDLE
 
 
 @dataclass(frozen=True)
@@ -227,17 +235,16 @@ def _poll(
             for directory, group in _by_directory(with_session).items():
                 busy = client.statuses(directory=directory)
                 asked = client.permissions(directory=directory)
+                questions = {str(q.get("sessionID")) for q in client.questions(directory=directory)}
                 for c in group:
                     sid = c.opencode_session_id or ""
                     pending = tuple(p.id for p in asked if p.session_id == sid)
-                    if pending:
+                    if pending or sid in questions:
                         state = AWAITING_INPUT
                     elif busy.get(sid) in ("busy", "retry"):
                         state = BUSY
-                    elif c.status in (Status.ACTIVE, Status.AWAITING_INPUT) and (
-                        _last_turn_failed(client, sid, directory)
-                    ):
-                        state = ERROR  # the turn we saw start ended in a failure
+                    elif c.status in (Status.ACTIVE, Status.AWAITING_INPUT):
+                        state = _after_idle(client, sid, directory)
                     else:
                         state = IDLE
                     found[c.id] = AgentInfo(state, pending)

@@ -305,7 +305,7 @@ def create_construct(
         )
         # Planning makes nothing: its errors (a branch that exists, a folder
         # in the way) reject the input before any record is written.
-        flow.plan(job, RESOURCES)
+        flow.plan(job, RESOURCES, strict=True)
         try:
             store.create(job.construct)
         except Exception as exc:
@@ -315,6 +315,8 @@ def create_construct(
         _view(store, construct, inspect=False),
         job.outputs.get("copied", []),
         job.outputs.get("skipped", []),
+        ports=job.outputs.get("ports", []),
+        services=job.outputs.get("services", []),
     )
 
 
@@ -352,9 +354,19 @@ def show_construct(store: Store, ref: str, *, with_size: bool = False) -> Constr
         _template, config = construct_template_or_none(store.repo.worktree, construct.template_id)
         poll = refresh(store, [construct], config)
         construct, agents = poll.constructs[0], poll.agents
-    return ConstructResult(
-        views(store.repo.worktree, [construct], [file], with_size=with_size, agents=agents)[0]
-    )
+    view = views(store.repo.worktree, [construct], [file], with_size=with_size, agents=agents)[0]
+    return ConstructResult(view, extra=tuple(services_and_ports(store, construct.id).items()))
+
+
+def services_and_ports(store: Store, construct_id: str) -> dict[str, Any]:
+    """``{"services": [...], "ports": [...]}`` of a construct, as ``show`` adds them."""
+    from synthetic_ls.ops.services import views_of
+    from synthetic_ls.provision.ports import allocations, port_dict
+
+    return {
+        "services": [v.to_dict() for v in views_of(store, construct_id)],
+        "ports": [port_dict(p) for p in allocations(store, construct_id)],
+    }
 
 
 def edit_construct(store: Store, options: EditOptions) -> EditResult:

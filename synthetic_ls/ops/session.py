@@ -8,6 +8,7 @@ construct's status follows what the agent does (:mod:`.agent_status`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import subprocess
@@ -78,6 +79,22 @@ class SessionTarget:
     def client(self, **kwargs: Any) -> OpenCodeClient:
         """A client of the server (close it when done)."""
         return self.server.client(**kwargs)
+
+
+class _JsonResult:
+    """A result whose JSON form is its fields (``dataclasses.asdict``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields, as JSON."""
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+
+def _pending(client: OpenCodeClient, target: SessionTarget) -> list[Permission]:
+    """The permission requests this construct's agent waits on."""
+    return [
+        p for p in client.permissions(directory=target.directory)
+        if p.session_id == target.session_id
+    ]
 
 
 def session_target(store: Store, ref: str) -> SessionTarget:
@@ -186,7 +203,7 @@ def run_attached(result: OpenResult) -> int:
 
 
 @dataclass(frozen=True)
-class SendResult:
+class SendResult(_JsonResult):
     """A prompt that was sent; with ``wait``, how the turn ended and the reply."""
 
     construct: str
@@ -196,14 +213,6 @@ class SendResult:
     reply: str | None = None
     error: str | None = None
     permissions: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"construct", "session_id", "waited", "state", "reply", "error", "permissions"}``."""
-        return {
-            "construct": self.construct, "session_id": self.session_id, "waited": self.waited,
-            "state": self.state, "reply": self.reply, "error": self.error,
-            "permissions": self.permissions,
-        }
 
 
 def _permission_dict(p: Permission) -> dict[str, Any]:
@@ -260,10 +269,8 @@ def _turn_result(
     if end.reply is None or end.state == agent_status.ERROR:
         last = _last_assistant(client, target)
     reply = end.reply if end.reply is not None else (last.text if last is not None else None)
-    perms = [
-        _permission_dict(p) for p in client.permissions(directory=target.directory)
-        if p.session_id == target.session_id
-    ] if end.state == agent_status.AWAITING_INPUT else []
+    waiting = end.state == agent_status.AWAITING_INPUT
+    perms = [_permission_dict(p) for p in _pending(client, target)] if waiting else []
     error = end.error
     if error is None and end.state == agent_status.ERROR and last is not None and last.error:
         error = _error_text(last.error)
@@ -382,11 +389,9 @@ class _Lines:
 
 def _current(client: OpenCodeClient, target: SessionTarget) -> str:
     """The agent's state now, asked of the server (after a (re)connect)."""
-    pending = [
-        p for p in client.permissions(directory=target.directory)
-        if p.session_id == target.session_id
-    ]
-    if pending:
+    pending = _pending(client, target)
+    asked = client.questions(directory=target.directory)
+    if pending or any(q.get("sessionID") == target.session_id for q in asked):
         return agent_status.AWAITING_INPUT
     busy = client.statuses(directory=target.directory).get(target.session_id)
     return agent_status.BUSY if busy in ("busy", "retry") else agent_status.IDLE
@@ -491,16 +496,12 @@ def follow(
 
 
 @dataclass(frozen=True)
-class WatchResult:
+class WatchResult(_JsonResult):
     """How watching ended (``idle``, ``error``, ``busy`` when stopped early)."""
 
     construct: str
     session_id: str
     state: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"construct", "session_id", "state"}``."""
-        return {"construct": self.construct, "session_id": self.session_id, "state": self.state}
 
 
 def watch_session(
@@ -531,17 +532,12 @@ def watch_session(
 
 
 @dataclass(frozen=True)
-class AbortResult:
+class AbortResult(_JsonResult):
     """The turn that was stopped (``aborted`` is what OpenCode answered)."""
 
     construct: str
     session_id: str
     aborted: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"construct", "session_id", "aborted"}``."""
-        return {"construct": self.construct, "session_id": self.session_id,
-                "aborted": self.aborted}
 
 
 def abort_session(store: Store, ref: str) -> AbortResult:
@@ -555,18 +551,13 @@ def abort_session(store: Store, ref: str) -> AbortResult:
 
 
 @dataclass(frozen=True)
-class LogResult:
+class LogResult(_JsonResult):
     """The session's transcript, read from OpenCode: one entry per message."""
 
     construct: str
     session_id: str
     title: str
-    entries: list[dict[str, Any]]
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"construct", "session_id", "title", "messages": [...]}``."""
-        return {"construct": self.construct, "session_id": self.session_id,
-                "title": self.title, "messages": self.entries}
+    messages: list[dict[str, Any]]
 
 
 def _entry(message: Message) -> dict[str, Any]:
@@ -603,43 +594,30 @@ def session_log(store: Store, ref: str) -> LogResult:
 
 
 @dataclass(frozen=True)
-class PermissionsResult:
-    """The permission requests the agent waits on."""
+class PermissionsResult(_JsonResult):
+    """The permission requests the agent waits on (``pending``: id, permission, patterns)."""
 
     construct: str
     session_id: str
     pending: list[dict[str, Any]]
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"construct", "session_id", "pending": [{"id", "permission", "patterns"}]}``."""
-        return {"construct": self.construct, "session_id": self.session_id,
-                "pending": self.pending}
 
 
 def list_permissions(store: Store, ref: str) -> PermissionsResult:
     """The agent's pending permission requests."""
     target = session_target(store, ref)
     with target.client() as client:
-        pending = [
-            _permission_dict(p) for p in client.permissions(directory=target.directory)
-            if p.session_id == target.session_id
-        ]
+        pending = [_permission_dict(p) for p in _pending(client, target)]
     return PermissionsResult(target.construct.id, target.session_id, pending)
 
 
 @dataclass(frozen=True)
-class ReplyResult:
+class ReplyResult(_JsonResult):
     """A permission request that was answered."""
 
     construct: str
     session_id: str
     permission_id: str
     reply: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"construct", "session_id", "permission_id", "reply"}``."""
-        return {"construct": self.construct, "session_id": self.session_id,
-                "permission_id": self.permission_id, "reply": self.reply}
 
 
 def reply_permission(
@@ -656,10 +634,7 @@ def reply_permission(
         raise InvalidInputError("--always goes with approve, not deny")
     target = session_target(store, ref)
     with target.client() as client:
-        pending = [
-            p for p in client.permissions(directory=target.directory)
-            if p.session_id == target.session_id
-        ]
+        pending = _pending(client, target)
         if permission_id is None:
             if not pending:
                 raise NoPermissionError(

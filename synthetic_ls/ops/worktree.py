@@ -81,7 +81,8 @@ def add_worktree(
         if current.workspace_path or current.effective_journal() is not None:
             raise ConflictError(f"construct {construct.id} changed meanwhile; try again")
         job.construct = current
-        flow.plan(job, WORKTREE_RESOURCES)  # rejects bad input before anything is written
+        # Rejects bad input before anything is written.
+        flow.plan(job, WORKTREE_RESOURCES, strict=True)
         restore = {k: getattr(current, k) for k in _WORKTREE_FIELDS}
         job.update(journal=Journal.begin("add-worktree", restore))
     updated = flow.create(job, WORKTREE_RESOURCES, final_status=construct.status)

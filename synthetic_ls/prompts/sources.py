@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from synthetic_ls.config.paths import escapes_repo, glob_matches, glob_segments, has_glob
+from synthetic_ls.config.paths import (
+    escapes_repo,
+    glob_matches,
+    glob_segments,
+    has_glob,
+    walk_start,
+)
 from synthetic_ls.errors import ExitCode, SyntheticError
 
 if TYPE_CHECKING:
@@ -92,13 +98,7 @@ def expand(root: Path, entry: str) -> list[str]:
             found = [p for p in _walk(root, target) if _regular(root, p)]
             return found[:FILES_PER_PATTERN]
         return [pattern.rstrip("/")] if _regular(root, pattern) else []
-    segments = pattern.rstrip("/").split("/")
-    fixed: list[str] = []
-    for segment in segments[:-1]:
-        if has_glob(segment):
-            break
-        fixed.append(segment)
-    start = root.joinpath(*fixed) if fixed else root
+    start = walk_start(root, pattern)
     if not os.path.isdir(start) or not _inside(root, start):
         return []
     globs = glob_segments(pattern.rstrip("/"))

@@ -24,9 +24,17 @@ from synthetic_ls.provision.lifecycle import PlanItem, Resource
 from synthetic_ls.provision.step_error import StepFailedError
 
 
-def plan(job: Job, resources: Sequence[Resource]) -> list[PlanItem]:
-    """What creating ``job.construct`` would do, resource by resource; changes nothing."""
-    return [r.plan(job) for r in resources if r.wanted(job)]
+def plan(job: Job, resources: Sequence[Resource], *, strict: bool = False) -> list[PlanItem]:
+    """What creating ``job.construct`` would do, resource by resource; changes nothing.
+
+    ``strict`` (before a creation) raises the first problem a step foresaw.
+    """
+    items = [r.plan(job) for r in resources if r.wanted(job)]
+    if strict:
+        for item in items:
+            if item.error is not None:
+                raise item.error
+    return items
 
 
 def preflight(job: Job, resources: Sequence[Resource]) -> None:

@@ -24,6 +24,11 @@ class PlanItem:
     resource: str
     summary: str
     details: dict[str, Any] = field(default_factory=dict)
+    #: More lines for a person (a face prints them under the summary; JSON has ``details``).
+    lines: tuple[str, ...] = ()
+    #: What would make the step fail (a missing variable): a dry run shows it,
+    #: a creation raises it before anything is written.
+    error: Exception | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: ``{"resource", "summary", "details"}``."""

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from synthetic_ls.provision.include_files import IncludeFilesResource
 from synthetic_ls.provision.lifecycle import Resource
+from synthetic_ls.provision.ports import PortsResource
 from synthetic_ls.provision.prompt_bundle import PromptBundleResource
+from synthetic_ls.provision.services import ServicesResource
 from synthetic_ls.provision.session import SessionResource
 from synthetic_ls.provision.worktree import WorktreeResource
 
 RESOURCES: tuple[Resource, ...] = (
     WorktreeResource(),
     IncludeFilesResource(),
-    PromptBundleResource(),
+    PortsResource(),
+    PromptBundleResource(),  # after the ports: the bundle names them
+    ServicesResource(),
     SessionResource(),
 )
 

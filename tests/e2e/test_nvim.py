@@ -62,7 +62,7 @@ export default {
       label: "Web app",
       type: "implementation",
       services: {
-        api: { type: "process", run: "npm start", readyPattern: "listening" },
+        api: { type: "process", run: "echo listening", readyPattern: "listening" },
       },
     },
     docs: { label: "Docs", type: "planning" },
@@ -494,3 +494,117 @@ def test_show_follows_changes_made_by_the_cli(repo: Path, tmp_path: Path) -> Non
     before = result["results"]["before"]
     assert f"id:          {created['id']}" in before
     assert "worktree:    -" in before and "state:       no worktree" in before
+
+
+def test_prompt_preview_and_build_open_scratch_buffers(repo: Path, tmp_path: Path) -> None:
+    """:SyntheticPrompts shows a template's bundle with its sources; a build shows the new one."""
+    (repo / "docs").mkdir()
+    (repo / "docs" / "brief.md").write_text("Brief for ${constructName} on ${branch}.\n")
+    config = CLEAN_CONFIG.replace(
+        '  defaults: { templateId: "web" },',
+        '  defaults: { templateId: "web" },\n  promptSources: ["docs/brief.md"],')
+    (repo / "synthetic.config.ts").write_text(config)
+    made = subprocess.run(
+        [sys.executable, "-m", "synthetic_ls.cli", "new", "Briefed", "--template", "docs",
+         "--json"], cwd=repo, capture_output=True, text=True, timeout=60,
+        env={**os.environ, **GIT_ENV},
+    )
+    assert made.returncode == 0, made.stderr
+    cid = json.loads(made.stdout)["id"]
+    result = run_scenario(
+        repo,
+        f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        vim.cmd("SyntheticPrompts web")
+        T.wait(function() return vim.fn.bufnr("synthetic://prompts/web") ~= -1 end,
+          15000, "the preview buffer")
+        T.results.preview = vim.api.nvim_buf_get_lines(vim.fn.bufnr("synthetic://prompts/web"),
+          0, -1, false)
+        vim.cmd("SyntheticPromptsBuild {cid}")
+        T.wait(function() return vim.fn.bufnr("synthetic://prompts/{cid}") ~= -1 end,
+          15000, "the built bundle")
+        T.results.built = vim.api.nvim_buf_get_lines(vim.fn.bufnr("synthetic://prompts/{cid}"),
+          0, -1, false)
+        """,
+        tmp_path,
+    )
+    preview = result["results"]["preview"]
+    assert preview[0] == "<!-- what a new construct of template web would get -->"
+    assert preview[1].startswith("<!-- docs/brief.md: ~") and "from promptSources" in preview[1]
+    assert "Brief for <construct name> on <branch>." in preview
+    built = result["results"]["built"]
+    assert f"Brief for Briefed on synthetic/{cid}." in built
+
+
+def test_synthetic_services_lists_and_stops_a_running_service(tmp_path: Path) -> None:
+    """:SyntheticServices shows a real running service; `x` on its line stops it."""
+    from state_format.owner import group_alive
+    from tests.integration.services_helpers import config, make_service_repo, svc
+
+    ready = svc("ready", ports='[{ name: "http" }]', readyPattern='"listening on"')
+    repo = make_service_repo(tmp_path, config(f"api: {ready}"))
+    env = {**os.environ, **GIT_ENV, "PYTHONPATH": str(PROJECT),
+           "SYNTHETIC_WORKTREES_DIR": str(tmp_path / "wt")}
+    made = subprocess.run([sys.executable, "-m", "synthetic_ls", "new", "Served", "--json"],
+                          cwd=repo, capture_output=True, text=True, timeout=120, env=env)
+    assert made.returncode == 0, made.stderr
+    data = json.loads(made.stdout)
+    pid, port = data["services"][0]["pid"], data["ports"][0]["port"]
+    try:
+        result = run_scenario(
+            repo,
+            """
+            vim.cmd("edit README.md")
+            T.client(0)
+            -- :SyntheticList shows each construct's services (the picker is cancelled).
+            T.script_ui({}, {})
+            vim.cmd("SyntheticList")
+            T.wait(function() return #T.prompts > 0 end, 20000, "the construct picker")
+            vim.cmd("SyntheticServices")
+            local buf = vim.fn.bufnr("synthetic://services")
+            local function line_with(word)
+              for i, l in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
+                if l:find(word, 1, true) then return i, l end
+              end
+            end
+            local row = T.wait(function() return line_with("ready") end, 20000, "a ready service")
+            T.results.before = select(2, line_with("ready"))
+            local list_win = vim.api.nvim_get_current_win()
+            vim.api.nvim_win_set_cursor(0, { row, 0 })
+            vim.cmd("normal l")
+            local log_buf = T.wait(function()
+              local b = vim.api.nvim_get_current_buf()
+              return vim.api.nvim_buf_get_name(b):match("%.log$") and b
+            end, 20000, "the log to open")
+            T.results.log = vim.api.nvim_buf_get_lines(log_buf, 0, -1, false)
+            vim.api.nvim_set_current_win(list_win)
+            vim.cmd("normal r")
+            -- The log buffer follows the file: the restarted service's line shows up.
+            T.wait(function()
+              local n = 0
+              for _, l in ipairs(vim.api.nvim_buf_get_lines(log_buf, 0, -1, false)) do
+                if l:find("^listening on") then n = n + 1 end
+              end
+              return n == 2
+            end, 30000, "the restart to show in the log buffer")
+            row = T.wait(function() return line_with("ready") end, 20000, "ready again")
+            vim.api.nvim_set_current_win(list_win)
+            vim.api.nvim_win_set_cursor(0, { row, 0 })
+            vim.cmd("normal x")
+            T.wait(function() return line_with("stopped") end, 30000, "the service to stop")
+            T.results.after = select(2, line_with("stopped"))
+            """,
+            tmp_path,
+        )
+        before, after = result["results"]["before"], result["results"]["after"]
+        assert data["id"] in before and "api" in before and f"http://127.0.0.1:{port}" in before
+        assert "stopped" in after
+        assert any(line.startswith("listening on") for line in result["results"]["log"])
+        listed = next(p for p in result["prompts"] if p["prompt"] == "Constructs")["items"]
+        assert listed[0].startswith("Served  [ready]") and listed[0].endswith(f"api ready :{port}")
+        assert not group_alive(pid)
+    finally:
+        subprocess.run([sys.executable, "-m", "synthetic_ls", "rm", data["id"], "--yes", "--force"],
+                       cwd=repo, capture_output=True, timeout=120, env=env)
+    assert not group_alive(pid)

@@ -56,6 +56,8 @@ def new(capsys: pytest.CaptureFixture[str], name: str, *extra: str) -> dict[str,
     code, out, err = cli(capsys, "new", name, "--json", *extra)
     assert code == 0, err
     result: dict[str, object] = json.loads(out)
+    # `show` adds the construct's services and ports to the construct's keys.
+    assert result.pop("services") == [] and result.pop("ports") == []
     return result
 
 
@@ -473,6 +475,8 @@ def new_show(capsys: pytest.CaptureFixture[str], ref: str) -> dict[str, object]:
     code, out, err = cli(capsys, "show", ref, "--json")
     assert code == 0, err
     result: dict[str, object] = json.loads(out)
+    # `show` adds the construct's services and ports to the construct's keys.
+    assert result.pop("services") == [] and result.pop("ports") == []
     return result
 
 

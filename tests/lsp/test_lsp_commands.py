@@ -45,6 +45,13 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.config.init",
         "synthetic.config.templates",
         "synthetic.construct.import",
+        "synthetic.ports.list",
+        "synthetic.services.start",
+        "synthetic.services.stop",
+        "synthetic.services.restart",
+        "synthetic.services.status",
+        "synthetic.services.logs",
+        "synthetic.services.resume",
         "synthetic.session.open",
         "synthetic.session.send",
         "synthetic.session.watch",
@@ -190,12 +197,19 @@ async def test_config_init_writes_once(client: LanguageClient, repo: Path) -> No
 async def test_a_long_command_does_not_block_the_server(client: LanguageClient, repo: Path) -> None:
     # git runs the post-checkout hook when the worktree is made: make it slow.
     hook = repo / ".git" / "hooks" / "post-checkout"
-    hook.write_text("#!/bin/sh\nsleep 2\n")
+    hook.write_text("#!/bin/sh\nsleep 4\n")
     hook.chmod(0o755)
     path = repo / "synthetic.config.ts"
     await open_config(client, path)
-    creating = asyncio.ensure_future(run(client, "synthetic.construct.create", {"name": "slow"}))
-    await asyncio.sleep(0.4)
+    creating = asyncio.ensure_future(
+        run(client, "synthetic.construct.create", {"name": "slow", "template_id": "docs"})
+    )
+    # Until the record is written (a fixed sleep was too short on a loaded machine).
+    records = repo / ".git" / "synthetic" / "constructs"
+    for _ in range(400):
+        if records.is_dir() and any(records.glob("*.toml")):
+            break
+        await asyncio.sleep(0.05)
     start = asyncio.get_running_loop().time()
     hover = await client.text_document_hover_async(
         types.HoverParams(
@@ -220,7 +234,9 @@ async def test_a_creation_can_be_cancelled_from_its_progress(
     hook.write_text("#!/bin/sh\nsleep 1.5\n")
     hook.chmod(0o755)
     before = set(client.progress_reports)
-    creating = asyncio.ensure_future(run(client, "synthetic.construct.create", {"name": "stop"}))
+    creating = asyncio.ensure_future(
+        run(client, "synthetic.construct.create", {"name": "stop", "template_id": "docs"})
+    )
     token = None
     for _ in range(100):
         await asyncio.sleep(0.05)

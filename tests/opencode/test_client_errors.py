@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -93,8 +94,15 @@ def _raw_server(respond: Callable[[socket.socket], None]) -> Iterator[str]:
             conn.recv(65536)
             respond(conn)
 
-    threading.Thread(target=serve, daemon=True).start()
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
     yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    # shutdown() wakes the accept() above; close() alone would leave the thread
+    # blocked on a descriptor number the next socket of this process reuses
+    # (the offline model's listener, whose connections it would then steal).
+    with contextlib.suppress(OSError):
+        listener.shutdown(socket.SHUT_RDWR)
+    thread.join(timeout=5)
     listener.close()
     for conn in conns:
         conn.close()

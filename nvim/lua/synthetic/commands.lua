@@ -57,9 +57,32 @@ local function str(v)
   return tostring(v)
 end
 
---- A construct as one line of a picker.
+--- What a construct's agent does ("busy", "awaiting_input (1 permission)", ...), or nil
+--- when it has no session or the server did not say.
+function M.agent_state(c)
+  local agent = c.agent
+  if type(agent) ~= "table" then
+    return nil
+  end
+  local pending = type(agent.pending_permissions) == "table" and #agent.pending_permissions or 0
+  if pending > 0 then
+    return ("%s (%d permission%s)"):format(str(agent.state), pending, pending == 1 and "" or "s")
+  end
+  return str(agent.state)
+end
+
+--- A construct as one line of a picker: its services when they were fetched, then
+--- "[agent: STATE]" for one with a session.
 function M.format_construct(c)
-  return ("%s  [%s]  %s  %s  (%s)"):format(c.name, c.status, str(c.branch), M.worktree_state(c), c.id)
+  local line = ("%s  [%s]  %s  %s  (%s)"):format(c.name, c.status, str(c.branch), M.worktree_state(c), c.id)
+  if c.services_summary then
+    line = line .. "  " .. c.services_summary
+  end
+  local agent = M.agent_state(c)
+  if agent then
+    line = line .. "  [agent: " .. agent .. "]"
+  end
+  return line
 end
 
 --- A construct (the `show` result) as lines of text.
@@ -75,6 +98,7 @@ function M.describe(c)
     "worktree:    " .. str(c.workspace_path),
     "state:       " .. M.worktree_state(c),
     "session:     " .. str(c.opencode_session_id),
+    "agent:       " .. (M.agent_state(c) or "-"),
     "created:     " .. str(c.created_at),
     "updated:     " .. str(c.updated_at),
     "record:      " .. str(c.file),
@@ -88,6 +112,7 @@ function M.describe(c)
       table.insert(lines, l)
     end
   end
+  vim.list_extend(lines, require("synthetic.services").describe(c))
   local wt = c.worktree
   if type(wt) == "table" and type(wt.changes) == "table" and #wt.changes > 0 then
     table.insert(lines, "")
@@ -295,6 +320,7 @@ function M.list()
     if constructs == nil then
       return
     end
+    require("synthetic.services").annotate(client, root, constructs)
     local c = pick(constructs, "Constructs")
     if c == nil then
       return
@@ -303,6 +329,9 @@ function M.list()
       { id = "open", label = "Open its worktree in a new tab (:tcd)" },
       { id = "show", label = "Show" },
       { id = "remove", label = "Remove" },
+      { id = "start", label = "Start its services" },
+      { id = "stop", label = "Stop its services" },
+      { id = "restart", label = "Restart its services" },
     }
     local action = rpc.select(actions, {
       prompt = c.name,
@@ -318,8 +347,19 @@ function M.list()
       M.open_worktree(c)
     elseif action.id == "show" then
       M.show(client, root, c.id)
-    else
+    elseif action.id == "remove" then
       remove(client, root, c)
+    else
+      notify(("%s the services of %s ..."):format(action.id, c.name))
+      local err, result = rpc.call(client, "synthetic.services." .. action.id, { root = root, ref = c.id })
+      if err then
+        return fail(err)
+      end
+      local states = {}
+      for _, s in ipairs(result.services or {}) do
+        table.insert(states, s.name .. " " .. s.state)
+      end
+      notify(("services of %s: %s"):format(c.name, #states > 0 and table.concat(states, ", ") or "none"))
     end
   end)
 end
@@ -467,6 +507,53 @@ function M.create_user_commands()
   cmd("SyntheticFix", function()
     M.fix()
   end, { desc = "Synthetic: apply the fix of one doctor finding" })
+  cmd("SyntheticServices", function()
+    require("synthetic.services").open()
+  end, { desc = "Synthetic: services of every construct; start, stop, restart, logs" })
+
+  -- The agent sessions (synthetic.session.*).
+  local session = require("synthetic.session")
+  local function complete_ref(arglead)
+    return session.complete(arglead)
+  end
+  cmd("SyntheticSession", function(o)
+    session.open(o.args)
+  end, { nargs = "?", complete = complete_ref, desc = "Synthetic: the agent's terminal UI (OpenCode) in a terminal split" })
+  cmd("SyntheticSend", function(o)
+    session.send(o.args, o.bang)
+  end, {
+    nargs = "*",
+    bang = true,
+    complete = function(arglead, line)
+      -- Only the first word is a construct; the rest is the prompt.
+      if #vim.split(vim.trim(line), "%s+") > (arglead == "" and 1 or 2) then
+        return {}
+      end
+      return session.complete(arglead)
+    end,
+    desc = "Synthetic: send a prompt to a construct's agent (! waits for the reply)",
+  })
+  cmd("SyntheticAbort", function(o)
+    session.abort(o.args)
+  end, { nargs = "?", complete = complete_ref, desc = "Synthetic: stop the agent's current turn" })
+  cmd("SyntheticApprove", function(o)
+    session.reply(o.args, true, o.bang)
+  end, { nargs = "?", bang = true, complete = complete_ref, desc = "Synthetic: approve the agent's pending permission (! always)" })
+  cmd("SyntheticDeny", function(o)
+    session.reply(o.args, false, false)
+  end, { nargs = "?", complete = complete_ref, desc = "Synthetic: deny the agent's pending permission" })
+  cmd("SyntheticLog", function(o)
+    session.log(o.args)
+  end, { nargs = "?", complete = complete_ref, desc = "Synthetic: the agent's transcript in a scratch buffer" })
+
+  -- Prompt bundles (synthetic.prompts.*).
+  local prompts = require("synthetic.prompts")
+  cmd("SyntheticPrompts", function(o)
+    prompts.preview(o.args)
+  end, { nargs = "?", desc = "Synthetic: preview a template's prompt bundle in a scratch buffer" })
+  cmd("SyntheticPromptsBuild", function(o)
+    prompts.build(o.args)
+  end, { nargs = 1, desc = "Synthetic: remake a construct's prompt bundle and show it" })
 end
 
 return M

@@ -112,6 +112,29 @@ function M.check()
     end
     table.sort(parts)
     health.ok(("%d construct(s)%s"):format(#(listing.constructs or {}), #parts > 0 and (": " .. table.concat(parts, ", ")) or ""))
+    -- The agents of the constructs with a session (asked of a running OpenCode server).
+    local agents, waiting = {}, {}
+    for _, c in ipairs(listing.constructs or {}) do
+      if type(c.agent) == "table" then
+        agents[c.agent.state] = (agents[c.agent.state] or 0) + 1
+        if c.agent.state == "awaiting_input" then
+          table.insert(waiting, c.name)
+        end
+      end
+    end
+    local agent_parts = {}
+    for state, n in pairs(agents) do
+      table.insert(agent_parts, ("%d %s"):format(n, state))
+    end
+    table.sort(agent_parts)
+    if #agent_parts > 0 then
+      health.ok("agents: " .. table.concat(agent_parts, ", "))
+    end
+    if #waiting > 0 then
+      health.warn("waiting for your permission: " .. table.concat(waiting, ", "), {
+        ":SyntheticApprove or :SyntheticDeny answers it",
+      })
+    end
     for _, broken in ipairs(listing.broken or {}) do
       health.error(("broken record %s:%s: %s"):format(broken.file, tostring(broken.line), broken.error))
     end

@@ -12,6 +12,7 @@ export default {
       services: {
         web: {
           type: "process",
+          ports: [{ name: "http", preferred: 8080 }],
           run: "python3 -m http.server $PORT --bind 127.0.0.1 --directory web",
           readyPattern: "Serving HTTP",
           readyTimeoutMs: 20000,

@@ -1,0 +1,75 @@
+"""Run a service and append its output to a log file capped in size.
+
+Run as a script, ``python -I log_pump.py LOG CAP COMMAND...``, as the leader
+of the service's own session and process group: it starts ``COMMAND`` as its
+child (same group, standard output and error into a pipe), copies that pipe
+to ``LOG`` and exits with the command's exit status once the output closes.
+It imports nothing but the standard library, and ``-I`` keeps a service's
+``PYTHONPATH`` or virtual environment from breaking it; the command itself
+gets the environment unchanged.
+
+When writing a chunk would take ``LOG`` past ``CAP`` bytes, ``LOG`` is
+renamed to ``LOG.1`` (replacing the older one) and a new ``LOG`` is begun, so
+a service that logs forever uses at most twice the cap.
+
+It ignores SIGTERM and SIGINT itself (the command does not: it gets the
+default handlers back), so that a SIGTERM to the group loses none of the
+command's last words: it ends when the command's output closes. SIGKILL
+still ends it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+
+def _open(path: str) -> int:
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+
+
+def pump(path: str, cap: int, source: int) -> None:
+    """Copy ``source`` to ``path`` until end of file, rotating at ``cap`` bytes."""
+    fd = _open(path)
+    size = os.fstat(fd).st_size
+    while True:
+        try:
+            data = os.read(source, 65536)
+        except InterruptedError:
+            continue
+        if not data:
+            break
+        if size > 0 and size + len(data) > cap:
+            os.close(fd)
+            os.replace(path, path + ".1")
+            fd = _open(path)
+            size = 0
+        os.write(fd, data)
+        size += len(data)
+    os.close(fd)
+
+
+def main() -> int:
+    """``log_pump.py LOG CAP COMMAND...``: the command's exit status (128+N for signal N)."""
+    path, cap, command = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    try:
+        child = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+    except OSError as exc:
+        fd = _open(path)
+        os.write(fd, f"cannot run {command[0]}: {exc.strerror}\n".encode())
+        os.close(fd)
+        return 127
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    assert child.stdout is not None
+    pump(path, cap, child.stdout.fileno())
+    code = child.wait()
+    return 128 - code if code < 0 else code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""``synthetic.ports.list`` and ``synthetic.services.*``: the services commands of the server.
+
+Kept apart from :mod:`synthetic_ls.lsp.commands` (which adds them to its
+table) so that the services work stays in one place. Each takes one JSON
+object, like every command: ``ref`` (a construct id, name or id prefix),
+``service`` (one service; default all), plus ``root``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _args(args: dict[str, Any], allowed: dict[str, Any]) -> dict[str, Any]:
+    from synthetic_ls.lsp.commands import _take
+
+    return _take(args, allowed)
+
+
+def _ref(values: dict[str, Any]) -> str:
+    from synthetic_ls.lsp.commands import _need
+
+    return _need(values, "ref")
+
+
+def ports_list(store: Any, args: dict[str, Any]) -> Any:
+    """``synthetic ports --json``; ``ref`` limits it to one construct."""
+    from synthetic_ls.ops.ports import list_ports
+
+    values = _args(args, {"ref": str})
+    return list_ports(store, values.get("ref"))
+
+
+def services_start(store: Any, args: dict[str, Any]) -> Any:
+    """``synthetic services start REF [SERVICE] --json``."""
+    from synthetic_ls.ops.services import start_services
+
+    values = _args(args, {"ref": str, "service": str})
+    return start_services(store, _ref(values), values.get("service"))
+
+
+def services_stop(store: Any, args: dict[str, Any]) -> Any:
+    """``synthetic services stop REF [SERVICE] --json``."""
+    from synthetic_ls.ops.services import stop_services
+
+    values = _args(args, {"ref": str, "service": str})
+    return stop_services(store, _ref(values), values.get("service"))
+
+
+def services_restart(store: Any, args: dict[str, Any]) -> Any:
+    """``synthetic services restart REF [SERVICE] --json``."""
+    from synthetic_ls.ops.services import restart_services
+
+    values = _args(args, {"ref": str, "service": str})
+    return restart_services(store, _ref(values), values.get("service"))
+
+
+def services_status(store: Any, args: dict[str, Any]) -> Any:
+    """``synthetic services status [REF] --json`` (every construct without ``ref``)."""
+    from synthetic_ls.ops.services import services_status as status
+
+    values = _args(args, {"ref": str})
+    return status(store, values.get("ref"))
+
+
+def services_logs(store: Any, args: dict[str, Any]) -> Any:
+    """``synthetic services logs REF [SERVICE] --json``: ``path`` lets a client follow the file."""
+    from synthetic_ls.ops.services import service_logs_tail
+
+    values = _args(args, {"ref": str, "service": str, "lines": int})
+    return service_logs_tail(store, _ref(values), values.get("service"), values.get("lines", 100))
+
+
+def services_resume(store: Any, args: dict[str, Any]) -> Any:
+    """``synthetic services resume [REF] --json``."""
+    from synthetic_ls.ops.services import resume_services
+
+    values = _args(args, {"ref": str})
+    return resume_services(store, values.get("ref"))
+
+
+def commands() -> list[Any]:
+    """The :class:`~synthetic_ls.lsp.commands.Command` entries of this module."""
+    from synthetic_ls.lsp.commands import Command
+
+    return [
+        Command("synthetic.ports.list", ports_list),
+        Command("synthetic.services.start", services_start, "Starting services"),
+        Command("synthetic.services.stop", services_stop, "Stopping services"),
+        Command("synthetic.services.restart", services_restart, "Restarting services"),
+        Command("synthetic.services.status", services_status),
+        Command("synthetic.services.logs", services_logs),
+        Command("synthetic.services.resume", services_resume, "Resuming services"),
+    ]

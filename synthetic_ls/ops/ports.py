@@ -1,0 +1,41 @@
+"""``synthetic ports``: every allocated port of the repository, and whether it is in use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from state_format.records import Construct, PortAllocation
+from state_format.store import Store
+from synthetic_ls.provision.ports import allocations, port_dict, port_is_free
+
+
+@dataclass(frozen=True)
+class PortsResult:
+    """The allocations, by port, each with its construct's name and ``in_use``."""
+
+    ports: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"ports": [{construct_id, construct_name, service, name, port, env, allocated_at,
+        in_use}]}``."""
+        return {"ports": list(self.ports)}
+
+
+def list_ports(store: Store, construct_ref: str | None = None) -> PortsResult:
+    """Allocated ports (of one construct, or all), probed now with a bind test; changes nothing.
+
+    ``in_use`` is true when something listens on the port (the service, or
+    anything else that took it meanwhile).
+    """
+    construct_id = store.resolve_construct(construct_ref).id if construct_ref else None
+    names = {c.id: c.name for c in store.list(Construct).records}
+    out = []
+    for record in allocations(store, construct_id):
+        row = port_dict(record, in_use=not port_is_free(record.port))
+        row["construct_name"] = names.get(record.construct_id)
+        out.append(row)
+    return PortsResult(out)
+
+
+__all__ = ["PortAllocation", "PortsResult", "list_ports"]

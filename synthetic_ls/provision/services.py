@@ -1,0 +1,553 @@
+"""The services resource: a construct's dev services, started, supervised, stopped.
+
+Creation runs the template's ``setup`` commands in the worktree, then for
+each service its own ``setup`` and its ``run`` (``process``), a container
+(``docker``) or a compose project (``compose``), and waits until each is
+ready. Removal stops them, runs the template's ``teardown`` commands and
+removes containers, records and logs. One ``services/<id>.toml`` record per
+service keeps what runs (command, cwd, the environment the config added,
+pid and process start time, log file); its ``status`` is what Synthetic last
+did (``starting``, ``ready``, ``stopped``, ``failed``). What a person sees
+(:func:`service_state`) also looks at the process: a ``ready`` service whose
+process is gone (a crash, a reboot) shows as ``needs_resume``.
+
+Nothing here runs unless a person asked for the construct to be created
+or its services started: reading a state never starts or stops anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from state_format import service_logs
+from state_format.errors import RecordNotFoundError
+from state_format.ids import is_valid_id, slugify
+from state_format.records import Construct, PortAllocation, Service, format_timestamp, utc_now
+from state_format.store import Store
+from synthetic_ls.errors import ConflictError, InvalidInputError
+from synthetic_ls.provision import docker_services, service_process
+from synthetic_ls.provision.lifecycle import Finding, PlanItem, Resource, Subject
+from synthetic_ls.provision.ports import allocations, port_env, port_requests, service_port_env
+from synthetic_ls.provision.service_process import ServiceError
+
+if TYPE_CHECKING:
+    from synthetic_ls.config.schema import ComposeService, DockerService, ProcessService, Template
+    from synthetic_ls.provision.job import Job, Survey
+
+    ConfigService = ProcessService | DockerService | ComposeService
+
+#: Statuses meaning "it should be running".
+RUNNING_STATUSES = ("starting", "ready")
+
+
+# -- names ----------------------------------------------------------------------------
+
+
+def record_id(construct_id: str, service_id: str) -> str:
+    """The id of a service's record (and log): ``<construct id>-<service slug>``."""
+    candidate = f"{construct_id}-{slugify(service_id, 30)}"
+    return candidate if is_valid_id(candidate) else f"{construct_id[:40]}-{slugify(service_id, 30)}"
+
+
+def setup_log(store: Store, construct_id: str) -> Path:
+    """The log of the template's setup and teardown commands."""
+    return service_logs.prepare(store.root, f"{construct_id}--setup")
+
+
+def services_of(store: Store, construct_id: str) -> list[Service]:
+    """The service records of one construct, in name order."""
+    records = [s for s in store.list(Service).records if s.construct_id == construct_id]
+    return sorted(records, key=lambda s: s.name)
+
+
+def _worktree(construct: Construct) -> Path:
+    if not construct.workspace_path:
+        raise ConflictError(
+            f"construct {construct.id} has no worktree; services run in a worktree",
+            code="no-worktree",
+        )
+    return Path(construct.workspace_path)
+
+
+# -- environment ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What a command runs with: the full environment, and the part the config added."""
+
+    full: dict[str, str]
+    added: dict[str, str]
+
+
+def environment(
+    construct: Construct,
+    template: Template | None,
+    ports: Sequence[PortAllocation],
+    service: ConfigService | None = None,
+) -> Environment:
+    """The environment of a setup command (no ``service``) or of a service.
+
+    This process's environment, then the port variables, the template's
+    ``env``, the service's ``env`` (later wins) and ``SYNTHETIC_CONSTRUCT_ID``
+    / ``SYNTHETIC_CONSTRUCT_DIR``. ``process.env.X`` references are resolved
+    now (an unset one without default is an error), then ``${env.X}`` and
+    ``${constructDir}`` in the values.
+    """
+    base = dict(os.environ)
+    cdir = construct.workspace_path or ""
+    added: dict[str, str] = dict(port_env(ports))
+    if service is not None:
+        added.update(service_port_env(ports, service.id))
+    if template is not None:
+        added.update(service_process.resolve_config_env(template.env, base, "the template's"))
+    if service is not None:
+        added.update(
+            service_process.resolve_config_env(service.env, base, f"service {service.id}'s")
+        )
+    added.update(SYNTHETIC_CONSTRUCT_ID=construct.id, SYNTHETIC_CONSTRUCT_DIR=cdir)
+    lookup = {**base, **added}
+    where = f"service {service.id}'s env" if service is not None else "the template's env"
+    added = {k: service_process.substitute(v, lookup, cdir, where) for k, v in added.items()}
+    return Environment({**base, **added}, added)
+
+
+def _ready_pattern(service: ConfigService) -> re.Pattern[str] | None:
+    text = getattr(service, "ready_pattern", None)
+    if not text:
+        return None
+    from synthetic_ls.config.validate import js_regex_to_python
+
+    try:
+        return re.compile(js_regex_to_python(text))
+    except (re.error, OverflowError, RecursionError) as exc:
+        raise InvalidInputError(
+            f"service {service.id}'s readyPattern does not compile: {exc}"
+        ) from None
+
+
+def ready_timeout(service: ConfigService) -> float:
+    """``readyTimeoutMs`` in seconds; unset or 0: the default."""
+    ms = getattr(service, "ready_timeout_ms", None)
+    return ms / 1000.0 if ms else service_process.DEFAULT_READY_TIMEOUT
+
+
+# -- start -------------------------------------------------------------------------------
+
+
+def _write(store: Store, record: Service) -> Service:
+    """Create the service's record, or replace every field of the one there."""
+    with store.lock():
+        try:
+            store.get(Service, record.id)
+        except RecordNotFoundError:
+            return store.create(record)
+        values = record.model_dump(exclude={"id"})  # None removes a key
+        return store.update(Service, record.id, lambda _c: values)
+
+
+def _set(store: Store, service_id: str, **fields: Any) -> Service:
+    return store.update(Service, service_id, lambda _c: fields)
+
+
+def run_template_setup(job: Job) -> None:
+    """The template's ``setup`` commands, in the worktree, with the ports and template env."""
+    template = job.template
+    if template is None or not template.setup:
+        return
+    construct = job.construct
+    env = environment(construct, template, allocations(job.store, construct.id))
+    service_process.run_commands(
+        template.setup,
+        cwd=_worktree(construct),
+        env=env.full,
+        log=setup_log(job.store, construct.id),
+        what="setup",
+        on_start=job.record_group,
+    )
+
+
+def start_service(job: Job, service: ConfigService, *, setup: bool = True) -> Service:
+    """Start one service of ``job``'s construct and wait until it is ready.
+
+    ``setup`` runs the service's own ``setup`` commands first. The record is
+    written (``starting``, with pid and start time) before waiting, so a
+    crash meanwhile leaves enough to stop it; it ends ``ready`` or
+    ``failed`` (with the reason, and the error raised).
+    """
+    return begin_service(job, service, setup=setup)()
+
+
+def start_services(job: Job, services: list[ConfigService]) -> list[Service]:
+    """Start ``services`` together, then wait until each is ready (ready in any order).
+
+    Every process is launched (and recorded) before the first wait, so their
+    start-ups overlap; a failure leaves the others recorded, for the undo.
+    """
+    waits = [begin_service(job, s) for s in services]
+    return [wait() for wait in waits]
+
+
+def begin_service(
+    job: Job, service: ConfigService, *, setup: bool = True
+) -> Callable[[], Service]:
+    """Launch one service (setup first) and record it; the returned call waits until ready.
+
+    Docker and compose services are started and waited for at once (the
+    returned call only gives the record).
+    """
+    construct = job.construct
+    store = job.store
+    root = _worktree(construct)
+    ports = allocations(store, construct.id)
+    env = environment(construct, job.template, ports, service)
+    rid = record_id(construct.id, service.id)
+    log = service_logs.prepare(store.root, rid)
+    cdir = str(root)
+    where = f"service {service.id}"
+    if service.type == "process":
+        cwd = service_process.inside(
+            root, service_process.substitute(service.cwd or "", env.full, cdir, where), where
+        )
+        command = service_process.substitute(service.run, env.full, cdir, f"{where}'s run")
+        pattern = _ready_pattern(service)
+        if not cwd.is_dir():
+            raise InvalidInputError(f"{where}'s cwd {cwd} is not a folder in the worktree")
+        if setup and service.setup:
+            service_process.run_commands(
+                [service_process.substitute(c, env.full, cdir, f"{where}'s setup")
+                 for c in service.setup],
+                cwd=cwd, env=env.full, log=log, what=f"{where} setup", on_start=job.record_group,
+            )
+        launched = service_process.launch(command, cwd=cwd, env=env.full, log=log)
+        job.record_group(launched.owner.pid)
+        owner = launched.owner
+        _write(store, Service(
+            id=rid, construct_id=construct.id, name=service.id, type="process",
+            command=command, cwd=str(cwd), env=env.added, pid=owner.pid, start=owner.start,
+            host=owner.host, boot=owner.boot, pidns=owner.pidns, status="starting",
+            ready_pattern=service.ready_pattern, started_at=utc_now(), log=str(log),
+        ))
+
+        def ready() -> Service:
+            try:
+                service_process.wait_ready(launched, pattern, ready_timeout(service), service.id)
+            except BaseException as exc:
+                service_process.stop_process(
+                    owner, stop_command=None, cwd=None, env=env.full, log=None, grace=1.0
+                )
+                _set(store, rid, status="failed", stopped_at=utc_now(), error=str(exc)[:2000])
+                raise
+            return _set(store, rid, status="ready", error=None)
+
+        return ready
+    # docker and compose run through the docker CLI. The record (with the
+    # container's name) is written first: a crash while docker starts it
+    # still leaves recovery something to remove.
+    name = (docker_services.project_name(construct.id) if service.type == "compose"
+            else docker_services.container_name(construct.id, service.id))
+    _write(store, Service(
+        id=rid, construct_id=construct.id, name=service.id, type=service.type,
+        command=" ".join(docker_services.plan_argv(construct.id, service)), cwd=str(root),
+        env=env.added, status="starting", ready_pattern=getattr(service, "ready_pattern", None),
+        started_at=utc_now(), log=str(log), container=name,
+    ))
+    try:
+        run = docker_services.start(construct, service, ports, env, root, log)
+        _set(store, rid, command=" ".join(run.argv))
+        docker_services.wait_ready(run, _ready_pattern(service), ready_timeout(service), log)
+    except BaseException as exc:
+        _set(store, rid, status="failed", stopped_at=utc_now(), error=str(exc)[:2000])
+        raise
+    done = _set(store, rid, status="ready", error=None)
+    return lambda: done
+
+
+# -- state and stop ------------------------------------------------------------------------
+
+
+def service_state(record: Service) -> str:
+    """What a person sees: the record's status, or ``needs_resume`` when it should run and does not.
+
+    ``elsewhere`` when it runs on another host or PID namespace (it cannot be
+    checked from here); ``unknown`` for a container when docker cannot be asked.
+    """
+    if record.status not in RUNNING_STATUSES:
+        return record.status
+    if record.type == "process":
+        state = service_process.process_state(record.process())
+        if state == "running":
+            return record.status
+        return "elsewhere" if state == "elsewhere" else "needs_resume"
+    running = docker_services.is_running(record)
+    if running is None:
+        return "unknown"
+    return record.status if running else "needs_resume"
+
+
+def stop_record(
+    store: Store, record: Service, template: Template | None, *, grace: float | None = None
+) -> list[str]:
+    """Stop one service (its ``stop`` command first, when the template still has it)."""
+    config = template.get_service(record.name) if template is not None else None
+    notes: list[str] = []
+    if record.type == "process":
+        stop_command = getattr(config, "stop", None)
+        owner = record.process()
+        notes = service_process.stop_process(
+            owner,
+            stop_command=stop_command,
+            cwd=Path(record.cwd) if record.cwd else None,
+            env={**os.environ, **record.env},
+            log=Path(record.log) if record.log else None,
+            grace=grace if grace is not None else service_process.STOP_GRACE,
+        )
+    else:
+        notes = docker_services.stop(record)
+    if record.status != "stopped":
+        _set(store, record.id, status="stopped", stopped_at=utc_now())
+        notes.append(f"stopped service {record.name}")
+    return notes
+
+
+def forget(store: Store, record: Service) -> list[str]:
+    """Remove a stopped service's container, record and logs."""
+    notes = docker_services.remove(record) if record.type != "process" else []
+    with contextlib.suppress(RecordNotFoundError):
+        store.delete(Service, record.id)
+    service_logs.remove(store.root, record.id)
+    return notes
+
+
+def _teardown(job: Job) -> list[str]:
+    """The template's ``teardown`` commands in the worktree; a failure is a note, not a stop.
+
+    A removal that stopped on a failing clean-up command could never finish.
+    """
+    template = job.template
+    construct = job.construct
+    if template is None or not template.teardown or not construct.workspace_path:
+        return []
+    root = Path(construct.workspace_path)
+    if not root.is_dir():
+        return []
+    try:
+        env = environment(construct, template, allocations(job.store, construct.id))
+        service_process.run_commands(
+            template.teardown, cwd=root, env=env.full, log=setup_log(job.store, construct.id),
+            what="teardown", on_start=job.record_group,
+        )
+    except (ServiceError, InvalidInputError) as exc:
+        return [f"teardown failed: {exc}"]
+    return [f"ran teardown ({len(template.teardown)} command(s))"]
+
+
+def stop_all(job: Job, *, teardown: bool) -> list[str]:
+    """Stop every service of the construct, run teardown if asked, forget them all.
+
+    Under the construct's services lock, so that a ``services start`` running
+    meanwhile finishes first and its service is stopped here too.
+    """
+    notes: list[str] = []
+    with service_logs.start_lock(job.store.root, job.construct.id):
+        for record in services_of(job.store, job.construct.id):
+            notes.extend(stop_record(job.store, record, job.template))
+        if teardown:
+            notes.extend(_teardown(job))
+        for record in services_of(job.store, job.construct.id):
+            notes.extend(forget(job.store, record))
+        service_logs.remove(job.store.root, f"{job.construct.id}--setup")
+    return notes
+
+
+# -- the resource -------------------------------------------------------------------------
+
+
+def _services(job: Job) -> list[ConfigService]:
+    return list(job.template.services) if job.template is not None else []
+
+
+def check_environment(job: Job) -> None:
+    """Resolve every service's environment and commands now; raise what would fail at start.
+
+    Ports are not allocated yet: each request stands in with port 1.
+    """
+    template = job.template
+    if template is None:
+        return
+    now = utc_now()
+    ports = [
+        PortAllocation(id="planned-port", construct_id="planned", service_name=s.service,
+                       name=s.name, env=s.env, port=1, allocated_at=now)
+        for s in port_requests(template)
+    ]
+    construct = job.construct
+    cdir = construct.workspace_path or "/construct"
+    environment(construct, template, ports)
+    for service in template.services:
+        env = environment(construct, template, ports, service).full
+        _ready_pattern(service)
+        if service.type == "process":
+            where = f"service {service.id}"
+            for text, what in [(service.run, "run"), (service.cwd or "", "cwd"),
+                               (service.stop or "", "stop"),
+                               *((c, "setup") for c in service.setup)]:
+                service_process.substitute(text, env, cdir, f"{where}'s {what}")
+
+
+def describe(job: Job, service: ConfigService) -> dict[str, Any]:
+    """What starting ``service`` would run: command, cwd, env names, ports; runs nothing."""
+    template = job.template
+    requests = port_requests(template)
+    own = [s for s in requests if s.service == service.id]
+    env_names = sorted(
+        {*(template.env if template else {}), *service.env, "SYNTHETIC_CONSTRUCT_ID",
+         "SYNTHETIC_CONSTRUCT_DIR"}
+        | {s.variable for s in requests}
+        | ({"PORT"} if own and own[0].env is None else set())
+    )
+    ports = [s.to_dict() for s in own]
+    out: dict[str, Any] = {"name": service.id, "type": service.type, "env": env_names,
+                           "ports": ports}
+    if service.type == "process":
+        out.update(setup=list(service.setup), command=service.run, cwd=service.cwd or ".",
+                   ready_pattern=service.ready_pattern, stop=service.stop)
+    else:
+        out.update(command=" ".join(docker_services.plan_argv(job.construct.id, service)))
+    return out
+
+
+class ServicesResource(Resource):
+    """The template's setup commands and services; teardown on removal."""
+
+    name = "services"
+    title = "starting services"
+    with_worktree = True
+
+    def wanted(self, job: Job) -> bool:
+        """With a worktree, when the template has services or setup or teardown commands."""
+        t = job.template
+        return job.worktree and t is not None and bool(t.services or t.setup or t.teardown)
+
+    def plan(self, job: Job) -> PlanItem:
+        """Setup commands, and per service its command, cwd, env names and ports.
+
+        The environment is resolved here too (with stand-in ports): an unset
+        ``process.env.X`` or ``${env.X}`` is the plan's ``error`` (a dry run
+        lists it; a creation is refused before anything is written or run).
+        """
+        problem: InvalidInputError | None = None
+        try:
+            check_environment(job)
+        except InvalidInputError as exc:
+            problem = exc
+        t = job.template
+        setup = list(t.setup) if t is not None else []
+        services = [describe(job, s) for s in _services(job)]
+        names = ", ".join(s["name"] for s in services) or "none"
+        summary = f"run {len(setup)} setup command(s), start services: {names}"
+        lines = [f"setup: {c}" for c in setup]
+        for s in services:
+            lines += [f"{s['name']}: setup: {c}" for c in s.get("setup", [])]
+            lines.append(f"{s['name']}: run {s['command']} (in {s.get('cwd') or '.'})")
+            lines.append(f"{s['name']}: env {', '.join(s['env'])}")
+        if problem is not None:
+            lines.append(f"problem: {problem}")
+        return PlanItem(self.name, summary, {
+            "setup": setup,
+            "teardown": list(t.teardown) if t is not None else [],
+            "services": services,
+            "problems": [str(problem)] if problem is not None else [],
+        }, tuple(lines), problem)
+
+    def provision(self, job: Job) -> dict[str, Any]:
+        """Template setup, then each service's setup and start, waiting until it is ready."""
+        run_template_setup(job)
+        started = start_services(job, list(_services(job)))
+        job.outputs["services"] = [record_dict(r) for r in started]
+        return {}
+
+    def undo(self, job: Job) -> list[str]:
+        """Stop and forget what was started (teardown too: setup may have begun)."""
+        return stop_all(job, teardown=True)
+
+    def release(self, job: Job) -> list[str]:
+        """Stop the services, run the template's teardown, remove containers and records."""
+        return stop_all(job, teardown=True)
+
+    def check(self, survey: Survey) -> list[Finding]:
+        """Services whose construct is gone (its process may still run), and ports likewise.
+
+        A construct being created or removed is skipped: its operation owns them.
+        """
+        store = survey.store
+        # From the file names: a construct whose record a person broke still owns its services.
+        known = set(store.list_ids(Construct)) | {c.id for c in survey.constructs}
+        out: list[Finding] = []
+        for record in store.list(Service).records:
+            if record.construct_id in known:
+                continue
+            state = service_state(record)
+            out.append(Finding(
+                "orphan-service",
+                Subject("service", record.id),
+                f"service {record.name} ({record.id}) belongs to no construct "
+                f"({record.construct_id} is gone); it is {state}",
+                fix=_forget_orphan(store, record),
+            ))
+        for port in allocations(store):
+            if port.construct_id not in known:
+                out.append(Finding(
+                    "orphan-port",
+                    Subject("port", str(port.port)),
+                    f"port {port.port} is allocated to {port.construct_id}, which is gone",
+                    fix=_release_orphan_port(store, port.id, port.port),
+                ))
+        return out
+
+
+def _forget_orphan(store: Store, record: Service) -> Callable[[], list[str]]:
+    def fix() -> list[str]:
+        return stop_record(store, record, None) + forget(store, record)
+
+    return fix
+
+
+def _release_orphan_port(store: Store, port_id: str, port: int) -> Callable[[], list[str]]:
+    def fix() -> list[str]:
+        with contextlib.suppress(RecordNotFoundError):
+            store.delete(PortAllocation, port_id)
+        return [f"released port {port}"]
+
+    return fix
+
+
+def record_dict(record: Service, state: str | None = None) -> dict[str, Any]:
+    """JSON form of a service: ``{id, construct_id, name, type, state, status, pid, ...}``.
+
+    ``env`` lists the names of the variables only: values may be secrets.
+    """
+    return {
+        "id": record.id,
+        "construct_id": record.construct_id,
+        "name": record.name,
+        "type": record.type,
+        "state": state if state is not None else record.status,
+        "status": record.status,
+        "command": record.command,
+        "cwd": record.cwd,
+        "env": sorted(record.env),
+        "pid": record.pid,
+        "container": record.container,
+        "ready_pattern": record.ready_pattern,
+        "started_at": format_timestamp(record.started_at) if record.started_at else None,
+        "stopped_at": format_timestamp(record.stopped_at) if record.stopped_at else None,
+        "log": record.log,
+        "error": record.error,
+    }

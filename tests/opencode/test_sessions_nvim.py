@@ -1,0 +1,332 @@
+"""The Neovim plugin's agent-session commands, in a real headless Neovim.
+
+The harness is tests/e2e/test_nvim.py's (a Lua scenario, the real language
+server started by Neovim); the OpenCode server is the real ``opencode serve``
+with the offline model (tests/opencode/conftest.py), named to Synthetic by
+``SYNTHETIC_OPENCODE_URL``/``_PASSWORD`` in the environment, which reaches
+Neovim, its language server and the terminal it opens.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_nvim import _cli, pytestmark, run_scenario
+from tests.gitrepo import make_repo
+from tests.opencode.conftest import OpenCodeServer
+from tests.opencode.test_sessions import CONFIG
+
+__all__ = ["pytestmark"]  # the e2e module's skip (or failure) without nvim
+
+#: Lua helpers for the scenarios: the :SyntheticList lines (the picker is
+#: cancelled), polled until one of them contains a text.
+LIST_HELPERS = """
+local function list_lines()
+  T.script_ui({}, {})
+  vim.cmd("SyntheticList")
+  T.wait(function() return #T.prompts > 0 end, 15000, ":SyntheticList")
+  return T.prompts[1].items
+end
+local function list_until(needles, ms)
+  local deadline = vim.uv.hrtime() / 1e6 + (ms or 30000)
+  local lines
+  while true do
+    lines = list_lines()
+    local all = true
+    for _, needle in ipairs(needles) do
+      if not lines[1] or not lines[1]:find(needle, 1, true) then all = false end
+    end
+    if all then return lines[1] end
+    if vim.uv.hrtime() / 1e6 > deadline then
+      error("no :SyntheticList line with " .. vim.inspect(needles) .. ": " .. vim.inspect(lines))
+    end
+    vim.wait(200)
+  end
+end
+local function note(needle, ms)
+  return T.wait(function()
+    for _, n in ipairs(T.notes) do
+      if n.msg:find(needle, 1, true) then return n end
+    end
+  end, ms or 30000, "a message with " .. needle)
+end
+"""
+
+
+@pytest.fixture
+def served(
+    opencode_server: OpenCodeServer, opencode_bin: str, monkeypatch: pytest.MonkeyPatch
+) -> OpenCodeServer:
+    monkeypatch.setenv("SYNTHETIC_OPENCODE_BIN", opencode_bin)
+    monkeypatch.setenv("SYNTHETIC_OPENCODE_URL", opencode_server.url)
+    monkeypatch.setenv("SYNTHETIC_OPENCODE_PASSWORD", opencode_server.password)
+    return opencode_server
+
+
+@pytest.fixture
+def repo(tmp_path: Path, served: OpenCodeServer) -> Path:
+    """A repository whose default template has an agent (the offline model)."""
+    return make_repo(tmp_path / "app", {"synthetic.config.ts": CONFIG, "README.md": "hi\n"})
+
+
+def scenario(repo: Path, lua: str, tmp_path: Path) -> dict[str, Any]:
+    return run_scenario(repo, LIST_HELPERS + lua, tmp_path, timeout=150)
+
+
+def errors_in(result: dict[str, Any]) -> list[str]:
+    """Notifications that look like a Lua error rather than a message."""
+    return [n["msg"] for n in result["notes"]
+            if "traceback" in n["msg"] or ".lua:" in n["msg"]]
+
+
+def test_send_bang_shows_the_reply(repo: Path, tmp_path: Path) -> None:
+    """:SyntheticSend! picks among the constructs with a session, asks the prompt, shows the reply;
+    with the ref on the command line it asks nothing; in the construct's worktree it needs no ref.
+    """
+    made = _cli(repo, "new", "Chat")
+    _cli(repo, "new", "Plain", "--template", "plain")
+    worktree = made["workspace_path"]
+    result = scenario(repo, f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        T.script_ui({{ "Chat" }}, {{ "hello there" }})
+        vim.cmd("SyntheticSend!")
+        T.results.first = note("replied").msg
+        T.results.prompts = T.prompts
+        T.script_ui({{}}, {{}})
+        vim.cmd("SyntheticSend! {made["id"]} second question")
+        T.results.second = note("second question").msg
+        T.results.second_prompts = T.prompts
+        -- In the construct's worktree: that construct, without a picker.
+        vim.cmd("edit " .. vim.fn.fnameescape({json.dumps(worktree)} .. "/README.md"))
+        T.client(0)
+        T.script_ui({{}}, {{}})
+        vim.cmd("SyntheticSend! from the worktree")
+        T.results.third = note("from the worktree").msg
+        T.results.third_prompts = T.prompts
+        -- The transcript, completion of refs, :checkhealth.
+        vim.cmd("SyntheticLog")
+        local log = T.wait(function()
+          local b = vim.fn.bufnr("synthetic://log/{made["id"]}")
+          return b ~= -1 and vim.api.nvim_buf_line_count(b) > 1 and b
+        end, 15000, "the transcript")
+        T.results.log = vim.api.nvim_buf_get_lines(log, 0, -1, false)
+        T.results.completion = vim.fn.getcompletion("SyntheticAbort ", "cmdline")
+        T.results.send_completion = vim.fn.getcompletion("SyntheticSend {made["id"]} ", "cmdline")
+        vim.cmd("checkhealth synthetic")
+        T.results.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+        """, tmp_path)
+    r = result["results"]
+    cid = made["id"]
+    assert r["first"] == f"Synthetic: {cid} replied:\nOffline model reply to: hello there"
+    select, asked = r["prompts"]
+    assert select["prompt"] == "Send to which agent?"
+    # Only the construct with a session is offered, with its agent's state.
+    assert len(select["items"]) == 1 and select["items"][0].startswith("Chat  [ready]")
+    assert select["items"][0].endswith("[agent: idle]")
+    assert asked == {"kind": "input", "prompt": f"Prompt for {cid}: "}
+    assert r["second"].endswith("Offline model reply to: second question")
+    assert r["second_prompts"] == []
+    assert r["third"].endswith("Offline model reply to: from the worktree")
+    assert r["third_prompts"] == []
+    log = r["log"]
+    assert log[0].startswith("# ") and log[0].endswith(f"({cid}, {made['opencode_session_id']})")
+    # (a context-only user message, the construct's prompt bundle, may come first)
+    assert [line for line in log if line == "[assistant]"] == ["[assistant]"] * 3
+    assert "Offline model reply to: from the worktree" in log
+    assert r["completion"] == [cid]  # only the constructs with a session
+    assert r["send_completion"] == []  # after the ref comes the prompt
+    health = "\n".join(r["health"])
+    assert "2 construct(s): 2 ready" in health and "agents: 1 idle" in health
+    assert not errors_in(result)
+
+
+def test_tool_call_waits_in_the_list_then_approve(repo: Path, tmp_path: Path) -> None:
+    """A tool call asks permission: awaiting_input in :SyntheticList; approved; file written."""
+    made = _cli(repo, "new", "Tool user")
+    cid = made["id"]
+    result = scenario(repo, f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        vim.cmd("SyntheticSend {cid} [tool:bash echo hi > f.txt]")
+        T.results.sent = note("sent to").msg
+        -- Followed after a send without waiting: told when it needs a permission.
+        T.results.told = note("waits for your permission").msg
+        T.results.waiting = list_until({{
+          "[awaiting_input]", "[agent: awaiting_input (1 permission)]" }})
+        T.script_ui({{ "Tool user" }}, {{}})
+        vim.cmd("SyntheticApprove")
+        T.results.approved = note("approved").msg
+        T.results.approve_prompts = T.prompts
+        T.results.ready = list_until({{ "[ready]", "[agent: idle]" }})
+        T.results.done = note("the agent is done").msg
+        vim.cmd("SyntheticLog {cid}")
+        T.results.log = T.wait(function()
+          local b = vim.fn.bufnr("synthetic://log/{cid}")
+          return b ~= -1 and vim.api.nvim_buf_get_lines(b, 0, -1, false)
+        end, 15000, "the transcript")
+        """, tmp_path)
+    r = result["results"]
+    assert "- tool bash (completed): echo hi > f.txt" in r["log"]
+    assert r["told"] == (f"Synthetic: {cid} waits for your permission: bash echo hi > f.txt"
+                         " — :SyntheticApprove or :SyntheticDeny")
+    assert r["done"] == f"Synthetic: {cid}: the agent is done (ready)"
+    assert r["sent"].startswith(f"Synthetic: sent to {cid}")
+    assert r["waiting"].startswith("Tool user  [awaiting_input]  agent/")
+    assert r["approved"] == f"Synthetic: approved bash echo hi > f.txt for {cid} (once)"
+    assert [p["prompt"] for p in r["approve_prompts"]] == [
+        "Approve a permission of which agent?"]
+    assert r["ready"].startswith("Tool user  [ready]")
+    assert (Path(made["workspace_path"]) / "f.txt").read_text() == "hi\n"
+    assert not errors_in(result)
+
+
+def test_deny_a_permission(repo: Path, tmp_path: Path) -> None:
+    made = _cli(repo, "new", "Refused")
+    cid = made["id"]
+    result = scenario(repo, f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        vim.cmd("SyntheticSend! {cid} [tool:bash echo no > nope.txt]")
+        T.results.asked = note("waits for your permission").msg
+        vim.cmd("SyntheticDeny {cid}")
+        T.results.denied = note("Synthetic: denied ").msg
+        T.results.ready = list_until({{ "[ready]", "[agent: idle]" }})
+        vim.cmd("SyntheticApprove {cid}")
+        T.results.nothing = note("no pending permission").msg
+        """, tmp_path)
+    r = result["results"]
+    assert r["asked"] == (f"Synthetic: {cid} waits for your permission: bash echo no > nope.txt"
+                          " — :SyntheticApprove or :SyntheticDeny")
+    assert r["denied"] == f"Synthetic: denied bash echo no > nope.txt for {cid} (reject)"
+    assert r["nothing"] == f"Synthetic: {cid} has no pending permission request"
+    assert not (Path(made["workspace_path"]) / "nope.txt").exists()
+    assert not errors_in(result)
+
+
+def test_abort_a_slow_turn(repo: Path, tmp_path: Path) -> None:
+    cid = _cli(repo, "new", "Slow")["id"]
+    result = scenario(repo, f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        vim.cmd("SyntheticSend {cid} [delay:2] many slow words to say here")
+        T.results.busy = list_until({{ "[active]", "[agent: busy]" }})
+        vim.cmd("SyntheticAbort {cid}")
+        T.results.stopped = note("stopped the agent").msg
+        T.results.ready = list_until({{ "[ready]", "[agent: idle]" }})
+        T.results.done = note("the agent is done").msg
+        """, tmp_path)
+    r = result["results"]
+    assert r["done"] == f"Synthetic: {cid}: the agent is done (ready)"
+    assert r["busy"].startswith("Slow  [active]")
+    assert r["stopped"] == f"Synthetic: stopped the agent of {cid}"
+    assert r["ready"].startswith("Slow  [ready]")
+    assert not errors_in(result)
+
+
+def test_session_opens_the_terminal_ui(repo: Path, tmp_path: Path, served: OpenCodeServer) -> None:
+    """:SyntheticSession runs `synthetic session open ID --run` in a terminal split, which
+    starts `opencode attach URL --dir WT --session SID` (the password only in its environment).
+    """
+    made = _cli(repo, "new", "Terminal")
+    cid, sid = made["id"], made["opencode_session_id"]
+    result = scenario(repo, f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        local wins = #vim.api.nvim_list_wins()
+        vim.cmd("SyntheticSession {cid}")
+        local bufnr = T.wait(function()
+          local b = vim.api.nvim_get_current_buf()
+          return vim.bo[b].buftype == "terminal" and vim.b[b].synthetic_session and b
+        end, 30000, "the terminal buffer")
+        T.results.split = #vim.api.nvim_list_wins() == wins + 1
+        T.results.info = vim.b[bufnr].synthetic_session
+        local job = vim.b[bufnr].terminal_job_id
+        local pid = vim.fn.jobpid(job)
+        local function cmdline(p)
+          local f = io.open("/proc/" .. p .. "/cmdline", "rb")
+          if not f then return nil end
+          local s = f:read("*a")
+          f:close()
+          return vim.split(s:gsub("%z$", ""), "\\0", {{ plain = true }})
+        end
+        local function environ_has(p, text)
+          local f = io.open("/proc/" .. p .. "/environ", "rb")
+          if not f then return nil end
+          local s = f:read("*a")
+          f:close()
+          return s:find(text, 1, true) ~= nil
+        end
+        -- (Right after the fork, the child still shows Neovim's command line.)
+        T.results.job_argv = T.wait(function()
+          local argv = cmdline(pid)
+          return argv and vim.tbl_contains(argv, "--run") and argv
+        end, 15000, "the job to run the command")
+        -- The TUI process: a descendant of the job running `attach`.
+        local function find_attach(p)
+          for _, child in ipairs(vim.api.nvim_get_proc_children(p)) do
+            local argv = cmdline(child)
+            -- (not the `attach --help` that checks the subcommand first)
+            if argv and vim.tbl_contains(argv, "attach")
+                and vim.tbl_contains(argv, "--session") then
+              return child, argv
+            end
+            local found, fargv = find_attach(child)
+            if found then return found, fargv end
+          end
+        end
+        local tui
+        T.results.tui_argv = T.wait(function()
+          local found, argv = find_attach(pid)
+          tui = found
+          return argv
+        end, 30000, "opencode attach to start")
+        T.results.password_in_env = environ_has(tui, "OPENCODE_SERVER_PASSWORD=")
+        -- Closing the terminal ends the job and the TUI.
+        vim.cmd("bwipeout! " .. bufnr)
+        T.wait(function() return vim.fn.jobwait({{ job }}, 0)[1] ~= -1 end, 15000, "the job to end")
+        T.wait(function() return vim.uv.kill(tui, 0) ~= 0 end, 15000, "the TUI to end")
+        """, tmp_path)
+    r = result["results"]
+    assert r["split"]
+    assert r["info"]["construct"] == cid and r["info"]["session_id"] == sid
+    assert r["job_argv"][-4:] == ["session", "open", cid, "--run"]
+    assert r["job_argv"][1:3] == ["-m", "synthetic_ls.cli"]
+    tui = r["tui_argv"]
+    assert tui[tui.index("attach") + 1] == served.url
+    assert tui[tui.index("--session") + 1] == sid
+    assert tui[tui.index("--dir") + 1] == made["workspace_path"]
+    assert served.password not in json.dumps(r)
+    assert r["password_in_env"] is True
+    assert not errors_in(result)
+
+
+def test_errors_are_messages_not_tracebacks(repo: Path, tmp_path: Path) -> None:
+    """No construct with a session; one without it named; an unknown ref: clear messages."""
+    plain = _cli(repo, "new", "Plain", "--template", "plain")["id"]
+    result = scenario(repo, f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        T.script_ui({{}}, {{}})
+        vim.cmd("SyntheticSend")
+        T.results.none = note("no construct has an agent session").msg
+        vim.cmd("SyntheticSend {plain} hello")
+        T.results.no_session = note("has no agent session (").msg
+        vim.cmd("SyntheticAbort nosuchthing")
+        T.results.unknown = T.wait(function()
+          for _, n in ipairs(T.notes) do
+            if n.level == vim.log.levels.ERROR and n.msg:find("nosuchthing", 1, true) then
+              return n
+            end
+          end
+        end, 15000, "the unknown ref").msg
+        """, tmp_path)
+    r = result["results"]
+    assert r["none"].startswith("Synthetic: no construct has an agent session")
+    assert r["no_session"].startswith(f"Synthetic: construct {plain} has no agent session")
+    assert r["unknown"].startswith("Synthetic: ")
+    assert not errors_in(result)

@@ -1,0 +1,450 @@
+"""The VS Code extension (vscode-extension/) in a real VS Code: code-server in Chromium.
+
+The built ``.vsix`` is installed into a code-server 4.100 (VS Code 1.100)
+with ``code-server --install-extension``; a temporary git repository is
+opened in headless Chromium, driven by Playwright through the workbench's
+roles and aria labels; the extension starts the real server
+(``synthetic.interpreter`` is this interpreter). One scenario, step by step,
+with a screenshot after each (``SYNTHETIC_VSCODE_ARTIFACTS``, default a
+temporary folder; the README's two figures are copied from there):
+
+1. diagnostics of a config with mistakes reach the Problems panel, and VS
+   Code's TypeScript server, given the extension's declarations, reports the
+   mistakes in its own words but nothing about ``defineSyntheticConfig``;
+2. "Synthetic: New Construct..." from the command palette (template pick,
+   name, base ref) writes the TOML record and the worktree;
+3. the construct shows in the Constructs tree view, with its template's
+   service running at its URL, and its Remove action (with a confirmation
+   listing the uncommitted work) removes the record, the worktree, the
+   branch and stops the service.
+
+Every wait polls with a deadline. scripts/test.sh sets SYNTHETIC_E2E_REQUIRED=1:
+there a missing code-server, .vsix, Chromium or Playwright fails the test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.gitrepo import make_repo
+
+PROJECT = Path(__file__).resolve().parents[2]
+CODE_SERVER = Path(
+    os.environ.get("SYNTHETIC_CODE_SERVER")
+    or PROJECT / ".tools/code-server/node_modules/.bin/code-server"
+)
+VSIX = Path(os.environ.get("SYNTHETIC_VSIX", PROJECT / "vscode-extension/synthetic.vsix"))
+CHROMIUM = os.environ.get("SYNTHETIC_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+DOCS = PROJECT / "docs"
+
+try:
+    from playwright.sync_api import Page, sync_playwright
+except ImportError:  # pragma: no cover - reported below
+    sync_playwright = None  # type: ignore[assignment]
+
+MISSING = [
+    what
+    for what, ok in (
+        (f"code-server at {CODE_SERVER} (bash scripts/setup.sh)", CODE_SERVER.exists()),
+        (f"the extension at {VSIX} (bash scripts/setup.sh builds it)", VSIX.exists()),
+        (f"chromium at {CHROMIUM} (apt-get install chromium)", Path(CHROMIUM).exists()),
+        ("playwright (pip install -r requirements-ci.txt)", sync_playwright is not None),
+    )
+    if not ok
+]
+REQUIRED = os.environ.get("SYNTHETIC_E2E_REQUIRED") == "1"
+if REQUIRED and MISSING:
+    raise RuntimeError("tests/vscode needs: " + "; ".join(MISSING))
+pytestmark = pytest.mark.skipif(bool(MISSING), reason="needs " + "; ".join(MISSING))
+
+BAD_CONFIG = """\
+import { defineSyntheticConfig } from "@synthetic/config";
+
+export default defineSyntheticConfig({
+  defaults: { templateId: "web-api" },
+  worktrees: { root: "../worktrees" },
+  templates: {
+    "web-api": {
+      label: "Web API",
+      type: "implementaton",
+      summary: "Backend work",
+      services: {
+        api: {
+          type: "process",
+          run: "python3 -u -m http.server $PORT --bind 127.0.0.1",
+          readyPattern: "Serving HTTP",
+          ports: [{ name: "http", preferred: 18765 }],
+        },
+      },
+    },
+    docs: { label: "Docs", type: "planning", colour: "red" },
+  },
+});
+"""
+GOOD_CONFIG = BAD_CONFIG.replace('"implementaton"', '"implementation"').replace(
+    ', colour: "red"', ""
+)
+
+DEADLINE = 90.0
+
+
+def wait_for(
+    what: str, check: Callable[[], Any], timeout: float = DEADLINE, every: float = 0.2
+) -> Any:
+    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    end = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < end:
+        try:
+            last = check()
+        except Exception as exc:  # the page is still changing under us
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Shots:
+    """Numbered screenshots of each step into the artefacts folder."""
+
+    def __init__(self, page: Page, folder: Path) -> None:
+        self.page, self.folder, self.n = page, folder, 0
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, name: str) -> Path:
+        self.n += 1
+        path = self.folder / f"{self.n:02d}-{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+
+@contextlib.contextmanager
+def code_server(tmp: Path, repo: Path, **overrides: Any) -> Iterator[str]:
+    """A code-server with the extension installed, serving ``repo``; yields its URL.
+
+    ``overrides`` are user settings (``synthetic_interpreter`` for
+    ``synthetic.interpreter``).
+    """
+    home, data, extensions = tmp / "home", tmp / "user-data", tmp / "extensions"
+    for d in (home, data / "User", extensions):
+        d.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local/share"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        # The server the extension starts imports this checkout.
+        "PYTHONPATH": os.pathsep.join(
+            [str(PROJECT), os.environ.get("PYTHONPATH", "")]
+        ).rstrip(os.pathsep),
+    }
+    dirs = ["--user-data-dir", str(data), "--extensions-dir", str(extensions)]
+    subprocess.run(
+        [str(CODE_SERVER), "--install-extension", str(VSIX), *dirs],
+        env=env, check=True, capture_output=True, timeout=120,
+    )
+    installed = [p.name for p in extensions.iterdir()]
+    assert any(n.startswith("synthetic.synthetic-") for n in installed), installed
+    settings = {
+        "synthetic.interpreter": [sys.executable],
+        "synthetic.logLevel": "INFO",
+        "workbench.startupEditor": "none",
+        "workbench.tips.enabled": False,
+        "security.workspace.trust.enabled": False,
+        "git.enabled": False,
+        "extensions.ignoreRecommendations": True,
+        "telemetry.telemetryLevel": "off",
+        "update.mode": "none",
+    }
+    settings.update({k.replace("_", ".", 1): v for k, v in overrides.items()})
+    (data / "User" / "settings.json").write_text(json.dumps(settings))
+    port = free_port()
+    log = (tmp / "code-server.log").open("w")
+    proc = subprocess.Popen(
+        [
+            str(CODE_SERVER), "--auth", "none", "--bind-addr", f"127.0.0.1:{port}",
+            "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust",
+            "--disable-getting-started-override", *dirs, str(repo),
+        ],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        assert proc.poll() is None, (tmp / "code-server.log").read_text()
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as r:
+            return bool(r.status == 200)
+
+    try:
+        wait_for("code-server to answer", healthy, timeout=60)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, 15)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+        log.close()
+
+
+def problems(page: Page) -> list[str]:
+    """The rows of the Problems panel (expanded), as their aria labels.
+
+    Read in one go in the page: rows come and go while the panel updates, and
+    a locator per row would wait for one that has just gone.
+    """
+    rows = page.locator(".markers-panel .monaco-list-row")
+    return list(rows.evaluate_all("rows => rows.map(r => r.getAttribute('aria-label') || '')"))
+
+
+def texts(page: Page, selector: str, has_text: str) -> list[str]:
+    """The inner text of every element matching ``selector`` that contains ``has_text``, now."""
+    found = page.locator(selector, has_text=has_text)
+    return list(found.evaluate_all("els => els.map(e => e.innerText)"))
+
+
+def port_open(url: str) -> bool:
+    """Does something accept connections at ``url``'s host and port?"""
+    host, port = url.rsplit("/", 1)[-1].rsplit(":", 1)
+    with socket.socket() as s:
+        s.settimeout(2)
+        return s.connect_ex((host, int(port))) == 0
+
+
+def widen_sidebar(page: Page, by: int) -> None:
+    """Drag the sash between the side bar and the editor ``by`` pixels right."""
+    box = page.locator(".part.sidebar").bounding_box()
+    if box is None:
+        return
+    x, y = box["x"] + box["width"] - 1, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + by, y, steps=5)
+    page.mouse.up()
+
+
+def palette(page: Page, command: str) -> None:
+    """Run ``command`` from the command palette (F1)."""
+    page.keyboard.press("F1")
+    box = page.locator(".quick-input-widget input")
+    box.wait_for(state="visible")
+    box.fill(f">{command}")
+    wait_for(f"{command!r} in the palette", lambda: page.locator(
+        ".quick-input-list .monaco-list-row", has_text=command).count() > 0)
+    page.keyboard.press("Enter")
+
+
+def quick_input(page: Page, title: str) -> Any:
+    """The visible quick input once its title says ``title``."""
+    widget = page.locator(".quick-input-widget")
+    wait_for(f"the quick input {title!r}", lambda: widget.is_visible() and any(
+        title in t for t in texts(page, ".quick-input-widget .quick-input-title", "")))
+    return widget.locator("input")
+
+
+def test_extension_in_code_server(tmp_path: Path) -> None:
+    artefacts = Path(
+        os.environ.get("SYNTHETIC_VSCODE_ARTIFACTS") or tempfile.mkdtemp(prefix="vscode-shots-")
+    )
+    repo = make_repo(tmp_path / "app", {"synthetic.config.ts": BAD_CONFIG})
+    state = repo / ".git" / "synthetic" / "constructs"
+    assert sync_playwright is not None
+    with code_server(tmp_path / "cs", repo) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 860})
+            page.set_default_timeout(DEADLINE * 1000)
+            shot = Shots(page, artefacts)
+            page.goto(f"{url}/?folder={repo}")
+            page.locator(".monaco-workbench").wait_for()
+            # The extension activates (workspaceContains:synthetic.config.ts)
+            # and its status bar item appears once the server listed the constructs.
+            page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 0']").wait_for()
+            shot("workbench")
+
+            # 1. Diagnostics: open the config, show the Problems panel.
+            page.keyboard.press("Control+P")
+            quick_open = page.locator(".quick-input-widget input")
+            quick_open.wait_for(state="visible")
+            quick_open.fill("synthetic.config.ts")
+            wait_for("the config in quick open", lambda: page.locator(
+                ".quick-input-list .monaco-list-row", has_text="synthetic.config.ts").count() > 0)
+            page.keyboard.press("Enter")
+            page.locator(".tabs-container .tab", has_text="synthetic.config.ts").wait_for()
+            page.keyboard.press("Control+Shift+M")
+            page.locator(".markers-panel").wait_for()
+
+            seen: list[list[str]] = [[]]
+
+            def ours_and_typescripts() -> list[str] | None:
+                rows = seen[0] = problems(page)
+                synthetic = [r for r in rows if "synthetic" in r.lower() and "implementaton" in r]
+                unknown = [r for r in rows if "colour" in r and "synthetic" in r.lower()]
+                # TypeScript's own report of the same mistake: it read our declarations.
+                ts = [r for r in rows if "implementaton" in r and "assignable" in r]
+                return rows if synthetic and unknown and ts else None
+
+            try:
+                rows = wait_for("synthetic-ls's and TypeScript's diagnostics", ours_and_typescripts)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}; the Problems panel showed {seen[0]}") from None
+            nonsense = [r for r in rows if "defineSyntheticConfig" in r or "@synthetic/config" in r
+                        or "Cannot find module" in r or "Cannot find name 'process'" in r]
+            assert not nonsense, nonsense
+            figure = shot("diagnostics")
+            shutil.copy(figure, artefacts / "vscode-diagnostics.png")
+
+            # Fix the config on disk: the editor reloads it, the errors go.
+            (repo / "synthetic.config.ts").write_text(GOOD_CONFIG)
+            wait_for("the errors to clear", lambda: not any(
+                "implementaton" in r or "colour" in r for r in problems(page)))
+            page.keyboard.press("Control+Shift+M")  # hide the panel again
+
+            # 2. New construct from the palette: template, name, base ref.
+            palette(page, "Synthetic: New Construct...")
+            box = quick_input(page, "template")
+            wait_for("the templates", lambda: page.locator(
+                ".quick-input-list .monaco-list-row", has_text="Web API").count() > 0)
+            box.fill("Web API")
+            shot("new-construct-template")
+            page.keyboard.press("Enter")
+            box = quick_input(page, "name")
+            box.fill("Fix login")
+            shot("new-construct-name")
+            page.keyboard.press("Enter")
+            quick_input(page, "base ref")
+            page.keyboard.press("Enter")
+
+            record = wait_for("the construct's TOML record", lambda: list(state.glob("*.toml")))
+            assert len(record) == 1
+            data = tomllib.loads(record[0].read_text())
+            assert data["name"] == "Fix login"
+            assert data["template_id"] == "web-api"
+            worktree = Path(data["workspace_path"])
+            assert (worktree / ".git").exists() and (worktree / "synthetic.config.ts").exists()
+
+            # 3. The tree view shows it (live, from synthetic/constructsChanged).
+            page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
+            widen_sidebar(page, 260)  # room for the rows' descriptions in the figure
+            row = page.locator(".monaco-list-row[role=treeitem]", has_text="Fix login")
+            row.wait_for()
+            counts = "div.statusbar-item[aria-label^='Synthetic constructs: 1, ready: 1']"
+            page.locator(counts).wait_for()
+            assert data["branch"] in (row.inner_text() or ""), row.inner_text()
+            row.click()  # expand: branch, worktree, agent, services
+            page.locator(".monaco-list-row[role=treeitem]", has_text="in step with base").wait_for()
+            # The template's service runs, with its port's URL.
+            rows = wait_for("the service row", lambda: [
+                t for t in texts(page, ".monaco-list-row[role=treeitem]", "api")
+                if "ready http://127.0.0.1:" in t
+            ])
+            service_url = re.search(r"http://127\.0\.0\.1:\d+", rows[0])
+            assert service_url is not None
+            with urllib.request.urlopen(service_url.group(0), timeout=10) as answer:
+                assert answer.status == 200
+            palette(page, "Notifications: Clear All Notifications")
+            row.hover()
+            figure = shot("tree-view")
+            shutil.copy(figure, artefacts / "vscode-tree.png")
+
+            # ... and its Remove action removes it, after a confirmation that
+            # lists the uncommitted work it would lose.
+            (worktree / "notes.txt").write_text("work in progress\n")
+            row.locator(".action-label[aria-label^='Remove Construct']").click()
+            dialog = page.locator(".monaco-dialog-box")
+            dialog.wait_for()
+            text = dialog.inner_text()
+            assert "Fix login" in text, text
+            assert "Uncommitted changes" in text and "notes.txt" in text, text
+            shot("remove-confirmation")
+            dialog.get_by_role("button", name="Remove and Lose Changes").click()
+            wait_for("the record to go", lambda: not list(state.glob("*.toml")))
+            wait_for("the worktree to go", lambda: not worktree.exists())
+            wait_for("the service to stop", lambda: not port_open(service_url.group(0)))
+            branches = subprocess.run(
+                ["git", "branch", "--list", data["branch"]], cwd=repo,
+                capture_output=True, text=True, check=True,
+            ).stdout
+            assert branches.strip() == "", branches
+            wait_for("the tree to empty", lambda: page.locator(
+                ".monaco-list-row[role=treeitem]", has_text="Fix login").count() == 0)
+            shot("removed")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(artefacts / "failure.png"))
+            raise
+        finally:
+            browser.close()
+    if os.environ.get("SYNTHETIC_VSCODE_UPDATE_DOCS") == "1":
+        for name in ("vscode-diagnostics.png", "vscode-tree.png"):
+            shutil.copy(artefacts / name, DOCS / name)
+
+
+def test_a_python_without_the_server_is_told_what_to_run(tmp_path: Path) -> None:
+    """``synthetic.interpreter`` names a Python without synthetic_ls: the error says what
+    to run; changing the setting restarts the server."""
+    python = tmp_path / "bin" / "python"
+    python.parent.mkdir()
+    # An isolated Python (-I: no PYTHONPATH, no user site): synthetic_ls is not importable.
+    python.write_text(f'#!/bin/sh\nexec {sys.executable} -I -S "$@"\n')
+    python.chmod(0o755)
+    repo = make_repo(tmp_path / "app", {"synthetic.config.ts": GOOD_CONFIG})
+    artefacts = Path(
+        os.environ.get("SYNTHETIC_VSCODE_ARTIFACTS") or tempfile.mkdtemp(prefix="vscode-shots-")
+    )
+    assert sync_playwright is not None
+    with code_server(tmp_path / "cs", repo, synthetic_interpreter=[str(python)]) as url, \
+            sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 860})
+            page.set_default_timeout(DEADLINE * 1000)
+            page.goto(f"{url}/?folder={repo}")
+            toast = page.locator(".notification-toast", has_text="is not installed for")
+            toast.wait_for()
+            text = toast.inner_text()
+            assert str(python) in text and f"{python} -m pip install -e" in text, text
+            assert toast.get_by_role("button", name="Open Settings").count() == 1
+            page.screenshot(path=str(artefacts / "no-server.png"))
+            # The status bar says the server is down and opens the log.
+            page.locator("div.statusbar-item", has_text="Synthetic").wait_for()
+            # Pointing the setting at a Python that has it (here in the
+            # workspace's settings) restarts the server.
+            (repo / ".vscode").mkdir()
+            (repo / ".vscode" / "settings.json").write_text(
+                json.dumps({"synthetic.interpreter": [sys.executable]})
+            )
+            page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 0']").wait_for()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(artefacts / "failure-no-server.png"))
+            raise
+        finally:
+            browser.close()

@@ -1,0 +1,419 @@
+// The extension's commands (palette, tree view menus, code lens). Each is a
+// thin face over a server command; errors show the core's message.
+
+import * as path from "node:path";
+import * as vscode from "vscode";
+import { constructPickItem, errorCode, errorMessage, promptBundleText, removalMessage } from "./format";
+import type { Construct, PendingPermission, PromptBundle, TemplateList } from "./model";
+import { ConstructNode, ConstructsProvider, DetailNode, Node } from "./tree";
+import type { Doctor } from "./doctor";
+import type { SyntheticServer } from "./server";
+
+interface Target {
+  root: string;
+  construct: Construct;
+}
+
+export class Commands {
+  constructor(
+    private readonly server: SyntheticServer,
+    private readonly tree: ConstructsProvider,
+    private readonly doctor: Doctor,
+    private readonly output: vscode.LogOutputChannel,
+  ) {}
+
+  register(): vscode.Disposable[] {
+    const r = (id: string, fn: (...args: never[]) => Promise<unknown> | unknown) =>
+      vscode.commands.registerCommand(id, async (...args: never[]) => {
+        try {
+          return await fn(...args);
+        } catch (err) {
+          this.fail(err);
+          return undefined;
+        }
+      });
+    return [
+      r("synthetic.newConstruct", (arg?: { root?: string; template_id?: string }) => this.newConstruct(arg)),
+      r("synthetic.removeConstruct", (node?: Node) => this.remove(node)),
+      r("synthetic.refresh", () => this.tree.refresh(0)),
+      r("synthetic.openWorktree", (node?: Node) => this.openWorktree(node, true)),
+      r("synthetic.openWorktreeHere", (node?: Node) => this.openWorktree(node, false)),
+      r("synthetic.revealWorktree", (node?: Node) => this.revealWorktree(node)),
+      r("synthetic.openSession", (node?: Node) => this.openSession(node)),
+      r("synthetic.sendPrompt", (node?: Node) => this.sendPrompt(node)),
+      r("synthetic.abort", (node?: Node) => this.abort(node)),
+      r("synthetic.approve", (node?: Node) => this.reply(node, "approve")),
+      r("synthetic.deny", (node?: Node) => this.reply(node, "deny")),
+      r("synthetic.doctor", (node?: Node) => this.runDoctor(node)),
+      r("synthetic.startService", (node?: Node) => this.service(node, "start")),
+      r("synthetic.stopService", (node?: Node) => this.service(node, "stop")),
+      r("synthetic.restartService", (node?: Node) => this.service(node, "restart")),
+      r("synthetic.serviceLogs", (node?: Node) => this.serviceLogs(node)),
+      r("synthetic.showConstruct", (node?: Node) => this.show(node)),
+      r("synthetic.copyId", (node?: Node) => this.copyId(node)),
+      r("synthetic.showLog", () => this.output.show()),
+      r("synthetic.restartServer", () => this.server.restart()),
+      r("synthetic.initConfig", () => this.initConfig()),
+      r("synthetic.previewPrompts", () => this.previewPrompts()),
+      r("synthetic.buildPrompts", (node?: Node) => this.buildPrompts(node)),
+    ];
+  }
+
+  private fail(err: unknown): void {
+    const message = errorMessage(err);
+    this.output.error(`${message}${errorCode(err) ? ` [${errorCode(err)}]` : ""}`);
+    void vscode.window.showErrorMessage(`Synthetic: ${message}`);
+  }
+
+  private async pickRoot(): Promise<string | undefined> {
+    const roots = this.tree.roots();
+    if (roots.length <= 1) return roots[0];
+    const pick = await vscode.window.showQuickPick(
+      roots.map((r) => ({ label: path.basename(r), description: r, root: r })),
+      { title: "Synthetic: which repository?" },
+    );
+    return pick?.root;
+  }
+
+  /** The construct a command acts on: the tree node it was run on, else one picked. */
+  private async target(node: Node | undefined, title: string, filter?: (c: Construct) => boolean): Promise<Target | undefined> {
+    if (node instanceof ConstructNode) return { root: node.root, construct: node.construct };
+    if (node instanceof DetailNode) return { root: node.parent.root, construct: node.parent.construct };
+    const all = (await this.tree.constructs()).filter((t) => !filter || filter(t.construct));
+    if (!all.length) {
+      void vscode.window.showInformationMessage("Synthetic: no construct to pick.");
+      return undefined;
+    }
+    const pick = await vscode.window.showQuickPick(
+      all.map((t) => ({ ...constructPickItem(t.construct), target: t })),
+      { title, matchOnDescription: true, matchOnDetail: true },
+    );
+    return pick?.target;
+  }
+
+  async newConstruct(arg?: { root?: string; template_id?: string }): Promise<void> {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage("Synthetic: trust this workspace to create constructs.");
+      return;
+    }
+    const root = arg?.root ?? (await this.pickRoot());
+    if (!root) return;
+    let templateId = arg?.template_id;
+    if (!templateId) {
+      const list = await this.server.execute<TemplateList>("synthetic.config.templates", { root });
+      if (list.templates.length === 1) templateId = list.templates[0].id;
+      else if (list.templates.length > 1) {
+        const items = list.templates.map((t) => ({
+          label: t.label ? `${t.label}` : t.id,
+          description: [t.id, t.type, t.id === list.default ? "default" : ""].filter(Boolean).join(" · "),
+          detail: [t.summary, t.services?.length ? `services: ${t.services.join(", ")}` : ""].filter(Boolean).join(" — "),
+          id: t.id,
+        }));
+        const def = items.findIndex((i) => i.id === list.default);
+        if (def > 0) items.unshift(...items.splice(def, 1));
+        const pick = await vscode.window.showQuickPick(items, {
+          title: "New construct (1/3): template",
+          placeHolder: "Pick a template",
+          matchOnDescription: true,
+          matchOnDetail: true,
+        });
+        if (!pick) return;
+        templateId = pick.id;
+      }
+    }
+    const name = await vscode.window.showInputBox({
+      title: "New construct (2/3): name",
+      prompt: `What is the task? (template ${templateId ?? "default"})`,
+      placeHolder: "Fix the login bug",
+      validateInput: (v) => (v.trim() ? undefined : "A name is needed"),
+    });
+    if (!name) return;
+    const base = await vscode.window.showInputBox({
+      title: "New construct (3/3): base ref (optional)",
+      prompt: "Branch, tag or commit to start from; empty for the current HEAD",
+      placeHolder: "HEAD",
+    });
+    if (base === undefined) return;
+    const args: Record<string, unknown> = { root, name: name.trim() };
+    if (templateId) args.template_id = templateId;
+    if (base.trim()) args.from_ref = base.trim();
+    let created: Construct;
+    try {
+      created = await this.server.execute<Construct>("synthetic.construct.create", args);
+    } catch (err) {
+      if (errorCode(err) === "cancelled") {
+        void vscode.window.showInformationMessage("Synthetic: creation cancelled; nothing was left behind.");
+        return;
+      }
+      throw err;
+    }
+    this.tree.refresh(0);
+    const choice = await vscode.window.showInformationMessage(
+      `Synthetic: created "${created.name}" (${created.id})${created.branch ? ` on ${created.branch}` : ""}.`,
+      ...(created.workspace_path ? ["Open Worktree"] : []),
+    );
+    if (choice === "Open Worktree" && created.workspace_path) {
+      await vscode.commands.executeCommand("vscode.openFolder", vscode.Uri.file(created.workspace_path), { forceNewWindow: true });
+    }
+  }
+
+  async remove(node?: Node): Promise<void> {
+    const t = await this.target(node, "Remove construct");
+    if (!t) return;
+    // Fresh state for the confirmation: the changes listed are the ones now.
+    let c = t.construct;
+    try {
+      const fresh = await this.server.execute<{ constructs: Construct[] }>("synthetic.construct.list", { root: t.root });
+      c = fresh.constructs.find((x) => x.id === c.id) ?? c;
+    } catch {
+      // keep what the tree had
+    }
+    const { message, detail, dirty } = removalMessage(c);
+    const action = dirty ? "Remove and Lose Changes" : "Remove";
+    const choice = await vscode.window.showWarningMessage(message, { modal: true, detail: detail || undefined }, action);
+    if (choice !== action) return;
+    const args = { root: t.root, ref: c.id, force: dirty };
+    let result: { notes?: unknown };
+    try {
+      result = await this.server.execute("synthetic.construct.delete", args);
+    } catch (err) {
+      if (errorCode(err) !== "unsaved-work") throw err;
+      // Work appeared since the confirmation (or git sees more than the list).
+      const again = await vscode.window.showWarningMessage(
+        errorMessage(err),
+        { modal: true },
+        "Remove and Lose Work",
+      );
+      if (again !== "Remove and Lose Work") return;
+      result = await this.server.execute("synthetic.construct.delete", { ...args, force: true });
+    }
+    this.tree.refresh(0);
+    const notes = Array.isArray(result?.notes) ? result.notes.filter((n) => typeof n === "string") : [];
+    const kept = notes.filter((n: string) => n.startsWith("kept"));
+    if (kept.length) void vscode.window.showInformationMessage(`Synthetic: removed ${c.name}; ${kept.join("; ")}`);
+    else void vscode.window.setStatusBarMessage(`Synthetic: removed ${c.name}`, 5000);
+  }
+
+  private async openWorktree(node: Node | undefined, newWindow: boolean): Promise<void> {
+    const t = await this.target(node, "Open worktree", (c) => Boolean(c.workspace_path));
+    if (!t?.construct.workspace_path) return;
+    await vscode.commands.executeCommand("vscode.openFolder", vscode.Uri.file(t.construct.workspace_path), {
+      forceNewWindow: newWindow,
+    });
+  }
+
+  private async revealWorktree(node: Node | undefined): Promise<void> {
+    const t = await this.target(node, "Reveal worktree", (c) => Boolean(c.workspace_path));
+    if (!t?.construct.workspace_path) return;
+    const uri = vscode.Uri.file(t.construct.workspace_path);
+    if (vscode.workspace.getWorkspaceFolder(uri)) {
+      await vscode.commands.executeCommand("revealInExplorer", uri);
+      return;
+    }
+    const choice = await vscode.window.showInformationMessage(
+      `The worktree ${uri.fsPath} is outside this workspace.`,
+      "Add to Workspace",
+      "Reveal in OS",
+    );
+    if (choice === "Add to Workspace") {
+      vscode.workspace.updateWorkspaceFolders(vscode.workspace.workspaceFolders?.length ?? 0, 0, { uri });
+    } else if (choice === "Reveal in OS") {
+      await vscode.commands.executeCommand("revealFileInOS", uri);
+    }
+  }
+
+  private async openSession(node: Node | undefined): Promise<void> {
+    const t = await this.target(node, "Open agent session", (c) => Boolean(c.opencode_session_id));
+    if (!t) return;
+    const r = await this.server.execute<{ terminal_argv?: string[]; argv?: string[] }>("synthetic.session.open", {
+      root: t.root,
+      ref: t.construct.id,
+    });
+    const argv = r.terminal_argv?.length ? r.terminal_argv : r.argv;
+    if (!argv?.length) throw new Error("the server gave no command to open the session");
+    const terminal = vscode.window.createTerminal({
+      name: `Agent: ${t.construct.name}`,
+      shellPath: argv[0],
+      shellArgs: argv.slice(1),
+      cwd: t.construct.workspace_path ?? t.root,
+      iconPath: new vscode.ThemeIcon("hubot"),
+    });
+    terminal.show();
+  }
+
+  private async sendPrompt(node: Node | undefined): Promise<void> {
+    const t = await this.target(node, "Send a prompt to the agent", (c) => Boolean(c.opencode_session_id));
+    if (!t) return;
+    const text = await vscode.window.showInputBox({
+      title: `Prompt for ${t.construct.name}`,
+      prompt: "Sent to the construct's OpenCode session; the agent works on it in its worktree",
+      validateInput: (v) => (v.trim() ? undefined : "Type a prompt"),
+    });
+    if (!text) return;
+    await this.server.execute("synthetic.session.send", { root: t.root, ref: t.construct.id, text, wait: false });
+    void vscode.window.setStatusBarMessage(`Synthetic: prompt sent to ${t.construct.name}`, 5000);
+    this.tree.refresh();
+  }
+
+  private async abort(node: Node | undefined): Promise<void> {
+    const t = await this.target(node, "Abort the agent", (c) => Boolean(c.opencode_session_id));
+    if (!t) return;
+    const r = await this.server.execute<{ aborted: boolean }>("synthetic.session.abort", { root: t.root, ref: t.construct.id });
+    void vscode.window.showInformationMessage(
+      r.aborted ? `Synthetic: aborted ${t.construct.name}'s agent.` : `Synthetic: ${t.construct.name}'s agent was not working.`,
+    );
+    this.tree.refresh();
+  }
+
+  private async reply(node: Node | undefined, how: "approve" | "deny"): Promise<void> {
+    const t = await this.target(node, how === "approve" ? "Approve a permission" : "Deny a permission", (c) =>
+      Boolean(c.agent?.pending_permissions?.length),
+    );
+    if (!t) return;
+    let permissionId = node instanceof DetailNode ? node.permissionId : undefined;
+    if (!permissionId) {
+      const r = await this.server.execute<{ pending: PendingPermission[] }>("synthetic.session.permissions", {
+        root: t.root,
+        ref: t.construct.id,
+      });
+      if (!r.pending.length) {
+        void vscode.window.showInformationMessage(`Synthetic: ${t.construct.name}'s agent waits for no permission.`);
+        return;
+      }
+      const pick =
+        r.pending.length === 1
+          ? { id: r.pending[0].id }
+          : await vscode.window.showQuickPick(
+              r.pending.map((p) => ({ label: p.permission, description: (p.patterns ?? []).join(" "), id: p.id })),
+              { title: `${how === "approve" ? "Approve" : "Deny"}: which permission?` },
+            );
+      if (!pick) return;
+      permissionId = pick.id;
+    }
+    let always = false;
+    if (how === "approve") {
+      const mode = await vscode.window.showQuickPick(
+        [
+          { label: "Once", description: "allow this request only", always: false },
+          { label: "Always", description: "allow requests like it for the rest of the session", always: true },
+        ],
+        { title: "Approve the permission" },
+      );
+      if (!mode) return;
+      always = mode.always;
+    }
+    const args: Record<string, unknown> = { root: t.root, ref: t.construct.id, permission_id: permissionId };
+    if (how === "approve") args.always = always;
+    await this.server.execute(`synthetic.session.${how}`, args);
+    this.tree.refresh();
+  }
+
+  /** Start, stop or restart one service (a service row) or all of a construct's. */
+  private async service(node: Node | undefined, how: "start" | "stop" | "restart"): Promise<void> {
+    const t = await this.target(node, `${how[0].toUpperCase()}${how.slice(1)} services`);
+    if (!t) return;
+    const args: Record<string, unknown> = { root: t.root, ref: t.construct.id };
+    const service = node instanceof DetailNode ? node.serviceName : undefined;
+    if (service) args.service = service;
+    await this.server.execute(`synthetic.services.${how}`, args);
+    this.tree.refresh(0);
+  }
+
+  private async serviceLogs(node: Node | undefined): Promise<void> {
+    const t = await this.target(node, "Service log");
+    if (!t) return;
+    let service = node instanceof DetailNode ? node.serviceName : undefined;
+    if (!service) {
+      const r = await this.server.execute<{ services: { name?: string; id?: string }[] }>("synthetic.services.status", {
+        root: t.root,
+        ref: t.construct.id,
+      });
+      const names = r.services.map((s) => s.id ?? s.name ?? "").filter(Boolean);
+      service = names.length === 1 ? names[0] : await vscode.window.showQuickPick(names, { title: "Which service?" });
+      if (!service) return;
+    }
+    const r = await this.server.execute<{ path?: string; lines?: string[] }>("synthetic.services.logs", {
+      root: t.root,
+      ref: t.construct.id,
+      service,
+      lines: 500,
+    });
+    if (r.path) {
+      await vscode.window.showTextDocument(vscode.Uri.file(r.path), { preview: true });
+      return;
+    }
+    const doc = await vscode.workspace.openTextDocument({ language: "log", content: (r.lines ?? []).join("\n") });
+    await vscode.window.showTextDocument(doc, { preview: true });
+  }
+
+  private async runDoctor(node?: Node): Promise<void> {
+    const root = node instanceof ConstructNode ? node.root : await this.pickRoot();
+    if (!root) return;
+    const constructs = (await this.tree.constructs()).filter((t) => t.root === root).map((t) => t.construct);
+    // The server reports the doctor's progress ($/progress, see progress.ts).
+    const report = await this.doctor.run(root, constructs);
+    if (vscode.workspace.isTrusted) await this.doctor.pickAndFix(root, report);
+    else if (report.findings.length) void vscode.commands.executeCommand("workbench.actions.view.problems");
+    this.tree.refresh();
+  }
+
+  private async show(node?: Node): Promise<void> {
+    const t = await this.target(node, "Show construct");
+    if (!t) return;
+    const shown = await this.server.execute("synthetic.construct.show", { root: t.root, ref: t.construct.id });
+    const doc = await vscode.workspace.openTextDocument({ language: "json", content: JSON.stringify(shown, null, 2) });
+    await vscode.window.showTextDocument(doc, { preview: true });
+  }
+
+  /** A template's prompt bundle, as a new construct would get it, in a markdown document. */
+  private async previewPrompts(): Promise<void> {
+    const root = await this.pickRoot();
+    if (!root) return;
+    const list = await this.server.execute<TemplateList>("synthetic.config.templates", { root });
+    let templateId = list.templates.length === 1 ? list.templates[0].id : undefined;
+    if (!templateId && list.templates.length > 1) {
+      const pick = await vscode.window.showQuickPick(
+        list.templates.map((t) => ({ label: t.label || t.id, description: t.id, id: t.id })),
+        { title: "Preview the prompt bundle of which template?" },
+      );
+      if (!pick) return;
+      templateId = pick.id;
+    }
+    const bundle = await this.server.execute<PromptBundle>("synthetic.prompts.preview", {
+      root,
+      ...(templateId ? { template_id: templateId } : {}),
+    });
+    await this.showBundle(bundle, `what a new construct of template ${bundle.template_id} would get`);
+  }
+
+  /** Remake a construct's prompt bundle (its agent gets the new one) and show it. */
+  private async buildPrompts(node?: Node): Promise<void> {
+    const t = await this.target(node, "Rebuild the prompt bundle of which construct?");
+    if (!t) return;
+    const bundle = await this.server.execute<PromptBundle>("synthetic.prompts.build", {
+      root: t.root,
+      ref: t.construct.id,
+    });
+    await this.showBundle(bundle, `bundle of ${t.construct.id}${bundle.delivered ? " (sent to its agent)" : ""}`);
+  }
+
+  private async showBundle(bundle: PromptBundle, title: string): Promise<void> {
+    const doc = await vscode.workspace.openTextDocument({
+      language: "markdown",
+      content: promptBundleText(bundle, title),
+    });
+    await vscode.window.showTextDocument(doc, { preview: true });
+  }
+
+  private async copyId(node?: Node): Promise<void> {
+    const t = await this.target(node, "Copy construct id");
+    if (t) await vscode.env.clipboard.writeText(t.construct.id);
+  }
+
+  private async initConfig(): Promise<void> {
+    const root = await this.pickRoot();
+    if (!root) return;
+    const r = await this.server.execute<{ file: string }>("synthetic.config.init", { root });
+    await vscode.window.showTextDocument(vscode.Uri.file(r.file));
+  }
+}

@@ -1,0 +1,56 @@
+// Activation only: build the parts and wire them together (the layout of
+// Microsoft's vscode-python-tools-extension-template).
+
+import * as vscode from "vscode";
+import { Commands } from "./commands";
+import { Doctor } from "./doctor";
+import { onInterpreterChanged } from "./python";
+import { SyntheticServer } from "./server";
+import { affectsServer } from "./settings";
+import { StatusBar } from "./statusBar";
+import { ConstructsProvider } from "./tree";
+
+let server: SyntheticServer | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const output = vscode.window.createOutputChannel("Synthetic", { log: true });
+  const trace = vscode.window.createOutputChannel("Synthetic (LSP trace)");
+  server = new SyntheticServer(output, trace);
+  const tree = new ConstructsProvider(server);
+  const doctor = new Doctor(server);
+  const statusBar = new StatusBar();
+  const view = vscode.window.createTreeView("synthetic.constructs", { treeDataProvider: tree, showCollapseAll: true });
+  const s = server;
+  context.subscriptions.push(
+    output,
+    trace,
+    s,
+    tree,
+    doctor,
+    statusBar,
+    view,
+    ...new Commands(s, tree, doctor, output).register(),
+    s.onConstructsChanged(() => tree.refresh()),
+    s.onRunningChanged((up) => (up ? statusBar.serverUp() : statusBar.serverDown(s.lastCheck?.problem))),
+    tree.onDidLoad((lists) => {
+      statusBar.update(lists);
+      const n = [...lists.values()].reduce((a, l) => a + l.constructs.length, 0);
+      view.badge = undefined;
+      view.description = n ? `${n}` : undefined;
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (affectsServer(e)) void s.restart();
+      else if (e.affectsConfiguration("synthetic.showStatusBar")) tree.refresh(0);
+    }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => tree.refresh(0)),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => tree.refresh(0)),
+  );
+  const interp = await onInterpreterChanged(() => void s.restart());
+  if (interp) context.subscriptions.push(interp);
+  const client = await s.ensureStarted();
+  if (!client) statusBar.serverDown(s.lastCheck?.problem);
+}
+
+export async function deactivate(): Promise<void> {
+  await server?.stop();
+}

@@ -1,0 +1,280 @@
+// Pure formatting of constructs for the tree view, the status bar and the
+// confirmations. No `vscode` import here: unit-tested under plain node.
+
+import type { Construct, PromptBundle, ServiceState } from "./model";
+
+/** Statuses in lifecycle order (state_format/statuses.py). */
+export const STATUSES = [
+  "spawning",
+  "pending",
+  "ready",
+  "active",
+  "awaiting_input",
+  "reviewing",
+  "completed",
+  "parked",
+  "archived",
+  "error",
+  "deleting",
+] as const;
+
+/** A codicon id and a theme colour id per status. */
+export const STATUS_ICONS: Record<string, { icon: string; color?: string }> = {
+  spawning: { icon: "loading~spin" },
+  pending: { icon: "circle-large-outline" },
+  ready: { icon: "pass", color: "testing.iconPassed" },
+  active: { icon: "sync~spin", color: "charts.blue" },
+  awaiting_input: { icon: "bell-dot", color: "charts.yellow" },
+  reviewing: { icon: "eye", color: "charts.purple" },
+  completed: { icon: "check-all", color: "testing.iconPassed" },
+  parked: { icon: "debug-pause" },
+  archived: { icon: "archive" },
+  error: { icon: "error", color: "errorForeground" },
+  deleting: { icon: "trash" },
+};
+
+export function statusIcon(status: string): { icon: string; color?: string } {
+  return STATUS_ICONS[status] ?? { icon: "question" };
+}
+
+/** "awaiting_input" -> "awaiting input". */
+export function statusLabel(status: string): string {
+  return status.replace(/_/g, " ");
+}
+
+/** `↑2 ↓1`, or "" when in step with the base. */
+export function aheadBehind(ahead?: number | null, behind?: number | null): string {
+  const parts: string[] = [];
+  if (ahead) parts.push(`↑${ahead}`);
+  if (behind) parts.push(`↓${behind}`);
+  return parts.join(" ");
+}
+
+/** What the worktree is like, in a few words: clean, dirty (N changes), missing, none. */
+export function worktreeSummary(c: Construct): string {
+  const wt = c.worktree;
+  if (!c.workspace_path) return "no worktree";
+  if (!wt) return "";
+  if (!wt.exists) return "worktree missing";
+  if (wt.dirty) {
+    const n = wt.changes?.length ?? 0;
+    return n ? `dirty (${n} ${n === 1 ? "change" : "changes"})` : "dirty";
+  }
+  return "clean";
+}
+
+/** The agent's state in words, or "" without an agent. */
+export function agentSummary(c: Construct): string {
+  const a = c.agent;
+  if (!a) return c.opencode_session_id ? "agent" : "";
+  const pending = a.pending_permissions?.length ?? 0;
+  if (pending) return `agent waits for ${pending} ${pending === 1 ? "permission" : "permissions"}`;
+  const words: Record<string, string> = {
+    busy: "agent working",
+    idle: "agent idle",
+    awaiting_input: "agent awaiting input",
+    error: "agent error",
+    unknown: "agent unreachable",
+  };
+  return words[a.state] ?? `agent ${a.state}`;
+}
+
+/** The tree item's description: `branch ↑1 ↓2 · dirty (3 changes) · agent idle`. */
+export function constructDescription(c: Construct): string {
+  const branch = c.worktree?.branch ?? c.branch ?? "";
+  const ab = aheadBehind(c.worktree?.ahead, c.worktree?.behind);
+  const first = [branch, ab].filter(Boolean).join(" ");
+  const wt = worktreeSummary(c);
+  const agent = agentSummary(c);
+  return [first, wt === "clean" ? "" : wt, agent].filter(Boolean).join(" · ");
+}
+
+/** A markdown tooltip, every field on its own line. */
+export function constructTooltip(c: Construct): string {
+  const lines = [`**${escapeMarkdown(c.name)}** \`${c.id}\``, "", `status: ${statusLabel(c.status)}`];
+  if (c.template_id) lines.push(`template: ${c.template_id}`);
+  const branch = c.worktree?.branch ?? c.branch;
+  if (branch) {
+    const ab = aheadBehind(c.worktree?.ahead, c.worktree?.behind);
+    lines.push(`branch: ${branch}${ab ? ` (${ab})` : ""}`);
+  }
+  if (c.workspace_path) lines.push(`worktree: ${c.workspace_path} (${worktreeSummary(c)})`);
+  const agent = agentSummary(c);
+  if (agent) lines.push(agent);
+  if (c.error) lines.push(`error: ${escapeMarkdown(c.error)}`);
+  if (c.description) lines.push("", escapeMarkdown(c.description));
+  return lines.join("  \n");
+}
+
+function escapeMarkdown(text: string): string {
+  return text.replace(/([\\`*_{}[\]()#+\-.!|<>])/g, "\\$1");
+}
+
+/** `contextValue` for menus: `construct` plus flags the `when` clauses test with regex. */
+export function constructContext(c: Construct): string {
+  const flags = ["construct"];
+  if (c.workspace_path && c.worktree?.exists !== false) flags.push("worktree");
+  if (c.opencode_session_id) flags.push("session");
+  if ((c.agent?.pending_permissions?.length ?? 0) > 0) flags.push("permission");
+  if (c.agent?.state === "busy" || c.status === "active") flags.push("busy");
+  return flags.join(" ");
+}
+
+/** Services as `[label, description]` rows (name; state, ports and URLs), from a list or a record. */
+export function serviceRows(
+  services: Construct["services"],
+): { label: string; description: string; state: string; name: string }[] {
+  const s = services;
+  if (!s) return [];
+  const entries: [string, ServiceState][] = Array.isArray(s)
+    ? s.map((v, i) => [v.name ?? v.id ?? `service ${i + 1}`, v])
+    : Object.entries(s);
+  return entries.map(([name, v]) => {
+    const state = v.state ?? v.status ?? "";
+    const bits: string[] = state ? [state] : [];
+    if (typeof v.port === "number") bits.push(`:${v.port}`);
+    const ports = v.ports;
+    if (Array.isArray(ports)) {
+      for (const p of ports as (number | { name?: string; port?: number | null; url?: string | null })[]) {
+        if (typeof p === "number") bits.push(`:${p}`);
+        else if (p.url) bits.push(p.url);
+        else if (typeof p.port === "number") bits.push(p.name ? `${p.name}:${p.port}` : `:${p.port}`);
+      }
+    } else if (ports) {
+      bits.push(Object.entries(ports).map(([k, p]) => `${k}:${p}`).join(" "));
+    }
+    if (v.url) bits.push(v.url);
+    if (v.error) bits.push(v.error);
+    return { label: name, description: bits.join(" "), state, name: v.id ?? name };
+  });
+}
+
+/** A codicon per service state. */
+export function serviceIcon(state: string): string {
+  const icons: Record<string, string> = {
+    ready: "vm-running",
+    starting: "loading~spin",
+    stopped: "vm-outline",
+    failed: "error",
+    needs_resume: "debug-restart",
+    elsewhere: "remote",
+  };
+  return icons[state] ?? "server-process";
+}
+
+export interface Counts {
+  total: number;
+  byStatus: Record<string, number>;
+  awaitingInput: number;
+}
+
+/** Counts by status, and the constructs whose agent waits for a person. */
+export function countConstructs(constructs: Construct[]): Counts {
+  const byStatus: Record<string, number> = {};
+  let awaitingInput = 0;
+  for (const c of constructs) {
+    byStatus[c.status] = (byStatus[c.status] ?? 0) + 1;
+    if (
+      c.status === "awaiting_input" ||
+      c.agent?.state === "awaiting_input" ||
+      (c.agent?.pending_permissions?.length ?? 0) > 0
+    ) {
+      awaitingInput += 1;
+    }
+  }
+  return { total: constructs.length, byStatus, awaitingInput };
+}
+
+/** Status bar text: `$(layers) 3 · 1 active · $(bell-dot) 1`. */
+export function statusBarText(counts: Counts): string {
+  if (counts.total === 0) return "$(layers) no constructs";
+  const shown = ["active", "error", "spawning"]
+    .filter((s) => counts.byStatus[s])
+    .map((s) => `${counts.byStatus[s]} ${statusLabel(s)}`);
+  const parts = [`$(layers) ${counts.total}`, ...shown];
+  if (counts.awaitingInput) parts.push(`$(bell-dot) ${counts.awaitingInput}`);
+  return parts.join(" · ");
+}
+
+/** Status bar tooltip: one line per status, in lifecycle order. */
+export function statusBarTooltip(counts: Counts): string {
+  const order = [...STATUSES, ...Object.keys(counts.byStatus).filter((s) => !(STATUSES as readonly string[]).includes(s))];
+  const lines = order.filter((s) => counts.byStatus[s]).map((s) => `${statusLabel(s)}: ${counts.byStatus[s]}`);
+  if (counts.awaitingInput) lines.push(`agents awaiting input: ${counts.awaitingInput}`);
+  return [`Synthetic constructs: ${counts.total}`, ...lines].join("\n");
+}
+
+/** The modal confirmation of a removal, listing the uncommitted changes it would lose. */
+export function removalMessage(c: Construct, maxLines = 15): { message: string; detail: string; dirty: boolean } {
+  const changes = c.worktree?.changes ?? [];
+  const dirty = Boolean(c.worktree?.dirty) || changes.length > 0;
+  const message = `Remove construct "${c.name}" (${c.id})?`;
+  const lines: string[] = [];
+  if (c.workspace_path && c.worktree?.exists !== false) {
+    lines.push(`Its worktree ${c.workspace_path} and branch ${c.worktree?.branch ?? c.branch ?? ""} are deleted too.`);
+  }
+  if (dirty) {
+    lines.push("", `Uncommitted changes that will be lost (${changes.length}):`);
+    lines.push(...changes.slice(0, maxLines).map((l) => `  ${l}`));
+    if (changes.length > maxLines) lines.push(`  ... and ${changes.length - maxLines} more`);
+  }
+  const ahead = c.worktree?.ahead ?? 0;
+  if (ahead) {
+    const commits = `${ahead} ${ahead === 1 ? "commit" : "commits"}`;
+    // A removal that loses changes is forced, and a forced removal deletes
+    // the branch with its unmerged commits; otherwise the branch is kept.
+    lines.push(
+      "",
+      dirty
+        ? `The branch has ${commits} not on its base: they are deleted with it.`
+        : `The branch has ${commits} not on its base: it is kept (delete it with git branch -D).`,
+    );
+  }
+  return { message, detail: lines.join("\n"), dirty };
+}
+
+/** A construct for a quick pick. */
+export function constructPickItem(c: Construct): { label: string; description: string; detail: string } {
+  return {
+    label: `$(${statusIcon(c.status).icon.replace("~spin", "")}) ${c.name}`,
+    description: `${statusLabel(c.status)} · ${c.id}`,
+    detail: constructDescription(c),
+  };
+}
+
+/** The message of a failed server command: `data.message` of a JSON-RPC error, else its own. */
+export function errorMessage(err: unknown): string {
+  if (err && typeof err === "object") {
+    const e = err as { data?: unknown; message?: unknown };
+    if (e.data && typeof e.data === "object") {
+      const m = (e.data as { message?: unknown }).message;
+      if (typeof m === "string" && m) return m;
+    }
+    if (typeof e.message === "string" && e.message) return e.message;
+  }
+  return String(err);
+}
+
+/** The core's error code (`data.code`) of a failed command, if any. */
+export function errorCode(err: unknown): string | undefined {
+  if (err && typeof err === "object") {
+    const data = (err as { data?: unknown }).data;
+    if (data && typeof data === "object") {
+      const code = (data as { code?: unknown }).code;
+      if (typeof code === "string") return code;
+    }
+  }
+  return undefined;
+}
+
+/** A prompt bundle as a markdown document: where each fragment came from, then the text. */
+export function promptBundleText(bundle: PromptBundle, title: string): string {
+  const lines = [`<!-- ${title} -->`];
+  for (const f of bundle.fragments) {
+    const order = f.order === null || f.order === undefined ? "" : ` (order ${f.order})`;
+    lines.push(`<!-- ${f.path}${order}: ~${f.tokens} tokens, from ${f.origin} -->`);
+  }
+  for (const path of bundle.dropped) lines.push(`<!-- ${path}: dropped (empty or a repeat) -->`);
+  lines.push(`<!-- total: ~${bundle.token_count} tokens (${bundle.token_method}) -->`, "", bundle.content);
+  return lines.join("\n");
+}

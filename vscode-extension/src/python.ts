@@ -1,0 +1,91 @@
+// Finding the Python that runs synthetic-ls: the `synthetic.interpreter`
+// setting, then the Python extension's active interpreter, then python3 on
+// PATH; and checking that the server is installed there at a version we fit.
+
+import { execFile } from "node:child_process";
+import * as vscode from "vscode";
+import { checkServerVersion, installAdvice } from "./version";
+import { getSettings } from "./settings";
+
+export interface Interpreter {
+  command: string[];
+  source: "setting" | "python extension" | "PATH";
+}
+
+export interface ServerCheck {
+  ok: boolean;
+  interpreter?: Interpreter;
+  version?: string;
+  /** What went wrong and exactly what to run, for the user. */
+  problem?: string;
+}
+
+interface PythonExtensionApi {
+  environments?: {
+    getActiveEnvironmentPath(resource?: vscode.Uri): { path: string } | undefined;
+    resolveEnvironment(env: { path: string } | string): Promise<{ executable: { uri?: vscode.Uri } } | undefined>;
+    onDidChangeActiveEnvironmentPath: vscode.Event<unknown>;
+  };
+}
+
+async function pythonExtensionApi(): Promise<PythonExtensionApi | undefined> {
+  const ext = vscode.extensions.getExtension<PythonExtensionApi>("ms-python.python");
+  if (!ext) return undefined;
+  try {
+    return ext.isActive ? ext.exports : await ext.activate();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fires when the Python extension's active interpreter changes (if it is installed). */
+export async function onInterpreterChanged(listener: () => void): Promise<vscode.Disposable | undefined> {
+  const api = await pythonExtensionApi();
+  return api?.environments?.onDidChangeActiveEnvironmentPath(() => listener());
+}
+
+export async function findInterpreter(resource?: vscode.Uri): Promise<Interpreter> {
+  const settings = getSettings(resource);
+  if (settings.interpreter.length) return { command: settings.interpreter, source: "setting" };
+  const api = await pythonExtensionApi();
+  const envs = api?.environments;
+  if (envs) {
+    try {
+      const active = envs.getActiveEnvironmentPath(resource);
+      const resolved = active ? await envs.resolveEnvironment(active) : undefined;
+      const exe = resolved?.executable.uri?.fsPath;
+      if (exe) return { command: [exe], source: "python extension" };
+    } catch {
+      // fall through to PATH
+    }
+  }
+  return { command: [process.platform === "win32" ? "python" : "python3"], source: "PATH" };
+}
+
+function run(command: string[], args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(command[0], [...command.slice(1), ...args], { env, timeout: 30000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
+      resolve({ code, out: String(stdout), err: error && !stderr ? error.message : String(stderr) });
+    });
+  });
+}
+
+/** Is `python -m synthetic_ls.lsp` runnable and of a version we speak to? */
+export async function checkServer(interpreter: Interpreter, env: NodeJS.ProcessEnv): Promise<ServerCheck> {
+  const python = interpreter.command.join(" ");
+  const r = await run(interpreter.command, ["-m", "synthetic_ls.lsp", "--version"], env);
+  if (r.code !== 0) {
+    const missing = /No module named|ModuleNotFoundError/.test(r.err);
+    const notFound = /ENOENT/.test(r.err);
+    const problem = notFound
+      ? `Python not found: "${python}" (from ${interpreter.source}). Set "synthetic.interpreter" to a Python 3.11+ that has synthetic-ls installed.`
+      : missing
+        ? `synthetic-ls is not installed for ${python} (from ${interpreter.source}). Run: ${installAdvice(python)}`
+        : `"${python} -m synthetic_ls.lsp --version" failed: ${r.err.trim().split("\n").slice(-3).join(" ")}`;
+    return { ok: false, interpreter, problem };
+  }
+  const v = checkServerVersion(r.out);
+  if (!v.ok) return { ok: false, interpreter, version: v.version, problem: `${v.problem}. Run: ${installAdvice(python)}` };
+  return { ok: true, interpreter, version: v.version };
+}

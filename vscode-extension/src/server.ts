@@ -1,0 +1,141 @@
+// Starting, stopping and restarting synthetic-ls (`python -m synthetic_ls.lsp`)
+// with vscode-languageclient, and calling its commands.
+
+import * as vscode from "vscode";
+import {
+  ExecuteCommandRequest,
+  LanguageClient,
+  LanguageClientOptions,
+  RevealOutputChannelOn,
+  ServerOptions,
+  State,
+} from "vscode-languageclient/node";
+import { checkServer, findInterpreter, ServerCheck } from "./python";
+import { getSettings } from "./settings";
+import { handleProgress } from "./progress";
+
+export const CONSTRUCTS_CHANGED = "synthetic/constructsChanged";
+
+export interface ConstructsChanged {
+  root: string;
+  stateDir: string;
+}
+
+export class SyntheticServer implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private starting: Promise<LanguageClient | undefined> | undefined;
+  private extra: vscode.Disposable[] = [];
+  private readonly changed = new vscode.EventEmitter<ConstructsChanged | undefined>();
+  private readonly stateChanged = new vscode.EventEmitter<boolean>();
+  /** Records changed on disk (the server's notification), or the server (re)started (undefined). */
+  readonly onConstructsChanged = this.changed.event;
+  /** The server is running (true) or not (false). */
+  readonly onRunningChanged = this.stateChanged.event;
+  lastCheck: ServerCheck | undefined;
+
+  constructor(
+    private readonly output: vscode.LogOutputChannel,
+    private readonly traceOutput: vscode.OutputChannel,
+  ) {}
+
+  get running(): boolean {
+    return this.client?.state === State.Running;
+  }
+
+  /** The running client, starting the server if needed; undefined (after telling the user) if it cannot start. */
+  async ensureStarted(): Promise<LanguageClient | undefined> {
+    if (this.client && this.running) return this.client;
+    if (!this.starting) {
+      this.starting = this.start().finally(() => {
+        this.starting = undefined;
+      });
+    }
+    return this.starting;
+  }
+
+  private async start(): Promise<LanguageClient | undefined> {
+    const settings = getSettings();
+    const interpreter = await findInterpreter(vscode.workspace.workspaceFolders?.[0]?.uri);
+    const env: NodeJS.ProcessEnv = { ...process.env, ...settings.serverEnv };
+    this.output.info(`Python: ${interpreter.command.join(" ")} (from ${interpreter.source})`);
+    const check = await checkServer(interpreter, env);
+    this.lastCheck = check;
+    if (!check.ok) {
+      this.output.error(check.problem ?? "synthetic-ls cannot start");
+      void vscode.window
+        .showErrorMessage(`Synthetic: ${check.problem}`, "Open Settings", "Show Log")
+        .then((choice) => {
+          if (choice === "Open Settings") void vscode.commands.executeCommand("workbench.action.openSettings", "synthetic.interpreter");
+          if (choice === "Show Log") this.output.show();
+        });
+      return undefined;
+    }
+    this.output.info(`synthetic-ls ${check.version}`);
+    const args = ["-m", "synthetic_ls.lsp", "--log-level", settings.logLevel, ...settings.serverArgs];
+    const serverOptions: ServerOptions = {
+      command: interpreter.command[0],
+      args: [...interpreter.command.slice(1), ...args],
+      options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, env },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [
+        { scheme: "file", language: "typescript", pattern: "**/synthetic.config.ts" },
+        { scheme: "file", pattern: "**/synthetic.config.ts" },
+      ],
+      synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher("**/synthetic.config.ts") },
+      outputChannel: this.output,
+      traceOutputChannel: this.traceOutput,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+    };
+    const client = new LanguageClient("synthetic", "Synthetic", serverOptions, clientOptions);
+    this.client = client;
+    client.onDidChangeState((e) => this.stateChanged.fire(e.newState === State.Running));
+    try {
+      await client.start();
+    } catch (err) {
+      this.output.error(`synthetic-ls did not start: ${String(err)}`);
+      void vscode.window.showErrorMessage(`Synthetic: the language server did not start (${String(err)}). See the "Synthetic" output.`);
+      this.client = undefined;
+      return undefined;
+    }
+    this.extra.push(
+      handleProgress(client),
+      client.onNotification(CONSTRUCTS_CHANGED, (params: ConstructsChanged) => this.changed.fire(params)),
+    );
+    this.changed.fire(undefined);
+    return client;
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    for (const d of this.extra.splice(0)) d.dispose();
+    if (client) {
+      try {
+        await client.stop(5000);
+      } catch (err) {
+        this.output.warn(`stopping synthetic-ls: ${String(err)}`);
+      }
+    }
+  }
+
+  async restart(): Promise<void> {
+    this.output.info("restarting synthetic-ls");
+    await this.stop();
+    await this.ensureStarted();
+  }
+
+  /** `workspace/executeCommand` with one JSON object (README "Language server > Commands"). */
+  async execute<T>(command: string, args: Record<string, unknown>, token?: vscode.CancellationToken): Promise<T> {
+    const client = await this.ensureStarted();
+    if (!client) throw new Error(this.lastCheck?.problem ?? "synthetic-ls is not running");
+    this.output.debug(`${command} ${JSON.stringify(args)}`);
+    return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [args] }, token)) as T;
+  }
+
+  dispose(): void {
+    void this.stop();
+    this.changed.dispose();
+    this.stateChanged.dispose();
+  }
+}

@@ -1,0 +1,244 @@
+// The "Constructs" tree view: one node per construct (grouped by repository
+// when the workspace has several folders), with its branch, worktree, agent
+// and services as children. Refreshed on `synthetic/constructsChanged`.
+
+import * as path from "node:path";
+import * as vscode from "vscode";
+import {
+  aheadBehind,
+  agentSummary,
+  constructContext,
+  constructDescription,
+  constructTooltip,
+  serviceIcon,
+  serviceRows,
+  statusIcon,
+  statusLabel,
+  worktreeSummary,
+} from "./format";
+import { errorMessage } from "./format";
+import type { BrokenRecord, Construct, ConstructList, ServicesStatus } from "./model";
+import type { SyntheticServer } from "./server";
+
+export type Node = RepoNode | ConstructNode | DetailNode | MessageNode;
+
+export class RepoNode {
+  readonly kind = "repo";
+  constructor(
+    readonly root: string,
+    readonly list: ConstructList | undefined,
+    readonly error: string | undefined,
+  ) {}
+}
+
+export class ConstructNode {
+  readonly kind = "construct";
+  constructor(
+    readonly root: string,
+    readonly construct: Construct,
+  ) {}
+}
+
+export class DetailNode {
+  readonly kind = "detail";
+  constructor(
+    readonly parent: ConstructNode,
+    readonly label: string,
+    readonly description: string,
+    readonly icon: string,
+    readonly contextValue = "detail",
+    readonly permissionId?: string,
+    readonly serviceName?: string,
+  ) {}
+}
+
+export class MessageNode {
+  readonly kind = "message";
+  constructor(
+    readonly label: string,
+    readonly icon: string,
+    readonly tooltip?: string,
+    readonly file?: string,
+  ) {}
+}
+
+export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.emitter.event;
+  private readonly listsEmitter = new vscode.EventEmitter<Map<string, ConstructList>>();
+  /** Every refresh's lists, by repository root (the status bar uses them). */
+  readonly onDidLoad = this.listsEmitter.event;
+  private repos: RepoNode[] | undefined;
+  private loading: Promise<RepoNode[]> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly server: SyntheticServer) {}
+
+  /** Reload soon (several notifications in a burst make one reload). */
+  refresh(delayMs = 100): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.repos = undefined;
+      this.emitter.fire(undefined);
+      void this.load();
+    }, delayMs);
+  }
+
+  /** The constructs as last loaded, with their repository root. */
+  async constructs(): Promise<{ root: string; construct: Construct }[]> {
+    const repos = await this.load();
+    return repos.flatMap((r) => (r.list?.constructs ?? []).map((c) => ({ root: r.root, construct: c })));
+  }
+
+  roots(): string[] {
+    return (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+  }
+
+  private load(): Promise<RepoNode[]> {
+    if (this.repos) return Promise.resolve(this.repos);
+    if (!this.loading) {
+      this.loading = (async () => {
+        const repos = await Promise.all(
+          this.roots().map(async (root) => {
+            try {
+              const list = await this.server.execute<ConstructList>("synthetic.construct.list", { root });
+              return new RepoNode(root, list, undefined);
+            } catch (err) {
+              return new RepoNode(root, undefined, errorMessage(err));
+            }
+          }),
+        );
+        this.repos = repos;
+        const lists = new Map<string, ConstructList>();
+        for (const r of repos) if (r.list) lists.set(r.root, r.list);
+        this.listsEmitter.fire(lists);
+        return repos;
+      })().finally(() => {
+        this.loading = undefined;
+      });
+    }
+    return this.loading;
+  }
+
+  async getChildren(node?: Node): Promise<Node[]> {
+    if (!node) {
+      const repos = await this.load();
+      if (repos.length === 1) return this.repoChildren(repos[0]);
+      return repos;
+    }
+    if (node instanceof RepoNode) return this.repoChildren(node);
+    if (node instanceof ConstructNode) return [...this.details(node), ...(await this.services(node))];
+    return [];
+  }
+
+  private repoChildren(repo: RepoNode): Node[] {
+    if (repo.error) return [new MessageNode(repo.error, "warning", repo.error)];
+    const list = repo.list;
+    if (!list) return [];
+    const nodes: Node[] = list.constructs.map((c) => new ConstructNode(repo.root, c));
+    for (const b of list.broken ?? []) nodes.push(brokenNode(b));
+    return nodes;
+  }
+
+  private details(node: ConstructNode): Node[] {
+    const c = node.construct;
+    const out: DetailNode[] = [];
+    if (c.error) out.push(new DetailNode(node, "failed", c.error, "error", "error"));
+    const branch = c.worktree?.branch ?? c.branch;
+    if (branch) {
+      out.push(new DetailNode(node, branch, aheadBehind(c.worktree?.ahead, c.worktree?.behind) || "in step with base", "git-branch"));
+    }
+    if (c.workspace_path) {
+      out.push(new DetailNode(node, worktreeSummary(c) || "worktree", c.workspace_path, c.worktree?.dirty ? "diff" : "folder"));
+      for (const change of (c.worktree?.changes ?? []).slice(0, 50)) {
+        out.push(new DetailNode(node, change.slice(3) || change, change.slice(0, 2).trim(), "circle-small-filled", "change"));
+      }
+    }
+    const agent = agentSummary(c);
+    if (agent) {
+      out.push(new DetailNode(node, agent, c.opencode_session_id ?? "", "hubot", "agent"));
+      for (const id of c.agent?.pending_permissions ?? []) {
+        out.push(new DetailNode(node, "permission requested", id, "key", "permission", id));
+      }
+    }
+    return out;
+  }
+
+  /** The construct's services: from the record when it has them, else asked of the server. */
+  private async services(node: ConstructNode): Promise<DetailNode[]> {
+    let services = node.construct.services;
+    if (!services) {
+      try {
+        const r = await this.server.execute<ServicesStatus>("synthetic.services.status", {
+          root: node.root,
+          ref: node.construct.id,
+        });
+        services = r.services;
+      } catch {
+        return []; // a server without services, or none to tell
+      }
+    }
+    return serviceRows(services).map(
+      (s) => new DetailNode(node, s.label, s.description, serviceIcon(s.state), `service ${s.state}`, undefined, s.name),
+    );
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    if (node instanceof RepoNode) {
+      const item = new vscode.TreeItem(path.basename(node.root), vscode.TreeItemCollapsibleState.Expanded);
+      item.description = node.error ? "error" : `${node.list?.constructs.length ?? 0}`;
+      item.tooltip = node.root;
+      item.iconPath = new vscode.ThemeIcon("repo");
+      item.contextValue = "repo";
+      return item;
+    }
+    if (node instanceof ConstructNode) {
+      const c = node.construct;
+      const item = new vscode.TreeItem(c.name, vscode.TreeItemCollapsibleState.Collapsed);
+      item.id = `${node.root}#${c.id}`;
+      item.description = constructDescription(c);
+      const tip = new vscode.MarkdownString(constructTooltip(c));
+      item.tooltip = tip;
+      const icon = statusIcon(c.status);
+      item.iconPath = new vscode.ThemeIcon(icon.icon, icon.color ? new vscode.ThemeColor(icon.color) : undefined);
+      item.contextValue = constructContext(c);
+      item.accessibilityInformation = { label: `${c.name}, ${statusLabel(c.status)}, ${constructDescription(c)}` };
+      if (c.workspace_path) item.resourceUri = vscode.Uri.file(c.workspace_path);
+      return item;
+    }
+    if (node instanceof DetailNode) {
+      const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+      item.description = node.description;
+      item.iconPath = new vscode.ThemeIcon(node.icon);
+      item.contextValue = node.contextValue;
+      if (node.contextValue === "change" && node.parent.construct.workspace_path) {
+        const file = vscode.Uri.file(path.join(node.parent.construct.workspace_path, node.label));
+        item.command = { command: "vscode.open", title: "Open", arguments: [file] };
+      }
+      return item;
+    }
+    const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+    item.iconPath = new vscode.ThemeIcon(node.icon);
+    item.tooltip = node.tooltip;
+    if (node.file) item.command = { command: "vscode.open", title: "Open", arguments: [vscode.Uri.file(node.file)] };
+    return item;
+  }
+
+  getParent(node: Node): Node | undefined {
+    if (node instanceof DetailNode) return node.parent;
+    return undefined;
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.emitter.dispose();
+    this.listsEmitter.dispose();
+  }
+}
+
+function brokenNode(b: BrokenRecord): MessageNode {
+  const file = b.path ?? b.file;
+  const where = file ? `${path.basename(file)}${b.line ? `:${b.line}` : ""}` : "record";
+  return new MessageNode(`broken record ${where}`, "warning", b.error ?? b.message, file);
+}

@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  agentSummary,
+  aheadBehind,
+  constructContext,
+  constructDescription,
+  constructTooltip,
+  countConstructs,
+  errorCode,
+  errorMessage,
+  removalMessage,
+  serviceIcon,
+  serviceRows,
+  statusBarText,
+  statusBarTooltip,
+  statusIcon,
+  STATUSES,
+  worktreeSummary,
+  promptBundleText,
+} from "../src/format";
+import type { Construct } from "../src/model";
+
+function construct(over: Partial<Construct> = {}): Construct {
+  return {
+    id: "fix-login-abc123",
+    name: "Fix login",
+    status: "ready",
+    workspace_path: "/src/app.worktrees/fix-login-abc123",
+    branch: "synthetic/fix-login-abc123",
+    opencode_session_id: null,
+    worktree: { exists: true, branch: "synthetic/fix-login-abc123", ahead: 0, behind: 0, dirty: false, changes: [] },
+    agent: null,
+    ...over,
+  };
+}
+
+test("every status has its own icon", () => {
+  const icons = STATUSES.map((s) => statusIcon(s).icon);
+  assert.equal(new Set(icons).size, STATUSES.length);
+  assert.equal(statusIcon("something-new").icon, "question");
+});
+
+test("ahead/behind", () => {
+  assert.equal(aheadBehind(0, 0), "");
+  assert.equal(aheadBehind(2, 0), "↑2");
+  assert.equal(aheadBehind(2, 1), "↑2 ↓1");
+  assert.equal(aheadBehind(null, 3), "↓3");
+});
+
+test("worktree summary", () => {
+  assert.equal(worktreeSummary(construct()), "clean");
+  assert.equal(worktreeSummary(construct({ workspace_path: null })), "no worktree");
+  assert.equal(worktreeSummary(construct({ worktree: { exists: false } })), "worktree missing");
+  const dirty = construct({ worktree: { exists: true, dirty: true, changes: [" M a.ts", "?? b.ts"] } });
+  assert.equal(worktreeSummary(dirty), "dirty (2 changes)");
+  assert.equal(worktreeSummary(construct({ worktree: { exists: true, dirty: true, changes: ["?? b"] } })), "dirty (1 change)");
+});
+
+test("agent summary", () => {
+  assert.equal(agentSummary(construct()), "");
+  assert.equal(agentSummary(construct({ agent: { state: "busy", pending_permissions: [] } })), "agent working");
+  assert.equal(agentSummary(construct({ agent: { state: "awaiting_input", pending_permissions: ["p1"] } })), "agent waits for 1 permission");
+  assert.equal(agentSummary(construct({ agent: { state: "idle", pending_permissions: [] } })), "agent idle");
+});
+
+test("description: branch, ahead/behind, worktree, agent", () => {
+  assert.equal(constructDescription(construct()), "synthetic/fix-login-abc123");
+  const c = construct({
+    worktree: { exists: true, branch: "b", ahead: 1, behind: 2, dirty: true, changes: [" M x"] },
+    agent: { state: "busy", pending_permissions: [] },
+  });
+  assert.equal(constructDescription(c), "b ↑1 ↓2 · dirty (1 change) · agent working");
+});
+
+test("the tooltip names the failed step", () => {
+  assert.match(constructTooltip(construct({ status: "error", error: "session: provider not usable" })), /error: session: provider not usable/);
+  assert.doesNotMatch(constructTooltip(construct()), /error:/);
+});
+
+test("context value flags for the menus", () => {
+  assert.equal(constructContext(construct()), "construct worktree");
+  const c = construct({ opencode_session_id: "ses_1", agent: { state: "awaiting_input", pending_permissions: ["p"] } });
+  assert.equal(constructContext(c), "construct worktree session permission");
+  assert.equal(constructContext(construct({ workspace_path: null })), "construct");
+});
+
+test("counting by status and agents awaiting input", () => {
+  const counts = countConstructs([
+    construct({ status: "ready" }),
+    construct({ status: "active" }),
+    construct({ status: "awaiting_input" }),
+    construct({ status: "ready", agent: { state: "idle", pending_permissions: ["x"] } }),
+  ]);
+  assert.deepEqual(counts.byStatus, { ready: 2, active: 1, awaiting_input: 1 });
+  assert.equal(counts.awaitingInput, 2);
+  assert.equal(counts.total, 4);
+  assert.equal(statusBarText(counts), "$(layers) 4 · 1 active · $(bell-dot) 2");
+  assert.match(statusBarTooltip(counts), /ready: 2\nactive: 1\nawaiting input: 1\nagents awaiting input: 2/);
+  assert.equal(statusBarText(countConstructs([])), "$(layers) no constructs");
+});
+
+test("removal confirmation lists the uncommitted changes", () => {
+  const clean = removalMessage(construct());
+  assert.equal(clean.dirty, false);
+  assert.match(clean.message, /Remove construct "Fix login" \(fix-login-abc123\)\?/);
+  assert.doesNotMatch(clean.detail, /Uncommitted/);
+  const changes = Array.from({ length: 20 }, (_v, i) => ` M file${i}.ts`);
+  const dirty = removalMessage(construct({ worktree: { exists: true, dirty: true, changes, ahead: 2 } }), 3);
+  assert.equal(dirty.dirty, true);
+  assert.match(dirty.detail, /Uncommitted changes that will be lost \(20\):\n {3}M file0.ts\n {3}M file1.ts\n {3}M file2.ts\n {2}\.\.\. and 17 more/);
+  assert.match(dirty.detail, /2 commits not on its base: they are deleted with it/);
+  const ahead = removalMessage(construct({ worktree: { exists: true, dirty: false, changes: [], ahead: 1 } }));
+  assert.match(ahead.detail, /1 commit not on its base: it is kept/);
+});
+
+test("services, as a list or a record, when present", () => {
+  assert.deepEqual(serviceRows(undefined), []);
+  assert.deepEqual(serviceRows([{ name: "web", status: "running", port: 3000 }]), [
+    { label: "web", description: "running :3000", state: "running", name: "web" },
+  ]);
+  assert.deepEqual(serviceRows({ db: { status: "stopped", ports: { pg: 5432 } } }), [
+    { label: "db", description: "stopped pg:5432", state: "stopped", name: "db" },
+  ]);
+  // The services JSON of issue 12: `state` as seen now, ports with their URLs.
+  const rows = serviceRows([
+    { id: "api", name: "API", state: "ready", status: "ready", ports: [{ name: "http", port: 3001, url: "http://127.0.0.1:3001" }] },
+    { id: "db", name: "db", state: "failed", ports: [{ name: "pg", port: 5433 }], error: "exited with 1" },
+  ]);
+  assert.deepEqual(rows, [
+    { label: "API", description: "ready http://127.0.0.1:3001", state: "ready", name: "api" },
+    { label: "db", description: "failed pg:5433 exited with 1", state: "failed", name: "db" },
+  ]);
+  assert.equal(serviceIcon("ready"), "vm-running");
+  assert.equal(serviceIcon("something"), "server-process");
+});
+
+test("error messages come from the JSON-RPC error's data", () => {
+  const err = { code: -32803, message: "Request failed", data: { code: "record-not-found", message: "no construct matches 'x'", exit_code: 3 } };
+  assert.equal(errorMessage(err), "no construct matches 'x'");
+  assert.equal(errorCode(err), "record-not-found");
+  assert.equal(errorMessage(new Error("plain")), "plain");
+  assert.equal(errorCode(new Error("plain")), undefined);
+});
+
+test("a prompt bundle as markdown: each fragment's source and tokens, then the text", () => {
+  const text = promptBundleText(
+    {
+      template_id: "web",
+      fragments: [
+        { path: "docs/base.md", origin: "promptSources", order: 0, tokens: 12 },
+        { path: "docs/x.md", origin: "templates.web.prompts", order: null, tokens: 3 },
+      ],
+      dropped: ["docs/copy.md"],
+      token_count: 40,
+      token_method: "estimate",
+      content: "# Base\n\nWork here.\n",
+    },
+    "what a new construct of template web would get",
+  );
+  const lines = text.split("\n");
+  assert.equal(lines[0], "<!-- what a new construct of template web would get -->");
+  assert.equal(lines[1], "<!-- docs/base.md (order 0): ~12 tokens, from promptSources -->");
+  assert.equal(lines[2], "<!-- docs/x.md: ~3 tokens, from templates.web.prompts -->");
+  assert.equal(lines[3], "<!-- docs/copy.md: dropped (empty or a repeat) -->");
+  assert.ok(text.endsWith("# Base\n\nWork here.\n"));
+});
