@@ -39,6 +39,7 @@ declare module "@synthetic/config" {
     setup?: string | string[];
     teardown?: string | string[];
     includePatterns?: string[];
+    reviewOnIdle?: boolean;
     ports?: { name: string; preferred?: number; port?: number; service?: string }[];
   };
   export type SyntheticConfig = {

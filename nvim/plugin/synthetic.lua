@@ -10,3 +10,4 @@ if vim.fn.has("nvim-0.10") == 0 then
 end
 
 require("synthetic.commands").create_user_commands()
+require("synthetic.review").create_user_commands()

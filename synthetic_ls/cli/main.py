@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "synthetic_ls.cli.services_cmd",
     "synthetic_ls.cli.session_cmd",
     "synthetic_ls.cli.prompts_cmd",
+    "synthetic_ls.cli.review_cmd",
 )
 
 #: Which module registers each command (a test checks this against the modules).
@@ -56,6 +57,11 @@ COMMAND_HOMES = {
     "services": "synthetic_ls.cli.services_cmd",
     "session": "synthetic_ls.cli.session_cmd",
     "prompts": "synthetic_ls.cli.prompts_cmd",
+    "diff": "synthetic_ls.cli.review_cmd",
+    "log": "synthetic_ls.cli.review_cmd",
+    "land": "synthetic_ls.cli.review_cmd",
+    "discard": "synthetic_ls.cli.review_cmd",
+    "review": "synthetic_ls.cli.review_cmd",
 }
 
 
@@ -187,6 +193,11 @@ HINTS = {
     "opencode-auth": "check SYNTHETIC_OPENCODE_PASSWORD (or `synthetic opencode stop` and start)",
     "opencode-session-gone": "`synthetic doctor --fix` gives the construct a new session",
     "no-session": "`synthetic new NAME --agent` makes constructs with one",
+    "construct-dirty": "commit them in the construct's worktree, or `synthetic discard` it",
+    "merge-conflict": "merge the target into the construct's branch and resolve there, "
+    "or land with --apply and resolve by hand",
+    "base-rewritten": "`git rebase --onto BRANCH BASE_COMMIT` in the construct's worktree",
+    "target-not-checked-out": "`git switch BRANCH` in the main checkout, or pass --into",
 }
 
 

@@ -333,6 +333,11 @@ class Template(_Model):
         default_factory=list,
         description="Template-level port requests (older shape): {name, preferred, port, service}.",
     )
+    review_on_idle: bool = Field(
+        default=False,
+        description="Move a construct to `reviewing` (instead of `ready`) when its agent "
+        "finishes a turn well.",
+    )
 
     def get_service(
         self, service_id: str

@@ -50,6 +50,7 @@ export default defineSyntheticConfig({
       // prompts: ["docs/prompts/task.md"],
       // includePatterns: [".env*"], // untracked files copied into the worktree
       // agent: { providerId: "opencode", modelId: "big-pickle" },
+      // reviewOnIdle: true, // to `reviewing` (not `ready`) when the agent finishes
       // setup: ["npm ci"],
       services: {
         // web: {

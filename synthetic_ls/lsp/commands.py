@@ -29,6 +29,7 @@ from pygls.exceptions import JsonRpcException
 
 from state_format.errors import StateError
 from synthetic_ls.errors import InvalidInputError, SyntheticError, error_payload
+from synthetic_ls.lsp import review_commands
 from synthetic_ls.lsp.server import SyntheticServer
 
 log = logging.getLogger(__name__)
@@ -344,6 +345,11 @@ COMMANDS: dict[str, Command] = {
         Command("synthetic.session.deny", _session_reply(False)),
         Command("synthetic.prompts.build", _prompts_build, "Assembling the prompt bundle"),
         Command("synthetic.prompts.preview", _prompts_preview),
+        Command("synthetic.construct.diff", review_commands.diff),
+        Command("synthetic.construct.log", review_commands.log),
+        Command("synthetic.construct.land", review_commands.land, "Landing the construct"),
+        Command("synthetic.construct.discard", review_commands.discard, "Discarding"),
+        Command("synthetic.construct.review", review_commands.review),
     )
 }
 

@@ -15,13 +15,13 @@ created keeps its status. Polling never starts a server.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from state_format.errors import RecordNotFoundError, StateError
 from state_format.records import Construct
-from state_format.statuses import Status
+from state_format.statuses import Status, can_transition
 from state_format.store import Store
 from synthetic_ls.opencode.client import Event, OpenCodeClient, OpenCodeError
 
@@ -49,17 +49,43 @@ ABORTED = "MessageAbortedError"
 POLL_TIMEOUT = 2.0
 
 
-def next_status(current: Status, agent: str) -> Status | None:
+def next_status(current: Status, agent: str, review_on_idle: bool = False) -> Status | None:
     """The status a construct in ``current`` moves to when its agent is ``agent``; None: stay.
 
     An ``error`` stays through the idle that follows it, until the next turn.
+    With ``review_on_idle`` (the template's ``reviewOnIdle``), a turn that
+    ends well (``done``, or ``idle`` after ``active``) leads to ``reviewing``
+    instead of ``ready``; from there the status no longer follows the agent.
     """
     target = _STATUS_OF.get(agent)
     if current not in AGENT_STATUSES or target is None or target is current:
         return None
     if agent == IDLE and current is Status.ERROR:
         return None
+    finished = agent == DONE or (agent == IDLE and current is Status.ACTIVE)
+    if review_on_idle and finished and can_transition(current, Status.REVIEWING):
+        return Status.REVIEWING
     return target
+
+
+def _review_on_idle(store: Store) -> Callable[[str], bool]:
+    """Whether a template asks for review when its agent finishes (config read once, lazily)."""
+    cache: dict[str, Any] = {}
+
+    def ask(template_id: str) -> bool:
+        if "config" not in cache:
+            from synthetic_ls.ops.templates import _load_config
+
+            try:
+                result = _load_config(store.repo.worktree)
+                cache["config"] = None if result.has_errors else result.config
+            except Exception:  # a config that cannot be read asks for nothing
+                cache["config"] = None
+        config = cache["config"]
+        template = config.templates.get(template_id) if config is not None else None
+        return bool(template is not None and template.review_on_idle)
+
+    return ask
 
 
 def state_from_event(event: Event) -> tuple[str, str] | None:
@@ -101,13 +127,17 @@ def apply_states(store: Store, states: Mapping[str, str]) -> list[str]:
         if c.opencode_session_id is not None and c.opencode_session_id in states
     }
     changed: list[str] = []
+    reviews = _review_on_idle(store)
     for sid, construct in by_session.items():
         agent = states[sid]
         if next_status(construct.status, agent) is None:
             continue
+        review = next_status(construct.status, agent) is Status.READY and reviews(
+            construct.template_id
+        )
 
-        def change(current: Construct, agent: str = agent) -> dict[str, Any]:
-            target = next_status(current.status, agent)
+        def change(current: Construct, agent: str = agent, review: bool = review) -> dict[str, Any]:
+            target = next_status(current.status, agent, review)
             if target is None or current.opencode_session_id not in states:
                 return {}
             return {"status": target}

@@ -62,6 +62,11 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.session.deny",
         "synthetic.prompts.build",
         "synthetic.prompts.preview",
+        "synthetic.construct.diff",
+        "synthetic.construct.log",
+        "synthetic.construct.land",
+        "synthetic.construct.discard",
+        "synthetic.construct.review",
     }
 
 

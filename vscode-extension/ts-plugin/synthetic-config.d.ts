@@ -156,6 +156,8 @@ declare module "@synthetic/config" {
     includePatterns?: readonly string[];
     /** Template-level port requests (older shape): {name, preferred, port, service}. */
     ports?: readonly TemplatePort[];
+    /** Move a construct to `reviewing` (instead of `ready`) when its agent finishes a turn well. */
+    reviewOnIdle?: boolean;
   }
 
   /** A template-level port request (older shape): ``{name, preferred, port, service}``. */

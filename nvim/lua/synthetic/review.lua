@@ -1,0 +1,292 @@
+--- Review and land: :SyntheticDiff, :SyntheticLand, :SyntheticDiscard, :SyntheticReview.
+--- Thin faces over `synthetic.construct.diff`, `.land`, `.discard` and `.review`.
+local rpc = require("synthetic.rpc")
+
+local M = {}
+
+local function notify(msg, level)
+  vim.notify("Synthetic: " .. msg, level or vim.log.levels.INFO)
+end
+
+local function fail(err)
+  notify(rpc.error_message(err), vim.log.levels.ERROR)
+end
+
+local function present(v)
+  return v ~= nil and v ~= vim.NIL
+end
+
+--- In a coroutine: the client, the root and the construct named by `ref` (or picked).
+local function target(ref, prompt)
+  local client, root = require("synthetic").get_client(0)
+  if client == nil then
+    notify(root, vim.log.levels.WARN)
+    return nil
+  end
+  if ref and ref ~= "" then
+    local err, shown = rpc.call(client, "synthetic.construct.show", { root = root, ref = ref })
+    if err then
+      return fail(err)
+    end
+    return client, root, shown
+  end
+  local err, listed = rpc.call(client, "synthetic.construct.list", { root = root })
+  if err then
+    return fail(err)
+  end
+  local constructs = vim.tbl_filter(function(c)
+    return present(c.branch)
+  end, listed.constructs or {})
+  if #constructs == 0 then
+    return notify("no construct with a branch to review")
+  end
+  local c = rpc.select(constructs, {
+    prompt = prompt,
+    kind = "synthetic.construct",
+    format_item = require("synthetic.commands").format_construct,
+  })
+  if c == nil then
+    return nil
+  end
+  return client, root, c
+end
+
+-- -- diff ----------------------------------------------------------------------------
+
+--- The quickfix items of a diff result: committed files, then uncommitted ones.
+function M.diff_items(diff, root)
+  local items = {}
+  local base_dir = present(diff.worktree) and diff.worktree or root
+  local function add(f, where)
+    local counts = present(f.additions) and ("+%d -%d"):format(f.additions, f.deletions) or "binary"
+    if f.status == "?" then
+      counts = "untracked"
+    end
+    table.insert(items, {
+      filename = base_dir .. "/" .. f.path,
+      lnum = 1,
+      col = 1,
+      text = ("%s %s (%s)"):format(f.status, counts, where),
+      user_data = {
+        path = f.path,
+        status = f.status,
+        where = where,
+        merge_base = diff.merge_base,
+        head = diff.head,
+        worktree = present(diff.worktree) and diff.worktree or nil,
+        root = root,
+        construct = diff.construct,
+      },
+    })
+  end
+  for _, f in ipairs(diff.files or {}) do
+    add(f, "committed")
+  end
+  for _, f in ipairs(diff.uncommitted or {}) do
+    add(f, "uncommitted")
+  end
+  return items
+end
+
+local function git_lines(root, args)
+  local cmd = vim.list_extend({ "git", "-C", root }, args)
+  local proc = vim.system(cmd, { text = true }):wait(30000)
+  if proc.code ~= 0 then
+    return {}
+  end
+  local lines = vim.split(proc.stdout or "", "\n", { plain = true })
+  if lines[#lines] == "" then
+    table.remove(lines)
+  end
+  return lines
+end
+
+--- Open a diff split for one changed file: the base (merge base, or HEAD for an
+--- uncommitted change) on the left, the construct's file on the right.
+function M.open_diff(data)
+  local base = data.where == "uncommitted" and data.head or data.merge_base
+  local left = git_lines(data.root, { "show", base .. ":" .. data.path })
+  local right_path = (data.worktree or data.root) .. "/" .. data.path
+  vim.cmd("tabnew")
+  if data.where == "committed" and data.worktree == nil then
+    -- No worktree: the branch's version, read from git.
+    local right = git_lines(data.root, { "show", data.head .. ":" .. data.path })
+    vim.api.nvim_buf_set_lines(0, 0, -1, false, right)
+    vim.bo.buftype, vim.bo.bufhidden = "nofile", "wipe"
+    vim.api.nvim_buf_set_name(0, ("synthetic://%s/%s"):format(data.construct, data.path))
+  elseif vim.uv.fs_stat(right_path) then
+    vim.cmd("edit " .. vim.fn.fnameescape(right_path))
+  else
+    vim.bo.buftype, vim.bo.bufhidden = "nofile", "wipe" -- deleted on the branch
+  end
+  local ft = vim.filetype.match({ filename = data.path }) or ""
+  vim.cmd("diffthis")
+  vim.cmd("leftabove vnew")
+  vim.api.nvim_buf_set_lines(0, 0, -1, false, left)
+  vim.bo.buftype, vim.bo.bufhidden, vim.bo.swapfile = "nofile", "wipe", false
+  vim.bo.filetype = ft
+  vim.api.nvim_buf_set_name(0, ("synthetic://%s/%s@%s"):format(data.construct, data.path, base:sub(1, 12)))
+  vim.bo.modifiable = false
+  vim.cmd("diffthis")
+  return vim.api.nvim_get_current_tabpage()
+end
+
+--- :SyntheticDiff [ref]: the changed files into the quickfix list, then a diff split
+--- of the one picked (`D` in the quickfix window opens another).
+function M.diff(ref)
+  rpc.run(function()
+    local client, root, c = target(ref, "Diff which construct?")
+    if not client then
+      return
+    end
+    local err, diff = rpc.call(client, "synthetic.construct.diff", { root = root, ref = c.id })
+    if err then
+      return fail(err)
+    end
+    local items = M.diff_items(diff, root)
+    vim.fn.setqflist({}, " ", {
+      title = ("Synthetic diff: %s (%d commit(s) on %s)"):format(diff.construct, #(diff.commits or {}), diff.branch),
+      items = items,
+    })
+    if #items == 0 then
+      return notify(("%s has no changes"):format(diff.construct))
+    end
+    vim.cmd("botright copen")
+    vim.keymap.set("n", "D", function()
+      local entry = vim.fn.getqflist()[vim.fn.line(".")]
+      if entry and entry.user_data then
+        M.open_diff(entry.user_data)
+      end
+    end, { buffer = 0, desc = "Synthetic: diff split of this file" })
+    local chosen = rpc.select(items, {
+      prompt = "Open a diff of which file?",
+      kind = "synthetic.file",
+      format_item = function(item)
+        return item.user_data.path .. "  " .. item.text
+      end,
+    })
+    if chosen ~= nil then
+      M.open_diff(chosen.user_data)
+    end
+  end)
+end
+
+-- -- land, discard, review ------------------------------------------------------------------
+
+local STRATEGIES = {
+  { id = "merge", label = "merge (a merge commit, or fast-forward)" },
+  { id = "squash", label = "squash (one commit)" },
+  { id = "rebase", label = "rebase (replay, then fast-forward)" },
+  { id = "apply", label = "apply (staged, not committed)" },
+}
+
+--- :SyntheticLand [ref]: pick the strategy, confirm, land; conflicts go to the quickfix list.
+function M.land(ref)
+  rpc.run(function()
+    local client, root, c = target(ref, "Land which construct?")
+    if not client then
+      return
+    end
+    local strategy = rpc.select(STRATEGIES, {
+      prompt = ("Land %s how?"):format(c.name),
+      kind = "synthetic.strategy",
+      format_item = function(s)
+        return s.label
+      end,
+    })
+    if strategy == nil then
+      return
+    end
+    local args = { root = root, ref = c.id, strategy = strategy.id }
+    if strategy.id == "squash" then
+      local message = rpc.input({ prompt = "Commit message (empty: drafted from the construct and its session): " })
+      if message == nil then
+        return
+      end
+      if message ~= "" then
+        args.message = message
+      end
+    end
+    local err, result = rpc.call(client, "synthetic.construct.land", args)
+    if err then
+      local data = type(err.data) == "table" and err.data or {}
+      if rpc.error_code(err) == "merge-conflict" and type(data.files) == "table" then
+        local items = vim.tbl_map(function(path)
+          return { filename = root .. "/" .. path, lnum = 1, text = "conflicts with " .. tostring(data.target) }
+        end, data.files)
+        vim.fn.setqflist({}, " ", { title = "Synthetic: conflicts landing " .. c.id, items = items })
+      end
+      return fail(err)
+    end
+    local how = result.fast_forward and "fast-forward" or result.strategy
+    if result.strategy == "apply" then
+      notify(("applied %s: %d file(s) staged in %s"):format(c.id, #(result.staged or {}), result.checkout))
+    else
+      notify(("landed %s into %s (%s): %s -> %s"):format(c.id, result.target, how, result.before:sub(1, 12), result.after:sub(1, 12)))
+    end
+  end)
+end
+
+--- :SyntheticDiscard [ref]: confirm (listing the commits never landed), then remove
+--- the construct with its branch.
+function M.discard(ref)
+  rpc.run(function()
+    local client, root, c = target(ref, "Discard which construct?")
+    if not client then
+      return
+    end
+    local lost = {}
+    local derr, diff = rpc.call(client, "synthetic.construct.diff", { root = root, ref = c.id })
+    if not derr then
+      for _, commit in ipairs(diff.commits or {}) do
+        table.insert(lost, commit.id:sub(1, 12) .. " " .. commit.subject)
+      end
+    end
+    local prompt = ("Discard %s and delete its branch %s?"):format(c.name, tostring(c.branch))
+    if #lost > 0 then
+      prompt = prompt .. (" %d commit(s) never landed are lost: %s"):format(#lost, table.concat(lost, "; "))
+    end
+    local answer = rpc.select({ "Discard", "Cancel" }, { prompt = prompt, kind = "synthetic.confirm" })
+    if answer ~= "Discard" then
+      return
+    end
+    local err, result = rpc.call(client, "synthetic.construct.discard", { root = root, ref = c.id })
+    if err then
+      return fail(err)
+    end
+    notify("discarded " .. result.removed .. ((#(result.notes or {}) > 0) and (": " .. table.concat(result.notes, "; ")) or ""))
+  end)
+end
+
+--- :SyntheticReview [ref]: mark a construct as being reviewed.
+function M.review(ref)
+  rpc.run(function()
+    local client, root, c = target(ref, "Review which construct?")
+    if not client then
+      return
+    end
+    local err, result = rpc.call(client, "synthetic.construct.review", { root = root, ref = c.id })
+    if err then
+      return fail(err)
+    end
+    notify(("%s is now %s"):format(result.id, result.status))
+  end)
+end
+
+function M.create_user_commands()
+  local cmd = vim.api.nvim_create_user_command
+  cmd("SyntheticDiff", function(o)
+    M.diff(o.args)
+  end, { nargs = "?", desc = "Synthetic: a construct's changed files in the quickfix list, and a diff split" })
+  cmd("SyntheticLand", function(o)
+    M.land(o.args)
+  end, { nargs = "?", desc = "Synthetic: land a construct's branch (merge, squash, rebase, apply)" })
+  cmd("SyntheticDiscard", function(o)
+    M.discard(o.args)
+  end, { nargs = "?", desc = "Synthetic: remove a construct and its branch, unlanded commits included" })
+  cmd("SyntheticReview", function(o)
+    M.review(o.args)
+  end, { nargs = "?", desc = "Synthetic: mark a construct as being reviewed" })
+end
+
+return M

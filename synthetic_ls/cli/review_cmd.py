@@ -1,0 +1,295 @@
+"""Review commands: ``diff``, ``log``, ``land``, ``discard``, ``review``.
+
+Thin: parse, call :mod:`synthetic_ls.ops.review`, print. Heavy modules are
+imported inside the handlers so other commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+from synthetic_ls.errors import ExitCode, SyntheticError
+
+_REF_HELP = "construct id, unique id prefix, or exact name"
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    """Add this module's commands to the top-level parser."""
+    p = sub.add_parser(
+        "diff",
+        help="a construct's changes against its base",
+        description="The construct's commits since the merge base with its base branch, "
+        "and its uncommitted changes apart. Include files copied into the worktree "
+        "(includePatterns) are never shown.",
+    )
+    p.add_argument("ref", metavar="REF", help=_REF_HELP)
+    p.add_argument("--stat", action="store_true", help="files and line counts only")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser(
+        "log",
+        help="a construct's commits beside its agent's turns",
+        description="The construct's commits and its agent's turns (what it said it did, "
+        "and the files it touched), interleaved by time.",
+    )
+    p.add_argument("ref", metavar="REF", help=_REF_HELP)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_log)
+
+    p = sub.add_parser(
+        "land",
+        help="land a construct's branch into its base branch",
+        description="Check, then land the construct's work into the branch it started from "
+        "(merge, squash, rebase, or apply: staged, uncommitted). Nothing is landed when "
+        "the merge would conflict, a checkout has local changes or a hook refuses; the "
+        "construct becomes `completed` on success.",
+    )
+    p.add_argument("ref", metavar="REF", help=_REF_HELP)
+    how = p.add_mutually_exclusive_group()
+    for name, text in (
+        ("merge", "a merge commit, or a fast-forward when possible (default)"),
+        ("squash", "one commit; the message is drafted from the construct and its session"),
+        ("rebase", "replay the commits onto the target, then fast-forward it"),
+        ("apply", "leave the changes staged, uncommitted, in the target's checkout"),
+    ):
+        how.add_argument(
+            f"--{name}", dest="strategy", action="store_const", const=name, help=text
+        )
+    p.add_argument("--message", "-m", default=None, metavar="TEXT", help="commit message")
+    p.add_argument("--into", default=None, metavar="BRANCH",
+                   help="branch to land into (default: the one the construct started from)")
+    p.add_argument("--remove", action="store_true",
+                   help="then remove the construct (by the usual removal rules)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_land, strategy="merge")
+
+    p = sub.add_parser(
+        "discard",
+        help="remove a construct and its branch, unmerged work included",
+        description="Remove the construct, its worktree and its branch, even with commits "
+        "that were never landed (they are listed first, and you are asked).",
+    )
+    p.add_argument("ref", metavar="REF", help=_REF_HELP)
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_discard)
+
+    p = sub.add_parser(
+        "review",
+        help="mark a construct as being reviewed",
+        description="Move the construct to status `reviewing`.",
+    )
+    p.add_argument("ref", metavar="REF", help=_REF_HELP)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_review)
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+def _store() -> Any:
+    from state_format.store import Store
+
+    return Store.open()
+
+
+def _stat_line(f: Any) -> str:
+    counts = (
+        "binary" if f.additions is None else f"+{f.additions} -{f.deletions}"
+    )
+    return f"  {f.status} {f.path}  {counts}"
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """``synthetic diff``."""
+    from synthetic_ls.ops.review import diff_construct
+
+    result = diff_construct(_store(), args.ref, patch=not args.stat and not args.json)
+    if args.json:
+        _print_json(result.to_dict())
+        return int(ExitCode.OK)
+    data = result.to_dict()
+    s = result.span
+    out = sys.stdout
+    target = s.target or s.target_tip[:12]
+    out.write(f"{s.construct.id}: {s.branch} against {target} (merge base {s.merge_base[:12]})\n")
+    out.write(f"{len(result.commits)} commit(s):\n")
+    for c in result.commits:
+        out.write(f"  {c.id[:12]} {c.subject}\n")
+    if args.stat:
+        for f in result.files:
+            out.write(_stat_line(f) + "\n")
+        st = data["stat"]
+        out.write(f"{st['files']} file(s), +{st['additions']} -{st['deletions']}\n")
+    elif result.patch:
+        out.write(result.patch)
+    if result.uncommitted:
+        out.write(f"\nUncommitted in {s.construct.workspace_path}:\n")
+        if args.stat:
+            for f in result.uncommitted:
+                out.write(_stat_line(f) + "\n")
+        else:
+            out.write(result.uncommitted_patch or "")
+            for f in result.uncommitted:
+                if f.status == "?":
+                    out.write(f"  untracked: {f.path}\n")
+    return int(ExitCode.OK)
+
+
+def _when(ms: int | None) -> str:
+    if not ms:
+        return "?"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000))
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    """``synthetic log``."""
+    from state_format.text import one_line
+    from synthetic_ls.ops.review import log_construct
+
+    result = log_construct(_store(), args.ref)
+    if args.json:
+        _print_json(result.to_dict())
+        return int(ExitCode.OK)
+    out = sys.stdout
+    for e in result.entries:
+        when = _when(e["time_ms"])
+        if e["kind"] == "commit":
+            out.write(f"{when}  commit {e['id'][:12]} {one_line(e['subject'], 200)}\n")
+            for f in e["files"]:
+                out.write(f"    {f}\n")
+        else:
+            out.write(f"{when}  agent  {one_line(e['prompt'] or '(turn)', 120)}\n")
+            for line in (e["summary"] or "").splitlines()[:12]:
+                out.write(f"    | {one_line(line, 200)}\n")
+            if e["error"]:
+                out.write(f"    error: {e['error']}\n")
+            if e["files"]:
+                out.write(f"    touched: {', '.join(e['files'])}\n")
+    if result.session:
+        out.write(f"({result.session})\n")
+    if not result.entries:
+        out.write("No commits yet.\n")
+    return int(ExitCode.OK)
+
+
+def _edit(text: str) -> str:
+    """Let the person edit ``text`` in $VISUAL/$EDITOR; comment lines are dropped."""
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix="synthetic-land-",
+                                     delete=False) as f:
+        f.write(text + "\n# Edit the commit message; lines starting with # are dropped.\n"
+                "# An empty message lands nothing.\n")
+        path = f.name
+    try:
+        if subprocess.run([*shlex.split(editor), path], check=False).returncode != 0:
+            raise SyntheticError("the editor failed; nothing was landed")
+        with open(path, encoding="utf-8") as f:
+            lines = [line for line in f.read().splitlines() if not line.startswith("#")]
+    finally:
+        os.unlink(path)
+    message = "\n".join(lines).strip()
+    if not message:
+        raise SyntheticError("empty commit message; nothing was landed")
+    return message + "\n"
+
+
+def cmd_land(args: argparse.Namespace) -> int:
+    """``synthetic land``."""
+    from synthetic_ls.ops.review import LandOptions, check_land, draft_message, land_construct
+
+    store = _store()
+    options = LandOptions(
+        ref=args.ref, strategy=args.strategy, message=args.message, into=args.into,
+        remove=args.remove,
+    )
+    if args.strategy == "squash" and args.message is None and not args.json and (
+        sys.stdin.isatty() and sys.stdout.isatty()
+    ):
+        check_land(store, options)  # a conflict is said before the editor opens
+        message = _edit(draft_message(store, args.ref))
+        options = LandOptions(**{**options.__dict__, "message": message})
+    result = land_construct(store, options)
+    if args.json:
+        _print_json(result.to_dict())
+        return int(ExitCode.OK)
+    c = result.construct
+    if result.strategy == "apply":
+        sys.stdout.write(
+            f"Applied {c.id} to {result.checkout}: {len(result.staged)} file(s) staged, "
+            "not committed.\n"
+        )
+    else:
+        how = "fast-forward" if result.fast_forward else result.strategy
+        sys.stdout.write(
+            f"Landed {c.id} into {result.target} ({how}, {result.commits} commit(s)): "
+            f"{result.before[:12]} -> {result.after[:12]}.\n"
+        )
+    sys.stdout.write(f"Construct {c.id} is now {c.status.value}.\n")
+    for note in result.removed or []:
+        sys.stdout.write(f"  {note}\n")
+    return int(ExitCode.OK)
+
+
+def cmd_discard(args: argparse.Namespace) -> int:
+    """``synthetic discard``: lists what would be lost, asks on a terminal, else needs --yes."""
+    from state_format.text import one_line
+    from synthetic_ls.ops.review import discard_construct, discard_preview
+
+    store = _store()
+    preview = discard_preview(store, args.ref)
+    c = preview.construct
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise SyntheticError(
+                f"refusing to discard {c.id} without confirmation; pass --yes",
+                exit_code=ExitCode.USAGE,
+            )
+        err = sys.stderr
+        err.write(f"Discard construct {c.id} ({one_line(c.name)})")
+        err.write(f", deleting branch {c.branch}" if c.branch else "")
+        err.write(".\n")
+        if preview.commits:
+            err.write(f"{len(preview.commits)} commit(s) never landed will be lost:\n")
+            for commit in preview.commits[:30]:
+                err.write(f"  {commit.id[:12]} {one_line(commit.subject, 200)}\n")
+        if preview.uncommitted:
+            err.write(f"{len(preview.uncommitted)} uncommitted change(s) will be lost:\n")
+            for f in preview.uncommitted[:30]:
+                err.write(f"  {f.status} {f.path}\n")
+        err.write("Discard? [y/N] ")
+        err.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            err.write("Not discarded.\n")
+            return int(ExitCode.FAILED)
+    result = discard_construct(store, c.id)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        sys.stdout.write(f"Discarded construct {c.id}.\n")
+        for note in result.notes:
+            sys.stdout.write(f"  {note}\n")
+    return int(ExitCode.OK)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """``synthetic review``."""
+    from synthetic_ls.ops.review import review_construct
+
+    result = review_construct(_store(), args.ref)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        c = result.construct
+        sys.stdout.write(f"Construct {c.id} is now {c.status.value}.\n")
+    return int(ExitCode.OK)

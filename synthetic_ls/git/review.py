@@ -1,0 +1,296 @@
+"""Git steps for reviewing and landing a construct's branch.
+
+Everything here runs the real ``git`` (not libgit2), so that a repository's
+hooks, attributes and config apply exactly as they would by hand. Functions
+only read, except :func:`run_step` callers in :mod:`synthetic_ls.ops.review`,
+which also roll back. This module does not import pygit2: ``synthetic diff``
+and ``land`` start faster without it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from synthetic_ls.errors import SyntheticError
+
+
+class GitStepError(SyntheticError):
+    """A git command of a review step failed; the message names the step and git's words."""
+
+    code = "git-failed"
+
+
+def _env() -> dict[str, str]:
+    # As synthetic_ls.git.repo: never prompt, stable messages, no caller's GIT_DIR.
+    env = dict(os.environ)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["LC_ALL"] = "C"
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR"):
+        env.pop(var, None)
+    return env
+
+
+def run_git(
+    cwd: Path, *args: str, step: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run ``git -C cwd args`` without a shell; raise :class:`GitStepError` naming ``step``."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(cwd), *args], capture_output=True, encoding="utf-8",
+            errors="surrogateescape", env=_env(), stdin=subprocess.DEVNULL, check=False,
+        )
+    except FileNotFoundError:
+        raise GitStepError(f"{step} failed: the git command was not found on PATH") from None
+    if check and proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip()
+        raise GitStepError(f"{step} failed: {detail}", fields={"step": step})
+    return proc
+
+#: Keeps paths unquoted in git's text output (``-z`` output never quotes).
+_PLAIN = ("-c", "core.quotepath=false")
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One changed file: ``status`` is git's letter (A, M, D, T, ``?`` untracked)."""
+
+    path: str
+    status: str
+    additions: int | None = None  # None: binary, or not counted
+    deletions: int | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "status": self.status,
+            "additions": self.additions,
+            "deletions": self.deletions,
+        }
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit of the construct's branch."""
+
+    id: str
+    time: int  # committer time, seconds since the epoch
+    author: str
+    subject: str
+    files: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "time": self.time,
+            "author": self.author,
+            "subject": self.subject,
+            "files": list(self.files),
+        }
+
+
+def rev(cwd: Path, name: str) -> str | None:
+    """The commit ``name`` points at, or None."""
+    proc = run_git(
+        cwd, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{name}^{{commit}}",
+        step="resolving a revision", check=False,
+    )
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def is_ancestor(cwd: Path, ancestor: str, descendant: str) -> bool:
+    """True if ``ancestor`` is reachable from ``descendant``."""
+    proc = run_git(
+        cwd, "merge-base", "--is-ancestor", ancestor, descendant,
+        step="comparing commits", check=False,
+    )
+    return proc.returncode == 0
+
+
+def merge_base(cwd: Path, a: str, b: str) -> str | None:
+    """The best common ancestor of ``a`` and ``b``, or None (unrelated histories)."""
+    proc = run_git(cwd, "merge-base", a, b, step="finding the merge base", check=False)
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def _parse_raw_numstat(text: str) -> list[FileChange]:
+    """Parse ``git diff --raw --numstat -z --no-renames`` output."""
+    items = text.split("\0")
+    raw: list[tuple[str, str]] = []
+    counts: dict[str, tuple[int | None, int | None]] = {}
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if not item:
+            i += 1
+            continue
+        if item.startswith(":"):
+            raw.append((item.rsplit(" ", 1)[-1][:1], items[i + 1]))
+            i += 2
+            continue
+        added, deleted, path = item.split("\t", 2)
+        counts[path] = (
+            int(added) if added != "-" else None,
+            int(deleted) if deleted != "-" else None,
+        )
+        i += 1
+    return [FileChange(path, status, *counts.get(path, (None, None))) for status, path in raw]
+
+
+def committed_changes(cwd: Path, base: str, head: str) -> list[FileChange]:
+    """Files changed between ``base`` and ``head`` (trees; no renames paired)."""
+    proc = run_git(
+        cwd, "diff", "--raw", "--numstat", "-z", "--no-renames", "--no-ext-diff",
+        base, head, "--", step="diffing the branch",
+    )
+    return _parse_raw_numstat(proc.stdout)
+
+
+def uncommitted_changes(worktree: Path) -> list[FileChange]:
+    """Tracked changes against HEAD (staged or not), then untracked files, in ``worktree``.
+
+    One ``git status`` scan; the tracked changes are diffed (for line counts)
+    only when there are some.
+    """
+    proc = run_git(
+        worktree, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames",
+        step="checking the worktree",
+    )
+    entries = [e for e in proc.stdout.split("\0") if e]
+    untracked = [e[3:] for e in entries if e.startswith("?? ")]
+    out: list[FileChange] = []
+    if len(untracked) < len(entries):
+        diff = run_git(
+            worktree, "diff", "HEAD", "--raw", "--numstat", "-z", "--no-renames",
+            "--no-ext-diff", "--", step="diffing the worktree",
+        )
+        out = _parse_raw_numstat(diff.stdout)
+    return out + [FileChange(p, "?") for p in sorted(untracked)]
+
+
+def branch_tips(cwd: Path, *branches: str) -> dict[str, str]:
+    """The commits of the local ``branches`` that exist (short name -> commit), in one call."""
+    proc = run_git(
+        cwd, "for-each-ref", "--format=%(refname) %(objectname)",
+        *[f"refs/heads/{b}" for b in branches], step="reading branches",
+    )
+    out: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        ref, _, oid = line.rpartition(" ")
+        out[ref.removeprefix("refs/heads/")] = oid
+    return out
+
+
+def patch(cwd: Path, *args: str) -> str:
+    """``git diff`` text (``args``: the revisions, or ``HEAD`` in a worktree)."""
+    return run_git(cwd, *_PLAIN, "diff", "--no-ext-diff", *args, "--", step="diffing").stdout
+
+
+_SEP = "\x1e"
+
+
+def commits_between(cwd: Path, base: str, head: str) -> list[Commit]:
+    """Commits reachable from ``head`` but not ``base``, oldest first, with their files."""
+    proc = run_git(
+        cwd, *_PLAIN, "log", "--reverse", "--name-only", "--no-renames",
+        f"--format={_SEP}%H%x1f%ct%x1f%an%x1f%s", f"{base}..{head}", "--",
+        step="listing the branch's commits",
+    )
+    out: list[Commit] = []
+    for chunk in proc.stdout.split(_SEP)[1:]:
+        header, _, rest = chunk.partition("\n")
+        cid, when, author, subject = header.split("\x1f", 3)
+        files = tuple(line for line in rest.splitlines() if line)
+        out.append(Commit(cid, int(when), author, subject, files))
+    return out
+
+
+def dirty_lines(worktree: Path) -> list[str]:
+    """``git status --porcelain`` lines of tracked changes (``XY path``) in ``worktree``."""
+    proc = run_git(
+        worktree, *_PLAIN, "status", "--porcelain", "--untracked-files=no",
+        step="checking for local changes",
+    )
+    return [line for line in proc.stdout.splitlines() if line]
+
+
+@dataclass(frozen=True)
+class MergeCheck:
+    """What ``git merge-tree --write-tree`` says about merging two commits."""
+
+    clean: bool
+    tree: str
+    conflicts: list[str]
+    messages: str
+
+
+def merge_check(cwd: Path, ours: str, theirs: str) -> MergeCheck:
+    """Would merging ``theirs`` into ``ours`` conflict? Touches no worktree or index."""
+    proc = run_git(
+        cwd, "merge-tree", "--write-tree", "--name-only", "-z", ours, theirs,
+        step="checking the merge", check=False,
+    )
+    if proc.returncode not in (0, 1):
+        raise GitStepError(f"checking the merge (git merge-tree) failed: {proc.stderr.strip()}")
+    head, _, messages = proc.stdout.partition("\0\0")
+    tree, *names = head.split("\0")
+    conflicts = sorted({n for n in names if n})
+    return MergeCheck(
+        proc.returncode == 0, tree, conflicts, messages.replace("\0", " ").strip()
+    )
+
+
+def hook_path(cwd: Path, name: str) -> Path | None:
+    """The hook ``name`` git would run in ``cwd`` (honours core.hooksPath), if executable."""
+    proc = run_git(cwd, "rev-parse", "--git-path", f"hooks/{name}", step="finding hooks")
+    path = Path(proc.stdout.strip())
+    if not path.is_absolute():
+        path = cwd / path
+    return path if path.is_file() and os.access(path, os.X_OK) else None
+
+
+#: Files in a checkout's git dir that say an operation stopped half-way.
+_OPERATIONS = {
+    "MERGE_HEAD": "a merge", "rebase-merge": "a rebase", "rebase-apply": "a rebase or am",
+    "CHERRY_PICK_HEAD": "a cherry-pick", "REVERT_HEAD": "a revert", "BISECT_LOG": "a bisect",
+}
+
+
+def operation_in_progress(cwd: Path) -> str | None:
+    """``"a merge is in progress"`` (or a rebase ...) in the checkout at ``cwd``, else None."""
+    args: list[str] = []
+    for name in _OPERATIONS:
+        args += ["--git-path", name]
+    lines = run_git(cwd, "rev-parse", *args, step="checking for operations").stdout.splitlines()
+    for name, line in zip(_OPERATIONS, lines, strict=False):
+        path = Path(line)
+        if (path if path.is_absolute() else cwd / path).exists():
+            return f"{_OPERATIONS[name]} in progress"
+    return None
+
+
+def checkout_of(cwd: Path, branch: str) -> Path | None:
+    """The worktree (main checkout or linked) that has ``branch`` checked out, if any."""
+    proc = run_git(cwd, "worktree", "list", "--porcelain", "-z", step="git worktree list")
+    path: str | None = None
+    for item in proc.stdout.split("\0"):
+        key, _, value = item.partition(" ")
+        if key == "worktree":
+            path = value
+        elif key == "branch" and value == f"refs/heads/{branch}" and path is not None:
+            return Path(path)
+    return None
+
+
+def git_dir_file(cwd: Path, name: str) -> Path:
+    """Path of ``name`` (``MERGE_HEAD`` ...) in the git dir of the checkout at ``cwd``."""
+    proc = run_git(cwd, "rev-parse", "--git-path", name, step="finding the git dir")
+    path = Path(proc.stdout.strip())
+    return path if path.is_absolute() else cwd / path
+
+
+def run_step(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a git command that may fail for a reason to report (conflict, hook); never raises."""
+    return run_git(cwd, *args, step=f"git {args[0]}", check=False)

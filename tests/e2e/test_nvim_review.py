@@ -1,0 +1,115 @@
+""":SyntheticDiff, :SyntheticLand and :SyntheticDiscard in a real headless Neovim."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_nvim import CLEAN_CONFIG, _cli, pytestmark, run_scenario  # noqa: F401
+from tests.gitrepo import commit_file, git, make_repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo", {"synthetic.config.ts": CLEAN_CONFIG, "README.md": "hi\n"})
+
+
+def _construct(repo: Path, name: str) -> dict:  # type: ignore[type-arg]
+    return _cli(repo, "new", name, "--template", "docs")
+
+
+def test_diff_fills_the_quickfix_list_and_opens_a_diff_split(repo: Path, tmp_path: Path) -> None:
+    made = _construct(repo, "Docs work")
+    wt = Path(made["workspace_path"])
+    commit_file(wt, "README.md", "hi\nmore\n", "extend readme")
+    commit_file(wt, "docs/guide.md", "# Guide\n", "add guide")
+    (wt / "notes.txt").write_text("wip\n")
+    result = run_scenario(
+        repo,
+        f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        T.script_ui({{ "README.md" }}, {{}})
+        vim.cmd("SyntheticDiff {made['id']}")
+        T.wait(function() return #vim.api.nvim_list_tabpages() == 2 end, 30000, "the diff tab")
+        local qf = vim.fn.getqflist({{ title = 1, items = 1 }})
+        T.results.title = qf.title
+        T.results.items = vim.tbl_map(function(i)
+          return {{ file = vim.api.nvim_buf_get_name(i.bufnr), text = i.text }}
+        end, qf.items)
+        local wins = vim.api.nvim_tabpage_list_wins(0)
+        T.results.wins = vim.tbl_map(function(w)
+          local b = vim.api.nvim_win_get_buf(w)
+          return {{ diff = vim.wo[w].diff, name = vim.api.nvim_buf_get_name(b),
+                   lines = vim.api.nvim_buf_get_lines(b, 0, -1, false) }}
+        end, wins)
+        """,
+        tmp_path,
+    )
+    res = result["results"]
+    assert res["title"].startswith(f"Synthetic diff: {made['id']} (2 commit(s)")
+    assert [(Path(i["file"]).relative_to(wt).as_posix(), i["text"]) for i in res["items"]] == [
+        ("README.md", "M +1 -0 (committed)"),
+        ("docs/guide.md", "A +1 -0 (committed)"),
+        ("notes.txt", "? untracked (uncommitted)"),
+    ]
+    left, right = res["wins"]
+    assert left["diff"] and right["diff"]
+    assert left["lines"] == ["hi"] and "@" in left["name"]  # the merge base's version
+    assert right["name"] == str(wt / "README.md") and right["lines"] == ["hi", "more"]
+
+
+def test_land_reports_conflicts_then_lands_and_discard_confirms(
+    repo: Path, tmp_path: Path
+) -> None:
+    clash = _construct(repo, "Clash")
+    commit_file(Path(clash["workspace_path"]), "README.md", "theirs\n", "theirs")
+    good = _construct(repo, "Good")
+    commit_file(Path(good["workspace_path"]), "docs/a.md", "a\n", "add a")
+    dropped = _construct(repo, "Dropped")
+    commit_file(Path(dropped["workspace_path"]), "docs/b.md", "b\n", "add b")
+    commit_file(repo, "README.md", "ours\n", "ours")
+    head = git(repo, "rev-parse", "HEAD")
+    result = run_scenario(
+        repo,
+        f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        local function note(pattern)
+          for _, n in ipairs(T.notes) do
+            if n.msg:find(pattern, 1, true) then return n.msg end
+          end
+        end
+        T.script_ui({{ "merge", "squash", "Discard" }}, {{ "Landed from Neovim" }})
+        vim.cmd("SyntheticLand {clash['id']}")
+        T.results.conflict = T.wait(function() return note("conflict") end, 30000, "conflict")
+        T.results.qf = vim.tbl_map(function(i)
+          return vim.api.nvim_buf_get_name(i.bufnr)
+        end, vim.fn.getqflist())
+        vim.cmd("SyntheticLand {good['id']}")
+        T.results.landed = T.wait(function()
+          return note("Synthetic: landed ")
+        end, 30000, "the landing")
+        vim.cmd("SyntheticDiscard {dropped['id']}")
+        T.results.discarded = T.wait(function()
+          return note("Synthetic: discarded ")
+        end, 30000, "discard")
+        """,
+        tmp_path,
+        timeout=120,
+    )
+    res = result["results"]
+    assert "would conflict in 1 file(s)" in res["conflict"] and "README.md" in res["conflict"]
+    assert res["qf"] == [str(repo / "README.md")]
+    assert res["landed"].startswith(f"Synthetic: landed {good['id']} into main (squash)")
+    assert git(repo, "log", "-1", "--format=%s").strip() == "Landed from Neovim"
+    assert git(repo, "rev-parse", "HEAD~1") == head
+    prompts = [p for p in result["prompts"] if p["kind"] == "select"]
+    assert prompts[0]["prompt"] == "Land Clash how?"
+    assert "1 commit(s) never landed are lost" in prompts[-1]["prompt"]
+    assert "add b" in prompts[-1]["prompt"]
+    assert not Path(dropped["workspace_path"]).exists()
+    assert dropped["branch"] not in git(repo, "branch")
+    # The clash landed nothing.
+    assert (repo / "README.md").read_text() == "ours\n"

@@ -1,0 +1,429 @@
+"""Review and land on real repositories: diff, log, each strategy, conflicts, hooks, errors."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from synthetic_ls.cli.main import run
+from tests.gitrepo import GIT_ENV, commit_file, git, make_repo
+
+CONFIG = """export default {
+  defaults: { templateId: "dev" },
+  worktrees: { branchPrefix: "agent/" },
+  templates: {
+    dev: { label: "Dev", includePatterns: [".env*", "local.cfg"] },
+  },
+};
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    path = make_repo(
+        tmp_path / "app",
+        {
+            "synthetic.config.ts": CONFIG,
+            ".gitignore": ".env*\n",
+            "src/main.py": "print('hi')\n",
+            "src/util.py": "x = 1\n",
+        },
+    )
+    (path / ".env").write_text("TOKEN=secret\n")
+    # An include file git does not ignore: copied too, and never shown as a change.
+    (path / "local.cfg").write_text("debug = true\n")
+    monkeypatch.chdir(path)
+    monkeypatch.delenv("SYNTHETIC_WORKTREES_DIR", raising=False)
+    return path
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = run(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    code, out, err = cli(capsys, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def cli_error(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
+    code, out, err = cli(capsys, *argv, "--json")
+    assert code != 0 and out == "", out
+    return code, json.loads(err)["error"]
+
+
+def new(capsys: pytest.CaptureFixture[str], name: str = "Fix login") -> dict[str, Any]:
+    data: dict[str, Any] = cli_json(capsys, "new", name, "--description", "Make login work")
+    return data
+
+
+def status_of(capsys: pytest.CaptureFixture[str], cid: str) -> str:
+    return str(cli_json(capsys, "show", cid)["status"])
+
+
+def snapshot(repo: Path, wt: Path) -> dict[str, str]:
+    """Everything landing must leave alone when it refuses: HEADs, indexes, files."""
+    out: dict[str, str] = {}
+    for where, path in (("main", repo), ("wt", wt)):
+        out[f"{where}-head"] = git(path, "rev-parse", "HEAD")
+        out[f"{where}-status"] = git(path, "status", "--porcelain", "--untracked-files=all")
+        out[f"{where}-index"] = git(path, "ls-files", "-s")
+        out[f"{where}-files"] = "\n".join(
+            f"{p.relative_to(path)}:{p.read_bytes()!r}"
+            for p in sorted(path.rglob("*"))
+            if p.is_file() and ".git" not in p.relative_to(path).parts
+        )
+    out["branches"] = git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
+    git_dir = repo / ".git"
+    out["merge-state"] = " ".join(
+        n for n in ("MERGE_HEAD", "SQUASH_MSG", "MERGE_MSG") if (git_dir / n).exists()
+    )
+    return out
+
+
+def work(wt: Path, n: int = 2) -> list[str]:
+    """Commit ``n`` changes in the construct's worktree."""
+    ids = [commit_file(wt, "src/util.py", "x = 2\n", "change util")]
+    for i in range(1, n):
+        ids.append(commit_file(wt, f"src/new{i}.py", f"n = {i}\n", f"add new{i}"))
+    return ids
+
+
+# -- diff and log ------------------------------------------------------------------
+
+
+def test_diff_shows_commits_and_uncommitted_apart_and_never_include_files(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    c = new(capsys)
+    wt = Path(c["workspace_path"])
+    assert (wt / ".env").exists() and (wt / "local.cfg").exists()  # copied in
+    work(wt)
+    # A main branch that moved on: its commit is not the construct's change.
+    commit_file(repo, "README.md", "moved\n", "main moves")
+    (wt / "src" / "main.py").write_text("print('bye')\n")
+    (wt / "scratch.txt").write_text("notes\n")
+    (wt / "local.cfg").write_text("debug = false\n")  # an edited include file: still hidden
+    data = cli_json(capsys, "diff", c["id"])
+    assert [f["path"] for f in data["files"]] == ["src/new1.py", "src/util.py"]
+    assert data["files"][1] == {
+        "path": "src/util.py", "status": "M", "additions": 1, "deletions": 1
+    }
+    assert [x["subject"] for x in data["commits"]] == ["change util", "add new1"]
+    assert data["target"] == "main" and data["branch"] == c["branch"]
+    assert {(f["path"], f["status"]) for f in data["uncommitted"]} == {
+        ("src/main.py", "M"), ("scratch.txt", "?")
+    }
+    assert data["stat"] == {"files": 2, "additions": 2, "deletions": 1}
+    # Human forms: the patch, then the uncommitted part apart.
+    code, out, _ = cli(capsys, "diff", c["id"])
+    assert code == 0
+    assert "+x = 2" in out and "README" not in out and ".env" not in out
+    assert out.index("Uncommitted") < out.index("+print('bye')")
+    assert "untracked: scratch.txt" in out and "local.cfg" not in out
+    code, out, _ = cli(capsys, "diff", c["id"], "--stat")
+    assert code == 0 and "2 file(s), +2 -1" in out and "M src/util.py  +1 -1" in out
+
+
+def test_log_without_session_shows_commits(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c = new(capsys)
+    work(Path(c["workspace_path"]))
+    data = cli_json(capsys, "log", c["id"])
+    assert [e["kind"] for e in data["entries"]] == ["commit", "commit"]
+    assert data["entries"][0]["files"] == ["src/util.py"]
+    assert data["session_note"] == "no agent session"
+    code, out, _ = cli(capsys, "log", c["id"])
+    assert code == 0 and "commit" in out and "add new1" in out
+
+
+# -- each strategy -------------------------------------------------------------------
+
+
+def test_land_merge_fast_forwards_and_completes(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    c = new(capsys)
+    ids = work(Path(c["workspace_path"]))
+    data = cli_json(capsys, "land", c["id"])
+    assert data["fast_forward"] is True and data["after"] == ids[-1]
+    assert git(repo, "rev-parse", "HEAD").strip() == ids[-1]
+    assert data["construct"]["status"] == "completed"
+    assert status_of(capsys, c["id"]) == "completed"
+
+
+def test_land_merge_makes_a_merge_commit_when_main_moved(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    c = new(capsys)
+    ids = work(Path(c["workspace_path"]))
+    moved = commit_file(repo, "README.md", "moved\n", "main moves")
+    data = cli_json(capsys, "land", c["id"], "--merge", "--remove")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    assert data["fast_forward"] is False and data["after"] == head
+    assert git(repo, "rev-parse", "HEAD^1", "HEAD^2").split() == [moved, ids[-1]]
+    assert "Merge branch 'agent/" in git(repo, "log", "-1", "--format=%s")
+    # --remove: the merged branch and the worktree go, by the usual rules.
+    assert not Path(c["workspace_path"]).exists()
+    assert c["branch"] not in git(repo, "branch")
+    assert any("deleted branch" in n for n in data["removed"])
+    _code, err = cli_error(capsys, "show", c["id"])
+    assert err["code"] == "record-not-found"
+
+
+def test_land_squash_drafts_the_message(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c = new(capsys)
+    work(Path(c["workspace_path"]))
+    before = git(repo, "rev-parse", "HEAD").strip()
+    data = cli_json(capsys, "land", c["id"], "--squash", "--remove")
+    assert git(repo, "rev-parse", "HEAD^").strip() == before  # one commit, one parent
+    message = git(repo, "log", "-1", "--format=%B")
+    assert message.startswith("Fix login\n\nMake login work\n")
+    assert "* change util" in message and f"Construct: {c['id']}" in message
+    assert (repo / "src" / "new1.py").read_text() == "n = 1\n"
+    # The squashed branch goes with --remove: its work is in the squash commit.
+    assert c["branch"] not in git(repo, "branch")
+    assert any("landed as" in n for n in data["removed"])
+
+
+def test_land_squash_with_message(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c = new(capsys)
+    work(Path(c["workspace_path"]))
+    cli_json(capsys, "land", c["id"], "--squash", "-m", "Login fixed")
+    assert git(repo, "log", "-1", "--format=%B").strip() == "Login fixed"
+
+
+def test_land_rebase_replays_onto_moved_main(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    c = new(capsys)
+    wt = Path(c["workspace_path"])
+    work(wt)
+    moved = commit_file(repo, "README.md", "moved\n", "main moves")
+    data = cli_json(capsys, "land", c["id"], "--rebase")
+    assert data["fast_forward"] is True
+    log = git(repo, "log", "--format=%s", "-4").splitlines()
+    assert log == ["add new1", "change util", "main moves", "initial"]
+    assert git(repo, "rev-parse", "HEAD~2").strip() == moved
+    assert git(wt, "rev-parse", "HEAD") == git(repo, "rev-parse", "HEAD")
+
+
+def test_land_apply_leaves_changes_staged(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c = new(capsys)
+    work(Path(c["workspace_path"]))
+    before = git(repo, "rev-parse", "HEAD").strip()
+    data = cli_json(capsys, "land", c["id"], "--apply")
+    assert git(repo, "rev-parse", "HEAD").strip() == before == data["after"]
+    assert sorted(data["staged"]) == ["src/new1.py", "src/util.py"]
+    assert git(repo, "diff", "--cached", "--name-only").split() == ["src/new1.py", "src/util.py"]
+    assert data["construct"]["status"] == "completed"
+
+
+# -- nothing landed ----------------------------------------------------------------------
+
+
+def test_conflict_is_detected_with_nothing_touched(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    c = new(capsys)
+    wt = Path(c["workspace_path"])
+    work(wt)
+    commit_file(repo, "src/util.py", "x = 3\n", "main changes util too")
+    before = snapshot(repo, wt)
+    for strategy in ("--merge", "--squash", "--rebase", "--apply"):
+        code, err = cli_error(capsys, "land", c["id"], strategy)
+        assert code == 5 and err["code"] == "merge-conflict"
+        assert err["files"] == ["src/util.py"]
+        assert "hint" in err
+        assert snapshot(repo, wt) == before
+    assert status_of(capsys, c["id"]) == "ready"
+
+
+def test_target_with_local_changes_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    c = new(capsys)
+    wt = Path(c["workspace_path"])
+    work(wt)
+    (repo / "src" / "main.py").write_text("edited\n")
+    before = snapshot(repo, wt)
+    code, err = cli_error(capsys, "land", c["id"])
+    assert code == 5 and err["code"] == "target-dirty"
+    assert err["files"] == [" M src/main.py"] and err["path"] == str(repo)
+    assert snapshot(repo, wt) == before
+
+
+def test_construct_with_uncommitted_changes_is_refused_with_the_list(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    c = new(capsys)
+    wt = Path(c["workspace_path"])
+    work(wt)
+    (wt / "src" / "main.py").write_text("half done\n")
+    before = snapshot(repo, wt)
+    code, err = cli_error(capsys, "land", c["id"])
+    assert code == 5 and err["code"] == "construct-dirty"
+    assert err["files"] == ["M src/main.py"]
+    assert snapshot(repo, wt) == before
+
+
+def _hook(repo: Path, name: str, body: str) -> None:
+    path = repo / ".git" / "hooks" / name
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "hook", "moved"),
+    [
+        ("--merge", "pre-merge-commit", True),
+        ("--merge", "commit-msg", True),
+        ("--squash", "pre-commit", False),
+        ("--squash", "commit-msg", False),
+    ],
+)
+def test_failing_hook_rolls_back(
+    repo: Path, capsys: pytest.CaptureFixture[str], strategy: str, hook: str, moved: bool
+) -> None:
+    c = new(capsys)
+    wt = Path(c["workspace_path"])
+    work(wt)
+    if moved:  # a merge commit is needed for these hooks to run at all
+        commit_file(repo, "README.md", "moved\n", "main moves")
+    _hook(repo, hook, "echo 'refused by policy' >&2; exit 1")
+    before = snapshot(repo, wt)
+    code, err = cli_error(capsys, "land", c["id"], strategy)
+    assert err["code"] == "hook-failed" and code == 1
+    assert hook in err["hooks"] and err["rolled_back"] is True
+    assert "refused by policy" in err["message"]
+    assert snapshot(repo, wt) == before
+    assert status_of(capsys, c["id"]) == "ready"
+    # With the hook gone, the same landing goes through.
+    (repo / ".git" / "hooks" / hook).unlink()
+    assert cli_json(capsys, "land", c["id"], strategy)["construct"]["status"] == "completed"
+
+
+def test_branch_deleted_by_hand(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c = new(capsys)
+    wt = Path(c["workspace_path"])
+    git(wt, "switch", "-q", "--detach")
+    git(repo, "branch", "-D", c["branch"])
+    for command in ("diff", "land", "log"):
+        code, err = cli_error(capsys, command, c["id"])
+        assert code == 3 and err["code"] == "branch-gone" and err["branch"] == c["branch"]
+
+
+def test_base_force_pushed_is_refused_but_moved_ahead_is_fine(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    commit_file(repo, "README.md", "second\n", "second")
+    c = new(capsys)
+    wt = Path(c["workspace_path"])
+    work(wt)
+    # Rewrite main: its tip (the construct's base) replaced by another commit.
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    commit_file(repo, "README.md", "rewritten\n", "rewritten")
+    before = snapshot(repo, wt)
+    code, err = cli_error(capsys, "land", c["id"])
+    assert code == 5 and err["code"] == "base-rewritten"
+    assert err["base_commit"] == c["base_commit"]
+    assert "rewritten" in err["message"]
+    assert snapshot(repo, wt) == before
+
+
+def test_nothing_to_land_and_bad_status(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c = new(capsys)
+    code, err = cli_error(capsys, "land", c["id"])
+    assert err["code"] == "nothing-to-land"
+    work(Path(c["workspace_path"]))
+    cli_json(capsys, "edit", c["id"], "--status", "parked")
+    code, err = cli_error(capsys, "land", c["id"])
+    assert code == 5 and "cannot go from 'parked'" in err["message"]
+
+
+def test_target_not_checked_out(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c = new(capsys)
+    work(Path(c["workspace_path"]))
+    git(repo, "switch", "-q", "-c", "other")
+    _code, err = cli_error(capsys, "land", c["id"])
+    assert err["code"] == "target-not-checked-out" and err["target"] == "main"
+    # --into lands into the branch that is checked out.
+    data = cli_json(capsys, "land", c["id"], "--into", "other")
+    assert data["target"] == "other"
+
+
+# -- discard and status ---------------------------------------------------------------
+
+
+def test_discard_lists_unmerged_commits_and_deletes_the_branch(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = new(capsys)
+    wt = Path(c["workspace_path"])
+    ids = work(wt)
+    (wt / "scratch.txt").write_text("x\n")
+    code, _out, err = cli(capsys, "discard", c["id"])  # not a terminal, no --yes
+    assert code == 2 and "--yes" in err
+    assert wt.exists()
+    data = cli_json(capsys, "discard", c["id"], "--yes")
+    assert [x["id"] for x in data["unmerged"]] == ids
+    assert [f["path"] for f in data["uncommitted"]] == ["scratch.txt"]
+    assert not wt.exists() and c["branch"] not in git(repo, "branch")
+    assert any("2 unmerged commit(s)" in n for n in data["notes"])
+
+
+def test_review_status_moves(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c = new(capsys)
+    assert cli_json(capsys, "review", c["id"])["status"] == "reviewing"
+    assert status_of(capsys, c["id"]) == "reviewing"
+    work(Path(c["workspace_path"]))
+    assert cli_json(capsys, "land", c["id"])["construct"]["status"] == "completed"
+    # Back to reviewing after landing (the table allows it), but not from parked.
+    assert cli_json(capsys, "review", c["id"])["status"] == "reviewing"
+    cli_json(capsys, "edit", c["id"], "--status", "parked")
+    code, err = cli_error(capsys, "review", c["id"])
+    assert code == 5 and "cannot go from 'parked' to 'reviewing'" in err["message"]
+
+
+def test_squash_on_a_terminal_opens_the_editor_after_the_checks(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    c = new(capsys)
+    work(Path(c["workspace_path"]))
+    seen = tmp_path / "seen.txt"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(f'#!/bin/sh\ncp "$1" {seen}\nsed -i "1s/.*/Edited title/" "$1"\n')
+    editor.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(editor))
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    code, _out, err = cli(capsys, "land", c["id"], "--squash")
+    assert code == 0, err
+    assert seen.read_text().startswith("Fix login\n\nMake login work\n")
+    assert "# Edit the commit message" in seen.read_text()
+    message = git(repo, "log", "-1", "--format=%B")
+    assert message.startswith("Edited title\n\nMake login work\n") and "#" not in message
+
+
+def test_a_refused_removal_after_landing_is_a_note(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    c = new(capsys)
+    ids = work(Path(c["workspace_path"]))
+    git(repo, "worktree", "lock", c["workspace_path"])
+    data = cli_json(capsys, "land", c["id"], "--remove")
+    assert git(repo, "rev-parse", "HEAD").strip() == ids[-1]
+    assert data["construct"]["status"] == "completed"
+    assert len(data["removed"]) == 1 and data["removed"][0].startswith("not removed: ")
+    assert "locked" in data["removed"][0]
+    assert status_of(capsys, c["id"]) == "completed"

@@ -1,0 +1,76 @@
+"""Review and land over stdio: diff, log, review, land (conflict, then merge), discard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import LanguageClient
+
+from tests.gitrepo import commit_file, git
+from tests.lsp.test_lsp_commands import run
+
+
+def _identity(repo: Path) -> None:
+    # The server runs git with the environment it was started with: give the
+    # repository its own identity so commits work whatever the machine has.
+    git(repo, "config", "user.name", "Test")
+    git(repo, "config", "user.email", "test@example.invalid")
+
+
+async def test_review_flow(client: LanguageClient, repo: Path) -> None:
+    _identity(repo)
+    made = await run(client, "synthetic.construct.create", {"name": "Fix", "template_id": "docs"})
+    ident, wt = made["id"], Path(made["workspace_path"])
+    commit_file(wt, "src/a.py", "a = 1\n", "add a")
+    commit_file(wt, "README.md", "agent\n", "agent readme")
+    (wt / "notes.txt").write_text("wip\n")
+
+    diff = await run(client, "synthetic.construct.diff", {"ref": ident})
+    assert [f["path"] for f in diff["files"]] == ["README.md", "src/a.py"]
+    assert [f["path"] for f in diff["uncommitted"]] == ["notes.txt"]
+    assert "patch" not in diff
+    with_patch = await run(client, "synthetic.construct.diff", {"ref": ident, "patch": True})
+    assert "+a = 1" in with_patch["patch"]
+
+    log = await run(client, "synthetic.construct.log", {"ref": ident})
+    assert [e["subject"] for e in log["entries"]] == ["add a", "agent readme"]
+
+    reviewed = await run(client, "synthetic.construct.review", {"ref": ident})
+    assert reviewed["status"] == "reviewing"
+
+    # Uncommitted work in the construct: refused, with the list.
+    with pytest.raises(JsonRpcException) as info:
+        await run(client, "synthetic.construct.land", {"ref": ident})
+    data = info.value.data  # type: ignore[attr-defined]
+    assert data["code"] == "construct-dirty" and data["files"] == ["? notes.txt"]
+    (wt / "notes.txt").unlink()
+
+    # A conflicting main: nothing landed, the files listed.
+    commit_file(repo, "README.md", "main\n", "main readme")
+    head = git(repo, "rev-parse", "HEAD")
+    with pytest.raises(JsonRpcException) as info:
+        await run(client, "synthetic.construct.land", {"ref": ident, "strategy": "squash"})
+    data = info.value.data  # type: ignore[attr-defined]
+    assert data["code"] == "merge-conflict" and data["files"] == ["README.md"]
+    assert git(repo, "rev-parse", "HEAD") == head and git(repo, "status", "--porcelain") == ""
+
+    git(repo, "revert", "--no-edit", "HEAD")
+    landed = await run(
+        client, "synthetic.construct.land", {"ref": ident, "strategy": "squash", "message": "Fix"}
+    )
+    assert landed["construct"]["status"] == "completed" and landed["strategy"] == "squash"
+    assert git(repo, "log", "-1", "--format=%s").strip() == "Fix"
+    assert (repo / "src" / "a.py").read_text() == "a = 1\n"
+
+    with pytest.raises(JsonRpcException) as info:
+        await run(client, "synthetic.construct.land", {"ref": ident, "strategy": "fold"})
+    assert info.value.data["code"] == "invalid-input"  # type: ignore[attr-defined]
+
+    gone = await run(client, "synthetic.construct.discard", {"ref": ident})
+    assert gone["removed"] == ident and [c["subject"] for c in gone["unmerged"]] == [
+        "add a", "agent readme"
+    ]
+    assert not wt.exists()
+    assert made["branch"] not in git(repo, "branch")
