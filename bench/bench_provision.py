@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from state_format.opencode_server import read_server  # noqa: E402
 from state_format.owner import end_group  # noqa: E402
 from state_format.store import Store  # noqa: E402
-from synthetic_ls.opencode.offline_model import opencode_config, start_in_thread  # noqa: E402
+from synthetic_ls.opencode.offline_model import isolated_env, start_in_thread  # noqa: E402
 from synthetic_ls.opencode.server import ensure_server  # noqa: E402
 from synthetic_ls.ops.constructs import (  # noqa: E402
     CreateOptions,
@@ -117,12 +117,7 @@ def main() -> int:
     os.environ["SYNTHETIC_WORKTREES_DIR"] = str(tmp / "trees")
     model_url, stop_model = start_in_thread()
     home = tmp / "home"
-    server_env = {
-        "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / "share"), "XDG_CACHE_HOME": str(home / "cache"),
-        "XDG_STATE_HOME": str(home / "state"),
-        "OPENCODE_CONFIG_CONTENT": opencode_config(model_url, ask_bash=False),
-    }
+    server_env = isolated_env(home, model_url, ask_bash=False)
     repo = tmp / "app"
     repo.mkdir()
     (repo / "synthetic.config.ts").write_text(CONFIG)

@@ -43,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from synthetic_ls.opencode.offline_model import opencode_config, start_in_thread  # noqa: E402
+from synthetic_ls.opencode.offline_model import isolated_env, start_in_thread  # noqa: E402
 
 EXAMPLE = ROOT / "synthetic_ls" / "examples" / "flow"
 GIT_ENV = {
@@ -82,13 +82,8 @@ class Lab:
         self.env = {k: v for k, v in os.environ.items()
                     if k not in ("SYNTHETIC_OPENCODE_URL", "SYNTHETIC_OPENCODE_PASSWORD")}
         self.env.update(GIT_ENV)
-        self.env.update(
-            HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
-            XDG_DATA_HOME=str(home / "share"), XDG_CACHE_HOME=str(home / "cache"),
-            XDG_STATE_HOME=str(home / "state"),
-            OPENCODE_CONFIG_CONTENT=opencode_config(model_url, ask_bash=False),
-            SYNTHETIC_WORKTREES_DIR=str(self.trees),
-        )
+        self.env.update(isolated_env(home, model_url, ask_bash=False))
+        self.env["SYNTHETIC_WORKTREES_DIR"] = str(self.trees)
         local = ROOT / ".tools" / "node_modules" / ".bin" / "opencode"
         if os.access(local, os.X_OK):
             self.env.setdefault("SYNTHETIC_OPENCODE_BIN", str(local))

@@ -37,19 +37,14 @@ class DemoFailed(Exception):
 
 
 def _environment(tmp: Path, model_url: str) -> dict[str, str]:
-    from synthetic_ls.opencode.offline_model import opencode_config
+    from synthetic_ls.opencode.offline_model import isolated_env
 
     home = tmp / "home"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("SYNTHETIC_OPENCODE_URL", "SYNTHETIC_OPENCODE_PASSWORD"))}
     env.update(_GIT_IDENTITY)
-    env.update(
-        HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local" / "share"), XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_STATE_HOME=str(home / ".local" / "state"),
-        OPENCODE_CONFIG_CONTENT=opencode_config(model_url),
-        SYNTHETIC_WORKTREES_DIR=str(tmp / "worktrees"),
-    )
+    env.update(isolated_env(home, model_url))
+    env["SYNTHETIC_WORKTREES_DIR"] = str(tmp / "worktrees")
     if "SYNTHETIC_OPENCODE_BIN" not in env and os.access(LOCAL_OPENCODE, os.X_OK):
         env["SYNTHETIC_OPENCODE_BIN"] = str(LOCAL_OPENCODE)
     return env

@@ -50,6 +50,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -335,6 +336,22 @@ def opencode_config(model_url: str, *, ask_bash: bool = True) -> str:
     if ask_bash:
         config["permission"] = {"bash": "ask"}
     return json.dumps(config)
+
+
+def isolated_env(home: Path, model_url: str, *, ask_bash: bool = True) -> dict[str, str]:
+    """Environment for an ``opencode serve`` on this model that reads and writes only ``home``.
+
+    HOME and the XDG folders point under ``home`` (nothing of the person's
+    OpenCode setup is read or changed); the config is :func:`opencode_config`.
+    """
+    return {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "OPENCODE_CONFIG_CONTENT": opencode_config(model_url, ask_bash=ask_bash),
+    }
 
 
 def start_in_thread(port: int = 0) -> tuple[str, Callable[[], None]]:

@@ -23,7 +23,7 @@ from state_format.opencode_server import (
 from state_format.owner import Liveness, Owner, end_group, group_alive
 from state_format.store import Store
 from synthetic_ls.opencode.client import OpenCodeClient, OpenCodeError
-from synthetic_ls.opencode.offline_model import OfflineModelServer
+from synthetic_ls.opencode.offline_model import OfflineModelServer, isolated_env
 from synthetic_ls.opencode.server import (
     PASSWORD_ENV,
     URL_ENV,
@@ -33,21 +33,13 @@ from synthetic_ls.opencode.server import (
 )
 from synthetic_ls.ops.opencode import opencode_start, opencode_status, opencode_stop
 from tests.gitrepo import GIT_ENV, make_repo
-from tests.opencode.conftest import opencode_config
 
 SYNTHETIC = Path(sys.executable).with_name("synthetic")
 
 
 def home_env(home: Path, model_url: str) -> dict[str, str]:
     """HOME and XDG_* under ``home`` and the offline model: nothing of the user's is touched."""
-    return {
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
-        "OPENCODE_CONFIG_CONTENT": opencode_config(model_url),
-    }
+    return isolated_env(home, model_url)
 
 
 @pytest.fixture

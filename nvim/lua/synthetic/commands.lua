@@ -237,23 +237,8 @@ function M.show(client, root, ref, refresh)
     if err then
       return fail(err)
     end
-    local name = "synthetic://construct/" .. c.id
-    local bufnr = vim.fn.bufnr(name)
-    if bufnr == -1 then
-      bufnr = vim.api.nvim_create_buf(false, true)
-      vim.api.nvim_buf_set_name(bufnr, name)
-      vim.bo[bufnr].bufhidden = "wipe"
-      vim.bo[bufnr].filetype = "markdown"
-      vim.keymap.set("n", "q", "<cmd>close<cr>", { buffer = bufnr, nowait = true })
-    end
-    vim.bo[bufnr].modifiable = true
-    vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, M.describe(c))
-    vim.bo[bufnr].modifiable = false
+    local bufnr = require("synthetic.scratch").show("synthetic://construct/" .. c.id, M.describe(c))
     vim.b[bufnr].synthetic = { root = root, id = c.id }
-    if vim.fn.bufwinid(bufnr) == -1 then
-      vim.cmd("botright split")
-      vim.api.nvim_win_set_buf(0, bufnr)
-    end
   end)
 end
 

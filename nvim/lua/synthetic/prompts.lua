@@ -30,25 +30,6 @@ function M.lines(result, title)
   return lines
 end
 
-local function show(name, lines)
-  local bufnr = vim.fn.bufnr(name)
-  if bufnr == -1 then
-    bufnr = vim.api.nvim_create_buf(false, true)
-    vim.api.nvim_buf_set_name(bufnr, name)
-    vim.bo[bufnr].bufhidden = "wipe"
-    vim.bo[bufnr].filetype = "markdown"
-    vim.keymap.set("n", "q", "<cmd>close<cr>", { buffer = bufnr, nowait = true })
-  end
-  vim.bo[bufnr].modifiable = true
-  vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, lines)
-  vim.bo[bufnr].modifiable = false
-  if vim.fn.bufwinid(bufnr) == -1 then
-    vim.cmd("botright split")
-    vim.api.nvim_win_set_buf(0, bufnr)
-  end
-  return bufnr
-end
-
 local function run(command, args, name, title)
   rpc.run(function()
     local client, root = require("synthetic").get_client(0)
@@ -60,7 +41,7 @@ local function run(command, args, name, title)
     if err then
       return notify(rpc.error_message(err), vim.log.levels.ERROR)
     end
-    show(name(result), M.lines(result, title(result)))
+    require("synthetic.scratch").show(name(result), M.lines(result, title(result)))
   end)
 end
 

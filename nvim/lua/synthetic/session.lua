@@ -411,22 +411,7 @@ function M.log(ref)
     if err then
       return fail(err)
     end
-    local name = "synthetic://log/" .. result.construct
-    local bufnr = vim.fn.bufnr(name)
-    if bufnr == -1 then
-      bufnr = vim.api.nvim_create_buf(false, true)
-      vim.api.nvim_buf_set_name(bufnr, name)
-      vim.bo[bufnr].bufhidden = "wipe"
-      vim.bo[bufnr].filetype = "markdown"
-      vim.keymap.set("n", "q", "<cmd>close<cr>", { buffer = bufnr, nowait = true })
-    end
-    vim.bo[bufnr].modifiable = true
-    vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, M.log_lines(result))
-    vim.bo[bufnr].modifiable = false
-    if vim.fn.bufwinid(bufnr) == -1 then
-      vim.cmd("botright split")
-      vim.api.nvim_win_set_buf(0, bufnr)
-    end
+    require("synthetic.scratch").show("synthetic://log/" .. result.construct, M.log_lines(result))
   end)
 end
 
