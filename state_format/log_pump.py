@@ -12,6 +12,12 @@ When writing a chunk would take ``LOG`` past ``CAP`` bytes, ``LOG`` is
 renamed to ``LOG.1`` (replacing the older one) and a new ``LOG`` is begun, so
 a service that logs forever uses at most twice the cap.
 
+Before it starts ``COMMAND`` it waits for one byte ``g`` on its standard
+input, which the launcher sends once it has recorded this process (its pid
+and start time). A launcher killed before that closes the pipe unwritten,
+and the pump exits without starting anything: no service runs that no record
+knows of.
+
 It ignores SIGTERM and SIGINT itself (the command does not: it gets the
 default handlers back), so that a SIGTERM to the group loses none of the
 command's last words: it ends when the command's output closes. SIGKILL
@@ -54,6 +60,8 @@ def pump(path: str, cap: int, source: int) -> None:
 def main() -> int:
     """``log_pump.py LOG CAP COMMAND...``: the command's exit status (128+N for signal N)."""
     path, cap, command = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    if sys.stdin.buffer.read(1) != b"g":
+        return 0  # the launcher died before it recorded us: start nothing
     try:
         child = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

@@ -15,6 +15,7 @@ group is left.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -182,9 +183,32 @@ class Launched:
     log: Path
     offset: int
 
+    def go(self) -> None:
+        """Let the service start: call once it is recorded (see :mod:`state_format.log_pump`)."""
+        self._release(b"g")
+
+    def cancel(self) -> None:
+        """Never start it: the supervisor exits without running the command."""
+        self._release(b"")
+
+    def _release(self, byte: bytes) -> None:
+        stdin = self.proc.stdin
+        if stdin is None or stdin.closed:
+            return
+        # The supervisor may be gone already (killed): a broken pipe is fine.
+        with contextlib.suppress(OSError):
+            if byte:
+                stdin.write(byte)
+        with contextlib.suppress(OSError):
+            stdin.close()
+
 
 def launch(command: str, *, cwd: Path, env: Mapping[str, str], log: Path) -> Launched:
-    """Start ``sh -c command`` detached, in a new session, output to ``log`` (capped)."""
+    """Start ``sh -c command`` detached, in a new session, output to ``log`` (capped).
+
+    The supervisor waits for :meth:`Launched.go` before it runs the command, so
+    a caller killed before it recorded the process leaves nothing running.
+    """
     service_logs.append(log, f"--- started {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}: "
                         f"{command}\n")
     offset = service_logs.size(log)
@@ -194,7 +218,7 @@ def launch(command: str, *, cwd: Path, env: Mapping[str, str], log: Path) -> Lau
             argv,
             cwd=cwd,
             env=dict(env),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,

@@ -226,14 +226,22 @@ def begin_service(
                 cwd=cwd, env=env.full, log=log, what=f"{where} setup", on_start=job.record_group,
             )
         launched = service_process.launch(command, cwd=cwd, env=env.full, log=log)
-        job.record_group(launched.owner.pid)
         owner = launched.owner
-        _write(store, Service(
-            id=rid, construct_id=construct.id, name=service.id, type="process",
-            command=command, cwd=str(cwd), env=env.added, pid=owner.pid, start=owner.start,
-            host=owner.host, boot=owner.boot, pidns=owner.pidns, status="starting",
-            ready_pattern=service.ready_pattern, started_at=utc_now(), log=str(log),
-        ))
+        try:
+            job.record_group(owner.pid)
+            _write(store, Service(
+                id=rid, construct_id=construct.id, name=service.id, type="process",
+                command=command, cwd=str(cwd), env=env.added, pid=owner.pid,
+                start=owner.start, host=owner.host, boot=owner.boot, pidns=owner.pidns,
+                status="starting", ready_pattern=service.ready_pattern, started_at=utc_now(),
+                log=str(log),
+            ))
+        except BaseException:
+            launched.cancel()
+            raise
+        # Recorded: only now may the command run (a kill before this point
+        # closes the pipe unwritten, and the supervisor starts nothing).
+        launched.go()
 
         def ready() -> Service:
             try:
