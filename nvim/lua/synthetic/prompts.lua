@@ -6,13 +6,8 @@ local rpc = require("synthetic.rpc")
 
 local M = {}
 
-local function notify(msg, level)
-  vim.notify("Synthetic: " .. msg, level or vim.log.levels.INFO)
-end
-
-local function present(v)
-  return v ~= nil and v ~= vim.NIL and v ~= ""
-end
+local notify = rpc.notify
+local present = rpc.present
 
 --- The lines of the buffer: a header per fragment, then the bundle's text.
 function M.lines(result, title)

@@ -4,13 +4,8 @@ local rpc = require("synthetic.rpc")
 
 local M = {}
 
-local function notify(msg, level)
-  vim.notify("Synthetic: " .. msg, level or vim.log.levels.INFO)
-end
-
-local function fail(err)
-  notify(rpc.error_message(err), vim.log.levels.ERROR)
-end
+local notify = rpc.notify
+local fail = rpc.fail
 
 local function present(v)
   return v ~= nil and v ~= vim.NIL

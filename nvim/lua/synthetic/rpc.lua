@@ -99,4 +99,28 @@ function M.input(opts)
   end)
 end
 
+--- A message to the user, prefixed "Synthetic: " (INFO unless `level` says otherwise).
+function M.notify(msg, level)
+  vim.notify("Synthetic: " .. msg, level or vim.log.levels.INFO)
+end
+
+--- A failed server command, as an error message (the core's text).
+function M.fail(err)
+  M.notify(M.error_message(err), vim.log.levels.ERROR)
+end
+
+--- True for a JSON value that is set: not nil, not null, not "".
+function M.present(v)
+  return v ~= nil and v ~= vim.NIL and v ~= ""
+end
+
+--- The Synthetic client for the current buffer and its root, or nil (the user was told why).
+function M.client_or_warn()
+  local client, root = require("synthetic").get_client(0)
+  if client == nil then
+    M.notify(root, vim.log.levels.WARN)
+  end
+  return client, root
+end
+
 return M

@@ -7,9 +7,7 @@ local M = {}
 
 local BUFNAME = "synthetic://services"
 
-local function notify(msg, level)
-  vim.notify("Synthetic: " .. msg, level or vim.log.levels.INFO)
-end
+local notify = rpc.notify
 
 local function str(v)
   if v == nil or v == vim.NIL then

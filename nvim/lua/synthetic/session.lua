@@ -7,25 +7,10 @@ local rpc = require("synthetic.rpc")
 
 local M = {}
 
-local function notify(msg, level)
-  vim.notify("Synthetic: " .. msg, level or vim.log.levels.INFO)
-end
-
-local function fail(err)
-  notify(rpc.error_message(err), vim.log.levels.ERROR)
-end
-
-local function present(v)
-  return v ~= nil and v ~= vim.NIL and v ~= ""
-end
-
-local function client_or_warn()
-  local client, root = require("synthetic").get_client(0)
-  if client == nil then
-    notify(root, vim.log.levels.WARN)
-  end
-  return client, root
-end
+local notify = rpc.notify
+local fail = rpc.fail
+local present = rpc.present
+local client_or_warn = rpc.client_or_warn
 
 --- In a coroutine: the constructs of the repository, or nil (the error told).
 local function all_constructs(client, root)
