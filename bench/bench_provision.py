@@ -33,6 +33,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_session import use_local_opencode  # noqa: E402
 
 from state_format.opencode_server import read_server  # noqa: E402
 from state_format.owner import end_group  # noqa: E402
@@ -69,10 +72,6 @@ CONFIG = """export default {
   },
 };
 """
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.invalid",
-    "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.invalid",
-}
 
 
 def git(repo: Path, *args: str) -> None:
@@ -105,14 +104,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=8)
     args = parser.parse_args()
-    binary = os.environ.get("SYNTHETIC_OPENCODE_BIN") or str(
-        ROOT / ".tools" / "node_modules" / ".bin" / "opencode")
-    if not os.access(binary, os.X_OK):
-        print("opencode is not installed: run scripts/setup.sh", file=sys.stderr)
+    if not use_local_opencode():
         return 1
-    os.environ["SYNTHETIC_OPENCODE_BIN"] = binary
-    os.environ.pop("SYNTHETIC_OPENCODE_URL", None)
-    os.environ.update(GIT_ENV)
     tmp = Path(tempfile.mkdtemp(prefix="bench-provision-"))
     os.environ["SYNTHETIC_WORKTREES_DIR"] = str(tmp / "trees")
     model_url, stop_model = start_in_thread()

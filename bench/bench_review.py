@@ -28,13 +28,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_worktree import ENV, SYNTHETIC, make_repo
+from bench_worktree import ENV, SYNTHETIC, make_repo, timed
 
 #: What every command pays before any git work: the interpreter, the CLI, the record.
 FLOOR = (
@@ -46,12 +44,6 @@ FLOOR = (
 def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True,
                           text=True).stdout
-
-
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main() -> None:

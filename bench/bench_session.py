@@ -109,20 +109,30 @@ def report(name: str, ours: list[float], base: list[float], target: float | None
           f"   ratio {ratio:5.2f}x{verdict}")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=20)
-    args = parser.parse_args()
+def use_local_opencode() -> bool:
+    """Point Synthetic at the installed ``opencode`` (a managed server, git identity set).
+
+    False, saying why, when none is installed.
+    """
     binary = os.environ.get("SYNTHETIC_OPENCODE_BIN") or str(
         ROOT / ".tools" / "node_modules" / ".bin" / "opencode")
     if not os.access(binary, os.X_OK):
         binary = shutil.which("opencode") or ""
     if not binary:
         print("opencode is not installed: run scripts/setup.sh", file=sys.stderr)
-        return 1
+        return False
     os.environ["SYNTHETIC_OPENCODE_BIN"] = binary
     os.environ.pop("SYNTHETIC_OPENCODE_URL", None)
     os.environ.update(GIT_ENV)
+    return True
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args()
+    if not use_local_opencode():
+        return 1
     tmp = Path(tempfile.mkdtemp(prefix="bench-session-"))
     model_url, stop_model = start_in_thread()
     home = tmp / "home"
