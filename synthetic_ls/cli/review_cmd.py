@@ -69,6 +69,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help="branch to land into (default: the one the construct started from)")
     p.add_argument("--remove", action="store_true",
                    help="then remove the construct (by the usual removal rules)")
+    p.add_argument("--check", action="store_true",
+                   help="make every check and say what would land; land nothing")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_land, strategy="merge")
 
@@ -204,20 +206,40 @@ def _edit(text: str) -> str:
     return message + "\n"
 
 
+def _print_plan(plan: Any, as_json: bool) -> int:
+    """``land --check``: what would land, every check passed."""
+    if as_json:
+        _print_json(plan.to_dict())
+        return int(ExitCode.OK)
+    s = plan.span
+    sys.stdout.write(
+        f"{s.construct.id} can land into {s.target} ({plan.strategy}) at {plan.checkout}: "
+        f"{len(plan.commits)} commit(s), no conflict.\n"
+    )
+    for c in plan.commits:
+        sys.stdout.write(f"  {c.id[:12]} {c.subject}\n")
+    if plan.message is not None:
+        sys.stdout.write("Drafted message:\n" + "".join(
+            f"  {line}\n" for line in plan.message.rstrip("\n").splitlines()))
+    return int(ExitCode.OK)
+
+
 def cmd_land(args: argparse.Namespace) -> int:
     """``synthetic land``."""
-    from synthetic_ls.ops.review import LandOptions, check_land, draft_message, land_construct
+    from synthetic_ls.ops.review import LandOptions, check_land, land_construct
 
     store = _store()
     options = LandOptions(
         ref=args.ref, strategy=args.strategy, message=args.message, into=args.into,
         remove=args.remove,
     )
+    if args.check:
+        return _print_plan(check_land(store, options), args.json)
     if args.strategy == "squash" and args.message is None and not args.json and (
         sys.stdin.isatty() and sys.stdout.isatty()
     ):
-        check_land(store, options)  # a conflict is said before the editor opens
-        message = _edit(draft_message(store, args.ref))
+        plan = check_land(store, options)  # a conflict is said before the editor opens
+        message = _edit(plan.message or "")
         options = LandOptions(**{**options.__dict__, "message": message})
     result = land_construct(store, options)
     if args.json:

@@ -294,3 +294,54 @@ def git_dir_file(cwd: Path, name: str) -> Path:
 def run_step(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run a git command that may fail for a reason to report (conflict, hook); never raises."""
     return run_git(cwd, *args, step=f"git {args[0]}", check=False)
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A path's entry in a commit, read with a size cap.
+
+    ``kind`` is git's object type (``blob``; ``commit`` for a submodule) or
+    ``missing``; ``data`` is None when the entry is missing, not a blob, or
+    larger than the cap (``size`` still tells how large).
+    """
+
+    kind: str
+    size: int
+    data: bytes | None
+
+
+def _git_bytes(
+    cwd: Path, *args: str, input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git -C cwd args`` with bytes in and out (file contents are not text)."""
+    try:
+        return subprocess.run(
+            ["git", "-C", str(cwd), *args], input=input, capture_output=True, env=_env(),
+            stdin=subprocess.DEVNULL if input is None else None, check=False,
+        )
+    except FileNotFoundError:
+        raise GitStepError("reading a file failed: the git command was not found on PATH") from None
+
+
+def read_blob(cwd: Path, commit: str, path: str, limit: int) -> Blob:
+    """The file ``path`` as of ``commit``, its bytes only when at most ``limit``.
+
+    The size is asked first (``cat-file --batch-check``), so a huge file in
+    an untrusted branch is never read into memory.
+    """
+    spec = f"{commit}:{path}\n".encode("utf-8", "surrogateescape")
+    proc = _git_bytes(cwd, "cat-file", "--batch-check", input=spec)
+    fields = proc.stdout.decode("utf-8", "replace").split()
+    if proc.returncode != 0 or len(fields) != 3 or fields[-1] == "missing":
+        return Blob("missing", 0, None)
+    oid, kind, size_text = fields
+    size = int(size_text) if size_text.isdigit() else 0
+    if kind != "blob" or size > limit:
+        return Blob(kind, size, None)
+    data = _git_bytes(cwd, "cat-file", "blob", oid)
+    if data.returncode != 0:
+        raise GitStepError(
+            f"reading {path} failed: {data.stderr.decode('utf-8', 'replace').strip()}",
+            fields={"step": "reading a file"},
+        )
+    return Blob(kind, size, data.stdout)

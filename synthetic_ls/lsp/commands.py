@@ -346,8 +346,11 @@ COMMANDS: dict[str, Command] = {
         Command("synthetic.prompts.build", _prompts_build, "Assembling the prompt bundle"),
         Command("synthetic.prompts.preview", _prompts_preview),
         Command("synthetic.construct.diff", review_commands.diff),
+        Command("synthetic.construct.file", review_commands.file),
         Command("synthetic.construct.log", review_commands.log),
+        Command("synthetic.construct.landPlan", review_commands.land_plan),
         Command("synthetic.construct.land", review_commands.land, "Landing the construct"),
+        Command("synthetic.construct.discardPreview", review_commands.discard_preview),
         Command("synthetic.construct.discard", review_commands.discard, "Discarding"),
         Command("synthetic.construct.review", review_commands.review),
     )

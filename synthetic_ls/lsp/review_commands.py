@@ -1,4 +1,5 @@
-"""Adapters of the review commands (``synthetic.construct.diff|log|land|discard|review``).
+"""Adapters of the review commands (``synthetic.construct.diff``, ``.file``, ``.log``,
+``.land``, ``.landPlan``, ``.discard``, ``.discardPreview``, ``.review``).
 
 Registered in :data:`synthetic_ls.lsp.commands.COMMANDS`; each takes the JSON
 arguments and returns the operation's result (the CLI's ``--json``).
@@ -27,6 +28,15 @@ def diff(store: Any, args: dict[str, Any]) -> Any:
     return diff_construct(store, values["ref"], patch=values.get("patch", False))
 
 
+def file(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.file_versions import file_version
+
+    values = _args(args, {"ref": str, "path": str, "at": str})
+    if "path" not in values:
+        raise InvalidInputError("missing argument 'path'", fields={"missing": ["path"]})
+    return file_version(store, values["ref"], values["path"], at=values.get("at", "base"))
+
+
 def log(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.review import log_construct
 
@@ -40,6 +50,19 @@ def land(store: Any, args: dict[str, Any]) -> Any:
         args, {"ref": str, "strategy": str, "message": str, "into": str, "remove": bool}
     )
     return land_construct(store, LandOptions(**values))
+
+
+def land_plan(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.review import LandOptions, check_land
+
+    values = _args(args, {"ref": str, "strategy": str, "message": str, "into": str})
+    return check_land(store, LandOptions(**values))
+
+
+def discard_preview(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.review import discard_preview as preview
+
+    return preview(store, _args(args, {"ref": str})["ref"])
 
 
 def discard(store: Any, args: dict[str, Any]) -> Any:

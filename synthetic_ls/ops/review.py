@@ -102,6 +102,11 @@ def _span(store: Store, construct: Construct, into: str | None = None) -> Span:
     return Span(construct, root, construct.branch, head, target, tip, base)
 
 
+def span_of(store: Store, ref: str) -> Span:
+    """The span of construct ``ref`` against the branch it started from."""
+    return _span(store, store.resolve_construct(ref))
+
+
 def _hidden_untracked(store: Store, construct: Construct, paths: list[str]) -> set[str]:
     """Untracked ``paths`` that are include files copied in (never shown as changes).
 
@@ -499,10 +504,50 @@ def _roll_back(checkout: Path, before: str) -> None:
     gitr.run_git(checkout, "reset", "-q", "--merge", before, step="rolling back")
 
 
-def check_land(store: Store, options: LandOptions) -> None:
-    """Every check :func:`land_construct` makes first, with nothing landed (before an editor)."""
+@dataclass(frozen=True)
+class LandPlan:
+    """What landing would do, every check passed, with nothing landed yet."""
+
+    span: Span
+    strategy: str
+    checkout: Path
+    commits: list[gitr.Commit]
+    message: str | None  # the drafted squash message; None for other strategies
+
+    def to_dict(self) -> dict[str, Any]:
+        """See README, "Language server" (``synthetic.construct.landPlan``)."""
+        s = self.span
+        return {
+            "construct": s.construct.id,
+            "branch": s.branch,
+            "strategy": self.strategy,
+            "target": s.target,
+            "checkout": str(self.checkout),
+            "head": s.head,
+            "target_tip": s.target_tip,
+            "commits": [c.to_dict() for c in self.commits],
+            "message": self.message,
+        }
+
+
+def check_land(store: Store, options: LandOptions) -> LandPlan:
+    """Every check :func:`land_construct` makes first, with nothing landed.
+
+    A face calls it before asking the person anything more (the squash
+    message to edit, a confirmation), so that a conflict is said first.
+    """
+    if options.strategy not in STRATEGIES:
+        raise InvalidInputError(
+            f"unknown strategy {options.strategy!r} (one of {', '.join(STRATEGIES)})"
+        )
     construct = store.resolve_construct(options.ref)
-    _preflight(store, _span(store, construct, options.into), options.strategy)
+    span = _span(store, construct, options.into)
+    checkout = _preflight(store, span, options.strategy)
+    commits = gitr.commits_between(span.root, span.target_tip, span.head)
+    message = options.message
+    if options.strategy == "squash" and message is None:
+        message = draft_message(store, construct.id)
+    return LandPlan(span, options.strategy, checkout, commits, message)
 
 
 def land_construct(store: Store, options: LandOptions) -> LandResult:

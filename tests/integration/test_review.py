@@ -427,3 +427,62 @@ def test_a_refused_removal_after_landing_is_a_note(
     assert len(data["removed"]) == 1 and data["removed"][0].startswith("not removed: ")
     assert "locked" in data["removed"][0]
     assert status_of(capsys, c["id"]) == "completed"
+
+
+# -- one file at the base or the tip (an editor's diff view) ----------------------------
+
+
+def test_file_version_reads_git_objects_only(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from state_format.store import Store
+    from synthetic_ls.errors import InvalidInputError
+    from synthetic_ls.ops.file_versions import TEXT_MAX, file_version
+
+    c = new(capsys)
+    wt = Path(c["workspace_path"])
+    work(wt)
+    (wt / "src" / "util.py").write_text("x = 'uncommitted'\n")  # not in any commit
+    (wt / "big.txt").write_bytes(b"a" * (TEXT_MAX + 1))
+    (wt / "blob.bin").write_bytes(b"\x00\x01\x02")
+    git(wt, "add", "big.txt", "blob.bin")
+    git(wt, "commit", "-q", "-m", "big and binary")
+    store = Store.open(repo)
+    base = file_version(store, c["id"], "src/util.py")
+    assert (base.text, base.exists, base.at) == ("x = 1\n", True, "base")
+    assert base.commit == git(repo, "rev-parse", "main").strip()
+    head = file_version(store, c["id"], "src/util.py", at="head")
+    assert head.text == "x = 2\n" and head.commit == git(wt, "rev-parse", "HEAD").strip()
+    added = file_version(store, c["id"], "src/new1.py")  # added on the branch: no base
+    assert added.to_dict()["exists"] is False and added.text is None
+    big = file_version(store, c["id"], "big.txt", at="head")
+    assert big.too_large and big.text is None and big.size == TEXT_MAX + 1
+    binary = file_version(store, c["id"], "blob.bin", at="head")
+    assert binary.binary and binary.text is None and binary.size == 3
+    # Ignored include files exist on disk but never in git: nothing to read.
+    assert file_version(store, c["id"], ".env", at="head").exists is False
+    for hostile in ("../../etc/passwd", "/etc/passwd", "src/../.env", "./src/util.py", "",
+                    "src//util.py", "a\nb", "src\\util.py"):
+        with pytest.raises(InvalidInputError):
+            file_version(store, c["id"], hostile)
+    with pytest.raises(InvalidInputError):
+        file_version(store, c["id"], "src/util.py", at="worktree")
+
+
+def test_land_check_says_what_would_land_and_lands_nothing(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    c = new(capsys)
+    wt = Path(c["workspace_path"])
+    work(wt)
+    before = snapshot(repo, wt)
+    plan = cli_json(capsys, "land", c["id"], "--squash", "--check")
+    assert plan["target"] == "main" and plan["strategy"] == "squash"
+    assert [x["subject"] for x in plan["commits"]] == ["change util", "add new1"]
+    assert plan["message"].startswith("Fix login\n\nMake login work\n")
+    code, out, _ = cli(capsys, "land", c["id"], "--check")
+    assert code == 0 and "can land into main (merge)" in out and "2 commit(s)" in out
+    assert snapshot(repo, wt) == before and status_of(capsys, c["id"]) == "ready"
+    commit_file(repo, "src/util.py", "x = 3\n", "main changes util too")
+    code, err = cli_error(capsys, "land", c["id"], "--check")
+    assert code == 5 and err["code"] == "merge-conflict"

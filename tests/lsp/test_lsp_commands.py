@@ -63,8 +63,11 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.prompts.build",
         "synthetic.prompts.preview",
         "synthetic.construct.diff",
+        "synthetic.construct.file",
         "synthetic.construct.log",
+        "synthetic.construct.landPlan",
         "synthetic.construct.land",
+        "synthetic.construct.discardPreview",
         "synthetic.construct.discard",
         "synthetic.construct.review",
     }

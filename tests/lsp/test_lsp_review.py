@@ -34,6 +34,17 @@ async def test_review_flow(client: LanguageClient, repo: Path) -> None:
     with_patch = await run(client, "synthetic.construct.diff", {"ref": ident, "patch": True})
     assert "+a = 1" in with_patch["patch"]
 
+    # The left side of an editor's diff view: the merge base's file, from git.
+    base = await run(client, "synthetic.construct.file", {"ref": ident, "path": "README.md"})
+    assert base["exists"] and base["text"] == (repo / "README.md").read_text()
+    tip = await run(
+        client, "synthetic.construct.file", {"ref": ident, "path": "README.md", "at": "head"}
+    )
+    assert tip["text"] == "agent\n" and tip["commit"] == diff["head"]
+    with pytest.raises(JsonRpcException) as info:
+        await run(client, "synthetic.construct.file", {"ref": ident, "path": "../outside"})
+    assert info.value.data["code"] == "invalid-input"  # type: ignore[attr-defined]
+
     log = await run(client, "synthetic.construct.log", {"ref": ident})
     assert [e["subject"] for e in log["entries"]] == ["add a", "agent readme"]
 
@@ -57,6 +68,10 @@ async def test_review_flow(client: LanguageClient, repo: Path) -> None:
     assert git(repo, "rev-parse", "HEAD") == head and git(repo, "status", "--porcelain") == ""
 
     git(repo, "revert", "--no-edit", "HEAD")
+    plan = await run(client, "synthetic.construct.landPlan", {"ref": ident, "strategy": "squash"})
+    assert plan["target"] == "main" and plan["message"].startswith("Fix")
+    assert git(repo, "rev-parse", "HEAD") != head  # the revert, and nothing landed by the plan
+    assert git(repo, "log", "-1", "--format=%s").startswith("Revert")
     landed = await run(
         client, "synthetic.construct.land", {"ref": ident, "strategy": "squash", "message": "Fix"}
     )
@@ -68,6 +83,9 @@ async def test_review_flow(client: LanguageClient, repo: Path) -> None:
         await run(client, "synthetic.construct.land", {"ref": ident, "strategy": "fold"})
     assert info.value.data["code"] == "invalid-input"  # type: ignore[attr-defined]
 
+    preview = await run(client, "synthetic.construct.discardPreview", {"ref": ident})
+    assert preview["construct"] == ident and preview["uncommitted"] == []
+    assert wt.exists()
     gone = await run(client, "synthetic.construct.discard", {"ref": ident})
     assert gone["removed"] == ident and [c["subject"] for c in gone["unmerged"]] == [
         "add a", "agent readme"

@@ -7,9 +7,7 @@ local M = {}
 local notify = rpc.notify
 local fail = rpc.fail
 
-local function present(v)
-  return v ~= nil and v ~= vim.NIL
-end
+local present = rpc.present
 
 --- In a coroutine: the client, the root and the construct named by `ref` (or picked).
 local function target(ref, prompt)
@@ -83,29 +81,45 @@ function M.diff_items(diff, root)
   return items
 end
 
-local function git_lines(root, args)
-  local cmd = vim.list_extend({ "git", "-C", root }, args)
-  local proc = vim.system(cmd, { text = true }):wait(30000)
-  if proc.code ~= 0 then
+--- In a coroutine: the lines of the file at `at` ("base": the merge base; "head":
+--- the branch tip), read by the server from git's objects (capped in size).
+local function version_lines(client, data, at)
+  local err, v = rpc.call(client, "synthetic.construct.file", {
+    root = data.root,
+    ref = data.construct,
+    path = data.path,
+    at = at,
+  })
+  if err then
+    fail(err)
     return {}
   end
-  local lines = vim.split(proc.stdout or "", "\n", { plain = true })
+  if not present(v.text) then
+    if not v.exists then
+      return {}
+    end
+    local why = v.binary and "binary" or "too large to show"
+    return { ("(%s: %d bytes, %s)"):format(data.path, v.size, why) }
+  end
+  local lines = vim.split(v.text, "\n", { plain = true })
   if lines[#lines] == "" then
     table.remove(lines)
   end
   return lines
 end
 
---- Open a diff split for one changed file: the base (merge base, or HEAD for an
---- uncommitted change) on the left, the construct's file on the right.
-function M.open_diff(data)
-  local base = data.where == "uncommitted" and data.head or data.merge_base
-  local left = git_lines(data.root, { "show", base .. ":" .. data.path })
+--- In a coroutine: open a diff split for one changed file: the base (merge base, or
+--- HEAD for an uncommitted change) on the left, the construct's file on the right.
+function M.open_diff(client, data)
+  local at = data.where == "uncommitted" and "head" or "base"
+  local left = version_lines(client, data, at)
   local right_path = (data.worktree or data.root) .. "/" .. data.path
-  vim.cmd("tabnew")
+  local right = nil
   if data.where == "committed" and data.worktree == nil then
-    -- No worktree: the branch's version, read from git.
-    local right = git_lines(data.root, { "show", data.head .. ":" .. data.path })
+    right = version_lines(client, data, "head") -- no worktree: the branch's version
+  end
+  vim.cmd("tabnew")
+  if right then
     vim.api.nvim_buf_set_lines(0, 0, -1, false, right)
     vim.bo.buftype, vim.bo.bufhidden = "nofile", "wipe"
     vim.api.nvim_buf_set_name(0, ("synthetic://%s/%s"):format(data.construct, data.path))
@@ -120,6 +134,7 @@ function M.open_diff(data)
   vim.api.nvim_buf_set_lines(0, 0, -1, false, left)
   vim.bo.buftype, vim.bo.bufhidden, vim.bo.swapfile = "nofile", "wipe", false
   vim.bo.filetype = ft
+  local base = at == "head" and data.head or data.merge_base
   vim.api.nvim_buf_set_name(0, ("synthetic://%s/%s@%s"):format(data.construct, data.path, base:sub(1, 12)))
   vim.bo.modifiable = false
   vim.cmd("diffthis")
@@ -150,7 +165,9 @@ function M.diff(ref)
     vim.keymap.set("n", "D", function()
       local entry = vim.fn.getqflist()[vim.fn.line(".")]
       if entry and entry.user_data then
-        M.open_diff(entry.user_data)
+        rpc.run(function()
+          M.open_diff(client, entry.user_data)
+        end)
       end
     end, { buffer = 0, desc = "Synthetic: diff split of this file" })
     local chosen = rpc.select(items, {
@@ -161,7 +178,7 @@ function M.diff(ref)
       end,
     })
     if chosen ~= nil then
-      M.open_diff(chosen.user_data)
+      M.open_diff(client, chosen.user_data)
     end
   end)
 end
@@ -231,11 +248,12 @@ function M.discard(ref)
       return
     end
     local lost = {}
-    local derr, diff = rpc.call(client, "synthetic.construct.diff", { root = root, ref = c.id })
-    if not derr then
-      for _, commit in ipairs(diff.commits or {}) do
-        table.insert(lost, commit.id:sub(1, 12) .. " " .. commit.subject)
-      end
+    local derr, preview = rpc.call(client, "synthetic.construct.discardPreview", { root = root, ref = c.id })
+    if derr then
+      return fail(derr)
+    end
+    for _, commit in ipairs(preview.unmerged or {}) do
+      table.insert(lost, commit.id:sub(1, 12) .. " " .. commit.subject)
     end
     local prompt = ("Discard %s and delete its branch %s?"):format(c.name, tostring(c.branch))
     if #lost > 0 then
