@@ -18,6 +18,11 @@ temporary folder; the README's two figures are copied from there):
    listing the uncommitted work) removes the record, the worktree, the
    branch and stops the service.
 
+A second scenario reviews and lands: a construct's "Changes" node lists its
+files and one opens in the diff editor (merge base ↔ worktree); "Land..."
+from the row asks for the strategy and confirms with the drafted squash
+message; "Discard" from the palette lists the commits it would lose.
+
 Every wait polls with a deadline. scripts/test.sh sets SYNTHETIC_E2E_REQUIRED=1:
 there a missing code-server, .vsix, Chromium or Playwright fails the test.
 """
@@ -448,3 +453,152 @@ def test_a_python_without_the_server_is_told_what_to_run(tmp_path: Path) -> None
             raise
         finally:
             browser.close()
+
+
+def construct_via_cli(repo: Path, name: str) -> dict[str, Any]:
+    """A construct of the ``docs`` template (no services), made by the real CLI."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "synthetic_ls.cli", "new", name, "--template", "docs", "--json"],
+        cwd=repo, capture_output=True, text=True, check=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+    )
+    data: dict[str, Any] = json.loads(proc.stdout)
+    return data
+
+
+def git_out(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def commit(cwd: Path, files: dict[str, str], message: str) -> None:
+    for name, text in files.items():
+        (cwd / name).parent.mkdir(parents=True, exist_ok=True)
+        (cwd / name).write_text(text)
+    subprocess.run(["git", "add", "-A"], cwd=cwd, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", message], cwd=cwd, check=True)
+
+
+def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
+    artefacts = Path(
+        os.environ.get("SYNTHETIC_VSCODE_ARTIFACTS") or tempfile.mkdtemp(prefix="vscode-shots-")
+    )
+    repo = make_repo(tmp_path / "app", {
+        "synthetic.config.ts": GOOD_CONFIG, "README.md": "hello\n", "src/util.py": "x = 1\n",
+    })
+    # code-server moves HOME aside: the repository carries the identity squash commits need.
+    git_out(repo, "config", "user.name", "Reviewer")
+    git_out(repo, "config", "user.email", "reviewer@example.invalid")
+    state = repo / ".git" / "synthetic" / "constructs"
+    landing = construct_via_cli(repo, "Fix readme")
+    dropped = construct_via_cli(repo, "Try idea")
+    commit(Path(landing["workspace_path"]),
+           {"README.md": "hello\nfrom the agent\n", "src/new.py": "n = 1\n"}, "agent: readme")
+    commit(Path(dropped["workspace_path"]), {"docs/b.md": "b\n"}, "add b")
+    main_before = git_out(repo, "rev-parse", "HEAD")
+    assert sync_playwright is not None
+    # Side by side even beside a wide tree (VS Code turns narrow diffs inline).
+    side_by_side = {"diffEditor_useInlineViewWhenSpaceIsLimited": False}
+    with code_server(tmp_path / "cs", repo, **side_by_side) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 860})
+            page.set_default_timeout(DEADLINE * 1000)
+            shot = Shots(page, artefacts / "review")
+            page.goto(f"{url}/?folder={repo}")
+            page.locator(".monaco-workbench").wait_for()
+            page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 2']").wait_for()
+            page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
+            widen_sidebar(page, 140)
+            tree_rows = ".monaco-list-row[role=treeitem]"
+            row = page.locator(tree_rows, has_text="Fix readme")
+            row.click()  # expand
+
+            # 1. Changes: the branch's files against the merge base; one opens in a diff.
+            changes = page.locator(tree_rows, has_text="Changes").first
+            changes.click()
+            readme = page.locator(tree_rows, has_text="README.md")
+            readme.wait_for()
+            page.locator(tree_rows, has_text="new.py").wait_for()
+            assert "modified · +1 −0" in readme.inner_text(), readme.inner_text()
+            readme.click()
+            tab = page.locator(".tabs-container .tab", has_text="README.md (main @")
+            tab.wait_for()
+            diff = page.locator(".monaco-diff-editor")
+            diff.wait_for()
+
+            def sides() -> tuple[str, str] | None:
+                # The two editors' lines (Monaco renders spaces as no-break spaces).
+                found = diff.locator(".view-lines").evaluate_all(
+                    "els => els.map(e => e.innerText.replace(/\\u00a0/g, ' '))")
+                if len(found) != 2:
+                    return None
+                left, right = found
+                return (left, right) if "hello" in left and "from the agent" in right else None
+
+            left, right = wait_for("both sides of the diff", sides)
+            assert "from the agent" not in left, left
+            assert "↔ worktree" in tab.inner_text(), tab.inner_text()
+            figure = shot("changes-diff")
+            shutil.copy(figure, artefacts / "vscode-review.png")
+
+            # 2. Land... from the row: strategy, then a confirmation with the draft.
+            row.hover()
+            row.locator(".action-label[aria-label^='Land Construct']").click()
+            box = quick_input(page, "Land Fix readme: how?")
+            box.fill("Squash")
+            wait_for("the squash strategy", lambda: page.locator(
+                ".quick-input-list .monaco-list-row", has_text="Squash").count() > 0)
+            shot("land-strategy")
+            page.keyboard.press("Enter")
+            dialog = page.locator(".monaco-dialog-box")
+            dialog.wait_for()
+            text = dialog.inner_text()
+            assert "Land Fix readme into main (squash, 1 commit)?" in text, text
+            assert "agent: readme" in text and "Commit message:" in text, text
+            shot("land-confirmation")
+            # The drafted message's first line is editable; the confirmation comes back.
+            dialog.get_by_role("button", name="Edit Message…").click()
+            box = quick_input(page, "Squash commit: first line")
+            box.fill("Readme: greet from the agent")
+            page.keyboard.press("Enter")
+            wait_for("the confirmation with the new subject", lambda: "Readme: greet from the agent"
+                     in page.locator(".monaco-dialog-box").inner_text())
+            page.locator(".monaco-dialog-box").get_by_role("button", name="Land", exact=True).click()
+            wait_for("the squash commit on main", lambda: git_out(
+                repo, "log", "-1", "--format=%s") == "Readme: greet from the agent")
+            body = git_out(repo, "log", "-1", "--format=%b")
+            assert "* agent: readme" in body and f"Construct: {landing['id']}" in body, body
+            assert git_out(repo, "rev-parse", "HEAD~1") == main_before
+            assert (repo / "src" / "new.py").read_text() == "n = 1\n"
+            record = state / f"{landing['id']}.toml"
+            wait_for("the construct to be completed", lambda: tomllib.loads(
+                record.read_text())["status"] == "completed")
+            page.locator(".notification-toast", has_text="landed Fix readme into main").wait_for()
+
+            # 3. Discard from the palette: the commits it would lose, confirmed.
+            palette(page, "Synthetic: Discard Construct...")
+            box = quick_input(page, "Discard which construct?")
+            box.fill("Try idea")
+            page.keyboard.press("Enter")
+            dialog = page.locator(".monaco-dialog-box")
+            dialog.wait_for()
+            text = dialog.inner_text()
+            assert f"delete its branch {dropped['branch']}" in text, text
+            assert "1 commit(s) never landed are lost" in text and "add b" in text, text
+            shot("discard-confirmation")
+            dialog.get_by_role("button", name="Discard").click()
+            wait_for("the record to go", lambda: not (state / f"{dropped['id']}.toml").exists())
+            assert not Path(dropped["workspace_path"]).exists()
+            assert git_out(repo, "branch", "--list", dropped["branch"]) == ""
+            wait_for("the tree to drop it", lambda: page.locator(
+                tree_rows, has_text="Try idea").count() == 0)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(artefacts / "failure-review.png"))
+            raise
+        finally:
+            browser.close()
+    if os.environ.get("SYNTHETIC_VSCODE_UPDATE_DOCS") == "1":
+        shutil.copy(artefacts / "vscode-review.png", DOCS / "vscode-review.png")

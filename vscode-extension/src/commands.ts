@@ -5,8 +5,9 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 import { constructPickItem, errorCode, errorMessage, promptBundleText, removalMessage } from "./format";
 import type { Construct, PendingPermission, PromptBundle, TemplateList } from "./model";
-import { ConstructNode, ConstructsProvider, DetailNode, Node } from "./tree";
+import { ConstructNode, ConstructsProvider, constructNodeOf, DetailNode, Node } from "./tree";
 import type { Doctor } from "./doctor";
+import { Review } from "./review";
 import type { SyntheticServer } from "./server";
 
 interface Target {
@@ -56,6 +57,9 @@ export class Commands {
       r("synthetic.initConfig", () => this.initConfig()),
       r("synthetic.previewPrompts", () => this.previewPrompts()),
       r("synthetic.buildPrompts", (node?: Node) => this.buildPrompts(node)),
+      ...new Review(this.server, this.tree, (node, title, filter) => this.target(node, title, filter))
+        .handlers()
+        .map(([id, fn]) => r(id, fn)),
     ];
   }
 
@@ -77,8 +81,8 @@ export class Commands {
 
   /** The construct a command acts on: the tree node it was run on, else one picked. */
   private async target(node: Node | undefined, title: string, filter?: (c: Construct) => boolean): Promise<Target | undefined> {
-    if (node instanceof ConstructNode) return { root: node.root, construct: node.construct };
-    if (node instanceof DetailNode) return { root: node.parent.root, construct: node.parent.construct };
+    const owner = constructNodeOf(node);
+    if (owner) return { root: owner.root, construct: owner.construct };
     const all = (await this.tree.constructs()).filter((t) => !filter || filter(t.construct));
     if (!all.length) {
       void vscode.window.showInformationMessage("Synthetic: no construct to pick.");

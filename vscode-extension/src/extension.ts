@@ -6,6 +6,7 @@ import { Commands } from "./commands";
 import { Doctor } from "./doctor";
 import { onInterpreterChanged } from "./python";
 import { SyntheticServer } from "./server";
+import { VERSION_SCHEME, VersionContentProvider } from "./review";
 import { affectsServer } from "./settings";
 import { StatusBar } from "./statusBar";
 import { ConstructsProvider } from "./tree";
@@ -30,6 +31,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     statusBar,
     view,
     ...new Commands(s, tree, doctor, output).register(),
+    vscode.workspace.registerTextDocumentContentProvider(VERSION_SCHEME, new VersionContentProvider(s)),
     s.onConstructsChanged(() => tree.refresh()),
     s.onRunningChanged((up) => (up ? statusBar.serverUp() : statusBar.serverDown(s.lastCheck?.problem))),
     tree.onDidLoad((lists) => {

@@ -117,6 +117,7 @@ export function constructContext(c: Construct): string {
   if (c.opencode_session_id) flags.push("session");
   if ((c.agent?.pending_permissions?.length ?? 0) > 0) flags.push("permission");
   if (c.agent?.state === "busy" || c.status === "active") flags.push("busy");
+  if (c.branch) flags.push("branch"); // something to review, land or discard
   return flags.join(" ");
 }
 

@@ -120,3 +120,79 @@ export interface PromptBundle {
   token_method: string;
   content: string;
 }
+
+/** A changed file (README "Review and land"): `status` is git's letter, `?` untracked. */
+export interface FileChange {
+  path: string;
+  status: string;
+  additions: number | null;
+  deletions: number | null;
+}
+
+export interface Commit {
+  id: string;
+  time: number;
+  author: string;
+  subject: string;
+  files: string[];
+}
+
+/** `synthetic.construct.diff`: the branch's commits and files, and the uncommitted ones apart. */
+export interface DiffResult {
+  construct: string;
+  branch: string;
+  head: string;
+  target: string | null;
+  target_tip: string;
+  merge_base: string;
+  worktree: string | null;
+  commits: Commit[];
+  files: FileChange[];
+  uncommitted: FileChange[];
+}
+
+/** `synthetic.construct.file`: one file at the merge base or the branch tip, from git. */
+export interface FileVersion {
+  construct: string;
+  path: string;
+  at: "base" | "head";
+  commit: string;
+  exists: boolean;
+  size: number;
+  binary: boolean;
+  too_large: boolean;
+  text: string | null;
+}
+
+/** `synthetic.construct.landPlan`: what landing would do, every check passed. */
+export interface LandPlan {
+  construct: string;
+  branch: string;
+  strategy: string;
+  target: string;
+  checkout: string;
+  commits: Commit[];
+  message: string | null;
+}
+
+/** `synthetic.construct.land`. */
+export interface LandResult {
+  construct: Construct;
+  strategy: string;
+  target: string;
+  checkout: string;
+  before: string;
+  after: string;
+  fast_forward: boolean;
+  commits: number;
+  staged: string[];
+  removed: string[] | null;
+}
+
+/** `synthetic.construct.discardPreview`: what discarding would delete. */
+export interface DiscardPreview {
+  construct: string;
+  branch: string | null;
+  unmerged: Commit[];
+  uncommitted: FileChange[];
+}

@@ -1,6 +1,7 @@
 // The "Constructs" tree view: one node per construct (grouped by repository
-// when the workspace has several folders), with its branch, worktree, agent
-// and services as children. Refreshed on `synthetic/constructsChanged`.
+// when the workspace has several folders), with its branch, worktree, agent,
+// services and "Changes" (each changed file opens a diff editor) as
+// children. Refreshed on `synthetic/constructsChanged`.
 
 import * as path from "node:path";
 import * as vscode from "vscode";
@@ -17,10 +18,11 @@ import {
   worktreeSummary,
 } from "./format";
 import { errorMessage } from "./format";
-import type { BrokenRecord, Construct, ConstructList, ServicesStatus } from "./model";
+import { changeDescription, changedFiles, ChangedFile } from "./changes";
+import type { BrokenRecord, Construct, ConstructList, DiffResult, ServicesStatus } from "./model";
 import type { SyntheticServer } from "./server";
 
-export type Node = RepoNode | ConstructNode | DetailNode | MessageNode;
+export type Node = RepoNode | ConstructNode | DetailNode | ChangesNode | ChangeNode | MessageNode;
 
 export class RepoNode {
   readonly kind = "repo";
@@ -52,6 +54,26 @@ export class DetailNode {
   ) {}
 }
 
+/** "Changes": the construct's files changed against its merge base, loaded when expanded. */
+export class ChangesNode {
+  readonly kind = "changes";
+  constructor(readonly parent: ConstructNode) {}
+}
+
+/** One changed file; opening it compares the merge base's version with the worktree's. */
+export class ChangeNode {
+  readonly kind = "change";
+  constructor(
+    readonly parent: ChangesNode,
+    readonly file: ChangedFile,
+    readonly diff: DiffResult,
+  ) {}
+
+  get root(): string {
+    return this.parent.parent.root;
+  }
+}
+
 export class MessageNode {
   readonly kind = "message";
   constructor(
@@ -60,6 +82,14 @@ export class MessageNode {
     readonly tooltip?: string,
     readonly file?: string,
   ) {}
+}
+
+/** The construct a node belongs to (itself, or the construct above a detail or a change). */
+export function constructNodeOf(node: Node | undefined): ConstructNode | undefined {
+  if (node instanceof ConstructNode) return node;
+  if (node instanceof DetailNode || node instanceof ChangesNode) return node.parent;
+  if (node instanceof ChangeNode) return node.parent.parent;
+  return undefined;
 }
 
 export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
@@ -128,7 +158,11 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
       return repos;
     }
     if (node instanceof RepoNode) return this.repoChildren(node);
-    if (node instanceof ConstructNode) return [...this.details(node), ...(await this.services(node))];
+    if (node instanceof ConstructNode) {
+      const changes = node.construct.branch ? [new ChangesNode(node)] : [];
+      return [...this.details(node), ...(await this.services(node)), ...changes];
+    }
+    if (node instanceof ChangesNode) return this.changes(node);
     return [];
   }
 
@@ -151,9 +185,6 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
     }
     if (c.workspace_path) {
       out.push(new DetailNode(node, worktreeSummary(c) || "worktree", c.workspace_path, c.worktree?.dirty ? "diff" : "folder"));
-      for (const change of (c.worktree?.changes ?? []).slice(0, 50)) {
-        out.push(new DetailNode(node, change.slice(3) || change, change.slice(0, 2).trim(), "circle-small-filled", "change"));
-      }
     }
     const agent = agentSummary(c);
     if (agent) {
@@ -163,6 +194,21 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
       }
     }
     return out;
+  }
+
+  /** The changed files, asked of the server now (the agent may have committed since). */
+  private async changes(node: ChangesNode): Promise<Node[]> {
+    const c = node.parent.construct;
+    let diff: DiffResult;
+    try {
+      diff = await this.server.execute<DiffResult>("synthetic.construct.diff", { root: node.parent.root, ref: c.id });
+    } catch (err) {
+      const message = errorMessage(err);
+      return [new MessageNode(message, "warning", message)];
+    }
+    const files = changedFiles(diff);
+    if (!files.length) return [new MessageNode(`no changes against ${diff.target ?? "the base"}`, "check")];
+    return files.map((f) => new ChangeNode(node, f, diff));
   }
 
   /** The construct's services: from the record when it has them, else asked of the server. */
@@ -212,10 +258,31 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
       item.description = node.description;
       item.iconPath = new vscode.ThemeIcon(node.icon);
       item.contextValue = node.contextValue;
-      if (node.contextValue === "change" && node.parent.construct.workspace_path) {
-        const file = vscode.Uri.file(path.join(node.parent.construct.workspace_path, node.label));
-        item.command = { command: "vscode.open", title: "Open", arguments: [file] };
-      }
+      return item;
+    }
+    if (node instanceof ChangesNode) {
+      const item = new vscode.TreeItem("Changes", vscode.TreeItemCollapsibleState.Collapsed);
+      const c = node.parent.construct;
+      item.id = `${node.parent.root}#${c.id}#changes`;
+      const wt = c.worktree;
+      item.description = [
+        wt?.ahead ? `${wt.ahead} ${wt.ahead === 1 ? "commit" : "commits"}` : "",
+        wt?.changes?.length ? `${wt.changes.length} uncommitted` : "",
+      ].filter(Boolean).join(" · ");
+      item.tooltip = "Files changed since the merge base with the branch this construct started from; open one to compare";
+      item.iconPath = new vscode.ThemeIcon("git-compare");
+      item.contextValue = "changes";
+      return item;
+    }
+    if (node instanceof ChangeNode) {
+      const f = node.file;
+      const item = new vscode.TreeItem(f.path.slice(f.path.lastIndexOf("/") + 1), vscode.TreeItemCollapsibleState.None);
+      item.id = `${node.root}#${node.diff.construct}#change#${f.path}`;
+      item.description = changeDescription(f);
+      item.tooltip = `${f.path}\n${changeDescription(f)}`;
+      item.resourceUri = vscode.Uri.file(path.join(node.diff.worktree ?? node.root, f.path));
+      item.contextValue = f.inWorktree ? "change file" : "change";
+      item.command = { command: "synthetic.openChange", title: "Open Changes", arguments: [node] };
       return item;
     }
     const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
@@ -226,7 +293,7 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
   }
 
   getParent(node: Node): Node | undefined {
-    if (node instanceof DetailNode) return node.parent;
+    if (node instanceof DetailNode || node instanceof ChangesNode || node instanceof ChangeNode) return node.parent;
     return undefined;
   }
 

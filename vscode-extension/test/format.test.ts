@@ -79,10 +79,10 @@ test("the tooltip names the failed step", () => {
 });
 
 test("context value flags for the menus", () => {
-  assert.equal(constructContext(construct()), "construct worktree");
+  assert.equal(constructContext(construct()), "construct worktree branch");
   const c = construct({ opencode_session_id: "ses_1", agent: { state: "awaiting_input", pending_permissions: ["p"] } });
-  assert.equal(constructContext(c), "construct worktree session permission");
-  assert.equal(constructContext(construct({ workspace_path: null })), "construct");
+  assert.equal(constructContext(c), "construct worktree session permission branch");
+  assert.equal(constructContext(construct({ workspace_path: null, branch: null })), "construct");
 });
 
 test("counting by status and agents awaiting input", () => {

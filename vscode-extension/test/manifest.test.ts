@@ -28,6 +28,7 @@ const CREATE_OR_START = [
   "synthetic.initConfig",
   "synthetic.startService",
   "synthetic.restartService",
+  "synthetic.landConstruct", // runs the repository's git hooks
 ];
 
 test("untrusted workspaces: limited, no create or start command offered", () => {

@@ -1,0 +1,175 @@
+// Review and land from VS Code: a changed file opens in the diff editor
+// (merge base ↔ worktree), "Land…" asks for the strategy and confirms what
+// the server checked, "Discard" confirms what would be lost. Thin faces over
+// `synthetic.construct.file|landPlan|land|discardPreview|discard|review`.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as vscode from "vscode";
+import {
+  diffTitle,
+  discardConfirmation,
+  landConfirmation,
+  STRATEGIES,
+  versionText,
+  withSubject,
+} from "./changes";
+import type { Construct, DiscardPreview, FileVersion, LandPlan, LandResult } from "./model";
+import type { SyntheticServer } from "./server";
+import { ChangeNode, ConstructsProvider, Node } from "./tree";
+
+/** The scheme of a file's version read from git by the server (read-only documents). */
+export const VERSION_SCHEME = "synthetic-version";
+
+interface VersionQuery {
+  root: string;
+  ref: string;
+  at: "base" | "head" | "none";
+}
+
+/** A read-only document URI for ``file`` of construct ``ref`` at ``at`` ("none": empty). */
+export function versionUri(root: string, ref: string, file: string, at: VersionQuery["at"]): vscode.Uri {
+  const query: VersionQuery = { root, ref, at };
+  return vscode.Uri.from({ scheme: VERSION_SCHEME, path: `/${file}`, query: JSON.stringify(query) });
+}
+
+/** Serves `synthetic-version:` documents: the server reads them from git's objects. */
+export class VersionContentProvider implements vscode.TextDocumentContentProvider {
+  constructor(private readonly server: SyntheticServer) {}
+
+  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+    const q = JSON.parse(uri.query) as VersionQuery;
+    if (q.at === "none") return "";
+    const v = await this.server.execute<FileVersion>("synthetic.construct.file", {
+      root: q.root,
+      ref: q.ref,
+      path: uri.path.slice(1),
+      at: q.at,
+    });
+    return versionText(v);
+  }
+}
+
+/** The construct a command acts on, from the tree node or a pick. */
+export type TargetPicker = (
+  node: Node | undefined,
+  title: string,
+  filter?: (c: Construct) => boolean,
+) => Promise<{ root: string; construct: Construct } | undefined>;
+
+export class Review {
+  constructor(
+    private readonly server: SyntheticServer,
+    private readonly tree: ConstructsProvider,
+    private readonly target: TargetPicker,
+  ) {}
+
+  /** The commands, by id (registered by Commands, with its error handling). */
+  handlers(): [string, (node?: Node) => Promise<void>][] {
+    return [
+      ["synthetic.openChange", (node) => this.openChange(node)],
+      ["synthetic.openChangedFile", (node) => this.openChangedFile(node)],
+      ["synthetic.landConstruct", (node) => this.land(node)],
+      ["synthetic.discardConstruct", (node) => this.discard(node)],
+      ["synthetic.reviewConstruct", (node) => this.markReviewing(node)],
+    ];
+  }
+
+  /** The diff editor: the merge base's version on the left, the worktree's file on the right. */
+  async openChange(node?: Node): Promise<void> {
+    if (!(node instanceof ChangeNode)) return;
+    const { file, diff } = node;
+    const left = versionUri(node.root, diff.construct, file.path, "base");
+    let right: vscode.Uri;
+    const onDisk = diff.worktree ? path.join(diff.worktree, file.path) : undefined;
+    if (file.inWorktree && onDisk && fs.existsSync(onDisk)) right = vscode.Uri.file(onDisk);
+    else if (file.status === "D" || diff.worktree) right = versionUri(node.root, diff.construct, file.path, "none");
+    else right = versionUri(node.root, diff.construct, file.path, "head"); // no worktree: the branch's tip
+    await vscode.commands.executeCommand("vscode.diff", left, right, diffTitle(file, diff), { preview: true });
+  }
+
+  /** The changed file itself, in the worktree. */
+  private async openChangedFile(node?: Node): Promise<void> {
+    if (!(node instanceof ChangeNode) || !node.diff.worktree) return;
+    await vscode.window.showTextDocument(vscode.Uri.file(path.join(node.diff.worktree, node.file.path)));
+  }
+
+  /** "Land…": strategy, the server's checks, a confirmation (the squash message editable), land. */
+  async land(node?: Node): Promise<void> {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage("Synthetic: trust this workspace to land constructs (git hooks run).");
+      return;
+    }
+    const t = await this.target(node, "Land which construct?", (c) => Boolean(c.branch));
+    if (!t) return;
+    const c = t.construct;
+    const strategy = await vscode.window.showQuickPick(
+      STRATEGIES.map((s) => ({ label: s.label, detail: s.detail, id: s.id })),
+      { title: `Land ${c.name}: how?`, placeHolder: "Pick a strategy" },
+    );
+    if (!strategy) return;
+    const args = { root: t.root, ref: c.id, strategy: strategy.id };
+    // Every check first: a conflict or a dirty checkout is said before anything is asked.
+    const plan = await this.server.execute<LandPlan>("synthetic.construct.landPlan", args);
+    let message = plan.message;
+    for (;;) {
+      const { message: question, detail } = landConfirmation(c.name, { ...plan, message });
+      const actions = ["Land", "Land and Remove", ...(message !== null ? ["Edit Message…"] : [])];
+      const choice = await vscode.window.showInformationMessage(question, { modal: true, detail }, ...actions);
+      if (!choice) return;
+      if (choice === "Edit Message…" && message !== null) {
+        const subject = await vscode.window.showInputBox({
+          title: "Squash commit: first line",
+          prompt: "The rest of the drafted message is kept",
+          value: message.split("\n")[0],
+          validateInput: (v) => (v.trim() ? undefined : "The message cannot be empty"),
+        });
+        if (subject) message = withSubject(message, subject);
+        continue;
+      }
+      const result = await this.server.execute<LandResult>("synthetic.construct.land", {
+        ...args,
+        ...(message !== null ? { message } : {}),
+        remove: choice === "Land and Remove",
+      });
+      this.tree.refresh(0);
+      this.landed(c, result);
+      return;
+    }
+  }
+
+  private landed(c: Construct, r: LandResult): void {
+    const how = r.fast_forward ? "fast-forward" : r.strategy;
+    const what =
+      r.strategy === "apply"
+        ? `applied ${c.name} to ${r.checkout}: ${r.staged.length} file(s) staged, not committed`
+        : `landed ${c.name} into ${r.target} (${how}, ${r.commits} commit(s)): ${r.before.slice(0, 7)} → ${r.after.slice(0, 7)}`;
+    const notes = (r.removed ?? []).filter((n) => n.startsWith("not removed"));
+    void vscode.window.showInformationMessage(`Synthetic: ${what}.${notes.length ? ` ${notes.join("; ")}` : ""}`);
+  }
+
+  /** "Discard": list the commits never landed and the uncommitted changes, confirm, remove. */
+  async discard(node?: Node): Promise<void> {
+    const t = await this.target(node, "Discard which construct?");
+    if (!t) return;
+    const c = t.construct;
+    const preview = await this.server.execute<DiscardPreview>("synthetic.construct.discardPreview", {
+      root: t.root,
+      ref: c.id,
+    });
+    const { message, detail } = discardConfirmation(c.name, preview);
+    const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, "Discard");
+    if (choice !== "Discard") return;
+    await this.server.execute("synthetic.construct.discard", { root: t.root, ref: c.id });
+    this.tree.refresh(0);
+    void vscode.window.setStatusBarMessage(`Synthetic: discarded ${c.name}`, 5000);
+  }
+
+  /** Move the construct to `reviewing`. */
+  private async markReviewing(node?: Node): Promise<void> {
+    const t = await this.target(node, "Mark which construct as reviewing?", (c) => c.status !== "reviewing");
+    if (!t) return;
+    await this.server.execute("synthetic.construct.review", { root: t.root, ref: t.construct.id });
+    this.tree.refresh(0);
+  }
+}
