@@ -15,7 +15,6 @@ group is left.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import subprocess
@@ -28,6 +27,7 @@ from typing import Any
 from state_format import service_logs
 from state_format.owner import Liveness, Owner, boot_id, end_group, group_alive, start_time
 from synthetic_ls.errors import InvalidInputError, SyntheticError
+from synthetic_ls.proc import release
 
 #: How long a service may take to print its ``readyPattern`` when the config says nothing.
 DEFAULT_READY_TIMEOUT = 60.0
@@ -185,22 +185,11 @@ class Launched:
 
     def go(self) -> None:
         """Let the service start: call once it is recorded (see :mod:`state_format.log_pump`)."""
-        self._release(b"g")
+        release(self.proc, go=True)
 
     def cancel(self) -> None:
         """Never start it: the supervisor exits without running the command."""
-        self._release(b"")
-
-    def _release(self, byte: bytes) -> None:
-        stdin = self.proc.stdin
-        if stdin is None or stdin.closed:
-            return
-        # The supervisor may be gone already (killed): a broken pipe is fine.
-        with contextlib.suppress(OSError):
-            if byte:
-                stdin.write(byte)
-        with contextlib.suppress(OSError):
-            stdin.close()
+        release(self.proc, go=False)
 
 
 def launch(command: str, *, cwd: Path, env: Mapping[str, str], log: Path) -> Launched:
