@@ -89,7 +89,12 @@ def _check_program(program: str, env: Mapping[str, str] | None, cwd: Path | str 
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), program)
 
 
-def _end(proc: subprocess.Popen[Any]) -> None:
+def end_child(proc: subprocess.Popen[Any]) -> None:
+    """End the whole group of ``proc`` (started here) and reap it.
+
+    For a caller interrupted while waiting: the group does not get the
+    terminal's Ctrl-C by itself.
+    """
     end_group(proc.pid, grace=0.5)
     proc.kill()
     proc.wait()
@@ -130,7 +135,7 @@ def start_in_group(
         on_start(proc.pid)
     except BaseException:
         release(proc, go=False)
-        _end(proc)
+        end_child(proc)
         raise
     release(proc, go=True)
     return proc
@@ -166,6 +171,6 @@ def run_in_group(
     try:
         out, err = proc.communicate(timeout=timeout)
     except BaseException:
-        _end(proc)
+        end_child(proc)
         raise
     return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)

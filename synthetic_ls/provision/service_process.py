@@ -27,7 +27,7 @@ from typing import Any
 from state_format import service_logs
 from state_format.owner import Liveness, Owner, boot_id, end_group, group_alive, start_time
 from synthetic_ls.errors import InvalidInputError, SyntheticError
-from synthetic_ls.proc import release
+from synthetic_ls.proc import end_child, release, start_in_group
 
 #: How long a service may take to print its ``readyPattern`` when the config says nothing.
 DEFAULT_READY_TIMEOUT = 60.0
@@ -128,31 +128,28 @@ def run_commands(
 
     Output goes to ``log``; the first that fails raises :class:`ServiceError`
     with the log's last lines. ``on_start(pgid)`` journals each group so that
-    recovery can end it; Ctrl-C ends the group before going on.
+    recovery can end it, and the command runs only once it has (see
+    :func:`synthetic_ls.proc.start_in_group`); Ctrl-C ends the group before
+    going on.
     """
     for command in commands:
         service_logs.append(log, f"$ {command}\n")
         fd = service_logs.open_append(log)
         try:
-            proc = subprocess.Popen(
+            proc = start_in_group(
                 ["/bin/sh", "-c", command],
                 cwd=cwd,
-                env=dict(env),
-                stdin=subprocess.DEVNULL,
+                env=env,
+                on_start=on_start,
                 stdout=fd,
                 stderr=subprocess.STDOUT,
-                process_group=0,
             )
         finally:
             os.close(fd)
         try:
-            if on_start is not None:
-                on_start(proc.pid)
             code = proc.wait()
         except BaseException:
-            end_group(proc.pid, grace=0.5)
-            proc.kill()
-            proc.wait()
+            end_child(proc)
             raise
         # A command may leave background children in its group: they go too.
         end_group(proc.pid, grace=1.0)

@@ -22,14 +22,16 @@ from synthetic_ls.proc import run_in_group
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# A parent that starts `touch MARKER` through run_in_group and dies inside
-# on_start, once it has written the group's id to PGID_FILE.
+# A parent that starts `touch MARKER` through run_in_group (or as a setup
+# command) and dies inside on_start, once it has written the group's id to
+# PGID_FILE.
 PARENT = """
 import os, signal, sys, time
 from pathlib import Path
 from synthetic_ls.proc import run_in_group
+from synthetic_ls.provision.service_process import run_commands
 
-pgid_file, marker, how = sys.argv[1:]
+pgid_file, marker, how, entry = sys.argv[1:]
 
 def on_start(pgid: int) -> None:
     Path(pgid_file + ".tmp").write_text(str(pgid))
@@ -38,7 +40,14 @@ def on_start(pgid: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
     time.sleep(60)  # until the test kills us
 
-run_in_group(["touch", marker], on_start=on_start)
+if entry == "run_in_group":
+    run_in_group(["touch", marker], on_start=on_start)
+else:
+    folder = Path(marker).parent
+    run_commands(
+        [f"touch '{marker}'"], cwd=folder, env=dict(os.environ), log=folder / "setup.log",
+        what="setup", on_start=on_start,
+    )
 """
 
 
@@ -61,13 +70,14 @@ def _wait_gone(pgid: int, timeout: float = 5) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.parametrize("entry", ["run_in_group", "run_commands"])
 @pytest.mark.parametrize("how", ["self", "outside"])
 def test_a_parent_killed_inside_on_start_leaves_the_command_unrun(
-    tmp_path: Path, how: str
+    tmp_path: Path, how: str, entry: str
 ) -> None:
     pgid_file, marker = tmp_path / "pgid", tmp_path / "marker"
     parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT, str(pgid_file), str(marker), how],
+        [sys.executable, "-c", PARENT, str(pgid_file), str(marker), how, entry],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         start_new_session=True,
     )
