@@ -11,11 +11,11 @@ the terminal's Ctrl-C by itself.
 The command does not start until ``on_start`` has returned. The child is
 first a small ``/bin/sh`` gate that waits for one byte, :data:`GO`, on its
 standard input, sent only once ``on_start`` has recorded the group; then it
-``exec``\\ s the command in place (same pid, same group, standard input
-``/dev/null`` as before). If this process dies before that (even by SIGKILL),
-the pipe closes unwritten, the gate reads end of file and exits without
-running anything: no command runs that no journal knows of. If ``on_start``
-raises, no byte is sent either. A service's supervisor
+replaces itself with the command (``exec``: same pid, same group, standard
+input ``/dev/null`` as before). If this process dies before that (even by
+SIGKILL), the pipe closes unwritten, the gate reads end of file and exits
+without running anything: no command runs that no journal knows of. If
+``on_start`` raises, no byte is sent either. A service's supervisor
 (:mod:`state_format.log_pump`) waits for the same byte the same way;
 :func:`release` sends it to both.
 
@@ -38,12 +38,14 @@ from state_format.owner import end_group
 #: The byte a gated child waits for before it runs anything.
 GO = b"g"
 
-# Run by /bin/sh (dash here: POSIX, and about a millisecond to start). $1 is
-# the PWD the command must get: "+value", or "" for none, because the shell
-# sets and exports its own PWD otherwise. The command then gets the
-# environment and the standard input (/dev/null) it would have had without
-# the gate. A single "g" then end of file makes `read` fail but still set
-# $go, hence `;` rather than `&&` after it.
+# Run by /bin/sh (dash here: POSIX, and about a millisecond to start). After
+# the go, the command gets the standard input (/dev/null) and environment it
+# would have had without the gate, but for two shell habits: the shell sets
+# and exports a PWD of its own, so $1 carries the one the command must get
+# ("+value", or "" for none); and it drops variables whose names are not
+# shell names (bash's exported functions, BASH_FUNC_name%%), which we accept.
+# A single "g" then end of file makes `read` fail but still set $go, hence
+# `;` rather than `&&` after it.
 _GATE = (
     'IFS= read -r go; [ "$go" = g ] || exit 1; '
     'case $1 in +*) export PWD="${1#+}" ;; *) unset PWD ;; esac; '
@@ -52,7 +54,7 @@ _GATE = (
 
 
 def release(proc: subprocess.Popen[Any], *, go: bool) -> None:
-    """Let a gated child run (``go``) or not, then close its gate, standard input.
+    """Let a gated child run (``go``) or not, then close the pipe it waits on.
 
     Closing without the byte makes the child exit without running anything.
     It may be gone already (killed): a broken pipe is fine.
@@ -75,7 +77,8 @@ def _check_program(program: str, env: Mapping[str, str] | None, cwd: Path | str 
     which callers cannot tell from the program's own; they rely on
     :class:`FileNotFoundError` (``git`` not installed). So look it up first,
     the way :mod:`subprocess` does: on the environment's PATH unless the name
-    has a slash, relative paths from ``cwd``.
+    has a slash, relative paths from ``cwd``. (A program removed in between
+    is still reported, by the shell, as exit status 127.)
     """
     if os.path.dirname(program):
         candidates = [program]

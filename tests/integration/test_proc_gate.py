@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from state_format.owner import group_alive
+from synthetic_ls.git.repo import GitError, run_git
 from synthetic_ls.proc import run_in_group
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,6 +137,17 @@ def test_a_missing_program_raises_file_not_found(tmp_path: Path) -> None:
         run_in_group(["./missing"], cwd=tmp_path, on_start=started.append)
     with pytest.raises(FileNotFoundError):
         run_in_group(["git"], env={"PATH": str(tmp_path)}, on_start=started.append)
+    assert started == []
+
+
+def test_git_missing_is_still_reported_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run_git's gated path (worktree add) tells "git not found" from git failing."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    started: list[int] = []
+    with pytest.raises(GitError, match="the git command was not found on PATH"):
+        run_git(tmp_path, "worktree", "add", "x", step="add", on_start=started.append)
     assert started == []
 
 
