@@ -15,7 +15,6 @@ group is left.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import subprocess
@@ -28,6 +27,7 @@ from typing import Any
 from state_format import service_logs
 from state_format.owner import Liveness, Owner, boot_id, end_group, group_alive, start_time
 from synthetic_ls.errors import InvalidInputError, SyntheticError
+from synthetic_ls.proc import end_child, release, start_in_group
 
 #: How long a service may take to print its ``readyPattern`` when the config says nothing.
 DEFAULT_READY_TIMEOUT = 60.0
@@ -128,31 +128,28 @@ def run_commands(
 
     Output goes to ``log``; the first that fails raises :class:`ServiceError`
     with the log's last lines. ``on_start(pgid)`` journals each group so that
-    recovery can end it; Ctrl-C ends the group before going on.
+    recovery can end it, and the command runs only once it has (see
+    :func:`synthetic_ls.proc.start_in_group`); Ctrl-C ends the group before
+    going on.
     """
     for command in commands:
         service_logs.append(log, f"$ {command}\n")
         fd = service_logs.open_append(log)
         try:
-            proc = subprocess.Popen(
+            proc = start_in_group(
                 ["/bin/sh", "-c", command],
                 cwd=cwd,
-                env=dict(env),
-                stdin=subprocess.DEVNULL,
+                env=env,
+                on_start=on_start,
                 stdout=fd,
                 stderr=subprocess.STDOUT,
-                process_group=0,
             )
         finally:
             os.close(fd)
         try:
-            if on_start is not None:
-                on_start(proc.pid)
             code = proc.wait()
         except BaseException:
-            end_group(proc.pid, grace=0.5)
-            proc.kill()
-            proc.wait()
+            end_child(proc)
             raise
         # A command may leave background children in its group: they go too.
         end_group(proc.pid, grace=1.0)
@@ -185,22 +182,11 @@ class Launched:
 
     def go(self) -> None:
         """Let the service start: call once it is recorded (see :mod:`state_format.log_pump`)."""
-        self._release(b"g")
+        release(self.proc, go=True)
 
     def cancel(self) -> None:
         """Never start it: the supervisor exits without running the command."""
-        self._release(b"")
-
-    def _release(self, byte: bytes) -> None:
-        stdin = self.proc.stdin
-        if stdin is None or stdin.closed:
-            return
-        # The supervisor may be gone already (killed): a broken pipe is fine.
-        with contextlib.suppress(OSError):
-            if byte:
-                stdin.write(byte)
-        with contextlib.suppress(OSError):
-            stdin.close()
+        release(self.proc, go=False)
 
 
 def launch(command: str, *, cwd: Path, env: Mapping[str, str], log: Path) -> Launched:
