@@ -537,7 +537,7 @@ def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
                 left, right = found
                 return (left, right) if "hello" in left and "from the agent" in right else None
 
-            left, right = wait_for("both sides of the diff", sides)
+            left, _right = wait_for("both sides of the diff", sides)
             assert "from the agent" not in left, left
             assert "↔ worktree" in tab.inner_text(), tab.inner_text()
             figure = shot("changes-diff")
@@ -563,9 +563,10 @@ def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
             box = quick_input(page, "Squash commit: first line")
             box.fill("Readme: greet from the agent")
             page.keyboard.press("Enter")
-            wait_for("the confirmation with the new subject", lambda: "Readme: greet from the agent"
-                     in page.locator(".monaco-dialog-box").inner_text())
-            page.locator(".monaco-dialog-box").get_by_role("button", name="Land", exact=True).click()
+            dialog = page.locator(".monaco-dialog-box")
+            wait_for("the confirmation with the new subject",
+                     lambda: "Readme: greet from the agent" in dialog.inner_text())
+            dialog.get_by_role("button", name="Land", exact=True).click()
             wait_for("the squash commit on main", lambda: git_out(
                 repo, "log", "-1", "--format=%s") == "Readme: greet from the agent")
             body = git_out(repo, "log", "-1", "--format=%b")
