@@ -104,6 +104,8 @@ def test_land_reports_conflicts_then_lands_and_discard_confirms(
     assert res["qf"] == [str(repo / "README.md")]
     assert res["landed"].startswith(f"Synthetic: landed {good['id']} into main (squash)")
     assert git(repo, "log", "-1", "--format=%s").strip() == "Landed from Neovim"
+    # The drafted body is kept under the typed first line.
+    assert f"Construct: {good['id']}" in git(repo, "log", "-1", "--format=%b")
     assert git(repo, "rev-parse", "HEAD~1") == head
     prompts = [p for p in result["prompts"] if p["kind"] == "select"]
     assert prompts[0]["prompt"] == "Land Clash how?"

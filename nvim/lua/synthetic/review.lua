@@ -210,17 +210,7 @@ function M.land(ref)
       return
     end
     local args = { root = root, ref = c.id, strategy = strategy.id }
-    if strategy.id == "squash" then
-      local message = rpc.input({ prompt = "Commit message (empty: drafted from the construct and its session): " })
-      if message == nil then
-        return
-      end
-      if message ~= "" then
-        args.message = message
-      end
-    end
-    local err, result = rpc.call(client, "synthetic.construct.land", args)
-    if err then
+    local function refused(err)
       local data = type(err.data) == "table" and err.data or {}
       if rpc.error_code(err) == "merge-conflict" and type(data.files) == "table" then
         local items = vim.tbl_map(function(path)
@@ -229,6 +219,24 @@ function M.land(ref)
         vim.fn.setqflist({}, " ", { title = "Synthetic: conflicts landing " .. c.id, items = items })
       end
       return fail(err)
+    end
+    -- Every check first: a conflict is said before the message is asked for.
+    local perr, plan = rpc.call(client, "synthetic.construct.landPlan", args)
+    if perr then
+      return refused(perr)
+    end
+    if strategy.id == "squash" and present(plan.message) then
+      local lines = vim.split(plan.message, "\n", { plain = true })
+      local subject = rpc.input({ prompt = "Commit message (first line; the drafted body is kept): ", default = lines[1] })
+      if subject == nil or vim.trim(subject) == "" then
+        return notify("no commit message; nothing was landed")
+      end
+      lines[1] = vim.trim(subject)
+      args.message = table.concat(lines, "\n")
+    end
+    local err, result = rpc.call(client, "synthetic.construct.land", args)
+    if err then
+      return refused(err)
     end
     local how = result.fast_forward and "fast-forward" or result.strategy
     if result.strategy == "apply" then
