@@ -350,13 +350,15 @@ class OpenCodeClient:
                     raise
             time.sleep(interval)
 
-    def providers(self) -> Providers:
+    def providers(self, *, directory: str | None = None) -> Providers:
         """The providers the server can use now (``GET /config/providers``).
 
         A provider is listed when it has credentials or needs none (a local
         ``openai-compatible`` one); ``opencode auth login`` adds the others.
+        With ``directory``, as seen from that folder (its own config counts);
+        the server loads them for the folder on first use.
         """
-        body = self._request("GET", "/config/providers")
+        body = self._request("GET", "/config/providers", directory=directory)
         if not isinstance(body, dict) or not isinstance(body.get("providers"), list):
             raise _bad("provider list", body, self.base_url)
         models: dict[str, list[str]] = {}

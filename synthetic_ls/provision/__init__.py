@@ -9,8 +9,13 @@ agent session. Each is one module here with one class implementing
 step      what it does                                         who calls it
 ========  ===================================================  ==========================
 plan      what it would do, with no side effect                ``--dry-run``, previews
+preflight refuse before anything is written (a server that     creation, before the record
+          cannot use the model)
 prepare   names chosen before anything is made (a folder,      creation, before provision
           a branch), written to the record with the journal
+warm      begin slow work provision will need, in the          creation, after each
+          background, making nothing to undo (a server         earlier step
+          loading a folder)
 provision make it                                              creation
 undo      remove what provision made, even half-made           a failed creation, recovery
 release   remove it when the construct or worktree goes        ``rm``, ``worktree rm``
@@ -30,9 +35,10 @@ record (``journal = {op, owner, started, done, groups, restore}``, specified
 in ``state_format/README.md``). The owner names the process by pid, start
 time, host, boot id and PID namespace (:mod:`state_format.owner`), so a
 creation still running elsewhere, or a reused pid, is never taken for a
-dead one. Child processes (``git worktree add``, later a service's setup)
-run in their own process group, recorded in the journal, and recovery ends
-that group before it undoes anything. Reading (``ls``, ``show``, an editor's
+dead one. Child processes (``git worktree add``, setup commands, services)
+run in their own process group, recorded in the journal before they may run
+anything (:mod:`synthetic_ls.proc`), and recovery ends that group before it
+undoes anything. Reading (``ls``, ``show``, an editor's
 refresh) never recovers; ``doctor --fix`` and the next operation that
 changes the construct do.
 """

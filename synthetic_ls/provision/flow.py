@@ -96,6 +96,8 @@ def create(job: Job, resources: Sequence[Resource], *, final_status: Status) -> 
             fields = resource.prepare(job)
             job.update(journal=journal.start(resource.name), **made, **fields)
             made = resource.provision(job)
+            for later in steps[number:]:
+                later.warm(job)
         title = "marking the construct ready"
         if job.cancelled is not None and job.cancelled():
             raise OperationCancelledError("the creation was cancelled")

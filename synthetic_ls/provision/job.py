@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +59,29 @@ class Job:
     #: A failed creation keeps the record, in status ``error`` with what failed,
     #: instead of deleting it (what its steps made is undone either way).
     keep_failed: bool = False
+    #: Work a resource began ahead of its step (:meth:`Resource.warm`), by resource name.
+    ahead: dict[str, Future[Any]] = field(default_factory=dict)
+
+    def begin_ahead(self, name: str, work: Callable[[], Any]) -> None:
+        """Run ``work`` in the background for resource ``name``, once per job.
+
+        Its result (or error) waits in :attr:`ahead`. A daemon thread, not a
+        pool: a creation that fails before the step never waits for it, nor
+        does the interpreter's exit.
+        """
+        if name in self.ahead:
+            return
+        future: Future[Any] = Future()
+
+        def run() -> None:
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(work())
+                except BaseException as exc:  # handed to the step that waits for it
+                    future.set_exception(exc)
+
+        self.ahead[name] = future
+        threading.Thread(target=run, name=f"synthetic-ahead-{name}", daemon=True).start()
 
     def opencode(self) -> ServerInfo:
         """The repository's OpenCode server: the named one, the running one, or a new one."""

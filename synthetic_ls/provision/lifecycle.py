@@ -95,7 +95,7 @@ class Finding:
 
 
 class Resource(abc.ABC):
-    """One kind of thing a construct owns, with the six lifecycle steps (and their checks).
+    """One kind of thing a construct owns, with its lifecycle steps (and their checks).
 
     Every step receives the :class:`~synthetic_ls.provision.job.Job` for one
     construct (its record, template, settings and options). The flow writes
@@ -134,6 +134,16 @@ class Resource(abc.ABC):
         made, so recovery after a crash knows what to look for.
         """
         return {}
+
+    def warm(self, job: Job) -> None:
+        """Begin slow work :meth:`provision` will need, in the background, as soon as it can.
+
+        The flow calls it after each step before this one, so the resource
+        sees what they made (a worktree) and begins once it has what it
+        needs (:meth:`Job.begin_ahead`). The work must make nothing an undo
+        would have to remove: a read, a server loading a folder.
+        """
+        return None
 
     @abc.abstractmethod
     def provision(self, job: Job) -> dict[str, Any]:

@@ -9,6 +9,7 @@ with the construct's name as its title and the template's model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthetic_ls.errors import ExitCode, SyntheticError
@@ -149,9 +150,33 @@ class SessionResource(Resource):
             resolved = resolve_model(agent_spec(job.config, job.template), client.providers())
         job.outputs["agent"] = resolved
 
+    def warm(self, job: Job) -> None:
+        """Once the worktree exists, check the model as seen from it, in the background.
+
+        OpenCode loads its providers per folder on first use (about 300 ms,
+        measured with 1.18), which the session's first message would
+        otherwise wait for; asked here, it happens beside the ports, bundle
+        and services steps. The answer is checked too: a worktree's own
+        OpenCode config may change what is usable.
+        """
+        directory = _directory(job)
+        if not directory or not Path(directory).is_dir():
+            return
+        server = job.opencode()  # found in this thread: the job is not shared
+        spec = job.outputs.get("agent") or agent_spec(job.config, job.template)
+
+        def check() -> AgentSpec:
+            with server.client() as client:
+                return resolve_model(spec, client.providers(directory=directory))
+
+        job.begin_ahead(self.name, check)
+
     def provision(self, job: Job) -> dict[str, Any]:
         """Create the session; its id goes into the record."""
         spec = job.outputs.get("agent") or agent_spec(job.config, job.template)
+        ahead = job.ahead.pop(self.name, None)
+        if ahead is not None:
+            spec = ahead.result()  # raises what the check in the worktree found
         with job.opencode().client() as client:
             session = client.create_session(
                 _directory(job), title=job.construct.name, provider_id=spec.provider_id,

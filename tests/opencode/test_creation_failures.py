@@ -99,6 +99,26 @@ def test_a_failing_session_undoes_the_running_services_and_ports(
     nothing_left(repo, tmp_path)
 
 
+def test_a_worktree_whose_opencode_config_disables_the_provider_fails_at_the_session_step(
+    tmp_path: Path, served: OpenCodeServer,
+) -> None:
+    # OpenCode reads a folder's own opencode.json: the model usable for the
+    # server may not be in the new worktree. Checked there (ahead of the step,
+    # beside the services), and refused before any session is made.
+    repo = make_service_repo(tmp_path, config(API, AGENT), {
+        **BRIEF, "opencode.json": json.dumps({"disabled_providers": ["offline"]}),
+    })
+    proc = new(repo, tmp_path, served.url, served.password)
+    assert proc.returncode != 0, proc.stderr
+    err = json.loads(proc.stderr.splitlines()[-1])["error"]
+    assert err["step"] == "creating the agent session", err
+    assert "cannot use provider 'offline'" in err["message"], err["message"]
+    assert "stopped service api" in " ".join(err["rolled_back"])
+    nothing_left(repo, tmp_path)
+    client = served.client()
+    assert [s for s in client.list_sessions() if str(tmp_path) in s.directory] == []
+
+
 @pytest.fixture
 def served(
     opencode_server: OpenCodeServer, opencode_bin: str, monkeypatch: pytest.MonkeyPatch
