@@ -445,7 +445,8 @@ def test_file_version_reads_git_objects_only(
     (wt / "src" / "util.py").write_text("x = 'uncommitted'\n")  # not in any commit
     (wt / "big.txt").write_bytes(b"a" * (TEXT_MAX + 1))
     (wt / "blob.bin").write_bytes(b"\x00\x01\x02")
-    git(wt, "add", "big.txt", "blob.bin")
+    (wt / "leak").symlink_to("/etc/passwd")  # a branch's link: its target's name, not its content
+    git(wt, "add", "big.txt", "blob.bin", "leak")
     git(wt, "commit", "-q", "-m", "big and binary")
     store = Store.open(repo)
     base = file_version(store, c["id"], "src/util.py")
@@ -457,6 +458,7 @@ def test_file_version_reads_git_objects_only(
     assert added.to_dict()["exists"] is False and added.text is None
     big = file_version(store, c["id"], "big.txt", at="head")
     assert big.too_large and big.text is None and big.size == TEXT_MAX + 1
+    assert file_version(store, c["id"], "leak", at="head").text == "/etc/passwd"
     binary = file_version(store, c["id"], "blob.bin", at="head")
     assert binary.binary and binary.text is None and binary.size == 3
     # Ignored include files exist on disk but never in git: nothing to read.

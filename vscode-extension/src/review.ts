@@ -50,6 +50,14 @@ export class VersionContentProvider implements vscode.TextDocumentContentProvide
   }
 }
 
+function isPlainFile(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** The construct a command acts on, from the tree node or a pick. */
 export type TargetPicker = (
   node: Node | undefined,
@@ -82,9 +90,11 @@ export class Review {
     const left = versionUri(node.root, diff.construct, file.path, "base");
     let right: vscode.Uri;
     const onDisk = diff.worktree ? path.join(diff.worktree, file.path) : undefined;
-    if (file.inWorktree && onDisk && fs.existsSync(onDisk)) right = vscode.Uri.file(onDisk);
-    else if (file.status === "D" || diff.worktree) right = versionUri(node.root, diff.construct, file.path, "none");
-    else right = versionUri(node.root, diff.construct, file.path, "head"); // no worktree: the branch's tip
+    // A link is compared as git stores it (its target's name): a branch's link
+    // to a file elsewhere never opens that file.
+    if (file.inWorktree && onDisk && isPlainFile(onDisk)) right = vscode.Uri.file(onDisk);
+    else if (file.status === "D") right = versionUri(node.root, diff.construct, file.path, "none");
+    else right = versionUri(node.root, diff.construct, file.path, "head"); // no worktree, or a link
     await vscode.commands.executeCommand("vscode.diff", left, right, diffTitle(file, diff), { preview: true });
   }
 
