@@ -115,15 +115,19 @@ function M.open_diff(client, data)
   local left = version_lines(client, data, at)
   local right_path = (data.worktree or data.root) .. "/" .. data.path
   local right = nil
+  local stat = vim.uv.fs_lstat(right_path)
   if data.where == "committed" and data.worktree == nil then
     right = version_lines(client, data, "head") -- no worktree: the branch's version
+  elseif stat and stat.type == "link" then
+    -- As git stores it (the target's name): a branch's link never opens the file it names.
+    right = version_lines(client, data, "head")
   end
   vim.cmd("tabnew")
   if right then
     vim.api.nvim_buf_set_lines(0, 0, -1, false, right)
     vim.bo.buftype, vim.bo.bufhidden = "nofile", "wipe"
     vim.api.nvim_buf_set_name(0, ("synthetic://%s/%s"):format(data.construct, data.path))
-  elseif vim.uv.fs_stat(right_path) then
+  elseif stat then
     vim.cmd("edit " .. vim.fn.fnameescape(right_path))
   else
     vim.bo.buftype, vim.bo.bufhidden = "nofile", "wipe" -- deleted on the branch
