@@ -72,15 +72,6 @@ export function changeDescription(f: ChangedFile): string {
   return [dir, STATUS_WORDS[f.status] ?? f.status, counts, place].filter(Boolean).join(" · ");
 }
 
-/** The "Changes" node's description once the diff is known. */
-export function changesSummary(diff: DiffResult): string {
-  const files = changedFiles(diff).length;
-  const parts = [`${files} ${files === 1 ? "file" : "files"}`, `${diff.commits.length} ${diff.commits.length === 1 ? "commit" : "commits"}`];
-  if (diff.uncommitted.length) parts.push(`${diff.uncommitted.length} uncommitted`);
-  if (diff.target) parts.push(`vs ${diff.target}`);
-  return parts.join(" · ");
-}
-
 /** The diff editor's title: the file, then what is compared. */
 export function diffTitle(f: ChangedFile, diff: DiffResult): string {
   const name = f.path.slice(f.path.lastIndexOf("/") + 1);

@@ -3,7 +3,6 @@ import { test } from "node:test";
 import {
   changeDescription,
   changedFiles,
-  changesSummary,
   diffTitle,
   discardConfirmation,
   landConfirmation,
@@ -67,7 +66,6 @@ test("descriptions, summary and the diff title", () => {
   assert.equal(changeDescription(notes), "untracked · uncommitted");
   assert.equal(changeDescription(old), "deleted · +0 −2");
   assert.equal(changeDescription(added), "src · added · +3 −0");
-  assert.equal(changesSummary(diff()), "4 files · 1 commit · 1 uncommitted · vs main");
   assert.equal(diffTitle(added, diff()), "new.py (main @ 3333333 ↔ worktree)");
   assert.equal(diffTitle(old, diff()), "old.txt (main @ 3333333 ↔ deleted)");
   const noWorktree = diff({ worktree: null });
