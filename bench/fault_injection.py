@@ -51,7 +51,7 @@ GIT_ENV = {
     "GIT_COMMITTER_NAME": "f", "GIT_COMMITTER_EMAIL": "f@example.invalid",
 }
 #: After the step begins, wait this long before the kill (one per round, cycling).
-DELAYS = (0.0, 0.05, 0.3)
+DELAYS = (0.0, 0.05, 0.15, 0.3)
 
 
 @dataclass
@@ -104,6 +104,16 @@ class Lab:
         plan = json.loads(out.stdout)["plan"]
         return ["record", *(item["resource"] for item in plan)]
 
+    def finished(self) -> bool:
+        """A construct whose record has no journal: its creation finished."""
+        folder = self.state / "constructs"
+        for path in folder.glob("*.toml") if folder.is_dir() else []:
+            try:
+                return "journal" not in tomllib.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+        return False
+
     def journal_steps(self) -> list[str] | None:
         """The steps begun by the creation in progress (None: no record yet)."""
         folder = self.state / "constructs"
@@ -137,7 +147,9 @@ def kill_at(lab: Lab, step: str, delay: float) -> bool:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
-    return hit
+    # A record without a journal is a creation that finished before the kill
+    # (the process was only exiting): a whole construct, not a half one.
+    return hit and not lab.finished()
 
 
 def worktree_dirs(lab: Lab) -> list[str]:
@@ -209,6 +221,10 @@ def main() -> int:
                 runs += 1
                 hits += hit
                 seen.update(worktree_dirs(lab))
+                if not hit:  # it finished: remove it as a person would, then count
+                    for made in json.loads(lab.synthetic("ls", "--json").stdout or "{}").get(
+                            "constructs", []):
+                        lab.synthetic("rm", made["id"], "--yes", "--force")
                 fixed = lab.synthetic("doctor", "--fix", "--json")
                 left = count_leftovers(lab, seen, (server_url, password))
                 status = "ok" if left.total() == 0 else "LEFT: " + ", ".join(left.details)
