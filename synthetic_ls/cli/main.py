@@ -59,6 +59,7 @@ COMMAND_HOMES = {
     "prompts": "synthetic_ls.cli.prompts_cmd",
     "diff": "synthetic_ls.cli.review_cmd",
     "log": "synthetic_ls.cli.review_cmd",
+    "commit": "synthetic_ls.cli.review_cmd",
     "land": "synthetic_ls.cli.review_cmd",
     "discard": "synthetic_ls.cli.review_cmd",
     "review": "synthetic_ls.cli.review_cmd",

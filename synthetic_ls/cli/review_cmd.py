@@ -86,6 +86,18 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(func=cmd_discard)
 
     p = sub.add_parser(
+        "commit",
+        help="commit a construct's uncommitted changes in its worktree",
+        description="Commit what `synthetic diff` shows as uncommitted in the construct's "
+        "worktree (include files copied in are never committed), so that it can land. The "
+        "worktree's hooks run; when the commit fails nothing is committed.",
+    )
+    p.add_argument("ref", metavar="REF", help=_REF_HELP)
+    p.add_argument("--message", "-m", required=True, metavar="TEXT", help="commit message")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_commit)
+
+    p = sub.add_parser(
         "review",
         help="mark a construct as being reviewed",
         description="Move the construct to status `reviewing`.",
@@ -301,6 +313,23 @@ def cmd_discard(args: argparse.Namespace) -> int:
         sys.stdout.write(f"Discarded construct {c.id}.\n")
         for note in result.notes:
             sys.stdout.write(f"  {note}\n")
+    return int(ExitCode.OK)
+
+
+def cmd_commit(args: argparse.Namespace) -> int:
+    """``synthetic commit``."""
+    from synthetic_ls.ops.commit_work import commit_construct
+
+    result = commit_construct(_store(), args.ref, args.message)
+    if args.json:
+        _print_json(result.to_dict())
+        return int(ExitCode.OK)
+    sys.stdout.write(
+        f"Committed {len(result.files)} file(s) in {result.construct.id}'s worktree: "
+        f"{result.commit[:12]}.\n"
+    )
+    for f in result.files:
+        sys.stdout.write(f"  {f.status} {f.path}\n")
     return int(ExitCode.OK)
 
 

@@ -34,13 +34,17 @@ def _env() -> dict[str, str]:
 
 
 def run_git(
-    cwd: Path, *args: str, step: str, check: bool = True
+    cwd: Path, *args: str, step: str, check: bool = True, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``git -C cwd args`` without a shell; raise :class:`GitStepError` naming ``step``."""
+    """Run ``git -C cwd args`` without a shell; raise :class:`GitStepError` naming ``step``.
+
+    ``input`` is written to git's standard input (else it reads nothing).
+    """
     try:
         proc = subprocess.run(
             ["git", "-C", str(cwd), *args], capture_output=True, encoding="utf-8",
-            errors="surrogateescape", env=_env(), stdin=subprocess.DEVNULL, check=False,
+            errors="surrogateescape", env=_env(), check=False, input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
         )
     except FileNotFoundError:
         raise GitStepError(f"{step} failed: the git command was not found on PATH") from None
@@ -291,9 +295,11 @@ def git_dir_file(cwd: Path, name: str) -> Path:
     return path if path.is_absolute() else cwd / path
 
 
-def run_step(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_step(
+    cwd: Path, *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a git command that may fail for a reason to report (conflict, hook); never raises."""
-    return run_git(cwd, *args, step=f"git {args[0]}", check=False)
+    return run_git(cwd, *args, step=f"git {args[0]}", check=False, input=input)
 
 
 @dataclass(frozen=True)

@@ -348,6 +348,7 @@ COMMANDS: dict[str, Command] = {
         Command("synthetic.construct.diff", review_commands.diff),
         Command("synthetic.construct.file", review_commands.file),
         Command("synthetic.construct.log", review_commands.log),
+        Command("synthetic.construct.commit", review_commands.commit, "Committing"),
         Command("synthetic.construct.landPlan", review_commands.land_plan),
         Command("synthetic.construct.land", review_commands.land, "Landing the construct"),
         Command("synthetic.construct.discardPreview", review_commands.discard_preview),

@@ -1,5 +1,5 @@
 """Adapters of the review commands (``synthetic.construct.diff``, ``.file``, ``.log``,
-``.land``, ``.landPlan``, ``.discard``, ``.discardPreview``, ``.review``).
+``.commit``, ``.land``, ``.landPlan``, ``.discard``, ``.discardPreview``, ``.review``).
 
 Registered in :data:`synthetic_ls.lsp.commands.COMMANDS`; each takes the JSON
 arguments and returns the operation's result (the CLI's ``--json``).
@@ -50,6 +50,15 @@ def land(store: Any, args: dict[str, Any]) -> Any:
         args, {"ref": str, "strategy": str, "message": str, "into": str, "remove": bool}
     )
     return land_construct(store, LandOptions(**values))
+
+
+def commit(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.commit_work import commit_construct
+
+    values = _args(args, {"ref": str, "message": str})
+    if "message" not in values:
+        raise InvalidInputError("missing argument 'message'", fields={"missing": ["message"]})
+    return commit_construct(store, values["ref"], values["message"])
 
 
 def land_plan(store: Any, args: dict[str, Any]) -> Any:

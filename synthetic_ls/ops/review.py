@@ -132,7 +132,7 @@ def _hidden_untracked(store: Store, construct: Construct, paths: list[str]) -> s
     return hidden & set(paths)
 
 
-def _worktree_changes(store: Store, construct: Construct) -> list[gitr.FileChange]:
+def worktree_changes(store: Store, construct: Construct) -> list[gitr.FileChange]:
     """Uncommitted changes in the construct's worktree, include files left out."""
     path = construct.workspace_path
     if not path or not (Path(path) / ".git").exists():
@@ -192,7 +192,7 @@ def diff_construct(store: Store, ref: str, *, patch: bool = False) -> DiffResult
     construct = store.resolve_construct(ref)
     # The worktree's status scans every file: run it beside the branch's diff.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(_worktree_changes, store, construct)
+        pending = pool.submit(worktree_changes, store, construct)
         span = _span(store, construct)
         files = gitr.committed_changes(span.root, span.merge_base, span.head)
         commits = gitr.commits_between(span.root, span.merge_base, span.head)
@@ -425,6 +425,17 @@ def _preflight(store: Store, span: Span, strategy: str) -> Path:
             fields={"construct": c.id, "target": span.target, "base_commit": c.base_commit,
                     "target_tip": span.target_tip},
         )
+    # Before "nothing to land": an agent that never committed has work, uncommitted.
+    own = worktree_changes(store, c)
+    if own:
+        lines = [f"{x.status} {x.path}" for x in own]
+        raise ConstructDirtyError(
+            f"the worktree of construct {c.id} at {c.workspace_path} has uncommitted changes, "
+            "which landing would leave behind; nothing was landed. Commit them (`synthetic "
+            f"commit {c.id} -m MESSAGE`; include files are never committed), or discard "
+            "them, first:" + "".join(f"\n  {one_line(x, 200)}" for x in lines[:20]),
+            fields={"construct": c.id, "path": c.workspace_path, "files": lines},
+        )
     if span.merge_base == span.head:  # the target has every commit of the branch
         raise NothingToLandError(
             f"the branch {span.branch!r} has no commit that {span.target!r} does not have "
@@ -441,15 +452,6 @@ def _preflight(store: Store, span: Span, strategy: str) -> Path:
             "Commit or stash them first:" + "".join(f"\n  {one_line(x, 200)}" for x in dirty[:20]),
             fields={"construct": c.id, "path": str(checkout), "files": dirty,
                     "operation": busy},
-        )
-    own = _worktree_changes(store, c)
-    if own:
-        lines = [f"{x.status} {x.path}" for x in own]
-        raise ConstructDirtyError(
-            f"the worktree of construct {c.id} at {c.workspace_path} has uncommitted changes, "
-            "which landing would leave behind; nothing was landed. Commit them (or discard "
-            "them) first:" + "".join(f"\n  {one_line(x, 200)}" for x in lines[:20]),
-            fields={"construct": c.id, "path": c.workspace_path, "files": lines},
         )
     if strategy == "rebase" and not (
         c.workspace_path and (Path(c.workspace_path) / ".git").exists()
@@ -675,7 +677,7 @@ def discard_preview(store: Store, ref: str) -> DiscardPreview:
     with contextlib.suppress(NoBranchError, BranchGoneError, TargetMissingError, LandFailedError):
         span = _span(store, construct)
         commits = gitr.commits_between(span.root, span.target_tip, span.head)
-    return DiscardPreview(construct, commits, _worktree_changes(store, construct))
+    return DiscardPreview(construct, commits, worktree_changes(store, construct))
 
 
 @dataclass(frozen=True)

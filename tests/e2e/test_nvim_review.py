@@ -67,6 +67,7 @@ def test_land_reports_conflicts_then_lands_and_discard_confirms(
     commit_file(Path(clash["workspace_path"]), "README.md", "theirs\n", "theirs")
     good = _construct(repo, "Good")
     commit_file(Path(good["workspace_path"]), "docs/a.md", "a\n", "add a")
+    (Path(good["workspace_path"]) / "docs" / "left.md").write_text("uncommitted\n")
     dropped = _construct(repo, "Dropped")
     commit_file(Path(dropped["workspace_path"]), "docs/b.md", "b\n", "add b")
     commit_file(repo, "README.md", "ours\n", "ours")
@@ -81,7 +82,8 @@ def test_land_reports_conflicts_then_lands_and_discard_confirms(
             if n.msg:find(pattern, 1, true) then return n.msg end
           end
         end
-        T.script_ui({{ "merge", "squash", "Discard" }}, {{ "Landed from Neovim" }})
+        T.script_ui({{ "merge", "squash", "Commit them", "Discard" }},
+                    {{ "Committed from Neovim", "Landed from Neovim" }})
         vim.cmd("SyntheticLand {clash['id']}")
         T.results.conflict = T.wait(function() return note("conflict") end, 30000, "conflict")
         T.results.qf = vim.tbl_map(function(i)
@@ -104,8 +106,13 @@ def test_land_reports_conflicts_then_lands_and_discard_confirms(
     assert res["qf"] == [str(repo / "README.md")]
     assert res["landed"].startswith(f"Synthetic: landed {good['id']} into main (squash)")
     assert git(repo, "log", "-1", "--format=%s").strip() == "Landed from Neovim"
-    # The drafted body is kept under the typed first line.
-    assert f"Construct: {good['id']}" in git(repo, "log", "-1", "--format=%b")
+    # The drafted body is kept under the typed first line; the uncommitted file
+    # was offered for a commit first, and landed with the rest.
+    body = git(repo, "log", "-1", "--format=%b")
+    assert f"Construct: {good['id']}" in body and "* Committed from Neovim" in body, body
+    assert (repo / "docs" / "left.md").read_text() == "uncommitted\n"
+    offer = [p for p in result["prompts"] if "uncommitted change(s)" in (p["prompt"] or "")]
+    assert offer and "? docs/left.md" in offer[0]["prompt"], offer
     assert git(repo, "rev-parse", "HEAD~1") == head
     prompts = [p for p in result["prompts"] if p["kind"] == "select"]
     assert prompts[0]["prompt"] == "Land Clash how?"

@@ -488,3 +488,55 @@ def test_land_check_says_what_would_land_and_lands_nothing(
     commit_file(repo, "src/util.py", "x = 3\n", "main changes util too")
     code, err = cli_error(capsys, "land", c["id"], "--check")
     assert code == 5 and err["code"] == "merge-conflict"
+
+
+# -- committing an agent's uncommitted work ------------------------------------------------
+
+
+def test_uncommitted_work_is_committed_without_include_files_then_lands(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    c = new(capsys)
+    wt = Path(c["workspace_path"])
+    # An agent that edits and never commits: landing says so (not "nothing to land").
+    (wt / "src" / "main.py").write_text("print('bye')\n")
+    (wt / "src" / "util.py").unlink()
+    (wt / "*").write_text("a file named like a pattern\n")
+    (wt / "local.cfg").write_text("debug = false\n")  # an include file: never committed
+    (wt / ".env").write_text("TOKEN=changed\n")
+    code, err = cli_error(capsys, "land", c["id"])
+    assert code == 5 and err["code"] == "construct-dirty", err
+    assert f"synthetic commit {c['id']}" in err["message"]
+    done = cli_json(capsys, "commit", c["id"], "-m", "Agent's work")
+    assert sorted((f["path"], f["status"]) for f in done["files"]) == [
+        ("*", "?"), ("src/main.py", "M"), ("src/util.py", "D")
+    ]
+    assert git(wt, "log", "-1", "--format=%s").strip() == "Agent's work"
+    assert done["commit"] == git(wt, "rev-parse", "HEAD").strip()
+    assert git(wt, "status", "--porcelain").split() == ["??", "local.cfg"]
+    code, err = cli_error(capsys, "commit", c["id"], "-m", "again")
+    assert err["code"] == "nothing-to-commit"
+    cli_json(capsys, "land", c["id"])
+    assert (repo / "src" / "main.py").read_text() == "print('bye')\n"
+    assert not (repo / "src" / "util.py").exists() and (repo / "*").exists()
+    assert "local.cfg" not in git(repo, "ls-files")
+    code, out, _ = cli(capsys, "commit", c["id"], "-m", " ")
+    assert code != 0 and out == ""
+
+
+def test_a_refused_commit_commits_nothing_and_keeps_the_index(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    c = new(capsys)
+    wt = Path(c["workspace_path"])
+    (wt / "src" / "main.py").write_text("print('staged')\n")
+    git(wt, "add", "src/main.py")
+    (wt / "src" / "main.py").write_text("print('staged, then edited')\n")
+    (wt / "notes.txt").write_text("unstaged\n")
+    _hook(repo, "pre-commit", "echo 'lint failed' >&2; exit 1")
+    head, index = git(wt, "rev-parse", "HEAD"), git(wt, "ls-files", "-s")
+    code, err = cli_error(capsys, "commit", c["id"], "-m", "work")
+    assert code == 1 and err["code"] == "hook-failed" and "pre-commit" in err["hooks"], err
+    assert "lint failed" in err["message"] and err["rolled_back"] is True
+    assert git(wt, "rev-parse", "HEAD") == head and git(wt, "ls-files", "-s") == index
+    assert (wt / "src" / "main.py").read_text() == "print('staged, then edited')\n"

@@ -65,6 +65,7 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.construct.diff",
         "synthetic.construct.file",
         "synthetic.construct.log",
+        "synthetic.construct.commit",
         "synthetic.construct.landPlan",
         "synthetic.construct.land",
         "synthetic.construct.discardPreview",

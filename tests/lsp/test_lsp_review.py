@@ -92,3 +92,22 @@ async def test_review_flow(client: LanguageClient, repo: Path) -> None:
     ]
     assert not wt.exists()
     assert made["branch"] not in git(repo, "branch")
+
+
+async def test_an_agents_uncommitted_work_is_committed_then_landed(
+    client: LanguageClient, repo: Path
+) -> None:
+    _identity(repo)
+    made = await run(client, "synthetic.construct.create", {"name": "Edit", "template_id": "docs"})
+    ident, wt = made["id"], Path(made["workspace_path"])
+    (wt / "notes.md").write_text("written by the agent\n")
+    with pytest.raises(JsonRpcException) as info:
+        await run(client, "synthetic.construct.landPlan", {"ref": ident})
+    assert info.value.data["code"] == "construct-dirty"  # type: ignore[attr-defined]
+    done = await run(client, "synthetic.construct.commit", {"ref": ident, "message": "Notes"})
+    assert [f["path"] for f in done["files"]] == ["notes.md"]
+    plan = await run(client, "synthetic.construct.landPlan", {"ref": ident})
+    assert [c["subject"] for c in plan["commits"]] == ["Notes"]
+    landed = await run(client, "synthetic.construct.land", {"ref": ident})
+    assert landed["construct"]["status"] == "completed"
+    assert (repo / "notes.md").read_text() == "written by the agent\n"

@@ -20,8 +20,9 @@ temporary folder; the README's two figures are copied from there):
 
 A second scenario reviews and lands: a construct's "Changes" node lists its
 files and one opens in the diff editor (merge base ↔ worktree); "Land..."
-from the row asks for the strategy and confirms with the drafted squash
-message; "Discard" from the palette lists the commits it would lose.
+from the row asks for the strategy, offers to commit what the agent left
+uncommitted, and confirms with the drafted squash message; "Discard" from
+the palette lists the commits it would lose.
 
 Every wait polls with a deadline. scripts/test.sh sets SYNTHETIC_E2E_REQUIRED=1:
 there a missing code-server, .vsix, Chromium or Playwright fails the test.
@@ -543,7 +544,10 @@ def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
             figure = shot("changes-diff")
             shutil.copy(figure, artefacts / "vscode-review.png")
 
-            # 2. Land... from the row: strategy, then a confirmation with the draft.
+            # 2. Land... from the row: strategy; the agent left a file uncommitted,
+            # which is offered for a commit first; then a confirmation with the draft.
+            (Path(landing["workspace_path"]) / "docs").mkdir()
+            (Path(landing["workspace_path"]) / "docs" / "notes.md").write_text("notes\n")
             row.hover()
             row.locator(".action-label[aria-label^='Land Construct']").click()
             box = quick_input(page, "Land Fix readme: how?")
@@ -555,7 +559,16 @@ def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
             dialog = page.locator(".monaco-dialog-box")
             dialog.wait_for()
             text = dialog.inner_text()
-            assert "Land Fix readme into main (squash, 1 commit)?" in text, text
+            assert "Fix readme has 1 uncommitted change(s)" in text, text
+            assert "? docs/notes.md" in text, text
+            shot("commit-offer")
+            dialog.get_by_role("button", name="Commit and Continue…").click()
+            quick_input(page, "Commit Fix readme's uncommitted work")
+            page.keyboard.press("Enter")  # the suggested message
+            wait_for("the land confirmation", lambda: "Land Fix readme into main" in
+                     page.locator(".monaco-dialog-box").inner_text())
+            text = dialog.inner_text()
+            assert "Land Fix readme into main (squash, 2 commits)?" in text, text
             assert "agent: readme" in text and "Commit message:" in text, text
             shot("land-confirmation")
             # The drafted message's first line is editable; the confirmation comes back.
@@ -571,6 +584,8 @@ def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
                 repo, "log", "-1", "--format=%s") == "Readme: greet from the agent")
             body = git_out(repo, "log", "-1", "--format=%b")
             assert "* agent: readme" in body and f"Construct: {landing['id']}" in body, body
+            assert "* Fix readme: the agent's uncommitted work" in body, body
+            assert (repo / "docs" / "notes.md").read_text() == "notes\n"
             assert git_out(repo, "rev-parse", "HEAD~1") == main_before
             assert (repo / "src" / "new.py").read_text() == "n = 1\n"
             record = state / f"{landing['id']}.toml"

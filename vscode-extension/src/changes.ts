@@ -137,3 +137,13 @@ export function discardConfirmation(name: string, preview: DiscardPreview): { me
   }
   return { message, detail: detail.join("\n") };
 }
+
+/** The offer to commit a construct's uncommitted work before landing it. */
+export function commitOffer(name: string, files: string[]): { message: string; detail: string } {
+  const shown = files.slice(0, 15);
+  if (files.length > shown.length) shown.push(`… and ${files.length - shown.length} more`);
+  return {
+    message: `${name} has ${files.length} uncommitted change(s), which landing would leave behind. Commit them first?`,
+    detail: [...shown, "", "Include files copied in (.env ...) are never committed."].join("\n"),
+  };
+}

@@ -268,6 +268,13 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** A list field of a failed command's core error (`data.files` ...), as strings. */
+export function errorList(err: unknown, key: string): string[] {
+  const data = err && typeof err === "object" ? (err as { data?: unknown }).data : undefined;
+  const value = data && typeof data === "object" ? (data as Record<string, unknown>)[key] : undefined;
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
+
 /** A prompt bundle as a markdown document: where each fragment came from, then the text. */
 export function promptBundleText(bundle: PromptBundle, title: string): string {
   const lines = [`<!-- ${title} -->`];

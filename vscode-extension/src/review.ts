@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import {
+  commitOffer,
   diffTitle,
   discardConfirmation,
   landConfirmation,
@@ -14,6 +15,7 @@ import {
   versionText,
   withSubject,
 } from "./changes";
+import { errorCode, errorList } from "./format";
 import type { Construct, DiscardPreview, FileVersion, LandPlan, LandResult } from "./model";
 import type { SyntheticServer } from "./server";
 import { ChangeNode, ConstructsProvider, Node } from "./tree";
@@ -120,7 +122,8 @@ export class Review {
     if (!strategy) return;
     const args = { root: t.root, ref: c.id, strategy: strategy.id };
     // Every check first: a conflict or a dirty checkout is said before anything is asked.
-    const plan = await this.server.execute<LandPlan>("synthetic.construct.landPlan", args);
+    const plan = await this.planOrCommit(c, args);
+    if (!plan) return;
     let message = plan.message;
     for (;;) {
       const { message: question, detail } = landConfirmation(c.name, { ...plan, message });
@@ -145,6 +148,31 @@ export class Review {
       this.tree.refresh(0);
       this.landed(c, result);
       return;
+    }
+  }
+
+  /**
+   * The server's land plan; when the construct has uncommitted work (an agent
+   * that edited and never committed), offer to commit it, then plan again.
+   */
+  private async planOrCommit(c: Construct, args: { root: string; ref: string; strategy: string }): Promise<LandPlan | undefined> {
+    try {
+      return await this.server.execute<LandPlan>("synthetic.construct.landPlan", args);
+    } catch (err) {
+      if (errorCode(err) !== "construct-dirty") throw err;
+      const { message, detail } = commitOffer(c.name, errorList(err, "files"));
+      const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, "Commit and Continue…");
+      if (choice !== "Commit and Continue…") return undefined;
+      const text = await vscode.window.showInputBox({
+        title: `Commit ${c.name}'s uncommitted work`,
+        prompt: "Committed in the construct's worktree (its hooks run), then landed",
+        value: `${c.name}: the agent's uncommitted work`,
+        validateInput: (v) => (v.trim() ? undefined : "The message cannot be empty"),
+      });
+      if (!text) return undefined;
+      await this.server.execute("synthetic.construct.commit", { root: args.root, ref: args.ref, message: text });
+      this.tree.refresh(0);
+      return this.server.execute<LandPlan>("synthetic.construct.landPlan", args);
     }
   }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   changeDescription,
+  commitOffer,
   changedFiles,
   diffTitle,
   discardConfirmation,
@@ -107,4 +108,12 @@ test("land and discard confirmations list what matters", () => {
   assert.equal(gone.message, "Discard Fix login and delete its branch synthetic/fix-abc?");
   assert.match(gone.detail, /1 commit\(s\) never landed are lost:\n4444444 change util/);
   assert.match(gone.detail, /1 uncommitted change\(s\) are lost:\n\? notes.txt/);
+});
+
+test("the offer to commit lists the files, and says include files stay out", () => {
+  const offer = commitOffer("Fix login", ["M src/a.py", "? notes.txt"]);
+  assert.equal(offer.message, "Fix login has 2 uncommitted change(s), which landing would leave behind. Commit them first?");
+  assert.match(offer.detail, /^M src\/a.py\n\? notes.txt\n\nInclude files/);
+  const many = commitOffer("x", Array.from({ length: 20 }, (_, i) => `? f${i}`));
+  assert.match(many.detail, /… and 5 more/);
 });

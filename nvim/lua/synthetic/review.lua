@@ -226,6 +226,30 @@ function M.land(ref)
     end
     -- Every check first: a conflict is said before the message is asked for.
     local perr, plan = rpc.call(client, "synthetic.construct.landPlan", args)
+    if perr and rpc.error_code(perr) == "construct-dirty" then
+      -- An agent that edited and never committed: offer to commit its work first.
+      local files = type(perr.data) == "table" and perr.data.files or {}
+      local answer = rpc.select({ "Commit them", "Cancel" }, {
+        prompt = ("%s has %d uncommitted change(s) (%s); commit them first? (include files never are)"):format(
+          c.name,
+          #files,
+          table.concat(vim.list_slice(files, 1, 10), ", ")
+        ),
+        kind = "synthetic.confirm",
+      })
+      if answer ~= "Commit them" then
+        return
+      end
+      local text = rpc.input({ prompt = "Commit message: ", default = c.name .. ": the agent's uncommitted work" })
+      if text == nil or vim.trim(text) == "" then
+        return notify("no commit message; nothing was committed")
+      end
+      local cerr = rpc.call(client, "synthetic.construct.commit", { root = root, ref = c.id, message = text })
+      if cerr then
+        return fail(cerr)
+      end
+      perr, plan = rpc.call(client, "synthetic.construct.landPlan", args)
+    end
     if perr then
       return refused(perr)
     end
