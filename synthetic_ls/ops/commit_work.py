@@ -15,11 +15,10 @@ from typing import Any
 
 from state_format.records import Construct
 from state_format.store import Store
-from state_format.text import one_line
 from synthetic_ls.errors import InvalidInputError, SyntheticError
 from synthetic_ls.git import review as gitr
-from synthetic_ls.ops.review import worktree_changes
-from synthetic_ls.ops.review_errors import HookFailedError, NoBranchError
+from synthetic_ls.ops.review import git_refusal, worktree_changes
+from synthetic_ls.ops.review_errors import NoBranchError
 
 #: Hooks ``git commit`` runs, in order.
 _COMMIT_HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg")
@@ -88,17 +87,8 @@ def commit_construct(store: Store, ref: str, message: str) -> CommitResult:
 
 
 def _failed(construct: Construct, worktree: Path, proc: Any) -> SyntheticError:
-    detail = one_line((proc.stderr or "") + (proc.stdout or ""), 2000)
-    fields = {"construct": construct.id, "step": "committing", "detail": detail,
-              "rolled_back": True}
-    hooks = [h for h in _COMMIT_HOOKS if gitr.hook_path(worktree, h) is not None]
-    if hooks:
-        return HookFailedError(
-            f"committing in {construct.id}'s worktree failed and nothing was committed. A "
-            f"hook refused it ({', '.join(hooks)}): {detail}",
-            fields={**fields, "hooks": hooks},
-        )
-    return CommitFailedError(
-        f"committing in {construct.id}'s worktree failed and nothing was committed: {detail}",
-        fields=fields,
+    return git_refusal(
+        worktree, proc, _COMMIT_HOOKS,
+        f"committing in {construct.id}'s worktree failed and nothing was committed",
+        {"construct": construct.id, "step": "committing"}, CommitFailedError,
     )

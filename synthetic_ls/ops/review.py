@@ -481,21 +481,33 @@ _HOOKS = {
 }
 
 
+def git_refusal(
+    cwd: Path, proc: Any, hooks: tuple[str, ...], what: str, fields: dict[str, Any],
+    otherwise: type[SyntheticError],
+) -> SyntheticError:
+    """The error for a git step that failed and was rolled back.
+
+    :class:`HookFailedError` when one of ``hooks`` is installed (a hook is the
+    likely refuser), else ``otherwise``; ``what`` begins the message
+    ("merging x failed and was rolled back; nothing was landed").
+    """
+    detail = one_line((proc.stderr or "") + (proc.stdout or ""), 2000)
+    fields = {**fields, "detail": detail, "rolled_back": True}
+    installed = [h for h in hooks if gitr.hook_path(cwd, h) is not None]
+    if installed:
+        return HookFailedError(
+            f"{what}. A hook refused it ({', '.join(installed)}): {detail}",
+            fields={**fields, "hooks": installed},
+        )
+    return otherwise(f"{what}: {detail}", fields=fields)
+
+
 def _failed(
     span: Span, strategy: str, checkout: Path, proc: Any, step: str
 ) -> SyntheticError:
-    detail = one_line((proc.stderr or "") + (proc.stdout or ""), 2000)
-    hooks = [h for h in _HOOKS[strategy] if gitr.hook_path(checkout, h) is not None]
-    fields = {"construct": span.construct.id, "target": span.target, "step": step,
-              "detail": detail, "rolled_back": True}
-    if hooks:
-        return HookFailedError(
-            f"{step} failed and was rolled back; nothing was landed. A hook refused it "
-            f"({', '.join(hooks)}): {detail}",
-            fields={**fields, "hooks": hooks},
-        )
-    return LandFailedError(
-        f"{step} failed and was rolled back; nothing was landed: {detail}", fields=fields
+    return git_refusal(
+        checkout, proc, _HOOKS[strategy], f"{step} failed and was rolled back; nothing was landed",
+        {"construct": span.construct.id, "target": span.target, "step": step}, LandFailedError,
     )
 
 
