@@ -18,7 +18,12 @@ temporary folder; the README's two figures are copied from there):
    listing the uncommitted work) removes the record, the worktree, the
    branch and stops the service.
 
-A second scenario reviews and lands: a construct's "Changes" node lists its
+A live agent (the real ``opencode serve`` on the offline model): a prompt
+sent from the palette makes the agent ask permission for a shell command;
+the permission shows in the tree, is approved from its row, and the command
+runs in the construct's worktree.
+
+A review scenario: a construct's "Changes" node lists its
 files and one opens in the diff editor (merge base ↔ worktree); "Land..."
 from the row asks for the strategy, offers to commit what the agent left
 uncommitted, and confirms with the drafted squash message; "Discard" from
@@ -149,11 +154,14 @@ class Shots:
 
 
 @contextlib.contextmanager
-def code_server(tmp: Path, repo: Path, **overrides: Any) -> Iterator[str]:
+def code_server(
+    tmp: Path, repo: Path, env_extra: dict[str, str] | None = None, **overrides: Any
+) -> Iterator[str]:
     """A code-server with the extension installed, serving ``repo``; yields its URL.
 
     ``overrides`` are user settings (``synthetic_interpreter`` for
-    ``synthetic.interpreter``).
+    ``synthetic.interpreter``); ``env_extra`` goes to its environment (and
+    so to the language server the extension starts).
     """
     home, data, extensions = tmp / "home", tmp / "user-data", tmp / "extensions"
     for d in (home, data / "User", extensions):
@@ -168,6 +176,7 @@ def code_server(tmp: Path, repo: Path, **overrides: Any) -> Iterator[str]:
         "PYTHONPATH": os.pathsep.join(
             [str(PROJECT), os.environ.get("PYTHONPATH", "")]
         ).rstrip(os.pathsep),
+        **(env_extra or {}),
     }
     dirs = ["--user-data-dir", str(data), "--extensions-dir", str(extensions)]
     subprocess.run(
@@ -456,12 +465,14 @@ def test_a_python_without_the_server_is_told_what_to_run(tmp_path: Path) -> None
             browser.close()
 
 
-def construct_via_cli(repo: Path, name: str) -> dict[str, Any]:
-    """A construct of the ``docs`` template (no services), made by the real CLI."""
+def construct_via_cli(
+    repo: Path, name: str, template: str = "docs", env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A construct (by default of the ``docs`` template: no services), made by the real CLI."""
     proc = subprocess.run(
-        [sys.executable, "-m", "synthetic_ls.cli", "new", name, "--template", "docs", "--json"],
+        [sys.executable, "-m", "synthetic_ls.cli", "new", name, "--template", template, "--json"],
         cwd=repo, capture_output=True, text=True, check=True, timeout=60,
-        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        env={**os.environ, "PYTHONPATH": str(PROJECT), **(env or {})},
     )
     data: dict[str, Any] = json.loads(proc.stdout)
     return data
@@ -618,3 +629,91 @@ def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
             browser.close()
     if os.environ.get("SYNTHETIC_VSCODE_UPDATE_DOCS") == "1":
         shutil.copy(artefacts / "vscode-review.png", DOCS / "vscode-review.png")
+
+
+AGENT_CONFIG = """\
+export default {
+  defaults: { templateId: "agent" },
+  templates: {
+    agent: { label: "Agent", agent: { providerId: "offline", modelId: "echo" } },
+  },
+};
+"""
+
+
+def test_a_live_agent_asks_and_is_approved_from_the_tree(tmp_path: Path) -> None:
+    """The session actions against a real agent: send a prompt, approve its permission."""
+    from synthetic_ls.opencode.offline_model import start_server_in_thread
+    from tests.opencode.conftest import find_opencode, running_opencode
+
+    binary = find_opencode()
+    if binary is None:
+        if REQUIRED:
+            raise RuntimeError("tests/vscode needs opencode (bash scripts/setup.sh)")
+        pytest.skip("opencode is not installed")
+    artefacts = Path(
+        os.environ.get("SYNTHETIC_VSCODE_ARTIFACTS") or tempfile.mkdtemp(prefix="vscode-shots-")
+    )
+    repo = make_repo(tmp_path / "app", {"synthetic.config.ts": AGENT_CONFIG})
+    home = tmp_path / "opencode-home"
+    home.mkdir()
+    model, stop_model = start_server_in_thread()
+    try:
+        with running_opencode(binary, home, model.url) as served, \
+                code_server(tmp_path / "cs", repo, env_extra=(reach := {
+                    "SYNTHETIC_OPENCODE_URL": served.url,
+                    "SYNTHETIC_OPENCODE_PASSWORD": served.password,
+                })) as url, sync_playwright() as pw:
+            made = construct_via_cli(repo, "Agent task", "agent", reach)
+            worktree = Path(made["workspace_path"])
+            assert made["opencode_session_id"]
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 860})
+                page.set_default_timeout(DEADLINE * 1000)
+                shot = Shots(page, artefacts / "agent")
+                page.goto(f"{url}/?folder={repo}")
+                page.locator(".monaco-workbench").wait_for()
+                page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 1']").wait_for()
+                page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
+                tree_rows = ".monaco-list-row[role=treeitem]"
+                page.locator(tree_rows, has_text="Agent task").click()  # expand
+                agent_row = page.locator(f"{tree_rows}[aria-level='2']", has_text="agent ")
+                agent_row.filter(has_text="agent idle").wait_for()
+
+                palette(page, "Synthetic: Send Prompt to Agent...")
+                box = quick_input(page, "Send a prompt to the agent")
+                box.fill("Agent task")
+                page.keyboard.press("Enter")
+                box = quick_input(page, "Prompt for Agent task")
+                box.fill("Leave proof [tool:bash echo from-vscode > proof.txt]")
+                page.keyboard.press("Enter")
+
+                # OpenCode asks before the shell command; the tree shows it, live.
+                permission = page.locator(tree_rows, has_text="permission requested")
+                permission.wait_for()
+                shot("permission-requested")
+                assert not (worktree / "proof.txt").exists()
+                permission.hover()
+                permission.locator(".action-label[aria-label^='Approve Agent Permission']").click()
+                quick_input(page, "Approve the permission")
+                page.keyboard.type("Once")
+                page.keyboard.press("Enter")
+                wait_for("the approved command's file", lambda: (
+                    worktree / "proof.txt").exists())
+                assert (worktree / "proof.txt").read_text() == "from-vscode\n"
+                wait_for("the permission row to go", lambda: page.locator(
+                    tree_rows, has_text="permission requested").count() == 0)
+                agent_row.filter(has_text="agent idle").wait_for()
+                shot("approved")
+                with served.client() as client:
+                    texts_ = [m.text for m in client.messages(made["opencode_session_id"])]
+                assert any("Tool bash returned" in t for t in texts_), texts_
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    page.screenshot(path=str(artefacts / "failure-agent.png"))
+                raise
+            finally:
+                browser.close()
+    finally:
+        stop_model()
