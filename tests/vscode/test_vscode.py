@@ -155,13 +155,15 @@ class Shots:
 
 @contextlib.contextmanager
 def code_server(
-    tmp: Path, repo: Path, env_extra: dict[str, str] | None = None, **overrides: Any
+    tmp: Path, repo: Path, env_extra: dict[str, str] | None = None, *, trust: bool = False,
+    **overrides: Any,
 ) -> Iterator[str]:
     """A code-server with the extension installed, serving ``repo``; yields its URL.
 
     ``overrides`` are user settings (``synthetic_interpreter`` for
     ``synthetic.interpreter``); ``env_extra`` goes to its environment (and
-    so to the language server the extension starts).
+    so to the language server the extension starts). With ``trust``, VS
+    Code's workspace trust is on (the folder then opens asking, untrusted).
     """
     home, data, extensions = tmp / "home", tmp / "user-data", tmp / "extensions"
     for d in (home, data / "User", extensions):
@@ -190,7 +192,7 @@ def code_server(
         "synthetic.logLevel": "INFO",
         "workbench.startupEditor": "none",
         "workbench.tips.enabled": False,
-        "security.workspace.trust.enabled": False,
+        "security.workspace.trust.enabled": trust,
         "git.enabled": False,
         "extensions.ignoreRecommendations": True,
         "telemetry.telemetryLevel": "off",
@@ -203,7 +205,8 @@ def code_server(
     proc = subprocess.Popen(
         [
             str(CODE_SERVER), "--auth", "none", "--bind-addr", f"127.0.0.1:{port}",
-            "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust",
+            "--disable-telemetry", "--disable-update-check",
+            *([] if trust else ["--disable-workspace-trust"]),
             "--disable-getting-started-override", *dirs, str(repo),
         ],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -717,3 +720,57 @@ def test_a_live_agent_asks_and_is_approved_from_the_tree(tmp_path: Path) -> None
                 browser.close()
     finally:
         stop_model()
+
+
+def test_an_untrusted_workspace_shows_constructs_but_offers_nothing_that_runs(
+    tmp_path: Path,
+) -> None:
+    """Restricted mode: the view and the diagnostics work; no create, start or land."""
+    artefacts = Path(
+        os.environ.get("SYNTHETIC_VSCODE_ARTIFACTS") or tempfile.mkdtemp(prefix="vscode-shots-")
+    )
+    repo = make_repo(tmp_path / "app", {"synthetic.config.ts": GOOD_CONFIG})
+    made = construct_via_cli(repo, "Cloned work")
+    commit(Path(made["workspace_path"]), {"notes.md": "n\n"}, "add notes")
+    with code_server(tmp_path / "cs", repo, trust=True) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 860})
+            page.set_default_timeout(DEADLINE * 1000)
+            page.goto(f"{url}/?folder={repo}")
+            page.locator(".monaco-workbench").wait_for()
+            # VS Code asks whether to trust the folder: no.
+            dialog = page.locator(".monaco-dialog-box")
+            dialog.wait_for()
+            dialog.get_by_role("button", name=re.compile("^No, I don.t trust")).click()
+            page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 1']").wait_for()
+            page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
+            row = page.locator(".monaco-list-row[role=treeitem]", has_text="Cloned work")
+            row.hover()
+            actions = row.locator(".action-label").evaluate_all(
+                "els => els.map(e => e.getAttribute('aria-label') || '')")
+            assert any(a.startswith("Remove Construct") for a in actions), actions
+            assert not any(a.startswith(("Land Construct", "Open Agent Session"))
+                           for a in actions), actions
+            # The palette has our commands, but none that creates, starts or lands.
+            page.keyboard.press("F1")
+            box = page.locator(".quick-input-widget input")
+            box.wait_for(state="visible")
+            box.fill(">Synthetic:")
+            listed = ".quick-input-list .monaco-list-row"
+            wait_for("Synthetic's commands in the palette", lambda: page.locator(
+                listed, has_text="Refresh Constructs").count() > 0)
+            for absent in ("New Construct", "Land Construct", "Start Services",
+                           "Create synthetic.config.ts", "Send Prompt"):
+                box.fill(f">Synthetic: {absent}")
+                wait_for(f"the palette filtered to {absent!r}", lambda: page.locator(
+                    listed, has_text="Refresh Constructs").count() == 0)
+                assert page.locator(listed, has_text=absent).count() == 0, absent
+            page.keyboard.press("Escape")
+            page.screenshot(path=str(artefacts / "untrusted.png"))
+        except BaseException:
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(artefacts / "failure-untrusted.png"))
+            raise
+        finally:
+            browser.close()
