@@ -27,11 +27,20 @@ interface VersionQuery {
   root: string;
   ref: string;
   at: "base" | "head" | "none";
+  /** The commit ``at`` named when the URI was made: VS Code keeps a document per URI,
+   * so a moved merge base or a new tip makes a new document, not a stale one. */
+  commit: string;
 }
 
 /** A read-only document URI for ``file`` of construct ``ref`` at ``at`` ("none": empty). */
-export function versionUri(root: string, ref: string, file: string, at: VersionQuery["at"]): vscode.Uri {
-  const query: VersionQuery = { root, ref, at };
+export function versionUri(
+  root: string,
+  ref: string,
+  file: string,
+  at: VersionQuery["at"],
+  commit: string,
+): vscode.Uri {
+  const query: VersionQuery = { root, ref, at, commit };
   return vscode.Uri.from({ scheme: VERSION_SCHEME, path: `/${file}`, query: JSON.stringify(query) });
 }
 
@@ -89,14 +98,14 @@ export class Review {
   async openChange(node?: Node): Promise<void> {
     if (!(node instanceof ChangeNode)) return;
     const { file, diff } = node;
-    const left = versionUri(node.root, diff.construct, file.path, "base");
+    const left = versionUri(node.root, diff.construct, file.path, "base", diff.merge_base);
     let right: vscode.Uri;
     const onDisk = diff.worktree ? path.join(diff.worktree, file.path) : undefined;
     // A link is compared as git stores it (its target's name): a branch's link
     // to a file elsewhere never opens that file.
     if (file.inWorktree && onDisk && isPlainFile(onDisk)) right = vscode.Uri.file(onDisk);
-    else if (file.status === "D") right = versionUri(node.root, diff.construct, file.path, "none");
-    else right = versionUri(node.root, diff.construct, file.path, "head"); // no worktree, or a link
+    else if (file.status === "D") right = versionUri(node.root, diff.construct, file.path, "none", diff.head);
+    else right = versionUri(node.root, diff.construct, file.path, "head", diff.head); // no worktree, or a link
     await vscode.commands.executeCommand("vscode.diff", left, right, diffTitle(file, diff), { preview: true });
   }
 
