@@ -100,3 +100,10 @@ def error_payload(exc: CodedError) -> dict[str, Any]:
     if isinstance(exc, BrokenRecordError):
         fields["file"] = fields.pop("path", exc.path)
     return {"code": exc.code, "message": str(exc), "exit_code": int(exc.exit_code), **fields}
+
+
+class OperationCancelledError(SyntheticError):
+    """The person asked to stop (an editor's Cancel); what was begun is undone."""
+
+    exit_code = ExitCode.INTERRUPTED
+    code = "cancelled"

@@ -18,7 +18,7 @@ from state_format.journal import Journal
 from state_format.owner import Liveness, end_group
 from state_format.records import Construct
 from state_format.statuses import Status
-from synthetic_ls.errors import ConflictError, ExitCode, SyntheticError
+from synthetic_ls.errors import ConflictError, ExitCode, OperationCancelledError, SyntheticError
 from synthetic_ls.provision.job import Job
 from synthetic_ls.provision.lifecycle import PlanItem, Resource
 from synthetic_ls.provision.step_error import StepFailedError
@@ -225,13 +225,6 @@ class Recovery:
         what = {"create": "creation", "add-worktree": "worktree creation"}.get(self.op, "removal")
         detail = f": {', '.join(self.notes)}" if self.notes else ""
         return f"{self.action} the interrupted {what} of {self.construct_id}{detail}"
-
-
-class OperationCancelledError(SyntheticError):
-    """The person asked to stop; what was begun has been undone."""
-
-    exit_code = ExitCode.INTERRUPTED
-    code = "cancelled"
 
 
 class OperationInProgressError(ConflictError):

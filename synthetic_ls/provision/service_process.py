@@ -26,7 +26,7 @@ from typing import Any
 
 from state_format import service_logs
 from state_format.owner import Liveness, Owner, boot_id, end_group, group_alive, start_time
-from synthetic_ls.errors import InvalidInputError, SyntheticError
+from synthetic_ls.errors import InvalidInputError, OperationCancelledError, SyntheticError
 from synthetic_ls.proc import end_child, release, start_in_group
 
 #: How long a service may take to print its ``readyPattern`` when the config says nothing.
@@ -215,12 +215,15 @@ def launch(command: str, *, cwd: Path, env: Mapping[str, str], log: Path) -> Lau
 
 
 def wait_ready(
-    launched: Launched, pattern: re.Pattern[str] | None, timeout: float, name: str
+    launched: Launched, pattern: re.Pattern[str] | None, timeout: float, name: str,
+    cancelled: Callable[[], bool] | None = None,
 ) -> None:
     """Return once ``pattern`` appears in the new output; raise if it exits or times out.
 
     Without a pattern the service counts as ready once started. On failure
-    the group is ended and the error quotes the log's last lines.
+    the group is ended and the error quotes the log's last lines. When
+    ``cancelled()`` turns true (an editor's Cancel), it stops waiting with
+    :class:`OperationCancelledError`; the caller stops the service.
     """
     if pattern is None:
         return
@@ -250,6 +253,8 @@ def wait_ready(
                 code="service-exited",
                 fields={"service": name, "exit_status": code, "log": str(launched.log)},
             )
+        if cancelled is not None and cancelled():
+            raise OperationCancelledError(f"cancelled while service {name} was starting")
         if time.monotonic() >= deadline:
             end_group(launched.proc.pid, grace=1.0)
             launched.proc.wait()

@@ -245,7 +245,9 @@ def begin_service(
 
         def ready() -> Service:
             try:
-                service_process.wait_ready(launched, pattern, ready_timeout(service), service.id)
+                service_process.wait_ready(
+                    launched, pattern, ready_timeout(service), service.id, job.cancelled
+                )
             except BaseException as exc:
                 service_process.stop_process(
                     owner, stop_command=None, cwd=None, env=env.full, log=None, grace=1.0

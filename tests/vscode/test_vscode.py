@@ -774,3 +774,81 @@ def test_an_untrusted_workspace_shows_constructs_but_offers_nothing_that_runs(
             raise
         finally:
             browser.close()
+
+
+SLOW_CONFIG = """\
+export default {
+  templates: {
+    slow: {
+      label: "Slow",
+      services: {
+        web: { type: "process", run: "python3 -u ${constructDir}/slow.py", readyPattern: "ready",
+               readyTimeoutMs: 120000 },
+      },
+    },
+  },
+};
+"""
+SLOW_SERVICE = "import time\nprint('warming up', flush=True)\ntime.sleep(300)\n"
+
+
+def processes_running(marker: str) -> list[str]:
+    """Command lines of live processes that mention ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                if marker in cmd:
+                    found.append(f"{entry.name}: {cmd}")
+    return found
+
+
+def test_cancelling_a_creation_from_its_notification_leaves_nothing(tmp_path: Path) -> None:
+    """Cancel while a service is still starting: the wait stops at once and all is undone."""
+    artefacts = Path(
+        os.environ.get("SYNTHETIC_VSCODE_ARTIFACTS") or tempfile.mkdtemp(prefix="vscode-shots-")
+    )
+    repo = make_repo(
+        tmp_path / "app", {"synthetic.config.ts": SLOW_CONFIG, "slow.py": SLOW_SERVICE}
+    )
+    state = repo / ".git" / "synthetic"
+    marker = str(tmp_path)
+    with code_server(tmp_path / "cs", repo) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 860})
+            page.set_default_timeout(DEADLINE * 1000)
+            page.goto(f"{url}/?folder={repo}")
+            page.locator(".monaco-workbench").wait_for()
+            page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 0']").wait_for()
+            palette(page, "Synthetic: New Construct...")
+            quick_input(page, "name").fill("Slow start")
+            page.keyboard.press("Enter")
+            quick_input(page, "base ref")
+            page.keyboard.press("Enter")
+            toast = page.locator(".notification-toast", has_text="Creating the construct")
+            toast.wait_for()
+            # The service runs and is waited for (it never says it is ready).
+            wait_for("the slow service to run", lambda: [
+                p for p in processes_running("slow.py") if marker in p])
+            assert list((state / "constructs").glob("*.toml"))
+            page.screenshot(path=str(artefacts / "cancel-progress.png"))
+            started = time.monotonic()
+            toast.get_by_role("button", name="Cancel").click()
+            page.locator(".notification-toast", has_text="creation cancelled").wait_for()
+            assert time.monotonic() - started < 20, "the cancel waited for the service"
+            assert not list((state / "constructs").glob("*.toml"))
+            assert not list((state / "services").glob("*.toml"))
+            assert not list((state / "port_allocations").glob("*.toml"))
+            branches = git_out(repo, "branch", "--format=%(refname:short)")
+            assert branches == "main", branches
+            assert git_out(repo, "worktree", "list").count("\n") == 0
+            wait_for("the service to be gone", lambda: not [
+                p for p in processes_running("slow.py") if marker in p], timeout=15)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(artefacts / "failure-cancel.png"))
+            raise
+        finally:
+            browser.close()

@@ -4,7 +4,7 @@
 // vscode-languageclient would show it in the status bar, where it cannot be
 // cancelled. We take over that request: the progress shows as a notification
 // whose Cancel sends `window/workDoneProgress/cancel` (creations stop before
-// their next step and undo what they began).
+// their next step, or while a service is starting, and undo what they began).
 
 import * as vscode from "vscode";
 import {
