@@ -115,6 +115,16 @@ def inside(root: Path, rel: str | None, where: str) -> Path:
 # -- setup commands -----------------------------------------------------------------
 
 
+def _wait(proc: subprocess.Popen[Any], cancelled: Callable[[], bool] | None, what: str) -> int:
+    """``proc.wait()``, asking ``cancelled`` every 0.1 s (a setup may take minutes)."""
+    while True:
+        try:
+            return proc.wait(timeout=None if cancelled is None else 0.1)
+        except subprocess.TimeoutExpired:
+            if cancelled is not None and cancelled():
+                raise OperationCancelledError(f"cancelled while the {what} ran") from None
+
+
 def run_commands(
     commands: Sequence[str],
     *,
@@ -123,13 +133,15 @@ def run_commands(
     log: Path,
     what: str,
     on_start: Callable[[int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> None:
     """Run shell commands one after the other, each in its own process group.
 
     Output goes to ``log``; the first that fails raises :class:`ServiceError`
     with the log's last lines. ``on_start(pgid)`` journals each group so that
     recovery can end it, and the command runs only once it has (see
-    :func:`synthetic_ls.proc.start_in_group`); Ctrl-C ends the group before
+    :func:`synthetic_ls.proc.start_in_group`); Ctrl-C, or ``cancelled()``
+    turning true (:class:`OperationCancelledError`), ends the group before
     going on.
     """
     for command in commands:
@@ -147,7 +159,7 @@ def run_commands(
         finally:
             os.close(fd)
         try:
-            code = proc.wait()
+            code = _wait(proc, cancelled, f"{what} command {command!r}")
         except BaseException:
             end_child(proc)
             raise

@@ -170,6 +170,7 @@ def run_template_setup(job: Job) -> None:
         log=setup_log(job.store, construct.id),
         what="setup",
         on_start=job.record_group,
+        cancelled=job.cancelled,
     )
 
 
@@ -224,6 +225,7 @@ def begin_service(
                 [service_process.substitute(c, env.full, cdir, f"{where}'s setup")
                  for c in service.setup],
                 cwd=cwd, env=env.full, log=log, what=f"{where} setup", on_start=job.record_group,
+                cancelled=job.cancelled,
             )
         launched = service_process.launch(command, cwd=cwd, env=env.full, log=log)
         owner = launched.owner

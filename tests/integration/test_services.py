@@ -470,3 +470,23 @@ def test_after_a_reboot_a_recorded_pid_is_never_signalled(tmp_path: Path) -> Non
     finally:
         stranger.kill()
         stranger.wait()
+
+
+def test_a_cancelled_setup_command_stops_at_once_and_leaves_no_process(tmp_path: Path) -> None:
+    """An editor's Cancel during a long setup (npm install ...) does not wait for it."""
+    from synthetic_ls.errors import OperationCancelledError
+
+    groups: list[int] = []
+    asked = time.monotonic()
+    with pytest.raises(OperationCancelledError):
+        service_process.run_commands(
+            ["sleep 30"], cwd=tmp_path, env=dict(os.environ), log=tmp_path / "setup.log",
+            what="setup", on_start=groups.append,
+            cancelled=lambda: time.monotonic() - asked > 0.3,
+        )
+    assert time.monotonic() - asked < 5
+    assert len(groups) == 1
+    deadline = time.monotonic() + 5
+    while group_alive(groups[0]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not group_alive(groups[0])
