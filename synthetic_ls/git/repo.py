@@ -12,6 +12,7 @@ import pygit2
 
 from state_format.paths import RepoPaths, find_repo
 from synthetic_ls.errors import ExitCode, InvalidInputError, NotFoundError, SyntheticError
+from synthetic_ls.git.command import git_env, git_text
 from synthetic_ls.proc import run_in_group
 
 
@@ -22,18 +23,6 @@ class GitError(SyntheticError):
         self.step = step
         self.detail = detail.strip()
         super().__init__(f"{step} failed: {self.detail}" if self.detail else f"{step} failed")
-
-
-def _git_env() -> dict[str, str]:
-    """Environment for git subprocesses: never prompt, stable messages."""
-    env = dict(os.environ)
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env["LC_ALL"] = "C"
-    # A caller's GIT_DIR / GIT_WORK_TREE would point every command at the
-    # wrong place once we pass -C explicitly.
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR"):
-        env.pop(var, None)
-    return env
 
 
 def run_git(
@@ -53,21 +42,10 @@ def run_git(
     try:
         if on_start is not None:
             proc = run_in_group(
-                ["git", "-C", str(cwd), *args], env=_git_env(), on_start=on_start
+                ["git", "-C", str(cwd), *args], env=git_env(), on_start=on_start
             )
         else:
-            proc = subprocess.run(
-                ["git", "-C", str(cwd), *args],
-                capture_output=True,
-                # Paths in git's output are bytes; undecodable ones round-trip to
-                # the same bytes in os calls instead of raising UnicodeDecodeError.
-                encoding="utf-8",
-                errors="surrogateescape",
-                env=_git_env(),
-                input=input,
-                stdin=subprocess.DEVNULL if input is None else None,
-                check=False,
-            )
+            proc = git_text(cwd, *args, input=input)
     except FileNotFoundError:
         raise GitError(step, "the git command was not found on PATH") from None
     if check and proc.returncode != 0:

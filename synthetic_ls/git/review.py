@@ -15,22 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from synthetic_ls.errors import SyntheticError
+from synthetic_ls.git.command import git_bytes, git_text
 
 
 class GitStepError(SyntheticError):
     """A git command of a review step failed; the message names the step and git's words."""
 
     code = "git-failed"
-
-
-def _env() -> dict[str, str]:
-    # As synthetic_ls.git.repo: never prompt, stable messages, no caller's GIT_DIR.
-    env = dict(os.environ)
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env["LC_ALL"] = "C"
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR"):
-        env.pop(var, None)
-    return env
 
 
 def run_git(
@@ -41,11 +32,7 @@ def run_git(
     ``input`` is written to git's standard input (else it reads nothing).
     """
     try:
-        proc = subprocess.run(
-            ["git", "-C", str(cwd), *args], capture_output=True, encoding="utf-8",
-            errors="surrogateescape", env=_env(), check=False, input=input,
-            stdin=subprocess.DEVNULL if input is None else None,
-        )
+        proc = git_text(cwd, *args, input=input)
     except FileNotFoundError:
         raise GitStepError(f"{step} failed: the git command was not found on PATH") from None
     if check and proc.returncode != 0:
@@ -319,12 +306,8 @@ class Blob:
 def _git_bytes(
     cwd: Path, *args: str, input: bytes | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git -C cwd args`` with bytes in and out (file contents are not text)."""
     try:
-        return subprocess.run(
-            ["git", "-C", str(cwd), *args], input=input, capture_output=True, env=_env(),
-            stdin=subprocess.DEVNULL if input is None else None, check=False,
-        )
+        return git_bytes(cwd, *args, input=input)
     except FileNotFoundError:
         raise GitStepError("reading a file failed: the git command was not found on PATH") from None
 
