@@ -113,6 +113,8 @@ GOOD_CONFIG = BAD_CONFIG.replace('"implementaton"', '"implementation"').replace(
 )
 
 DEADLINE = 90.0
+#: The rows of the Constructs view (and any tree).
+TREE_ROWS = ".monaco-list-row[role=treeitem]"
 
 
 def wait_for(
@@ -155,7 +157,7 @@ class Shots:
 
 @contextlib.contextmanager
 def code_server(
-    tmp: Path, repo: Path, env_extra: dict[str, str] | None = None, *, trust: bool = False,
+    tmp: Path, repo: Path, *, env_extra: dict[str, str] | None = None, trust: bool = False,
     **overrides: Any,
 ) -> Iterator[str]:
     """A code-server with the extension installed, serving ``repo``; yields its URL.
@@ -232,6 +234,37 @@ def code_server(
         log.close()
 
 
+def artefacts_folder() -> Path:
+    """Where screenshots go: ``SYNTHETIC_VSCODE_ARTIFACTS``, else a new temporary folder."""
+    return Path(
+        os.environ.get("SYNTHETIC_VSCODE_ARTIFACTS") or tempfile.mkdtemp(prefix="vscode-shots-")
+    )
+
+
+@contextlib.contextmanager
+def workbench(url: str, repo: Path, failure: Path) -> Iterator[Page]:
+    """Headless Chromium on code-server's workbench for ``repo``, loaded; yields the page.
+
+    When the body fails, the page's screenshot goes to ``failure``.
+    """
+    assert sync_playwright is not None
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 860})
+            page.set_default_timeout(DEADLINE * 1000)
+            page.goto(f"{url}/?folder={repo}")
+            page.locator(".monaco-workbench").wait_for()
+            try:
+                yield page
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    page.screenshot(path=str(failure))
+                raise
+        finally:
+            browser.close()
+
+
 def problems(page: Page) -> list[str]:
     """The rows of the Problems panel (expanded), as their aria labels.
 
@@ -288,138 +321,126 @@ def quick_input(page: Page, title: str) -> Any:
 
 
 def test_extension_in_code_server(tmp_path: Path) -> None:
-    artefacts = Path(
-        os.environ.get("SYNTHETIC_VSCODE_ARTIFACTS") or tempfile.mkdtemp(prefix="vscode-shots-")
-    )
+    artefacts = artefacts_folder()
     repo = make_repo(tmp_path / "app", {"synthetic.config.ts": BAD_CONFIG})
     state = repo / ".git" / "synthetic" / "constructs"
-    assert sync_playwright is not None
-    with code_server(tmp_path / "cs", repo) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with (
+        code_server(tmp_path / "cs", repo) as url,
+        workbench(url, repo, artefacts / "failure.png") as page,
+    ):
+        shot = Shots(page, artefacts)
+        # The extension activates (workspaceContains:synthetic.config.ts)
+        # and its status bar item appears once the server listed the constructs.
+        page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 0']").wait_for()
+        shot("workbench")
+
+        # 1. Diagnostics: open the config, show the Problems panel.
+        page.keyboard.press("Control+P")
+        quick_open = page.locator(".quick-input-widget input")
+        quick_open.wait_for(state="visible")
+        quick_open.fill("synthetic.config.ts")
+        wait_for("the config in quick open", lambda: page.locator(
+            ".quick-input-list .monaco-list-row", has_text="synthetic.config.ts").count() > 0)
+        page.keyboard.press("Enter")
+        page.locator(".tabs-container .tab", has_text="synthetic.config.ts").wait_for()
+        page.keyboard.press("Control+Shift+M")
+        page.locator(".markers-panel").wait_for()
+
+        seen: list[list[str]] = [[]]
+
+        def ours_and_typescripts() -> list[str] | None:
+            rows = seen[0] = problems(page)
+            synthetic = [r for r in rows if "synthetic" in r.lower() and "implementaton" in r]
+            unknown = [r for r in rows if "colour" in r and "synthetic" in r.lower()]
+            # TypeScript's own report of the same mistake: it read our declarations.
+            ts = [r for r in rows if "implementaton" in r and "assignable" in r]
+            return rows if synthetic and unknown and ts else None
+
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 860})
-            page.set_default_timeout(DEADLINE * 1000)
-            shot = Shots(page, artefacts)
-            page.goto(f"{url}/?folder={repo}")
-            page.locator(".monaco-workbench").wait_for()
-            # The extension activates (workspaceContains:synthetic.config.ts)
-            # and its status bar item appears once the server listed the constructs.
-            page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 0']").wait_for()
-            shot("workbench")
+            rows = wait_for("synthetic-ls's and TypeScript's diagnostics", ours_and_typescripts)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the Problems panel showed {seen[0]}") from None
+        nonsense = [r for r in rows if "defineSyntheticConfig" in r or "@synthetic/config" in r
+                    or "Cannot find module" in r or "Cannot find name 'process'" in r]
+        assert not nonsense, nonsense
+        figure = shot("diagnostics")
+        shutil.copy(figure, artefacts / "vscode-diagnostics.png")
 
-            # 1. Diagnostics: open the config, show the Problems panel.
-            page.keyboard.press("Control+P")
-            quick_open = page.locator(".quick-input-widget input")
-            quick_open.wait_for(state="visible")
-            quick_open.fill("synthetic.config.ts")
-            wait_for("the config in quick open", lambda: page.locator(
-                ".quick-input-list .monaco-list-row", has_text="synthetic.config.ts").count() > 0)
-            page.keyboard.press("Enter")
-            page.locator(".tabs-container .tab", has_text="synthetic.config.ts").wait_for()
-            page.keyboard.press("Control+Shift+M")
-            page.locator(".markers-panel").wait_for()
+        # Fix the config on disk: the editor reloads it, the errors go.
+        (repo / "synthetic.config.ts").write_text(GOOD_CONFIG)
+        wait_for("the errors to clear", lambda: not any(
+            "implementaton" in r or "colour" in r for r in problems(page)))
+        page.keyboard.press("Control+Shift+M")  # hide the panel again
 
-            seen: list[list[str]] = [[]]
+        # 2. New construct from the palette: template, name, base ref.
+        palette(page, "Synthetic: New Construct...")
+        box = quick_input(page, "template")
+        wait_for("the templates", lambda: page.locator(
+            ".quick-input-list .monaco-list-row", has_text="Web API").count() > 0)
+        box.fill("Web API")
+        shot("new-construct-template")
+        page.keyboard.press("Enter")
+        box = quick_input(page, "name")
+        box.fill("Fix login")
+        shot("new-construct-name")
+        page.keyboard.press("Enter")
+        quick_input(page, "base ref")
+        page.keyboard.press("Enter")
 
-            def ours_and_typescripts() -> list[str] | None:
-                rows = seen[0] = problems(page)
-                synthetic = [r for r in rows if "synthetic" in r.lower() and "implementaton" in r]
-                unknown = [r for r in rows if "colour" in r and "synthetic" in r.lower()]
-                # TypeScript's own report of the same mistake: it read our declarations.
-                ts = [r for r in rows if "implementaton" in r and "assignable" in r]
-                return rows if synthetic and unknown and ts else None
+        record = wait_for("the construct's TOML record", lambda: list(state.glob("*.toml")))
+        assert len(record) == 1
+        data = tomllib.loads(record[0].read_text())
+        assert data["name"] == "Fix login"
+        assert data["template_id"] == "web-api"
+        worktree = Path(data["workspace_path"])
+        assert (worktree / ".git").exists() and (worktree / "synthetic.config.ts").exists()
 
-            try:
-                rows = wait_for("synthetic-ls's and TypeScript's diagnostics", ours_and_typescripts)
-            except AssertionError as exc:
-                raise AssertionError(f"{exc}; the Problems panel showed {seen[0]}") from None
-            nonsense = [r for r in rows if "defineSyntheticConfig" in r or "@synthetic/config" in r
-                        or "Cannot find module" in r or "Cannot find name 'process'" in r]
-            assert not nonsense, nonsense
-            figure = shot("diagnostics")
-            shutil.copy(figure, artefacts / "vscode-diagnostics.png")
+        # 3. The tree view shows it (live, from synthetic/constructsChanged).
+        page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
+        widen_sidebar(page, 260)  # room for the rows' descriptions in the figure
+        row = page.locator(TREE_ROWS, has_text="Fix login")
+        row.wait_for()
+        counts = "div.statusbar-item[aria-label^='Synthetic constructs: 1, ready: 1']"
+        page.locator(counts).wait_for()
+        assert data["branch"] in (row.inner_text() or ""), row.inner_text()
+        row.click()  # expand: branch, worktree, agent, services
+        page.locator(TREE_ROWS, has_text="in step with base").wait_for()
+        # The template's service runs, with its port's URL.
+        rows = wait_for("the service row", lambda: [
+            t for t in texts(page, TREE_ROWS, "api")
+            if "ready http://127.0.0.1:" in t
+        ])
+        service_url = re.search(r"http://127\.0\.0\.1:\d+", rows[0])
+        assert service_url is not None
+        with urllib.request.urlopen(service_url.group(0), timeout=10) as answer:
+            assert answer.status == 200
+        palette(page, "Notifications: Clear All Notifications")
+        row.hover()
+        figure = shot("tree-view")
+        shutil.copy(figure, artefacts / "vscode-tree.png")
 
-            # Fix the config on disk: the editor reloads it, the errors go.
-            (repo / "synthetic.config.ts").write_text(GOOD_CONFIG)
-            wait_for("the errors to clear", lambda: not any(
-                "implementaton" in r or "colour" in r for r in problems(page)))
-            page.keyboard.press("Control+Shift+M")  # hide the panel again
-
-            # 2. New construct from the palette: template, name, base ref.
-            palette(page, "Synthetic: New Construct...")
-            box = quick_input(page, "template")
-            wait_for("the templates", lambda: page.locator(
-                ".quick-input-list .monaco-list-row", has_text="Web API").count() > 0)
-            box.fill("Web API")
-            shot("new-construct-template")
-            page.keyboard.press("Enter")
-            box = quick_input(page, "name")
-            box.fill("Fix login")
-            shot("new-construct-name")
-            page.keyboard.press("Enter")
-            quick_input(page, "base ref")
-            page.keyboard.press("Enter")
-
-            record = wait_for("the construct's TOML record", lambda: list(state.glob("*.toml")))
-            assert len(record) == 1
-            data = tomllib.loads(record[0].read_text())
-            assert data["name"] == "Fix login"
-            assert data["template_id"] == "web-api"
-            worktree = Path(data["workspace_path"])
-            assert (worktree / ".git").exists() and (worktree / "synthetic.config.ts").exists()
-
-            # 3. The tree view shows it (live, from synthetic/constructsChanged).
-            page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
-            widen_sidebar(page, 260)  # room for the rows' descriptions in the figure
-            row = page.locator(".monaco-list-row[role=treeitem]", has_text="Fix login")
-            row.wait_for()
-            counts = "div.statusbar-item[aria-label^='Synthetic constructs: 1, ready: 1']"
-            page.locator(counts).wait_for()
-            assert data["branch"] in (row.inner_text() or ""), row.inner_text()
-            row.click()  # expand: branch, worktree, agent, services
-            page.locator(".monaco-list-row[role=treeitem]", has_text="in step with base").wait_for()
-            # The template's service runs, with its port's URL.
-            rows = wait_for("the service row", lambda: [
-                t for t in texts(page, ".monaco-list-row[role=treeitem]", "api")
-                if "ready http://127.0.0.1:" in t
-            ])
-            service_url = re.search(r"http://127\.0\.0\.1:\d+", rows[0])
-            assert service_url is not None
-            with urllib.request.urlopen(service_url.group(0), timeout=10) as answer:
-                assert answer.status == 200
-            palette(page, "Notifications: Clear All Notifications")
-            row.hover()
-            figure = shot("tree-view")
-            shutil.copy(figure, artefacts / "vscode-tree.png")
-
-            # ... and its Remove action removes it, after a confirmation that
-            # lists the uncommitted work it would lose.
-            (worktree / "notes.txt").write_text("work in progress\n")
-            row.locator(".action-label[aria-label^='Remove Construct']").click()
-            dialog = page.locator(".monaco-dialog-box")
-            dialog.wait_for()
-            text = dialog.inner_text()
-            assert "Fix login" in text, text
-            assert "Uncommitted changes" in text and "notes.txt" in text, text
-            shot("remove-confirmation")
-            dialog.get_by_role("button", name="Remove and Lose Changes").click()
-            wait_for("the record to go", lambda: not list(state.glob("*.toml")))
-            wait_for("the worktree to go", lambda: not worktree.exists())
-            wait_for("the service to stop", lambda: not port_open(service_url.group(0)))
-            branches = subprocess.run(
-                ["git", "branch", "--list", data["branch"]], cwd=repo,
-                capture_output=True, text=True, check=True,
-            ).stdout
-            assert branches.strip() == "", branches
-            wait_for("the tree to empty", lambda: page.locator(
-                ".monaco-list-row[role=treeitem]", has_text="Fix login").count() == 0)
-            shot("removed")
-        except BaseException:
-            with contextlib.suppress(Exception):
-                page.screenshot(path=str(artefacts / "failure.png"))
-            raise
-        finally:
-            browser.close()
+        # ... and its Remove action removes it, after a confirmation that
+        # lists the uncommitted work it would lose.
+        (worktree / "notes.txt").write_text("work in progress\n")
+        row.locator(".action-label[aria-label^='Remove Construct']").click()
+        dialog = page.locator(".monaco-dialog-box")
+        dialog.wait_for()
+        text = dialog.inner_text()
+        assert "Fix login" in text, text
+        assert "Uncommitted changes" in text and "notes.txt" in text, text
+        shot("remove-confirmation")
+        dialog.get_by_role("button", name="Remove and Lose Changes").click()
+        wait_for("the record to go", lambda: not list(state.glob("*.toml")))
+        wait_for("the worktree to go", lambda: not worktree.exists())
+        wait_for("the service to stop", lambda: not port_open(service_url.group(0)))
+        branches = subprocess.run(
+            ["git", "branch", "--list", data["branch"]], cwd=repo,
+            capture_output=True, text=True, check=True,
+        ).stdout
+        assert branches.strip() == "", branches
+        wait_for("the tree to empty", lambda: page.locator(
+            TREE_ROWS, has_text="Fix login").count() == 0)
+        shot("removed")
     if os.environ.get("SYNTHETIC_VSCODE_UPDATE_DOCS") == "1":
         for name in ("vscode-diagnostics.png", "vscode-tree.png"):
             shutil.copy(artefacts / name, DOCS / name)
@@ -434,38 +455,24 @@ def test_a_python_without_the_server_is_told_what_to_run(tmp_path: Path) -> None
     python.write_text(f'#!/bin/sh\nexec {sys.executable} -I -S "$@"\n')
     python.chmod(0o755)
     repo = make_repo(tmp_path / "app", {"synthetic.config.ts": GOOD_CONFIG})
-    artefacts = Path(
-        os.environ.get("SYNTHETIC_VSCODE_ARTIFACTS") or tempfile.mkdtemp(prefix="vscode-shots-")
-    )
-    assert sync_playwright is not None
+    artefacts = artefacts_folder()
     with code_server(tmp_path / "cs", repo, synthetic_interpreter=[str(python)]) as url, \
-            sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 860})
-            page.set_default_timeout(DEADLINE * 1000)
-            page.goto(f"{url}/?folder={repo}")
-            toast = page.locator(".notification-toast", has_text="is not installed for")
-            toast.wait_for()
-            text = toast.inner_text()
-            assert str(python) in text and f"{python} -m pip install -e" in text, text
-            assert toast.get_by_role("button", name="Open Settings").count() == 1
-            page.screenshot(path=str(artefacts / "no-server.png"))
-            # The status bar says the server is down and opens the log.
-            page.locator("div.statusbar-item", has_text="Synthetic").wait_for()
-            # Pointing the setting at a Python that has it (here in the
-            # workspace's settings) restarts the server.
-            (repo / ".vscode").mkdir()
-            (repo / ".vscode" / "settings.json").write_text(
-                json.dumps({"synthetic.interpreter": [sys.executable]})
-            )
-            page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 0']").wait_for()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                page.screenshot(path=str(artefacts / "failure-no-server.png"))
-            raise
-        finally:
-            browser.close()
+            workbench(url, repo, artefacts / "failure-no-server.png") as page:
+        toast = page.locator(".notification-toast", has_text="is not installed for")
+        toast.wait_for()
+        text = toast.inner_text()
+        assert str(python) in text and f"{python} -m pip install -e" in text, text
+        assert toast.get_by_role("button", name="Open Settings").count() == 1
+        page.screenshot(path=str(artefacts / "no-server.png"))
+        # The status bar says the server is down and opens the log.
+        page.locator("div.statusbar-item", has_text="Synthetic").wait_for()
+        # Pointing the setting at a Python that has it (here in the
+        # workspace's settings) restarts the server.
+        (repo / ".vscode").mkdir()
+        (repo / ".vscode" / "settings.json").write_text(
+            json.dumps({"synthetic.interpreter": [sys.executable]})
+        )
+        page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 0']").wait_for()
 
 
 def construct_via_cli(
@@ -496,9 +503,7 @@ def commit(cwd: Path, files: dict[str, str], message: str) -> None:
 
 
 def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
-    artefacts = Path(
-        os.environ.get("SYNTHETIC_VSCODE_ARTIFACTS") or tempfile.mkdtemp(prefix="vscode-shots-")
-    )
+    artefacts = artefacts_folder()
     repo = make_repo(tmp_path / "app", {
         "synthetic.config.ts": GOOD_CONFIG, "README.md": "hello\n", "src/util.py": "x = 1\n",
     })
@@ -512,124 +517,114 @@ def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
            {"README.md": "hello\nfrom the agent\n", "src/new.py": "n = 1\n"}, "agent: readme")
     commit(Path(dropped["workspace_path"]), {"docs/b.md": "b\n"}, "add b")
     main_before = git_out(repo, "rev-parse", "HEAD")
-    assert sync_playwright is not None
-    # Side by side even beside a wide tree (VS Code turns narrow diffs inline).
-    side_by_side = {"diffEditor_useInlineViewWhenSpaceIsLimited": False}
-    with code_server(tmp_path / "cs", repo, **side_by_side) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 860})
-            page.set_default_timeout(DEADLINE * 1000)
-            shot = Shots(page, artefacts / "review")
-            page.goto(f"{url}/?folder={repo}")
-            page.locator(".monaco-workbench").wait_for()
-            page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 2']").wait_for()
-            page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
-            widen_sidebar(page, 140)
-            tree_rows = ".monaco-list-row[role=treeitem]"
-            row = page.locator(tree_rows, has_text="Fix readme")
-            row.click()  # expand
+    with (
+        # Side by side even beside a wide tree (VS Code turns narrow diffs inline).
+        code_server(
+            tmp_path / "cs", repo, diffEditor_useInlineViewWhenSpaceIsLimited=False
+        ) as url,
+        workbench(url, repo, artefacts / "failure-review.png") as page,
+    ):
+        shot = Shots(page, artefacts / "review")
+        page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 2']").wait_for()
+        page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
+        widen_sidebar(page, 140)
+        row = page.locator(TREE_ROWS, has_text="Fix readme")
+        row.click()  # expand
 
-            # 1. Changes: the branch's files against the merge base; one opens in a diff.
-            changes = page.locator(tree_rows, has_text="Changes").first
-            changes.click()
-            readme = page.locator(tree_rows, has_text="README.md")
-            readme.wait_for()
-            page.locator(tree_rows, has_text="new.py").wait_for()
-            assert "modified · +1 −0" in readme.inner_text(), readme.inner_text()
-            readme.click()
-            tab = page.locator(".tabs-container .tab", has_text="README.md (main @")
-            tab.wait_for()
-            diff = page.locator(".monaco-diff-editor")
-            diff.wait_for()
+        # 1. Changes: the branch's files against the merge base; one opens in a diff.
+        changes = page.locator(TREE_ROWS, has_text="Changes").first
+        changes.click()
+        readme = page.locator(TREE_ROWS, has_text="README.md")
+        readme.wait_for()
+        page.locator(TREE_ROWS, has_text="new.py").wait_for()
+        assert "modified · +1 −0" in readme.inner_text(), readme.inner_text()
+        readme.click()
+        tab = page.locator(".tabs-container .tab", has_text="README.md (main @")
+        tab.wait_for()
+        diff = page.locator(".monaco-diff-editor")
+        diff.wait_for()
 
-            def sides() -> tuple[str, str] | None:
-                # The two editors' lines (Monaco renders spaces as no-break spaces).
-                found = diff.locator(".view-lines").evaluate_all(
-                    "els => els.map(e => e.innerText.replace(/\\u00a0/g, ' '))")
-                if len(found) != 2:
-                    return None
-                left, right = found
-                return (left, right) if "hello" in left and "from the agent" in right else None
+        def sides() -> tuple[str, str] | None:
+            # The two editors' lines (Monaco renders spaces as no-break spaces).
+            found = diff.locator(".view-lines").evaluate_all(
+                "els => els.map(e => e.innerText.replace(/\\u00a0/g, ' '))")
+            if len(found) != 2:
+                return None
+            left, right = found
+            return (left, right) if "hello" in left and "from the agent" in right else None
 
-            left, _right = wait_for("both sides of the diff", sides)
-            assert "from the agent" not in left, left
-            assert "↔ worktree" in tab.inner_text(), tab.inner_text()
-            figure = shot("changes-diff")
-            shutil.copy(figure, artefacts / "vscode-review.png")
+        left, _right = wait_for("both sides of the diff", sides)
+        assert "from the agent" not in left, left
+        assert "↔ worktree" in tab.inner_text(), tab.inner_text()
+        figure = shot("changes-diff")
+        shutil.copy(figure, artefacts / "vscode-review.png")
 
-            # 2. Land... from the row: strategy; the agent left a file uncommitted,
-            # which is offered for a commit first; then a confirmation with the draft.
-            (Path(landing["workspace_path"]) / "docs").mkdir()
-            (Path(landing["workspace_path"]) / "docs" / "notes.md").write_text("notes\n")
-            row.hover()
-            row.locator(".action-label[aria-label^='Land Construct']").click()
-            box = quick_input(page, "Land Fix readme: how?")
-            box.fill("Squash")
-            wait_for("the squash strategy", lambda: page.locator(
-                ".quick-input-list .monaco-list-row", has_text="Squash").count() > 0)
-            shot("land-strategy")
-            page.keyboard.press("Enter")
-            dialog = page.locator(".monaco-dialog-box")
-            dialog.wait_for()
-            text = dialog.inner_text()
-            assert "Fix readme has 1 uncommitted change(s)" in text, text
-            assert "? docs/notes.md" in text, text
-            shot("commit-offer")
-            dialog.get_by_role("button", name="Commit and Continue…").click()
-            quick_input(page, "Commit Fix readme's uncommitted work")
-            page.keyboard.press("Enter")  # the suggested message
-            wait_for("the land confirmation", lambda: "Land Fix readme into main" in
-                     page.locator(".monaco-dialog-box").inner_text())
-            text = dialog.inner_text()
-            assert "Land Fix readme into main (squash, 2 commits)?" in text, text
-            assert "agent: readme" in text and "Commit message:" in text, text
-            shot("land-confirmation")
-            # The drafted message's first line is editable; the confirmation comes back.
-            dialog.get_by_role("button", name="Edit Message…").click()
-            box = quick_input(page, "Squash commit: first line")
-            box.fill("Readme: greet from the agent")
-            page.keyboard.press("Enter")
-            dialog = page.locator(".monaco-dialog-box")
-            wait_for("the confirmation with the new subject",
-                     lambda: "Readme: greet from the agent" in dialog.inner_text())
-            dialog.get_by_role("button", name="Land", exact=True).click()
-            wait_for("the squash commit on main", lambda: git_out(
-                repo, "log", "-1", "--format=%s") == "Readme: greet from the agent")
-            body = git_out(repo, "log", "-1", "--format=%b")
-            assert "* agent: readme" in body and f"Construct: {landing['id']}" in body, body
-            assert "* Fix readme: the agent's uncommitted work" in body, body
-            assert (repo / "docs" / "notes.md").read_text() == "notes\n"
-            assert git_out(repo, "rev-parse", "HEAD~1") == main_before
-            assert (repo / "src" / "new.py").read_text() == "n = 1\n"
-            record = state / f"{landing['id']}.toml"
-            wait_for("the construct to be completed", lambda: tomllib.loads(
-                record.read_text())["status"] == "completed")
-            page.locator(".notification-toast", has_text="landed Fix readme into main").wait_for()
+        # 2. Land... from the row: strategy; the agent left a file uncommitted,
+        # which is offered for a commit first; then a confirmation with the draft.
+        (Path(landing["workspace_path"]) / "docs").mkdir()
+        (Path(landing["workspace_path"]) / "docs" / "notes.md").write_text("notes\n")
+        row.hover()
+        row.locator(".action-label[aria-label^='Land Construct']").click()
+        box = quick_input(page, "Land Fix readme: how?")
+        box.fill("Squash")
+        wait_for("the squash strategy", lambda: page.locator(
+            ".quick-input-list .monaco-list-row", has_text="Squash").count() > 0)
+        shot("land-strategy")
+        page.keyboard.press("Enter")
+        dialog = page.locator(".monaco-dialog-box")
+        dialog.wait_for()
+        text = dialog.inner_text()
+        assert "Fix readme has 1 uncommitted change(s)" in text, text
+        assert "? docs/notes.md" in text, text
+        shot("commit-offer")
+        dialog.get_by_role("button", name="Commit and Continue…").click()
+        quick_input(page, "Commit Fix readme's uncommitted work")
+        page.keyboard.press("Enter")  # the suggested message
+        wait_for("the land confirmation", lambda: "Land Fix readme into main" in
+                 page.locator(".monaco-dialog-box").inner_text())
+        text = dialog.inner_text()
+        assert "Land Fix readme into main (squash, 2 commits)?" in text, text
+        assert "agent: readme" in text and "Commit message:" in text, text
+        shot("land-confirmation")
+        # The drafted message's first line is editable; the confirmation comes back.
+        dialog.get_by_role("button", name="Edit Message…").click()
+        box = quick_input(page, "Squash commit: first line")
+        box.fill("Readme: greet from the agent")
+        page.keyboard.press("Enter")
+        dialog = page.locator(".monaco-dialog-box")
+        wait_for("the confirmation with the new subject",
+                 lambda: "Readme: greet from the agent" in dialog.inner_text())
+        dialog.get_by_role("button", name="Land", exact=True).click()
+        wait_for("the squash commit on main", lambda: git_out(
+            repo, "log", "-1", "--format=%s") == "Readme: greet from the agent")
+        body = git_out(repo, "log", "-1", "--format=%b")
+        assert "* agent: readme" in body and f"Construct: {landing['id']}" in body, body
+        assert "* Fix readme: the agent's uncommitted work" in body, body
+        assert (repo / "docs" / "notes.md").read_text() == "notes\n"
+        assert git_out(repo, "rev-parse", "HEAD~1") == main_before
+        assert (repo / "src" / "new.py").read_text() == "n = 1\n"
+        record = state / f"{landing['id']}.toml"
+        wait_for("the construct to be completed", lambda: tomllib.loads(
+            record.read_text())["status"] == "completed")
+        page.locator(".notification-toast", has_text="landed Fix readme into main").wait_for()
 
-            # 3. Discard from the palette: the commits it would lose, confirmed.
-            palette(page, "Synthetic: Discard Construct...")
-            box = quick_input(page, "Discard which construct?")
-            box.fill("Try idea")
-            page.keyboard.press("Enter")
-            dialog = page.locator(".monaco-dialog-box")
-            dialog.wait_for()
-            text = dialog.inner_text()
-            assert f"delete its branch {dropped['branch']}" in text, text
-            assert "1 commit(s) never landed are lost" in text and "add b" in text, text
-            shot("discard-confirmation")
-            dialog.get_by_role("button", name="Discard").click()
-            wait_for("the record to go", lambda: not (state / f"{dropped['id']}.toml").exists())
-            assert not Path(dropped["workspace_path"]).exists()
-            assert git_out(repo, "branch", "--list", dropped["branch"]) == ""
-            wait_for("the tree to drop it", lambda: page.locator(
-                tree_rows, has_text="Try idea").count() == 0)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                page.screenshot(path=str(artefacts / "failure-review.png"))
-            raise
-        finally:
-            browser.close()
+        # 3. Discard from the palette: the commits it would lose, confirmed.
+        palette(page, "Synthetic: Discard Construct...")
+        box = quick_input(page, "Discard which construct?")
+        box.fill("Try idea")
+        page.keyboard.press("Enter")
+        dialog = page.locator(".monaco-dialog-box")
+        dialog.wait_for()
+        text = dialog.inner_text()
+        assert f"delete its branch {dropped['branch']}" in text, text
+        assert "1 commit(s) never landed are lost" in text and "add b" in text, text
+        shot("discard-confirmation")
+        dialog.get_by_role("button", name="Discard").click()
+        wait_for("the record to go", lambda: not (state / f"{dropped['id']}.toml").exists())
+        assert not Path(dropped["workspace_path"]).exists()
+        assert git_out(repo, "branch", "--list", dropped["branch"]) == ""
+        wait_for("the tree to drop it", lambda: page.locator(
+            TREE_ROWS, has_text="Try idea").count() == 0)
     if os.environ.get("SYNTHETIC_VSCODE_UPDATE_DOCS") == "1":
         shutil.copy(artefacts / "vscode-review.png", DOCS / "vscode-review.png")
 
@@ -654,9 +649,7 @@ def test_a_live_agent_asks_and_is_approved_from_the_tree(tmp_path: Path) -> None
         if REQUIRED:
             raise RuntimeError("tests/vscode needs opencode (bash scripts/setup.sh)")
         pytest.skip("opencode is not installed")
-    artefacts = Path(
-        os.environ.get("SYNTHETIC_VSCODE_ARTIFACTS") or tempfile.mkdtemp(prefix="vscode-shots-")
-    )
+    artefacts = artefacts_folder()
     repo = make_repo(tmp_path / "app", {"synthetic.config.ts": AGENT_CONFIG})
     home = tmp_path / "opencode-home"
     home.mkdir()
@@ -666,22 +659,16 @@ def test_a_live_agent_asks_and_is_approved_from_the_tree(tmp_path: Path) -> None
                 code_server(tmp_path / "cs", repo, env_extra=(reach := {
                     "SYNTHETIC_OPENCODE_URL": served.url,
                     "SYNTHETIC_OPENCODE_PASSWORD": served.password,
-                })) as url, sync_playwright() as pw:
+                })) as url:
             made = construct_via_cli(repo, "Agent task", "agent", reach)
             worktree = Path(made["workspace_path"])
             assert made["opencode_session_id"]
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 860})
-                page.set_default_timeout(DEADLINE * 1000)
+            with workbench(url, repo, artefacts / "failure-agent.png") as page:
                 shot = Shots(page, artefacts / "agent")
-                page.goto(f"{url}/?folder={repo}")
-                page.locator(".monaco-workbench").wait_for()
                 page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 1']").wait_for()
                 page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
-                tree_rows = ".monaco-list-row[role=treeitem]"
-                page.locator(tree_rows, has_text="Agent task").click()  # expand
-                agent_row = page.locator(f"{tree_rows}[aria-level='2']", has_text="agent ")
+                page.locator(TREE_ROWS, has_text="Agent task").click()  # expand
+                agent_row = page.locator(f"{TREE_ROWS}[aria-level='2']", has_text="agent ")
                 agent_row.filter(has_text="agent idle").wait_for()
 
                 palette(page, "Synthetic: Send Prompt to Agent...")
@@ -693,10 +680,13 @@ def test_a_live_agent_asks_and_is_approved_from_the_tree(tmp_path: Path) -> None
                 page.keyboard.press("Enter")
 
                 # OpenCode asks before the shell command; the tree shows it, live.
-                permission = page.locator(tree_rows, has_text="permission requested")
+                permission = page.locator(TREE_ROWS, has_text="permission requested")
                 permission.wait_for()
                 shot("permission-requested")
                 assert not (worktree / "proof.txt").exists()
+                # Away from the construct row first: its tooltip would cover the rows below.
+                page.mouse.move(900, 700)
+                page.locator(".context-view .hover-contents").wait_for(state="hidden")
                 permission.hover()
                 permission.locator(".action-label[aria-label^='Approve Agent Permission']").click()
                 quick_input(page, "Approve the permission")
@@ -706,18 +696,12 @@ def test_a_live_agent_asks_and_is_approved_from_the_tree(tmp_path: Path) -> None
                     worktree / "proof.txt").exists())
                 assert (worktree / "proof.txt").read_text() == "from-vscode\n"
                 wait_for("the permission row to go", lambda: page.locator(
-                    tree_rows, has_text="permission requested").count() == 0)
+                    TREE_ROWS, has_text="permission requested").count() == 0)
                 agent_row.filter(has_text="agent idle").wait_for()
                 shot("approved")
                 with served.client() as client:
                     texts_ = [m.text for m in client.messages(made["opencode_session_id"])]
                 assert any("Tool bash returned" in t for t in texts_), texts_
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    page.screenshot(path=str(artefacts / "failure-agent.png"))
-                raise
-            finally:
-                browser.close()
     finally:
         stop_model()
 
@@ -726,54 +710,43 @@ def test_an_untrusted_workspace_shows_constructs_but_offers_nothing_that_runs(
     tmp_path: Path,
 ) -> None:
     """Restricted mode: the view and the diagnostics work; no create, start or land."""
-    artefacts = Path(
-        os.environ.get("SYNTHETIC_VSCODE_ARTIFACTS") or tempfile.mkdtemp(prefix="vscode-shots-")
-    )
+    artefacts = artefacts_folder()
     repo = make_repo(tmp_path / "app", {"synthetic.config.ts": GOOD_CONFIG})
     made = construct_via_cli(repo, "Cloned work")
     commit(Path(made["workspace_path"]), {"notes.md": "n\n"}, "add notes")
-    with code_server(tmp_path / "cs", repo, trust=True) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 860})
-            page.set_default_timeout(DEADLINE * 1000)
-            page.goto(f"{url}/?folder={repo}")
-            page.locator(".monaco-workbench").wait_for()
-            # VS Code asks whether to trust the folder: no.
-            dialog = page.locator(".monaco-dialog-box")
-            dialog.wait_for()
-            dialog.get_by_role("button", name=re.compile("^No, I don.t trust")).click()
-            page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 1']").wait_for()
-            page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
-            row = page.locator(".monaco-list-row[role=treeitem]", has_text="Cloned work")
-            row.hover()
-            actions = row.locator(".action-label").evaluate_all(
-                "els => els.map(e => e.getAttribute('aria-label') || '')")
-            assert any(a.startswith("Remove Construct") for a in actions), actions
-            assert not any(a.startswith(("Land Construct", "Open Agent Session"))
-                           for a in actions), actions
-            # The palette has our commands, but none that creates, starts or lands.
-            page.keyboard.press("F1")
-            box = page.locator(".quick-input-widget input")
-            box.wait_for(state="visible")
-            box.fill(">Synthetic:")
-            listed = ".quick-input-list .monaco-list-row"
-            wait_for("Synthetic's commands in the palette", lambda: page.locator(
-                listed, has_text="Refresh Constructs").count() > 0)
-            for absent in ("New Construct", "Land Construct", "Start Services",
-                           "Create synthetic.config.ts", "Send Prompt"):
-                box.fill(f">Synthetic: {absent}")
-                wait_for(f"the palette filtered to {absent!r}", lambda: page.locator(
-                    listed, has_text="Refresh Constructs").count() == 0)
-                assert page.locator(listed, has_text=absent).count() == 0, absent
-            page.keyboard.press("Escape")
-            page.screenshot(path=str(artefacts / "untrusted.png"))
-        except BaseException:
-            with contextlib.suppress(Exception):
-                page.screenshot(path=str(artefacts / "failure-untrusted.png"))
-            raise
-        finally:
-            browser.close()
+    with (
+        code_server(tmp_path / "cs", repo, trust=True) as url,
+        workbench(url, repo, artefacts / "failure-untrusted.png") as page,
+    ):
+        # VS Code asks whether to trust the folder: no.
+        dialog = page.locator(".monaco-dialog-box")
+        dialog.wait_for()
+        dialog.get_by_role("button", name=re.compile("^No, I don.t trust")).click()
+        page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 1']").wait_for()
+        page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
+        row = page.locator(TREE_ROWS, has_text="Cloned work")
+        row.hover()
+        actions = row.locator(".action-label").evaluate_all(
+            "els => els.map(e => e.getAttribute('aria-label') || '')")
+        assert any(a.startswith("Remove Construct") for a in actions), actions
+        assert not any(a.startswith(("Land Construct", "Open Agent Session"))
+                       for a in actions), actions
+        # The palette has our commands, but none that creates, starts or lands.
+        page.keyboard.press("F1")
+        box = page.locator(".quick-input-widget input")
+        box.wait_for(state="visible")
+        box.fill(">Synthetic:")
+        listed = ".quick-input-list .monaco-list-row"
+        wait_for("Synthetic's commands in the palette", lambda: page.locator(
+            listed, has_text="Refresh Constructs").count() > 0)
+        for absent in ("New Construct", "Land Construct", "Start Services",
+                       "Create synthetic.config.ts", "Send Prompt"):
+            box.fill(f">Synthetic: {absent}")
+            wait_for(f"the palette filtered to {absent!r}", lambda: page.locator(
+                listed, has_text="Refresh Constructs").count() == 0)
+            assert page.locator(listed, has_text=absent).count() == 0, absent
+        page.keyboard.press("Escape")
+        page.screenshot(path=str(artefacts / "untrusted.png"))
 
 
 SLOW_CONFIG = """\
@@ -806,49 +779,38 @@ def processes_running(marker: str) -> list[str]:
 
 def test_cancelling_a_creation_from_its_notification_leaves_nothing(tmp_path: Path) -> None:
     """Cancel while a service is still starting: the wait stops at once and all is undone."""
-    artefacts = Path(
-        os.environ.get("SYNTHETIC_VSCODE_ARTIFACTS") or tempfile.mkdtemp(prefix="vscode-shots-")
-    )
+    artefacts = artefacts_folder()
     repo = make_repo(
         tmp_path / "app", {"synthetic.config.ts": SLOW_CONFIG, "slow.py": SLOW_SERVICE}
     )
     state = repo / ".git" / "synthetic"
     marker = str(tmp_path)
-    with code_server(tmp_path / "cs", repo) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 860})
-            page.set_default_timeout(DEADLINE * 1000)
-            page.goto(f"{url}/?folder={repo}")
-            page.locator(".monaco-workbench").wait_for()
-            page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 0']").wait_for()
-            palette(page, "Synthetic: New Construct...")
-            quick_input(page, "name").fill("Slow start")
-            page.keyboard.press("Enter")
-            quick_input(page, "base ref")
-            page.keyboard.press("Enter")
-            toast = page.locator(".notification-toast", has_text="Creating the construct")
-            toast.wait_for()
-            # The service runs and is waited for (it never says it is ready).
-            wait_for("the slow service to run", lambda: [
-                p for p in processes_running("slow.py") if marker in p])
-            assert list((state / "constructs").glob("*.toml"))
-            page.screenshot(path=str(artefacts / "cancel-progress.png"))
-            started = time.monotonic()
-            toast.get_by_role("button", name="Cancel").click()
-            page.locator(".notification-toast", has_text="creation cancelled").wait_for()
-            assert time.monotonic() - started < 20, "the cancel waited for the service"
-            assert not list((state / "constructs").glob("*.toml"))
-            assert not list((state / "services").glob("*.toml"))
-            assert not list((state / "port_allocations").glob("*.toml"))
-            branches = git_out(repo, "branch", "--format=%(refname:short)")
-            assert branches == "main", branches
-            assert git_out(repo, "worktree", "list").count("\n") == 0
-            wait_for("the service to be gone", lambda: not [
-                p for p in processes_running("slow.py") if marker in p], timeout=15)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                page.screenshot(path=str(artefacts / "failure-cancel.png"))
-            raise
-        finally:
-            browser.close()
+    with (
+        code_server(tmp_path / "cs", repo) as url,
+        workbench(url, repo, artefacts / "failure-cancel.png") as page,
+    ):
+        page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 0']").wait_for()
+        palette(page, "Synthetic: New Construct...")
+        quick_input(page, "name").fill("Slow start")
+        page.keyboard.press("Enter")
+        quick_input(page, "base ref")
+        page.keyboard.press("Enter")
+        toast = page.locator(".notification-toast", has_text="Creating the construct")
+        toast.wait_for()
+        # The service runs and is waited for (it never says it is ready).
+        wait_for("the slow service to run", lambda: [
+            p for p in processes_running("slow.py") if marker in p])
+        assert list((state / "constructs").glob("*.toml"))
+        page.screenshot(path=str(artefacts / "cancel-progress.png"))
+        started = time.monotonic()
+        toast.get_by_role("button", name="Cancel").click()
+        page.locator(".notification-toast", has_text="creation cancelled").wait_for()
+        assert time.monotonic() - started < 20, "the cancel waited for the service"
+        assert not list((state / "constructs").glob("*.toml"))
+        assert not list((state / "services").glob("*.toml"))
+        assert not list((state / "port_allocations").glob("*.toml"))
+        branches = git_out(repo, "branch", "--format=%(refname:short)")
+        assert branches == "main", branches
+        assert git_out(repo, "worktree", "list").count("\n") == 0
+        wait_for("the service to be gone", lambda: not [
+            p for p in processes_running("slow.py") if marker in p], timeout=15)
