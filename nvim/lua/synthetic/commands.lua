@@ -38,12 +38,7 @@ function M.worktree_state(c)
   return table.concat(parts, ", ")
 end
 
-local function str(v)
-  if v == nil or v == vim.NIL then
-    return "-"
-  end
-  return tostring(v)
-end
+local str = rpc.str
 
 --- What a construct's agent does ("busy", "awaiting_input (1 permission)", ...), or nil
 --- when it has no session or the server did not say.
@@ -270,9 +265,11 @@ local function list(client, root)
   return result.constructs or {}
 end
 
-local function pick(constructs, prompt)
+--- In a coroutine: the construct picked among `constructs`, or nil (none, or cancelled).
+--- `none` is said when there is none to pick.
+function M.pick(constructs, prompt, none)
   if #constructs == 0 then
-    notify("no constructs yet (:SyntheticNew makes one)")
+    notify(none or "no constructs yet (:SyntheticNew makes one)")
     return nil
   end
   return rpc.select(constructs, {
@@ -294,7 +291,7 @@ function M.list()
       return
     end
     require("synthetic.services").annotate(client, root, constructs)
-    local c = pick(constructs, "Constructs")
+    local c = M.pick(constructs, "Constructs")
     if c == nil then
       return
     end
@@ -356,7 +353,7 @@ function M.remove(ref)
       if constructs == nil then
         return
       end
-      c = pick(constructs, "Remove which construct?")
+      c = M.pick(constructs, "Remove which construct?")
       if c == nil then
         return
       end

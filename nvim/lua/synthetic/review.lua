@@ -30,14 +30,7 @@ local function target(ref, prompt)
   local constructs = vim.tbl_filter(function(c)
     return present(c.branch)
   end, listed.constructs or {})
-  if #constructs == 0 then
-    return notify("no construct with a branch to review")
-  end
-  local c = rpc.select(constructs, {
-    prompt = prompt,
-    kind = "synthetic.construct",
-    format_item = require("synthetic.commands").format_construct,
-  })
+  local c = require("synthetic.commands").pick(constructs, prompt, "no construct with a branch to review")
   if c == nil then
     return nil
   end

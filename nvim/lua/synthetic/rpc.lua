@@ -114,6 +114,14 @@ function M.present(v)
   return v ~= nil and v ~= vim.NIL and v ~= ""
 end
 
+--- A JSON value for a line of text: "-" for nil or null.
+function M.str(v)
+  if v == nil or v == vim.NIL then
+    return "-"
+  end
+  return tostring(v)
+end
+
 --- The Synthetic client for the current buffer and its root, or nil (the user was told why).
 function M.client_or_warn()
   local client, root = require("synthetic").get_client(0)

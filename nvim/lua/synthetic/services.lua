@@ -9,12 +9,7 @@ local BUFNAME = "synthetic://services"
 
 local notify = rpc.notify
 
-local function str(v)
-  if v == nil or v == vim.NIL then
-    return "-"
-  end
-  return tostring(v)
-end
+local str = rpc.str
 
 --- One service as a line: "construct  name  state  url(s)".
 function M.format_service(s)

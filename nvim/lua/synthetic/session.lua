@@ -51,15 +51,11 @@ function M.target(client, root, ref, prompt, constructs)
   if here then
     return here.id
   end
-  if #constructs == 0 then
-    notify("no construct has an agent session (use a template with an `agent`)", vim.log.levels.WARN)
-    return nil
-  end
-  local c = rpc.select(constructs, {
-    prompt = prompt,
-    kind = "synthetic.construct",
-    format_item = require("synthetic.commands").format_construct,
-  })
+  local c = require("synthetic.commands").pick(
+    constructs,
+    prompt,
+    "no construct has an agent session (use a template with an `agent`)"
+  )
   return c and c.id or nil
 end
 
