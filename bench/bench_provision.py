@@ -37,11 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_session import use_local_opencode  # noqa: E402
 
-from state_format.opencode_server import read_server  # noqa: E402
-from state_format.owner import end_group  # noqa: E402
 from state_format.store import Store  # noqa: E402
 from synthetic_ls.opencode.offline_model import isolated_env, start_in_thread  # noqa: E402
-from synthetic_ls.opencode.server import ensure_server  # noqa: E402
+from synthetic_ls.opencode.server import ensure_server, stop_server  # noqa: E402
 from synthetic_ls.ops.constructs import (  # noqa: E402
     CreateOptions,
     RemoveOptions,
@@ -184,9 +182,7 @@ def main() -> int:
             print(f"  {title:<32} {statistics.median(took) * 1000:7.0f} ms")
     finally:
         bare.close()
-        record = read_server(store.root)
-        if record is not None:
-            end_group(record.owner.pid, grace=1.0)
+        stop_server(store)
         stop_model()
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -37,11 +37,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from state_format.opencode_server import read_server  # noqa: E402
-from state_format.owner import end_group  # noqa: E402
 from state_format.store import Store  # noqa: E402
 from synthetic_ls.opencode.offline_model import isolated_env, start_in_thread  # noqa: E402
-from synthetic_ls.opencode.server import ensure_server  # noqa: E402
+from synthetic_ls.opencode.server import ensure_server, stop_server  # noqa: E402
 from synthetic_ls.ops.constructs import (  # noqa: E402
     CreateOptions,
     RemoveOptions,
@@ -191,9 +189,7 @@ def main() -> int:
         client.close()
         bare.close()
     finally:
-        record = read_server(store.root)
-        if record is not None:
-            end_group(record.owner.pid, grace=1.0)
+        stop_server(store)
         stop_model()
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
