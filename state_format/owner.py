@@ -16,13 +16,10 @@ children are gone before it undoes their work.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import functools
 import os
-import signal
 import socket
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +60,7 @@ def pid_namespace() -> str:
         return ""
 
 
-def _stat(pid: int) -> tuple[str, int, int] | None:
+def proc_stat(pid: int) -> tuple[str, int, int] | None:
     """(state, process group, start time) of ``pid`` from ``/proc/<pid>/stat``.
 
     The command name (field 2) may hold spaces and parentheses, so fields are
@@ -89,7 +86,7 @@ def start_time(pid: int) -> int | None:
     """
     if pid <= 0 or pid > 2**22:  # the kernel's pid_max ceiling
         return None
-    stat = _stat(pid)
+    stat = proc_stat(pid)
     if stat is None or stat[0] in ("Z", "X"):
         return None
     return stat[2]
@@ -159,46 +156,3 @@ class Owner:
         if not all(isinstance(t, str) for t in texts):
             raise ValueError("owner.host, owner.boot and owner.pidns must be strings")
         return cls(pid, start, *texts)
-
-
-def group_members(pgid: int) -> list[int]:
-    """Pids of the running (not zombie) processes of process group ``pgid``."""
-    if pgid <= 1:
-        return []
-    members = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            stat = _stat(int(entry.name))
-            if stat is not None and stat[1] == pgid and stat[0] not in ("Z", "X"):
-                members.append(int(entry.name))
-    return members
-
-
-def group_alive(pgid: int) -> bool:
-    """True while any process of group ``pgid`` still runs."""
-    return bool(group_members(pgid))
-
-
-def _signal_and_wait(pgid: int, sig: signal.Signals, seconds: float) -> bool:
-    """Send ``sig`` to group ``pgid``; True once the group is gone, within ``seconds``."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not group_alive(pgid):
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def end_group(pgid: int, *, grace: float = 2.0, timeout: float = 10.0) -> bool:
-    """Stop every process of group ``pgid``: SIGTERM, then SIGKILL after ``grace`` s.
-
-    Returns True once the group is gone (waiting at most ``timeout`` s more
-    after SIGKILL), so a caller can undo the group's work without racing it.
-    """
-    if not group_alive(pgid):
-        return True
-    return _signal_and_wait(pgid, signal.SIGTERM, grace) or _signal_and_wait(
-        pgid, signal.SIGKILL, timeout
-    )

@@ -13,7 +13,7 @@ import pygit2
 from state_format.paths import RepoPaths, find_repo
 from synthetic_ls.errors import ExitCode, InvalidInputError, NotFoundError, SyntheticError
 from synthetic_ls.git.command import git_env, git_text
-from synthetic_ls.proc import run_in_group
+from synthetic_ls.runtime.proc import run_in_group
 
 
 class GitError(SyntheticError):
@@ -37,7 +37,7 @@ def run_git(
 
     ``input`` is written to git's standard input (else it reads nothing).
     With ``on_start``, git runs in its own process group, whose id is passed
-    to ``on_start`` as soon as git has started (see :mod:`synthetic_ls.proc`).
+    to ``on_start`` as soon as git has started (see :mod:`synthetic_ls.runtime.proc`).
     """
     try:
         if on_start is not None:

@@ -10,7 +10,7 @@ Otherwise :func:`ensure_server` starts one ``opencode serve --hostname
 password (``OPENCODE_SERVER_PASSWORD``), ``OPENCODE_DISABLE_MODELS_FETCH=1``,
 detached in its own session and process group, its output appended to
 ``<state>/opencode/serve.log``. It is recorded in ``<state>/opencode/server.toml``
-(url, pid, process start time; see :mod:`state_format.opencode_server`), the
+(url, pid, process start time; see :mod:`synthetic_ls.runtime.opencode_record`), the
 password in ``<state>/opencode/password`` (0600). Later calls reuse it while
 the recorded process is alive and is still the same process (pid and start
 time); a dead one is restarted and a pid now used by another process is never
@@ -31,7 +31,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from state_format.opencode_server import (
+from state_format.owner import Liveness, Owner, boot_id, start_time
+from state_format.store import Store
+from synthetic_ls.opencode.client import UNREACHABLE, OpenCodeClient, OpenCodeError
+from synthetic_ls.runtime.groups import end_group
+from synthetic_ls.runtime.opencode_record import (
     ServerRecord,
     folder,
     log_path,
@@ -41,9 +45,6 @@ from state_format.opencode_server import (
     server_lock,
     write_server,
 )
-from state_format.owner import Liveness, Owner, boot_id, end_group, start_time
-from state_format.store import Store
-from synthetic_ls.opencode.client import UNREACHABLE, OpenCodeClient, OpenCodeError
 
 URL_ENV = "SYNTHETIC_OPENCODE_URL"
 PASSWORD_ENV = "SYNTHETIC_OPENCODE_PASSWORD"

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from state_format import service_logs
 from state_format.records import Construct, Service
 from state_format.store import Store
 from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError
 from synthetic_ls.ops.recovery import job_for, settle
 from synthetic_ls.provision import services as svc
-from synthetic_ls.provision.service_process import ServiceError
+from synthetic_ls.runtime import service_logs
+from synthetic_ls.runtime.service_process import ServiceError
 
 if TYPE_CHECKING:
     from synthetic_ls.provision.job import Job

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from state_format.opencode_server import password_path
 from state_format.records import Construct
 from state_format.store import Store
 from synthetic_ls.errors import InvalidInputError, NotFoundError, SyntheticError
@@ -37,6 +36,7 @@ from synthetic_ls.opencode.server import ServerInfo, ensure_server, find_binary
 from synthetic_ls.ops import agent_status
 from synthetic_ls.ops.templates import construct_template_or_none
 from synthetic_ls.provision.session import AgentSpec, agent_spec
+from synthetic_ls.runtime.opencode_record import password_path
 
 #: Stream failures after which watching reconnects (a restart, a cut, silence).
 _RECONNECTABLE = frozenset({STREAM_CUT, UNREACHABLE, TIMEOUT})

@@ -37,7 +37,7 @@ time, host, boot id and PID namespace (:mod:`state_format.owner`), so a
 creation still running elsewhere, or a reused pid, is never taken for a
 dead one. Child processes (``git worktree add``, setup commands, services)
 run in their own process group, recorded in the journal before they may run
-anything (:mod:`synthetic_ls.proc`), and recovery ends that group before it
+anything (:mod:`synthetic_ls.runtime.proc`), and recovery ends that group before it
 undoes anything. Reading (``ls``, ``show``, an editor's
 refresh) never recovers; ``doctor --fix`` and the next operation that
 changes the construct do.

@@ -15,13 +15,14 @@ from typing import Any
 
 from state_format.errors import RecordNotFoundError
 from state_format.journal import Journal
-from state_format.owner import Liveness, end_group
+from state_format.owner import Liveness
 from state_format.records import Construct
 from state_format.statuses import Status
 from synthetic_ls.errors import ConflictError, ExitCode, OperationCancelledError, SyntheticError
 from synthetic_ls.provision.job import Job
 from synthetic_ls.provision.lifecycle import PlanItem, Resource
 from synthetic_ls.provision.step_error import StepFailedError
+from synthetic_ls.runtime.groups import end_group
 
 
 def plan(job: Job, resources: Sequence[Resource], *, strict: bool = False) -> list[PlanItem]:

@@ -25,16 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from state_format import service_logs
 from state_format.errors import RecordNotFoundError
 from state_format.ids import is_valid_id, slugify
 from state_format.records import Construct, PortAllocation, Service, format_timestamp, utc_now
 from state_format.store import Store
 from synthetic_ls.errors import ConflictError, InvalidInputError
-from synthetic_ls.provision import docker_services, service_process
 from synthetic_ls.provision.lifecycle import Finding, PlanItem, Resource, Subject
 from synthetic_ls.provision.ports import allocations, port_env, port_requests, service_port_env
-from synthetic_ls.provision.service_process import ServiceError
+from synthetic_ls.runtime import docker as docker_services
+from synthetic_ls.runtime import service_logs, service_process
+from synthetic_ls.runtime.service_process import ServiceError
 
 if TYPE_CHECKING:
     from synthetic_ls.config.schema import ComposeService, DockerService, ProcessService, Template

@@ -275,8 +275,8 @@ def _delete(client: Any, session_id: str) -> None:
 
 def running_server(store: Any, config: Any) -> ServerInfo | None:
     """The named server, or the managed one if it runs; never starts one."""
-    from state_format.opencode_server import read_password
     from synthetic_ls.opencode.server import ServerInfo, external_server, server_status
+    from synthetic_ls.runtime.opencode_record import read_password
 
     named = external_server(config)
     if named is not None:

@@ -539,7 +539,7 @@ def test_prompt_preview_and_build_open_scratch_buffers(repo: Path, tmp_path: Pat
 
 def test_synthetic_services_lists_and_stops_a_running_service(tmp_path: Path) -> None:
     """:SyntheticServices shows a real running service; `x` on its line stops it."""
-    from state_format.owner import group_alive
+    from synthetic_ls.runtime.groups import group_alive
     from tests.integration.services_helpers import config, make_service_repo, svc
 
     ready = svc("ready", ports='[{ name: "http" }]', readyPattern='"listening on"')

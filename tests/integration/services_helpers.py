@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from state_format.owner import end_group, group_alive
 from state_format.records import Service
 from state_format.store import Store
+from synthetic_ls.runtime.groups import end_group, group_alive
 from tests.gitrepo import GIT_ENV, make_repo
 
 PY = sys.executable

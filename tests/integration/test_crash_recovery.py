@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from state_format.journal import Journal
-from state_format.owner import Owner, group_alive
+from state_format.owner import Owner
+from synthetic_ls.runtime.groups import group_alive
 from tests.gitrepo import GIT_ENV, git, make_repo
 
 SYNTHETIC = Path(sys.executable).with_name("synthetic")

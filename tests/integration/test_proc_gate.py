@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from state_format.owner import group_alive
 from synthetic_ls.git.repo import GitError, run_git
-from synthetic_ls.proc import run_in_group
+from synthetic_ls.runtime.groups import group_alive
+from synthetic_ls.runtime.proc import run_in_group
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PARENT = """
 import os, signal, sys, time
 from pathlib import Path
-from synthetic_ls.proc import run_in_group
-from synthetic_ls.provision.service_process import run_commands
+from synthetic_ls.runtime.proc import run_in_group
+from synthetic_ls.runtime.service_process import run_commands
 
 pgid_file, marker, how, entry = sys.argv[1:]
 

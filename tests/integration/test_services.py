@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from state_format import service_logs
-from state_format.owner import Owner, group_alive, start_time
+from state_format.owner import Owner, start_time
 from state_format.records import Construct, PortAllocation, Service
 from state_format.store import Store
 from synthetic_ls.errors import SyntheticError
@@ -38,7 +37,8 @@ from synthetic_ls.ops.services import (
     start_services,
     stop_services,
 )
-from synthetic_ls.provision import service_process
+from synthetic_ls.runtime import service_logs, service_process
+from synthetic_ls.runtime.groups import group_alive
 from tests.gitrepo import GIT_ENV
 from tests.integration.services_helpers import (
     PY,

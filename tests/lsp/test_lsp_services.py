@@ -10,7 +10,7 @@ import pytest
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
-from state_format.owner import group_alive
+from synthetic_ls.runtime.groups import group_alive
 from tests.integration.services_helpers import (
     config,
     groups_fixture,  # noqa: F401  (the `groups` fixture)

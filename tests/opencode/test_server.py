@@ -13,14 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from state_format.opencode_server import (
-    ServerRecord,
-    password_path,
-    read_server,
-    record_path,
-    write_server,
-)
-from state_format.owner import Liveness, Owner, end_group, group_alive
+from state_format.owner import Liveness, Owner
 from state_format.store import Store
 from synthetic_ls.opencode.client import OpenCodeClient, OpenCodeError
 from synthetic_ls.opencode.offline_model import OfflineModelServer, isolated_env
@@ -32,6 +25,14 @@ from synthetic_ls.opencode.server import (
     stop_server,
 )
 from synthetic_ls.ops.opencode import opencode_start, opencode_status, opencode_stop
+from synthetic_ls.runtime.groups import end_group, group_alive
+from synthetic_ls.runtime.opencode_record import (
+    ServerRecord,
+    password_path,
+    read_server,
+    record_path,
+    write_server,
+)
 from tests.gitrepo import GIT_ENV, make_repo
 
 SYNTHETIC = Path(sys.executable).with_name("synthetic")

@@ -460,9 +460,10 @@ def test_the_managed_server_rehydrates_sessions_after_a_restart(
     repo: Path, tmp_path: Path, opencode_bin: str, offline_model: object,
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from state_format.opencode_server import read_server
-    from state_format.owner import Liveness, end_group
+    from state_format.owner import Liveness
     from state_format.store import Store
+    from synthetic_ls.runtime.groups import end_group
+    from synthetic_ls.runtime.opencode_record import read_server
     from tests.opencode.test_server import home_env
 
     monkeypatch.delenv(URL_ENV, raising=False)

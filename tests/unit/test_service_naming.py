@@ -9,7 +9,7 @@ import pytest
 from synthetic_ls.config.schema import EnvRef, PortRequest, ProcessService, Template, TemplatePort
 from synthetic_ls.errors import InvalidInputError
 from synthetic_ls.provision.ports import env_name, port_requests
-from synthetic_ls.provision.service_process import inside, resolve_config_env, substitute
+from synthetic_ls.runtime.service_process import inside, resolve_config_env, substitute
 
 
 def test_port_variable_names() -> None:

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from state_format.owner import Liveness, Owner, end_group, group_alive, group_members
+from state_format.owner import Liveness, Owner
+from synthetic_ls.runtime.groups import end_group, group_alive, group_members
 
 
 def test_this_process_is_alive() -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from state_format.errors import BrokenRecordError
-from state_format.opencode_server import (
+from state_format.owner import Owner
+from synthetic_ls.runtime.opencode_record import (
     ServerRecord,
     password_path,
     read_password,
@@ -18,7 +19,6 @@ from state_format.opencode_server import (
     remove_server,
     write_server,
 )
-from state_format.owner import Owner
 
 
 def test_round_trip_and_password_is_owner_only(tmp_path: Path) -> None:

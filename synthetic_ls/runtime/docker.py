@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from state_format import service_logs
 from state_format.ids import slugify
 from state_format.records import Construct, PortAllocation, Service
-from synthetic_ls.provision.service_process import TAIL_LINES, ServiceError
+from synthetic_ls.runtime import service_logs
+from synthetic_ls.runtime.service_process import TAIL_LINES, ServiceError
 
 if TYPE_CHECKING:
     from synthetic_ls.provision.services import ConfigService, Environment

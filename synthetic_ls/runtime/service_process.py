@@ -2,7 +2,7 @@
 
 A service runs detached, in its own session and process group, so it
 outlives the command (or editor) that started it; the group's leader is a
-small supervisor (:mod:`state_format.log_pump`) that starts the service's
+small supervisor (:mod:`synthetic_ls.runtime.log_pump`) that starts the service's
 ``run`` command with ``sh -c`` and copies its output to a capped log file in
 the state folder. The record keeps the leader's pid *and* its start time
 (:class:`state_format.owner.Owner`), so a pid reused by an unrelated process
@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from state_format import service_logs
-from state_format.owner import Liveness, Owner, boot_id, end_group, group_alive, start_time
+from state_format.owner import Liveness, Owner, boot_id, start_time
 from synthetic_ls.errors import InvalidInputError, OperationCancelledError, SyntheticError
-from synthetic_ls.proc import end_child, release, start_in_group
+from synthetic_ls.runtime import service_logs
+from synthetic_ls.runtime.groups import end_group, group_alive
+from synthetic_ls.runtime.proc import end_child, release, start_in_group
 
 #: How long a service may take to print its ``readyPattern`` when the config says nothing.
 DEFAULT_READY_TIMEOUT = 60.0
@@ -140,7 +141,7 @@ def run_commands(
     Output goes to ``log``; the first that fails raises :class:`ServiceError`
     with the log's last lines. ``on_start(pgid)`` journals each group so that
     recovery can end it, and the command runs only once it has (see
-    :func:`synthetic_ls.proc.start_in_group`); Ctrl-C, or ``cancelled()``
+    :func:`synthetic_ls.runtime.proc.start_in_group`); Ctrl-C, or ``cancelled()``
     turning true (:class:`OperationCancelledError`), ends the group before
     going on.
     """
@@ -193,7 +194,7 @@ class Launched:
     offset: int
 
     def go(self) -> None:
-        """Let the service start: call once it is recorded (see :mod:`state_format.log_pump`)."""
+        """Let the service start: call once it is recorded (see :mod:`.log_pump`)."""
         release(self.proc, go=True)
 
     def cancel(self) -> None:

@@ -1,6 +1,6 @@
 """Service output: ``service_logs/<service id>.log`` (and ``.log.1``), capped in size.
 
-A service runs under a small supervisor (:mod:`state_format.log_pump`, run
+A service runs under a small supervisor (:mod:`synthetic_ls.runtime.log_pump`, run
 as a script) that appends its standard output and error to
 ``<state>/service_logs/<id>.log``. When that file would pass the cap, it is
 renamed to ``<id>.log.1`` (replacing the older one) and a new file is begun,

@@ -16,7 +16,7 @@ input ``/dev/null`` as before). If this process dies before that (even by
 SIGKILL), the pipe closes unwritten, the gate reads end of file and exits
 without running anything: no command runs that no journal knows of. If
 ``on_start`` raises, no byte is sent either. A service's supervisor
-(:mod:`state_format.log_pump`) waits for the same byte the same way;
+(:mod:`synthetic_ls.runtime.log_pump`) waits for the same byte the same way;
 :func:`release` sends it to both.
 
 Without ``on_start`` nothing is recorded, so there is no window to close:
@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from state_format.owner import end_group
+from synthetic_ls.runtime.groups import end_group
 
 #: The byte a gated child waits for before it runs anything.
 GO = b"g"
