@@ -376,7 +376,3 @@ def _describe(records: list[Any]) -> str:
         shown.append(f"and {len(records) - 10} more")
     return ", ".join(shown)
 
-
-def open_store(start: Path | str | None = None, *, lock_timeout: float = DEFAULT_TIMEOUT) -> Store:
-    """Shorthand for :meth:`Store.open`."""
-    return Store.open(start, lock_timeout=lock_timeout)

@@ -1,14 +1,21 @@
-"""Running the real ``git``: the one environment and call every git module uses.
+"""Running the real ``git``: the one environment, call and error every git module uses.
 
-Kept free of pygit2, so that the commands that only run git (``diff``,
-``land``) start without importing it.
+:func:`run_git` is the one way Synthetic runs git (``git -C cwd ...``,
+without a shell, never prompting, messages in English) and :class:`GitError`
+the one error it raises; :func:`git_text` and :func:`git_bytes` are the
+plain calls underneath, for steps whose failure is an answer (a conflict, a
+hook's refusal). Kept free of pygit2, so that the commands that only run
+git (``diff``, ``land``) start without importing it.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+
+from synthetic_ls.errors import SyntheticError
 
 
 def git_env() -> dict[str, str]:
@@ -51,3 +58,49 @@ def git_bytes(
         ["git", "-C", str(cwd), *args], input=input, capture_output=True, env=git_env(),
         stdin=subprocess.DEVNULL if input is None else None, check=False,
     )
+
+
+class GitError(SyntheticError):
+    """A git step failed; the message names the step and git's own words."""
+
+    code = "git-failed"
+
+    def __init__(self, step: str, detail: str) -> None:
+        self.step = step
+        self.detail = detail.strip()
+        super().__init__(
+            f"{step} failed: {self.detail}" if self.detail else f"{step} failed",
+            fields={"step": step, "detail": self.detail},
+        )
+
+
+def run_git(
+    cwd: Path,
+    *args: str,
+    step: str,
+    check: bool = True,
+    input: str | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``git -C cwd args``; raise :class:`GitError` naming ``step`` when it fails.
+
+    ``check=False`` returns a failed run instead (its status and output are
+    the answer). ``input`` is written to git's standard input (else it reads
+    nothing). With ``on_start``, git runs in its own process group, whose id
+    is passed to ``on_start`` before git runs (see
+    :mod:`synthetic_ls.runtime.proc`), so that a journal can record it.
+    """
+    try:
+        if on_start is not None:
+            # The gated child reads its go byte on standard input: nothing else can go there.
+            assert input is None, "a git step in its own group reads no input"
+            from synthetic_ls.runtime.proc import run_in_group
+
+            proc = run_in_group(["git", "-C", str(cwd), *args], env=git_env(), on_start=on_start)
+        else:
+            proc = git_text(cwd, *args, input=input)
+    except FileNotFoundError:
+        raise GitError(step, "the git command was not found on PATH") from None
+    if check and proc.returncode != 0:
+        raise GitError(step, proc.stderr or proc.stdout)
+    return proc

@@ -18,7 +18,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from synthetic_ls.git.repo import GitRepo, run_git
+from synthetic_ls.git.command import run_git
+from synthetic_ls.git.repo import GitRepo
 
 # ioctl number of FICLONE (linux/fs.h): share the source's blocks (btrfs, xfs).
 _FICLONE = 0x40049409

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,45 +10,7 @@ import pygit2
 
 from state_format.paths import RepoPaths, find_repo
 from synthetic_ls.errors import ExitCode, InvalidInputError, NotFoundError, SyntheticError
-from synthetic_ls.git.command import git_env, git_text
-from synthetic_ls.runtime.proc import run_in_group
-
-
-class GitError(SyntheticError):
-    """A git step failed; the message names the step and git's own words."""
-
-    def __init__(self, step: str, detail: str) -> None:
-        self.step = step
-        self.detail = detail.strip()
-        super().__init__(f"{step} failed: {self.detail}" if self.detail else f"{step} failed")
-
-
-def run_git(
-    cwd: Path,
-    *args: str,
-    step: str,
-    check: bool = True,
-    input: str | None = None,
-    on_start: Callable[[int], None] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Run ``git -C cwd args`` without a shell; raise :class:`GitError` naming ``step``.
-
-    ``input`` is written to git's standard input (else it reads nothing).
-    With ``on_start``, git runs in its own process group, whose id is passed
-    to ``on_start`` as soon as git has started (see :mod:`synthetic_ls.runtime.proc`).
-    """
-    try:
-        if on_start is not None:
-            proc = run_in_group(
-                ["git", "-C", str(cwd), *args], env=git_env(), on_start=on_start
-            )
-        else:
-            proc = git_text(cwd, *args, input=input)
-    except FileNotFoundError:
-        raise GitError(step, "the git command was not found on PATH") from None
-    if check and proc.returncode != 0:
-        raise GitError(step, proc.stderr or proc.stdout)
-    return proc
+from synthetic_ls.git.command import run_git
 
 
 @dataclass(frozen=True)

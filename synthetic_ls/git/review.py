@@ -14,31 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthetic_ls.errors import SyntheticError
-from synthetic_ls.git.command import git_bytes, git_text
-
-
-class GitStepError(SyntheticError):
-    """A git command of a review step failed; the message names the step and git's words."""
-
-    code = "git-failed"
-
-
-def run_git(
-    cwd: Path, *args: str, step: str, check: bool = True, input: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run ``git -C cwd args`` without a shell; raise :class:`GitStepError` naming ``step``.
-
-    ``input`` is written to git's standard input (else it reads nothing).
-    """
-    try:
-        proc = git_text(cwd, *args, input=input)
-    except FileNotFoundError:
-        raise GitStepError(f"{step} failed: the git command was not found on PATH") from None
-    if check and proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip()
-        raise GitStepError(f"{step} failed: {detail}", fields={"step": step})
-    return proc
+from synthetic_ls.git.command import GitError, git_bytes, run_git
 
 #: Keeps paths unquoted in git's text output (``-z`` output never quotes).
 _PLAIN = ("-c", "core.quotepath=false")
@@ -224,7 +200,7 @@ def merge_check(cwd: Path, ours: str, theirs: str) -> MergeCheck:
         step="checking the merge", check=False,
     )
     if proc.returncode not in (0, 1):
-        raise GitStepError(f"checking the merge (git merge-tree) failed: {proc.stderr.strip()}")
+        raise GitError("checking the merge (git merge-tree)", proc.stderr)
     head, _, messages = proc.stdout.partition("\0\0")
     tree, *names = head.split("\0")
     conflicts = sorted({n for n in names if n})
@@ -309,7 +285,7 @@ def _git_bytes(
     try:
         return git_bytes(cwd, *args, input=input)
     except FileNotFoundError:
-        raise GitStepError("reading a file failed: the git command was not found on PATH") from None
+        raise GitError("reading a file", "the git command was not found on PATH") from None
 
 
 def read_blob(cwd: Path, commit: str, path: str, limit: int) -> Blob:
@@ -329,8 +305,5 @@ def read_blob(cwd: Path, commit: str, path: str, limit: int) -> Blob:
         return Blob(kind, size, None)
     data = _git_bytes(cwd, "cat-file", "blob", oid)
     if data.returncode != 0:
-        raise GitStepError(
-            f"reading {path} failed: {data.stderr.decode('utf-8', 'replace').strip()}",
-            fields={"step": "reading a file"},
-        )
+        raise GitError(f"reading {path}", data.stderr.decode("utf-8", "replace"))
     return Blob(kind, size, data.stdout)

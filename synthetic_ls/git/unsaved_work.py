@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pygit2
 
-from synthetic_ls.git.repo import run_git
+from synthetic_ls.git.command import run_git
 
 #: What each stopped operation is called, and how a person concludes it.
 _OPERATIONS: dict[int, tuple[str, str]] = {

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthetic_ls.git.repo import GitError, GitRepo, run_git
+from synthetic_ls.git.command import GitError, run_git
+from synthetic_ls.git.repo import GitRepo
 
 
 @dataclass(frozen=True)

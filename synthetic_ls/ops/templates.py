@@ -26,14 +26,6 @@ def _load_config(repo_root: Path) -> ConfigResult:
     return load_config(repo_root)
 
 
-def resolve_template(repo_root: Path, template_id: str | None) -> str:
-    """The template id a new construct should use, checked against the config.
-
-    See :func:`choose_template` for the rules; this returns only the id.
-    """
-    return choose_template(repo_root, template_id)[0]
-
-
 def choose_template(
     repo_root: Path, template_id: str | None
 ) -> tuple[str, Template, SyntheticConfig]:

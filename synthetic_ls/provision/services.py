@@ -174,17 +174,6 @@ def run_template_setup(job: Job) -> None:
     )
 
 
-def start_service(job: Job, service: ConfigService, *, setup: bool = True) -> Service:
-    """Start one service of ``job``'s construct and wait until it is ready.
-
-    ``setup`` runs the service's own ``setup`` commands first. The record is
-    written (``starting``, with pid and start time) before waiting, so a
-    crash meanwhile leaves enough to stop it; it ends ``ready`` or
-    ``failed`` (with the reason, and the error raised).
-    """
-    return begin_service(job, service, setup=setup)()
-
-
 def start_services(job: Job, services: list[ConfigService]) -> list[Service]:
     """Start ``services`` together, then wait until each is ready (ready in any order).
 

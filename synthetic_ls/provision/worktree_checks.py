@@ -16,7 +16,8 @@ import pygit2
 
 from state_format.records import Construct
 from synthetic_ls.git import branches, worktree_admin
-from synthetic_ls.git.repo import GitRepo, run_git
+from synthetic_ls.git.command import run_git
+from synthetic_ls.git.repo import GitRepo
 from synthetic_ls.provision.lifecycle import Finding, Subject
 from synthetic_ls.provision.worktree_settings import worktree_settings
 

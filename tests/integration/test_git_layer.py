@@ -10,7 +10,8 @@ import pytest
 from state_format.errors import NotARepositoryError
 from synthetic_ls.errors import InvalidInputError, NotFoundError
 from synthetic_ls.git import branches, include_copy, worktree_admin, worktree_status
-from synthetic_ls.git.repo import GitError, GitRepo
+from synthetic_ls.git.command import GitError
+from synthetic_ls.git.repo import GitRepo
 from tests.gitrepo import commit_file, git, make_repo
 
 

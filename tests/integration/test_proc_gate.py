@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from synthetic_ls.git.repo import GitError, run_git
+from synthetic_ls.git.command import GitError, run_git
 from synthetic_ls.runtime.groups import group_alive
 from synthetic_ls.runtime.proc import run_in_group
 
