@@ -22,7 +22,6 @@ from pydantic import BaseModel, ValidationError
 
 from synthetic_ls.config.diagnostics import Code
 from synthetic_ls.config.markers import OrString, RepoPath, SpecError
-from synthetic_ls.config.paths import WalkBudget, escapes_repo, matches_any, split_anchor
 from synthetic_ls.config.plans import (
     BOOLEAN,
     DICT,
@@ -70,6 +69,7 @@ from synthetic_ls.config.values import (
     Undefined,
     Value,
 )
+from synthetic_ls.repo_files import WalkBudget, escapes_repo, matches_any, split_anchor
 
 
 class _Sentinel:

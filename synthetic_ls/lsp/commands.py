@@ -16,7 +16,6 @@ arguments.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import uuid
 from collections.abc import Callable
@@ -29,7 +28,8 @@ from pygls.exceptions import JsonRpcException
 
 from state_format.errors import StateError
 from synthetic_ls.errors import InvalidInputError, SyntheticError, error_payload
-from synthetic_ls.lsp import review_commands
+from synthetic_ls.lsp import review_commands, service_commands
+from synthetic_ls.lsp.command_spec import Command, _need, _options, _take
 from synthetic_ls.lsp.server import SyntheticServer
 
 log = logging.getLogger(__name__)
@@ -37,71 +37,6 @@ log = logging.getLogger(__name__)
 #: LSP's RequestFailed: the request was well formed, the operation failed.
 REQUEST_FAILED = -32803
 INVALID_PARAMS = -32602
-
-
-@dataclass(frozen=True)
-class Command:
-    """One command: the operation adapter, and the progress title if it is long."""
-
-    name: str
-    run: Callable[[Any, dict[str, Any]], Any]
-    progress: str | None = None
-    #: False for the commands that take no state store (config check).
-    store: bool = True
-    #: The client may cancel it from its progress report (creations only:
-    #: they undo what was begun; a removal half done is not a state to stop in).
-    cancellable: bool = False
-
-
-# -- arguments -------------------------------------------------------------------
-
-
-def _take(args: dict[str, Any], allowed: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
-    """The known keys of ``args``, type-checked; an unknown key or a wrong type is refused."""
-    unknown = sorted(set(args) - set(allowed) - {"root"})
-    if unknown:
-        raise InvalidInputError(
-            f"unknown argument(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}",
-            fields={"unknown": unknown},
-        )
-    out: dict[str, Any] = {}
-    for key, kind in allowed.items():
-        if key not in args or args[key] is None:
-            continue
-        value = args[key]
-        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise InvalidInputError(f"argument {key!r} has the wrong type", fields={"key": key})
-        out[key] = value
-    return out
-
-
-def _options(cls: type, args: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
-    """An ops options dataclass from the JSON arguments (its own field names)."""
-    kinds: dict[str, type | tuple[type, ...]] = {}
-    for f in dataclasses.fields(cls):
-        annotation = str(f.type)
-        kinds[f.name] = bool if annotation in ("bool", "bool | None") else str
-    kinds.update(extra or {})
-    values = _take(args, kinds)
-    required = [
-        f.name
-        for f in dataclasses.fields(cls)
-        if f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-        and f.name not in values
-    ]
-    if required:
-        raise InvalidInputError(
-            f"missing argument(s) {', '.join(required)}", fields={"missing": required}
-        )
-    return values
-
-
-def _need(args: dict[str, Any], key: str) -> str:
-    value = args.get(key)
-    if not isinstance(value, str) or not value:
-        raise InvalidInputError(f"missing argument {key!r}", fields={"missing": [key]})
-    return value
 
 
 # -- the operations ----------------------------------------------------------------
@@ -357,15 +292,8 @@ COMMANDS: dict[str, Command] = {
     )
 }
 
-
-def _add_service_commands() -> None:
-    # Services and ports (issue 12) live in their own module.
-    from synthetic_ls.lsp.service_commands import commands
-
-    COMMANDS.update((c.name, c) for c in commands())
-
-
-_add_service_commands()
+# Services and ports (issue 12) live in their own module.
+COMMANDS.update((c.name, c) for c in service_commands.commands())
 
 
 # -- running them ----------------------------------------------------------------

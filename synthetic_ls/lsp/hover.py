@@ -87,7 +87,7 @@ def _size(size: int) -> str:
 
 def path_target(analysis: Analysis, where: Location) -> Path | None:
     """The file a repository path value names (a prompt, ``cwd``, a compose file), if one."""
-    from synthetic_ls.config.paths import repo_file
+    from synthetic_ls.repo_files import repo_file
 
     field, value = where.field, where.value
     if where.kind != "value" or field is None or field.repo_path is None:

@@ -13,7 +13,7 @@ from synthetic_ls.errors import InvalidInputError
 
 
 def _args(args: dict[str, Any], allowed: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
-    from synthetic_ls.lsp.commands import _take
+    from synthetic_ls.lsp.command_spec import _take
 
     values = _take(args, allowed)
     if not isinstance(values.get("ref"), str) or not values["ref"]:

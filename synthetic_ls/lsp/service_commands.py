@@ -12,13 +12,13 @@ from typing import Any
 
 
 def _args(args: dict[str, Any], allowed: dict[str, Any]) -> dict[str, Any]:
-    from synthetic_ls.lsp.commands import _take
+    from synthetic_ls.lsp.command_spec import _take
 
     return _take(args, allowed)
 
 
 def _ref(values: dict[str, Any]) -> str:
-    from synthetic_ls.lsp.commands import _need
+    from synthetic_ls.lsp.command_spec import _need
 
     return _need(values, "ref")
 
@@ -81,7 +81,7 @@ def services_resume(store: Any, args: dict[str, Any]) -> Any:
 
 def commands() -> list[Any]:
     """The :class:`~synthetic_ls.lsp.commands.Command` entries of this module."""
-    from synthetic_ls.lsp.commands import Command
+    from synthetic_ls.lsp.command_spec import Command
 
     return [
         Command("synthetic.ports.list", ports_list),

@@ -10,7 +10,7 @@ from synthetic_ls.errors import InvalidInputError
 from synthetic_ls.ops.recovery import settle
 from synthetic_ls.ops.templates import choose_template, construct_template_or_none
 from synthetic_ls.prompts.bundle import Bundle, assemble
-from synthetic_ls.provision.prompt_bundle import construct_facts, record_bundle
+from synthetic_ls.provision.prompt_bundle import construct_facts, prompt_entries, record_bundle
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def build_prompts(store: Store, ref: str) -> BuildResult:
         )
     template, config = construct_template_or_none(store.repo.worktree, construct.template_id)
     facts = construct_facts(store, template, construct)
-    bundle = assemble(store.repo.worktree, config, template, facts)
+    bundle = assemble(store.repo.worktree, prompt_entries(config, template), facts)
     record = record_bundle(store, construct.id, bundle)
     delivered = False
     if construct.opencode_session_id:
@@ -73,4 +73,5 @@ def preview_prompts(store: Store, template_id: str | None) -> PreviewResult:
     """The bundle a new construct of ``template_id`` would get; nothing is written."""
     chosen, template, config = choose_template(store.repo.worktree, template_id)
     facts = construct_facts(store, template, None, placeholders=True)
-    return PreviewResult(chosen, assemble(store.repo.worktree, config, template, facts))
+    entries = prompt_entries(config, template)
+    return PreviewResult(chosen, assemble(store.repo.worktree, entries, facts))

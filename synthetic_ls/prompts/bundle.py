@@ -9,16 +9,13 @@ with the count.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from synthetic_ls.prompts.sources import PromptError, Source, read_fragment, resolve
 from synthetic_ls.prompts.variables import substitute
-
-if TYPE_CHECKING:
-    from synthetic_ls.config import SyntheticConfig, Template
 
 #: How token counts are made (recorded beside each count).
 TOKEN_METHOD = "estimate (1 token per 4 characters; no offline tokenizer is installed)"
@@ -142,18 +139,18 @@ def render_context(facts: ConstructFacts) -> str:
 
 def assemble(
     root: Path,
-    config: SyntheticConfig | None,
-    template: Template | None,
+    entries: Sequence[Source],
     facts: ConstructFacts,
     *,
     env: Mapping[str, str] | None = None,
 ) -> Bundle:
-    """Resolve, read and fill the fragments, drop repeats, and append the context."""
+    """Resolve ``entries`` (the config's prompt entries), read and fill the fragments, drop
+    repeats, and append the context."""
     values = facts.values()
     fragments: list[Fragment] = []
     dropped: list[str] = []
     seen: set[str] = set()
-    for source in resolve(root, config, template):
+    for source in resolve(root, entries):
         text = substitute(read_fragment(root, source.path), values, file=source.path, env=env)
         text = text.strip()
         if not text or text in seen:

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from synthetic_ls.config.paths import (
+from synthetic_ls.errors import ExitCode, SyntheticError
+from synthetic_ls.repo_files import (
     escapes_repo,
     glob_matches,
     glob_segments,
     has_glob,
     walk_start,
 )
-from synthetic_ls.errors import ExitCode, SyntheticError
-
-if TYPE_CHECKING:
-    from synthetic_ls.config import SyntheticConfig, Template
 
 #: Largest fragment read (bytes); a bundle is for a model's context, not a corpus.
 FRAGMENT_MAX = 256 * 1024
@@ -47,19 +43,6 @@ class Source:
     entry: str  # the path or glob as written in the config
     origin: str  # "promptSources" or "templates.<id>.prompts"
     order: int | None  # set for {path, order} entries
-
-
-def _entries(config: SyntheticConfig | None, template: Template | None) -> list[Source]:
-    """The config's entries as written: ``promptSources`` first, then the template's."""
-    out: list[Source] = []
-    if config is not None:
-        for source in config.prompt_sources:
-            explicit = "order" in source.model_fields_set
-            out.append(Source("", source.path, "promptSources", source.order if explicit else None))
-    if template is not None:
-        for pattern in template.prompts:
-            out.append(Source("", pattern, f"templates.{template.id}.prompts", None))
-    return out
 
 
 def _inside(root: Path, path: Path) -> bool:
@@ -111,13 +94,14 @@ def expand(root: Path, entry: str) -> list[str]:
     return found
 
 
-def resolve(root: Path, config: SyntheticConfig | None, template: Template | None) -> list[Source]:
+def resolve(root: Path, entries: Sequence[Source]) -> list[Source]:
     """The bundle's files in order: ``{path, order}`` entries by order, then the rest as written.
 
-    A file named twice comes once, where it first comes. An entry that names
+    ``entries`` are the config's entries as written (``path`` empty): the
+    caller reads them from the config, which this package does not know. A
+    file named twice comes once, where it first comes. An entry that names
     no file is a :class:`PromptError`.
     """
-    entries = _entries(config, template)
     ordered = sorted((e for e in entries if e.order is not None), key=lambda e: e.order or 0)
     rest = [e for e in entries if e.order is None]
     seen: set[str] = set()

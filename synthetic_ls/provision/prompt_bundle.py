@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 from state_format.errors import RecordNotFoundError
 from state_format.records import PortAllocation, PromptBundle, utc_now
 from synthetic_ls.prompts.bundle import TOKEN_METHOD, ConstructFacts, ServiceFacts, assemble
+from synthetic_ls.prompts.sources import Source
 from synthetic_ls.provision.lifecycle import Finding, PlanItem, Resource, Subject
 from synthetic_ls.provision.session import wants_agent
 
 if TYPE_CHECKING:
     from state_format.store import Store
-    from synthetic_ls.config import Template
+    from synthetic_ls.config import SyntheticConfig, Template
     from synthetic_ls.prompts.bundle import Bundle
     from synthetic_ls.provision.job import Job, Survey
 
@@ -28,6 +29,19 @@ if TYPE_CHECKING:
 def _has_sources(job: Job) -> bool:
     config_sources = job.config.prompt_sources if job.config is not None else []
     return bool(config_sources) or bool(job.template is not None and job.template.prompts)
+
+
+def prompt_entries(config: SyntheticConfig | None, template: Template | None) -> list[Source]:
+    """The config's prompt entries as written: ``promptSources`` first, then the template's."""
+    out: list[Source] = []
+    if config is not None:
+        for source in config.prompt_sources:
+            explicit = "order" in source.model_fields_set
+            out.append(Source("", source.path, "promptSources", source.order if explicit else None))
+    if template is not None:
+        for pattern in template.prompts:
+            out.append(Source("", pattern, f"templates.{template.id}.prompts", None))
+    return out
 
 
 def construct_facts(
@@ -103,7 +117,7 @@ class PromptBundleResource(Resource):
 
     def _preview(self, job: Job) -> Bundle:
         facts = construct_facts(job.store, job.template, job.construct, placeholders=True)
-        return assemble(job.store.repo.worktree, job.config, job.template, facts)
+        return assemble(job.store.repo.worktree, prompt_entries(job.config, job.template), facts)
 
     def plan(self, job: Job) -> PlanItem:
         """The fragments, in order, with their token estimates."""
@@ -123,7 +137,7 @@ class PromptBundleResource(Resource):
     def provision(self, job: Job) -> dict[str, Any]:
         """Assemble it with the construct's values and ports, and record it."""
         facts = construct_facts(job.store, job.template, job.construct)
-        bundle = assemble(job.store.repo.worktree, job.config, job.template, facts)
+        bundle = assemble(job.store.repo.worktree, prompt_entries(job.config, job.template), facts)
         record = record_bundle(job.store, job.construct.id, bundle)
         job.outputs["prompt_bundle"] = record.id
         return {}

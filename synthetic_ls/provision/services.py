@@ -260,7 +260,7 @@ def begin_service(
         started_at=utc_now(), log=str(log), container=name,
     ))
     try:
-        run = docker_services.start(construct, service, ports, env, root, log)
+        run = docker_services.start(construct, service, ports, env.full, env.added, root, log)
         _set(store, rid, command=" ".join(run.argv))
         docker_services.wait_ready(run, _ready_pattern(service), ready_timeout(service), log)
     except BaseException as exc:

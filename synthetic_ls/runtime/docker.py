@@ -20,7 +20,7 @@ import re
 import shlex
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,7 +31,9 @@ from synthetic_ls.runtime import service_logs
 from synthetic_ls.runtime.service_process import TAIL_LINES, ServiceError
 
 if TYPE_CHECKING:
-    from synthetic_ls.provision.services import ConfigService, Environment
+    from synthetic_ls.config.schema import ComposeService, DockerService, ProcessService
+
+    ConfigService = ProcessService | DockerService | ComposeService
 
 #: Seconds ``docker version`` may take to answer before the engine counts as unreachable.
 ENGINE_TIMEOUT = 10.0
@@ -64,7 +66,7 @@ def project_name(construct_id: str) -> str:
     return f"synthetic-{construct_id}"
 
 
-def _docker(argv: Sequence[str], *, timeout: float, env: dict[str, str] | None = None,
+def _docker(argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None,
             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
@@ -117,7 +119,7 @@ def _command(command: Sequence[str] | None) -> list[str]:
 
 
 def docker_argv(construct_id: str, service: ConfigService, ports: Sequence[PortAllocation],
-                env: dict[str, str], root: Path) -> list[str]:
+                env: Mapping[str, str], root: Path) -> list[str]:
     """``docker run -d ...`` for a docker service (without the leading ``docker``)."""
     name = container_name(construct_id, service.id)
     argv = ["run", "-d", "--name", name, "--label", f"synthetic.construct={construct_id}",
@@ -154,18 +156,18 @@ def plan_argv(construct_id: str, service: ConfigService) -> list[str]:
 
 
 def start(construct: Construct, service: ConfigService, ports: Sequence[PortAllocation],
-          env: Environment, root: Path, log: Path) -> DockerRun:
+          env: Mapping[str, str], added: Mapping[str, str], root: Path, log: Path) -> DockerRun:
     """Start the container or the compose project; a leftover of the same name goes first."""
     require_engine()
     if service.type == "compose":
         argv = compose_argv(construct.id, service, root, "up", "-d",
                             *service.services)
-        result = _docker(argv, timeout=RUN_TIMEOUT, env=env.full, cwd=root)
+        result = _docker(argv, timeout=RUN_TIMEOUT, env=env, cwd=root)
         run = DockerRun(project_name(construct.id), ["docker", *argv], str(root / service.file))
     else:
         name = container_name(construct.id, service.id)
         _docker(["rm", "-f", name], timeout=60)
-        argv = docker_argv(construct.id, service, ports, env.added, root)
+        argv = docker_argv(construct.id, service, ports, added, root)
         result = _docker(argv, timeout=RUN_TIMEOUT)
         run = DockerRun(name, ["docker", *argv])
     service_logs.append(log, f"$ {' '.join(run.argv)}\n{result.stdout}{result.stderr}")

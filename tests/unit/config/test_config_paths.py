@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from synthetic_ls.config.paths import escapes_repo, matches_any
+from synthetic_ls.repo_files import escapes_repo, matches_any
 
 FILES = [
     "docs/brief.md",
