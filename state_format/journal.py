@@ -1,19 +1,24 @@
 """The journal of an operation in progress on a construct.
 
-While a construct is being created, given a worktree, or removed, its record
-carries a ``journal`` table: which operation, which process runs it (an
+While an operation changes a construct (creating it, giving it a worktree,
+removing it, starting or stopping its services, rebuilding its prompt
+bundle, committing in its worktree, landing its branch), its record carries a
+``journal`` table: which operation, which process runs it (an
 :class:`~state_format.owner.Owner`), the steps begun and the steps finished,
-and the process groups of child processes it started. Each step is written
-to the journal *before* it starts, so that after a crash recovery knows
-exactly what may have been done: the steps begun are undone (a creation) or
-the remaining steps are carried out (a removal). The journal is removed when
-the operation completes.
+the process groups of child processes it started, and what recovery needs
+to know (``restore``: record fields to put back; ``facts``: anything else,
+such as the target branch's tip before a landing). Each step is written to
+the journal *before* it starts, so that after a crash recovery knows exactly
+what may have been done: the steps begun are undone (a creation) or the
+remaining steps are carried out (a removal); a landing or a commit is
+finished or undone by what the repository shows. The journal is removed
+when the operation completes.
 
 ```toml
 journal = { op = "create", owner = { pid = 4242, start = 998877, host = "3d12...",
             boot = "f7dd...", pidns = "pid:[4026531836]" },
             started = ["worktree", "include-files"], done = ["worktree"], groups = [4250],
-            restore = {} }
+            restore = {}, facts = {} }
 ```
 """
 
@@ -25,16 +30,22 @@ from typing import Any
 
 from state_format.owner import Owner, host_id, pid_namespace
 
-#: Operations a journal can record. ``create`` and ``add-worktree`` are undone
-#: after a crash; ``remove`` and ``remove-worktree`` are carried on.
-OPERATIONS = ("create", "add-worktree", "remove", "remove-worktree")
+#: Operations a journal can record (state format 2 added those after
+#: ``remove-worktree``). See :data:`FORWARD_OPERATIONS` for which are carried
+#: on after a crash; ``land`` and ``commit`` are finished or undone by what
+#: the repository shows; the rest are undone.
+OPERATIONS = (
+    "create", "add-worktree", "remove", "remove-worktree",
+    "services-start", "services-stop", "services-restart", "services-resume",
+    "prompts-build", "commit", "land",
+)
 
 #: The steps a creation by an older Synthetic (before journals) may have made:
 #: its branch and worktree, then the include files copied into it.
 LEGACY_CREATE_STEPS = ("worktree", "include-files")
 
 #: Operations that recovery completes rather than undoes.
-FORWARD_OPERATIONS = frozenset({"remove", "remove-worktree"})
+FORWARD_OPERATIONS = frozenset({"remove", "remove-worktree", "services-stop", "prompts-build"})
 
 
 @dataclass(frozen=True)
@@ -48,18 +59,26 @@ class Journal:
     groups: tuple[int, ...] = field(default=())
     #: Record fields to put back when the operation is undone ("" = unset).
     restore: dict[str, str] = field(default_factory=dict)
+    #: What recovery needs to know that is not a record field (the target
+    #: branch's tip before a landing, the index before a commit ...).
+    facts: dict[str, str] = field(default_factory=dict)
     #: The operation failed and stopped: nobody works on it any more, so
     #: recovery may take it over even while its owner still runs (a
     #: long-running language server whose removal step failed).
     stopped: bool = False
 
     @classmethod
-    def begin(cls, op: str, restore: dict[str, str | None] | None = None) -> Journal:
+    def begin(
+        cls,
+        op: str,
+        restore: dict[str, str | None] | None = None,
+        facts: dict[str, str] | None = None,
+    ) -> Journal:
         """A journal for ``op`` run by this process, no step begun yet."""
         if op not in OPERATIONS:
             raise ValueError(f"unknown operation {op!r}")
         kept = {k: v or "" for k, v in (restore or {}).items()}
-        return cls(op=op, owner=Owner.current(), restore=kept)
+        return cls(op=op, owner=Owner.current(), restore=kept, facts=dict(facts or {}))
 
     @classmethod
     def legacy_create(cls, pid: int, started: Iterable[str] = ()) -> Journal:
@@ -101,6 +120,17 @@ class Journal:
         """This journal with a child process group to end before recovery."""
         return replace(self, groups=(*self.groups, pgid))
 
+    def with_facts(self, **facts: str) -> Journal:
+        """This journal knowing more (a commit made, a tip moved)."""
+        return replace(self, facts={**self.facts, **facts})
+
+    def step(self, name: str) -> Journal:
+        """This journal with the step begun last finished and ``name`` begun."""
+        journal = self
+        if self.started and self.started[-1] not in self.done:
+            journal = journal.finish(self.started[-1])
+        return journal.start(name)
+
     def to_toml(self) -> dict[str, Any]:
         """The inline-table form stored in the record."""
         return {
@@ -110,6 +140,7 @@ class Journal:
             "done": list(self.done),
             "groups": list(self.groups),
             "restore": dict(self.restore),
+            **({"facts": dict(self.facts)} if self.facts else {}),
             **({"stopped": True} if self.stopped else {}),
         }
 
@@ -137,7 +168,12 @@ class Journal:
             isinstance(k, str) and isinstance(v, str) for k, v in restore.items()
         ):
             raise ValueError("journal.restore must be a table of strings")
+        facts = value.get("facts", {})
+        if not isinstance(facts, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in facts.items()
+        ):
+            raise ValueError("journal.facts must be a table of strings")
         stopped = value.get("stopped", False)
         if not isinstance(stopped, bool):
             raise ValueError("journal.stopped must be true or false")
-        return cls(op, owner, lists[0], lists[1], lists[2], dict(restore), stopped)
+        return cls(op, owner, lists[0], lists[1], lists[2], dict(restore), dict(facts), stopped)

@@ -18,7 +18,7 @@ from state_format.tomlio import (
 )
 
 #: The format version this code reads and writes.
-CURRENT_VERSION = 1
+CURRENT_VERSION = 2
 MARKER_NAME = "format.toml"
 
 _HEADER = (

@@ -11,7 +11,15 @@ Known versions (see README.md, "Older formats"):
   with an array of ``[[constructs]]`` tables holding the seed's columns, SQLite
   style timestamps (``"2024-05-01 09:30:00"``, UTC), empty strings for NULL and
   ids of any shape (often UUIDs).
-* **1**, the current layout: ``format.toml`` plus one file per record.
+* **1**: ``format.toml`` plus one file per record; a construct's journal
+  knew four operations (create, add-worktree, remove, remove-worktree), and a
+  ``spawning`` record from before journals could carry ``spawn_pid`` instead.
+* **2**, the current one: the same layout; a journal records every change of
+  a construct (services, prompt rebuilds, commits, landings too) and may
+  carry ``facts``; ``spawn_pid`` is gone (the step to 2 turns a legacy
+  ``spawn_pid`` into the ``create`` journal it always stood for). A tool
+  that knows only version 1 refuses the state instead of misreading a
+  journal it does not know.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -33,11 +41,12 @@ from state_format.atomic import atomic_write, ensure_dir, fsync_dir
 from state_format.errors import BrokenRecordError
 from state_format.files import MAX_V0_BYTES, UnsafeFileError, access_error, read_regular
 from state_format.ids import SUFFIX_ALPHABET, is_valid_id, slugify
+from state_format.journal import LEGACY_CREATE_STEPS, Journal
 from state_format.marker import CURRENT_VERSION, read_marker, write_marker
 from state_format.records import Construct, format_timestamp
 from state_format.statuses import Status
 from state_format.text import one_line
-from state_format.tomlio import parse, read_text, render_new
+from state_format.tomlio import parse, read_text, render_new, render_update
 
 V0_FILE = "constructs.toml"
 #: The version-0 file after migration (``.1``, ``.2``... appended if taken).
@@ -62,9 +71,10 @@ def detect_version(state_dir: Path) -> int | None:
     if os.path.lexists(state_dir / V0_FILE):
         return 0
     if (state_dir / Construct.folder).is_dir():
-        # Records but no marker: the marker was lost. Only version 1 has this
-        # layout, so assume it; the next write puts the marker back.
-        return CURRENT_VERSION
+        # Records but no marker: the marker was lost. Versions 1 and 2 have
+        # this layout; assume the older, whose step to 2 changes only what
+        # version 1 could hold (and then writes the marker back).
+        return 1
     return None
 
 
@@ -110,6 +120,12 @@ class MigrationReport:
 
     def summary(self) -> str:
         """One line for a person: counts, and where the details and the original are."""
+        if self.from_version >= 1:
+            return (
+                f"brought the state from format {self.from_version} to "
+                f"{self.from_version + 1}; records changed: {len(self.records)}"
+                + (f" ({', '.join(self.records[:10])})" if self.records else "")
+            )
         rows = len(self.records) + len(self.skipped)
         parts = [
             f"migrated {len(self.records)} of {rows} construct rows from "
@@ -477,8 +493,57 @@ def _read_stamp(folder: Path) -> list[str] | None:
         return None
 
 
+# -- version 1 -> 2 ---------------------------------------------------------------
+
+
+def _migrate_1_to_2(state_dir: Path) -> MigrationReport:
+    """Turn each legacy ``spawn_pid`` into the journal it stands for, then mark version 2.
+
+    A ``spawning`` record with ``spawn_pid`` and no journal was being created
+    by a Synthetic from before journals: it gets the ``create`` journal owned
+    by that pid (:meth:`Journal.legacy_create`), which recovery undoes once
+    that process is gone; with a value no process can have, a stopped one
+    (nobody works on it: recovery undoes it at once). Elsewhere ``spawn_pid``
+    meant nothing and goes.
+    Each record is rewritten in place (comments and order kept); a broken
+    file is left for a person. Running it again changes nothing more.
+    """
+    folder = state_dir / Construct.folder
+    report = MigrationReport(1, folder)
+    names = sorted(os.listdir(folder)) if folder.is_dir() else []
+    for name in names:
+        path = folder / name
+        if not name.endswith(".toml") or name.startswith(".") or not path.is_file():
+            continue
+        try:
+            text = read_text(path)
+            data = parse(text, path)
+        except (BrokenRecordError, OSError, UnicodeDecodeError):
+            continue  # reported as broken when read; never rewritten here
+        if "spawn_pid" not in data:
+            continue
+        pid = data.get("spawn_pid")
+        values: dict[str, Any] = {}
+        if data.get("status") == Status.SPAWNING.value and "journal" not in data:
+            if type(pid) is int and 1 < pid < 2**31:
+                journal = Journal.legacy_create(pid, LEGACY_CREATE_STEPS)
+            else:
+                # No process can have that id: nobody works on the creation any
+                # more, so its journal is stopped (recovery rolls it back).
+                journal = Journal.begin("create").stop()
+                journal = replace(journal, started=LEGACY_CREATE_STEPS)
+            values["journal"] = journal.to_toml()
+        atomic_write(path, render_update(text, values, ["spawn_pid"]).encode("utf-8"))
+        report.records.append(name.removesuffix(".toml"))
+    write_marker(state_dir, 2)
+    return report
+
+
 #: ``MIGRATIONS[n]`` upgrades version ``n`` to ``n + 1``.
-MIGRATIONS: dict[int, Callable[[Path], MigrationReport]] = {0: _migrate_0_to_1}
+MIGRATIONS: dict[int, Callable[[Path], MigrationReport]] = {
+    0: _migrate_0_to_1,
+    1: _migrate_1_to_2,
+}
 
 
 def migrate(state_dir: Path, from_version: int) -> list[MigrationReport]:

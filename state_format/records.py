@@ -13,7 +13,6 @@ Conventions shared by all kinds (see README.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
@@ -28,7 +27,7 @@ from pydantic import (
 )
 
 from state_format.ids import ID_PATTERN
-from state_format.journal import LEGACY_CREATE_STEPS, OPERATIONS, Journal
+from state_format.journal import OPERATIONS, Journal
 from state_format.owner import Owner
 from state_format.statuses import Status
 from state_format.timefmt import format_timestamp as format_timestamp  # re-exported
@@ -91,6 +90,10 @@ JOURNAL_SCHEMA: dict[str, Any] = {
         "done": {"type": "array", "items": {"type": "string"}},
         "groups": {"type": "array", "items": {"type": "integer"}},
         "restore": {"type": "object", "additionalProperties": {"type": "string"}},
+        "facts": {
+            "type": "object", "additionalProperties": {"type": "string"},
+            "description": "What recovery needs that is not a record field.",
+        },
         "stopped": {"type": "boolean", "description": "It failed; nobody works on it."},
     },
     "required": ["op", "owner"],
@@ -170,19 +173,12 @@ class Construct(Record):
         description="While status is error after a failed creation kept on request: which "
         "step failed and why.",
     )
-    spawn_pid: int | None = Field(
-        default=None,
-        ge=1,
-        le=PID_MAX,
-        description="Legacy (written by older Synthetic versions, read but no longer written): "
-        "while status is spawning, id of the process creating the construct. Without a "
-        "journal, it stands for a create journal owned by that pid.",
-    )
     journal: JournalField = Field(
         default=None,
-        description="While an operation (create, add-worktree, remove, remove-worktree) is "
-        "in progress: which, run by which process, and the steps begun and done. "
-        "Recovery undoes a creation or finishes a removal whose process is gone.",
+        description="While an operation changes this construct (create, add-worktree, "
+        "remove, remove-worktree, services-start/stop/restart/resume, prompts-build, commit, "
+        "land): which, run by which process, the steps begun and done, and what recovery "
+        "needs. Recovery undoes or finishes an operation whose process is gone.",
     )
 
     _v_time = field_validator("created_at", "updated_at", mode="before")(_aware_utc)
@@ -190,24 +186,6 @@ class Construct(Record):
         "workspace_path", "opencode_session_id", "branch", "base_ref", "base_commit", "error",
         mode="before",
     )(_empty_is_none)
-
-    def effective_journal(
-        self, legacy_steps: Iterable[str] = LEGACY_CREATE_STEPS
-    ) -> Journal | None:
-        """The operation in progress on this construct, if any.
-
-        ``journal`` when set. Otherwise a ``spawning`` record with a
-        ``spawn_pid`` was written by an older Synthetic, mid-creation: it reads
-        as a ``create`` journal owned by that pid only
-        (:meth:`Journal.legacy_create`), whose begun steps are
-        ``legacy_steps`` (the steps such a creation may have made). None when
-        no operation is in progress.
-        """
-        if self.journal is not None:
-            return self.journal
-        if self.status is Status.SPAWNING and self.spawn_pid is not None:
-            return Journal.legacy_create(self.spawn_pid, legacy_steps)
-        return None
 
 
 class PromptBundle(Record):

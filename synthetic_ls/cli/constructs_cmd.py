@@ -266,7 +266,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def _op_state(view: ConstructView) -> str | None:
-    journal = view.construct.effective_journal()
+    journal = view.construct.journal
     if journal is None:
         return None
     from synthetic_ls.ops.views import operation_dict

@@ -1,10 +1,22 @@
 """While an editor is open, construct statuses follow their agents through OpenCode's events.
 
-For every repository the server sees, one thread reads the OpenCode server's
-``/global/event`` stream (all worktrees at once) and moves the construct
-whose session an event is about (:mod:`synthetic_ls.ops.agent_status`). The
-record change reaches clients through the live-state notification
-(``synthetic/constructsChanged``), like any other change.
+For every repository the server sees, one thread (the follower) reads the
+OpenCode server's ``/global/event`` stream (all worktrees at once) and
+persists the status of the construct whose session an event is about
+(:func:`synthetic_ls.ops.agent_status.persist_agent_states`: the follower is
+one of the operations that write a status; reads never do). The record
+change reaches clients through the live-state notification
+(``synthetic/constructsChanged``), like any other change, and each agent
+state the events tell is sent as it comes::
+
+    synthetic/agentState  {"root", "construct", "name", "session", "state",
+                           "turn_ended", "permission": {...} | null, "error": str | null}
+
+``state`` is ``busy``, ``idle``, ``awaiting_input`` or ``error``;
+``turn_ended`` is true when a turn the follower saw begin has ended (the
+agent is idle again, failed, or waits for the person), so that a client
+tells its person without a timer of its own; ``permission`` is the request
+(``id``, ``permission``, ``patterns``) of a ``permission.asked`` event.
 
 Only a server that already runs is listened to: opening an editor never
 starts ``opencode serve`` (it would read the repository's own OpenCode
@@ -17,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +41,18 @@ log = logging.getLogger(__name__)
 RETRY = 2.0
 
 
-class AgentListener:
-    """One repository's listener thread."""
+#: The notification of an agent's state, as the events tell it.
+NOTIFICATION = "synthetic/agentState"
 
-    def __init__(self, root: Path) -> None:
+
+class AgentListener:
+    """One repository's listener thread; ``notify(method, params)`` reaches the clients."""
+
+    def __init__(self, root: Path, notify: Callable[[str, Any], None] | None = None) -> None:
         self.root = root
+        self.notify = notify
+        #: Sessions whose turn the follower saw begin (busy) and not yet end.
+        self._working: set[str] = set()
         self.stopped = threading.Event()
         self._client: Any = None
         self._thread = threading.Thread(
@@ -61,15 +81,20 @@ class AgentListener:
 
     def _listen(self) -> None:
         from state_format.store import Store
-        from synthetic_ls.ops.agent_status import apply_states, refresh, state_from_event
-        from synthetic_ls.ops.opencode import config_or_none
-        from synthetic_ls.provision.session import running_server
+        from synthetic_ls.opencode.server import running_server
+        from synthetic_ls.ops.agent_status import (
+            persist_agent_states,
+            persist_polled,
+            state_from_event,
+        )
+        from synthetic_ls.provision.context import Context
 
         store = Store.open(self.root)
         if not any(c.opencode_session_id for c in store.list_constructs().records):
             return  # no agent to follow yet
-        config = config_or_none(store)
-        server = running_server(store, config)
+        # One context per connection: the config is read once, as an operation does.
+        ctx = Context(store)
+        server = running_server(store, ctx.config_result.config)
         if server is None:
             return
         with server.client() as client:
@@ -79,13 +104,54 @@ class AgentListener:
                     if self.stopped.is_set():
                         return
                     if event.type == "server.connected":
-                        refresh(store, store.list_constructs().records, config)
+                        persist_polled(ctx, store.list_constructs().records)
                         continue
                     told = state_from_event(event)
                     if told is not None:
-                        apply_states(store, {told[0]: told[1]})
+                        persist_agent_states(ctx, {told[0]: told[1]})
+                        self._tell(store, event, *told)
             finally:
                 self._client = None
+
+    def _tell(self, store: Any, event: Any, session_id: str, state: str) -> None:
+        """Send what an event says of a construct's agent to the clients."""
+        from synthetic_ls.ops.session import error_text
+
+        if self.notify is None:
+            return
+        construct = next(
+            (c for c in store.list_constructs().records if c.opencode_session_id == session_id),
+            None,
+        )
+        if construct is None:
+            return
+        ended = False
+        if state == "busy":
+            self._working.add(session_id)
+        elif session_id in self._working:
+            ended = True
+            if state != "awaiting_input":
+                self._working.discard(session_id)
+        props = event.properties
+        permission = None
+        if event.type == "permission.asked":
+            patterns = props.get("patterns")
+            permission = {
+                "id": props.get("id"),
+                "permission": props.get("permission"),
+                "patterns": [str(p) for p in patterns] if isinstance(patterns, list) else [],
+            }
+        error = props.get("error") if event.type == "session.error" else None
+        self.notify(NOTIFICATION, {
+            "root": str(self.root),
+            "construct": construct.id,
+            "name": construct.name,
+            "session": session_id,
+            "state": state,
+            "turn_ended": ended,
+            "permission": permission,
+            "error": error_text(error) if isinstance(error, dict) else None,
+        })
 
 
 def register(server: SyntheticServer) -> None:
@@ -93,7 +159,7 @@ def register(server: SyntheticServer) -> None:
     listeners: list[AgentListener] = []
 
     def add(root: Path) -> None:
-        listener = AgentListener(root)
+        listener = AgentListener(root, server.notify)
         listeners.append(listener)
         listener.start()
 
@@ -103,3 +169,4 @@ def register(server: SyntheticServer) -> None:
 
     server.on_repository.append(add)
     server.on_shutdown.append(stop)
+

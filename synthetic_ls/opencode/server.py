@@ -292,3 +292,14 @@ def stop_server(store: Store) -> ServerStatus:
             )
         remove_server(store.root)
         return before
+
+
+def running_server(store: Store, config: Any = None) -> ServerInfo | None:
+    """The named server, or the managed one if it runs; never starts one."""
+    named = external_server(config)
+    if named is not None:
+        return named
+    status = server_status(store, config, check_health=False)
+    if status.state != "running" or status.url is None:
+        return None
+    return ServerInfo(status.url, read_password(store.root), True, status.pid, reused=True)

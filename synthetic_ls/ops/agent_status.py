@@ -2,28 +2,34 @@
 
 Two sources feed the same rule (:func:`next_status`):
 
-* the event stream, while an editor is open: the language server reads
-  ``/global/event`` and hands each event to :func:`state_from_event`;
-* a poll, for commands that show constructs without an editor:
-  :func:`poll_agents` asks ``/session/status``, ``/permission`` and
-  ``/question`` of each worktree folder (OpenCode keeps them per folder).
+* the event stream, while an editor is open: the language server's follower
+  reads ``/global/event`` and hands each event to :func:`state_from_event`;
+* a poll, for reads that show constructs: :func:`poll_agents` asks
+  ``/session/status``, ``/permission`` and ``/question`` of each worktree
+  folder (OpenCode keeps them per folder).
 
-Only a construct whose status is about its agent (ready, active,
+Reading is pure: ``ls``, ``show`` and every editor refresh show the agent's
+live state as an overlay (:func:`overlay`), computed when asked and never
+written. A status is persisted only by an operation that says so
+(:func:`persist_agent_states`): the language server's event follower,
+``session watch`` and ``send --wait`` (which follow a turn to its end), and
+the session commands that change what the agent does (send, approve, deny,
+abort). Only a construct whose status is about its agent (ready, active,
 awaiting_input, error) follows it; a construct being reviewed, parked or
 created keeps its status. Polling never starts a server.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from state_format.errors import RecordNotFoundError, StateError
 from state_format.records import Construct
 from state_format.statuses import Status, can_transition
-from state_format.store import Store
 from synthetic_ls.opencode.client import Event, OpenCodeClient, OpenCodeError
+from synthetic_ls.provision.context import Context
 
 #: Statuses that describe the agent, and so follow it.
 AGENT_STATUSES = frozenset({Status.READY, Status.ACTIVE, Status.AWAITING_INPUT, Status.ERROR})
@@ -68,24 +74,10 @@ def next_status(current: Status, agent: str, review_on_idle: bool = False) -> St
     return target
 
 
-def _review_on_idle(store: Store) -> Callable[[str], bool]:
-    """Whether a template asks for review when its agent finishes (config read once, lazily)."""
-    cache: dict[str, Any] = {}
-
-    def ask(template_id: str) -> bool:
-        if "config" not in cache:
-            from synthetic_ls.ops.templates import _load_config
-
-            try:
-                result = _load_config(store.repo.worktree)
-                cache["config"] = None if result.has_errors else result.config
-            except Exception:  # a config that cannot be read asks for nothing
-                cache["config"] = None
-        config = cache["config"]
-        template = config.templates.get(template_id) if config is not None else None
-        return bool(template is not None and template.review_on_idle)
-
-    return ask
+def _review_on_idle(ctx: Context, template_id: str) -> bool:
+    """Whether the construct's template asks for review when its agent finishes."""
+    template = ctx.template_of(template_id)
+    return bool(template is not None and template.review_on_idle)
 
 
 def state_from_event(event: Event) -> tuple[str, str] | None:
@@ -114,26 +106,29 @@ def state_from_event(event: Event) -> tuple[str, str] | None:
     return None
 
 
-def apply_states(store: Store, states: Mapping[str, str]) -> list[str]:
-    """Move the constructs whose sessions are in ``states`` (session id -> agent state).
+def persist_agent_states(ctx: Context, states: Mapping[str, str]) -> list[str]:
+    """The operation that persists agents' states: move the constructs whose sessions are in
+    ``states`` (session id -> agent state).
 
-    Each record is changed under the state lock against its status as it is
-    then; returns the ids of the constructs that changed.
+    Each record changes in one atomic write under the state lock, checked
+    against its status as it is then (so it needs no journal: a crash leaves
+    the old record or the new one). Returns the ids of the constructs that
+    changed.
     """
     if not states:
         return []
+    store = ctx.store
     by_session = {
         c.opencode_session_id: c for c in store.list_constructs().records
         if c.opencode_session_id is not None and c.opencode_session_id in states
     }
     changed: list[str] = []
-    reviews = _review_on_idle(store)
     for sid, construct in by_session.items():
         agent = states[sid]
         if next_status(construct.status, agent) is None:
             continue
-        review = next_status(construct.status, agent) is Status.READY and reviews(
-            construct.template_id
+        review = next_status(construct.status, agent) is Status.READY and _review_on_idle(
+            ctx, construct.template_id
         )
 
         def change(current: Construct, agent: str = agent, review: bool = review) -> dict[str, Any]:
@@ -184,51 +179,50 @@ def _after_idle(client: OpenCodeClient, sid: str, directory: str) -> str:
 
 @dataclass(frozen=True)
 class Poll:
-    """What :func:`poll_agents` found (construct id -> agent) and the constructs as now."""
+    """What :func:`poll_agents` found (construct id -> agent) and the constructs as shown."""
 
     agents: dict[str, AgentInfo]
     constructs: list[Construct]
 
 
-def refresh(store: Store, constructs: Sequence[Construct], config: Any = None) -> Poll:
-    """Poll the agents of ``constructs`` and give them back with their statuses as now."""
-    agents, changed = _poll(store, constructs, config, update=True)
-    now = list(constructs)
-    if changed:
-        fresh: list[Construct] = []
-        for c in now:
-            try:
-                fresh.append(store.get_construct(c.id) if c.id in changed else c)
-            except (RecordNotFoundError, StateError):
-                fresh.append(c)
-        now = fresh
-    return Poll(agents, now)
+def overlay(ctx: Context, constructs: Sequence[Construct]) -> Poll:
+    """The constructs as a face shows them: each status as its agent makes it now.
 
-
-def poll_agents(
-    store: Store, constructs: Sequence[Construct], config: Any = None, *, update: bool = True
-) -> dict[str, AgentInfo]:
-    """The agent of each construct that has a session (construct id -> info).
-
-    Asks the running server only (nothing is started); with ``update``, the
-    constructs' statuses follow what was found. No server, or one that does
-    not answer: every agent is ``unknown`` and nothing changes.
+    Reads only: the agents are asked of the running server (none is
+    started), and the status each construct would move to is shown, not
+    written. A construct without a session, or whose agent no server could
+    tell, is shown as recorded.
     """
-    return _poll(store, constructs, config, update=update)[0]
+    agents = poll_agents(ctx, constructs)
+    if not agents:
+        return Poll(agents, list(constructs))
+    shown: list[Construct] = []
+    for c in constructs:
+        info = agents.get(c.id)
+        target = None
+        if info is not None:
+            target = next_status(c.status, info.state)
+            if target is Status.READY and _review_on_idle(ctx, c.template_id):
+                target = next_status(c.status, info.state, review_on_idle=True)
+        shown.append(c if target is None else c.model_copy(update={"status": target}))
+    return Poll(agents, shown)
 
 
-def _poll(
-    store: Store, constructs: Sequence[Construct], config: Any, *, update: bool
-) -> tuple[dict[str, AgentInfo], list[str]]:
-    from synthetic_ls.provision.session import running_server
+def poll_agents(ctx: Context, constructs: Sequence[Construct]) -> dict[str, AgentInfo]:
+    """The agent of each construct that has a session (construct id -> info); reads only.
+
+    Asks the running server only (nothing is started). No server, or one
+    that does not answer: every agent is ``unknown``.
+    """
+    from synthetic_ls.opencode.server import running_server
 
     with_session = [c for c in constructs if c.opencode_session_id and c.workspace_path]
     if not with_session:
-        return {}, []
+        return {}
     unknown = {c.id: AgentInfo("unknown") for c in with_session}
-    server = running_server(store, config)
+    server = running_server(ctx.store, ctx.config_result.config)
     if server is None:
-        return unknown, []
+        return unknown
     found: dict[str, AgentInfo] = {}
     try:
         with server.client(timeout=POLL_TIMEOUT) as client:
@@ -249,14 +243,22 @@ def _poll(
                         state = IDLE
                     found[c.id] = AgentInfo(state, pending)
     except OpenCodeError:
-        return unknown, []
-    changed: list[str] = []
-    if update:
-        by_id = {c.id: c for c in with_session}
-        changed = apply_states(store, {
-            by_id[cid].opencode_session_id or "": info.state for cid, info in found.items()
-        })
-    return found, changed
+        return unknown
+    return found
+
+
+def persist_polled(ctx: Context, constructs: Sequence[Construct]) -> list[str]:
+    """The follower's catch-up: poll the agents and persist what they say (an operation).
+
+    Used after the follower (re)connects, to record what happened while
+    nobody listened; returns the ids of the constructs that changed.
+    """
+    found = poll_agents(ctx, constructs)
+    by_id = {c.id: c for c in constructs}
+    return persist_agent_states(ctx, {
+        by_id[cid].opencode_session_id or "": info.state
+        for cid, info in found.items() if info.state != "unknown"
+    })
 
 
 def _by_directory(constructs: Iterable[Construct]) -> dict[str, list[Construct]]:

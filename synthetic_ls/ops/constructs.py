@@ -31,15 +31,17 @@ from state_format.statuses import (
 )
 from state_format.store import Store, one_line
 from synthetic_ls.errors import ConflictError, InvalidInputError
-from synthetic_ls.ops.agent_status import refresh
-from synthetic_ls.ops.recovery import job_for, settle
-from synthetic_ls.ops.templates import choose_template, construct_template_or_none
+from synthetic_ls.ops.agent_status import overlay
+from synthetic_ls.ops.recovery import settle
 from synthetic_ls.ops.views import ConstructResult, ConstructView, views, with_copies
 from synthetic_ls.provision import flow
-from synthetic_ls.provision.job import Job
+from synthetic_ls.provision.context import Context, Progress
 from synthetic_ls.provision.lifecycle import PlanItem
-from synthetic_ls.provision.resources import RESOURCES
+from synthetic_ls.provision.ports import port_dict
+from synthetic_ls.provision.resources import INCLUDE_FILES, PORTS, RESOURCES, SERVICES
+from synthetic_ls.provision.services import record_dict
 from synthetic_ls.provision.step_error import StepFailedError
+from synthetic_ls.provision.work import CreateSettings, Creation, Release, ReleaseSettings
 
 #: Longest description accepted (characters).
 DESCRIPTION_MAX = 10_000
@@ -214,8 +216,8 @@ def _view(store: Store, construct: Construct, *, inspect: bool = True) -> Constr
     return views(store.repo.worktree, [construct], [file], inspect=inspect)[0]
 
 
-def _new_job(store: Store, options: CreateOptions) -> tuple[Job, Status]:
-    """Check every input and build the job; nothing is written."""
+def _new_creation(ctx: Context, options: CreateOptions) -> tuple[Creation, Status]:
+    """Check every input and set up the creation; nothing is written."""
     name = normalize_name(options.name)
     description = normalize_description(options.description)
     status = parse_status(options.status) if options.status is not None else None
@@ -232,13 +234,10 @@ def _new_job(store: Store, options: CreateOptions) -> tuple[Job, Status]:
         raise InvalidInputError(
             "an agent session needs a worktree to work in", code="needs-worktree"
         )
-    repo = None
     if options.worktree:
         # The repository first: a checkout git cannot use makes the config moot.
-        from synthetic_ls.git.repo import GitRepo
-
-        repo = GitRepo.discover(store.repo.worktree)
-    template_id, template, config = choose_template(store.repo.worktree, options.template_id)
+        _ = ctx.git
+    template_id, template, _config = ctx.choose_template(options.template_id)
     if options.branch is not None:
         from synthetic_ls.git import branches
 
@@ -254,27 +253,24 @@ def _new_job(store: Store, options: CreateOptions) -> tuple[Job, Status]:
         created_at=now,
         updated_at=now,
     )
-    job = Job(
-        store=store,
-        construct=construct,
-        config=config,
-        template=template,
+    settings = CreateSettings(
         from_ref=options.from_ref,
         branch=options.branch,
         worktree=options.worktree,
-        repo=repo,
         agent=options.agent,
+        keep_failed=options.keep_failed,
     )
+    work = Creation(ctx, construct, template, settings)
     final = status or (Status.READY if options.worktree else DEFAULT_STATUS)
-    return job, final
+    return work, final
 
 
 def plan_construct(store: Store, options: CreateOptions) -> PlanResult:
     """What :func:`create_construct` would do with ``options``; changes nothing."""
-    job, _final = _new_job(store, options)
-    new_id = store.new_id(Construct, job.construct.name)
-    job.construct = job.construct.model_copy(update={"id": new_id})
-    return PlanResult(job.construct.id, job.construct.template_id, flow.plan(job, RESOURCES))
+    work, _final = _new_creation(Context(store), options)
+    new_id = store.new_id(Construct, work.construct.name)
+    work.construct = work.construct.model_copy(update={"id": new_id})
+    return PlanResult(work.construct.id, work.construct.template_id, flow.plan(work, RESOURCES))
 
 
 def create_construct(
@@ -282,7 +278,7 @@ def create_construct(
     options: CreateOptions,
     *,
     cancelled: Callable[[], bool] | None = None,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Progress | None = None,
 ) -> ConstructResult:
     """Validate the inputs, write the record, then provision every resource in order.
 
@@ -293,30 +289,32 @@ def create_construct(
     stops the same way (an editor's cancel button). ``progress`` is told
     each step as it starts: (number, steps in all, title).
     """
-    job, final = _new_job(store, options)
-    job.cancelled, job.progress, job.keep_failed = cancelled, progress, options.keep_failed
+    work, final = _new_creation(Context(store, progress, cancelled), options)
     # Before the record: a server that cannot be reached, or a provider without
     # credentials, refuses the creation with nothing written.
-    flow.preflight(job, RESOURCES)
+    flow.preflight(work, RESOURCES)
     with store.lock():
-        construct_id = store.new_id(Construct, job.construct.name)
-        job.construct = job.construct.model_copy(
+        construct_id = store.new_id(Construct, work.construct.name)
+        work.construct = work.construct.model_copy(
             update={"id": construct_id, "journal": Journal.begin("create")}
         )
         # Planning makes nothing: its errors (a branch that exists, a folder
         # in the way) reject the input before any record is written.
-        flow.plan(job, RESOURCES, strict=True)
+        flow.plan(work, RESOURCES, strict=True)
         try:
-            store.create(job.construct)
+            store.create(work.construct)
         except Exception as exc:
             raise StepFailedError("recording the construct", exc, [], []) from exc
-    construct = flow.create(job, RESOURCES, final_status=final)
+    construct = flow.create(work, RESOURCES, final_status=final)
+    included = work.results.of(INCLUDE_FILES)
+    ports = work.results.of(PORTS)
+    services = work.results.of(SERVICES)
     return with_copies(
         _view(store, construct, inspect=False),
-        job.outputs.get("copied", []),
-        job.outputs.get("skipped", []),
-        ports=job.outputs.get("ports", []),
-        services=job.outputs.get("services", []),
+        list(included.copied) if included else [],
+        list(included.skipped) if included else [],
+        ports=[port_dict(p) for p in ports.ports] if ports else [],
+        services=[record_dict(r) for r in services.services] if services else [],
     )
 
 
@@ -351,8 +349,7 @@ def show_construct(store: Store, ref: str, *, with_size: bool = False) -> Constr
     file = str(store.path_of(Construct, construct.id))
     agents = {}
     if construct.opencode_session_id:
-        _template, config = construct_template_or_none(store.repo.worktree, construct.template_id)
-        poll = refresh(store, [construct], config)
+        poll = overlay(Context(store), [construct])
         construct, agents = poll.constructs[0], poll.agents
     view = views(store.repo.worktree, [construct], [file], with_size=with_size, agents=agents)[0]
     return ConstructResult(view, extra=tuple(services_and_ports(store, construct.id).items()))
@@ -383,7 +380,7 @@ def edit_construct(store: Store, options: EditOptions) -> EditResult:
     status = parse_status(options.status) if options.status is not None else None
     if status is not None:
         refuse_core_status(status)
-    target, recovery = settle(store, store.resolve_construct(options.ref))
+    target, recovery = settle(Context(store), store.resolve_construct(options.ref))
     if target is None:
         raise RecordNotFoundError(
             f"no construct {options.ref!r}: {recovery.message() if recovery else 'it is gone'}"
@@ -430,14 +427,19 @@ def remove_construct(store: Store, options: RemoveOptions) -> RemoveResult:
     ``options.force`` that refuses. An interrupted removal is resumed; an
     interrupted creation is rolled back (which removes it too).
     """
-    original = store.resolve_construct(options.ref)
-    construct, recovery = settle(store, original, resuming="remove")
+    settings = ReleaseSettings(force=options.force, keep_session=options.keep_session)
+    return remove(Context(store), options.ref, settings)
+
+
+def remove(ctx: Context, ref: str, settings: ReleaseSettings) -> RemoveResult:
+    """:func:`remove_construct` within an operation's context (landing and discarding use it)."""
+    original = ctx.store.resolve_construct(ref)
+    construct, recovery = settle(ctx, original, resuming="remove")
     if construct is None:
         # An interrupted creation, rolled back: nothing of it is left.
         return RemoveResult(construct=original, notes=[recovery.message()] if recovery else [])
-    job = job_for(store, construct, force=options.force)
-    job.keep_session = options.keep_session
-    if construct.effective_journal() is None:
-        flow.preflight_release(job, RESOURCES)
-    notes = flow.release(job, RESOURCES, op="remove")
+    work = Release(ctx, construct, ctx.template_of(construct.template_id), settings)
+    if construct.journal is None:
+        flow.preflight_release(work, RESOURCES)
+    notes = flow.release(work, RESOURCES, op="remove")
     return RemoveResult(construct=construct, notes=notes)

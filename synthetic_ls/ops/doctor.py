@@ -22,11 +22,11 @@ from state_format.records import Construct
 from state_format.store import Store
 from synthetic_ls.errors import NotFoundError
 from synthetic_ls.git import worktree_admin
-from synthetic_ls.git.repo import GitRepo
 from synthetic_ls.ops.recovery import recover
-from synthetic_ls.provision.job import Survey
+from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.lifecycle import Finding, Subject
 from synthetic_ls.provision.resources import RESOURCES
+from synthetic_ls.provision.work import Survey
 
 #: Seconds a writer's temp file must be unchanged before it counts as left behind.
 TEMP_FILE_AGE = 3600.0
@@ -57,47 +57,47 @@ class DoctorReport:
         }
 
 
-def _config_finding(store: Store) -> tuple[Any, Finding | None]:
-    """The config (None when unusable), and a ``config-error`` finding when it has errors.
+def _config_finding(ctx: Context) -> Finding | None:
+    """A ``config-error`` finding when the config has errors (or cannot be read at all).
 
     A broken config must not stop the doctor: the other checks go on with
     the defaults, and the config is reported, so that a run never says all
     is well while ``new`` and ``worktree add`` refuse.
     """
-    from synthetic_ls.config import config_path, load_config
+    from synthetic_ls.config import config_path
 
-    path = config_path(store.repo.worktree)
+    path = config_path(ctx.root)
     subject = Subject("config", str(path))
     try:
-        result = load_config(store.repo.worktree)
+        result = ctx.config_result
     except Exception as exc:  # a reader bug must not hide the rest of the report
-        return None, Finding(
+        return Finding(
             "config-error", subject, f"{path} could not be read: {exc}", advice=_CONFIG_ADVICE
         )
     if result.exists and result.has_errors:
         errors = result.errors
-        return None, Finding(
+        return Finding(
             "config-error",
             subject,
             f"{path} has {len(errors)} error(s); the first: {errors[0].format_human(str(path))}",
             advice=_CONFIG_ADVICE,
         )
-    return result.config, None
+    return None
 
 
-def _recover_fix(store: Store, construct: Construct) -> Callable[[], list[str]]:
+def _recover_fix(ctx: Context, construct: Construct) -> Callable[[], list[str]]:
     def fix() -> list[str]:
-        recovery = recover(store, construct)
+        recovery = recover(ctx, construct)
         return [recovery.message()] if recovery is not None else ["nothing left to recover"]
 
     return fix
 
 
-def _operation_findings(store: Store, constructs: list[Construct]) -> list[Finding]:
+def _operation_findings(ctx: Context, constructs: list[Construct]) -> list[Finding]:
     """Interrupted operations (fix: recover) and operations this host cannot see."""
     out: list[Finding] = []
     for c in constructs:
-        journal = c.effective_journal()
+        journal = c.journal
         if journal is None:
             continue
         liveness = Liveness.DEAD if journal.stopped else journal.owner.liveness()
@@ -113,7 +113,7 @@ def _operation_findings(store: Store, constructs: list[Construct]) -> list[Findi
                     + f" ({journal.owner.where()}; steps begun: "
                     f"{', '.join(journal.started) or 'none'})",
                     advice=f"its fix will {how}",
-                    fix=_recover_fix(store, c),
+                    fix=_recover_fix(ctx, c),
                 )
             )
         elif liveness is Liveness.UNKNOWN:
@@ -154,7 +154,8 @@ def _temp_file_findings(store: Store) -> list[Finding]:
 
 def collect_findings(store: Store) -> list[Finding]:
     """Every finding about the state, the config and each resource; changes nothing."""
-    config, config_finding = _config_finding(store)
+    ctx = Context(store)
+    config_finding = _config_finding(ctx)
     findings: list[Finding] = [config_finding] if config_finding is not None else []
     listing = store.list_constructs()
     for broken in listing.broken:
@@ -169,10 +170,9 @@ def collect_findings(store: Store) -> list[Finding]:
             )
         )
     constructs = listing.records
-    findings.extend(_operation_findings(store, constructs))
+    findings.extend(_operation_findings(ctx, constructs))
     findings.extend(_temp_file_findings(store))
-    git = GitRepo.discover(store.repo.worktree)
-    survey = Survey(store, git, constructs, config, worktree_admin.list_worktrees(git))
+    survey = Survey(ctx, constructs, worktree_admin.list_worktrees(ctx.git))
     for resource in RESOURCES:
         findings.extend(resource.check(survey))
     return findings

@@ -11,8 +11,8 @@ from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError
 from synthetic_ls.git import worktree_admin
 from synthetic_ls.git.repo import GitRepo
 from synthetic_ls.ops.constructs import normalize_description, normalize_name, write_record
-from synthetic_ls.ops.templates import choose_template
 from synthetic_ls.ops.views import ConstructResult, views
+from synthetic_ls.provision.context import Context
 
 
 def import_worktree(
@@ -45,7 +45,7 @@ def import_worktree(
     for construct in store.list_constructs().records:
         if construct.workspace_path and Path(construct.workspace_path).resolve() == target:
             raise ConflictError(f"{target} is already construct {construct.id}")
-    chosen_template = choose_template(store.repo.worktree, template_id)[0]
+    chosen_template = Context(store).choose_template(template_id)[0]
     clean_name = normalize_name(name if name is not None else target.name)
     base_ref = ""
     base_commit = entry.head or ""

@@ -3,7 +3,9 @@
 Constructs come from :mod:`state_format.listing` (the fast path through the
 disposable parse cache). Listing only reads: an interrupted operation shows
 as such (``operation.state = "interrupted"``) and is left for ``doctor
---fix`` or the next change of that construct.
+--fix`` or the next change of that construct; an agent's live state is an
+overlay on the view (:func:`~synthetic_ls.ops.agent_status.overlay`), never
+written.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from state_format.errors import BrokenRecordError
 from state_format.records import Construct
 from state_format.statuses import Status
 from state_format.store import Store
-from synthetic_ls.ops.agent_status import AgentInfo, refresh
-from synthetic_ls.ops.opencode import config_or_none
+from synthetic_ls.ops.agent_status import AgentInfo, overlay
 from synthetic_ls.ops.views import JSON_VERSION, ConstructView, broken_dict, views
+from synthetic_ls.provision.context import Context
 
 
 @dataclass(frozen=True)
@@ -49,15 +51,14 @@ def list_constructs(
     """Every readable construct matching the filters; with ``inspect``, their worktrees' state.
 
     With ``agents``, each agent is asked of the running OpenCode server (none
-    is started) and the construct's status follows it
-    (:mod:`synthetic_ls.ops.agent_status`).
+    is started) and the construct is shown with the status its agent gives
+    it now (:mod:`synthetic_ls.ops.agent_status`); nothing is written.
     """
     listing = store.list_constructs()
     constructs: list[Construct] = list(listing.records)
     found: dict[str, AgentInfo] = {}
     if agents:
-        config = config_or_none(store) if _has_session(constructs) else None
-        poll = refresh(store, constructs, config)
+        poll = overlay(Context(store), constructs)
         constructs, found = poll.constructs, poll.agents
     total = len(constructs)
     if status is not None or template_id is not None:
@@ -74,7 +75,3 @@ def list_constructs(
         listing.broken,
         total,
     )
-
-
-def _has_session(constructs: list[Construct]) -> bool:
-    return any(c.opencode_session_id for c in constructs)

@@ -14,14 +14,7 @@ from synthetic_ls.opencode.server import (
     server_status,
     stop_server,
 )
-
-
-def config_or_none(store: Store) -> Any:
-    """The config model, or None when there is none (or it has errors: the env still works)."""
-    from synthetic_ls.config.loader import load_config
-
-    result = load_config(store.repo.worktree)
-    return result.config
+from synthetic_ls.provision.context import Context
 
 
 @dataclass(frozen=True)
@@ -47,12 +40,12 @@ class StopResult:
 
 def opencode_status(store: Store) -> ServerStatus:
     """The server's state; never starts anything."""
-    return server_status(store, config_or_none(store))
+    return server_status(store, Context(store).config_result.config)
 
 
 def opencode_start(store: Store, *, env: dict[str, str] | None = None) -> StartResult:
     """Use the named server, reuse the recorded one, or start one."""
-    config = config_or_none(store)
+    config = Context(store).config_result.config
     info = ensure_server(store, config, env=env)
     return StartResult(info, server_status(store, config))
 

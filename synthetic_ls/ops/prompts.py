@@ -5,12 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from state_format.journal import Journal
 from state_format.store import Store
-from synthetic_ls.errors import InvalidInputError
+from synthetic_ls.errors import ConflictError, NotFoundError
 from synthetic_ls.ops.recovery import settle
-from synthetic_ls.ops.templates import choose_template, construct_template_or_none
 from synthetic_ls.prompts.bundle import Bundle, assemble
-from synthetic_ls.provision.prompt_bundle import construct_facts, prompt_entries, record_bundle
+from synthetic_ls.provision.context import Context
+from synthetic_ls.provision.journalled import journalled
+from synthetic_ls.provision.prompt_bundle import (
+    construct_facts,
+    keep_newest,
+    prompt_entries,
+    record_bundle,
+)
+from synthetic_ls.provision.work import Work
 
 
 @dataclass(frozen=True)
@@ -40,38 +48,59 @@ class PreviewResult:
         return {"template_id": self.template_id, **self.bundle.to_dict()}
 
 
+def recover_build(work: Work, journal: Journal) -> list[str]:
+    """Finish an interrupted rebuild: one bundle record stays, the newest.
+
+    Whether the session got it cannot be known; the note says how to send it again.
+    """
+    notes = keep_newest(work.store, work.construct.id)
+    if "deliver" in journal.started and "deliver" not in journal.done:
+        notes.append(
+            "the rebuilt bundle may not have reached the agent; `synthetic prompts build "
+            f"{work.construct.id}` sends it again"
+        )
+    return notes
+
+
 def build_prompts(store: Store, ref: str) -> BuildResult:
     """Assemble the construct's bundle again from the files as they are now, and record it.
 
     A construct with an agent session gets it as a new context message, so
-    that the agent works with the update.
+    that the agent works with the update. Journalled: the new record is
+    written before the old one goes, and a crash between the two leaves
+    recovery the newest to keep.
     """
-    construct, _recovery = settle(store, store.resolve_construct(ref))
+    ctx = Context(store)
+    construct, _recovery = settle(ctx, store.resolve_construct(ref))
     if construct is None:
-        raise InvalidInputError(f"construct {ref!r} is gone")
+        raise NotFoundError(f"construct {ref!r} is gone", code="record-not-found")
     if not construct.workspace_path:
-        raise InvalidInputError(
+        raise ConflictError(
             f"construct {construct.id} has no worktree; a bundle describes one",
-            code="needs-worktree",
+            code="no-worktree", fields={"construct": construct.id},
         )
-    template, config = construct_template_or_none(store.repo.worktree, construct.template_id)
+    template = ctx.template_of(construct.template_id)
+    work = Work(ctx, construct, template)
     facts = construct_facts(store, template, construct)
-    bundle = assemble(store.repo.worktree, prompt_entries(config, template), facts)
-    record = record_bundle(store, construct.id, bundle)
+    bundle = assemble(ctx.root, prompt_entries(ctx.config, template), facts)
     delivered = False
-    if construct.opencode_session_id:
-        from synthetic_ls.ops.session import session_target
+    with journalled(work, "prompts-build", recover=recover_build) as steps:
+        steps.begin("bundle")
+        record = record_bundle(store, construct.id, bundle)
+        if construct.opencode_session_id:
+            from synthetic_ls.ops.session import session_target
 
-        target = session_target(store, construct.id)
-        with target.client() as client:
-            client.add_context(target.session_id, bundle.content, directory=target.directory)
-        delivered = True
+            steps.begin("deliver")
+            target = session_target(store, construct.id)
+            with target.client() as client:
+                client.add_context(target.session_id, bundle.content, directory=target.directory)
+            delivered = True
     return BuildResult(construct.id, record.id, bundle, delivered)
 
 
 def preview_prompts(store: Store, template_id: str | None) -> PreviewResult:
     """The bundle a new construct of ``template_id`` would get; nothing is written."""
-    chosen, template, config = choose_template(store.repo.worktree, template_id)
+    chosen, template, config = Context(store).choose_template(template_id)
     facts = construct_facts(store, template, None, placeholders=True)
     entries = prompt_entries(config, template)
     return PreviewResult(chosen, assemble(store.repo.worktree, entries, facts))

@@ -116,12 +116,12 @@ def _hidden_untracked(store: Store, construct: Construct, paths: list[str]) -> s
     if not paths or not construct.workspace_path:
         return set()
     from synthetic_ls.git.include_copy import _pathspec
-    from synthetic_ls.ops.templates import construct_template_or_none
+    from synthetic_ls.provision.context import Context
     from synthetic_ls.provision.worktree import same_as_main
 
     worktree = Path(construct.workspace_path)
     hidden = {p for p in paths if same_as_main(worktree, store.repo.worktree, p)}
-    template, _config = construct_template_or_none(store.repo.worktree, construct.template_id)
+    template = Context(store).template_of(construct.template_id)
     patterns = [p for p in (template.include_patterns if template else []) if p.strip()]
     if patterns:
         proc = gitr.run_git(
@@ -281,7 +281,7 @@ def _session_messages(store: Store, construct: Construct) -> tuple[list[Any], st
     from synthetic_ls.ops.session import session_target
 
     try:
-        target = session_target(store, construct.id)
+        target = session_target(store, construct.id, start=False)
         with target.client() as client:
             return client.messages(target.session_id, directory=target.directory), None
     except (OpenCodeError, SyntheticError) as exc:

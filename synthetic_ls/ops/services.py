@@ -1,7 +1,13 @@
 """``services start|stop|restart|status|logs|resume``: a construct's dev services.
 
 One plain function per operation (see :mod:`synthetic_ls.provision.services`
-for how a service runs). Starting and stopping take a per-construct lock,
+for how a service runs). ``status`` and ``logs`` only read. Starting,
+stopping, restarting and resuming are journalled changes of the construct
+(:mod:`synthetic_ls.provision.journalled`): each names its services in the
+journal and begins a step per service, so that after a ``kill -9`` anywhere
+``doctor --fix`` stops what the interrupted change left behind (what it
+started, for a start or resume; every service it was to stop, for a stop or
+restart): recovery never starts anything. They take a per-construct lock,
 not the state lock, so that waiting for a dev server does not hold up other
 commands, and two starts of the same services wait for each other.
 """
@@ -12,18 +18,19 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from state_format.journal import Journal
 from state_format.records import Construct, Service
 from state_format.store import Store
-from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError
-from synthetic_ls.ops.recovery import job_for, settle
+from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError, SyntheticError
+from synthetic_ls.ops.recovery import settle
 from synthetic_ls.provision import services as svc
+from synthetic_ls.provision.context import Context
+from synthetic_ls.provision.journalled import Steps, journalled
+from synthetic_ls.provision.work import Work
 from synthetic_ls.runtime import service_logs
 from synthetic_ls.runtime.service_process import ServiceError
-
-if TYPE_CHECKING:
-    from synthetic_ls.provision.job import Job
 
 
 @dataclass(frozen=True)
@@ -111,26 +118,27 @@ def services_status(store: Store, ref: str | None = None) -> ServicesResult:
     return ServicesResult(out)
 
 
-def _job(store: Store, ref: str) -> Job:
-    construct, recovery = settle(store, store.resolve_construct(ref))
+def _work(ctx: Context, ref: str) -> Work:
+    construct, recovery = settle(ctx, ctx.store.resolve_construct(ref))
     if construct is None:
         raise NotFoundError(
-            f"construct {ref!r} is gone: {recovery.message() if recovery else 'removed'}"
+            f"construct {ref!r} is gone: {recovery.message() if recovery else 'removed'}",
+            code="record-not-found",
         )
     if not construct.workspace_path:
         raise ConflictError(
             f"construct {construct.id} has no worktree; services run in a worktree",
-            code="no-worktree",
+            code="no-worktree", fields={"construct": construct.id},
         )
-    return job_for(store, construct)
+    return Work(ctx, construct, ctx.template_of(construct.template_id))
 
 
-def _configured(job: Job, name: str | None) -> list[Any]:
+def _configured(work: Work, name: str | None) -> list[Any]:
     """The template's services (one, when ``name`` is given)."""
-    template = job.template
+    template = work.template
     if template is None:
         raise InvalidInputError(
-            f"template {job.construct.template_id!r} of construct {job.construct.id} is not in "
+            f"template {work.construct.template_id!r} of construct {work.construct.id} is not in "
             "the config (or the config has errors); its services cannot be started",
             code="unknown-template",
         )
@@ -164,28 +172,81 @@ def _records(store: Store, construct: Construct, name: str | None) -> list[Servi
     return found
 
 
-def _start(job: Job, services: Sequence[Any], *, setup_new: bool) -> list[str]:
-    """Start the services that do not run; notes say what happened to each."""
+#: The step of a journalled services change that works on one service.
+_STEP = "service:"
+#: Operations that stop every service they name (the others stop only what they began).
+_STOPPING = frozenset({"services-stop", "services-restart"})
+
+
+def recover_services(work: Work, journal: Journal) -> list[str]:
+    """Settle an interrupted services change: stop what it left running; never start anything.
+
+    A start or a resume is undone (the services it began are stopped; the
+    journal's process groups were ended first, so nothing it launched still
+    runs); a stop or a restart is finished (every service it named ends
+    stopped). Idempotent: stopping a stopped service only marks it so.
+    """
+    named = [n for n in journal.facts.get("services", "").split(",") if n]
+    begun = [s.removeprefix(_STEP) for s in journal.started if s.startswith(_STEP)]
+    wanted = set(named if journal.op in _STOPPING else begun)
     notes: list[str] = []
-    current = {r.name: r for r in svc.services_of(job.store, job.construct.id)}
+    for record in svc.services_of(work.store, work.construct.id):
+        if record.name in wanted:
+            notes.extend(svc.stop_record(work.store, record, work.template, grace=1.0))
+    return notes
+
+
+def _start(
+    work: Work, steps: Steps, services: Sequence[Any], *, setup_new: bool
+) -> tuple[list[str], list[SyntheticError]]:
+    """Start the services that do not run; notes on each, and the failures.
+
+    One service failing does not stop the others: each ends ready or
+    failed (and stopped), and the failures are raised once the change is over.
+    """
+    notes: list[str] = []
+    failures: list[SyntheticError] = []
+    store, cid = work.store, work.construct.id
+    current = {r.name: r for r in svc.services_of(store, cid)}
     from synthetic_ls.provision.ports import allocate, port_requests
 
     # A template may have gained ports since the construct was made.
-    allocate(job.store, job.construct.id, port_requests(job.template))
+    steps.begin("ports")
+    allocate(store, cid, port_requests(work.template))
     waits = []
     for service in services:
         record = current.get(service.id)
         if record is not None and svc.service_state(record) in svc.RUNNING_STATUSES:
             notes.append(f"service {service.id} is already running")
             continue
+        steps.begin(_STEP + service.id)
         if record is not None:
-            svc.stop_record(job.store, record, job.template)  # leftovers of a dead one
-        # Launched together, then waited for: their start-ups overlap.
-        waits.append(svc.begin_service(job, service, setup=setup_new and record is None))
+            svc.stop_record(store, record, work.template)  # leftovers of a dead one
+        try:
+            # Launched together, then waited for: their start-ups overlap.
+            waits.append(svc.begin_service(work, service, setup=setup_new and record is None))
+        except SyntheticError as exc:
+            failures.append(exc)
+            continue
         notes.append(f"started service {service.id}")
     for wait in waits:
-        wait()
-    return notes
+        try:
+            wait()
+        except SyntheticError as exc:
+            failures.append(exc)
+    return notes, failures
+
+
+def _result(
+    work: Work, notes: list[str], failures: Sequence[SyntheticError]
+) -> ServicesResult:
+    if failures:
+        raise failures[0]
+    return ServicesResult(views_of(work.store, work.construct.id), notes, work.construct.id)
+
+
+def _names(services: Sequence[Any]) -> dict[str, str]:
+    return {"services": ",".join(s.id for s in services)}
 
 
 def start_services(store: Store, ref: str, service: str | None = None) -> ServicesResult:
@@ -193,36 +254,45 @@ def start_services(store: Store, ref: str, service: str | None = None) -> Servic
 
     A service started for the first time runs its ``setup`` commands first.
     """
-    job = _job(store, ref)
-    services = _configured(job, service)
-    with service_logs.start_lock(store.root, job.construct.id):
-        notes = _start(job, services, setup_new=True)
-    return ServicesResult(views_of(store, job.construct.id), notes, job.construct.id)
+    work = _work(Context(store), ref)
+    services = _configured(work, service)
+    with service_logs.start_lock(store.root, work.construct.id), journalled(
+        work, "services-start", facts=_names(services), recover=recover_services
+    ) as steps:
+        notes, failures = _start(work, steps, services, setup_new=True)
+    return _result(work, notes, failures)
 
 
 def stop_services(store: Store, ref: str, service: str | None = None) -> ServicesResult:
     """Stop the construct's services (or one): ``stop`` command, SIGTERM, SIGKILL."""
-    job = _job(store, ref)
-    records = _records(store, job.construct, service)
+    work = _work(Context(store), ref)
+    records = _records(store, work.construct, service)
     notes: list[str] = []
-    with service_logs.start_lock(store.root, job.construct.id):
+    facts = {"services": ",".join(r.name for r in records)}
+    with service_logs.start_lock(store.root, work.construct.id), journalled(
+        work, "services-stop", facts=facts, recover=recover_services
+    ) as steps:
         for record in records:
-            notes.extend(svc.stop_record(store, record, job.template))
-    return ServicesResult(views_of(store, job.construct.id), notes, job.construct.id)
+            steps.begin(_STEP + record.name)
+            notes.extend(svc.stop_record(store, record, work.template))
+    return _result(work, notes, [])
 
 
 def restart_services(store: Store, ref: str, service: str | None = None) -> ServicesResult:
     """Stop, then start again (without setup) the construct's services (or one)."""
-    job = _job(store, ref)
-    services = _configured(job, service)
+    work = _work(Context(store), ref)
+    services = _configured(work, service)
     notes: list[str] = []
-    with service_logs.start_lock(store.root, job.construct.id):
+    with service_logs.start_lock(store.root, work.construct.id), journalled(
+        work, "services-restart", facts=_names(services), recover=recover_services
+    ) as steps:
         names = {s.id for s in services}
-        for record in svc.services_of(store, job.construct.id):
+        for record in svc.services_of(store, work.construct.id):
             if record.name in names:
-                notes.extend(svc.stop_record(store, record, job.template))
-        notes.extend(_start(job, services, setup_new=True))
-    return ServicesResult(views_of(store, job.construct.id), notes, job.construct.id)
+                steps.begin(f"stop:{record.name}")
+                notes.extend(svc.stop_record(store, record, work.template))
+        started, failures = _start(work, steps, services, setup_new=True)
+    return _result(work, notes + started, failures)
 
 
 def resume_services(store: Store, ref: str | None = None) -> ServicesResult:
@@ -237,19 +307,25 @@ def resume_services(store: Store, ref: str | None = None) -> ServicesResult:
         targets = sorted({s.construct_id for s in store.list(Service).records})
     notes: list[str] = []
     views: list[ServiceView] = []
+    failures: list[SyntheticError] = []
+    ctx = Context(store)
     for construct_id in targets:
         stale = [v for v in views_of(store, construct_id) if v.state == "needs_resume"]
         if stale:
-            job = _job(store, construct_id)
+            work = _work(ctx, construct_id)
             wanted = {v.record.name for v in stale}
-            services = [s for s in _configured(job, None) if s.id in wanted]
+            services = [s for s in _configured(work, None) if s.id in wanted]
             missing = wanted - {s.id for s in services}
             notes.extend(f"service {m} is no longer in the template; not resumed" for m in missing)
-            with service_logs.start_lock(store.root, construct_id):
-                notes.extend(
-                    n.replace("started", "resumed") for n in _start(job, services, setup_new=False)
-                )
+            with service_logs.start_lock(store.root, construct_id), journalled(
+                work, "services-resume", facts=_names(services), recover=recover_services
+            ) as steps:
+                resumed, failed = _start(work, steps, services, setup_new=False)
+            notes.extend(n.replace("started", "resumed") for n in resumed)
+            failures.extend(failed)
         views.extend(views_of(store, construct_id))
+    if failures:
+        raise failures[0]
     return ServicesResult(views, notes, ref and targets[0])
 
 

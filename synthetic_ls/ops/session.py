@@ -1,9 +1,13 @@
 """The agent-session commands: open, send, watch, abort, log, permissions.
 
 Each names a construct (id, unique prefix or exact name) and works on its
-OpenCode session (``opencode_session_id``) through the repository's server,
-started if it is not running (the person asked for the agent). The
-construct's status follows what the agent does (:mod:`.agent_status`).
+OpenCode session (``opencode_session_id``) through the repository's server.
+The commands that act on the agent (open, send, abort, approve, deny) start
+the server when it is not running: the person asked for the agent. The
+reads (``log``, ``permissions``) and ``watch`` never start one: against a
+stopped server they say it is stopped and what would start it. The
+construct's status follows what the agent does (:mod:`.agent_status`); the
+commands that follow a turn or change it persist it.
 """
 
 from __future__ import annotations
@@ -32,9 +36,9 @@ from synthetic_ls.opencode.client import (
     OpenCodeError,
     Permission,
 )
-from synthetic_ls.opencode.server import ServerInfo, ensure_server, find_binary
+from synthetic_ls.opencode.server import ServerInfo, find_binary, running_server
 from synthetic_ls.ops import agent_status
-from synthetic_ls.ops.templates import construct_template_or_none
+from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.session import AgentSpec, agent_spec
 from synthetic_ls.runtime.opencode_record import password_path
 
@@ -56,6 +60,12 @@ class NoPermissionError(NotFoundError):
     """No pending permission request matches."""
 
     code = "no-pending-permission"
+
+
+class ServerStoppedError(SyntheticError):
+    """A read needs the OpenCode server, which is not running (a read never starts it)."""
+
+    code = "opencode-stopped"
 
 
 @dataclass(frozen=True)
@@ -97,8 +107,13 @@ def _pending(client: OpenCodeClient, target: SessionTarget) -> list[Permission]:
     ]
 
 
-def session_target(store: Store, ref: str) -> SessionTarget:
-    """The session of construct ``ref``, with the server started if needed."""
+def session_target(store: Store, ref: str, *, start: bool = True) -> SessionTarget:
+    """The session of construct ``ref`` and its server.
+
+    ``start`` (an operation the person asked of the agent) starts the server
+    when it is not running; without it (a read), a stopped server is a
+    :class:`ServerStoppedError` saying what would start it.
+    """
     construct = store.resolve_construct(ref)
     if not construct.opencode_session_id or not construct.workspace_path:
         raise NoSessionError(
@@ -106,9 +121,26 @@ def session_target(store: Store, ref: str) -> SessionTarget:
             "or a template with an `agent`)",
             fields={"construct": construct.id},
         )
-    template, config = construct_template_or_none(store.repo.worktree, construct.template_id)
-    server = ensure_server(store, config)
-    return SessionTarget(construct, server, agent_spec(config, template))
+    ctx = Context(store)
+    template = ctx.template_of(construct.template_id)
+    if start:
+        server = ctx.opencode
+    else:
+        found = running_server(store, ctx.config_result.config)
+        if found is None:
+            raise ServerStoppedError(
+                f"the OpenCode server of this repository is not running, so the session of "
+                f"{construct.id} cannot be read; `synthetic opencode start` starts it (so do "
+                "`session open` and `session send`)",
+                fields={"construct": construct.id},
+            )
+        server = found
+    return SessionTarget(construct, server, agent_spec(ctx.config, template))
+
+
+def _persist(store: Store, session_id: str, state: str) -> None:
+    """Persist what the agent does now (an operation: one atomic write per construct)."""
+    agent_status.persist_agent_states(Context(store), {session_id: state})
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -248,7 +280,7 @@ def send_prompt(
 
         if not wait:
             send()
-            agent_status.apply_states(store, {target.session_id: agent_status.BUSY})
+            _persist(store, target.session_id, agent_status.BUSY)
             return SendResult(target.construct.id, target.session_id, False, agent_status.BUSY)
         end = follow(
             client, target, on_line or (lambda _line: None), stop_on_input=True,
@@ -263,7 +295,7 @@ def _turn_result(
     """How a turn ended, with its reply; the construct's status follows."""
     # A turn we saw end well clears an earlier turn's error (DONE, not IDLE).
     done = agent_status.DONE if end.state == agent_status.IDLE else end.state
-    agent_status.apply_states(store, {target.session_id: done})
+    _persist(store, target.session_id, done)
     # The reply as the events told it; the transcript only when they could not.
     last = None
     if end.reply is None or end.state == agent_status.ERROR:
@@ -273,7 +305,7 @@ def _turn_result(
     perms = [_permission_dict(p) for p in _pending(client, target)] if waiting else []
     error = end.error
     if error is None and end.state == agent_status.ERROR and last is not None and last.error:
-        error = _error_text(last.error)
+        error = error_text(last.error)
     return SendResult(
         target.construct.id, target.session_id, True, end.state,
         reply=reply, error=error, permissions=perms,
@@ -288,7 +320,8 @@ def _last_assistant(client: OpenCodeClient, target: SessionTarget) -> Message | 
     return None
 
 
-def _error_text(error: dict[str, Any]) -> str:
+def error_text(error: dict[str, Any]) -> str:
+    """The message of an OpenCode error object (``data.message``, else its name)."""
     data = error.get("data")
     message = data.get("message") if isinstance(data, dict) else None
     return str(message or error.get("name") or "the turn failed")
@@ -344,7 +377,7 @@ class _Lines:
             line = "idle"
         elif event.type == "session.error":
             error = props.get("error")
-            line = "error: " + _error_text(error if isinstance(error, dict) else {})
+            line = "error: " + error_text(error if isinstance(error, dict) else {})
         elif event.type == "permission.asked":
             patterns = ", ".join(str(p) for p in props.get("patterns") or [])
             line = f"needs permission {props.get('id')}: {props.get('permission')} {patterns}"
@@ -474,7 +507,7 @@ def follow(
                 state = told[1]
                 if state == agent_status.ERROR:
                     failed = event.properties.get("error")
-                    error = _error_text(failed if isinstance(failed, dict) else {})
+                    error = error_text(failed if isinstance(failed, dict) else {})
                 elif state == agent_status.BUSY:
                     error = None
                 if state == agent_status.AWAITING_INPUT and stop_on_input:
@@ -515,9 +548,10 @@ def watch_session(
 ) -> WatchResult:
     """Stream the agent's events as lines until it is idle (``follow_forever``: until stopped).
 
-    The construct's status follows the agent as the events come.
+    The construct's status follows the agent: how watching ended is
+    persisted. A stopped server is not started (nothing runs to watch).
     """
-    target = session_target(store, ref)
+    target = session_target(store, ref, start=False)
 
     def on_line(line: str) -> None:
         emit(line)
@@ -527,7 +561,7 @@ def watch_session(
             client, target, on_line, stop_when_idle=not follow_forever,
             timeout=timeout, cancelled=cancelled,
         )
-    agent_status.apply_states(store, {target.session_id: end.state})
+    _persist(store, target.session_id, end.state)
     return WatchResult(target.construct.id, target.session_id, end.state)
 
 
@@ -546,7 +580,7 @@ def abort_session(store: Store, ref: str) -> AbortResult:
     with target.client() as client:
         client.get_session(target.session_id)  # a gone session is an error, not a no-op
         aborted = client.abort(target.session_id, directory=target.directory)
-    agent_status.apply_states(store, {target.session_id: agent_status.IDLE})
+    _persist(store, target.session_id, agent_status.IDLE)
     return AbortResult(target.construct.id, target.session_id, aborted)
 
 
@@ -575,13 +609,13 @@ def _entry(message: Message) -> dict[str, Any]:
     return {
         "id": message.id, "role": message.role, "created_ms": times.get("created"),
         "text": message.text, "tools": tools,
-        "error": _error_text(message.error) if message.error else None,
+        "error": error_text(message.error) if message.error else None,
     }
 
 
 def session_log(store: Store, ref: str) -> LogResult:
-    """The transcript of the construct's session, oldest message first."""
-    target = session_target(store, ref)
+    """The transcript of the construct's session, oldest message first; reads only."""
+    target = session_target(store, ref, start=False)
     with target.client() as client:
         session = client.get_session(target.session_id)
         messages = client.messages(target.session_id, directory=target.directory)
@@ -603,8 +637,8 @@ class PermissionsResult(_JsonResult):
 
 
 def list_permissions(store: Store, ref: str) -> PermissionsResult:
-    """The agent's pending permission requests."""
-    target = session_target(store, ref)
+    """The agent's pending permission requests; reads only."""
+    target = session_target(store, ref, start=False)
     with target.client() as client:
         pending = [_permission_dict(p) for p in _pending(client, target)]
     return PermissionsResult(target.construct.id, target.session_id, pending)
@@ -658,5 +692,5 @@ def reply_permission(
             chosen = match[0]
         reply = ("always" if always else "once") if approve else "reject"
         client.reply_permission(chosen.id, reply, message=message, directory=target.directory)
-    agent_status.apply_states(store, {target.session_id: agent_status.BUSY})
+    _persist(store, target.session_id, agent_status.BUSY)
     return ReplyResult(target.construct.id, target.session_id, chosen.id, reply)

@@ -45,7 +45,7 @@ def _jsonable(value: Any) -> Any:
 
 def operation_dict(construct: Construct) -> dict[str, Any] | None:
     """``{"op", "owner", "state"}`` of the operation in progress, or None."""
-    journal = construct.effective_journal()
+    journal = construct.journal
     if journal is None:
         return None
     return {

@@ -15,11 +15,12 @@ from state_format.journal import Journal
 from state_format.records import Construct
 from state_format.store import Store
 from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError
-from synthetic_ls.ops.recovery import job_for, settle
-from synthetic_ls.ops.templates import choose_template
+from synthetic_ls.ops.recovery import settle
 from synthetic_ls.ops.views import ConstructResult, views, with_copies
 from synthetic_ls.provision import flow
-from synthetic_ls.provision.resources import WORKTREE_RESOURCES
+from synthetic_ls.provision.context import Context
+from synthetic_ls.provision.resources import INCLUDE_FILES, WORKTREE, WORKTREE_RESOURCES
+from synthetic_ls.provision.work import CreateSettings, Creation, Release, ReleaseSettings
 
 #: Record fields a worktree owns, put back when ``worktree add`` is undone.
 _WORKTREE_FIELDS = ("workspace_path", "branch", "base_ref", "base_commit", "opencode_session_id")
@@ -37,8 +38,8 @@ class WorktreeRemoveResult:
         return {"id": self.construct.id, "notes": list(self.notes)}
 
 
-def _settled(store: Store, ref: str, *, resuming: str | None = None) -> Construct:
-    construct, recovery = settle(store, store.resolve_construct(ref), resuming=resuming)
+def _settled(ctx: Context, ref: str, *, resuming: str | None = None) -> Construct:
+    construct, recovery = settle(ctx, ctx.store.resolve_construct(ref), resuming=resuming)
     if construct is None:
         detail = recovery.message() if recovery is not None else "it is gone"
         raise NotFoundError(f"no construct {ref!r} any more: {detail}")
@@ -60,38 +61,40 @@ def add_worktree(
     template must still exist in a config without errors, as for ``new``:
     falling back to defaults would make a different worktree without a word.
     """
-    construct = _settled(store, ref)
+    ctx = Context(store, cancelled=cancelled)
+    construct = _settled(ctx, ref)
     if construct.workspace_path:
         raise ConflictError(
             f"construct {construct.id} already has a worktree at {construct.workspace_path}"
         )
     try:
-        _id, template, config = choose_template(store.repo.worktree, construct.template_id)
+        _id, template, _config = ctx.choose_template(construct.template_id)
     except InvalidInputError as exc:
         raise InvalidInputError(
             f"cannot make the worktree of {construct.id} (template {construct.template_id!r}): "
-            f"{exc}"
+            f"{exc}", code=exc.code,
         ) from None
-    job = job_for(store, construct)
-    job.template, job.config, job.worktree = template, config, True
-    job.from_ref, job.branch, job.cancelled = from_ref, branch, cancelled
-    flow.preflight(job, WORKTREE_RESOURCES)  # may reach a server: outside the lock
+    settings = CreateSettings(from_ref=from_ref, branch=branch, worktree=True)
+    work = Creation(ctx, construct, template, settings)
+    flow.preflight(work, WORKTREE_RESOURCES)  # may reach a server: outside the lock
     with store.lock():
         current = store.get_construct(construct.id)
-        if current.workspace_path or current.effective_journal() is not None:
+        if current.workspace_path or current.journal is not None:
             raise ConflictError(f"construct {construct.id} changed meanwhile; try again")
-        job.construct = current
+        work.construct = current
         # Rejects bad input before anything is written.
-        flow.plan(job, WORKTREE_RESOURCES, strict=True)
+        flow.plan(work, WORKTREE_RESOURCES, strict=True)
         restore = {k: getattr(current, k) for k in _WORKTREE_FIELDS}
-        job.update(journal=Journal.begin("add-worktree", restore))
-    updated = flow.create(job, WORKTREE_RESOURCES, final_status=construct.status)
+        work.update(journal=Journal.begin("add-worktree", restore))
+    updated = flow.create(work, WORKTREE_RESOURCES, final_status=construct.status)
     file = str(store.path_of(Construct, updated.id))
+    included = work.results.of(INCLUDE_FILES)
+    made = work.results.of(WORKTREE)
     return with_copies(
         views(store.repo.worktree, [updated], [file], inspect=False)[0],
-        job.outputs.get("copied", []),
-        job.outputs.get("skipped", []),
-        reused_branch=bool(job.outputs.get("worktree.reused_branch", False)),
+        list(included.copied) if included else [],
+        list(included.skipped) if included else [],
+        reused_branch=bool(made and made.reused_branch),
     )
 
 
@@ -102,12 +105,13 @@ def remove_worktree(
 
     Its agent session goes too (it is rooted in the worktree), unless ``keep_session``.
     """
-    construct = _settled(store, ref, resuming="remove-worktree")
-    if not construct.workspace_path and construct.effective_journal() is None:
-        raise NotFoundError(f"construct {construct.id} has no worktree")
-    job = job_for(store, construct, force=force)
-    job.keep_session = keep_session
-    if construct.effective_journal() is None:
-        flow.preflight_release(job, WORKTREE_RESOURCES)
-    notes = flow.release(job, WORKTREE_RESOURCES, op="remove-worktree")
-    return WorktreeRemoveResult(construct=job.construct, notes=notes)
+    ctx = Context(store)
+    construct = _settled(ctx, ref, resuming="remove-worktree")
+    if not construct.workspace_path and construct.journal is None:
+        raise NotFoundError(f"construct {construct.id} has no worktree", code="no-worktree")
+    settings = ReleaseSettings(force=force, keep_session=keep_session)
+    work = Release(ctx, construct, ctx.template_of(construct.template_id), settings)
+    if construct.journal is None:
+        flow.preflight_release(work, WORKTREE_RESOURCES)
+    notes = flow.release(work, WORKTREE_RESOURCES, op="remove-worktree")
+    return WorktreeRemoveResult(construct=work.construct, notes=notes)

@@ -19,18 +19,20 @@ from state_format.owner import Liveness
 from state_format.records import Construct
 from state_format.statuses import Status
 from synthetic_ls.errors import ConflictError, ExitCode, OperationCancelledError, SyntheticError
-from synthetic_ls.provision.job import Job
 from synthetic_ls.provision.lifecycle import PlanItem, Resource
 from synthetic_ls.provision.step_error import StepFailedError
+from synthetic_ls.provision.work import Creation, Release, Work
 from synthetic_ls.runtime.groups import end_group
 
 
-def plan(job: Job, resources: Sequence[Resource], *, strict: bool = False) -> list[PlanItem]:
-    """What creating ``job.construct`` would do, resource by resource; changes nothing.
+def plan(
+    work: Creation, resources: Sequence[Resource[Any]], *, strict: bool = False
+) -> list[PlanItem]:
+    """What creating ``work.construct`` would do, resource by resource; changes nothing.
 
     ``strict`` (before a creation) raises the first problem a step foresaw.
     """
-    items = [r.plan(job) for r in resources if r.wanted(job)]
+    items = [r.plan(work) for r in resources if r.wanted(work)]
     if strict:
         for item in items:
             if item.error is not None:
@@ -38,17 +40,19 @@ def plan(job: Job, resources: Sequence[Resource], *, strict: bool = False) -> li
     return items
 
 
-def preflight(job: Job, resources: Sequence[Resource]) -> None:
+def preflight(work: Creation, resources: Sequence[Resource[Any]]) -> None:
     """Ask every wanted resource whether it can be made; the first refusal raises.
 
     Called before the record is written: a refusal leaves nothing behind.
     """
     for resource in resources:
-        if resource.wanted(job):
-            resource.preflight(job)
+        if resource.wanted(work):
+            resource.preflight(work)
 
 
-def _undo(job: Job, resources: Sequence[Resource], journal: Journal) -> tuple[list[str], list[str]]:
+def _undo(
+    work: Work, resources: Sequence[Resource[Any]], journal: Journal
+) -> tuple[list[str], list[str]]:
     """Undo the begun steps, newest first; (notes, failures)."""
     by_name = {r.name: r for r in resources}
     notes: list[str] = []
@@ -59,7 +63,7 @@ def _undo(job: Job, resources: Sequence[Resource], journal: Journal) -> tuple[li
             failed.append(f"{name} (unknown step; left as it is)")
             continue
         try:
-            notes.extend(resource.undo(job))
+            notes.extend(resource.undo(work))
         except Exception as exc:  # keep undoing the others; report this one
             failed.append(f"{resource.title} ({exc})")
     return notes, failed
@@ -70,58 +74,61 @@ def _end_groups(journal: Journal) -> list[str]:
     return [f"process group {g}" for g in journal.groups if not end_group(g)]
 
 
-def create(job: Job, resources: Sequence[Resource], *, final_status: Status) -> Construct:
+def create(
+    work: Creation, resources: Sequence[Resource[Any]], *, final_status: Status
+) -> Construct:
     """Provision every wanted resource in order, then mark the construct ``final_status``.
 
-    ``job.construct`` must already be written with a ``create`` (or
-    ``add-worktree``) journal. On any failure, Ctrl-C included, the begun
-    steps are undone newest first and the error names the failing step and
-    what was rolled back; for ``create`` the record is deleted too.
+    What each step made is collected in ``work.results``. ``work.construct``
+    must already be written with a ``create`` (or ``add-worktree``) journal.
+    On any failure, Ctrl-C included, the begun steps are undone newest first
+    and the error names the failing step and what was rolled back; for
+    ``create`` the record is deleted too.
     """
     title = "recording the construct"
     # What the previous step made, written with the next journal entry: one
     # write per step. A crash before that write leaves the step "begun", and
     # undoing a step that in fact finished is as safe as undoing a half one.
     made: dict[str, Any] = {}
-    steps = [r for r in resources if r.wanted(job)]
+    steps = [r for r in resources if r.wanted(work)]
     total = len(steps) + 1
     try:
         for number, resource in enumerate(steps, start=1):
-            if job.cancelled is not None and job.cancelled():
+            if work.cancelled():
                 raise OperationCancelledError("the creation was cancelled")
             title = resource.title
-            if job.progress is not None:
-                job.progress(number, total, title)
-            journal = job.journal
+            work.ctx.step(number, total, title)
+            journal = work.journal
             assert journal is not None, "a step runs inside a journalled operation"
-            fields = resource.prepare(job)
-            job.update(journal=journal.start(resource.name), **made, **fields)
-            made = resource.provision(job)
+            fields = resource.prepare(work)
+            work.update(journal=journal.start(resource.name), **made, **fields)
+            result = resource.provision(work)
+            work.results.put(resource, result.result)
+            made = dict(result.fields)
             for later in steps[number:]:
-                later.warm(job)
+                later.warm(work)
         title = "marking the construct ready"
-        if job.cancelled is not None and job.cancelled():
+        if work.cancelled():
             raise OperationCancelledError("the creation was cancelled")
-        if job.progress is not None:
-            job.progress(total, total, title)
-        return finish(job, final_status, made)
+        work.ctx.step(total, total, title)
+        return finish(work, final_status, made)
     except BaseException as exc:
-        journal = job.journal or Journal.begin("create")
+        journal = work.journal or Journal.begin("create")
         groups_left = _end_groups(journal)
-        notes, failed = _undo(job, resources, journal)
+        notes, failed = _undo(work, resources, journal)
         failed.extend(groups_left)
         if failed:
             # Keep the record and its journal, so that `doctor --fix` (or the
             # next change of the construct) tries the undo again: deleting it
             # would orphan what could not be removed.
             with contextlib.suppress(Exception):
-                job.update(journal=journal.stop())
-        elif job.keep_failed and journal.op == "create" and not isinstance(
+                work.update(journal=journal.stop())
+        elif work.settings.keep_failed and journal.op == "create" and not isinstance(
             exc, OperationCancelledError | KeyboardInterrupt
         ):
-            notes.extend(_keep_as_error(job, title, exc))
+            notes.extend(_keep_as_error(work, title, exc))
         else:
-            notes.extend(_drop_or_restore(job, journal))
+            notes.extend(_drop_or_restore(work, journal))
         raise StepFailedError(title, exc, notes, failed) from exc
 
 
@@ -129,58 +136,58 @@ def create(job: Job, resources: Sequence[Resource], *, final_status: Status) -> 
 _MADE_FIELDS = ("workspace_path", "branch", "base_ref", "base_commit", "opencode_session_id")
 
 
-def _keep_as_error(job: Job, title: str, exc: BaseException) -> list[str]:
+def _keep_as_error(work: Work, title: str, exc: BaseException) -> list[str]:
     """After an undone creation: keep the record, in ``error``, saying which step failed."""
     detail = str(exc) or type(exc).__name__
     try:
-        job.update(
-            status=Status.ERROR, journal=None, spawn_pid=None,
+        work.update(
+            status=Status.ERROR, journal=None,
             error=f"{title} failed: {detail}"[:2000],
             **dict.fromkeys(_MADE_FIELDS),
         )
     except RecordNotFoundError:
         return []
-    return [f"kept record {job.construct.id} as error"]
+    return [f"kept record {work.construct.id} as error"]
 
 
-def finish(job: Job, final_status: Status, made: dict[str, Any]) -> Construct:
+def finish(work: Work, final_status: Status, made: dict[str, Any]) -> Construct:
     """The last write of a creation: what the last step made; the journal goes.
 
     A new construct also gets its status.
     """
-    journal = job.journal
+    journal = work.journal
     if journal is not None and journal.op == "create":
-        return job.update(status=final_status, journal=None, spawn_pid=None, **made)
-    return job.update(journal=None, **made)
+        return work.update(status=final_status, journal=None, **made)
+    return work.update(journal=None, **made)
 
 
-def _drop_or_restore(job: Job, journal: Journal) -> list[str]:
+def _drop_or_restore(work: Work, journal: Journal) -> list[str]:
     """After an undone creation: delete the record, or clear what ``worktree add`` set."""
     try:
         if journal.op == "create":
-            job.store.delete(Construct, job.construct.id)
-            return [f"deleted record {job.construct.id}"]
+            work.store.delete(Construct, work.construct.id)
+            return [f"deleted record {work.construct.id}"]
         restored: dict[str, Any] = {k: v or None for k, v in journal.restore.items()}
-        job.update(journal=None, **restored)
-        return [f"restored record {job.construct.id}"]
+        work.update(journal=None, **restored)
+        return [f"restored record {work.construct.id}"]
     except RecordNotFoundError:
         return []
 
 
-def preflight_release(job: Job, resources: Sequence[Resource]) -> None:
+def preflight_release(work: Release, resources: Sequence[Resource[Any]]) -> None:
     """Ask every resource whether releasing it would lose work; the first refusal raises."""
     for resource in resources:
-        resource.preflight_release(job)
+        resource.preflight_release(work)
 
 
-def release(job: Job, resources: Sequence[Resource], *, op: str) -> list[str]:
+def release(work: Release, resources: Sequence[Resource[Any]], *, op: str) -> list[str]:
     """Release resources newest first under a ``remove``/``remove-worktree`` journal.
 
     A step already done (by an interrupted earlier run of the same removal)
     is skipped, so running the removal again resumes it. The record is
     deleted (``remove``) or left without a journal (``remove-worktree``).
     """
-    journal = job.journal
+    journal = work.journal
     resuming = journal is not None and journal.op == op
     # Resuming, this process owns the removal from now on.
     journal = journal.taken_over() if journal is not None and resuming else Journal.begin(op)
@@ -195,20 +202,20 @@ def release(job: Job, resources: Sequence[Resource], *, op: str) -> list[str]:
         if finished is not None:
             journal = journal.finish(finished)
         journal = journal.start(resource.name)
-        job.update(journal=journal, **first)
+        work.update(journal=journal, **first)
         first = {}
         try:
-            notes.extend(resource.release(job))
+            notes.extend(resource.release(work))
         except BaseException:
             # Stopped, not abandoned: running the removal again resumes here.
             with contextlib.suppress(Exception):
-                job.update(journal=journal.stop())
+                work.update(journal=journal.stop())
             raise
         finished = resource.name
     if op == "remove":
-        job.store.delete(Construct, job.construct.id)
+        work.store.delete(Construct, work.construct.id)
     else:
-        job.update(journal=None)
+        work.update(journal=None)
     return notes
 
 
@@ -239,7 +246,7 @@ def interrupted(construct: Construct) -> Journal | None:
 
     That is when its owner is certainly gone, or when it failed and stopped.
     """
-    journal = construct.effective_journal()
+    journal = construct.journal
     if journal is None:
         return None
     if journal.stopped or journal.owner.liveness() is Liveness.DEAD:
@@ -249,7 +256,7 @@ def interrupted(construct: Construct) -> Journal | None:
 
 def require_no_operation(construct: Construct) -> None:
     """Raise unless no live (or unknowable) operation holds ``construct``."""
-    journal = construct.effective_journal()
+    journal = construct.journal
     if journal is None or journal.stopped:
         return
     liveness = journal.owner.liveness()
@@ -269,30 +276,32 @@ def require_no_operation(construct: Construct) -> None:
     )
 
 
-def recover(job: Job, resources: Sequence[Resource]) -> Recovery | None:
-    """Undo an interrupted creation or finish an interrupted removal of ``job.construct``.
+def recover(work: Work, resources: Sequence[Resource[Any]]) -> Recovery | None:
+    """Undo an interrupted creation or finish an interrupted removal of ``work.construct``.
 
     Does nothing (returns None) unless the operation's owner is certainly
     dead; its child process groups are ended first, so nothing it started
     can recreate what is being undone.
     """
-    journal = interrupted(job.construct)
+    journal = interrupted(work.construct)
     if journal is None:
         return None
     left = _end_groups(journal)
     if left:
         raise SyntheticError(
-            f"cannot recover {job.construct.id}: {', '.join(left)} would not stop",
+            f"cannot recover {work.construct.id}: {', '.join(left)} would not stop",
             exit_code=ExitCode.CONFLICT,
         )
     if journal.rolls_forward:
-        notes = release(job, resources, op=journal.op)
-        return Recovery(job.construct.id, journal.op, "completed", notes)
-    notes, failed = _undo(job, resources, journal)
+        # A removal is finished with nothing forced: a step that would lose
+        # work stops and says so (its checks were passed before it began).
+        notes = release(Release(work.ctx, work.construct, work.template), resources, op=journal.op)
+        return Recovery(work.construct.id, journal.op, "completed", notes)
+    notes, failed = _undo(work, resources, journal)
     if failed:
         raise SyntheticError(
-            f"rolling back {job.construct.id} left: {'; '.join(failed)}",
+            f"rolling back {work.construct.id} left: {'; '.join(failed)}",
             exit_code=ExitCode.FAILED,
         )
-    notes.extend(_drop_or_restore(job, journal))
-    return Recovery(job.construct.id, journal.op, "rolled back", notes)
+    notes.extend(_drop_or_restore(work, journal))
+    return Recovery(work.construct.id, journal.op, "rolled back", notes)

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from synthetic_ls.git import include_copy
-from synthetic_ls.provision.lifecycle import PlanItem, Resource
+from synthetic_ls.provision.lifecycle import Made, PlanItem, Resource
 
 if TYPE_CHECKING:
-    from synthetic_ls.provision.job import Job
+    from synthetic_ls.provision.work import Creation, Release, Work
 
 
-def _patterns(job: Job) -> list[str]:
-    return list(job.template.include_patterns) if job.template is not None else []
+def _patterns(work: Creation) -> list[str]:
+    return list(work.template.include_patterns) if work.template is not None else []
 
 
-class IncludeFilesResource(Resource):
+@dataclass(frozen=True)
+class IncludeFilesMade:
+    """The files copied (repository-relative), and those passed over with the reason."""
+
+    copied: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...]
+
+
+class IncludeFilesResource(Resource[IncludeFilesMade]):
     """The template's ``includePatterns``, copied from the main checkout.
 
     The copies live inside the worktree, so undoing or releasing the
@@ -29,31 +38,31 @@ class IncludeFilesResource(Resource):
     title = "copying include files"
     with_worktree = True
 
-    def wanted(self, job: Job) -> bool:
+    def wanted(self, work: Creation) -> bool:
         """Only with a worktree and a template that selects files."""
-        return job.worktree and bool(_patterns(job))
+        return work.settings.worktree and bool(_patterns(work))
 
-    def plan(self, job: Job) -> PlanItem:
+    def plan(self, work: Creation) -> PlanItem:
         """The patterns that select the files."""
-        patterns = _patterns(job)
+        patterns = _patterns(work)
         return PlanItem(
             self.name,
             f"copy untracked files matching {', '.join(patterns)} from the main checkout",
             {"patterns": patterns},
         )
 
-    def provision(self, job: Job) -> dict[str, Any]:
-        """Copy the files; what was copied and skipped goes to ``job.outputs``."""
-        path = Path(job.construct.workspace_path or "")
-        report = include_copy.copy_included(job.git, path, _patterns(job), exclude=[path.parent])
-        job.outputs["copied"] = report.copied
-        job.outputs["skipped"] = report.skipped
-        return {}
+    def provision(self, work: Creation) -> Made[IncludeFilesMade]:
+        """Copy the files; what was copied and what was passed over is the result."""
+        path = Path(work.construct.workspace_path or "")
+        report = include_copy.copy_included(
+            work.git, path, _patterns(work), exclude=[path.parent]
+        )
+        return Made(IncludeFilesMade(tuple(report.copied), tuple(report.skipped)))
 
-    def undo(self, job: Job) -> list[str]:
+    def undo(self, work: Work) -> list[str]:
         """Nothing of its own: the copies go with the worktree."""
         return []
 
-    def release(self, job: Job) -> list[str]:
+    def release(self, work: Release) -> list[str]:
         """Nothing of its own: the copies go with the worktree."""
         return []

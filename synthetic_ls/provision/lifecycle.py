@@ -9,12 +9,28 @@ each step on an ordered list of resources and knows none of them by name.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from synthetic_ls.provision.job import Job, Survey
+    from synthetic_ls.provision.work import Creation, Release, Survey, Work
+
+#: What a resource's step reports it made (each resource has its own type).
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Made(Generic[R]):
+    """What :meth:`Resource.provision` made: its typed ``result``, and record ``fields``.
+
+    ``result`` is collected under the resource's name for the operation
+    (``work.results.of(resource)``); ``fields`` are written to the construct's
+    record with the next journal entry.
+    """
+
+    result: R
+    fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,14 +110,17 @@ class Finding:
         }
 
 
-class Resource(abc.ABC):
+class Resource(abc.ABC, Generic[R]):
     """One kind of thing a construct owns, with its lifecycle steps (and their checks).
 
-    Every step receives the :class:`~synthetic_ls.provision.job.Job` for one
-    construct (its record, template, settings and options). The flow writes
-    the step to the construct's journal before it runs, so ``undo`` and
-    ``recover`` must cope with a step that stopped anywhere in the middle:
-    they look at what exists, not at what should.
+    Creation's steps receive a :class:`~synthetic_ls.provision.work.Creation`
+    (the construct, its template, the creation's settings and what earlier
+    steps made), removal's a :class:`~synthetic_ls.provision.work.Release`,
+    undo and recovery a plain :class:`~synthetic_ls.provision.work.Work`.
+    The flow writes the step to the construct's journal before it runs, so
+    ``undo`` and ``recover`` must cope with a step that stopped anywhere in
+    the middle: they look at what exists, not at what should. ``R`` is the
+    type of what :meth:`provision` reports it made.
     """
 
     #: Stable step name written to journals (never rename: old journals use it).
@@ -111,15 +130,15 @@ class Resource(abc.ABC):
     #: Part of a construct's worktree: provisioned by ``worktree add`` too.
     with_worktree: ClassVar[bool] = False
 
-    def wanted(self, job: Job) -> bool:
+    def wanted(self, work: Creation) -> bool:
         """Whether this construct gets this resource at all (default: yes)."""
         return True
 
     @abc.abstractmethod
-    def plan(self, job: Job) -> PlanItem:
+    def plan(self, work: Creation) -> PlanItem:
         """What :meth:`provision` would do; no side effect (``--dry-run``, previews)."""
 
-    def preflight(self, job: Job) -> None:
+    def preflight(self, work: Creation) -> None:
         """Refuse (raise) before anything is created when :meth:`provision` cannot work.
 
         Runs before the record is written and outside the state lock, so it
@@ -127,7 +146,7 @@ class Resource(abc.ABC):
         """
         return None
 
-    def prepare(self, job: Job) -> dict[str, Any]:
+    def prepare(self, work: Creation) -> dict[str, Any]:
         """Record fields to write, with the journal entry, before provisioning.
 
         Names chosen here (a folder, a branch) are on disk before anything is
@@ -135,38 +154,35 @@ class Resource(abc.ABC):
         """
         return {}
 
-    def warm(self, job: Job) -> None:
+    def warm(self, work: Creation) -> None:
         """Begin slow work :meth:`provision` will need, in the background, as soon as it can.
 
         The flow calls it after each step before this one, so the resource
         sees what they made (a worktree) and begins once it has what it
-        needs (:meth:`Job.begin_ahead`). The work must make nothing an undo
-        would have to remove: a read, a server loading a folder.
+        needs (:meth:`~synthetic_ls.provision.work.Ahead.begin`). The work
+        must make nothing an undo would have to remove: a read, a server
+        loading a folder.
         """
         return None
 
     @abc.abstractmethod
-    def provision(self, job: Job) -> dict[str, Any]:
-        """Make the resource; return record fields to write once it is made."""
+    def provision(self, work: Creation) -> Made[R]:
+        """Make the resource; what it made, and record fields to write once it is made."""
 
     @abc.abstractmethod
-    def undo(self, job: Job) -> list[str]:
+    def undo(self, work: Work) -> list[str]:
         """Remove what :meth:`provision` made, even half-made; notes on what was removed."""
 
-    def preflight_release(self, job: Job) -> None:
+    def preflight_release(self, work: Release) -> None:
         """Refuse (raise) before anything changes when :meth:`release` would lose work.
 
-        ``job.force`` lets the user accept that loss.
+        ``work.settings.force`` lets the user accept that loss.
         """
         return None
 
     @abc.abstractmethod
-    def release(self, job: Job) -> list[str]:
+    def release(self, work: Release) -> list[str]:
         """Remove the resource when the construct (or its worktree) goes; notes."""
-
-    def recover(self, job: Job, *, forward: bool) -> list[str]:
-        """Finish (``forward``, a removal) or undo (a creation) a step a dead process began."""
-        return self.release(job) if forward else self.undo(job)
 
     def check(self, survey: Survey) -> list[Finding]:
         """Findings about this resource across all constructs, each with its own fix."""

@@ -37,11 +37,11 @@ from state_format.ids import is_valid_id, slugify
 from state_format.records import PortAllocation, format_timestamp, utc_now
 from state_format.store import Store
 from synthetic_ls.errors import SyntheticError
-from synthetic_ls.provision.lifecycle import PlanItem, Resource
+from synthetic_ls.provision.lifecycle import Made, PlanItem, Resource
 
 if TYPE_CHECKING:
     from synthetic_ls.config import Template
-    from synthetic_ls.provision.job import Job
+    from synthetic_ls.provision.work import Creation, Release, Work
 
 #: Where a port without a usable preference comes from: below Linux's
 #: ephemeral range (32768-60999), so outgoing connections do not take it
@@ -281,19 +281,26 @@ def service_port_env(records: Iterable[PortAllocation], service: str) -> dict[st
     return {}
 
 
-class PortsResource(Resource):
+@dataclass(frozen=True)
+class PortsMade:
+    """The construct's port allocations, by port."""
+
+    ports: tuple[PortAllocation, ...]
+
+
+class PortsResource(Resource[PortsMade]):
     """The template's port requests, each a real free port recorded for this construct."""
 
     name = "ports"
     title = "allocating ports"
 
-    def wanted(self, job: Job) -> bool:
+    def wanted(self, work: Creation) -> bool:
         """When the template asks for ports."""
-        return bool(port_requests(job.template))
+        return bool(port_requests(work.template))
 
-    def plan(self, job: Job) -> PlanItem:
+    def plan(self, work: Creation) -> PlanItem:
         """The requests, with their preferred ports and variables; nothing is probed."""
-        specs = port_requests(job.template)
+        specs = port_requests(work.template)
         names = ", ".join(
             s.variable + (f" (preferred {s.preferred})" if s.preferred else "") for s in specs
         )
@@ -303,19 +310,18 @@ class PortsResource(Resource):
             {"ports": [s.to_dict() for s in specs]},
         )
 
-    def provision(self, job: Job) -> dict[str, Any]:
-        """Allocate them; ``job.outputs["ports"]`` lists ``{service, name, port, env}``."""
-        records = allocate(job.store, job.construct.id, port_requests(job.template))
-        job.outputs["ports"] = [port_dict(r) for r in records]
-        return {}
+    def provision(self, work: Creation) -> Made[PortsMade]:
+        """Allocate them."""
+        records = allocate(work.store, work.construct.id, port_requests(work.template))
+        return Made(PortsMade(tuple(records)))
 
-    def undo(self, job: Job) -> list[str]:
+    def undo(self, work: Work) -> list[str]:
         """Release what was allocated."""
-        return release(job.store, job.construct.id)
+        return release(work.store, work.construct.id)
 
-    def release(self, job: Job) -> list[str]:
+    def release(self, work: Release) -> list[str]:
         """Release the construct's ports."""
-        return release(job.store, job.construct.id)
+        return release(work.store, work.construct.id)
 
 
 def port_dict(record: PortAllocation, in_use: bool | None = None) -> dict[str, Any]:

@@ -10,25 +10,25 @@ Synthetic, the terminal UI or any other client.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from state_format.errors import RecordNotFoundError
 from state_format.records import PortAllocation, PromptBundle, utc_now
 from synthetic_ls.prompts.bundle import TOKEN_METHOD, ConstructFacts, ServiceFacts, assemble
 from synthetic_ls.prompts.sources import Source
-from synthetic_ls.provision.lifecycle import Finding, PlanItem, Resource, Subject
-from synthetic_ls.provision.session import wants_agent
+from synthetic_ls.provision.lifecycle import Finding, Made, PlanItem, Resource, Subject
 
 if TYPE_CHECKING:
     from state_format.store import Store
     from synthetic_ls.config import SyntheticConfig, Template
     from synthetic_ls.prompts.bundle import Bundle
-    from synthetic_ls.provision.job import Job, Survey
+    from synthetic_ls.provision.work import Creation, Release, Survey, Work
 
 
-def _has_sources(job: Job) -> bool:
-    config_sources = job.config.prompt_sources if job.config is not None else []
-    return bool(config_sources) or bool(job.template is not None and job.template.prompts)
+def _has_sources(work: Creation) -> bool:
+    config_sources = work.config.prompt_sources if work.config is not None else []
+    return bool(config_sources) or bool(work.template is not None and work.template.prompts)
 
 
 def prompt_entries(config: SyntheticConfig | None, template: Template | None) -> list[Source]:
@@ -78,19 +78,38 @@ def bundles_of(store: Store, construct_id: str) -> list[PromptBundle]:
 
 
 def record_bundle(store: Store, construct_id: str, bundle: Bundle) -> PromptBundle:
-    """Replace the construct's bundle record with ``bundle``."""
+    """Replace the construct's bundle record with ``bundle``.
+
+    The new record is written before the old ones go: a crash in between
+    leaves two, never none, and :func:`keep_newest` settles them.
+    """
     with store.lock():
-        for old in bundles_of(store, construct_id):
-            store.delete(PromptBundle, old.id)
-        record = PromptBundle(
+        older = bundles_of(store, construct_id)
+        record = store.create(PromptBundle(
             id=store.new_id(PromptBundle, construct_id),
             construct_id=construct_id,
             content=bundle.content,
             token_count=bundle.token_count,
             token_method=TOKEN_METHOD,
             created_at=utc_now(),
-        )
-        return store.create(record)
+        ))
+        for old in older:
+            store.delete(PromptBundle, old.id)
+        return record
+
+
+def keep_newest(store: Store, construct_id: str) -> list[str]:
+    """Delete every bundle record of the construct but the newest; notes name what went."""
+    notes: list[str] = []
+    with store.lock():
+        bundles = sorted(bundles_of(store, construct_id), key=lambda b: (b.created_at, b.id))
+        for old in bundles[:-1]:
+            try:
+                store.delete(PromptBundle, old.id)
+            except RecordNotFoundError:
+                continue
+            notes.append(f"deleted the older prompt bundle {old.id}")
+    return notes
 
 
 def _delete_bundles(store: Store, construct_id: str) -> list[str]:
@@ -104,24 +123,32 @@ def _delete_bundles(store: Store, construct_id: str) -> list[str]:
     return notes
 
 
-class PromptBundleResource(Resource):
+@dataclass(frozen=True)
+class BundleMade:
+    """The bundle recorded for the construct: its record's id and size."""
+
+    record_id: str
+    token_count: int
+
+
+class PromptBundleResource(Resource[BundleMade]):
     """The construct's prompt bundle (``prompt_bundles/<id>.toml``)."""
 
     name = "prompt-bundle"
     title = "assembling the prompt bundle"
     with_worktree = True
 
-    def wanted(self, job: Job) -> bool:
+    def wanted(self, work: Creation) -> bool:
         """With a worktree, when the config names prompt files or the construct has an agent."""
-        return job.worktree and (_has_sources(job) or wants_agent(job))
+        return work.settings.worktree and (_has_sources(work) or work.wants_agent)
 
-    def _preview(self, job: Job) -> Bundle:
-        facts = construct_facts(job.store, job.template, job.construct, placeholders=True)
-        return assemble(job.store.repo.worktree, prompt_entries(job.config, job.template), facts)
+    def _preview(self, work: Creation) -> Bundle:
+        facts = construct_facts(work.store, work.template, work.construct, placeholders=True)
+        return assemble(work.ctx.root, prompt_entries(work.config, work.template), facts)
 
-    def plan(self, job: Job) -> PlanItem:
+    def plan(self, work: Creation) -> PlanItem:
         """The fragments, in order, with their token estimates."""
-        bundle = self._preview(job)
+        bundle = self._preview(work)
         files = ", ".join(f.source.path for f in bundle.fragments) or "no prompt files"
         return PlanItem(
             self.name,
@@ -130,25 +157,24 @@ class PromptBundleResource(Resource):
              "token_count": bundle.token_count, "token_method": bundle.token_method},
         )
 
-    def preflight(self, job: Job) -> None:
+    def preflight(self, work: Creation) -> None:
         """A missing file or an unknown variable refuses the creation before anything is made."""
-        self._preview(job)
+        self._preview(work)
 
-    def provision(self, job: Job) -> dict[str, Any]:
+    def provision(self, work: Creation) -> Made[BundleMade]:
         """Assemble it with the construct's values and ports, and record it."""
-        facts = construct_facts(job.store, job.template, job.construct)
-        bundle = assemble(job.store.repo.worktree, prompt_entries(job.config, job.template), facts)
-        record = record_bundle(job.store, job.construct.id, bundle)
-        job.outputs["prompt_bundle"] = record.id
-        return {}
+        facts = construct_facts(work.store, work.template, work.construct)
+        bundle = assemble(work.ctx.root, prompt_entries(work.config, work.template), facts)
+        record = record_bundle(work.store, work.construct.id, bundle)
+        return Made(BundleMade(record.id, bundle.token_count))
 
-    def undo(self, job: Job) -> list[str]:
+    def undo(self, work: Work) -> list[str]:
         """Delete the construct's bundle records."""
-        return _delete_bundles(job.store, job.construct.id)
+        return _delete_bundles(work.store, work.construct.id)
 
-    def release(self, job: Job) -> list[str]:
+    def release(self, work: Release) -> list[str]:
         """Delete the construct's bundle records."""
-        return _delete_bundles(job.store, job.construct.id)
+        return _delete_bundles(work.store, work.construct.id)
 
     def check(self, survey: Survey) -> list[Finding]:
         """Bundles whose construct is gone, each with a fix that deletes it."""

@@ -30,7 +30,7 @@ from state_format.ids import is_valid_id, slugify
 from state_format.records import Construct, PortAllocation, Service, format_timestamp, utc_now
 from state_format.store import Store
 from synthetic_ls.errors import ConflictError, InvalidInputError
-from synthetic_ls.provision.lifecycle import Finding, PlanItem, Resource, Subject
+from synthetic_ls.provision.lifecycle import Finding, Made, PlanItem, Resource, Subject
 from synthetic_ls.provision.ports import allocations, port_env, port_requests, service_port_env
 from synthetic_ls.runtime import docker as docker_services
 from synthetic_ls.runtime import service_logs, service_process
@@ -38,7 +38,7 @@ from synthetic_ls.runtime.service_process import ServiceError
 
 if TYPE_CHECKING:
     from synthetic_ls.config.schema import ComposeService, DockerService, ProcessService, Template
-    from synthetic_ls.provision.job import Job, Survey
+    from synthetic_ls.provision.work import Creation, Release, Survey, Work
 
     ConfigService = ProcessService | DockerService | ComposeService
 
@@ -156,47 +156,47 @@ def _set(store: Store, service_id: str, **fields: Any) -> Service:
     return store.update(Service, service_id, lambda _c: fields)
 
 
-def run_template_setup(job: Job) -> None:
+def run_template_setup(work: Work) -> None:
     """The template's ``setup`` commands, in the worktree, with the ports and template env."""
-    template = job.template
+    template = work.template
     if template is None or not template.setup:
         return
-    construct = job.construct
-    env = environment(construct, template, allocations(job.store, construct.id))
-    service_process.run_commands(
+    construct = work.construct
+    env = environment(construct, template, allocations(work.store, construct.id))
+    work.ctx.runner.run_commands(
         template.setup,
         cwd=_worktree(construct),
         env=env.full,
-        log=setup_log(job.store, construct.id),
+        log=setup_log(work.store, construct.id),
         what="setup",
-        on_start=job.record_group,
-        cancelled=job.cancelled,
+        on_start=work.record_group,
+        cancelled=work.cancelled,
     )
 
 
-def start_services(job: Job, services: list[ConfigService]) -> list[Service]:
+def start_services(work: Work, services: list[ConfigService]) -> list[Service]:
     """Start ``services`` together, then wait until each is ready (ready in any order).
 
     Every process is launched (and recorded) before the first wait, so their
     start-ups overlap; a failure leaves the others recorded, for the undo.
     """
-    waits = [begin_service(job, s) for s in services]
+    waits = [begin_service(work, s) for s in services]
     return [wait() for wait in waits]
 
 
 def begin_service(
-    job: Job, service: ConfigService, *, setup: bool = True
+    work: Work, service: ConfigService, *, setup: bool = True
 ) -> Callable[[], Service]:
     """Launch one service (setup first) and record it; the returned call waits until ready.
 
     Docker and compose services are started and waited for at once (the
     returned call only gives the record).
     """
-    construct = job.construct
-    store = job.store
+    construct = work.construct
+    store = work.store
     root = _worktree(construct)
     ports = allocations(store, construct.id)
-    env = environment(construct, job.template, ports, service)
+    env = environment(construct, work.template, ports, service)
     rid = record_id(construct.id, service.id)
     log = service_logs.prepare(store.root, rid)
     cdir = str(root)
@@ -210,16 +210,16 @@ def begin_service(
         if not cwd.is_dir():
             raise InvalidInputError(f"{where}'s cwd {cwd} is not a folder in the worktree")
         if setup and service.setup:
-            service_process.run_commands(
+            work.ctx.runner.run_commands(
                 [service_process.substitute(c, env.full, cdir, f"{where}'s setup")
                  for c in service.setup],
-                cwd=cwd, env=env.full, log=log, what=f"{where} setup", on_start=job.record_group,
-                cancelled=job.cancelled,
+                cwd=cwd, env=env.full, log=log, what=f"{where} setup", on_start=work.record_group,
+                cancelled=work.cancelled,
             )
-        launched = service_process.launch(command, cwd=cwd, env=env.full, log=log)
+        launched = work.ctx.runner.launch(command, cwd=cwd, env=env.full, log=log)
         owner = launched.owner
         try:
-            job.record_group(owner.pid)
+            work.record_group(owner.pid)
             _write(store, Service(
                 id=rid, construct_id=construct.id, name=service.id, type="process",
                 command=command, cwd=str(cwd), env=env.added, pid=owner.pid,
@@ -237,7 +237,7 @@ def begin_service(
         def ready() -> Service:
             try:
                 service_process.wait_ready(
-                    launched, pattern, ready_timeout(service), service.id, job.cancelled
+                    launched, pattern, ready_timeout(service), service.id, work.cancelled
                 )
             except BaseException as exc:
                 service_process.stop_process(
@@ -326,60 +326,61 @@ def forget(store: Store, record: Service) -> list[str]:
     return notes
 
 
-def _teardown(job: Job) -> list[str]:
+def _teardown(work: Work) -> list[str]:
     """The template's ``teardown`` commands in the worktree; a failure is a note, not a stop.
 
     A removal that stopped on a failing clean-up command could never finish.
     """
-    template = job.template
-    construct = job.construct
+    template = work.template
+    construct = work.construct
     if template is None or not template.teardown or not construct.workspace_path:
         return []
     root = Path(construct.workspace_path)
     if not root.is_dir():
         return []
     try:
-        env = environment(construct, template, allocations(job.store, construct.id))
-        service_process.run_commands(
-            template.teardown, cwd=root, env=env.full, log=setup_log(job.store, construct.id),
-            what="teardown", on_start=job.record_group,
+        env = environment(construct, template, allocations(work.store, construct.id))
+        work.ctx.runner.run_commands(
+            template.teardown, cwd=root, env=env.full, log=setup_log(work.store, construct.id),
+            what="teardown", on_start=work.record_group,
         )
     except (ServiceError, InvalidInputError) as exc:
         return [f"teardown failed: {exc}"]
     return [f"ran teardown ({len(template.teardown)} command(s))"]
 
 
-def stop_all(job: Job, *, teardown: bool) -> list[str]:
+def stop_all(work: Work, *, teardown: bool) -> list[str]:
     """Stop every service of the construct, run teardown if asked, forget them all.
 
     Under the construct's services lock, so that a ``services start`` running
     meanwhile finishes first and its service is stopped here too.
     """
     notes: list[str] = []
-    with service_logs.start_lock(job.store.root, job.construct.id):
-        for record in services_of(job.store, job.construct.id):
-            notes.extend(stop_record(job.store, record, job.template))
+    store, cid = work.store, work.construct.id
+    with service_logs.start_lock(store.root, cid):
+        for record in services_of(store, cid):
+            notes.extend(stop_record(store, record, work.template))
         if teardown:
-            notes.extend(_teardown(job))
-        for record in services_of(job.store, job.construct.id):
-            notes.extend(forget(job.store, record))
-        service_logs.remove(job.store.root, f"{job.construct.id}--setup")
+            notes.extend(_teardown(work))
+        for record in services_of(store, cid):
+            notes.extend(forget(store, record))
+        service_logs.remove(store.root, f"{cid}--setup")
     return notes
 
 
 # -- the resource -------------------------------------------------------------------------
 
 
-def _services(job: Job) -> list[ConfigService]:
-    return list(job.template.services) if job.template is not None else []
+def _services(work: Work) -> list[ConfigService]:
+    return list(work.template.services) if work.template is not None else []
 
 
-def check_environment(job: Job) -> None:
+def check_environment(work: Work) -> None:
     """Resolve every service's environment and commands now; raise what would fail at start.
 
     Ports are not allocated yet: each request stands in with port 1.
     """
-    template = job.template
+    template = work.template
     if template is None:
         return
     now = utc_now()
@@ -388,7 +389,7 @@ def check_environment(job: Job) -> None:
                        name=s.name, env=s.env, port=1, allocated_at=now)
         for s in port_requests(template)
     ]
-    construct = job.construct
+    construct = work.construct
     cdir = construct.workspace_path or "/construct"
     environment(construct, template, ports)
     for service in template.services:
@@ -402,9 +403,9 @@ def check_environment(job: Job) -> None:
                 service_process.substitute(text, env, cdir, f"{where}'s {what}")
 
 
-def describe(job: Job, service: ConfigService) -> dict[str, Any]:
+def describe(work: Work, service: ConfigService) -> dict[str, Any]:
     """What starting ``service`` would run: command, cwd, env names, ports; runs nothing."""
-    template = job.template
+    template = work.template
     requests = port_requests(template)
     own = [s for s in requests if s.service == service.id]
     env_names = sorted(
@@ -420,23 +421,31 @@ def describe(job: Job, service: ConfigService) -> dict[str, Any]:
         out.update(setup=list(service.setup), command=service.run, cwd=service.cwd or ".",
                    ready_pattern=service.ready_pattern, stop=service.stop)
     else:
-        out.update(command=" ".join(docker_services.plan_argv(job.construct.id, service)))
+        out.update(command=" ".join(docker_services.plan_argv(work.construct.id, service)))
     return out
 
 
-class ServicesResource(Resource):
+@dataclass(frozen=True)
+class ServicesMade:
+    """The services started, each ready, as recorded."""
+
+    services: tuple[Service, ...]
+
+
+class ServicesResource(Resource[ServicesMade]):
     """The template's setup commands and services; teardown on removal."""
 
     name = "services"
     title = "starting services"
     with_worktree = True
 
-    def wanted(self, job: Job) -> bool:
+    def wanted(self, work: Creation) -> bool:
         """With a worktree, when the template has services or setup or teardown commands."""
-        t = job.template
-        return job.worktree and t is not None and bool(t.services or t.setup or t.teardown)
+        t = work.template
+        wanted = t is not None and bool(t.services or t.setup or t.teardown)
+        return work.settings.worktree and wanted
 
-    def plan(self, job: Job) -> PlanItem:
+    def plan(self, work: Creation) -> PlanItem:
         """Setup commands, and per service its command, cwd, env names and ports.
 
         The environment is resolved here too (with stand-in ports): an unset
@@ -445,12 +454,12 @@ class ServicesResource(Resource):
         """
         problem: InvalidInputError | None = None
         try:
-            check_environment(job)
+            check_environment(work)
         except InvalidInputError as exc:
             problem = exc
-        t = job.template
+        t = work.template
         setup = list(t.setup) if t is not None else []
-        services = [describe(job, s) for s in _services(job)]
+        services = [describe(work, s) for s in _services(work)]
         names = ", ".join(s["name"] for s in services) or "none"
         summary = f"run {len(setup)} setup command(s), start services: {names}"
         lines = [f"setup: {c}" for c in setup]
@@ -467,20 +476,19 @@ class ServicesResource(Resource):
             "problems": [str(problem)] if problem is not None else [],
         }, tuple(lines), problem)
 
-    def provision(self, job: Job) -> dict[str, Any]:
+    def provision(self, work: Creation) -> Made[ServicesMade]:
         """Template setup, then each service's setup and start, waiting until it is ready."""
-        run_template_setup(job)
-        started = start_services(job, list(_services(job)))
-        job.outputs["services"] = [record_dict(r) for r in started]
-        return {}
+        run_template_setup(work)
+        started = start_services(work, list(_services(work)))
+        return Made(ServicesMade(tuple(started)))
 
-    def undo(self, job: Job) -> list[str]:
+    def undo(self, work: Work) -> list[str]:
         """Stop and forget what was started (teardown too: setup may have begun)."""
-        return stop_all(job, teardown=True)
+        return stop_all(work, teardown=True)
 
-    def release(self, job: Job) -> list[str]:
+    def release(self, work: Release) -> list[str]:
         """Stop the services, run the template's teardown, remove containers and records."""
-        return stop_all(job, teardown=True)
+        return stop_all(work, teardown=True)
 
     def check(self, survey: Survey) -> list[Finding]:
         """Services whose construct is gone (its process may still run), and ports likewise.

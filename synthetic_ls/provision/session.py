@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from state_format.records import PromptBundle
 from synthetic_ls.errors import ExitCode, SyntheticError
 from synthetic_ls.opencode.client import SESSION_GONE, OpenCodeError, Providers
-from synthetic_ls.provision.lifecycle import Finding, PlanItem, Resource, Subject
+from synthetic_ls.opencode.server import running_server
+from synthetic_ls.provision.lifecycle import Finding, Made, PlanItem, Resource, Subject
 
 if TYPE_CHECKING:
     from synthetic_ls.config import SyntheticConfig, Template
-    from synthetic_ls.opencode.server import ServerInfo
-    from synthetic_ls.provision.job import Job, Survey
+    from synthetic_ls.provision.work import Creation, Release, Survey, Work
 
 LOGIN_HINT = "run `opencode auth login` to add credentials for it"
 
@@ -100,20 +101,19 @@ def resolve_model(spec: AgentSpec, providers: Providers) -> AgentSpec:
     return AgentSpec(spec.provider_id, model, spec.agent_id)
 
 
-def wants_agent(job: Job) -> bool:
-    """Whether the job's construct gets a session: asked for, or its template has an agent."""
-    if not job.worktree:
-        return False
-    if job.agent is not None:
-        return job.agent
-    return job.template is not None and job.template.agent is not None
+def _directory(work: Work) -> str:
+    return work.construct.workspace_path or ""
 
 
-def _directory(job: Job) -> str:
-    return job.construct.workspace_path or ""
+@dataclass(frozen=True)
+class SessionMade:
+    """The session made for the construct, and the model it uses."""
+
+    session_id: str
+    spec: AgentSpec
 
 
-class SessionResource(Resource):
+class SessionResource(Resource[SessionMade]):
     """The construct's OpenCode session; its id is the record's ``opencode_session_id``.
 
     Undo and recovery delete the recorded session and any other session
@@ -126,31 +126,29 @@ class SessionResource(Resource):
     title = "creating the agent session"
     with_worktree = True
 
-    def wanted(self, job: Job) -> bool:
+    def wanted(self, work: Creation) -> bool:
         """Only with a worktree, when asked for or when the template has an ``agent``."""
-        return wants_agent(job)
+        return work.wants_agent
 
-    def plan(self, job: Job) -> PlanItem:
+    def plan(self, work: Creation) -> PlanItem:
         """The model, and which server (named or managed)."""
         from synthetic_ls.opencode.server import external_server
 
-        spec = agent_spec(job.config, job.template)
-        named = external_server(job.config)
+        spec = agent_spec(work.config, work.template)
+        named = external_server(work.config)
         server = named.url if named is not None else "the repository's managed opencode serve"
         return PlanItem(
             self.name,
             f"create an OpenCode session in the worktree with {spec.label()} on {server}",
-            {**spec.to_dict(), "server": server, "title": job.construct.name},
+            {**spec.to_dict(), "server": server, "title": work.construct.name},
         )
 
-    def preflight(self, job: Job) -> None:
+    def preflight(self, work: Creation) -> None:
         """Reach (or start) the server and check that it can use the provider and model."""
-        server = job.opencode()
-        with server.client() as client:
-            resolved = resolve_model(agent_spec(job.config, job.template), client.providers())
-        job.outputs["agent"] = resolved
+        with work.ctx.opencode.client() as client:
+            resolve_model(agent_spec(work.config, work.template), client.providers())
 
-    def warm(self, job: Job) -> None:
+    def warm(self, work: Creation) -> None:
         """Once the worktree exists, check the model as seen from it, in the background.
 
         OpenCode loads its providers per folder on first use (about 300 ms,
@@ -159,44 +157,47 @@ class SessionResource(Resource):
         and services steps. The answer is checked too: a worktree's own
         OpenCode config may change what is usable.
         """
-        directory = _directory(job)
+        directory = _directory(work)
         if not directory or not Path(directory).is_dir():
             return
-        server = job.opencode()  # found in this thread: the job is not shared
-        spec = job.outputs.get("agent") or agent_spec(job.config, job.template)
+        server = work.ctx.opencode  # found in this thread: the creation is not shared
+        spec = agent_spec(work.config, work.template)
 
         def check() -> AgentSpec:
             with server.client() as client:
                 return resolve_model(spec, client.providers(directory=directory))
 
-        job.begin_ahead(self.name, check)
+        work.ahead.begin(self.name, check)
 
-    def provision(self, job: Job) -> dict[str, Any]:
+    def provision(self, work: Creation) -> Made[SessionMade]:
         """Create the session; its id goes into the record."""
-        spec = job.outputs.get("agent") or agent_spec(job.config, job.template)
-        ahead = job.ahead.pop(self.name, None)
+        ahead = work.ahead.take(self.name)
         if ahead is not None:
             spec = ahead.result()  # raises what the check in the worktree found
-        with job.opencode().client() as client:
+        else:
+            with work.ctx.opencode.client() as client:
+                spec = resolve_model(
+                    agent_spec(work.config, work.template),
+                    client.providers(directory=_directory(work)),
+                )
+        with work.ctx.opencode.client() as client:
             session = client.create_session(
-                _directory(job), title=job.construct.name, provider_id=spec.provider_id,
+                _directory(work), title=work.construct.name, provider_id=spec.provider_id,
                 model_id=spec.model_id, agent=spec.agent_id,
             )
             # The prompt bundle, if one was made, is the session's first message.
-            from synthetic_ls.provision.prompt_bundle import bundles_of
+            for bundle in work.store.list(PromptBundle).records:
+                if bundle.construct_id == work.construct.id:
+                    client.add_context(session.id, bundle.content, directory=_directory(work))
+        return Made(SessionMade(session.id, spec), {"opencode_session_id": session.id})
 
-            for bundle in bundles_of(job.store, job.construct.id):
-                client.add_context(session.id, bundle.content, directory=_directory(job))
-        job.outputs["session"] = session.id
-        return {"opencode_session_id": session.id}
-
-    def undo(self, job: Job) -> list[str]:
+    def undo(self, work: Work) -> list[str]:
         """Delete the recorded session and any other session in the worktree folder."""
-        directory = _directory(job)
-        recorded = job.construct.opencode_session_id
+        directory = _directory(work)
+        recorded = work.construct.opencode_session_id
         if not directory and recorded is None:
             return []
-        with job.opencode().client() as client:
+        with work.ctx.opencode.client() as client:
             ids = {recorded} if recorded else set()
             if directory:
                 ids |= {s.id for s in client.list_sessions(directory=directory)
@@ -205,33 +206,33 @@ class SessionResource(Resource):
                 _delete(client, sid)
         return [f"deleted OpenCode session {sid}" for sid in sorted(ids)]
 
-    def preflight_release(self, job: Job) -> None:
+    def preflight_release(self, work: Release) -> None:
         """Refuse before anything changes when the session must go but no server answers."""
-        if job.keep_session or not job.construct.opencode_session_id:
+        if work.settings.keep_session or not work.construct.opencode_session_id:
             return
         try:
-            with job.opencode().client() as client:
+            with work.ctx.opencode.client() as client:
                 client.health()
         except OpenCodeError as err:
             raise SessionServerError(
-                f"cannot delete the agent session of {job.construct.id}: {err}; start the "
+                f"cannot delete the agent session of {work.construct.id}: {err}; start the "
                 "server (`synthetic opencode start`), or pass --keep-session to leave it",
-                fields={"construct": job.construct.id, "reason": err.code},
+                fields={"construct": work.construct.id, "reason": err.code},
             ) from None
 
-    def release(self, job: Job) -> list[str]:
+    def release(self, work: Release) -> list[str]:
         """Delete the session, or keep it when asked to (``--keep-session``)."""
-        sid = job.construct.opencode_session_id
+        sid = work.construct.opencode_session_id
         if not sid:
             return []
-        if job.keep_session:
+        if work.settings.keep_session:
             note = f"kept OpenCode session {sid}"
         else:
-            with job.opencode().client() as client:
+            with work.ctx.opencode.client() as client:
                 _delete(client, sid)
             note = f"deleted OpenCode session {sid}"
         # Without its worktree (``worktree rm``) the record keeps no session either.
-        job.update(opencode_session_id=None)
+        work.update(opencode_session_id=None)
         return [note]
 
     def check(self, survey: Survey) -> list[Finding]:
@@ -273,30 +274,14 @@ def _delete(client: Any, session_id: str) -> None:
             raise
 
 
-def running_server(store: Any, config: Any) -> ServerInfo | None:
-    """The named server, or the managed one if it runs; never starts one."""
-    from synthetic_ls.opencode.server import ServerInfo, external_server, server_status
-    from synthetic_ls.runtime.opencode_record import read_password
-
-    named = external_server(config)
-    if named is not None:
-        return named
-    status = server_status(store, config, check_health=False)
-    if status.state != "running" or status.url is None:
-        return None
-    return ServerInfo(status.url, read_password(store.root), True, status.pid, reused=True)
-
-
 def _recreate(survey: Survey, construct_id: str) -> Any:
     def fix() -> list[str]:
-        from synthetic_ls.provision.job import Job
+        from synthetic_ls.provision.work import Creation
 
         construct = survey.store.get_construct(construct_id)
-        config = survey.config
-        template = config.templates.get(construct.template_id) if config is not None else None
-        job = Job(store=survey.store, construct=construct, config=config, template=template)
-        made = SessionResource().provision(job)
-        job.update(**made)
-        return [f"gave {construct_id} the new OpenCode session {made['opencode_session_id']}"]
+        work = Creation(survey.ctx, construct, survey.ctx.template_of(construct.template_id))
+        made = SessionResource().provision(work)
+        work.update(**made.fields)
+        return [f"gave {construct_id} the new OpenCode session {made.result.session_id}"]
 
     return fix

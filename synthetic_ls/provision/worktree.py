@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import filecmp
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,35 +18,56 @@ from state_format.text import one_line
 from synthetic_ls.errors import ConflictError
 from synthetic_ls.git import branches, include_copy, unsaved_work, worktree_admin, worktree_status
 from synthetic_ls.git.repo import GitRepo
-from synthetic_ls.provision.lifecycle import Finding, PlanItem, Resource
+from synthetic_ls.provision.lifecycle import Finding, Made, PlanItem, Resource
 from synthetic_ls.provision.worktree_checks import worktree_findings
 from synthetic_ls.provision.worktree_settings import worktree_settings
 
 if TYPE_CHECKING:
-    from synthetic_ls.provision.job import Job, Survey
+    from synthetic_ls.provision.work import Creation, Release, Survey, Work
 
 
-class WorktreeResource(Resource):
+@dataclass(frozen=True)
+class WorktreeMade:
+    """What the worktree step made: the folder, the branch, and whether the branch was kept."""
+
+    path: str
+    branch: str
+    #: True when the construct's branch, kept from an earlier worktree, was checked out again.
+    reused_branch: bool
+
+
+class WorktreeResource(Resource[WorktreeMade]):
     """A branch (new, or one kept from an earlier worktree) checked out in its own folder."""
 
     name = "worktree"
     title = "creating the worktree"
     with_worktree = True
 
-    def wanted(self, job: Job) -> bool:
+    def wanted(self, work: Creation) -> bool:
         """Every construct created with a worktree (``--no-worktree`` skips it)."""
-        return job.worktree
+        return work.settings.worktree
 
-    def _names(self, job: Job) -> dict[str, Any]:
-        """The folder, branch and start point; ``reused`` when a kept branch is checked out."""
-        settings = worktree_settings(job.git, job.config)
-        c = job.construct
-        reuse = (
-            job.branch is None
-            and job.from_ref is None
+    @staticmethod
+    def _reuses(work: Creation) -> bool:
+        """Whether the construct's own branch, kept from an earlier worktree, is checked out.
+
+        Before ``prepare`` the record names only a kept branch; after it, a
+        new branch is named but does not exist until ``git worktree add``
+        makes it, so the answer is the same before and after.
+        """
+        c = work.construct
+        return (
+            work.settings.branch is None
+            and work.settings.from_ref is None
             and c.branch is not None
-            and branches.branch_exists(job.git, c.branch)
+            and branches.branch_exists(work.git, c.branch)
         )
+
+    def _names(self, work: Creation) -> dict[str, Any]:
+        """The folder, branch and start point; ``reused`` when a kept branch is checked out."""
+        settings = worktree_settings(work.git, work.config)
+        c = work.construct
+        reuse = self._reuses(work)
         # The folder comes from the id (ASCII slug + suffix), never from user text.
         path = settings.root / c.id
         if reuse:
@@ -57,8 +79,11 @@ class WorktreeResource(Resource):
                 "base_commit": c.base_commit,
                 "reused": True,
             }
-        commit, ref = job.git.head() if job.from_ref is None else job.git.resolve(job.from_ref)
-        branch = branches.branch_for_construct(job.git, c.id, settings.branch_prefix, job.branch)
+        from_ref = work.settings.from_ref
+        commit, ref = work.git.head() if from_ref is None else work.git.resolve(from_ref)
+        branch = branches.branch_for_construct(
+            work.git, c.id, settings.branch_prefix, work.settings.branch
+        )
         return {
             "workspace_path": str(path),
             "branch": branch,
@@ -67,9 +92,9 @@ class WorktreeResource(Resource):
             "reused": False,
         }
 
-    def plan(self, job: Job) -> PlanItem:
+    def plan(self, work: Creation) -> PlanItem:
         """The folder, the branch and where it starts."""
-        names = self._names(job)
+        names = self._names(work)
         how = "check out kept branch" if names["reused"] else "create branch"
         return PlanItem(
             self.name,
@@ -77,61 +102,62 @@ class WorktreeResource(Resource):
             {k: v for k, v in names.items()},
         )
 
-    def prepare(self, job: Job) -> dict[str, Any]:
+    def prepare(self, work: Creation) -> dict[str, Any]:
         """Choose the names and refuse a folder that is already there."""
-        names = self._names(job)
+        names = self._names(work)
         path = Path(names["workspace_path"])
         if os.path.lexists(path):
             raise ConflictError(
                 f"worktree folder {path} already exists; remove it or run `synthetic doctor`"
             )
-        job.outputs["worktree.reused_branch"] = names.pop("reused")
+        names.pop("reused")
         return names
 
-    def provision(self, job: Job) -> dict[str, Any]:
+    def provision(self, work: Creation) -> Made[WorktreeMade]:
         """``git worktree add``, in its own process group, journalled."""
-        c = job.construct
+        c = work.construct
         assert c.workspace_path and c.branch
-        reused = job.outputs.get("worktree.reused_branch", False)
+        reused = self._reuses(work)
         worktree_admin.add_worktree(
-            job.git,
+            work.git,
             Path(c.workspace_path),
             c.branch,
             None if reused else c.base_commit,
-            on_start=job.record_group,
+            on_start=work.record_group,
         )
-        return {}
+        return Made(WorktreeMade(c.workspace_path, c.branch, reused))
 
-    def undo(self, job: Job) -> list[str]:
+    def undo(self, work: Work) -> list[str]:
         """Remove the folder (locked, half checked out, or unregistered) and a new branch."""
-        c = job.construct
+        c = work.construct
         notes: list[str] = []
         if c.workspace_path:
             path = Path(c.workspace_path)
             existed = os.path.lexists(path)
-            worktree_admin.discard_partial(job.git, path)
+            worktree_admin.discard_partial(work.git, path)
             if existed:
                 notes.append(f"removed worktree {path}")
-        journal = job.journal
+        journal = work.journal
         kept_branch = journal is not None and journal.restore.get("branch") == c.branch
         if c.branch and not kept_branch:
-            tip = branches.branch_tip(job.git, c.branch)
+            tip = branches.branch_tip(work.git, c.branch)
             # Only a branch that still points at its start can be ours alone.
             if tip is not None and (not c.base_commit or tip == c.base_commit):
-                branches.delete_branch(job.git, c.branch)
+                branches.delete_branch(work.git, c.branch)
                 notes.append(f"deleted branch {c.branch}")
             elif tip is not None:
                 notes.append(f"kept branch {c.branch}: it has commits")
         return notes
 
-    def preflight_release(self, job: Job) -> None:
+    def preflight_release(self, work: Release) -> None:
         """Refuse to lose work (see :func:`check_removable`) or to fight a lock."""
-        c = job.construct
+        c = work.construct
+        force = work.settings.force
         if not c.workspace_path:
             return
         path = Path(c.workspace_path)
-        for entry in worktree_admin.list_worktrees(job.git):
-            if entry.path == path and entry.locked and not job.force:
+        for entry in worktree_admin.list_worktrees(work.git):
+            if entry.path == path and entry.locked and not force:
                 why = one_line(entry.lock_reason, 200)
                 reason = f" (reason: {why})" if why else ""
                 raise ConflictError(
@@ -139,21 +165,24 @@ class WorktreeResource(Resource):
                     f"it. Release it with `git worktree unlock {path}`, then retry",
                     fields={"path": str(path), "lock_reason": entry.lock_reason},
                 )
-        patterns = list(job.template.include_patterns) if job.template is not None else None
-        check_removable(c, force=job.force, main_root=job.git.main_root, include_patterns=patterns)
+        patterns = list(work.template.include_patterns) if work.template is not None else None
+        check_removable(c, force=force, main_root=work.git.main_root, include_patterns=patterns)
 
-    def release(self, job: Job) -> list[str]:
+    def release(self, work: Release) -> list[str]:
         """Remove the folder and git's entry; delete the branch unless it holds unmerged work."""
-        journal = job.journal
+        journal = work.journal
         kept = journal is not None and journal.op == "remove-worktree"
-        c = job.construct
-        notes = release_worktree(job.git, c, force=job.force, record_kept=kept)
+        c = work.construct
+        notes = release_worktree(
+            work.git, c, force=work.settings.force, record_kept=kept,
+            landed_tip=work.settings.landed_tip,
+        )
         if kept:
             # The record stays: it forgets the folder, and the branch if that went too.
             fields: dict[str, Any] = {"workspace_path": None}
-            if c.branch is None or branches.branch_tip(job.git, c.branch) is None:
+            if c.branch is None or branches.branch_tip(work.git, c.branch) is None:
                 fields.update(branch=None, base_ref=None, base_commit=None)
-            job.update(**fields)
+            work.update(**fields)
         return notes
 
     def check(self, survey: Survey) -> list[Finding]:
@@ -305,7 +334,12 @@ def same_as_main(worktree: Path, main_root: Path, rel: str) -> bool:
 
 
 def release_worktree(
-    git: GitRepo, construct: Construct, *, force: bool, record_kept: bool = False
+    git: GitRepo,
+    construct: Construct,
+    *,
+    force: bool,
+    record_kept: bool = False,
+    landed_tip: str | None = None,
 ) -> list[str]:
     """Remove the worktree and git's entry; delete the branch unless it holds unmerged work.
 
@@ -313,6 +347,8 @@ def release_worktree(
     with untracked files, because the check already let only copies of the
     main checkout's include files through. ``record_kept`` says the construct
     stays (``worktree rm``), which changes the advice about a kept branch.
+    ``landed_tip``: the branch's work landed as a squash commit from that tip,
+    so a branch still there holds nothing else and goes too.
     """
     notes: list[str] = []
     if construct.workspace_path:
@@ -323,7 +359,9 @@ def release_worktree(
     if construct.branch and branches.branch_tip(git, construct.branch) is not None:
         base = construct.base_ref or ""
         unmerged = branches.unmerged_count(git, construct.branch, base, construct.base_commit or "")
-        if unmerged and not force:
+        tip = branches.branch_tip(git, construct.branch)
+        squashed = landed_tip is not None and tip == landed_tip
+        if unmerged and not force and not squashed:
             where = base.removeprefix("refs/heads/") or (construct.base_commit or "")[:12]
             # Advice that still works afterwards: once `rm` has deleted the
             # construct, `rm --force` can no longer reach this branch.
@@ -338,6 +376,11 @@ def release_worktree(
             notes.append(f"kept branch {construct.branch}: it is checked out in another worktree")
         else:
             branches.delete_branch(git, construct.branch)
-            suffix = f" with {unmerged} unmerged commit(s)" if unmerged else ""
+            if squashed:
+                suffix = f" (landed as one squash commit from {tip[:12] if tip else ''})"
+            elif unmerged:
+                suffix = f" with {unmerged} unmerged commit(s)"
+            else:
+                suffix = ""
             notes.append(f"deleted branch {construct.branch}{suffix}")
     return notes

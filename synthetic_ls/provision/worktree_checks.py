@@ -22,7 +22,7 @@ from synthetic_ls.provision.lifecycle import Finding, Subject
 from synthetic_ls.provision.worktree_settings import worktree_settings
 
 if TYPE_CHECKING:
-    from synthetic_ls.provision.job import Survey
+    from synthetic_ls.provision.work import Survey
 
 
 def _gitdir_of(path: Path) -> Path | None:
@@ -86,7 +86,7 @@ def worktree_findings(survey: Survey) -> list[Finding]:
     git = survey.git
     settings = worktree_settings(git, survey.config)
     root = settings.root
-    busy = {c.id for c in survey.constructs if c.effective_journal() is not None}
+    busy = {c.id for c in survey.constructs if c.journal is not None}
     settled = [c for c in survey.constructs if c.id not in busy]
     entries = [e for e in survey.worktrees if not e.is_main]
     by_path = {e.path.resolve(): e for e in entries}
@@ -208,7 +208,7 @@ def worktree_findings(survey: Survey) -> list[Finding]:
         )
 
     used = {c.branch for c in survey.constructs if c.branch}
-    journals = [c.effective_journal() for c in survey.constructs]
+    journals = [c.journal for c in survey.constructs]
     restoring = {j.restore.get("branch", "") for j in journals if j is not None}
     checked_out = {e.branch for e in survey.worktrees if e.branch}
     prefix = settings.branch_prefix

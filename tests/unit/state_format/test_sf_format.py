@@ -24,18 +24,19 @@ def test_newer_format_is_refused_before_anything_is_read(tmp_path: Path) -> None
     repo = make_repo(tmp_path / "repo")
     state = repo / ".git" / "synthetic"
     (state / "constructs").mkdir(parents=True)
-    (state / "format.toml").write_text("version = 2\nnew_feature = true\n")
+    newer = f"version = {CURRENT_VERSION + 1}\nnew_feature = true\n"
+    (state / "format.toml").write_text(newer)
     (state / "constructs" / "x-1.toml").write_text("this is = not [valid")
     with pytest.raises(FormatTooNewError, match="upgrade Synthetic"):
         Store.open(repo)
-    assert (state / "format.toml").read_text() == "version = 2\nnew_feature = true\n"
+    assert (state / "format.toml").read_text() == newer
 
 
 def test_format_upgraded_by_another_process_is_refused_on_write(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     store = Store.open(repo)
     record = add_construct(store, "x")
-    (store.root / "format.toml").write_text("version = 3\n")
+    (store.root / "format.toml").write_text(f"version = {CURRENT_VERSION + 1}\n")
     with pytest.raises(FormatTooNewError):
         store.update(Construct, record.id, lambda c: {"name": "y"})
 
@@ -62,7 +63,8 @@ def test_a_marker_version_that_is_not_an_integer_is_refused(tmp_path: Path, valu
     with pytest.raises(BrokenRecordError) as info:
         Store.open(repo)
     assert info.value.exit_code == 4 and info.value.line == 2
-    assert "`version` must be" in info.value.detail and "version = 1" in info.value.detail
+    detail = info.value.detail
+    assert "`version` must be" in detail and f"version = {CURRENT_VERSION}" in detail
     unchecked = Store(find_repo(repo))  # as if the marker changed after opening
     with pytest.raises(BrokenRecordError):
         add_construct(unchecked, "x")
@@ -75,8 +77,11 @@ def test_missing_marker_with_records_is_restored(tmp_path: Path) -> None:
     store = Store.open(repo)
     record = add_construct(store, "x")
     (store.root / "format.toml").unlink()
-    assert detect_version(store.root) == CURRENT_VERSION
+    # Records without a marker: the oldest layout of one file per record (1),
+    # brought forward when opened.
+    assert detect_version(store.root) == 1
     store = Store.open(repo)
+    assert tomllib.loads((store.root / "format.toml").read_text())["version"] == CURRENT_VERSION
     assert store.get_construct(record.id) == record
     add_construct(store, "y")
     assert tomllib.loads((store.root / "format.toml").read_text())["version"] == CURRENT_VERSION

@@ -73,7 +73,7 @@ def test_duplicate_ids_are_kept_under_new_ids(state: Path) -> None:
     # ... and the person is told, row by row, in the report and on the store.
     report = (state / V0_REPORT).read_text()
     assert "row 2 (line 10)" in report and "row 4 (line 28)" in report
-    (summary,) = store.migration_reports
+    summary, _to_2 = store.migration_reports
     assert len(summary.records) == 4 and not summary.skipped
     # Rows 2 and 4 repeat an id; row 3's UUID is not a valid id (as before).
     assert [n.index for n in summary.renamed] == [2, 3, 4]
@@ -116,7 +116,7 @@ def test_rows_that_cannot_be_read_are_reported_and_the_others_migrated(state: Pa
     assert [r.id for r in store.list_constructs().records] == ["a-1", "c-1"] or sorted(
         r.id for r in store.list_constructs().records
     ) == ["a-1", "c-1"]
-    (report,) = store.migration_reports
+    report, _to_2 = store.migration_reports
     (skipped,) = report.skipped
     assert skipped.index == 2 and "not a table" in skipped.message
     assert "row 2" in (state / V0_REPORT).read_text()
@@ -209,7 +209,7 @@ def test_a_records_folder_of_unknown_origin_is_moved_aside(state: Path) -> None:
     assert [r.id for r in store.list_constructs().records] == ["a-1"]
     aside = state / "constructs.before-v0-migration"
     assert (aside / "notes.txt").read_text() == "a person's notes"
-    (report,) = store.migration_reports
+    report, _to_2 = store.migration_reports
     assert report.moved_aside == aside and str(aside) in (state / V0_REPORT).read_text()
 
 

@@ -15,6 +15,7 @@ from state_format.errors import (
     InvalidRecordError,
     RecordNotFoundError,
 )
+from state_format.marker import CURRENT_VERSION
 from state_format.records import Construct
 from state_format.store import Store
 
@@ -35,7 +36,7 @@ def test_create_get_round_trip_and_layout(store: Store) -> None:
     created = add_construct(store, "Fix login")
     path = store.root / "constructs" / f"{created.id}.toml"
     assert path.is_file()
-    assert (store.root / "format.toml").read_text().strip().endswith("version = 1")
+    assert (store.root / "format.toml").read_text().strip().endswith(f"version = {CURRENT_VERSION}")
     again = store.get_construct(created.id)
     assert again == created
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600

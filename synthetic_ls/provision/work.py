@@ -1,0 +1,216 @@
+"""What a lifecycle step receives: one construct under one operation.
+
+:class:`Work` is the construct as last written, its template, and the
+operation's :class:`~synthetic_ls.provision.context.Context`; an undo or a
+recovery gets just that. A creation (:class:`Creation`) adds its own
+settings, the typed results of the steps done so far and the work begun
+ahead of its step; a removal (:class:`Release`) adds its own settings.
+Options of one operation never reach the steps of another.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from state_format.journal import Journal
+from state_format.records import Construct
+from state_format.store import Store
+from synthetic_ls.provision.context import Context
+
+if TYPE_CHECKING:
+    from synthetic_ls.config import SyntheticConfig, Template
+    from synthetic_ls.git.repo import GitRepo
+    from synthetic_ls.git.worktree_admin import WorktreeEntry
+    from synthetic_ls.provision.lifecycle import Resource
+
+R = TypeVar("R")
+
+
+@dataclass
+class Work:
+    """One construct under one operation: what every lifecycle step receives.
+
+    ``construct`` is the record as last written; :meth:`update` writes
+    fields (under the state lock) and refreshes it. ``template`` is the
+    construct's template (None when the config no longer has it).
+    """
+
+    ctx: Context
+    construct: Construct
+    template: Template | None
+
+    @property
+    def store(self) -> Store:
+        """The repository's state."""
+        return self.ctx.store
+
+    @property
+    def config(self) -> SyntheticConfig | None:
+        """The config, read once per operation (None when missing or with errors)."""
+        return self.ctx.config
+
+    @property
+    def git(self) -> GitRepo:
+        """The repository (pygit2), opened on first use."""
+        return self.ctx.git
+
+    @property
+    def journal(self) -> Journal | None:
+        """The journal of the operation in progress, if any."""
+        return self.construct.journal
+
+    def cancelled(self) -> bool:
+        """Whether the person asked the operation to stop."""
+        return self.ctx.is_cancelled()
+
+    def update(self, **fields: Any) -> Construct:
+        """Write ``fields`` to the record (None removes a key) and refresh :attr:`construct`."""
+        self.construct = self.store.update(Construct, self.construct.id, lambda _c: fields)
+        return self.construct
+
+    def record_group(self, pgid: int) -> None:
+        """Journal a child process group, so recovery can end it before undoing its work."""
+        journal = self.store.get_construct(self.construct.id).journal
+        if journal is not None:
+            self.update(journal=journal.with_group(pgid))
+
+
+@dataclass(frozen=True)
+class CreateSettings:
+    """What a creation (or ``worktree add``) was asked for, beyond the record itself."""
+
+    #: Start point of a new branch (None: HEAD of the checkout the command runs in).
+    from_ref: str | None = None
+    #: Exact branch name requested (None: the prefix plus the id).
+    branch: str | None = None
+    #: The construct gets a worktree; False for a record-only construct.
+    worktree: bool = True
+    #: An agent session: None follows the template (it has an ``agent``).
+    agent: bool | None = None
+    #: A failed creation keeps the record, in status ``error`` with what failed,
+    #: instead of deleting it (what its steps made is undone either way).
+    keep_failed: bool = False
+
+
+class Results:
+    """What each step of a creation made, under its resource's name, typed by the resource.
+
+    ``results.of(PORTS)`` is what the ports resource returned (its own result
+    type), or None when it did not run.
+    """
+
+    def __init__(self) -> None:
+        self._made: dict[str, object] = {}
+
+    def put(self, resource: Resource[R], value: R) -> None:
+        """Keep what ``resource`` made."""
+        self._made[resource.name] = value
+
+    def of(self, resource: Resource[R]) -> R | None:
+        """What ``resource`` made in this creation, or None when it did not run."""
+        return cast("R | None", self._made.get(resource.name))
+
+
+class Ahead:
+    """Work a resource began ahead of its step (:meth:`Resource.warm`), by resource name."""
+
+    def __init__(self) -> None:
+        self._futures: dict[str, Future[Any]] = {}
+
+    def begin(self, name: str, work: Callable[[], Any]) -> None:
+        """Run ``work`` in the background for resource ``name``, once per creation.
+
+        Its result (or error) waits for :meth:`take`. A daemon thread, not a
+        pool: a creation that fails before the step never waits for it, nor
+        does the interpreter's exit.
+        """
+        if name in self._futures:
+            return
+        future: Future[Any] = Future()
+
+        def run() -> None:
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(work())
+                except BaseException as exc:  # handed to the step that waits for it
+                    future.set_exception(exc)
+
+        self._futures[name] = future
+        threading.Thread(target=run, name=f"synthetic-ahead-{name}", daemon=True).start()
+
+    def take(self, name: str) -> Future[Any] | None:
+        """The future begun for ``name`` (removed from here), or None."""
+        return self._futures.pop(name, None)
+
+
+@dataclass
+class Creation(Work):
+    """A construct being made (``new``), or given a worktree (``worktree add``)."""
+
+    settings: CreateSettings = field(default_factory=CreateSettings)
+    results: Results = field(default_factory=Results)
+    ahead: Ahead = field(default_factory=Ahead)
+
+    @property
+    def wants_agent(self) -> bool:
+        """Whether the construct gets a session: asked for, or its template has an agent."""
+        if not self.settings.worktree:
+            return False
+        if self.settings.agent is not None:
+            return self.settings.agent
+        return self.template is not None and self.template.agent is not None
+
+
+@dataclass(frozen=True)
+class ReleaseSettings:
+    """What a removal (``rm``, ``worktree rm``, a landing's clean-up) was asked for."""
+
+    #: Lose uncommitted or unmerged work rather than refuse.
+    force: bool = False
+    #: Keep the agent session in OpenCode instead of deleting it.
+    keep_session: bool = False
+    #: The construct's work landed as one squash commit from this branch tip:
+    #: a branch still at this tip holds nothing else, so it is deleted too.
+    landed_tip: str | None = None
+
+
+@dataclass
+class Release(Work):
+    """A construct (or its worktree) being removed."""
+
+    settings: ReleaseSettings = field(default_factory=ReleaseSettings)
+
+
+@dataclass
+class Survey:
+    """What the doctor looks at once, shared by every resource's ``check``."""
+
+    ctx: Context
+    constructs: list[Construct]
+    worktrees: list[WorktreeEntry]
+
+    @property
+    def store(self) -> Store:
+        """The repository's state."""
+        return self.ctx.store
+
+    @property
+    def git(self) -> GitRepo:
+        """The repository (pygit2)."""
+        return self.ctx.git
+
+    @property
+    def config(self) -> SyntheticConfig | None:
+        """The config (None when missing or with errors)."""
+        return self.ctx.config
+
+    def construct_for_path(self, path: str) -> Construct | None:
+        """The construct whose recorded worktree is ``path``, if any."""
+        for c in self.constructs:
+            if c.workspace_path == path:
+                return c
+        return None
