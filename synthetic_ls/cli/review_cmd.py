@@ -238,7 +238,7 @@ def _print_plan(plan: Any, as_json: bool) -> int:
 
 def cmd_land(args: argparse.Namespace) -> int:
     """``synthetic land``."""
-    from synthetic_ls.ops.review import LandOptions, check_land, land_construct
+    from synthetic_ls.ops.landing import LandOptions, check_land, land_construct
 
     store = _store()
     options = LandOptions(
@@ -278,7 +278,7 @@ def cmd_land(args: argparse.Namespace) -> int:
 def cmd_discard(args: argparse.Namespace) -> int:
     """``synthetic discard``: lists what would be lost, asks on a terminal, else needs --yes."""
     from state_format.text import one_line
-    from synthetic_ls.ops.review import discard_construct, discard_preview
+    from synthetic_ls.ops.discard import discard_construct, discard_preview
 
     store = _store()
     preview = discard_preview(store, args.ref)

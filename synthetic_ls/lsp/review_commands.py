@@ -44,7 +44,7 @@ def log(store: Any, args: dict[str, Any]) -> Any:
 
 
 def land(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.review import LandOptions, land_construct
+    from synthetic_ls.ops.landing import LandOptions, land_construct
 
     values = _args(
         args, {"ref": str, "strategy": str, "message": str, "into": str, "remove": bool}
@@ -62,20 +62,20 @@ def commit(store: Any, args: dict[str, Any]) -> Any:
 
 
 def land_plan(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.review import LandOptions, check_land
+    from synthetic_ls.ops.landing import LandOptions, check_land
 
     values = _args(args, {"ref": str, "strategy": str, "message": str, "into": str})
     return check_land(store, LandOptions(**values))
 
 
 def discard_preview(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.review import discard_preview as preview
+    from synthetic_ls.ops.discard import discard_preview as preview
 
     return preview(store, _args(args, {"ref": str})["ref"])
 
 
 def discard(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.review import discard_construct
+    from synthetic_ls.ops.discard import discard_construct
 
     values = _args(args, {"ref": str, "keep_session": bool})
     return discard_construct(store, values["ref"], keep_session=values.get("keep_session", False))

@@ -4,21 +4,30 @@ An agent edits files and often leaves them uncommitted; landing refuses
 them (``construct-dirty``). This commits exactly what ``synthetic diff``
 shows as uncommitted: never an include file copied in (``.env`` ...). The
 real ``git commit`` runs in the worktree, so its hooks run; when it fails,
-the index is put back as it was and nothing is committed.
+the index is put back as it was and nothing is committed. It is a
+journalled change: a ``kill -9`` at any step is settled by ``doctor --fix``
+(:func:`recover_commit`).
 """
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from state_format.journal import Journal
 from state_format.records import Construct
 from state_format.store import Store
-from synthetic_ls.errors import InvalidInputError, SyntheticError
+from synthetic_ls.errors import InvalidInputError, NotFoundError, SyntheticError
 from synthetic_ls.git import review as gitr
-from synthetic_ls.ops.review import git_refusal, worktree_changes
-from synthetic_ls.ops.review_errors import NoBranchError
+from synthetic_ls.ops.recovery import settle
+from synthetic_ls.ops.review import worktree_changes
+from synthetic_ls.ops.review_errors import NoWorktreeError, git_refusal
+from synthetic_ls.provision.context import Context
+from synthetic_ls.provision.journalled import Steps, journalled
+from synthetic_ls.provision.work import Work
 
 #: Hooks ``git commit`` runs, in order.
 _COMMIT_HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg")
@@ -54,13 +63,24 @@ class CommitResult:
 
 
 def commit_construct(store: Store, ref: str, message: str) -> CommitResult:
-    """Commit the construct's uncommitted changes (include files never) with ``message``."""
+    """Commit the construct's uncommitted changes (include files never) with ``message``.
+
+    A journalled change: the index before and HEAD before are written to
+    the journal first, so that after a ``kill -9`` recovery
+    (:func:`recover_commit`) keeps a commit git made or puts the index back.
+    """
     if not message.strip():
         raise InvalidInputError("the commit message is empty; nothing was committed")
-    construct = store.resolve_construct(ref)
+    ctx = Context(store)
+    construct, recovery = settle(ctx, store.resolve_construct(ref))
+    if construct is None:
+        raise NotFoundError(
+            f"no construct {ref!r} any more: {recovery.message() if recovery else 'it is gone'}",
+            code="record-not-found",
+        )
     path = construct.workspace_path
     if not construct.branch or not path or not (Path(path) / ".git").exists():
-        raise NoBranchError(
+        raise NoWorktreeError(
             f"construct {construct.id} has no worktree to commit in",
             fields={"construct": construct.id},
         )
@@ -72,18 +92,53 @@ def commit_construct(store: Store, ref: str, message: str) -> CommitResult:
             fields={"construct": construct.id},
         )
     index = gitr.run_git(worktree, "write-tree", step="saving the index").stdout.strip()
-    # Exactly these paths, literally (a file named "*" is not a pattern).
-    paths = "".join(f":(literal){c.path}\0" for c in changes)
-    proc = gitr.run_step(
-        worktree, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul", input=paths
-    )
-    if proc.returncode == 0:
-        proc = gitr.run_step(worktree, "commit", "-q", "-m", message)
-    if proc.returncode != 0:
-        gitr.run_git(worktree, "read-tree", index, step="putting the index back")
-        raise _failed(construct, worktree, proc)
+    head = gitr.rev(worktree, "HEAD") or ""
+    work = Work(ctx, construct, ctx.template_of(construct.template_id))
+    facts = {"worktree": str(worktree), "index": index, "head": head}
+    with (
+        journalled(work, "commit", facts=facts, recover=recover_commit) as steps,
+        tempfile.NamedTemporaryFile("w", encoding="utf-8", errors="surrogateescape") as listed,
+    ):
+        # Exactly these paths, literally (a file named "*" is not a pattern); from
+        # a file, since a step in its own process group reads nothing on stdin.
+        listed.write("".join(f":(literal){c.path}\0" for c in changes))
+        listed.flush()
+        steps.begin("stage")
+        proc = _git(steps, worktree, "add", "-A", f"--pathspec-from-file={listed.name}",
+                    "--pathspec-file-nul")
+        if proc.returncode == 0:
+            steps.begin("commit")
+            proc = _git(steps, worktree, "commit", "-q", "-m", message)
+        if proc.returncode != 0:
+            gitr.run_git(worktree, "read-tree", index, step="putting the index back")
+            raise _failed(construct, worktree, proc)
     commit = gitr.rev(worktree, "HEAD") or ""
-    return CommitResult(construct, commit, changes)
+    return CommitResult(work.construct, commit, changes)
+
+
+def _git(steps: Steps, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A git step of the commit, in its own process group recorded in the journal."""
+    return gitr.run_git(cwd, *args, step=f"git {args[0]}", check=False, on_start=steps.record_group)
+
+
+def recover_commit(work: Work, journal: Journal) -> list[str]:
+    """Keep a commit git made, or put the index back as it was; by what the worktree shows."""
+    facts = journal.facts
+    worktree = Path(facts["worktree"])
+    if not worktree.is_dir():
+        return [f"the worktree {worktree} is gone; nothing to settle"]
+    notes: list[str] = []
+    lock = gitr.git_dir_file(worktree, "index.lock")
+    if journal.groups and lock.exists():
+        lock.unlink(missing_ok=True)  # the killed step's: the journal recorded its group
+        notes.append(f"removed {lock}, left by a git step that was stopped")
+    now = gitr.rev(worktree, "HEAD") or ""
+    if now != facts["head"] and gitr.rev(worktree, "HEAD^") == facts["head"]:
+        return [*notes, f"the commit had been made ({now[:12]}); kept"]
+    if now == facts["head"]:
+        gitr.run_git(worktree, "read-tree", facts["index"], step="putting the index back")
+        return [*notes, "nothing was committed; the index is as it was before"]
+    return [*notes, f"HEAD moved on since the commit began (now {now[:12]}); left as it is"]
 
 
 def _failed(construct: Construct, worktree: Path, proc: Any) -> SyntheticError:

@@ -103,7 +103,12 @@ def _operation_findings(ctx: Context, constructs: list[Construct]) -> list[Findi
         liveness = Liveness.DEAD if journal.stopped else journal.owner.liveness()
         subject = Subject("construct", c.id)
         if liveness is Liveness.DEAD:
-            how = "finish it" if journal.rolls_forward else "roll it back"
+            if journal.op in ("land", "commit"):
+                how = "finish it or roll it back, by what the repository shows"
+            elif journal.op.startswith("services-"):
+                how = "stop what it left running"
+            else:
+                how = "finish it" if journal.rolls_forward else "roll it back"
             out.append(
                 Finding(
                     "interrupted-operation",

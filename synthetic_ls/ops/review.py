@@ -1,43 +1,31 @@
-"""Review and land a construct's work: diff, log, land, discard, review.
+"""Review a construct's work: what its branch is compared with, diff, log, review.
 
 One plain function per operation, shared by the CLI and the language server,
-each returning a result whose ``to_dict()`` is its one JSON form. Landing
-checks everything it can before it touches anything (the target checkout is
-clean, the construct's worktree too, the base was not rewritten, the merge
-would not conflict: ``git merge-tree --write-tree``, which touches no
-worktree), then runs the real git in the target's checkout so hooks run,
-and rolls back what it began when a step fails.
+each returning a result whose ``to_dict()`` is its one JSON form. All of
+them read, but ``review`` (a status change). Landing is
+:mod:`synthetic_ls.ops.landing`, discarding :mod:`synthetic_ls.ops.discard`.
 """
 
 from __future__ import annotations
 
-import contextlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from state_format.records import Construct
-from state_format.statuses import Status, allowed_next, can_transition
+from state_format.statuses import Status
 from state_format.store import Store
 from state_format.text import one_line
-from synthetic_ls.errors import ConflictError, InvalidInputError, SyntheticError
+from synthetic_ls.errors import SyntheticError
 from synthetic_ls.git import review as gitr
 from synthetic_ls.ops.review_errors import (
-    BaseRewrittenError,
     BranchGoneError,
-    ConstructDirtyError,
-    HookFailedError,
     LandFailedError,
-    MergeConflictError,
     NoBranchError,
-    NothingToLandError,
-    TargetDirtyError,
     TargetMissingError,
-    TargetNotCheckedOutError,
 )
 
-STRATEGIES = ("merge", "squash", "rebase", "apply")
 #: Longest session summary put into a drafted squash message (characters).
 SUMMARY_MAX = 4000
 
@@ -58,7 +46,8 @@ class Span:
     merge_base: str
 
 
-def _span(store: Store, construct: Construct, into: str | None = None) -> Span:
+def span_for(store: Store, construct: Construct, into: str | None = None) -> Span:
+    """The construct's branch against ``into`` (default: the branch it started from)."""
     root = store.repo.worktree
     if not construct.branch:
         raise NoBranchError(
@@ -104,7 +93,7 @@ def _span(store: Store, construct: Construct, into: str | None = None) -> Span:
 
 def span_of(store: Store, ref: str) -> Span:
     """The span of construct ``ref`` against the branch it started from."""
-    return _span(store, store.resolve_construct(ref))
+    return span_for(store, store.resolve_construct(ref))
 
 
 def _hidden_untracked(store: Store, construct: Construct, paths: list[str]) -> set[str]:
@@ -193,7 +182,7 @@ def diff_construct(store: Store, ref: str, *, patch: bool = False) -> DiffResult
     # The worktree's status scans every file: run it beside the branch's diff.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(worktree_changes, store, construct)
-        span = _span(store, construct)
+        span = span_for(store, construct)
         files = gitr.committed_changes(span.root, span.merge_base, span.head)
         commits = gitr.commits_between(span.root, span.merge_base, span.head)
         uncommitted = pending.result()
@@ -291,7 +280,7 @@ def _session_messages(store: Store, construct: Construct) -> tuple[list[Any], st
 def log_construct(store: Store, ref: str) -> LogResult:
     """The branch's commits and the session's turns, oldest first."""
     construct = store.resolve_construct(ref)
-    span = _span(store, construct)
+    span = span_for(store, construct)
     entries: list[dict[str, Any]] = [
         {"kind": "commit", "time_ms": c.time * 1000, **c.to_dict()}
         for c in gitr.commits_between(span.root, span.merge_base, span.head)
@@ -313,7 +302,7 @@ def session_summary(store: Store, construct: Construct) -> str:
 def draft_message(store: Store, ref: str) -> str:
     """A squash commit message from the construct's name, description and session summary."""
     construct = store.resolve_construct(ref)
-    span = _span(store, construct)
+    span = span_for(store, construct)
     parts = [construct.name.strip()]
     if construct.description.strip():
         parts.append(construct.description.strip())
@@ -327,395 +316,7 @@ def draft_message(store: Store, ref: str) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-# -- land ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LandOptions:
-    """Inputs of :func:`land_construct`."""
-
-    ref: str
-    #: ``merge`` (a merge commit, or fast-forward when possible), ``squash``,
-    #: ``rebase`` (the commits replayed on the target, then fast-forward) or
-    #: ``apply`` (the changes left staged, uncommitted, in the target's checkout).
-    strategy: str = "merge"
-    #: The commit message (merge, squash); None: git's (merge) or a draft (squash).
-    message: str | None = None
-    #: The branch to land into (default: the branch the construct started from).
-    into: str | None = None
-    #: Remove the construct afterwards, by the usual removal rules.
-    remove: bool = False
-
-
-@dataclass(frozen=True)
-class LandResult:
-    """What landing did."""
-
-    construct: Construct
-    file: str
-    strategy: str
-    target: str
-    checkout: str
-    before: str
-    after: str
-    fast_forward: bool
-    commits: int
-    staged: list[str] = field(default_factory=list)
-    removed: list[str] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """See README, "Review and land"."""
-        from synthetic_ls.ops.views import construct_dict
-
-        return {
-            "construct": construct_dict(self.construct, self.file),
-            "strategy": self.strategy,
-            "target": self.target,
-            "checkout": self.checkout,
-            "before": self.before,
-            "after": self.after,
-            "fast_forward": self.fast_forward,
-            "commits": self.commits,
-            "staged": list(self.staged),
-            "removed": self.removed,
-        }
-
-
-def _check_completable(construct: Construct) -> None:
-    """Raise ConflictError (as ``edit --status completed`` would) unless it may complete."""
-    if not can_transition(construct.status, Status.COMPLETED):
-        allowed = ", ".join(allowed_next(construct.status)) or "none"
-        raise ConflictError(
-            f"construct {construct.id} cannot go from {construct.status.value!r} to "
-            f"'completed' (allowed from {construct.status.value!r}: {allowed}); nothing was landed"
-        )
-
-
-def _target_checkout(store: Store, span: Span) -> Path:
-    found = gitr.checkout_of(span.root, span.target)
-    if found is not None:
-        return found
-    raise TargetNotCheckedOutError(
-        f"the branch {span.target!r} is not checked out anywhere; check it out (in the "
-        "main checkout or a worktree) to land into it",
-        fields={"construct": span.construct.id, "target": span.target},
-    )
-
-
-def _preflight(store: Store, span: Span, strategy: str) -> Path:
-    """Every check landing makes before it touches anything; returns the target checkout."""
-    c = span.construct
-    _check_completable(c)
-    if not span.target:
-        raise TargetMissingError(
-            f"construct {c.id} started from a tag or a commit, not a branch: name the "
-            "branch to land into",
-            fields={"construct": c.id, "target": None},
-        )
-    if (
-        c.base_commit
-        and c.base_commit != span.merge_base  # the merge base is in the target: fine
-        and not gitr.is_ancestor(span.root, c.base_commit, span.target_tip)
-    ):
-        raise BaseRewrittenError(
-            f"the branch {span.target!r} was rewritten since construct {c.id} started from "
-            f"it (force-pushed or reset: its start {c.base_commit[:12]} is no longer in "
-            f"{span.target!r}); nothing was landed. Rebase the construct's branch onto "
-            f"{span.target!r} by hand, check its diff, then land it",
-            fields={"construct": c.id, "target": span.target, "base_commit": c.base_commit,
-                    "target_tip": span.target_tip},
-        )
-    # Before "nothing to land": an agent that never committed has work, uncommitted.
-    own = worktree_changes(store, c)
-    if own:
-        lines = [f"{x.status} {x.path}" for x in own]
-        raise ConstructDirtyError(
-            f"the worktree of construct {c.id} at {c.workspace_path} has uncommitted changes, "
-            "which landing would leave behind; nothing was landed. Commit them (`synthetic "
-            f"commit {c.id} -m MESSAGE`; include files are never committed), or discard "
-            "them, first:" + "".join(f"\n  {one_line(x, 200)}" for x in lines[:20]),
-            fields={"construct": c.id, "path": c.workspace_path, "files": lines},
-        )
-    if span.merge_base == span.head:  # the target has every commit of the branch
-        raise NothingToLandError(
-            f"the branch {span.branch!r} has no commit that {span.target!r} does not have "
-            "already; nothing to land",
-            fields={"construct": c.id, "branch": span.branch, "target": span.target},
-        )
-    checkout = _target_checkout(store, span)
-    busy = gitr.operation_in_progress(checkout)
-    dirty = gitr.dirty_lines(checkout)
-    if busy or dirty:
-        what = busy or f"{len(dirty)} local change(s)"
-        raise TargetDirtyError(
-            f"the checkout of {span.target!r} at {checkout} has {what}; nothing was landed. "
-            "Commit or stash them first:" + "".join(f"\n  {one_line(x, 200)}" for x in dirty[:20]),
-            fields={"construct": c.id, "path": str(checkout), "files": dirty,
-                    "operation": busy},
-        )
-    if strategy == "rebase" and not (
-        c.workspace_path and (Path(c.workspace_path) / ".git").exists()
-    ):
-        raise InvalidInputError(
-            f"rebasing replays the commits in the construct's worktree, and construct {c.id} "
-            "has none; land it with merge or squash",
-            code="needs-worktree",
-        )
-    check = gitr.merge_check(span.root, span.target_tip, span.head)
-    if not check.clean:
-        raise MergeConflictError(
-            f"landing construct {c.id} into {span.target!r} would conflict in "
-            f"{len(check.conflicts)} file(s); nothing was landed:"
-            + "".join(f"\n  {one_line(p, 200)}" for p in check.conflicts[:50]),
-            fields={"construct": c.id, "target": span.target, "files": check.conflicts},
-        )
-    return checkout
-
-
-#: Hooks each strategy's git commands run, in order.
-_HOOKS = {
-    "merge": ("pre-merge-commit", "prepare-commit-msg", "commit-msg", "post-merge"),
-    "squash": ("pre-commit", "prepare-commit-msg", "commit-msg"),
-    "rebase": ("pre-rebase",),
-    "apply": (),
-}
-
-
-def git_refusal(
-    cwd: Path, proc: Any, hooks: tuple[str, ...], what: str, fields: dict[str, Any],
-    otherwise: type[SyntheticError],
-) -> SyntheticError:
-    """The error for a git step that failed and was rolled back.
-
-    :class:`HookFailedError` when one of ``hooks`` is installed (a hook is the
-    likely refuser), else ``otherwise``; ``what`` begins the message
-    ("merging x failed and was rolled back; nothing was landed").
-    """
-    detail = one_line((proc.stderr or "") + (proc.stdout or ""), 2000)
-    fields = {**fields, "detail": detail, "rolled_back": True}
-    installed = [h for h in hooks if gitr.hook_path(cwd, h) is not None]
-    if installed:
-        return HookFailedError(
-            f"{what}. A hook refused it ({', '.join(installed)}): {detail}",
-            fields={**fields, "hooks": installed},
-        )
-    return otherwise(f"{what}: {detail}", fields=fields)
-
-
-def _failed(
-    span: Span, strategy: str, checkout: Path, proc: Any, step: str
-) -> SyntheticError:
-    return git_refusal(
-        checkout, proc, _HOOKS[strategy], f"{step} failed and was rolled back; nothing was landed",
-        {"construct": span.construct.id, "target": span.target, "step": step}, LandFailedError,
-    )
-
-
-def _roll_back(checkout: Path, before: str) -> None:
-    """Put the target checkout back at ``before`` (its index and files too)."""
-    if gitr.git_dir_file(checkout, "MERGE_HEAD").exists():
-        gitr.run_step(checkout, "merge", "--abort")
-    gitr.run_git(checkout, "reset", "-q", "--merge", before, step="rolling back")
-
-
-@dataclass(frozen=True)
-class LandPlan:
-    """What landing would do, every check passed, with nothing landed yet."""
-
-    span: Span
-    strategy: str
-    checkout: Path
-    commits: list[gitr.Commit]
-    message: str | None  # the drafted squash message; None for other strategies
-
-    def to_dict(self) -> dict[str, Any]:
-        """See README, "Language server" (``synthetic.construct.landPlan``)."""
-        s = self.span
-        return {
-            "construct": s.construct.id,
-            "branch": s.branch,
-            "strategy": self.strategy,
-            "target": s.target,
-            "checkout": str(self.checkout),
-            "head": s.head,
-            "target_tip": s.target_tip,
-            "commits": [c.to_dict() for c in self.commits],
-            "message": self.message,
-        }
-
-
-def check_land(store: Store, options: LandOptions) -> LandPlan:
-    """Every check :func:`land_construct` makes first, with nothing landed.
-
-    A face calls it before asking the person anything more (the squash
-    message to edit, a confirmation), so that a conflict is said first.
-    """
-    if options.strategy not in STRATEGIES:
-        raise InvalidInputError(
-            f"unknown strategy {options.strategy!r} (one of {', '.join(STRATEGIES)})"
-        )
-    construct = store.resolve_construct(options.ref)
-    span = _span(store, construct, options.into)
-    checkout = _preflight(store, span, options.strategy)
-    commits = gitr.commits_between(span.root, span.target_tip, span.head)
-    message = options.message
-    if options.strategy == "squash" and message is None:
-        message = draft_message(store, construct.id)
-    return LandPlan(span, options.strategy, checkout, commits, message)
-
-
-def land_construct(store: Store, options: LandOptions) -> LandResult:
-    """Land the construct's branch into its target branch; see the module docstring."""
-    if options.strategy not in STRATEGIES:
-        raise InvalidInputError(
-            f"unknown strategy {options.strategy!r} (one of {', '.join(STRATEGIES)})"
-        )
-    strategy = options.strategy
-    if options.message is not None and not options.message.strip():
-        raise InvalidInputError("the commit message is empty; nothing was landed")
-    construct = store.resolve_construct(options.ref)
-    span = _span(store, construct, options.into)
-    checkout = _preflight(store, span, strategy)
-    message = options.message
-    if strategy == "squash" and message is None:
-        message = draft_message(store, construct.id)
-    before = span.target_tip
-    fast_forward = False
-    staged: list[str] = []
-    commits = len(gitr.commits_between(span.root, span.target_tip, span.head))
-    if strategy == "merge":
-        # The commit checked above, not the branch name: an agent may commit meanwhile.
-        into = "" if span.target in ("main", "master") else f" into {span.target}"
-        message = message or f"Merge branch '{span.branch}'{into}\n"
-        args = ["merge", "--no-edit", "-m", message, span.head]
-        proc = gitr.run_step(checkout, *args)
-        if proc.returncode != 0:
-            _roll_back(checkout, before)
-            raise _failed(span, strategy, checkout, proc, f"merging {span.branch}")
-        fast_forward = gitr.rev(checkout, "HEAD") == span.head
-    elif strategy in ("squash", "apply"):
-        proc = gitr.run_step(checkout, "merge", "--squash", span.head)
-        if proc.returncode != 0:
-            _roll_back(checkout, before)
-            raise _failed(span, strategy, checkout, proc, f"squashing {span.branch}")
-        if strategy == "squash":
-            proc = gitr.run_step(checkout, "commit", "-q", "-m", message or "")
-            if proc.returncode != 0:
-                _roll_back(checkout, before)
-                raise _failed(span, strategy, checkout, proc, "committing the squash")
-        else:
-            staged = gitr.run_git(
-                checkout, "diff", "--cached", "--name-only", "-z", step="listing staged files"
-            ).stdout.split("\0")
-            staged = [p for p in staged if p]
-    else:  # rebase: replay in the construct's worktree, then fast-forward the target
-        worktree = Path(construct.workspace_path or "")
-        proc = gitr.run_step(worktree, "rebase", "-q", span.target_tip)
-        if proc.returncode != 0:
-            if gitr.git_dir_file(worktree, "rebase-merge").exists() or gitr.git_dir_file(
-                worktree, "rebase-apply"
-            ).exists():
-                gitr.run_step(worktree, "rebase", "--abort")
-            gitr.run_git(worktree, "reset", "-q", "--keep", span.head, step="rolling back")
-            raise _failed(span, strategy, worktree, proc, f"rebasing {span.branch}")
-        new_head = gitr.rev(worktree, "HEAD") or span.head
-        proc = gitr.run_step(checkout, "merge", "--ff-only", "-q", new_head)
-        if proc.returncode != 0:
-            _roll_back(checkout, before)
-            gitr.run_git(worktree, "reset", "-q", "--keep", span.head, step="rolling back")
-            raise _failed(span, strategy, checkout, proc, f"fast-forwarding {span.target}")
-        fast_forward = True
-    after = gitr.rev(checkout, "HEAD") or before
-    # Checked before landing; now it is done, so the status follows whatever it is.
-    updated = store.update(Construct, construct.id, lambda _c: {"status": Status.COMPLETED})
-    file = str(store.path_of(Construct, construct.id))
-    removed = None
-    if options.remove:
-        removed = _remove_after(store, updated, strategy, after, span.head)
-    return LandResult(
-        updated, file, strategy, span.target, str(checkout), before, after, fast_forward,
-        commits, staged, removed,
-    )
-
-
-def _remove_after(
-    store: Store, construct: Construct, strategy: str, landed: str, head: str
-) -> list[str]:
-    """Remove a landed construct by the usual rules; a squashed branch goes too."""
-    from state_format.errors import StateError
-    from synthetic_ls.ops.constructs import RemoveOptions, remove_construct
-
-    try:
-        result = remove_construct(store, RemoveOptions(ref=construct.id))
-    except (SyntheticError, StateError) as exc:
-        # The work landed; only the clean-up was refused (work appeared meanwhile ...).
-        return [f"not removed: {one_line(str(exc), 2000)}"]
-    notes = list(result.notes)
-    if strategy == "squash" and construct.branch:
-        root = store.repo.worktree
-        tip = gitr.rev(root, f"refs/heads/{construct.branch}")
-        if tip == head and gitr.checkout_of(root, construct.branch) is None:
-            # Its work is in the squash commit: the branch holds nothing else.
-            gitr.run_git(root, "branch", "-D", construct.branch, step="deleting the branch")
-            notes = [n for n in notes if not n.startswith(f"kept branch {construct.branch}")]
-            notes.append(f"deleted branch {construct.branch} (landed as {landed[:12]})")
-    return notes
-
-
-# -- discard and review ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DiscardPreview:
-    """What discarding would throw away: the commits no other branch has."""
-
-    construct: Construct
-    commits: list[gitr.Commit]
-    uncommitted: list[gitr.FileChange]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "construct": self.construct.id,
-            "branch": self.construct.branch,
-            "unmerged": [c.to_dict() for c in self.commits],
-            "uncommitted": [f.to_dict() for f in self.uncommitted],
-        }
-
-
-def discard_preview(store: Store, ref: str) -> DiscardPreview:
-    """The unmerged commits and uncommitted changes :func:`discard_construct` would delete."""
-    construct = store.resolve_construct(ref)
-    commits: list[gitr.Commit] = []
-    with contextlib.suppress(NoBranchError, BranchGoneError, TargetMissingError, LandFailedError):
-        span = _span(store, construct)
-        commits = gitr.commits_between(span.root, span.target_tip, span.head)
-    return DiscardPreview(construct, commits, worktree_changes(store, construct))
-
-
-@dataclass(frozen=True)
-class DiscardResult:
-    """``synthetic discard``: what was removed, with the commits deleted."""
-
-    preview: DiscardPreview
-    notes: list[str]
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"removed", "branch", "unmerged": [commits], "uncommitted", "notes"}``."""
-        out = self.preview.to_dict()
-        out["removed"] = out.pop("construct")
-        out["notes"] = list(self.notes)
-        return out
-
-
-def discard_construct(store: Store, ref: str, *, keep_session: bool = False) -> DiscardResult:
-    """Remove the construct and its branch, unmerged commits and uncommitted changes included."""
-    from synthetic_ls.ops.constructs import RemoveOptions, remove_construct
-
-    preview = discard_preview(store, ref)
-    result = remove_construct(
-        store, RemoveOptions(ref=preview.construct.id, force=True, keep_session=keep_session)
-    )
-    return DiscardResult(preview, result.notes)
+# -- review ------------------------------------------------------------------------
 
 
 def review_construct(store: Store, ref: str) -> Any:

@@ -6,13 +6,24 @@ begun was rolled back (``rolled_back`` in the fields then).
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+from state_format.text import one_line
 from synthetic_ls.errors import ConflictError, NotFoundError, SyntheticError
+from synthetic_ls.git import review as gitr
 
 
 class NoBranchError(NotFoundError):
     """The construct has no branch (made without a worktree)."""
 
     code = "no-branch"
+
+
+class NoWorktreeError(ConflictError):
+    """The construct has no worktree (made without one, or it was removed)."""
+
+    code = "no-worktree"
 
 
 class BranchGoneError(NotFoundError):
@@ -73,3 +84,24 @@ class LandFailedError(SyntheticError):
     """A git step of the landing failed for another reason; what was begun is rolled back."""
 
     code = "land-failed"
+
+
+def git_refusal(
+    cwd: Path, proc: Any, hooks: tuple[str, ...], what: str, fields: dict[str, Any],
+    otherwise: type[SyntheticError],
+) -> SyntheticError:
+    """The error for a git step that failed and was rolled back.
+
+    :class:`HookFailedError` when one of ``hooks`` is installed (a hook is the
+    likely refuser), else ``otherwise``; ``what`` begins the message
+    ("merging x failed and was rolled back; nothing was landed").
+    """
+    detail = one_line((proc.stderr or "") + (proc.stdout or ""), 2000)
+    fields = {**fields, "detail": detail, "rolled_back": True}
+    installed = [h for h in hooks if gitr.hook_path(cwd, h) is not None]
+    if installed:
+        return HookFailedError(
+            f"{what}. A hook refused it ({', '.join(installed)}): {detail}",
+            fields={**fields, "hooks": installed},
+        )
+    return otherwise(f"{what}: {detail}", fields=fields)

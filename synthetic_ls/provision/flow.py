@@ -219,18 +219,34 @@ def release(work: Release, resources: Sequence[Resource[Any]], *, op: str) -> li
     return notes
 
 
+#: How each journalled operation is called in messages.
+OPERATION_NAMES = {
+    "create": "creation",
+    "add-worktree": "worktree creation",
+    "remove": "removal",
+    "remove-worktree": "worktree removal",
+    "services-start": "start of services",
+    "services-stop": "stop of services",
+    "services-restart": "restart of services",
+    "services-resume": "resumption of services",
+    "prompts-build": "prompt rebuild",
+    "commit": "commit",
+    "land": "landing",
+}
+
+
 @dataclass(frozen=True)
 class Recovery:
     """What :func:`recover` did with an interrupted operation."""
 
     construct_id: str
     op: str
-    action: str  # "rolled back" or "completed"
+    action: str  # "rolled back", "completed", or "settled" (the notes say how)
     notes: list[str]
 
     def message(self) -> str:
         """One sentence for the user."""
-        what = {"create": "creation", "add-worktree": "worktree creation"}.get(self.op, "removal")
+        what = OPERATION_NAMES.get(self.op, self.op)
         detail = f": {', '.join(self.notes)}" if self.notes else ""
         return f"{self.action} the interrupted {what} of {self.construct_id}{detail}"
 

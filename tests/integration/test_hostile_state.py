@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from state_format.marker import CURRENT_VERSION
 from tests.gitrepo import GIT_ENV, git, make_repo
 
 SYNTHETIC = Path(sys.executable).with_name("synthetic")
@@ -60,7 +61,7 @@ def _state(repo: Path) -> Path:
 
 def _with_record(repo: Path) -> None:
     (_state(repo) / "constructs").mkdir(parents=True)
-    (_state(repo) / "format.toml").write_text("version = 1\n")
+    (_state(repo) / "format.toml").write_text(f"version = {CURRENT_VERSION}\n")
     (_state(repo) / "constructs" / "rec-aaaaaa.toml").write_text(RECORD)
 
 
@@ -82,7 +83,7 @@ def lock_is_a_directory(repo: Path) -> None:
 
 def constructs_is_a_file(repo: Path) -> None:
     _state(repo).mkdir(parents=True)
-    (_state(repo) / "format.toml").write_text("version = 1\n")
+    (_state(repo) / "format.toml").write_text(f"version = {CURRENT_VERSION}\n")
     (_state(repo) / "constructs").write_text("not a folder\n")
 
 

@@ -133,7 +133,8 @@ def test_config_check_and_starter(store: Store, tmp_path: Path) -> None:
 def test_errors_carry_codes_and_fields(store: Store) -> None:
     with pytest.raises(InvalidInputError) as bad:
         ops.create_construct(store, ops.CreateOptions(name="x", template_id="nope"))
-    assert bad.value.code == "invalid-input" and "--" not in str(bad.value)
+    assert bad.value.code == "unknown-template" and "--" not in str(bad.value)
+    assert bad.value.fields["template_id"] == "nope"
     ops.create_construct(store, ops.CreateOptions(name="dirty"))
     path = Path(ops.show_construct(store, "dirty").construct.workspace_path or "")
     (path / "work.txt").write_text("unsaved\n")

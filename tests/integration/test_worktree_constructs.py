@@ -456,7 +456,8 @@ def test_doctor_rolls_back_interrupted_creation(
         'status = "ready"', f'status = "spawning"\nspawn_pid = {finished.pid}'
     )
     path.write_text(text)
-    # (a record written by an older Synthetic: spawn_pid, no journal)
+    # (a record written by an older Synthetic: spawn_pid, no journal, state format 1)
+    (repo / ".git" / "synthetic" / "format.toml").write_text("version = 1\n")
     code, out, _ = cli(capsys, "doctor")
     assert code == 1 and "[interrupted-operation]" in out
     code, out, _ = cli(capsys, "doctor", "--fix")
@@ -475,6 +476,7 @@ def test_rm_refuses_a_construct_still_being_created(
             'status = "ready"', f'status = "spawning"\nspawn_pid = {alive.pid}'
         )
         path.write_text(text)
+        (repo / ".git" / "synthetic" / "format.toml").write_text("version = 1\n")
         code, _, err = cli(capsys, "rm", str(made["id"]), "--yes")
         assert code == 5 and f"being worked on by process {alive.pid}" in err
         code, out, _ = cli(capsys, "ls", "--json")

@@ -146,7 +146,7 @@ async def test_an_error_carries_the_core_code_and_fields(
     assert "nope" in caught.value.data["message"]
     with pytest.raises(JsonRpcException) as caught:
         await run(client, "synthetic.construct.create", {"name": "x", "template_id": "missing"})
-    assert caught.value.data["code"] == "invalid-input"
+    assert caught.value.data["code"] == "unknown-template"
     # Bad arguments: InvalidParams, with the same kind of data.
     with pytest.raises(JsonRpcException) as caught:
         await run(client, "synthetic.construct.show", {"ref": "x", "colour": "red"})

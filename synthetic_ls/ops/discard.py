@@ -1,0 +1,78 @@
+"""Discard a construct: remove it with its branch, its unmerged commits and uncommitted work.
+
+What it would throw away is asked first (:func:`discard_preview`), so that a
+face lists it before the person confirms; the discard itself is the usual
+removal (journalled, resumed or finished by recovery), forced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from state_format.records import Construct
+from state_format.store import Store
+from synthetic_ls.git import review as gitr
+from synthetic_ls.ops.review import span_for, worktree_changes
+from synthetic_ls.ops.review_errors import (
+    BranchGoneError,
+    LandFailedError,
+    NoBranchError,
+    TargetMissingError,
+)
+from synthetic_ls.provision.context import Context
+from synthetic_ls.provision.work import ReleaseSettings
+
+
+@dataclass(frozen=True)
+class DiscardPreview:
+    """What discarding would throw away: the commits no other branch has."""
+
+    construct: Construct
+    commits: list[gitr.Commit]
+    uncommitted: list[gitr.FileChange]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"construct", "branch", "unmerged": [commits], "uncommitted": [files]}``."""
+        return {
+            "construct": self.construct.id,
+            "branch": self.construct.branch,
+            "unmerged": [c.to_dict() for c in self.commits],
+            "uncommitted": [f.to_dict() for f in self.uncommitted],
+        }
+
+
+def discard_preview(store: Store, ref: str) -> DiscardPreview:
+    """The unmerged commits and uncommitted changes :func:`discard_construct` would delete."""
+    construct = store.resolve_construct(ref)
+    commits: list[gitr.Commit] = []
+    with contextlib.suppress(NoBranchError, BranchGoneError, TargetMissingError, LandFailedError):
+        span = span_for(store, construct)
+        commits = gitr.commits_between(span.root, span.target_tip, span.head)
+    return DiscardPreview(construct, commits, worktree_changes(store, construct))
+
+
+@dataclass(frozen=True)
+class DiscardResult:
+    """``synthetic discard``: what was removed, with the commits deleted."""
+
+    preview: DiscardPreview
+    notes: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"removed", "branch", "unmerged": [commits], "uncommitted", "notes"}``."""
+        out = self.preview.to_dict()
+        out["removed"] = out.pop("construct")
+        out["notes"] = list(self.notes)
+        return out
+
+
+def discard_construct(store: Store, ref: str, *, keep_session: bool = False) -> DiscardResult:
+    """Remove the construct and its branch, unmerged commits and uncommitted changes included."""
+    from synthetic_ls.ops.constructs import remove
+
+    preview = discard_preview(store, ref)
+    settings = ReleaseSettings(force=True, keep_session=keep_session)
+    result = remove(Context(store), preview.construct.id, settings)
+    return DiscardResult(preview, result.notes)

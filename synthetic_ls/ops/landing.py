@@ -1,0 +1,470 @@
+"""Land a construct's branch: every check first, then the real git, journalled.
+
+Landing checks everything it can before it touches anything (the target
+checkout is clean, the construct's worktree too, the base was not
+rewritten, the merge would not conflict: ``git merge-tree --write-tree``,
+which touches no worktree), then runs the real git in the target's checkout
+so hooks run, and rolls back what it began when a step fails. It is a
+journalled change (:mod:`synthetic_ls.provision.journalled`): a ``kill -9``
+between any two steps, or between the merge and the record update, is
+finished or undone by ``doctor --fix`` (:func:`recover_land`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from state_format.journal import Journal
+from state_format.records import Construct
+from state_format.statuses import Status, allowed_next, can_transition
+from state_format.store import Store
+from state_format.text import one_line
+from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError, SyntheticError
+from synthetic_ls.git import review as gitr
+from synthetic_ls.ops.recovery import settle
+from synthetic_ls.ops.review import Span, draft_message, span_for, worktree_changes
+from synthetic_ls.ops.review_errors import (
+    BaseRewrittenError,
+    ConstructDirtyError,
+    LandFailedError,
+    MergeConflictError,
+    NothingToLandError,
+    TargetDirtyError,
+    TargetMissingError,
+    TargetNotCheckedOutError,
+    git_refusal,
+)
+from synthetic_ls.provision.context import Context
+from synthetic_ls.provision.journalled import Steps, journalled
+from synthetic_ls.provision.work import Work
+
+STRATEGIES = ("merge", "squash", "rebase", "apply")
+
+
+@dataclass(frozen=True)
+class LandOptions:
+    """Inputs of :func:`land_construct`."""
+
+    ref: str
+    #: ``merge`` (a merge commit, or fast-forward when possible), ``squash``,
+    #: ``rebase`` (the commits replayed on the target, then fast-forward) or
+    #: ``apply`` (the changes left staged, uncommitted, in the target's checkout).
+    strategy: str = "merge"
+    #: The commit message (merge, squash); None: git's (merge) or a draft (squash).
+    message: str | None = None
+    #: The branch to land into (default: the branch the construct started from).
+    into: str | None = None
+    #: Remove the construct afterwards, by the usual removal rules.
+    remove: bool = False
+
+
+@dataclass(frozen=True)
+class LandResult:
+    """What landing did."""
+
+    construct: Construct
+    file: str
+    strategy: str
+    target: str
+    checkout: str
+    before: str
+    after: str
+    fast_forward: bool
+    commits: int
+    staged: list[str] = field(default_factory=list)
+    removed: list[str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """See README, "Review and land"."""
+        from synthetic_ls.ops.views import construct_dict
+
+        return {
+            "construct": construct_dict(self.construct, self.file),
+            "strategy": self.strategy,
+            "target": self.target,
+            "checkout": self.checkout,
+            "before": self.before,
+            "after": self.after,
+            "fast_forward": self.fast_forward,
+            "commits": self.commits,
+            "staged": list(self.staged),
+            "removed": self.removed,
+        }
+
+
+def _check_completable(construct: Construct) -> None:
+    """Raise ConflictError (as ``edit --status completed`` would) unless it may complete."""
+    if not can_transition(construct.status, Status.COMPLETED):
+        allowed = ", ".join(allowed_next(construct.status)) or "none"
+        raise ConflictError(
+            f"construct {construct.id} cannot go from {construct.status.value!r} to "
+            f"'completed' (allowed from {construct.status.value!r}: {allowed}); nothing was landed"
+        )
+
+
+def _target_checkout(store: Store, span: Span) -> Path:
+    found = gitr.checkout_of(span.root, span.target)
+    if found is not None:
+        return found
+    raise TargetNotCheckedOutError(
+        f"the branch {span.target!r} is not checked out anywhere; check it out (in the "
+        "main checkout or a worktree) to land into it",
+        fields={"construct": span.construct.id, "target": span.target},
+    )
+
+
+def _preflight(store: Store, span: Span, strategy: str) -> Path:
+    """Every check landing makes before it touches anything; returns the target checkout."""
+    c = span.construct
+    _check_completable(c)
+    if not span.target:
+        raise TargetMissingError(
+            f"construct {c.id} started from a tag or a commit, not a branch: name the "
+            "branch to land into",
+            fields={"construct": c.id, "target": None},
+        )
+    if (
+        c.base_commit
+        and c.base_commit != span.merge_base  # the merge base is in the target: fine
+        and not gitr.is_ancestor(span.root, c.base_commit, span.target_tip)
+    ):
+        raise BaseRewrittenError(
+            f"the branch {span.target!r} was rewritten since construct {c.id} started from "
+            f"it (force-pushed or reset: its start {c.base_commit[:12]} is no longer in "
+            f"{span.target!r}); nothing was landed. Rebase the construct's branch onto "
+            f"{span.target!r} by hand, check its diff, then land it",
+            fields={"construct": c.id, "target": span.target, "base_commit": c.base_commit,
+                    "target_tip": span.target_tip},
+        )
+    # Before "nothing to land": an agent that never committed has work, uncommitted.
+    own = worktree_changes(store, c)
+    if own:
+        lines = [f"{x.status} {x.path}" for x in own]
+        raise ConstructDirtyError(
+            f"the worktree of construct {c.id} at {c.workspace_path} has uncommitted changes, "
+            "which landing would leave behind; nothing was landed. Commit them (`synthetic "
+            f"commit {c.id} -m MESSAGE`; include files are never committed), or discard "
+            "them, first:" + "".join(f"\n  {one_line(x, 200)}" for x in lines[:20]),
+            fields={"construct": c.id, "path": c.workspace_path, "files": lines},
+        )
+    if span.merge_base == span.head:  # the target has every commit of the branch
+        raise NothingToLandError(
+            f"the branch {span.branch!r} has no commit that {span.target!r} does not have "
+            "already; nothing to land",
+            fields={"construct": c.id, "branch": span.branch, "target": span.target},
+        )
+    checkout = _target_checkout(store, span)
+    busy = gitr.operation_in_progress(checkout)
+    dirty = gitr.dirty_lines(checkout)
+    if busy or dirty:
+        what = busy or f"{len(dirty)} local change(s)"
+        raise TargetDirtyError(
+            f"the checkout of {span.target!r} at {checkout} has {what}; nothing was landed. "
+            "Commit or stash them first:" + "".join(f"\n  {one_line(x, 200)}" for x in dirty[:20]),
+            fields={"construct": c.id, "path": str(checkout), "files": dirty,
+                    "operation": busy},
+        )
+    if strategy == "rebase" and not (
+        c.workspace_path and (Path(c.workspace_path) / ".git").exists()
+    ):
+        raise InvalidInputError(
+            f"rebasing replays the commits in the construct's worktree, and construct {c.id} "
+            "has none; land it with merge or squash",
+            code="needs-worktree",
+        )
+    check = gitr.merge_check(span.root, span.target_tip, span.head)
+    if not check.clean:
+        raise MergeConflictError(
+            f"landing construct {c.id} into {span.target!r} would conflict in "
+            f"{len(check.conflicts)} file(s); nothing was landed:"
+            + "".join(f"\n  {one_line(p, 200)}" for p in check.conflicts[:50]),
+            fields={"construct": c.id, "target": span.target, "files": check.conflicts},
+        )
+    return checkout
+
+
+#: Hooks each strategy's git commands run, in order.
+_HOOKS = {
+    "merge": ("pre-merge-commit", "prepare-commit-msg", "commit-msg", "post-merge"),
+    "squash": ("pre-commit", "prepare-commit-msg", "commit-msg"),
+    "rebase": ("pre-rebase",),
+    "apply": (),
+}
+
+
+def _failed(
+    span: Span, strategy: str, checkout: Path, proc: Any, step: str
+) -> SyntheticError:
+    return git_refusal(
+        checkout, proc, _HOOKS[strategy], f"{step} failed and was rolled back; nothing was landed",
+        {"construct": span.construct.id, "target": span.target, "step": step}, LandFailedError,
+    )
+
+
+def _roll_back(checkout: Path, before: str) -> None:
+    """Put the target checkout back at ``before`` (its index and files too)."""
+    if gitr.git_dir_file(checkout, "MERGE_HEAD").exists():
+        gitr.run_step(checkout, "merge", "--abort")
+    gitr.run_git(checkout, "reset", "-q", "--merge", before, step="rolling back")
+
+
+@dataclass(frozen=True)
+class LandPlan:
+    """What landing would do, every check passed, with nothing landed yet."""
+
+    span: Span
+    strategy: str
+    checkout: Path
+    commits: list[gitr.Commit]
+    message: str | None  # the drafted squash message; None for other strategies
+
+    def to_dict(self) -> dict[str, Any]:
+        """See README, "Language server" (``synthetic.construct.landPlan``)."""
+        s = self.span
+        return {
+            "construct": s.construct.id,
+            "branch": s.branch,
+            "strategy": self.strategy,
+            "target": s.target,
+            "checkout": str(self.checkout),
+            "head": s.head,
+            "target_tip": s.target_tip,
+            "commits": [c.to_dict() for c in self.commits],
+            "message": self.message,
+        }
+
+
+def check_land(store: Store, options: LandOptions) -> LandPlan:
+    """Every check :func:`land_construct` makes first, with nothing landed.
+
+    A face calls it before asking the person anything more (the squash
+    message to edit, a confirmation), so that a conflict is said first.
+    """
+    if options.strategy not in STRATEGIES:
+        raise InvalidInputError(
+            f"unknown strategy {options.strategy!r} (one of {', '.join(STRATEGIES)})"
+        )
+    construct = store.resolve_construct(options.ref)
+    span = span_for(store, construct, options.into)
+    checkout = _preflight(store, span, options.strategy)
+    commits = gitr.commits_between(span.root, span.target_tip, span.head)
+    message = options.message
+    if options.strategy == "squash" and message is None:
+        message = draft_message(store, construct.id)
+    return LandPlan(span, options.strategy, checkout, commits, message)
+
+
+def _git(steps: Steps, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A git step of the landing, in its own process group recorded in the journal."""
+    return gitr.run_git(cwd, *args, step=f"git {args[0]}", check=False, on_start=steps.record_group)
+
+
+def _land_git(
+    steps: Steps, span: Span, strategy: str, checkout: Path, message: str | None
+) -> tuple[bool, list[str]]:
+    """The git steps of a landing, each journalled; (fast-forward?, files left staged).
+
+    A step that fails is rolled back here, precisely, before its error goes
+    on (the journal's recovery then finds nothing left to do).
+    """
+    before = span.target_tip
+    fast_forward = False
+    staged: list[str] = []
+    if strategy == "merge":
+        # The commit checked above, not the branch name: an agent may commit meanwhile.
+        into = "" if span.target in ("main", "master") else f" into {span.target}"
+        message = message or f"Merge branch '{span.branch}'{into}\n"
+        steps.begin("merge")
+        proc = _git(steps, checkout, "merge", "--no-edit", "-m", message, span.head)
+        if proc.returncode != 0:
+            _roll_back(checkout, before)
+            raise _failed(span, strategy, checkout, proc, f"merging {span.branch}")
+        fast_forward = gitr.rev(checkout, "HEAD") == span.head
+    elif strategy in ("squash", "apply"):
+        steps.begin("squash")
+        proc = _git(steps, checkout, "merge", "--squash", span.head)
+        if proc.returncode != 0:
+            _roll_back(checkout, before)
+            raise _failed(span, strategy, checkout, proc, f"squashing {span.branch}")
+        if strategy == "squash":
+            steps.begin("commit")
+            proc = _git(steps, checkout, "commit", "-q", "-m", message or "")
+            if proc.returncode != 0:
+                _roll_back(checkout, before)
+                raise _failed(span, strategy, checkout, proc, "committing the squash")
+        else:
+            listed = gitr.run_git(
+                checkout, "diff", "--cached", "--name-only", "-z", step="listing staged files"
+            ).stdout.split("\0")
+            staged = [p for p in listed if p]
+    else:  # rebase: replay in the construct's worktree, then fast-forward the target
+        worktree = Path(span.construct.workspace_path or "")
+        steps.begin("rebase")
+        proc = _git(steps, worktree, "rebase", "-q", span.target_tip)
+        if proc.returncode != 0:
+            _undo_rebase(worktree, span.head)
+            raise _failed(span, strategy, worktree, proc, f"rebasing {span.branch}")
+        new_head = gitr.rev(worktree, "HEAD") or span.head
+        steps.begin("fast-forward", rebased=new_head)
+        proc = _git(steps, checkout, "merge", "--ff-only", "-q", new_head)
+        if proc.returncode != 0:
+            _roll_back(checkout, before)
+            _undo_rebase(worktree, span.head)
+            raise _failed(span, strategy, checkout, proc, f"fast-forwarding {span.target}")
+        fast_forward = True
+    return fast_forward, staged
+
+
+def _undo_rebase(worktree: Path, head: str) -> None:
+    """Put the construct's worktree back at ``head`` (a rebase stopped half-way aborted)."""
+    if gitr.git_dir_file(worktree, "rebase-merge").exists() or gitr.git_dir_file(
+        worktree, "rebase-apply"
+    ).exists():
+        gitr.run_step(worktree, "rebase", "--abort")
+    gitr.run_git(worktree, "reset", "-q", "--keep", head, step="rolling back")
+
+
+def land_construct(store: Store, options: LandOptions) -> LandResult:
+    """Land the construct's branch into its target branch; see the module docstring.
+
+    A journalled change: each git step is written to the construct's journal
+    (with the target's tip before it) before it runs, and the status becomes
+    ``completed`` in the same write that removes the journal. After a crash
+    anywhere, recovery (:func:`recover_land`) finishes a landing git
+    completed or rolls back one it did not.
+    """
+    if options.strategy not in STRATEGIES:
+        raise InvalidInputError(
+            f"unknown strategy {options.strategy!r} (one of {', '.join(STRATEGIES)})"
+        )
+    strategy = options.strategy
+    if options.message is not None and not options.message.strip():
+        raise InvalidInputError("the commit message is empty; nothing was landed")
+    ctx = Context(store)
+    construct, recovery = settle(ctx, store.resolve_construct(options.ref))
+    if construct is None:
+        raise NotFoundError(
+            f"no construct {options.ref!r} any more: "
+            f"{recovery.message() if recovery else 'it is gone'}",
+            code="record-not-found",
+        )
+    span = span_for(store, construct, options.into)
+    checkout = _preflight(store, span, strategy)
+    message = options.message
+    if strategy == "squash" and message is None:
+        message = draft_message(store, construct.id)
+    before = span.target_tip
+    commits = len(gitr.commits_between(span.root, span.target_tip, span.head))
+    work = Work(ctx, construct, ctx.template_of(construct.template_id))
+    facts = {
+        "strategy": strategy, "target": span.target, "checkout": str(checkout),
+        "before": before, "head": span.head, "branch": span.branch,
+        "worktree": construct.workspace_path or "",
+    }
+    with journalled(
+        work, "land", facts=facts, recover=recover_land,
+        done=lambda: {"status": Status.COMPLETED},
+    ) as steps:
+        fast_forward, staged = _land_git(steps, span, strategy, checkout, message)
+    after = gitr.rev(checkout, "HEAD") or before
+    file = str(store.path_of(Construct, construct.id))
+    removed = None
+    if options.remove:
+        removed = _remove_after(ctx, work.construct, strategy, span.head)
+    return LandResult(
+        work.construct, file, strategy, span.target, str(checkout), before, after,
+        fast_forward, commits, staged, removed,
+    )
+
+
+def _remove_after(ctx: Context, construct: Construct, strategy: str, head: str) -> list[str]:
+    """Remove a landed construct by the usual rules; a squashed branch goes too."""
+    from state_format.errors import StateError
+    from synthetic_ls.ops.constructs import remove
+    from synthetic_ls.provision.work import ReleaseSettings
+
+    # A squash commit holds the branch's work: a branch still at the tip that
+    # landed holds nothing else, and the worktree's release deletes it.
+    settings = ReleaseSettings(landed_tip=head if strategy == "squash" else None)
+    try:
+        return remove(ctx, construct.id, settings).notes
+    except (SyntheticError, StateError) as exc:
+        # The work landed; only the clean-up was refused (work appeared meanwhile ...).
+        return [f"not removed: {one_line(str(exc), 2000)}"]
+
+
+# -- recovery ------------------------------------------------------------------------
+
+
+def _finished(facts: dict[str, str], checkout: Path, now: str | None) -> bool:
+    """Whether git completed the landing the journal describes (the record did not learn it)."""
+    strategy, before, head = facts["strategy"], facts["before"], facts["head"]
+    if now is None:
+        return False
+    if strategy == "apply":
+        # The changes staged on the unchanged target: finished if the index is
+        # exactly the merged tree (``git write-tree`` only adds objects).
+        if now != before:
+            return False
+        index = gitr.run_git(checkout, "write-tree", step="reading the index", check=False)
+        merged = gitr.merge_check(checkout, before, head)
+        return index.returncode == 0 and merged.clean and index.stdout.strip() == merged.tree
+    if now == before:
+        return False
+    if strategy == "merge":
+        return gitr.is_ancestor(checkout, head, now) and gitr.is_ancestor(checkout, before, now)
+    if strategy == "squash":
+        return gitr.rev(checkout, f"{now}^") == before
+    # rebase: the target fast-forwarded to the replayed commits.
+    rebased = facts.get("rebased")
+    return rebased is not None and now == rebased
+
+
+def _clear_stale_index_lock(cwd: Path, journal: Journal) -> list[str]:
+    """Remove the ``index.lock`` a killed git step of this operation left in ``cwd``.
+
+    Only when the journal recorded git's process groups (ended before
+    recovery runs): the preflight found that checkout without an operation
+    in progress, so a lock now is the killed step's.
+    """
+    lock = gitr.git_dir_file(cwd, "index.lock")
+    if not journal.groups or not lock.exists():
+        return []
+    with contextlib.suppress(FileNotFoundError):
+        lock.unlink()
+    return [f"removed {lock}, left by a git step that was stopped"]
+
+
+def recover_land(work: Work, journal: Journal) -> list[str]:
+    """Finish or undo an interrupted landing, by what the repository shows.
+
+    If git completed it (the target holds the work as the strategy makes
+    it), the construct becomes ``completed``; if the target is still at its
+    tip from before, whatever a stopped step left (a merge in progress,
+    staged changes, a rebase half done in the worktree) is rolled back; if
+    the target moved on otherwise (a person committed since), it is left as
+    it is and the note says so. Running it again changes nothing more.
+    """
+    facts = journal.facts
+    checkout = Path(facts["checkout"])
+    worktree = Path(facts["worktree"]) if facts.get("worktree") else None
+    before, head, target = facts["before"], facts["head"], facts["target"]
+    notes = _clear_stale_index_lock(checkout, journal)
+    if worktree is not None and worktree.is_dir():
+        notes += _clear_stale_index_lock(worktree, journal)
+    now = gitr.rev(checkout, "HEAD")
+    if gitr.operation_in_progress(checkout) is None and _finished(facts, checkout, now):
+        if can_transition(work.construct.status, Status.COMPLETED):
+            work.update(status=Status.COMPLETED)
+        return [*notes, f"the landing into {target} had finished; the construct is completed"]
+    if now == before:
+        _roll_back(checkout, before)
+        if facts["strategy"] == "rebase" and worktree is not None and worktree.is_dir():
+            _undo_rebase(worktree, head)
+        return [*notes, f"rolled back the interrupted landing: {target} is at {before[:12]}"]
+    return [*notes, f"{target} moved on since the landing began (now {(now or '?')[:12]}); "
+            "left as it is: check it, then land again if the work is not there"]
