@@ -78,6 +78,10 @@ USERNAME = "opencode"
 DEFAULT_TIMEOUT = 5.0
 #: A turn of a real model can take minutes.
 TURN_TIMEOUT = 600.0
+#: The server loads a folder's config and providers on its first request there:
+#: over 5 s after a cold start on two loaded cores (measured), so the calls that
+#: may be that first request wait this long.
+FOLDER_LOAD_TIMEOUT = 60.0
 #: The event stream sends a heartbeat about every 10 s; longer silence is a dead stream.
 EVENT_READ_TIMEOUT = 30.0
 
@@ -358,7 +362,10 @@ class OpenCodeClient:
         With ``directory``, as seen from that folder (its own config counts);
         the server loads them for the folder on first use.
         """
-        body = self._request("GET", "/config/providers", directory=directory)
+        body = self._request(
+            "GET", "/config/providers", directory=directory,
+            timeout=max(self.timeout, FOLDER_LOAD_TIMEOUT),
+        )
         if not isinstance(body, dict) or not isinstance(body.get("providers"), list):
             raise _bad("provider list", body, self.base_url)
         models: dict[str, list[str]] = {}
@@ -392,9 +399,12 @@ class OpenCodeClient:
             body["model"] = {"providerID": provider_id, "id": model_id}
         if agent:
             body["agent"] = agent
-        return _session(
-            self._request("POST", "/session", directory=directory, body=body), self.base_url
+        # Often the first request in a new worktree: the server loads the folder.
+        made = self._request(
+            "POST", "/session", directory=directory, body=body,
+            timeout=max(self.timeout, FOLDER_LOAD_TIMEOUT),
         )
+        return _session(made, self.base_url)
 
     def get_session(self, session_id: str, *, directory: str | None = None) -> Session:
         body = self._request(

@@ -479,13 +479,17 @@ def test_the_managed_server_rehydrates_sessions_after_a_restart(
         assert cli_json(capsys, "session", "send", cid, "before", "--wait")["state"] == "idle"
         assert cli_json(capsys, "opencode", "stop")["stopped"] is True
         assert show(capsys, cid)["agent"] == {"state": "unknown", "pending_permissions": []}
-        # The next command starts a new server; the session is found again by its id.
+        # Reading the log is a read: it starts no server, and says what would.
+        stopped = cli_json(capsys, "session", "log", cid, code=1)["error"]
+        assert stopped["code"] == "opencode-stopped" and "opencode start" in stopped["message"]
+        assert read_server(Store.open(repo).root) is None
+        # Sending starts a new server; the session is found again by its id.
+        after = cli_json(capsys, "session", "send", cid, "after", "--wait")
+        assert after["reply"] == "Offline model reply to: after"
         log = cli_json(capsys, "session", "log", cid)
         assert log["session_id"] == sid
         assert [m["text"] for m in log["messages"]][1:] == [
-            "before", "Offline model reply to: before"]
-        after = cli_json(capsys, "session", "send", cid, "after", "--wait")
-        assert after["reply"] == "Offline model reply to: after"
+            "before", "Offline model reply to: before", "after", "Offline model reply to: after"]
         assert cli(capsys, "rm", cid, "--yes")[0] == 0
     finally:
         record = read_server(Store.open(repo).root)
