@@ -4,7 +4,8 @@
 (here, and ``SyntheticError`` above this package) has a one-line message, a
 stable ``code`` (a name) and structured ``fields``. Faces map codes to their
 own form (an exit code and a hint in the CLI, JSON-RPC error data in the
-language server). ``exit_code`` stays as the CLI's default mapping.
+language server); Synthetic declares every code, with its meaning, in
+``synthetic_ls/error_codes.py``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ class CodedError(Exception):
     :attr:`fields` are the structured details.
     """
 
-    exit_code: int = 1
     code: str = ""
 
     def __init__(
@@ -52,19 +52,16 @@ class CodedError(Exception):
 class StateError(CodedError):
     """Base class: the on-disk state cannot be used as asked. ``str()`` is one line."""
 
-    exit_code: int = 4
 
 
 class NotARepositoryError(StateError):
     """The path is not inside a git repository, or the repository is bare."""
 
-    exit_code = 6
 
 
 class FormatTooNewError(StateError):
     """The state was written by a newer Synthetic; this tool must be upgraded."""
 
-    exit_code = 4
 
 
 class BrokenRecordError(StateError):
@@ -73,7 +70,6 @@ class BrokenRecordError(StateError):
     ``path`` and ``line`` (1-based, or None when unknown) locate the problem.
     """
 
-    exit_code = 4
 
     def __init__(self, path: str, line: int | None, detail: str) -> None:
         self.path = path
@@ -86,19 +82,16 @@ class BrokenRecordError(StateError):
 class RecordNotFoundError(StateError):
     """No record matches the given id, prefix or name."""
 
-    exit_code = 3
 
 
 class AmbiguousReferenceError(StateError):
     """A prefix or name matches more than one record."""
 
-    exit_code = 3
 
 
 class LockTimeoutError(StateError):
     """Another process held the state lock for too long."""
 
-    exit_code = 5
 
 
 class BareRepositoryError(NotARepositoryError):
@@ -111,7 +104,6 @@ class InvalidRecordError(StateError):
     Raised before anything touches the disk, so the old file stays as it was.
     """
 
-    exit_code = 7
 
 
 class LockLostError(LockTimeoutError):
@@ -126,7 +118,6 @@ class StateLayoutError(StateError):
     the message says what to move away. Nothing was read or changed.
     """
 
-    exit_code = 4
 
     def __init__(self, path: str, message: str) -> None:
         self.path = path
@@ -142,7 +133,6 @@ class StateAccessError(StateError):
     the message says otherwise.
     """
 
-    exit_code = 4
 
     def __init__(self, path: str, errno: int | None, message: str) -> None:
         self.path = path

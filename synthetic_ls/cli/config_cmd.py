@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from synthetic_ls.errors import ExitCode
+from synthetic_ls.cli.exit_codes import ExitCode
 
 # synthetic_ls.config is imported inside the command functions only: it loads
 # pydantic and tree-sitter (a few hundred milliseconds), and every `synthetic`

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from state_format.statuses import Status
 from state_format.text import one_line
-from synthetic_ls.errors import ExitCode, SyntheticError
+from synthetic_ls.cli.exit_codes import ExitCode
+from synthetic_ls.errors import SyntheticError
 
 if TYPE_CHECKING:
     from state_format.store import Store
@@ -325,7 +326,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             raise SyntheticError(
                 f"refusing to remove {construct.id} without confirmation; pass --yes",
-                exit_code=ExitCode.USAGE,
+                code="usage",
             )
         sys.stderr.write(f"Remove construct {construct.id} ({one_line(construct.name)})? [y/N] ")
         sys.stderr.flush()

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from synthetic_ls.errors import ExitCode
+from synthetic_ls.cli.exit_codes import ExitCode
 
 # synthetic_ls.config is imported inside ``cmd_init`` only, so that building
 # the parser (which every `synthetic` command does) stays cheap; the file name

@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 from state_format.errors import CodedError
 from state_format.text import one_line
 from synthetic_ls import __version__
-from synthetic_ls.errors import ExitCode, SyntheticError, error_payload
+from synthetic_ls.cli.exit_codes import ExitCode, exit_code
+from synthetic_ls.errors import SyntheticError, error_payload
 
 # Command modules, in the order `synthetic --help` lists them.
 COMMAND_MODULES = (
@@ -69,7 +70,7 @@ COMMAND_HOMES = {
 class UsageError(SyntheticError):
     """Bad command-line usage; ``usage`` is the parser's usage line."""
 
-    exit_code = ExitCode.USAGE
+    code = "usage"
 
     def __init__(self, message: str, usage: str) -> None:
         super().__init__(message)
@@ -172,7 +173,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             return int(ExitCode.USAGE)
         return _run_command(func, args)
     except KeyboardInterrupt:
-        return _report(SyntheticError("interrupted", exit_code=ExitCode.INTERRUPTED), as_json)
+        return _report(SyntheticError("interrupted", code="interrupted"), as_json)
     except BrokenPipeError:
         # Output piped into `head` and closed early: not an error for the user.
         return int(ExitCode.OK)
@@ -181,7 +182,6 @@ def run(argv: Sequence[str] | None = None) -> int:
 #: What to do about an error, in this face's words (the core names no flags).
 HINTS = {
     "unsaved-work": "pass --force to discard it",
-    "needs-worktree": "drop --no-worktree",
     "operation-in-progress": "`synthetic doctor` tells more",
     "no-config": "create one with `synthetic init`",
     "no-default-template": "pass --template ID",
@@ -205,6 +205,8 @@ HINTS = {
 def _report(exc: CodedError, as_json: bool) -> int:
     """Print a user error on stderr (one line, or a JSON object) and return its exit code."""
     payload = error_payload(exc)
+    status = exit_code(exc)
+    payload["exit_code"] = int(status)
     hint = HINTS.get(payload["code"])
     if as_json:
         if hint:
@@ -214,7 +216,7 @@ def _report(exc: CodedError, as_json: bool) -> int:
         sys.stderr.write(f"synthetic: {exc}\n")
         if hint:
             sys.stderr.write(f"synthetic: hint: {hint}\n")
-    return int(exc.exit_code)
+    return int(status)
 
 
 def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -226,7 +228,7 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
                 os.chdir(args.chdir)
             except OSError as exc:
                 raise SyntheticError(
-                    f"cannot change to {args.chdir!r}: {exc.strerror}", exit_code=ExitCode.USAGE
+                    f"cannot change to {args.chdir!r}: {exc.strerror}", code="usage"
                 ) from None
         return int(func(args))
     except CodedError as exc:
@@ -243,7 +245,7 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
             SyntheticError(
                 f"internal error ({one_line(detail, 300)}); please report it, "
                 "and set SYNTHETIC_DEBUG=1 for the traceback",
-                exit_code=ExitCode.INTERNAL,
+                code="internal",
             ),
             as_json,
         )

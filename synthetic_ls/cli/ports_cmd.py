@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from synthetic_ls.errors import ExitCode
+from synthetic_ls.cli.exit_codes import ExitCode
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:

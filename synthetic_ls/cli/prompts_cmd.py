@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from state_format.text import one_line
-from synthetic_ls.errors import ExitCode
+from synthetic_ls.cli.exit_codes import ExitCode
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:

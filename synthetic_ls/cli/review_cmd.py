@@ -16,7 +16,8 @@ import tempfile
 import time
 from typing import Any
 
-from synthetic_ls.errors import ExitCode, SyntheticError
+from synthetic_ls.cli.exit_codes import ExitCode
+from synthetic_ls.errors import SyntheticError
 
 _REF_HELP = "construct id, unique id prefix, or exact name"
 
@@ -287,7 +288,7 @@ def cmd_discard(args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             raise SyntheticError(
                 f"refusing to discard {c.id} without confirmation; pass --yes",
-                exit_code=ExitCode.USAGE,
+                code="usage",
             )
         err = sys.stderr
         err.write(f"Discard construct {c.id} ({one_line(c.name)})")

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from synthetic_ls.errors import ExitCode
+from synthetic_ls.cli.exit_codes import ExitCode
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -131,7 +131,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
     from synthetic_ls.ops.services import follow_log, service_logs_tail
 
     if args.follow and args.json:
-        raise SyntheticError("--follow and --json do not go together", exit_code=ExitCode.USAGE)
+        raise SyntheticError("--follow and --json do not go together", code="usage")
     store = _store()
     result = service_logs_tail(store, args.ref, args.service, max(0, args.lines))
     if args.json:

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from state_format.text import one_line
-from synthetic_ls.errors import ExitCode
+from synthetic_ls.cli.exit_codes import ExitCode
 
 _REF_HELP = "construct id, unique id prefix, or exact name"
 

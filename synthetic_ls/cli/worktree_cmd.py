@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from synthetic_ls.errors import ExitCode
+from synthetic_ls.cli.exit_codes import ExitCode
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:

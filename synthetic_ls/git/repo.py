@@ -9,7 +9,7 @@ from pathlib import Path
 import pygit2
 
 from state_format.paths import RepoPaths, find_repo
-from synthetic_ls.errors import ExitCode, InvalidInputError, NotFoundError, SyntheticError
+from synthetic_ls.errors import InvalidInputError, NotFoundError, SyntheticError
 from synthetic_ls.git.command import run_git
 
 
@@ -42,7 +42,7 @@ class GitRepo:
             raise _unopenable(paths, None)
         if main.workdir is None:
             raise SyntheticError(
-                f"{paths.common_dir} has no main checkout", exit_code=ExitCode.NOT_A_REPO
+                f"{paths.common_dir} has no main checkout", code="not-a-repository"
             )
         return cls(
             repo=main,
@@ -107,7 +107,7 @@ class GitRepo:
         if repo.head_is_unborn:
             raise SyntheticError(
                 "the repository has no commits yet; commit once before creating worktrees",
-                exit_code=ExitCode.CONFLICT,
+                code="no-commits",
             )
         head = repo.head
         ref = head.name if not repo.head_is_detached else ""
@@ -146,10 +146,10 @@ def _unopenable(paths: RepoPaths, exc: pygit2.GitError | None) -> SyntheticError
         return SyntheticError(
             f"GIT_DIR is set ({git_dir}), but {paths.worktree} is not a checkout of that "
             "repository; unset GIT_DIR, or run synthetic inside the repository's checkout",
-            exit_code=ExitCode.NOT_A_REPO,
+            code="not-a-repository",
         )
     detail = f": {exc}" if exc is not None else ""
     return SyntheticError(
         f"cannot open the git repository of {paths.worktree}{detail}",
-        exit_code=ExitCode.NOT_A_REPO,
+        code="not-a-repository",
     )

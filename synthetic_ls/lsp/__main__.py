@@ -48,7 +48,7 @@ def _not_a_user_error(record: logging.LogRecord) -> bool:
     """Drop pygls's traceback for an operation's error: the client gets it as the answer."""
     error = record.exc_info[1] if record.exc_info else None
     data = getattr(error, "data", None)
-    return not (isinstance(data, dict) and "code" in data and "exit_code" in data)
+    return not (isinstance(data, dict) and "code" in data and "kind" in data)
 
 
 if __name__ == "__main__":

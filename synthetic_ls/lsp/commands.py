@@ -7,7 +7,7 @@ when several repositories are open) and returns the operation result's
 never on the message loop; the long ones report ``$/progress`` (when the
 client supports it). A failed operation answers with a JSON-RPC error
 (code -32803, RequestFailed) whose ``data`` is ``error_payload(exc)``:
-``{"code", "message", "exit_code", ...fields}``; bad arguments answer with
+``{"code", "kind", "message", ...fields}``; bad arguments answer with
 -32602 (InvalidParams) and the same ``data`` (code ``invalid-input``).
 
 The table of commands is :data:`COMMANDS`; the README lists them with their
@@ -311,7 +311,7 @@ def repository_for(server: SyntheticServer, args: dict[str, Any]) -> Path:
         return roots[0]
     if not roots:
         raise SyntheticError(
-            "no repository is open in the workspace; pass `root`", code="not-a-repo"
+            "no repository is open in the workspace; pass `root`", code="not-a-repository"
         )
     raise InvalidInputError(
         "several repositories are open; pass `root` to say which",

@@ -63,7 +63,7 @@ from typing import Any
 import httpx
 from httpx_sse import SSEError, connect_sse
 
-from synthetic_ls.errors import ExitCode, SyntheticError
+from synthetic_ls.errors import SyntheticError
 
 UNREACHABLE = "opencode-unreachable"
 TIMEOUT = "opencode-timeout"
@@ -90,12 +90,8 @@ class OpenCodeError(SyntheticError):
     """A failed call to an OpenCode server; ``code`` says which kind (see module doc)."""
 
     def __init__(self, message: str, *, code: str, **fields: Any) -> None:
-        exit_code = ExitCode.NOT_FOUND if code == SESSION_GONE else ExitCode.FAILED
         super().__init__(
-            message,
-            code=code,
-            exit_code=exit_code,
-            fields={k: v for k, v in fields.items() if v is not None},
+            message, code=code, fields={k: v for k, v in fields.items() if v is not None}
         )
 
 

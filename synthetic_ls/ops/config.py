@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from synthetic_ls.errors import ConflictError, ExitCode, NotFoundError, SyntheticError
+from synthetic_ls.errors import ConflictError, NotFoundError, SyntheticError
 
 if TYPE_CHECKING:
     from synthetic_ls.config import ConfigResult
@@ -21,9 +21,7 @@ CONFIG_FILENAME = "synthetic.config.ts"
 
 
 def _not_a_repo(what: str) -> SyntheticError:
-    return SyntheticError(
-        f"not inside a git repository; {what}", exit_code=ExitCode.NOT_A_REPO, code="not-a-repo"
-    )
+    return SyntheticError(f"not inside a git repository; {what}", code="not-a-repository")
 
 
 def locate_config(

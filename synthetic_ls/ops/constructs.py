@@ -229,10 +229,12 @@ def _new_creation(ctx: Context, options: CreateOptions) -> tuple[Creation, Statu
             f"a new construct cannot start as {status.value!r} (allowed: {allowed})"
         )
     if not options.worktree and (options.from_ref is not None or options.branch is not None):
-        raise InvalidInputError("a start point or a branch needs a worktree", code="needs-worktree")
+        raise InvalidInputError(
+            "a start point or a branch needs a worktree", fields={"option": "worktree"}
+        )
     if not options.worktree and options.agent:
         raise InvalidInputError(
-            "an agent session needs a worktree to work in", code="needs-worktree"
+            "an agent session needs a worktree to work in", fields={"option": "worktree"}
         )
     if options.worktree:
         # The repository first: a checkout git cannot use makes the config moot.

@@ -33,6 +33,7 @@ from synthetic_ls.ops.review_errors import (
     LandFailedError,
     MergeConflictError,
     NothingToLandError,
+    NoWorktreeError,
     TargetDirtyError,
     TargetMissingError,
     TargetNotCheckedOutError,
@@ -171,10 +172,10 @@ def _preflight(store: Store, span: Span, strategy: str) -> Path:
     if strategy == "rebase" and not (
         c.workspace_path and (Path(c.workspace_path) / ".git").exists()
     ):
-        raise InvalidInputError(
+        raise NoWorktreeError(
             f"rebasing replays the commits in the construct's worktree, and construct {c.id} "
             "has none; land it with merge or squash",
-            code="needs-worktree",
+            fields={"construct": c.id},
         )
     check = gitr.merge_check(span.root, span.target_tip, span.head)
     if not check.clean:

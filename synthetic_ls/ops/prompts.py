@@ -7,7 +7,7 @@ from typing import Any
 
 from state_format.journal import Journal
 from state_format.store import Store
-from synthetic_ls.errors import ConflictError, NotFoundError
+from synthetic_ls.errors import NotFoundError
 from synthetic_ls.ops.recovery import settle
 from synthetic_ls.prompts.bundle import Bundle, assemble
 from synthetic_ls.provision.context import Context
@@ -75,7 +75,7 @@ def build_prompts(store: Store, ref: str) -> BuildResult:
     if construct is None:
         raise NotFoundError(f"construct {ref!r} is gone", code="record-not-found")
     if not construct.workspace_path:
-        raise ConflictError(
+        raise NotFoundError(
             f"construct {construct.id} has no worktree; a bundle describes one",
             code="no-worktree", fields={"construct": construct.id},
         )

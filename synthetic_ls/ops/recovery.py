@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from state_format.errors import RecordNotFoundError
 from state_format.records import Construct
-from synthetic_ls.errors import ExitCode, SyntheticError
+from synthetic_ls.errors import SyntheticError
 from synthetic_ls.provision import flow
 from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.journalled import Recoverer
@@ -89,7 +89,7 @@ def recover(ctx: Context, construct: Construct) -> flow.Recovery | None:
         if left:
             raise SyntheticError(
                 f"cannot recover {current.id}: process group(s) {left} would not stop",
-                exit_code=ExitCode.CONFLICT,
+                code="conflict",
             )
         notes = RECOVERIES[journal.op]()(work, journal)
         work.update(journal=None)

@@ -20,7 +20,7 @@ class NoBranchError(NotFoundError):
     code = "no-branch"
 
 
-class NoWorktreeError(ConflictError):
+class NoWorktreeError(NotFoundError):
     """The construct has no worktree (made without one, or it was removed)."""
 
     code = "no-worktree"

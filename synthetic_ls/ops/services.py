@@ -23,7 +23,7 @@ from typing import Any
 from state_format.journal import Journal
 from state_format.records import Construct, Service
 from state_format.store import Store
-from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError, SyntheticError
+from synthetic_ls.errors import InvalidInputError, NotFoundError, SyntheticError
 from synthetic_ls.ops.recovery import settle
 from synthetic_ls.provision import services as svc
 from synthetic_ls.provision.context import Context
@@ -126,7 +126,7 @@ def _work(ctx: Context, ref: str) -> Work:
             code="record-not-found",
         )
     if not construct.workspace_path:
-        raise ConflictError(
+        raise NotFoundError(
             f"construct {construct.id} has no worktree; services run in a worktree",
             code="no-worktree", fields={"construct": construct.id},
         )

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthetic_ls.errors import ExitCode, SyntheticError
+from synthetic_ls.errors import SyntheticError
 from synthetic_ls.repo_files import (
     escapes_repo,
     glob_matches,
@@ -32,7 +32,6 @@ class PromptError(SyntheticError):
     """
 
     code = "prompt-error"
-    exit_code = ExitCode.INVALID
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from state_format.journal import Journal
 from state_format.owner import Liveness
 from state_format.records import Construct
 from state_format.statuses import Status
-from synthetic_ls.errors import ConflictError, ExitCode, OperationCancelledError, SyntheticError
+from synthetic_ls.errors import ConflictError, OperationCancelledError, SyntheticError
 from synthetic_ls.provision.lifecycle import PlanItem, Resource
 from synthetic_ls.provision.step_error import StepFailedError
 from synthetic_ls.provision.work import Creation, Release, Work
@@ -306,7 +306,7 @@ def recover(work: Work, resources: Sequence[Resource[Any]]) -> Recovery | None:
     if left:
         raise SyntheticError(
             f"cannot recover {work.construct.id}: {', '.join(left)} would not stop",
-            exit_code=ExitCode.CONFLICT,
+            code="conflict",
         )
     if journal.rolls_forward:
         # A removal is finished with nothing forced: a step that would lose
@@ -317,7 +317,6 @@ def recover(work: Work, resources: Sequence[Resource[Any]]) -> Recovery | None:
     if failed:
         raise SyntheticError(
             f"rolling back {work.construct.id} left: {'; '.join(failed)}",
-            exit_code=ExitCode.FAILED,
         )
     notes.extend(_drop_or_restore(work, journal))
     return Recovery(work.construct.id, journal.op, "rolled back", notes)

@@ -29,7 +29,7 @@ from state_format.errors import RecordNotFoundError
 from state_format.ids import is_valid_id, slugify
 from state_format.records import Construct, PortAllocation, Service, format_timestamp, utc_now
 from state_format.store import Store
-from synthetic_ls.errors import ConflictError, InvalidInputError
+from synthetic_ls.errors import InvalidInputError, NotFoundError
 from synthetic_ls.provision.lifecycle import Finding, Made, PlanItem, Resource, Subject
 from synthetic_ls.provision.ports import allocations, port_env, port_requests, service_port_env
 from synthetic_ls.runtime import docker as docker_services
@@ -68,7 +68,7 @@ def services_of(store: Store, construct_id: str) -> list[Service]:
 
 def _worktree(construct: Construct) -> Path:
     if not construct.workspace_path:
-        raise ConflictError(
+        raise NotFoundError(
             f"construct {construct.id} has no worktree; services run in a worktree",
             code="no-worktree",
         )

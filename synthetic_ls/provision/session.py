@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from state_format.records import PromptBundle
-from synthetic_ls.errors import ExitCode, SyntheticError
+from synthetic_ls.errors import SyntheticError
 from synthetic_ls.opencode.client import SESSION_GONE, OpenCodeError, Providers
 from synthetic_ls.opencode.server import running_server
 from synthetic_ls.provision.lifecycle import Finding, Made, PlanItem, Resource, Subject
@@ -29,14 +29,12 @@ class ProviderNotUsableError(SyntheticError):
     """The template's provider (or model) is not one the OpenCode server can use."""
 
     code = "provider-not-usable"
-    exit_code = ExitCode.FAILED
 
 
 class SessionServerError(SyntheticError):
     """The session cannot be released because its server cannot be reached."""
 
     code = "session-server-unreachable"
-    exit_code = ExitCode.FAILED
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from synthetic_ls.errors import ExitCode, SyntheticError
+from state_format.errors import CodedError
+from synthetic_ls.errors import SyntheticError
 
 
 class StepFailedError(SyntheticError):
@@ -26,12 +27,9 @@ class StepFailedError(SyntheticError):
             fields={"step": step, "rolled_back": list(undone), "leftovers": list(leftovers)},
         )
         if interrupted:
-            # Ctrl-C stays Ctrl-C for the shell (130), after the rollback ran.
-            self.exit_code = ExitCode.INTERRUPTED
+            # Ctrl-C stays Ctrl-C for the shell, after the rollback ran.
             self.code = "interrupted"
-        elif isinstance(cause, SyntheticError):
-            self.exit_code = cause.exit_code
+        elif isinstance(cause, CodedError):
+            # The step's own failure is what the person must act on.
             self.code = cause.code
             self.extra_fields = {**cause.fields, **self.extra_fields}
-        elif isinstance(getattr(cause, "exit_code", None), int):
-            self.exit_code = ExitCode(cause.exit_code)  # type: ignore[attr-defined]

@@ -92,7 +92,7 @@ def test_no_repo_and_no_config(
         pytest.skip("temporary folder is inside a git repository")
     assert run(["config", "check"]) == 6
     (tmp_path / ".git").mkdir()
-    assert run(["config", "check"]) == 3
+    assert run(["config", "check"]) == 7  # no-config, as for `new`
     assert "synthetic init" in capsys.readouterr().err
 
 

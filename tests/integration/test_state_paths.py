@@ -12,6 +12,7 @@ from state_format.errors import BareRepositoryError, NotARepositoryError, Unsafe
 from state_format.paths import find_repo
 from state_format.records import Construct, utc_now
 from state_format.store import Store
+from synthetic_ls.cli.exit_codes import exit_code
 
 
 def _git(cwd: Path, *args: str) -> None:
@@ -90,7 +91,7 @@ def test_outside_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     with pytest.raises(NotARepositoryError) as info:
         find_repo(lone)
-    assert info.value.exit_code == 6 and "not a git repository" in str(info.value)
+    assert exit_code(info.value) == 6 and "not a git repository" in str(info.value)
 
 
 def test_bare_repository(tmp_path: Path) -> None:
@@ -141,7 +142,7 @@ def test_git_dir_pointing_nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     with pytest.raises(NotARepositoryError) as info:
         find_repo(lone)
     message = str(info.value)
-    assert info.value.exit_code == 6
+    assert exit_code(info.value) == 6
     assert "GIT_DIR" in message and str(tmp_path / "missing.git") in message
     assert "unset GIT_DIR" in message
 
@@ -177,7 +178,7 @@ def test_a_repository_git_refuses_for_dubious_ownership(
     with pytest.raises(UnsafeRepositoryError) as info:
         find_repo(repo / "sub")
     message = str(info.value)
-    assert info.value.exit_code == 6 and isinstance(info.value, NotARepositoryError)
+    assert exit_code(info.value) == 6 and isinstance(info.value, NotARepositoryError)
     assert "dubious ownership" in message and "not a git repository" not in message
     assert "git config --global --add safe.directory" in message and str(repo) in message
     assert "\n" not in message and "\t" not in message

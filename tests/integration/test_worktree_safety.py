@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from synthetic_ls.cli.exit_codes import ExitCode
 from synthetic_ls.cli.main import run
-from synthetic_ls.errors import ExitCode
 from synthetic_ls.git import include_copy
 from synthetic_ls.git.repo import GitRepo
 from tests.gitrepo import commit_file, git, make_repo

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from synthetic_ls.errors import ExitCode, SyntheticError
+from synthetic_ls.cli.exit_codes import ExitCode, exit_code
+from synthetic_ls.errors import SyntheticError
 from synthetic_ls.opencode import client as oc
 from synthetic_ls.opencode.client import OpenCodeClient, OpenCodeError
 
@@ -32,7 +33,7 @@ def test_5xx_is_http_error_with_the_server_message() -> None:
                                                   "data": {"message": "boom"}}))
     err = _raises(oc.HTTP, c.list_sessions)
     assert err.fields["status"] == 500 and err.fields["detail"] == "boom"
-    assert "boom" in str(err) and err.exit_code == ExitCode.FAILED
+    assert "boom" in str(err) and exit_code(err) == ExitCode.FAILED
 
 
 def test_400_is_http_error_and_404_of_a_session_is_gone() -> None:
@@ -41,7 +42,7 @@ def test_400_is_http_error_and_404_of_a_session_is_gone() -> None:
     c = _mock(lambda r: httpx.Response(404, json={"name": "NotFoundError",
                                                   "data": {"message": "Session not found"}}))
     err = _raises(oc.SESSION_GONE, lambda: c.messages("ses_1"))
-    assert err.fields["session_id"] == "ses_1" and err.exit_code == ExitCode.NOT_FOUND
+    assert err.fields["session_id"] == "ses_1" and exit_code(err) == ExitCode.NOT_FOUND
 
 
 def test_401_is_auth() -> None:

@@ -72,6 +72,7 @@ from state_format.errors import StateError
 from state_format.listing import list_constructs
 from state_format.records import Construct, utc_now
 from state_format.store import Store
+from synthetic_ls.cli.exit_codes import exit_code
 
 repo, actions = sys.argv[1], json.loads(sys.argv[2])
 listing.RACY_NS = int(os.environ.get("SF_RACY_NS", listing.RACY_NS))
@@ -116,7 +117,7 @@ for action in actions:
         outs.append(run(*action))
     except StateError as exc:
         outs.append({"error": type(exc).__name__, "message": str(exc),
-                     "exit_code": exc.exit_code})
+                     "exit_code": int(exit_code(exc))})
 print(json.dumps(outs))
 """
 

@@ -32,6 +32,7 @@ from state_format.errors import (
 from state_format.listing import list_constructs
 from state_format.records import Construct
 from state_format.store import Store
+from synthetic_ls.cli.exit_codes import exit_code
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def test_a_record_that_is_a_folder(store: Store) -> None:
     ):
         with pytest.raises(BrokenRecordError, match="is a folder") as info:
             call()
-        assert info.value.exit_code == 4 and str(folder) in str(info.value)
+        assert exit_code(info.value) == 4 and str(folder) in str(info.value)
     clash = good.model_copy(update={"id": "dir-1"})
     with pytest.raises(InvalidRecordError, match="already exists"):
         store.create(clash)
@@ -101,7 +102,7 @@ def test_a_lock_that_is_not_a_file(store: Store, tmp_path: Path, how: str) -> No
         with pytest.raises(StateLayoutError) as info:
             call()
         message = str(info.value)
-        assert info.value.exit_code == 4 and str(lock) in message and "remove it" in message
+        assert exit_code(info.value) == 4 and str(lock) in message and "remove it" in message
     assert _snapshot(store.root) == before and victim.read_text() == "precious"
     assert [r.id for r in store.list_constructs().records] == [good.id]  # reading still works
 
@@ -124,7 +125,7 @@ def test_constructs_is_a_file(store: Store) -> None:
         with pytest.raises(StateLayoutError) as info:
             call()
         message = str(info.value)
-        assert info.value.exit_code == 4, message
+        assert exit_code(info.value) == 4, message
         assert f"{folder} is a file" in message and "move it out of the way" in message
     assert _snapshot(store.root) == before
 
@@ -229,7 +230,7 @@ def test_a_read_only_state_folder_as_root(store: Store) -> None:
             with pytest.raises(StateAccessError) as info:
                 call()
             message = str(info.value)
-            assert info.value.exit_code == 4 and info.value.errno == errno.EPERM
+            assert exit_code(info.value) == 4 and info.value.errno == errno.EPERM
             assert str(folder) in message and "immutable" in message
         assert _snapshot(store.root) == before
         assert [r.id for r in store.list_constructs().records] == [good.id]
@@ -273,7 +274,7 @@ def test_a_full_disk(tiny_state: Store) -> None:
         with pytest.raises(StateAccessError) as info:
             call()
         message = str(info.value)
-        assert info.value.exit_code == 4 and info.value.errno == errno.ENOSPC
+        assert exit_code(info.value) == 4 and info.value.errno == errno.ENOSPC
         assert "No space left" in message and "free some space" in message
     assert _snapshot(store.folder(Construct)) == before  # no half-written file, no temp
     assert [r.id for r in store.list_constructs().records] == [good.id]
@@ -282,5 +283,11 @@ def test_a_full_disk(tiny_state: Store) -> None:
 
 
 def test_every_error_above_is_a_state_error() -> None:
-    for cls in (StateLayoutError, StateAccessError, BrokenRecordError):
-        assert issubclass(cls, StateError) and cls.exit_code == 4
+    from synthetic_ls.error_codes import Kind, kind_of
+
+    for cls, code in (
+        (StateLayoutError, "state-layout"),
+        (StateAccessError, "state-access"),
+        (BrokenRecordError, "broken-record"),
+    ):
+        assert issubclass(cls, StateError) and kind_of(code) is Kind.STATE

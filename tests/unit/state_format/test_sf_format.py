@@ -16,6 +16,7 @@ from state_format.migrations import MIGRATIONS, V0_BACKUP, V0_FILE, detect_versi
 from state_format.records import RECORD_KINDS, Construct, FormatMarker
 from state_format.statuses import TRANSITIONS, Status, allowed_next, can_transition
 from state_format.store import Store
+from synthetic_ls.cli.exit_codes import exit_code
 
 PKG = Path(schema_gen.__file__).parent
 
@@ -62,7 +63,7 @@ def test_a_marker_version_that_is_not_an_integer_is_refused(tmp_path: Path, valu
     (state / "format.toml").write_text(text)
     with pytest.raises(BrokenRecordError) as info:
         Store.open(repo)
-    assert info.value.exit_code == 4 and info.value.line == 2
+    assert exit_code(info.value) == 4 and info.value.line == 2
     detail = info.value.detail
     assert "`version` must be" in detail and f"version = {CURRENT_VERSION}" in detail
     unchecked = Store(find_repo(repo))  # as if the marker changed after opening
