@@ -125,7 +125,9 @@ def test_a_cancelled_command_is_answered_at_once() -> None:
 
     async def main() -> dict[str, Any]:
         transport.feed("workspace/executeCommand", {"command": "test.wait"}, ident=7)
+        deadline = asyncio.get_running_loop().time() + 30
         while not started.is_set():
+            assert asyncio.get_running_loop().time() < deadline, "the command never started"
             await asyncio.sleep(0.01)
         transport.feed("$/cancelRequest", {"id": 7})
         answer = await transport.answer(7)
