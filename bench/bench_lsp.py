@@ -15,7 +15,10 @@ Prints, each with the ratio against its baseline:
    under 20 ms); baseline: ``check_config_text`` alone on the same text; plus
    the round trip a client sees over stdio, less the debounce;
 3. memory: the server's resident size after 10,000 edits over stdio (flat:
-   compared with after 100), and in-process over 10,000 checked edits;
+   compared with after 100), in-process over 10,000 checked edits, and over
+   stdio after 2,000 ``synthetic.construct.list`` commands on 50 constructs
+   (compared with after 100: pygls 2.1.1 as it comes keeps every command's
+   result; see ``synthetic_ls/lsp/protocol.py``);
 4. a command: ``synthetic.construct.list`` over stdio against
    ``list_constructs`` in-process, on 200 constructs;
 5. the live-state poll: one ``stat`` of the records folder, and a scan of
@@ -391,6 +394,33 @@ def bench_memory(work: Path, edits: int = 10_000) -> None:
         )
 
 
+def bench_command_memory(work: Path, commands: int = 2_000, constructs: int = 50) -> None:
+    from state_format.store import Store
+    from synthetic_ls.ops.constructs import CreateOptions, create_construct
+
+    config = 'export default { templates: { a: { label: "A" } } };\n'
+    repo = make_repo(work / "command-memory", config)
+    store = Store.open(repo)
+    for index in range(constructs):
+        create_construct(store, CreateOptions(name=f"c{index}", template_id="a", worktree=False))
+    client = Client()
+    client.initialize(repo)
+    marks: dict[int, int] = {}
+    for count in range(1, commands + 1):
+        client.request(
+            "workspace/executeCommand",
+            {"command": "synthetic.construct.list", "arguments": [{"inspect": False}]},
+        )
+        if count in (100, 1_000, commands):
+            marks[count] = client.rss_kb()
+    client.close()
+    print(f"   over stdio, synthetic.construct.list on {constructs} constructs:")
+    for count, kb in marks.items():
+        print(
+            f"   after {count:6,} lists  {kb / 1024:7.1f} MB   vs after 100 {ratio(kb, marks[100])}"
+        )
+
+
 # -- 4. a command -------------------------------------------------------------------------
 
 
@@ -464,6 +494,7 @@ def main() -> None:
         bench_command(work)
         bench_poll(work)
         bench_memory(work)
+        bench_command_memory(work)
 
 
 if __name__ == "__main__":

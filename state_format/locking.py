@@ -1,17 +1,24 @@
 """The inter-process lock that serialises read-modify-write of the state.
 
-Built on :mod:`filelock` (``flock`` on POSIX). A plain flock has one hole: if a
-person or a clean-up script deletes the lock file while a process holds it, the
-next process creates a new file and locks *that*, and both believe they hold
-the lock. As in jj, after acquiring we check that the file we locked is still
-the one at the lock path (same device and inode); if not we let go and try again.
-And before each write is committed, :meth:`StateLock.ensure_still_held` checks the
-same thing, so a holder whose lock file vanished aborts instead of racing a
-newcomer.
+An exclusive ``flock`` on the lock file, through a file descriptor of our own
+(one per thread: flocks on separate opens exclude each other, within a
+process too). A plain flock has one hole: if a person or a clean-up script
+deletes the lock file while a process holds it, the next process creates a
+new file and locks *that*, and both believe they hold the lock. As in jj,
+after acquiring we check that the file we locked (``fstat`` of our
+descriptor) is still the one at the lock path (same device and inode); if not
+we let go and try again. And before each write is committed,
+:meth:`StateLock.ensure_still_held` checks the same thing, so a holder whose
+lock file vanished aborts instead of racing a newcomer. Holding the
+descriptor ourselves is what makes that check possible: :mod:`filelock`
+does not expose the one it locks.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import os
 import stat
 import threading
@@ -20,14 +27,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from state_format.atomic import FILE_MODE, ensure_dir
 from state_format.errors import LockLostError, LockTimeoutError, StateLayoutError
 from state_format.files import access_error
 
 #: Seconds to wait for another process before giving up with LockTimeoutError.
 DEFAULT_TIMEOUT = 30.0
+#: Seconds between two tries while another process holds the lock.
+POLL_INTERVAL = 0.005
 
 
 class StateLock:
@@ -46,13 +53,6 @@ class StateLock:
     def _depth(self) -> int:
         return int(getattr(self._local, "depth", 0))
 
-    def _lock_obj(self) -> FileLock:
-        lock = getattr(self._local, "lock", None)
-        if lock is None:
-            lock = FileLock(str(self.path), mode=FILE_MODE, thread_local=True)
-            self._local.lock = lock
-        return lock
-
     @property
     def is_held(self) -> bool:
         """Whether the current thread holds this lock."""
@@ -64,37 +64,64 @@ class StateLock:
             self._local.depth = self._depth() + 1
             return
         deadline = time.monotonic() + self.timeout
-        # Create the folder ourselves: filelock would use the umask (e.g. 0755).
+        # Create the folder ourselves, with the state's own mode.
         ensure_dir(self.path.parent)
-        lock = self._lock_obj()
         while True:
             self._check_lock_file()
-            remaining = deadline - time.monotonic()
+            fd = self._open()
+            if fd is None:
+                continue
             try:
-                lock.acquire(timeout=max(remaining, 0.0), poll_interval=0.005)
-            except Timeout:
+                self._flock(fd, deadline)
+            except BaseException:
+                os.close(fd)
+                raise
+            if self._still_ours(fd):
+                self._local.fd = fd
+                self._local.depth = 1
+                return
+            os.close(fd)  # closing lets go of the flock on the stale file
+
+    def _open(self) -> int | None:
+        """A descriptor of the lock file, made if absent; None if its folder vanished meanwhile."""
+        # O_NOFOLLOW: a link put at the path is never followed (the check
+        # above names it); nothing is truncated, nothing is ever written.
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(self.path, flags, FILE_MODE)
+        except FileNotFoundError:  # the folder went since: make it again
+            ensure_dir(self.path.parent)
+            return None
+        except OSError as exc:  # e.g. a read-only state folder, or a link made since
+            self._check_lock_file()  # made a folder or a link since the check? say so
+            raise access_error(self.path, exc, "create or open the lock file") from None
+        # The mode asked for at creation is cut by the umask: set it exactly.
+        with contextlib.suppress(PermissionError):
+            os.fchmod(fd, FILE_MODE)
+        return fd
+
+    def _flock(self, fd: int, deadline: float) -> None:
+        """Lock ``fd`` exclusively, polling until ``deadline`` (LockTimeoutError after)."""
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise access_error(self.path, exc, "lock the lock file") from None
+            if time.monotonic() >= deadline:
                 raise LockTimeoutError(
                     f"another synthetic process has held {self.path} for more than "
                     f"{self.timeout:g} s; try again, or check for a stuck process"
-                ) from None
-            except FileNotFoundError:
-                # The lock file vanished between filelock's exists() and open();
-                # simply try again.
-                continue
-            except OSError as exc:  # e.g. a read-only state folder
-                self._check_lock_file()  # made a folder since the check? say so
-                raise access_error(self.path, exc, "create or open the lock file") from None
-            if self._still_ours(lock):
-                self._local.depth = 1
-                return
-            lock.release(force=True)
+                )
+            time.sleep(POLL_INTERVAL)
 
     def _check_lock_file(self) -> None:
         """Refuse a lock path that is not a plain file (or absent).
 
-        filelock opens the path with ``O_TRUNC``, following links: a link
-        there would empty whatever it points to, and a folder gives
-        IsADirectoryError. Neither is ever made by Synthetic.
+        The lock file is opened without following links, so a link there
+        would only fail with an obscure error, as would a folder. Neither is
+        ever made by Synthetic: say what is wrong and how to fix it.
         """
         try:
             st = os.lstat(self.path)
@@ -112,13 +139,10 @@ class StateLock:
                 "empty one; nothing was read or changed)",
             )
 
-    def _still_ours(self, lock: FileLock) -> bool:
-        """Whether the file we flock'ed is still the file at ``self.path``."""
-        fd = getattr(lock._context, "lock_file_fd", None)  # filelock has no public accessor
-        if fd is None:
-            return True  # cannot check; behave like plain filelock
+    def _still_ours(self, fd: int) -> bool:
+        """Whether the file locked through ``fd`` is still the file at ``self.path``."""
         try:
-            on_disk = os.stat(self.path)
+            on_disk = os.stat(self.path, follow_symlinks=False)
         except FileNotFoundError:
             return False
         held = os.fstat(fd)
@@ -133,7 +157,7 @@ class StateLock:
         """
         if self._depth() <= 0:
             raise RuntimeError("ensure_still_held() without holding the lock")
-        if not self._still_ours(self._lock_obj()):
+        if not self._still_ours(self._local.fd):
             raise LockLostError(
                 f"the lock file {self.path} was removed while a write was in progress; "
                 "nothing was written, try again"
@@ -146,7 +170,8 @@ class StateLock:
             raise RuntimeError("StateLock.release() without acquire()")
         self._local.depth = depth - 1
         if depth == 1:
-            self._lock_obj().release(force=True)
+            fd, self._local.fd = self._local.fd, None
+            os.close(fd)  # the flock goes with the last descriptor of the open
 
     def __enter__(self) -> StateLock:
         self.acquire()

@@ -9,6 +9,7 @@ refresh its lenses when construct records change on disk.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from pathlib import Path
@@ -53,27 +54,36 @@ def lens_title(count: int | None) -> str:
 
 
 def register(server: SyntheticServer) -> None:
-    """Register textDocument/codeLens (computed on a worker thread)."""
+    """Register textDocument/codeLens (computed on a worker thread, answered on the loop)."""
 
-    @server.thread()
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
-    def code_lens(ls: SyntheticServer, params: types.CodeLensParams) -> list[types.CodeLens] | None:
-        analysis = ls.analyze(params.text_document.uri)
-        if analysis is None:
-            return None
-        templates = symbols(analysis)
-        if not templates:
-            return []
-        counts = live_counts(analysis.root) if analysis.root is not None else None
-        root = str(analysis.root) if analysis.root is not None else None
-        return [
-            types.CodeLens(
-                range=symbol.selection_range,
-                command=types.Command(
-                    title=lens_title(counts.get(symbol.name, 0) if counts is not None else None),
-                    command=NEW_CONSTRUCT_COMMAND,
-                    arguments=[{"root": root, "template_id": symbol.name}],
-                ),
-            )
-            for symbol in templates
-        ]
+    async def code_lens(
+        ls: SyntheticServer, params: types.CodeLensParams
+    ) -> list[types.CodeLens] | None:
+        # A coroutine rather than a threaded handler: pygls would answer a
+        # threaded one from the worker thread.
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(ls.thread_pool, lenses, ls, params.text_document.uri)
+
+
+def lenses(ls: SyntheticServer, uri: str) -> list[types.CodeLens] | None:
+    """The code lenses of the config at ``uri``: one per template, with its live count."""
+    analysis = ls.analyze(uri)
+    if analysis is None:
+        return None
+    templates = symbols(analysis)
+    if not templates:
+        return []
+    counts = live_counts(analysis.root) if analysis.root is not None else None
+    root = str(analysis.root) if analysis.root is not None else None
+    return [
+        types.CodeLens(
+            range=symbol.selection_range,
+            command=types.Command(
+                title=lens_title(counts.get(symbol.name, 0) if counts is not None else None),
+                command=NEW_CONSTRUCT_COMMAND,
+                arguments=[{"root": root, "template_id": symbol.name}],
+            ),
+        )
+        for symbol in templates
+    ]

@@ -8,6 +8,8 @@ and sends the custom notification::
     synthetic/constructsChanged  {"root": "<repository work tree>", "stateDir": "<...>"}
 
 A client refreshes its tree views on it (``synthetic.construct.list``).
+When the watch of a repository begins, the server says so in the client's
+log (``window/logMessage``: ``watching construct records of <root> (<folder>)``).
 
 How: a stat poll, measured to be enough (``bench/bench_lsp.py``). Every
 ``INTERVAL`` seconds one ``stat`` of the folder (every record is written
@@ -32,6 +34,8 @@ from synthetic_ls.lsp.server import SyntheticServer
 log = logging.getLogger(__name__)
 
 NOTIFICATION = "synthetic/constructsChanged"
+#: How the log message that a repository is watched begins (followed by its root).
+WATCHING = "watching construct records of"
 INTERVAL = 0.25
 FULL_EVERY = 40
 RECORDS_FOLDER = "constructs"
@@ -103,6 +107,13 @@ class Watcher:
         records = state_dir / RECORDS_FOLDER
         watched = Watched(root, state_dir, folder_stamp(records), None)
         self.watched[root] = watched
+        # In the client's log (VS Code's output channel, Neovim's lsp.log):
+        # from here on, a change of the records is notified.
+        self.server.window_log_message(
+            types.LogMessageParams(
+                type=types.MessageType.Info, message=f"{WATCHING} {root} ({records})"
+            )
+        )
         try:
             loop = asyncio.get_running_loop()
             loop.run_in_executor(None, self._prime, watched)

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from synthetic_ls import __version__
+from synthetic_ls.lsp.protocol import SyntheticProtocol, check_handlers
 
 if TYPE_CHECKING:
     from synthetic_ls.config import ConfigResult
@@ -42,58 +42,6 @@ class Analysis:
     #: The repository the config belongs to (its paths are checked against it).
     root: Path | None
     result: ConfigResult
-
-
-class SyntheticProtocol(LanguageServerProtocol):
-    """pygls's protocol, without its leak of one future per handled message.
-
-    pygls 2.1.1 keeps the future of every threaded, async or generator
-    handler in ``_request_futures`` (so that a request can be cancelled) but
-    removes it only when it answers a request: the futures of notifications
-    (every didChange goes through a generator handler) and of the handlers a
-    built-in generator yields to stay forever, about 2 KB per keystroke
-    (``bench/bench_lsp.py``, memory). Here each is dropped once it is done.
-    """
-
-    def _execute_handler(
-        self,
-        msg_id: Any,
-        handler: Any,
-        callback: Any,
-        args: tuple[Any, ...] | None = None,
-        kwargs: dict[str, Any] | None = None,
-    ) -> None:
-        futures = self._request_futures
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-
-        def finish(future: Any) -> None:
-            try:
-                if callback is not None:
-                    callback(future)
-            finally:
-                if futures.get(msg_id) is future:
-                    del futures[msg_id]
-
-        def done(future: Any) -> None:
-            # A threaded handler's future completes on its worker thread. The
-            # dict of futures is read on the loop (pygls iterates over it at
-            # shutdown), so it is changed, and the answer sent, on the loop only.
-            if loop is not None and not loop.is_closed() and not _on_loop(loop):
-                loop.call_soon_threadsafe(finish, future)
-            else:
-                finish(future)
-
-        super()._execute_handler(msg_id, handler, done, args, kwargs)
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False
 
 
 class SyntheticServer(LanguageServer):
@@ -255,6 +203,7 @@ def create_server(features: Iterable[str] = FEATURES) -> SyntheticServer:
 
     for name in features:
         _load(name).register(server)
+    check_handlers(server.protocol)
     return server
 
 

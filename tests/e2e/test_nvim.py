@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from synthetic_ls.lsp.live_state import WATCHING
 from tests.gitrepo import GIT_ENV, git, make_repo
 
 HERE = Path(__file__).parent
@@ -359,9 +360,17 @@ def test_remove_after_confirmation(repo: Path, tmp_path: Path) -> None:
 def test_a_construct_made_by_the_cli_reaches_neovim(repo: Path, tmp_path: Path) -> None:
     """synthetic/constructsChanged fires `User SyntheticConstructsChanged` in Neovim."""
     cli = json.dumps([sys.executable, "-m", "synthetic_ls", "new", "From the CLI", "--no-worktree"])
+    watching = json.dumps(f"{WATCHING} {repo} ")
     result = run_scenario(
         repo,
         f"""
+        -- The server's log lines (window/logMessage), still handled as usual.
+        local logged = {{}}
+        local log_message = vim.lsp.handlers["window/logMessage"]
+        vim.lsp.handlers["window/logMessage"] = function(err, params, ctx, config)
+          table.insert(logged, params.message)
+          return log_message(err, params, ctx, config)
+        end
         vim.cmd("edit README.md")
         T.client(0)
         local seen = {{}}
@@ -369,11 +378,12 @@ def test_a_construct_made_by_the_cli_reaches_neovim(repo: Path, tmp_path: Path) 
           pattern = "SyntheticConstructsChanged",
           callback = function(args) table.insert(seen, args.data) end,
         }})
-        -- Let the server start watching the repository, then change it from outside.
+        -- Once the server says it watches the repository, change it from outside.
         T.wait(function()
-          return require("synthetic").client_for_root(vim.fn.getcwd()).initialized
-        end, 15000, "initialized")
-        vim.wait(500)
+          for _, line in ipairs(logged) do
+            if vim.startswith(line, {watching}) then return true end
+          end
+        end, 15000, "the server watching the repository")
         local proc = vim.system(vim.json.decode({json.dumps(cli)})):wait(60000)
         assert(proc.code == 0, proc.stderr)
         T.results.seen = T.wait(function() return #seen > 0 and seen or nil end, 15000,

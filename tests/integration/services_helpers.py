@@ -29,6 +29,14 @@ PROJECT = Path(__file__).resolve().parents[2]
 SVC = r'''
 import http.server, json, os, signal, subprocess, sys, time
 
+def note_sigterm():
+    """On SIGTERM, add this pid to $MARKER_DIR/sigterm (when set) and go on."""
+    def noted(signum, frame):
+        if os.environ.get("MARKER_DIR"):
+            with open(os.path.join(os.environ["MARKER_DIR"], "sigterm"), "a") as out:
+                out.write(f"{os.getpid()}\n")
+    signal.signal(signal.SIGTERM, noted)
+
 mode = sys.argv[1]
 port = int(os.environ.get("PORT", "0") or 0)
 if mode == "ready":
@@ -48,12 +56,16 @@ elif mode == "exit":
     print("boom: missing DATABASE_URL", flush=True)
     sys.exit(3)
 elif mode == "stubborn":
-    child = subprocess.Popen([sys.executable, "-c",
-        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-        "print('child up', flush=True); time.sleep(600)"])
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    time.sleep(0.2)
+    # Ignores SIGTERM, and so does its child: ready once both do.
+    note_sigterm()
+    child = subprocess.Popen([sys.executable, sys.argv[0], "stubborn-child"],
+                             stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline() == "child up\n"
     print(f"stubborn ready child={child.pid}", flush=True)
+    time.sleep(600)
+elif mode == "stubborn-child":
+    note_sigterm()
+    print("child up", flush=True)
     time.sleep(600)
 elif mode == "chatty":
     for i in range(4000):

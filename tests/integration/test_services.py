@@ -12,7 +12,7 @@ import json
 import os
 import signal
 import subprocess
-import time
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -38,7 +38,7 @@ from synthetic_ls.ops.services import (
     stop_services,
 )
 from synthetic_ls.runtime import service_logs, service_process
-from synthetic_ls.runtime.groups import group_alive
+from synthetic_ls.runtime.groups import end_group, group_alive
 from tests.gitrepo import GIT_ENV
 from tests.integration.services_helpers import (
     PY,
@@ -126,13 +126,14 @@ def test_ready_timeout_rolls_back_and_quotes_the_log(tmp_path: Path, groups: lis
                  setup='["echo preparing the silent one"]')
     repo = make_service_repo(tmp_path, config(f"quiet: {silent}"))
     store = Store.open(repo)
-    started = time.monotonic()
     with pytest.raises(SyntheticError) as caught:
         create_construct(store, CreateOptions(name="Quiet"))
-    assert time.monotonic() - started >= 1.4
     err = caught.value
     assert err.code == "service-timeout"
     assert "within 1.5 s" in str(err) and "preparing the silent one" in str(err)
+    # The wait was for a service that had started (the log quotes its launch),
+    # and that the rollback then stopped: it timed out, it did not fail to start.
+    assert "svc.py silent" in str(err) and "stopped service quiet" in str(err)
     assert err.fields["step"] == "starting services"
     # Nothing is left: no record, no service, no port, no process.
     assert store.list(Construct).records == []
@@ -188,12 +189,12 @@ def test_stop_ends_a_child_that_ignores_sigterm(
     log = "\n".join(service_logs_tail(store, cid).lines)
     child = int(log.split("child=")[1].split()[0])
     assert os.getpgid(child) == record.pid  # the child is in the service's group
-    started = time.monotonic()
     result = stop_services(store, cid)
-    took = time.monotonic() - started
     assert not group_alive(record.pid)
     assert start_time(child) is None
-    assert took >= 1.0  # SIGTERM was ignored; SIGKILL came after the grace period
+    # Both got SIGTERM and went on (their handler noted it): SIGKILL ended them.
+    noted = (tmp_path / "markers" / "sigterm").read_text().split()
+    assert str(child) in noted and len(noted) == 2
     assert (tmp_path / "markers" / "stop").read_text().strip() == "stop-ran"
     assert result.to_dict()["services"][0]["state"] == "stopped"
     # Starting again works and gives the same port-less service a new process.
@@ -477,16 +478,29 @@ def test_a_cancelled_setup_command_stops_at_once_and_leaves_no_process(tmp_path:
     from synthetic_ls.errors import OperationCancelledError
 
     groups: list[int] = []
-    asked = time.monotonic()
-    with pytest.raises(OperationCancelledError):
-        service_process.run_commands(
-            ["sleep 30"], cwd=tmp_path, env=dict(os.environ), log=tmp_path / "setup.log",
-            what="setup", on_start=groups.append,
-            cancelled=lambda: time.monotonic() - asked > 0.3,
-        )
-    assert time.monotonic() - asked < 5
-    assert len(groups) == 1
-    deadline = time.monotonic() + 5
-    while group_alive(groups[0]) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not group_alive(groups[0])
+    outcome: list[BaseException] = []
+
+    def setup() -> None:
+        try:
+            service_process.run_commands(
+                # Cannot end by itself within the test: only the cancel ends it.
+                [f"sleep 600; touch '{tmp_path / 'finished'}'"],
+                cwd=tmp_path, env=dict(os.environ), log=tmp_path / "setup.log",
+                what="setup", on_start=groups.append,
+                cancelled=lambda: bool(groups),  # Cancel, once the command runs
+            )
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=setup, daemon=True)
+    worker.start()
+    try:
+        worker.join(60)  # a deadline for the condition "it returned", not a measure
+        assert not worker.is_alive(), "run_commands waited for the command instead"
+        assert [type(exc) for exc in outcome] == [OperationCancelledError]
+        assert len(groups) == 1
+        wait_until(lambda: not group_alive(groups[0]), what="the setup command's group to end")
+        assert not (tmp_path / "finished").exists()
+    finally:
+        for group in groups:
+            end_group(group, grace=0.2)

@@ -198,61 +198,84 @@ async def test_config_init_writes_once(client: LanguageClient, repo: Path) -> No
     assert caught.value.data["code"] == "conflict"
 
 
-async def test_a_long_command_does_not_block_the_server(client: LanguageClient, repo: Path) -> None:
-    # git runs the post-checkout hook when the worktree is made: make it slow.
+def hold_checkout(repo: Path, folder: Path) -> tuple[Path, Path]:
+    """Hold git after the worktree's checkout, in its post-checkout hook, until released.
+
+    Returns (started, go): the hook creates ``started``, then waits until
+    ``go`` exists. A creation cannot finish before the test creates ``go``.
+    """
+    started, go = folder / "hook-started", folder / "hook-go"
     hook = repo / ".git" / "hooks" / "post-checkout"
-    hook.write_text("#!/bin/sh\nsleep 4\n")
+    hook.write_text(
+        f"#!/bin/sh\ntouch '{started}'\nwhile [ ! -e '{go}' ]; do sleep 0.02; done\n"
+    )
     hook.chmod(0o755)
+    return started, go
+
+
+async def until(check: Any, what: str, timeout: float = 30) -> Any:
+    """Poll ``check()`` until it gives something true, and return that."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (value := check()):
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+    return value
+
+
+async def test_a_long_command_does_not_block_the_server(
+    client: LanguageClient, repo: Path, tmp_path: Path
+) -> None:
+    started, go = hold_checkout(repo, tmp_path)
     path = repo / "synthetic.config.ts"
     await open_config(client, path)
     creating = asyncio.ensure_future(
         run(client, "synthetic.construct.create", {"name": "slow", "template_id": "docs"})
     )
-    # Until the record is written (a fixed sleep was too short on a loaded machine).
-    records = repo / ".git" / "synthetic" / "constructs"
-    for _ in range(400):
-        if records.is_dir() and any(records.glob("*.toml")):
-            break
-        await asyncio.sleep(0.05)
-    start = asyncio.get_running_loop().time()
-    hover = await client.text_document_hover_async(
-        types.HoverParams(
-            text_document=types.TextDocumentIdentifier(uri=path.as_uri()),
-            position=types.Position(line=6, character=6),
+    try:
+        await until(started.exists, "git's post-checkout hook")
+        hover = await asyncio.wait_for(
+            client.text_document_hover_async(
+                types.HoverParams(
+                    text_document=types.TextDocumentIdentifier(uri=path.as_uri()),
+                    position=types.Position(line=6, character=6),
+                )
+            ),
+            30,
         )
-    )
-    listed = await run(client, "synthetic.construct.list", {"inspect": False})
-    waited = asyncio.get_running_loop().time() - start
-    assert hover is not None and waited < 1.0
-    assert not creating.done()
-    assert [c["status"] for c in listed["constructs"]] == ["spawning"]
+        listed = await run(client, "synthetic.construct.list", {"inspect": False})
+        # Both answered while the creation could not finish (it waits for `go`).
+        assert hover is not None
+        assert not creating.done()
+        assert [c["status"] for c in listed["constructs"]] == ["spawning"]
+    finally:
+        go.touch()
     created = await creating
     assert created["status"] == "ready"
 
 
 async def test_a_creation_can_be_cancelled_from_its_progress(
-    client: LanguageClient, repo: Path
+    client: LanguageClient, repo: Path, tmp_path: Path
 ) -> None:
     """The client's cancel button (window/workDoneProgress/cancel): nothing is left."""
-    hook = repo / ".git" / "hooks" / "post-checkout"
-    hook.write_text("#!/bin/sh\nsleep 1.5\n")
-    hook.chmod(0o755)
+    started, go = hold_checkout(repo, tmp_path)
     before = set(client.progress_reports)
     creating = asyncio.ensure_future(
         run(client, "synthetic.construct.create", {"name": "stop", "template_id": "docs"})
     )
-    token = None
-    for _ in range(100):
-        await asyncio.sleep(0.05)
-        fresh = [t for t in client.progress_reports
-                 if t not in before and client.progress_reports[t]]
-        if fresh:
-            token = fresh[0]
-            break
-    assert token is not None, "no progress was reported"
-    begin = client.progress_reports[token][0]
-    assert isinstance(begin, types.WorkDoneProgressBegin) and begin.cancellable
-    client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+    try:
+        token = await until(
+            lambda: next((t for t in client.progress_reports
+                          if t not in before and client.progress_reports[t]), None),
+            "a progress report",
+        )
+        begin = client.progress_reports[token][0]
+        assert isinstance(begin, types.WorkDoneProgressBegin) and begin.cancellable
+        await until(started.exists, "git's post-checkout hook")
+        client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+        # Answered after the cancel, so the server has handled the cancel by now.
+        await run(client, "synthetic.construct.list", {"inspect": False})
+    finally:
+        go.touch()
     with pytest.raises(JsonRpcException) as caught:
         await creating
     assert caught.value.data["code"] == "cancelled", caught.value.data

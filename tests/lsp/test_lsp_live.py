@@ -13,6 +13,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
+from synthetic_ls.lsp.live_state import WATCHING
 from tests.gitrepo import GIT_ENV, make_repo
 from tests.lsp.conftest import CLEAN_CONFIG, open_config
 from tests.lsp.test_lsp_commands import run
@@ -54,16 +55,26 @@ async def changed_for(client: LanguageClient, root: Path, timeout: float = 15) -
     raise AssertionError(f"no synthetic/constructsChanged about {root} within {timeout} s")
 
 
-async def _settle() -> None:
-    # The server starts watching a repository just after initialize (it asks
-    # git where the state is); give it that moment.
-    await asyncio.sleep(0.8)
+async def watching(client: LanguageClient, *roots: Path, timeout: float = 15) -> None:
+    """Wait until the server has said (window/logMessage) that it watches each of ``roots``.
+
+    It starts watching a repository just after it sees it (once git has said
+    where the state is): changes made before that are not notified.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    wanted = {f"{WATCHING} {root} " for root in roots}
+    while True:
+        said = {m.message for m in client.log_messages}
+        if all(any(m.startswith(w) for m in said) for w in wanted):
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"not watching {roots}: {said}"
+        await asyncio.sleep(0.02)
 
 
 async def test_a_change_made_by_the_cli_reaches_the_client(
     client: LanguageClient, repo: Path
 ) -> None:
-    await _settle()
+    await watching(client, repo)
     waiting = asyncio.ensure_future(changed_for(client, repo))
     cli(repo, "new", "From the CLI", "--template", "docs", "--no-worktree")
     params = await waiting
@@ -107,14 +118,16 @@ async def test_several_repositories(client: LanguageClient, two_repos: tuple[Pat
             )
         )
     )
-    await _settle()
+    await watching(client, one, two)
     with pytest.raises(JsonRpcException) as caught:
         await run(client, "synthetic.construct.list")
     assert caught.value.data["code"] == "invalid-input"
     assert sorted(caught.value.data["roots"]) == sorted([str(one), str(two)])
+    waiting = asyncio.ensure_future(changed_for(client, two))
     made = await run(
         client, "synthetic.construct.create", {"root": str(two), "name": "x", "worktree": False}
     )
+    assert Path((await waiting)["root"]) == two
     assert (await run(client, "synthetic.construct.list", {"root": str(one)}))["constructs"] == []
     listed = await run(client, "synthetic.construct.list", {"root": str(two)})
     assert [c["id"] for c in listed["constructs"]] == [made["id"]]
@@ -160,7 +173,9 @@ async def test_opening_a_repository_runs_and_writes_nothing(
     await client.text_document_code_lens_async(
         types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=path.as_uri()))
     )
-    await _settle()
+    # The last thing the server does on its own for a repository it sees:
+    # start watching it (which must create nothing either).
+    await watching(client, hostile_repo)
     after = sorted(p.relative_to(hostile_repo) for p in hostile_repo.rglob("*"))
     assert after == before  # no PWNED file, and no state folder made under .git
     assert not any(p.name.startswith("PWNED") for p in hostile_repo.parent.rglob("*"))

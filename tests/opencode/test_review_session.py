@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -64,9 +65,11 @@ def test_review_on_idle_and_the_log_interleaves_turns_and_commits(
     # Reviewing no longer follows the agent: it stays there.
     assert cli_json(capsys, "show", cid)["status"] == "reviewing"
 
-    time.sleep(1.1)  # commit times have whole seconds
+    # Commit times have whole seconds: the commit must be dated after the
+    # turn, and the next turn after the commit.
+    next_whole_second()
     commit_file(wt, "made.txt", "hi\n", "add made.txt")
-    time.sleep(1.1)
+    next_whole_second()
     cli_json(capsys, "session", "send", cid, "what did you do?", "--wait")
     log = cli_json(capsys, "log", cid)
     kinds = [e["kind"] for e in log["entries"]]
@@ -88,3 +91,10 @@ def test_review_on_idle_and_the_log_interleaves_turns_and_commits(
         "Add greeting\n\nSay hello\n\nAgent summary:\nOffline model reply to: what did you do?"
     )
     assert "* add made.txt" in message
+
+
+def next_whole_second() -> None:
+    """Wait until the clock has entered the next whole second (what a commit date can tell)."""
+    target = math.floor(time.time()) + 1
+    while time.time() < target:
+        time.sleep(0.01)

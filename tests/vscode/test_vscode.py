@@ -756,13 +756,15 @@ export default {
       label: "Slow",
       services: {
         web: { type: "process", run: "python3 -u ${constructDir}/slow.py", readyPattern: "ready",
-               readyTimeoutMs: 120000 },
+               readyTimeoutMs: 900000 },
       },
     },
   },
 };
 """
-SLOW_SERVICE = "import time\nprint('warming up', flush=True)\ntime.sleep(300)\n"
+# Never ready, and waited for up to 15 minutes: only the Cancel can end the wait
+# within the page's deadline (DEADLINE).
+SLOW_SERVICE = "import time\nprint('warming up', flush=True)\ntime.sleep(1800)\n"
 
 
 def processes_running(marker: str) -> list[str]:
@@ -802,10 +804,10 @@ def test_cancelling_a_creation_from_its_notification_leaves_nothing(tmp_path: Pa
             p for p in processes_running("slow.py") if marker in p])
         assert list((state / "constructs").glob("*.toml"))
         page.screenshot(path=str(artefacts / "cancel-progress.png"))
-        started = time.monotonic()
         toast.get_by_role("button", name="Cancel").click()
+        # Within the page's deadline: the wait for the service (15 minutes
+        # at most) ended with the Cancel, not with the service.
         page.locator(".notification-toast", has_text="creation cancelled").wait_for()
-        assert time.monotonic() - started < 20, "the cancel waited for the service"
         assert not list((state / "constructs").glob("*.toml"))
         assert not list((state / "services").glob("*.toml"))
         assert not list((state / "port_allocations").glob("*.toml"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -9,10 +10,9 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from filelock import FileLock
+from filelock import FileLock, Timeout
 from sf_helpers import add_construct, make_repo
 
 from state_format import atomic
@@ -134,27 +134,40 @@ def test_lock_taken_on_a_file_deleted_meanwhile_is_retried(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Reproduce the race deterministically: the file is unlinked right after
-    # filelock locked it (as if a previous holder cleaned it up). A plain flock
+    # it was flock'ed (as if a previous holder cleaned it up). A plain flock
     # would now "hold" a lock nobody else can see; StateLock must notice and retry.
     path = tmp_path / ".lock"
-    original = FileLock.acquire
-    calls: list[int] = []
+    original = fcntl.flock
+    locked: list[int] = []
 
-    def racing_acquire(self: FileLock, *args: Any, **kwargs: Any) -> Any:
-        result = original(self, *args, **kwargs)
-        calls.append(1)
-        if len(calls) == 1:
-            os.unlink(self.lock_file)
-        return result
+    def racing_flock(fd: int, operation: int) -> None:
+        original(fd, operation)
+        if operation & fcntl.LOCK_EX:
+            locked.append(os.fstat(fd).st_ino)
+            if len(locked) == 1:
+                os.unlink(path)
 
-    monkeypatch.setattr(FileLock, "acquire", racing_acquire)
+    monkeypatch.setattr(fcntl, "flock", racing_flock)
     lock = StateLock(path, timeout=5)
     with lock:
-        assert len(calls) == 2
-        lock.ensure_still_held()  # the lock now is on the file at the path
-    other = StateLock(path, timeout=0.1)
+        assert len(locked) == 2  # the first file vanished: locked again, on the new one
+        assert os.stat(path).st_ino == locked[1]  # the lock now is on the file at the path
+        lock.ensure_still_held()
     monkeypatch.undo()
-    with other:  # released properly
+    with StateLock(path, timeout=0.1):  # released properly
+        pass
+
+
+def test_the_lock_excludes_other_processes_and_filelock_users(tmp_path: Path) -> None:
+    """A flock like filelock's: a FileLock on the same path waits for a StateLock."""
+    path = tmp_path / ".lock"
+    with StateLock(path, timeout=1):
+        with pytest.raises(Timeout):
+            FileLock(str(path), timeout=0).acquire()
+        with pytest.raises(LockTimeoutError), StateLock(path, timeout=0):
+            pass  # another thread's (or another StateLock's) open of the file
+    held = FileLock(str(path), timeout=1)
+    with held, pytest.raises(LockTimeoutError), StateLock(path, timeout=0):
         pass
 
 

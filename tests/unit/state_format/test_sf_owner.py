@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-import time
+from pathlib import Path
 
 import pytest
 
@@ -32,9 +32,17 @@ def test_a_finished_process_is_dead() -> None:
 def test_a_zombie_is_dead() -> None:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     owner = Owner.of(proc.pid)
-    time.sleep(0.5)  # exited, not yet waited for: a zombie
+    # Until it has exited, without reaping it (WNOWAIT): a zombie.
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+    assert _state(proc.pid) == "Z"
     assert owner.liveness() is Liveness.DEAD
     proc.wait()
+
+
+def _state(pid: int) -> str:
+    """The state letter of process ``pid`` (R, S, Z ...), from /proc."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2]
 
 
 def test_a_reused_pid_is_dead() -> None:
@@ -87,17 +95,20 @@ def test_bad_owner_tables_are_refused(bad: object) -> None:
 
 
 def test_end_group_kills_a_child_that_ignores_sigterm() -> None:
+    # Each says so once it ignores SIGTERM; the child writes to the same pipe.
     script = (
         "import signal,subprocess,sys,time;signal.signal(signal.SIGTERM,signal.SIG_IGN);"
         "subprocess.Popen([sys.executable,'-c','import signal,time;"
-        "signal.signal(signal.SIGTERM,signal.SIG_IGN);time.sleep(60)']);print('up',flush=True);"
-        "time.sleep(60)"
+        "signal.signal(signal.SIGTERM,signal.SIG_IGN);print(\\'child up\\',flush=True);"
+        "time.sleep(60)']);print('up',flush=True);time.sleep(60)"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", script], process_group=0, stdout=subprocess.PIPE, text=True
     )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "up"
-    time.sleep(0.2)
+    assert proc.stdout is not None
+    assert sorted([proc.stdout.readline().strip(), proc.stdout.readline().strip()]) == [
+        "child up", "up"
+    ]
     assert len(group_members(proc.pid)) == 2
     assert end_group(proc.pid, grace=0.3)
     assert not group_alive(proc.pid)
