@@ -328,6 +328,14 @@ def cmd_rm(args: argparse.Namespace) -> int:
                 f"refusing to remove {construct.id} without confirmation; pass --yes",
                 code="usage",
             )
+        from synthetic_ls.ops.removal_preview import removal_preview
+
+        # The server's account of what goes and what would be lost, before asking.
+        preview = removal_preview(store, construct.id)
+        sys.stderr.write(_removal_text(preview, force=args.force, keep_session=args.keep_session))
+        if preview.force_required and not args.force:
+            sys.stderr.write("Not removed; pass --force to remove it and lose that.\n")
+            return int(ExitCode.CONFLICT)
         sys.stderr.write(f"Remove construct {construct.id} ({one_line(construct.name)})? [y/N] ")
         sys.stderr.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
@@ -345,6 +353,39 @@ def cmd_rm(args: argparse.Namespace) -> int:
         for note in result.notes:
             sys.stdout.write(f"  {note}\n")
     return int(ExitCode.OK)
+
+
+def _removal_text(preview: Any, *, force: bool, keep_session: bool) -> str:
+    """What ``rm`` would do, as the server's preview says, for a person to confirm."""
+    lines = [f"Removing {preview.construct.id} ({one_line(preview.construct.name)}):"]
+    if preview.worktree:
+        lines.append(f"  deletes the worktree {preview.worktree}")
+    branch = preview.branch
+    if branch is not None:
+        fate = branch.with_force if force else branch.without_force
+        why = f" ({branch.reason})" if branch.reason else ""
+        verb = "deletes" if fate == "deleted" else "keeps"
+        lines.append(f"  {verb} the branch {branch.name}{why}")
+        if fate == "deleted" and branch.unmerged:
+            lines += [f"    {c.id[:12]} {one_line(c.subject, 70)}" for c in branch.unmerged[:10]]
+    if preview.session:
+        verb = "keeps" if keep_session else "deletes"
+        lines.append(f"  {verb} the agent session {preview.session}")
+    if preview.services:
+        lines.append(f"  stops the services {', '.join(preview.services)}")
+    if preview.ports:
+        lines.append(f"  releases the ports {', '.join(str(p) for p in preview.ports)}")
+    if preview.locked:
+        lines.append(f"  the worktree is locked ({one_line(preview.locked, 100)})")
+    if preview.loses:
+        lead = "work that would be lost" if force else "it holds work removal would lose"
+        lines.append(f"  {lead}:")
+        for work in preview.loses:
+            lines.append(f"    {work.title}" + (":" if work.lines else ""))
+            lines += [f"      {one_line(x, 100)}" for x in work.lines[:15]]
+            if len(work.lines) > 15:
+                lines.append(f"      ... and {len(work.lines) - 15} more")
+    return "\n".join(lines) + "\n"
 
 
 # -- rendering ------------------------------------------------------------------

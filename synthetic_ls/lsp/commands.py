@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from pygls.exceptions import JsonRpcException
 from state_format.errors import StateError
 from synthetic_ls.errors import InvalidInputError, SyntheticError, error_payload
 from synthetic_ls.lsp import review_commands, service_commands
-from synthetic_ls.lsp.command_spec import Command, _need, _options, _take
+from synthetic_ls.lsp.command_spec import Command, parse
 from synthetic_ls.lsp.server import SyntheticServer
 
 log = logging.getLogger(__name__)
@@ -40,12 +39,14 @@ INVALID_PARAMS = -32602
 
 
 # -- the operations ----------------------------------------------------------------
+# Each adapter takes the JSON arguments the operation's own signature (or its
+# options dataclass) declares (command_spec.parse), and returns its result.
 
 
 def _create(store: Any, args: dict[str, Any], progress: Any = None) -> Any:
     from synthetic_ls.ops.constructs import CreateOptions, create_construct, plan_construct
 
-    values = _options(CreateOptions, args, {"dry_run": bool})
+    values = parse(args, CreateOptions, dry_run=bool)
     dry_run = values.pop("dry_run", False)
     options = CreateOptions(**values)
     if dry_run:
@@ -58,89 +59,72 @@ def _create(store: Any, args: dict[str, Any], progress: Any = None) -> Any:
 
 
 def _list(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.constructs import parse_status
     from synthetic_ls.ops.listing import list_constructs
 
-    values = _take(args, {"status": str, "template_id": str, "inspect": bool})
-    status = parse_status(values["status"]) if "status" in values else None
-    return list_constructs(
-        store,
-        status=status,
-        template_id=values.get("template_id"),
-        inspect=values.get("inspect", True),
-    )
+    return list_constructs(store, **parse(args, list_constructs))
 
 
 def _show(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.constructs import show_construct
 
-    values = _take(args, {"ref": str, "with_size": bool})
-    return show_construct(store, _need(values, "ref"), with_size=values.get("with_size", False))
+    return show_construct(store, **parse(args, show_construct))
 
 
 def _update(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.constructs import EditOptions, edit_construct
 
-    return edit_construct(store, EditOptions(**_options(EditOptions, args)))
+    return edit_construct(store, EditOptions(**parse(args, EditOptions)))
 
 
 def _delete(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.constructs import RemoveOptions, remove_construct
 
-    return remove_construct(store, RemoveOptions(**_options(RemoveOptions, args)))
+    return remove_construct(store, RemoveOptions(**parse(args, RemoveOptions)))
+
+
+def _removal_preview(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.removal_preview import removal_preview
+
+    return removal_preview(store, **parse(args, removal_preview))
 
 
 def _worktree_add(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.worktree import add_worktree
 
-    values = _take(args, {"ref": str, "from_ref": str, "branch": str})
-    return add_worktree(
-        store, _need(values, "ref"), from_ref=values.get("from_ref"), branch=values.get("branch")
-    )
+    return add_worktree(store, **parse(args, add_worktree))
 
 
 def _worktree_remove(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.worktree import remove_worktree
 
-    values = _take(args, {"ref": str, "force": bool, "keep_session": bool})
-    return remove_worktree(
-        store, _need(values, "ref"), force=values.get("force", False),
-        keep_session=values.get("keep_session", False),
-    )
+    return remove_worktree(store, **parse(args, remove_worktree))
 
 
 def _doctor_run(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.doctor import run_doctor
 
-    values = _take(args, {"fix": bool})
-    return run_doctor(store, fix=values.get("fix", False))
+    return run_doctor(store, **parse(args, run_doctor))
 
 
 def _doctor_fix(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.doctor import apply_fix
 
-    values = _take(args, {"finding_id": str})
-    return apply_fix(store, _need(values, "finding_id"))
+    return apply_fix(store, **parse(args, apply_fix))
 
 
 def _import(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.import_worktree import import_worktree
 
-    values = _take(args, {"path": str, "name": str, "template_id": str, "description": str})
-    return import_worktree(
-        store,
-        _in_repository(store.repo.worktree, _need(values, "path")),
-        name=values.get("name"),
-        template_id=values.get("template_id"),
-        description=values.get("description", ""),
-    )
+    # A path arrives as text, relative to the repository (not the server's cwd).
+    values = parse(args, import_worktree, path=str)
+    values["path"] = _in_repository(store.repo.worktree, values["path"])
+    return import_worktree(store, **values)
 
 
 def _config_check(root: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.config import check_config
 
-    values = _take(args, {"path": str})
-    given = values.get("path")
+    given = parse(args, check_config, path=str).get("path")
     return check_config(_in_repository(root, given) if given else None, cwd=root)
 
 
@@ -153,31 +137,28 @@ def _in_repository(root: Path, path: str) -> Path:
 def _config_templates(root: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.templates import list_templates
 
-    _take(args, {})
+    parse(args, list_templates)
     return list_templates(root)
 
 
 def _config_init(root: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.config import write_starter
 
-    _take(args, {})
+    parse(args, write_starter)
     return write_starter(cwd=root)
 
 
 def _session_open(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.session import open_session
 
-    return open_session(store, _need(_take(args, {"ref": str}), "ref"))
+    return open_session(store, **parse(args, open_session))
 
 
 def _session_send(store: Any, args: dict[str, Any], progress: Any = None) -> Any:
-    from synthetic_ls.opencode.client import TURN_TIMEOUT
     from synthetic_ls.ops.session import send_prompt
 
-    values = _take(args, {"ref": str, "text": str, "wait": bool, "timeout": (int, float)})
     return send_prompt(
-        store, _need(values, "ref"), _need(values, "text"), wait=values.get("wait", False),
-        timeout=float(values.get("timeout", TURN_TIMEOUT)),
+        store, **parse(args, send_prompt),
         cancelled=progress.cancelled if progress is not None else None,
     )
 
@@ -185,10 +166,9 @@ def _session_send(store: Any, args: dict[str, Any], progress: Any = None) -> Any
 def _session_watch(store: Any, args: dict[str, Any], progress: Any = None) -> Any:
     from synthetic_ls.ops.session import watch_session
 
-    values = _take(args, {"ref": str, "timeout": (int, float)})
     lines: list[str] = []
     result = watch_session(
-        store, _need(values, "ref"), lines.append, timeout=values.get("timeout"),
+        store, emit=lines.append, **parse(args, watch_session),
         cancelled=progress.cancelled if progress is not None else None,
     )
     return _Extended(result, {"lines": lines})
@@ -197,48 +177,43 @@ def _session_watch(store: Any, args: dict[str, Any], progress: Any = None) -> An
 def _session_abort(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.session import abort_session
 
-    return abort_session(store, _need(_take(args, {"ref": str}), "ref"))
+    return abort_session(store, **parse(args, abort_session))
 
 
 def _session_log(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.session import session_log
 
-    return session_log(store, _need(_take(args, {"ref": str}), "ref"))
+    return session_log(store, **parse(args, session_log))
 
 
 def _session_permissions(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.session import list_permissions
 
-    return list_permissions(store, _need(_take(args, {"ref": str}), "ref"))
+    return list_permissions(store, **parse(args, list_permissions))
 
 
-def _session_reply(approve: bool) -> Callable[[Any, dict[str, Any]], Any]:
-    def run(store: Any, args: dict[str, Any]) -> Any:
-        from synthetic_ls.ops.session import reply_permission
+def _session_approve(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.session import approve_permission
 
-        kinds: dict[str, type | tuple[type, ...]] = {
-            "ref": str, "permission_id": str, "message": str}
-        if approve:
-            kinds["always"] = bool
-        values = _take(args, kinds)
-        return reply_permission(
-            store, _need(values, "ref"), values.get("permission_id"), approve=approve,
-            always=values.get("always", False), message=values.get("message"),
-        )
+    return approve_permission(store, **parse(args, approve_permission))
 
-    return run
+
+def _session_deny(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.session import deny_permission
+
+    return deny_permission(store, **parse(args, deny_permission))
 
 
 def _prompts_build(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.prompts import build_prompts
 
-    return build_prompts(store, _need(_take(args, {"ref": str}), "ref"))
+    return build_prompts(store, **parse(args, build_prompts))
 
 
 def _prompts_preview(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.prompts import preview_prompts
 
-    return preview_prompts(store, _take(args, {"template_id": str}).get("template_id"))
+    return preview_prompts(store, **parse(args, preview_prompts))
 
 
 @dataclass(frozen=True)
@@ -260,6 +235,7 @@ COMMANDS: dict[str, Command] = {
         Command("synthetic.construct.show", _show),
         Command("synthetic.construct.update", _update),
         Command("synthetic.construct.delete", _delete, "Removing the construct"),
+        Command("synthetic.construct.removalPreview", _removal_preview),
         Command("synthetic.worktree.add", _worktree_add, "Making the worktree"),
         Command("synthetic.worktree.remove", _worktree_remove, "Removing the worktree"),
         Command("synthetic.doctor.run", _doctor_run, "Checking the constructs"),
@@ -276,8 +252,8 @@ COMMANDS: dict[str, Command] = {
         Command("synthetic.session.abort", _session_abort),
         Command("synthetic.session.log", _session_log),
         Command("synthetic.session.permissions", _session_permissions),
-        Command("synthetic.session.approve", _session_reply(True)),
-        Command("synthetic.session.deny", _session_reply(False)),
+        Command("synthetic.session.approve", _session_approve),
+        Command("synthetic.session.deny", _session_deny),
         Command("synthetic.prompts.build", _prompts_build, "Assembling the prompt bundle"),
         Command("synthetic.prompts.preview", _prompts_preview),
         Command("synthetic.construct.diff", review_commands.diff),

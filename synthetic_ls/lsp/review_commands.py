@@ -9,79 +9,58 @@ from __future__ import annotations
 
 from typing import Any
 
-from synthetic_ls.errors import InvalidInputError
-
-
-def _args(args: dict[str, Any], allowed: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
-    from synthetic_ls.lsp.command_spec import _take
-
-    values = _take(args, allowed)
-    if not isinstance(values.get("ref"), str) or not values["ref"]:
-        raise InvalidInputError("missing argument 'ref'", fields={"missing": ["ref"]})
-    return values
+from synthetic_ls.lsp.command_spec import parse
 
 
 def diff(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.review import diff_construct
 
-    values = _args(args, {"ref": str, "patch": bool})
-    return diff_construct(store, values["ref"], patch=values.get("patch", False))
+    return diff_construct(store, **parse(args, diff_construct))
 
 
 def file(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.file_versions import file_version
 
-    values = _args(args, {"ref": str, "path": str, "at": str})
-    if "path" not in values:
-        raise InvalidInputError("missing argument 'path'", fields={"missing": ["path"]})
-    return file_version(store, values["ref"], values["path"], at=values.get("at", "base"))
+    return file_version(store, **parse(args, file_version))
 
 
 def log(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.review import log_construct
 
-    return log_construct(store, _args(args, {"ref": str})["ref"])
+    return log_construct(store, **parse(args, log_construct))
 
 
 def land(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.landing import LandOptions, land_construct
 
-    values = _args(
-        args, {"ref": str, "strategy": str, "message": str, "into": str, "remove": bool}
-    )
-    return land_construct(store, LandOptions(**values))
+    return land_construct(store, LandOptions(**parse(args, LandOptions)))
 
 
 def commit(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.commit_work import commit_construct
 
-    values = _args(args, {"ref": str, "message": str})
-    if "message" not in values:
-        raise InvalidInputError("missing argument 'message'", fields={"missing": ["message"]})
-    return commit_construct(store, values["ref"], values["message"])
+    return commit_construct(store, **parse(args, commit_construct))
 
 
 def land_plan(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.landing import LandOptions, check_land
 
-    values = _args(args, {"ref": str, "strategy": str, "message": str, "into": str})
-    return check_land(store, LandOptions(**values))
+    return check_land(store, LandOptions(**parse(args, LandOptions)))
 
 
 def discard_preview(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.discard import discard_preview as preview
 
-    return preview(store, _args(args, {"ref": str})["ref"])
+    return preview(store, **parse(args, preview))
 
 
 def discard(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.discard import discard_construct
 
-    values = _args(args, {"ref": str, "keep_session": bool})
-    return discard_construct(store, values["ref"], keep_session=values.get("keep_session", False))
+    return discard_construct(store, **parse(args, discard_construct))
 
 
 def review(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.review import review_construct
 
-    return review_construct(store, _args(args, {"ref": str})["ref"])
+    return review_construct(store, **parse(args, review_construct))

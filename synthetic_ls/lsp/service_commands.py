@@ -10,73 +10,56 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def _args(args: dict[str, Any], allowed: dict[str, Any]) -> dict[str, Any]:
-    from synthetic_ls.lsp.command_spec import _take
-
-    return _take(args, allowed)
-
-
-def _ref(values: dict[str, Any]) -> str:
-    from synthetic_ls.lsp.command_spec import _need
-
-    return _need(values, "ref")
+from synthetic_ls.lsp.command_spec import parse
 
 
 def ports_list(store: Any, args: dict[str, Any]) -> Any:
     """``synthetic ports --json``; ``ref`` limits it to one construct."""
     from synthetic_ls.ops.ports import list_ports
 
-    values = _args(args, {"ref": str})
-    return list_ports(store, values.get("ref"))
+    return list_ports(store, **parse(args, list_ports))
 
 
 def services_start(store: Any, args: dict[str, Any]) -> Any:
     """``synthetic services start REF [SERVICE] --json``."""
     from synthetic_ls.ops.services import start_services
 
-    values = _args(args, {"ref": str, "service": str})
-    return start_services(store, _ref(values), values.get("service"))
+    return start_services(store, **parse(args, start_services))
 
 
 def services_stop(store: Any, args: dict[str, Any]) -> Any:
     """``synthetic services stop REF [SERVICE] --json``."""
     from synthetic_ls.ops.services import stop_services
 
-    values = _args(args, {"ref": str, "service": str})
-    return stop_services(store, _ref(values), values.get("service"))
+    return stop_services(store, **parse(args, stop_services))
 
 
 def services_restart(store: Any, args: dict[str, Any]) -> Any:
     """``synthetic services restart REF [SERVICE] --json``."""
     from synthetic_ls.ops.services import restart_services
 
-    values = _args(args, {"ref": str, "service": str})
-    return restart_services(store, _ref(values), values.get("service"))
+    return restart_services(store, **parse(args, restart_services))
 
 
 def services_status(store: Any, args: dict[str, Any]) -> Any:
     """``synthetic services status [REF] --json`` (every construct without ``ref``)."""
     from synthetic_ls.ops.services import services_status as status
 
-    values = _args(args, {"ref": str})
-    return status(store, values.get("ref"))
+    return status(store, **parse(args, status))
 
 
 def services_logs(store: Any, args: dict[str, Any]) -> Any:
     """``synthetic services logs REF [SERVICE] --json``: ``path`` lets a client follow the file."""
     from synthetic_ls.ops.services import service_logs_tail
 
-    values = _args(args, {"ref": str, "service": str, "lines": int})
-    return service_logs_tail(store, _ref(values), values.get("service"), values.get("lines", 100))
+    return service_logs_tail(store, **parse(args, service_logs_tail))
 
 
 def services_resume(store: Any, args: dict[str, Any]) -> Any:
     """``synthetic services resume [REF] --json``."""
     from synthetic_ls.ops.services import resume_services
 
-    values = _args(args, {"ref": str})
-    return resume_services(store, values.get("ref"))
+    return resume_services(store, **parse(args, resume_services))
 
 
 def commands() -> list[Any]:

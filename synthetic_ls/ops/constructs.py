@@ -197,15 +197,36 @@ class RemoveOptions:
 
 
 @dataclass(frozen=True)
+class Kept:
+    """Something of a removed construct that stays: its branch, or its agent session."""
+
+    what: str  # "branch" or "session"
+    name: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        """``{"what", "name", "reason"}``."""
+        return {"what": self.what, "name": self.name, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class RemoveResult:
-    """The construct that was removed, and notes on what was released with it."""
+    """The construct that was removed, notes on what was released, and what stays.
+
+    ``notes`` are sentences for a person; ``kept`` is what a face acts on.
+    """
 
     construct: Construct
     notes: list[str] = field(default_factory=list)
+    kept: list[Kept] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"removed": id, "notes": [...]}``."""
-        return {"removed": self.construct.id, "notes": list(self.notes)}
+        """``{"removed": id, "notes": [...], "kept": [{"what", "name", "reason"}]}``."""
+        return {
+            "removed": self.construct.id,
+            "notes": list(self.notes),
+            "kept": [k.to_dict() for k in self.kept],
+        }
 
 
 # -- operations -----------------------------------------------------------------
@@ -444,4 +465,25 @@ def remove(ctx: Context, ref: str, settings: ReleaseSettings) -> RemoveResult:
     if construct.journal is None:
         flow.preflight_release(work, RESOURCES)
     notes = flow.release(work, RESOURCES, op="remove")
-    return RemoveResult(construct=construct, notes=notes)
+    return RemoveResult(construct=construct, notes=notes, kept=_kept(ctx, construct, settings))
+
+
+def _kept(ctx: Context, construct: Construct, settings: ReleaseSettings) -> list[Kept]:
+    """What of a construct just removed is still there, read from git and the settings."""
+    kept: list[Kept] = []
+    if construct.branch:
+        from synthetic_ls.git import branches
+
+        if branches.branch_tip(ctx.git, construct.branch) is not None:
+            base = construct.base_ref or ""
+            count = branches.unmerged_count(
+                ctx.git, construct.branch, base, construct.base_commit or ""
+            )
+            reason = (
+                f"{count} commit(s) not merged into its base" if count
+                else "checked out in another worktree"
+            )
+            kept.append(Kept("branch", construct.branch, reason))
+    if settings.keep_session and construct.opencode_session_id:
+        kept.append(Kept("session", construct.opencode_session_id, "asked to keep it"))
+    return kept

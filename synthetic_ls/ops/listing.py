@@ -43,7 +43,7 @@ class ListResult:
 def list_constructs(
     store: Store,
     *,
-    status: Status | None = None,
+    status: Status | str | None = None,
     template_id: str | None = None,
     inspect: bool = True,
     agents: bool = True,
@@ -54,6 +54,10 @@ def list_constructs(
     is started) and the construct is shown with the status its agent gives
     it now (:mod:`synthetic_ls.ops.agent_status`); nothing is written.
     """
+    if isinstance(status, str):
+        from synthetic_ls.ops.constructs import parse_status
+
+        status = parse_status(status)
     listing = store.list_constructs()
     constructs: list[Construct] = list(listing.records)
     found: dict[str, AgentInfo] = {}

@@ -22,13 +22,13 @@ class PortsResult:
         return {"ports": list(self.ports)}
 
 
-def list_ports(store: Store, construct_ref: str | None = None) -> PortsResult:
+def list_ports(store: Store, ref: str | None = None) -> PortsResult:
     """Allocated ports (of one construct, or all), probed now with a bind test; changes nothing.
 
     ``in_use`` is true when something listens on the port (the service, or
     anything else that took it meanwhile).
     """
-    construct_id = store.resolve_construct(construct_ref).id if construct_ref else None
+    construct_id = store.resolve_construct(ref).id if ref else None
     names = {c.id: c.name for c in store.list(Construct).records}
     out = []
     for record in allocations(store, construct_id):

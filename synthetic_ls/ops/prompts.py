@@ -98,7 +98,7 @@ def build_prompts(store: Store, ref: str) -> BuildResult:
     return BuildResult(construct.id, record.id, bundle, delivered)
 
 
-def preview_prompts(store: Store, template_id: str | None) -> PreviewResult:
+def preview_prompts(store: Store, template_id: str | None = None) -> PreviewResult:
     """The bundle a new construct of ``template_id`` would get; nothing is written."""
     chosen, template, config = Context(store).choose_template(template_id)
     facts = construct_facts(store, template, None, placeholders=True)

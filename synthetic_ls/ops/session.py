@@ -694,3 +694,24 @@ def reply_permission(
         client.reply_permission(chosen.id, reply, message=message, directory=target.directory)
     _persist(store, target.session_id, agent_status.BUSY)
     return ReplyResult(target.construct.id, target.session_id, chosen.id, reply)
+
+
+def approve_permission(
+    store: Store,
+    ref: str,
+    permission_id: str | None = None,
+    *,
+    always: bool = False,
+    message: str | None = None,
+) -> ReplyResult:
+    """Approve a pending request (once, or ``always``); without an id, the only one."""
+    return reply_permission(
+        store, ref, permission_id, approve=True, always=always, message=message
+    )
+
+
+def deny_permission(
+    store: Store, ref: str, permission_id: str | None = None, *, message: str | None = None
+) -> ReplyResult:
+    """Deny a pending request; without an id, the only one."""
+    return reply_permission(store, ref, permission_id, approve=False, message=message)

@@ -193,16 +193,27 @@ class WorktreeResource(Resource[WorktreeMade]):
 # -- removal ----------------------------------------------------------------------
 
 
-def check_removable(
+@dataclass(frozen=True)
+class WorkAtRisk:
+    """Work that removing a worktree would lose: what it is, and its lines (files, commits)."""
+
+    title: str
+    lines: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"what", "items"}``."""
+        return {"what": self.title, "items": list(self.lines)}
+
+
+def work_at_risk(
     construct: Construct,
     *,
-    force: bool,
     main_root: Path | None = None,
     include_patterns: list[str] | None = None,
-) -> None:
-    """Refuse (ConflictError) to remove a worktree that holds work, unless forced.
+) -> list[WorkAtRisk]:
+    """What removing the construct's worktree would lose, that git could not give back.
 
-    Work is what removal would lose and git could not give back, each listed:
+    Each kind of work is one :class:`WorkAtRisk`:
 
     * a git operation stopped half-way (rebase, merge, cherry-pick, revert,
       bisect, am): its state lives in the worktree's git dir;
@@ -215,44 +226,42 @@ def check_removable(
       that are not an unchanged copy of the main checkout's file: an edited
       copy, or a new one. With ``include_patterns`` None (the config has
       errors, or the template is gone) every ignored file that differs from
-      the same file in the main checkout counts instead.
+      the same file in the main checkout counts instead;
+    * a worktree git can no longer open: its files may be work, and git
+      cannot tell.
 
-    What does not block: untracked files identical to the same path in the
+    What does not count: untracked files identical to the same path in the
     main checkout (the include files copied at creation), and other ignored
     files (build output, caches, ``node_modules``), which ``git worktree
     remove`` deletes as well: git treats ignored files as disposable, and
     refusing on every cache would teach people to pass ``--force``.
     """
-    if force or not construct.workspace_path:
-        return
+    if not construct.workspace_path:
+        return []
     path = Path(construct.workspace_path)
     if not (path / ".git").exists():
-        return
+        return []
     broken = unsaved_work.unopenable_reason(path)
     if broken is not None:
-        # Its files may be work, and git can no longer tell: leave it to a person.
-        raise ConflictError(
-            f"worktree {path} is no longer a worktree git can open ({one_line(broken, 300)}); "
-            f"nothing was removed: try `git worktree repair {path}` from the main checkout, "
-            "or check its files and delete the folder by hand"
-        )
-    sections: list[tuple[str, list[str]]] = []
+        return [WorkAtRisk(
+            f"files in a worktree git can no longer open ({one_line(broken, 300)}); try "
+            f"`git worktree repair {path}` from the main checkout first"
+        )]
+    sections: list[WorkAtRisk] = []
     operation = unsaved_work.operation_in_progress(path)
     if operation:
-        sections.append((operation, []))
+        sections.append(WorkAtRisk(operation))
     lost = unsaved_work.commits_only_head_reaches(path, limit=10)
     if lost.total:
         where = "its detached HEAD" if lost.detached else "its HEAD"
         lines = [f"{cid[:12]} {subject}" for cid, subject in lost.shown]
         if lost.total > len(lost.shown):
             lines.append(f"... and {lost.total - len(lost.shown)} more")
-        sections.append(
-            (
-                f"{lost.total} commit(s) that only {where} reaches, on no branch or tag "
-                "(keep them with `git branch NAME HEAD` in the worktree)",
-                lines,
-            )
-        )
+        sections.append(WorkAtRisk(
+            f"{lost.total} commit(s) that only {where} reaches, on no branch or tag "
+            "(keep them with `git branch NAME HEAD` in the worktree)",
+            tuple(lines),
+        ))
     flags = unsaved_work.hidden_flags(path)
     dirty = [
         line
@@ -267,29 +276,44 @@ def check_removable(
         )
     ]
     if dirty:
-        sections.append(("uncommitted changes (commit or stash them)", dirty))
+        sections.append(WorkAtRisk("uncommitted changes (commit or stash them)", tuple(dirty)))
     hidden = unsaved_work.hidden_edits(path, flags)
     if hidden:
-        sections.append(
-            (
-                "edits git status does not show (flagged in the index)",
-                [f" M {rel} ({flag})" for rel, flag in hidden],
-            )
-        )
+        sections.append(WorkAtRisk(
+            "edits git status does not show (flagged in the index)",
+            tuple(f" M {rel} ({flag})" for rel, flag in hidden),
+        ))
     if main_root is not None:
         changed = _changed_ignored_files(path, main_root, include_patterns)
         if changed:
-            sections.append(
-                (
-                    "ignored include files that are not unchanged copies of the main checkout's",
-                    changed,
-                ),
-            )
+            sections.append(WorkAtRisk(
+                "ignored include files that are not unchanged copies of the main checkout's",
+                tuple(changed),
+            ))
+    return sections
+
+
+def check_removable(
+    construct: Construct,
+    *,
+    force: bool,
+    main_root: Path | None = None,
+    include_patterns: list[str] | None = None,
+) -> None:
+    """Refuse (``unsaved-work``) to remove a worktree that holds work, unless forced.
+
+    The work is :func:`work_at_risk`'s, each kind listed in the message.
+    """
+    if force:
+        return
+    sections = work_at_risk(construct, main_root=main_root, include_patterns=include_patterns)
     if sections:
+        path = construct.workspace_path
         raise ConflictError(
-            f"worktree {path} holds work that removal would lose:" + _render_sections(sections),
+            f"worktree {path} holds work that removal would lose; nothing was removed:"
+            + _render_sections(sections),
             code="unsaved-work",
-            fields={"path": str(path), "work": [title for title, _ in sections]},
+            fields={"path": str(path), "work": [s.title for s in sections]},
         )
 
 
@@ -309,10 +333,11 @@ def _changed_ignored_files(
     return out
 
 
-def _render_sections(sections: list[tuple[str, list[str]]], limit: int = 20) -> str:
+def _render_sections(sections: list[WorkAtRisk], limit: int = 20) -> str:
     text = ""
-    for title, lines in sections:
-        text += f"\n  {title}" + (":" if lines else "")
+    for section in sections:
+        lines = section.lines
+        text += f"\n  {section.title}" + (":" if lines else "")
         for line in lines[:limit]:
             text += f"\n    {one_line(line, 200)}"
         if len(lines) > limit:
