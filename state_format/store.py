@@ -59,6 +59,8 @@ _SUFFIX = ".toml"
 class Store:
     """Access to one repository's state folder ``<git common dir>/synthetic``.
 
+    The filesystem implementation of :class:`state_format.protocol.StateStore`.
+
     Open with :meth:`Store.open`; it checks the format marker (and migrates an
     older layout) before anything else is read.
     """
@@ -124,6 +126,15 @@ class Store:
         if not is_valid_id(record_id):
             raise RecordNotFoundError(f"{one_line(record_id)!r} is not a valid {kind.kind} id")
         return self.folder(kind) / f"{record_id}{_SUFFIX}"
+
+    @property
+    def local_dir(self) -> Path:
+        """The state folder itself: logs and the OpenCode server's files live beside the records."""
+        return self.root
+
+    def location(self, kind: type[Record], record_id: str) -> str:
+        """The record's file, for a person to read."""
+        return str(self.path_of(kind, record_id))
 
     def lock(self) -> StateLock:
         """The inter-process state lock (reentrant); use ``with store.lock():``."""

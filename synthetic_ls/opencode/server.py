@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from state_format.owner import Liveness, Owner, boot_id, start_time
-from state_format.store import Store
+from state_format.protocol import StateStore
 from synthetic_ls.opencode.client import UNREACHABLE, OpenCodeClient, OpenCodeError
 from synthetic_ls.runtime.groups import end_group
 from synthetic_ls.runtime.opencode_record import (
@@ -131,12 +131,14 @@ def _end_leftovers(record: ServerRecord) -> None:
         end_group(record.owner.pid)
 
 
-def server_status(store: Store, config: Any = None, *, check_health: bool = True) -> ServerStatus:
+def server_status(
+    store: StateStore, config: Any = None, *, check_health: bool = True
+) -> ServerStatus:
     """What is known about this repository's server, without starting anything."""
     ext = external_server(config)
     if ext is not None:
         return _with_health(ServerStatus("external", url=ext.url), ext.password, check_health)
-    record = read_server(store.root)
+    record = read_server(store.local_dir)
     if record is None:
         return ServerStatus("stopped")
     status = ServerStatus(
@@ -144,7 +146,7 @@ def server_status(store: Store, config: Any = None, *, check_health: bool = True
         started_at=record.started_at or None, log=record.log or None,
     )
     if status.state == "running":
-        status = _with_health(status, read_password(store.root), check_health)
+        status = _with_health(status, read_password(store.local_dir), check_health)
     return status
 
 
@@ -185,7 +187,7 @@ def _free_port() -> int:
 
 
 def ensure_server(
-    store: Store, config: Any = None, *, env: Mapping[str, str] | None = None,
+    store: StateStore, config: Any = None, *, env: Mapping[str, str] | None = None,
     within: float = START_TIMEOUT,
 ) -> ServerInfo:
     """The server to use: a named one, the recorded one if it is alive, or a new one.
@@ -198,11 +200,11 @@ def ensure_server(
         return ext
     # The server's own lock, not the state lock: a start takes seconds, and
     # record writes by other commands must not wait for it.
-    with server_lock(store.root, timeout=within + 15.0):
-        record = read_server(store.root)
+    with server_lock(store.local_dir, timeout=within + 15.0):
+        record = read_server(store.local_dir)
         if record is not None:
             state = _state(record)
-            password = read_password(store.root)
+            password = read_password(store.local_dir)
             if state == "running":
                 info = ServerInfo(record.url, password, True, record.owner.pid, reused=True)
                 try:
@@ -219,11 +221,11 @@ def ensure_server(
                     f"{record.owner.where()}; stop it there, or set {URL_ENV}",
                     code=START_FAILED, url=record.url,
                 )
-            remove_server(store.root)
+            remove_server(store.local_dir)
         return _start(store, env or {}, within)
 
 
-def _start(store: Store, extra_env: Mapping[str, str], within: float) -> ServerInfo:
+def _start(store: StateStore, extra_env: Mapping[str, str], within: float) -> ServerInfo:
     binary = find_binary()
     password = secrets.token_urlsafe(24)
     port = _free_port()
@@ -233,8 +235,8 @@ def _start(store: Store, extra_env: Mapping[str, str], within: float) -> ServerI
     env.update(OPENCODE_SERVER_PASSWORD=password, OPENCODE_DISABLE_MODELS_FETCH="1")
     from state_format.atomic import ensure_dir
 
-    ensure_dir(folder(store.root))
-    log = log_path(store.root)
+    ensure_dir(folder(store.local_dir))
+    log = log_path(store.local_dir)
     with open(log, "ab") as out:
         try:
             proc = subprocess.Popen(
@@ -248,14 +250,14 @@ def _start(store: Store, extra_env: Mapping[str, str], within: float) -> ServerI
             ) from None
     owner = Owner.of(proc.pid)
     started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    write_server(store.root, ServerRecord(url, owner, started_at, str(log)), password)
+    write_server(store.local_dir, ServerRecord(url, owner, started_at, str(log)), password)
     info = ServerInfo(url, password, True, proc.pid)
     try:
         with info.client() as client:
             client.wait_healthy(within=within)
     except OpenCodeError as err:
         end_group(proc.pid)
-        remove_server(store.root)
+        remove_server(store.local_dir)
         exited = proc.poll()
         why = f"it exited with status {exited}" if exited is not None else str(err)
         raise OpenCodeError(
@@ -266,14 +268,14 @@ def _start(store: Store, extra_env: Mapping[str, str], within: float) -> ServerI
     return info
 
 
-def stop_server(store: Store) -> ServerStatus:
+def stop_server(store: StateStore) -> ServerStatus:
     """Stop the managed server (SIGTERM, then SIGKILL to its group) and remove its record.
 
     A dead or foreign process is not signalled; its record is removed all the
     same. Returns the status before stopping.
     """
-    with server_lock(store.root, timeout=START_TIMEOUT + 15.0):
-        record = read_server(store.root)
+    with server_lock(store.local_dir, timeout=START_TIMEOUT + 15.0):
+        record = read_server(store.local_dir)
         if record is None:
             return ServerStatus("stopped")
         state = _state(record)
@@ -290,11 +292,11 @@ def stop_server(store: Store) -> ServerStatus:
                 f"process group {record.owner.pid} did not end after SIGKILL",
                 code=START_FAILED, pid=record.owner.pid,
             )
-        remove_server(store.root)
+        remove_server(store.local_dir)
         return before
 
 
-def running_server(store: Store, config: Any = None) -> ServerInfo | None:
+def running_server(store: StateStore, config: Any = None) -> ServerInfo | None:
     """The named server, or the managed one if it runs; never starts one."""
     named = external_server(config)
     if named is not None:
@@ -302,4 +304,4 @@ def running_server(store: Store, config: Any = None) -> ServerInfo | None:
     status = server_status(store, config, check_health=False)
     if status.state != "running" or status.url is None:
         return None
-    return ServerInfo(status.url, read_password(store.root), True, status.pid, reused=True)
+    return ServerInfo(status.url, read_password(store.local_dir), True, status.pid, reused=True)

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from state_format.journal import Journal
+from state_format.protocol import StateStore
 from state_format.records import Construct
-from state_format.store import Store
 from synthetic_ls.errors import InvalidInputError, NotFoundError, SyntheticError
 from synthetic_ls.git import review as gitr
 from synthetic_ls.ops.recovery import settle
@@ -27,6 +26,7 @@ from synthetic_ls.ops.review import worktree_changes
 from synthetic_ls.ops.review_errors import NoWorktreeError, git_refusal
 from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.journalled import Steps, journalled
+from synthetic_ls.provision.recoveries import recover_commit
 from synthetic_ls.provision.work import Work
 
 #: Hooks ``git commit`` runs, in order.
@@ -62,7 +62,7 @@ class CommitResult:
         }
 
 
-def commit_construct(store: Store, ref: str, message: str) -> CommitResult:
+def commit_construct(store: StateStore, ref: str, message: str) -> CommitResult:
     """Commit the construct's uncommitted changes (include files never) with ``message``.
 
     A journalled change: the index before and HEAD before are written to
@@ -119,26 +119,6 @@ def commit_construct(store: Store, ref: str, message: str) -> CommitResult:
 def _git(steps: Steps, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """A git step of the commit, in its own process group recorded in the journal."""
     return gitr.run_git(cwd, *args, step=f"git {args[0]}", check=False, on_start=steps.record_group)
-
-
-def recover_commit(work: Work, journal: Journal) -> list[str]:
-    """Keep a commit git made, or put the index back as it was; by what the worktree shows."""
-    facts = journal.facts
-    worktree = Path(facts["worktree"])
-    if not worktree.is_dir():
-        return [f"the worktree {worktree} is gone; nothing to settle"]
-    notes: list[str] = []
-    lock = gitr.git_dir_file(worktree, "index.lock")
-    if journal.groups and lock.exists():
-        lock.unlink(missing_ok=True)  # the killed step's: the journal recorded its group
-        notes.append(f"removed {lock}, left by a git step that was stopped")
-    now = gitr.rev(worktree, "HEAD") or ""
-    if now != facts["head"] and gitr.rev(worktree, "HEAD^") == facts["head"]:
-        return [*notes, f"the commit had been made ({now[:12]}); kept"]
-    if now == facts["head"]:
-        gitr.run_git(worktree, "read-tree", facts["index"], step="putting the index back")
-        return [*notes, "nothing was committed; the index is as it was before"]
-    return [*notes, f"HEAD moved on since the commit began (now {now[:12]}); left as it is"]
 
 
 def _failed(construct: Construct, worktree: Path, proc: Any) -> SyntheticError:

@@ -1,7 +1,7 @@
 """Construct operations: create, show, edit, remove (listing: :mod:`.listing`).
 
 One plain function per operation, shared by the CLI and the language server.
-Each takes an open :class:`~state_format.store.Store` and an options object,
+Each takes an open :class:`~state_format.store.StateStore` and an options object,
 returns a result object whose ``to_dict()`` is its one JSON form, and raises
 :class:`~synthetic_ls.errors.SyntheticError` for input it rejects (state
 errors such as a missing or broken record propagate as
@@ -21,6 +21,7 @@ from typing import Any
 
 from state_format.errors import RecordNotFoundError
 from state_format.journal import Journal
+from state_format.protocol import StateStore
 from state_format.records import NAME_MAX, Construct, utc_now
 from state_format.statuses import (
     DEFAULT_STATUS,
@@ -29,7 +30,7 @@ from state_format.statuses import (
     allowed_next,
     can_transition,
 )
-from state_format.store import Store, one_line
+from state_format.store import one_line
 from synthetic_ls.errors import ConflictError, InvalidInputError
 from synthetic_ls.ops.agent_status import overlay
 from synthetic_ls.ops.recovery import settle
@@ -232,8 +233,8 @@ class RemoveResult:
 # -- operations -----------------------------------------------------------------
 
 
-def _view(store: Store, construct: Construct, *, inspect: bool = True) -> ConstructView:
-    file = str(store.path_of(Construct, construct.id))
+def _view(store: StateStore, construct: Construct, *, inspect: bool = True) -> ConstructView:
+    file = store.location(Construct, construct.id)
     return views(store.repo.worktree, [construct], [file], inspect=inspect)[0]
 
 
@@ -288,7 +289,7 @@ def _new_creation(ctx: Context, options: CreateOptions) -> tuple[Creation, Statu
     return work, final
 
 
-def plan_construct(store: Store, options: CreateOptions) -> PlanResult:
+def plan_construct(store: StateStore, options: CreateOptions) -> PlanResult:
     """What :func:`create_construct` would do with ``options``; changes nothing."""
     work, _final = _new_creation(Context(store), options)
     new_id = store.new_id(Construct, work.construct.name)
@@ -297,7 +298,7 @@ def plan_construct(store: Store, options: CreateOptions) -> PlanResult:
 
 
 def create_construct(
-    store: Store,
+    store: StateStore,
     options: CreateOptions,
     *,
     cancelled: Callable[[], bool] | None = None,
@@ -342,7 +343,7 @@ def create_construct(
 
 
 def write_record(
-    store: Store,
+    store: StateStore,
     name: str,
     description: str,
     template_id: str,
@@ -366,10 +367,10 @@ def write_record(
     return construct
 
 
-def show_construct(store: Store, ref: str, *, with_size: bool = False) -> ConstructResult:
+def show_construct(store: StateStore, ref: str, *, with_size: bool = False) -> ConstructResult:
     """The construct ``ref`` names (id, exact name or unique id prefix), with its worktree."""
     construct = store.resolve_construct(ref)
-    file = str(store.path_of(Construct, construct.id))
+    file = store.location(Construct, construct.id)
     agents = {}
     if construct.opencode_session_id:
         poll = overlay(Context(store), [construct])
@@ -378,7 +379,7 @@ def show_construct(store: Store, ref: str, *, with_size: bool = False) -> Constr
     return ConstructResult(view, extra=tuple(services_and_ports(store, construct.id).items()))
 
 
-def services_and_ports(store: Store, construct_id: str) -> dict[str, Any]:
+def services_and_ports(store: StateStore, construct_id: str) -> dict[str, Any]:
     """``{"services": [...], "ports": [...]}`` of a construct, as ``show`` adds them."""
     from synthetic_ls.ops.services import views_of
     from synthetic_ls.provision.ports import allocations, port_dict
@@ -389,7 +390,7 @@ def services_and_ports(store: Store, construct_id: str) -> dict[str, Any]:
     }
 
 
-def edit_construct(store: Store, options: EditOptions) -> EditResult:
+def edit_construct(store: StateStore, options: EditOptions) -> EditResult:
     """Change name, description and/or status; the status change must be allowed.
 
     The id never changes (it is a stable handle, also used in branch names).
@@ -442,7 +443,7 @@ def check_transition(construct: Construct, new: Status) -> None:
         )
 
 
-def remove_construct(store: Store, options: RemoveOptions) -> RemoveResult:
+def remove_construct(store: StateStore, options: RemoveOptions) -> RemoveResult:
     """Remove a construct: release its resources newest first, then delete the record.
 
     Before anything changes, every resource is asked whether releasing it

@@ -11,8 +11,8 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
+from state_format.protocol import StateStore
 from state_format.records import Construct
-from state_format.store import Store
 from synthetic_ls.git import review as gitr
 from synthetic_ls.ops.review import span_for, worktree_changes
 from synthetic_ls.ops.review_errors import (
@@ -43,7 +43,7 @@ class DiscardPreview:
         }
 
 
-def discard_preview(store: Store, ref: str) -> DiscardPreview:
+def discard_preview(store: StateStore, ref: str) -> DiscardPreview:
     """The unmerged commits and uncommitted changes :func:`discard_construct` would delete."""
     construct = store.resolve_construct(ref)
     commits: list[gitr.Commit] = []
@@ -68,7 +68,7 @@ class DiscardResult:
         return out
 
 
-def discard_construct(store: Store, ref: str, *, keep_session: bool = False) -> DiscardResult:
+def discard_construct(store: StateStore, ref: str, *, keep_session: bool = False) -> DiscardResult:
     """Remove the construct and its branch, unmerged commits and uncommitted changes included."""
     from synthetic_ls.ops.constructs import remove
 

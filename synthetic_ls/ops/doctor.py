@@ -18,8 +18,8 @@ from typing import Any
 
 from state_format.errors import CodedError
 from state_format.owner import Liveness
+from state_format.protocol import StateStore
 from state_format.records import Construct
-from state_format.store import Store
 from synthetic_ls.errors import NotFoundError
 from synthetic_ls.git import worktree_admin
 from synthetic_ls.ops.recovery import recover
@@ -136,7 +136,7 @@ def _operation_findings(ctx: Context, constructs: list[Construct]) -> list[Findi
     return out
 
 
-def _remove_temp(store: Store, path: Path) -> Callable[[], list[str]]:
+def _remove_temp(store: StateStore, path: Path) -> Callable[[], list[str]]:
     def fix() -> list[str]:
         gone = store.remove_stale_temp_files(TEMP_FILE_AGE, only=[path])
         return [f"removed {p}" for p in gone] or [f"{path} is no longer stale; left alone"]
@@ -144,7 +144,7 @@ def _remove_temp(store: Store, path: Path) -> Callable[[], list[str]]:
     return fix
 
 
-def _temp_file_findings(store: Store) -> list[Finding]:
+def _temp_file_findings(store: StateStore) -> list[Finding]:
     """Temp files that writers killed mid-write left (fix: remove each)."""
     return [
         Finding(
@@ -157,7 +157,7 @@ def _temp_file_findings(store: Store) -> list[Finding]:
     ]
 
 
-def collect_findings(store: Store) -> list[Finding]:
+def collect_findings(store: StateStore) -> list[Finding]:
     """Every finding about the state, the config and each resource; changes nothing."""
     ctx = Context(store)
     config_finding = _config_finding(ctx)
@@ -190,7 +190,7 @@ def _apply(finding: Finding) -> None:
         finding.fix_notes = [f"the fix failed: {exc}"]
 
 
-def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
+def run_doctor(store: StateStore, *, fix: bool = False) -> DoctorReport:
     """Find (and with ``fix`` repair, one by one) what is inconsistent."""
     findings = collect_findings(store)
     if fix:
@@ -200,7 +200,7 @@ def run_doctor(store: Store, *, fix: bool = False) -> DoctorReport:
     return DoctorReport(findings)
 
 
-def apply_fix(store: Store, finding_id: str) -> Finding:
+def apply_fix(store: StateStore, finding_id: str) -> Finding:
     """Apply the safe fix of the one finding ``finding_id`` (as listed by :func:`run_doctor`)."""
     for finding in collect_findings(store):
         if finding.id == finding_id:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from state_format.store import Store
+from state_format.protocol import StateStore
 from synthetic_ls.errors import InvalidInputError
 from synthetic_ls.git import review as gitr
 
@@ -74,7 +74,7 @@ def _checked_path(path: str) -> str:
     return path
 
 
-def file_version(store: Store, ref: str, path: str, *, at: str = "base") -> FileVersion:
+def file_version(store: StateStore, ref: str, path: str, *, at: str = "base") -> FileVersion:
     """``path`` in construct ``ref`` as of its merge base (``base``) or branch tip (``head``)."""
     from synthetic_ls.ops.review import span_of
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from state_format.protocol import StateStore
 from state_format.records import Construct
 from state_format.statuses import Status
-from state_format.store import Store
 from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError
 from synthetic_ls.git import worktree_admin
 from synthetic_ls.git.repo import GitRepo
@@ -16,7 +16,7 @@ from synthetic_ls.provision.context import Context
 
 
 def import_worktree(
-    store: Store,
+    store: StateStore,
     path: Path,
     *,
     name: str | None = None,
@@ -69,5 +69,5 @@ def import_worktree(
         Status.READY,
         extra,
     )
-    file = str(store.path_of(Construct, construct.id))
+    file = store.location(Construct, construct.id)
     return ConstructResult(views(store.repo.worktree, [construct], [file], inspect=False)[0])

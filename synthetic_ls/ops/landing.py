@@ -12,16 +12,14 @@ finished or undone by ``doctor --fix`` (:func:`recover_land`).
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from state_format.journal import Journal
+from state_format.protocol import StateStore
 from state_format.records import Construct
 from state_format.statuses import Status, allowed_next, can_transition
-from state_format.store import Store
 from state_format.text import one_line
 from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError, SyntheticError
 from synthetic_ls.git import review as gitr
@@ -41,6 +39,7 @@ from synthetic_ls.ops.review_errors import (
 )
 from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.journalled import Steps, journalled
+from synthetic_ls.provision.recoveries import recover_land, roll_back_target, undo_rebase
 from synthetic_ls.provision.work import Work
 
 STRATEGIES = ("merge", "squash", "rebase", "apply")
@@ -107,7 +106,7 @@ def _check_completable(construct: Construct) -> None:
         )
 
 
-def _target_checkout(store: Store, span: Span) -> Path:
+def _target_checkout(store: StateStore, span: Span) -> Path:
     found = gitr.checkout_of(span.root, span.target)
     if found is not None:
         return found
@@ -118,7 +117,7 @@ def _target_checkout(store: Store, span: Span) -> Path:
     )
 
 
-def _preflight(store: Store, span: Span, strategy: str) -> Path:
+def _preflight(store: StateStore, span: Span, strategy: str) -> Path:
     """Every check landing makes before it touches anything; returns the target checkout."""
     c = span.construct
     _check_completable(c)
@@ -206,13 +205,6 @@ def _failed(
     )
 
 
-def _roll_back(checkout: Path, before: str) -> None:
-    """Put the target checkout back at ``before`` (its index and files too)."""
-    if gitr.git_dir_file(checkout, "MERGE_HEAD").exists():
-        gitr.run_step(checkout, "merge", "--abort")
-    gitr.run_git(checkout, "reset", "-q", "--merge", before, step="rolling back")
-
-
 @dataclass(frozen=True)
 class LandPlan:
     """What landing would do, every check passed, with nothing landed yet."""
@@ -239,7 +231,7 @@ class LandPlan:
         }
 
 
-def check_land(store: Store, options: LandOptions) -> LandPlan:
+def check_land(store: StateStore, options: LandOptions) -> LandPlan:
     """Every check :func:`land_construct` makes first, with nothing landed.
 
     A face calls it before asking the person anything more (the squash
@@ -282,20 +274,20 @@ def _land_git(
         steps.begin("merge")
         proc = _git(steps, checkout, "merge", "--no-edit", "-m", message, span.head)
         if proc.returncode != 0:
-            _roll_back(checkout, before)
+            roll_back_target(checkout, before)
             raise _failed(span, strategy, checkout, proc, f"merging {span.branch}")
         fast_forward = gitr.rev(checkout, "HEAD") == span.head
     elif strategy in ("squash", "apply"):
         steps.begin("squash")
         proc = _git(steps, checkout, "merge", "--squash", span.head)
         if proc.returncode != 0:
-            _roll_back(checkout, before)
+            roll_back_target(checkout, before)
             raise _failed(span, strategy, checkout, proc, f"squashing {span.branch}")
         if strategy == "squash":
             steps.begin("commit")
             proc = _git(steps, checkout, "commit", "-q", "-m", message or "")
             if proc.returncode != 0:
-                _roll_back(checkout, before)
+                roll_back_target(checkout, before)
                 raise _failed(span, strategy, checkout, proc, "committing the squash")
         else:
             listed = gitr.run_git(
@@ -307,29 +299,20 @@ def _land_git(
         steps.begin("rebase")
         proc = _git(steps, worktree, "rebase", "-q", span.target_tip)
         if proc.returncode != 0:
-            _undo_rebase(worktree, span.head)
+            undo_rebase(worktree, span.head)
             raise _failed(span, strategy, worktree, proc, f"rebasing {span.branch}")
         new_head = gitr.rev(worktree, "HEAD") or span.head
         steps.begin("fast-forward", rebased=new_head)
         proc = _git(steps, checkout, "merge", "--ff-only", "-q", new_head)
         if proc.returncode != 0:
-            _roll_back(checkout, before)
-            _undo_rebase(worktree, span.head)
+            roll_back_target(checkout, before)
+            undo_rebase(worktree, span.head)
             raise _failed(span, strategy, checkout, proc, f"fast-forwarding {span.target}")
         fast_forward = True
     return fast_forward, staged
 
 
-def _undo_rebase(worktree: Path, head: str) -> None:
-    """Put the construct's worktree back at ``head`` (a rebase stopped half-way aborted)."""
-    if gitr.git_dir_file(worktree, "rebase-merge").exists() or gitr.git_dir_file(
-        worktree, "rebase-apply"
-    ).exists():
-        gitr.run_step(worktree, "rebase", "--abort")
-    gitr.run_git(worktree, "reset", "-q", "--keep", head, step="rolling back")
-
-
-def land_construct(store: Store, options: LandOptions) -> LandResult:
+def land_construct(store: StateStore, options: LandOptions) -> LandResult:
     """Land the construct's branch into its target branch; see the module docstring.
 
     A journalled change: each git step is written to the construct's journal
@@ -372,7 +355,7 @@ def land_construct(store: Store, options: LandOptions) -> LandResult:
     ) as steps:
         fast_forward, staged = _land_git(steps, span, strategy, checkout, message)
     after = gitr.rev(checkout, "HEAD") or before
-    file = str(store.path_of(Construct, construct.id))
+    file = store.location(Construct, construct.id)
     removed = None
     if options.remove:
         removed = _remove_after(ctx, work.construct, strategy, span.head)
@@ -398,74 +381,3 @@ def _remove_after(ctx: Context, construct: Construct, strategy: str, head: str) 
         return [f"not removed: {one_line(str(exc), 2000)}"]
 
 
-# -- recovery ------------------------------------------------------------------------
-
-
-def _finished(facts: dict[str, str], checkout: Path, now: str | None) -> bool:
-    """Whether git completed the landing the journal describes (the record did not learn it)."""
-    strategy, before, head = facts["strategy"], facts["before"], facts["head"]
-    if now is None:
-        return False
-    if strategy == "apply":
-        # The changes staged on the unchanged target: finished if the index is
-        # exactly the merged tree (``git write-tree`` only adds objects).
-        if now != before:
-            return False
-        index = gitr.run_git(checkout, "write-tree", step="reading the index", check=False)
-        merged = gitr.merge_check(checkout, before, head)
-        return index.returncode == 0 and merged.clean and index.stdout.strip() == merged.tree
-    if now == before:
-        return False
-    if strategy == "merge":
-        return gitr.is_ancestor(checkout, head, now) and gitr.is_ancestor(checkout, before, now)
-    if strategy == "squash":
-        return gitr.rev(checkout, f"{now}^") == before
-    # rebase: the target fast-forwarded to the replayed commits.
-    rebased = facts.get("rebased")
-    return rebased is not None and now == rebased
-
-
-def _clear_stale_index_lock(cwd: Path, journal: Journal) -> list[str]:
-    """Remove the ``index.lock`` a killed git step of this operation left in ``cwd``.
-
-    Only when the journal recorded git's process groups (ended before
-    recovery runs): the preflight found that checkout without an operation
-    in progress, so a lock now is the killed step's.
-    """
-    lock = gitr.git_dir_file(cwd, "index.lock")
-    if not journal.groups or not lock.exists():
-        return []
-    with contextlib.suppress(FileNotFoundError):
-        lock.unlink()
-    return [f"removed {lock}, left by a git step that was stopped"]
-
-
-def recover_land(work: Work, journal: Journal) -> list[str]:
-    """Finish or undo an interrupted landing, by what the repository shows.
-
-    If git completed it (the target holds the work as the strategy makes
-    it), the construct becomes ``completed``; if the target is still at its
-    tip from before, whatever a stopped step left (a merge in progress,
-    staged changes, a rebase half done in the worktree) is rolled back; if
-    the target moved on otherwise (a person committed since), it is left as
-    it is and the note says so. Running it again changes nothing more.
-    """
-    facts = journal.facts
-    checkout = Path(facts["checkout"])
-    worktree = Path(facts["worktree"]) if facts.get("worktree") else None
-    before, head, target = facts["before"], facts["head"], facts["target"]
-    notes = _clear_stale_index_lock(checkout, journal)
-    if worktree is not None and worktree.is_dir():
-        notes += _clear_stale_index_lock(worktree, journal)
-    now = gitr.rev(checkout, "HEAD")
-    if gitr.operation_in_progress(checkout) is None and _finished(facts, checkout, now):
-        if can_transition(work.construct.status, Status.COMPLETED):
-            work.update(status=Status.COMPLETED)
-        return [*notes, f"the landing into {target} had finished; the construct is completed"]
-    if now == before:
-        _roll_back(checkout, before)
-        if facts["strategy"] == "rebase" and worktree is not None and worktree.is_dir():
-            _undo_rebase(worktree, head)
-        return [*notes, f"rolled back the interrupted landing: {target} is at {before[:12]}"]
-    return [*notes, f"{target} moved on since the landing began (now {(now or '?')[:12]}); "
-            "left as it is: check it, then land again if the work is not there"]

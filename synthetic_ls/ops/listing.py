@@ -10,14 +10,13 @@ written.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 from state_format.errors import BrokenRecordError
+from state_format.protocol import StateStore
 from state_format.records import Construct
 from state_format.statuses import Status
-from state_format.store import Store
 from synthetic_ls.ops.agent_status import AgentInfo, overlay
 from synthetic_ls.ops.views import JSON_VERSION, ConstructView, broken_dict, views
 from synthetic_ls.provision.context import Context
@@ -41,7 +40,7 @@ class ListResult:
 
 
 def list_constructs(
-    store: Store,
+    store: StateStore,
     *,
     status: Status | str | None = None,
     template_id: str | None = None,
@@ -72,8 +71,7 @@ def list_constructs(
             if (status is None or c.status == status)
             and (template_id is None or c.template_id == template_id)
         ]
-    folder = os.path.join(store.root, Construct.folder)
-    files = [os.path.join(folder, f"{c.id}.toml") for c in constructs]
+    files = [store.location(Construct, c.id) for c in constructs]
     return ListResult(
         views(store.repo.worktree, constructs, files, inspect=inspect, agents=found),
         listing.broken,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from state_format.store import Store
+from state_format.protocol import StateStore
 from synthetic_ls.opencode.server import (
     ServerInfo,
     ServerStatus,
@@ -38,18 +38,18 @@ class StopResult:
         return {"stopped": self.before.state == "running", "before": self.before.to_dict()}
 
 
-def opencode_status(store: Store) -> ServerStatus:
+def opencode_status(store: StateStore) -> ServerStatus:
     """The server's state; never starts anything."""
     return server_status(store, Context(store).config_result.config)
 
 
-def opencode_start(store: Store, *, env: dict[str, str] | None = None) -> StartResult:
+def opencode_start(store: StateStore, *, env: dict[str, str] | None = None) -> StartResult:
     """Use the named server, reuse the recorded one, or start one."""
     config = Context(store).config_result.config
     info = ensure_server(store, config, env=env)
     return StartResult(info, server_status(store, config))
 
 
-def opencode_stop(store: Store) -> StopResult:
+def opencode_stop(store: StateStore) -> StopResult:
     """Stop the managed server; a named (external) server is left alone."""
     return StopResult(stop_server(store))

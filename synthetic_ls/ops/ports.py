@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from state_format.protocol import StateStore
 from state_format.records import Construct, PortAllocation
-from state_format.store import Store
 from synthetic_ls.provision.ports import allocations, port_dict, port_is_free
 
 
@@ -22,7 +22,7 @@ class PortsResult:
         return {"ports": list(self.ports)}
 
 
-def list_ports(store: Store, ref: str | None = None) -> PortsResult:
+def list_ports(store: StateStore, ref: str | None = None) -> PortsResult:
     """Allocated ports (of one construct, or all), probed now with a bind test; changes nothing.
 
     ``in_use`` is true when something listens on the port (the service, or

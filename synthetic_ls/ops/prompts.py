@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from state_format.journal import Journal
-from state_format.store import Store
+from state_format.protocol import StateStore
 from synthetic_ls.errors import NotFoundError
 from synthetic_ls.ops.recovery import settle
 from synthetic_ls.prompts.bundle import Bundle, assemble
@@ -14,10 +13,10 @@ from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.journalled import journalled
 from synthetic_ls.provision.prompt_bundle import (
     construct_facts,
-    keep_newest,
     prompt_entries,
     record_bundle,
 )
+from synthetic_ls.provision.recoveries import recover_build
 from synthetic_ls.provision.work import Work
 
 
@@ -48,21 +47,7 @@ class PreviewResult:
         return {"template_id": self.template_id, **self.bundle.to_dict()}
 
 
-def recover_build(work: Work, journal: Journal) -> list[str]:
-    """Finish an interrupted rebuild: one bundle record stays, the newest.
-
-    Whether the session got it cannot be known; the note says how to send it again.
-    """
-    notes = keep_newest(work.store, work.construct.id)
-    if "deliver" in journal.started and "deliver" not in journal.done:
-        notes.append(
-            "the rebuilt bundle may not have reached the agent; `synthetic prompts build "
-            f"{work.construct.id}` sends it again"
-        )
-    return notes
-
-
-def build_prompts(store: Store, ref: str) -> BuildResult:
+def build_prompts(store: StateStore, ref: str) -> BuildResult:
     """Assemble the construct's bundle again from the files as they are now, and record it.
 
     A construct with an agent session gets it as a new context message, so
@@ -98,7 +83,7 @@ def build_prompts(store: Store, ref: str) -> BuildResult:
     return BuildResult(construct.id, record.id, bundle, delivered)
 
 
-def preview_prompts(store: Store, template_id: str | None = None) -> PreviewResult:
+def preview_prompts(store: StateStore, template_id: str | None = None) -> PreviewResult:
     """The bundle a new construct of ``template_id`` would get; nothing is written."""
     chosen, template, config = Context(store).choose_template(template_id)
     facts = construct_facts(store, template, None, placeholders=True)

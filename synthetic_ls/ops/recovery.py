@@ -7,62 +7,24 @@ and one still running, here or out of sight, makes the change wait.
 
 Creation and removal (and ``worktree add|rm``) are the resource flow's to
 recover (:func:`synthetic_ls.provision.flow.recover`); every other
-journalled change names its own recovery in :data:`RECOVERIES`.
+journalled change has its own recovery, in
+:data:`synthetic_ls.provision.recoveries.RECOVERIES`.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from state_format.errors import RecordNotFoundError
 from state_format.records import Construct
 from synthetic_ls.errors import SyntheticError
 from synthetic_ls.provision import flow
 from synthetic_ls.provision.context import Context
-from synthetic_ls.provision.journalled import Recoverer
+from synthetic_ls.provision.recoveries import RECOVERIES
 from synthetic_ls.provision.resources import RESOURCES
 from synthetic_ls.provision.work import Work
 from synthetic_ls.runtime.groups import end_group
 
 #: Operations the resource flow recovers (it knows their steps: the resources).
 FLOW_OPERATIONS = frozenset({"create", "add-worktree", "remove", "remove-worktree"})
-
-
-def _landing() -> Recoverer:
-    from synthetic_ls.ops.landing import recover_land
-
-    return recover_land
-
-
-def _commit() -> Recoverer:
-    from synthetic_ls.ops.commit_work import recover_commit
-
-    return recover_commit
-
-
-def _services() -> Recoverer:
-    from synthetic_ls.ops.services import recover_services
-
-    return recover_services
-
-
-def _prompts() -> Recoverer:
-    from synthetic_ls.ops.prompts import recover_build
-
-    return recover_build
-
-
-#: The recovery of every journalled change that is not the resource flow's, by
-#: journal ``op`` (each module imported only when its recovery is needed).
-RECOVERIES: dict[str, Callable[[], Recoverer]] = {
-    "services-start": _services,
-    "services-stop": _services,
-    "services-restart": _services,
-    "services-resume": _services,
-    "prompts-build": _prompts,
-    "commit": _commit,
-    "land": _landing,
-}
 
 
 def work_for(ctx: Context, construct: Construct) -> Work:
@@ -91,7 +53,7 @@ def recover(ctx: Context, construct: Construct) -> flow.Recovery | None:
                 f"cannot recover {current.id}: process group(s) {left} would not stop",
                 code="conflict",
             )
-        notes = RECOVERIES[journal.op]()(work, journal)
+        notes = RECOVERIES[journal.op](work, journal)
         work.update(journal=None)
         return flow.Recovery(current.id, journal.op, "settled", notes)
 

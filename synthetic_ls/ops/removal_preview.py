@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from state_format.protocol import StateStore
 from state_format.records import Construct
-from state_format.store import Store
 from synthetic_ls.git import branches, worktree_admin
 from synthetic_ls.git import review as gitr
 from synthetic_ls.provision.context import Context
@@ -134,6 +134,6 @@ def preview_of(ctx: Context, construct: Construct) -> RemovalPreview:
     )
 
 
-def removal_preview(store: Store, ref: str) -> RemovalPreview:
+def removal_preview(store: StateStore, ref: str) -> RemovalPreview:
     """What removing construct ``ref`` would remove, keep and lose; changes nothing."""
     return preview_of(Context(store), store.resolve_construct(ref))

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from state_format.protocol import StateStore
 from state_format.records import Construct
 from state_format.statuses import Status
-from state_format.store import Store
 from state_format.text import one_line
 from synthetic_ls.errors import SyntheticError
 from synthetic_ls.git import review as gitr
@@ -46,7 +46,7 @@ class Span:
     merge_base: str
 
 
-def span_for(store: Store, construct: Construct, into: str | None = None) -> Span:
+def span_for(store: StateStore, construct: Construct, into: str | None = None) -> Span:
     """The construct's branch against ``into`` (default: the branch it started from)."""
     root = store.repo.worktree
     if not construct.branch:
@@ -91,12 +91,12 @@ def span_for(store: Store, construct: Construct, into: str | None = None) -> Spa
     return Span(construct, root, construct.branch, head, target, tip, base)
 
 
-def span_of(store: Store, ref: str) -> Span:
+def span_of(store: StateStore, ref: str) -> Span:
     """The span of construct ``ref`` against the branch it started from."""
     return span_for(store, store.resolve_construct(ref))
 
 
-def _hidden_untracked(store: Store, construct: Construct, paths: list[str]) -> set[str]:
+def _hidden_untracked(store: StateStore, construct: Construct, paths: list[str]) -> set[str]:
     """Untracked ``paths`` that are include files copied in (never shown as changes).
 
     An include file is one the template's ``includePatterns`` select, or (when
@@ -121,7 +121,7 @@ def _hidden_untracked(store: Store, construct: Construct, paths: list[str]) -> s
     return hidden & set(paths)
 
 
-def worktree_changes(store: Store, construct: Construct) -> list[gitr.FileChange]:
+def worktree_changes(store: StateStore, construct: Construct) -> list[gitr.FileChange]:
     """Uncommitted changes in the construct's worktree, include files left out."""
     path = construct.workspace_path
     if not path or not (Path(path) / ".git").exists():
@@ -176,7 +176,7 @@ def _stat(files: list[gitr.FileChange]) -> dict[str, int]:
     }
 
 
-def diff_construct(store: Store, ref: str, *, patch: bool = False) -> DiffResult:
+def diff_construct(store: StateStore, ref: str, *, patch: bool = False) -> DiffResult:
     """The construct's changes against its base; with ``patch`` the diff text too."""
     construct = store.resolve_construct(ref)
     # The worktree's status scans every file: run it beside the branch's diff.
@@ -262,7 +262,7 @@ def _relative(turn: dict[str, Any], worktree: str | None) -> dict[str, Any]:
     return turn
 
 
-def _session_messages(store: Store, construct: Construct) -> tuple[list[Any], str | None]:
+def _session_messages(store: StateStore, construct: Construct) -> tuple[list[Any], str | None]:
     """The session's messages, or why they cannot be had (never fails the log)."""
     if not construct.opencode_session_id:
         return [], "no agent session"
@@ -277,7 +277,7 @@ def _session_messages(store: Store, construct: Construct) -> tuple[list[Any], st
         return [], f"session unavailable: {one_line(str(exc), 300)}"
 
 
-def log_construct(store: Store, ref: str) -> LogResult:
+def log_construct(store: StateStore, ref: str) -> LogResult:
     """The branch's commits and the session's turns, oldest first."""
     construct = store.resolve_construct(ref)
     span = span_for(store, construct)
@@ -291,7 +291,7 @@ def log_construct(store: Store, ref: str) -> LogResult:
     return LogResult(construct, entries, note, construct.opencode_session_id)
 
 
-def session_summary(store: Store, construct: Construct) -> str:
+def session_summary(store: StateStore, construct: Construct) -> str:
     """The agent's last reply (its own summary of the work), or ``""``."""
     messages, _note = _session_messages(store, construct)
     turns = _turns(messages)
@@ -299,7 +299,7 @@ def session_summary(store: Store, construct: Construct) -> str:
     return text if len(text) <= SUMMARY_MAX else text[:SUMMARY_MAX].rstrip() + "\n[...]"
 
 
-def draft_message(store: Store, ref: str) -> str:
+def draft_message(store: StateStore, ref: str) -> str:
     """A squash commit message from the construct's name, description and session summary."""
     construct = store.resolve_construct(ref)
     span = span_for(store, construct)
@@ -319,7 +319,7 @@ def draft_message(store: Store, ref: str) -> str:
 # -- review ------------------------------------------------------------------------
 
 
-def review_construct(store: Store, ref: str) -> Any:
+def review_construct(store: StateStore, ref: str) -> Any:
     """Move the construct to ``reviewing`` (a person looks at its work); an ``EditResult``."""
     from synthetic_ls.ops.constructs import EditOptions, edit_construct
 

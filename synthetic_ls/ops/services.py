@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from state_format.journal import Journal
+from state_format.protocol import StateStore
 from state_format.records import Construct, Service
-from state_format.store import Store
 from synthetic_ls.errors import InvalidInputError, NotFoundError, SyntheticError
 from synthetic_ls.ops.recovery import settle
 from synthetic_ls.provision import services as svc
 from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.journalled import Steps, journalled
+from synthetic_ls.provision.recoveries import SERVICE_STEP, recover_services
 from synthetic_ls.provision.work import Work
 from synthetic_ls.runtime import service_logs
 from synthetic_ls.runtime.service_process import ServiceError
@@ -82,7 +82,7 @@ class LogsResult:
         }
 
 
-def _ports_of(store: Store, construct_id: str) -> dict[str, list[dict[str, Any]]]:
+def _ports_of(store: StateStore, construct_id: str) -> dict[str, list[dict[str, Any]]]:
     from synthetic_ls.provision.ports import allocations, env_name
 
     out: dict[str, list[dict[str, Any]]] = {}
@@ -98,7 +98,7 @@ def _ports_of(store: Store, construct_id: str) -> dict[str, list[dict[str, Any]]
     return out
 
 
-def views_of(store: Store, construct_id: str) -> list[ServiceView]:
+def views_of(store: StateStore, construct_id: str) -> list[ServiceView]:
     """The construct's services with their state now; reading only."""
     ports = _ports_of(store, construct_id)
     return [
@@ -107,7 +107,7 @@ def views_of(store: Store, construct_id: str) -> list[ServiceView]:
     ]
 
 
-def services_status(store: Store, ref: str | None = None) -> ServicesResult:
+def services_status(store: StateStore, ref: str | None = None) -> ServicesResult:
     """The services of ``ref`` (or of every construct), with their state; starts nothing."""
     if ref is not None:
         construct = store.resolve_construct(ref)
@@ -158,7 +158,7 @@ def _configured(work: Work, name: str | None) -> list[Any]:
     return found
 
 
-def _records(store: Store, construct: Construct, name: str | None) -> list[Service]:
+def _records(store: StateStore, construct: Construct, name: str | None) -> list[Service]:
     records = svc.services_of(store, construct.id)
     if name is None:
         return records
@@ -170,30 +170,6 @@ def _records(store: Store, construct: Construct, name: str | None) -> list[Servi
             code="unknown-service",
         )
     return found
-
-
-#: The step of a journalled services change that works on one service.
-_STEP = "service:"
-#: Operations that stop every service they name (the others stop only what they began).
-_STOPPING = frozenset({"services-stop", "services-restart"})
-
-
-def recover_services(work: Work, journal: Journal) -> list[str]:
-    """Settle an interrupted services change: stop what it left running; never start anything.
-
-    A start or a resume is undone (the services it began are stopped; the
-    journal's process groups were ended first, so nothing it launched still
-    runs); a stop or a restart is finished (every service it named ends
-    stopped). Idempotent: stopping a stopped service only marks it so.
-    """
-    named = [n for n in journal.facts.get("services", "").split(",") if n]
-    begun = [s.removeprefix(_STEP) for s in journal.started if s.startswith(_STEP)]
-    wanted = set(named if journal.op in _STOPPING else begun)
-    notes: list[str] = []
-    for record in svc.services_of(work.store, work.construct.id):
-        if record.name in wanted:
-            notes.extend(svc.stop_record(work.store, record, work.template, grace=1.0))
-    return notes
 
 
 def _start(
@@ -219,7 +195,7 @@ def _start(
         if record is not None and svc.service_state(record) in svc.RUNNING_STATUSES:
             notes.append(f"service {service.id} is already running")
             continue
-        steps.begin(_STEP + service.id)
+        steps.begin(SERVICE_STEP + service.id)
         if record is not None:
             svc.stop_record(store, record, work.template)  # leftovers of a dead one
         try:
@@ -249,41 +225,41 @@ def _names(services: Sequence[Any]) -> dict[str, str]:
     return {"services": ",".join(s.id for s in services)}
 
 
-def start_services(store: Store, ref: str, service: str | None = None) -> ServicesResult:
+def start_services(store: StateStore, ref: str, service: str | None = None) -> ServicesResult:
     """Start the construct's services (or one) that are not running, and wait until ready.
 
     A service started for the first time runs its ``setup`` commands first.
     """
     work = _work(Context(store), ref)
     services = _configured(work, service)
-    with service_logs.start_lock(store.root, work.construct.id), journalled(
+    with service_logs.start_lock(store.local_dir, work.construct.id), journalled(
         work, "services-start", facts=_names(services), recover=recover_services
     ) as steps:
         notes, failures = _start(work, steps, services, setup_new=True)
     return _result(work, notes, failures)
 
 
-def stop_services(store: Store, ref: str, service: str | None = None) -> ServicesResult:
+def stop_services(store: StateStore, ref: str, service: str | None = None) -> ServicesResult:
     """Stop the construct's services (or one): ``stop`` command, SIGTERM, SIGKILL."""
     work = _work(Context(store), ref)
     records = _records(store, work.construct, service)
     notes: list[str] = []
     facts = {"services": ",".join(r.name for r in records)}
-    with service_logs.start_lock(store.root, work.construct.id), journalled(
+    with service_logs.start_lock(store.local_dir, work.construct.id), journalled(
         work, "services-stop", facts=facts, recover=recover_services
     ) as steps:
         for record in records:
-            steps.begin(_STEP + record.name)
+            steps.begin(SERVICE_STEP + record.name)
             notes.extend(svc.stop_record(store, record, work.template))
     return _result(work, notes, [])
 
 
-def restart_services(store: Store, ref: str, service: str | None = None) -> ServicesResult:
+def restart_services(store: StateStore, ref: str, service: str | None = None) -> ServicesResult:
     """Stop, then start again (without setup) the construct's services (or one)."""
     work = _work(Context(store), ref)
     services = _configured(work, service)
     notes: list[str] = []
-    with service_logs.start_lock(store.root, work.construct.id), journalled(
+    with service_logs.start_lock(store.local_dir, work.construct.id), journalled(
         work, "services-restart", facts=_names(services), recover=recover_services
     ) as steps:
         names = {s.id for s in services}
@@ -295,7 +271,7 @@ def restart_services(store: Store, ref: str, service: str | None = None) -> Serv
     return _result(work, notes + started, failures)
 
 
-def resume_services(store: Store, ref: str | None = None) -> ServicesResult:
+def resume_services(store: StateStore, ref: str | None = None) -> ServicesResult:
     """Start again every service whose record says running but whose process is gone.
 
     For one construct, or for all of them; after a reboot this brings the
@@ -317,7 +293,7 @@ def resume_services(store: Store, ref: str | None = None) -> ServicesResult:
             services = [s for s in _configured(work, None) if s.id in wanted]
             missing = wanted - {s.id for s in services}
             notes.extend(f"service {m} is no longer in the template; not resumed" for m in missing)
-            with service_logs.start_lock(store.root, construct_id), journalled(
+            with service_logs.start_lock(store.local_dir, construct_id), journalled(
                 work, "services-resume", facts=_names(services), recover=recover_services
             ) as steps:
                 resumed, failed = _start(work, steps, services, setup_new=False)
@@ -330,7 +306,7 @@ def resume_services(store: Store, ref: str | None = None) -> ServicesResult:
 
 
 def service_logs_tail(
-    store: Store, ref: str, service: str | None = None, lines: int = 100
+    store: StateStore, ref: str, service: str | None = None, lines: int = 100
 ) -> LogsResult:
     """The last ``lines`` lines of a service's log (the only service when not named)."""
     construct = store.resolve_construct(ref)
@@ -346,11 +322,11 @@ def service_logs_tail(
     record = records[0]
     # The path comes from the id, never from the record: a hand-edited `log`
     # must not make Synthetic read some other file.
-    path = service_logs.log_path(store.root, record.id)
+    path = service_logs.log_path(store.local_dir, record.id)
     return LogsResult(construct.id, record.name, str(path), service_logs.tail(path, lines))
 
 
-def follow_log(store: Store, logs: LogsResult, offset: int | None) -> tuple[bytes, int]:
+def follow_log(store: StateStore, logs: LogsResult, offset: int | None) -> tuple[bytes, int]:
     """New bytes of the log ``logs`` names since ``offset`` (None: its end now), for ``-f``."""
     path = Path(logs.path)  # made from the record id by service_logs_tail
     if offset is None:

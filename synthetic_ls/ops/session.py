@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from state_format.protocol import StateStore
 from state_format.records import Construct
-from state_format.store import Store
 from synthetic_ls.errors import InvalidInputError, NotFoundError, SyntheticError
 from synthetic_ls.opencode.client import (
     STREAM_CUT,
@@ -107,7 +107,7 @@ def _pending(client: OpenCodeClient, target: SessionTarget) -> list[Permission]:
     ]
 
 
-def session_target(store: Store, ref: str, *, start: bool = True) -> SessionTarget:
+def session_target(store: StateStore, ref: str, *, start: bool = True) -> SessionTarget:
     """The session of construct ``ref`` and its server.
 
     ``start`` (an operation the person asked of the agent) starts the server
@@ -138,7 +138,7 @@ def session_target(store: Store, ref: str, *, start: bool = True) -> SessionTarg
     return SessionTarget(construct, server, agent_spec(ctx.config, template))
 
 
-def _persist(store: Store, session_id: str, state: str) -> None:
+def _persist(store: StateStore, session_id: str, state: str) -> None:
     """Persist what the agent does now (an operation: one atomic write per construct)."""
     agent_status.persist_agent_states(Context(store), {session_id: state})
 
@@ -196,7 +196,7 @@ def _attach_supported(binary: str) -> bool:
     return "--session" in out.stdout + out.stderr
 
 
-def open_session(store: Store, ref: str) -> OpenResult:
+def open_session(store: StateStore, ref: str) -> OpenResult:
     """The ``opencode attach URL --dir WORKTREE --session ID`` line for construct ``ref``."""
     target = session_target(store, ref)
     binary = find_binary()
@@ -212,7 +212,7 @@ def open_session(store: Store, ref: str) -> OpenResult:
     if target.server.password:
         env["OPENCODE_SERVER_PASSWORD"] = target.server.password
         source = (
-            shlex.quote(str(password_path(store.root))) if target.server.managed
+            shlex.quote(str(password_path(store.local_dir))) if target.server.managed
             else "\"$SYNTHETIC_OPENCODE_PASSWORD\""
         )
         prefix = f"$(cat {source})" if target.server.managed else source
@@ -252,7 +252,7 @@ def _permission_dict(p: Permission) -> dict[str, Any]:
 
 
 def send_prompt(
-    store: Store,
+    store: StateStore,
     ref: str,
     text: str,
     *,
@@ -290,7 +290,7 @@ def send_prompt(
 
 
 def _turn_result(
-    store: Store, client: OpenCodeClient, target: SessionTarget, end: TurnEnd
+    store: StateStore, client: OpenCodeClient, target: SessionTarget, end: TurnEnd
 ) -> SendResult:
     """How a turn ended, with its reply; the construct's status follows."""
     # A turn we saw end well clears an earlier turn's error (DONE, not IDLE).
@@ -538,7 +538,7 @@ class WatchResult(_JsonResult):
 
 
 def watch_session(
-    store: Store,
+    store: StateStore,
     ref: str,
     emit: Callable[[str], None],
     *,
@@ -574,7 +574,7 @@ class AbortResult(_JsonResult):
     aborted: bool
 
 
-def abort_session(store: Store, ref: str) -> AbortResult:
+def abort_session(store: StateStore, ref: str) -> AbortResult:
     """Stop the agent's current turn; the construct becomes ``ready``."""
     target = session_target(store, ref)
     with target.client() as client:
@@ -613,7 +613,7 @@ def _entry(message: Message) -> dict[str, Any]:
     }
 
 
-def session_log(store: Store, ref: str) -> LogResult:
+def session_log(store: StateStore, ref: str) -> LogResult:
     """The transcript of the construct's session, oldest message first; reads only."""
     target = session_target(store, ref, start=False)
     with target.client() as client:
@@ -636,7 +636,7 @@ class PermissionsResult(_JsonResult):
     pending: list[dict[str, Any]]
 
 
-def list_permissions(store: Store, ref: str) -> PermissionsResult:
+def list_permissions(store: StateStore, ref: str) -> PermissionsResult:
     """The agent's pending permission requests; reads only."""
     target = session_target(store, ref, start=False)
     with target.client() as client:
@@ -655,7 +655,7 @@ class ReplyResult(_JsonResult):
 
 
 def reply_permission(
-    store: Store,
+    store: StateStore,
     ref: str,
     permission_id: str | None = None,
     *,
@@ -697,7 +697,7 @@ def reply_permission(
 
 
 def approve_permission(
-    store: Store,
+    store: StateStore,
     ref: str,
     permission_id: str | None = None,
     *,
@@ -711,7 +711,7 @@ def approve_permission(
 
 
 def deny_permission(
-    store: Store, ref: str, permission_id: str | None = None, *, message: str | None = None
+    store: StateStore, ref: str, permission_id: str | None = None, *, message: str | None = None
 ) -> ReplyResult:
     """Deny a pending request; without an id, the only one."""
     return reply_permission(store, ref, permission_id, approve=False, message=message)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from state_format.journal import Journal
+from state_format.protocol import StateStore
 from state_format.records import Construct
-from state_format.store import Store
 from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError
 from synthetic_ls.ops.recovery import settle
 from synthetic_ls.ops.views import ConstructResult, views, with_copies
@@ -47,7 +47,7 @@ def _settled(ctx: Context, ref: str, *, resuming: str | None = None) -> Construc
 
 
 def add_worktree(
-    store: Store,
+    store: StateStore,
     ref: str,
     *,
     from_ref: str | None = None,
@@ -87,7 +87,7 @@ def add_worktree(
         restore = {k: getattr(current, k) for k in _WORKTREE_FIELDS}
         work.update(journal=Journal.begin("add-worktree", restore))
     updated = flow.create(work, WORKTREE_RESOURCES, final_status=construct.status)
-    file = str(store.path_of(Construct, updated.id))
+    file = store.location(Construct, updated.id)
     included = work.results.of(INCLUDE_FILES)
     made = work.results.of(WORKTREE)
     return with_copies(
@@ -99,7 +99,7 @@ def add_worktree(
 
 
 def remove_worktree(
-    store: Store, ref: str, *, force: bool = False, keep_session: bool = False
+    store: StateStore, ref: str, *, force: bool = False, keep_session: bool = False
 ) -> WorktreeRemoveResult:
     """Remove a construct's worktree (the record stays); the branch goes as with ``rm``.
 

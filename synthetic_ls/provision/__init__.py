@@ -1,9 +1,14 @@
 """Per-construct resources and the one lifecycle they all implement.
 
 A construct owns resources: its worktree and branch, the include files copied
-into it, and (from later issues) ports, a prompt bundle, services and an
-agent session. Each is one module here with one class implementing
-:class:`~synthetic_ls.provision.lifecycle.Resource`:
+into it, ports, a prompt bundle, services and an agent session. Each is one
+module here with one class implementing
+:class:`~synthetic_ls.provision.lifecycle.Resource`; its steps receive the
+construct under one operation (:mod:`~synthetic_ls.provision.work`: a
+:class:`~synthetic_ls.provision.work.Creation`, a
+:class:`~synthetic_ls.provision.work.Release`, or a plain
+:class:`~synthetic_ls.provision.work.Work` to undo), and the operation's
+immutable :class:`~synthetic_ls.provision.context.Context`:
 
 ========  ===================================================  ==========================
 step      what it does                                         who calls it
@@ -20,8 +25,8 @@ provision make it                                              creation
 undo      remove what provision made, even half-made           a failed creation, recovery
 release   remove it when the construct or worktree goes        ``rm``, ``worktree rm``
           (``preflight_release`` first refuses to lose work)
-recover   undo a creation step or finish a removal step that   ``doctor --fix``, the next
-          a dead process left half-done                        change of that construct
+recover   (the flow, with undo and release) undo a creation    ``doctor --fix``, the next
+          step or finish a removal step a dead process left    change of that construct
 check     findings about it, each with its own safe fix        ``doctor``, editor actions
 ========  ===================================================  ==========================
 

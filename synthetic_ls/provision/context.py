@@ -19,8 +19,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from state_format.protocol import StateStore
 from state_format.records import utc_now
-from state_format.store import Store
 from synthetic_ls.errors import InvalidInputError
 from synthetic_ls.runtime.runner import LOCAL, Runner
 
@@ -44,7 +44,7 @@ class Context:
     as it starts. Both None: never cancelled, nobody told.
     """
 
-    store: Store
+    store: StateStore
     progress: Progress | None = None
     cancelled: Callable[[], bool] | None = None
     clock: Callable[[], datetime] = utc_now

@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from state_format.errors import RecordNotFoundError
 from state_format.ids import is_valid_id, slugify
+from state_format.protocol import StateStore
 from state_format.records import PortAllocation, format_timestamp, utc_now
-from state_format.store import Store
 from synthetic_ls.errors import SyntheticError
 from synthetic_ls.provision.lifecycle import Made, PlanItem, Resource
 
@@ -205,7 +205,7 @@ def pick_port(preferred: int | None, taken: set[int], rng: random.Random | None 
 # -- records --------------------------------------------------------------------------
 
 
-def allocations(store: Store, construct_id: str | None = None) -> list[PortAllocation]:
+def allocations(store: StateStore, construct_id: str | None = None) -> list[PortAllocation]:
     """Port records (of one construct, or all), by port; broken files are skipped."""
     found = store.list(PortAllocation).records
     if construct_id is not None:
@@ -213,17 +213,19 @@ def allocations(store: Store, construct_id: str | None = None) -> list[PortAlloc
     return sorted(found, key=lambda a: (a.port, a.id))
 
 
-def _record_id(store: Store, construct_id: str, spec: PortSpec) -> str:
+def _record_id(store: StateStore, construct_id: str, spec: PortSpec) -> str:
     wanted = f"{construct_id}-{slugify(spec.service, 20)}"
     if spec.name:
         wanted += f"-{slugify(spec.name, 20)}"
     wanted += "-port"
-    if is_valid_id(wanted) and not store.path_of(PortAllocation, wanted).exists():
+    if is_valid_id(wanted) and wanted not in store.list_ids(PortAllocation):
         return wanted
     return store.new_id(PortAllocation, f"{construct_id}-port")
 
 
-def allocate(store: Store, construct_id: str, specs: Sequence[PortSpec]) -> list[PortAllocation]:
+def allocate(
+    store: StateStore, construct_id: str, specs: Sequence[PortSpec]
+) -> list[PortAllocation]:
     """Allocate a port for every request of ``specs`` not allocated yet; all of them back.
 
     Runs under the state lock: the ports of every construct are read, and
@@ -255,7 +257,7 @@ def allocate(store: Store, construct_id: str, specs: Sequence[PortSpec]) -> list
         return out
 
 
-def release(store: Store, construct_id: str) -> list[str]:
+def release(store: StateStore, construct_id: str) -> list[str]:
     """Delete the construct's port records; notes name the ports released."""
     notes = []
     with store.lock():

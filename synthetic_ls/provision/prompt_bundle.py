@@ -20,7 +20,7 @@ from synthetic_ls.prompts.sources import Source
 from synthetic_ls.provision.lifecycle import Finding, Made, PlanItem, Resource, Subject
 
 if TYPE_CHECKING:
-    from state_format.store import Store
+    from state_format.protocol import StateStore
     from synthetic_ls.config import SyntheticConfig, Template
     from synthetic_ls.prompts.bundle import Bundle
     from synthetic_ls.provision.work import Creation, Release, Survey, Work
@@ -45,7 +45,7 @@ def prompt_entries(config: SyntheticConfig | None, template: Template | None) ->
 
 
 def construct_facts(
-    store: Store, template: Template | None, construct: Any, *, placeholders: bool = False
+    store: StateStore, template: Template | None, construct: Any, *, placeholders: bool = False
 ) -> ConstructFacts:
     """What the bundle says about ``construct``: its values and its services' ports.
 
@@ -72,12 +72,12 @@ def construct_facts(
     )
 
 
-def bundles_of(store: Store, construct_id: str) -> list[PromptBundle]:
+def bundles_of(store: StateStore, construct_id: str) -> list[PromptBundle]:
     """The bundle records of a construct (one, or none)."""
     return [b for b in store.list(PromptBundle).records if b.construct_id == construct_id]
 
 
-def record_bundle(store: Store, construct_id: str, bundle: Bundle) -> PromptBundle:
+def record_bundle(store: StateStore, construct_id: str, bundle: Bundle) -> PromptBundle:
     """Replace the construct's bundle record with ``bundle``.
 
     The new record is written before the old ones go: a crash in between
@@ -98,7 +98,7 @@ def record_bundle(store: Store, construct_id: str, bundle: Bundle) -> PromptBund
         return record
 
 
-def keep_newest(store: Store, construct_id: str) -> list[str]:
+def keep_newest(store: StateStore, construct_id: str) -> list[str]:
     """Delete every bundle record of the construct but the newest; notes name what went."""
     notes: list[str] = []
     with store.lock():
@@ -112,7 +112,7 @@ def keep_newest(store: Store, construct_id: str) -> list[str]:
     return notes
 
 
-def _delete_bundles(store: Store, construct_id: str) -> list[str]:
+def _delete_bundles(store: StateStore, construct_id: str) -> list[str]:
     notes = []
     for bundle in bundles_of(store, construct_id):
         try:
@@ -185,7 +185,7 @@ class PromptBundleResource(Resource[BundleMade]):
                 continue
             findings.append(Finding(
                 kind="orphan-prompt-bundle",
-                subject=Subject("file", str(survey.store.path_of(PromptBundle, bundle.id))),
+                subject=Subject("file", survey.store.location(PromptBundle, bundle.id)),
                 message=f"prompt bundle {bundle.id} belongs to construct {bundle.construct_id}, "
                 "which no longer exists",
                 advice="`synthetic doctor --fix` deletes it",
@@ -194,7 +194,7 @@ class PromptBundleResource(Resource[BundleMade]):
         return findings
 
 
-def _deleter(store: Store, bundle_id: str) -> Any:
+def _deleter(store: StateStore, bundle_id: str) -> Any:
     def fix() -> list[str]:
         store.delete(PromptBundle, bundle_id)
         return [f"deleted prompt bundle {bundle_id}"]

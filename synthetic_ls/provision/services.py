@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from state_format.errors import RecordNotFoundError
 from state_format.ids import is_valid_id, slugify
+from state_format.protocol import StateStore
 from state_format.records import Construct, PortAllocation, Service, format_timestamp, utc_now
-from state_format.store import Store
 from synthetic_ls.errors import InvalidInputError, NotFoundError
 from synthetic_ls.provision.lifecycle import Finding, Made, PlanItem, Resource, Subject
 from synthetic_ls.provision.ports import allocations, port_env, port_requests, service_port_env
@@ -55,12 +55,12 @@ def record_id(construct_id: str, service_id: str) -> str:
     return candidate if is_valid_id(candidate) else f"{construct_id[:40]}-{slugify(service_id, 30)}"
 
 
-def setup_log(store: Store, construct_id: str) -> Path:
+def setup_log(store: StateStore, construct_id: str) -> Path:
     """The log of the template's setup and teardown commands."""
-    return service_logs.prepare(store.root, f"{construct_id}--setup")
+    return service_logs.prepare(store.local_dir, f"{construct_id}--setup")
 
 
-def services_of(store: Store, construct_id: str) -> list[Service]:
+def services_of(store: StateStore, construct_id: str) -> list[Service]:
     """The service records of one construct, in name order."""
     records = [s for s in store.list(Service).records if s.construct_id == construct_id]
     return sorted(records, key=lambda s: s.name)
@@ -141,7 +141,7 @@ def ready_timeout(service: ConfigService) -> float:
 # -- start -------------------------------------------------------------------------------
 
 
-def _write(store: Store, record: Service) -> Service:
+def _write(store: StateStore, record: Service) -> Service:
     """Create the service's record, or replace every field of the one there."""
     with store.lock():
         try:
@@ -152,7 +152,7 @@ def _write(store: Store, record: Service) -> Service:
         return store.update(Service, record.id, lambda _c: values)
 
 
-def _set(store: Store, service_id: str, **fields: Any) -> Service:
+def _set(store: StateStore, service_id: str, **fields: Any) -> Service:
     return store.update(Service, service_id, lambda _c: fields)
 
 
@@ -198,7 +198,7 @@ def begin_service(
     ports = allocations(store, construct.id)
     env = environment(construct, work.template, ports, service)
     rid = record_id(construct.id, service.id)
-    log = service_logs.prepare(store.root, rid)
+    log = service_logs.prepare(store.local_dir, rid)
     cdir = str(root)
     where = f"service {service.id}"
     if service.type == "process":
@@ -293,7 +293,7 @@ def service_state(record: Service) -> str:
 
 
 def stop_record(
-    store: Store, record: Service, template: Template | None, *, grace: float | None = None
+    store: StateStore, record: Service, template: Template | None, *, grace: float | None = None
 ) -> list[str]:
     """Stop one service (its ``stop`` command first, when the template still has it)."""
     config = template.get_service(record.name) if template is not None else None
@@ -317,12 +317,12 @@ def stop_record(
     return notes
 
 
-def forget(store: Store, record: Service) -> list[str]:
+def forget(store: StateStore, record: Service) -> list[str]:
     """Remove a stopped service's container, record and logs."""
     notes = docker_services.remove(record) if record.type != "process" else []
     with contextlib.suppress(RecordNotFoundError):
         store.delete(Service, record.id)
-    service_logs.remove(store.root, record.id)
+    service_logs.remove(store.local_dir, record.id)
     return notes
 
 
@@ -357,14 +357,14 @@ def stop_all(work: Work, *, teardown: bool) -> list[str]:
     """
     notes: list[str] = []
     store, cid = work.store, work.construct.id
-    with service_logs.start_lock(store.root, cid):
+    with service_logs.start_lock(store.local_dir, cid):
         for record in services_of(store, cid):
             notes.extend(stop_record(store, record, work.template))
         if teardown:
             notes.extend(_teardown(work))
         for record in services_of(store, cid):
             notes.extend(forget(store, record))
-        service_logs.remove(store.root, f"{cid}--setup")
+        service_logs.remove(store.local_dir, f"{cid}--setup")
     return notes
 
 
@@ -521,14 +521,14 @@ class ServicesResource(Resource[ServicesMade]):
         return out
 
 
-def _forget_orphan(store: Store, record: Service) -> Callable[[], list[str]]:
+def _forget_orphan(store: StateStore, record: Service) -> Callable[[], list[str]]:
     def fix() -> list[str]:
         return stop_record(store, record, None) + forget(store, record)
 
     return fix
 
 
-def _release_orphan_port(store: Store, port_id: str, port: int) -> Callable[[], list[str]]:
+def _release_orphan_port(store: StateStore, port_id: str, port: int) -> Callable[[], list[str]]:
     def fix() -> list[str]:
         with contextlib.suppress(RecordNotFoundError):
             store.delete(PortAllocation, port_id)

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from state_format.journal import Journal
+from state_format.protocol import StateStore
 from state_format.records import Construct
-from state_format.store import Store
 from synthetic_ls.provision.context import Context
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class Work:
     template: Template | None
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StateStore:
         """The repository's state."""
         return self.ctx.store
 
@@ -194,7 +194,7 @@ class Survey:
     worktrees: list[WorktreeEntry]
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StateStore:
         """The repository's state."""
         return self.ctx.store
 

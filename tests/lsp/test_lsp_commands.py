@@ -71,6 +71,7 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.construct.discardPreview",
         "synthetic.construct.discard",
         "synthetic.construct.review",
+        "synthetic.construct.removalPreview",
     }
 
 

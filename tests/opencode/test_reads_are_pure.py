@@ -53,9 +53,9 @@ CONFIG = f"""export default {{
 }};
 """
 
-#: Under the state folder, what a read may write: the service logs (the
-#: supervisor appends to them) and the disposable parse cache.
-DERIVED = ("logs", "cache")
+#: Under the state folder, what a read may change: the disposable parse
+#: cache. (Logs are written by the processes that log, whatever reads.)
+DERIVED = ("cache",)
 
 
 def snapshot(state: Path) -> dict[str, tuple[bytes, int]]:
@@ -64,6 +64,8 @@ def snapshot(state: Path) -> dict[str, tuple[bytes, int]]:
     for path in sorted(state.rglob("*")):
         rel = path.relative_to(state)
         if rel.parts[0] in DERIVED or not path.is_file() or path.name == ".lock":
+            continue
+        if path.suffix == ".log" or path.name.endswith(".log.1"):
             continue
         out[str(rel)] = (path.read_bytes(), path.stat().st_ino)
     return out

@@ -72,24 +72,57 @@ async def until_status(repo: Path, cid: str, wanted: str, timeout: float = 30) -
         await asyncio.sleep(0.1)
 
 
+def plain(value: Any) -> Any:
+    """A notification's params (pygls gives objects with attributes) as plain JSON values."""
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+async def until_told(
+    told: list[dict[str, Any]], wanted: Any, timeout: float = 30
+) -> dict[str, Any]:
+    """The first ``synthetic/agentState`` notification ``wanted`` accepts, once it came."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        for params in told:
+            if wanted(params):
+                return params
+        assert asyncio.get_running_loop().time() < deadline, f"never told; told {told}"
+        await asyncio.sleep(0.1)
+
+
 async def test_create_prompt_permission_abort_through_the_server(
     client: LanguageClient, agent_repo: Path, served: OpenCodeServer
 ) -> None:
+    told: list[dict[str, Any]] = []
+    client.feature("synthetic/agentState")(lambda params: told.append(plain(params)))
     made = await run(client, "synthetic.construct.create", {"name": "Via editor"})
     cid, sid = made["id"], made["opencode_session_id"]
     assert sid and made["status"] == "ready"
     with served.client() as oc:
         assert oc.get_session(sid).directory == made["workspace_path"]
 
-    # A tool call that needs permission: the listener moves the record.
+    # A tool call that needs permission: the listener moves the record, and
+    # tells the client what the agent asks, as the turn it saw begin pauses.
     sent = await run(client, "synthetic.session.send",
                      {"ref": cid, "text": "[tool:bash echo from-editor > e.txt]"})
     assert sent["state"] == "busy"
     await until_status(agent_repo, cid, "awaiting_input")
+    asked = await until_told(told, lambda t: t["state"] == "awaiting_input")
+    assert asked["construct"] == cid and asked["name"] == "Via editor"
+    assert asked["turn_ended"] is True and asked["session"] == sid
+    assert asked["permission"]["permission"] == "bash"
+    assert asked["permission"]["patterns"] == ["echo from-editor > e.txt"]
     pending = (await run(client, "synthetic.session.permissions", {"ref": cid}))["pending"]
     assert [p["permission"] for p in pending] == ["bash"]
+    told.clear()
     await run(client, "synthetic.session.approve", {"ref": cid})
     await until_status(agent_repo, cid, "ready")
+    done = await until_told(told, lambda t: t["state"] == "idle")
+    assert done["turn_ended"] is True and done["construct"] == cid
     assert (Path(made["workspace_path"]) / "e.txt").read_text() == "from-editor\n"
 
     # A prompt that waits, then an abort of a slow turn.
@@ -103,8 +136,11 @@ async def test_create_prompt_permission_abort_through_the_server(
     await until_status(agent_repo, cid, "ready")
 
     # A failed turn is an error, seen through the events.
+    told.clear()
     await run(client, "synthetic.session.send", {"ref": cid, "text": "[fail]"})
     await until_status(agent_repo, cid, "error")
+    failed = await until_told(told, lambda t: t["state"] == "error")
+    assert failed["turn_ended"] is True and "scripted failure" in (failed["error"] or "")
 
     log = await run(client, "synthetic.session.log", {"ref": cid})
     assert [m["role"] for m in log["messages"]][:3] == ["user", "user", "assistant"]
