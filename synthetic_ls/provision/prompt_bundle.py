@@ -100,26 +100,24 @@ def record_bundle(store: StateStore, construct_id: str, bundle: Bundle) -> Promp
 
 def keep_newest(store: StateStore, construct_id: str) -> list[str]:
     """Delete every bundle record of the construct but the newest; notes name what went."""
-    notes: list[str] = []
     with store.lock():
         bundles = sorted(bundles_of(store, construct_id), key=lambda b: (b.created_at, b.id))
-        for old in bundles[:-1]:
-            try:
-                store.delete(PromptBundle, old.id)
-            except RecordNotFoundError:
-                continue
-            notes.append(f"deleted the older prompt bundle {old.id}")
-    return notes
+        return _delete(store, bundles[:-1], "deleted the older prompt bundle")
 
 
 def _delete_bundles(store: StateStore, construct_id: str) -> list[str]:
+    return _delete(store, bundles_of(store, construct_id), "deleted prompt bundle")
+
+
+def _delete(store: StateStore, bundles: list[PromptBundle], said: str) -> list[str]:
+    """Delete ``bundles`` (one already gone is fine); a note each, ``said`` and its id."""
     notes = []
-    for bundle in bundles_of(store, construct_id):
+    for bundle in bundles:
         try:
             store.delete(PromptBundle, bundle.id)
         except RecordNotFoundError:
             continue
-        notes.append(f"deleted prompt bundle {bundle.id}")
+        notes.append(f"{said} {bundle.id}")
     return notes
 
 

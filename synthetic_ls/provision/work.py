@@ -31,17 +31,10 @@ R = TypeVar("R")
 
 
 @dataclass
-class Work:
-    """One construct under one operation: what every lifecycle step receives.
-
-    ``construct`` is the record as last written; :meth:`update` writes
-    fields (under the state lock) and refreshes it. ``template`` is the
-    construct's template (None when the config no longer has it).
-    """
+class InContext:
+    """Something that works within one operation's :class:`Context`."""
 
     ctx: Context
-    construct: Construct
-    template: Template | None
 
     @property
     def store(self) -> StateStore:
@@ -57,6 +50,19 @@ class Work:
     def git(self) -> GitRepo:
         """The repository (pygit2), opened on first use."""
         return self.ctx.git
+
+
+@dataclass
+class Work(InContext):
+    """One construct under one operation: what every lifecycle step receives.
+
+    ``construct`` is the record as last written; :meth:`update` writes
+    fields (under the state lock) and refreshes it. ``template`` is the
+    construct's template (None when the config no longer has it).
+    """
+
+    construct: Construct
+    template: Template | None
 
     @property
     def journal(self) -> Journal | None:
@@ -186,27 +192,11 @@ class Release(Work):
 
 
 @dataclass
-class Survey:
+class Survey(InContext):
     """What the doctor looks at once, shared by every resource's ``check``."""
 
-    ctx: Context
     constructs: list[Construct]
     worktrees: list[WorktreeEntry]
-
-    @property
-    def store(self) -> StateStore:
-        """The repository's state."""
-        return self.ctx.store
-
-    @property
-    def git(self) -> GitRepo:
-        """The repository (pygit2)."""
-        return self.ctx.git
-
-    @property
-    def config(self) -> SyntheticConfig | None:
-        """The config (None when missing or with errors)."""
-        return self.ctx.config
 
     def construct_for_path(self, path: str) -> Construct | None:
         """The construct whose recorded worktree is ``path``, if any."""

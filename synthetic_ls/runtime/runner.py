@@ -56,28 +56,10 @@ class Runner(Protocol):
 class LocalRunner:
     """Commands as local process groups of this machine, as the person who runs Synthetic."""
 
-    def run_commands(
-        self,
-        commands: Sequence[str],
-        *,
-        cwd: Path,
-        env: Mapping[str, str],
-        log: Path,
-        what: str,
-        on_start: Callable[[int], None] | None = None,
-        cancelled: Callable[[], bool] | None = None,
-    ) -> None:
-        """See :meth:`Runner.run_commands`."""
-        service_process.run_commands(
-            list(commands), cwd=cwd, env=dict(env), log=log, what=what, on_start=on_start,
-            cancelled=cancelled,
-        )
-
-    def launch(
-        self, command: str, *, cwd: Path, env: Mapping[str, str], log: Path
-    ) -> Launched:
-        """See :meth:`Runner.launch`."""
-        return service_process.launch(command, cwd=cwd, env=env, log=log)
+    #: See :meth:`Runner.run_commands`.
+    run_commands = staticmethod(service_process.run_commands)
+    #: See :meth:`Runner.launch`.
+    launch = staticmethod(service_process.launch)
 
 
 #: The runner of constructs on this machine (it keeps no state, so one serves all).
