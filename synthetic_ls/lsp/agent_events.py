@@ -21,7 +21,11 @@ tells its person without a timer of its own; ``permission`` is the request
 Only a server that already runs is listened to: opening an editor never
 starts ``opencode serve`` (it would read the repository's own OpenCode
 config). The thread looks again every few seconds, and after each
-(re)connect it polls once, to catch what happened while nobody listened.
+(re)connect it polls once, to catch what happened while nobody listened,
+and tells it the same way: a turn whose ``busy`` came before the stream was
+read (the prompt that started the server, an editor opened mid-turn) is one
+the record shows ``active`` (the send persisted that), so its end is still
+told with ``turn_ended``.
 """
 
 from __future__ import annotations
@@ -82,11 +86,7 @@ class AgentListener:
     def _listen(self) -> None:
         from state_format.store import Store
         from synthetic_ls.opencode.server import running_server
-        from synthetic_ls.ops.agent_status import (
-            persist_agent_states,
-            persist_polled,
-            state_from_event,
-        )
+        from synthetic_ls.ops.agent_status import persist_agent_states, state_from_event
         from synthetic_ls.provision.context import Context
 
         store = Store.open(self.root)
@@ -104,34 +104,68 @@ class AgentListener:
                     if self.stopped.is_set():
                         return
                     if event.type == "server.connected":
-                        persist_polled(ctx, store.list_constructs().records)
+                        self._catch_up(ctx, client)
                         continue
                     told = state_from_event(event)
                     if told is not None:
                         persist_agent_states(ctx, {told[0]: told[1]})
-                        self._tell(store, event, *told)
+                        self._tell_event(store, event, *told)
             finally:
                 self._client = None
 
-    def _tell(self, store: Any, event: Any, session_id: str, state: str) -> None:
+    def _catch_up(self, ctx: Any, client: Any) -> None:
+        """After a (re)connect: persist what the agents did while nobody listened, and tell it.
+
+        The events of a turn that began before the stream was read are lost,
+        its ``busy`` among them; the record says the turn began (``active``,
+        which the send persisted, or ``awaiting_input``), so it is followed as
+        if its ``busy`` had been seen. What is told is what moves a record:
+        an agent still in the state its record shows was told before (or
+        needs no telling), so a reconnect repeats nothing.
+        """
+        from state_format.statuses import Status
+        from synthetic_ls.ops.agent_status import (
+            AWAITING_INPUT,
+            BUSY,
+            next_status,
+            persist_agent_states,
+            poll_agents,
+        )
+
+        constructs = ctx.store.list_constructs().records
+        found = poll_agents(ctx, constructs)
+        polled = [
+            (c, c.opencode_session_id, found[c.id]) for c in constructs
+            if c.opencode_session_id and c.id in found and found[c.id].state != "unknown"
+        ]
+        persist_agent_states(ctx, {sid: info.state for _, sid, info in polled})
+        for c, sid, info in polled:
+            # A turn is under way: the record says one began, or the agent works or waits.
+            if c.status in (Status.ACTIVE, Status.AWAITING_INPUT) or info.state in (
+                BUSY, AWAITING_INPUT
+            ):
+                self._working.add(sid)
+            if info.state == BUSY or next_status(c.status, info.state) is None:
+                continue
+            permission = None
+            if info.pending_permissions:
+                asked = [p for p in client.permissions(directory=c.workspace_path)
+                         if p.id in info.pending_permissions]
+                if asked:
+                    permission = {"id": asked[0].id, "permission": asked[0].permission,
+                                  "patterns": [str(x) for x in asked[0].patterns]}
+            self._tell(c, sid, info.state, permission, None)
+
+    def _tell_event(self, store: Any, event: Any, session_id: str, state: str) -> None:
         """Send what an event says of a construct's agent to the clients."""
         from synthetic_ls.ops.session import error_text
 
-        if self.notify is None:
-            return
         construct = next(
             (c for c in store.list_constructs().records if c.opencode_session_id == session_id),
             None,
         )
         if construct is None:
             return
-        ended = False
-        if state == "busy":
-            self._working.add(session_id)
-        elif session_id in self._working:
-            ended = True
-            if state != "awaiting_input":
-                self._working.discard(session_id)
         props = event.properties
         permission = None
         if event.type == "permission.asked":
@@ -142,6 +176,27 @@ class AgentListener:
                 "patterns": [str(p) for p in patterns] if isinstance(patterns, list) else [],
             }
         error = props.get("error") if event.type == "session.error" else None
+        text = error_text(error) if isinstance(error, dict) else None
+        self._tell(construct, session_id, state, permission, text)
+
+    def _tell(
+        self,
+        construct: Any,
+        session_id: str,
+        state: str,
+        permission: dict[str, Any] | None,
+        error: str | None,
+    ) -> None:
+        """Send an agent's state to the clients; a turn seen begin ends on any state but busy."""
+        ended = False
+        if state == "busy":
+            self._working.add(session_id)
+        elif session_id in self._working:
+            ended = True
+            if state != "awaiting_input":
+                self._working.discard(session_id)
+        if self.notify is None:
+            return
         self.notify(NOTIFICATION, {
             "root": str(self.root),
             "construct": construct.id,
@@ -150,7 +205,7 @@ class AgentListener:
             "state": state,
             "turn_ended": ended,
             "permission": permission,
-            "error": error_text(error) if isinstance(error, dict) else None,
+            "error": error,
         })
 
 

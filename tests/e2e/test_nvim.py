@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from synthetic_ls.lsp.live_state import WATCHING
-from tests.gitrepo import GIT_ENV, git, make_repo
+from tests.gitrepo import GIT_ENV, commit_file, git, make_repo
 
 HERE = Path(__file__).parent
 PROJECT = HERE.parents[1]
@@ -337,24 +337,117 @@ def _cli(repo: Path, *args: str) -> dict[str, Any]:
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
 
-def test_remove_after_confirmation(repo: Path, tmp_path: Path) -> None:
+def test_remove_lists_what_goes_and_reports_what_is_kept(repo: Path, tmp_path: Path) -> None:
+    """:SyntheticRemove shows the server's removal preview beside its prompt; a branch
+    with commits of its own is kept, and the report names it (from the result's ``kept``)."""
     created = _cli(repo, "new", "Short lived")
+    worked = _cli(repo, "new", "Has commits")
+    commit_file(Path(worked["workspace_path"]), "notes.md", "n\n", "take notes")
     result = run_scenario(
         repo,
-        """
+        f"""
         vim.cmd("edit README.md")
         T.client(0)
-        T.script_ui({ "Short lived", "Remove" }, {})
+        local function note(pattern)
+          return T.wait(function()
+            for _, n in ipairs(T.notes) do if n.msg:find(pattern, 1, true) then return n.msg end end
+          end, 30000, pattern)
+        end
+        T.script_ui({{ "Short lived", "Remove", "Remove" }}, {{}})
         vim.cmd("SyntheticRemove")
-        T.wait(function()
-          for _, n in ipairs(T.notes) do if n.msg:find("removed") then return n.msg end end
-        end, 30000, "the removal to be reported")
+        T.results.removed = note("removed {created['id']}")
+        vim.cmd("SyntheticRemove {worked['id']}")
+        T.results.kept = note("removed {worked['id']}")
+        T.results.left = T.scratch_shown()
         """,
         tmp_path,
     )
-    assert result["prompts"][1]["prompt"] == "Remove Short lived (its worktree and branch)?"
+    picker, first, second = result["prompts"]
+    assert picker["prompt"] == "Remove which construct?"
+    preview = f"synthetic://remove/{created['id']}"
+    assert first["prompt"] == f"Remove Short lived? ({preview} lists what goes and what is kept)"
+    assert first["items"] == ["Remove", "Cancel"]
+    assert first["shown"][preview] == [
+        f"# Remove Short lived ({created['id']})",
+        "",
+        f"deletes the worktree {created['workspace_path']}",
+        f"deletes the branch {created['branch']}",
+        "stops the services api",
+    ]
+    lines = second["shown"][f"synthetic://remove/{worked['id']}"]
+    reason = "1 commit(s) not merged into its base"
+    assert f"keeps the branch {worked['branch']} ({reason})" in lines
+    assert result["results"]["removed"] == f"Synthetic: removed {created['id']}"
+    assert result["results"]["kept"] == (
+        f"Synthetic: removed {worked['id']}; kept branch {worked['branch']} ({reason})"
+    )
+    assert result["results"]["left"] == []  # the preview closes once answered
     assert not list((repo / ".git" / "synthetic" / "constructs").glob("*.toml"))
     assert not Path(created["workspace_path"]).exists()
+    assert worked["branch"] in git(repo, "branch")
+
+
+def test_remove_of_a_dirty_construct_lists_the_work_it_loses(
+    repo: Path, tmp_path: Path
+) -> None:
+    """Uncommitted work: the prompt and its preview list each file, and the removal is
+    forced only as the server says; work that appears after the preview is shown, and asked
+    about, again."""
+    dirty = _cli(repo, "new", "Dirty one")
+    (Path(dirty["workspace_path"]) / "notes.txt").write_text("mine\n")
+    late = _cli(repo, "new", "Late work")
+    late_file = Path(late["workspace_path"]) / "late.txt"
+    result = run_scenario(
+        repo,
+        f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        local function note(pattern)
+          return T.wait(function()
+            for _, n in ipairs(T.notes) do if n.msg:find(pattern, 1, true) then return n.msg end end
+          end, 30000, pattern)
+        end
+        T.script_ui({{ "Remove and lose that work" }}, {{}})
+        vim.cmd("SyntheticRemove {dirty['id']}")
+        T.results.removed = note("removed {dirty['id']}")
+        T.results.dirty_prompts = T.prompts
+        -- Work appears in the worktree while the person reads the (clean) preview.
+        local function write_late(_, shown)
+          if shown ~= "Remove" then return false end
+          local f = assert(io.open({json.dumps(str(late_file))}, "w"))
+          f:write("late\\n")
+          f:close()
+          return true
+        end
+        T.script_ui({{ write_late, "Cancel" }}, {{}})
+        vim.cmd("SyntheticRemove {late['id']}")
+        T.wait(function() return #T.prompts == 2 end, 30000, "the second confirmation")
+        T.results.late_prompts = T.prompts
+        T.results.again = note("asking again")
+        """,
+        tmp_path,
+    )
+    (asked,) = result["results"]["dirty_prompts"]
+    preview = f"synthetic://remove/{dirty['id']}"
+    assert asked["items"] == ["Remove and lose that work", "Cancel"]
+    assert asked["prompt"] == (
+        "Remove Dirty one? It would lose uncommitted changes (commit or stash them): "
+        f"?? notes.txt ({preview} lists it all)"
+    )
+    lines = asked["shown"][preview]
+    at = lines.index("work that would be lost:")
+    assert lines[at + 1:] == ["  uncommitted changes (commit or stash them):", "    ?? notes.txt"]
+    assert result["results"]["removed"] == f"Synthetic: removed {dirty['id']}"
+    assert not Path(dirty["workspace_path"]).exists()
+    clean, again = result["results"]["late_prompts"]
+    assert clean["items"] == ["Remove", "Cancel"]
+    assert again["items"] == ["Remove and lose that work", "Cancel"]
+    assert "?? late.txt" in again["prompt"]
+    assert "    ?? late.txt" in again["shown"][f"synthetic://remove/{late['id']}"]
+    assert result["results"]["again"].startswith("Synthetic: Late work now holds work")
+    # Cancelled: nothing of it was removed.
+    assert late_file.read_text() == "late\n"
+    assert Path(late["workspace_path"]).is_dir()
 
 
 def test_a_construct_made_by_the_cli_reaches_neovim(repo: Path, tmp_path: Path) -> None:

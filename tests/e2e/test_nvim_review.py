@@ -1,4 +1,8 @@
-""":SyntheticDiff, :SyntheticLand and :SyntheticDiscard in a real headless Neovim."""
+""":SyntheticDiff, :SyntheticLand and :SyntheticDiscard in a real headless Neovim.
+
+The prompts are read as the person sees them: each with the scratch buffers
+shown beside it (the harness records them).
+"""
 
 from __future__ import annotations
 
@@ -69,7 +73,10 @@ def test_land_reports_conflicts_then_lands_and_discard_confirms(
     commit_file(Path(good["workspace_path"]), "docs/a.md", "a\n", "add a")
     (Path(good["workspace_path"]) / "docs" / "left.md").write_text("uncommitted\n")
     dropped = _construct(repo, "Dropped")
-    commit_file(Path(dropped["workspace_path"]), "docs/b.md", "b\n", "add b")
+    dropped_commit = commit_file(Path(dropped["workspace_path"]), "docs/b.md", "b\n", "add b")
+    # Uncommitted work too: discarding deletes it, so the prompt must list it.
+    (Path(dropped["workspace_path"]) / "scratch.txt").write_text("draft\n")
+    (Path(dropped["workspace_path"]) / "README.md").write_text("edited\n")
     commit_file(repo, "README.md", "ours\n", "ours")
     head = git(repo, "rev-parse", "HEAD")
     result = run_scenario(
@@ -116,8 +123,29 @@ def test_land_reports_conflicts_then_lands_and_discard_confirms(
     assert git(repo, "rev-parse", "HEAD~1") == head
     prompts = [p for p in result["prompts"] if p["kind"] == "select"]
     assert prompts[0]["prompt"] == "Land Clash how?"
-    assert "1 commit(s) never landed are lost" in prompts[-1]["prompt"]
-    assert "add b" in prompts[-1]["prompt"]
+    discard = prompts[-1]
+    listed = f"synthetic://discard/{dropped['id']}"
+    assert discard["prompt"] == (
+        f"Discard Dropped and delete its branch {dropped['branch']}? It loses 1 commit(s) "
+        f"never landed ({dropped_commit[:12]} add b) and 2 uncommitted file(s) "
+        f"(M README.md, ? scratch.txt); {listed} lists them all"
+    )
+    assert discard["shown"][listed] == [
+        f"# Discard Dropped ({dropped['id']})",
+        "",
+        f"deletes the worktree and the branch {dropped['branch']}",
+        "",
+        "1 commit(s) never landed:",
+        f"  {dropped_commit[:12]} add b",
+        "",
+        "2 uncommitted file(s):",
+        "  M README.md",
+        "  ? scratch.txt",
+    ]
+    assert res["discarded"] == (
+        f"Synthetic: discarded {dropped['id']} and its branch {dropped['branch']} "
+        "with 1 commit(s) and 2 uncommitted file(s)"
+    )
     assert not Path(dropped["workspace_path"]).exists()
     assert dropped["branch"] not in git(repo, "branch")
     # The clash landed nothing.

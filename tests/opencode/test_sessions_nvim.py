@@ -5,11 +5,17 @@ server started by Neovim); the OpenCode server is the real ``opencode serve``
 with the offline model (tests/opencode/conftest.py), named to Synthetic by
 ``SYNTHETIC_OPENCODE_URL``/``_PASSWORD`` in the environment, which reaches
 Neovim, its language server and the terminal it opens.
+
+What a person is told about their agents (a permission it waits for, a failed
+turn, a turn done) comes from the server's ``synthetic/agentState``
+notification; the scenarios wait for those messages.
 """
 
 from __future__ import annotations
 
 import json
+import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +61,11 @@ local function note(needle, ms)
   end, ms or 30000, "a message with " .. needle)
 end
 """
+
+
+def told(result: dict[str, Any], needle: str) -> list[str]:
+    """The messages of the scenario that contain ``needle``."""
+    return [n["msg"] for n in result["notes"] if needle in n["msg"]]
 
 
 @pytest.fixture
@@ -154,7 +165,7 @@ def test_tool_call_waits_in_the_list_then_approve(repo: Path, tmp_path: Path) ->
         T.client(0)
         vim.cmd("SyntheticSend {cid} [tool:bash echo hi > f.txt]")
         T.results.sent = note("sent to").msg
-        -- Followed after a send without waiting: told when it needs a permission.
+        -- The server tells (synthetic/agentState) when the agent needs a permission.
         T.results.told = note("waits for your permission").msg
         T.results.waiting = list_until({{
           "[awaiting_input]", "[agent: awaiting_input (1 permission)]" }})
@@ -173,8 +184,10 @@ def test_tool_call_waits_in_the_list_then_approve(repo: Path, tmp_path: Path) ->
     r = result["results"]
     assert "- tool bash (completed): echo hi > f.txt" in r["log"]
     assert r["told"] == (f"Synthetic: {cid} waits for your permission: bash echo hi > f.txt"
-                         " — :SyntheticApprove or :SyntheticDeny")
-    assert r["done"] == f"Synthetic: {cid}: the agent is done (ready)"
+                         f" — :SyntheticApprove {cid} or :SyntheticDeny {cid}")
+    assert r["done"] == f"Synthetic: {cid}: the agent is done"
+    assert len(told(result, "waits for your permission")) == 1
+    assert len(told(result, "the agent is done")) == 1
     assert r["sent"].startswith(f"Synthetic: sent to {cid}")
     assert r["waiting"].startswith("Tool user  [awaiting_input]  agent/")
     assert r["approved"] == f"Synthetic: approved bash echo hi > f.txt for {cid} (once)"
@@ -201,7 +214,9 @@ def test_deny_a_permission(repo: Path, tmp_path: Path) -> None:
         """, tmp_path)
     r = result["results"]
     assert r["asked"] == (f"Synthetic: {cid} waits for your permission: bash echo no > nope.txt"
-                          " — :SyntheticApprove or :SyntheticDeny")
+                          f" — :SyntheticApprove {cid} or :SyntheticDeny {cid}")
+    # The waited send and the server's notification both bring the request: told once.
+    assert told(result, "waits for your permission") == [r["asked"]]
     assert r["denied"] == f"Synthetic: denied bash echo no > nope.txt for {cid} (reject)"
     assert r["nothing"] == f"Synthetic: {cid} has no pending permission request"
     assert not (Path(made["workspace_path"]) / "nope.txt").exists()
@@ -221,10 +236,66 @@ def test_abort_a_slow_turn(repo: Path, tmp_path: Path) -> None:
         T.results.done = note("the agent is done").msg
         """, tmp_path)
     r = result["results"]
-    assert r["done"] == f"Synthetic: {cid}: the agent is done (ready)"
+    assert r["done"] == f"Synthetic: {cid}: the agent is done"
     assert r["busy"].startswith("Slow  [active]")
     assert r["stopped"] == f"Synthetic: stopped the agent of {cid}"
     assert r["ready"].startswith("Slow  [ready]")
+    assert not errors_in(result)
+
+
+def test_done_and_failed_turns_are_told(repo: Path, tmp_path: Path) -> None:
+    """Without `!`, the server's notification says when the turn is done, or failed and why."""
+    cid = _cli(repo, "new", "Told")["id"]
+    result = scenario(repo, f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        vim.cmd("SyntheticSend {cid} hello")
+        T.results.done = note("the agent is done").msg
+        vim.cmd("SyntheticSend {cid} [fail] and now fail")
+        local failed = note("turn failed")
+        T.results.failed, T.results.level = failed.msg, failed.level
+        T.results.listed = list_until({{ "[error]" }})
+        """, tmp_path)
+    r = result["results"]
+    assert r["done"] == f"Synthetic: {cid}: the agent is done"
+    assert r["failed"].startswith(f"Synthetic: {cid}: the agent's turn failed: ")
+    assert "scripted failure" in r["failed"], r["failed"]
+    assert r["failed"].endswith(f"(:SyntheticLog {cid} shows it)")
+    assert r["level"] == 4  # vim.log.levels.ERROR
+    assert r["listed"].startswith("Told  [error]")
+    assert len(told(result, "the agent is done")) == 1
+    assert not errors_in(result)
+
+
+def test_a_turn_that_ended_before_neovim_listened_is_told(
+    repo: Path, tmp_path: Path, served: OpenCodeServer
+) -> None:
+    """A prompt sent from the CLI, whose turn ended before this Neovim was open: the server
+    still knows the turn began (the record says active), so Neovim is told it is done.
+    Constructs prompted from elsewhere are told about, not only those prompted from here."""
+    made = _cli(repo, "new", "Elsewhere")
+    cid, sid = made["id"], made["opencode_session_id"]
+    _cli(repo, "session", "send", cid, "from the terminal")
+    record = repo / ".git" / "synthetic" / "constructs" / f"{cid}.toml"
+    wt = made["workspace_path"]
+    deadline = time.monotonic() + 60
+    # The turn ends with nobody listening: the agent is idle, its answer the newest message.
+    with served.client() as client:
+        while True:
+            last = client.messages(sid, directory=wt, limit=1)
+            idle = client.statuses(directory=wt).get(sid, "idle") == "idle"
+            if idle and last and last[-1].role == "assistant" and last[-1].finish:
+                break
+            assert time.monotonic() < deadline, "the turn did not end"
+            time.sleep(0.1)
+    assert tomllib.loads(record.read_text())["status"] == "active"  # as the send left it
+    result = scenario(repo, """
+        vim.cmd("edit README.md")
+        T.client(0)
+        T.results.done = note("the agent is done").msg
+        """, tmp_path)
+    assert result["results"]["done"] == f"Synthetic: {cid}: the agent is done"
+    assert tomllib.loads(record.read_text())["status"] == "ready"  # persisted by the follower
     assert not errors_in(result)
 
 

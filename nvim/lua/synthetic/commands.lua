@@ -225,31 +225,118 @@ function M.show(client, root, ref, refresh)
   end)
 end
 
---- Remove a construct after a confirmation; offers --force when work would be lost. In a coroutine.
-local function remove(client, root, c)
-  local answer = rpc.select({ "Remove", "Cancel" }, {
-    prompt = ("Remove %s (its worktree and branch)?"):format(c.name),
-    kind = "synthetic.confirm",
-  })
-  if answer ~= "Remove" then
-    return
+--- The lines of a removal preview (`synthetic.construct.removalPreview`): what goes,
+--- what is kept, and every item of the work that would be lost. `force`: the
+--- removal is forced (the server said it must be), so the branch meets its
+--- `with_force` fate.
+function M.removal_lines(preview, force)
+  local lines = { ("# Remove %s (%s)"):format(preview.name, preview.construct), "" }
+  if rpc.present(preview.worktree) then
+    table.insert(lines, "deletes the worktree " .. preview.worktree)
   end
-  local err, result = rpc.call(client, "synthetic.construct.delete", { root = root, ref = c.id })
-  if err and rpc.error_code(err) == "unsaved-work" then
-    local force = rpc.select({ "Force remove (loses that work)", "Cancel" }, {
-      prompt = rpc.error_message(err),
-      kind = "synthetic.confirm",
-    })
-    if force ~= "Force remove (loses that work)" then
+  local branch = preview.branch
+  if type(branch) == "table" then
+    local fate = force and branch.with_force or branch.without_force
+    local why = rpc.present(branch.reason) and (" (" .. branch.reason .. ")") or ""
+    table.insert(lines, ("%s the branch %s%s"):format(fate == "deleted" and "deletes" or "keeps", branch.name, why))
+    if fate == "deleted" then
+      for _, commit in ipairs(branch.unmerged or {}) do
+        table.insert(lines, ("  %s %s (lost with it)"):format(commit.id:sub(1, 12), commit.subject))
+      end
+    end
+  end
+  if rpc.present(preview.session) then
+    table.insert(lines, "deletes the agent session " .. preview.session)
+  end
+  if type(preview.services) == "table" and #preview.services > 0 then
+    table.insert(lines, "stops the services " .. table.concat(preview.services, ", "))
+  end
+  if type(preview.ports) == "table" and #preview.ports > 0 then
+    table.insert(lines, "releases the ports " .. table.concat(vim.tbl_map(tostring, preview.ports), ", "))
+  end
+  if rpc.present(preview.locked) then
+    table.insert(lines, ("the worktree is locked (%s)"):format(preview.locked))
+  end
+  if type(preview.loses) == "table" and #preview.loses > 0 then
+    table.insert(lines, "")
+    table.insert(lines, "work that would be lost:")
+    for _, work in ipairs(preview.loses) do
+      table.insert(lines, "  " .. work.what .. ((#(work.items or {}) > 0) and ":" or ""))
+      for _, item in ipairs(work.items or {}) do
+        table.insert(lines, "    " .. item)
+      end
+    end
+  end
+  return lines
+end
+
+--- `items` for a one-line prompt: the first `max` joined by ", ", then "and N more"
+--- (the scratch buffer beside the prompt lists them all).
+function M.inline(items, max)
+  max = max or 3
+  local shown = vim.list_slice(items, 1, max)
+  local text = table.concat(shown, ", ")
+  if #items > max then
+    text = text .. (" and %d more"):format(#items - max)
+  end
+  return text
+end
+
+--- In a coroutine: show `lines` in the scratch buffer `name`, ask `prompt` with
+--- `choices` (the last one cancels), close the buffer; the choice (nil: cancelled).
+function M.confirm_listed(name, lines, prompt, choices)
+  local scratch = require("synthetic.scratch")
+  scratch.show(name, lines)
+  local answer = rpc.select(choices, { prompt = prompt, kind = "synthetic.confirm" })
+  scratch.close(name)
+  if answer == choices[#choices] then
+    return nil
+  end
+  return answer
+end
+
+--- Remove a construct: the server's preview is shown and confirmed first; `force`
+--- is what the server says it takes. In a coroutine.
+local function remove(client, root, c)
+  while true do
+    local perr, preview = rpc.call(client, "synthetic.construct.removalPreview", { root = root, ref = c.id })
+    if perr then
+      return fail(perr)
+    end
+    local force = preview.force_required == true
+    local name = "synthetic://remove/" .. preview.construct
+    local prompt, confirm
+    if not force then
+      prompt = ("Remove %s? (%s lists what goes and what is kept)"):format(preview.name, name)
+      confirm = "Remove"
+    elseif type(preview.loses) == "table" and #preview.loses > 0 then
+      local whats = vim.tbl_map(function(w)
+        return #(w.items or {}) > 0 and (w.what .. ": " .. M.inline(w.items)) or w.what
+      end, preview.loses)
+      prompt = ("Remove %s? It would lose %s (%s lists it all)"):format(preview.name, table.concat(whats, "; "), name)
+      confirm = "Remove and lose that work"
+    else
+      prompt = ("Remove %s? Its worktree is locked (%s); %s lists what goes"):format(preview.name, tostring(preview.locked), name)
+      confirm = "Remove though it is locked"
+    end
+    local answer = M.confirm_listed(name, M.removal_lines(preview, force), prompt, { confirm, "Cancel" })
+    if answer == nil then
       return
     end
-    err, result = rpc.call(client, "synthetic.construct.delete", { root = root, ref = c.id, force = true })
+    -- By id: the name could have been reused since the preview.
+    local err, result = rpc.call(client, "synthetic.construct.delete", { root = root, ref = preview.construct, force = force })
+    if not (err and not force and rpc.error_code(err) == "unsaved-work") then
+      if err then
+        return fail(err)
+      end
+      local kept = vim.tbl_map(function(k)
+        return ("%s %s (%s)"):format(k.what, k.name, k.reason)
+      end, type(result.kept) == "table" and result.kept or {})
+      return notify("removed " .. result.removed .. (#kept > 0 and ("; kept " .. table.concat(kept, ", ")) or ""))
+    end
+    -- Work appeared after the preview: the removal refused; show what it is now, and ask again.
+    notify(("%s now holds work the preview did not show; asking again"):format(c.name), vim.log.levels.WARN)
   end
-  if err then
-    return fail(err)
-  end
-  local notes = type(result.notes) == "table" and #result.notes > 0 and (": " .. table.concat(result.notes, "; ")) or ""
-  notify("removed " .. result.removed .. notes)
 end
 
 --- In a coroutine: the constructs of the repository (the `ls` result), or nil.

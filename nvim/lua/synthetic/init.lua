@@ -74,6 +74,12 @@ M.handlers = {
   ["synthetic/constructsChanged"] = function(_, params, ctx)
     require("synthetic.state").changed(params, ctx.client_id)
   end,
+  -- An agent's state as the server follows it: told when it needs the person, fails or is done.
+  ["synthetic/agentState"] = function(_, params)
+    vim.schedule(function()
+      require("synthetic.session").agent_state(params)
+    end)
+  end,
 }
 
 --- The vim.lsp.start config for a repository root.

@@ -268,35 +268,80 @@ function M.land(ref)
   end)
 end
 
---- :SyntheticDiscard [ref]: confirm (listing the commits never landed), then remove
---- the construct with its branch.
+--- The lines of a discard preview (`synthetic.construct.discardPreview`): the
+--- commits never landed and the uncommitted files that discarding deletes.
+function M.discard_lines(preview, name)
+  local lines = { ("# Discard %s (%s)"):format(name, preview.construct), "" }
+  table.insert(lines, "deletes the worktree and the branch " .. tostring(preview.branch))
+  local commits, files = preview.unmerged or {}, preview.uncommitted or {}
+  if #commits > 0 then
+    table.insert(lines, "")
+    table.insert(lines, ("%d commit(s) never landed:"):format(#commits))
+    for _, commit in ipairs(commits) do
+      table.insert(lines, ("  %s %s"):format(commit.id:sub(1, 12), commit.subject))
+    end
+  end
+  if #files > 0 then
+    table.insert(lines, "")
+    table.insert(lines, ("%d uncommitted file(s):"):format(#files))
+    for _, f in ipairs(files) do
+      table.insert(lines, ("  %s %s"):format(f.status, f.path))
+    end
+  end
+  return lines
+end
+
+--- :SyntheticDiscard [ref]: list what is lost (the server's discard preview: the
+--- commits never landed, the uncommitted files), confirm, then remove the construct
+--- with its branch.
 function M.discard(ref)
   rpc.run(function()
     local client, root, c = target(ref, "Discard which construct?")
     if not client then
       return
     end
-    local lost = {}
     local derr, preview = rpc.call(client, "synthetic.construct.discardPreview", { root = root, ref = c.id })
     if derr then
       return fail(derr)
     end
-    for _, commit in ipairs(preview.unmerged or {}) do
-      table.insert(lost, commit.id:sub(1, 12) .. " " .. commit.subject)
+    local commits, files = preview.unmerged or {}, preview.uncommitted or {}
+    local name = "synthetic://discard/" .. preview.construct
+    local commands = require("synthetic.commands")
+    local lost = {}
+    if #commits > 0 then
+      table.insert(lost, ("%d commit(s) never landed (%s)"):format(#commits, commands.inline(vim.tbl_map(function(commit)
+        return commit.id:sub(1, 12) .. " " .. commit.subject
+      end, commits))))
     end
-    local prompt = ("Discard %s and delete its branch %s?"):format(c.name, tostring(c.branch))
+    if #files > 0 then
+      table.insert(lost, ("%d uncommitted file(s) (%s)"):format(#files, commands.inline(vim.tbl_map(function(f)
+        return f.status .. " " .. f.path
+      end, files))))
+    end
+    local prompt = ("Discard %s and delete its branch %s?"):format(c.name, tostring(preview.branch))
     if #lost > 0 then
-      prompt = prompt .. (" %d commit(s) never landed are lost: %s"):format(#lost, table.concat(lost, "; "))
+      prompt = prompt .. (" It loses %s; %s lists them all"):format(table.concat(lost, " and "), name)
     end
-    local answer = rpc.select({ "Discard", "Cancel" }, { prompt = prompt, kind = "synthetic.confirm" })
-    if answer ~= "Discard" then
+    local answer = commands.confirm_listed(name, M.discard_lines(preview, c.name), prompt, { "Discard", "Cancel" })
+    if answer == nil then
       return
     end
-    local err, result = rpc.call(client, "synthetic.construct.discard", { root = root, ref = c.id })
+    local err, result = rpc.call(client, "synthetic.construct.discard", { root = root, ref = preview.construct })
     if err then
       return fail(err)
     end
-    notify("discarded " .. result.removed .. ((#(result.notes or {}) > 0) and (": " .. table.concat(result.notes, "; ")) or ""))
+    local gone = {}
+    if #(result.unmerged or {}) > 0 then
+      table.insert(gone, ("%d commit(s)"):format(#result.unmerged))
+    end
+    if #(result.uncommitted or {}) > 0 then
+      table.insert(gone, ("%d uncommitted file(s)"):format(#result.uncommitted))
+    end
+    notify(("discarded %s and its branch %s%s"):format(
+      result.removed,
+      tostring(result.branch),
+      #gone > 0 and (" with " .. table.concat(gone, " and ")) or ""
+    ))
   end)
 end
 

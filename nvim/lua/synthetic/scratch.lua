@@ -23,4 +23,20 @@ function M.show(name, lines, filetype)
   return bufnr
 end
 
+--- Close the windows of the scratch buffer `name` (it is wiped with its last window).
+function M.close(name)
+  local bufnr = vim.fn.bufnr(name)
+  if bufnr == -1 then
+    return
+  end
+  for _, win in ipairs(vim.fn.win_findbuf(bufnr)) do
+    if #vim.api.nvim_list_wins() > 1 then
+      pcall(vim.api.nvim_win_close, win, true)
+    end
+  end
+  if vim.api.nvim_buf_is_valid(bufnr) then
+    pcall(vim.api.nvim_buf_delete, bufnr, { force = true })
+  end
+end
+
 return M

@@ -91,6 +91,47 @@ local function describe_permission(p)
   return ("%s %s"):format(p.permission, patterns)
 end
 
+-- The permission requests already told, by id: a `:SyntheticSend!` that ends on a
+-- request and the server's synthetic/agentState both bring it, in either order,
+-- and the person needs to read it once.
+local told_permissions = {}
+
+--- Tell the person that construct `who`'s agent waits for `permissions` (those not
+--- told yet), or, with none, for the answer to a question (OpenCode's `question`
+--- tool, answered in its terminal UI).
+local function tell_waiting(who, permissions)
+  if #permissions == 0 then
+    return notify(("%s waits for your answer — :SyntheticSession %s shows the question"):format(who, who), vim.log.levels.WARN)
+  end
+  local fresh = vim.tbl_filter(function(p)
+    return not (present(p.id) and told_permissions[p.id])
+  end, permissions)
+  if #fresh == 0 then
+    return
+  end
+  for _, p in ipairs(fresh) do
+    if present(p.id) then
+      told_permissions[p.id] = true
+    end
+  end
+  local asks = vim.tbl_map(describe_permission, fresh)
+  notify(
+    ("%s waits for your permission: %s — :SyntheticApprove %s or :SyntheticDeny %s"):format(
+      who,
+      table.concat(asks, "; "),
+      who,
+      who
+    ),
+    vim.log.levels.WARN
+  )
+end
+
+--- Tell the person that construct `who`'s agent failed its turn (`error`: why, when known).
+local function tell_failed(who, error)
+  local why = present(error) and (": " .. tostring(error)) or ""
+  notify(("%s: the agent's turn failed%s (:SyntheticLog %s shows it)"):format(who, why, who), vim.log.levels.ERROR)
+end
+
 --- What a `synthetic.session.send` result says, as a notification.
 local function report_send(result)
   local who = result.construct
@@ -98,101 +139,36 @@ local function report_send(result)
     return notify(("sent to %s; the agent is working (you will be told when it needs you or is done)"):format(who))
   end
   if result.state == "awaiting_input" then
-    local asks = vim.tbl_map(describe_permission, result.permissions or {})
-    return notify(
-      ("%s waits for your permission: %s — :SyntheticApprove or :SyntheticDeny"):format(who, table.concat(asks, "; ")),
-      vim.log.levels.WARN
-    )
+    return tell_waiting(who, result.permissions or {})
   end
   if result.state == "error" then
-    return notify(("%s: the turn failed: %s"):format(who, tostring(result.error)), vim.log.levels.ERROR)
+    return tell_failed(who, result.error)
   end
   local reply = present(result.reply) and result.reply or "(no text)"
   notify(("%s replied:\n%s"):format(who, reply))
 end
 
--- After a prompt sent without waiting, the construct is followed: each
--- constructsChanged notification re-reads it, and a change of its status is told
--- (waiting for a permission, failed, done). Following stops when the turn ends.
-local following = {} -- construct id -> { root, client_id, status, sent_at, seen_busy, ... }
---- How long after a prompt an idle agent may be one whose turn has not begun yet.
-M.GRACE_MS = 3000
-local follow_group = nil
-
-local function on_change(id, entry)
-  if entry.busy then
-    entry.again = true
+--- The server's `synthetic/agentState` notification: what an agent does, as the
+--- server's follower of OpenCode's events tells it. The person is told when an
+--- agent waits for them, fails, or ends a turn the server saw begin
+--- (`turn_ended`); a busy agent is not news. Every construct of the
+--- repositories this Neovim works in is told about, not only those prompted from
+--- here: a permission blocks the agent whoever sent the prompt (the terminal UI of
+--- :SyntheticSession, the CLI, another editor), and only the server saw the turn
+--- begin, so the plugin keeps no list of its own.
+function M.agent_state(params)
+  if type(params) ~= "table" or not present(params.construct) then
     return
   end
-  local client = vim.lsp.get_client_by_id(entry.client_id)
-  if client == nil then
-    following[id] = nil
-    return
+  local who = params.construct
+  if params.state == "awaiting_input" then
+    return tell_waiting(who, type(params.permission) == "table" and { params.permission } or {})
   end
-  entry.busy = true
-  rpc.run(function()
-    local err, c = rpc.call(client, "synthetic.construct.show", { root = entry.root, ref = id })
-    entry.busy = false
-    if err then
-      following[id] = nil -- removed, or the server is gone
-      return
-    end
-    if c.status == "active" or c.status == "awaiting_input" then
-      entry.seen_busy = true
-    end
-    -- Right after the prompt, a poll of the OpenCode server may still find the
-    -- agent idle (the turn has not begun): that "ready" is not the end of the
-    -- turn unless it lasts past a short grace.
-    local early = (vim.uv.hrtime() / 1e6 - entry.sent_at) < M.GRACE_MS
-    if c.status == "ready" and not entry.seen_busy and early then
-      if not entry.recheck then
-        entry.recheck = true
-        vim.defer_fn(function()
-          entry.recheck = false
-          if following[id] == entry then
-            on_change(id, entry)
-          end
-        end, M.GRACE_MS + 100 - math.floor(vim.uv.hrtime() / 1e6 - entry.sent_at))
-      end
-    elseif c.status ~= entry.status then
-      entry.status = c.status
-      if c.status == "awaiting_input" then
-        local perr, listed = rpc.call(client, "synthetic.session.permissions", { root = entry.root, ref = id })
-        local asks = perr and {} or vim.tbl_map(describe_permission, listed.pending or {})
-        notify(
-          ("%s waits for your permission: %s — :SyntheticApprove or :SyntheticDeny"):format(id, table.concat(asks, "; ")),
-          vim.log.levels.WARN
-        )
-      elseif c.status == "error" then
-        following[id] = nil
-        notify(("%s: the agent's turn failed (:SyntheticLog shows it)"):format(id), vim.log.levels.ERROR)
-      elseif c.status ~= "active" then
-        following[id] = nil
-        notify(("%s: the agent is done (%s)"):format(id, c.status))
-      end
-    end
-    if entry.again and following[id] then
-      entry.again = false
-      on_change(id, entry)
-    end
-  end)
-end
-
---- Tell the user when construct `id`'s agent, now working, needs them or ends.
-function M.follow(client, root, id)
-  following[id] = { root = root, client_id = client.id, status = "active", sent_at = vim.uv.hrtime() / 1e6 }
-  if follow_group == nil then
-    follow_group = vim.api.nvim_create_augroup("synthetic_session_follow", { clear = true })
-    vim.api.nvim_create_autocmd("User", {
-      group = follow_group,
-      pattern = "SyntheticConstructsChanged",
-      callback = function()
-        -- Any repository's change: a worktree's server names its own root, not the repository's.
-        for fid, entry in pairs(following) do
-          on_change(fid, entry)
-        end
-      end,
-    })
+  if params.state == "error" then
+    return tell_failed(who, params.error)
+  end
+  if params.state == "idle" and params.turn_ended then
+    notify(("%s: the agent is done"):format(who))
   end
 end
 
@@ -225,9 +201,6 @@ function M.send(args, wait, on_done)
       return fail(err)
     end
     report_send(result)
-    if not result.waited then
-      M.follow(client, root, result.construct)
-    end
     if on_done then
       on_done(result)
     end

@@ -41,15 +41,30 @@ vim.notify = function(msg, level, opts)
   return notify(msg, level, opts)
 end
 
+--- The plugin's scratch buffers (synthetic://...) in a window now: what the
+--- person sees beside a prompt, as { name = lines }.
+function T.scratch_shown()
+  local out = {}
+  for _, win in ipairs(vim.api.nvim_list_wins()) do
+    local bufnr = vim.api.nvim_win_get_buf(win)
+    local name = vim.api.nvim_buf_get_name(bufnr)
+    if vim.startswith(name, "synthetic://") then
+      out[name] = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+    end
+  end
+  return out
+end
+
 --- Script vim.ui.select / vim.ui.input: each call takes the next answer.
 --- A select answer is a function(items, format) -> item, or a string matched
---- against the formatted items.
+--- against the formatted items. Each prompt is recorded with the scratch
+--- buffers shown while it was asked (`shown`).
 function T.script_ui(selects, inputs)
   T.prompts = {}
   vim.ui.select = function(items, opts, on_choice)
     local format = opts.format_item or tostring
     local shown = vim.tbl_map(format, items)
-    table.insert(T.prompts, { kind = "select", prompt = opts.prompt, items = shown })
+    table.insert(T.prompts, { kind = "select", prompt = opts.prompt, items = shown, shown = T.scratch_shown() })
     local answer = table.remove(selects, 1)
     if answer == nil then
       return on_choice(nil, nil)
