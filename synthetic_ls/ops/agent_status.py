@@ -247,20 +247,6 @@ def poll_agents(ctx: Context, constructs: Sequence[Construct]) -> dict[str, Agen
     return found
 
 
-def persist_polled(ctx: Context, constructs: Sequence[Construct]) -> list[str]:
-    """The follower's catch-up: poll the agents and persist what they say (an operation).
-
-    Used after the follower (re)connects, to record what happened while
-    nobody listened; returns the ids of the constructs that changed.
-    """
-    found = poll_agents(ctx, constructs)
-    by_id = {c.id: c for c in constructs}
-    return persist_agent_states(ctx, {
-        by_id[cid].opencode_session_id or "": info.state
-        for cid, info in found.items() if info.state != "unknown"
-    })
-
-
 def _by_directory(constructs: Iterable[Construct]) -> dict[str, list[Construct]]:
     out: dict[str, list[Construct]] = {}
     for c in constructs:
