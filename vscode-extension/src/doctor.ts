@@ -13,7 +13,7 @@ export class Doctor implements vscode.Disposable {
 
   /** Run the doctor for `root`, publish its findings, and return them. */
   async run(root: string, constructs: Construct[], token?: vscode.CancellationToken): Promise<DoctorReport> {
-    const report = await this.server.execute<DoctorReport>("synthetic.doctor.run", { root }, token);
+    const report = await this.server.execute("synthetic.doctor.run", { root }, token);
     this.publish(root, report.findings, constructs);
     return report;
   }
@@ -66,7 +66,7 @@ export class Doctor implements vscode.Disposable {
       void vscode.window.showInformationMessage(pick.finding.advice ?? pick.finding.message);
       return;
     }
-    const fixed = await this.server.execute<Finding>("synthetic.doctor.fix", { root, finding_id: pick.finding.id });
+    const fixed = await this.server.execute("synthetic.doctor.fix", { root, finding_id: pick.finding.id });
     const notes = fixed.fix_notes?.length ? `: ${fixed.fix_notes.join("; ")}` : "";
     void vscode.window.showInformationMessage(`Synthetic doctor: fixed ${fixed.kind}${notes}`);
   }
