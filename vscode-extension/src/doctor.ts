@@ -8,6 +8,8 @@ import type { SyntheticServer } from "./server";
 
 export class Doctor implements vscode.Disposable {
   readonly diagnostics = vscode.languages.createDiagnosticCollection("synthetic-doctor");
+  /** The files each root's last run put findings on (a worktree may live anywhere). */
+  private readonly published = new Map<string, vscode.Uri[]>();
 
   constructor(private readonly server: SyntheticServer) {}
 
@@ -35,10 +37,9 @@ export class Doctor implements vscode.Disposable {
       byUri.set(uri.toString(), entry);
     }
     // Clear this root's earlier findings, keep other roots'.
-    this.diagnostics.forEach((uri) => {
-      if (uri.fsPath.startsWith(root) || findingsOutside(uri, root)) this.diagnostics.delete(uri);
-    });
+    for (const uri of this.published.get(root) ?? []) this.diagnostics.delete(uri);
     for (const { uri, diags } of byUri.values()) this.diagnostics.set(uri, diags);
+    this.published.set(root, [...byUri.values()].map((e) => e.uri));
   }
 
   /** A quick pick of the findings; picking a fixable one applies its fix. */
@@ -74,11 +75,6 @@ export class Doctor implements vscode.Disposable {
   dispose(): void {
     this.diagnostics.dispose();
   }
-}
-
-function findingsOutside(uri: vscode.Uri, root: string): boolean {
-  // Worktrees live beside the repository (`<repo>.worktrees/...`).
-  return uri.fsPath.startsWith(`${root}.worktrees`);
 }
 
 /** Where a finding shows in the Problems panel: its construct's record, its path, or the config. */

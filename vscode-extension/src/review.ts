@@ -191,8 +191,9 @@ export class Review {
       r.strategy === "apply"
         ? `applied ${c.name} to ${r.checkout}: ${r.staged.length} file(s) staged, not committed`
         : `landed ${c.name} into ${r.target} (${how}, ${r.commits} commit(s)): ${r.before.slice(0, 7)} → ${r.after.slice(0, 7)}`;
-    const notes = (r.removed ?? []).filter((n) => n.startsWith("not removed"));
-    void vscode.window.showInformationMessage(`Synthetic: ${what}.${notes.length ? ` ${notes.join("; ")}` : ""}`);
+    // `removed` is the removal's notes, for a person, when removal was asked for.
+    const removal = r.removed?.length ? ` Removal: ${r.removed.join("; ")}` : "";
+    void vscode.window.showInformationMessage(`Synthetic: ${what}.${removal}`);
   }
 
   /** "Discard": list the commits never landed and the uncommitted changes, confirm, remove. */

@@ -110,6 +110,11 @@ test("land and discard confirmations list what matters", () => {
   assert.equal(gone.message, "Discard Fix login and delete its branch synthetic/fix-abc?");
   assert.match(gone.detail, /1 commit\(s\) never landed are lost:\n4444444 change util/);
   assert.match(gone.detail, /1 uncommitted change\(s\) are lost:\n\? notes.txt/);
+  const many = discardConfirmation("Fix login", {
+    construct: "fix-abc", branch: null, unmerged: [],
+    uncommitted: Array.from({ length: 17 }, (_v, i) => ({ path: `f${i}`, status: "?", additions: null, deletions: null })),
+  });
+  assert.match(many.detail, /\? f14\n… and 2 more$/);
 });
 
 test("the offer to commit lists the files, and says include files stay out", () => {
