@@ -642,7 +642,8 @@ def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
         dialog = page.locator(".monaco-dialog-box")
         dialog.wait_for()
         text = dialog.inner_text()
-        assert re.search(rf"Kept:\s+• the branch {re.escape(kept['branch'])} \(1 commit", text), text
+        branch = re.escape(kept["branch"])
+        assert re.search(rf"Kept:\s+• the branch {branch} \(1 commit", text), text
         assert "Lost:" not in text, text
         assert dialog.get_by_role("button", name="Remove and Lose Work").count() == 0
         shot("remove-keeps-branch")
