@@ -4,7 +4,7 @@ The session-wide ``opencode serve`` (on the offline model) answers; the
 operations are called as the language server calls them, and each result
 (open, send, permissions, approve, watch, log, abort) is checked against
 ``synthetic_ls/schemas/results``. The other operations' results:
-tests/integration/test_result_schemas.py.
+tests/integration/test_results_match_schemas.py.
 """
 
 from __future__ import annotations

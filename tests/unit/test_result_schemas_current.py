@@ -1,6 +1,6 @@
 """The results' JSON Schemas (synthetic_ls/schemas): committed, current, and complete.
 
-Real results are checked against them in tests/integration/test_result_schemas.py
+Real results are checked against them in tests/integration/test_results_match_schemas.py
 and tests/opencode/test_session_result_schemas.py; the VS Code extension's
 types are generated from them (its own test checks that).
 """
