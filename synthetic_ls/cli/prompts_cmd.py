@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from state_format.text import one_line
 from synthetic_ls.cli.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from synthetic_ls.prompts.bundle import BundleJson
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -38,7 +41,7 @@ def _store() -> Any:
     return Store.open()
 
 
-def _table(d: dict[str, Any]) -> None:
+def _table(d: BundleJson) -> None:
     for f in d["fragments"]:
         order = f" (order {f['order']})" if f["order"] is not None else ""
         sys.stdout.write(f"  {one_line(f['path'], 120)}{order}: ~{f['tokens']} tokens "

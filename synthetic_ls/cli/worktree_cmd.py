@@ -127,7 +127,7 @@ def cmd_worktree_add(args: argparse.Namespace) -> int:
         _print_json(result.to_dict())
         return int(ExitCode.OK)
     c = result.construct
-    reused = result.to_dict()["reused_branch"]
+    reused = dict(result.extra).get("reused_branch")
     how = "checked out existing branch" if reused else "created branch"
     sys.stdout.write(f"Worktree for {c.id} at {c.workspace_path} ({how} {c.branch}).\n")
     _print_copy_report(result.copied, result.skipped)

@@ -14,10 +14,22 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing_extensions import TypedDict
+
 from synthetic_ls.git.command import GitError, git_bytes, run_git
 
 #: Keeps paths unquoted in git's text output (``-z`` output never quotes).
 _PLAIN = ("-c", "core.quotepath=false")
+
+
+class FileChangeJson(TypedDict):
+    """A changed file: ``status`` is git's letter (A, M, D, T, ``?`` untracked); counts
+    are null for a binary file."""
+
+    path: str
+    status: str
+    additions: int | None
+    deletions: int | None
 
 
 @dataclass(frozen=True)
@@ -29,13 +41,23 @@ class FileChange:
     additions: int | None = None  # None: binary, or not counted
     deletions: int | None = None
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> FileChangeJson:
         return {
             "path": self.path,
             "status": self.status,
             "additions": self.additions,
             "deletions": self.deletions,
         }
+
+
+class CommitJson(TypedDict):
+    """A commit: ``time`` is the committer's, in seconds since the epoch."""
+
+    id: str
+    time: int
+    author: str
+    subject: str
+    files: list[str]
 
 
 @dataclass(frozen=True)
@@ -48,7 +70,7 @@ class Commit:
     subject: str
     files: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> CommitJson:
         return {
             "id": self.id,
             "time": self.time,

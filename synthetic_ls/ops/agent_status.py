@@ -29,6 +29,7 @@ from state_format.errors import RecordNotFoundError, StateError
 from state_format.records import Construct
 from state_format.statuses import Status, can_transition
 from synthetic_ls.opencode.client import Event, OpenCodeClient, OpenCodeError
+from synthetic_ls.ops.views import AgentJson
 from synthetic_ls.provision.context import Context
 
 #: Statuses that describe the agent, and so follow it.
@@ -156,7 +157,7 @@ class AgentInfo:
     state: str
     pending_permissions: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> AgentJson:
         """``{"state", "pending_permissions"}``."""
         return {"state": self.state, "pending_permissions": list(self.pending_permissions)}
 

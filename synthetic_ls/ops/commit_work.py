@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from state_format.protocol import StateStore
 from state_format.records import Construct
 from synthetic_ls.errors import InvalidInputError, NotFoundError, SyntheticError
@@ -45,6 +47,15 @@ class CommitFailedError(SyntheticError):
     code = "commit-failed"
 
 
+class CommitResultJson(TypedDict):
+    """``synthetic.construct.commit``: the commit made in the construct's worktree, and
+    its files."""
+
+    construct: str
+    commit: str
+    files: list[gitr.FileChangeJson]
+
+
 @dataclass(frozen=True)
 class CommitResult:
     """What was committed in the construct's worktree."""
@@ -53,7 +64,7 @@ class CommitResult:
     commit: str
     files: list[gitr.FileChange]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CommitResultJson:
         """``{"construct", "commit", "files": [{"path", "status", ...}]}``."""
         return {
             "construct": self.construct.id,

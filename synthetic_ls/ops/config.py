@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import TypedDict
+
 from synthetic_ls.errors import ConflictError, NotFoundError, SyntheticError
 
 if TYPE_CHECKING:
@@ -82,13 +84,19 @@ def check_config(path: Path | str | None = None, *, cwd: Path | None = None) -> 
     return CheckResult(found, check_config_file(found, root))
 
 
+class ConfigInitJson(TypedDict):
+    """``synthetic.config.init``: the starter config file written."""
+
+    file: str
+
+
 @dataclass(frozen=True)
 class InitResult:
     """Where the starter config was written."""
 
     path: Path
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ConfigInitJson:
         """``{"file"}``."""
         return {"file": str(self.path)}
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from typing_extensions import TypedDict
 
 from state_format.errors import RecordNotFoundError
 from state_format.journal import Journal
@@ -34,13 +36,20 @@ from state_format.store import one_line
 from synthetic_ls.errors import ConflictError, InvalidInputError
 from synthetic_ls.ops.agent_status import overlay
 from synthetic_ls.ops.recovery import settle
-from synthetic_ls.ops.views import ConstructResult, ConstructView, views, with_copies
+from synthetic_ls.ops.services import ServiceJson
+from synthetic_ls.ops.views import (
+    ConstructResult,
+    ConstructView,
+    ConstructViewJson,
+    views,
+    with_copies,
+)
 from synthetic_ls.provision import flow
 from synthetic_ls.provision.context import Context, Progress
 from synthetic_ls.provision.lifecycle import PlanItem
-from synthetic_ls.provision.ports import port_dict
+from synthetic_ls.provision.ports import PortJson, port_dict
 from synthetic_ls.provision.resources import INCLUDE_FILES, PORTS, RESOURCES, SERVICES
-from synthetic_ls.provision.services import record_dict
+from synthetic_ls.provision.services import ServiceRecordJson, record_dict
 from synthetic_ls.provision.step_error import StepFailedError
 from synthetic_ls.provision.work import CreateSettings, Creation, Release, ReleaseSettings
 
@@ -107,6 +116,54 @@ def refuse_core_status(status: Status) -> None:
 
 
 # -- results ------------------------------------------------------------------
+
+
+class SkippedJson(TypedDict):
+    """An include file a creation did not copy, and why."""
+
+    path: str
+    reason: str
+
+
+class CreatedConstructJson(ConstructViewJson):
+    """``synthetic.construct.create``: the new construct, the include files copied and
+    passed over, its ports and its services as started."""
+
+    copied: list[str]
+    skipped: list[SkippedJson]
+    ports: list[PortJson]
+    services: list[ServiceRecordJson]
+
+
+class ShownConstructJson(ConstructViewJson):
+    """``synthetic.construct.show``: the construct with its services and ports."""
+
+    services: list[ServiceJson]
+    ports: list[PortJson]
+
+
+class EditedConstructJson(ConstructViewJson):
+    """``synthetic.construct.update|review``: the construct after the change, and the
+    names of the fields that changed."""
+
+    changed: list[str]
+
+
+class KeptJson(TypedDict):
+    """Something of a removed construct that stays: its branch, or its agent session."""
+
+    what: Literal["branch", "session"]
+    name: str
+    reason: str
+
+
+class RemoveResultJson(TypedDict):
+    """``synthetic.construct.delete``: the id removed, notes for a person on what was
+    released, and what stays (``kept``: what a face acts on)."""
+
+    removed: str
+    notes: list[str]
+    kept: list[KeptJson]
 
 
 @dataclass(frozen=True)
@@ -176,11 +233,9 @@ class EditResult:
         """The construct after the edit."""
         return self.view.construct
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> EditedConstructJson:
         """The construct, plus ``changed`` (field names)."""
-        out = self.view.to_dict()
-        out["changed"] = list(self.changed)
-        return out
+        return {**self.view.to_dict(), "changed": list(self.changed)}
 
 
 @dataclass(frozen=True)
@@ -201,11 +256,11 @@ class RemoveOptions:
 class Kept:
     """Something of a removed construct that stays: its branch, or its agent session."""
 
-    what: str  # "branch" or "session"
+    what: Literal["branch", "session"]
     name: str
     reason: str
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> KeptJson:
         """``{"what", "name", "reason"}``."""
         return {"what": self.what, "name": self.name, "reason": self.reason}
 
@@ -221,7 +276,7 @@ class RemoveResult:
     notes: list[str] = field(default_factory=list)
     kept: list[Kept] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> RemoveResultJson:
         """``{"removed": id, "notes": [...], "kept": [{"what", "name", "reason"}]}``."""
         return {
             "removed": self.construct.id,
@@ -379,7 +434,12 @@ def show_construct(store: StateStore, ref: str, *, with_size: bool = False) -> C
     return ConstructResult(view, extra=tuple(services_and_ports(store, construct.id).items()))
 
 
-def services_and_ports(store: StateStore, construct_id: str) -> dict[str, Any]:
+class _ServicesAndPorts(TypedDict):
+    services: list[ServiceJson]
+    ports: list[PortJson]
+
+
+def services_and_ports(store: StateStore, construct_id: str) -> _ServicesAndPorts:
     """``{"services": [...], "ports": [...]}`` of a construct, as ``show`` adds them."""
     from synthetic_ls.ops.services import views_of
     from synthetic_ls.provision.ports import allocations, port_dict

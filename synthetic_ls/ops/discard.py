@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any
+
+from typing_extensions import TypedDict
 
 from state_format.protocol import StateStore
 from state_format.records import Construct
@@ -25,6 +26,26 @@ from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.work import ReleaseSettings
 
 
+class DiscardPreviewJson(TypedDict):
+    """``synthetic.construct.discardPreview``: what discarding would delete: the branch
+    (null: none), its commits no other branch has, and the uncommitted files."""
+
+    construct: str
+    branch: str | None
+    unmerged: list[gitr.CommitJson]
+    uncommitted: list[gitr.FileChangeJson]
+
+
+class DiscardResultJson(TypedDict):
+    """``synthetic.construct.discard``: what was deleted, and notes for a person."""
+
+    removed: str
+    branch: str | None
+    unmerged: list[gitr.CommitJson]
+    uncommitted: list[gitr.FileChangeJson]
+    notes: list[str]
+
+
 @dataclass(frozen=True)
 class DiscardPreview:
     """What discarding would throw away: the commits no other branch has."""
@@ -33,7 +54,7 @@ class DiscardPreview:
     commits: list[gitr.Commit]
     uncommitted: list[gitr.FileChange]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> DiscardPreviewJson:
         """``{"construct", "branch", "unmerged": [commits], "uncommitted": [files]}``."""
         return {
             "construct": self.construct.id,
@@ -60,12 +81,16 @@ class DiscardResult:
     preview: DiscardPreview
     notes: list[str]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> DiscardResultJson:
         """``{"removed", "branch", "unmerged": [commits], "uncommitted", "notes"}``."""
-        out = self.preview.to_dict()
-        out["removed"] = out.pop("construct")
-        out["notes"] = list(self.notes)
-        return out
+        preview = self.preview.to_dict()
+        return {
+            "branch": preview["branch"],
+            "unmerged": preview["unmerged"],
+            "uncommitted": preview["uncommitted"],
+            "removed": preview["construct"],
+            "notes": list(self.notes),
+        }
 
 
 def discard_construct(store: StateStore, ref: str, *, keep_session: bool = False) -> DiscardResult:

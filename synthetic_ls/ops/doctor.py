@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from typing_extensions import TypedDict
 
 from state_format.errors import CodedError
 from state_format.owner import Liveness
@@ -24,7 +25,7 @@ from synthetic_ls.errors import NotFoundError
 from synthetic_ls.git import worktree_admin
 from synthetic_ls.ops.recovery import recover
 from synthetic_ls.provision.context import Context
-from synthetic_ls.provision.lifecycle import Finding, Subject
+from synthetic_ls.provision.lifecycle import Finding, FindingJson, Subject
 from synthetic_ls.provision.resources import RESOURCES
 from synthetic_ls.provision.work import Survey
 
@@ -38,6 +39,14 @@ _CONFIG_ADVICE = (
 )
 
 
+class DoctorReportJson(TypedDict):
+    """``synthetic.doctor.run``: every finding, fixed or not, and how many still need
+    attention."""
+
+    findings: list[FindingJson]
+    unresolved: int
+
+
 @dataclass
 class DoctorReport:
     """All findings of one run, fixed or not."""
@@ -49,7 +58,7 @@ class DoctorReport:
         """Findings that still need attention."""
         return [f for f in self.findings if not f.fixed]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> DoctorReportJson:
         """``{"findings": [...], "unresolved": N}`` (README.md, "doctor")."""
         return {
             "findings": [f.to_dict() for f in self.findings],

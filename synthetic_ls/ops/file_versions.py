@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Literal
+
+from typing_extensions import TypedDict
 
 from state_format.protocol import StateStore
 from synthetic_ls.errors import InvalidInputError
@@ -26,13 +28,13 @@ _BINARY_PROBE = 8000
 SIDES = ("base", "head")
 
 
-@dataclass(frozen=True)
-class FileVersion:
-    """A file's content (or why there is none) at one side of a construct's span."""
+class FileVersionJson(TypedDict):
+    """``synthetic.construct.file``: one file at the merge base or the branch tip; ``text``
+    is null when it does not exist there, is binary or too large (``size`` bytes)."""
 
     construct: str
     path: str
-    at: str
+    at: Literal["base", "head"]
     commit: str
     exists: bool
     size: int
@@ -40,7 +42,22 @@ class FileVersion:
     too_large: bool
     text: str | None
 
-    def to_dict(self) -> dict[str, Any]:
+
+@dataclass(frozen=True)
+class FileVersion:
+    """A file's content (or why there is none) at one side of a construct's span."""
+
+    construct: str
+    path: str
+    at: Literal["base", "head"]
+    commit: str
+    exists: bool
+    size: int
+    binary: bool
+    too_large: bool
+    text: str | None
+
+    def to_dict(self) -> FileVersionJson:
         """``{construct, path, at, commit, exists, size, binary, too_large, text}``."""
         return {
             "construct": self.construct,
@@ -80,9 +97,10 @@ def file_version(store: StateStore, ref: str, path: str, *, at: str = "base") ->
 
     if at not in SIDES:
         raise InvalidInputError(f"unknown side {at!r} (one of {', '.join(SIDES)})")
+    side: Literal["base", "head"] = "base" if at == "base" else "head"
     _checked_path(path)
     span = span_of(store, ref)
-    commit = span.merge_base if at == "base" else span.head
+    commit = span.merge_base if side == "base" else span.head
     blob = gitr.read_blob(span.root, commit, path, TEXT_MAX)
     exists = blob.kind != "missing"
     too_large = blob.kind == "blob" and blob.data is None
@@ -93,5 +111,5 @@ def file_version(store: StateStore, ref: str, path: str, *, at: str = "base") ->
     elif blob.kind == "commit":
         text = f"Subproject at {path}\n"
     return FileVersion(
-        span.construct.id, path, at, commit, exists, blob.size, binary, too_large, text
+        span.construct.id, path, side, commit, exists, blob.size, binary, too_large, text
     )

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from state_format.protocol import StateStore
 from state_format.records import Construct
 from state_format.statuses import Status, allowed_next, can_transition
@@ -37,6 +39,7 @@ from synthetic_ls.ops.review_errors import (
     TargetNotCheckedOutError,
     git_refusal,
 )
+from synthetic_ls.ops.views import ConstructJson, construct_dict
 from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.journalled import Steps, journalled
 from synthetic_ls.provision.recoveries import recover_land, roll_back_target, undo_rebase
@@ -62,6 +65,37 @@ class LandOptions:
     remove: bool = False
 
 
+class LandResultJson(TypedDict):
+    """``synthetic.construct.land``: what landing did; ``removed`` is null unless the
+    construct was to be removed too, else the removal's notes for a person."""
+
+    construct: ConstructJson
+    strategy: str
+    target: str
+    checkout: str
+    before: str
+    after: str
+    fast_forward: bool
+    commits: int
+    staged: list[str]
+    removed: list[str] | None
+
+
+class LandPlanJson(TypedDict):
+    """``synthetic.construct.landPlan``: what landing would do, every check passed;
+    ``message`` is the drafted squash message (null for other strategies)."""
+
+    construct: str
+    branch: str
+    strategy: str
+    target: str
+    checkout: str
+    head: str
+    target_tip: str
+    commits: list[gitr.CommitJson]
+    message: str | None
+
+
 @dataclass(frozen=True)
 class LandResult:
     """What landing did."""
@@ -78,10 +112,8 @@ class LandResult:
     staged: list[str] = field(default_factory=list)
     removed: list[str] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> LandResultJson:
         """See README, "Review and land"."""
-        from synthetic_ls.ops.views import construct_dict
-
         return {
             "construct": construct_dict(self.construct, self.file),
             "strategy": self.strategy,
@@ -215,7 +247,7 @@ class LandPlan:
     commits: list[gitr.Commit]
     message: str | None  # the drafted squash message; None for other strategies
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> LandPlanJson:
         """See README, "Language server" (``synthetic.construct.landPlan``)."""
         s = self.span
         return {

@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from typing_extensions import TypedDict
 
 from state_format.protocol import StateStore
 from state_format.records import Construct, PortAllocation
-from synthetic_ls.provision.ports import allocations, port_dict, port_is_free
+from synthetic_ls.provision.ports import PortJson, allocations, port_dict, port_is_free
+
+
+class ListedPortJson(PortJson):
+    """An allocated port with its construct's name (null: the construct is gone)."""
+
+    construct_name: str | None
+
+
+class PortsJson(TypedDict):
+    """``synthetic.ports.list``: the allocated ports, probed now (``in_use``)."""
+
+    ports: list[ListedPortJson]
 
 
 @dataclass(frozen=True)
 class PortsResult:
     """The allocations, by port, each with its construct's name and ``in_use``."""
 
-    ports: list[dict[str, Any]]
+    ports: list[ListedPortJson]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> PortsJson:
         """``{"ports": [{construct_id, construct_name, service, name, port, env, allocated_at,
         in_use}]}``."""
         return {"ports": list(self.ports)}
@@ -30,11 +43,10 @@ def list_ports(store: StateStore, ref: str | None = None) -> PortsResult:
     """
     construct_id = store.resolve_construct(ref).id if ref else None
     names = {c.id: c.name for c in store.list(Construct).records}
-    out = []
+    out: list[ListedPortJson] = []
     for record in allocations(store, construct_id):
         row = port_dict(record, in_use=not port_is_free(record.port))
-        row["construct_name"] = names.get(record.construct_id)
-        out.append(row)
+        out.append({**row, "construct_name": names.get(record.construct_id)})
     return PortsResult(out)
 
 

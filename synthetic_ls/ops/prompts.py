@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from state_format.protocol import StateStore
 from synthetic_ls.errors import NotFoundError
 from synthetic_ls.ops.recovery import settle
-from synthetic_ls.prompts.bundle import Bundle, assemble
+from synthetic_ls.prompts.bundle import Bundle, BundleJson, assemble
 from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.journalled import journalled
 from synthetic_ls.provision.prompt_bundle import (
@@ -20,6 +19,22 @@ from synthetic_ls.provision.recoveries import recover_build
 from synthetic_ls.provision.work import Work
 
 
+class PromptBuildJson(BundleJson):
+    """``synthetic.prompts.build``: the construct's new bundle, its record's id, and
+    whether its agent session got it."""
+
+    construct: str
+    bundle_id: str
+    delivered: bool
+
+
+class PromptPreviewJson(BundleJson):
+    """``synthetic.prompts.preview``: what a new construct of the template would get
+    (values not known yet as placeholders)."""
+
+    template_id: str
+
+
 @dataclass(frozen=True)
 class BuildResult:
     """The bundle made for a construct, its record, and whether its session got it."""
@@ -29,7 +44,7 @@ class BuildResult:
     bundle: Bundle
     delivered: bool
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> PromptBuildJson:
         """``{"construct", "bundle_id", "delivered", ...the bundle}``."""
         return {"construct": self.construct, "bundle_id": self.bundle_id,
                 "delivered": self.delivered, **self.bundle.to_dict()}
@@ -42,7 +57,7 @@ class PreviewResult:
     template_id: str
     bundle: Bundle
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> PromptPreviewJson:
         """``{"template_id", ...the bundle}``."""
         return {"template_id": self.template_id, **self.bundle.to_dict()}
 

@@ -12,7 +12,9 @@ removal itself runs, so work that appears in between is still refused.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
+
+from typing_extensions import TypedDict
 
 from state_format.protocol import StateStore
 from state_format.records import Construct
@@ -21,7 +23,37 @@ from synthetic_ls.git import review as gitr
 from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.ports import allocations
 from synthetic_ls.provision.services import services_of
-from synthetic_ls.provision.worktree import WorkAtRisk, work_at_risk
+from synthetic_ls.provision.worktree import WorkAtRisk, WorkAtRiskJson, work_at_risk
+
+Fate = Literal["deleted", "kept"]
+
+
+class BranchFateJson(TypedDict):
+    """What removal does with the branch without ``force`` and with it, and why it keeps
+    it (null: it deletes it either way)."""
+
+    name: str
+    unmerged: list[gitr.CommitJson]
+    without_force: Fate
+    with_force: Fate
+    reason: str | None
+
+
+class RemovalPreviewJson(TypedDict):
+    """``synthetic.construct.removalPreview``: what removing the construct would delete
+    (``worktree``, ``session``, ``services``, ``ports``), do with its branch, and lose
+    (``loses``); ``force_required``: removal refuses without ``force``."""
+
+    construct: str
+    name: str
+    worktree: str | None
+    loses: list[WorkAtRiskJson]
+    locked: str | None
+    branch: BranchFateJson | None
+    session: str | None
+    services: list[str]
+    ports: list[int]
+    force_required: bool
 
 
 @dataclass(frozen=True)
@@ -32,11 +64,11 @@ class BranchFate:
     #: Commits on the branch that its base does not have.
     unmerged: list[gitr.Commit]
     #: ``deleted`` or ``kept`` (unmerged commits, or checked out elsewhere).
-    without_force: str
-    with_force: str
+    without_force: Fate
+    with_force: Fate
     reason: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> BranchFateJson:
         """``{"name", "unmerged": [commits], "without_force", "with_force", "reason"}``."""
         return {
             "name": self.name,
@@ -68,7 +100,7 @@ class RemovalPreview:
         """Whether removal refuses without ``force`` (work would be lost, or a lock)."""
         return bool(self.loses) or self.locked is not None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> RemovalPreviewJson:
         """See README, "Removing a construct"."""
         return {
             "construct": self.construct.id,

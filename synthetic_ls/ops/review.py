@@ -11,7 +11,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired
+
+from typing_extensions import TypedDict
 
 from state_format.protocol import StateStore
 from state_format.records import Construct
@@ -134,6 +136,35 @@ def worktree_changes(store: StateStore, construct: Construct) -> list[gitr.FileC
 # -- diff ------------------------------------------------------------------------
 
 
+class DiffStatJson(TypedDict):
+    """How many files changed, and the lines added and deleted in them."""
+
+    files: int
+    additions: int
+    deletions: int
+
+
+class DiffJson(TypedDict):
+    """``synthetic.construct.diff``: the branch's commits and files against the merge base
+    with ``target`` (null: a tag or commit, nothing to land into), and the worktree's
+    uncommitted files apart; with ``patch``, the diff texts too."""
+
+    construct: str
+    branch: str
+    head: str
+    target: str | None
+    target_tip: str
+    merge_base: str
+    worktree: str | None
+    commits: list[gitr.CommitJson]
+    files: list[gitr.FileChangeJson]
+    uncommitted: list[gitr.FileChangeJson]
+    stat: DiffStatJson
+    uncommitted_stat: DiffStatJson
+    patch: NotRequired[str]
+    uncommitted_patch: NotRequired[str | None]
+
+
 @dataclass(frozen=True)
 class DiffResult:
     """``synthetic diff``: the branch's commits and files, and the uncommitted ones apart."""
@@ -145,10 +176,10 @@ class DiffResult:
     patch: str | None = None
     uncommitted_patch: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> DiffJson:
         """See README, "Review and land"."""
         s = self.span
-        out: dict[str, Any] = {
+        out: DiffJson = {
             "construct": s.construct.id,
             "branch": s.branch,
             "head": s.head,
@@ -168,7 +199,7 @@ class DiffResult:
         return out
 
 
-def _stat(files: list[gitr.FileChange]) -> dict[str, int]:
+def _stat(files: list[gitr.FileChange]) -> DiffStatJson:
     return {
         "files": len(files),
         "additions": sum(f.additions or 0 for f in files),

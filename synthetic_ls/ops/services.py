@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from state_format.protocol import StateStore
 from state_format.records import Construct, Service
 from synthetic_ls.errors import InvalidInputError, NotFoundError, SyntheticError
@@ -33,15 +35,48 @@ from synthetic_ls.runtime import service_logs
 from synthetic_ls.runtime.service_process import ServiceError
 
 
+class ServicePortJson(TypedDict):
+    """A port of a service: the variable it is exported as, and its local URL."""
+
+    name: str | None
+    port: int
+    env: str
+    url: str
+
+
+class ServiceJson(svc.ServiceRecordJson):
+    """A service as seen now, with its ports."""
+
+    ports: list[ServicePortJson]
+
+
+class ServicesJson(TypedDict):
+    """``synthetic.services.status|start|stop|restart|resume``: the services, and notes
+    for a person (``construct_id`` null: every construct's)."""
+
+    construct_id: str | None
+    services: list[ServiceJson]
+    notes: list[str]
+
+
+class ServiceLogsJson(TypedDict):
+    """``synthetic.services.logs``: the last lines of a service's log, and its file."""
+
+    construct_id: str
+    service: str
+    path: str
+    lines: list[str]
+
+
 @dataclass(frozen=True)
 class ServiceView:
     """A service record and its state as seen now (``needs_resume`` and so on)."""
 
     record: Service
     state: str
-    ports: list[dict[str, Any]] = field(default_factory=list)
+    ports: list[ServicePortJson] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ServiceJson:
         """``record_dict`` plus ``ports`` (``[{name, port, env, url}]``)."""
         return {**svc.record_dict(self.record, self.state), "ports": self.ports}
 
@@ -54,7 +89,7 @@ class ServicesResult:
     notes: list[str] = field(default_factory=list)
     construct_id: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ServicesJson:
         """``{"construct_id", "services": [...], "notes": [...]}``."""
         return {
             "construct_id": self.construct_id,
@@ -72,7 +107,7 @@ class LogsResult:
     path: str
     lines: list[str]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ServiceLogsJson:
         """``{"construct_id", "service", "path", "lines"}``."""
         return {
             "construct_id": self.construct_id,
@@ -82,10 +117,10 @@ class LogsResult:
         }
 
 
-def _ports_of(store: StateStore, construct_id: str) -> dict[str, list[dict[str, Any]]]:
+def _ports_of(store: StateStore, construct_id: str) -> dict[str, list[ServicePortJson]]:
     from synthetic_ls.provision.ports import allocations, env_name
 
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: dict[str, list[ServicePortJson]] = {}
     for record in allocations(store, construct_id):
         out.setdefault(record.service_name, []).append(
             {

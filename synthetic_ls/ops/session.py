@@ -12,7 +12,6 @@ commands that follow a turn or change it persist it.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shlex
 import subprocess
@@ -20,7 +19,9 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired
+
+from typing_extensions import TypedDict
 
 from state_format.protocol import StateStore
 from state_format.records import Construct
@@ -91,12 +92,106 @@ class SessionTarget:
         return self.server.client(**kwargs)
 
 
-class _JsonResult:
-    """A result whose JSON form is its fields (``dataclasses.asdict``)."""
+# -- the JSON forms (python -m synthetic_ls.schemas makes their schemas) -------------
 
-    def to_dict(self) -> dict[str, Any]:
-        """The fields, as JSON."""
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+class PermissionJson(TypedDict):
+    """A permission the agent asks for: which (``bash``, ``edit`` ...) and for what."""
+
+    id: str
+    permission: str
+    patterns: list[str]
+
+
+class SessionOpenJson(TypedDict):
+    """``synthetic.session.open``: the command that attaches OpenCode's terminal UI to the
+    session (``terminal_argv`` runs it through ``synthetic``, with no password in it;
+    ``env_names``: what ``argv`` needs in its environment)."""
+
+    construct: str
+    session_id: str
+    url: str
+    directory: str
+    argv: list[str]
+    env_names: list[str]
+    command: str
+    terminal_argv: list[str]
+
+
+class SessionSendJson(TypedDict):
+    """``synthetic.session.send``: a prompt sent; when ``waited``, how the turn ended
+    (``state``), the reply, and the permissions the agent then waits for."""
+
+    construct: str
+    session_id: str
+    waited: bool
+    state: str
+    reply: str | None
+    error: str | None
+    permissions: list[PermissionJson]
+
+
+class SessionWatchJson(TypedDict):
+    """``synthetic.session.watch``: how watching ended (``idle``, ``error``, ``busy`` when
+    stopped early); the server's command adds the ``lines`` it saw."""
+
+    construct: str
+    session_id: str
+    state: str
+    lines: NotRequired[list[str]]
+
+
+class SessionAbortJson(TypedDict):
+    """``synthetic.session.abort``: ``aborted`` is what OpenCode answered."""
+
+    construct: str
+    session_id: str
+    aborted: bool
+
+
+class ToolCallJson(TypedDict):
+    """A tool the agent called in a message, as OpenCode reports it."""
+
+    tool: str | None
+    status: str | None
+    title: str | None
+
+
+class MessageJson(TypedDict):
+    """One message of the session's transcript."""
+
+    id: str
+    role: str
+    created_ms: int | None
+    text: str
+    tools: list[ToolCallJson]
+    error: str | None
+
+
+class SessionLogJson(TypedDict):
+    """``synthetic.session.log``: the session's transcript, oldest message first."""
+
+    construct: str
+    session_id: str
+    title: str
+    messages: list[MessageJson]
+
+
+class SessionPermissionsJson(TypedDict):
+    """``synthetic.session.permissions``: the requests the agent waits on."""
+
+    construct: str
+    session_id: str
+    pending: list[PermissionJson]
+
+
+class SessionReplyJson(TypedDict):
+    """``synthetic.session.approve|deny``: the request answered, and how."""
+
+    construct: str
+    session_id: str
+    permission_id: str
+    reply: str
 
 
 def _pending(client: OpenCodeClient, target: SessionTarget) -> list[Permission]:
@@ -175,7 +270,7 @@ class OpenResult:
     #: in a terminal, and the password never passes through the editor.
     terminal_argv: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> SessionOpenJson:
         """No password: ``env_names`` lists what ``env`` sets."""
         return {
             "construct": self.construct, "session_id": self.session_id, "url": self.url,
@@ -235,7 +330,7 @@ def run_attached(result: OpenResult) -> int:
 
 
 @dataclass(frozen=True)
-class SendResult(_JsonResult):
+class SendResult:
     """A prompt that was sent; with ``wait``, how the turn ended and the reply."""
 
     construct: str
@@ -244,10 +339,18 @@ class SendResult(_JsonResult):
     state: str  # busy (not waited), idle, awaiting_input, error
     reply: str | None = None
     error: str | None = None
-    permissions: list[dict[str, Any]] = field(default_factory=list)
+    permissions: list[PermissionJson] = field(default_factory=list)
+
+    def to_dict(self) -> SessionSendJson:
+        """The fields, as JSON."""
+        return {
+            "construct": self.construct, "session_id": self.session_id,
+            "waited": self.waited, "state": self.state, "reply": self.reply,
+            "error": self.error, "permissions": list(self.permissions),
+        }
 
 
-def _permission_dict(p: Permission) -> dict[str, Any]:
+def _permission_dict(p: Permission) -> PermissionJson:
     return {"id": p.id, "permission": p.permission, "patterns": p.patterns}
 
 
@@ -529,12 +632,16 @@ def follow(
 
 
 @dataclass(frozen=True)
-class WatchResult(_JsonResult):
+class WatchResult:
     """How watching ended (``idle``, ``error``, ``busy`` when stopped early)."""
 
     construct: str
     session_id: str
     state: str
+
+    def to_dict(self) -> SessionWatchJson:
+        """The fields, as JSON."""
+        return {"construct": self.construct, "session_id": self.session_id, "state": self.state}
 
 
 def watch_session(
@@ -566,12 +673,18 @@ def watch_session(
 
 
 @dataclass(frozen=True)
-class AbortResult(_JsonResult):
+class AbortResult:
     """The turn that was stopped (``aborted`` is what OpenCode answered)."""
 
     construct: str
     session_id: str
     aborted: bool
+
+    def to_dict(self) -> SessionAbortJson:
+        """The fields, as JSON."""
+        return {
+            "construct": self.construct, "session_id": self.session_id, "aborted": self.aborted,
+        }
 
 
 def abort_session(store: StateStore, ref: str) -> AbortResult:
@@ -585,19 +698,26 @@ def abort_session(store: StateStore, ref: str) -> AbortResult:
 
 
 @dataclass(frozen=True)
-class LogResult(_JsonResult):
+class LogResult:
     """The session's transcript, read from OpenCode: one entry per message."""
 
     construct: str
     session_id: str
     title: str
-    messages: list[dict[str, Any]]
+    messages: list[MessageJson]
+
+    def to_dict(self) -> SessionLogJson:
+        """The fields, as JSON."""
+        return {
+            "construct": self.construct, "session_id": self.session_id, "title": self.title,
+            "messages": list(self.messages),
+        }
 
 
-def _entry(message: Message) -> dict[str, Any]:
+def _entry(message: Message) -> MessageJson:
     info = _dict(message.raw.get("info"))
     times = _dict(info.get("time"))
-    tools = []
+    tools: list[ToolCallJson] = []
     for part in message.tool_parts:
         state = _dict(part.get("state"))
         args = _dict(state.get("input"))
@@ -628,12 +748,19 @@ def session_log(store: StateStore, ref: str) -> LogResult:
 
 
 @dataclass(frozen=True)
-class PermissionsResult(_JsonResult):
+class PermissionsResult:
     """The permission requests the agent waits on (``pending``: id, permission, patterns)."""
 
     construct: str
     session_id: str
-    pending: list[dict[str, Any]]
+    pending: list[PermissionJson]
+
+    def to_dict(self) -> SessionPermissionsJson:
+        """The fields, as JSON."""
+        return {
+            "construct": self.construct, "session_id": self.session_id,
+            "pending": list(self.pending),
+        }
 
 
 def list_permissions(store: StateStore, ref: str) -> PermissionsResult:
@@ -645,13 +772,20 @@ def list_permissions(store: StateStore, ref: str) -> PermissionsResult:
 
 
 @dataclass(frozen=True)
-class ReplyResult(_JsonResult):
+class ReplyResult:
     """A permission request that was answered."""
 
     construct: str
     session_id: str
     permission_id: str
     reply: str
+
+    def to_dict(self) -> SessionReplyJson:
+        """The fields, as JSON."""
+        return {
+            "construct": self.construct, "session_id": self.session_id,
+            "permission_id": self.permission_id, "reply": self.reply,
+        }
 
 
 def reply_permission(

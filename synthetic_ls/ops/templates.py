@@ -8,24 +8,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Literal
+
+from typing_extensions import TypedDict
 
 from synthetic_ls.errors import InvalidInputError
 
-if TYPE_CHECKING:
-    pass
-
 CONFIG_FILE = "synthetic.config.ts"
+
+
+class TemplateJson(TypedDict):
+    """A template, for a picker: its id, label, summary, type and services' names."""
+
+    id: str
+    label: str
+    summary: str | None
+    type: Literal["implementation", "planning", "manual"]
+    services: list[str]
+
+
+class TemplatesJson(TypedDict):
+    """``synthetic.config.templates``: the templates, and the config's default (null:
+    none)."""
+
+    templates: list[TemplateJson]
+    default: str | None
 
 
 @dataclass(frozen=True)
 class TemplatesResult:
     """The templates a new construct can be made from, and the default one."""
 
-    templates: list[dict[str, Any]]
+    templates: list[TemplateJson]
     default: str | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> TemplatesJson:
         """``{"templates": [{"id", "label", "summary", "type", "services"}], "default"}``."""
         return {"templates": self.templates, "default": self.default}
 
@@ -42,7 +59,7 @@ def list_templates(repo_root: Path) -> TemplatesResult:
             f"{CONFIG_FILE} has errors; check it to see them", code="config-has-errors"
         )
     config = result.config
-    templates = [
+    templates: list[TemplateJson] = [
         {
             "id": template_id,
             "label": template.label,

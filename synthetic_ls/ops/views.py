@@ -11,7 +11,9 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+from typing_extensions import TypedDict
 
 from state_format.errors import BrokenRecordError
 from state_format.owner import Liveness
@@ -43,7 +45,90 @@ def _jsonable(value: Any) -> Any:
     return str(value)  # TOML dates and times a person wrote
 
 
-def operation_dict(construct: Construct) -> dict[str, Any] | None:
+# -- the JSON forms (TypedDicts: mypy checks the code that builds them, and
+# python -m synthetic_ls.schemas makes JSON Schemas of them for the faces) ---------
+
+
+class OperationJson(TypedDict):
+    """An operation in progress on the construct (or interrupted): which, by whom, how far.
+
+    ``state`` is ``running``, ``interrupted`` or ``elsewhere`` (another machine's).
+    """
+
+    op: str
+    owner: str
+    state: str
+    steps_begun: list[str]
+    steps_done: list[str]
+
+
+class ConstructJson(TypedDict):
+    """A construct's record (README, "--json output"): every known field, null when unset."""
+
+    id: str
+    name: str
+    description: str
+    template_id: str
+    status: str
+    workspace_path: str | None
+    opencode_session_id: str | None
+    branch: str | None
+    base_ref: str | None
+    base_commit: str | None
+    error: str | None
+    created_at: str
+    updated_at: str
+    #: Keys a newer tool or a person added to the record file.
+    extra: dict[str, Any]
+    file: str | None
+    operation: OperationJson | None
+
+
+class BrokenRecordJson(TypedDict):
+    """A record file that cannot be read: where, and why."""
+
+    file: str
+    line: int | None
+    error: str
+
+
+class WorktreeJson(TypedDict):
+    """The state of a construct's worktree: ``changes`` are ``git status --short`` lines."""
+
+    exists: bool
+    branch: str | None
+    head: str | None
+    ahead: int
+    behind: int
+    dirty: bool
+    changes: list[str]
+    size_bytes: int | None
+
+
+class AgentJson(TypedDict):
+    """What the construct's agent does now: ``state`` is ``busy``, ``idle``,
+    ``awaiting_input``, ``error`` or ``unknown`` (no server answered)."""
+
+    state: str
+    pending_permissions: list[str]
+
+
+class ConstructViewJson(ConstructJson):
+    """A construct as listed or shown: its record, its worktree and its agent (null: not known)."""
+
+    worktree: WorktreeJson | None
+    agent: AgentJson | None
+
+
+class ConstructListJson(TypedDict):
+    """``synthetic.construct.list`` (``synthetic ls --json``)."""
+
+    version: int
+    constructs: list[ConstructViewJson]
+    broken: list[BrokenRecordJson]
+
+
+def operation_dict(construct: Construct) -> OperationJson | None:
     """``{"op", "owner", "state"}`` of the operation in progress, or None."""
     journal = construct.journal
     if journal is None:
@@ -57,7 +142,7 @@ def operation_dict(construct: Construct) -> dict[str, Any] | None:
     }
 
 
-def construct_dict(construct: Construct, file: Path | str | None = None) -> dict[str, Any]:
+def construct_dict(construct: Construct, file: Path | str | None = None) -> ConstructJson:
     """The stable JSON shape of a construct (README.md, "--json output").
 
     Every known field is always present (null when unset); keys a newer tool
@@ -83,7 +168,7 @@ def construct_dict(construct: Construct, file: Path | str | None = None) -> dict
     }
 
 
-def broken_dict(error: BrokenRecordError) -> dict[str, Any]:
+def broken_dict(error: BrokenRecordError) -> BrokenRecordJson:
     """The JSON shape of a broken record: file, line (or null) and message."""
     return {"file": error.path, "line": error.line, "error": error.detail}
 
@@ -105,7 +190,7 @@ class WorktreeInfo:
         """True when the worktree has uncommitted changes."""
         return bool(self.changes)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> WorktreeJson:
         """``{"exists", "branch", "head", "ahead", "behind", "dirty", "changes", "size_bytes"}``."""
         return {
             "exists": self.exists,
@@ -137,12 +222,13 @@ class ConstructView:
     worktree: WorktreeInfo | None = None
     agent: AgentInfo | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ConstructViewJson:
         """:func:`construct_dict` plus ``"worktree"`` and ``"agent"`` (null when not known)."""
-        out = construct_dict(self.construct, self.file)
-        out["worktree"] = self.worktree.to_dict() if self.worktree is not None else None
-        out["agent"] = self.agent.to_dict() if self.agent is not None else None
-        return out
+        return {
+            **construct_dict(self.construct, self.file),
+            "worktree": self.worktree.to_dict() if self.worktree is not None else None,
+            "agent": self.agent.to_dict() if self.agent is not None else None,
+        }
 
 
 def _base_target(git: GitRepo, construct: Construct) -> str | None:
@@ -220,11 +306,14 @@ class ConstructResult:
         """The construct."""
         return self.view.construct
 
-    def to_dict(self) -> dict[str, Any]:
-        """The construct with ``"worktree"``, plus this operation's own keys."""
-        out = self.view.to_dict()
-        out.update(self.extra)
-        return out
+    def to_dict(self) -> ConstructViewJson:
+        """The construct with ``"worktree"``, plus this operation's own keys.
+
+        Each operation's whole shape is its own TypedDict (``ShownConstructJson``
+        ...): the keys it adds are typed where it makes them, and the schema
+        tests check real results against it.
+        """
+        return cast(ConstructViewJson, {**self.view.to_dict(), **dict(self.extra)})
 
 
 def with_copies(

@@ -12,7 +12,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from typing_extensions import TypedDict
 
 from synthetic_ls.prompts.sources import PromptError, Source, read_fragment, resolve
 from synthetic_ls.prompts.variables import substitute
@@ -69,6 +70,29 @@ class ConstructFacts:
         return out
 
 
+class FragmentJson(TypedDict):
+    """One file's part of a prompt bundle: the config entry that brought it (``entry``,
+    from ``origin``), its ``order`` when given, and its estimated tokens."""
+
+    path: str
+    entry: str
+    origin: str
+    order: int | None
+    tokens: int
+
+
+class BundleJson(TypedDict):
+    """A prompt bundle: its fragments, the files left out (empty, or repeats), the
+    estimated tokens, and the whole text."""
+
+    fragments: list[FragmentJson]
+    dropped: list[str]
+    context_tokens: int
+    token_count: int
+    token_method: str
+    content: str
+
+
 @dataclass(frozen=True)
 class Fragment:
     """One file's part of the bundle."""
@@ -77,7 +101,7 @@ class Fragment:
     text: str
     tokens: int
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> FragmentJson:
         """``{"path", "entry", "origin", "order", "tokens"}`` (no text: the bundle has it)."""
         return {
             "path": self.source.path, "entry": self.source.entry, "origin": self.source.origin,
@@ -96,7 +120,7 @@ class Bundle:
     dropped: list[str] = field(default_factory=list)
     token_method: str = TOKEN_METHOD
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> BundleJson:
         """``{"fragments", "dropped", "context_tokens", "token_count", "token_method",
         "content"}``."""
         return {

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from typing_extensions import TypedDict
+
 if TYPE_CHECKING:
     from synthetic_ls.provision.work import Creation, Release, Survey, Work
 
@@ -51,6 +53,28 @@ class PlanItem:
         return {"resource": self.resource, "summary": self.summary, "details": self.details}
 
 
+class SubjectJson(TypedDict):
+    """What a finding is about: ``type`` (construct, worktree, branch, file, config,
+    process) and ``ref`` (its id or path)."""
+
+    type: str
+    ref: str
+
+
+class FindingJson(TypedDict):
+    """One thing the doctor found (README, "doctor"): ``id`` applies its fix on its own
+    (``synthetic.doctor.fix``); ``fixable`` says a safe fix exists."""
+
+    id: str
+    kind: str
+    subject: SubjectJson
+    message: str
+    advice: str | None
+    fixable: bool
+    fixed: bool
+    fix_notes: list[str]
+
+
 @dataclass(frozen=True)
 class Subject:
     """What a finding is about: a construct, worktree, branch, file, config or process."""
@@ -58,7 +82,7 @@ class Subject:
     type: str
     ref: str
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> SubjectJson:
         """JSON form: ``{"type", "ref"}``."""
         return {"type": self.type, "ref": self.ref}
 
@@ -96,7 +120,7 @@ class Finding:
         self.fix_notes = list(self.fix())
         self.fixed = True
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> FindingJson:
         """JSON form (documented in README.md, "doctor")."""
         return {
             "id": self.id,

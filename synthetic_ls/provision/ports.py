@@ -32,6 +32,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import TypedDict
+
 from state_format.errors import RecordNotFoundError
 from state_format.ids import is_valid_id, slugify
 from state_format.protocol import StateStore
@@ -326,7 +328,20 @@ class PortsResource(Resource[PortsMade]):
         return release(work.store, work.construct.id)
 
 
-def port_dict(record: PortAllocation, in_use: bool | None = None) -> dict[str, Any]:
+class PortJson(TypedDict):
+    """An allocated port: ``env`` is the variable it is exported as; ``in_use`` is null
+    unless probed (``synthetic ports``)."""
+
+    construct_id: str
+    service: str
+    name: str | None
+    port: int
+    env: str
+    allocated_at: str
+    in_use: bool | None
+
+
+def port_dict(record: PortAllocation, in_use: bool | None = None) -> PortJson:
     """JSON form of an allocation: ``{construct_id, service, name, port, env, in_use}``."""
     return {
         "construct_id": record.construct_id,

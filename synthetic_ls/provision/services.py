@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import TypedDict
+
 from state_format.errors import RecordNotFoundError
 from state_format.ids import is_valid_id, slugify
 from state_format.protocol import StateStore
@@ -537,7 +539,30 @@ def _release_orphan_port(store: StateStore, port_id: str, port: int) -> Callable
     return fix
 
 
-def record_dict(record: Service, state: str | None = None) -> dict[str, Any]:
+class ServiceRecordJson(TypedDict):
+    """A service's record: ``status`` as recorded (starting, ready, stopped, failed),
+    ``state`` as seen now (also ``needs_resume``, ``elsewhere``); ``env`` lists the
+    variables' names only (values may be secrets)."""
+
+    id: str
+    construct_id: str
+    name: str
+    type: str
+    state: str
+    status: str
+    command: str | None
+    cwd: str | None
+    env: list[str]
+    pid: int | None
+    container: str | None
+    ready_pattern: str | None
+    started_at: str | None
+    stopped_at: str | None
+    log: str | None
+    error: str | None
+
+
+def record_dict(record: Service, state: str | None = None) -> ServiceRecordJson:
     """JSON form of a service: ``{id, construct_id, name, type, state, status, pid, ...}``.
 
     ``env`` lists the names of the variables only: values may be secrets.

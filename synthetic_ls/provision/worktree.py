@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import TypedDict
+
 from state_format.records import Construct
 from state_format.text import one_line
 from synthetic_ls.errors import ConflictError
@@ -193,6 +195,14 @@ class WorktreeResource(Resource[WorktreeMade]):
 # -- removal ----------------------------------------------------------------------
 
 
+class WorkAtRiskJson(TypedDict):
+    """One kind of work removal would lose (``what``, a sentence) and its lines: files
+    as ``git status --short`` shows them, or commits."""
+
+    what: str
+    items: list[str]
+
+
 @dataclass(frozen=True)
 class WorkAtRisk:
     """Work that removing a worktree would lose: what it is, and its lines (files, commits)."""
@@ -200,7 +210,7 @@ class WorkAtRisk:
     title: str
     lines: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> WorkAtRiskJson:
         """``{"what", "items"}``."""
         return {"what": self.title, "items": list(self.lines)}
 

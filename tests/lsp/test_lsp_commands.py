@@ -37,6 +37,7 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.construct.show",
         "synthetic.construct.update",
         "synthetic.construct.delete",
+        "synthetic.construct.removalPreview",
         "synthetic.worktree.add",
         "synthetic.worktree.remove",
         "synthetic.doctor.run",
@@ -71,7 +72,6 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.construct.discardPreview",
         "synthetic.construct.discard",
         "synthetic.construct.review",
-        "synthetic.construct.removalPreview",
     }
 
 

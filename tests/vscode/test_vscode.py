@@ -27,7 +27,9 @@ A review scenario: a construct's "Changes" node lists its
 files and one opens in the diff editor (merge base ↔ worktree); "Land..."
 from the row asks for the strategy, offers to commit what the agent left
 uncommitted, and confirms with the drafted squash message; "Discard" from
-the palette lists the commits it would lose.
+the palette lists the commits it would lose; "Remove" of a clean construct
+whose branch has unmerged commits offers plain "Remove", and then says the
+branch was kept.
 
 Every wait polls with a deadline. scripts/test.sh sets SYNTHETIC_E2E_REQUIRED=1:
 there a missing code-server, .vsix, Chromium or Playwright fails the test.
@@ -393,7 +395,9 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
         assert data["name"] == "Fix login"
         assert data["template_id"] == "web-api"
         worktree = Path(data["workspace_path"])
-        assert (worktree / ".git").exists() and (worktree / "synthetic.config.ts").exists()
+        # The record is written first (spawning), then the worktree is checked out.
+        wait_for("the worktree's files", lambda: (worktree / ".git").exists()
+                 and (worktree / "synthetic.config.ts").exists())
 
         # 3. The tree view shows it (live, from synthetic/constructsChanged).
         page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
@@ -419,17 +423,18 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
         figure = shot("tree-view")
         shutil.copy(figure, artefacts / "vscode-tree.png")
 
-        # ... and its Remove action removes it, after a confirmation that
-        # lists the uncommitted work it would lose.
+        # ... and its Remove action removes it, after a confirmation that lists
+        # what the server's removal preview says it would lose, and asks to lose it.
         (worktree / "notes.txt").write_text("work in progress\n")
         row.locator(".action-label[aria-label^='Remove Construct']").click()
         dialog = page.locator(".monaco-dialog-box")
         dialog.wait_for()
         text = dialog.inner_text()
         assert "Fix login" in text, text
-        assert "Uncommitted changes" in text and "notes.txt" in text, text
+        assert "Lost:" in text and "uncommitted changes" in text and "?? notes.txt" in text, text
+        assert "the services api (stopped)" in text, text
         shot("remove-confirmation")
-        dialog.get_by_role("button", name="Remove and Lose Changes").click()
+        dialog.get_by_role("button", name="Remove and Lose Work").click()
         wait_for("the record to go", lambda: not list(state.glob("*.toml")))
         wait_for("the worktree to go", lambda: not worktree.exists())
         wait_for("the service to stop", lambda: not port_open(service_url.group(0)))
@@ -513,9 +518,11 @@ def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
     state = repo / ".git" / "synthetic" / "constructs"
     landing = construct_via_cli(repo, "Fix readme")
     dropped = construct_via_cli(repo, "Try idea")
+    kept = construct_via_cli(repo, "Keep idea")
     commit(Path(landing["workspace_path"]),
            {"README.md": "hello\nfrom the agent\n", "src/new.py": "n = 1\n"}, "agent: readme")
     commit(Path(dropped["workspace_path"]), {"docs/b.md": "b\n"}, "add b")
+    commit(Path(kept["workspace_path"]), {"docs/c.md": "c\n"}, "add c")
     main_before = git_out(repo, "rev-parse", "HEAD")
     with (
         # Side by side even beside a wide tree (VS Code turns narrow diffs inline).
@@ -525,7 +532,7 @@ def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
         workbench(url, repo, artefacts / "failure-review.png") as page,
     ):
         shot = Shots(page, artefacts / "review")
-        page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 2']").wait_for()
+        page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 3']").wait_for()
         page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
         widen_sidebar(page, 140)
         row = page.locator(TREE_ROWS, has_text="Fix readme")
@@ -625,6 +632,25 @@ def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
         assert git_out(repo, "branch", "--list", dropped["branch"]) == ""
         wait_for("the tree to drop it", lambda: page.locator(
             TREE_ROWS, has_text="Try idea").count() == 0)
+
+        # 4. Remove a clean construct whose branch has a commit not on main:
+        # nothing is lost, so plain "Remove"; the branch stays, and is said to.
+        palette(page, "Synthetic: Remove Construct...")
+        box = quick_input(page, "Remove construct")
+        box.fill("Keep idea")
+        page.keyboard.press("Enter")
+        dialog = page.locator(".monaco-dialog-box")
+        dialog.wait_for()
+        text = dialog.inner_text()
+        branch = re.escape(kept["branch"])
+        assert re.search(rf"Kept:\s+• the branch {branch} \(1 commit", text), text
+        assert "Lost:" not in text, text
+        assert dialog.get_by_role("button", name="Remove and Lose Work").count() == 0
+        shot("remove-keeps-branch")
+        dialog.get_by_role("button", name="Remove", exact=True).click()
+        page.locator(".notification-toast", has_text=f"kept the branch {kept['branch']}").wait_for()
+        assert not (state / f"{kept['id']}.toml").exists()
+        assert git_out(repo, "branch", "--list", kept["branch"]) != ""
     if os.environ.get("SYNTHETIC_VSCODE_UPDATE_DOCS") == "1":
         shutil.copy(artefacts / "vscode-review.png", DOCS / "vscode-review.png")
 

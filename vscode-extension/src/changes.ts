@@ -133,6 +133,7 @@ export function discardConfirmation(name: string, preview: DiscardPreview): { me
   }
   if (preview.uncommitted.length) {
     const files = preview.uncommitted.slice(0, 15).map((f) => `${f.status} ${f.path}`);
+    if (preview.uncommitted.length > files.length) files.push(`… and ${preview.uncommitted.length - files.length} more`);
     detail.push("", `${preview.uncommitted.length} uncommitted change(s) are lost:`, ...files);
   }
   return { message, detail: detail.join("\n") };

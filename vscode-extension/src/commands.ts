@@ -3,8 +3,9 @@
 
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { constructPickItem, errorCode, errorMessage, promptBundleText, removalMessage } from "./format";
-import type { Construct, PendingPermission, PromptBundle, TemplateList } from "./model";
+import { constructPickItem, errorCode, errorMessage, promptBundleText } from "./format";
+import type { CommandResults, Construct, PromptBundle, RemoveResult } from "./model";
+import { removalConfirmation, removedMessage } from "./removal";
 import { ConstructNode, ConstructsProvider, constructNodeOf, DetailNode, Node } from "./tree";
 import type { Doctor } from "./doctor";
 import { Review } from "./review";
@@ -104,7 +105,7 @@ export class Commands {
     if (!root) return;
     let templateId = arg?.template_id;
     if (!templateId) {
-      const list = await this.server.execute<TemplateList>("synthetic.config.templates", { root });
+      const list = await this.server.execute("synthetic.config.templates", { root });
       if (list.templates.length === 1) templateId = list.templates[0].id;
       else if (list.templates.length > 1) {
         const items = list.templates.map((t) => ({
@@ -141,9 +142,9 @@ export class Commands {
     const args: Record<string, unknown> = { root, name: name.trim() };
     if (templateId) args.template_id = templateId;
     if (base.trim()) args.from_ref = base.trim();
-    let created: Construct;
+    let created: CommandResults["synthetic.construct.create"];
     try {
-      created = await this.server.execute<Construct>("synthetic.construct.create", args);
+      created = await this.server.execute("synthetic.construct.create", args);
     } catch (err) {
       if (errorCode(err) === "cancelled") {
         void vscode.window.showInformationMessage("Synthetic: creation cancelled; nothing was left behind.");
@@ -161,41 +162,36 @@ export class Commands {
     }
   }
 
+  /**
+   * Remove a construct as the server says: its removal preview lists what
+   * goes, stays and is lost, and whether `force` is needed; the person
+   * confirms exactly that. Work that appears before the removal runs makes
+   * the server refuse (`unsaved-work`): then a fresh preview is asked.
+   */
   async remove(node?: Node): Promise<void> {
     const t = await this.target(node, "Remove construct");
     if (!t) return;
-    // Fresh state for the confirmation: the changes listed are the ones now.
-    let c = t.construct;
-    try {
-      const fresh = await this.server.execute<{ constructs: Construct[] }>("synthetic.construct.list", { root: t.root });
-      c = fresh.constructs.find((x) => x.id === c.id) ?? c;
-    } catch {
-      // keep what the tree had
-    }
-    const { message, detail, dirty } = removalMessage(c);
-    const action = dirty ? "Remove and Lose Changes" : "Remove";
-    const choice = await vscode.window.showWarningMessage(message, { modal: true, detail: detail || undefined }, action);
-    if (choice !== action) return;
-    const args = { root: t.root, ref: c.id, force: dirty };
-    let result: { notes?: unknown };
-    try {
-      result = await this.server.execute("synthetic.construct.delete", args);
-    } catch (err) {
-      if (errorCode(err) !== "unsaved-work") throw err;
-      // Work appeared since the confirmation (or git sees more than the list).
-      const again = await vscode.window.showWarningMessage(
-        errorMessage(err),
-        { modal: true },
-        "Remove and Lose Work",
-      );
-      if (again !== "Remove and Lose Work") return;
-      result = await this.server.execute("synthetic.construct.delete", { ...args, force: true });
+    const ref = { root: t.root, ref: t.construct.id };
+    let result: RemoveResult;
+    let name = t.construct.name;
+    for (;;) {
+      const preview = await this.server.execute("synthetic.construct.removalPreview", ref);
+      name = preview.name;
+      const { message, detail, action, force } = removalConfirmation(preview);
+      const choice = await vscode.window.showWarningMessage(message, { modal: true, detail: detail || undefined }, action);
+      if (choice !== action) return;
+      try {
+        result = await this.server.execute("synthetic.construct.delete", { ...ref, force });
+        break;
+      } catch (err) {
+        if (errorCode(err) !== "unsaved-work") throw err;
+        this.output.info(`${t.construct.id}: ${errorMessage(err)}; asking again`);
+      }
     }
     this.tree.refresh(0);
-    const notes = Array.isArray(result?.notes) ? result.notes.filter((n) => typeof n === "string") : [];
-    const kept = notes.filter((n: string) => n.startsWith("kept"));
-    if (kept.length) void vscode.window.showInformationMessage(`Synthetic: removed ${c.name}; ${kept.join("; ")}`);
-    else void vscode.window.setStatusBarMessage(`Synthetic: removed ${c.name}`, 5000);
+    const told = removedMessage(name, result);
+    if (told) void vscode.window.showInformationMessage(told);
+    else void vscode.window.setStatusBarMessage(`Synthetic: removed ${name}`, 5000);
   }
 
   private async openWorktree(node: Node | undefined, newWindow: boolean): Promise<void> {
@@ -229,7 +225,7 @@ export class Commands {
   private async openSession(node: Node | undefined): Promise<void> {
     const t = await this.target(node, "Open agent session", (c) => Boolean(c.opencode_session_id));
     if (!t) return;
-    const r = await this.server.execute<{ terminal_argv?: string[]; argv?: string[] }>("synthetic.session.open", {
+    const r = await this.server.execute("synthetic.session.open", {
       root: t.root,
       ref: t.construct.id,
     });
@@ -262,7 +258,7 @@ export class Commands {
   private async abort(node: Node | undefined): Promise<void> {
     const t = await this.target(node, "Abort the agent", (c) => Boolean(c.opencode_session_id));
     if (!t) return;
-    const r = await this.server.execute<{ aborted: boolean }>("synthetic.session.abort", { root: t.root, ref: t.construct.id });
+    const r = await this.server.execute("synthetic.session.abort", { root: t.root, ref: t.construct.id });
     void vscode.window.showInformationMessage(
       r.aborted ? `Synthetic: aborted ${t.construct.name}'s agent.` : `Synthetic: ${t.construct.name}'s agent was not working.`,
     );
@@ -276,7 +272,7 @@ export class Commands {
     if (!t) return;
     let permissionId = node instanceof DetailNode ? node.permissionId : undefined;
     if (!permissionId) {
-      const r = await this.server.execute<{ pending: PendingPermission[] }>("synthetic.session.permissions", {
+      const r = await this.server.execute("synthetic.session.permissions", {
         root: t.root,
         ref: t.construct.id,
       });
@@ -328,15 +324,15 @@ export class Commands {
     if (!t) return;
     let service = node instanceof DetailNode ? node.serviceName : undefined;
     if (!service) {
-      const r = await this.server.execute<{ services: { name?: string; id?: string }[] }>("synthetic.services.status", {
+      const r = await this.server.execute("synthetic.services.status", {
         root: t.root,
         ref: t.construct.id,
       });
-      const names = r.services.map((s) => s.id ?? s.name ?? "").filter(Boolean);
+      const names = r.services.map((s) => s.name);
       service = names.length === 1 ? names[0] : await vscode.window.showQuickPick(names, { title: "Which service?" });
       if (!service) return;
     }
-    const r = await this.server.execute<{ path?: string; lines?: string[] }>("synthetic.services.logs", {
+    const r = await this.server.execute("synthetic.services.logs", {
       root: t.root,
       ref: t.construct.id,
       service,
@@ -373,7 +369,7 @@ export class Commands {
   private async previewPrompts(): Promise<void> {
     const root = await this.pickRoot();
     if (!root) return;
-    const list = await this.server.execute<TemplateList>("synthetic.config.templates", { root });
+    const list = await this.server.execute("synthetic.config.templates", { root });
     let templateId = list.templates.length === 1 ? list.templates[0].id : undefined;
     if (!templateId && list.templates.length > 1) {
       const pick = await vscode.window.showQuickPick(
@@ -383,7 +379,7 @@ export class Commands {
       if (!pick) return;
       templateId = pick.id;
     }
-    const bundle = await this.server.execute<PromptBundle>("synthetic.prompts.preview", {
+    const bundle = await this.server.execute("synthetic.prompts.preview", {
       root,
       ...(templateId ? { template_id: templateId } : {}),
     });
@@ -394,7 +390,7 @@ export class Commands {
   private async buildPrompts(node?: Node): Promise<void> {
     const t = await this.target(node, "Rebuild the prompt bundle of which construct?");
     if (!t) return;
-    const bundle = await this.server.execute<PromptBundle>("synthetic.prompts.build", {
+    const bundle = await this.server.execute("synthetic.prompts.build", {
       root: t.root,
       ref: t.construct.id,
     });
@@ -417,7 +413,7 @@ export class Commands {
   private async initConfig(): Promise<void> {
     const root = await this.pickRoot();
     if (!root) return;
-    const r = await this.server.execute<{ file: string }>("synthetic.config.init", { root });
+    const r = await this.server.execute("synthetic.config.init", { root });
     await vscode.window.showTextDocument(vscode.Uri.file(r.file));
   }
 }

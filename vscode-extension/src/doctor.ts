@@ -8,12 +8,14 @@ import type { SyntheticServer } from "./server";
 
 export class Doctor implements vscode.Disposable {
   readonly diagnostics = vscode.languages.createDiagnosticCollection("synthetic-doctor");
+  /** The files each root's last run put findings on (a worktree may live anywhere). */
+  private readonly published = new Map<string, vscode.Uri[]>();
 
   constructor(private readonly server: SyntheticServer) {}
 
   /** Run the doctor for `root`, publish its findings, and return them. */
   async run(root: string, constructs: Construct[], token?: vscode.CancellationToken): Promise<DoctorReport> {
-    const report = await this.server.execute<DoctorReport>("synthetic.doctor.run", { root }, token);
+    const report = await this.server.execute("synthetic.doctor.run", { root }, token);
     this.publish(root, report.findings, constructs);
     return report;
   }
@@ -35,10 +37,9 @@ export class Doctor implements vscode.Disposable {
       byUri.set(uri.toString(), entry);
     }
     // Clear this root's earlier findings, keep other roots'.
-    this.diagnostics.forEach((uri) => {
-      if (uri.fsPath.startsWith(root) || findingsOutside(uri, root)) this.diagnostics.delete(uri);
-    });
+    for (const uri of this.published.get(root) ?? []) this.diagnostics.delete(uri);
     for (const { uri, diags } of byUri.values()) this.diagnostics.set(uri, diags);
+    this.published.set(root, [...byUri.values()].map((e) => e.uri));
   }
 
   /** A quick pick of the findings; picking a fixable one applies its fix. */
@@ -66,7 +67,7 @@ export class Doctor implements vscode.Disposable {
       void vscode.window.showInformationMessage(pick.finding.advice ?? pick.finding.message);
       return;
     }
-    const fixed = await this.server.execute<Finding>("synthetic.doctor.fix", { root, finding_id: pick.finding.id });
+    const fixed = await this.server.execute("synthetic.doctor.fix", { root, finding_id: pick.finding.id });
     const notes = fixed.fix_notes?.length ? `: ${fixed.fix_notes.join("; ")}` : "";
     void vscode.window.showInformationMessage(`Synthetic doctor: fixed ${fixed.kind}${notes}`);
   }
@@ -74,11 +75,6 @@ export class Doctor implements vscode.Disposable {
   dispose(): void {
     this.diagnostics.dispose();
   }
-}
-
-function findingsOutside(uri: vscode.Uri, root: string): boolean {
-  // Worktrees live beside the repository (`<repo>.worktrees/...`).
-  return uri.fsPath.startsWith(`${root}.worktrees`);
 }
 
 /** Where a finding shows in the Problems panel: its construct's record, its path, or the config. */

@@ -121,32 +121,13 @@ export function constructContext(c: Construct): string {
   return flags.join(" ");
 }
 
-/** Services as `[label, description]` rows (name; state, ports and URLs), from a list or a record. */
-export function serviceRows(
-  services: Construct["services"],
-): { label: string; description: string; state: string; name: string }[] {
-  const s = services;
-  if (!s) return [];
-  const entries: [string, ServiceState][] = Array.isArray(s)
-    ? s.map((v, i) => [v.name ?? v.id ?? `service ${i + 1}`, v])
-    : Object.entries(s);
-  return entries.map(([name, v]) => {
-    const state = v.state ?? v.status ?? "";
-    const bits: string[] = state ? [state] : [];
-    if (typeof v.port === "number") bits.push(`:${v.port}`);
-    const ports = v.ports;
-    if (Array.isArray(ports)) {
-      for (const p of ports as (number | { name?: string; port?: number | null; url?: string | null })[]) {
-        if (typeof p === "number") bits.push(`:${p}`);
-        else if (p.url) bits.push(p.url);
-        else if (typeof p.port === "number") bits.push(p.name ? `${p.name}:${p.port}` : `:${p.port}`);
-      }
-    } else if (ports) {
-      bits.push(Object.entries(ports).map(([k, p]) => `${k}:${p}`).join(" "));
-    }
-    if (v.url) bits.push(v.url);
+/** A construct's services as rows: the name; its state, its ports' URLs and its error. */
+export function serviceRows(services: ServiceState[]): { label: string; description: string; state: string; name: string }[] {
+  return services.map((v) => {
+    const bits = [v.state, ...v.ports.map((p) => p.url)];
     if (v.error) bits.push(v.error);
-    return { label: name, description: bits.join(" "), state, name: v.id ?? name };
+    // `name` is what `synthetic.services.*` take as `service`.
+    return { label: v.name, description: bits.join(" "), state: v.state, name: v.name };
   });
 }
 
@@ -203,35 +184,6 @@ export function statusBarTooltip(counts: Counts): string {
   const lines = order.filter((s) => counts.byStatus[s]).map((s) => `${statusLabel(s)}: ${counts.byStatus[s]}`);
   if (counts.awaitingInput) lines.push(`agents awaiting input: ${counts.awaitingInput}`);
   return [`Synthetic constructs: ${counts.total}`, ...lines].join("\n");
-}
-
-/** The modal confirmation of a removal, listing the uncommitted changes it would lose. */
-export function removalMessage(c: Construct, maxLines = 15): { message: string; detail: string; dirty: boolean } {
-  const changes = c.worktree?.changes ?? [];
-  const dirty = Boolean(c.worktree?.dirty) || changes.length > 0;
-  const message = `Remove construct "${c.name}" (${c.id})?`;
-  const lines: string[] = [];
-  if (c.workspace_path && c.worktree?.exists !== false) {
-    lines.push(`Its worktree ${c.workspace_path} and branch ${c.worktree?.branch ?? c.branch ?? ""} are deleted too.`);
-  }
-  if (dirty) {
-    lines.push("", `Uncommitted changes that will be lost (${changes.length}):`);
-    lines.push(...changes.slice(0, maxLines).map((l) => `  ${l}`));
-    if (changes.length > maxLines) lines.push(`  ... and ${changes.length - maxLines} more`);
-  }
-  const ahead = c.worktree?.ahead ?? 0;
-  if (ahead) {
-    const commits = `${ahead} ${ahead === 1 ? "commit" : "commits"}`;
-    // A removal that loses changes is forced, and a forced removal deletes
-    // the branch with its unmerged commits; otherwise the branch is kept.
-    lines.push(
-      "",
-      dirty
-        ? `The branch has ${commits} not on its base: they are deleted with it.`
-        : `The branch has ${commits} not on its base: it is kept (delete it with git branch -D).`,
-    );
-  }
-  return { message, detail: lines.join("\n"), dirty };
 }
 
 /** A construct for a quick pick. */

@@ -16,7 +16,7 @@ import {
   withSubject,
 } from "./changes";
 import { errorCode, errorList } from "./format";
-import type { Construct, DiscardPreview, FileVersion, LandPlan, LandResult } from "./model";
+import type { Construct, LandPlan, LandResult } from "./model";
 import type { SyntheticServer } from "./server";
 import { ChangeNode, ConstructsProvider, Node } from "./tree";
 
@@ -51,7 +51,7 @@ export class VersionContentProvider implements vscode.TextDocumentContentProvide
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const q = JSON.parse(uri.query) as VersionQuery;
     if (q.at === "none") return "";
-    const v = await this.server.execute<FileVersion>("synthetic.construct.file", {
+    const v = await this.server.execute("synthetic.construct.file", {
       root: q.root,
       ref: q.ref,
       path: uri.path.slice(1),
@@ -149,7 +149,7 @@ export class Review {
         if (subject) message = withSubject(message, subject);
         continue;
       }
-      const result = await this.server.execute<LandResult>("synthetic.construct.land", {
+      const result = await this.server.execute("synthetic.construct.land", {
         ...args,
         ...(message !== null ? { message } : {}),
         remove: choice === "Land and Remove",
@@ -166,7 +166,7 @@ export class Review {
    */
   private async planOrCommit(c: Construct, args: { root: string; ref: string; strategy: string }): Promise<LandPlan | undefined> {
     try {
-      return await this.server.execute<LandPlan>("synthetic.construct.landPlan", args);
+      return await this.server.execute("synthetic.construct.landPlan", args);
     } catch (err) {
       if (errorCode(err) !== "construct-dirty") throw err;
       const { message, detail } = commitOffer(c.name, errorList(err, "files"));
@@ -181,7 +181,7 @@ export class Review {
       if (!text) return undefined;
       await this.server.execute("synthetic.construct.commit", { root: args.root, ref: args.ref, message: text });
       this.tree.refresh(0);
-      return this.server.execute<LandPlan>("synthetic.construct.landPlan", args);
+      return this.server.execute("synthetic.construct.landPlan", args);
     }
   }
 
@@ -191,8 +191,9 @@ export class Review {
       r.strategy === "apply"
         ? `applied ${c.name} to ${r.checkout}: ${r.staged.length} file(s) staged, not committed`
         : `landed ${c.name} into ${r.target} (${how}, ${r.commits} commit(s)): ${r.before.slice(0, 7)} → ${r.after.slice(0, 7)}`;
-    const notes = (r.removed ?? []).filter((n) => n.startsWith("not removed"));
-    void vscode.window.showInformationMessage(`Synthetic: ${what}.${notes.length ? ` ${notes.join("; ")}` : ""}`);
+    // `removed` is the removal's notes, for a person, when removal was asked for.
+    const removal = r.removed?.length ? ` Removal: ${r.removed.join("; ")}` : "";
+    void vscode.window.showInformationMessage(`Synthetic: ${what}.${removal}`);
   }
 
   /** "Discard": list the commits never landed and the uncommitted changes, confirm, remove. */
@@ -200,7 +201,7 @@ export class Review {
     const t = await this.target(node, "Discard which construct?");
     if (!t) return;
     const c = t.construct;
-    const preview = await this.server.execute<DiscardPreview>("synthetic.construct.discardPreview", {
+    const preview = await this.server.execute("synthetic.construct.discardPreview", {
       root: t.root,
       ref: c.id,
     });

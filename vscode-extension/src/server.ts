@@ -11,6 +11,7 @@ import {
   State,
 } from "vscode-languageclient/node";
 import { checkServer, findInterpreter, ServerCheck } from "./python";
+import type { CommandName, CommandResults } from "./model";
 import { getSettings } from "./settings";
 import { handleProgress } from "./progress";
 
@@ -125,12 +126,19 @@ export class SyntheticServer implements vscode.Disposable {
     await this.ensureStarted();
   }
 
-  /** `workspace/executeCommand` with one JSON object (README "Language server > Commands"). */
-  async execute<T>(command: string, args: Record<string, unknown>, token?: vscode.CancellationToken): Promise<T> {
+  /**
+   * `workspace/executeCommand` with one JSON object (README "Language server > Commands").
+   * The answer's type is the command's result type, generated from the server's schemas.
+   */
+  async execute<C extends CommandName>(
+    command: C,
+    args: Record<string, unknown>,
+    token?: vscode.CancellationToken,
+  ): Promise<CommandResults[C]> {
     const client = await this.ensureStarted();
     if (!client) throw new Error(this.lastCheck?.problem ?? "synthetic-ls is not running");
     this.output.debug(`${command} ${JSON.stringify(args)}`);
-    return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [args] }, token)) as T;
+    return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [args] }, token)) as CommandResults[C];
   }
 
   dispose(): void {

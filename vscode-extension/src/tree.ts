@@ -19,7 +19,7 @@ import {
 } from "./format";
 import { errorMessage } from "./format";
 import { changeDescription, changedFiles, ChangedFile } from "./changes";
-import type { BrokenRecord, Construct, ConstructList, DiffResult, ServicesStatus } from "./model";
+import type { BrokenRecord, Construct, ConstructList, DiffResult, ServiceState } from "./model";
 import type { SyntheticServer } from "./server";
 
 export type Node = RepoNode | ConstructNode | DetailNode | ChangesNode | ChangeNode | MessageNode;
@@ -132,7 +132,7 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
         const repos = await Promise.all(
           this.roots().map(async (root) => {
             try {
-              const list = await this.server.execute<ConstructList>("synthetic.construct.list", { root });
+              const list = await this.server.execute("synthetic.construct.list", { root });
               return new RepoNode(root, list, undefined);
             } catch (err) {
               return new RepoNode(root, undefined, errorMessage(err));
@@ -201,7 +201,7 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
     const c = node.parent.construct;
     let diff: DiffResult;
     try {
-      diff = await this.server.execute<DiffResult>("synthetic.construct.diff", { root: node.parent.root, ref: c.id });
+      diff = await this.server.execute("synthetic.construct.diff", { root: node.parent.root, ref: c.id });
     } catch (err) {
       const message = errorMessage(err);
       return [new MessageNode(message, "warning", message)];
@@ -211,19 +211,14 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
     return files.map((f) => new ChangeNode(node, f, diff));
   }
 
-  /** The construct's services: from the record when it has them, else asked of the server. */
+  /** The construct's services as the server sees them now (a listing does not carry them). */
   private async services(node: ConstructNode): Promise<DetailNode[]> {
-    let services = node.construct.services;
-    if (!services) {
-      try {
-        const r = await this.server.execute<ServicesStatus>("synthetic.services.status", {
-          root: node.root,
-          ref: node.construct.id,
-        });
-        services = r.services;
-      } catch {
-        return []; // a server without services, or none to tell
-      }
+    let services: ServiceState[];
+    try {
+      const r = await this.server.execute("synthetic.services.status", { root: node.root, ref: node.construct.id });
+      services = r.services;
+    } catch {
+      return []; // none to tell (no worktree ...): the construct's own rows say why
     }
     return serviceRows(services).map(
       (s) => new DetailNode(node, s.label, s.description, serviceIcon(s.state), `service ${s.state}`, undefined, s.name),
@@ -305,7 +300,6 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
 }
 
 function brokenNode(b: BrokenRecord): MessageNode {
-  const file = b.path ?? b.file;
-  const where = file ? `${path.basename(file)}${b.line ? `:${b.line}` : ""}` : "record";
-  return new MessageNode(`broken record ${where}`, "warning", b.error ?? b.message, file);
+  const where = `${path.basename(b.file)}${b.line ? `:${b.line}` : ""}`;
+  return new MessageNode(`broken record ${where}`, "warning", b.error, b.file);
 }

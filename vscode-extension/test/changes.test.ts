@@ -29,6 +29,8 @@ function diff(over: Partial<DiffResult> = {}): DiffResult {
       { path: "old.txt", status: "D", additions: 0, deletions: 2 },
     ],
     uncommitted: [{ path: "notes.txt", status: "?", additions: null, deletions: null }],
+    stat: { files: 3, additions: 4, deletions: 3 },
+    uncommitted_stat: { files: 1, additions: 0, deletions: 0 },
     ...over,
   };
 }
@@ -91,7 +93,7 @@ test("land and discard confirmations list what matters", () => {
   const commits = diff().commits;
   const plan = {
     construct: "fix-abc", branch: "b", strategy: "squash", target: "main", checkout: "/src/app",
-    commits, message: "Fix login\n\nMake it work\n",
+    head: "1111111111111111", target_tip: "2222222222222222", commits, message: "Fix login\n\nMake it work\n",
   };
   const land = landConfirmation("Fix login", plan);
   assert.equal(land.message, "Land Fix login into main (squash, 1 commit)?");
@@ -108,6 +110,11 @@ test("land and discard confirmations list what matters", () => {
   assert.equal(gone.message, "Discard Fix login and delete its branch synthetic/fix-abc?");
   assert.match(gone.detail, /1 commit\(s\) never landed are lost:\n4444444 change util/);
   assert.match(gone.detail, /1 uncommitted change\(s\) are lost:\n\? notes.txt/);
+  const many = discardConfirmation("Fix login", {
+    construct: "fix-abc", branch: null, unmerged: [],
+    uncommitted: Array.from({ length: 17 }, (_v, i) => ({ path: `f${i}`, status: "?", additions: null, deletions: null })),
+  });
+  assert.match(many.detail, /\? f14\n… and 2 more$/);
 });
 
 test("the offer to commit lists the files, and says include files stay out", () => {

@@ -9,7 +9,6 @@ import {
   countConstructs,
   errorCode,
   errorMessage,
-  removalMessage,
   serviceIcon,
   serviceRows,
   statusBarText,
@@ -19,21 +18,7 @@ import {
   worktreeSummary,
   promptBundleText,
 } from "../src/format";
-import type { Construct } from "../src/model";
-
-function construct(over: Partial<Construct> = {}): Construct {
-  return {
-    id: "fix-login-abc123",
-    name: "Fix login",
-    status: "ready",
-    workspace_path: "/src/app.worktrees/fix-login-abc123",
-    branch: "synthetic/fix-login-abc123",
-    opencode_session_id: null,
-    worktree: { exists: true, branch: "synthetic/fix-login-abc123", ahead: 0, behind: 0, dirty: false, changes: [] },
-    agent: null,
-    ...over,
-  };
-}
+import { construct, service, worktree } from "./results";
 
 test("every status has its own icon", () => {
   const icons = STATUSES.map((s) => statusIcon(s).icon);
@@ -51,10 +36,10 @@ test("ahead/behind", () => {
 test("worktree summary", () => {
   assert.equal(worktreeSummary(construct()), "clean");
   assert.equal(worktreeSummary(construct({ workspace_path: null })), "no worktree");
-  assert.equal(worktreeSummary(construct({ worktree: { exists: false } })), "worktree missing");
-  const dirty = construct({ worktree: { exists: true, dirty: true, changes: [" M a.ts", "?? b.ts"] } });
+  assert.equal(worktreeSummary(construct({ worktree: worktree({ exists: false }) })), "worktree missing");
+  const dirty = construct({ worktree: worktree({ dirty: true, changes: [" M a.ts", "?? b.ts"] }) });
   assert.equal(worktreeSummary(dirty), "dirty (2 changes)");
-  assert.equal(worktreeSummary(construct({ worktree: { exists: true, dirty: true, changes: ["?? b"] } })), "dirty (1 change)");
+  assert.equal(worktreeSummary(construct({ worktree: worktree({ dirty: true, changes: ["?? b"] }) })), "dirty (1 change)");
 });
 
 test("agent summary", () => {
@@ -67,7 +52,7 @@ test("agent summary", () => {
 test("description: branch, ahead/behind, worktree, agent", () => {
   assert.equal(constructDescription(construct()), "synthetic/fix-login-abc123");
   const c = construct({
-    worktree: { exists: true, branch: "b", ahead: 1, behind: 2, dirty: true, changes: [" M x"] },
+    worktree: worktree({ branch: "b", ahead: 1, behind: 2, dirty: true, changes: [" M x"] }),
     agent: { state: "busy", pending_permissions: [] },
   });
   assert.equal(constructDescription(c), "b ↑1 ↓2 · dirty (1 change) · agent working");
@@ -100,36 +85,15 @@ test("counting by status and agents awaiting input", () => {
   assert.equal(statusBarText(countConstructs([])), "$(layers) no constructs");
 });
 
-test("removal confirmation lists the uncommitted changes", () => {
-  const clean = removalMessage(construct());
-  assert.equal(clean.dirty, false);
-  assert.match(clean.message, /Remove construct "Fix login" \(fix-login-abc123\)\?/);
-  assert.doesNotMatch(clean.detail, /Uncommitted/);
-  const changes = Array.from({ length: 20 }, (_v, i) => ` M file${i}.ts`);
-  const dirty = removalMessage(construct({ worktree: { exists: true, dirty: true, changes, ahead: 2 } }), 3);
-  assert.equal(dirty.dirty, true);
-  assert.match(dirty.detail, /Uncommitted changes that will be lost \(20\):\n {3}M file0.ts\n {3}M file1.ts\n {3}M file2.ts\n {2}\.\.\. and 17 more/);
-  assert.match(dirty.detail, /2 commits not on its base: they are deleted with it/);
-  const ahead = removalMessage(construct({ worktree: { exists: true, dirty: false, changes: [], ahead: 1 } }));
-  assert.match(ahead.detail, /1 commit not on its base: it is kept/);
-});
-
-test("services, as a list or a record, when present", () => {
-  assert.deepEqual(serviceRows(undefined), []);
-  assert.deepEqual(serviceRows([{ name: "web", status: "running", port: 3000 }]), [
-    { label: "web", description: "running :3000", state: "running", name: "web" },
-  ]);
-  assert.deepEqual(serviceRows({ db: { status: "stopped", ports: { pg: 5432 } } }), [
-    { label: "db", description: "stopped pg:5432", state: "stopped", name: "db" },
-  ]);
-  // The services JSON of issue 12: `state` as seen now, ports with their URLs.
+test("services: name, state, each port's URL, the error", () => {
+  assert.deepEqual(serviceRows([]), []);
   const rows = serviceRows([
-    { id: "api", name: "API", state: "ready", status: "ready", ports: [{ name: "http", port: 3001, url: "http://127.0.0.1:3001" }] },
-    { id: "db", name: "db", state: "failed", ports: [{ name: "pg", port: 5433 }], error: "exited with 1" },
+    service({ ports: [{ name: "http", port: 3001, env: "API_PORT", url: "http://127.0.0.1:3001" }] }),
+    service({ id: "x-db", name: "db", state: "failed", status: "failed", error: "exited with 1" }),
   ]);
   assert.deepEqual(rows, [
-    { label: "API", description: "ready http://127.0.0.1:3001", state: "ready", name: "api" },
-    { label: "db", description: "failed pg:5433 exited with 1", state: "failed", name: "db" },
+    { label: "api", description: "ready http://127.0.0.1:3001", state: "ready", name: "api" },
+    { label: "db", description: "failed exited with 1", state: "failed", name: "db" },
   ]);
   assert.equal(serviceIcon("ready"), "vm-running");
   assert.equal(serviceIcon("something"), "server-process");
@@ -148,12 +112,13 @@ test("a prompt bundle as markdown: each fragment's source and tokens, then the t
     {
       template_id: "web",
       fragments: [
-        { path: "docs/base.md", origin: "promptSources", order: 0, tokens: 12 },
-        { path: "docs/x.md", origin: "templates.web.prompts", order: null, tokens: 3 },
+        { path: "docs/base.md", entry: "docs/*.md", origin: "promptSources", order: 0, tokens: 12 },
+        { path: "docs/x.md", entry: "docs/x.md", origin: "templates.web.prompts", order: null, tokens: 3 },
       ],
       dropped: ["docs/copy.md"],
       token_count: 40,
       token_method: "estimate",
+      context_tokens: 5,
       content: "# Base\n\nWork here.\n",
     },
     "what a new construct of template web would get",
