@@ -24,16 +24,20 @@ from synthetic_ls.ops.review_errors import (
 )
 from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.work import ReleaseSettings
+from synthetic_ls.provision.worktree import WorkAtRisk, WorkAtRiskJson
 
 
 class DiscardPreviewJson(TypedDict):
     """``synthetic.construct.discardPreview``: what discarding would delete: the branch
-    (null: none), its commits no other branch has, and the uncommitted files."""
+    (null: none), its commits no other branch has, the uncommitted files, and every
+    kind of work the forced removal loses (``loses``, as in the removal preview: edited
+    include files, commits only a detached HEAD reaches, an operation half done ...)."""
 
     construct: str
     branch: str | None
     unmerged: list[gitr.CommitJson]
     uncommitted: list[gitr.FileChangeJson]
+    loses: list[WorkAtRiskJson]
 
 
 class DiscardResultJson(TypedDict):
@@ -43,6 +47,7 @@ class DiscardResultJson(TypedDict):
     branch: str | None
     unmerged: list[gitr.CommitJson]
     uncommitted: list[gitr.FileChangeJson]
+    loses: list[WorkAtRiskJson]
     notes: list[str]
 
 
@@ -53,25 +58,30 @@ class DiscardPreview:
     construct: Construct
     commits: list[gitr.Commit]
     uncommitted: list[gitr.FileChange]
+    loses: list[WorkAtRisk]
 
     def to_dict(self) -> DiscardPreviewJson:
-        """``{"construct", "branch", "unmerged": [commits], "uncommitted": [files]}``."""
+        """``{"construct", "branch", "unmerged", "uncommitted", "loses"}``."""
         return {
             "construct": self.construct.id,
             "branch": self.construct.branch,
             "unmerged": [c.to_dict() for c in self.commits],
             "uncommitted": [f.to_dict() for f in self.uncommitted],
+            "loses": [w.to_dict() for w in self.loses],
         }
 
 
 def discard_preview(store: StateStore, ref: str) -> DiscardPreview:
     """The unmerged commits and uncommitted changes :func:`discard_construct` would delete."""
+    from synthetic_ls.ops.removal_preview import preview_of
+
     construct = store.resolve_construct(ref)
     commits: list[gitr.Commit] = []
     with contextlib.suppress(NoBranchError, BranchGoneError, TargetMissingError, LandFailedError):
         span = span_for(store, construct)
         commits = gitr.commits_between(span.root, span.target_tip, span.head)
-    return DiscardPreview(construct, commits, worktree_changes(store, construct))
+    loses = preview_of(Context(store), construct).loses
+    return DiscardPreview(construct, commits, worktree_changes(store, construct), loses)
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,7 @@ class DiscardResult:
             "branch": preview["branch"],
             "unmerged": preview["unmerged"],
             "uncommitted": preview["uncommitted"],
+            "loses": preview["loses"],
             "removed": preview["construct"],
             "notes": list(self.notes),
         }

@@ -25,6 +25,7 @@ from state_format.statuses import Status, allowed_next, can_transition
 from state_format.text import one_line
 from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError, SyntheticError
 from synthetic_ls.git import review as gitr
+from synthetic_ls.ops.constructs import KeptJson
 from synthetic_ls.ops.recovery import settle
 from synthetic_ls.ops.review import Span, draft_message, span_for, worktree_changes
 from synthetic_ls.ops.review_errors import (
@@ -65,9 +66,26 @@ class LandOptions:
     remove: bool = False
 
 
+class LandRemovalJson(TypedDict):
+    """How removing a landed construct went: removed, or refused (``error``: code and
+    message; the work landed all the same), and what of it stays."""
+
+    removed: bool
+    kept: list[KeptJson]
+    error: ErrorJson | None
+
+
+class ErrorJson(TypedDict):
+    """An error as data: its stable ``code`` and its message for a person."""
+
+    code: str
+    message: str
+
+
 class LandResultJson(TypedDict):
     """``synthetic.construct.land``: what landing did; ``removed`` is null unless the
-    construct was to be removed too, else the removal's notes for a person."""
+    construct was to be removed too, else the removal's notes for a person, and
+    ``removal`` says the same as data."""
 
     construct: ConstructJson
     strategy: str
@@ -79,6 +97,7 @@ class LandResultJson(TypedDict):
     commits: int
     staged: list[str]
     removed: list[str] | None
+    removal: LandRemovalJson | None
 
 
 class LandPlanJson(TypedDict):
@@ -111,6 +130,7 @@ class LandResult:
     commits: int
     staged: list[str] = field(default_factory=list)
     removed: list[str] | None = None
+    removal: LandRemovalJson | None = None
 
     def to_dict(self) -> LandResultJson:
         """See README, "Review and land"."""
@@ -125,6 +145,7 @@ class LandResult:
             "commits": self.commits,
             "staged": list(self.staged),
             "removed": self.removed,
+            "removal": self.removal,
         }
 
 
@@ -388,18 +409,23 @@ def land_construct(store: StateStore, options: LandOptions) -> LandResult:
         fast_forward, staged = _land_git(steps, span, strategy, checkout, message)
     after = gitr.rev(checkout, "HEAD") or before
     file = store.location(Construct, construct.id)
-    removed = None
+    removed, removal = None, None
     if options.remove:
-        removed = _remove_after(ctx, work.construct, strategy, span.head)
+        removed, removal = _remove_after(ctx, work.construct, strategy, span.head)
     return LandResult(
         work.construct, file, strategy, span.target, str(checkout), before, after,
-        fast_forward, commits, staged, removed,
+        fast_forward, commits, staged, removed, removal,
     )
 
 
-def _remove_after(ctx: Context, construct: Construct, strategy: str, head: str) -> list[str]:
-    """Remove a landed construct by the usual rules; a squashed branch goes too."""
-    from state_format.errors import StateError
+def _remove_after(
+    ctx: Context, construct: Construct, strategy: str, head: str
+) -> tuple[list[str], LandRemovalJson]:
+    """Remove a landed construct by the usual rules; a squashed branch goes too.
+
+    The notes for a person, and the same as data (refused: the error's code).
+    """
+    from state_format.errors import CodedError
     from synthetic_ls.ops.constructs import remove
     from synthetic_ls.provision.work import ReleaseSettings
 
@@ -407,9 +433,13 @@ def _remove_after(ctx: Context, construct: Construct, strategy: str, head: str) 
     # landed holds nothing else, and the worktree's release deletes it.
     settings = ReleaseSettings(landed_tip=head if strategy == "squash" else None)
     try:
-        return remove(ctx, construct.id, settings).notes
-    except (SyntheticError, StateError) as exc:
+        result = remove(ctx, construct.id, settings)
+    except CodedError as exc:
         # The work landed; only the clean-up was refused (work appeared meanwhile ...).
-        return [f"not removed: {one_line(str(exc), 2000)}"]
+        message = one_line(str(exc), 2000)
+        error: ErrorJson = {"code": exc.code, "message": message}
+        return [f"not removed: {message}"], {"removed": False, "kept": [], "error": error}
+    kept = [k.to_dict() for k in result.kept]
+    return result.notes, {"removed": True, "kept": kept, "error": None}
 
 

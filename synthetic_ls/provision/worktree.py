@@ -11,7 +11,7 @@ import filecmp
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from typing_extensions import TypedDict
 
@@ -195,24 +195,33 @@ class WorktreeResource(Resource[WorktreeMade]):
 # -- removal ----------------------------------------------------------------------
 
 
-class WorkAtRiskJson(TypedDict):
-    """One kind of work removal would lose (``what``, a sentence) and its lines: files
-    as ``git status --short`` shows them, or commits."""
+#: The kinds of work removal would lose (a face may act on ``kind``; ``what`` is for people).
+WorkKind = Literal[
+    "unopenable", "operation", "head-only-commits", "uncommitted", "hidden-edits",
+    "include-files",
+]
 
+
+class WorkAtRiskJson(TypedDict):
+    """One kind of work removal would lose: its ``kind``, a sentence for a person
+    (``what``) and its lines: files as ``git status --short`` shows them, or commits."""
+
+    kind: WorkKind
     what: str
     items: list[str]
 
 
 @dataclass(frozen=True)
 class WorkAtRisk:
-    """Work that removing a worktree would lose: what it is, and its lines (files, commits)."""
+    """Work that removing a worktree would lose: its kind, what it is, and its lines."""
 
+    kind: WorkKind
     title: str
     lines: tuple[str, ...] = ()
 
     def to_dict(self) -> WorkAtRiskJson:
-        """``{"what", "items"}``."""
-        return {"what": self.title, "items": list(self.lines)}
+        """``{"kind", "what", "items"}``."""
+        return {"kind": self.kind, "what": self.title, "items": list(self.lines)}
 
 
 def work_at_risk(
@@ -254,13 +263,14 @@ def work_at_risk(
     broken = unsaved_work.unopenable_reason(path)
     if broken is not None:
         return [WorkAtRisk(
+            "unopenable",
             f"files in a worktree git can no longer open ({one_line(broken, 300)}); try "
             f"`git worktree repair {path}` from the main checkout first"
         )]
     sections: list[WorkAtRisk] = []
     operation = unsaved_work.operation_in_progress(path)
     if operation:
-        sections.append(WorkAtRisk(operation))
+        sections.append(WorkAtRisk("operation", operation))
     lost = unsaved_work.commits_only_head_reaches(path, limit=10)
     if lost.total:
         where = "its detached HEAD" if lost.detached else "its HEAD"
@@ -268,6 +278,7 @@ def work_at_risk(
         if lost.total > len(lost.shown):
             lines.append(f"... and {lost.total - len(lost.shown)} more")
         sections.append(WorkAtRisk(
+            "head-only-commits",
             f"{lost.total} commit(s) that only {where} reaches, on no branch or tag "
             "(keep them with `git branch NAME HEAD` in the worktree)",
             tuple(lines),
@@ -286,10 +297,13 @@ def work_at_risk(
         )
     ]
     if dirty:
-        sections.append(WorkAtRisk("uncommitted changes (commit or stash them)", tuple(dirty)))
+        sections.append(
+            WorkAtRisk("uncommitted", "uncommitted changes (commit or stash them)", tuple(dirty))
+        )
     hidden = unsaved_work.hidden_edits(path, flags)
     if hidden:
         sections.append(WorkAtRisk(
+            "hidden-edits",
             "edits git status does not show (flagged in the index)",
             tuple(f" M {rel} ({flag})" for rel, flag in hidden),
         ))
@@ -297,6 +311,7 @@ def work_at_risk(
         changed = _changed_ignored_files(path, main_root, include_patterns)
         if changed:
             sections.append(WorkAtRisk(
+                "include-files",
                 "ignored include files that are not unchanged copies of the main checkout's",
                 tuple(changed),
             ))

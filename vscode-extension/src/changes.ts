@@ -136,6 +136,12 @@ export function discardConfirmation(name: string, preview: DiscardPreview): { me
     if (preview.uncommitted.length > files.length) files.push(`… and ${preview.uncommitted.length - files.length} more`);
     detail.push("", `${preview.uncommitted.length} uncommitted change(s) are lost:`, ...files);
   }
+  // The other kinds of work the forced removal loses (its uncommitted files are listed above).
+  for (const work of preview.loses.filter((w) => w.kind !== "uncommitted")) {
+    const items = work.items.slice(0, 15);
+    if (work.items.length > items.length) items.push(`… and ${work.items.length - items.length} more`);
+    detail.push("", `Lost: ${work.what}${items.length ? ":" : ""}`, ...items);
+  }
   return { message, detail: detail.join("\n") };
 }
 

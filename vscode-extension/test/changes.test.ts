@@ -106,13 +106,20 @@ test("land and discard confirmations list what matters", () => {
   const gone = discardConfirmation("Fix login", {
     construct: "fix-abc", branch: "synthetic/fix-abc", unmerged: commits,
     uncommitted: [{ path: "notes.txt", status: "?", additions: null, deletions: null }],
+    loses: [
+      { kind: "uncommitted", what: "uncommitted changes (commit or stash them)", items: ["?? notes.txt"] },
+      { kind: "include-files", what: "ignored include files that are not unchanged copies", items: ["!! .env (ignored; differs)"] },
+    ],
   });
   assert.equal(gone.message, "Discard Fix login and delete its branch synthetic/fix-abc?");
   assert.match(gone.detail, /1 commit\(s\) never landed are lost:\n4444444 change util/);
   assert.match(gone.detail, /1 uncommitted change\(s\) are lost:\n\? notes.txt/);
+  assert.match(gone.detail, /Lost: ignored include files that are not unchanged copies:\n!! \.env/);
+  assert.equal(gone.detail.match(/notes\.txt/g)?.length, 1); // listed once, not again under loses
   const many = discardConfirmation("Fix login", {
     construct: "fix-abc", branch: null, unmerged: [],
     uncommitted: Array.from({ length: 17 }, (_v, i) => ({ path: `f${i}`, status: "?", additions: null, deletions: null })),
+    loses: [],
   });
   assert.match(many.detail, /\? f14\n… and 2 more$/);
 });

@@ -31,8 +31,8 @@ test("work the server says is lost: Remove and Lose Work, every item listed", ()
     removalPreview({
       force_required: true,
       loses: [
-        { what: "uncommitted changes (commit or stash them)", items },
-        { what: "a rebase stopped half-way", items: [] },
+        { kind: "uncommitted", what: "uncommitted changes (commit or stash them)", items },
+        { kind: "operation", what: "a rebase stopped half-way", items: [] },
       ],
     }),
     3,
@@ -58,7 +58,7 @@ test("the branch's fate is the server's, for the force the removal will use", ()
   assert.match(kept.detail, /Kept:\n• the branch synthetic\/x \(1 commit\(s\) not merged into its base\)/);
   assert.doesNotMatch(kept.detail, /Lost:/);
   const forced = removalConfirmation(
-    removalPreview({ branch, force_required: true, loses: [{ what: "uncommitted changes", items: [" M a"] }] }),
+    removalPreview({ branch, force_required: true, loses: [{ kind: "uncommitted", what: "uncommitted changes", items: [" M a"] }] }),
   );
   assert.match(forced.detail, /Deleted:\n(.*\n)*• the branch synthetic\/x\n/);
   assert.match(forced.detail, /Lost:\n• 1 commit of the branch synthetic\/x not on its base:\n {3}– aaaaaaa try it\n/);

@@ -310,11 +310,26 @@ export interface DiscardResult {
   branch: string | null;
   unmerged: Commit[];
   uncommitted: FileChange[];
+  loses: WorkAtRisk[];
   notes: string[];
 }
 /**
+ * One kind of work removal would lose: its ``kind``, a sentence for a person
+ * (``what``) and its lines: files as ``git status --short`` shows them, or commits.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "WorkAtRisk".
+ */
+export interface WorkAtRisk {
+  kind: "unopenable" | "operation" | "head-only-commits" | "uncommitted" | "hidden-edits" | "include-files";
+  what: string;
+  items: string[];
+}
+/**
  * ``synthetic.construct.discardPreview``: what discarding would delete: the branch
- * (null: none), its commits no other branch has, and the uncommitted files.
+ * (null: none), its commits no other branch has, the uncommitted files, and every
+ * kind of work the forced removal loses (``loses``, as in the removal preview: edited
+ * include files, commits only a detached HEAD reaches, an operation half done ...).
  *
  * This interface was referenced by `CommandResults`'s JSON-Schema
  * via the `definition` "DiscardPreview".
@@ -324,6 +339,7 @@ export interface DiscardPreview {
   branch: string | null;
   unmerged: Commit[];
   uncommitted: FileChange[];
+  loses: WorkAtRisk[];
 }
 /**
  * ``synthetic.construct.file``: one file at the merge base or the branch tip; ``text``
@@ -345,7 +361,8 @@ export interface FileVersion {
 }
 /**
  * ``synthetic.construct.land``: what landing did; ``removed`` is null unless the
- * construct was to be removed too, else the removal's notes for a person.
+ * construct was to be removed too, else the removal's notes for a person, and
+ * ``removal`` says the same as data.
  *
  * This interface was referenced by `CommandResults`'s JSON-Schema
  * via the `definition` "LandResult".
@@ -361,6 +378,7 @@ export interface LandResult {
   commits: number;
   staged: string[];
   removed: string[] | null;
+  removal: LandRemoval | null;
 }
 /**
  * A construct's record (README, "--json output"): every known field, null when unset.
@@ -387,6 +405,28 @@ export interface Construct {
   };
   file: string | null;
   operation: Operation | null;
+}
+/**
+ * How removing a landed construct went: removed, or refused (``error``: code and
+ * message; the work landed all the same), and what of it stays.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "LandRemoval".
+ */
+export interface LandRemoval {
+  removed: boolean;
+  kept: Kept[];
+  error: Error | null;
+}
+/**
+ * An error as data: its stable ``code`` and its message for a person.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "Error".
+ */
+export interface Error {
+  code: string;
+  message: string;
 }
 /**
  * ``synthetic.construct.landPlan``: what landing would do, every check passed;
@@ -475,17 +515,6 @@ export interface RemovalPreview {
   services: string[];
   ports: number[];
   force_required: boolean;
-}
-/**
- * One kind of work removal would lose (``what``, a sentence) and its lines: files
- * as ``git status --short`` shows them, or commits.
- *
- * This interface was referenced by `CommandResults`'s JSON-Schema
- * via the `definition` "WorkAtRisk".
- */
-export interface WorkAtRisk {
-  what: string;
-  items: string[];
 }
 /**
  * What removal does with the branch without ``force`` and with it, and why it keeps
