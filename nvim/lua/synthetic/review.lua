@@ -288,6 +288,16 @@ function M.discard_lines(preview, name)
       table.insert(lines, ("  %s %s"):format(f.status, f.path))
     end
   end
+  -- The other kinds of work the forced removal loses (its uncommitted files are above).
+  for _, work in ipairs(preview.loses or {}) do
+    if work.kind ~= "uncommitted" then
+      table.insert(lines, "")
+      table.insert(lines, "also lost: " .. work.what .. (#work.items > 0 and ":" or ""))
+      for _, item in ipairs(work.items) do
+        table.insert(lines, "  " .. item)
+      end
+    end
+  end
   return lines
 end
 
