@@ -55,6 +55,8 @@ API facts this relies on (from ``GET /doc`` and real calls):
 from __future__ import annotations
 
 import json
+import math
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -80,10 +82,33 @@ DEFAULT_TIMEOUT = 5.0
 TURN_TIMEOUT = 600.0
 #: The server loads a folder's config and providers on its first request there:
 #: over 5 s after a cold start on two loaded cores (measured), so the calls that
-#: may be that first request wait this long.
+#: may be that first request wait this long, unless ``LOAD_TIMEOUT_ENV`` says otherwise.
 FOLDER_LOAD_TIMEOUT = 60.0
+#: Seconds to wait for the server to load a folder (a slower or faster machine).
+LOAD_TIMEOUT_ENV = "SYNTHETIC_OPENCODE_LOAD_TIMEOUT"
 #: The event stream sends a heartbeat about every 10 s; longer silence is a dead stream.
 EVENT_READ_TIMEOUT = 30.0
+
+
+def folder_load_timeout() -> float:
+    """How long a call that may load a folder waits: ``LOAD_TIMEOUT_ENV``, else the default.
+
+    A value that is not a positive number of seconds is refused with
+    ``invalid-input`` rather than silently replaced.
+    """
+    raw = os.environ.get(LOAD_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return FOLDER_LOAD_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value <= 0:
+        raise SyntheticError(
+            f"{LOAD_TIMEOUT_ENV} must be a positive number of seconds, not {raw!r}",
+            code="invalid-input",
+        )
+    return value
 
 
 class OpenCodeError(SyntheticError):
@@ -360,7 +385,7 @@ class OpenCodeClient:
         """
         body = self._request(
             "GET", "/config/providers", directory=directory,
-            timeout=max(self.timeout, FOLDER_LOAD_TIMEOUT),
+            timeout=max(self.timeout, folder_load_timeout()),
         )
         if not isinstance(body, dict) or not isinstance(body.get("providers"), list):
             raise _bad("provider list", body, self.base_url)
@@ -398,7 +423,7 @@ class OpenCodeClient:
         # Often the first request in a new worktree: the server loads the folder.
         made = self._request(
             "POST", "/session", directory=directory, body=body,
-            timeout=max(self.timeout, FOLDER_LOAD_TIMEOUT),
+            timeout=max(self.timeout, folder_load_timeout()),
         )
         return _session(made, self.base_url)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from synthetic_ls.cli.main import run
-from synthetic_ls.opencode.client import OpenCodeClient, OpenCodeError
+from synthetic_ls.opencode.client import LOAD_TIMEOUT_ENV, OpenCodeClient, OpenCodeError
 from synthetic_ls.opencode.server import PASSWORD_ENV, URL_ENV
 from tests.gitrepo import git, make_repo
 from tests.opencode.conftest import OpenCodeServer
@@ -444,6 +444,7 @@ def test_a_slow_session_creation_times_out_and_leaves_no_session(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """OpenCode made the session but answered too late: the rollback finds it by folder."""
+    monkeypatch.setenv(LOAD_TIMEOUT_ENV, "5")  # the proxy holds the answer longer
     with fault_proxy(served.url) as proxy:
         proxy.rules.append(Rule(r"^POST /session\?", delay=8.0))
         monkeypatch.setenv(URL_ENV, proxy.url)
