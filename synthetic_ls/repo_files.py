@@ -40,6 +40,64 @@ def escapes_repo(path: str) -> bool:
     return normal == ".." or normal.startswith("../")
 
 
+def git_private_dirs(root: Path) -> tuple[str, ...]:
+    """The real paths of the git folders behind the checkout at ``root``.
+
+    Its git directory and, for a linked worktree, the common one: they hold
+    the remote's credentials, hooks and Synthetic's own state (the OpenCode
+    password among it), which nothing a repository names may read. Found from
+    ``.git`` alone (a folder, or a ``gitdir:`` file and its ``commondir``),
+    so asking runs no git.
+    """
+    dot = Path(root) / ".git"
+    found: list[str] = []
+    try:
+        if dot.is_dir():
+            found.append(os.path.realpath(dot))
+        elif dot.is_file():
+            text = dot.read_text(encoding="utf-8", errors="replace")[:4096]
+            if text.startswith("gitdir:"):
+                gitdir = Path(root) / text[len("gitdir:"):].strip()
+                found.append(os.path.realpath(gitdir))
+                common = gitdir / "commondir"
+                if common.is_file():
+                    named = common.read_text(encoding="utf-8", errors="replace")[:4096].strip()
+                    found.append(os.path.realpath(gitdir / named))
+    except OSError:
+        pass
+    return tuple(found)
+
+
+def in_git_dir(root: Path, rel: str, private: tuple[str, ...] | None = None) -> bool:
+    """True when ``rel`` (relative to ``root``) is, or leads into, a git directory.
+
+    By name (any ``.git`` segment: the checkout's own and a submodule's) and
+    by where it really is (a symbolic link into the git folders of
+    :func:`git_private_dirs`, passed as ``private`` when known).
+    """
+    if ".git" in rel.replace("\\", "/").split("/"):
+        return True
+    dirs = git_private_dirs(root) if private is None else private
+    real = os.path.realpath(Path(root) / rel)
+    return any(real == d or real.startswith(d + os.sep) for d in dirs)
+
+
+def names_git_dir(root: Path, entry: str) -> bool:
+    """True when a config entry (a path or a glob) names a git directory or something in one.
+
+    A glob is judged by the folder all its matches are below. Used for
+    prompt entries: a repository's config must not be able to send the
+    remote's credentials or Synthetic's state (the OpenCode password) to the
+    agent, so such an entry is refused, at the check and at creation.
+    """
+    pattern = entry.replace("\\", "/").removeprefix("./").rstrip("/")
+    if not pattern or escapes_repo(pattern):
+        return False
+    if has_glob(pattern):
+        pattern = walk_start(root, pattern).relative_to(root).as_posix()
+    return in_git_dir(root, pattern)
+
+
 def split_anchor(pattern: str) -> tuple[str, bool]:
     """A .gitignore-style pattern without its leading ``/``, and whether it had one.
 

@@ -58,6 +58,7 @@ class Code(StrEnum):
     PATH_ESCAPES_REPO = "path-escapes-repo"
     NO_MATCH = "no-match"
     UNKNOWN_PROMPT_VARIABLE = "unknown-prompt-variable"
+    PROMPT_READS_GIT_DIR = "prompt-reads-git-dir"
     AGENT_MISSING_PROVIDER = "agent-missing-provider"
     UNKNOWN_TEMPLATE = "unknown-template"
     UNKNOWN_SERVICE = "unknown-service"

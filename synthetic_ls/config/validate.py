@@ -69,7 +69,13 @@ from synthetic_ls.config.values import (
     Undefined,
     Value,
 )
-from synthetic_ls.repo_files import WalkBudget, escapes_repo, matches_any, split_anchor
+from synthetic_ls.repo_files import (
+    WalkBudget,
+    escapes_repo,
+    matches_any,
+    names_git_dir,
+    split_anchor,
+)
 
 
 class _Sentinel:
@@ -411,6 +417,14 @@ class Validator:
                 value.span,
                 f'`{label}` "{excerpt(text)}" points outside the repository; use a path relative '
                 "to the repository root that stays inside it.",
+            )
+            return False
+        if marker.prompt and self.repo_root is not None and names_git_dir(self.repo_root, text):
+            self.rep.error(
+                Code.PROMPT_READS_GIT_DIR,
+                value.span,
+                f'`{label}` "{excerpt(text)}" is in the git directory, which holds credentials '
+                "and Synthetic's state; a prompt may not read it.",
             )
             return False
         if (

@@ -11,9 +11,12 @@ from pathlib import Path
 from synthetic_ls.errors import SyntheticError
 from synthetic_ls.repo_files import (
     escapes_repo,
+    git_private_dirs,
     glob_matches,
     glob_segments,
     has_glob,
+    in_git_dir,
+    names_git_dir,
     walk_start,
 )
 
@@ -49,9 +52,9 @@ def _inside(root: Path, path: Path) -> bool:
     return real == os.path.realpath(root) or Path(real).is_relative_to(os.path.realpath(root))
 
 
-def _regular(root: Path, rel: str) -> bool:
+def _regular(root: Path, rel: str, private: tuple[str, ...]) -> bool:
     path = root / rel
-    if not _inside(root, path):
+    if not _inside(root, path) or in_git_dir(root, rel, private):
         return False
     try:
         return stat.S_ISREG(os.stat(path).st_mode)
@@ -69,24 +72,26 @@ def _walk(root: Path, start: Path) -> Iterable[str]:
 def expand(root: Path, entry: str) -> list[str]:
     """The regular files inside the repository an entry names (file, folder or glob), sorted.
 
-    A path out of the repository, also through a symbolic link, names nothing.
+    A path out of the repository, also through a symbolic link, names
+    nothing; nor does one in a git directory (see :func:`~synthetic_ls.repo_files.names_git_dir`).
     """
     pattern = entry.replace("\\", "/").removeprefix("./")
     if not pattern or escapes_repo(pattern):
         return []
+    private = git_private_dirs(root)
     if not has_glob(pattern):
         target = root / pattern
         if os.path.isdir(target) and _inside(root, target):
-            found = [p for p in _walk(root, target) if _regular(root, p)]
+            found = [p for p in _walk(root, target) if _regular(root, p, private)]
             return found[:FILES_PER_PATTERN]
-        return [pattern.rstrip("/")] if _regular(root, pattern) else []
+        return [pattern.rstrip("/")] if _regular(root, pattern, private) else []
     start = walk_start(root, pattern)
     if not os.path.isdir(start) or not _inside(root, start):
         return []
     globs = glob_segments(pattern.rstrip("/"))
     found = []
     for rel in _walk(root, start):
-        if glob_matches(globs, rel.split("/")) and _regular(root, rel):
+        if glob_matches(globs, rel.split("/")) and _regular(root, rel, private):
             found.append(rel)
             if len(found) >= FILES_PER_PATTERN:
                 break
@@ -106,6 +111,12 @@ def resolve(root: Path, entries: Sequence[Source]) -> list[Source]:
     seen: set[str] = set()
     out: list[Source] = []
     for entry in [*ordered, *rest]:
+        if names_git_dir(root, entry.entry):
+            raise PromptError(
+                f"prompt source {entry.entry!r} ({entry.origin}) is in the git directory, "
+                "which holds credentials and Synthetic's state; a prompt may not read it",
+                fields={"file": entry.entry, "origin": entry.origin},
+            )
         files = expand(root, entry.entry)
         if not files:
             raise PromptError(
@@ -124,6 +135,8 @@ def read_fragment(root: Path, rel: str) -> str:
     path = root / rel
     if not _inside(root, path):
         raise PromptError(f"prompt file {rel} leads out of the repository", fields={"file": rel})
+    if in_git_dir(root, rel):
+        raise PromptError(f"prompt file {rel} is in the git directory", fields={"file": rel})
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError as err:

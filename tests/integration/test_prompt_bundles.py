@@ -170,3 +170,57 @@ def test_config_check_warns_at_the_entry_whose_file_uses_an_unknown_variable(
     assert warning["message"].startswith("docs/extra/x.md:2:5 uses ${nope}")
     line = CONFIG.splitlines().index('      prompts: ["docs/extra/*.md"],')
     assert warning["range"]["start"]["line"] == line
+
+
+GIT_DIR_ENTRIES = [
+    ".git/config",
+    "./.git/synthetic/opencode/password",
+    ".git",
+    ".git/**/*",
+    "docs/../.git/HEAD",
+    "docs/git-config.md",  # a symbolic link to .git/config
+]
+
+
+@pytest.mark.parametrize("entry", GIT_DIR_ENTRIES)
+def test_a_prompt_may_not_read_the_git_directory(
+    repo: Path, capsys: pytest.CaptureFixture[str], entry: str
+) -> None:
+    """The remote's token and the OpenCode password never reach a bundle or its session."""
+    token = "ghp_REMOTE_TOKEN_123"
+    with open(repo / ".git" / "config", "a", encoding="utf-8") as config:
+        config.write(f'[remote "origin"]\n\turl = https://x:{token}@example.invalid/r.git\n')
+    password = repo / ".git" / "synthetic" / "opencode" / "password"
+    password.parent.mkdir(parents=True)
+    password.write_text("OPENCODE-PASSWORD-XYZ\n")
+    os.symlink("../.git/config", repo / "docs" / "git-config.md")
+    text = CONFIG.replace('prompts: ["docs/extra/*.md"]', f"prompts: [{json.dumps(entry)}]")
+    (repo / "synthetic.config.ts").write_text(text)
+
+    checked: list = cli(capsys, "config", "check", code=1)  # type: ignore[assignment]
+    [problem] = [d for d in checked if d["code"] == "prompt-reads-git-dir"]
+    assert problem["severity"] == 1  # LSP: error
+    line = text.splitlines().index(f"      prompts: [{json.dumps(entry)}],")
+    assert problem["range"]["start"]["line"] == line
+
+    for argv in (("prompts", "preview", "impl"), ("new", "leak", "--template", "impl")):
+        err = cli(capsys, *argv, code=7)["error"]
+        assert err["code"] in {"prompt-error", "config-has-errors"}, err
+        dumped = json.dumps(err)
+        assert token not in dumped and "OPENCODE-PASSWORD" not in dumped
+    assert bundles(repo) == []
+    assert not (repo.parent / "app.worktrees").exists()
+
+
+def test_prompt_sources_never_bring_in_git_directory_files(tmp_path: Path) -> None:
+    """At assembly too (not only at the check): a folder entry, or a link to a linked
+    worktree's git folder, brings in no file from a git directory."""
+    from synthetic_ls.prompts.sources import PromptError, Source, resolve
+
+    repo = make_repo(tmp_path / "r", {"docs/a.md": "A\n"})
+    os.symlink("../.git", repo / "docs" / "gitlink")
+    assert [s.path for s in resolve(repo, [Source("", "docs", "promptSources", None)])] == [
+        "docs/a.md"]
+    with pytest.raises(PromptError) as raised:
+        resolve(repo, [Source("", "docs/gitlink/config", "promptSources", None)])
+    assert raised.value.code == "prompt-error" and "git directory" in str(raised.value)
