@@ -312,7 +312,9 @@ def open_session(store: StateStore, ref: str) -> OpenResult:
         )
         prefix = f"$(cat {source})" if target.server.managed else source
         command = f"OPENCODE_SERVER_PASSWORD={prefix} {command}"
-    terminal = [sys.executable, "-m", "synthetic_ls.cli", "-C", str(store.repo.worktree),
+    # -I: the editors start this in the worktree, whose files must not shadow
+    # a standard module (a top-level argparse.py would run with `-m` alone).
+    terminal = [sys.executable, "-I", "-m", "synthetic_ls.cli", "-C", str(store.repo.worktree),
                 "session", "open", target.construct.id, "--run"]
     return OpenResult(
         target.construct.id, target.session_id, target.server.url, target.directory,

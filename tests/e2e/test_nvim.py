@@ -29,7 +29,7 @@ PROJECT = HERE.parents[1]
 PLUGIN = PROJECT / "nvim"
 INIT = HERE / "nvim" / "init.lua"
 HARNESS = HERE / "nvim" / "harness.lua"
-SERVER = [sys.executable, "-m", "synthetic_ls.lsp"]
+SERVER = [sys.executable, "-I", "-m", "synthetic_ls.lsp"]
 
 NVIM = shutil.which("nvim")
 
@@ -89,9 +89,13 @@ def repo(tmp_path: Path) -> Path:
 
 
 def run_scenario(
-    repo: Path, lua: str, tmp_path: Path, timeout: float = 60, mode: str = "setup"
+    repo: Path, lua: str, tmp_path: Path, timeout: float = 60, mode: str = "setup",
+    server: list[str] = SERVER,
 ) -> dict[str, Any]:
-    """Run a Lua scenario (the body of ``T.run(function(T) ... end)``) in nvim, in ``repo``."""
+    """Run a Lua scenario (the body of ``T.run(function(T) ... end)``) in nvim, in ``repo``.
+
+    ``server`` is the server command the plugin is given (``cmd``).
+    """
     script = tmp_path / "scenario.lua"
     out = tmp_path / "result.json"
     log = tmp_path / "server.log"
@@ -103,7 +107,7 @@ def run_scenario(
         **os.environ,
         **GIT_ENV,
         "SYNTHETIC_NVIM_PLUGIN": str(PLUGIN),
-        "SYNTHETIC_LS_CMD": json.dumps([*SERVER, "--log-file", str(log), "--log-level", "INFO"]),
+        "SYNTHETIC_LS_CMD": json.dumps([*server, "--log-file", str(log), "--log-level", "INFO"]),
         "SYNTHETIC_TEST_OUT": str(out),
         "SYNTHETIC_TEST_MODE": mode,
         "PYTHONPATH": os.pathsep.join(
@@ -162,6 +166,41 @@ def test_diagnostics_at_their_lines(repo: Path, tmp_path: Path) -> None:
     assert (line_of(BAD_CONFIG, "readyPatern"), "unknown-key") in got
     assert (line_of(BAD_CONFIG, '"planing"'), "bad-enum") in got
     assert all(d["source"] == "synthetic" for d in result["results"]["diagnostics"])
+
+
+#: Standard modules the server imports after start-up; a repository may hold files of these names.
+SHADOWED = ("argparse", "json", "logging")
+
+
+@pytest.mark.parametrize("mode", ["setup", "lsp-config"])
+@pytest.mark.parametrize("how", ["synthetic-ls", "python -I -m"])
+def test_a_repository_that_shadows_standard_modules_runs_nothing(
+    repo: Path, tmp_path: Path, mode: str, how: str
+) -> None:
+    """Each documented setup, in a repository with its own argparse.py: its code never runs."""
+    marker = tmp_path / "ran"
+    for name in SHADOWED:
+        (repo / f"{name}.py").write_text(
+            f"open({str(marker)!r}, 'a').write({name!r} + '\\n')\n"
+        )
+    server = ([str(Path(sys.executable).parent / "synthetic-ls")] if how == "synthetic-ls"
+              else SERVER)
+    (repo / "synthetic.config.ts").write_text(BAD_CONFIG)
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit synthetic.config.ts")
+        T.client(0)
+        T.results.codes = T.wait(function()
+          local codes = {}
+          for _, d in ipairs(T.diagnostics(0)) do table.insert(codes, d.code) end
+          return #codes >= 2 and codes or nil
+        end, 15000, "diagnostics")
+        """,
+        tmp_path, mode=mode, server=server,
+    )
+    assert "unknown-key" in result["results"]["codes"]  # the real server answered
+    assert not marker.exists(), marker.read_text()
 
 
 def test_quick_fixes_clear_the_diagnostics(repo: Path, tmp_path: Path) -> None:

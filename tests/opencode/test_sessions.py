@@ -8,6 +8,8 @@ is the session-wide real one, named by ``SYNTHETIC_OPENCODE_URL``, or a
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -265,6 +267,24 @@ def test_open_prints_the_attach_command_without_the_password(
     assert served.password not in json.dumps(opened)
     code, out, _ = cli(capsys, "session", "open", made["id"])
     assert code == 0 and out.startswith('OPENCODE_SERVER_PASSWORD="$SYNTHETIC_OPENCODE_PASSWORD"')
+
+
+def test_the_session_terminal_runs_no_code_of_the_worktree(
+    repo: Path, served: OpenCodeServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The editors start ``terminal`` in the worktree: its argparse.py must not run."""
+    made = new_agent(capsys)
+    worktree = Path(made["workspace_path"])
+    marker = tmp_path / "ran"
+    (worktree / "argparse.py").write_text(f"open({str(marker)!r}, 'a').write('ran')\n")
+    terminal = cli_json(capsys, "session", "open", made["id"])["terminal_argv"]
+    assert terminal[-1] == "--run"
+    # Without --run it prints the attach command and ends: the same start-up.
+    proc = subprocess.run(terminal[:-1], cwd=worktree, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONPATH": str(worktree)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("OPENCODE_SERVER_PASSWORD=")
+    assert not marker.exists()
 
 
 # -- errors -----------------------------------------------------------------------

@@ -100,7 +100,7 @@ export default defineSyntheticConfig({
       services: {
         api: {
           type: "process",
-          run: "python3 -u -m http.server $PORT --bind 127.0.0.1",
+          run: "python3 -I -u -m http.server $PORT --bind 127.0.0.1",
           readyPattern: "Serving HTTP",
           ports: [{ name: "http", preferred: 18765 }],
         },
@@ -322,9 +322,20 @@ def quick_input(page: Page, title: str) -> Any:
     return widget.locator("input")
 
 
+def shadowing_modules(marker: Path) -> dict[str, str]:
+    """Top-level files named like standard modules the server imports; each, if it
+    ever ran, would write ``marker``: the extension starts Python in the workspace.
+    (The configs' own service runs ``python3 -I`` so that it does not import them
+    either: that one is the repository's code, run by a construct's consent.)"""
+    return {f"{name}.py": f"open({str(marker)!r}, 'a').write({name!r})\n"
+            for name in ("argparse", "json", "logging")}
+
+
 def test_extension_in_code_server(tmp_path: Path) -> None:
     artefacts = artefacts_folder()
-    repo = make_repo(tmp_path / "app", {"synthetic.config.ts": BAD_CONFIG})
+    ran = tmp_path / "ran"
+    repo = make_repo(tmp_path / "app", {"synthetic.config.ts": BAD_CONFIG,
+                                        **shadowing_modules(ran)})
     state = repo / ".git" / "synthetic" / "constructs"
     with (
         code_server(tmp_path / "cs", repo) as url,
@@ -446,6 +457,7 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
         wait_for("the tree to empty", lambda: page.locator(
             TREE_ROWS, has_text="Fix login").count() == 0)
         shot("removed")
+    assert not ran.exists(), ran.read_text()  # the workspace's argparse.py never ran
     if os.environ.get("SYNTHETIC_VSCODE_UPDATE_DOCS") == "1":
         for name in ("vscode-diagnostics.png", "vscode-tree.png"):
             shutil.copy(artefacts / name, DOCS / name)
@@ -485,7 +497,8 @@ def construct_via_cli(
 ) -> dict[str, Any]:
     """A construct (by default of the ``docs`` template: no services), made by the real CLI."""
     proc = subprocess.run(
-        [sys.executable, "-m", "synthetic_ls.cli", "new", name, "--template", template, "--json"],
+        [sys.executable, "-I", "-m", "synthetic_ls.cli", "new", name, "--template", template,
+         "--json"],
         cwd=repo, capture_output=True, text=True, check=True, timeout=60,
         env={**os.environ, "PYTHONPATH": str(PROJECT), **(env or {})},
     )
@@ -737,7 +750,9 @@ def test_an_untrusted_workspace_shows_constructs_but_offers_nothing_that_runs(
 ) -> None:
     """Restricted mode: the view and the diagnostics work; no create, start or land."""
     artefacts = artefacts_folder()
-    repo = make_repo(tmp_path / "app", {"synthetic.config.ts": GOOD_CONFIG})
+    ran = tmp_path / "ran"
+    repo = make_repo(tmp_path / "app", {"synthetic.config.ts": GOOD_CONFIG,
+                                        **shadowing_modules(ran)})
     made = construct_via_cli(repo, "Cloned work")
     commit(Path(made["workspace_path"]), {"notes.md": "n\n"}, "add notes")
     with (
@@ -773,6 +788,7 @@ def test_an_untrusted_workspace_shows_constructs_but_offers_nothing_that_runs(
             assert page.locator(listed, has_text=absent).count() == 0, absent
         page.keyboard.press("Escape")
         page.screenshot(path=str(artefacts / "untrusted.png"))
+    assert not ran.exists(), ran.read_text()  # restricted or not, no repository code ran
 
 
 SLOW_CONFIG = """\

@@ -74,7 +74,7 @@ function run(command: string[], args: string[], env: NodeJS.ProcessEnv): Promise
 /** Is `python -m synthetic_ls.lsp` runnable and of a version we speak to? */
 export async function checkServer(interpreter: Interpreter, env: NodeJS.ProcessEnv): Promise<ServerCheck> {
   const python = interpreter.command.join(" ");
-  const r = await run(interpreter.command, ["-m", "synthetic_ls.lsp", "--version"], env);
+  const r = await run(interpreter.command, ["-I", "-m", "synthetic_ls.lsp", "--version"], env);
   if (r.code !== 0) {
     const missing = /No module named|ModuleNotFoundError/.test(r.err);
     const notFound = /ENOENT/.test(r.err);

@@ -72,7 +72,9 @@ export class SyntheticServer implements vscode.Disposable {
       return undefined;
     }
     this.output.info(`synthetic-ls ${check.version}`);
-    const args = ["-m", "synthetic_ls.lsp", "--log-level", settings.logLevel, ...settings.serverArgs];
+    // -I (isolated): the server runs with the workspace as its folder, and a
+    // repository's top-level argparse.py must not run in its place.
+    const args = ["-I", "-m", "synthetic_ls.lsp", "--log-level", settings.logLevel, ...settings.serverArgs];
     const serverOptions: ServerOptions = {
       command: interpreter.command[0],
       args: [...interpreter.command.slice(1), ...args],
