@@ -23,6 +23,7 @@ from state_format.errors import CodedError
 from state_format.text import one_line
 from synthetic_ls import __version__
 from synthetic_ls.cli.exit_codes import ExitCode, exit_code
+from synthetic_ls.cli.terminal import terminal_safe_output
 from synthetic_ls.errors import SyntheticError, error_payload
 
 # Command modules, in the order `synthetic --help` lists them.
@@ -220,8 +221,21 @@ def _report(exc: CodedError, as_json: bool) -> int:
 
 
 def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
-    """Run a parsed command; every failure becomes a message and an exit code."""
+    """Run a parsed command; every failure becomes a message and an exit code.
+
+    Output for a person goes through :func:`terminal_safe_output`: what git, a
+    record or an agent wrote is shown, never obeyed by the terminal.
+    """
     as_json = bool(getattr(args, "json", False))
+    if as_json:
+        return _run_guarded(func, args, as_json)
+    with terminal_safe_output():
+        return _run_guarded(func, args, as_json)
+
+
+def _run_guarded(
+    func: Callable[[argparse.Namespace], int], args: argparse.Namespace, as_json: bool
+) -> int:
     try:
         if args.chdir is not None:
             try:

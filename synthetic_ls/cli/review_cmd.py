@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from synthetic_ls.cli.exit_codes import ExitCode
+from synthetic_ls.cli.terminal import shown
 from synthetic_ls.errors import SyntheticError
 
 _REF_HELP = "construct id, unique id prefix, or exact name"
@@ -122,7 +123,7 @@ def _stat_line(f: Any) -> str:
     counts = (
         "binary" if f.additions is None else f"+{f.additions} -{f.deletions}"
     )
-    return f"  {f.status} {f.path}  {counts}"
+    return f"  {f.status} {shown(f.path)}  {counts}"
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -137,10 +138,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
     s = result.span
     out = sys.stdout
     target = s.target or s.target_tip[:12]
-    out.write(f"{s.construct.id}: {s.branch} against {target} (merge base {s.merge_base[:12]})\n")
+    out.write(f"{s.construct.id}: {shown(s.branch)} against {shown(target)} "
+              f"(merge base {s.merge_base[:12]})\n")
     out.write(f"{len(result.commits)} commit(s):\n")
     for c in result.commits:
-        out.write(f"  {c.id[:12]} {c.subject}\n")
+        out.write(f"  {c.id[:12]} {shown(c.subject)}\n")
     if args.stat:
         for f in result.files:
             out.write(_stat_line(f) + "\n")
@@ -149,7 +151,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     elif result.patch:
         out.write(result.patch)
     if result.uncommitted:
-        out.write(f"\nUncommitted in {s.construct.workspace_path}:\n")
+        out.write(f"\nUncommitted in {shown(s.construct.workspace_path or '')}:\n")
         if args.stat:
             for f in result.uncommitted:
                 out.write(_stat_line(f) + "\n")
@@ -157,7 +159,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             out.write(result.uncommitted_patch or "")
             for f in result.uncommitted:
                 if f.status == "?":
-                    out.write(f"  untracked: {f.path}\n")
+                    out.write(f"  untracked: {shown(f.path)}\n")
     return int(ExitCode.OK)
 
 
@@ -301,7 +303,7 @@ def cmd_discard(args: argparse.Namespace) -> int:
         if preview.uncommitted:
             err.write(f"{len(preview.uncommitted)} uncommitted change(s) will be lost:\n")
             for f in preview.uncommitted[:30]:
-                err.write(f"  {f.status} {f.path}\n")
+                err.write(f"  {f.status} {shown(f.path)}\n")
         err.write("Discard? [y/N] ")
         err.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
@@ -330,7 +332,7 @@ def cmd_commit(args: argparse.Namespace) -> int:
         f"{result.commit[:12]}.\n"
     )
     for f in result.files:
-        sys.stdout.write(f"  {f.status} {f.path}\n")
+        sys.stdout.write(f"  {f.status} {shown(f.path)}\n")
     return int(ExitCode.OK)
 
 

@@ -449,8 +449,9 @@ def test_version_imports_no_command_module() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
-    # The exit statuses (a table) are the only other CLI module it needs.
-    assert out.splitlines()[-1] == "['synthetic_ls.cli.exit_codes', 'synthetic_ls.cli.main']"
+    # The exit statuses (a table) and the terminal guard are the only other CLI modules.
+    assert out.splitlines()[-1] == (
+        "['synthetic_ls.cli.exit_codes', 'synthetic_ls.cli.main', 'synthetic_ls.cli.terminal']")
 
 
 def test_ls_with_and_without_cache_and_with_a_filter(
