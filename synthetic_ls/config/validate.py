@@ -69,6 +69,7 @@ from synthetic_ls.config.values import (
     Undefined,
     Value,
 )
+from synthetic_ls.ready_pattern import pattern_error as ready_pattern_error
 from synthetic_ls.repo_files import (
     WalkBudget,
     escapes_repo,
@@ -170,7 +171,9 @@ def regex_error(pattern: str) -> re.error | None:
         return exc
     except OverflowError as exc:  # a repeat count past the C limit: a{4294967296}
         return re.error(str(exc))
-    return None
+    # Valid, but services match it with RE2 (linear time), which refuses a few things.
+    refused = ready_pattern_error(pattern)
+    return None if refused is None else re.error(f"{refused} (readyPattern is matched by RE2)")
 
 
 def _group_nesting(pattern: str) -> int:

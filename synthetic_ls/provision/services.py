@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,18 +119,21 @@ def environment(
     return Environment({**base, **added}, added)
 
 
-def _ready_pattern(service: ConfigService) -> re.Pattern[str] | None:
+def _ready_pattern(service: ConfigService) -> str | None:
+    """The service's readyPattern, checked: RE2 (see :mod:`synthetic_ls.ready_pattern`)
+    must accept it."""
     text = getattr(service, "ready_pattern", None)
     if not text:
         return None
-    from synthetic_ls.config.validate import js_regex_to_python
+    from synthetic_ls.ready_pattern import ReadyPatternError, compile_pattern
 
     try:
-        return re.compile(js_regex_to_python(text))
-    except (re.error, OverflowError, RecursionError) as exc:
+        compile_pattern(text)
+    except ReadyPatternError as exc:
         raise InvalidInputError(
-            f"service {service.id}'s readyPattern does not compile: {exc}"
+            f"service {service.id}'s readyPattern cannot be used: {exc}"
         ) from None
+    return str(text)
 
 
 def ready_timeout(service: ConfigService) -> float:

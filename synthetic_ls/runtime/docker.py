@@ -16,7 +16,6 @@ seconds; otherwise the start fails at once, saying so.
 
 from __future__ import annotations
 
-import re
 import shlex
 import subprocess
 import time
@@ -181,15 +180,18 @@ def start(construct: Construct, service: ConfigService, ports: Sequence[PortAllo
     return run
 
 
-def wait_ready(run: DockerRun, pattern: re.Pattern[str] | None, timeout: float, log: Path) -> None:
-    """Wait for ``pattern`` in the container's logs; fail if it stops or time runs out."""
+def wait_ready(run: DockerRun, pattern: str | None, timeout: float, log: Path) -> None:
+    """Wait for a line of the container's logs to match ``pattern`` (a readyPattern,
+    matched by RE2: :mod:`synthetic_ls.ready_pattern`); fail if it stops or time runs out."""
     if pattern is None or run.compose_file is not None:
         return
+    from synthetic_ls.ready_pattern import LineMatcher
+
     deadline = time.monotonic() + timeout
     while True:
         result = _docker(["logs", run.name], timeout=30)
         output = result.stdout + result.stderr
-        if pattern.search(output):
+        if LineMatcher(pattern).feed(output):
             service_logs.append(log, output)
             return
         state = _docker(["inspect", "-f", "{{.State.Running}}", run.name], timeout=30)
@@ -203,7 +205,7 @@ def wait_ready(run: DockerRun, pattern: re.Pattern[str] | None, timeout: float, 
         if time.monotonic() >= deadline:
             _docker(["rm", "-f", run.name], timeout=60)
             raise ServiceError(
-                f"container {run.name} did not print {pattern.pattern!r} within {timeout:g} s: "
+                f"container {run.name} did not print {pattern!r} within {timeout:g} s: "
                 + "\n".join(output.splitlines()[-TAIL_LINES:]),
                 code="service-timeout",
             )

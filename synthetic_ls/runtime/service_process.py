@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from state_format.owner import Liveness, Owner, boot_id, start_time
+from state_format.text import one_line
 from synthetic_ls.errors import InvalidInputError, OperationCancelledError, SyntheticError
 from synthetic_ls.runtime import service_logs
 from synthetic_ls.runtime.groups import end_group, group_alive
@@ -38,6 +39,8 @@ STOP_GRACE = 5.0
 STOP_COMMAND_TIMEOUT = 30.0
 #: Lines of the log quoted in the error of a service that failed.
 TAIL_LINES = 15
+#: The most characters of one log line an error quotes.
+QUOTED_LINE = 300
 
 
 class ServiceError(SyntheticError):
@@ -178,7 +181,10 @@ def _quote_tail(log: Path) -> str:
     lines = service_logs.tail(log, TAIL_LINES)
     if not lines:
         return " (no output)"
-    return "; last lines of " + str(log) + ":\n" + "\n".join(lines)
+    # A few lines, each cut short: a message, not a copy of the log (one
+    # line of a service's output can be megabytes).
+    return "; last lines of " + str(log) + ":\n" + "\n".join(
+        one_line(line, QUOTED_LINE) for line in lines)
 
 
 # -- launching ------------------------------------------------------------------------
@@ -228,11 +234,13 @@ def launch(command: str, *, cwd: Path, env: Mapping[str, str], log: Path) -> Lau
 
 
 def wait_ready(
-    launched: Launched, pattern: re.Pattern[str] | None, timeout: float, name: str,
+    launched: Launched, pattern: str | None, timeout: float, name: str,
     cancelled: Callable[[], bool] | None = None,
 ) -> None:
-    """Return once ``pattern`` appears in the new output; raise if it exits or times out.
+    """Return once a line of the new output matches ``pattern``; raise if it exits or times out.
 
+    ``pattern`` is a readyPattern (:mod:`synthetic_ls.ready_pattern`: RE2, line
+    by line, so neither the pattern nor the output can outlast the timeout).
     Without a pattern the service counts as ready once started. On failure
     the group is ended and the error quotes the log's last lines. When
     ``cancelled()`` turns true (an editor's Cancel), it stops waiting with
@@ -240,25 +248,24 @@ def wait_ready(
     """
     if pattern is None:
         return
+    from synthetic_ls.ready_pattern import LineMatcher
+
+    matcher = LineMatcher(pattern)
     deadline = time.monotonic() + timeout
     offset = launched.offset
-    seen = ""
     delay = 0.005
     while True:
         data, offset = service_logs.read_from(launched.log, offset)
-        if data:
-            # Keep a window, so a pattern split across two reads still matches.
-            seen = (seen + data.decode("utf-8", "replace"))[-65536:]
-            if pattern.search(seen):
-                return
-            continue
+        if data and matcher.feed(data.decode("utf-8", "replace")):
+            return
         code = launched.proc.poll()
         if code is not None:
             # Its last words, written before it exited: a one-shot command
             # that printed the line was ready (its state then shows it gone).
-            data, offset = service_logs.read_from(launched.log, offset)
-            if pattern.search(seen + data.decode("utf-8", "replace")):
-                return
+            while data:
+                data, offset = service_logs.read_from(launched.log, offset)
+                if data and matcher.feed(data.decode("utf-8", "replace")):
+                    return
             end_group(launched.proc.pid, grace=1.0)
             raise ServiceError(
                 f"service {name} exited with status {code} before it was ready"
@@ -272,13 +279,14 @@ def wait_ready(
             end_group(launched.proc.pid, grace=1.0)
             launched.proc.wait()
             raise ServiceError(
-                f"service {name} did not print its ready pattern {pattern.pattern!r} within "
-                f"{timeout:g} s" + _quote_tail(launched.log),
+                f"service {name} did not print its ready pattern {one_line(pattern, 200)!r} "
+                f"within {timeout:g} s" + _quote_tail(launched.log),
                 code="service-timeout",
                 fields={"service": name, "log": str(launched.log)},
             )
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
+        if not data:  # more may be waiting: read on at once (the deadline still holds)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
 
 
 # -- state and stopping ------------------------------------------------------------------

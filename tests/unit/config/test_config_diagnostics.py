@@ -122,8 +122,16 @@ def test_regex_with_escapes_points_at_whole_string() -> None:
 
 
 def test_js_named_groups_are_accepted() -> None:
-    result = check(wrap(SVC % 'readyPattern: "(?<port>\\\\d+) \\\\k<port>"'))
+    result = check(wrap(SVC % 'readyPattern: "(?<port>\\\\d+) \\\\u00e9"'))
     assert result.diagnostics == []
+
+
+@pytest.mark.parametrize("pattern", ["(?<port>\\\\d+) \\\\k<port>", "(a)\\\\1", "(?=ready)r",
+                                     "(?:a{1000}){1000}"])
+def test_patterns_re2_refuses_are_reported(pattern: str) -> None:
+    """Services match readyPattern with RE2 (linear time): what it refuses is an error here."""
+    diagnostic = only(check(wrap(SVC % f'readyPattern: "{pattern}"')), "invalid-regex")
+    assert "RE2" in diagnostic.message
 
 
 def test_const_scalar_is_reported_where_used() -> None:
