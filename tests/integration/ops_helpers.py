@@ -89,8 +89,12 @@ def snapshot(store: Store, *checkouts: Path) -> dict[str, str]:
         n for n in ("MERGE_HEAD", "SQUASH_MSG", "MERGE_MSG") if (git_dir / n).exists()
     )
     records = store.root / "constructs"
+    # Every field but ``updated_at`` (a journalled change that failed wrote its journal).
     out["records"] = "\n".join(
-        f"{p.name}:{p.read_text()}" for p in sorted(records.glob("*.toml"))
+        f"{p.name}:" + "".join(
+            line for line in p.read_text().splitlines(True) if not line.startswith("updated_at")
+        )
+        for p in sorted(records.glob("*.toml"))
     ) if records.is_dir() else ""
     return out
 
