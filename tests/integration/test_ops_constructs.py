@@ -27,8 +27,9 @@ from synthetic_ls.ops.import_worktree import import_worktree
 from synthetic_ls.ops.listing import list_constructs
 from synthetic_ls.ops.removal_preview import removal_preview
 from synthetic_ls.ops.review import diff_construct, log_construct, review_construct
+from synthetic_ls.ops.templates import list_templates
 from synthetic_ls.ops.worktree import add_worktree, remove_worktree
-from tests.gitrepo import commit_file, git
+from tests.gitrepo import commit_file, git, make_repo
 from tests.integration.ops_helpers import (
     branches,
     make_store,
@@ -256,3 +257,15 @@ def test_diff_log_and_file_versions_read_only(store: Store) -> None:
     git(store.repo.worktree, "branch", "-D", f"synthetic/{cid}")
     with refused("branch-gone"):
         diff_construct(store, cid)
+
+
+def test_list_templates_reads_the_config(store: Store, tmp_path: Path) -> None:
+    repo = store.repo.worktree
+    listed = list_templates(repo).to_dict()
+    assert [t["id"] for t in listed["templates"]] == ["dev"]
+    assert listed["templates"][0]["label"] == "Dev" and listed["default"] == "dev"
+    with refused("no-config"):
+        list_templates(make_repo(tmp_path / "plain"))
+    (repo / "synthetic.config.ts").write_text("export default { templates: 3 };\n")
+    with refused("config-has-errors"):
+        list_templates(repo)
