@@ -220,7 +220,11 @@ def test_a_refusing_hook_rolls_the_landing_back(store: Store, strategy: str, hoo
     settled(store, cid, "ready")
 
 
-def test_a_failed_landing_keeps_the_persons_staged_work(store: Store) -> None:
+@pytest.mark.parametrize(("strategy", "hook"), [("merge", "pre-merge-commit"),
+                                                ("squash", "pre-commit")])
+def test_a_failed_landing_keeps_the_persons_staged_work(
+    store: Store, strategy: str, hook: str
+) -> None:
     """The rollback undoes the landing's own traces only, never work staged meanwhile.
 
     The hook stands for the person: it stages a file of theirs in the target
@@ -229,17 +233,18 @@ def test_a_failed_landing_keeps_the_persons_staged_work(store: Store) -> None:
     repo = store.repo.worktree
     cid, wt = new(store)
     work(wt)
-    script = repo / ".git" / "hooks" / "pre-commit"
-    script.write_text(
-        "#!/bin/sh\necho mine > notes.txt\ngit add notes.txt\nexit 1\n"
-    )
+    commit_file(repo, "src/main.py", "print(2)\n", "main moves")  # merge makes a commit
+    script = repo / ".git" / "hooks" / hook
+    script.write_text("#!/bin/sh\necho mine > notes.txt\ngit add notes.txt\nexit 1\n")
     script.chmod(0o755)
     before = head(repo)
     with refused("hook-failed"):
-        land_construct(store, LandOptions(ref=cid, strategy="squash", message="m"))
+        land_construct(store, LandOptions(ref=cid, strategy=strategy, message="m"))
     assert head(repo) == before
     assert (repo / "notes.txt").read_text() == "mine\n"
     assert git(repo, "status", "--porcelain") == "A  notes.txt\n"
+    assert not (repo / "src/new.py").exists()
+    assert not any((repo / ".git" / n).exists() for n in ("MERGE_HEAD", "SQUASH_MSG"))
     settled(store, cid, "ready")
 
 
