@@ -9,6 +9,9 @@ declared error code with nothing changed.
 
 from __future__ import annotations
 
+import dataclasses
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +19,9 @@ from pathlib import Path
 import pytest
 
 from state_format.errors import CodedError
+from state_format.journal import Journal
+from state_format.owner import Owner
+from state_format.records import Construct
 from state_format.store import Store
 from synthetic_ls.error_codes import REGISTRY
 from synthetic_ls.ops.constructs import CreateOptions, create_construct
@@ -106,3 +112,21 @@ def refused(code: str) -> Iterator[pytest.ExceptionInfo[CodedError]]:
     with pytest.raises(CodedError) as info:
         yield info
     assert info.value.code == code, f"{info.value.code}: {info.value}"
+
+
+def dead_owner() -> Owner:
+    """A process that ran on this host and is gone."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    owner = Owner.of(proc.pid)
+    proc.kill()
+    proc.wait()
+    return owner
+
+
+def leave_journal(store: Store, cid: str, op: str, steps: list[str], **facts: str) -> None:
+    """Write the journal ``op`` leaves after beginning ``steps``, its owner gone."""
+    journal = Journal.begin(op, facts=facts)
+    for name in steps:
+        journal = journal.step(name)
+    journal = dataclasses.replace(journal, owner=dead_owner())
+    store.update(Construct, cid, lambda _c: {"journal": journal})

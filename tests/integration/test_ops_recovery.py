@@ -11,7 +11,6 @@ and only the operation's own traces are undone.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import subprocess
@@ -21,9 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from state_format.journal import Journal
-from state_format.owner import Owner
-from state_format.records import Construct
 from state_format.store import Store
 from synthetic_ls.ops.doctor import run_doctor
 from synthetic_ls.ops.landing import LandOptions, land_construct
@@ -31,7 +27,7 @@ from synthetic_ls.ops.recovery import recover
 from synthetic_ls.provision.context import Context
 from synthetic_ls.runtime.groups import group_alive
 from tests.gitrepo import commit_file, git
-from tests.integration.ops_helpers import make_store, new
+from tests.integration.ops_helpers import leave_journal, make_store, new
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -43,24 +39,6 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
 
 def head(path: Path, rev: str = "HEAD") -> str:
     return git(path, "rev-parse", rev).strip()
-
-
-def dead_owner() -> Owner:
-    """A process that ran on this host and is gone."""
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    owner = Owner.of(proc.pid)
-    proc.kill()
-    proc.wait()
-    return owner
-
-
-def leave_journal(store: Store, cid: str, op: str, steps: list[str], **facts: str) -> None:
-    """Write the journal ``op`` leaves after beginning ``steps``, its owner gone."""
-    journal = Journal.begin(op, facts=facts)
-    for name in steps:
-        journal = journal.step(name)
-    journal = dataclasses.replace(journal, owner=dead_owner())
-    store.update(Construct, cid, lambda _c: {"journal": journal})
 
 
 def land_facts(store: Store, cid: str, wt: Path, strategy: str) -> dict[str, str]:

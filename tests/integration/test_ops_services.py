@@ -16,14 +16,17 @@ import pytest
 
 from state_format.records import Construct, PromptBundle, Service
 from state_format.store import Store
+from state_format.timefmt import utc_now
 from synthetic_ls.ops.constructs import (
     CreateOptions,
     RemoveOptions,
     create_construct,
     remove_construct,
 )
+from synthetic_ls.ops.doctor import run_doctor
 from synthetic_ls.ops.ports import list_ports
 from synthetic_ls.ops.prompts import build_prompts, preview_prompts
+from synthetic_ls.ops.recovery import recover
 from synthetic_ls.ops.services import (
     restart_services,
     resume_services,
@@ -32,8 +35,9 @@ from synthetic_ls.ops.services import (
     start_services,
     stop_services,
 )
+from synthetic_ls.provision.context import Context
 from synthetic_ls.runtime.groups import group_alive
-from tests.integration.ops_helpers import refused, snapshot
+from tests.integration.ops_helpers import leave_journal, refused, snapshot
 from tests.integration.services_helpers import (
     config,
     groups_fixture,  # noqa: F401  (the fixture)
@@ -185,3 +189,39 @@ def test_prompts_build_replaces_the_bundle_and_preview_writes_nothing(
     remove_construct(store, RemoveOptions(ref=cid, force=True))
     assert store.list(PromptBundle).records == []
     assert store.list(Construct).records == []
+
+
+def test_interrupted_services_changes_and_prompt_rebuilds_are_settled(
+    store: Store, groups: list[int]
+) -> None:
+    """A journal left by a killed services change or rebuild: recovery settles it."""
+    made = create_construct(store, CreateOptions(name="Web"))
+    cid = made.construct.id
+    first = pid_of(store, cid)
+    groups.append(first)
+    # A start that had launched api when its process died: undone (never finished).
+    leave_journal(store, cid, "services-start", ["ports", "service:api"], services="api")
+    recovery = recover(Context(store), store.get_construct(cid))
+    assert recovery is not None and recovery.op == "services-start"
+    assert not group_alive(first) and state(store, cid) == [("api", "stopped")]
+    no_journal(store, cid)
+    # The next change of the construct settles a journal before it runs.
+    start_services(store, cid)
+    second = pid_of(store, cid)
+    groups.append(second)
+    leave_journal(store, cid, "services-stop", [], services="api")
+    stopped = stop_services(store, cid)  # settles the stop, then stops (nothing left)
+    assert not group_alive(second) and [v.state for v in stopped.services] == ["stopped"]
+    no_journal(store, cid)
+
+    # A rebuild killed between writing the new bundle and deleting the old one.
+    (old,) = store.list(PromptBundle).records
+    newer = store.create(old.model_copy(
+        update={"id": store.new_id(PromptBundle, cid), "created_at": utc_now()}))
+    leave_journal(store, cid, "prompts-build", ["bundle"])
+    report = run_doctor(store, fix=True).to_dict()
+    assert [(f["kind"], f["fixed"]) for f in report["findings"]] == [
+        ("interrupted-operation", True)]
+    assert [b.id for b in store.list(PromptBundle).records] == [newer.id]
+    no_journal(store, cid)
+    remove_construct(store, RemoveOptions(ref=cid, force=True))
