@@ -1,6 +1,6 @@
 """Recovery at the ops level: a journal left in place is finished or undone.
 
-A landing or a commit is interrupted for real (the process running the op
+A landing, a commit, a creation or a removal is interrupted for real (the process running the op
 killed while git's hook holds it), or its journal is written the way the
 op writes it (``state_format``: a journal whose owner is a process that is
 gone), with git left in the state that step leaves. Then
@@ -11,6 +11,7 @@ and only the operation's own traces are undone.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from state_format.records import Construct
 from state_format.store import Store
 from synthetic_ls.ops.doctor import run_doctor
 from synthetic_ls.ops.landing import LandOptions, land_construct
@@ -27,7 +29,7 @@ from synthetic_ls.ops.recovery import recover
 from synthetic_ls.provision.context import Context
 from synthetic_ls.runtime.groups import group_alive
 from tests.gitrepo import commit_file, git
-from tests.integration.ops_helpers import leave_journal, make_store, new
+from tests.integration.ops_helpers import branches, leave_journal, make_store, new, worktrees
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -192,3 +194,35 @@ def test_an_interrupted_commit_is_kept_or_its_index_put_back(
         assert git(wt, "write-tree").strip() == facts["index"]
         assert sorted(git(wt, "status", "--porcelain").splitlines()) == [
             " M src/util.py", "?? added.txt"]
+
+
+def _flow_journal(store: Store, cid: str, op: str, status: str, steps: list[str]) -> None:
+    """A creation or removal that finished ``steps`` and died, as its journal says."""
+    leave_journal(store, cid, op, steps)
+    journal = store.get_construct(cid).journal
+    assert journal is not None
+    done = dataclasses.replace(journal, done=journal.started)
+    store.update(Construct, cid, lambda _c: {"journal": done, "status": status})
+
+
+def test_an_interrupted_creation_is_undone(store: Store) -> None:
+    repo = store.repo.worktree
+    cid, wt = new(store)
+    _flow_journal(store, cid, "create", "spawning", ["worktree", "include-files"])
+    recovery = recover(Context(store), store.get_construct(cid))
+    assert recovery is not None and recovery.op == "create"
+    assert store.list(Construct).records == []
+    assert not wt.exists() and worktrees(repo) == [] and f"synthetic/{cid}" not in branches(repo)
+
+
+def test_an_interrupted_removal_is_finished(store: Store) -> None:
+    repo = store.repo.worktree
+    cid, wt = new(store)
+    _flow_journal(store, cid, "remove", "deleting", ["include-files"])
+    before = worktrees(repo)
+    assert before == [str(wt)]
+    report = run_doctor(store, fix=True).to_dict()
+    assert [(f["kind"], f["fixed"]) for f in report["findings"]] == [
+        ("interrupted-operation", True)]
+    assert store.list(Construct).records == []
+    assert not wt.exists() and worktrees(repo) == [] and f"synthetic/{cid}" not in branches(repo)
