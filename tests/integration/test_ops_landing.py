@@ -203,7 +203,8 @@ def test_land_without_a_branch_is_refused(store: Store) -> None:
 
 
 @pytest.mark.parametrize(("strategy", "hook"), [("merge", "pre-merge-commit"),
-                                                ("squash", "pre-commit")])
+                                                ("squash", "pre-commit"),
+                                                ("rebase", "pre-rebase")])
 def test_a_refusing_hook_rolls_the_landing_back(store: Store, strategy: str, hook: str) -> None:
     repo = store.repo.worktree
     cid, wt = new(store)
@@ -216,6 +217,28 @@ def test_a_refusing_hook_rolls_the_landing_back(store: Store, strategy: str, hoo
     with refused("hook-failed") as failed:
         land_construct(store, LandOptions(ref=cid, strategy=strategy, message="m"))
     assert failed.value.fields["hooks"] == [hook] and failed.value.fields["rolled_back"] is True
+    assert snapshot(store, wt) == before
+    settled(store, cid, "ready")
+
+
+def test_a_refused_fast_forward_undoes_the_rebase(store: Store) -> None:
+    """The target refuses to move (a reference-transaction hook): the rebase is undone."""
+    repo = store.repo.worktree
+    cid, wt = new(store)
+    old = work(wt)[-1]
+    commit_file(repo, "src/main.py", "print(2)\n", "main moves")
+    hook = repo / ".git" / "hooks" / "reference-transaction"
+    hook.write_text(
+        '#!/bin/sh\n[ "$1" = prepared ] || exit 0\n'
+        'while read -r old new ref; do [ "$ref" = refs/heads/main ] && exit 1; done\nexit 0\n'
+    )
+    hook.chmod(0o755)
+    before = snapshot(store, wt)
+    with refused("land-failed") as failed:
+        land_construct(store, LandOptions(ref=cid, strategy="rebase"))
+    assert failed.value.fields["rolled_back"] is True
+    assert failed.value.fields["step"] == "fast-forwarding main"  # the rebase had run
+    assert head(wt) == old
     assert snapshot(store, wt) == before
     settled(store, cid, "ready")
 
