@@ -1,15 +1,18 @@
 """synthetic_ls.ops layer (see DESIGN.md): one plain function per operation.
 
 :data:`OPERATIONS` names every public operation (the functions the faces
-call) and the module that defines it; ``from synthetic_ls.ops import
-land_construct`` works for each, importing only that module when it is
-first asked for. Every name here has a test that calls it directly, at the
+call) and the module that defines it; :func:`operation` gives the function,
+importing only its module. (Two operations share their module's name,
+``removal_preview`` and ``import_worktree``, so the package does not offer
+them as attributes: once such a module is imported, the package attribute
+is the module.) Every name here has a test that calls it directly, at the
 ops level (``tests/unit/test_ops_registry.py`` keeps the two lists in step).
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
 #: Operation name -> the module of ``synthetic_ls.ops`` that defines it.
@@ -70,11 +73,13 @@ OPERATIONS: dict[str, str] = {
     "list_templates": "templates",
 }
 
-__all__ = sorted(OPERATIONS)
+__all__ = ["OPERATIONS", "operation"]
 
 
-def __getattr__(name: str) -> Any:
+def operation(name: str) -> Callable[..., Any]:
+    """The function of operation ``name`` (a key of :data:`OPERATIONS`)."""
     module = OPERATIONS.get(name)
     if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        raise KeyError(f"no operation {name!r}")
+    function: Callable[..., Any] = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    return function
