@@ -25,27 +25,50 @@ class WorktreeState:
 
 
 def dirty_files(path: Path) -> list[str]:
-    """Uncommitted changes in the worktree at ``path`` as ``"XY path"`` lines (untracked too)."""
+    """Uncommitted changes in the worktree at ``path`` as ``"XY path"`` lines (untracked too).
+
+    ``X`` and ``Y`` are the letters of ``git status --short``: ``A`` a staged new
+    file, ``D`` a deleted one, ``M`` modified ...; ``??`` untracked.
+    """
     wt = pygit2.Repository(str(path))
     out: list[str] = []
     for name, flags in sorted(wt.status(untracked_files="all").items()):
         if flags & pygit2.GIT_STATUS_IGNORED:
             continue
-        if flags & pygit2.GIT_STATUS_WT_NEW:
+        if flags & pygit2.GIT_STATUS_WT_NEW and not flags & _INDEX:
             code = "??"
-        elif flags & (
-            pygit2.GIT_STATUS_INDEX_NEW
-            | pygit2.GIT_STATUS_INDEX_MODIFIED
-            | pygit2.GIT_STATUS_INDEX_DELETED
-            | pygit2.GIT_STATUS_INDEX_RENAMED
-        ):
-            code = "M " if not flags & pygit2.GIT_STATUS_WT_MODIFIED else "MM"
-        elif flags & pygit2.GIT_STATUS_WT_DELETED:
-            code = " D"
+        elif flags & pygit2.GIT_STATUS_CONFLICTED:
+            code = "UU"
         else:
-            code = " M"
+            code = _letter(flags, _INDEX_LETTERS) + _letter(flags, _WT_LETTERS)
+            if code == "  ":
+                code = " M"
         out.append(f"{code} {name}")
     return out
+
+
+#: Status flags of the index against HEAD, and of the files against the index, with
+#: the letter ``git status --short`` gives each (first match wins).
+_INDEX_LETTERS = (
+    (pygit2.GIT_STATUS_INDEX_NEW, "A"),
+    (pygit2.GIT_STATUS_INDEX_DELETED, "D"),
+    (pygit2.GIT_STATUS_INDEX_RENAMED, "R"),
+    (pygit2.GIT_STATUS_INDEX_TYPECHANGE, "T"),
+    (pygit2.GIT_STATUS_INDEX_MODIFIED, "M"),
+)
+_WT_LETTERS = (
+    (pygit2.GIT_STATUS_WT_DELETED, "D"),
+    (pygit2.GIT_STATUS_WT_RENAMED, "R"),
+    (pygit2.GIT_STATUS_WT_TYPECHANGE, "T"),
+    (pygit2.GIT_STATUS_WT_MODIFIED, "M"),
+)
+_INDEX = 0
+for _flag, _ in _INDEX_LETTERS:
+    _INDEX |= _flag
+
+
+def _letter(flags: int, letters: tuple[tuple[int, str], ...]) -> str:
+    return next((letter for flag, letter in letters if flags & flag), " ")
 
 
 def disk_size(path: Path) -> int:

@@ -1,1 +1,85 @@
-"""synthetic_ls.ops layer (see DESIGN.md)."""
+"""synthetic_ls.ops layer (see DESIGN.md): one plain function per operation.
+
+:data:`OPERATIONS` names every public operation (the functions the faces
+call) and the module that defines it; :func:`operation` gives the function,
+importing only its module. (Two operations share their module's name,
+``removal_preview`` and ``import_worktree``, so the package does not offer
+them as attributes: once such a module is imported, the package attribute
+is the module.) Every name here has a test that calls it directly, at the
+ops level (``tests/unit/test_ops_registry.py`` keeps the two lists in step).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+#: Operation name -> the module of ``synthetic_ls.ops`` that defines it.
+OPERATIONS: dict[str, str] = {
+    # constructs
+    "plan_construct": "constructs",
+    "create_construct": "constructs",
+    "show_construct": "constructs",
+    "edit_construct": "constructs",
+    "remove_construct": "constructs",
+    "list_constructs": "listing",
+    "removal_preview": "removal_preview",
+    # worktrees
+    "add_worktree": "worktree",
+    "remove_worktree": "worktree",
+    "import_worktree": "import_worktree",
+    # review and land
+    "diff_construct": "review",
+    "log_construct": "review",
+    "review_construct": "review",
+    "file_version": "file_versions",
+    "commit_construct": "commit_work",
+    "check_land": "landing",
+    "land_construct": "landing",
+    "discard_preview": "discard",
+    "discard_construct": "discard",
+    # services, ports, prompts
+    "services_status": "services",
+    "start_services": "services",
+    "stop_services": "services",
+    "restart_services": "services",
+    "resume_services": "services",
+    "service_logs_tail": "services",
+    "list_ports": "ports",
+    "build_prompts": "prompts",
+    "preview_prompts": "prompts",
+    # doctor and recovery
+    "run_doctor": "doctor",
+    "apply_fix": "doctor",
+    "recover": "recovery",
+    # agent sessions and the OpenCode server
+    "open_session": "session",
+    "send_prompt": "session",
+    "watch_session": "session",
+    "abort_session": "session",
+    "session_log": "session",
+    "list_permissions": "session",
+    "reply_permission": "session",
+    "approve_permission": "session",
+    "deny_permission": "session",
+    "persist_agent_states": "agent_status",
+    "opencode_status": "opencode",
+    "opencode_start": "opencode",
+    "opencode_stop": "opencode",
+    # config
+    "check_config": "config",
+    "write_starter": "config",
+    "list_templates": "templates",
+}
+
+__all__ = ["OPERATIONS", "operation"]
+
+
+def operation(name: str) -> Callable[..., Any]:
+    """The function of operation ``name`` (a key of :data:`OPERATIONS`)."""
+    module = OPERATIONS.get(name)
+    if module is None:
+        raise KeyError(f"no operation {name!r}")
+    function: Callable[..., Any] = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    return function

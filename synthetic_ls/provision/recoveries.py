@@ -28,20 +28,86 @@ from synthetic_ls.provision.work import Work
 # -- landing -------------------------------------------------------------------------
 
 
-def roll_back_target(checkout: Path, before: str) -> None:
-    """Put the target checkout back at ``before`` (its index and files too)."""
+def _names(cwd: Path, *args: str) -> set[str]:
+    """The paths a ``git ... --name-only -z`` command lists."""
+    out = gitr.run_git(cwd, *args, step="listing changed paths").stdout
+    return {p for p in out.split("\0") if p}
+
+
+def roll_back_target(checkout: Path, before: str, landed: str) -> list[str]:
+    """Undo what landing ``landed`` left in the target checkout, and nothing else.
+
+    The target's HEAD is still ``before`` (nothing was committed). A merge or
+    squash that stopped left the merged files in the index and the files;
+    only those paths are put back as ``before`` has them, and only where the
+    index and the file still hold exactly what the landing put there: work a
+    person staged or edited meanwhile (even in one of those paths) stays, and
+    the notes say which paths were left. A merge in progress is forgotten
+    (``git merge --quit``), never aborted (``git merge --abort`` resets every
+    staged path).
+    """
+    notes: list[str] = []
+    merged = gitr.merge_check(checkout, before, landed).tree if landed else ""
+    if merged:
+        changed = _names(checkout, "diff", "--name-only", "-z", "--no-renames", before, merged)
+        if changed:
+            diff = ("diff", "--name-only", "-z", "--no-renames")
+            not_merged = _names(checkout, *diff, "--cached", merged)  # index vs the merge
+            not_before = _names(checkout, *diff, "--cached", before)  # index vs before
+            edited = _names(checkout, *diff)  # files vs the index
+            ours = sorted(changed - not_merged - edited)
+            theirs = sorted((changed - set(ours)) & (not_before | edited))
+            if ours:
+                listed = "".join(f":(literal){p}\0" for p in ours)
+                gitr.run_git(
+                    checkout, "restore", f"--source={before}", "--staged", "--worktree",
+                    "--pathspec-from-file=-", "--pathspec-file-nul",
+                    step="rolling back", input=listed,
+                )
+            if theirs:
+                notes.append(
+                    "left as they are, changed since the landing began: " + ", ".join(theirs[:20])
+                )
     if gitr.git_dir_file(checkout, "MERGE_HEAD").exists():
-        gitr.run_step(checkout, "merge", "--abort")
-    gitr.run_git(checkout, "reset", "-q", "--merge", before, step="rolling back")
+        gitr.run_step(checkout, "merge", "--quit")
+    squash_msg = gitr.git_dir_file(checkout, "SQUASH_MSG")
+    with contextlib.suppress(FileNotFoundError):
+        squash_msg.unlink()
+    return notes
 
 
-def undo_rebase(worktree: Path, head: str) -> None:
-    """Put the construct's worktree back at ``head`` (a rebase stopped half-way aborted)."""
+def undo_rebase(worktree: Path, head: str, rebased: str | None, onto: str) -> list[str]:
+    """Put the construct's branch back at ``head``, only while it is as the landing left it.
+
+    A rebase stopped half-way is aborted (git puts the branch back itself).
+    A finished one is undone only when the branch is still at what the
+    landing's rebase made: ``rebased`` when the journal learnt it, else the
+    branch's last reflog entry being that rebase onto ``onto``. Commits made
+    on the branch since (an agent goes on working) are never reset away;
+    the note says the branch was left as it is.
+    """
     if gitr.git_dir_file(worktree, "rebase-merge").exists() or gitr.git_dir_file(
         worktree, "rebase-apply"
     ).exists():
         gitr.run_step(worktree, "rebase", "--abort")
+    now = gitr.rev(worktree, "HEAD")
+    if now is None or now == head:
+        return []
+    ours = rebased is not None and now == rebased
+    if rebased is None:
+        branch = gitr.run_git(
+            worktree, "symbolic-ref", "-q", "HEAD", step="reading the branch", check=False
+        ).stdout.strip()
+        last = gitr.run_git(
+            worktree, "reflog", "-1", "--format=%gs", branch or "HEAD",
+            step="reading the branch's reflog", check=False,
+        ).stdout.strip()
+        ours = bool(branch) and last == f"rebase (finish): {branch} onto {onto}"
+    if not ours:
+        return [f"the branch in {worktree} moved on since the landing's rebase (now "
+                f"{now[:12]}); left as it is"]
     gitr.run_git(worktree, "reset", "-q", "--keep", head, step="rolling back")
+    return []
 
 
 def _finished(facts: dict[str, str], checkout: Path, now: str | None) -> bool:
@@ -106,9 +172,10 @@ def recover_land(work: Work, journal: Journal) -> list[str]:
             work.update(status=Status.COMPLETED)
         return [*notes, f"the landing into {target} had finished; the construct is completed"]
     if now == before:
-        roll_back_target(checkout, before)
+        rebased = facts.get("rebased")
+        notes += roll_back_target(checkout, before, rebased or head)
         if facts["strategy"] == "rebase" and worktree is not None and worktree.is_dir():
-            undo_rebase(worktree, head)
+            notes += undo_rebase(worktree, head, rebased, before)
         return [*notes, f"rolled back the interrupted landing: {target} is at {before[:12]}"]
     return [*notes, f"{target} moved on since the landing began (now {(now or '?')[:12]}); "
             "left as it is: check it, then land again if the work is not there"]
