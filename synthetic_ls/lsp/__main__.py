@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import BinaryIO, cast
 
 from synthetic_ls import __version__
 
@@ -38,9 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     # pygls logs every message at INFO; keep its noise out unless asked for.
     logging.getLogger("pygls").setLevel(max(logging.WARNING, root.level))
 
+    from synthetic_ls.lsp.framing import FramedInput
     from synthetic_ls.lsp.server import create_server
 
-    create_server().start_io()
+    # pygls reads exactly what it is given: FramedInput gives it only
+    # well-formed frames, whatever a client writes (see its module). pygls
+    # calls only readline() and read(n) of the stream it is given.
+    create_server().start_io(stdin=cast(BinaryIO, FramedInput(sys.stdin.buffer)))
     return 0
 
 
