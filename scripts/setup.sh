@@ -17,7 +17,18 @@ command -v make >/dev/null 2>&1 || need_apt+=(make)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 if ((${#need_apt[@]})); then
     if [ "$(id -u)" = 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+        # Another job (unattended-upgrades, a parallel set-up) may hold apt's
+        # locks: wait for them instead of failing with exit 100. Install
+        # waits through DPkg::Lock::Timeout; update does not honour it, so
+        # it is tried again while the lists lock is what stops it.
+        for _ in $(seq 1 120); do
+            if out=$(apt-get update -qq 2>&1); then break; fi
+            if ! grep -q "Could not get lock" <<<"$out"; then echo "$out" >&2; exit 1; fi
+            echo "setup: waiting for another apt to finish" >&2
+            sleep 5
+        done
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
+            "${need_apt[@]}"
     else
         echo "setup: please install: ${need_apt[*]}" >&2
         exit 1
