@@ -22,6 +22,7 @@ def check_config(config: SyntheticConfig, validator: Validator) -> None:
     for template in config.templates.values():
         _check_ports(template, validator)
         _check_port_services(template, validator)
+        _check_port_env_names(template, validator)
 
 
 def _check_templates_defined(config: SyntheticConfig, validator: Validator) -> None:
@@ -139,6 +140,32 @@ def _check_ports(template: Template, validator: Validator) -> None:
             f"Preferred port {number} is also requested by {first[0]} (line {line}) in template "
             f'"{excerpt(template.id)}"; choose a different port.',
         )
+
+
+def _check_port_env_names(template: Template, validator: Validator) -> None:
+    # Every port of a construct is exported to all its services under its
+    # `env` name: two ports naming the same variable would give it one value
+    # for two servers, and the second one fails to bind.
+    seen: dict[str, tuple[str, Span]] = {}
+    for service in template.services:
+        if not isinstance(service, ProcessService | DockerService):
+            continue
+        for port in service.ports:
+            span = validator.field_span(port, "env")
+            if not port.env or span is None:
+                continue
+            owner = f'port "{excerpt(port.name)}" of service "{excerpt(service.id)}"'
+            first = seen.setdefault(port.env, (owner, span))
+            if first[1] is span:
+                continue
+            line = validator.rep.source.line(first[1].start) + 1
+            validator.rep.error(
+                Code.DUPLICATE_PORT_ENV,
+                span,
+                f'Environment variable "{excerpt(port.env)}" also receives {first[0]} (line '
+                f'{line}) in template "{excerpt(template.id)}": every service sees every '
+                "port, so each needs its own variable.",
+            )
 
 
 def _check_port_services(template: Template, validator: Validator) -> None:

@@ -55,6 +55,7 @@ class Code(StrEnum):
     PORT_OUT_OF_RANGE = "port-out-of-range"
     BAD_PORT_SPEC = "bad-port-spec"
     DUPLICATE_PORT = "duplicate-port"
+    DUPLICATE_PORT_ENV = "duplicate-port-env"
     PATH_ESCAPES_REPO = "path-escapes-repo"
     NO_MATCH = "no-match"
     UNKNOWN_PROMPT_VARIABLE = "unknown-prompt-variable"

@@ -45,6 +45,10 @@ CASES: list[tuple[str, str, str, int, int | None]] = [
         'templates: { t: { services: {\n'
         '  a: { run: "a", ports: [{ name: "p", preferred: 3000 }] },\n'
         '  b: { run: "b", ports: [{ name: "q", preferred: 3000 }] } } } },'), "3000", 2, None),
+    (Code.DUPLICATE_PORT_ENV, wrap(
+        'templates: { t: { services: {\n'
+        '  a: { run: "a", ports: [{ name: "p", env: "PORT" }] },\n'
+        '  b: { run: "b", ports: [{ name: "q", env: "PORT" }] } } } },'), '"PORT"', 2, None),
     (Code.PATH_ESCAPES_REPO, wrap(SVC % 'cwd: "../outside"'), '"../outside"', 1, None),
     (Code.AGENT_MISSING_PROVIDER, wrap('templates: { t: { agent: { modelId: "m" } } },'), "agent",
      1, None),
