@@ -10,7 +10,7 @@ from synthetic_ls.config.diagnostics import Code
 from synthetic_ls.config.schema import DockerService, ProcessService, SyntheticConfig, Template
 from synthetic_ls.config.source import Span, excerpt, excerpt_list
 from synthetic_ls.config.validate import Validator
-from synthetic_ls.config.values import Arr, Obj
+from synthetic_ls.config.values import Arr, Obj, Str
 
 
 def check_config(config: SyntheticConfig, validator: Validator) -> None:
@@ -19,10 +19,67 @@ def check_config(config: SyntheticConfig, validator: Validator) -> None:
     _check_templates_defined(config, validator)
     _check_worktree_root(config, validator)
     _check_branch_prefix(config, validator)
+    shared = _prompt_entries(validator.located(config), "promptSources")
+    services_used: dict[str, list[tuple[str, int, int, str, str]]] = {}
     for template in config.templates.values():
         _check_ports(template, validator)
         _check_port_services(template, validator)
         _check_port_env_names(template, validator)
+        _check_prompt_services(template, shared, validator, services_used)
+
+
+def _prompt_entries(located: object, key: str) -> list[tuple[str, Span]]:
+    """The paths of a prompt list as written (``"a.md"`` or ``{ path: "a.md" }``), with spans."""
+    if not isinstance(located, Obj):
+        return []
+    written = located.get(key)
+    if not isinstance(written, Arr):
+        return []
+    out: list[tuple[str, Span]] = []
+    for item in written.items:
+        path = item.get("path") if isinstance(item, Obj) else item
+        if isinstance(path, Str) and path.value:
+            out.append((path.value, path.span))
+    return out
+
+
+#: The most distinct prompt entries whose files are read for the services they use.
+PROMPT_ENTRIES_READ = 50
+
+
+def _check_prompt_services(
+    template: Template,
+    shared: list[tuple[str, Span]],
+    validator: Validator,
+    read: dict[str, list[tuple[str, int, int, str, str]]],
+) -> None:
+    # `${services.web.url}` in a file of this template's prompts, or of the
+    # shared promptSources, needs a service `web` here: creation refuses it.
+    # Bounded as the other file checks: each entry read once (``read``),
+    # only entries that match a file, and at most PROMPT_ENTRIES_READ of them.
+    root = validator.repo_root
+    if root is None:
+        return
+    from synthetic_ls.prompts.lint import services_in_files
+
+    ids = [s.id for s in template.services]
+    own = _prompt_entries(validator.located(template), "prompts")
+    for entry, span in [*own, *shared]:
+        if entry not in read:
+            if len(read) >= PROMPT_ENTRIES_READ or not validator.matches(entry):
+                continue
+            read[entry] = services_in_files(root, entry)
+        for file, line, column, variable, service in read[entry]:
+            if service in ids:
+                continue
+            validator.rep.warning(
+                Code.UNKNOWN_PROMPT_SERVICE,
+                span,
+                f"{excerpt(file)}:{line}:{column} uses ${{{excerpt(variable)}}}, but template "
+                f'"{excerpt(template.id)}" has no service "{excerpt(service)}" (services: '
+                f"{excerpt_list(ids)}); creating a construct of it would fail.",
+                template=template.id, variable=variable, file=file,
+            )
 
 
 def _check_templates_defined(config: SyntheticConfig, validator: Validator) -> None:

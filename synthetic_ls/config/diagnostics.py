@@ -60,6 +60,7 @@ class Code(StrEnum):
     NO_MATCH = "no-match"
     UNKNOWN_PROMPT_VARIABLE = "unknown-prompt-variable"
     PROMPT_READS_GIT_DIR = "prompt-reads-git-dir"
+    UNKNOWN_PROMPT_SERVICE = "unknown-prompt-service"
     AGENT_MISSING_PROVIDER = "agent-missing-provider"
     UNKNOWN_TEMPLATE = "unknown-template"
     UNKNOWN_SERVICE = "unknown-service"

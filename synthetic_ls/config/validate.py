@@ -460,6 +460,10 @@ class Validator:
                 "services.NAME.port, services.NAME.url, ports.NAME, env.NAME).",
             )
 
+    def matches(self, text: str) -> bool:
+        """Whether the repository path or glob ``text`` names a file (remembered, budgeted)."""
+        return self.repo_root is not None and self._matches(text, False)
+
     def _matches(self, text: str, anywhere: bool) -> bool:
         """Whether ``text`` names or matches a file in the repository (remembered)."""
         key = (text, anywhere)

@@ -224,3 +224,23 @@ def test_prompt_sources_never_bring_in_git_directory_files(tmp_path: Path) -> No
     with pytest.raises(PromptError) as raised:
         resolve(repo, [Source("", "docs/gitlink/config", "promptSources", None)])
     assert raised.value.code == "prompt-error" and "git directory" in str(raised.value)
+
+
+def test_config_check_warns_when_a_prompt_names_a_service_its_template_lacks(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`${services.web.url}` where no template has `web`: the check says so, as creation would."""
+    (repo / "docs" / "prompts" / "a.md").write_text("See ${services.web.url}\n")
+    checked: list = cli(capsys, "config", "check")  # type: ignore[assignment]
+    warnings = [d for d in checked if d["code"] == "unknown-prompt-service"]
+    assert {w["message"].split('template "')[1].split('"')[0] for w in warnings} == {
+        "impl", "plain"}
+    assert all(w["message"].startswith("docs/prompts/a.md:1:5 uses ${services.web.url}")
+               for w in warnings)
+    line = CONFIG.splitlines().index(
+        '  promptSources: ["docs/prompts/**/*.md", { path: "docs/base.md", order: 0 }],')
+    assert {w["range"]["start"]["line"] for w in warnings} == {line}
+    # The template's own prompt uses its own service `api`: no warning for that.
+    assert not any("services.api" in w["message"] for w in warnings)
+    err = cli(capsys, "prompts", "preview", "impl", code=7)["error"]  # as creation refuses
+    assert "services.web.url" in err["message"]
