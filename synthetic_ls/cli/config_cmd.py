@@ -94,7 +94,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             if not diagnostics
             else (f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
         )
-        sys.stderr.write(f"{shown}: {summary}\n")
+        sys.stdout.write(f"{shown}: {summary}\n")  # the answer asked for, not a complaint
     return int(ExitCode.FAILED if checked.has_errors else ExitCode.OK)
 
 

@@ -120,9 +120,10 @@ def _store() -> Any:
 
 
 def _stat_line(f: Any) -> str:
-    counts = (
-        "binary" if f.additions is None else f"+{f.additions} -{f.deletions}"
-    )
+    if f.additions is not None:
+        counts = f"+{f.additions} -{f.deletions}"
+    else:  # an untracked file is not counted when binary, special or large
+        counts = "binary" if f.status != "?" else "not counted"
     return f"  {f.status} {shown(f.path)}  {counts}"
 
 

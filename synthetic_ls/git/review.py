@@ -10,6 +10,7 @@ and ``land`` start faster without it.
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,7 +157,37 @@ def uncommitted_changes(worktree: Path) -> list[FileChange]:
             "--no-ext-diff", "--", step="diffing the worktree",
         )
         out = _parse_raw_numstat(diff.stdout)
-    return out + [FileChange(p, "?") for p in sorted(untracked)]
+    counted = sorted(untracked)
+    return out + [
+        FileChange(p, "?", *(_untracked_lines(worktree, p) if i < UNTRACKED_COUNTED
+                             else (None, None)))
+        for i, p in enumerate(counted)
+    ]
+
+
+#: Untracked files whose lines are counted (the rest show no counts), and the
+#: largest one counted: a stat is a glance, not a scan of a build folder.
+UNTRACKED_COUNTED = 1000
+UNTRACKED_MAX_BYTES = 1 << 20
+#: Where git looks for a NUL to call a file binary (its own heuristic's span).
+_BINARY_PROBE = 8000
+
+
+def _untracked_lines(worktree: Path, rel: str) -> tuple[int | None, int | None]:
+    """``(lines, 0)`` for an untracked text file, as ``git diff --numstat`` counts a new
+    file; ``(None, None)`` for a binary, special or too large one."""
+    try:
+        fd = os.open(worktree / rel, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None, None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > UNTRACKED_MAX_BYTES:
+            return None, None
+        data = handle.read(UNTRACKED_MAX_BYTES)
+    if b"\0" in data[:_BINARY_PROBE]:
+        return None, None
+    return data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1), 0
 
 
 def branch_tips(cwd: Path, *branches: str) -> dict[str, str]:

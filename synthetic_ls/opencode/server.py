@@ -45,6 +45,7 @@ from synthetic_ls.runtime.opencode_record import (
     server_lock,
     write_server,
 )
+from synthetic_ls.runtime.proc import how_it_ended
 
 URL_ENV = "SYNTHETIC_OPENCODE_URL"
 PASSWORD_ENV = "SYNTHETIC_OPENCODE_PASSWORD"
@@ -259,7 +260,7 @@ def _start(store: StateStore, extra_env: Mapping[str, str], within: float) -> Se
         end_group(proc.pid)
         remove_server(store.local_dir)
         exited = proc.poll()
-        why = f"it exited with status {exited}" if exited is not None else str(err)
+        why = f"it {how_it_ended(exited)}" if exited is not None else str(err)
         raise OpenCodeError(
             f"opencode serve did not become healthy: {why} (see {log})",
             code=START_FAILED if err.code != UNREACHABLE or exited is not None else err.code,

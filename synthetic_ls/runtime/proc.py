@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import signal
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -51,6 +52,22 @@ _GATE = (
     'case $1 in +*) export PWD="${1#+}" ;; *) unset PWD ;; esac; '
     'shift; exec "$@" </dev/null'
 )
+
+
+def how_it_ended(returncode: int) -> str:
+    """A process's end in words: ``exited with status 3``, ``was killed by signal 9 (SIGKILL)``.
+
+    ``subprocess`` reports a death by signal as a negative status; a person
+    reads ``-9`` as an exit status it never was.
+    """
+    if returncode >= 0:
+        return f"exited with status {returncode}"
+    number = -returncode
+    try:
+        name = f" ({signal.Signals(number).name})"
+    except ValueError:
+        name = ""
+    return f"was killed by signal {number}{name}"
 
 
 def release(proc: subprocess.Popen[Any], *, go: bool) -> None:

@@ -29,7 +29,7 @@ from state_format.text import one_line
 from synthetic_ls.errors import InvalidInputError, OperationCancelledError, SyntheticError
 from synthetic_ls.runtime import service_logs
 from synthetic_ls.runtime.groups import end_group, group_alive
-from synthetic_ls.runtime.proc import end_child, release, start_in_group
+from synthetic_ls.runtime.proc import end_child, how_it_ended, release, start_in_group
 
 #: How long a service may take to print its ``readyPattern`` when the config says nothing.
 DEFAULT_READY_TIMEOUT = 60.0
@@ -171,7 +171,7 @@ def run_commands(
         end_group(proc.pid, grace=1.0)
         if code != 0:
             raise ServiceError(
-                f"{what} command {command!r} failed with exit status {code}"
+                f"{what} command {command!r} failed: it {how_it_ended(code)}"
                 + _quote_tail(log),
                 fields={"command": command, "log": str(log)},
             )
@@ -268,7 +268,7 @@ def wait_ready(
                     return
             end_group(launched.proc.pid, grace=1.0)
             raise ServiceError(
-                f"service {name} exited with status {code} before it was ready"
+                f"service {name} {how_it_ended(code)} before it was ready"
                 + _quote_tail(launched.log),
                 code="service-exited",
                 fields={"service": name, "exit_status": code, "log": str(launched.log)},

@@ -132,6 +132,13 @@ def test_diff_shows_commits_and_uncommitted_apart_and_never_include_files(
     assert "untracked: scratch.txt" in out and "local.cfg" not in out
     code, out, _ = cli(capsys, "diff", c["id"], "--stat")
     assert code == 0 and "2 file(s), +2 -1" in out and "M src/util.py  +1 -1" in out
+    # A one-line untracked text file is counted as git counts a new file, not "binary".
+    assert "? scratch.txt  +1 -0" in out
+    scratch = next(f for f in data["uncommitted"] if f["path"] == "scratch.txt")
+    assert (scratch["additions"], scratch["deletions"]) == (1, 0)
+    (wt / "blob.bin").write_bytes(b"\x00\x01")
+    code, out, _ = cli(capsys, "diff", c["id"], "--stat")
+    assert "? blob.bin  not counted" in out
 
 
 def test_log_without_session_shows_commits(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -393,9 +393,17 @@ def test_template_setup_failure_stops_creation(tmp_path: Path, groups: list[int]
     assert done.returncode == 1, done.stderr
     error = json.loads(done.stderr)["error"]
     assert error["code"] == "service-failed"
-    assert "exit status 4" in error["message"] and "cannot install" in error["message"]
+    assert "exited with status 4" in error["message"] and "cannot install" in error["message"]
     assert json.loads(synthetic(repo, tmp_path, "ls", "--json").stdout)["constructs"] == []
     assert _pythons_running(str(tmp_path)) == []
+
+
+def test_a_killed_setup_command_is_said_to_be_killed(tmp_path: Path, groups: list[int]) -> None:
+    """Not "exited with status -9": a status it never had."""
+    repo = make_service_repo(tmp_path, config(f"api: {READY}", 'setup: ["kill -9 $$"],'))
+    done = synthetic(repo, tmp_path, "new", "Killed setup", "--json")
+    message = json.loads(done.stderr)["error"]["message"]
+    assert "was killed by signal 9 (SIGKILL)" in message and "status -9" not in message
 
 
 def test_a_creation_killed_while_a_service_starts_is_rolled_back(
