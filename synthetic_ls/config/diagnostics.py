@@ -61,6 +61,7 @@ class Code(StrEnum):
     UNKNOWN_PROMPT_VARIABLE = "unknown-prompt-variable"
     PROMPT_READS_GIT_DIR = "prompt-reads-git-dir"
     UNKNOWN_PROMPT_SERVICE = "unknown-prompt-service"
+    PROMPT_READS_ENV = "prompt-reads-env"
     AGENT_MISSING_PROVIDER = "agent-missing-provider"
     UNKNOWN_TEMPLATE = "unknown-template"
     UNKNOWN_SERVICE = "unknown-service"

@@ -447,10 +447,30 @@ class Validator:
         return True
 
     def _check_prompt_variables(self, value: Str) -> None:
-        """A warning at the entry for each ``${...}`` its files use that no construct can fill."""
-        from synthetic_ls.prompts.lint import unknown_in_files
+        """A warning at the entry for each ``${...}`` its files use that no construct can fill,
+        and a word on each environment variable they read (a warning unless allowed)."""
+        from synthetic_ls.prompts.allowed_env import ALLOW_ENV, allowed_names
+        from synthetic_ls.prompts.lint import environment_in_files, unknown_in_files
 
         assert self.repo_root is not None
+        allowed = allowed_names()
+        for file, line, column, name in environment_in_files(self.repo_root, value.value):
+            where = f"{excerpt(file)}:{line}:{column}"
+            if name in allowed:
+                self.rep.add(
+                    "information", Code.PROMPT_READS_ENV, value.span,
+                    f"{where} reads environment variable {excerpt(name)} (you allowed it).",
+                    variable=name, file=file,
+                )
+            else:
+                self.rep.warning(
+                    Code.PROMPT_READS_ENV, value.span,
+                    f"{where} reads environment variable {excerpt(name)}, which you have not "
+                    f"allowed prompts to read: creation refuses it until you do, outside the "
+                    f"repository ({ALLOW_ENV}={excerpt(name)}, or [prompts] env in your "
+                    "synthetic/settings.toml).",
+                    variable=name, file=file,
+                )
         for file, line, column, name in unknown_in_files(self.repo_root, value.value):
             self.rep.warning(
                 Code.UNKNOWN_PROMPT_VARIABLE,

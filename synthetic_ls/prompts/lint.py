@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from synthetic_ls.prompts.sources import PromptError, expand, read_fragment
-from synthetic_ls.prompts.variables import NAMES, unknown_variables
+from synthetic_ls.prompts.variables import NAMES, environment_names, unknown_variables
 
 FILES_CHECKED = 20
 _SERVICE_NAME = re.compile(r"^(?:services\.([^.\s]+)\.(?:port|url)|ports\.([^.\s]+))$")
@@ -48,4 +48,16 @@ def services_in_files(root: Path, entry: str) -> list[tuple[str, int, int, str, 
             match = _SERVICE_NAME.match(name)
             if match:
                 out.append((rel, line, column, name, match.group(1) or match.group(2)))
+    return out
+
+
+def environment_in_files(root: Path, entry: str) -> list[tuple[str, int, int, str]]:
+    """``(file, line, column, NAME)`` for each ``${env.NAME}`` the files ``entry`` names read."""
+    out: list[tuple[str, int, int, str]] = []
+    for rel in expand(root, entry)[:FILES_CHECKED]:
+        try:
+            text = read_fragment(root, rel)
+        except PromptError:
+            continue
+        out.extend((rel, line, column, name) for line, column, name in environment_names(text))
     return out

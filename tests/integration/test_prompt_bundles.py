@@ -42,6 +42,8 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = make_repo(tmp_path / "app", FILES)
     monkeypatch.chdir(path)
     monkeypatch.setenv("PROMPT_HOME", "/home/test")
+    monkeypatch.setenv("SYNTHETIC_PROMPT_ENV", "PROMPT_HOME")  # the person allows this one
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "user-config"))
     monkeypatch.delenv("SYNTHETIC_WORKTREES_DIR", raising=False)
     return path
 
@@ -244,3 +246,29 @@ def test_config_check_warns_when_a_prompt_names_a_service_its_template_lacks(
     assert not any("services.api" in w["message"] for w in warnings)
     err = cli(capsys, "prompts", "preview", "impl", code=7)["error"]  # as creation refuses
     assert "services.web.url" in err["message"]
+
+
+def test_a_prompt_reads_only_the_environment_the_person_allowed(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A repository's brief.md asking for a secret gets a refusal, never the secret."""
+    monkeypatch.setenv("ADV_SECRET", "s3cr3t-value")
+    (repo / "docs" / "extra" / "x.md").write_text("Key: ${env.ADV_SECRET}\n")
+    checked: list = cli(capsys, "config", "check")  # type: ignore[assignment]
+    [asks] = [d for d in checked if d["code"] == "prompt-reads-env"]
+    assert asks["severity"] == 2 and "ADV_SECRET" in asks["message"]  # a warning: not allowed
+    for argv in (("prompts", "preview", "impl"), ("new", "leak", "--template", "impl")):
+        err = cli(capsys, *argv, code=7)["error"]
+        assert err["code"] == "prompt-error" and "not one you allowed" in err["message"]
+        assert "s3cr3t" not in json.dumps(err)
+    assert bundles(repo) == []
+    # Allowed in the user's settings (outside the repository): read, and said so.
+    settings = tmp_path / "user-config" / "synthetic" / "settings.toml"
+    settings.parent.mkdir(parents=True)
+    settings.write_text('[prompts]\nenv = ["ADV_SECRET"]\n')
+    checked = cli(capsys, "config", "check")  # type: ignore[assignment]
+    [asks] = [d for d in checked if d["code"] == "prompt-reads-env"]
+    assert asks["severity"] == 3  # information
+    preview = cli(capsys, "prompts", "preview", "impl")
+    assert "Key: s3cr3t-value" in json.dumps(preview)

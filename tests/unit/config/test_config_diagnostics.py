@@ -75,7 +75,7 @@ def test_every_code_is_covered() -> None:
     covered = {c[0] for c in CASES} | {
         Code.NO_MATCH, Code.NOT_UTF8, Code.FILE_TOO_LARGE, Code.UNREADABLE,  # tested elsewhere
         Code.UNKNOWN_PROMPT_VARIABLE, Code.PROMPT_READS_GIT_DIR,  # test_prompt_bundles.py
-        Code.UNKNOWN_PROMPT_SERVICE,
+        Code.UNKNOWN_PROMPT_SERVICE, Code.PROMPT_READS_ENV,
         Code.TOO_MANY, Code.SYMLINK_ESCAPES_REPO, Code.TOO_LARGE,
         Code.NO_TEMPLATES, Code.WORKTREE_ROOT_INSIDE_REPO, Code.BRANCH_PREFIX_NO_SLASH,  # warnings
     }
