@@ -138,6 +138,10 @@ _CODES = (
     ErrorCode("target-dirty", _C, "The checkout of the branch to land into has local changes "
               "or an operation in progress.", "Commit or stash them first.",
               ("construct", "path", "files", "operation")),
+    ErrorCode("target-files-in-the-way", _C, "Landing would overwrite untracked or ignored "
+              "files (a .env) in the checkout of the branch to land into.",
+              "Move them away, or keep them and drop them from the construct's branch.",
+              ("construct", "path", "files")),
     ErrorCode("construct-dirty", _C, "The construct's worktree has uncommitted changes, which "
               "landing would leave behind.", "`synthetic commit REF -m MESSAGE`, or discard it.",
               ("construct", "path", "files")),

@@ -360,3 +360,28 @@ def read_blob(cwd: Path, commit: str, path: str, limit: int) -> Blob:
     if data.returncode != 0:
         raise GitError(f"reading {path}", data.stderr.decode("utf-8", "replace"))
     return Blob(kind, size, data.stdout)
+
+
+def untracked_in_the_way(checkout: Path, base: str, head: str) -> list[str]:
+    """Untracked files in ``checkout``, ignored ones included, that a landing of
+    ``base..head`` would write over: files the branch adds or changes.
+
+    git refuses to overwrite an untracked file, but not an ignored one: an
+    agent's commit of a ``.env`` would replace the person's own on landing.
+    """
+    changed = run_git(
+        checkout, "diff", "--name-only", "-z", "--no-renames", base, head, "--",
+        step="listing the files the landing writes",
+    ).stdout
+    # Only a path that is there, and that the checkout does not track, is in the way.
+    present = [p for p in changed.split("\0") if p and os.path.lexists(checkout / p)]
+    if not present:
+        return []
+    tracked: set[str] = set()
+    for start in range(0, len(present), 500):  # bounded command lines
+        listed = run_git(
+            checkout, "--literal-pathspecs", "ls-files", "-z", "--", *present[start:start + 500],
+            step="looking for untracked files in the checkout",
+        ).stdout
+        tracked.update(p for p in listed.split("\0") if p)
+    return sorted(p for p in present if p not in tracked)

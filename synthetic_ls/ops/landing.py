@@ -36,6 +36,7 @@ from synthetic_ls.ops.review_errors import (
     NothingToLandError,
     NoWorktreeError,
     TargetDirtyError,
+    TargetFilesInTheWayError,
     TargetMissingError,
     TargetNotCheckedOutError,
     git_refusal,
@@ -228,6 +229,15 @@ def _preflight(store: StateStore, span: Span, strategy: str) -> Path:
             f"rebasing replays the commits in the construct's worktree, and construct {c.id} "
             "has none; land it with merge or squash",
             fields={"construct": c.id},
+        )
+    in_the_way = gitr.untracked_in_the_way(checkout, span.merge_base, span.head)
+    if in_the_way:
+        raise TargetFilesInTheWayError(
+            f"landing construct {c.id} would overwrite {len(in_the_way)} untracked or ignored "
+            f"file(s) in {checkout}, which git would not keep; nothing was landed. Move them "
+            "away, or drop them from the construct's branch:"
+            + "".join(f"\n  {one_line(p, 200)}" for p in in_the_way[:20]),
+            fields={"construct": c.id, "path": str(checkout), "files": in_the_way},
         )
     check = gitr.merge_check(span.root, span.target_tip, span.head)
     if not check.clean:

@@ -50,6 +50,12 @@ class TargetDirtyError(ConflictError):
     code = "target-dirty"
 
 
+class TargetFilesInTheWayError(ConflictError):
+    """Untracked or ignored files of the target checkout that landing would overwrite."""
+
+    code = "target-files-in-the-way"
+
+
 class ConstructDirtyError(ConflictError):
     """The construct's worktree has uncommitted changes, which landing would leave behind."""
 

@@ -547,3 +547,24 @@ def test_a_refused_commit_commits_nothing_and_keeps_the_index(
     assert "lint failed" in err["message"] and err["rolled_back"] is True
     assert git(wt, "rev-parse", "HEAD") == head and git(wt, "ls-files", "-s") == index
     assert (wt / "src" / "main.py").read_text() == "print('staged, then edited')\n"
+
+
+@pytest.mark.parametrize("strategy", ["merge", "squash", "rebase", "apply", "check"])
+def test_landing_never_overwrites_an_ignored_file_of_the_checkout(
+    repo: Path, capsys: pytest.CaptureFixture[str], strategy: str
+) -> None:
+    """An agent force-adds the ignored .env and commits it: landing refuses, as git does
+    for an untracked file, and the person's .env stays theirs."""
+    c = new(capsys)
+    wt = Path(c["workspace_path"])
+    (wt / ".env").write_text("TOKEN=agent-wrote-this\n")
+    git(wt, "add", "-f", ".env")
+    git(wt, "commit", "-q", "-m", "add env")
+    before = snapshot(repo, wt)
+    argv = ["land", c["id"], "--check"] if strategy == "check" else [
+        "land", c["id"], f"--{strategy}"]
+    code, err = cli_error(capsys, *argv)
+    assert code == 5  # a conflict
+    assert err["code"] == "target-files-in-the-way" and err["files"] == [".env"], err
+    assert (repo / ".env").read_text() == "TOKEN=secret\n"
+    assert snapshot(repo, wt) == before
