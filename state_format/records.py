@@ -168,6 +168,12 @@ class Construct(Record):
     branch: str | None = Field(default=None, description="Branch checked out in the worktree.")
     base_ref: str | None = Field(default=None, description="Ref the branch was created from.")
     base_commit: str | None = Field(default=None, description="Commit id base_ref pointed at.")
+    branch_owned: bool | None = Field(
+        default=None,
+        description="True when Synthetic created the branch (removal may delete it); false for "
+        "a branch it found (an imported worktree's), which it never deletes. Absent in records "
+        "written before: then a branch is Synthetic's when its name ends in the construct's id.",
+    )
     error: str | None = Field(
         default=None,
         description="While status is error after a failed creation kept on request: which "

@@ -534,6 +534,7 @@ def _kept(ctx: Context, construct: Construct, settings: ReleaseSettings) -> list
     kept: list[Kept] = []
     if construct.branch:
         from synthetic_ls.git import branches
+        from synthetic_ls.provision.worktree import NOT_OURS, owns_branch
 
         if branches.branch_tip(ctx.git, construct.branch) is not None:
             base = construct.base_ref or ""
@@ -541,7 +542,8 @@ def _kept(ctx: Context, construct: Construct, settings: ReleaseSettings) -> list
                 ctx.git, construct.branch, base, construct.base_commit or ""
             )
             reason = (
-                f"{count} commit(s) not merged into its base" if count
+                NOT_OURS if not owns_branch(construct)
+                else f"{count} commit(s) not merged into its base" if count
                 else "checked out in another worktree"
             )
             kept.append(Kept("branch", construct.branch, reason))

@@ -58,6 +58,8 @@ def import_worktree(
     extra = {
         "workspace_path": str(target),
         "branch": entry.branch or None,
+        # The person's branch: removing the construct never deletes it.
+        "branch_owned": False if entry.branch else None,
         "base_ref": base_ref or None,
         "base_commit": base_commit or None,
     }

@@ -23,7 +23,13 @@ from synthetic_ls.git import review as gitr
 from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.ports import allocations
 from synthetic_ls.provision.services import services_of
-from synthetic_ls.provision.worktree import WorkAtRisk, WorkAtRiskJson, work_at_risk
+from synthetic_ls.provision.worktree import (
+    NOT_OURS,
+    WorkAtRisk,
+    WorkAtRiskJson,
+    owns_branch,
+    work_at_risk,
+)
 
 Fate = Literal["deleted", "kept"]
 
@@ -132,6 +138,8 @@ def _branch_fate(ctx: Context, construct: Construct) -> BranchFate | None:
         e for e in worktree_admin.list_worktrees(ctx.git)
         if e.branch == name and str(e.path) != construct.workspace_path
     ]
+    if not owns_branch(construct):
+        return BranchFate(name, commits, "kept", "kept", NOT_OURS)
     if elsewhere:
         reason = f"checked out in {elsewhere[0].path}"
         return BranchFate(name, commits, "kept", "kept", reason)

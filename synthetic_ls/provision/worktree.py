@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import filecmp
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -91,6 +92,7 @@ class WorktreeResource(Resource[WorktreeMade]):
             "branch": branch,
             "base_ref": ref or None,
             "base_commit": commit,
+            "branch_owned": True,  # `git worktree add -b` makes it: ours to delete
             "reused": False,
         }
 
@@ -383,6 +385,29 @@ def same_as_main(worktree: Path, main_root: Path, rel: str) -> bool:
         return False
 
 
+#: Why a branch Synthetic did not create is kept (force or not).
+NOT_OURS = "Synthetic did not create it"
+
+
+def owns_branch(construct: Construct) -> bool:
+    """Whether Synthetic created the construct's branch, so that removal may delete it.
+
+    The record says so (``branch_owned``); a record written before it did
+    counts a branch as Synthetic's only when its name ends in the construct's
+    id (``prefix + id``, or ``-2``, ``-3`` ... after it), as only Synthetic
+    names branches. A person's own branch (an imported worktree's) is never
+    deleted, with or without ``force``.
+    """
+    if construct.branch_owned is not None:
+        return construct.branch_owned
+    return synthetic_branch_name(construct.branch or "", construct.id)
+
+
+def synthetic_branch_name(branch: str, construct_id: str) -> bool:
+    """Whether ``branch`` is a name Synthetic gives a construct's branch (id, then -N)."""
+    return re.fullmatch(rf".*{re.escape(construct_id)}(?:-[0-9]+)?", branch) is not None
+
+
 def release_worktree(
     git: GitRepo,
     construct: Construct,
@@ -411,7 +436,9 @@ def release_worktree(
         unmerged = branches.unmerged_count(git, construct.branch, base, construct.base_commit or "")
         tip = branches.branch_tip(git, construct.branch)
         squashed = landed_tip is not None and tip == landed_tip
-        if unmerged and not force and not squashed:
+        if not owns_branch(construct):
+            notes.append(f"kept branch {construct.branch}: {NOT_OURS}")
+        elif unmerged and not force and not squashed:
             where = base.removeprefix("refs/heads/") or (construct.base_commit or "")[:12]
             # Advice that still works afterwards: once `rm` has deleted the
             # construct, `rm --force` can no longer reach this branch.

@@ -8,12 +8,14 @@ operation in progress is left to that operation (or to its recovery).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pygit2
 
+from state_format.ids import SUFFIX_ALPHABET, SUFFIX_LEN
 from state_format.records import Construct
 from synthetic_ls.git import branches, worktree_admin
 from synthetic_ls.git.command import run_git
@@ -215,6 +217,8 @@ def worktree_findings(survey: Survey) -> list[Finding]:
     for name in sorted(git.repo.branches.local):
         if not name.startswith(prefix) or name in used | restoring | checked_out:
             continue
+        if not _construct_branch_name(name.removeprefix(prefix)):
+            continue  # a person's own branch that shares the prefix (release/1.0): not ours
         merged = branches.reachable_from_other_branches(git, name)
         findings.append(
             Finding(
@@ -230,6 +234,18 @@ def worktree_findings(survey: Survey) -> list[Finding]:
             )
         )
     return findings
+
+
+#: What follows the prefix in a branch Synthetic names: a construct id (a slug and a
+#: six-character suffix), then ``-2``, ``-3`` ... when that name was taken.
+_CONSTRUCT_BRANCH = re.compile(
+    rf"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[{SUFFIX_ALPHABET}]{{{SUFFIX_LEN}}}(?:-[0-9]+)?"
+)
+
+
+def _construct_branch_name(rest: str) -> bool:
+    """Whether a branch name, its prefix taken off, is one Synthetic gives a construct."""
+    return _CONSTRUCT_BRANCH.fullmatch(rest) is not None
 
 
 def _find_moved(

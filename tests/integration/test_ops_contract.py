@@ -101,13 +101,13 @@ def test_worktree_add_and_remove(store: Store) -> None:
 
 def test_doctor_findings_and_one_fix(store: Store) -> None:
     repo = store.repo.worktree
-    git(repo, "branch", "synthetic/left-over")
+    git(repo, "branch", "synthetic/left-over-x7k2p9")
     report = run_doctor(store).to_dict()
     (finding,) = report["findings"]
     assert finding["kind"] == "orphan-branch" and finding["fixable"] is True
-    assert finding["subject"] == {"type": "branch", "ref": "synthetic/left-over"}
+    assert finding["subject"] == {"type": "branch", "ref": "synthetic/left-over-x7k2p9"}
     fixed = apply_fix(store, finding["id"])
-    assert fixed.fixed and fixed.fix_notes == ["deleted branch synthetic/left-over"]
+    assert fixed.fixed and fixed.fix_notes == ["deleted branch synthetic/left-over-x7k2p9"]
     assert run_doctor(store).to_dict() == {"findings": [], "unresolved": 0}
     with pytest.raises(NotFoundError):
         apply_fix(store, finding["id"])

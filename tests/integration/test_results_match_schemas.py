@@ -120,7 +120,7 @@ def test_every_result_a_face_reads_matches_its_schema(
     assert_matches("discard-result", discard_construct(store, dropped["id"]))
 
     # The kept branch holds work (advice only); a left-over one has a safe fix.
-    git(repo, "branch", "synthetic/left-over")
+    git(repo, "branch", "synthetic/left-over-x7k2p9")
     report = assert_matches("doctor-report", run_doctor(store))
     assert {f["subject"]["ref"] for f in report["findings"]} >= {kept["branch"]}
     (finding,) = [f for f in report["findings"] if f["fixable"]]

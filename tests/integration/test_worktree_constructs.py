@@ -418,14 +418,19 @@ def test_doctor_unregistered_and_orphan_branch_and_import(
 ) -> None:
     managed = repo.parent / "app.worktrees"
     git(repo, "worktree", "add", "-q", "-b", "agent/handmade", str(managed / "handmade"))
-    git(repo, "branch", "agent/leftover")  # merged (same commit as main): safe to delete
+    # Named as Synthetic names a construct's branch, merged (same commit as main): deleted.
+    git(repo, "branch", "agent/leftover-x7k2p9")
+    # A person's branches that only share the prefix: none of the doctor's business.
+    git(repo, "branch", "agent/1.0")
+    git(repo, "branch", "agent/wip")
     code, out, _ = cli(capsys, "doctor", "--json")
     findings = {f["kind"]: f for f in json.loads(out)["findings"]}
     assert set(findings) == {"unregistered-worktree", "orphan-branch"}
     assert "synthetic import" in findings["unregistered-worktree"]["advice"]
     code, out, _ = cli(capsys, "doctor", "--fix")
     assert "fixed: [orphan-branch]" in out and "found: [unregistered-worktree]" in out
-    assert "agent/leftover" not in branches(repo)
+    assert "agent/leftover-x7k2p9" not in branches(repo)
+    assert {"agent/1.0", "agent/wip"} <= set(branches(repo))
     assert (managed / "handmade").exists()  # never removed by --fix
 
     code, out, err = cli(capsys, "import", str(managed / "handmade"), "--json")
@@ -442,6 +447,14 @@ def test_doctor_unregistered_and_orphan_branch_and_import(
     assert code == 3 and "not a worktree of this repository" in err
     code, out, _ = cli(capsys, "doctor")
     assert code == 0, out
+    # Removing the imported construct, even forced, never deletes the person's branch.
+    code, out, err = cli(capsys, "rm", imported["id"], "--force", "--yes", "--json")
+    assert code == 0, err
+    kept = json.loads(out)["kept"]
+    assert kept == [{"what": "branch", "name": "agent/handmade",
+                     "reason": "Synthetic did not create it"}]
+    assert "agent/handmade" in branches(repo)
+    assert not (managed / "handmade").exists()
 
 
 def test_doctor_rolls_back_interrupted_creation(
