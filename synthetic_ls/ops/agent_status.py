@@ -221,7 +221,7 @@ def poll_agents(ctx: Context, constructs: Sequence[Construct]) -> dict[str, Agen
     if not with_session:
         return {}
     unknown = {c.id: AgentInfo("unknown") for c in with_session}
-    server = running_server(ctx.store, ctx.config_result.config)
+    server = running_server(ctx.store, ctx.config_as_read)
     if server is None:
         return unknown
     found: dict[str, AgentInfo] = {}
