@@ -25,7 +25,6 @@ Known versions (see README.md, "Older formats"):
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import shutil
@@ -169,6 +168,8 @@ class MigrationReport:
 
 def _deterministic_id(old_id: str, name: str) -> str:
     """Stable new id for a seed id that is not a valid id (re-running gives the same)."""
+    import hashlib  # only a migration needs it; every command imports this module
+
     digest = int.from_bytes(hashlib.sha256(old_id.encode("utf-8")).digest()[:8], "big")
     suffix = ""
     for _ in range(6):
@@ -426,6 +427,8 @@ def _migrate_0_to_1(state_dir: Path) -> MigrationReport:
     text = read_text(src, MAX_V0_BYTES)
     folder = state_dir / Construct.folder
     staging = state_dir / _STAGING
+    import hashlib  # only a migration needs it; every command imports this module
+
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     now = format_timestamp(datetime.now(UTC))
     stamp = _read_stamp(folder)
