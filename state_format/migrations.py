@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -444,6 +443,8 @@ def _migrate_0_to_1(state_dir: Path) -> MigrationReport:
         if os.path.islink(staging):
             os.unlink(staging)
         elif os.path.lexists(staging):
+            import shutil  # only a migration needs it (see hashlib)
+
             shutil.rmtree(staging)  # left by a run killed before the switch: ours alone
     except OSError as exc:
         raise access_error(staging, exc, "remove") from None
@@ -473,6 +474,8 @@ def _migrate_0_to_1(state_dir: Path) -> MigrationReport:
         except OSError as exc:
             raise access_error(folder, exc, "create") from None
     except BaseException:
+        import shutil  # only a migration needs it (see hashlib)
+
         shutil.rmtree(staging, ignore_errors=True)
         with contextlib.suppress(OSError):
             os.unlink(report_path)
