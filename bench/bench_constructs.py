@@ -13,6 +13,15 @@ parse cache ``<state>/cache/constructs.json`` in place) and cold (cache deleted
 before each run). ``--no-worktree-paths`` writes records without
 ``workspace_path``, so ``ls`` measures the records alone and not the worktree
 inspection of 10,000 (non-existent) worktrees.
+
+``--base DIR`` (repeatable) also times ``ls`` (warm) and ``show`` of earlier
+code in the same run: ``DIR`` is a checkout, run as ``python -m synthetic_ls``
+with its own ``.venv`` if it has one (else this Python) and ``DIR`` first on
+``PYTHONPATH``, on a copy of each repository whose format marker says the
+version that code writes. This tree runs the same way, and the trees take
+turns every round; medians of ``--repeat`` rounds, wall and CPU time.
+Bytecode is written and used in those children (``PYTHONDONTWRITEBYTECODE``
+removed), as an installed package has it.
 """
 
 from __future__ import annotations
@@ -20,6 +29,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
+import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +56,67 @@ def best(fn: Callable[[], object], repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def format_of(tree: Path) -> int:
+    """The state format version the code in ``tree`` writes."""
+    text = (tree / "state_format" / "marker.py").read_text()
+    match = re.search(r"^CURRENT_VERSION = (\d+)", text, re.MULTILINE)
+    if match is None:
+        raise SystemExit(f"{tree}: no CURRENT_VERSION in state_format/marker.py")
+    return int(match.group(1))
+
+
+def compare_trees(
+    repo: Path, target: str, trees: list[Path], repeat: int, tmp: Path
+) -> None:
+    """Time ``ls`` and ``show target`` of each tree on its own copy of ``repo``, in turns."""
+    runs: dict[str, tuple[list[str], Path, dict[str, str]]] = {}
+    for number, tree in enumerate(trees):
+        tree = tree.resolve()
+        own = tree / ".venv" / "bin" / "python"
+        python = str(own) if own.exists() else sys.executable
+        copy = repo
+        if tree != ROOT:
+            copy = tmp / f"{repo.name}-base{number}"
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(repo, copy, symlinks=True)
+            (copy / ".git" / "synthetic" / "format.toml").write_text(
+                f"version = {format_of(tree)}\n")
+            shutil.rmtree(copy / ".git" / "synthetic" / "cache", ignore_errors=True)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPATH"] = str(tree)
+        label = "this tree" if tree == ROOT else str(tree)
+        runs[label] = ([python, "-m", "synthetic_ls"], copy, env)
+    samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for argv, cwd, env in runs.values():  # warm-up: bytecode and the parse cache written
+        for what in (["ls"], ["show", target]):
+            subprocess.run([*argv, *what], cwd=cwd, env=env, capture_output=True, check=True)
+    labels = list(runs)
+    for number in range(repeat):
+        for label in labels if number % 2 == 0 else reversed(labels):
+            argv, cwd, env = runs[label]
+            for what in (["ls"], ["show", target]):
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                start = time.perf_counter()
+                subprocess.run([*argv, *what], cwd=cwd, env=env, capture_output=True, check=True)
+                wall = time.perf_counter() - start
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+                samples.setdefault((label, what[0]), []).append((wall, cpu))
+    print(f"  same run, medians of {repeat} (load average "
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}):")
+    for label in labels:
+        line = f"  {label:<40}"
+        for what in ("ls", "show"):
+            got = samples[(label, what)]
+            wall = statistics.median(w for w, _ in got)
+            cpu = statistics.median(c for _, c in got)
+            line += f"  {what} {wall * 1000:6.0f} ms ({cpu * 1000:4.0f} ms CPU)"
+        print(line)
+
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def populate(repo: Path, count: int, worktree_paths: bool = True) -> list[str]:
@@ -94,6 +168,14 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         metavar="DIR",
         help="build the repositories in DIR (repo<N>) and keep them, for profiling",
+    )
+    parser.add_argument(
+        "--base",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also time ls and show of the earlier code checked out in DIR (repeatable)",
     )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -156,6 +238,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"{t_list / t_toml:>11.2f}x  {(t_ls - floor) * 1000:>7.0f}ms  "
                 f"{t_show * 1000:>8.0f}ms  {t_res * 1e6:>8.0f}us"
             )
+            if args.base:
+                compare_trees(repo, target, [ROOT, *args.base], args.repeat, Path(tmp))
     print(
         "\nlist/tomllib: store.list_constructs() against parsing the same files with "
         "tomllib alone;\nls-floor: `synthetic ls` minus `synthetic --version`; "

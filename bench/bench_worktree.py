@@ -10,7 +10,10 @@ in one run, times alternately:
   as the language server calls it: no interpreter start or imports),
 
 then creation with 1,000 constructs already present, and removal
-(``synthetic rm --yes`` against ``git worktree remove`` + ``git branch -D``).
+(``synthetic rm --yes`` against ``git worktree remove`` + ``git branch -D``,
+in turns, each round on worktrees made just before; ``--base DIR`` adds the
+``rm`` of earlier code checked out in ``DIR``, which must read this state
+format, e.g. main before a change; removal figures give CPU time too).
 Figures are medians; ratios are against the git baseline of the same run.
 Run: ``.venv/bin/python bench/bench_worktree.py [--files N] [--rounds N]``.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -72,11 +76,78 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def child_run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of the children) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, env=env, check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def removal(
+    repo: Path, root: Path, env: dict[str, str], head: str, rounds: int, bases: list[Path]
+) -> None:
+    """``synthetic rm --yes`` of this tree (and of ``bases``) against git's removal, in turns.
+
+    Each round makes a git worktree and one construct per tree first, then
+    removes them in alternating order; medians of wall and CPU time.
+    """
+    import json
+
+    trees = {"this tree": HERE.parent, **{str(b): b.resolve() for b in bases}}
+    child = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    envs = {label: {**child, "PYTHONPATH": str(tree)} for label, tree in trees.items()}
+    pythons = {
+        label: str(tree / ".venv" / "bin" / "python")
+        if (tree / ".venv" / "bin" / "python").exists() else sys.executable
+        for label, tree in trees.items()
+    }
+    git_label = "git worktree remove + branch -D"
+    times: dict[str, list[tuple[float, float]]] = {git_label: [], **{k: [] for k in trees}}
+    for i in range(rounds):
+        path = root / f"rm-git-{i}"
+        sh(repo, "git", "worktree", "add", "-q", "-b", f"rm-git-{i}", str(path), head)
+        made = {}
+        for label in trees:
+            out = subprocess.run(
+                [pythons[label], "-m", "synthetic_ls", "new", f"rm {label} {i}", "--json"],
+                cwd=repo, env=envs[label], check=True, capture_output=True, text=True,
+            ).stdout
+            made[label] = json.loads(out)["id"]
+        order = [git_label, *trees]
+        for label in order if i % 2 == 0 else reversed(order):
+            if label == git_label:
+                w1, c1 = child_run(["git", "worktree", "remove", str(path)], repo, ENV)
+                w2, c2 = child_run(["git", "branch", "-D", f"rm-git-{i}"], repo, ENV)
+                times[label].append((w1 + w2, c1 + c2))
+            else:
+                times[label].append(child_run(
+                    [pythons[label], "-m", "synthetic_ls", "rm", made[label], "--yes"],
+                    repo, envs[label]))
+    base_wall = statistics.median(w for w, _ in times[git_label])
+    base_cpu = statistics.median(c for _, c in times[git_label])
+    print(f"removal, {rounds} rounds in turns (load average "
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}):")
+    for label, got in times.items():
+        wall = statistics.median(w for w, _ in got)
+        cpu = statistics.median(c for _, c in got)
+        name = label if label == git_label else f"synthetic rm ({label})"
+        print(f"  {name:<44} {wall * 1000:8.1f} ms ({wall / base_wall:.2f}x)  "
+              f"CPU {cpu * 1000:7.1f} ms ({cpu / base_cpu:.2f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--constructs", type=int, default=1_000)
+    parser.add_argument("--base", type=Path, action="append", default=[], metavar="DIR",
+                        help="also time `rm` of the earlier code checked out in DIR "
+                        "(it must read this repository's state format)")
+    parser.add_argument("--removal-only", action="store_true",
+                        help="time the removal alone (no creation rounds)")
     args = parser.parse_args()
 
     import pygit2
@@ -90,6 +161,9 @@ def main() -> None:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
                               text=True, check=True).stdout.strip()
         pg = pygit2.Repository(str(repo))
+        if args.removal_only:
+            removal(repo, root, env, head, args.rounds, args.base)
+            return
 
         from state_format.store import Store
         from synthetic_ls.ops import constructs as ops
@@ -139,25 +213,9 @@ def main() -> None:
         print(f"synthetic new with {args.constructs} present:  {m * 1000:8.1f} ms   "
               f"ratio {m / g:.2f}x git, {m / s:.2f}x empty")
 
-        # Removal: synthetic rm against git worktree remove + branch -D.
-        rm_git = [
-            timed(lambda i=i: (sh(repo, "git", "worktree", "remove", str(root / f"g{i}")),
-                               sh(repo, "git", "branch", "-D", f"g{i}")))
-            for i in range(args.rounds)
-        ]
-        listing = subprocess.run([*SYNTHETIC, "ls", "--json", "--status", "ready"], cwd=repo,
-                                 env=env, capture_output=True, text=True, check=True)
-        import json
-
-        ids = [c["id"] for c in json.loads(listing.stdout)["constructs"]][: args.rounds]
-        rm_syn = [
-            timed(lambda cid=cid: subprocess.run([*SYNTHETIC, "rm", cid, "--yes"], cwd=repo,
-                                                 env=env, check=True, capture_output=True))
-            for cid in ids
-        ]
-        rg, rs = statistics.median(rm_git), statistics.median(rm_syn)
-        print(f"git worktree remove + branch -D:    {rg * 1000:8.1f} ms")
-        print(f"synthetic rm:                       {rs * 1000:8.1f} ms   ratio {rs / rg:.2f}x")
+        # Removal: synthetic rm against git worktree remove + branch -D, in
+        # turns on worktrees made just before (a disk's state changes fast).
+        removal(repo, root, env, head, args.rounds, args.base)
         shutil.rmtree(trees, ignore_errors=True)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +68,8 @@ def fsync_dir(path: Path) -> None:
 
 def temp_name(name: str) -> str:
     """A fresh hidden temp name for the file ``name`` (matches :data:`TEMP_NAME`)."""
+    import secrets  # with hmac and hashlib: loaded by writes only, not every read
+
     return f".{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
 
 

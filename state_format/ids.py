@@ -9,7 +9,6 @@ path segment and a git ref component without quoting.
 from __future__ import annotations
 
 import re
-import secrets
 import unicodedata
 
 #: Every record id matches this (the JSON Schemas say the same).
@@ -39,6 +38,9 @@ def slugify(name: str, max_len: int = SLUG_MAX) -> str:
 
 def random_suffix(length: int = SUFFIX_LEN) -> str:
     """A random ``[a-z0-9]`` string (cryptographic RNG: no collisions across forks)."""
+    # secrets brings hmac and hashlib: only a new record needs it, not every read.
+    import secrets
+
     return "".join(secrets.choice(SUFFIX_ALPHABET) for _ in range(length))
 
 

@@ -25,10 +25,8 @@ Known versions (see README.md, "Older formats"):
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -169,6 +167,8 @@ class MigrationReport:
 
 def _deterministic_id(old_id: str, name: str) -> str:
     """Stable new id for a seed id that is not a valid id (re-running gives the same)."""
+    import hashlib  # only a migration needs it; every command imports this module
+
     digest = int.from_bytes(hashlib.sha256(old_id.encode("utf-8")).digest()[:8], "big")
     suffix = ""
     for _ in range(6):
@@ -426,6 +426,8 @@ def _migrate_0_to_1(state_dir: Path) -> MigrationReport:
     text = read_text(src, MAX_V0_BYTES)
     folder = state_dir / Construct.folder
     staging = state_dir / _STAGING
+    import hashlib  # only a migration needs it; every command imports this module
+
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     now = format_timestamp(datetime.now(UTC))
     stamp = _read_stamp(folder)
@@ -441,6 +443,8 @@ def _migrate_0_to_1(state_dir: Path) -> MigrationReport:
         if os.path.islink(staging):
             os.unlink(staging)
         elif os.path.lexists(staging):
+            import shutil  # only a migration needs it (see hashlib)
+
             shutil.rmtree(staging)  # left by a run killed before the switch: ours alone
     except OSError as exc:
         raise access_error(staging, exc, "remove") from None
@@ -470,6 +474,8 @@ def _migrate_0_to_1(state_dir: Path) -> MigrationReport:
         except OSError as exc:
             raise access_error(folder, exc, "create") from None
     except BaseException:
+        import shutil  # only a migration needs it (see hashlib)
+
         shutil.rmtree(staging, ignore_errors=True)
         with contextlib.suppress(OSError):
             os.unlink(report_path)

@@ -133,8 +133,12 @@ class Store:
         return self.root
 
     def location(self, kind: type[Record], record_id: str) -> str:
-        """The record's file, for a person to read."""
-        return str(self.path_of(kind, record_id))
+        """The record's file, for a person to read (the text of :meth:`path_of`)."""
+        if not is_valid_id(record_id):
+            return str(self.path_of(kind, record_id))  # raises, with path_of's message
+        # Joined as text: a listing asks this once per record, and building a
+        # Path for each was a tenth of `ls` on 10,000 records.
+        return f"{self.root}/{kind.folder}/{record_id}{_SUFFIX}"
 
     def lock(self) -> StateLock:
         """The inter-process state lock (reentrant); use ``with store.lock():``."""

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-import tomlkit
 from pydantic import BaseModel, ValidationError
 
 from state_format.errors import BrokenRecordError, StateError
@@ -145,6 +144,8 @@ def record_from_bytes(kind: type[R], path: Path, record_id: str, data: bytes) ->
 
 def _item(value: Any) -> Any:
     """tomlkit item for ``value``; tables become inline so key order stays flat."""
+    import tomlkit  # writes only: see render_new
+
     if isinstance(value, Mapping):
         table = tomlkit.inline_table()
         for k, v in value.items():
@@ -155,6 +156,10 @@ def _item(value: Any) -> Any:
 
 def render_new(values: Mapping[str, Any], header: Iterable[str] = ()) -> str:
     """A new TOML document with ``values`` in order, preceded by comment lines."""
+    # tomlkit is imported by the writers only: a command that just reads
+    # records (``show``, ``ls``) parses them with tomllib and never loads it.
+    import tomlkit
+
     doc = tomlkit.document()
     for line in header:
         doc.add(tomlkit.comment(line))
@@ -168,6 +173,8 @@ def render_update(text: str, set_values: Mapping[str, Any], remove: Iterable[str
 
     Keys already present keep their place; new keys go at the end.
     """
+    import tomlkit  # writes only: see render_new
+
     doc = tomlkit.parse(text)
     for key in remove:
         if key in doc:

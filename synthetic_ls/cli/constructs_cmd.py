@@ -278,7 +278,7 @@ def _op_state(view: ConstructView) -> str | None:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """``synthetic show``: the record plus its worktree's state."""
-    from synthetic_ls.ops.constructs import show_construct
+    from synthetic_ls.ops.show import show_construct
 
     result = show_construct(_store(), args.ref, with_size=args.size)
     if args.json:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pygit2
 
+from synthetic_ls.git.command import run_git
 from synthetic_ls.git.repo import GitRepo
 
 
@@ -69,6 +70,38 @@ for _flag, _ in _INDEX_LETTERS:
 
 def _letter(flags: int, letters: tuple[tuple[int, str], ...]) -> str:
     return next((letter for flag, letter in letters if flags & flag), " ")
+
+
+def git_dirty_files(path: Path) -> list[str]:
+    """:func:`dirty_files` of the worktree at ``path``, from one ``git status``.
+
+    The same lines (the same codes, in the same order), for a worktree about
+    to be removed: git's status reads the index once and stats the files
+    with its threads, which on 20,000 files took a quarter of the CPU time of
+    libgit2's (pygit2's is kept for ``ls`` and ``show``, which inspect many
+    small worktrees in one process). ``--no-optional-locks``: a check writes
+    nothing, not even the refreshed index.
+    """
+    proc = run_git(
+        path, "--no-optional-locks", "status", "--porcelain=v1", "-z",
+        "--untracked-files=all", "--no-renames", step="listing uncommitted changes",
+    )
+    out: list[str] = []
+    for item in proc.stdout.split("\0"):
+        if len(item) < 4:
+            continue
+        x, y, name = item[0], item[1], item[3:]
+        out.append(f"{_code(x, y)} {name}")
+    return sorted(out, key=lambda line: line[3:])
+
+
+def _code(x: str, y: str) -> str:
+    """The code :func:`dirty_files` gives the entry ``git status`` shows as ``XY``."""
+    if x == "?":
+        return "??"
+    if "U" in (x, y) or x + y in ("AA", "DD"):
+        return "UU"  # a conflict, whichever side
+    return x + y
 
 
 def disk_size(path: Path) -> int:

@@ -65,7 +65,7 @@ def _list(store: Any, args: dict[str, Any]) -> Any:
 
 
 def _show(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.constructs import show_construct
+    from synthetic_ls.ops.show import show_construct
 
     return show_construct(store, **parse(args, show_construct))
 

@@ -60,12 +60,16 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
-from httpx_sse import SSEError, connect_sse
+from typing import TYPE_CHECKING, Any
 
 from synthetic_ls.errors import SyntheticError
+
+if TYPE_CHECKING:
+    import httpx
+
+# httpx (about 40 ms to import) is imported where a client is made or a
+# request is sent: reads that find no running server, and every command that
+# only names OpenCodeError, never load it.
 
 UNREACHABLE = "opencode-unreachable"
 TIMEOUT = "opencode-timeout"
@@ -268,6 +272,8 @@ class OpenCodeClient:
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        import httpx  # only where a client is made: see the imports above
+
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         auth = httpx.BasicAuth(USERNAME, password) if password else None
@@ -288,6 +294,8 @@ class OpenCodeClient:
     # - plumbing -
 
     def _fail_transport(self, err: httpx.TransportError, method: str, path: str) -> OpenCodeError:
+        import httpx  # loaded already: a client was made
+
         if isinstance(err, httpx.TimeoutException):
             return OpenCodeError(
                 f"OpenCode at {self.base_url} did not answer {method} {path} in time",
@@ -333,6 +341,8 @@ class OpenCodeClient:
         timeout: float | None = None,
         expect_json: bool = True,
     ) -> Any:
+        import httpx  # loaded already: a client was made
+
         query = dict(params or {})
         if directory is not None:
             query["directory"] = directory
@@ -574,6 +584,9 @@ class OpenCodeClient:
         ``opencode-stream-cut`` (a caller that wants more reconnects). Stop
         early by closing the generator (``break`` out of the loop).
         """
+        import httpx  # loaded already: a client was made
+        from httpx_sse import SSEError, connect_sse
+
         path = "/event" if directory is not None else "/global/event"
         params = {"directory": directory} if directory is not None else None
         timeout = httpx.Timeout(self.timeout, read=read_timeout)
@@ -616,6 +629,8 @@ class OpenCodeClient:
 
 def _error_detail(response: httpx.Response) -> str | None:
     """The server's own message from an error body, if it has one."""
+    import httpx  # loaded already: a response came
+
     try:
         response.read()
         body = response.json()

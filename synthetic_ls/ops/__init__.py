@@ -20,7 +20,7 @@ OPERATIONS: dict[str, str] = {
     # constructs
     "plan_construct": "constructs",
     "create_construct": "constructs",
-    "show_construct": "constructs",
+    "show_construct": "show",
     "edit_construct": "constructs",
     "remove_construct": "constructs",
     "list_constructs": "listing",

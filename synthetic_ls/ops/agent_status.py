@@ -195,7 +195,8 @@ def overlay(ctx: Context, constructs: Sequence[Construct]) -> Poll:
     tell, is shown as recorded.
     """
     agents = poll_agents(ctx, constructs)
-    if not agents:
+    if not any(info.state in _STATUS_OF for info in agents.values()):
+        # No agent told a state that moves a status (no server: all unknown).
         return Poll(agents, list(constructs))
     shown: list[Construct] = []
     for c in constructs:
@@ -220,8 +221,9 @@ def poll_agents(ctx: Context, constructs: Sequence[Construct]) -> dict[str, Agen
     with_session = [c for c in constructs if c.opencode_session_id and c.workspace_path]
     if not with_session:
         return {}
-    unknown = {c.id: AgentInfo("unknown") for c in with_session}
-    server = running_server(ctx.store, ctx.config_result.config)
+    nobody = AgentInfo("unknown")  # frozen: one serves every construct
+    unknown = {c.id: nobody for c in with_session}
+    server = running_server(ctx.store, ctx.config_as_read)
     if server is None:
         return unknown
     found: dict[str, AgentInfo] = {}

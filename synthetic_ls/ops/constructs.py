@@ -34,9 +34,10 @@ from state_format.statuses import (
 )
 from state_format.store import one_line
 from synthetic_ls.errors import ConflictError, InvalidInputError
-from synthetic_ls.ops.agent_status import overlay
 from synthetic_ls.ops.recovery import settle
 from synthetic_ls.ops.services import ServiceJson
+from synthetic_ls.ops.show import services_and_ports as services_and_ports  # re-exported
+from synthetic_ls.ops.show import show_construct as show_construct  # re-exported
 from synthetic_ls.ops.views import (
     ConstructResult,
     ConstructView,
@@ -420,34 +421,6 @@ def write_record(
         )
         store.create(construct)
     return construct
-
-
-def show_construct(store: StateStore, ref: str, *, with_size: bool = False) -> ConstructResult:
-    """The construct ``ref`` names (id, exact name or unique id prefix), with its worktree."""
-    construct = store.resolve_construct(ref)
-    file = store.location(Construct, construct.id)
-    agents = {}
-    if construct.opencode_session_id:
-        poll = overlay(Context(store), [construct])
-        construct, agents = poll.constructs[0], poll.agents
-    view = views(store.repo.worktree, [construct], [file], with_size=with_size, agents=agents)[0]
-    return ConstructResult(view, extra=tuple(services_and_ports(store, construct.id).items()))
-
-
-class _ServicesAndPorts(TypedDict):
-    services: list[ServiceJson]
-    ports: list[PortJson]
-
-
-def services_and_ports(store: StateStore, construct_id: str) -> _ServicesAndPorts:
-    """``{"services": [...], "ports": [...]}`` of a construct, as ``show`` adds them."""
-    from synthetic_ls.ops.services import views_of
-    from synthetic_ls.provision.ports import allocations, port_dict
-
-    return {
-        "services": [v.to_dict() for v in views_of(store, construct_id)],
-        "ports": [port_dict(p) for p in allocations(store, construct_id)],
-    }
 
 
 def edit_construct(store: StateStore, options: EditOptions) -> EditResult:

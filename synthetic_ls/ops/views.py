@@ -18,10 +18,11 @@ from typing_extensions import TypedDict
 from state_format.errors import BrokenRecordError
 from state_format.owner import Liveness
 from state_format.records import Construct, format_timestamp
-from synthetic_ls.git import worktree_status
-from synthetic_ls.git.repo import GitRepo
 
 if TYPE_CHECKING:
+    # pygit2 comes with these: imported where a worktree exists to inspect,
+    # so listing and showing constructs whose folders are gone never load it.
+    from synthetic_ls.git.repo import GitRepo
     from synthetic_ls.ops.agent_status import AgentInfo
 
 #: Version of the JSON shapes (bumped only on an incompatible change).
@@ -240,11 +241,23 @@ def _base_target(git: GitRepo, construct: Construct) -> str | None:
     return construct.base_commit
 
 
+def _gone() -> WorktreeInfo:
+    """What a worktree whose folder is gone shows."""
+    return WorktreeInfo(False, None, None, 0, 0, [])
+
+
+def _has_checkout(path: str) -> bool:
+    """Whether ``path`` holds a checkout (its ``.git``); one ``lstat``."""
+    return os.path.lexists(f"{path}/.git") if path else False
+
+
 def worktree_info(git: GitRepo, construct: Construct, *, with_size: bool = False) -> WorktreeInfo:
     """Branch, ahead/behind its base, changes and optionally disk size of the worktree."""
     path = construct.workspace_path or ""
-    if not os.path.lexists(os.path.join(path, ".git")):
-        return WorktreeInfo(False, None, None, 0, 0, [])  # gone: nothing to compare
+    if not _has_checkout(path):
+        return _gone()  # gone: nothing to compare
+    from synthetic_ls.git import worktree_status  # pygit2: see the imports above
+
     state = worktree_status.worktree_state(
         git, Path(path), _base_target(git, construct), with_size=with_size
     )
@@ -276,9 +289,15 @@ def views(
     """
     infos: dict[str, WorktreeInfo] = {}
     with_tree = [c for c in constructs if c.workspace_path] if inspect else []
-    if with_tree:
+    # Folders that are gone are told apart first (one lstat each): only a
+    # worktree that is there needs the repository opened.
+    present = [c for c in with_tree if _has_checkout(c.workspace_path or "")]
+    infos = {c.id: _gone() for c in with_tree}
+    if present:
+        from synthetic_ls.git.repo import GitRepo
+
         git = GitRepo.discover(checkout)
-        infos = {c.id: worktree_info(git, c, with_size=with_size) for c in with_tree}
+        infos.update((c.id, worktree_info(git, c, with_size=with_size)) for c in present)
     agents = agents or {}
     return [
         ConstructView(c, f, infos.get(c.id), agents.get(c.id))

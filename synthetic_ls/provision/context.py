@@ -12,6 +12,7 @@ not once per construct).
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -80,6 +81,17 @@ class Context:
         """The config's model, or None when there is none or it has errors."""
         result = self.config_result
         return None if result.has_errors else result.config
+
+    @property
+    def config_as_read(self) -> SyntheticConfig | None:
+        """The config's model as read (errors or not); None when there is no config file.
+
+        For reads that only need a setting (the OpenCode server's url): with no
+        file, the reader (pydantic models, tree-sitter) is not even imported.
+        """
+        if not os.path.lexists(self.root / CONFIG_FILE):
+            return None
+        return self.config_result.config
 
     @cached_property
     def git(self) -> GitRepo:

@@ -288,7 +288,7 @@ def work_at_risk(
     flags = unsaved_work.hidden_flags(path)
     dirty = [
         line
-        for line in worktree_status.dirty_files(path)
+        for line in worktree_status.git_dirty_files(path)
         # A skip-worktree file is git's to leave out (sparse checkout); its
         # edits are judged by hidden_edits below, like git itself would.
         if line[3:] not in flags.skip_worktree

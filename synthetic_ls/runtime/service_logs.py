@@ -19,10 +19,14 @@ import os
 import stat
 import sys
 from pathlib import Path
-
-from filelock import FileLock
+from typing import TYPE_CHECKING
 
 from state_format.atomic import FILE_MODE, ensure_dir
+
+if TYPE_CHECKING:
+    # filelock imports asyncio (over 100 ms on a loaded machine): loaded by
+    # start_lock only, not by every read that shows a service.
+    from filelock import FileLock
 
 FOLDER = "service_logs"
 #: Default cap of one log file (bytes); ``SYNTHETIC_SERVICE_LOG_MAX`` overrides it.
@@ -155,6 +159,8 @@ def start_lock(state_dir: Path, construct_id: str, timeout: float = 600.0) -> Fi
     and every other command must go on meanwhile. Two starts of the same
     construct's services wait for each other instead of starting them twice.
     """
+    from filelock import FileLock  # see the imports above
+
     ensure_dir(state_dir / "locks")
     path = state_dir / "locks" / f"services-{construct_id}.lock"
     return FileLock(str(path), mode=FILE_MODE, timeout=timeout, thread_local=False)

@@ -77,6 +77,30 @@ def test_branch_name_never_collides(repo: GitRepo) -> None:
         branches.branch_for_construct(repo, "abc", "bad prefix/", None)
 
 
+def test_git_status_lines_match_libgit2s(repo: GitRepo) -> None:
+    """Removal's check (git status) and show (pygit2) list the same changes the same way."""
+    root = repo.main_root
+    for rel in ("a.txt", "b.txt", "c.txt", "d.txt", "e.txt", "sub/f.txt"):
+        commit_file(root, rel, "one\n")
+    (root / "a.txt").write_text("edited\n")  # modified, not staged
+    (root / "b.txt").write_text("staged\n")
+    git(root, "add", "b.txt")  # staged
+    (root / "c.txt").write_text("staged\n")
+    git(root, "add", "c.txt")
+    (root / "c.txt").write_text("and edited again\n")  # staged and modified
+    (root / "d.txt").unlink()  # deleted, not staged
+    git(root, "rm", "-q", "e.txt")  # deletion staged
+    git(root, "mv", "sub/f.txt", "sub/g.txt")  # a rename, staged
+    (root / "new").mkdir()
+    (root / "new" / "h.txt").write_text("untracked\n")
+    (root / "added.txt").write_text("new\n")
+    git(root, "add", "added.txt")  # a new file, staged
+    (root / "x.local").write_text("ignored\n")
+    expected = worktree_status.dirty_files(root)
+    assert len(expected) == 9
+    assert worktree_status.git_dirty_files(root) == expected
+
+
 def test_ref_file_folder_clash_is_avoided(repo: GitRepo) -> None:
     git(repo.main_root, "branch", "p")
     # refs/heads/p exists as a file, so p/x cannot be created: the chooser must notice.

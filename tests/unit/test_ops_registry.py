@@ -87,7 +87,7 @@ HELPERS: dict[str, str] = {
     "agent_status.overlay": "a read's overlay of live agent states, used by views",
     "agent_status.poll_agents": "asks the server for agent states; part of the overlay",
     "constructs.write_record": "a step of create_construct",
-    "constructs.services_and_ports": "part of a construct's view",
+    "show.services_and_ports": "part of a construct's view",
     "constructs.remove": "remove_construct under a given context (land --remove, discard)",
     "doctor.collect_findings": "the read half of run_doctor",
     "recovery.work_for": "builds the Work recovery hands on",
