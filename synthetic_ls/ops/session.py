@@ -27,6 +27,7 @@ from state_format.protocol import StateStore
 from state_format.records import Construct
 from synthetic_ls.errors import InvalidInputError, NotFoundError, SyntheticError
 from synthetic_ls.opencode.client import (
+    EVENT_READ_TIMEOUT,
     STREAM_CUT,
     TIMEOUT,
     TURN_TIMEOUT,
@@ -545,6 +546,10 @@ class TurnEnd:
     reply: str | None = None
 
 
+#: How often OpenCode's event stream sends ``server.heartbeat`` (seconds, about).
+HEARTBEAT = 10.0
+
+
 def follow(
     client: OpenCodeClient,
     target: SessionTarget,
@@ -573,17 +578,38 @@ def follow(
     def ended() -> TurnEnd:
         return TurnEnd(agent_status.ERROR if error else agent_status.IDLE, error, lines.reply)
 
+    def past_deadline() -> bool:
+        return deadline is not None and time.monotonic() >= deadline
+
+    def at_deadline() -> TurnEnd:
+        # Say what the agent does now, asked of the server: waiting for a
+        # permission is not "still working".
+        now = _current(client, target)
+        if now != agent_status.BUSY:
+            return ended() if now == agent_status.IDLE else TurnEnd(now)
+        raise OpenCodeError(
+            f"the agent of {target.construct.id} was still working after "
+            f"{timeout:g} s; `synthetic session watch` follows it further",
+            code=TIMEOUT, session_id=target.session_id,
+        )
+
+    short = False  # connected with a read timeout that ends at the deadline
     while True:
+        # A quiet stream (an agent waiting for a permission sends only a
+        # heartbeat, every HEARTBEAT s) must not outlast the deadline: once
+        # less than a heartbeat is left, connect again reading no longer
+        # than what is left, so that the read itself ends at the deadline.
+        read_timeout = EVENT_READ_TIMEOUT
+        if deadline is not None and deadline - time.monotonic() < HEARTBEAT:
+            read_timeout, short = max(0.05, deadline - time.monotonic()), True
         try:
-            for event in client.events(directory=target.directory):
+            for event in client.events(directory=target.directory, read_timeout=read_timeout):
                 if cancelled is not None and cancelled():
                     return TurnEnd(agent_status.BUSY)
-                if deadline is not None and time.monotonic() > deadline:
-                    raise OpenCodeError(
-                        f"the agent of {target.construct.id} was still working after "
-                        f"{timeout:g} s; `synthetic session watch` follows it further",
-                        code=TIMEOUT, session_id=target.session_id,
-                    )
+                if past_deadline():
+                    return at_deadline()
+                if not short and deadline is not None and deadline - time.monotonic() < HEARTBEAT:
+                    break  # and connect again, with the short read
                 if event.type == "server.connected":
                     failures = 0
                     if first:
@@ -622,6 +648,8 @@ def follow(
         except OpenCodeError as err:
             if err.code not in _RECONNECTABLE:
                 raise
+            if past_deadline():
+                return at_deadline()
             failures += 1
             if failures > MAX_RECONNECTS:
                 raise

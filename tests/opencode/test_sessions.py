@@ -215,6 +215,21 @@ def test_tool_call_asks_permission_and_is_approved(
     assert tools == [{"tool": "bash", "status": "completed", "title": "echo hi > made.txt"}]
 
 
+def test_watch_of_an_agent_waiting_for_permission_stops_at_its_timeout(
+    repo: Path, served: OpenCodeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The stream is quiet but for heartbeats: watch ends at --timeout and says the agent
+    waits for a permission, without reconnecting (issue 20, item 19)."""
+    cid = new_agent(capsys)["id"]
+    assert cli_json(capsys, "session", "send", cid, "[tool:bash echo hi]", "--wait")[
+        "state"] == "awaiting_input"
+    code, out, err = cli(capsys, "session", "watch", cid, "--timeout", "2", "--json")
+    assert code == 0, (out, err)
+    assert json.loads(out)["state"] == "awaiting_input"
+    assert "reconnecting" not in out + err and "still working" not in out + err
+    assert cli_json(capsys, "session", "deny", cid)["reply"] == "reject"
+
+
 def test_deny_ends_the_turn_and_approve_without_request_is_clear(
     repo: Path, served: OpenCodeServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
