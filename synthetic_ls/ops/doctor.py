@@ -186,10 +186,21 @@ def collect_findings(store: StateStore) -> list[Finding]:
     constructs = listing.records
     findings.extend(_operation_findings(ctx, constructs))
     findings.extend(_temp_file_findings(store))
-    survey = Survey(ctx, constructs, worktree_admin.list_worktrees(ctx.git))
+    survey = Survey(ctx, constructs, _worktrees(ctx))
     for resource in RESOURCES:
         findings.extend(resource.check(survey))
     return findings
+
+
+def _worktrees(ctx: Context) -> list[worktree_admin.WorktreeEntry]:
+    """git's worktrees; none in a repository git's library cannot open (SHA-256), whose
+    constructs have none, so that the doctor still checks everything else there."""
+    try:
+        return worktree_admin.list_worktrees(ctx.git)
+    except CodedError as err:
+        if err.code == "sha256-repository":
+            return []
+        raise
 
 
 def _apply(finding: Finding) -> None:

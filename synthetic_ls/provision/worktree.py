@@ -18,7 +18,7 @@ from typing_extensions import TypedDict
 
 from state_format.records import Construct
 from state_format.text import one_line
-from synthetic_ls.errors import ConflictError
+from synthetic_ls.errors import ConflictError, SyntheticError
 from synthetic_ls.git import branches, include_copy, unsaved_work, worktree_admin, worktree_status
 from synthetic_ls.git.repo import GitRepo
 from synthetic_ls.provision.lifecycle import Finding, Made, PlanItem, Resource
@@ -177,6 +177,10 @@ class WorktreeResource(Resource[WorktreeMade]):
         journal = work.journal
         kept = journal is not None and journal.op == "remove-worktree"
         c = work.construct
+        if not c.workspace_path and not c.branch:
+            # A record-only construct: nothing of git's to release, so git is
+            # not even opened (it may be one libgit2 cannot open: SHA-256).
+            return []
         notes = release_worktree(
             work.git, c, force=work.settings.force, record_kept=kept,
             landed_tip=work.settings.landed_tip,
@@ -190,8 +194,17 @@ class WorktreeResource(Resource[WorktreeMade]):
         return notes
 
     def check(self, survey: Survey) -> list[Finding]:
-        """Moved, missing and locked worktrees, unregistered ones and orphan branches."""
-        return worktree_findings(survey)
+        """Moved, missing and locked worktrees, unregistered ones and orphan branches.
+
+        None in a repository git's library cannot open (SHA-256): no construct
+        there has a worktree (``new`` refuses one), and the other checks go on.
+        """
+        try:
+            return worktree_findings(survey)
+        except SyntheticError as err:
+            if err.code == "sha256-repository":
+                return []
+            raise
 
 
 # -- removal ----------------------------------------------------------------------

@@ -328,14 +328,20 @@ def test_sha256_repository_is_refused_clearly(
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "initial")
     monkeypatch.chdir(path)
-    for argv in (("new", "x"), ("doctor",), ("import", str(path))):
+    for argv in (("new", "x"), ("import", str(path))):
         code, _, err = cli(capsys, *argv)
         assert code == ExitCode.INVALID, err
         assert "SHA-256" in err and "--no-worktree" in err
     assert records(path) == []
-    # Records without a worktree still work there.
+    # Records without a worktree still work there, through their whole life
+    # (issue 20, item 9: rm marked one deleting, then everything exited 7).
     code, _, err = cli(capsys, "new", "plain", "--no-worktree")
     assert code == 0, err
+    for argv in (("edit", "plain", "--name", "plainer"), ("doctor",), ("doctor", "--fix"),
+                 ("rm", "plainer", "--yes")):
+        code, out, err = cli(capsys, *argv)
+        assert code == 0, (argv, out, err)
+    assert records(path) == []
 
 
 def test_git_dir_set_outside_any_checkout(
