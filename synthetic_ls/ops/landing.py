@@ -327,20 +327,20 @@ def _land_git(
         steps.begin("merge")
         proc = _git(steps, checkout, "merge", "--no-edit", "-m", message, span.head)
         if proc.returncode != 0:
-            roll_back_target(checkout, before)
+            roll_back_target(checkout, before, span.head)
             raise _failed(span, strategy, checkout, proc, f"merging {span.branch}")
         fast_forward = gitr.rev(checkout, "HEAD") == span.head
     elif strategy in ("squash", "apply"):
         steps.begin("squash")
         proc = _git(steps, checkout, "merge", "--squash", span.head)
         if proc.returncode != 0:
-            roll_back_target(checkout, before)
+            roll_back_target(checkout, before, span.head)
             raise _failed(span, strategy, checkout, proc, f"squashing {span.branch}")
         if strategy == "squash":
             steps.begin("commit")
             proc = _git(steps, checkout, "commit", "-q", "-m", message or "")
             if proc.returncode != 0:
-                roll_back_target(checkout, before)
+                roll_back_target(checkout, before, span.head)
                 raise _failed(span, strategy, checkout, proc, "committing the squash")
         else:
             listed = gitr.run_git(
@@ -352,14 +352,14 @@ def _land_git(
         steps.begin("rebase")
         proc = _git(steps, worktree, "rebase", "-q", span.target_tip)
         if proc.returncode != 0:
-            undo_rebase(worktree, span.head)
+            undo_rebase(worktree, span.head, span.branch)
             raise _failed(span, strategy, worktree, proc, f"rebasing {span.branch}")
         new_head = gitr.rev(worktree, "HEAD") or span.head
         steps.begin("fast-forward", rebased=new_head)
         proc = _git(steps, checkout, "merge", "--ff-only", "-q", new_head)
         if proc.returncode != 0:
-            roll_back_target(checkout, before)
-            undo_rebase(worktree, span.head)
+            roll_back_target(checkout, before, span.head)
+            undo_rebase(worktree, span.head, span.branch)
             raise _failed(span, strategy, checkout, proc, f"fast-forwarding {span.target}")
         fast_forward = True
     return fast_forward, staged
