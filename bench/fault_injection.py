@@ -1,12 +1,12 @@
-"""Fault injection: ``kill -9`` a creation at every step, then ``doctor --fix``; count what is left.
+"""Fault injection: ``kill -9`` each operation at every step, then ``doctor --fix``; check.
 
-For each step of ``synthetic new`` on the built-in example's template (the
-record, then each resource: worktree, prompt bundle, ports, services, agent
-session ...) and each round, it starts ``synthetic new`` in its own process
-group, waits until the record's journal says that step has begun (plus a
-delay that differs per round: at once, a little later, later still), sends
-SIGKILL to the whole group, and runs ``synthetic doctor --fix``. Then it
-counts what a crash must never leave behind:
+**Creation.** For each step of ``synthetic new`` on the built-in example's
+template (the record, then each resource: worktree, prompt bundle, ports,
+services, agent session ...) and each round, it starts ``synthetic new`` in
+its own process group, waits until the record's journal says that step has
+begun (plus a delay that differs per round: at once, a little later, later
+still), sends SIGKILL to the whole group, and runs ``synthetic doctor
+--fix``. Then it counts what a crash must never leave behind:
 
 * worktrees: linked worktrees git still lists, and folders in the worktrees
   folder;
@@ -18,10 +18,28 @@ counts what a crash must never leave behind:
   creation was killed, so none may stay), broken files, prompt bundles or
   services without their construct.
 
-Every count must be 0; the script exits 1 otherwise. ``--rounds 1`` is the
-reduced form the test suite runs. It uses the offline model and a managed
-``opencode serve`` with HOME in a temporary folder.
-Run: ``.venv/bin/python bench/fault_injection.py [--rounds N]``.
+**The other operations**, the same way (the kill once the construct's
+journal shows the step begun, plus the round's delay), each on a construct
+made for it: ``services restart``, ``start`` and ``stop`` (every service
+ends stopped, no process left in the worktree); ``commit`` (the commit is
+made whole, or the index and files are as before); ``land`` with each
+strategy, merge, squash, rebase and apply (the target holds the work and
+the record says ``completed``, or the target is exactly as before with no
+``MERGE_HEAD``, ``SQUASH_MSG``, rebase folder or lock file left, and the
+construct's branch as before); the person stages a file and edits another
+in the target checkout after the kill, and that work must come through the
+fix untouched; ``discard`` (forced: the construct had unmerged commits and
+uncommitted changes) and ``rm --keep-session`` (record, worktree, branch,
+ports and processes gone; the session gone, or kept as asked). After each,
+``synthetic ls`` must show no operation and ``synthetic doctor`` (no fix)
+no finding. Each wrong thing counts as one inconsistency.
+
+Every count must be 0; the script exits 1 otherwise. ``--rounds 1
+--sample`` is the reduced form the test suite runs (every creation step,
+and one step of a services restart, a commit and a discard). It uses the
+offline model and a managed ``opencode serve`` with HOME in a temporary
+folder.
+Run: ``.venv/bin/python bench/fault_injection.py [--rounds N] [--sample] [--only PART]``.
 """
 
 from __future__ import annotations
@@ -215,6 +233,18 @@ class OpCounts:
     problems: list[str] = field(default_factory=list)
 
 
+#: ``--sample``: one kill per operation kind, at the step where it works the longest
+#: (the reduced form the test suite runs, with tests/integration/test_killed_operations.py
+#: killing landings and a discard at fixed points).
+SAMPLE = {"services restart": "service:web", "commit": "commit", "discard": "session"}
+#: The steps to kill at, by operation (None: every step).
+chosen: dict[str, str] | None = None
+
+
+def wanted(what: str, step: str) -> bool:
+    return chosen is None or chosen.get(what) == step
+
+
 class OpLab(Lab):
     """The lab with the helpers the operation scenarios need."""
 
@@ -347,8 +377,10 @@ def run_services(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
         "stop": ("services-stop", ["service:web"], True),
     }
     for action, (op, steps, running) in plans.items():
-        tally = counts.setdefault(f"services {action}", OpCounts())
         for step in steps:
+            if not wanted(f"services {action}", step):
+                continue
+            tally = counts.setdefault(f"services {action}", OpCounts())
             for round_number in range(rounds):
                 lab.synthetic("services", "start" if running else "stop", cid)
                 hit = kill_op(lab, ["services", action, cid], cid, op, step,
@@ -365,8 +397,10 @@ def run_commit(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
     """commit killed at each step: the commit is made whole, or the index is as before."""
     made = lab.make()
     cid, worktree = made["id"], Path(made["workspace_path"])
-    tally = counts.setdefault("commit", OpCounts())
     for step in ("stage", "commit"):
+        if not wanted("commit", step):
+            continue
+        tally = counts.setdefault("commit", OpCounts())
         for round_number in range(rounds):
             OpLab.n += 1
             name, text = f"work-{OpLab.n}.txt", f"work {OpLab.n}\n"
@@ -403,8 +437,10 @@ def run_land(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
     """land (each strategy) killed at each step: landed with the record updated, or
     the target exactly as before; the person's own work in the target untouched."""
     for strategy, steps in LAND_STEPS.items():
-        tally = counts.setdefault(f"land --{strategy}", OpCounts())
         for step in steps:
+            if not wanted(f"land --{strategy}", step):
+                continue
+            tally = counts.setdefault(f"land --{strategy}", OpCounts())
             for round_number in range(rounds):
                 made = lab.make()
                 cid, worktree = made["id"], Path(made["workspace_path"])
@@ -481,8 +517,10 @@ def run_removal(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
     removal_steps = ["session", "services", "prompt-bundle", "ports", "include-files",
                      "worktree"]
     for command in ("discard", "rm --keep-session"):
-        tally = counts.setdefault(command, OpCounts())
         for step in removal_steps if command == "discard" else ["services", "worktree"]:
+            if not wanted(command, step):
+                continue
+            tally = counts.setdefault(command, OpCounts())
             for round_number in range(rounds):
                 made = lab.make(agent=True)
                 cid, worktree = made["id"], made["workspace_path"]
@@ -531,8 +569,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=("create", "services", "commit", "land", "remove"),
                         action="append", help="run only these parts (default: all)")
+    parser.add_argument("--sample", action="store_true",
+                        help="kill each operation other than creation at one step only: "
+                             + ", ".join(f"{k} at {v}" for k, v in SAMPLE.items()))
     args = parser.parse_args()
     parts = args.only or ["create", "services", "commit", "land", "remove"]
+    global chosen
+    chosen = SAMPLE if args.sample else None
     tmp = Path(tempfile.mkdtemp(prefix="fault-injection-"))
     model_url, stop_model = start_in_thread()
     lab = OpLab(tmp, model_url)
