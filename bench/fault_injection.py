@@ -459,7 +459,11 @@ def run_land(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
                 edited = (lab.repo / PERSON_EDITED).read_text() + "mine, unstaged\n"
                 (lab.repo / PERSON_EDITED).write_text(edited)
                 problems = _fix(lab)
-                problems += lab.git_leftovers(lab.repo) + lab.git_leftovers(worktree)
+                left = lab.git_leftovers(lab.repo) + lab.git_leftovers(worktree)
+                if strategy == "apply" and lab.git("show", f":{name}") + "\n" == text:
+                    # An apply leaves the squash message for the person's `git commit`.
+                    left = [x for x in left if not x.endswith("SQUASH_MSG left")]
+                problems += left
                 problems += _check_landing(lab, strategy, cid, before, name, text, edited)
                 if lab.git("rev-parse", "HEAD") == before:  # not landed: the branch as before
                     if lab.git("symbolic-ref", "-q", "HEAD", cwd=worktree) != (
@@ -474,6 +478,7 @@ def run_land(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
                 # Start the next run clean: the person's work, the landing's, the construct.
                 lab.git("reset", "-q", "--hard")
                 lab.git("clean", "-qfd")
+                (lab.repo / ".git" / "SQUASH_MSG").unlink(missing_ok=True)
                 lab.synthetic("rm", cid, "--yes", "--force")
 
 
