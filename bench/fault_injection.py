@@ -71,6 +71,8 @@ GIT_ENV = {
 }
 #: After the step begins, wait this long before the kill (one per round, cycling).
 DELAYS = (0.0, 0.05, 0.15, 0.3)
+#: The same for the other operations, whose git steps take a few milliseconds.
+OP_DELAYS = (0.0, 0.02, 0.05, 0.15)
 
 
 @dataclass
@@ -384,12 +386,12 @@ def run_services(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
             for round_number in range(rounds):
                 lab.synthetic("services", "start" if running else "stop", cid)
                 hit = kill_op(lab, ["services", action, cid], cid, op, step,
-                              DELAYS[round_number % len(DELAYS)])
+                              OP_DELAYS[round_number % len(OP_DELAYS)])
                 problems = _fix(lab)
                 if not hit:  # it finished first: stop them, as settling would
                     lab.synthetic("services", "stop", cid)
                 problems += lab.services_stopped(cid, worktree) + lab.clean()
-                _tally(tally, f"services {action}", step, hit, problems)
+                _tally(tally, f"services {action}", step, hit, problems, round_number)
     lab.synthetic("rm", cid, "--yes", "--force")
 
 
@@ -408,7 +410,7 @@ def run_commit(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
             head = lab.git("rev-parse", "HEAD", cwd=worktree)
             index = lab.git("write-tree", cwd=worktree)
             hit = kill_op(lab, ["commit", cid, "-m", f"work {OpLab.n}"], cid, "commit", step,
-                          DELAYS[round_number % len(DELAYS)])
+                          OP_DELAYS[round_number % len(OP_DELAYS)])
             problems = _fix(lab) + lab.git_leftovers(worktree)
             now = lab.git("rev-parse", "HEAD", cwd=worktree)
             if now == head:
@@ -421,7 +423,7 @@ def run_commit(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
             elif lab.git("show", f"HEAD:{name}", cwd=worktree) + "\n" != text:
                 problems.append(f"the commit does not hold {name}")
             problems += lab.clean()
-            _tally(tally, "commit", step, hit, problems)
+            _tally(tally, "commit", step, hit, problems, round_number)
             if now == head:  # not committed: commit it, to start the next run clean
                 lab.synthetic("commit", cid, "-m", "after")
     lab.synthetic("rm", cid, "--yes", "--force")
@@ -452,7 +454,7 @@ def run_land(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
                 before = lab.git("rev-parse", "HEAD")
                 head = lab.git("rev-parse", "HEAD", cwd=worktree)
                 hit = kill_op(lab, ["land", cid, f"--{strategy}", "-m", "landed"], cid, "land",
-                              step, DELAYS[round_number % len(DELAYS)])
+                              step, OP_DELAYS[round_number % len(OP_DELAYS)])
                 # The person carries on in the target checkout meanwhile.
                 (lab.repo / PERSON_STAGED).write_text("mine, staged\n")
                 lab.git("add", PERSON_STAGED)
@@ -474,7 +476,7 @@ def run_land(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
                     if lab.git("status", "--porcelain", "-uno", cwd=worktree):
                         problems.append("the construct's worktree has changes left")
                 problems += lab.clean()
-                _tally(tally, f"land --{strategy}", step, hit, problems)
+                _tally(tally, f"land --{strategy}", step, hit, problems, round_number)
                 # Start the next run clean: the person's work, the landing's, the construct.
                 lab.git("reset", "-q", "--hard")
                 lab.git("clean", "-qfd")
@@ -537,7 +539,7 @@ def run_removal(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
                 args = (["discard", cid, "--yes"] if command == "discard"
                         else ["rm", cid, "--yes", "--keep-session"])
                 hit = kill_op(lab, args, cid, "remove", step,
-                              DELAYS[round_number % len(DELAYS)])
+                              OP_DELAYS[round_number % len(OP_DELAYS)])
                 problems = _fix(lab)
                 if lab.record(cid) is not None:
                     problems.append(f"{cid} is still there")
@@ -554,18 +556,21 @@ def run_removal(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
                 if command != "discard" and not kept:
                     problems.append(f"session {session} deleted, though asked to keep it")
                 problems += lab.clean()
-                _tally(tally, command, step, hit, problems)
+                _tally(tally, command, step, hit, problems, round_number)
                 for left in json.loads(lab.synthetic("ls", "--json").stdout or "{}").get(
                         "constructs", []):
                     lab.synthetic("rm", left["id"], "--yes", "--force")
 
 
-def _tally(tally: OpCounts, what: str, step: str, hit: bool, problems: list[str]) -> None:
+def _tally(tally: OpCounts, what: str, step: str, hit: bool, problems: list[str],
+           round_number: int) -> None:
+    delay = OP_DELAYS[round_number % len(OP_DELAYS)]
     tally.runs += 1
     tally.hits += hit
     tally.problems += [f"{what} at {step}: {p}" for p in problems]
     status = "ok" if not problems else "WRONG: " + "; ".join(problems)
-    print(f"  kill {what} at {step:<14} {'killed mid-step' if hit else 'finished first'}; "
+    print(f"  kill {what} at {step:<14} +{delay:.2f}s  "
+          f"{'killed mid-step' if hit else 'finished first'}; "
           f"{status}", flush=True)
 
 
