@@ -221,3 +221,23 @@ def test_a_killed_discard_is_finished_as_a_discard(repo: Path, tmp_path: Path) -
     assert listed == []
     assert not wt.exists()
     assert git(repo, "branch", "--list", made["branch"]) == ""
+
+
+def test_a_removal_killed_while_git_deleted_the_worktree_is_finished(
+    repo: Path, tmp_path: Path
+) -> None:
+    """`git worktree remove` killed half-way: the folder lost its `.git` link, git's entry
+    is still there; the doctor puts the link back and lets git finish."""
+    made = json.loads(
+        synthetic(repo, tmp_path, "new", "job", "--template", "svc", "--json").stdout
+    )
+    wt = Path(made["workspace_path"])
+    kill_when(repo, tmp_path, tmp_path / "stopping", "rm", made["id"], "--yes")
+    # What the killed git had deleted already (it goes through the folder in any order).
+    (wt / ".git").unlink()
+    (wt / "README.md").unlink()
+    doctor_clean(repo, tmp_path)
+    assert json.loads(synthetic(repo, tmp_path, "ls", "--json").stdout)["constructs"] == []
+    assert not wt.exists()
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+    assert git(repo, "branch", "--list", made["branch"]) == ""
