@@ -206,7 +206,8 @@ def release(work: Release, resources: Sequence[Resource[Any]], *, op: str) -> li
         # in between only repeats a release, and every release is idempotent.
         if finished is not None:
             journal = journal.finish(finished)
-        journal = journal.start(resource.name)
+        if resource.name not in journal.started:  # a resumed step is not begun twice
+            journal = journal.start(resource.name)
         work.update(journal=journal, **first)
         first = {}
         try:
