@@ -457,7 +457,9 @@ def run_land(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
                               step, OP_DELAYS[round_number % len(OP_DELAYS)])
                 # The person carries on in the target checkout meanwhile.
                 (lab.repo / PERSON_STAGED).write_text("mine, staged\n")
-                lab.git("add", PERSON_STAGED)
+                # Refused while a killed git's index.lock is there: then nothing is staged.
+                staged = subprocess.run(["git", "add", PERSON_STAGED], cwd=lab.repo,
+                                        capture_output=True).returncode == 0
                 edited = (lab.repo / PERSON_EDITED).read_text() + "mine, unstaged\n"
                 (lab.repo / PERSON_EDITED).write_text(edited)
                 problems = _fix(lab)
@@ -466,7 +468,7 @@ def run_land(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
                     # An apply leaves the squash message for the person's `git commit`.
                     left = [x for x in left if not x.endswith("SQUASH_MSG left")]
                 problems += left
-                problems += _check_landing(lab, strategy, cid, before, name, text, edited)
+                problems += _check_landing(lab, strategy, cid, before, name, text, edited, staged)
                 if lab.git("rev-parse", "HEAD") == before:  # not landed: the branch as before
                     if lab.git("symbolic-ref", "-q", "HEAD", cwd=worktree) != (
                             f"refs/heads/{made['branch']}"):
@@ -485,7 +487,7 @@ def run_land(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
 
 
 def _check_landing(lab: OpLab, strategy: str, cid: str, before: str, name: str, text: str,
-                   edited: str) -> list[str]:
+                   edited: str, staged: bool) -> list[str]:
     problems = []
     status = (lab.record(cid) or {}).get("status")
     now = lab.git("rev-parse", "HEAD")
@@ -507,8 +509,10 @@ def _check_landing(lab: OpLab, strategy: str, cid: str, before: str, name: str, 
         if (lab.repo / name).exists():
             problems.append(f"not landed, but {name} was left in the target checkout")
     # The person's work: exactly their staged file and their edit, nothing else.
-    if lab.git("show", f":{PERSON_STAGED}") != "mine, staged":
+    if staged and lab.git("show", f":{PERSON_STAGED}") != "mine, staged":
         problems.append("the person's staged file is no longer staged")
+    if (lab.repo / PERSON_STAGED).read_text() != "mine, staged\n":
+        problems.append("the person's new file was lost")
     if (lab.repo / PERSON_EDITED).read_text() != edited:
         problems.append("the person's unstaged edit was lost")
     changed = sorted(line[3:] for line in lab.git("status", "--porcelain").splitlines())
