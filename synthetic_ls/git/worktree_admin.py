@@ -84,7 +84,33 @@ def remove_worktree(repo: GitRepo, path: Path, *, force: bool, unlock: bool = Fa
         args.append("--force")
     if unlock or not path.exists():
         args.append("--force")  # given twice, git also removes locked worktrees
-    run_git(repo.main_root, *args, "--", str(path), step="git worktree remove")
+    try:
+        run_git(repo.main_root, *args, "--", str(path), step="git worktree remove")
+    except GitError:
+        # A `git worktree remove` killed half-way deletes the folder's files
+        # (its `.git` link among them) before git's entry: git then refuses
+        # ("'.git' does not exist"). Put the link back and let git finish.
+        if not _relink(repo, path):
+            raise
+        run_git(repo.main_root, *args, "--", str(path), step="git worktree remove")
+
+
+def _relink(repo: GitRepo, path: Path) -> bool:
+    """Write back the ``.git`` link of the registered worktree at ``path``; True if it did."""
+    link = path / ".git"
+    if not path.is_dir() or link.exists() or link.is_symlink():
+        return False
+    admin_root = repo.common_dir / "worktrees"
+    wanted = link.resolve()
+    for admin in sorted(admin_root.iterdir()) if admin_root.is_dir() else []:
+        try:
+            gitdir = Path((admin / "gitdir").read_text().strip())
+        except OSError:
+            continue
+        if gitdir.resolve() == wanted:
+            link.write_text(f"gitdir: {admin}\n")
+            return True
+    return False
 
 
 def prune(repo: GitRepo) -> None:

@@ -362,14 +362,14 @@ def _land_git(
         steps.begin("rebase")
         proc = _git(steps, worktree, "rebase", "-q", span.target_tip)
         if proc.returncode != 0:
-            undo_rebase(worktree, span.head, None, before)
+            undo_rebase(worktree, span.head, span.branch, None, before)
             raise _failed(span, strategy, worktree, proc, f"rebasing {span.branch}")
         new_head = gitr.rev(worktree, "HEAD") or span.head
         steps.begin("fast-forward", rebased=new_head)
         proc = _git(steps, checkout, "merge", "--ff-only", "-q", new_head)
         if proc.returncode != 0:
             roll_back_target(checkout, before, new_head)
-            undo_rebase(worktree, span.head, new_head, before)
+            undo_rebase(worktree, span.head, span.branch, new_head, before)
             raise _failed(span, strategy, checkout, proc, f"fast-forwarding {span.target}")
         fast_forward = True
     return fast_forward, staged

@@ -21,7 +21,7 @@ from state_format.statuses import Status
 from synthetic_ls.errors import ConflictError, OperationCancelledError, SyntheticError
 from synthetic_ls.provision.lifecycle import PlanItem, Resource
 from synthetic_ls.provision.step_error import StepFailedError
-from synthetic_ls.provision.work import Creation, Release, Work
+from synthetic_ls.provision.work import Creation, Release, ReleaseSettings, Work
 from synthetic_ls.runtime.groups import end_group
 
 
@@ -190,7 +190,12 @@ def release(work: Release, resources: Sequence[Resource[Any]], *, op: str) -> li
     journal = work.journal
     resuming = journal is not None and journal.op == op
     # Resuming, this process owns the removal from now on.
-    journal = journal.taken_over() if journal is not None and resuming else Journal.begin(op)
+    # The settings go into the journal: recovery finishes the removal as it was asked.
+    journal = (
+        journal.taken_over()
+        if journal is not None and resuming
+        else Journal.begin(op, facts=work.settings.to_facts())
+    )
     first: dict[str, Any] = {"status": Status.DELETING} if op == "remove" and not resuming else {}
     notes: list[str] = []
     finished: str | None = None
@@ -201,7 +206,8 @@ def release(work: Release, resources: Sequence[Resource[Any]], *, op: str) -> li
         # in between only repeats a release, and every release is idempotent.
         if finished is not None:
             journal = journal.finish(finished)
-        journal = journal.start(resource.name)
+        if resource.name not in journal.started:  # a resumed step is not begun twice
+            journal = journal.start(resource.name)
         work.update(journal=journal, **first)
         first = {}
         try:
@@ -309,9 +315,13 @@ def recover(work: Work, resources: Sequence[Resource[Any]]) -> Recovery | None:
             code="conflict",
         )
     if journal.rolls_forward:
-        # A removal is finished with nothing forced: a step that would lose
-        # work stops and says so (its checks were passed before it began).
-        notes = release(Release(work.ctx, work.construct, work.template), resources, op=journal.op)
+        # A removal is finished with the settings it was asked for (a discard
+        # forced, a session to keep), as its journal recorded them; one that
+        # recorded none is finished with nothing forced: a step that would
+        # lose work stops and says so.
+        settings = ReleaseSettings.from_facts(journal.facts)
+        release_work = Release(work.ctx, work.construct, work.template, settings)
+        notes = release(release_work, resources, op=journal.op)
         return Recovery(work.construct.id, journal.op, "completed", notes)
     notes, failed = _undo(work, resources, journal)
     if failed:

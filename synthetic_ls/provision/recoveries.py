@@ -15,6 +15,7 @@ not import each other.
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 from state_format.journal import Journal
@@ -28,86 +29,163 @@ from synthetic_ls.provision.work import Work
 # -- landing -------------------------------------------------------------------------
 
 
-def _names(cwd: Path, *args: str) -> set[str]:
-    """The paths a ``git ... --name-only -z`` command lists."""
-    out = gitr.run_git(cwd, *args, step="listing changed paths").stdout
-    return {p for p in out.split("\0") if p}
+def _entries(checkout: Path, treeish: str | None, paths: list[str]) -> dict[str, str]:
+    """``mode blob`` of each of ``paths`` in ``treeish`` (None: the index); absent: missing."""
+    if not paths:
+        return {}
+    args = (
+        ["ls-files", "-s", "-z"] if treeish is None else ["ls-tree", "-r", "-z", treeish]
+    )
+    proc = gitr.run_git(
+        checkout, *args, "--", *[f":(literal){p}" for p in paths], step="reading entries",
+        check=False,
+    )
+    found: dict[str, str] = {}
+    for item in proc.stdout.split("\0"):
+        info, _, path = item.partition("\t")
+        if not path:
+            continue
+        fields = info.split()
+        # ls-files -s: mode blob stage; ls-tree: mode type blob.
+        mode, blob = (fields[0], fields[1]) if treeish is None else (fields[0], fields[2])
+        found[path] = f"{mode} {blob}"
+    return found
 
 
-def roll_back_target(checkout: Path, before: str, landed: str) -> list[str]:
-    """Undo what landing ``landed`` left in the target checkout, and nothing else.
+def _landing_paths(checkout: Path, before: str, merged: str) -> list[str]:
+    """The paths the landing changes: those that differ between ``before`` and ``merged``."""
+    proc = gitr.run_git(
+        checkout, "diff-tree", "-r", "--name-only", "-z", "--no-renames", before, merged,
+        step="listing the landing's paths",
+    )
+    return [p for p in proc.stdout.split("\0") if p]
 
-    The target's HEAD is still ``before`` (nothing was committed). A merge or
-    squash that stopped left the merged files in the index and the files;
-    only those paths are put back as ``before`` has them, and only where the
-    index and the file still hold exactly what the landing put there: work a
-    person staged or edited meanwhile (even in one of those paths) stays, and
-    the notes say which paths were left. A merge in progress is forgotten
-    (``git merge --quit``), never aborted (``git merge --abort`` resets every
-    staged path).
+
+def _file_blob(checkout: Path, path: str) -> str | None:
+    """The blob id of the file at ``path`` in the checkout (None: no such regular file)."""
+    full = checkout / path
+    if full.is_symlink() or not full.is_file():
+        return None
+    proc = gitr.run_git(
+        checkout, "hash-object", "--no-filters", "--", path, step="hashing a file", check=False
+    )
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def roll_back_target(checkout: Path, before: str, head: str) -> list[str]:
+    """Put back, in the target checkout at ``before``, exactly what the landing wrote.
+
+    A merge git began is forgotten (``merge --quit``, which leaves the index
+    and the files); then each path the landing changes (between ``before``
+    and the merged tree) has its index entry and its file put back as
+    ``before`` has them, where they are what the landing wrote. What the
+    person staged or edited meanwhile, in those paths or any other, is left
+    as it is (a note names such a path). Never ``reset --merge``/``--hard``.
     """
     notes: list[str] = []
-    merged = gitr.merge_check(checkout, before, landed).tree if landed else ""
-    if merged:
-        changed = _names(checkout, "diff", "--name-only", "-z", "--no-renames", before, merged)
-        if changed:
-            diff = ("diff", "--name-only", "-z", "--no-renames")
-            not_merged = _names(checkout, *diff, "--cached", merged)  # index vs the merge
-            not_before = _names(checkout, *diff, "--cached", before)  # index vs before
-            edited = _names(checkout, *diff)  # files vs the index
-            ours = sorted(changed - not_merged - edited)
-            theirs = sorted((changed - set(ours)) & (not_before | edited))
-            if ours:
-                listed = "".join(f":(literal){p}\0" for p in ours)
-                gitr.run_git(
-                    checkout, "restore", f"--source={before}", "--staged", "--worktree",
-                    "--pathspec-from-file=-", "--pathspec-file-nul",
-                    step="rolling back", input=listed,
-                )
-            if theirs:
-                notes.append(
-                    "left as they are, changed since the landing began: " + ", ".join(theirs[:20])
-                )
     if gitr.git_dir_file(checkout, "MERGE_HEAD").exists():
-        gitr.run_step(checkout, "merge", "--quit")
-    squash_msg = gitr.git_dir_file(checkout, "SQUASH_MSG")
+        gitr.run_git(checkout, "merge", "--quit", step="forgetting the merge")
     with contextlib.suppress(FileNotFoundError):
-        squash_msg.unlink()
+        gitr.git_dir_file(checkout, "SQUASH_MSG").unlink()
+    check = gitr.merge_check(checkout, before, head)
+    if not check.clean:
+        return notes
+    paths = _landing_paths(checkout, before, check.tree)
+    merged = _entries(checkout, check.tree, paths)
+    old = _entries(checkout, before, paths)
+    index = _entries(checkout, None, paths)
+    for path in paths:
+        staged = index.get(path)
+        if staged is not None and staged != merged.get(path) and staged != old.get(path):
+            notes.append(f"{path} has changes staged since the landing began; left as it is")
+            continue
+        if staged != old.get(path):
+            gitr.run_git(checkout, "reset", "-q", before, "--", f":(literal){path}",
+                         step="putting the index back")
+        wrote = merged.get(path, " ").split(" ")[1]
+        now = _file_blob(checkout, path)
+        if now is None and (checkout / path).exists():
+            notes.append(f"{path} is not a plain file now; left as it is")
+            continue
+        if now == (old.get(path, " ").split(" ")[1] or None):
+            continue
+        if now is not None and now != wrote:
+            notes.append(f"{path} was edited since the landing began; left as it is")
+            continue
+        if path in old:
+            gitr.run_git(checkout, "checkout", "-q", before, "--", f":(literal){path}",
+                         step="putting a file back")
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                (checkout / path).unlink()
+            _prune_empty_dirs(checkout, (checkout / path).parent)
     return notes
 
 
-def undo_rebase(worktree: Path, head: str, rebased: str | None, onto: str) -> list[str]:
-    """Put the construct's branch back at ``head``, only while it is as the landing left it.
+def _prune_empty_dirs(checkout: Path, folder: Path) -> None:
+    """Remove ``folder`` and its parents up to ``checkout`` while they are empty."""
+    while folder != checkout and checkout in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
 
-    A rebase stopped half-way is aborted (git puts the branch back itself).
-    A finished one is undone only when the branch is still at what the
-    landing's rebase made: ``rebased`` when the journal learnt it, else the
-    branch's last reflog entry being that rebase onto ``onto``. Commits made
-    on the branch since (an agent goes on working) are never reset away;
-    the note says the branch was left as it is.
+
+def undo_rebase(
+    worktree: Path, head: str, branch: str, rebased: str | None, onto: str
+) -> list[str]:
+    """Put the construct's worktree back on ``branch`` at ``head``: a landing's rebase undone.
+
+    A rebase stopped half-way is aborted (git puts the branch back itself);
+    one that ``--abort`` cannot end (its state half written by a killed git)
+    is forgotten with ``--quit``, which may leave HEAD detached: it is put
+    back on ``branch`` and reset to ``head`` (the worktree was clean when the
+    landing began, so what differs is the rebase's). A finished rebase is
+    undone only while the branch is still what the landing's rebase made:
+    ``rebased`` when the journal learnt it, else the branch's last reflog
+    entry being that rebase onto ``onto``. Commits made on the branch since
+    (an agent goes on working) are never reset away; the note says the
+    branch was left as it is.
     """
     if gitr.git_dir_file(worktree, "rebase-merge").exists() or gitr.git_dir_file(
         worktree, "rebase-apply"
     ).exists():
-        gitr.run_step(worktree, "rebase", "--abort")
+        aborted = gitr.run_step(worktree, "rebase", "--abort")
+        if aborted.returncode != 0:
+            gitr.run_git(worktree, "rebase", "--quit", step="forgetting the rebase")
+        on = gitr.run_step(worktree, "symbolic-ref", "-q", "HEAD").stdout.strip()
+        if branch and on != f"refs/heads/{branch}":
+            gitr.run_git(worktree, "symbolic-ref", "HEAD", f"refs/heads/{branch}",
+                         step="putting HEAD back on the branch")
+        _reset_to(worktree, head)
+        return []
     now = gitr.rev(worktree, "HEAD")
     if now is None or now == head:
         return []
     ours = rebased is not None and now == rebased
     if rebased is None:
-        branch = gitr.run_git(
+        on = gitr.run_git(
             worktree, "symbolic-ref", "-q", "HEAD", step="reading the branch", check=False
         ).stdout.strip()
         last = gitr.run_git(
-            worktree, "reflog", "-1", "--format=%gs", branch or "HEAD",
+            worktree, "reflog", "-1", "--format=%gs", on or "HEAD",
             step="reading the branch's reflog", check=False,
         ).stdout.strip()
-        ours = bool(branch) and last == f"rebase (finish): {branch} onto {onto}"
+        ours = bool(on) and last == f"rebase (finish): {on} onto {onto}"
     if not ours:
         return [f"the branch in {worktree} moved on since the landing's rebase (now "
                 f"{now[:12]}); left as it is"]
-    gitr.run_git(worktree, "reset", "-q", "--keep", head, step="rolling back")
+    _reset_to(worktree, head)
     return []
+
+
+def _reset_to(worktree: Path, head: str) -> None:
+    """The worktree's branch back at ``head``, keeping what git can keep."""
+    kept = gitr.run_step(worktree, "reset", "-q", "--keep", head)
+    if kept.returncode != 0:
+        # The worktree was clean when the landing began: what differs is the rebase's.
+        gitr.run_git(worktree, "reset", "-q", "--merge", head, step="rolling back")
 
 
 def _finished(facts: dict[str, str], checkout: Path, now: str | None) -> bool:
@@ -116,13 +194,16 @@ def _finished(facts: dict[str, str], checkout: Path, now: str | None) -> bool:
     if now is None:
         return False
     if strategy == "apply":
-        # The changes staged on the unchanged target: finished if the index is
-        # exactly the merged tree (``git write-tree`` only adds objects).
+        # The changes staged on the unchanged target: finished if every path
+        # the landing changes is staged as the merged tree has it (what the
+        # person staged meanwhile in other paths does not matter).
         if now != before:
             return False
-        index = gitr.run_git(checkout, "write-tree", step="reading the index", check=False)
         merged = gitr.merge_check(checkout, before, head)
-        return index.returncode == 0 and merged.clean and index.stdout.strip() == merged.tree
+        if not merged.clean:
+            return False
+        paths = _landing_paths(checkout, before, merged.tree)
+        return _entries(checkout, None, paths) == _entries(checkout, merged.tree, paths)
     if now == before:
         return False
     if strategy == "merge":
@@ -134,28 +215,59 @@ def _finished(facts: dict[str, str], checkout: Path, now: str | None) -> bool:
     return rebased is not None and now == rebased
 
 
-def _clear_stale_index_lock(cwd: Path, journal: Journal) -> list[str]:
-    """Remove the ``index.lock`` a killed git step of this operation left in ``cwd``.
+#: Lock files a killed git step may leave in a checkout's git dir (refs: see below).
+_LOCKS = ("index.lock", "HEAD.lock", "ORIG_HEAD.lock", "MERGE_HEAD.lock", "AUTO_MERGE.lock")
 
-    Only when the journal recorded git's process groups (ended before
-    recovery runs): the preflight found that checkout without an operation
-    in progress, so a lock now is the killed step's.
+
+def _git_running_in(cwd: Path) -> bool:
+    """Whether a ``git`` process (not one we ended) works in the checkout at ``cwd`` now."""
+    real = cwd.resolve()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() != "git":
+                continue
+            if Path(os.readlink(proc / "cwd")).resolve() == real:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _clear_stale_locks(cwd: Path, journal: Journal, branches: list[str]) -> list[str]:
+    """Remove the lock files a killed git step of this operation left for ``cwd``.
+
+    ``index.lock``, ``HEAD.lock``, ``ORIG_HEAD.lock`` ... in its git dir and
+    the locks of ``branches``' refs. Only when the journal recorded git's
+    process groups (ended before recovery runs) and no other git works in
+    that checkout now: the preflight found it without an operation in
+    progress, so such a lock is the killed step's.
     """
-    lock = gitr.git_dir_file(cwd, "index.lock")
-    if not journal.groups or not lock.exists():
+    if not journal.groups:
         return []
-    with contextlib.suppress(FileNotFoundError):
-        lock.unlink()
-    return [f"removed {lock}, left by a git step that was stopped"]
+    locks = [gitr.git_dir_file(cwd, name) for name in _LOCKS]
+    locks += [gitr.git_dir_file(cwd, f"refs/heads/{b}.lock") for b in branches if b]
+    present = [lock for lock in locks if lock.exists()]
+    if not present or _git_running_in(cwd):
+        return []
+    notes = []
+    for lock in present:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+            notes.append(f"removed {lock}, left by a git step that was stopped")
+    return notes
 
 
 def recover_land(work: Work, journal: Journal) -> list[str]:
     """Finish or undo an interrupted landing, by what the repository shows.
 
     If git completed it (the target holds the work as the strategy makes
-    it), the construct becomes ``completed``; if the target is still at its
-    tip from before, whatever a stopped step left (a merge in progress,
-    staged changes, a rebase half done in the worktree) is rolled back; if
+    it), the construct becomes ``completed`` (a ``MERGE_HEAD`` or
+    ``SQUASH_MSG`` git had no time to remove goes); if the target is still
+    at its tip from before, what a stopped step wrote (a merge begun, files
+    staged or written, a rebase half done in the worktree) is put back,
+    path by path, leaving what the person staged or edited meanwhile; if
     the target moved on otherwise (a person committed since), it is left as
     it is and the note says so. Running it again changes nothing more.
     """
@@ -163,19 +275,27 @@ def recover_land(work: Work, journal: Journal) -> list[str]:
     checkout = Path(facts["checkout"])
     worktree = Path(facts["worktree"]) if facts.get("worktree") else None
     before, head, target = facts["before"], facts["head"], facts["target"]
-    notes = _clear_stale_index_lock(checkout, journal)
+    branch = facts.get("branch", "")
+    notes = _clear_stale_locks(checkout, journal, [target])
     if worktree is not None and worktree.is_dir():
-        notes += _clear_stale_index_lock(worktree, journal)
+        notes += _clear_stale_locks(worktree, journal, [branch])
     now = gitr.rev(checkout, "HEAD")
-    if gitr.operation_in_progress(checkout) is None and _finished(facts, checkout, now):
-        if can_transition(work.construct.status, Status.COMPLETED):
-            work.update(status=Status.COMPLETED)
-        return [*notes, f"the landing into {target} had finished; the construct is completed"]
+    if _finished(facts, checkout, now):
+        if now != before and gitr.git_dir_file(checkout, "MERGE_HEAD").exists():
+            # The merge commit was made; git was stopped before it forgot the merge.
+            gitr.run_git(checkout, "merge", "--quit", step="forgetting the finished merge")
+        if facts["strategy"] == "squash":
+            with contextlib.suppress(FileNotFoundError):
+                gitr.git_dir_file(checkout, "SQUASH_MSG").unlink()
+        if gitr.operation_in_progress(checkout) is None:
+            if can_transition(work.construct.status, Status.COMPLETED):
+                work.update(status=Status.COMPLETED)
+            return [*notes, f"the landing into {target} had finished; the construct is completed"]
     if now == before:
         rebased = facts.get("rebased")
         notes += roll_back_target(checkout, before, rebased or head)
         if facts["strategy"] == "rebase" and worktree is not None and worktree.is_dir():
-            notes += undo_rebase(worktree, head, rebased, before)
+            notes += undo_rebase(worktree, head, branch, rebased, before)
         return [*notes, f"rolled back the interrupted landing: {target} is at {before[:12]}"]
     return [*notes, f"{target} moved on since the landing began (now {(now or '?')[:12]}); "
             "left as it is: check it, then land again if the work is not there"]
@@ -190,7 +310,8 @@ def recover_commit(work: Work, journal: Journal) -> list[str]:
     worktree = Path(facts["worktree"])
     if not worktree.is_dir():
         return [f"the worktree {worktree} is gone; nothing to settle"]
-    notes = _clear_stale_index_lock(worktree, journal)
+    branch = work.construct.branch or ""
+    notes = _clear_stale_locks(worktree, journal, [branch])
     now = gitr.rev(worktree, "HEAD") or ""
     if now != facts["head"] and gitr.rev(worktree, "HEAD^") == facts["head"]:
         return [*notes, f"the commit had been made ({now[:12]}); kept"]

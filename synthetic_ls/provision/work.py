@@ -183,6 +183,22 @@ class ReleaseSettings:
     #: a branch still at this tip holds nothing else, so it is deleted too.
     landed_tip: str | None = None
 
+    def to_facts(self) -> dict[str, str]:
+        """These settings as a removal journal's ``facts``, so recovery finishes it as asked."""
+        facts = {"force": str(self.force).lower(), "keep_session": str(self.keep_session).lower()}
+        if self.landed_tip:
+            facts["landed_tip"] = self.landed_tip
+        return facts
+
+    @classmethod
+    def from_facts(cls, facts: dict[str, str]) -> ReleaseSettings:
+        """The settings a removal journal recorded (none recorded: nothing forced)."""
+        return cls(
+            force=facts.get("force") == "true",
+            keep_session=facts.get("keep_session") == "true",
+            landed_tip=facts.get("landed_tip") or None,
+        )
+
 
 @dataclass
 class Release(Work):

@@ -127,8 +127,10 @@ def test_an_interrupted_squash_keeps_what_the_person_staged_since(store: Store) 
     assert any("src/util.py" in n for n in notes)  # left: the person edited it
     assert not (repo / "src/new.py").exists()  # the landing's own path is undone
     assert (repo / "notes.txt").read_text() == "mine\n"
+    # src/util.py: its index entry was the landing's, and goes back; the file
+    # holds the person's edit, and stays.
     assert git(repo, "status", "--porcelain").splitlines() == [
-        "A  notes.txt", "M  src/main.py", "MM src/util.py"]
+        "A  notes.txt", "M  src/main.py", " M src/util.py"]
     assert store.get_construct(cid).status.value == "ready"
 
 
