@@ -262,3 +262,20 @@ def repo_file(repo_root: Path, text: str) -> Path | None:
     except OSError:
         return None
     return candidate
+
+
+def utf8_path_problem(path: Path | str, what: str) -> str | None:
+    """Why ``path`` cannot be used (None when it can): it is not UTF-8 text.
+
+    Records are TOML and the agent's messages JSON, both UTF-8: a folder
+    name holding other bytes (decoded by Python as surrogate escapes) could
+    be neither recorded nor told to the agent.
+    """
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return (f"{what} {shown} is not UTF-8 text, which Synthetic's records and the "
+                "agent's messages must be; rename or move it")
+    return None

@@ -53,6 +53,7 @@ from synthetic_ls.provision.resources import INCLUDE_FILES, PORTS, RESOURCES, SE
 from synthetic_ls.provision.services import ServiceRecordJson, record_dict
 from synthetic_ls.provision.step_error import StepFailedError
 from synthetic_ls.provision.work import CreateSettings, Creation, Release, ReleaseSettings
+from synthetic_ls.repo_files import utf8_path_problem
 
 #: Longest description accepted (characters).
 DESCRIPTION_MAX = 10_000
@@ -296,6 +297,9 @@ def _view(store: StateStore, construct: Construct, *, inspect: bool = True) -> C
 
 def _new_creation(ctx: Context, options: CreateOptions) -> tuple[Creation, Status]:
     """Check every input and set up the creation; nothing is written."""
+    problem = utf8_path_problem(ctx.root, "the repository's folder")
+    if problem is not None:
+        raise InvalidInputError(problem, fields={"path": str(ctx.root)})
     name = normalize_name(options.name)
     description = normalize_description(options.description)
     status = parse_status(options.status) if options.status is not None else None

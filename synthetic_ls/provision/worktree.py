@@ -18,12 +18,13 @@ from typing_extensions import TypedDict
 
 from state_format.records import Construct
 from state_format.text import one_line
-from synthetic_ls.errors import ConflictError, SyntheticError
+from synthetic_ls.errors import ConflictError, InvalidInputError, SyntheticError
 from synthetic_ls.git import branches, include_copy, unsaved_work, worktree_admin, worktree_status
 from synthetic_ls.git.repo import GitRepo
 from synthetic_ls.provision.lifecycle import Finding, Made, PlanItem, Resource
 from synthetic_ls.provision.worktree_checks import worktree_findings
 from synthetic_ls.provision.worktree_settings import worktree_settings
+from synthetic_ls.repo_files import utf8_path_problem
 
 if TYPE_CHECKING:
     from synthetic_ls.provision.work import Creation, Release, Survey, Work
@@ -110,6 +111,9 @@ class WorktreeResource(Resource[WorktreeMade]):
         """Choose the names and refuse a folder that is already there."""
         names = self._names(work)
         path = Path(names["workspace_path"])
+        problem = utf8_path_problem(path, "the worktree folder")
+        if problem is not None:
+            raise InvalidInputError(problem, fields={"path": str(path)})
         if os.path.lexists(path):
             raise ConflictError(
                 f"worktree folder {path} already exists; remove it or run `synthetic doctor`"

@@ -432,3 +432,22 @@ def test_new_with_an_existing_branch_is_invalid_input(
     assert "recording" not in err and "branch 'main' already exists" in err
     assert records(repo) == []
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def test_a_repository_at_a_non_utf8_path_is_refused_clearly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20, item 16: not an internal error (70) in the prompt bundle, but a clear
+    refusal that names the folder, and nothing written."""
+    path = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9"))
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    (path / "synthetic.config.ts").write_text(CONFIG)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "initial")
+    monkeypatch.chdir(path)
+    for argv in (("new", "x"), ("new", "y", "--no-worktree")):
+        code, _, err = cli(capsys, *argv)
+        assert code == ExitCode.INVALID, err
+        assert "caf\\xe9 is not UTF-8 text" in err
+    assert records(path) == []
