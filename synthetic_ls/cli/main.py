@@ -196,8 +196,9 @@ HINTS = {
     "opencode-session-gone": "`synthetic doctor --fix` gives the construct a new session",
     "no-session": "`synthetic new NAME --agent` makes constructs with one",
     "construct-dirty": "commit them in the construct's worktree, or `synthetic discard` it",
-    "merge-conflict": "merge the target into the construct's branch and resolve there, "
-    "or land with --apply and resolve by hand",
+    # Every strategy, --apply too, refuses a conflict: only advise what works.
+    "merge-conflict": "merge the target into the construct's branch and resolve there "
+    "(`git merge TARGET` in its worktree, then commit), then land again",
     "base-rewritten": "`git rebase --onto BRANCH BASE_COMMIT` in the construct's worktree",
     "target-not-checked-out": "`git switch BRANCH` in the main checkout, or pass --into",
 }

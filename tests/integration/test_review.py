@@ -249,7 +249,8 @@ def test_conflict_is_detected_with_nothing_touched(
         code, err = cli_error(capsys, "land", c["id"], strategy)
         assert code == 5 and err["code"] == "merge-conflict"
         assert err["files"] == ["src/util.py"]
-        assert "hint" in err
+        # The advice is one that works: --apply refuses a conflict too (issue 20, item 24).
+        assert "hint" in err and "--apply" not in err["hint"]
         assert snapshot(repo, wt) == before
     assert status_of(capsys, c["id"]) == "ready"
 
