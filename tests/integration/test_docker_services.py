@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -135,7 +136,21 @@ def test_no_engine_fails_early_and_leaves_nothing(
     assert "Is the docker daemon running?" in error["message"]
     assert not any(c.startswith("run ") for c in _calls(log))
     assert json.loads(synthetic(repo, tmp_path, "ls", "--json").stdout)["constructs"] == []
-    # Without any docker on PATH at all, the message says so.
+    # Without any docker on PATH at all, the message says so. The PATH holds
+    # only the programs creation needs, so that a machine with a real docker
+    # in /usr/bin (issue 20, item 27) runs no container here either.
     bare = synthetic(repo, tmp_path, "new", "No docker", "--json",
-                     extra_env={"PATH": "/usr/bin:/bin"})
+                     extra_env={"PATH": str(_path_without_docker(tmp_path))})
     assert "docker is not installed" in json.loads(bare.stderr)["error"]["message"]
+    assert json.loads(synthetic(repo, tmp_path, "ls", "--json").stdout)["constructs"] == []
+
+
+def _path_without_docker(tmp_path: Path) -> Path:
+    """A folder of links to git and the shell: a PATH on which no docker can be found."""
+    folder = tmp_path / "no-docker-bin"
+    folder.mkdir()
+    for name in ("git", "sh", "bash", "env"):
+        found = shutil.which(name)
+        assert found is not None, name
+        (folder / name).symlink_to(found)
+    return folder
