@@ -72,6 +72,9 @@ def _walk(root: Path, start: Path) -> Iterable[str]:
 def expand(root: Path, entry: str) -> list[str]:
     """The regular files inside the repository an entry names (file, folder or glob), sorted.
 
+    At most ``FILES_PER_PATTERN + 1`` of them: one more than a bundle takes
+    says that the entry names too many.
+
     A path out of the repository, also through a symbolic link, names
     nothing; nor does one in a git directory (see :func:`~synthetic_ls.repo_files.names_git_dir`).
     """
@@ -83,7 +86,7 @@ def expand(root: Path, entry: str) -> list[str]:
         target = root / pattern
         if os.path.isdir(target) and _inside(root, target):
             found = [p for p in _walk(root, target) if _regular(root, p, private)]
-            return found[:FILES_PER_PATTERN]
+            return found[:FILES_PER_PATTERN + 1]
         return [pattern.rstrip("/")] if _regular(root, pattern, private) else []
     start = walk_start(root, pattern)
     if not os.path.isdir(start) or not _inside(root, start):
@@ -93,7 +96,7 @@ def expand(root: Path, entry: str) -> list[str]:
     for rel in _walk(root, start):
         if glob_matches(globs, rel.split("/")) and _regular(root, rel, private):
             found.append(rel)
-            if len(found) >= FILES_PER_PATTERN:
+            if len(found) > FILES_PER_PATTERN:
                 break
     return found
 
@@ -120,7 +123,13 @@ def resolve(root: Path, entries: Sequence[Source]) -> list[Source]:
         files = expand(root, entry.entry)
         if not files:
             raise PromptError(
-                f"prompt source {entry.entry!r} ({entry.origin}) names no file in the repository",
+                f"prompt source {entry.entry!r} ({entry.origin}) {_why_nothing(root, entry.entry)}",
+                fields={"file": entry.entry, "origin": entry.origin},
+            )
+        if len(files) > FILES_PER_PATTERN:
+            raise PromptError(
+                f"prompt source {entry.entry!r} ({entry.origin}) names more than "
+                f"{FILES_PER_PATTERN} files; name fewer (a bundle is for a model's context)",
                 fields={"file": entry.entry, "origin": entry.origin},
             )
         for path in files:
@@ -128,6 +137,20 @@ def resolve(root: Path, entries: Sequence[Source]) -> list[Source]:
                 seen.add(path)
                 out.append(Source(path, entry.entry, entry.origin, entry.order))
     return out
+
+
+def _why_nothing(root: Path, entry: str) -> str:
+    """Why a path entry names no file, in the words of a message."""
+    pattern = entry.replace("\\", "/").removeprefix("./")
+    if pattern and not has_glob(pattern) and not escapes_repo(pattern):
+        path = root / pattern
+        if os.path.lexists(path) and not _inside(root, path):
+            return "leads out of the repository (a symbolic link), so it is not read"
+        if os.path.lexists(path) and not os.path.isdir(path) and not _regular(
+            root, pattern.rstrip("/"), git_private_dirs(root)
+        ):
+            return "is not a regular file, so it is not read"
+    return "names no file in the repository"
 
 
 def read_fragment(root: Path, rel: str) -> str:

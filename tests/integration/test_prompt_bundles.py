@@ -272,3 +272,25 @@ def test_a_prompt_reads_only_the_environment_the_person_allowed(
     assert asks["severity"] == 3  # information
     preview = cli(capsys, "prompts", "preview", "impl")
     assert "Key: s3cr3t-value" in json.dumps(preview)
+
+
+def test_an_entry_says_why_it_brings_nothing_or_too_much(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 20, item 26: a link out of the repository is called that, not "names no file";
+    a glob past the 200-file cap is refused, not silently cut (with `dropped: []`)."""
+    outside = tmp_path / "outside.md"
+    outside.write_text("secret\n")
+    os.symlink(outside, repo / "docs" / "linked.md")
+    (repo / "synthetic.config.ts").write_text(
+        CONFIG.replace('prompts: ["docs/extra/*.md"]', 'prompts: ["docs/linked.md"]'))
+    err = cli(capsys, "prompts", "preview", "impl", code=7)["error"]
+    assert "leads out of the repository" in err["message"] and "secret" not in json.dumps(err)
+    many = repo / "docs" / "many"
+    many.mkdir()
+    for index in range(201):
+        (many / f"f{index:03}.md").write_text(f"fragment {index}\n")
+    (repo / "synthetic.config.ts").write_text(
+        CONFIG.replace('prompts: ["docs/extra/*.md"]', 'prompts: ["docs/many/*.md"]'))
+    err = cli(capsys, "prompts", "preview", "impl", code=7)["error"]
+    assert "more than 200 files" in err["message"]
