@@ -28,12 +28,21 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 
 
 def _open(path: str) -> int:
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    # Without blocking, and only a regular file: a named pipe put there must
+    # not hang the service (its launcher checked the path; this is the pump's own check).
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK,
+                 0o600)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path} is not a regular file")
+    os.set_blocking(fd, True)
+    return fd
 
 
 def pump(path: str, cap: int, source: int) -> None:

@@ -15,6 +15,7 @@ it was asked for.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import sys
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from state_format.atomic import FILE_MODE, ensure_dir
+from state_format.errors import StateAccessError, StateLayoutError
 
 if TYPE_CHECKING:
     # filelock imports asyncio (over 100 ms on a loaded machine): loaded by
@@ -63,9 +65,28 @@ def prepare(state_dir: Path, service_id: str) -> Path:
     """Create the folder and an empty (0600) log if there is none; return the log's path."""
     ensure_dir(folder(state_dir))
     path = log_path(state_dir, service_id)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
-    os.close(fd)
+    os.close(open_append(path))
     return path
+
+
+def _wrong_kind(path: Path, what: str) -> StateLayoutError:
+    return StateLayoutError(
+        str(path), f"{path} is {what}, where Synthetic keeps a regular file; move it away",
+    )
+
+
+def _kind_of(path: Path) -> str:
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return "not a regular file"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    return "not a regular file"
 
 
 def pump_argv(path: Path, command: list[str], limit: int | None = None) -> list[str]:
@@ -76,9 +97,26 @@ def pump_argv(path: Path, command: list[str], limit: int | None = None) -> list[
 def open_append(path: Path) -> int:
     """A descriptor appending to the log ``path`` (0600, never through a symlink).
 
-    For a child process's output (a setup command); the caller closes it.
+    For a child process's output (a setup command); the caller closes it. A
+    log path that holds something else (a folder, a named pipe, a link to a
+    device) is a :class:`StateLayoutError` at once: opened without blocking,
+    so a pipe with no reader cannot hang the command.
     """
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        fd = os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK,
+            FILE_MODE,
+        )
+    except OSError as err:
+        if err.errno in (errno.EISDIR, errno.ELOOP, errno.ENXIO):
+            raise _wrong_kind(path, _kind_of(path)) from None
+        raise StateAccessError(str(path), err.errno, f"cannot write {path}: {err.strerror}") \
+            from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _wrong_kind(path, _kind_of(path))
+    os.set_blocking(fd, True)
+    return fd
 
 
 def append(path: Path, text: str) -> None:
@@ -163,12 +201,21 @@ def start_lock(state_dir: Path, construct_id: str, timeout: float = 600.0) -> Fi
 
     ensure_dir(state_dir / "locks")
     path = state_dir / "locks" / f"services-{construct_id}.lock"
+    if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode):
+        raise _wrong_kind(path, _kind_of(path))
     return FileLock(str(path), mode=FILE_MODE, timeout=timeout, thread_local=False)
 
 
 def remove(state_dir: Path, service_id: str) -> None:
-    """Remove a service's logs (when its construct goes); no error when gone."""
+    """Remove a service's logs (when its construct goes); no error when gone.
+
+    A folder where a log belongs is not Synthetic's to delete: a
+    :class:`StateLayoutError` names it (a link or a pipe is unlinked: that
+    removes the name only).
+    """
     for path in (log_path(state_dir, service_id), rotated_path(state_dir, service_id)):
+        if os.path.isdir(path) and not os.path.islink(path):
+            raise _wrong_kind(path, "a folder")
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
 
