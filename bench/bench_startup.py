@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import resource
 import shutil
 import statistics
@@ -38,6 +37,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_constructs import format_of  # noqa: E402  (one reading of the marker)
+
 CONFIG = """export default {
   defaults: { templateId: "dev" },
   templates: { dev: { label: "Dev" } },
@@ -62,15 +65,6 @@ def python_of(tree: Path) -> str:
     """The tree's own Python if it has a ``.venv``, else this one."""
     own = tree / ".venv" / "bin" / "python"
     return str(own) if own.exists() else sys.executable
-
-
-def format_of(tree: Path) -> int:
-    """The state format version the code in ``tree`` writes."""
-    text = (tree / "state_format" / "marker.py").read_text()
-    match = re.search(r"^CURRENT_VERSION = (\d+)", text, re.MULTILINE)
-    if match is None:
-        raise SystemExit(f"{tree}: no CURRENT_VERSION in state_format/marker.py")
-    return int(match.group(1))
 
 
 def run_timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
