@@ -232,7 +232,8 @@ def _start(
             continue
         steps.begin(SERVICE_STEP + service.id)
         if record is not None:
-            svc.stop_record(store, record, work.template)  # leftovers of a dead one
+            svc.stop_record(  # leftovers of a dead one
+                store, record, work.template, on_start=work.record_group)
         try:
             # Launched together, then waited for: their start-ups overlap.
             waits.append(svc.begin_service(work, service, setup=setup_new and record is None))
@@ -285,7 +286,7 @@ def stop_services(store: StateStore, ref: str, service: str | None = None) -> Se
     ) as steps:
         for record in records:
             steps.begin(SERVICE_STEP + record.name)
-            notes.extend(svc.stop_record(store, record, work.template))
+            notes.extend(svc.stop_record(store, record, work.template, on_start=work.record_group))
     return _result(work, notes, [])
 
 
@@ -301,7 +302,8 @@ def restart_services(store: StateStore, ref: str, service: str | None = None) ->
         for record in svc.services_of(store, work.construct.id):
             if record.name in names:
                 steps.begin(f"stop:{record.name}")
-                notes.extend(svc.stop_record(store, record, work.template))
+                notes.extend(
+                    svc.stop_record(store, record, work.template, on_start=work.record_group))
         started, failures = _start(work, steps, services, setup_new=True)
     return _result(work, notes + started, failures)
 

@@ -344,7 +344,8 @@ def recover_services(work: Work, journal: Journal) -> list[str]:
     notes: list[str] = []
     for record in svc.services_of(work.store, work.construct.id):
         if record.name in wanted:
-            notes.extend(svc.stop_record(work.store, record, work.template, grace=1.0))
+            notes.extend(svc.stop_record(work.store, record, work.template, grace=1.0,
+                                         on_start=work.record_group))
     return notes
 
 

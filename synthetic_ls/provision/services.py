@@ -297,9 +297,14 @@ def service_state(record: Service) -> str:
 
 
 def stop_record(
-    store: StateStore, record: Service, template: Template | None, *, grace: float | None = None
+    store: StateStore, record: Service, template: Template | None, *, grace: float | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> list[str]:
-    """Stop one service (its ``stop`` command first, when the template still has it)."""
+    """Stop one service (its ``stop`` command first, when the template still has it).
+
+    ``on_start`` receives the process group of the ``stop`` command before
+    it runs (an operation's journal records it).
+    """
     config = template.get_service(record.name) if template is not None else None
     notes: list[str] = []
     if record.type == "process":
@@ -312,6 +317,7 @@ def stop_record(
             env={**os.environ, **record.env},
             log=Path(record.log) if record.log else None,
             grace=grace if grace is not None else service_process.STOP_GRACE,
+            on_start=on_start,
         )
     else:
         notes = docker_services.stop(record)
@@ -363,7 +369,7 @@ def stop_all(work: Work, *, teardown: bool) -> list[str]:
     store, cid = work.store, work.construct.id
     with service_logs.start_lock(store.local_dir, cid):
         for record in services_of(store, cid):
-            notes.extend(stop_record(store, record, work.template))
+            notes.extend(stop_record(store, record, work.template, on_start=work.record_group))
         if teardown:
             notes.extend(_teardown(work))
         for record in services_of(store, cid):

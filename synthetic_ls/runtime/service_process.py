@@ -29,7 +29,13 @@ from state_format.text import one_line
 from synthetic_ls.errors import InvalidInputError, OperationCancelledError, SyntheticError
 from synthetic_ls.runtime import service_logs
 from synthetic_ls.runtime.groups import end_group, group_alive
-from synthetic_ls.runtime.proc import end_child, how_it_ended, release, start_in_group
+from synthetic_ls.runtime.proc import (
+    end_child,
+    how_it_ended,
+    release,
+    run_in_group,
+    start_in_group,
+)
 
 #: How long a service may take to print its ``readyPattern`` when the config says nothing.
 DEFAULT_READY_TIMEOUT = 60.0
@@ -325,13 +331,16 @@ def stop_process(
     env: Mapping[str, str],
     log: Path | None,
     grace: float = STOP_GRACE,
+    on_start: Callable[[int], None] | None = None,
 ) -> list[str]:
     """Stop a service's group: ``stop`` command, SIGTERM, SIGKILL after ``grace``.
 
     Only a process that is still the recorded one (same pid and start time,
     same boot) is touched; its group is then ended until none of it is left.
-    Notes say what was done. Raises :class:`ServiceError` when the group
-    will not end.
+    The ``stop`` command runs in its own group, whose id goes to
+    ``on_start`` first (a journal records it, so that a stop killed with
+    its caller is ended by the recovery, not left running). Notes say what
+    was done. Raises :class:`ServiceError` when the group will not end.
     """
     state = process_state(owner)
     if state == "elsewhere":
@@ -348,15 +357,12 @@ def stop_process(
         if log is not None:
             service_logs.append(log, f"$ {stop_command}\n")
         try:
-            subprocess.run(
+            run_in_group(
                 ["/bin/sh", "-c", stop_command],
                 cwd=cwd if cwd is not None and cwd.is_dir() else None,
                 env=dict(env),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                on_start=on_start,
                 timeout=STOP_COMMAND_TIMEOUT,
-                process_group=0,
             )
             notes.append(f"ran stop command {stop_command!r}")
         except (OSError, subprocess.TimeoutExpired) as exc:

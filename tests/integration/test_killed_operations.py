@@ -66,6 +66,20 @@ def synthetic(repo: Path, tmp_path: Path, *argv: str) -> subprocess.CompletedPro
     )
 
 
+def running_with(needle: str) -> list[int]:
+    """Pids of live processes whose command line holds ``needle``."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                cmdline = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if needle.encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
 def kill_when(repo: Path, tmp_path: Path, marker: Path, *argv: str) -> None:
     """Run ``synthetic ARGV`` in its own group; SIGKILL the group once ``marker`` appears."""
     proc = subprocess.Popen(
@@ -217,6 +231,9 @@ def test_a_killed_discard_is_finished_as_a_discard(repo: Path, tmp_path: Path) -
     (wt / "uncommitted.txt").write_text("y\n")
     kill_when(repo, tmp_path, tmp_path / "stopping", "discard", made["id"], "--yes")
     doctor_clean(repo, tmp_path)
+    # The stop command the discard was running (its own process group, in the
+    # journal) was ended by the recovery, not left sleeping.
+    assert running_with(str(tmp_path / "stopping")) == []
     listed = json.loads(synthetic(repo, tmp_path, "ls", "--json").stdout)["constructs"]
     assert listed == []
     assert not wt.exists()
@@ -233,10 +250,12 @@ def test_a_removal_killed_while_git_deleted_the_worktree_is_finished(
     )
     wt = Path(made["workspace_path"])
     kill_when(repo, tmp_path, tmp_path / "stopping", "rm", made["id"], "--yes")
+    stopping = running_with(str(tmp_path / "stopping"))
     # What the killed git had deleted already (it goes through the folder in any order).
     (wt / ".git").unlink()
     (wt / "README.md").unlink()
     doctor_clean(repo, tmp_path)
+    assert stopping and running_with(str(tmp_path / "stopping")) == []
     assert json.loads(synthetic(repo, tmp_path, "ls", "--json").stdout)["constructs"] == []
     assert not wt.exists()
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
