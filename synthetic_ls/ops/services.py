@@ -287,6 +287,8 @@ def stop_services(store: StateStore, ref: str, service: str | None = None) -> Se
         for record in records:
             steps.begin(SERVICE_STEP + record.name)
             notes.extend(svc.stop_record(store, record, work.template, on_start=work.record_group))
+        if service is None:  # all of them: what their commands left running goes too
+            notes.extend(svc.end_daemons(work.construct.id))
     return _result(work, notes, [])
 
 

@@ -30,11 +30,11 @@ from state_format.errors import RecordNotFoundError
 from state_format.ids import is_valid_id, slugify
 from state_format.protocol import StateStore
 from state_format.records import Construct, PortAllocation, Service, format_timestamp, utc_now
-from synthetic_ls.errors import InvalidInputError, NotFoundError
+from synthetic_ls.errors import InvalidInputError, NotFoundError, SyntheticError
 from synthetic_ls.provision.lifecycle import Finding, Made, PlanItem, Resource, Subject
 from synthetic_ls.provision.ports import allocations, port_env, port_requests, service_port_env
 from synthetic_ls.runtime import docker as docker_services
-from synthetic_ls.runtime import service_logs, service_process
+from synthetic_ls.runtime import service_logs, service_process, tagged
 from synthetic_ls.runtime.service_process import ServiceError
 
 if TYPE_CHECKING:
@@ -375,7 +375,26 @@ def stop_all(work: Work, *, teardown: bool) -> list[str]:
         for record in services_of(store, cid):
             notes.extend(forget(store, record))
         service_logs.remove(store.local_dir, f"{cid}--setup")
+        notes.extend(end_daemons(cid))
     return notes
+
+
+def end_daemons(construct_id: str) -> list[str]:
+    """End what the construct's commands started and that left their groups (daemons).
+
+    Found by the environment they inherited (:mod:`synthetic_ls.runtime.tagged`).
+    """
+    pids = tagged.processes_of(construct_id)
+    if not pids:
+        return []
+    left = tagged.end_processes(pids)
+    if left:
+        raise ServiceError(
+            f"processes {', '.join(map(str, left))} of construct {construct_id} did not end "
+            "after SIGKILL", code="service-stuck",
+        )
+    return [f"ended {len(pids)} process(es) the construct's commands had left running "
+            f"outside their services (pids {', '.join(map(str, pids[:10]))})"]
 
 
 # -- the resource -------------------------------------------------------------------------
@@ -520,6 +539,7 @@ class ServicesResource(Resource[ServicesMade]):
                 f"({record.construct_id} is gone); it is {state}",
                 fix=_forget_orphan(store, record),
             ))
+        out.extend(_stray_daemons(survey, known))
         for port in allocations(store):
             if port.construct_id not in known:
                 out.append(Finding(
@@ -529,6 +549,43 @@ class ServicesResource(Resource[ServicesMade]):
                     fix=_release_orphan_port(store, port.id, port.port),
                 ))
         return out
+
+
+def _stray_daemons(survey: Survey, known: set[str]) -> list[Finding]:
+    """Processes tagged with a construct of this repository that is gone.
+
+    Of this repository: their construct's folder is under its worktrees
+    folder (another repository's constructs are not this doctor's business).
+    """
+    from synthetic_ls.provision.worktree_settings import worktree_settings
+
+    try:
+        root = os.path.realpath(worktree_settings(survey.ctx.git, survey.ctx.config).root)
+    except SyntheticError:
+        return []  # no git or no config to say where the worktrees are: nothing to claim
+    stray: dict[str, list[int]] = {}
+    for process in tagged.tagged_processes():
+        inside = process.construct_dir and os.path.realpath(process.construct_dir).startswith(
+            root + os.sep)
+        if inside and process.construct_id not in known:
+            stray.setdefault(process.construct_id, []).append(process.pid)
+    return [
+        Finding(
+            "orphan-process",
+            Subject("construct", construct_id),
+            f"{len(pids)} process(es) started for construct {construct_id}, which is gone, "
+            f"still run (pids {', '.join(map(str, pids[:10]))})",
+            fix=_end_stray(construct_id),
+        )
+        for construct_id, pids in sorted(stray.items())
+    ]
+
+
+def _end_stray(construct_id: str) -> Callable[[], list[str]]:
+    def fix() -> list[str]:
+        return end_daemons(construct_id)
+
+    return fix
 
 
 def _forget_orphan(store: StateStore, record: Service) -> Callable[[], list[str]]:
