@@ -540,6 +540,7 @@ class ServicesResource(Resource[ServicesMade]):
                 fix=_forget_orphan(store, record),
             ))
         out.extend(_stray_daemons(survey, known))
+        out.extend(_orphan_logs(store, known))
         for port in allocations(store):
             if port.construct_id not in known:
                 out.append(Finding(
@@ -549,6 +550,33 @@ class ServicesResource(Resource[ServicesMade]):
                     fix=_release_orphan_port(store, port.id, port.port),
                 ))
         return out
+
+
+def _orphan_logs(store: StateStore, known: set[str]) -> list[Finding]:
+    """Service and setup logs of no service and no construct (a creation killed while it
+    started services, before the record of the service was written)."""
+    services = set(store.list_ids(Service))
+    out: list[Finding] = []
+    for path, owner in service_logs.log_files(store.local_dir):
+        if owner in services or any(owner.startswith(f"{cid}-") for cid in known):
+            continue
+        out.append(Finding(
+            "orphan-log",
+            Subject("file", str(path)),
+            f"{path.name} is the log of {owner}, of no construct any more",
+            fix=_remove_log(path),
+        ))
+    return out
+
+
+def _remove_log(path: Path) -> Callable[[], list[str]]:
+    def fix() -> list[str]:
+        with contextlib.suppress(FileNotFoundError):
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+        return [f"removed {path.name}"]
+
+    return fix
 
 
 def _stray_daemons(survey: Survey, known: set[str]) -> list[Finding]:

@@ -48,6 +48,21 @@ def log_path(state_dir: Path, service_id: str) -> Path:
     return folder(state_dir) / f"{service_id}.log"
 
 
+def log_files(state_dir: Path) -> list[tuple[Path, str]]:
+    """Every regular log file there is, with the service (or ``<id>--setup``) it is of."""
+    out: list[tuple[Path, str]] = []
+    try:
+        entries = list(os.scandir(folder(state_dir)))
+    except OSError:
+        return out
+    for entry in entries:
+        for suffix in (".log", ".log.1"):
+            if entry.name.endswith(suffix) and entry.is_file(follow_symlinks=False):
+                out.append((Path(entry.path), entry.name[: -len(suffix)]))
+                break
+    return sorted(out)
+
+
 def rotated_path(state_dir: Path, service_id: str) -> Path:
     """The previous log (``.log.1``), kept when the current one reached the cap."""
     return folder(state_dir) / f"{service_id}.log.1"

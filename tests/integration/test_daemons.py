@@ -76,3 +76,25 @@ def test_doctor_ends_the_daemons_of_a_construct_that_is_gone(
     finally:
         daemon.kill()
         daemon.wait()
+
+
+def test_doctor_reports_and_removes_logs_of_no_construct(
+    tmp_path: Path, groups: list[int]
+) -> None:
+    """Issue 20, item 14: a creation killed while it started services leaves logs;
+    the doctor says so and removes them, and keeps the logs of a construct that is there."""
+    repo = make_service_repo(tmp_path, config(f"api: {svc('ready')}"))
+    made = synthetic(repo, tmp_path, "new", "Web", "--json")
+    cid = json.loads(made.stdout)["id"]
+    groups.extend(recorded_groups(repo))
+    logs = repo / ".git" / "synthetic" / "service_logs"
+    left = [logs / "ghost-x7k2p9-api.log", logs / "ghost-x7k2p9--setup.log"]
+    for path in left:
+        path.write_text("starting\n")
+    found = synthetic(repo, tmp_path, "doctor", "--json")
+    orphans = [f for f in json.loads(found.stdout)["findings"] if f["kind"] == "orphan-log"]
+    assert sorted(f["subject"]["ref"] for f in orphans) == sorted(map(str, left))
+    synthetic(repo, tmp_path, "doctor", "--fix")
+    assert not any(p.exists() for p in left)
+    assert (logs / f"{cid}-api.log").exists()
+    assert synthetic(repo, tmp_path, "rm", cid, "--yes", "--force").returncode == 0
