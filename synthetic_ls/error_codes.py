@@ -214,7 +214,9 @@ _CODES = (
     ErrorCode("opencode-start-failed", _F, "`opencode serve` could not be started or stopped.",
               "Its log is named in the message.", ("log",)),
     ErrorCode("opencode-not-installed", _F, "No opencode command was found.",
-              "npm install -g opencode-ai, or set SYNTHETIC_OPENCODE_URL.", ("path",)),
+              "scripts/setup.sh installs the pinned one; or npm install -g "
+              "opencode-ai@VERSION (the message names it), or set SYNTHETIC_OPENCODE_URL.",
+              ("path",)),
 )
 
 #: Every code, by name.

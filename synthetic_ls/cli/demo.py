@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import Any
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "flow"
-#: Where scripts/setup.sh installs OpenCode, relative to a source checkout.
-LOCAL_OPENCODE = Path(__file__).resolve().parents[2] / ".tools/node_modules/.bin/opencode"
 _GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Synthetic demo", "GIT_AUTHOR_EMAIL": "demo@example.invalid",
     "GIT_COMMITTER_NAME": "Synthetic demo", "GIT_COMMITTER_EMAIL": "demo@example.invalid",
@@ -45,8 +43,11 @@ def _environment(tmp: Path, model_url: str) -> dict[str, str]:
     env.update(_GIT_IDENTITY)
     env.update(isolated_env(home, model_url))
     env["SYNTHETIC_WORKTREES_DIR"] = str(tmp / "worktrees")
-    if "SYNTHETIC_OPENCODE_BIN" not in env and os.access(LOCAL_OPENCODE, os.X_OK):
-        env["SYNTHETIC_OPENCODE_BIN"] = str(LOCAL_OPENCODE)
+    from synthetic_ls.opencode.server import PINNED
+
+    # The demo runs the OpenCode it is tested with, before any on PATH.
+    if "SYNTHETIC_OPENCODE_BIN" not in env and os.access(PINNED, os.X_OK):
+        env["SYNTHETIC_OPENCODE_BIN"] = str(PINNED)
     return env
 
 

@@ -190,7 +190,8 @@ HINTS = {
     "which-service": "name the service: `synthetic services logs REF SERVICE`",
     "no-worktree": "give it one with `synthetic worktree add REF`",
     "provider-not-usable": "run `opencode auth login`, or pick another provider in the template",
-    "opencode-not-installed": "npm install -g opencode-ai, or set SYNTHETIC_OPENCODE_URL",
+    "opencode-not-installed": "scripts/setup.sh installs the pinned OpenCode, or set "
+    "SYNTHETIC_OPENCODE_BIN or SYNTHETIC_OPENCODE_URL",
     "opencode-unreachable": "`synthetic opencode status` tells more",
     "opencode-auth": "check SYNTHETIC_OPENCODE_PASSWORD (or `synthetic opencode stop` and start)",
     "opencode-session-gone": "`synthetic doctor --fix` gives the construct a new session",

@@ -29,6 +29,7 @@ import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from state_format.owner import Liveness, Owner, boot_id, start_time
@@ -162,8 +163,19 @@ def _with_health(status: ServerStatus, password: str | None, check: bool) -> Ser
     return ServerStatus(**{**status.__dict__, "healthy": health.healthy, "version": health.version})
 
 
+#: The OpenCode version Synthetic is tested with (scripts/setup.sh installs it).
+PINNED_VERSION = "1.18.33"
+#: Where scripts/setup.sh installs it, in a source checkout of Synthetic.
+PINNED = Path(__file__).resolve().parents[2] / ".tools" / "node_modules" / ".bin" / "opencode"
+
+
 def find_binary() -> str:
-    """The ``opencode`` to run, or OpenCodeError ``opencode-not-installed``."""
+    """The ``opencode`` to run, or OpenCodeError ``opencode-not-installed``.
+
+    ``SYNTHETIC_OPENCODE_BIN``, else ``opencode`` on PATH, else the pinned one
+    set-up installed beside these sources (the README's PATH step puts only
+    Synthetic's own commands on PATH).
+    """
     env = os.environ.get(BIN_ENV)
     if env:
         if os.access(env, os.X_OK):
@@ -173,12 +185,15 @@ def find_binary() -> str:
             code=NOT_INSTALLED, path=env,
         )
     found = shutil.which("opencode")
-    if found is None:
-        raise OpenCodeError(
-            "opencode is not installed: install it (npm install -g opencode-ai) or set "
-            f"{BIN_ENV} or {URL_ENV}", code=NOT_INSTALLED,
-        )
-    return found
+    if found is not None:
+        return found
+    if os.access(PINNED, os.X_OK):
+        return str(PINNED)
+    raise OpenCodeError(
+        f"opencode is not installed: install the version Synthetic is tested with (npm "
+        f"install -g opencode-ai@{PINNED_VERSION}) or set {BIN_ENV} or {URL_ENV}",
+        code=NOT_INSTALLED,
+    )
 
 
 def _free_port() -> int:

@@ -189,3 +189,22 @@ def test_not_installed_is_a_clear_error(store: Store, tmp_path: Path,
         ensure_server(store)
     assert err.value.code == "opencode-not-installed"
     assert read_server(store.root) is None
+
+
+def test_the_pinned_opencode_is_found_without_path_and_matches_setup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20, item 20: after the README's PATH step, `opencode` is not on PATH; the one
+    set-up installed (the version setup.sh pins) is used, and the hint names that version."""
+    from synthetic_ls.opencode.server import PINNED, PINNED_VERSION, find_binary
+
+    setup = (Path(__file__).parents[2] / "scripts" / "setup.sh").read_text()
+    assert f"OPENCODE_VERSION={PINNED_VERSION}\n" in setup
+    monkeypatch.delenv("SYNTHETIC_OPENCODE_BIN", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no opencode here
+    assert find_binary() == str(PINNED)  # scripts/setup.sh installed it (tests/opencode need it)
+    monkeypatch.setattr("synthetic_ls.opencode.server.PINNED", tmp_path / "none")
+    with pytest.raises(OpenCodeError) as err:
+        find_binary()
+    assert err.value.code == "opencode-not-installed"
+    assert f"opencode-ai@{PINNED_VERSION}" in str(err.value)
