@@ -168,6 +168,12 @@ class Construct(Record):
     branch: str | None = Field(default=None, description="Branch checked out in the worktree.")
     base_ref: str | None = Field(default=None, description="Ref the branch was created from.")
     base_commit: str | None = Field(default=None, description="Commit id base_ref pointed at.")
+    landed_tip: str | None = Field(
+        default=None,
+        description="The branch's tip when it was landed as one squash commit: its work is in "
+        "the target though none of its commits is, so removal deletes the branch while it is "
+        "still at that tip.",
+    )
     branch_owned: bool | None = Field(
         default=None,
         description="True when Synthetic created the branch (removal may delete it); false for "

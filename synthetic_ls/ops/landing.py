@@ -414,7 +414,10 @@ def land_construct(store: StateStore, options: LandOptions) -> LandResult:
     }
     with journalled(
         work, "land", facts=facts, recover=recover_land,
-        done=lambda: {"status": Status.COMPLETED},
+        # A squash lands the work as one new commit: the record keeps the branch
+        # tip it came from, so that a later `rm` knows that tip's work is in.
+        done=lambda: {"status": Status.COMPLETED,
+                      "landed_tip": span.head if strategy == "squash" else None},
     ) as steps:
         fast_forward, staged = _land_git(steps, span, strategy, checkout, message)
     after = gitr.rev(checkout, "HEAD") or before

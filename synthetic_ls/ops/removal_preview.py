@@ -143,6 +143,9 @@ def _branch_fate(ctx: Context, construct: Construct) -> BranchFate | None:
     if elsewhere:
         reason = f"checked out in {elsewhere[0].path}"
         return BranchFate(name, commits, "kept", "kept", reason)
+    if count and construct.landed_tip and branches.branch_tip(ctx.git, name) == \
+            construct.landed_tip:
+        return BranchFate(name, commits, "deleted", "deleted", "landed as one squash commit")
     if count:
         return BranchFate(
             name, commits, "kept", "deleted", f"{count} commit(s) not merged into its base"

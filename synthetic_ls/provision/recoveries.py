@@ -289,7 +289,8 @@ def recover_land(work: Work, journal: Journal) -> list[str]:
                 gitr.git_dir_file(checkout, "SQUASH_MSG").unlink()
         if gitr.operation_in_progress(checkout) is None:
             if can_transition(work.construct.status, Status.COMPLETED):
-                work.update(status=Status.COMPLETED)
+                work.update(status=Status.COMPLETED, landed_tip=(
+                    head if facts["strategy"] == "squash" else None))
             return [*notes, f"the landing into {target} had finished; the construct is completed"]
     if now == before:
         rebased = facts.get("rebased")

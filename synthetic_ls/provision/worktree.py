@@ -452,6 +452,7 @@ def release_worktree(
         base = construct.base_ref or ""
         unmerged = branches.unmerged_count(git, construct.branch, base, construct.base_commit or "")
         tip = branches.branch_tip(git, construct.branch)
+        landed_tip = landed_tip or construct.landed_tip
         squashed = landed_tip is not None and tip == landed_tip
         if not owns_branch(construct):
             notes.append(f"kept branch {construct.branch}: {NOT_OURS}")

@@ -206,6 +206,18 @@ def test_land_squash_with_message(repo: Path, capsys: pytest.CaptureFixture[str]
     work(Path(c["workspace_path"]))
     cli_json(capsys, "land", c["id"], "--squash", "-m", "Login fixed")
     assert git(repo, "log", "-1", "--format=%B").strip() == "Login fixed"
+    # A later rm knows the work landed (issue 20, item 23): the branch goes, and the
+    # doctor finds no orphan branch.
+    from state_format.store import Store
+    from synthetic_ls.ops.removal_preview import removal_preview
+
+    fate = removal_preview(Store.open(repo), c["id"]).to_dict()["branch"]
+    assert fate is not None and fate["without_force"] == "deleted", fate
+    removed = cli_json(capsys, "rm", c["id"], "--yes")
+    assert removed["kept"] == [], removed
+    assert c["branch"] not in git(repo, "branch")
+    code, out, _ = cli(capsys, "doctor")
+    assert code == 0, out
 
 
 def test_land_rebase_replays_onto_moved_main(
