@@ -168,6 +168,12 @@ class Construct(Record):
     branch: str | None = Field(default=None, description="Branch checked out in the worktree.")
     base_ref: str | None = Field(default=None, description="Ref the branch was created from.")
     base_commit: str | None = Field(default=None, description="Commit id base_ref pointed at.")
+    no_agent: bool | None = Field(
+        default=None,
+        description="True when the construct was made without an agent session (`new "
+        "--no-agent`): a worktree added to it later gets none either. Absent: as its template "
+        "says.",
+    )
     landed_tip: str | None = Field(
         default=None,
         description="The branch's tip when it was landed as one squash commit: its work is in "

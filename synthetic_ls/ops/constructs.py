@@ -336,6 +336,8 @@ def _new_creation(ctx: Context, options: CreateOptions) -> tuple[Creation, Statu
         status=Status.SPAWNING,
         created_at=now,
         updated_at=now,
+        # `--no-agent` is remembered: a worktree added later gets no session either.
+        no_agent=True if options.agent is False else None,
     )
     settings = CreateSettings(
         from_ref=options.from_ref,

@@ -74,7 +74,9 @@ def add_worktree(
             f"cannot make the worktree of {construct.id} (template {construct.template_id!r}): "
             f"{exc}", code=exc.code,
         ) from None
-    settings = CreateSettings(from_ref=from_ref, branch=branch, worktree=True)
+    # As the construct was made: one made with `--no-agent` gets no session now either.
+    settings = CreateSettings(from_ref=from_ref, branch=branch, worktree=True,
+                              agent=False if construct.no_agent else None)
     work = Creation(ctx, construct, template, settings)
     flow.preflight(work, WORKTREE_RESOURCES)  # may reach a server: outside the lock
     with store.lock():

@@ -133,6 +133,10 @@ def test_rm_keep_session_and_a_template_without_agent(
     assert forced["opencode_session_id"]
     none = cli_json(capsys, "new", "declined", "--no-agent")
     assert none["opencode_session_id"] is None
+    # Its worktree taken away and given back: still no session (issue 20, item 25).
+    cli_json(capsys, "worktree", "rm", none["id"])
+    again = cli_json(capsys, "worktree", "add", none["id"])
+    assert again["workspace_path"] and again["opencode_session_id"] is None
     code, _out, err = cli(capsys, "rm", forced["id"], "--yes", "--keep-session")
     assert code == 0, err
     with served.client() as client:
