@@ -131,6 +131,8 @@ def cmd_worktree_add(args: argparse.Namespace) -> int:
     how = "checked out existing branch" if reused else "created branch"
     sys.stdout.write(f"Worktree for {c.id} at {c.workspace_path} ({how} {c.branch}).\n")
     _print_copy_report(result.copied, result.skipped)
+    if c.opencode_session_id:  # say what else started, as `new` does
+        sys.stdout.write(f"Agent session {c.opencode_session_id} started in the worktree.\n")
     return int(ExitCode.OK)
 
 
