@@ -9,7 +9,8 @@ no lookaround; :func:`pattern_error` says so at the config check.
 
 The pattern is matched against each line of output as it arrives (``^``
 and ``$`` are the line's ends), never against a window that more output
-can push the ready line out of. Of a line longer than :data:`LINE_LIMIT`
+can push the ready line out of, and without terminal escape sequences
+(colours) or a carriage return at its end. Of a line longer than :data:`LINE_LIMIT`
 characters only the first part is looked at.
 """
 
@@ -26,10 +27,18 @@ LINE_LIMIT = 64 * 1024
 #: is refused at the check, not at start-up.
 MAX_MEMORY = 8 << 20
 
+#: Terminal escape sequences (colours, cursor moves, titles): a service writes to a
+#: pseudo-terminal, so it may colour its ready line; the pattern sees the text.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _NAMED_GROUP = re.compile(r"\(\?<([A-Za-z_$][\w$]*)>")
 _UNICODE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u(?:\{([0-9A-Fa-f]{1,6})\}|([0-9A-Fa-f]{4}))")
 _BACKREFERENCE = re.compile(r"(?<!\\)(?:\\\\)*\\(?:[1-9]|k<)")
 _LOOKAROUND = re.compile(r"\(\?<?[=!]")
+
+
+def _visible(line: str) -> str:
+    """A line as a person sees it: escape sequences and a closing carriage return gone."""
+    return _ESCAPES.sub("", line).removesuffix("\r")
 
 
 class ReadyPatternError(ValueError):
@@ -111,11 +120,12 @@ class LineMatcher:
                 if len(self._partial) > LINE_LIMIT:
                     # Its first part, once: a match that ends before the cut
                     # does not depend on it (one that ends there might: `$`).
-                    head = self._compiled.search(self._partial[:LINE_LIMIT])
-                    if head is not None and head.end() < LINE_LIMIT:
+                    head = _ESCAPES.sub("", self._partial[:LINE_LIMIT])
+                    found = self._compiled.search(head)
+                    if found is not None and found.end() < len(head):
                         return True
                     self._overlong, self._partial = True, ""
-                elif self._compiled.search(self._partial) is not None:
+                elif self._compiled.search(_visible(self._partial)) is not None:
                     return True
             if finished:
                 self._partial, self._overlong = "", False

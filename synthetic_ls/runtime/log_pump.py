@@ -2,8 +2,9 @@
 
 Run as a script, ``python -I log_pump.py LOG CAP COMMAND...``, as the leader
 of the service's own session and process group: it starts ``COMMAND`` as its
-child (same group, standard output and error into a pipe), copies that pipe
-to ``LOG`` and exits with the command's exit status once the output closes.
+child (same group, standard output and error into a pseudo-terminal, so that
+programs flush each line as they would to a person), copies its output to
+``LOG`` and exits with the command's exit status once the output closes.
 It imports nothing but the standard library, and ``-I`` keeps a service's
 ``PYTHONPATH`` or virtual environment from breaking it; the command itself
 gets the environment unchanged.
@@ -26,11 +27,16 @@ still ends it.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
+import pty
 import signal
 import stat
+import struct
 import subprocess
 import sys
+import termios
 
 
 def _open(path: str) -> int:
@@ -54,6 +60,10 @@ def pump(path: str, cap: int, source: int) -> None:
             data = os.read(source, 65536)
         except InterruptedError:
             continue
+        except OSError as err:
+            if err.errno == errno.EIO:  # a pseudo-terminal whose every writer closed it
+                break
+            raise
         if not data:
             break
         if size > 0 and size + len(data) > cap:
@@ -66,24 +76,42 @@ def pump(path: str, cap: int, source: int) -> None:
     os.close(fd)
 
 
+def _terminal() -> tuple[int, int]:
+    """A pseudo-terminal for the command's output: ``(ours, its)``.
+
+    A program writing to a file or a pipe buffers its output in blocks (C's
+    stdio, Python without ``-u``), so a ready line can sit unseen until the
+    buffer fills; writing to a terminal, it flushes each line, as a tmux
+    pane would show it. Output processing is off, so lines end in ``\\n``
+    as written (no ``\\r`` added), and the size is a wide window.
+    """
+    ours, its = pty.openpty()
+    attrs = termios.tcgetattr(its)
+    attrs[1] &= ~termios.OPOST
+    termios.tcsetattr(its, termios.TCSANOW, attrs)
+    fcntl.ioctl(its, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+    return ours, its
+
+
 def main() -> int:
     """``log_pump.py LOG CAP COMMAND...``: the command's exit status (128+N for signal N)."""
     path, cap, command = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
     if sys.stdin.buffer.read(1) != b"g":
         return 0  # the launcher died before it recorded us: start nothing
+    ours, its = _terminal()
     try:
-        child = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
+        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=its, stderr=its)
     except OSError as exc:
         fd = _open(path)
         os.write(fd, f"cannot run {command[0]}: {exc.strerror}\n".encode())
         os.close(fd)
         return 127
+    finally:
+        os.close(its)  # the child's copy stays open: its end is our end of file
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    assert child.stdout is not None
-    pump(path, cap, child.stdout.fileno())
+    pump(path, cap, ours)
+    os.close(ours)
     code = child.wait()
     return 128 - code if code < 0 else code
 

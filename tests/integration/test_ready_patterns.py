@@ -90,3 +90,24 @@ def test_line_matching() -> None:
     long_then_ready = LineMatcher("^ready")
     assert not long_then_ready.feed("y" * (2 * LINE_LIMIT))
     assert long_then_ready.feed("ready?\nready\n")  # the long line's end is not a line start
+
+
+def test_a_program_that_block_buffers_a_pipe_is_seen_ready(
+    tmp_path: Path, groups: list[int]
+) -> None:
+    """Issue 20, item 12: Python without -u (and without PYTHONUNBUFFERED) buffers its
+    output in blocks when it is a file or a pipe; services write to a pseudo-terminal, so
+    the ready line arrives at once. It also sees a terminal, and its colours are no bother."""
+    program = (
+        "import sys, time\n"
+        "print('\\x1b[32mServing HTTP\\x1b[0m' if sys.stdout.isatty() else 'no tty')\n"
+        "time.sleep(600)\n"
+    )
+    service = ('{ run: "python3 ${constructDir}/buffered.py", readyPattern: "^Serving HTTP$", '
+               'readyTimeoutMs: 60000, env: { PYTHONUNBUFFERED: "" } }')
+    repo = make_service_repo(tmp_path, config(f"web: {service}"), {"buffered.py": program})
+    store = Store.open(repo)
+    result = create_construct(store, CreateOptions(name="Buffered"))
+    groups.extend(recorded_groups(repo))
+    assert [s["state"] for s in result.to_dict()["services"]] == ["ready"]
+    remove_construct(store, RemoveOptions(ref=result.construct.id))
