@@ -544,7 +544,7 @@ def test_opencode_not_installed_creates_nothing(
     monkeypatch.delenv(URL_ENV, raising=False)
     monkeypatch.setenv("SYNTHETIC_OPENCODE_BIN", str(tmp_path / "no-such-opencode"))
     err = cli_json(capsys, "new", "x", code=1)["error"]
-    assert err["code"] == "opencode-not-installed" and "npm install" in err["hint"]
+    assert err["code"] == "opencode-not-installed" and "scripts/setup.sh" in err["hint"]
     state = repo / ".git" / "synthetic" / "constructs"
     assert not state.exists() or list(state.iterdir()) == []
     assert git(repo, "branch", "--format=%(refname:short)").split() == ["main"]

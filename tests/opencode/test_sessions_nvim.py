@@ -366,7 +366,8 @@ def test_session_opens_the_terminal_ui(repo: Path, tmp_path: Path, served: OpenC
     assert r["split"]
     assert r["info"]["construct"] == cid and r["info"]["session_id"] == sid
     assert r["job_argv"][-4:] == ["session", "open", cid, "--run"]
-    assert r["job_argv"][1:3] == ["-m", "synthetic_ls.cli"]
+    # Isolated (-I): the terminal starts with the worktree as its folder.
+    assert r["job_argv"][1:4] == ["-I", "-m", "synthetic_ls.cli"]
     tui = r["tui_argv"]
     assert tui[tui.index("attach") + 1] == served.url
     assert tui[tui.index("--session") + 1] == sid
