@@ -1,6 +1,6 @@
 """Run a service and append its output to a log file capped in size.
 
-Run as a script, ``python -I log_pump.py LOG CAP COMMAND...``, as the leader
+Run as a script, ``python -I log_pump.py LOG CAP gated COMMAND...``, as the leader
 of the service's own session and process group: it starts ``COMMAND`` as its
 child (same group, standard output and error into a pseudo-terminal, so that
 programs flush each line as they would to a person), copies its output to
@@ -27,6 +27,7 @@ still ends it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -94,9 +95,15 @@ def _terminal() -> tuple[int, int]:
 
 
 def main() -> int:
-    """``log_pump.py LOG CAP COMMAND...``: the command's exit status (128+N for signal N)."""
-    path, cap, command = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-    if sys.stdin.buffer.read(1) != b"g":
+    """``log_pump.py LOG CAP gated|now COMMAND...``: the command's exit status.
+
+    ``gated`` waits for the go byte (a service, see above); ``now`` starts at
+    once (a setup command, whose launcher gated the pump itself). A command
+    killed by a signal ends the pump by the same signal, so that whoever
+    waits for the pump learns how the command ended.
+    """
+    path, cap, mode, command = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+    if mode == "gated" and sys.stdin.buffer.read(1) != b"g":
         return 0  # the launcher died before it recorded us: start nothing
     ours, its = _terminal()
     try:
@@ -113,7 +120,11 @@ def main() -> int:
     pump(path, cap, ours)
     os.close(ours)
     code = child.wait()
-    return 128 - code if code < 0 else code
+    if code < 0:
+        with contextlib.suppress(OSError, ValueError):  # SIGKILL has no handler to reset
+            signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    return 128 - code if code < 0 else code  # a signal that did not end us
 
 
 if __name__ == "__main__":

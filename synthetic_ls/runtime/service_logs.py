@@ -104,9 +104,17 @@ def _kind_of(path: Path) -> str:
     return "not a regular file"
 
 
-def pump_argv(path: Path, command: list[str], limit: int | None = None) -> list[str]:
-    """The command that runs ``command`` with its output appended to ``path``, capped."""
-    return [sys.executable, "-I", PUMP_SCRIPT, str(path), str(limit or cap()), *command]
+def pump_argv(
+    path: Path, command: list[str], limit: int | None = None, *, gated: bool = True
+) -> list[str]:
+    """The command that runs ``command`` with its output appended to ``path``, capped.
+
+    ``gated``: the pump waits for a go byte on its standard input before it
+    starts ``command`` (a service); otherwise it starts at once (a setup
+    command, gated by its launcher).
+    """
+    return [sys.executable, "-I", PUMP_SCRIPT, str(path), str(limit or cap()),
+            "gated" if gated else "now", *command]
 
 
 def open_append(path: Path) -> int:

@@ -156,18 +156,17 @@ def run_commands(
     """
     for command in commands:
         service_logs.append(log, f"$ {command}\n")
-        fd = service_logs.open_append(log)
-        try:
-            proc = start_in_group(
-                ["/bin/sh", "-c", command],
-                cwd=cwd,
-                env=env,
-                on_start=on_start,
-                stdout=fd,
-                stderr=subprocess.STDOUT,
-            )
-        finally:
-            os.close(fd)
+        # Through the log pump, as a service: its output is capped like a
+        # service's (a setup printing 300 MB keeps at most twice the cap)
+        # and it writes to a pseudo-terminal.
+        proc = start_in_group(
+            service_logs.pump_argv(log, ["/bin/sh", "-c", command], gated=False),
+            cwd=cwd,
+            env=env,
+            on_start=on_start,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             code = _wait(proc, cancelled, f"{what} command {command!r}")
         except BaseException:
