@@ -189,6 +189,9 @@ _CODES = (
               ("construct", "session_id", "permission_id")),
     ErrorCode("provider-not-usable", _F, "OpenCode cannot use the template's provider or model.",
               "`opencode auth login`, or pick another provider.", ("provider", "model")),
+    ErrorCode("model-not-found", _F, "The template's provider is usable but has no model of "
+              "that id.", "Set the template's agent.modelId to one the message lists.",
+              ("provider", "model")),
     ErrorCode("session-server-unreachable", _F, "A session must be deleted but no OpenCode "
               "server answers.", "`synthetic opencode start`, or pass --keep-session.",
               ("construct", "reason")),

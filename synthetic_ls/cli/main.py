@@ -190,6 +190,7 @@ HINTS = {
     "which-service": "name the service: `synthetic services logs REF SERVICE`",
     "no-worktree": "give it one with `synthetic worktree add REF`",
     "provider-not-usable": "run `opencode auth login`, or pick another provider in the template",
+    "model-not-found": "set the template's agent.modelId to one of the models listed",
     "opencode-not-installed": "scripts/setup.sh installs the pinned OpenCode, or set "
     "SYNTHETIC_OPENCODE_BIN or SYNTHETIC_OPENCODE_URL",
     "opencode-unreachable": "`synthetic opencode status` tells more",

@@ -31,6 +31,12 @@ class ProviderNotUsableError(SyntheticError):
     code = "provider-not-usable"
 
 
+class ModelNotFoundError(SyntheticError):
+    """The template's provider is usable, but it has no model of that id (a typo)."""
+
+    code = "model-not-found"
+
+
 class SessionServerError(SyntheticError):
     """The session cannot be released because its server cannot be reached."""
 
@@ -77,7 +83,8 @@ def agent_spec(config: SyntheticConfig | None, template: Template | None) -> Age
 def resolve_model(spec: AgentSpec, providers: Providers) -> AgentSpec:
     """``spec`` checked against what the server can use, with the provider's default model.
 
-    Raises :class:`ProviderNotUsableError`, saying how to add credentials.
+    Raises :class:`ProviderNotUsableError`, saying how to add credentials, or
+    :class:`ModelNotFoundError`, listing the provider's models.
     """
     if spec.provider_id is None:
         return spec
@@ -91,7 +98,8 @@ def resolve_model(spec: AgentSpec, providers: Providers) -> AgentSpec:
         )
     model = spec.model_id or providers.defaults.get(spec.provider_id)
     if model is None or (models and model not in models):
-        raise ProviderNotUsableError(
+        # Credentials are fine here: this is a model id to fix, not a login.
+        raise ModelNotFoundError(
             f"provider {spec.provider_id!r} has no model {model!r} on this OpenCode server "
             f"(it has: {', '.join(models[:12]) or 'none'})",
             fields={"provider": spec.provider_id, "model": model},

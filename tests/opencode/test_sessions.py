@@ -163,7 +163,9 @@ def test_preflight_refuses_an_unusable_provider_or_model_before_anything(
     assert "opencode auth login" in err["message"] and "offline" in err["message"]
     assert "opencode auth login" in err["hint"]
     err = cli_json(capsys, "new", "x", "--template", "nomodel", code=1)["error"]
-    assert err["code"] == "provider-not-usable" and "gpt-9" in err["message"]
+    # A typo in the model id is not a login problem (issue 20, item 20).
+    assert err["code"] == "model-not-found" and "gpt-9" in err["message"]
+    assert "auth login" not in err["hint"] and "modelId" in err["hint"]
     with served.client() as client:
         nothing_left(repo, client)
 
