@@ -68,7 +68,8 @@ class UnsafeFileError(Exception):
         self.not_a_folder = not_a_folder
 
 
-def _kind(mode: int) -> str:
+def kind_of(mode: int) -> str:
+    """What a file of ``mode`` is, for a message: ``a folder``, ``a named pipe (FIFO)`` ..."""
     for test, name in _KINDS:
         if test(mode):
             return name
@@ -128,7 +129,7 @@ def open_regular(path: Path | str, *, dir_fd: int | None = None) -> tuple[int, o
         raise UnsafeFileError(f"cannot be read: {exc.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
-        kind = _kind(st.st_mode)
+        kind = kind_of(st.st_mode)
         hint = "move it out of the way" if kind == "a folder" else "remove it"
         raise UnsafeFileError(f"is {kind}, not a regular file; {hint}")
     return fd, st
@@ -223,7 +224,7 @@ def read_regular_stat(
 def not_a_folder_error(path: Path) -> StateLayoutError:
     """The error for ``path`` existing where the state needs a folder."""
     try:
-        kind = _kind(os.lstat(path).st_mode)
+        kind = kind_of(os.lstat(path).st_mode)
     except OSError:
         kind = "not a folder"
     kind = "a file" if kind == "not a regular file" else kind

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from state_format.atomic import FILE_MODE, ensure_dir
 from state_format.errors import StateAccessError, StateLayoutError
+from state_format.files import kind_of
 
 if TYPE_CHECKING:
     # filelock imports asyncio (over 100 ms on a loaded machine): loaded by
@@ -92,16 +93,9 @@ def _wrong_kind(path: Path, what: str) -> StateLayoutError:
 
 def _kind_of(path: Path) -> str:
     try:
-        mode = os.lstat(path).st_mode
+        return kind_of(os.lstat(path).st_mode)
     except OSError:
         return "not a regular file"
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe"
-    return "not a regular file"
 
 
 def pump_argv(

@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from state_format.owner import proc_stat
+
 ID_VAR = b"SYNTHETIC_CONSTRUCT_ID="
 DIR_VAR = b"SYNTHETIC_CONSTRUCT_DIR="
 
@@ -98,8 +100,5 @@ def end_processes(pids: list[int], *, grace: float = 2.0) -> list[int]:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
+    found = proc_stat(pid)
+    return found is not None and found[0] not in ("Z", "X")
