@@ -65,6 +65,7 @@ def make_repo(root: Path) -> Path:
     (repo / "synthetic.config.ts").write_text(CONFIG)
     sh(repo, "git", "add", "-A")
     sh(repo, "git", "commit", "-q", "-m", "init")
+    sh(repo, *SYNTHETIC, "trust", "--yes")  # the bench's own repository: allowed
     return repo
 
 

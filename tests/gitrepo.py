@@ -46,3 +46,15 @@ def commit_file(repo: Path, rel: str, text: str, message: str = "change") -> str
     git(repo, "add", "--", rel)
     git(repo, "commit", "-q", "-m", message)
     return git(repo, "rev-parse", "HEAD").strip()
+
+
+def trust(repo: Path) -> None:
+    """Allow what ``repo`` would run, as its person does with ``synthetic trust --yes``.
+
+    For tests whose subject is not consent: the repository is the test's own.
+    Call again after changing the config (a changed command is asked about anew).
+    """
+    from state_format.store import Store
+    from synthetic_ls.ops.trust import allow_trust
+
+    allow_trust(Store.open(repo))

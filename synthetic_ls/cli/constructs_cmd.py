@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from state_format.statuses import Status
 from state_format.text import one_line
+from synthetic_ls.cli.consent_prompt import add_trust_flag, consent_of, write_items
 from synthetic_ls.cli.exit_codes import ExitCode
 from synthetic_ls.errors import SyntheticError
 
@@ -90,6 +91,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--dry-run", action="store_true", help="print what would be made, and make nothing"
     )
+    add_trust_flag(p)
     _json_flag(p)
     p.set_defaults(func=cmd_new)
 
@@ -138,6 +140,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="keep the agent session in OpenCode (default: delete it)",
     )
+    add_trust_flag(p)
     _json_flag(p)
     p.set_defaults(func=cmd_rm)
 
@@ -188,9 +191,16 @@ def cmd_new(args: argparse.Namespace) -> int:
                     sys.stdout.write(f"    {one_line(line, 2000)}\n")
             if not plan.items:
                 sys.stdout.write("  the record only\n")
+            if plan.runs:
+                waiting = [item for item, ok in plan.runs if not ok]
+                sys.stdout.write(f"It would run, from the repository ({len(waiting)} not "
+                                 "allowed yet: `synthetic trust` or --trust):\n")
+                write_items([{**item.to_dict(), "where": item.where + (
+                    "" if ok else ", not allowed yet")} for item, ok in plan.runs], sys.stdout)
         return int(ExitCode.OK)
     show = args.progress if args.progress is not None else sys.stderr.isatty()
-    result = ops.create_construct(_store(), options, progress=_step_printer(not show))
+    result = ops.create_construct(_store(), options, progress=_step_printer(not show),
+                                  consent=consent_of(args))
     if args.json:
         _print_json(result.to_dict())
         return int(ExitCode.OK)
@@ -345,7 +355,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
     options = ops.RemoveOptions(
         ref=construct.id, force=args.force, keep_session=args.keep_session
     )
-    result = ops.remove_construct(store, options)
+    result = ops.remove_construct(store, options, consent=consent_of(args))
     if args.json:
         _print_json(result.to_dict())
     else:

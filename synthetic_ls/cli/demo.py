@@ -100,6 +100,10 @@ def run_demo(say: Callable[[str], None] = print) -> int:
 
     try:
         synthetic("config", "check")
+        # What the repository would run, then the person's yes (kept in the demo's
+        # own XDG_DATA_HOME: it goes with the demo's folder).
+        synthetic("trust", "--list", check=False)
+        synthetic("trust", "--yes", quiet=True)
         synthetic("new", "Add a greeting", "--description", "Say hello on the home page")
         listed = synthetic("ls", "--json", quiet=True)
         [construct] = json.loads(listed)["constructs"]

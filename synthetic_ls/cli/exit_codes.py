@@ -24,6 +24,7 @@ class ExitCode(IntEnum):
     CONFLICT = 5  # the request conflicts with current state (transition, dirty tree, exists)
     NOT_A_REPO = 6  # not inside a git repository (or a bare one)
     INVALID = 7  # the input was rejected (bad name, bad template, bad config)
+    CONSENT = 8  # it would run the repository's code, which the person has not allowed
     INTERNAL = 70  # a bug in Synthetic (sysexits' EX_SOFTWARE); never expected
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
@@ -37,6 +38,7 @@ BY_KIND: dict[Kind, ExitCode] = {
     Kind.CONFLICT: ExitCode.CONFLICT,
     Kind.NOT_A_REPOSITORY: ExitCode.NOT_A_REPO,
     Kind.INVALID: ExitCode.INVALID,
+    Kind.CONSENT: ExitCode.CONSENT,
     Kind.INTERRUPTED: ExitCode.INTERRUPTED,
     Kind.INTERNAL: ExitCode.INTERNAL,
 }

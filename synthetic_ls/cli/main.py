@@ -38,6 +38,7 @@ COMMAND_MODULES = (
     "synthetic_ls.cli.session_cmd",
     "synthetic_ls.cli.prompts_cmd",
     "synthetic_ls.cli.review_cmd",
+    "synthetic_ls.cli.trust_cmd",
 )
 
 #: Which module registers each command (a test checks this against the modules).
@@ -65,6 +66,7 @@ COMMAND_HOMES = {
     "land": "synthetic_ls.cli.review_cmd",
     "discard": "synthetic_ls.cli.review_cmd",
     "review": "synthetic_ls.cli.review_cmd",
+    "trust": "synthetic_ls.cli.trust_cmd",
 }
 
 
@@ -218,6 +220,11 @@ def _report(exc: CodedError, as_json: bool) -> int:
         sys.stderr.write(json.dumps({"error": payload}, ensure_ascii=False) + "\n")
     else:
         sys.stderr.write(f"synthetic: {exc}\n")
+        if payload["code"] == "consent-required":
+            from synthetic_ls.cli.consent_prompt import write_items
+
+            write_items([i for i in payload.get("items", []) if isinstance(i, dict)],
+                        sys.stderr)
         if hint:
             sys.stderr.write(f"synthetic: hint: {hint}\n")
     return int(status)

@@ -16,6 +16,7 @@ import tempfile
 import time
 from typing import Any
 
+from synthetic_ls.cli.consent_prompt import add_trust_flag, consent_of
 from synthetic_ls.cli.exit_codes import ExitCode
 from synthetic_ls.cli.terminal import shown
 from synthetic_ls.errors import SyntheticError
@@ -71,6 +72,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help="branch to land into (default: the one the construct started from)")
     p.add_argument("--remove", action="store_true",
                    help="then remove the construct (by the usual removal rules)")
+    add_trust_flag(p)
     p.add_argument("--check", action="store_true",
                    help="make every check and say what would land; land nothing")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -84,6 +86,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("ref", metavar="REF", help=_REF_HELP)
     p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    add_trust_flag(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_discard)
 
@@ -257,7 +260,7 @@ def cmd_land(args: argparse.Namespace) -> int:
         plan = check_land(store, options)  # a conflict is said before the editor opens
         message = _edit(plan.message or "")
         options = LandOptions(**{**options.__dict__, "message": message})
-    result = land_construct(store, options)
+    result = land_construct(store, options, consent=consent_of(args))
     if args.json:
         _print_json(result.to_dict())
         return int(ExitCode.OK)
@@ -310,7 +313,7 @@ def cmd_discard(args: argparse.Namespace) -> int:
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             err.write("Not discarded.\n")
             return int(ExitCode.FAILED)
-    result = discard_construct(store, c.id)
+    result = discard_construct(store, c.id, consent=consent_of(args))
     if args.json:
         _print_json(result.to_dict())
     else:

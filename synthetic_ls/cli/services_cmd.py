@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any
 
+from synthetic_ls.cli.consent_prompt import add_trust_flag, consent_of
 from synthetic_ls.cli.exit_codes import ExitCode
 
 
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         p.add_argument("ref", metavar="REF", help="construct id, unique id prefix, or exact name")
         p.add_argument("service", metavar="SERVICE", nargs="?", default=None,
                        help="one service (default: all of them)")
+        add_trust_flag(p)
         p.add_argument("--json", action="store_true", help="print JSON")
         p.set_defaults(func=func)
     p = ssub.add_parser("status", help="show the services and their state (starts nothing)",
@@ -53,6 +55,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                         "process is gone (needs_resume), on the same ports.")
     p.add_argument("ref", metavar="REF", nargs="?", default=None,
                    help="one construct (default: every construct)")
+    add_trust_flag(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_resume)
 
@@ -91,21 +94,24 @@ def cmd_start(args: argparse.Namespace) -> int:
     """``synthetic services start``."""
     from synthetic_ls.ops.services import start_services
 
-    return _print(start_services(_store(), args.ref, args.service), args.json)
+    result = start_services(_store(), args.ref, args.service, consent=consent_of(args))
+    return _print(result, args.json)
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
     """``synthetic services stop``."""
     from synthetic_ls.ops.services import stop_services
 
-    return _print(stop_services(_store(), args.ref, args.service), args.json)
+    result = stop_services(_store(), args.ref, args.service, consent=consent_of(args))
+    return _print(result, args.json)
 
 
 def cmd_restart(args: argparse.Namespace) -> int:
     """``synthetic services restart``."""
     from synthetic_ls.ops.services import restart_services
 
-    return _print(restart_services(_store(), args.ref, args.service), args.json)
+    return _print(restart_services(
+        _store(), args.ref, args.service, consent=consent_of(args)), args.json)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -122,7 +128,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     """``synthetic services resume``."""
     from synthetic_ls.ops.services import resume_services
 
-    return _print(resume_services(_store(), args.ref), args.json)
+    return _print(resume_services(_store(), args.ref, consent=consent_of(args)), args.json)
 
 
 def cmd_logs(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from state_format.text import one_line
+from synthetic_ls.cli.consent_prompt import add_trust_flag, consent_of
 from synthetic_ls.cli.exit_codes import ExitCode
 
 _REF_HELP = "construct id, unique id prefix, or exact name"
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                         "to the session, or run it with --run.")
     p.add_argument("ref", metavar="REF", help=_REF_HELP)
     p.add_argument("--run", action="store_true", help="run it in this terminal")
+    add_trust_flag(p)
     _json_flag(p)
     p.set_defaults(func=cmd_open)
 
@@ -40,6 +42,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--wait", action="store_true", help="wait for the turn and print the reply")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="with --wait, give up after S seconds (default: 600)")
+    add_trust_flag(p)
     _json_flag(p)
     p.set_defaults(func=cmd_send)
 
@@ -104,7 +107,7 @@ def cmd_open(args: argparse.Namespace) -> int:
     """``synthetic session open``."""
     from synthetic_ls.ops.session import open_session, run_attached
 
-    result = open_session(_store(), args.ref)
+    result = open_session(_store(), args.ref, consent=consent_of(args))
     if args.run:
         return run_attached(result)
     if args.json:
@@ -122,7 +125,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     result = send_prompt(
         _store(), args.ref, text, wait=args.wait,
         timeout=args.timeout if args.timeout is not None else TURN_TIMEOUT,
-        on_line=None if args.json else _say,
+        on_line=None if args.json else _say, consent=consent_of(args),
     )
     if args.json:
         _print_json(result.to_dict())

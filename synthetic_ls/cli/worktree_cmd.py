@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from synthetic_ls.cli.consent_prompt import add_trust_flag, consent_of
 from synthetic_ls.cli.exit_codes import ExitCode
 
 
@@ -40,6 +41,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="start a new branch at this branch, tag or commit (default: HEAD)",
     )
     p.add_argument("--branch", default=None, metavar="NAME", help="name of the new branch")
+    add_trust_flag(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_worktree_add)
 
@@ -60,6 +62,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="keep the agent session in OpenCode (default: delete it with the worktree)",
     )
+    add_trust_flag(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_worktree_rm)
 
@@ -122,7 +125,8 @@ def cmd_worktree_add(args: argparse.Namespace) -> int:
     from synthetic_ls.cli.constructs_cmd import _print_copy_report
     from synthetic_ls.ops.worktree import add_worktree
 
-    result = add_worktree(_store(), args.ref, from_ref=args.from_ref, branch=args.branch)
+    result = add_worktree(_store(), args.ref, from_ref=args.from_ref, branch=args.branch,
+                          consent=consent_of(args))
     if args.json:
         _print_json(result.to_dict())
         return int(ExitCode.OK)
@@ -141,7 +145,8 @@ def cmd_worktree_rm(args: argparse.Namespace) -> int:
     from synthetic_ls.ops.worktree import remove_worktree
 
     result = remove_worktree(
-        _store(), args.ref, force=args.force, keep_session=args.keep_session
+        _store(), args.ref, force=args.force, keep_session=args.keep_session,
+        consent=consent_of(args),
     )
     if args.json:
         _print_json(result.to_dict())

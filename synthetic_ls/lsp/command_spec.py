@@ -42,7 +42,9 @@ class Command:
 
 #: Parameters of an operation that are not JSON arguments: the face supplies them.
 NOT_ARGUMENTS = frozenset(
-    {"store", "cancelled", "progress", "on_line", "emit", "root", "env", "cwd", "repo_root"}
+    {"store", "cancelled", "progress", "on_line", "emit", "root", "env", "cwd", "repo_root",
+     # An editor asks in its own prompt, then allows the items (synthetic.trust.allow).
+     "consent"}
 )
 
 

@@ -216,6 +216,39 @@ def _prompts_preview(store: Any, args: dict[str, Any]) -> Any:
     return preview_prompts(store, **parse(args, preview_prompts))
 
 
+def _trust_preview(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.trust import trust_preview
+
+    return trust_preview(store, **parse(args, trust_preview))
+
+
+def _trust_allow(store: Any, args: dict[str, Any]) -> Any:
+    """``{"items": [...]}``: the items of a ``consent-required`` error (or of a preview)
+    the person was shown and said yes to; each is checked, none is taken on trust."""
+    from synthetic_ls.consent.items import RunItem
+    from synthetic_ls.ops.trust import allow_trust
+
+    raw = args.get("items")
+    unknown = sorted(set(args) - {"items", "root"})
+    if unknown:
+        raise InvalidInputError(f"unknown argument(s) {', '.join(unknown)}; expected items",
+                                fields={"unknown": unknown})
+    if not isinstance(raw, list) or not raw:
+        raise InvalidInputError("`items` must be a list of the items shown to the person",
+                                fields={"key": "items"})
+    items = [RunItem.from_dict(i) for i in raw[:5000]]
+    if any(i is None for i in items):
+        raise InvalidInputError("an item is not {kind, where, text, digest}",
+                                fields={"key": "items"})
+    return allow_trust(store, [i for i in items if i is not None])
+
+
+def _trust_revoke(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.trust import revoke_trust
+
+    return revoke_trust(store, **parse(args, revoke_trust))
+
+
 @dataclass(frozen=True)
 class _Extended:
     """An operation's result with keys only this face adds (the lines a watch saw)."""
@@ -265,6 +298,9 @@ COMMANDS: dict[str, Command] = {
         Command("synthetic.construct.discardPreview", review_commands.discard_preview),
         Command("synthetic.construct.discard", review_commands.discard, "Discarding"),
         Command("synthetic.construct.review", review_commands.review),
+        Command("synthetic.trust.preview", _trust_preview),
+        Command("synthetic.trust.allow", _trust_allow),
+        Command("synthetic.trust.revoke", _trust_revoke),
     )
 }
 

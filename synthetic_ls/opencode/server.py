@@ -257,7 +257,10 @@ def _start(store: StateStore, extra_env: Mapping[str, str], within: float) -> Se
         try:
             proc = subprocess.Popen(
                 [binary, "serve", "--hostname", "127.0.0.1", "--port", str(port)],
-                cwd=store.repo.worktree, env=env, stdin=subprocess.DEVNULL,
+                # Not the repository: OpenCode loads the plugins and MCP servers of
+                # its working folder at once, and a folder's code runs only once the
+                # person allowed it (each worktree is served on request, by path).
+                cwd="/", env=env, stdin=subprocess.DEVNULL,
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )
         except OSError as err:

@@ -67,6 +67,10 @@ OPERATIONS: dict[str, str] = {
     "opencode_status": "opencode",
     "opencode_start": "opencode",
     "opencode_stop": "opencode",
+    # consent to the repository's code
+    "trust_preview": "trust",
+    "allow_trust": "trust",
+    "revoke_trust": "trust",
     # config
     "check_config": "config",
     "write_starter": "config",

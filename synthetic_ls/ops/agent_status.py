@@ -216,7 +216,9 @@ def poll_agents(ctx: Context, constructs: Sequence[Construct]) -> dict[str, Agen
     Asks the running server only (nothing is started). No server, or one
     that does not answer: every agent is ``unknown``.
     """
+    from synthetic_ls.consent.gate import allowed
     from synthetic_ls.opencode.server import running_server
+    from synthetic_ls.provision.consent_items import of_agent_folder
 
     with_session = [c for c in constructs if c.opencode_session_id and c.workspace_path]
     if not with_session:
@@ -230,6 +232,10 @@ def poll_agents(ctx: Context, constructs: Sequence[Construct]) -> dict[str, Agen
     try:
         with server.client(timeout=POLL_TIMEOUT) as client:
             for directory, group in _by_directory(with_session).items():
+                if not allowed(ctx.root, of_agent_folder(directory)):
+                    # Asking about the folder would make OpenCode load code in it
+                    # (changed since it was allowed): a read runs nothing.
+                    continue
                 busy = client.statuses(directory=directory)
                 asked = client.permissions(directory=directory)
                 questions = {str(q.get("sessionID")) for q in client.questions(directory=directory)}
@@ -247,7 +253,7 @@ def poll_agents(ctx: Context, constructs: Sequence[Construct]) -> dict[str, Agen
                     found[c.id] = AgentInfo(state, pending)
     except OpenCodeError:
         return unknown
-    return found
+    return {**unknown, **found}
 
 
 def _by_directory(constructs: Iterable[Construct]) -> dict[str, list[Construct]]:

@@ -33,6 +33,8 @@ from state_format.statuses import (
     can_transition,
 )
 from state_format.store import one_line
+from synthetic_ls.consent.gate import NOBODY, Consent, not_allowed
+from synthetic_ls.consent.items import RunItem
 from synthetic_ls.errors import ConflictError, InvalidInputError
 from synthetic_ls.ops.recovery import settle
 from synthetic_ls.ops.services import ServiceJson
@@ -46,6 +48,7 @@ from synthetic_ls.ops.views import (
     with_copies,
 )
 from synthetic_ls.provision import flow
+from synthetic_ls.provision.consent_items import of_creation, of_release
 from synthetic_ls.provision.context import Context, Progress
 from synthetic_ls.provision.lifecycle import PlanItem
 from synthetic_ls.provision.ports import PortJson, port_dict
@@ -202,13 +205,17 @@ class PlanResult:
     id: str
     template_id: str
     items: list[PlanItem]
+    #: What of the repository's code it would run, each with whether it was allowed.
+    runs: list[tuple[RunItem, bool]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"id", "template_id", "plan": [{"resource", "summary", "details"}]}``."""
+        """``{"id", "template_id", "plan": [{"resource", "summary", "details"}],
+        "runs": [{"kind", "where", "text", "digest", "allowed"}]}``."""
         return {
             "id": self.id,
             "template_id": self.template_id,
             "plan": [i.to_dict() for i in self.items],
+            "runs": [{**item.to_dict(), "allowed": ok} for item, ok in self.runs],
         }
 
 
@@ -356,7 +363,10 @@ def plan_construct(store: StateStore, options: CreateOptions) -> PlanResult:
     work, _final = _new_creation(Context(store), options)
     new_id = store.new_id(Construct, work.construct.name)
     work.construct = work.construct.model_copy(update={"id": new_id})
-    return PlanResult(work.construct.id, work.construct.template_id, flow.plan(work, RESOURCES))
+    runs = of_creation(work)
+    missing = set(not_allowed(work.ctx.root, runs))
+    return PlanResult(work.construct.id, work.construct.template_id, flow.plan(work, RESOURCES),
+                      [(item, item not in missing) for item in runs])
 
 
 def create_construct(
@@ -365,6 +375,7 @@ def create_construct(
     *,
     cancelled: Callable[[], bool] | None = None,
     progress: Progress | None = None,
+    consent: Consent = NOBODY,
 ) -> ConstructResult:
     """Validate the inputs, write the record, then provision every resource in order.
 
@@ -373,9 +384,14 @@ def create_construct(
     that ``doctor --fix`` (or the next change of the construct) rolls back.
     ``cancelled`` is asked between steps; when it says yes, the creation
     stops the same way (an editor's cancel button). ``progress`` is told
-    each step as it starts: (number, steps in all, title).
+    each step as it starts: (number, steps in all, title). ``consent`` is the
+    person's answer about running the repository's code (``consent-required``
+    with nothing written, when what it would run was not allowed).
     """
-    work, final = _new_creation(Context(store, progress, cancelled), options)
+    work, final = _new_creation(Context(store, progress, cancelled, consent=consent), options)
+    # Before anything starts (the OpenCode server too): the person's consent to
+    # the repository's commands and OpenCode plugins this construct would run.
+    work.ctx.require_consent(of_creation(work), doing=f"creating {work.construct.name}")
     # Before the record: a server that cannot be reached, or a provider without
     # credentials, refuses the creation with nothing written.
     flow.preflight(work, RESOURCES)
@@ -482,7 +498,9 @@ def check_transition(construct: Construct, new: Status) -> None:
         )
 
 
-def remove_construct(store: StateStore, options: RemoveOptions) -> RemoveResult:
+def remove_construct(
+    store: StateStore, options: RemoveOptions, *, consent: Consent = NOBODY
+) -> RemoveResult:
     """Remove a construct: release its resources newest first, then delete the record.
 
     Before anything changes, every resource is asked whether releasing it
@@ -491,7 +509,7 @@ def remove_construct(store: StateStore, options: RemoveOptions) -> RemoveResult:
     interrupted creation is rolled back (which removes it too).
     """
     settings = ReleaseSettings(force=options.force, keep_session=options.keep_session)
-    return remove(Context(store), options.ref, settings)
+    return remove(Context(store, consent=consent), options.ref, settings)
 
 
 def remove(ctx: Context, ref: str, settings: ReleaseSettings) -> RemoveResult:
@@ -503,6 +521,9 @@ def remove(ctx: Context, ref: str, settings: ReleaseSettings) -> RemoveResult:
         return RemoveResult(construct=original, notes=[recovery.message()] if recovery else [])
     work = Release(ctx, construct, ctx.template_of(construct.template_id), settings)
     if construct.journal is None:
+        # The teardown and stop commands it would run (a resumed removal asks
+        # nobody: what was not allowed is skipped, with a note).
+        ctx.require_consent(of_release(work), doing=f"removing {construct.id}")
         flow.preflight_release(work, RESOURCES)
     notes = flow.release(work, RESOURCES, op="remove")
     return RemoveResult(construct=construct, notes=notes, kept=_kept(ctx, construct, settings))

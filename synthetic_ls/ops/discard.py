@@ -14,6 +14,7 @@ from typing_extensions import TypedDict
 
 from state_format.protocol import StateStore
 from state_format.records import Construct
+from synthetic_ls.consent.gate import NOBODY, Consent
 from synthetic_ls.git import review as gitr
 from synthetic_ls.ops.review import span_for, worktree_changes
 from synthetic_ls.ops.review_errors import (
@@ -104,11 +105,13 @@ class DiscardResult:
         }
 
 
-def discard_construct(store: StateStore, ref: str, *, keep_session: bool = False) -> DiscardResult:
+def discard_construct(
+    store: StateStore, ref: str, *, keep_session: bool = False, consent: Consent = NOBODY
+) -> DiscardResult:
     """Remove the construct and its branch, unmerged commits and uncommitted changes included."""
     from synthetic_ls.ops.constructs import remove
 
     preview = discard_preview(store, ref)
     settings = ReleaseSettings(force=True, keep_session=keep_session)
-    result = remove(Context(store), preview.construct.id, settings)
+    result = remove(Context(store, consent=consent), preview.construct.id, settings)
     return DiscardResult(preview, result.notes)

@@ -23,6 +23,7 @@ from state_format.protocol import StateStore
 from state_format.records import Construct
 from state_format.statuses import Status, allowed_next, can_transition
 from state_format.text import one_line
+from synthetic_ls.consent.gate import NOBODY, Consent
 from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError, SyntheticError
 from synthetic_ls.git import review as gitr
 from synthetic_ls.ops.constructs import KeptJson
@@ -375,7 +376,9 @@ def _land_git(
     return fast_forward, staged
 
 
-def land_construct(store: StateStore, options: LandOptions) -> LandResult:
+def land_construct(
+    store: StateStore, options: LandOptions, *, consent: Consent = NOBODY
+) -> LandResult:
     """Land the construct's branch into its target branch; see the module docstring.
 
     A journalled change: each git step is written to the construct's journal
@@ -391,7 +394,8 @@ def land_construct(store: StateStore, options: LandOptions) -> LandResult:
     strategy = options.strategy
     if options.message is not None and not options.message.strip():
         raise InvalidInputError("the commit message is empty; nothing was landed")
-    ctx = Context(store)
+    # The consent is the removal's (`--remove`: teardown and stop commands).
+    ctx = Context(store, consent=consent)
     construct, recovery = settle(ctx, store.resolve_construct(options.ref))
     if construct is None:
         raise NotFoundError(

@@ -24,9 +24,11 @@ from typing_extensions import TypedDict
 
 from state_format.protocol import StateStore
 from state_format.records import Construct, Service
+from synthetic_ls.consent.gate import NOBODY, Consent
 from synthetic_ls.errors import InvalidInputError, NotFoundError, SyntheticError
 from synthetic_ls.ops.recovery import settle
 from synthetic_ls.provision import services as svc
+from synthetic_ls.provision.consent_items import of_services
 from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.journalled import Steps, journalled
 from synthetic_ls.provision.recoveries import SERVICE_STEP, recover_services
@@ -193,6 +195,14 @@ def _configured(work: Work, name: str | None) -> list[Any]:
     return found
 
 
+def _require(work: Work, services: list[Any], doing: str) -> None:
+    """Ask (or refuse) before running the services' commands the person has not allowed."""
+    if work.template is None or not services:
+        return
+    items = of_services(work.template.id, work.template, services)
+    work.ctx.require_consent(items, doing=f"{doing} services of {work.construct.id}")
+
+
 def _records(store: StateStore, construct: Construct, name: str | None) -> list[Service]:
     records = svc.services_of(store, construct.id)
     if name is None:
@@ -261,13 +271,16 @@ def _names(services: Sequence[Any]) -> dict[str, str]:
     return {"services": ",".join(s.id for s in services)}
 
 
-def start_services(store: StateStore, ref: str, service: str | None = None) -> ServicesResult:
+def start_services(
+    store: StateStore, ref: str, service: str | None = None, *, consent: Consent = NOBODY
+) -> ServicesResult:
     """Start the construct's services (or one) that are not running, and wait until ready.
 
     A service started for the first time runs its ``setup`` commands first.
     """
-    work = _work(Context(store), ref)
+    work = _work(Context(store, consent=consent), ref)
     services = _configured(work, service)
+    _require(work, services, "starting")
     with service_logs.start_lock(store.local_dir, work.construct.id), journalled(
         work, "services-start", facts=_names(services), recover=recover_services
     ) as steps:
@@ -275,10 +288,16 @@ def start_services(store: StateStore, ref: str, service: str | None = None) -> S
     return _result(work, notes, failures)
 
 
-def stop_services(store: StateStore, ref: str, service: str | None = None) -> ServicesResult:
+def stop_services(
+    store: StateStore, ref: str, service: str | None = None, *, consent: Consent = NOBODY
+) -> ServicesResult:
     """Stop the construct's services (or one): ``stop`` command, SIGTERM, SIGKILL."""
-    work = _work(Context(store), ref)
+    work = _work(Context(store, consent=consent), ref)
     records = _records(store, work.construct, service)
+    names = {r.name for r in records}
+    if work.template is not None:  # only their stop commands run
+        stopping = [s for s in work.template.services if s.id in names and getattr(s, "stop", None)]
+        _require(work, stopping, "stopping")
     notes: list[str] = []
     facts = {"services": ",".join(r.name for r in records)}
     with service_logs.start_lock(store.local_dir, work.construct.id), journalled(
@@ -292,10 +311,13 @@ def stop_services(store: StateStore, ref: str, service: str | None = None) -> Se
     return _result(work, notes, [])
 
 
-def restart_services(store: StateStore, ref: str, service: str | None = None) -> ServicesResult:
+def restart_services(
+    store: StateStore, ref: str, service: str | None = None, *, consent: Consent = NOBODY
+) -> ServicesResult:
     """Stop, then start again (without setup) the construct's services (or one)."""
-    work = _work(Context(store), ref)
+    work = _work(Context(store, consent=consent), ref)
     services = _configured(work, service)
+    _require(work, services, "restarting")
     notes: list[str] = []
     with service_logs.start_lock(store.local_dir, work.construct.id), journalled(
         work, "services-restart", facts=_names(services), recover=recover_services
@@ -310,7 +332,9 @@ def restart_services(store: StateStore, ref: str, service: str | None = None) ->
     return _result(work, notes + started, failures)
 
 
-def resume_services(store: StateStore, ref: str | None = None) -> ServicesResult:
+def resume_services(
+    store: StateStore, ref: str | None = None, *, consent: Consent = NOBODY
+) -> ServicesResult:
     """Start again every service whose record says running but whose process is gone.
 
     For one construct, or for all of them; after a reboot this brings the
@@ -323,13 +347,14 @@ def resume_services(store: StateStore, ref: str | None = None) -> ServicesResult
     notes: list[str] = []
     views: list[ServiceView] = []
     failures: list[SyntheticError] = []
-    ctx = Context(store)
+    ctx = Context(store, consent=consent)
     for construct_id in targets:
         stale = [v for v in views_of(store, construct_id) if v.state == "needs_resume"]
         if stale:
             work = _work(ctx, construct_id)
             wanted = {v.record.name for v in stale}
             services = [s for s in _configured(work, None) if s.id in wanted]
+            _require(work, services, "resuming")
             missing = wanted - {s.id for s in services}
             notes.extend(f"service {m} is no longer in the template; not resumed" for m in missing)
             with service_logs.start_lock(store.local_dir, construct_id), journalled(

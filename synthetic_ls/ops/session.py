@@ -25,6 +25,7 @@ from typing_extensions import TypedDict
 
 from state_format.protocol import StateStore
 from state_format.records import Construct
+from synthetic_ls.consent.gate import NOBODY, Consent
 from synthetic_ls.errors import InvalidInputError, NotFoundError, SyntheticError
 from synthetic_ls.opencode.client import (
     EVENT_READ_TIMEOUT,
@@ -40,6 +41,7 @@ from synthetic_ls.opencode.client import (
 )
 from synthetic_ls.opencode.server import ServerInfo, find_binary, running_server
 from synthetic_ls.ops import agent_status
+from synthetic_ls.provision.consent_items import of_agent_folder
 from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.session import AgentSpec, agent_spec
 from synthetic_ls.runtime.opencode_record import password_path
@@ -203,12 +205,17 @@ def _pending(client: OpenCodeClient, target: SessionTarget) -> list[Permission]:
     ]
 
 
-def session_target(store: StateStore, ref: str, *, start: bool = True) -> SessionTarget:
+def session_target(
+    store: StateStore, ref: str, *, start: bool = True, consent: Consent = NOBODY
+) -> SessionTarget:
     """The session of construct ``ref`` and its server.
 
     ``start`` (an operation the person asked of the agent) starts the server
     when it is not running; without it (a read), a stopped server is a
-    :class:`ServerStoppedError` saying what would start it.
+    :class:`ServerStoppedError` saying what would start it. Either way the
+    server is asked about the worktree only if what OpenCode loads from it
+    (plugins, MCP servers) was allowed: an agent may have changed them, and a
+    read never runs code (``consent-required``, with nothing run).
     """
     construct = store.resolve_construct(ref)
     if not construct.opencode_session_id or not construct.workspace_path:
@@ -217,7 +224,9 @@ def session_target(store: StateStore, ref: str, *, start: bool = True) -> Sessio
             "or a template with an `agent`)",
             fields={"construct": construct.id},
         )
-    ctx = Context(store)
+    ctx = Context(store, consent=consent if start else NOBODY)
+    ctx.require_consent(of_agent_folder(construct.workspace_path),
+                        doing=f"reaching the agent of {construct.id}")
     template = ctx.template_of(construct.template_id)
     if start:
         server = ctx.opencode
@@ -292,9 +301,9 @@ def _attach_supported(binary: str) -> bool:
     return "--session" in out.stdout + out.stderr
 
 
-def open_session(store: StateStore, ref: str) -> OpenResult:
+def open_session(store: StateStore, ref: str, *, consent: Consent = NOBODY) -> OpenResult:
     """The ``opencode attach URL --dir WORKTREE --session ID`` line for construct ``ref``."""
-    target = session_target(store, ref)
+    target = session_target(store, ref, consent=consent)
     binary = find_binary()
     if not _attach_supported(binary):
         raise SyntheticError(
@@ -366,6 +375,7 @@ def send_prompt(
     timeout: float = TURN_TIMEOUT,
     on_line: Callable[[str], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    consent: Consent = NOBODY,
 ) -> SendResult:
     """Send ``text`` to the construct's agent; the construct becomes ``active``.
 
@@ -375,7 +385,7 @@ def send_prompt(
     """
     if not text.strip():
         raise InvalidInputError("the prompt is empty")
-    target = session_target(store, ref)
+    target = session_target(store, ref, consent=consent)
     spec = target.spec
     with target.client() as client:
         def send() -> None:

@@ -14,10 +14,12 @@ from typing import Any
 from state_format.journal import Journal
 from state_format.protocol import StateStore
 from state_format.records import Construct
+from synthetic_ls.consent.gate import NOBODY, Consent
 from synthetic_ls.errors import ConflictError, InvalidInputError, NotFoundError
 from synthetic_ls.ops.recovery import settle
 from synthetic_ls.ops.views import ConstructResult, views, with_copies
 from synthetic_ls.provision import flow
+from synthetic_ls.provision.consent_items import of_creation, of_release
 from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.resources import INCLUDE_FILES, WORKTREE, WORKTREE_RESOURCES
 from synthetic_ls.provision.work import CreateSettings, Creation, Release, ReleaseSettings
@@ -53,6 +55,7 @@ def add_worktree(
     from_ref: str | None = None,
     branch: str | None = None,
     cancelled: Callable[[], bool] | None = None,
+    consent: Consent = NOBODY,
 ) -> ConstructResult:
     """Give an existing construct (without one) a worktree.
 
@@ -61,7 +64,7 @@ def add_worktree(
     template must still exist in a config without errors, as for ``new``:
     falling back to defaults would make a different worktree without a word.
     """
-    ctx = Context(store, cancelled=cancelled)
+    ctx = Context(store, cancelled=cancelled, consent=consent)
     construct = _settled(ctx, ref)
     if construct.workspace_path:
         raise ConflictError(
@@ -78,6 +81,7 @@ def add_worktree(
     settings = CreateSettings(from_ref=from_ref, branch=branch, worktree=True,
                               agent=False if construct.no_agent else None)
     work = Creation(ctx, construct, template, settings)
+    ctx.require_consent(of_creation(work), doing=f"adding the worktree of {construct.id}")
     flow.preflight(work, WORKTREE_RESOURCES)  # may reach a server: outside the lock
     with store.lock():
         current = store.get_construct(construct.id)
@@ -101,19 +105,21 @@ def add_worktree(
 
 
 def remove_worktree(
-    store: StateStore, ref: str, *, force: bool = False, keep_session: bool = False
+    store: StateStore, ref: str, *, force: bool = False, keep_session: bool = False,
+    consent: Consent = NOBODY,
 ) -> WorktreeRemoveResult:
     """Remove a construct's worktree (the record stays); the branch goes as with ``rm``.
 
     Its agent session goes too (it is rooted in the worktree), unless ``keep_session``.
     """
-    ctx = Context(store)
+    ctx = Context(store, consent=consent)
     construct = _settled(ctx, ref, resuming="remove-worktree")
     if not construct.workspace_path and construct.journal is None:
         raise NotFoundError(f"construct {construct.id} has no worktree", code="no-worktree")
     settings = ReleaseSettings(force=force, keep_session=keep_session)
     work = Release(ctx, construct, ctx.template_of(construct.template_id), settings)
     if construct.journal is None:
+        ctx.require_consent(of_release(work), doing=f"removing the worktree of {construct.id}")
         flow.preflight_release(work, WORKTREE_RESOURCES)
     notes = flow.release(work, WORKTREE_RESOURCES, op="remove-worktree")
     return WorktreeRemoveResult(construct=work.construct, notes=notes)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -22,11 +22,13 @@ from typing import TYPE_CHECKING
 
 from state_format.protocol import StateStore
 from state_format.records import utc_now
+from synthetic_ls.consent.gate import NOBODY, Consent
 from synthetic_ls.errors import InvalidInputError
 from synthetic_ls.runtime.runner import LOCAL, Runner
 
 if TYPE_CHECKING:
     from synthetic_ls.config import ConfigResult, SyntheticConfig, Template
+    from synthetic_ls.consent.items import RunItem
     from synthetic_ls.git.repo import GitRepo
     from synthetic_ls.opencode.server import ServerInfo
 
@@ -42,7 +44,9 @@ class Context:
 
     ``cancelled`` is asked between steps (and by long waits): True stops the
     operation, and what it began is undone. ``progress`` is told each step
-    as it starts. Both None: never cancelled, nobody told.
+    as it starts. Both None: never cancelled, nobody told. ``consent`` is
+    the person's answer about running the repository's code (a flag, or a
+    way to ask); by default nothing not yet allowed may run.
     """
 
     store: StateStore
@@ -50,6 +54,7 @@ class Context:
     cancelled: Callable[[], bool] | None = None
     clock: Callable[[], datetime] = utc_now
     runner: Runner = field(default=LOCAL)
+    consent: Consent = NOBODY
 
     @property
     def root(self) -> Path:
@@ -111,6 +116,12 @@ class Context:
         from synthetic_ls.opencode.server import ensure_server
 
         return ensure_server(self.store, self.config_result.config)
+
+    def require_consent(self, items: Sequence[RunItem], *, doing: str) -> None:
+        """Return when ``items`` may run (allowed before, or now); else ``consent-required``."""
+        from synthetic_ls.consent.gate import require
+
+        require(self.root, self.consent, items, doing=doing)
 
     # -- templates ---------------------------------------------------------------
 

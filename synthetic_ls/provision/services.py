@@ -160,11 +160,25 @@ def _set(store: StateStore, service_id: str, **fields: Any) -> Service:
     return store.update(Service, service_id, lambda _c: fields)
 
 
+def _allowed(store: StateStore, template: Template, services: list[Any] | None) -> bool:
+    """Whether the person allowed the services' (None: the teardown's) commands to run."""
+    from synthetic_ls.consent.gate import allowed
+    from synthetic_ls.provision.consent_items import of_services, of_template
+
+    items = (of_template(template.id, template, kinds=("teardown",)) if services is None
+             else of_services(template.id, template, services))
+    return allowed(store.repo.worktree, items)
+
+
 def run_template_setup(work: Work) -> None:
     """The template's ``setup`` commands, in the worktree, with the ports and template env."""
     template = work.template
     if template is None or not template.setup:
         return
+    from synthetic_ls.provision.consent_items import of_template
+
+    work.ctx.require_consent(of_template(template.id, template, kinds=("setup",)),
+                             doing=f"setting up {work.construct.id}")
     construct = work.construct
     env = environment(construct, template, allocations(work.store, construct.id))
     work.ctx.runner.run_commands(
@@ -198,6 +212,11 @@ def begin_service(
     """
     construct = work.construct
     store = work.store
+    if work.template is not None:
+        from synthetic_ls.provision.consent_items import of_services
+
+        work.ctx.require_consent(of_services(work.template.id, work.template, [service]),
+                                 doing=f"starting service {service.id}")
     root = _worktree(construct)
     ports = allocations(store, construct.id)
     env = environment(construct, work.template, ports, service)
@@ -309,6 +328,11 @@ def stop_record(
     notes: list[str] = []
     if record.type == "process":
         stop_command = getattr(config, "stop", None)
+        if stop_command and template is not None and not _allowed(store, template, [config]):
+            # Never run a command the person has not allowed: signals stop it instead.
+            notes.append(f"did not run the stop command of service {record.name}: it is not "
+                         "allowed (see `synthetic trust`)")
+            stop_command = None
         owner = record.process()
         notes = service_process.stop_process(
             owner,
@@ -348,6 +372,9 @@ def _teardown(work: Work) -> list[str]:
     root = Path(construct.workspace_path)
     if not root.is_dir():
         return []
+    if not _allowed(work.store, template, None):
+        # A recovery or a rollback asks nobody: what was not allowed is not run.
+        return ["did not run the teardown: it is not allowed (see `synthetic trust`)"]
     try:
         env = environment(construct, template, allocations(work.store, construct.id))
         work.ctx.runner.run_commands(

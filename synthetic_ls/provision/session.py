@@ -16,6 +16,7 @@ from state_format.records import PromptBundle
 from synthetic_ls.errors import SyntheticError
 from synthetic_ls.opencode.client import SESSION_GONE, OpenCodeError, Providers
 from synthetic_ls.opencode.server import running_server
+from synthetic_ls.provision.consent_items import of_agent_folder
 from synthetic_ls.provision.lifecycle import Finding, Made, PlanItem, Resource, Subject
 
 if TYPE_CHECKING:
@@ -150,9 +151,20 @@ class SessionResource(Resource[SessionMade]):
         )
 
     def preflight(self, work: Creation) -> None:
-        """Reach (or start) the server and check that it can use the provider and model."""
+        """Reach (or start) the server and check that it can use the provider and model.
+
+        Asked outside any repository folder (nothing of the repository is loaded
+        before consent); a repository whose own OpenCode config may add the
+        provider is checked again in the worktree, before the session.
+        """
         with work.ctx.opencode.client() as client:
-            resolve_model(agent_spec(work.config, work.template), client.providers())
+            providers = client.providers()
+        try:
+            resolve_model(agent_spec(work.config, work.template), providers)
+        except SyntheticError:
+            if not _has_own_opencode_config(work):
+                raise
+
 
     def warm(self, work: Creation) -> None:
         """Once the worktree exists, check the model as seen from it, in the background.
@@ -164,8 +176,8 @@ class SessionResource(Resource[SessionMade]):
         OpenCode config may change what is usable.
         """
         directory = _directory(work)
-        if not directory or not Path(directory).is_dir():
-            return
+        if not directory or not Path(directory).is_dir() or not _agent_allowed(work, directory):
+            return  # the session step asks (or refuses) before OpenCode serves the folder
         server = work.ctx.opencode  # found in this thread: the creation is not shared
         spec = agent_spec(work.config, work.template)
 
@@ -176,7 +188,13 @@ class SessionResource(Resource[SessionMade]):
         work.ahead.begin(self.name, check)
 
     def provision(self, work: Creation) -> Made[SessionMade]:
-        """Create the session; its id goes into the record."""
+        """Create the session; its id goes into the record.
+
+        OpenCode runs the plugins (and starts the MCP servers) of a folder when
+        it first serves it: only with the person's consent to them.
+        """
+        work.ctx.require_consent(of_agent_folder(_directory(work)),
+                                 doing=f"starting the agent of {work.construct.id}")
         ahead = work.ahead.take(self.name)
         if ahead is not None:
             spec = ahead.result()  # raises what the check in the worktree found
@@ -205,7 +223,8 @@ class SessionResource(Resource[SessionMade]):
             return []
         with work.ctx.opencode.client() as client:
             ids = {recorded} if recorded else set()
-            if directory:
+            # Asking for the folder's sessions makes OpenCode serve it: only if allowed.
+            if directory and _agent_allowed(work, directory):
                 ids |= {s.id for s in client.list_sessions(directory=directory)
                         if s.directory == directory}
             for sid in sorted(ids):
@@ -291,3 +310,22 @@ def _recreate(survey: Survey, construct_id: str) -> Any:
         return [f"gave {construct_id} the new OpenCode session {made.result.session_id}"]
 
     return fix
+
+
+def _agent_allowed(work: Work, directory: str) -> bool:
+    """Whether what OpenCode would load from ``directory`` was allowed; reads only."""
+    from synthetic_ls.consent.gate import allowed
+
+    return allowed(work.ctx.root, of_agent_folder(directory))
+
+
+def _has_own_opencode_config(work: Creation) -> bool:
+    """Whether the worktree will hold an OpenCode config of its own (which may add providers)."""
+    from synthetic_ls.consent.sources import CONFIG_NAMES, CommitFiles
+    from synthetic_ls.provision.consent_items import start_commit
+
+    commit = start_commit(work)
+    if commit is None:
+        return False
+    files = CommitFiles(work.git.repo, commit)
+    return any(files.digest(name) is not None for name in CONFIG_NAMES)

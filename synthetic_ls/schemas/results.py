@@ -51,6 +51,7 @@ from synthetic_ls.ops.session import (
     SessionWatchJson,
 )
 from synthetic_ls.ops.templates import TemplatesJson
+from synthetic_ls.ops.trust import TrustJson
 from synthetic_ls.ops.views import ConstructListJson
 from synthetic_ls.provision.lifecycle import FindingJson
 
@@ -117,6 +118,8 @@ RESULTS: tuple[Result, ...] = (
     ),
     Result("prompt-build", PromptBuildJson, ("synthetic.prompts.build",)),
     Result("prompt-preview", PromptPreviewJson, ("synthetic.prompts.preview",)),
+    Result("trust", TrustJson,
+           ("synthetic.trust.preview", "synthetic.trust.allow", "synthetic.trust.revoke")),
 )
 
 

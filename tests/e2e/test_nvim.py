@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from synthetic_ls.lsp.live_state import WATCHING
-from tests.gitrepo import GIT_ENV, commit_file, git, make_repo
+from tests.gitrepo import GIT_ENV, commit_file, git, make_repo, trust
 
 HERE = Path(__file__).parent
 PROJECT = HERE.parents[1]
@@ -85,7 +85,10 @@ def line_of(text: str, needle: str) -> int:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "repo", {"synthetic.config.ts": CLEAN_CONFIG, "README.md": "hi\n"})
+    """The person's own repository: what it runs is allowed (``synthetic trust --yes``)."""
+    path = make_repo(tmp_path / "repo", {"synthetic.config.ts": CLEAN_CONFIG, "README.md": "hi\n"})
+    trust(path)
+    return path
 
 
 def run_scenario(
@@ -114,7 +117,8 @@ def run_scenario(
             p for p in (str(PROJECT), os.environ.get("PYTHONPATH", "")) if p
         ),
         "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+        # XDG_DATA_HOME is the test's own (tests/conftest.py): the answers the
+        # server keeps about what a repository may run are the test's too.
         "XDG_STATE_HOME": str(tmp_path / "xdg-state"),
         "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
     }
@@ -750,3 +754,46 @@ def test_synthetic_services_lists_and_stops_a_running_service(tmp_path: Path) ->
         subprocess.run([sys.executable, "-m", "synthetic_ls", "rm", data["id"], "--yes", "--force"],
                        cwd=repo, capture_output=True, timeout=120, env=env)
     assert not group_alive(pid)
+
+
+def test_new_asks_before_it_runs_the_repository_s_commands(tmp_path: Path) -> None:
+    """A cloned repository's setup command: `:SyntheticNew` lists it beside a prompt;
+    Cancel runs nothing and makes nothing, "Allow and run" creates the construct (and
+    the answer is kept: the next creation asks nothing)."""
+    marker = tmp_path / "setup-ran"
+    config = CLEAN_CONFIG.replace('label: "Docs",', f'label: "Docs", setup: ["touch {marker}"],')
+    repo = make_repo(tmp_path / "repo", {"synthetic.config.ts": config, "README.md": "hi\n"})
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit README.md")
+        T.client(0)
+        T.script_ui({ "docs", "Cancel", "docs", "Allow and run", "docs" },
+                    { "Refused", "Allowed", "Again" })
+        local dir = vim.fs.joinpath(vim.fn.getcwd(), ".git", "synthetic", "constructs")
+        local done = 0
+        local function new()
+          require("synthetic.commands").new({ on_done = function() done = done + 1 end })
+        end
+        new()
+        T.wait(function()
+          for _, n in ipairs(T.notes) do if n.msg:find("not allowed") then return true end end
+        end, 30000, "the refusal to be told")
+        T.results.records_after_cancel = #vim.fn.glob(dir .. "/*.toml", false, true)
+        new()
+        T.wait(function() return #vim.fn.glob(dir .. "/*.toml", false, true) == 1 and done >= 1 end,
+               60000, "the allowed creation")
+        new()
+        T.wait(function() return #vim.fn.glob(dir .. "/*.toml", false, true) == 2 and done >= 2 end,
+               60000, "the second creation, not asked about")
+        """,
+        tmp_path,
+        timeout=120,
+    )
+    asked = [p for p in result["prompts"] if p["prompt"] == "Run the repository's code listed?"]
+    assert len(asked) == 2  # once refused, once allowed; the third creation asked nothing
+    listed = asked[0]["shown"]["synthetic://consent"]
+    assert any(f"setup command (template docs): touch {marker}" in line for line in listed)
+    assert result["results"]["records_after_cancel"] == 0
+    assert any("not allowed" in n["msg"] for n in result["notes"])
+    assert marker.exists()

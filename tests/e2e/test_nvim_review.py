@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_nvim import CLEAN_CONFIG, _cli, pytestmark, run_scenario  # noqa: F401
-from tests.gitrepo import commit_file, git, make_repo
+from tests.gitrepo import commit_file, git, make_repo, trust
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "repo", {"synthetic.config.ts": CLEAN_CONFIG, "README.md": "hi\n"})
+    path = make_repo(tmp_path / "repo", {"synthetic.config.ts": CLEAN_CONFIG, "README.md": "hi\n"})
+    trust(path)  # the person's own repository
+    return path
 
 
 def _construct(repo: Path, name: str) -> dict:  # type: ignore[type-arg]

@@ -19,7 +19,7 @@ import pytest
 from state_format.records import Service
 from state_format.store import Store
 from synthetic_ls.runtime.groups import end_group, group_alive
-from tests.gitrepo import GIT_ENV, make_repo
+from tests.gitrepo import GIT_ENV, make_repo, trust
 
 PY = sys.executable
 #: This source tree: subprocesses import it first (not an older installed copy).
@@ -101,7 +101,9 @@ def make_service_repo(tmp_path: Path, cfg: str, files: dict[str, str] | None = N
     """A committed repository with ``svc.py`` and the config ``cfg``."""
     all_files = {"synthetic.config.ts": cfg, "svc.py": SVC, "README.md": "hi\n"}
     all_files.update(files or {})
-    return make_repo(tmp_path / "app", all_files)
+    repo = make_repo(tmp_path / "app", all_files)
+    trust(repo)
+    return repo
 
 
 def env(tmp_path: Path, **more: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitrepo import GIT_ENV, make_repo
+from tests.gitrepo import GIT_ENV, make_repo, trust
 from tests.gitrepo import git as run_git
 
 SYNTHETIC = Path(sys.executable).with_name("synthetic")
@@ -52,7 +52,9 @@ def repo(tmp_path: Path) -> Path:
         "README.md": "readme\n",
         "src/a.py": "a = 1\n",
     }
-    return make_repo(tmp_path / "app", files)
+    repo = make_repo(tmp_path / "app", files)
+    trust(repo)
+    return repo
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from synthetic_ls.cli.main import run
-from tests.gitrepo import make_repo
+from tests.gitrepo import make_repo, trust
 
 CONFIG = """export default {
   defaults: { templateId: "impl" },
@@ -40,6 +40,7 @@ FILES = {
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = make_repo(tmp_path / "app", FILES)
+    trust(path)
     monkeypatch.chdir(path)
     monkeypatch.setenv("PROMPT_HOME", "/home/test")
     monkeypatch.setenv("SYNTHETIC_PROMPT_ENV", "PROMPT_HOME")  # the person allows this one

@@ -323,7 +323,7 @@ def test_a_cwd_that_leads_outside_the_worktree_is_refused(
     sneaky = svc("ready", cwd='"out/.."')
     repo = make_service_repo(tmp_path, config(f"api: {sneaky}"))
     (repo / "out").symlink_to(outside)
-    from tests.gitrepo import git
+    from tests.gitrepo import git, trust
 
     git(repo, "add", "out")
     git(repo, "commit", "-q", "-m", "link")
@@ -335,6 +335,7 @@ def test_a_cwd_that_leads_outside_the_worktree_is_refused(
     cfg = repo / "synthetic.config.ts"
     cfg.write_text(cfg.read_text().replace('cwd: "out/.."', 'cwd: "out"'))
     git(repo, "commit", "-q", "-am", "cwd out")
+    trust(repo)  # the changed service is asked about anew
     with pytest.raises(SyntheticError) as caught:
         create_construct(store, CreateOptions(name="Escape"))
     assert caught.value.code == "cwd-escapes"

@@ -33,6 +33,9 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         assert name.startswith("synthetic.")
     assert set(COMMANDS) == {
         "synthetic.construct.create",
+        "synthetic.trust.preview",
+        "synthetic.trust.allow",
+        "synthetic.trust.revoke",
         "synthetic.construct.list",
         "synthetic.construct.show",
         "synthetic.construct.update",
@@ -284,3 +287,43 @@ async def test_a_creation_can_be_cancelled_from_its_progress(
     assert listed["constructs"] == []
     assert "synthetic/" not in git(repo, "branch", "--list")
     assert git(repo, "worktree", "list").count("\n") == 1
+
+
+@pytest.fixture
+def consent_repo(tmp_path: Path) -> Path:
+    """A repository whose template runs a setup command (writing a marker)."""
+    from tests.gitrepo import make_repo
+
+    root = tmp_path / "consent"
+    config = ('export default { defaults: { templateId: "t" }, worktrees: { root: "../wt" },\n'
+              f'  templates: {{ t: {{ setup: ["touch {tmp_path}/setup-ran"] }} }} }};\n')
+    make_repo(root, {"synthetic.config.ts": config, "README.md": "hi\n"})
+    return root
+
+
+@pytest.mark.workspace("consent_repo")
+async def test_consent_required_carries_the_items_and_allow_takes_exactly_them(
+    client: LanguageClient, consent_repo: Path, tmp_path: Path
+) -> None:
+    """The server refuses to run what was not allowed, with the items as data (a client
+    shows them); `synthetic.trust.allow` with those items lets the same command run."""
+    with pytest.raises(JsonRpcException) as caught:
+        await run(client, "synthetic.construct.create", {"name": "Asked"})
+    assert caught.value.data["code"] == "consent-required"
+    assert caught.value.data["kind"] == "consent"
+    items = caught.value.data["items"]
+    assert [(i["kind"], i["where"]) for i in items] == [("setup", "template t")]
+    assert not (tmp_path / "setup-ran").exists()
+    preview = await run(client, "synthetic.trust.preview")
+    assert [i["allowed"] for i in preview["items"]] == [False]
+    # A forged item (its digest not of anything shown) is refused as input.
+    with pytest.raises(JsonRpcException) as forged:
+        await run(client, "synthetic.trust.allow", {"items": [{**items[0], "digest": "x"}]})
+    assert forged.value.data["code"] == "invalid-input"
+    allowed = await run(client, "synthetic.trust.allow", {"items": items})
+    assert allowed["changed"] == 1 and [i["allowed"] for i in allowed["items"]] == [True]
+    made = await run(client, "synthetic.construct.create", {"name": "Asked"})
+    assert made["name"] == "Asked"
+    assert (tmp_path / "setup-ran").exists()
+    revoked = await run(client, "synthetic.trust.revoke")
+    assert revoked["changed"] == 1

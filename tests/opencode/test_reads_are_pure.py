@@ -23,7 +23,7 @@ import pytest
 from state_format.errors import CodedError
 from synthetic_ls.cli.main import run
 from synthetic_ls.lsp.commands import COMMANDS
-from tests.gitrepo import make_repo
+from tests.gitrepo import make_repo, trust
 from tests.opencode.conftest import OpenCodeServer
 from tests.opencode.test_sessions import cli_json, served, wait_for  # noqa: F401
 
@@ -92,6 +92,7 @@ def busy_repo(tmp_path: Path, served: OpenCodeServer, monkeypatch: pytest.Monkey
               capsys: pytest.CaptureFixture[str]) -> tuple[Path, dict[str, Any]]:
     """A construct whose service runs and whose agent waits for a permission."""
     repo = make_repo(tmp_path / "app", {"synthetic.config.ts": CONFIG, "web.py": SERVICE})
+    trust(repo)
     monkeypatch.chdir(repo)
     monkeypatch.setenv("SYNTHETIC_WORKTREES_DIR", str(tmp_path / "trees"))
     made = cli_json(capsys, "new", "Busy")

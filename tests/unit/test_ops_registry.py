@@ -24,6 +24,7 @@ CONSTRUCTS = "tests/integration/test_ops_constructs.py"
 SERVICES = "tests/integration/test_ops_services.py"
 RECOVERY = "tests/integration/test_ops_recovery.py"
 CONTRACT = "tests/integration/test_ops_contract.py"
+CONSENT = "tests/integration/test_consent.py"
 SESSION = "tests/opencode/test_ops_session.py"
 SERVER = "tests/opencode/test_server.py"
 PROMPTS = "test_prompts_build_replaces_the_bundle_and_preview_writes_nothing"
@@ -76,6 +77,9 @@ OPS_TESTS: dict[str, str] = {
     "opencode_status": f"{SERVER}::test_the_named_server_is_used_as_it_is",
     "opencode_start": f"{SERVER}::test_the_named_server_is_used_as_it_is",
     "opencode_stop": f"{SERVER}::test_the_named_server_is_used_as_it_is",
+    "trust_preview": f"{CONSENT}::test_trust_operations_preview_allow_and_revoke",
+    "allow_trust": f"{CONSENT}::test_trust_operations_preview_allow_and_revoke",
+    "revoke_trust": f"{CONSENT}::test_trust_operations_preview_allow_and_revoke",
     "check_config": f"{CONTRACT}::test_config_check_and_starter",
     "write_starter": f"{CONTRACT}::test_config_check_and_starter",
     "list_templates": f"{CONSTRUCTS}::test_list_templates_reads_the_config",

@@ -55,7 +55,7 @@ from typing import Any
 
 import pytest
 
-from tests.gitrepo import make_repo
+from tests.gitrepo import make_repo, trust
 
 PROJECT = Path(__file__).resolve().parents[2]
 CODE_SERVER = Path(
@@ -176,7 +176,8 @@ def code_server(
         **os.environ,
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local/share"),
+        # XDG_DATA_HOME stays the test's own (tests/conftest.py): the server keeps
+        # there what the person allowed a repository to run, as the test does.
         "XDG_CACHE_HOME": str(home / ".cache"),
         # The server the extension starts imports this checkout.
         "PYTHONPATH": os.pathsep.join(
@@ -399,6 +400,16 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
         page.keyboard.press("Enter")
         quick_input(page, "base ref")
         page.keyboard.press("Enter")
+
+        # The repository's service would run: VS Code asks first, listing it, and
+        # nothing of the construct exists until the person allows it.
+        dialog = page.locator(".monaco-dialog-box", has_text="asks to run code you have not")
+        dialog.wait_for()
+        assert "Service (service api of template web-api): python3 -I -u -m http.server" \
+            in dialog.inner_text(), dialog.inner_text()
+        assert not state.exists() or not list(state.glob("*.toml"))
+        shot("consent")
+        dialog.get_by_role("button", name="Allow and Run").click()
 
         record = wait_for("the construct's TOML record", lambda: list(state.glob("*.toml")))
         assert len(record) == 1
@@ -827,6 +838,7 @@ def test_cancelling_a_creation_from_its_notification_leaves_nothing(tmp_path: Pa
     repo = make_repo(
         tmp_path / "app", {"synthetic.config.ts": SLOW_CONFIG, "slow.py": SLOW_SERVICE}
     )
+    trust(repo)  # the person's own: its service is allowed
     state = repo / ".git" / "synthetic"
     marker = str(tmp_path)
     with (

@@ -4,6 +4,7 @@
 import * as vscode from "vscode";
 import { Commands } from "./commands";
 import { Doctor } from "./doctor";
+import { consentDetail, type ConsentItem } from "./format";
 import { onInterpreterChanged } from "./python";
 import { SyntheticServer } from "./server";
 import { VERSION_SCHEME, VersionContentProvider } from "./review";
@@ -17,6 +18,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const output = vscode.window.createOutputChannel("Synthetic", { log: true });
   const trace = vscode.window.createOutputChannel("Synthetic (LSP trace)");
   server = new SyntheticServer(output, trace);
+  server.askConsent = askConsent;
   const tree = new ConstructsProvider(server);
   const doctor = new Doctor(server);
   const statusBar = new StatusBar();
@@ -51,6 +53,25 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   if (interp) context.subscriptions.push(interp);
   const client = await s.ensureStarted();
   if (!client) statusBar.serverDown(s.lastCheck?.problem);
+}
+
+/**
+ * VS Code's own trust first (a Restricted Mode window runs nothing of the
+ * repository), then a modal listing exactly what the repository would run,
+ * as the server listed it; the server remembers a yes, per item and content.
+ */
+async function askConsent(items: ConsentItem[]): Promise<boolean> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage("Synthetic: trust this workspace first; its code is not run in Restricted Mode.");
+    return false;
+  }
+  const allow = "Allow and Run";
+  const choice = await vscode.window.showWarningMessage(
+    `This repository asks to run code you have not allowed yet (${items.length})`,
+    { modal: true, detail: `${consentDetail(items)}\n\nAllowed once, it is asked again only when it changes.` },
+    allow,
+  );
+  return choice === allow;
 }
 
 export async function deactivate(): Promise<void> {

@@ -1,7 +1,7 @@
 // Pure formatting of constructs for the tree view, the status bar and the
 // confirmations. No `vscode` import here: unit-tested under plain node.
 
-import type { Construct, PromptBundle, ServiceState } from "./model";
+import type { Construct, PromptBundle, ServiceState, TrustItem } from "./model";
 
 /** Statuses in lifecycle order (state_format/statuses.py). */
 export const STATUSES = [
@@ -237,4 +237,31 @@ export function promptBundleText(bundle: PromptBundle, title: string): string {
   for (const path of bundle.dropped) lines.push(`<!-- ${path}: dropped (empty or a repeat) -->`);
   lines.push(`<!-- total: ~${bundle.token_count} tokens (${bundle.token_method}) -->`, "", bundle.content);
   return lines.join("\n");
+}
+
+/** One thing the repository would run, as a `consent-required` error lists it. */
+export type ConsentItem = Omit<TrustItem, "allowed">;
+
+const CONSENT_KINDS: Record<string, string> = {
+  setup: "Setup command",
+  service: "Service",
+  teardown: "Teardown command",
+  "opencode-code": "OpenCode code",
+  "opencode-config": "OpenCode config",
+};
+
+/** The items of a `consent-required` error (the server refused: nothing ran); else none. */
+export function consentItems(err: unknown): ConsentItem[] {
+  if (errorCode(err) !== "consent-required") return [];
+  const data = (err as { data?: { items?: unknown } }).data;
+  const items = Array.isArray(data?.items) ? data.items : [];
+  return items.filter(
+    (i): i is ConsentItem =>
+      Boolean(i) && typeof i === "object" && ["kind", "where", "text", "digest"].every((k) => typeof (i as Record<string, unknown>)[k] === "string"),
+  );
+}
+
+/** What the person is asked about, one line per item: its kind, where it is declared, what it runs. */
+export function consentDetail(items: ConsentItem[]): string {
+  return items.map((i) => `${CONSENT_KINDS[i.kind] ?? i.kind} (${i.where}): ${i.text}`).join("\n");
 }

@@ -36,6 +36,7 @@ export type {
   RemovalPreview,
   RemoveResult,
   ServicePort,
+  TrustItem,
   WorkAtRisk,
 } from "./generated/results";
 

@@ -11,6 +11,7 @@ import {
   State,
 } from "vscode-languageclient/node";
 import { checkServer, findInterpreter, ServerCheck } from "./python";
+import { consentItems, type ConsentItem } from "./format";
 import type { CommandName, CommandResults } from "./model";
 import { getSettings } from "./settings";
 import { handleProgress } from "./progress";
@@ -140,8 +141,24 @@ export class SyntheticServer implements vscode.Disposable {
     const client = await this.ensureStarted();
     if (!client) throw new Error(this.lastCheck?.problem ?? "synthetic-ls is not running");
     this.output.debug(`${command} ${JSON.stringify(args)}`);
-    return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [args] }, token)) as CommandResults[C];
+    // The server refuses (`consent-required`, nothing ran) to run the repository's code
+    // the person has not allowed: ask them, allow exactly what they saw, and try again.
+    // A second refusal means something changed meanwhile: asked again, about that.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [args] }, token)) as CommandResults[C];
+      } catch (err) {
+        const items = consentItems(err);
+        if (!items.length || !this.askConsent || attempt >= 3) throw err;
+        if (!(await this.askConsent(items))) throw err;
+        const root = typeof args.root === "string" ? { root: args.root } : {};
+        await client.sendRequest(ExecuteCommandRequest.type, { command: "synthetic.trust.allow", arguments: [{ ...root, items }] });
+      }
+    }
   }
+
+  /** Asks the person about what the repository would run (set by the extension). */
+  askConsent?: (items: ConsentItem[]) => Promise<boolean>;
 
   dispose(): void {
     void this.stop();

@@ -6,6 +6,8 @@ import {
   constructContext,
   constructDescription,
   constructTooltip,
+  consentDetail,
+  consentItems,
   countConstructs,
   errorCode,
   errorMessage,
@@ -129,4 +131,23 @@ test("a prompt bundle as markdown: each fragment's source and tokens, then the t
   assert.equal(lines[2], "<!-- docs/x.md: ~3 tokens, from templates.web.prompts -->");
   assert.equal(lines[3], "<!-- docs/copy.md: dropped (empty or a repeat) -->");
   assert.ok(text.endsWith("# Base\n\nWork here.\n"));
+});
+
+test("consentItems takes the items of a consent-required error only, and only well-formed ones", () => {
+  const item = { kind: "setup", where: "template t", text: "npm ci", digest: "a".repeat(64) };
+  const err = { message: "x", data: { code: "consent-required", message: "x", items: [item, { kind: 1 }, null] } };
+  assert.deepEqual(consentItems(err), [item]);
+  assert.deepEqual(consentItems({ data: { code: "unsaved-work", items: [item] } }), []);
+  assert.deepEqual(consentItems(new Error("plain")), []);
+});
+
+test("consentDetail lists each item: its kind, where it is declared, what it runs", () => {
+  const detail = consentDetail([
+    { kind: "service", where: "service web of template t", text: "npm run dev", digest: "b".repeat(64) },
+    { kind: "opencode-config", where: "opencode.json", text: "OpenCode starts MCP servers db (npx db)", digest: "c".repeat(64) },
+  ]);
+  assert.equal(
+    detail,
+    "Service (service web of template t): npm run dev\nOpenCode config (opencode.json): OpenCode starts MCP servers db (npx db)",
+  );
 });

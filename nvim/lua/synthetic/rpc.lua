@@ -78,11 +78,61 @@ function M.await(start)
   return vim.F.unpack_len(results)
 end
 
---- In a coroutine: run a server command and return err, result.
+local CONSENT_KINDS = {
+  setup = "setup command",
+  service = "service",
+  teardown = "teardown command",
+  ["opencode-code"] = "OpenCode code",
+  ["opencode-config"] = "OpenCode config",
+}
+
+--- In a coroutine: list what the repository would run (as the server listed it)
+--- beside a prompt, and ask; true means allow it.
+function M.ask_consent(items)
+  local lines = { "This repository asks to run code you have not allowed yet:", "" }
+  for _, item in ipairs(items) do
+    table.insert(lines, ("  %s (%s): %s"):format(
+      CONSENT_KINDS[item.kind] or tostring(item.kind), tostring(item.where), tostring(item.text)))
+  end
+  vim.list_extend(lines, { "", "Once allowed, it is asked about again only when it changes." })
+  local scratch = require("synthetic.scratch")
+  scratch.show("synthetic://consent", lines)
+  local choices = { "Allow and run", "Cancel" }
+  local answer = M.select(choices, { prompt = "Run the repository's code listed?", kind = "synthetic.confirm" })
+  scratch.close("synthetic://consent")
+  return answer == choices[1]
+end
+
+--- The items of a `consent-required` refusal (nothing ran), or nil.
+local function consent_items(err)
+  if M.error_code(err) ~= "consent-required" or type(err.data.items) ~= "table" then
+    return nil
+  end
+  return #err.data.items > 0 and err.data.items or nil
+end
+
+--- In a coroutine: run a server command and return err, result. When the server
+--- refuses to run the repository's code the person has not allowed, the person is
+--- asked; a yes allows exactly the items listed, and the command runs again.
 function M.call(client, command, args)
-  return M.await(function(resume)
-    M.execute(client, command, args, resume)
-  end)
+  local err, result
+  for _ = 1, 3 do
+    err, result = M.await(function(resume)
+      M.execute(client, command, args, resume)
+    end)
+    local items = consent_items(err)
+    if items == nil or not M.ask_consent(items) then
+      return err, result
+    end
+    local root = type(args) == "table" and args.root or nil
+    local allow_err = M.await(function(resume)
+      M.execute(client, "synthetic.trust.allow", { root = root, items = items }, resume)
+    end)
+    if allow_err then
+      return allow_err, nil
+    end
+  end
+  return err, result
 end
 
 --- In a coroutine: vim.ui.select, returning the chosen item (or nil) and its index.

@@ -42,6 +42,9 @@ export interface CommandResults {
   "synthetic.session.permissions": SessionPermissions;
   "synthetic.session.send": SessionSend;
   "synthetic.session.watch": SessionWatch;
+  "synthetic.trust.allow": Trust;
+  "synthetic.trust.preview": Trust;
+  "synthetic.trust.revoke": Trust;
 }
 /**
  * ``synthetic.config.init``: the starter config file written.
@@ -891,4 +894,29 @@ export interface SessionWatch {
   session_id: string;
   state: string;
   lines?: string[];
+}
+/**
+ * ``synthetic.trust.preview|allow|revoke``: what the repository would run (each
+ * allowed or not), where the answers are kept, and how many answers changed.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "Trust".
+ */
+export interface Trust {
+  items: TrustItem[];
+  file: string;
+  changed: number;
+}
+/**
+ * One thing the repository would run, and whether the person allowed it.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "TrustItem".
+ */
+export interface TrustItem {
+  kind: "setup" | "service" | "teardown" | "opencode-code" | "opencode-config";
+  where: string;
+  text: string;
+  digest: string;
+  allowed: boolean;
 }
