@@ -21,6 +21,7 @@ The binary is ``SYNTHETIC_OPENCODE_BIN`` when set, else ``opencode`` on PATH.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from state_format.errors import StateError
 from state_format.owner import Liveness, Owner, boot_id, start_time
 from state_format.protocol import StateStore
 from synthetic_ls.opencode.client import UNREACHABLE, OpenCodeClient, OpenCodeError
@@ -267,9 +269,17 @@ def _start(store: StateStore, extra_env: Mapping[str, str], within: float) -> Se
             raise OpenCodeError(
                 f"could not run {binary}: {err.strerror}", code=NOT_INSTALLED, path=binary
             ) from None
-    owner = Owner.of(proc.pid)
-    started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    write_server(store.local_dir, ServerRecord(url, owner, started_at, str(log)), password)
+    try:
+        owner = Owner.of(proc.pid)
+        started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        write_server(store.local_dir, ServerRecord(url, owner, started_at, str(log)), password)
+    except BaseException:
+        # Unrecorded, it would run on with nothing to find it by (a full disk,
+        # a read-only state folder): "nothing was changed" must stay true.
+        end_group(proc.pid)
+        with contextlib.suppress(StateError):  # the first error is the one to tell
+            remove_server(store.local_dir)
+        raise
     info = ServerInfo(url, password, True, proc.pid)
     try:
         with info.client() as client:

@@ -208,3 +208,43 @@ def test_the_pinned_opencode_is_found_without_path_and_matches_setup(
         find_binary()
     assert err.value.code == "opencode-not-installed"
     assert f"opencode-ai@{PINNED_VERSION}" in str(err.value)
+
+
+def _servers_of(home: Path) -> list[int]:
+    """Live processes started with HOME=``home`` (the servers a test started)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if f"HOME={home}".encode() in environ and state not in ("Z", "X"):
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_server_whose_record_cannot_be_written_is_not_left_running(
+    store: Store, env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`opencode start` on a full disk (issue 20, item 14): the server started, its
+    record could not be written; it is ended, so "nothing was changed" is true."""
+    import synthetic_ls.opencode.server as server_module
+    from state_format.errors import StateAccessError
+
+    def full_disk(*_args: object, **_kwargs: object) -> None:
+        raise StateAccessError(str(record_path(store.root)), 28,
+                               "no space left on device (nothing was changed)")
+
+    monkeypatch.setattr(server_module, "write_server", full_disk)
+    with pytest.raises(StateAccessError):
+        ensure_server(store, env=env)
+    home = Path(env["HOME"])
+    deadline = time.monotonic() + 20
+    while _servers_of(home):
+        assert time.monotonic() < deadline, f"left running: {_servers_of(home)}"
+        time.sleep(0.05)
+    assert read_server(store.root) is None
+    assert server_status(store).state == "stopped"
