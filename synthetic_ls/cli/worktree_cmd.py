@@ -122,6 +122,7 @@ def _store() -> Any:
 
 def cmd_worktree_add(args: argparse.Namespace) -> int:
     """``synthetic worktree add``."""
+    from state_format.text import one_line
     from synthetic_ls.cli.constructs_cmd import _print_copy_report
     from synthetic_ls.ops.worktree import add_worktree
 
@@ -137,6 +138,11 @@ def cmd_worktree_add(args: argparse.Namespace) -> int:
     _print_copy_report(result.copied, result.skipped)
     if c.opencode_session_id:  # say what else started, as `new` does
         sys.stdout.write(f"Agent session {c.opencode_session_id} started in the worktree.\n")
+    extra = dict(result.extra)
+    for port in extra.get("ports", []):
+        sys.stdout.write(f"  port:     {port['port']} ({port['env']})\n")
+    for service in extra.get("services", []):
+        sys.stdout.write(f"  service:  {one_line(service['name'])} {service['state']}\n")
     return int(ExitCode.OK)
 
 

@@ -21,7 +21,15 @@ from synthetic_ls.ops.views import ConstructResult, views, with_copies
 from synthetic_ls.provision import flow
 from synthetic_ls.provision.consent_items import of_creation, of_release
 from synthetic_ls.provision.context import Context
-from synthetic_ls.provision.resources import INCLUDE_FILES, WORKTREE, WORKTREE_RESOURCES
+from synthetic_ls.provision.ports import port_dict
+from synthetic_ls.provision.resources import (
+    INCLUDE_FILES,
+    PORTS,
+    SERVICES,
+    WORKTREE,
+    WORKTREE_RESOURCES,
+)
+from synthetic_ls.provision.services import record_dict
 from synthetic_ls.provision.work import CreateSettings, Creation, Release, ReleaseSettings
 
 #: Record fields a worktree owns, put back when ``worktree add`` is undone.
@@ -96,11 +104,17 @@ def add_worktree(
     file = store.location(Construct, updated.id)
     included = work.results.of(INCLUDE_FILES)
     made = work.results.of(WORKTREE)
+    ports = work.results.of(PORTS)
+    services = work.results.of(SERVICES)
+    # What else started, as `new` says it: its ports and services (the session is
+    # in the record).
     return with_copies(
         views(store.repo.worktree, [updated], [file], inspect=False)[0],
         list(included.copied) if included else [],
         list(included.skipped) if included else [],
         reused_branch=bool(made and made.reused_branch),
+        ports=[port_dict(p) for p in ports.ports] if ports else [],
+        services=[record_dict(r) for r in services.services] if services else [],
     )
 
 

@@ -513,3 +513,23 @@ def test_a_cancelled_setup_command_stops_at_once_and_leaves_no_process(tmp_path:
     finally:
         for group in groups:
             end_group(group, grace=0.2)
+
+
+def test_worktree_add_says_which_services_it_started(
+    tmp_path: Path, groups: list[int]
+) -> None:
+    """Issue 20, item 25: `worktree add` starts the template's services again and says
+    so, as `new` does (it used to say only where the worktree went)."""
+    repo = make_service_repo(tmp_path, config(f"api: {READY}", TEMPLATE_EXTRA))
+    made = synthetic(repo, tmp_path, "new", "Again", "--json")
+    assert made.returncode == 0, made.stderr
+    cid = json.loads(made.stdout)["id"]
+    groups.extend(recorded_groups(repo))
+    assert synthetic(repo, tmp_path, "worktree", "rm", cid).returncode == 0
+    added = synthetic(repo, tmp_path, "worktree", "add", cid)
+    assert added.returncode == 0, added.stderr
+    groups.extend(recorded_groups(repo))
+    assert "  service:  api ready" in added.stdout, added.stdout
+    as_json = json.loads(synthetic(repo, tmp_path, "services", "status", cid, "--json").stdout)
+    assert [s["state"] for s in as_json["services"]] == ["ready"]
+    assert synthetic(repo, tmp_path, "rm", cid, "--yes", "--force").returncode == 0
