@@ -51,7 +51,12 @@ def _describe(d: dict[str, Any]) -> str:
         health = f", healthy, version {d.get('version') or '?'}"
     elif d.get("healthy") is False:
         health = ", not answering"
-    return f"OpenCode server {state}{where}{pid}{health}."
+    changed = ""
+    if d.get("config_changed"):
+        changed = (" Its OpenCode config or credentials changed since it started: the next "
+                   "command that needs it starts a new one once no agent is at work "
+                   "(or `synthetic opencode stop` now).")
+    return f"OpenCode server {state}{where}{pid}{health}.{changed}"
 
 
 def cmd_status(args: argparse.Namespace) -> int:

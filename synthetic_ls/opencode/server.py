@@ -22,6 +22,7 @@ The binary is ``SYNTHETIC_OPENCODE_BIN`` when set, else ``opencode`` on PATH.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import shutil
@@ -90,12 +91,15 @@ class ServerStatus:
     log: str | None = None
     healthy: bool | None = None
     version: str | None = None
+    #: The OpenCode config (or credentials) changed since the server started.
+    config_changed: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "state": self.state, "url": self.url, "pid": self.pid,
             "started_at": self.started_at, "log": self.log,
             "healthy": self.healthy, "version": self.version,
+            "config_changed": self.config_changed,
         }
 
 
@@ -148,6 +152,7 @@ def server_status(
     status = ServerStatus(
         _state(record), url=record.url, pid=record.owner.pid,
         started_at=record.started_at or None, log=record.log or None,
+        config_changed=config_changed(record.config, server_env({})) if record.config else None,
     )
     if status.state == "running":
         status = _with_health(status, read_password(store.local_dir), check_health)
@@ -225,10 +230,15 @@ def ensure_server(
             password = read_password(store.local_dir)
             if state == "running":
                 info = ServerInfo(record.url, password, True, record.owner.pid, reused=True)
+                changed = config_changed(record.config, server_env(env or {}))
                 try:
                     with info.client() as client:
                         client.wait_healthy(within=min(within, 10.0))
-                    return info
+                        # A changed OpenCode config (or `opencode auth login`) takes
+                        # a new server; never under an agent at work.
+                        if not changed or _agents_at_work(store, client):
+                            return info
+                    end_group(record.owner.pid)
                 except OpenCodeError:
                     end_group(record.owner.pid)  # ours but not answering: replace it
             elif state == "dead":
@@ -243,14 +253,95 @@ def ensure_server(
         return _start(store, env or {}, within)
 
 
+def server_env(extra_env: Mapping[str, str]) -> dict[str, str]:
+    """The environment a server starts with (without its password)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE_SERVER_")}
+    env.update(extra_env)
+    env["OPENCODE_DISABLE_MODELS_FETCH"] = "1"
+    return env
+
+
+#: What of the environment is OpenCode's config.
+_CONFIG_VARIABLES = ("OPENCODE_CONFIG_CONTENT", "OPENCODE_CONFIG", "OPENCODE_CONFIG_DIR")
+
+
+def config_digest(env: Mapping[str, str]) -> str:
+    """A digest of the OpenCode config and credentials a server with ``env`` reads:
+    ``FILES:VARIABLES`` (see :func:`config_changed`).
+
+    The user's global config files and OpenCode's credentials (``auth.json``,
+    written by ``opencode auth login``), then the config variables: a server
+    reads them when it starts, so a change means a new server. Only digests
+    are kept, never the content.
+    """
+    variables = hashlib.sha256()
+    for key in _CONFIG_VARIABLES:
+        variables.update(f"{key}={env.get(key, '')}\0".encode("utf-8", "surrogateescape"))
+    h = hashlib.sha256()
+    home = Path(env.get("HOME") or "~").expanduser()
+    config_home = Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "opencode"
+    data_home = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share") / "opencode"
+    files = [config_home / n for n in ("opencode.json", "opencode.jsonc", "config.json")]
+    files.append(data_home / "auth.json")
+    if env.get("OPENCODE_CONFIG"):
+        files.append(Path(env["OPENCODE_CONFIG"]))
+    for path in files:
+        try:
+            with open(path, "rb") as f:
+                content = hashlib.file_digest(f, "sha256").hexdigest()
+        except OSError:
+            content = "-"
+        h.update(f"{path}={content}\0".encode("utf-8", "surrogateescape"))
+    return f"{h.hexdigest()}:{variables.hexdigest()}"
+
+
+def config_changed(recorded: str, env: Mapping[str, str]) -> bool:
+    """Whether a server started with config digest ``recorded`` no longer matches ``env``.
+
+    The files are the same for every face of one person; the variables are a
+    process's own: only a process that sets one of them (a shell with
+    ``OPENCODE_CONFIG_CONTENT``) can find them changed, so an editor started
+    without them does not replace the server a shell started with them.
+    """
+    if not recorded:
+        return False  # an older record: nothing to compare with
+    files, _, variables = config_digest(env).partition(":")
+    was_files, _, was_variables = recorded.partition(":")
+    if files != was_files:
+        return True
+    return any(env.get(k) for k in _CONFIG_VARIABLES) and variables != was_variables
+
+
+def _agents_at_work(store: StateStore, client: OpenCodeClient) -> bool:
+    """Whether an agent of this repository is busy or waiting for an answer (which a
+    new server would cut off); asks only about folders whose code was allowed."""
+    from synthetic_ls.consent.gate import allowed
+    from synthetic_ls.provision.consent_items import of_agent_folder
+
+    folders = {c.workspace_path for c in store.list_constructs().records
+               if c.opencode_session_id and c.workspace_path}
+    try:
+        for folder in sorted(f for f in folders if f):
+            if not allowed(store.repo.worktree, of_agent_folder(folder)):
+                return True  # cannot ask without loading it: assume at work
+            busy = client.statuses(directory=folder)
+            if any(v in ("busy", "retry") for v in busy.values()):
+                return True
+            if client.permissions(directory=folder) or client.questions(directory=folder):
+                return True
+    except OpenCodeError:
+        return True
+    return False
+
+
 def _start(store: StateStore, extra_env: Mapping[str, str], within: float) -> ServerInfo:
     binary = find_binary()
     password = secrets.token_urlsafe(24)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE_SERVER_")}
-    env.update(extra_env)
-    env.update(OPENCODE_SERVER_PASSWORD=password, OPENCODE_DISABLE_MODELS_FETCH="1")
+    env = server_env(extra_env)
+    digest = config_digest(env)
+    env["OPENCODE_SERVER_PASSWORD"] = password
     from state_format.atomic import ensure_dir
 
     ensure_dir(folder(store.local_dir))
@@ -272,7 +363,8 @@ def _start(store: StateStore, extra_env: Mapping[str, str], within: float) -> Se
     try:
         owner = Owner.of(proc.pid)
         started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        write_server(store.local_dir, ServerRecord(url, owner, started_at, str(log)), password)
+        write_server(store.local_dir, ServerRecord(url, owner, started_at, str(log), digest),
+                     password)
     except BaseException:
         # Unrecorded, it would run on with nothing to find it by (a full disk,
         # a read-only state folder): "nothing was changed" must stay true.

@@ -8,7 +8,9 @@ so that every CLI call and the language server reuse it:
   ``/proc/<pid>/stat``; with the pid it tells our process from a reused pid),
   ``host``, ``boot`` and ``pidns`` (as for an owner, see
   :mod:`state_format.owner`), ``started_at`` (RFC 3339 UTC) and ``log`` (the
-  server's output file, ``opencode/serve.log``).
+  server's output file, ``opencode/serve.log``), and ``config``: a SHA-256
+  digest of the OpenCode config and credentials it was started with (never
+  their content), so that a changed config is noticed.
 * ``opencode/password``: the server's password, alone, mode 0600.
 * ``opencode/server.lock``: held while a process checks, starts or stops the
   server, so that two commands never start two servers; the state lock is not
@@ -50,10 +52,14 @@ class ServerRecord:
     owner: Owner
     started_at: str
     log: str
+    #: Digest of the OpenCode config it was started with ("" when unknown: older records).
+    config: str = ""
 
     def to_toml(self) -> dict[str, Any]:
         out: dict[str, Any] = {"url": self.url, **self.owner.to_toml()}
         out.update(started_at=self.started_at, log=self.log)
+        if self.config:
+            out["config"] = self.config
         return out
 
 
@@ -93,9 +99,10 @@ def read_server(state_dir: Path) -> ServerRecord | None:
         owner = Owner.from_toml(data)
     except ValueError as err:
         raise BrokenRecordError(str(path), None, str(err)) from None
+    config = data.get("config")
     return ServerRecord(
         url, owner, started_at if isinstance(started_at, str) else "",
-        log if isinstance(log, str) else "",
+        log if isinstance(log, str) else "", config if isinstance(config, str) else "",
     )
 
 

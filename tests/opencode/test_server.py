@@ -248,3 +248,29 @@ def test_a_server_whose_record_cannot_be_written_is_not_left_running(
         time.sleep(0.05)
     assert read_server(store.root) is None
     assert server_status(store).state == "stopped"
+
+
+def test_a_changed_opencode_config_takes_a_new_server_when_no_agent_works(
+    store: Store, env: dict[str, str],
+) -> None:
+    """Issue 20, item 20: a changed `OPENCODE_CONFIG_CONTENT`, global config file or
+    `opencode auth login` used to be ignored until `synthetic opencode stop`."""
+    first = ensure_server(store, env=env)
+    assert ensure_server(store, env=env).pid == first.pid  # nothing changed: reused
+    # The variable changes (in a process that sets it): a new server.
+    changed = {**env, "OPENCODE_CONFIG_CONTENT": env["OPENCODE_CONFIG_CONTENT"].replace(
+        "{", '{"share": "disabled", ', 1)}
+    second = ensure_server(store, env=changed)
+    assert second.pid != first.pid and not second.reused
+    assert not group_alive(first.pid or 0)
+    # A process that sets no config variable (an editor started from the desktop)
+    # does not replace it: the files are the same.
+    quiet = {k: v for k, v in changed.items() if k != "OPENCODE_CONFIG_CONTENT"}
+    assert ensure_server(store, env=quiet).pid == second.pid
+    # The person's global config file changes: a new server, for every process.
+    global_config = Path(env["XDG_CONFIG_HOME"]) / "opencode" / "opencode.json"
+    global_config.parent.mkdir(parents=True, exist_ok=True)
+    global_config.write_text('{"share": "disabled"}\n')
+    third = ensure_server(store, env=changed)
+    assert third.pid != second.pid
+    assert stop_server(store).state == "running"
