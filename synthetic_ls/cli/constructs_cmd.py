@@ -228,7 +228,7 @@ def _step_printer(quiet: bool) -> Callable[[int, int, str], None] | None:
         return None
 
     def show(number: int, total: int, title: str) -> None:
-        sys.stderr.write(f"[{number}/{total}] {title}\n")
+        sys.stderr.write(f"[{number}/{total}] {title}\n" if total else f"      {title}\n")
         sys.stderr.flush()
 
     return show

@@ -414,8 +414,9 @@ class _progress:
         self.server.work_done_progress.report(
             self.token,
             types.WorkDoneProgressReport(
-                message=f"[{number}/{total}] {title}",
-                percentage=int(100 * (number - 1) / max(total, 1)),
+                message=f"[{number}/{total}] {title}" if total else title,
+                # (0, 0, ...): a wait before the first step.
+                percentage=int(100 * (number - 1) / total) if total else None,
                 cancellable=self.cancellable,
             ),
         )

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -34,8 +37,11 @@ if TYPE_CHECKING:
 
 CONFIG_FILE = "synthetic.config.ts"
 
-#: Told before each step of a long operation: (step number from 1, steps in all, title).
+#: Told before each step of a long operation: (step number from 1, steps in all, title);
+#: (0, 0, title) for a wait before the first step.
 Progress = Callable[[int, int, str], None]
+#: Seconds between two reports of a long wait.
+HEARTBEAT = 2.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class Context:
     clock: Callable[[], datetime] = utc_now
     runner: Runner = field(default=LOCAL)
     consent: Consent = NOBODY
+    #: The step told last (number, total, title): a long wait within it is told as it.
+    _told: list[tuple[int, int, str]] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def root(self) -> Path:
@@ -67,8 +75,35 @@ class Context:
 
     def step(self, number: int, total: int, title: str) -> None:
         """Tell the face a step begins."""
+        self._told[:] = [(number, total, title)]
         if self.progress is not None:
             self.progress(number, total, title)
+
+    @contextmanager
+    def waiting(self, what: str, limit: float) -> Iterator[None]:
+        """Within a wait that may be long (a cold OpenCode loading a folder), tell the
+        face every few seconds what is awaited, for how long so far, and the bound."""
+        if self.progress is None:
+            yield
+            return
+        progress = self.progress
+        number, total, title = self._told[0] if self._told else (0, 0, "")
+        done = threading.Event()
+        started = time.monotonic()
+
+        def tell() -> None:
+            while not done.wait(HEARTBEAT):
+                waited = time.monotonic() - started
+                text = f"waiting for {what} ({waited:.0f} s; at most {limit:.0f} s)"
+                progress(number, total, f"{title}: {text}" if title else text)
+
+        teller = threading.Thread(target=tell, name="progress", daemon=True)
+        teller.start()
+        try:
+            yield
+        finally:
+            done.set()
+            teller.join()
 
     # -- what is read once, on first use --------------------------------------
 
@@ -113,9 +148,10 @@ class Context:
         deleting one, sending a prompt) uses it: it may start the server. A
         read asks :func:`~synthetic_ls.opencode.server.running_server` instead.
         """
-        from synthetic_ls.opencode.server import ensure_server
+        from synthetic_ls.opencode.server import START_TIMEOUT, ensure_server
 
-        return ensure_server(self.store, self.config_result.config)
+        with self.waiting("the OpenCode server to start", START_TIMEOUT):
+            return ensure_server(self.store, self.config_result.config)
 
     def require_consent(self, items: Sequence[RunItem], *, doing: str) -> None:
         """Return when ``items`` may run (allowed before, or now); else ``consent-required``."""

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from state_format.records import PromptBundle
 from synthetic_ls.errors import SyntheticError
-from synthetic_ls.opencode.client import SESSION_GONE, OpenCodeError, Providers
+from synthetic_ls.opencode.client import (
+    SESSION_GONE,
+    OpenCodeError,
+    Providers,
+    folder_load_timeout,
+)
 from synthetic_ls.opencode.server import running_server
 from synthetic_ls.provision.consent_items import of_agent_folder
 from synthetic_ls.provision.lifecycle import Finding, Made, PlanItem, Resource, Subject
@@ -196,14 +201,18 @@ class SessionResource(Resource[SessionMade]):
         work.ctx.require_consent(of_agent_folder(_directory(work)),
                                  doing=f"starting the agent of {work.construct.id}")
         ahead = work.ahead.take(self.name)
-        if ahead is not None:
-            spec = ahead.result()  # raises what the check in the worktree found
-        else:
-            with work.ctx.opencode.client() as client:
-                spec = resolve_model(
-                    agent_spec(work.config, work.template),
-                    client.providers(directory=_directory(work)),
-                )
+        # OpenCode loads the folder on its first request (over 5 s on a loaded
+        # machine): say so while it does.
+        loading = work.ctx.waiting("OpenCode to load the worktree", folder_load_timeout())
+        with loading:
+            if ahead is not None:
+                spec = ahead.result()  # raises what the check in the worktree found
+            else:
+                with work.ctx.opencode.client() as client:
+                    spec = resolve_model(
+                        agent_spec(work.config, work.template),
+                        client.providers(directory=_directory(work)),
+                    )
         with work.ctx.opencode.client() as client:
             session = client.create_session(
                 _directory(work), title=work.construct.name, provider_id=spec.provider_id,

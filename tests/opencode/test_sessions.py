@@ -8,6 +8,7 @@ is the session-wide real one, named by ``SYNTHETIC_OPENCODE_URL``, or a
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import time
@@ -577,3 +578,24 @@ def test_the_prompt_bundle_is_the_session_first_message(
     assert any("Brief for Briefed one." in str(m["content"]) for m in seen)
     rebuilt = cli_json(capsys, "prompts", "build", made["id"])
     assert rebuilt["delivered"] is True
+
+
+def test_a_slow_folder_load_is_told_while_it_lasts(
+    repo: Path, served: OpenCodeServer, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 20, item 18: a cold OpenCode loading the new worktree (here held back by
+    the proxy) is said while it lasts, with what is awaited and the bound; the
+    creation then finishes."""
+    with fault_proxy(served.url) as proxy:
+        proxy.rules.append(Rule(r"^GET /config/providers\?directory=", delay=5.0, times=1))
+        monkeypatch.setenv(URL_ENV, proxy.url)
+        code, _out, err = cli(capsys, "new", "slow", "--progress", "--json")
+        assert code == 0, err
+        told = [line for line in err.splitlines()
+                if "waiting for OpenCode to load the worktree" in line]
+        assert told, err
+        assert re.match(r"\[\d/\d\] creating the agent session: waiting for OpenCode", told[0])
+        assert "at most 60 s" in told[0]
+        made = json.loads(_out)
+        assert cli(capsys, "rm", made["id"], "--yes", "--force")[0] == 0
