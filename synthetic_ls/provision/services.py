@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import TypedDict
 
-from state_format.errors import RecordNotFoundError
+from state_format.errors import RecordNotFoundError, StateAccessError
 from state_format.ids import is_valid_id, slugify
 from state_format.protocol import StateStore
 from state_format.records import Construct, PortAllocation, Service, format_timestamp, utc_now
@@ -346,7 +346,15 @@ def stop_record(
     else:
         notes = docker_services.stop(record)
     if record.status != "stopped":
-        _set(store, record.id, status="stopped", stopped_at=utc_now())
+        try:
+            _set(store, record.id, status="stopped", stopped_at=utc_now())
+        except StateAccessError as exc:
+            # The service did stop: never let "nothing was changed" say otherwise.
+            reason = str(exc).removesuffix(" (nothing was changed)")
+            raise StateAccessError(
+                exc.path, exc.errno,
+                f"stopped service {record.name}, but could not record that: {reason}",
+            ) from None
         notes.append(f"stopped service {record.name}")
     return notes
 

@@ -533,3 +533,28 @@ def test_worktree_add_says_which_services_it_started(
     as_json = json.loads(synthetic(repo, tmp_path, "services", "status", cid, "--json").stdout)
     assert [s["state"] for s in as_json["services"]] == ["ready"]
     assert synthetic(repo, tmp_path, "rm", cid, "--yes", "--force").returncode == 0
+
+
+def test_a_stop_that_cannot_be_recorded_says_the_service_was_stopped(
+    tmp_path: Path, groups: list[int]
+) -> None:
+    """Issue 20, item 26: with the services folder unwritable, `services stop` stopped
+    the service but said "(nothing was changed)". (The immutable flag binds root too.)"""
+    repo = make_service_repo(tmp_path, config(f"api: {READY}", TEMPLATE_EXTRA))
+    made = synthetic(repo, tmp_path, "new", "Frozen", "--json")
+    assert made.returncode == 0, made.stderr
+    cid = json.loads(made.stdout)["id"]
+    groups.extend(recorded_groups(repo))
+    [pid] = recorded_groups(repo)
+    folder = repo / ".git" / "synthetic" / "services"
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("this file system has no immutable flag (chattr +i)")
+    try:
+        stopped = synthetic(repo, tmp_path, "services", "stop", cid)
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert stopped.returncode == 4, stopped.stderr
+    assert "stopped service api, but could not record that" in stopped.stderr
+    assert "nothing was changed" not in stopped.stderr
+    wait_until(lambda: not group_alive(pid), what="the service to be gone")
+    assert synthetic(repo, tmp_path, "rm", cid, "--yes", "--force").returncode == 0
