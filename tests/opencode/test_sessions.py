@@ -8,8 +8,8 @@ is the session-wide real one, named by ``SYNTHETIC_OPENCODE_URL``, or a
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import time
 from collections.abc import Callable
