@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from typing_extensions import TypedDict
@@ -24,6 +25,7 @@ from synthetic_ls.consent.sources import (
     MAX_CONFIG,
     MAX_FILES,
     FileSource,
+    FolderFiles,
 )
 
 if TYPE_CHECKING:
@@ -118,6 +120,13 @@ def service_text(service: Any) -> str:
         if service.stop:
             text += f" (stop: {service.stop})"
     return text
+
+
+def folder_items(folder: str | Path | None) -> list[RunItem]:
+    """What OpenCode would load when it serves ``folder`` (nothing when it is not one)."""
+    if not folder or not Path(folder).is_dir():
+        return []
+    return opencode_items(FolderFiles(Path(folder)))
 
 
 def opencode_items(files: FileSource) -> list[RunItem]:

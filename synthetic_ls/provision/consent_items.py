@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from synthetic_ls.consent.items import RunItem, opencode_items, template_items
-from synthetic_ls.consent.sources import CommitFiles, FolderFiles
+from synthetic_ls.consent.items import RunItem, folder_items, opencode_items, template_items
+from synthetic_ls.consent.sources import CommitFiles
 
 if TYPE_CHECKING:
     from synthetic_ls.config import Template
@@ -38,9 +38,7 @@ def of_services(
 
 def of_agent_folder(folder: str | Path | None) -> list[RunItem]:
     """What OpenCode would load when it serves a worktree that exists."""
-    if not folder or not Path(folder).is_dir():
-        return []
-    return opencode_items(FolderFiles(Path(folder)))
+    return folder_items(folder)
 
 
 def of_creation(work: Creation) -> list[RunItem]:
