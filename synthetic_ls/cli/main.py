@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "synthetic_ls.cli.prompts_cmd",
     "synthetic_ls.cli.review_cmd",
     "synthetic_ls.cli.trust_cmd",
+    "synthetic_ls.cli.completion",
 )
 
 #: Which module registers each command (a test checks this against the modules).
@@ -67,6 +68,7 @@ COMMAND_HOMES = {
     "discard": "synthetic_ls.cli.review_cmd",
     "review": "synthetic_ls.cli.review_cmd",
     "trust": "synthetic_ls.cli.trust_cmd",
+    "completion": "synthetic_ls.cli.completion",
 }
 
 
@@ -160,6 +162,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     as_json = "--json" in argv  # before parsing, so usage errors are JSON too
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (argcomplete)
+        from synthetic_ls.cli.completion import complete
+
+        complete(build_parser())  # every command: the word is still being typed
+        return int(ExitCode.OK)
     try:
         parser = build_parser(modules_for(argv), command_word(argv))
         try:
