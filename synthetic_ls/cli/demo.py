@@ -57,6 +57,20 @@ def _make_repo(repo: Path, env: dict[str, str]) -> None:
         subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
 
 
+#: What to try next, said at the end of the demo.
+NEXT = """
+Next, on your own repository (with the offline model, or your provider after
+`opencode auth login`):
+  cd ~/src/your-project
+  synthetic init                  # a commented synthetic.config.ts
+  synthetic config check
+  synthetic trust                 # review what the config would run, and allow it
+  synthetic new "Fix the login bug"
+  synthetic session send fix-the-login-bug "..." --wait
+  synthetic diff fix-the-login-bug; synthetic land fix-the-login-bug --remove
+"""
+
+
 def _fetch_service(say: Callable[[str], None], shown: dict[str, Any]) -> None:
     """Ask the construct's dev server for its page, to show that it serves."""
     import httpx
@@ -118,7 +132,15 @@ def run_demo(say: Callable[[str], None] = print) -> int:
         synthetic("session", "approve", cid)
         synthetic("session", "watch", cid, "--timeout", "60")
         synthetic("session", "log", cid)
-        synthetic("rm", cid, "--yes", "--force")
+        # Review the agent's edit, commit it, land it into main (the construct goes).
+        synthetic("diff", cid)
+        synthetic("commit", cid, "-m", "Add a greeting to the home page")
+        synthetic("land", cid, "--remove")
+        landed = subprocess.run(["git", "log", "--oneline", "-2"], cwd=repo, env=env,
+                                capture_output=True, text=True, check=True).stdout
+        say(f"\n$ git log --oneline -2\n{landed.rstrip()}")
+        if "Add a greeting" not in landed:
+            raise DemoFailed("the agent's edit did not land on main")
         synthetic("ls")
     except (DemoFailed, subprocess.TimeoutExpired, ValueError, OSError) as exc:
         say(f"\ndemo: FAILED: {exc}")
@@ -129,4 +151,5 @@ def run_demo(say: Callable[[str], None] = print) -> int:
         stop_model()
         shutil.rmtree(tmp, ignore_errors=True)
     say(f"\ndemo: done in {time.monotonic() - started:.0f} s; everything it made is gone.")
+    say(NEXT)
     return 0
