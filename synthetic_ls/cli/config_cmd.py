@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from synthetic_ls.cli.exit_codes import ExitCode
+from synthetic_ls.cli.terminal import paint
 
 # synthetic_ls.config is imported inside the command functions only: it loads
 # pydantic and tree-sitter (a few hundred milliseconds), and every `synthetic`
@@ -86,7 +87,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         shown = args.path if args.path is not None else _display(checked.path)
         diagnostics = checked.result.diagnostics
         for diagnostic in diagnostics:
-            sys.stdout.write(diagnostic.format_human(shown) + "\n")
+            line = diagnostic.format_human(shown)
+            severity = str(diagnostic.severity)
+            role = {"error": "bad", "warning": "wait"}.get(severity, "dim")
+            # The severity in colour (when the output shows it); the line is the same.
+            line = line.replace(f": {severity}: ", f": {paint(severity, role)}: ", 1)
+            sys.stdout.write(line + "\n")
         counts = checked.to_dict()
         errors, warnings = counts["errors"], counts["warnings"]
         summary = (
@@ -94,7 +100,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             if not diagnostics
             else (f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
         )
-        sys.stdout.write(f"{shown}: {summary}\n")  # the answer asked for, not a complaint
+        role = "bad" if errors else "wait" if warnings else "ok"
+        # The answer asked for, not a complaint: stdout.
+        sys.stdout.write(f"{shown}: {paint(summary, role)}\n")
     return int(ExitCode.FAILED if checked.has_errors else ExitCode.OK)
 
 

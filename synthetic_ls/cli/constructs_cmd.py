@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ from state_format.statuses import Status
 from state_format.text import one_line
 from synthetic_ls.cli.consent_prompt import add_trust_flag, consent_of, write_items
 from synthetic_ls.cli.exit_codes import ExitCode
+from synthetic_ls.cli.terminal import table, width
 from synthetic_ls.errors import SyntheticError
 
 if TYPE_CHECKING:
@@ -401,25 +401,6 @@ def _removal_text(preview: Any, *, force: bool, keep_session: bool) -> str:
 # -- rendering ------------------------------------------------------------------
 
 
-def _width(text: str) -> int:
-    """Terminal columns ``text`` takes (wide East Asian characters count twice)."""
-    if text.isascii():
-        return len(text)
-    total = 0
-    for ch in text:
-        if unicodedata.combining(ch):
-            continue
-        total += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-    return total
-
-
-def _padded(column: list[str]) -> list[str]:
-    """The cells of ``column`` padded with spaces to the widest one (in terminal columns)."""
-    widths = [_width(cell) for cell in column]
-    widest = max(widths)
-    return [cell + " " * (widest - w) for cell, w in zip(column, widths, strict=True)]
-
-
 def _worktree_text(view: ConstructView) -> str:
     """``clean``, ``dirty +2 -1``, ``missing``, or ``-`` without a worktree."""
     return view.worktree.summary() if view.worktree is not None else "-"
@@ -444,9 +425,8 @@ def render_table(listed: Sequence[ConstructView]) -> str:
             *(v.construct.updated_at.isoformat(" ", "minutes")[:16] for v in listed),
         ],
     ]
-    names = ["NAME", *(one_line(v.construct.name, 60) for v in listed)]
-    rows = zip(*map(_padded, columns), names, strict=True)
-    return "".join("  ".join(row).rstrip() + "\n" for row in rows)
+    columns.append(["NAME", *(one_line(v.construct.name, 60) for v in listed)])
+    return table(columns, states={1: [v.construct.status.value for v in listed]})
 
 
 def render_details(view: ConstructView) -> str:
@@ -475,7 +455,7 @@ def render_details(view: ConstructView) -> str:
         lines.append(f"{'operation:':<21}{op['op']} by {op['owner']} ({op['state']})")
     for key, value in d["extra"].items():
         label = one_line(key, 19) + ":"
-        lines.append(label + " " * max(1, 21 - _width(label)) + one_line(json.dumps(value), 200))
+        lines.append(label + " " * max(1, 21 - width(label)) + one_line(json.dumps(value), 200))
     if view.agent is not None:
         waiting = view.agent.pending_permissions
         more = f" (permission {', '.join(waiting)})" if waiting else ""

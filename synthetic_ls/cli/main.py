@@ -72,6 +72,10 @@ COMMAND_HOMES = {
 }
 
 
+#: Top-level options that take the next word as their value.
+_WITH_VALUE = ("-C", "--color")
+
+
 class UsageError(SyntheticError):
     """Bad command-line usage; ``usage`` is the parser's usage line."""
 
@@ -95,8 +99,8 @@ def command_word(argv: Sequence[str]) -> str | None:
     for arg in args:
         if arg == "--":
             return next(args, None)
-        if arg == "-C":
-            next(args, None)  # its PATH
+        if arg in _WITH_VALUE:
+            next(args, None)  # its value
         elif not arg.startswith("-") or arg == "-":
             return arg
     return None
@@ -121,7 +125,7 @@ def _top_level(argv: Sequence[str]) -> list[str]:
         if arg == "--" or not arg.startswith("-") or arg == "-":
             break
         out.append(arg)
-        if arg == "-C":
+        if arg in _WITH_VALUE:
             next(args, None)
     return out
 
@@ -145,6 +149,13 @@ def build_parser(
         metavar="PATH",
         default=None,
         help="run as if synthetic was started in PATH",
+    )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the output: on a terminal unless NO_COLOR is set (auto, the default), "
+        "always, or never",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in modules:
@@ -246,7 +257,7 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
     as_json = bool(getattr(args, "json", False))
     if as_json:
         return _run_guarded(func, args, as_json)
-    with terminal_safe_output():
+    with terminal_safe_output(getattr(args, "color", "auto") or "auto"):
         return _run_guarded(func, args, as_json)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from synthetic_ls.cli.consent_prompt import add_trust_flag, consent_of
 from synthetic_ls.cli.exit_codes import ExitCode
+from synthetic_ls.cli.terminal import table
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -79,14 +80,25 @@ def _print(result: Any, as_json: bool, service: str | None = None) -> int:
         sys.stdout.write(f"{one_line(note, 2000)}\n")
     if not d["services"]:
         sys.stdout.write("No services.\n")
-    for s in d["services"]:
-        ports = ", ".join(f"{p['url']} ({p['env']})" for p in s["ports"])
+        return int(ExitCode.OK)
+    services = d["services"]
+
+    def where(s: dict[str, Any]) -> str:
         running = s["state"] in ("starting", "ready")
-        where = f"pid {s['pid']}" if s["pid"] and running else (s["container"] or "")
-        line = f"{s['construct_id']}  {s['name']:16} {s['state']:13} {where}"
-        sys.stdout.write(one_line(line + (f"  {ports}" if ports else ""), 2000).rstrip() + "\n")
+        return f"pid {s['pid']}" if s["pid"] and running else (s["container"] or "-")
+
+    columns = [
+        ["CONSTRUCT", *(one_line(s["construct_id"], 60) for s in services)],
+        ["SERVICE", *(one_line(s["name"], 40) for s in services)],
+        ["STATE", *(s["state"] for s in services)],
+        ["PROCESS", *(one_line(where(s), 80) for s in services)],
+        ["URL", *(one_line(", ".join(f"{p['url']} ({p['env']})" for p in s["ports"]) or "-",
+                           300) for s in services)],
+    ]
+    sys.stdout.write(table(columns, states={2: [s["state"] for s in services]}))
+    for s in services:
         if s["state"] == "failed" and s["error"]:
-            sys.stdout.write(f"    {one_line(s['error'], 300)}\n")
+            sys.stdout.write(f"{one_line(s['name'], 40)} failed: {one_line(s['error'], 300)}\n")
     return int(ExitCode.OK)
 
 

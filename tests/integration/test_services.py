@@ -261,6 +261,9 @@ def test_resume_after_the_process_is_gone(tmp_path: Path, groups: list[int]) -> 
     assert json.loads(status.stdout)["services"][0]["state"] == "needs_resume"
     human = synthetic(repo, tmp_path, "services", "status")
     assert "needs_resume" in human.stdout
+    # A table with headers (issue 22, item 4); plain when piped.
+    assert human.stdout.split()[:5] == ["CONSTRUCT", "SERVICE", "STATE", "PROCESS", "URL"]
+    assert "\x1b" not in human.stdout
     resumed = synthetic(repo, tmp_path, "services", "resume", "--json")
     assert resumed.returncode == 0, resumed.stderr
     service = json.loads(resumed.stdout)["services"][0]
