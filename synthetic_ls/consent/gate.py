@@ -76,6 +76,14 @@ def require(root: Path, consent: Consent, items: Sequence[RunItem], *, doing: st
     )
 
 
+def checker(root: Path) -> Callable[[Sequence[RunItem]], bool]:
+    """Whether items were allowed, the answers read once (for a read over many folders)."""
+    from synthetic_ls.consent import trust_store
+
+    known = trust_store.trusted_digests(root)
+    return lambda items: all(i.digest in known for i in items)
+
+
 def allowed(root: Path, items: Sequence[RunItem]) -> bool:
     """Whether every item was allowed (for steps that skip, not ask: a recovery)."""
     return not not_allowed(root, items)

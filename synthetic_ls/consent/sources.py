@@ -14,9 +14,10 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import pygit2
+if TYPE_CHECKING:  # a read of folders (``ls``) must not pay for importing pygit2
+    import pygit2
 
 #: Files OpenCode reads as its config in a folder (and in ``.opencode/``).
 CONFIG_NAMES = ("opencode.json", "opencode.jsonc", ".opencode/opencode.json",
@@ -94,6 +95,9 @@ class CommitFiles:
     """Files of a commit's tree (what a new worktree will hold)."""
 
     def __init__(self, repo: pygit2.Repository, commit_id: str) -> None:
+        import pygit2
+
+        self._pygit2 = pygit2
         self.tree = repo[commit_id].peel(pygit2.Commit).tree
 
     def _blob(self, path: str) -> pygit2.Blob | None:
@@ -101,8 +105,7 @@ class CommitFiles:
             entry = self.tree[path]
         except KeyError:
             return None
-        obj = entry if isinstance(entry, pygit2.Object) else None
-        return obj if isinstance(obj, pygit2.Blob) else None
+        return entry if isinstance(entry, self._pygit2.Blob) else None
 
     def read(self, path: str, limit: int) -> bytes | None:
         """The blob's first ``limit`` bytes."""
@@ -120,16 +123,17 @@ class CommitFiles:
             sub = self.tree[folder]
         except KeyError:
             return
-        if not isinstance(sub, pygit2.Tree):
+        git = self._pygit2
+        if not isinstance(sub, git.Tree):
             return
         found: list[str] = []
 
         def walk(tree: pygit2.Tree, prefix: str) -> None:
             for entry in tree:
                 path = f"{prefix}/{entry.name}"
-                if isinstance(entry, pygit2.Tree):
+                if isinstance(entry, git.Tree):
                     walk(entry, path)
-                elif isinstance(entry, pygit2.Blob):
+                elif isinstance(entry, git.Blob):
                     found.append(path)
 
         walk(sub, folder)

@@ -315,14 +315,15 @@ def config_changed(recorded: str, env: Mapping[str, str]) -> bool:
 def _agents_at_work(store: StateStore, client: OpenCodeClient) -> bool:
     """Whether an agent of this repository is busy or waiting for an answer (which a
     new server would cut off); asks only about folders whose code was allowed."""
-    from synthetic_ls.consent.gate import allowed
+    from synthetic_ls.consent.gate import checker
     from synthetic_ls.consent.items import folder_items
 
     folders = {c.workspace_path for c in store.list_constructs().records
                if c.opencode_session_id and c.workspace_path}
+    allowed = checker(store.repo.worktree)
     try:
         for folder in sorted(f for f in folders if f):
-            if not allowed(store.repo.worktree, folder_items(folder)):
+            if not allowed(folder_items(folder)):
                 return True  # cannot ask without loading it: assume at work
             busy = client.statuses(directory=folder)
             if any(v in ("busy", "retry") for v in busy.values()):

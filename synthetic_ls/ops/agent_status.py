@@ -216,7 +216,7 @@ def poll_agents(ctx: Context, constructs: Sequence[Construct]) -> dict[str, Agen
     Asks the running server only (nothing is started). No server, or one
     that does not answer: every agent is ``unknown``.
     """
-    from synthetic_ls.consent.gate import allowed
+    from synthetic_ls.consent.gate import checker
     from synthetic_ls.opencode.server import running_server
     from synthetic_ls.provision.consent_items import of_agent_folder
 
@@ -229,10 +229,11 @@ def poll_agents(ctx: Context, constructs: Sequence[Construct]) -> dict[str, Agen
     if server is None:
         return unknown
     found: dict[str, AgentInfo] = {}
+    allowed = checker(ctx.root)
     try:
         with server.client(timeout=POLL_TIMEOUT) as client:
             for directory, group in _by_directory(with_session).items():
-                if not allowed(ctx.root, of_agent_folder(directory)):
+                if not allowed(of_agent_folder(directory)):
                     # Asking about the folder would make OpenCode load code in it
                     # (changed since it was allowed): a read runs nothing.
                     continue
