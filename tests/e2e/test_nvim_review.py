@@ -91,7 +91,7 @@ def test_land_reports_conflicts_then_lands_and_discard_confirms(
             if n.msg:find(pattern, 1, true) then return n.msg end
           end
         end
-        T.script_ui({{ "merge", "squash", "Commit them", "Discard" }},
+        T.script_ui({{ "merge", "squash", "Commit them", "Land", "Discard" }},
                     {{ "Committed from Neovim", "Landed from Neovim" }})
         vim.cmd("SyntheticLand {clash['id']}")
         T.results.conflict = T.wait(function() return note("conflict") end, 30000, "conflict")
@@ -125,6 +125,15 @@ def test_land_reports_conflicts_then_lands_and_discard_confirms(
     assert git(repo, "rev-parse", "HEAD~1") == head
     prompts = [p for p in result["prompts"] if p["kind"] == "select"]
     assert prompts[0]["prompt"] == "Land Clash how?"
+    # Nothing lands unseen: the confirmation lists the commits, the typed message on top.
+    land = prompts[-2]
+    listed_land = f"synthetic://land/{good['id']}"
+    assert land["items"] == ["Land", "Cancel"]
+    assert land["prompt"] == f"Land 2 commit(s) of Good into main (squash)? {listed_land} lists them"
+    shown = land["shown"][listed_land]
+    assert shown[:5] == [f"# Land Good ({good['id']})", "", f"squash the branch {good['branch']} into main ({repo})", "", "2 commit(s):"]
+    assert [line.split(" ", 3)[-1] for line in shown[5:7]] == ["add a", "Committed from Neovim"]
+    assert shown[8:10] == ["message:", "  Landed from Neovim"]
     discard = prompts[-1]
     listed = f"synthetic://discard/{dropped['id']}"
     assert discard["prompt"] == (
@@ -152,3 +161,56 @@ def test_land_reports_conflicts_then_lands_and_discard_confirms(
     assert dropped["branch"] not in git(repo, "branch")
     # The clash landed nothing.
     assert (repo / "README.md").read_text() == "ours\n"
+
+
+def test_list_reaches_commit_and_land_and_land_confirms_with_the_commits(
+    repo: Path, tmp_path: Path
+) -> None:
+    """:SyntheticList's action picker offers the branch's actions; :SyntheticCommit
+    commits in the worktree; a cancelled land confirmation lands nothing."""
+    good = _construct(repo, "Good")
+    wt = Path(good["workspace_path"])
+    added = commit_file(wt, "docs/a.md", "a\n", "add a")
+    (wt / "docs" / "left.md").write_text("uncommitted\n")
+    head = git(repo, "rev-parse", "HEAD")
+    result = run_scenario(
+        repo,
+        f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        local function note(pattern)
+          for _, n in ipairs(T.notes) do
+            if n.msg:find(pattern, 1, true) then return n.msg end
+          end
+        end
+        T.script_ui({{ "Good  [", "Commit its uncommitted work", "Good  [", "Land its branch", "merge", "Cancel",
+                      "Good  [", "Land its branch", "merge", "Land" }},
+                    {{ "Left file" }})
+        vim.cmd("SyntheticList")
+        T.results.committed = T.wait(function() return note("Synthetic: committed ") end, 30000, "the commit")
+        vim.cmd("SyntheticList")
+        T.results.cancelled = T.wait(function() return note("nothing was landed") end, 30000, "the cancel")
+        T.results.after_cancel = vim.tbl_keys(T.scratch_shown())
+        vim.cmd("SyntheticList")
+        T.results.landed = T.wait(function() return note("Synthetic: landed ") end, 30000, "the landing")
+        """,
+        tmp_path,
+        timeout=120,
+    )
+    res = result["results"]
+    actions = result["prompts"][1]
+    assert actions["prompt"] == "Good"
+    for label in ("Diff its changes", "Commit its uncommitted work", "Land its branch", "Discard it with its branch"):
+        assert any(item.startswith(label) for item in actions["items"]), actions["items"]
+    assert res["committed"].startswith(f"Synthetic: committed 1 file(s) in {good['id']}: ")
+    assert res["committed"].endswith(" Left file")
+    assert res["after_cancel"] == []  # the listing closes with its prompt
+    confirms = [p for p in result["prompts"] if p.get("items") == ["Land", "Cancel"]]
+    assert len(confirms) == 2
+    listed = f"synthetic://land/{good['id']}"
+    assert confirms[0]["prompt"] == f"Land 2 commit(s) of Good into main (merge)? {listed} lists them"
+    lines = confirms[0]["shown"][listed]
+    assert f"  {added[:12]} add a" in lines and any(line.endswith(" Left file") for line in lines)
+    assert res["landed"].startswith(f"Synthetic: landed {good['id']} into main")
+    assert git(repo, "rev-parse", "HEAD") != head
+    assert (repo / "docs" / "left.md").read_text() == "uncommitted\n"

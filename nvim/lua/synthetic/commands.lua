@@ -390,6 +390,28 @@ function M.list()
       { id = "stop", label = "Stop its services" },
       { id = "restart", label = "Restart its services" },
     }
+    -- The agent's and the branch's actions, for a construct that has them: the
+    -- same commands as :SyntheticSession, :SyntheticSend, :SyntheticDiff, ...
+    local session = require("synthetic.session")
+    local review = require("synthetic.review")
+    local more = {}
+    if rpc.present(c.opencode_session_id) then
+      vim.list_extend(more, {
+        { id = "session", label = "Open its agent session (:SyntheticSession)", run = function() session.open(c.id) end },
+        { id = "send", label = "Send a prompt to its agent (:SyntheticSend)", run = function() session.send(c.id, false) end },
+      })
+    end
+    if rpc.present(c.branch) then
+      vim.list_extend(more, {
+        { id = "diff", label = "Diff its changes (:SyntheticDiff)", run = function() review.diff(c.id) end },
+        { id = "commit", label = "Commit its uncommitted work (:SyntheticCommit)", run = function() review.commit(c.id) end },
+        { id = "land", label = "Land its branch (:SyntheticLand)", run = function() review.land(c.id) end },
+        { id = "discard", label = "Discard it with its branch (:SyntheticDiscard)", run = function() review.discard(c.id) end },
+      })
+    end
+    for i, a in ipairs(more) do
+      table.insert(actions, 2 + i, a)
+    end
     local action = rpc.select(actions, {
       prompt = c.name,
       kind = "synthetic.action",
@@ -400,7 +422,9 @@ function M.list()
     if action == nil then
       return
     end
-    if action.id == "open" then
+    if action.run then
+      action.run()
+    elseif action.id == "open" then
       M.open_worktree(c)
     elseif action.id == "show" then
       M.show(client, root, c.id)

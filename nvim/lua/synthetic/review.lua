@@ -189,6 +189,58 @@ local STRATEGIES = {
   { id = "apply", label = "apply (staged, not committed)" },
 }
 
+--- The lines of a land confirmation: what lands where, each commit of the plan
+--- (`synthetic.construct.landPlan`), and a squash's message as it will be.
+function M.land_lines(plan, name, message)
+  local lines = {
+    ("# Land %s (%s)"):format(name, plan.construct),
+    "",
+    ("%s the branch %s into %s (%s)"):format(plan.strategy, plan.branch, plan.target, plan.checkout),
+    "",
+  }
+  local commits = type(plan.commits) == "table" and plan.commits or {}
+  table.insert(lines, ("%d commit(s):"):format(#commits))
+  for _, commit in ipairs(commits) do
+    table.insert(lines, ("  %s %s"):format(commit.id:sub(1, 12), commit.subject))
+  end
+  message = message or (present(plan.message) and plan.message or nil)
+  if message then
+    table.insert(lines, "")
+    table.insert(lines, "message:")
+    for _, l in ipairs(vim.split(message, "\n", { plain = true })) do
+      table.insert(lines, "  " .. l)
+    end
+  end
+  return lines
+end
+
+--- :SyntheticCommit [ref] [message]: commit the construct's uncommitted work in its
+--- worktree (`synthetic.construct.commit`; the server decides what is committed,
+--- include files never are); the message is asked when not given.
+function M.commit(args)
+  rpc.run(function()
+    local words = vim.split(vim.trim(args or ""), "%s+", { trimempty = true })
+    local ref = words[1]
+    local message = #words > 1 and table.concat(words, " ", 2) or nil
+    local client, root, c = target(ref, "Commit the work of which construct?")
+    if not client then
+      return
+    end
+    if message == nil then
+      message = rpc.input({ prompt = ("Commit message for %s: "):format(c.name) })
+    end
+    if message == nil or vim.trim(message) == "" then
+      return notify("no commit message; nothing was committed")
+    end
+    local err, result = rpc.call(client, "synthetic.construct.commit", { root = root, ref = c.id, message = message })
+    if err then
+      return fail(err)
+    end
+    local files = type(result.files) == "table" and result.files or {}
+    notify(("committed %d file(s) in %s: %s %s"):format(#files, result.construct, tostring(result.commit):sub(1, 12), vim.trim(message)))
+  end)
+end
+
 --- :SyntheticLand [ref]: pick the strategy, confirm, land; conflicts go to the quickfix list.
 function M.land(ref)
   rpc.run(function()
@@ -254,6 +306,21 @@ function M.land(ref)
       end
       lines[1] = vim.trim(subject)
       args.message = table.concat(lines, "\n")
+    end
+    -- Nothing lands unseen: the commits (and a squash's message) are listed
+    -- beside the confirmation, as VS Code's modal does.
+    local name = "synthetic://land/" .. c.id
+    local commits = type(plan.commits) == "table" and plan.commits or {}
+    local prompt = ("Land %d commit(s) of %s into %s (%s)? %s lists them"):format(
+      #commits,
+      c.name,
+      tostring(plan.target),
+      strategy.id,
+      name
+    )
+    local answer = require("synthetic.commands").confirm_listed(name, M.land_lines(plan, c.name, args.message), prompt, { "Land", "Cancel" })
+    if answer == nil then
+      return notify("nothing was landed")
     end
     local err, result = rpc.call(client, "synthetic.construct.land", args)
     if err then
@@ -381,6 +448,9 @@ function M.create_user_commands()
   cmd("SyntheticDiscard", function(o)
     M.discard(o.args)
   end, { nargs = "?", desc = "Synthetic: remove a construct and its branch, unlanded commits included" })
+  cmd("SyntheticCommit", function(o)
+    M.commit(o.args)
+  end, { nargs = "*", desc = "Synthetic: commit a construct's uncommitted work ([ref] [message])" })
   cmd("SyntheticReview", function(o)
     M.review(o.args)
   end, { nargs = "?", desc = "Synthetic: mark a construct as being reviewed" })
