@@ -169,7 +169,7 @@ def test_tool_call_waits_in_the_list_then_approve(repo: Path, tmp_path: Path) ->
         T.results.told = note("waits for your permission").msg
         T.results.waiting = list_until({{
           "[awaiting_input]", "[agent: awaiting_input (1 permission)]" }})
-        T.script_ui({{ "Tool user" }}, {{}})
+        T.script_ui({{ "Tool user", "bash: echo hi > f.txt" }}, {{}})
         vim.cmd("SyntheticApprove")
         T.results.approved = note("approved").msg
         T.results.approve_prompts = T.prompts
@@ -183,16 +183,19 @@ def test_tool_call_waits_in_the_list_then_approve(repo: Path, tmp_path: Path) ->
         """, tmp_path)
     r = result["results"]
     assert "- tool bash (completed): echo hi > f.txt" in r["log"]
-    assert r["told"] == (f"Synthetic: {cid} waits for your permission: bash echo hi > f.txt"
+    # What is asked is read before approving: in the message and in the picker,
+    # under the construct's name (its id is what the person types).
+    assert r["told"] == ("Synthetic: Tool user waits for your permission: bash: echo hi > f.txt"
                          f" — :SyntheticApprove {cid} or :SyntheticDeny {cid}")
-    assert r["done"] == f"Synthetic: {cid}: the agent is done"
+    assert r["done"] == "Synthetic: Tool user: the agent is done"
     assert len(told(result, "waits for your permission")) == 1
     assert len(told(result, "the agent is done")) == 1
     assert r["sent"].startswith(f"Synthetic: sent to {cid}")
     assert r["waiting"].startswith("Tool user  [awaiting_input]  agent/")
-    assert r["approved"] == f"Synthetic: approved bash echo hi > f.txt for {cid} (once)"
+    assert r["approved"] == f"Synthetic: approved bash: echo hi > f.txt for {cid} (once)"
     assert [p["prompt"] for p in r["approve_prompts"]] == [
-        "Approve a permission of which agent?"]
+        "Approve a permission of which agent?", f"Approve which request of {cid}?"]
+    assert r["approve_prompts"][1]["items"] == ["bash: echo hi > f.txt"]
     assert r["ready"].startswith("Tool user  [ready]")
     assert (Path(made["workspace_path"]) / "f.txt").read_text() == "hi\n"
     assert not errors_in(result)
@@ -206,18 +209,22 @@ def test_deny_a_permission(repo: Path, tmp_path: Path) -> None:
         T.client(0)
         vim.cmd("SyntheticSend! {cid} [tool:bash echo no > nope.txt]")
         T.results.asked = note("waits for your permission").msg
+        T.script_ui({{ "bash: echo no > nope.txt" }}, {{}})
         vim.cmd("SyntheticDeny {cid}")
         T.results.denied = note("Synthetic: denied ").msg
+        T.results.deny_prompts = T.prompts
         T.results.ready = list_until({{ "[ready]", "[agent: idle]" }})
         vim.cmd("SyntheticApprove {cid}")
         T.results.nothing = note("no pending permission").msg
         """, tmp_path)
     r = result["results"]
-    assert r["asked"] == (f"Synthetic: {cid} waits for your permission: bash echo no > nope.txt"
+    assert r["asked"] == ("Synthetic: Refused waits for your permission: bash: echo no > nope.txt"
                           f" — :SyntheticApprove {cid} or :SyntheticDeny {cid}")
     # The waited send and the server's notification both bring the request: told once.
     assert told(result, "waits for your permission") == [r["asked"]]
-    assert r["denied"] == f"Synthetic: denied bash echo no > nope.txt for {cid} (reject)"
+    assert r["denied"] == f"Synthetic: denied bash: echo no > nope.txt for {cid} (reject)"
+    assert [(p["prompt"], p["items"]) for p in r["deny_prompts"]] == [
+        (f"Deny which request of {cid}?", ["bash: echo no > nope.txt"])]
     assert r["nothing"] == f"Synthetic: {cid} has no pending permission request"
     assert not (Path(made["workspace_path"]) / "nope.txt").exists()
     assert not errors_in(result)
@@ -236,7 +243,7 @@ def test_abort_a_slow_turn(repo: Path, tmp_path: Path) -> None:
         T.results.done = note("the agent is done").msg
         """, tmp_path)
     r = result["results"]
-    assert r["done"] == f"Synthetic: {cid}: the agent is done"
+    assert r["done"] == "Synthetic: Slow: the agent is done"
     assert r["busy"].startswith("Slow  [active]")
     assert r["stopped"] == f"Synthetic: stopped the agent of {cid}"
     assert r["ready"].startswith("Slow  [ready]")
@@ -257,8 +264,8 @@ def test_done_and_failed_turns_are_told(repo: Path, tmp_path: Path) -> None:
         T.results.listed = list_until({{ "[error]" }})
         """, tmp_path)
     r = result["results"]
-    assert r["done"] == f"Synthetic: {cid}: the agent is done"
-    assert r["failed"].startswith(f"Synthetic: {cid}: the agent's turn failed: ")
+    assert r["done"] == "Synthetic: Told: the agent is done"
+    assert r["failed"].startswith("Synthetic: Told: the agent's turn failed: ")
     assert "scripted failure" in r["failed"], r["failed"]
     assert r["failed"].endswith(f"(:SyntheticLog {cid} shows it)")
     assert r["level"] == 4  # vim.log.levels.ERROR
@@ -294,7 +301,7 @@ def test_a_turn_that_ended_before_neovim_listened_is_told(
         T.client(0)
         T.results.done = note("the agent is done").msg
         """, tmp_path)
-    assert result["results"]["done"] == f"Synthetic: {cid}: the agent is done"
+    assert result["results"]["done"] == "Synthetic: Elsewhere: the agent is done"
     assert tomllib.loads(record.read_text())["status"] == "ready"  # persisted by the follower
     assert not errors_in(result)
 
