@@ -214,3 +214,59 @@ def test_list_reaches_commit_and_land_and_land_confirms_with_the_commits(
     assert res["landed"].startswith(f"Synthetic: landed {good['id']} into main")
     assert git(repo, "rev-parse", "HEAD") != head
     assert (repo / "docs" / "left.md").read_text() == "uncommitted\n"
+
+
+def test_discard_closes_what_was_opened_for_the_construct(repo: Path, tmp_path: Path) -> None:
+    """After a discard, nothing the plugin opened for the construct stays: the tab
+    whose :tcd was its worktree (`:pwd` would give E187), the diff tab of its files,
+    its entries in the quickfix list; the person's own tab and entries stay."""
+    gone = _construct(repo, "Gone")
+    wt = Path(gone["workspace_path"])
+    commit_file(wt, "docs/a.md", "a\n", "add a")
+    result = run_scenario(
+        repo,
+        f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        local function note(pattern)
+          for _, n in ipairs(T.notes) do
+            if n.msg:find(pattern, 1, true) then return n.msg end
+          end
+        end
+        T.script_ui({{ "docs/a.md", "Gone  [", "Open its worktree", "Discard" }}, {{}})
+        vim.cmd("SyntheticDiff {gone['id']}")
+        T.wait(function() return #vim.api.nvim_list_tabpages() == 2 end, 30000, "the diff tab")
+        vim.cmd("tabfirst")
+        vim.fn.setqflist({{ {{ filename = vim.fn.getcwd() .. "/README.md", lnum = 1, text = "mine" }} }}, "a")
+        vim.cmd("SyntheticList")
+        T.wait(function() return #vim.api.nvim_list_tabpages() == 3 end, 30000, "the worktree tab")
+        T.results.before = {{ tabs = #vim.api.nvim_list_tabpages(), cwd = vim.fn.getcwd() }}
+        vim.cmd("SyntheticDiscard {gone['id']}")
+        T.wait(function() return note("Synthetic: discarded ") end, 30000, "discard")
+        T.results.tabs = #vim.api.nvim_list_tabpages()
+        T.results.pwd_ok = pcall(vim.cmd, "pwd")
+        T.results.cwd = vim.fn.getcwd()
+        T.results.qf = vim.tbl_map(function(i) return i.text end, vim.fn.getqflist())
+        T.results.shown = {{}}
+        for _, w in ipairs(vim.api.nvim_list_wins()) do
+          table.insert(T.results.shown, vim.api.nvim_buf_get_name(vim.api.nvim_win_get_buf(w)))
+        end
+        T.results.buffers = {{}}
+        for _, b in ipairs(vim.api.nvim_list_bufs()) do
+          if vim.api.nvim_buf_is_loaded(b) then
+            table.insert(T.results.buffers, vim.api.nvim_buf_get_name(b))
+          end
+        end
+        """,
+        tmp_path,
+        timeout=120,
+    )
+    res = result["results"]
+    assert res["before"] == {"tabs": 3, "cwd": str(wt)}
+    assert not wt.exists()
+    assert res["tabs"] == 1
+    assert res["pwd_ok"] and res["cwd"] == str(repo)
+    assert res["qf"] == ["mine"]  # the diff's entries went with the worktree
+    assert str(repo / "README.md") in res["shown"]
+    ours = [b for b in res["buffers"] if b.startswith(str(wt)) or b.startswith(f"synthetic://{gone['id']}/")]
+    assert ours == []

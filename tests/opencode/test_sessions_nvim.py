@@ -409,3 +409,32 @@ def test_errors_are_messages_not_tracebacks(repo: Path, tmp_path: Path) -> None:
     assert r["no_session"].startswith(f"Synthetic: construct {plain} has no agent session")
     assert r["unknown"].startswith("Synthetic: ")
     assert not errors_in(result)
+
+
+def test_remove_closes_the_construct_s_terminal(repo: Path, tmp_path: Path) -> None:
+    """After :SyntheticRemove, the OpenCode terminal of the removed construct (attached
+    to a deleted session) is closed, its job ended; the person's own window stays."""
+    cid = _cli(repo, "new", "Short lived")["id"]
+    result = scenario(repo, f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        local wins = #vim.api.nvim_list_wins()
+        vim.cmd("SyntheticSession {cid}")
+        local bufnr = T.wait(function()
+          local b = vim.api.nvim_get_current_buf()
+          return vim.bo[b].buftype == "terminal" and vim.b[b].synthetic_session and b
+        end, 30000, "the terminal buffer")
+        local job = vim.b[bufnr].terminal_job_id
+        T.results.opened = #vim.api.nvim_list_wins() == wins + 1
+        T.script_ui({{ "Remove" }}, {{}})
+        vim.cmd("SyntheticRemove {cid}")
+        note("Synthetic: removed ")
+        T.results.terminal_gone = not vim.api.nvim_buf_is_valid(bufnr)
+        T.results.wins = #vim.api.nvim_list_wins() == wins
+        T.results.shown = vim.api.nvim_buf_get_name(0)
+        T.wait(function() return vim.fn.jobwait({{ job }}, 0)[1] ~= -1 end, 15000, "the job to end")
+        """, tmp_path)
+    r = result["results"]
+    assert r["opened"] and r["terminal_gone"] and r["wins"]
+    assert r["shown"] == str(repo / "README.md")
+    assert not errors_in(result)

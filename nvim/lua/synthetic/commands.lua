@@ -332,6 +332,11 @@ local function remove(client, root, c)
       local kept = vim.tbl_map(function(k)
         return ("%s %s (%s)"):format(k.what, k.name, k.reason)
       end, type(result.kept) == "table" and result.kept or {})
+      require("synthetic.cleanup").construct_gone(
+        preview.construct,
+        rpc.present(preview.worktree) and preview.worktree or (rpc.present(c.workspace_path) and c.workspace_path or nil),
+        root
+      )
       return notify("removed " .. result.removed .. (#kept > 0 and ("; kept " .. table.concat(kept, ", ")) or ""))
     end
     -- Work appeared after the preview: the removal refused; show what it is now, and ask again.

@@ -407,6 +407,7 @@ function M.discard(ref)
     if err then
       return fail(err)
     end
+    require("synthetic.cleanup").construct_gone(preview.construct, present(c.workspace_path) and c.workspace_path or nil, root)
     local gone = {}
     if #(result.unmerged or {}) > 0 then
       table.insert(gone, ("%d commit(s)"):format(#result.unmerged))
