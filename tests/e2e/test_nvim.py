@@ -797,3 +797,37 @@ def test_new_asks_before_it_runs_the_repository_s_commands(tmp_path: Path) -> No
     assert result["results"]["records_after_cancel"] == 0
     assert any("not allowed" in n["msg"] for n in result["notes"])
     assert marker.exists()
+
+
+def test_help_synthetic_opens_the_shipped_doc(repo: Path, tmp_path: Path) -> None:
+    """`:help synthetic` (and a command's tag) opens nvim/doc/synthetic.txt, through the
+    tags shipped beside it, which are those `:helptags` makes from it today."""
+    result = run_scenario(
+        repo,
+        """
+        local function help(subject)
+          vim.cmd("help " .. subject)
+          local line = vim.api.nvim_get_current_line()
+          local shown = { file = vim.api.nvim_buf_get_name(0), buftype = vim.bo.buftype, line = line }
+          vim.cmd("helpclose")
+          return shown
+        end
+        T.results.main = help("synthetic")
+        T.results.commit = help(":SyntheticCommit")
+        T.results.health = help("synthetic-health")
+        """,
+        tmp_path,
+    )
+    doc = PLUGIN / "doc" / "synthetic.txt"
+    res = result["results"]
+    for shown, tag in ((res["main"], "*synthetic*"), (res["commit"], "*:SyntheticCommit*"),
+                       (res["health"], "*synthetic-health*")):
+        assert shown["file"] == str(doc) and shown["buftype"] == "help"
+        assert tag in shown["line"], shown
+    fresh = tmp_path / "doc"
+    shutil.copytree(PLUGIN / "doc", fresh)
+    (fresh / "tags").unlink()
+    assert NVIM is not None
+    subprocess.run([NVIM, "--clean", "--headless", "-c", f"helptags {fresh}", "-c", "qa!"],
+                   check=True, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert (fresh / "tags").read_text() == (PLUGIN / "doc" / "tags").read_text()
