@@ -808,7 +808,8 @@ def test_help_synthetic_opens_the_shipped_doc(repo: Path, tmp_path: Path) -> Non
         local function help(subject)
           vim.cmd("help " .. subject)
           local line = vim.api.nvim_get_current_line()
-          local shown = { file = vim.api.nvim_buf_get_name(0), buftype = vim.bo.buftype, line = line }
+          local shown = { file = vim.api.nvim_buf_get_name(0), buftype = vim.bo.buftype,
+                          line = line }
           vim.cmd("helpclose")
           return shown
         end

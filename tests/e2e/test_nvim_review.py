@@ -129,10 +129,14 @@ def test_land_reports_conflicts_then_lands_and_discard_confirms(
     land = prompts[-2]
     listed_land = f"synthetic://land/{good['id']}"
     assert land["items"] == ["Land", "Cancel"]
-    assert land["prompt"] == f"Land 2 commit(s) of Good into main (squash)? {listed_land} lists them"
+    assert land["prompt"] == (
+        f"Land 2 commit(s) of Good into main (squash)? {listed_land} lists them")
     shown = land["shown"][listed_land]
-    assert shown[:5] == [f"# Land Good ({good['id']})", "", f"squash the branch {good['branch']} into main ({repo})", "", "2 commit(s):"]
-    assert [line.split(" ", 3)[-1] for line in shown[5:7]] == ["add a", "Committed from Neovim"]
+    assert shown[:5] == [
+        f"# Land Good ({good['id']})", "",
+        f"squash the branch {good['branch']} into main ({repo})", "", "2 commit(s):"]
+    subjects = [line.split(" ", 3)[-1] for line in shown[5:7]]
+    assert subjects == ["add a", "Committed from Neovim"]
     assert shown[8:10] == ["message:", "  Landed from Neovim"]
     discard = prompts[-1]
     listed = f"synthetic://discard/{dropped['id']}"
@@ -175,7 +179,7 @@ def test_list_reaches_commit_and_land_and_land_confirms_with_the_commits(
     head = git(repo, "rev-parse", "HEAD")
     result = run_scenario(
         repo,
-        f"""
+        """
         vim.cmd("edit README.md")
         T.client(0)
         local function note(pattern)
@@ -183,16 +187,23 @@ def test_list_reaches_commit_and_land_and_land_confirms_with_the_commits(
             if n.msg:find(pattern, 1, true) then return n.msg end
           end
         end
-        T.script_ui({{ "Good  [", "Commit its uncommitted work", "Good  [", "Land its branch", "merge", "Cancel",
-                      "Good  [", "Land its branch", "merge", "Land" }},
-                    {{ "Left file" }})
+        T.script_ui({ "Good  [", "Commit its uncommitted work",
+                      "Good  [", "Land its branch", "merge", "Cancel",
+                      "Good  [", "Land its branch", "merge", "Land" },
+                    { "Left file" })
         vim.cmd("SyntheticList")
-        T.results.committed = T.wait(function() return note("Synthetic: committed ") end, 30000, "the commit")
+        T.results.committed = T.wait(function()
+          return note("Synthetic: committed ")
+        end, 30000, "the commit")
         vim.cmd("SyntheticList")
-        T.results.cancelled = T.wait(function() return note("nothing was landed") end, 30000, "the cancel")
+        T.results.cancelled = T.wait(function()
+          return note("nothing was landed")
+        end, 30000, "the cancel")
         T.results.after_cancel = vim.tbl_keys(T.scratch_shown())
         vim.cmd("SyntheticList")
-        T.results.landed = T.wait(function() return note("Synthetic: landed ") end, 30000, "the landing")
+        T.results.landed = T.wait(function()
+          return note("Synthetic: landed ")
+        end, 30000, "the landing")
         """,
         tmp_path,
         timeout=120,
@@ -200,7 +211,8 @@ def test_list_reaches_commit_and_land_and_land_confirms_with_the_commits(
     res = result["results"]
     actions = result["prompts"][1]
     assert actions["prompt"] == "Good"
-    for label in ("Diff its changes", "Commit its uncommitted work", "Land its branch", "Discard it with its branch"):
+    for label in ("Diff its changes", "Commit its uncommitted work", "Land its branch",
+                  "Discard it with its branch"):
         assert any(item.startswith(label) for item in actions["items"]), actions["items"]
     assert res["committed"].startswith(f"Synthetic: committed 1 file(s) in {good['id']}: ")
     assert res["committed"].endswith(" Left file")
@@ -208,7 +220,8 @@ def test_list_reaches_commit_and_land_and_land_confirms_with_the_commits(
     confirms = [p for p in result["prompts"] if p.get("items") == ["Land", "Cancel"]]
     assert len(confirms) == 2
     listed = f"synthetic://land/{good['id']}"
-    assert confirms[0]["prompt"] == f"Land 2 commit(s) of Good into main (merge)? {listed} lists them"
+    assert confirms[0]["prompt"] == (
+        f"Land 2 commit(s) of Good into main (merge)? {listed} lists them")
     lines = confirms[0]["shown"][listed]
     assert f"  {added[:12]} add a" in lines and any(line.endswith(" Left file") for line in lines)
     assert res["landed"].startswith(f"Synthetic: landed {good['id']} into main")
@@ -237,7 +250,8 @@ def test_discard_closes_what_was_opened_for_the_construct(repo: Path, tmp_path: 
         vim.cmd("SyntheticDiff {gone['id']}")
         T.wait(function() return #vim.api.nvim_list_tabpages() == 2 end, 30000, "the diff tab")
         vim.cmd("tabfirst")
-        vim.fn.setqflist({{ {{ filename = vim.fn.getcwd() .. "/README.md", lnum = 1, text = "mine" }} }}, "a")
+        vim.fn.setqflist({{
+          {{ filename = vim.fn.getcwd() .. "/README.md", lnum = 1, text = "mine" }} }}, "a")
         vim.cmd("SyntheticList")
         T.wait(function() return #vim.api.nvim_list_tabpages() == 3 end, 30000, "the worktree tab")
         T.results.before = {{ tabs = #vim.api.nvim_list_tabpages(), cwd = vim.fn.getcwd() }}
@@ -268,5 +282,6 @@ def test_discard_closes_what_was_opened_for_the_construct(repo: Path, tmp_path: 
     assert res["pwd_ok"] and res["cwd"] == str(repo)
     assert res["qf"] == ["mine"]  # the diff's entries went with the worktree
     assert str(repo / "README.md") in res["shown"]
-    ours = [b for b in res["buffers"] if b.startswith(str(wt)) or b.startswith(f"synthetic://{gone['id']}/")]
+    ours = [b for b in res["buffers"]
+            if b.startswith(str(wt)) or b.startswith(f"synthetic://{gone['id']}/")]
     assert ours == []
