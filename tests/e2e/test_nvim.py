@@ -271,6 +271,14 @@ def test_synthetic_new_with_scripted_input(repo: Path, tmp_path: Path) -> None:
             table.insert(T.results.progress, value.kind .. ":" .. text)
           end,
         })
+        -- What the command line shows (nvim_echo, called by the plugin).
+        T.results.echoed = {}
+        local echo = vim.api.nvim_echo
+        vim.api.nvim_echo = function(chunks, history, opts)
+          local text = table.concat(vim.tbl_map(function(c) return c[1] end, chunks))
+          table.insert(T.results.echoed, text)
+          return echo(chunks, history, opts)
+        end
         local created
         require("synthetic.commands").new({ on_done = function(r) created = r end })
         T.results.created = T.wait(function() return created end, 30000, ":SyntheticNew to finish")
@@ -293,6 +301,12 @@ def test_synthetic_new_with_scripted_input(repo: Path, tmp_path: Path) -> None:
     assert any("created " + created["id"] in n["msg"] for n in result["notes"])
     progress = result["results"]["progress"]
     assert progress[0] == "begin:Creating the construct" and progress[-1].startswith("end:")
+    # The command line shows each step under the title, as VS Code's notification does.
+    echoed = result["results"]["echoed"]
+    assert echoed[0] == "Synthetic: Creating the construct ..."
+    steps = [e for e in echoed if e.startswith("Synthetic: Creating the construct: [")]
+    assert steps and steps[0].startswith("Synthetic: Creating the construct: [1/"), echoed
+    assert any("creating the worktree" in s for s in steps), steps
 
 
 def test_synthetic_new_command_and_list(repo: Path, tmp_path: Path) -> None:
