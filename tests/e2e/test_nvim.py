@@ -846,3 +846,45 @@ def test_help_synthetic_opens_the_shipped_doc(repo: Path, tmp_path: Path) -> Non
     subprocess.run([NVIM, "--clean", "--headless", "-c", f"helptags {fresh}", "-c", "qa!"],
                    check=True, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
     assert (fresh / "tags").read_text() == (PLUGIN / "doc" / "tags").read_text()
+
+
+def test_start_up_loads_the_modules_on_first_use(repo: Path, tmp_path: Path) -> None:
+    """plugin/synthetic.lua and setup() load neither the plugin's modules nor vim.lsp
+    (Neovim starts as fast as without the plugin until a repository's buffer opens
+    or a command runs); every command is defined, and works on first use."""
+    result = run_scenario(
+        repo,
+        """
+        local function loaded()
+          local out = {}
+          for name in pairs(package.loaded) do
+            if name == "vim.lsp" or vim.startswith(name, "synthetic") then
+              table.insert(out, name)
+            end
+          end
+          table.sort(out)
+          return out
+        end
+        T.results.at_start = loaded()
+        T.results.commands = {}
+        for name in pairs(vim.api.nvim_get_commands({})) do
+          if vim.startswith(name, "Synthetic") then table.insert(T.results.commands, name) end
+        end
+        table.sort(T.results.commands)
+        T.script_ui({}, {})
+        vim.cmd("SyntheticList")
+        T.results.list = T.wait(function() return T.notes[1] end, 30000, ":SyntheticList").msg
+        T.results.after = loaded()
+        """,
+        tmp_path,
+    )
+    res = result["results"]
+    assert res["at_start"] == ["synthetic"]  # the test's init called setup()
+    assert res["commands"] == sorted([
+        "SyntheticNew", "SyntheticList", "SyntheticRemove", "SyntheticDoctor", "SyntheticFix",
+        "SyntheticServices", "SyntheticSession", "SyntheticSend", "SyntheticAbort",
+        "SyntheticApprove", "SyntheticDeny", "SyntheticLog", "SyntheticDiff", "SyntheticCommit",
+        "SyntheticLand", "SyntheticDiscard", "SyntheticReview", "SyntheticPrompts",
+        "SyntheticPromptsBuild"])
+    assert res["list"] == "Synthetic: no constructs yet (:SyntheticNew makes one)"
+    assert "synthetic.commands" in res["after"] and "vim.lsp" in res["after"]

@@ -183,7 +183,6 @@ function M.setup(opts)
   if type(M.options.cmd) == "string" then
     M.options.cmd = { M.options.cmd }
   end
-  require("synthetic.commands").register_lsp_commands()
   augroup = vim.api.nvim_create_augroup("synthetic", { clear = true })
   if M.options.autostart then
     vim.api.nvim_create_autocmd({ "BufReadPost", "BufNewFile" }, {
@@ -232,6 +231,8 @@ function M.setup(opts)
     callback = function(args)
       local client = vim.lsp.get_client_by_id(args.data.client_id)
       if client and client.name == M.CLIENT_NAME then
+        -- Here, not in setup(): vim.lsp is loaded only once a server runs.
+        require("synthetic.commands").register_lsp_commands()
         attach_codelens(args.buf)
       end
     end,

@@ -438,23 +438,4 @@ function M.review(ref)
   end)
 end
 
-function M.create_user_commands()
-  local cmd = vim.api.nvim_create_user_command
-  cmd("SyntheticDiff", function(o)
-    M.diff(o.args)
-  end, { nargs = "?", desc = "Synthetic: a construct's changed files in the quickfix list, and a diff split" })
-  cmd("SyntheticLand", function(o)
-    M.land(o.args)
-  end, { nargs = "?", desc = "Synthetic: land a construct's branch (merge, squash, rebase, apply)" })
-  cmd("SyntheticDiscard", function(o)
-    M.discard(o.args)
-  end, { nargs = "?", desc = "Synthetic: remove a construct and its branch, unlanded commits included" })
-  cmd("SyntheticCommit", function(o)
-    M.commit(o.args)
-  end, { nargs = "*", desc = "Synthetic: commit a construct's uncommitted work ([ref] [message])" })
-  cmd("SyntheticReview", function(o)
-    M.review(o.args)
-  end, { nargs = "?", desc = "Synthetic: mark a construct as being reviewed" })
-end
-
 return M
