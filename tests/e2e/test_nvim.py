@@ -888,3 +888,38 @@ def test_start_up_loads_the_modules_on_first_use(repo: Path, tmp_path: Path) -> 
         "SyntheticPromptsBuild"])
     assert res["list"] == "Synthetic: no constructs yet (:SyntheticNew makes one)"
     assert "synthetic.commands" in res["after"] and "vim.lsp" in res["after"]
+
+
+def test_a_broken_config_puts_its_errors_in_the_quickfix_list(
+    repo: Path, tmp_path: Path
+) -> None:
+    """:SyntheticNew on a config with errors: the server refuses (config-has-errors), and
+    the errors are in the quickfix list, the cursor in the config at the first."""
+    (repo / "synthetic.config.ts").write_text(BAD_CONFIG)
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit README.md")
+        T.client(0)
+        vim.cmd("SyntheticNew")
+        T.wait(function() return vim.fn.getqflist({ title = 1 }).title ~= "" end, 30000, "the list")
+        local qf = vim.fn.getqflist({ title = 1, items = 1 })
+        T.results.title = qf.title
+        T.results.items = vim.tbl_map(function(i)
+          return { file = vim.api.nvim_buf_get_name(i.bufnr), lnum = i.lnum, text = i.text }
+        end, qf.items)
+        T.results.at = { vim.api.nvim_buf_get_name(0), vim.fn.line(".") }
+        T.results.qf_open = vim.fn.getqflist({ winid = 1 }).winid ~= 0
+        """,
+        tmp_path,
+    )
+    res = result["results"]
+    config = str(repo / "synthetic.config.ts")
+    assert res["title"] == f"Synthetic: {config}"
+    assert [(i["file"], i["lnum"]) for i in res["items"]] == [
+        (config, line_of(BAD_CONFIG, "readyPatern") + 1),
+        (config, line_of(BAD_CONFIG, '"planing"') + 1)]
+    assert "readyPatern" in res["items"][0]["text"]
+    assert res["at"] == [config, res["items"][0]["lnum"]]
+    assert res["qf_open"]
+    assert any("has errors" in n["msg"] and "quickfix" in n["msg"] for n in result["notes"])
