@@ -104,9 +104,31 @@ def test_send_bang_shows_the_reply(repo: Path, tmp_path: Path) -> None:
     result = scenario(repo, f"""
         vim.cmd("edit README.md")
         T.client(0)
-        T.script_ui({{ "Chat" }}, {{ "hello there" }})
+        T.script_ui({{ "Chat" }}, {{}})
         vim.cmd("SyntheticSend!")
+        -- The prompt is typed in a multi-line editor beside the file; `:w` sends it.
+        local editor = T.wait(function()
+          local b = vim.fn.bufnr("synthetic://prompt/{made["id"]}")
+          return b ~= -1 and vim.fn.bufwinid(b) ~= -1 and b
+        end, 30000, "the prompt editor")
+        local win = vim.fn.bufwinid(editor)
+        T.results.editor = {{ winbar = vim.wo[win].winbar,
+                             current = win == vim.api.nvim_get_current_win() }}
+        vim.api.nvim_buf_set_lines(editor, 0, -1, false,
+                                   {{ "hello there", "", "a second paragraph" }})
+        vim.cmd("write")
         T.results.first = note("replied").msg
+        T.results.editor.gone = not vim.api.nvim_buf_is_valid(editor)
+        -- Closed unsent (:q!): nothing is sent, the editor is gone.
+        vim.cmd("SyntheticSend {made["id"]}")
+        local cancelled = T.wait(function()
+          local b = vim.fn.bufnr("synthetic://prompt/{made["id"]}")
+          return b ~= -1 and vim.fn.bufwinid(b) ~= -1 and b
+        end, 30000, "the prompt editor again")
+        vim.api.nvim_buf_set_lines(cancelled, 0, -1, false, {{ "never sent" }})
+        vim.api.nvim_set_current_win(vim.fn.bufwinid(cancelled))
+        vim.cmd("quit!")
+        T.results.cancelled_gone = not vim.api.nvim_buf_is_valid(cancelled)
         T.results.prompts = T.prompts
         T.script_ui({{}}, {{}})
         vim.cmd("SyntheticSend! {made["id"]} second question")
@@ -133,13 +155,15 @@ def test_send_bang_shows_the_reply(repo: Path, tmp_path: Path) -> None:
         """, tmp_path)
     r = result["results"]
     cid = made["id"]
-    assert r["first"] == f"Synthetic: {cid} replied:\nOffline model reply to: hello there"
-    select, asked = r["prompts"]
+    assert r["first"].startswith(f"Synthetic: {cid} replied:\nOffline model reply to: hello there")
+    assert r["editor"] == {"winbar": f"Prompt for {cid} — :w or <C-s> sends, :q! cancels",
+                           "current": True, "gone": True}
+    assert r["cancelled_gone"] and told(result, "sent to ") == []  # (the others wait: `!`)
+    [select] = r["prompts"]
     assert select["prompt"] == "Send to which agent?"
     # Only the construct with a session is offered, with its agent's state.
     assert len(select["items"]) == 1 and select["items"][0].startswith("Chat  [ready]")
     assert select["items"][0].endswith("[agent: idle]")
-    assert asked == {"kind": "input", "prompt": f"Prompt for {cid}: "}
     assert r["second"].endswith("Offline model reply to: second question")
     assert r["second_prompts"] == []
     assert r["third"].endswith("Offline model reply to: from the worktree")

@@ -200,7 +200,10 @@ function M.send(args, wait, on_done)
       return
     end
     if not present(text) then
-      text = rpc.input({ prompt = ("Prompt for %s: "):format(ref) })
+      -- A paragraph, not a line: the multi-line editor (`:w` sends).
+      text = rpc.await(function(resume)
+        require("synthetic.editor").prompt("synthetic://prompt/" .. ref, ("Prompt for %s"):format(ref), resume)
+      end)
     end
     if text == nil or vim.trim(text) == "" then
       return
