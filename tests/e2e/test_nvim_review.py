@@ -128,7 +128,7 @@ def test_land_reports_conflicts_then_lands_and_discard_confirms(
     # Nothing lands unseen: the confirmation lists the commits, the typed message on top.
     land = prompts[-2]
     listed_land = f"synthetic://land/{good['id']}"
-    assert land["items"] == ["Land", "Cancel"]
+    assert land["items"] == ["Land", "Land and remove", "Cancel"]
     assert land["prompt"] == (
         f"Land 2 commit(s) of Good into main (squash)? {listed_land} lists them")
     shown = land["shown"][listed_land]
@@ -189,7 +189,8 @@ def test_list_reaches_commit_and_land_and_land_confirms_with_the_commits(
         end
         T.script_ui({ "Good  [", "Commit its uncommitted work",
                       "Good  [", "Land its branch", "merge", "Cancel",
-                      "Good  [", "Land its branch", "merge", "Land" },
+                      "Good  [", "Open its worktree",
+                      "Good  [", "Land its branch", "merge", "Land and remove" },
                     { "Left file" })
         vim.cmd("SyntheticList")
         T.results.committed = T.wait(function()
@@ -201,14 +202,21 @@ def test_list_reaches_commit_and_land_and_land_confirms_with_the_commits(
         end, 30000, "the cancel")
         T.results.after_cancel = vim.tbl_keys(T.scratch_shown())
         vim.cmd("SyntheticList")
+        T.wait(function() return #vim.api.nvim_list_tabpages() == 2 end, 30000, "the worktree tab")
+        vim.cmd("SyntheticList")
         T.results.landed = T.wait(function()
           return note("Synthetic: landed ")
         end, 30000, "the landing")
+        -- Landed and removed: the worktree's tab went with it (no E187 at :pwd).
+        T.results.tabs = #vim.api.nvim_list_tabpages()
+        T.results.pwd_ok = pcall(vim.cmd, "pwd")
         """,
         tmp_path,
         timeout=120,
     )
     res = result["results"]
+    assert res["tabs"] == 1 and res["pwd_ok"]
+    assert not wt.exists()
     actions = result["prompts"][1]
     assert actions["prompt"] == "Good"
     for label in ("Diff its changes", "Commit its uncommitted work", "Land its branch",
@@ -217,7 +225,8 @@ def test_list_reaches_commit_and_land_and_land_confirms_with_the_commits(
     assert res["committed"].startswith(f"Synthetic: committed 1 file(s) in {good['id']}: ")
     assert res["committed"].endswith(" Left file")
     assert res["after_cancel"] == []  # the listing closes with its prompt
-    confirms = [p for p in result["prompts"] if p.get("items") == ["Land", "Cancel"]]
+    confirms = [p for p in result["prompts"]
+                if p.get("items") == ["Land", "Land and remove", "Cancel"]]
     assert len(confirms) == 2
     listed = f"synthetic://land/{good['id']}"
     assert confirms[0]["prompt"] == (
@@ -225,6 +234,7 @@ def test_list_reaches_commit_and_land_and_land_confirms_with_the_commits(
     lines = confirms[0]["shown"][listed]
     assert f"  {added[:12]} add a" in lines and any(line.endswith(" Left file") for line in lines)
     assert res["landed"].startswith(f"Synthetic: landed {good['id']} into main")
+    assert res["landed"].endswith("; removed it")
     assert git(repo, "rev-parse", "HEAD") != head
     assert (repo / "docs" / "left.md").read_text() == "uncommitted\n"
 

@@ -78,6 +78,14 @@ function M.construct_gone(id, worktree, root)
       end
     end
   end
+  -- A server started for the worktree (a buffer of it was open) has nothing left to serve.
+  if worktree and package.loaded["vim.lsp"] then
+    for _, client in ipairs(vim.lsp.get_clients({ name = "synthetic" })) do
+      if client.root_dir and inside(client.root_dir, worktree) then
+        client:stop()
+      end
+    end
+  end
   -- Its buffers: the terminal (its job stopped), the diff versions, its files.
   for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
     if vim.api.nvim_buf_is_valid(bufnr) and belongs(bufnr, id, worktree) then

@@ -318,19 +318,32 @@ function M.land(ref)
       strategy.id,
       name
     )
-    local answer = require("synthetic.commands").confirm_listed(name, M.land_lines(plan, c.name, args.message), prompt, { "Land", "Cancel" })
+    local lines = M.land_lines(plan, c.name, args.message)
+    local answer = require("synthetic.commands").confirm_listed(name, lines, prompt, { "Land", "Land and remove", "Cancel" })
     if answer == nil then
       return notify("nothing was landed")
     end
+    -- The removal follows the server's usual rules (it may keep what it must).
+    args.remove = answer == "Land and remove"
     local err, result = rpc.call(client, "synthetic.construct.land", args)
     if err then
       return refused(err)
     end
     local how = result.fast_forward and "fast-forward" or result.strategy
+    local removal = type(result.removal) == "table" and result.removal or nil
+    local removed = ""
+    if removal and removal.removed then
+      require("synthetic.cleanup").construct_gone(c.id, present(c.workspace_path) and c.workspace_path or nil, root)
+      removed = "; removed it"
+    end
+    if type(result.removed) == "table" and #result.removed > 0 and not (removal and removal.removed) then
+      removed = "; " .. table.concat(result.removed, "; ")
+    end
     if result.strategy == "apply" then
-      notify(("applied %s: %d file(s) staged in %s"):format(c.id, #(result.staged or {}), result.checkout))
+      notify(("applied %s: %d file(s) staged in %s%s"):format(c.id, #(result.staged or {}), result.checkout, removed))
     else
-      notify(("landed %s into %s (%s): %s -> %s"):format(c.id, result.target, how, result.before:sub(1, 12), result.after:sub(1, 12)))
+      notify(("landed %s into %s (%s): %s -> %s%s"):format(
+        c.id, result.target, how, result.before:sub(1, 12), result.after:sub(1, 12), removed))
     end
   end)
 end
