@@ -961,3 +961,44 @@ def test_a_broken_config_puts_its_errors_in_the_quickfix_list(
     assert res["at"] == [config, res["items"][0]["lnum"]]
     assert res["qf_open"]
     assert any("has errors" in n["msg"] and "quickfix" in n["msg"] for n in result["notes"])
+
+
+def test_unknown_template_has_quick_fixes_naming_the_ids(repo: Path, tmp_path: Path) -> None:
+    """`defaults.templateId` naming no template: the quick fixes offer each template id,
+    the likeliest preferred; applying it clears the diagnostic."""
+    wrong = CLEAN_CONFIG.replace('templateId: "web"', 'templateId: "wbe"')
+    (repo / "synthetic.config.ts").write_text(wrong)
+    line = line_of(wrong, '"wbe"')
+    result = run_scenario(
+        repo,
+        f"""
+        vim.cmd("edit synthetic.config.ts")
+        T.client(0)
+        local d = T.wait(function()
+          for _, d in ipairs(T.diagnostics(0)) do
+            if d.code == "unknown-template" then return d end
+          end
+        end, 15000, "the unknown-template diagnostic")
+        T.results.message = d.message
+        vim.api.nvim_win_set_cursor(0, {{ {line} + 1, d.col }})
+        T.results.offered, T.results.preferred = {{}}, {{}}
+        local tick = vim.b.changedtick
+        vim.lsp.buf.code_action({{
+          apply = true,
+          filter = function(action)
+            table.insert(T.results.offered, action.title)
+            if action.isPreferred then table.insert(T.results.preferred, action.title) end
+            return action.isPreferred
+          end,
+        }})
+        T.wait(function() return vim.b.changedtick ~= tick end, 10000, "the fix")
+        T.wait(function() return #T.diagnostics(0) == 0 end, 10000, "the diagnostics to clear")
+        T.results.text = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+        """,
+        tmp_path,
+    )
+    res = result["results"]
+    assert 'known: "web", "docs"' in res["message"]
+    assert {'Change to "web"', 'Change to "docs"'} <= set(res["offered"])
+    assert res["preferred"] == ['Change to "web"']
+    assert "\n".join(res["text"]) + "\n" == CLEAN_CONFIG
