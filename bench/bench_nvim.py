@@ -11,7 +11,9 @@ Prints the median over the rounds of:
 2. plugin, no repository: Neovim with the plugin on the runtimepath and
    ``setup()`` called, in a folder without a config, to ``qa`` (what the plugin
    costs every Neovim start: its modules and vim.lsp are loaded on first use);
-3. first diagnostics: ``nvim synthetic.config.ts`` in a repository (the built-in
+3. from ``--startuptime`` of (2): the time spent sourcing ``plugin/synthetic.lua``
+   and the init that calls ``setup()``;
+4. first diagnostics: ``nvim synthetic.config.ts`` in a repository (the built-in
    example), from the process start to the first ``DiagnosticChanged`` from the
    server (the time is written by Neovim, read against the start time here);
 
@@ -71,6 +73,23 @@ def timed(argv: list[str], cwd: Path) -> float:
     return time.perf_counter() - start
 
 
+def sourcing_ms(exe: str, init: Path, cwd: Path, log: Path) -> tuple[float, float]:
+    """From ``--startuptime``: the ms spent sourcing the init (which calls ``setup()``)
+    and ``plugin/synthetic.lua`` (the "self+sourced" column)."""
+    log.unlink(missing_ok=True)
+    subprocess.run([exe, "--headless", "--clean", "-u", str(init), "--startuptime", str(log),
+                    "+qa"], cwd=cwd, check=True, capture_output=True, timeout=120,
+                   stdin=subprocess.DEVNULL)
+    init_ms = plugin_ms = 0.0
+    for line in log.read_text().splitlines():
+        fields = line.split()
+        if "sourcing" in fields and fields[-1] == str(init):
+            init_ms = float(fields[1])
+        elif "sourcing" in fields and fields[-1].endswith("/plugin/synthetic.lua"):
+            plugin_ms = float(fields[1])
+    return init_ms, plugin_ms
+
+
 def first_diagnostics(exe: str, init: Path, repo: Path, out: Path) -> float:
     out.unlink(missing_ok=True)
     start = time.time()
@@ -109,7 +128,11 @@ def main() -> None:
         quiet, watching = init("quiet.lua", ""), init("watching.lua", str(out))
         env_cmd = [exe, "--headless", "--clean"]
         rounds: dict[str, list[float]] = {"baseline": [], "plugin": [], "diagnostics": []}
+        sourced: dict[str, list[float]] = {"init": [], "plugin": []}
         for _ in range(args.rounds):
+            init_ms, plugin_ms = sourcing_ms(exe, quiet, empty, base / "startuptime.log")
+            sourced["init"].append(init_ms)
+            sourced["plugin"].append(plugin_ms)
             rounds["baseline"].append(timed([*env_cmd, "+qa"], empty))
             rounds["plugin"].append(timed([*env_cmd, "-u", str(quiet), "+qa"], empty))
             rounds["diagnostics"].append(first_diagnostics(exe, watching, repo, out))
@@ -122,6 +145,9 @@ def main() -> None:
                         ("diagnostics", "start -> first diagnostics (target < 500 ms)")):
         ms = statistics.median(rounds[name]) * 1000
         print(f"  {label:52s} {ms:7.1f} ms  (x{ms / base_ms:.1f} the baseline)")
+    plugin_ms, init_ms = statistics.median(sourced["plugin"]), statistics.median(sourced["init"])
+    print(f"  --startuptime: sourcing plugin/synthetic.lua {plugin_ms:.2f} ms, "
+          f"the init calling setup() {init_ms:.2f} ms")
 
 
 if __name__ == "__main__":
