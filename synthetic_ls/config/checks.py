@@ -9,7 +9,7 @@ from pathlib import Path
 from synthetic_ls.config.diagnostics import Code
 from synthetic_ls.config.schema import DockerService, ProcessService, SyntheticConfig, Template
 from synthetic_ls.config.source import Span, excerpt, excerpt_list
-from synthetic_ls.config.validate import Validator
+from synthetic_ls.config.validate import Validator, did_you_mean
 from synthetic_ls.config.values import Arr, Obj, Str
 
 
@@ -159,11 +159,16 @@ def _check_default_template(config: SyntheticConfig, validator: Validator) -> No
     span = validator.field_span(config.defaults, "templateId")
     if span is None:
         return
+    # `allowed` (and `suggestion`) as for bad-enum: the quick fixes offer each id.
+    known = list(config.templates)
+    suggestion = did_you_mean(wanted, known)
     validator.rep.error(
         Code.UNKNOWN_TEMPLATE,
         span,
         f'`defaults.templateId` names "{excerpt(wanted)}", which is not a template id '
         f"(known: {excerpt_list(config.templates)}).",
+        allowed=known,
+        **({"suggestion": suggestion} if suggestion else {}),
     )
 
 

@@ -85,7 +85,8 @@ def fixes(analysis: Analysis, diagnostic: types.Diagnostic) -> list[types.CodeAc
                 _edit(uri, diagnostic.range, json.dumps(key)),
             )
         ]
-    if code == "bad-enum":
+    # unknown-template (defaults.templateId): its data lists the ids, as bad-enum's.
+    if code in ("bad-enum", "unknown-template"):
         allowed = [str(v) for v in data.get("allowed", [])]
         hint = data.get("suggestion")
         ordered = ([str(hint)] if hint else []) + [v for v in allowed if v != hint]

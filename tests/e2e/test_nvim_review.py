@@ -91,7 +91,7 @@ def test_land_reports_conflicts_then_lands_and_discard_confirms(
             if n.msg:find(pattern, 1, true) then return n.msg end
           end
         end
-        T.script_ui({{ "merge", "squash", "Commit them", "Discard" }},
+        T.script_ui({{ "merge", "squash", "Commit them", "Land", "Discard" }},
                     {{ "Committed from Neovim", "Landed from Neovim" }})
         vim.cmd("SyntheticLand {clash['id']}")
         T.results.conflict = T.wait(function() return note("conflict") end, 30000, "conflict")
@@ -125,6 +125,19 @@ def test_land_reports_conflicts_then_lands_and_discard_confirms(
     assert git(repo, "rev-parse", "HEAD~1") == head
     prompts = [p for p in result["prompts"] if p["kind"] == "select"]
     assert prompts[0]["prompt"] == "Land Clash how?"
+    # Nothing lands unseen: the confirmation lists the commits, the typed message on top.
+    land = prompts[-2]
+    listed_land = f"synthetic://land/{good['id']}"
+    assert land["items"] == ["Land", "Land and remove", "Cancel"]
+    assert land["prompt"] == (
+        f"Land 2 commit(s) of Good into main (squash)? {listed_land} lists them")
+    shown = land["shown"][listed_land]
+    assert shown[:5] == [
+        f"# Land Good ({good['id']})", "",
+        f"squash the branch {good['branch']} into main ({repo})", "", "2 commit(s):"]
+    subjects = [line.split(" ", 3)[-1] for line in shown[5:7]]
+    assert subjects == ["add a", "Committed from Neovim"]
+    assert shown[8:10] == ["message:", "  Landed from Neovim"]
     discard = prompts[-1]
     listed = f"synthetic://discard/{dropped['id']}"
     assert discard["prompt"] == (
@@ -152,3 +165,133 @@ def test_land_reports_conflicts_then_lands_and_discard_confirms(
     assert dropped["branch"] not in git(repo, "branch")
     # The clash landed nothing.
     assert (repo / "README.md").read_text() == "ours\n"
+
+
+def test_list_reaches_commit_and_land_and_land_confirms_with_the_commits(
+    repo: Path, tmp_path: Path
+) -> None:
+    """:SyntheticList's action picker offers the branch's actions; :SyntheticCommit
+    commits in the worktree; a cancelled land confirmation lands nothing."""
+    good = _construct(repo, "Good")
+    wt = Path(good["workspace_path"])
+    added = commit_file(wt, "docs/a.md", "a\n", "add a")
+    (wt / "docs" / "left.md").write_text("uncommitted\n")
+    head = git(repo, "rev-parse", "HEAD")
+    result = run_scenario(
+        repo,
+        """
+        vim.cmd("edit README.md")
+        T.client(0)
+        local function note(pattern)
+          for _, n in ipairs(T.notes) do
+            if n.msg:find(pattern, 1, true) then return n.msg end
+          end
+        end
+        T.script_ui({ "Good  [", "Commit its uncommitted work",
+                      "Good  [", "Land its branch", "merge", "Cancel",
+                      "Good  [", "Open its worktree",
+                      "Good  [", "Land its branch", "merge", "Land and remove" },
+                    { "Left file" })
+        vim.cmd("SyntheticList")
+        T.results.committed = T.wait(function()
+          return note("Synthetic: committed ")
+        end, 30000, "the commit")
+        vim.cmd("SyntheticList")
+        T.results.cancelled = T.wait(function()
+          return note("nothing was landed")
+        end, 30000, "the cancel")
+        T.results.after_cancel = vim.tbl_keys(T.scratch_shown())
+        vim.cmd("SyntheticList")
+        T.wait(function() return #vim.api.nvim_list_tabpages() == 2 end, 30000, "the worktree tab")
+        vim.cmd("SyntheticList")
+        T.results.landed = T.wait(function()
+          return note("Synthetic: landed ")
+        end, 30000, "the landing")
+        -- Landed and removed: the worktree's tab went with it (no E187 at :pwd).
+        T.results.tabs = #vim.api.nvim_list_tabpages()
+        T.results.pwd_ok = pcall(vim.cmd, "pwd")
+        """,
+        tmp_path,
+        timeout=120,
+    )
+    res = result["results"]
+    assert res["tabs"] == 1 and res["pwd_ok"]
+    assert not wt.exists()
+    actions = result["prompts"][1]
+    assert actions["prompt"] == "Good"
+    for label in ("Diff its changes", "Commit its uncommitted work", "Land its branch",
+                  "Discard it with its branch"):
+        assert any(item.startswith(label) for item in actions["items"]), actions["items"]
+    assert res["committed"].startswith(f"Synthetic: committed 1 file(s) in {good['id']}: ")
+    assert res["committed"].endswith(" Left file")
+    assert res["after_cancel"] == []  # the listing closes with its prompt
+    confirms = [p for p in result["prompts"]
+                if p.get("items") == ["Land", "Land and remove", "Cancel"]]
+    assert len(confirms) == 2
+    listed = f"synthetic://land/{good['id']}"
+    assert confirms[0]["prompt"] == (
+        f"Land 2 commit(s) of Good into main (merge)? {listed} lists them")
+    lines = confirms[0]["shown"][listed]
+    assert f"  {added[:12]} add a" in lines and any(line.endswith(" Left file") for line in lines)
+    assert res["landed"].startswith(f"Synthetic: landed {good['id']} into main")
+    assert res["landed"].endswith("; removed it")
+    assert git(repo, "rev-parse", "HEAD") != head
+    assert (repo / "docs" / "left.md").read_text() == "uncommitted\n"
+
+
+def test_discard_closes_what_was_opened_for_the_construct(repo: Path, tmp_path: Path) -> None:
+    """After a discard, nothing the plugin opened for the construct stays: the tab
+    whose :tcd was its worktree (`:pwd` would give E187), the diff tab of its files,
+    its entries in the quickfix list; the person's own tab and entries stay."""
+    gone = _construct(repo, "Gone")
+    wt = Path(gone["workspace_path"])
+    commit_file(wt, "docs/a.md", "a\n", "add a")
+    result = run_scenario(
+        repo,
+        f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        local function note(pattern)
+          for _, n in ipairs(T.notes) do
+            if n.msg:find(pattern, 1, true) then return n.msg end
+          end
+        end
+        T.script_ui({{ "docs/a.md", "Gone  [", "Open its worktree", "Discard" }}, {{}})
+        vim.cmd("SyntheticDiff {gone['id']}")
+        T.wait(function() return #vim.api.nvim_list_tabpages() == 2 end, 30000, "the diff tab")
+        vim.cmd("tabfirst")
+        vim.fn.setqflist({{
+          {{ filename = vim.fn.getcwd() .. "/README.md", lnum = 1, text = "mine" }} }}, "a")
+        vim.cmd("SyntheticList")
+        T.wait(function() return #vim.api.nvim_list_tabpages() == 3 end, 30000, "the worktree tab")
+        T.results.before = {{ tabs = #vim.api.nvim_list_tabpages(), cwd = vim.fn.getcwd() }}
+        vim.cmd("SyntheticDiscard {gone['id']}")
+        T.wait(function() return note("Synthetic: discarded ") end, 30000, "discard")
+        T.results.tabs = #vim.api.nvim_list_tabpages()
+        T.results.pwd_ok = pcall(vim.cmd, "pwd")
+        T.results.cwd = vim.fn.getcwd()
+        T.results.qf = vim.tbl_map(function(i) return i.text end, vim.fn.getqflist())
+        T.results.shown = {{}}
+        for _, w in ipairs(vim.api.nvim_list_wins()) do
+          table.insert(T.results.shown, vim.api.nvim_buf_get_name(vim.api.nvim_win_get_buf(w)))
+        end
+        T.results.buffers = {{}}
+        for _, b in ipairs(vim.api.nvim_list_bufs()) do
+          if vim.api.nvim_buf_is_loaded(b) then
+            table.insert(T.results.buffers, vim.api.nvim_buf_get_name(b))
+          end
+        end
+        """,
+        tmp_path,
+        timeout=120,
+    )
+    res = result["results"]
+    assert res["before"] == {"tabs": 3, "cwd": str(wt)}
+    assert not wt.exists()
+    assert res["tabs"] == 1
+    assert res["pwd_ok"] and res["cwd"] == str(repo)
+    assert res["qf"] == ["mine"]  # the diff's entries went with the worktree
+    assert str(repo / "README.md") in res["shown"]
+    ours = [b for b in res["buffers"]
+            if b.startswith(str(wt)) or b.startswith(f"synthetic://{gone['id']}/")]
+    assert ours == []

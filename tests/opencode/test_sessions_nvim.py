@@ -104,9 +104,31 @@ def test_send_bang_shows_the_reply(repo: Path, tmp_path: Path) -> None:
     result = scenario(repo, f"""
         vim.cmd("edit README.md")
         T.client(0)
-        T.script_ui({{ "Chat" }}, {{ "hello there" }})
+        T.script_ui({{ "Chat" }}, {{}})
         vim.cmd("SyntheticSend!")
+        -- The prompt is typed in a multi-line editor beside the file; `:w` sends it.
+        local editor = T.wait(function()
+          local b = vim.fn.bufnr("synthetic://prompt/{made["id"]}")
+          return b ~= -1 and vim.fn.bufwinid(b) ~= -1 and b
+        end, 30000, "the prompt editor")
+        local win = vim.fn.bufwinid(editor)
+        T.results.editor = {{ winbar = vim.wo[win].winbar,
+                             current = win == vim.api.nvim_get_current_win() }}
+        vim.api.nvim_buf_set_lines(editor, 0, -1, false,
+                                   {{ "hello there", "", "a second paragraph" }})
+        vim.cmd("write")
         T.results.first = note("replied").msg
+        T.results.editor.gone = not vim.api.nvim_buf_is_valid(editor)
+        -- Closed unsent (:q!): nothing is sent, the editor is gone.
+        vim.cmd("SyntheticSend {made["id"]}")
+        local cancelled = T.wait(function()
+          local b = vim.fn.bufnr("synthetic://prompt/{made["id"]}")
+          return b ~= -1 and vim.fn.bufwinid(b) ~= -1 and b
+        end, 30000, "the prompt editor again")
+        vim.api.nvim_buf_set_lines(cancelled, 0, -1, false, {{ "never sent" }})
+        vim.api.nvim_set_current_win(vim.fn.bufwinid(cancelled))
+        vim.cmd("quit!")
+        T.results.cancelled_gone = not vim.api.nvim_buf_is_valid(cancelled)
         T.results.prompts = T.prompts
         T.script_ui({{}}, {{}})
         vim.cmd("SyntheticSend! {made["id"]} second question")
@@ -133,13 +155,15 @@ def test_send_bang_shows_the_reply(repo: Path, tmp_path: Path) -> None:
         """, tmp_path)
     r = result["results"]
     cid = made["id"]
-    assert r["first"] == f"Synthetic: {cid} replied:\nOffline model reply to: hello there"
-    select, asked = r["prompts"]
+    assert r["first"].startswith(f"Synthetic: {cid} replied:\nOffline model reply to: hello there")
+    assert r["editor"] == {"winbar": f"Prompt for {cid} — :w or <C-s> sends, :q! cancels",
+                           "current": True, "gone": True}
+    assert r["cancelled_gone"] and told(result, "sent to ") == []  # (the others wait: `!`)
+    [select] = r["prompts"]
     assert select["prompt"] == "Send to which agent?"
     # Only the construct with a session is offered, with its agent's state.
     assert len(select["items"]) == 1 and select["items"][0].startswith("Chat  [ready]")
     assert select["items"][0].endswith("[agent: idle]")
-    assert asked == {"kind": "input", "prompt": f"Prompt for {cid}: "}
     assert r["second"].endswith("Offline model reply to: second question")
     assert r["second_prompts"] == []
     assert r["third"].endswith("Offline model reply to: from the worktree")
@@ -169,7 +193,7 @@ def test_tool_call_waits_in_the_list_then_approve(repo: Path, tmp_path: Path) ->
         T.results.told = note("waits for your permission").msg
         T.results.waiting = list_until({{
           "[awaiting_input]", "[agent: awaiting_input (1 permission)]" }})
-        T.script_ui({{ "Tool user" }}, {{}})
+        T.script_ui({{ "Tool user", "bash: echo hi > f.txt" }}, {{}})
         vim.cmd("SyntheticApprove")
         T.results.approved = note("approved").msg
         T.results.approve_prompts = T.prompts
@@ -183,16 +207,19 @@ def test_tool_call_waits_in_the_list_then_approve(repo: Path, tmp_path: Path) ->
         """, tmp_path)
     r = result["results"]
     assert "- tool bash (completed): echo hi > f.txt" in r["log"]
-    assert r["told"] == (f"Synthetic: {cid} waits for your permission: bash echo hi > f.txt"
+    # What is asked is read before approving: in the message and in the picker,
+    # under the construct's name (its id is what the person types).
+    assert r["told"] == ("Synthetic: Tool user waits for your permission: bash: echo hi > f.txt"
                          f" — :SyntheticApprove {cid} or :SyntheticDeny {cid}")
-    assert r["done"] == f"Synthetic: {cid}: the agent is done"
+    assert r["done"] == "Synthetic: Tool user: the agent is done"
     assert len(told(result, "waits for your permission")) == 1
     assert len(told(result, "the agent is done")) == 1
     assert r["sent"].startswith(f"Synthetic: sent to {cid}")
     assert r["waiting"].startswith("Tool user  [awaiting_input]  agent/")
-    assert r["approved"] == f"Synthetic: approved bash echo hi > f.txt for {cid} (once)"
+    assert r["approved"] == f"Synthetic: approved bash: echo hi > f.txt for {cid} (once)"
     assert [p["prompt"] for p in r["approve_prompts"]] == [
-        "Approve a permission of which agent?"]
+        "Approve a permission of which agent?", f"Approve which request of {cid}?"]
+    assert r["approve_prompts"][1]["items"] == ["bash: echo hi > f.txt"]
     assert r["ready"].startswith("Tool user  [ready]")
     assert (Path(made["workspace_path"]) / "f.txt").read_text() == "hi\n"
     assert not errors_in(result)
@@ -206,18 +233,22 @@ def test_deny_a_permission(repo: Path, tmp_path: Path) -> None:
         T.client(0)
         vim.cmd("SyntheticSend! {cid} [tool:bash echo no > nope.txt]")
         T.results.asked = note("waits for your permission").msg
+        T.script_ui({{ "bash: echo no > nope.txt" }}, {{}})
         vim.cmd("SyntheticDeny {cid}")
         T.results.denied = note("Synthetic: denied ").msg
+        T.results.deny_prompts = T.prompts
         T.results.ready = list_until({{ "[ready]", "[agent: idle]" }})
         vim.cmd("SyntheticApprove {cid}")
         T.results.nothing = note("no pending permission").msg
         """, tmp_path)
     r = result["results"]
-    assert r["asked"] == (f"Synthetic: {cid} waits for your permission: bash echo no > nope.txt"
+    assert r["asked"] == ("Synthetic: Refused waits for your permission: bash: echo no > nope.txt"
                           f" — :SyntheticApprove {cid} or :SyntheticDeny {cid}")
     # The waited send and the server's notification both bring the request: told once.
     assert told(result, "waits for your permission") == [r["asked"]]
-    assert r["denied"] == f"Synthetic: denied bash echo no > nope.txt for {cid} (reject)"
+    assert r["denied"] == f"Synthetic: denied bash: echo no > nope.txt for {cid} (reject)"
+    assert [(p["prompt"], p["items"]) for p in r["deny_prompts"]] == [
+        (f"Deny which request of {cid}?", ["bash: echo no > nope.txt"])]
     assert r["nothing"] == f"Synthetic: {cid} has no pending permission request"
     assert not (Path(made["workspace_path"]) / "nope.txt").exists()
     assert not errors_in(result)
@@ -236,7 +267,7 @@ def test_abort_a_slow_turn(repo: Path, tmp_path: Path) -> None:
         T.results.done = note("the agent is done").msg
         """, tmp_path)
     r = result["results"]
-    assert r["done"] == f"Synthetic: {cid}: the agent is done"
+    assert r["done"] == "Synthetic: Slow: the agent is done"
     assert r["busy"].startswith("Slow  [active]")
     assert r["stopped"] == f"Synthetic: stopped the agent of {cid}"
     assert r["ready"].startswith("Slow  [ready]")
@@ -257,8 +288,8 @@ def test_done_and_failed_turns_are_told(repo: Path, tmp_path: Path) -> None:
         T.results.listed = list_until({{ "[error]" }})
         """, tmp_path)
     r = result["results"]
-    assert r["done"] == f"Synthetic: {cid}: the agent is done"
-    assert r["failed"].startswith(f"Synthetic: {cid}: the agent's turn failed: ")
+    assert r["done"] == "Synthetic: Told: the agent is done"
+    assert r["failed"].startswith("Synthetic: Told: the agent's turn failed: ")
     assert "scripted failure" in r["failed"], r["failed"]
     assert r["failed"].endswith(f"(:SyntheticLog {cid} shows it)")
     assert r["level"] == 4  # vim.log.levels.ERROR
@@ -294,7 +325,7 @@ def test_a_turn_that_ended_before_neovim_listened_is_told(
         T.client(0)
         T.results.done = note("the agent is done").msg
         """, tmp_path)
-    assert result["results"]["done"] == f"Synthetic: {cid}: the agent is done"
+    assert result["results"]["done"] == "Synthetic: Elsewhere: the agent is done"
     assert tomllib.loads(record.read_text())["status"] == "ready"  # persisted by the follower
     assert not errors_in(result)
 
@@ -401,4 +432,33 @@ def test_errors_are_messages_not_tracebacks(repo: Path, tmp_path: Path) -> None:
     assert r["none"].startswith("Synthetic: no construct has an agent session")
     assert r["no_session"].startswith(f"Synthetic: construct {plain} has no agent session")
     assert r["unknown"].startswith("Synthetic: ")
+    assert not errors_in(result)
+
+
+def test_remove_closes_the_construct_s_terminal(repo: Path, tmp_path: Path) -> None:
+    """After :SyntheticRemove, the OpenCode terminal of the removed construct (attached
+    to a deleted session) is closed, its job ended; the person's own window stays."""
+    cid = _cli(repo, "new", "Short lived")["id"]
+    result = scenario(repo, f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        local wins = #vim.api.nvim_list_wins()
+        vim.cmd("SyntheticSession {cid}")
+        local bufnr = T.wait(function()
+          local b = vim.api.nvim_get_current_buf()
+          return vim.bo[b].buftype == "terminal" and vim.b[b].synthetic_session and b
+        end, 30000, "the terminal buffer")
+        local job = vim.b[bufnr].terminal_job_id
+        T.results.opened = #vim.api.nvim_list_wins() == wins + 1
+        T.script_ui({{ "Remove" }}, {{}})
+        vim.cmd("SyntheticRemove {cid}")
+        note("Synthetic: removed ")
+        T.results.terminal_gone = not vim.api.nvim_buf_is_valid(bufnr)
+        T.results.wins = #vim.api.nvim_list_wins() == wins
+        T.results.shown = vim.api.nvim_buf_get_name(0)
+        T.wait(function() return vim.fn.jobwait({{ job }}, 0)[1] ~= -1 end, 15000, "the job to end")
+        """, tmp_path)
+    r = result["results"]
+    assert r["opened"] and r["terminal_gone"] and r["wins"]
+    assert r["shown"] == str(repo / "README.md")
     assert not errors_in(result)

@@ -332,6 +332,11 @@ local function remove(client, root, c)
       local kept = vim.tbl_map(function(k)
         return ("%s %s (%s)"):format(k.what, k.name, k.reason)
       end, type(result.kept) == "table" and result.kept or {})
+      require("synthetic.cleanup").construct_gone(
+        preview.construct,
+        rpc.present(preview.worktree) and preview.worktree or (rpc.present(c.workspace_path) and c.workspace_path or nil),
+        root
+      )
       return notify("removed " .. result.removed .. (#kept > 0 and ("; kept " .. table.concat(kept, ", ")) or ""))
     end
     -- Work appeared after the preview: the removal refused; show what it is now, and ask again.
@@ -390,6 +395,28 @@ function M.list()
       { id = "stop", label = "Stop its services" },
       { id = "restart", label = "Restart its services" },
     }
+    -- The agent's and the branch's actions, for a construct that has them: the
+    -- same commands as :SyntheticSession, :SyntheticSend, :SyntheticDiff, ...
+    local session = require("synthetic.session")
+    local review = require("synthetic.review")
+    local more = {}
+    if rpc.present(c.opencode_session_id) then
+      vim.list_extend(more, {
+        { id = "session", label = "Open its agent session (:SyntheticSession)", run = function() session.open(c.id) end },
+        { id = "send", label = "Send a prompt to its agent (:SyntheticSend)", run = function() session.send(c.id, false) end },
+      })
+    end
+    if rpc.present(c.branch) then
+      vim.list_extend(more, {
+        { id = "diff", label = "Diff its changes (:SyntheticDiff)", run = function() review.diff(c.id) end },
+        { id = "commit", label = "Commit its uncommitted work (:SyntheticCommit)", run = function() review.commit(c.id) end },
+        { id = "land", label = "Land its branch (:SyntheticLand)", run = function() review.land(c.id) end },
+        { id = "discard", label = "Discard it with its branch (:SyntheticDiscard)", run = function() review.discard(c.id) end },
+      })
+    end
+    for i, a in ipairs(more) do
+      table.insert(actions, 2 + i, a)
+    end
     local action = rpc.select(actions, {
       prompt = c.name,
       kind = "synthetic.action",
@@ -400,7 +427,9 @@ function M.list()
     if action == nil then
       return
     end
-    if action.id == "open" then
+    if action.run then
+      action.run()
+    elseif action.id == "open" then
       M.open_worktree(c)
     elseif action.id == "show" then
       M.show(client, root, c.id)
@@ -544,73 +573,6 @@ function M.register_lsp_commands()
     local args = (command.arguments or {})[1] or {}
     M.new({ root = args.root ~= vim.NIL and args.root or nil, template_id = args.template_id })
   end
-end
-
---- Define the user commands (from plugin/synthetic.lua).
-function M.create_user_commands()
-  local cmd = vim.api.nvim_create_user_command
-  cmd("SyntheticNew", function(o)
-    M.new({ name = o.args ~= "" and o.args or nil })
-  end, { nargs = "?", desc = "Synthetic: new construct (pick a template, type a name)" })
-  cmd("SyntheticList", function()
-    M.list()
-  end, { desc = "Synthetic: list constructs; open, show or remove one" })
-  cmd("SyntheticRemove", function(o)
-    M.remove(o.args)
-  end, { nargs = "?", desc = "Synthetic: remove a construct" })
-  cmd("SyntheticDoctor", function(o)
-    M.doctor(o.bang)
-  end, { bang = true, desc = "Synthetic: doctor findings into the quickfix list (! fixes what is safe)" })
-  cmd("SyntheticFix", function()
-    M.fix()
-  end, { desc = "Synthetic: apply the fix of one doctor finding" })
-  cmd("SyntheticServices", function()
-    require("synthetic.services").open()
-  end, { desc = "Synthetic: services of every construct; start, stop, restart, logs" })
-
-  -- The agent sessions (synthetic.session.*).
-  local session = require("synthetic.session")
-  local function complete_ref(arglead)
-    return session.complete(arglead)
-  end
-  cmd("SyntheticSession", function(o)
-    session.open(o.args)
-  end, { nargs = "?", complete = complete_ref, desc = "Synthetic: the agent's terminal UI (OpenCode) in a terminal split" })
-  cmd("SyntheticSend", function(o)
-    session.send(o.args, o.bang)
-  end, {
-    nargs = "*",
-    bang = true,
-    complete = function(arglead, line)
-      -- Only the first word is a construct; the rest is the prompt.
-      if #vim.split(vim.trim(line), "%s+") > (arglead == "" and 1 or 2) then
-        return {}
-      end
-      return session.complete(arglead)
-    end,
-    desc = "Synthetic: send a prompt to a construct's agent (! waits for the reply)",
-  })
-  cmd("SyntheticAbort", function(o)
-    session.abort(o.args)
-  end, { nargs = "?", complete = complete_ref, desc = "Synthetic: stop the agent's current turn" })
-  cmd("SyntheticApprove", function(o)
-    session.reply(o.args, true, o.bang)
-  end, { nargs = "?", bang = true, complete = complete_ref, desc = "Synthetic: approve the agent's pending permission (! always)" })
-  cmd("SyntheticDeny", function(o)
-    session.reply(o.args, false, false)
-  end, { nargs = "?", complete = complete_ref, desc = "Synthetic: deny the agent's pending permission" })
-  cmd("SyntheticLog", function(o)
-    session.log(o.args)
-  end, { nargs = "?", complete = complete_ref, desc = "Synthetic: the agent's transcript in a scratch buffer" })
-
-  -- Prompt bundles (synthetic.prompts.*).
-  local prompts = require("synthetic.prompts")
-  cmd("SyntheticPrompts", function(o)
-    prompts.preview(o.args)
-  end, { nargs = "?", desc = "Synthetic: preview a template's prompt bundle in a scratch buffer" })
-  cmd("SyntheticPromptsBuild", function(o)
-    prompts.build(o.args)
-  end, { nargs = 1, desc = "Synthetic: remake a construct's prompt bundle and show it" })
 end
 
 return M

@@ -17,7 +17,7 @@ local defaults = {
   autostart = true,
   --- Show the "New construct" code lens above each template of the config.
   codelens = true,
-  --- Echo the server's progress ("Creating the construct ...") in the command line.
+  --- Echo the server's progress ("Creating the construct: [4/6] starting services") in the command line.
   progress = true,
   --- Extra fields merged into the vim.lsp.start config (on_attach, capabilities, ...).
   lsp = {},
@@ -183,7 +183,6 @@ function M.setup(opts)
   if type(M.options.cmd) == "string" then
     M.options.cmd = { M.options.cmd }
   end
-  require("synthetic.commands").register_lsp_commands()
   augroup = vim.api.nvim_create_augroup("synthetic", { clear = true })
   if M.options.autostart then
     vim.api.nvim_create_autocmd({ "BufReadPost", "BufNewFile" }, {
@@ -200,15 +199,28 @@ function M.setup(opts)
     end
   end
   if M.options.progress then
+    -- The title of each progress (by token): a step's report ("[4/6] starting
+    -- services") is shown under it, as VS Code's progress notification does.
+    local titles = {}
     vim.api.nvim_create_autocmd("LspProgress", {
       group = augroup,
-      pattern = { "begin", "end" },
+      pattern = { "begin", "report", "end" },
       callback = function(args)
         local client = vim.lsp.get_client_by_id(args.data.client_id)
-        local value = args.data.params and args.data.params.value or {}
-        if client and client.name == M.CLIENT_NAME and value.kind == "begin" then
-          vim.api.nvim_echo({ { "Synthetic: " .. (value.title or "working") .. " ..." } }, false, {})
-        elseif client and client.name == M.CLIENT_NAME then
+        if not (client and client.name == M.CLIENT_NAME) then
+          return
+        end
+        local params = args.data.params or {}
+        local value = params.value or {}
+        local token = tostring(params.token)
+        if value.kind == "begin" then
+          titles[token] = value.title or "working"
+          vim.api.nvim_echo({ { "Synthetic: " .. titles[token] .. " ..." } }, false, {})
+        elseif value.kind == "report" then
+          local step = type(value.message) == "string" and value.message or "..."
+          vim.api.nvim_echo({ { ("Synthetic: %s: %s"):format(titles[token] or "working", step) } }, false, {})
+        else
+          titles[token] = nil
           vim.api.nvim_echo({ { "" } }, false, {})
         end
       end,
@@ -219,6 +231,8 @@ function M.setup(opts)
     callback = function(args)
       local client = vim.lsp.get_client_by_id(args.data.client_id)
       if client and client.name == M.CLIENT_NAME then
+        -- Here, not in setup(): vim.lsp is loaded only once a server runs.
+        require("synthetic.commands").register_lsp_commands()
         attach_codelens(args.buf)
       end
     end,

@@ -189,6 +189,58 @@ local STRATEGIES = {
   { id = "apply", label = "apply (staged, not committed)" },
 }
 
+--- The lines of a land confirmation: what lands where, each commit of the plan
+--- (`synthetic.construct.landPlan`), and a squash's message as it will be.
+function M.land_lines(plan, name, message)
+  local lines = {
+    ("# Land %s (%s)"):format(name, plan.construct),
+    "",
+    ("%s the branch %s into %s (%s)"):format(plan.strategy, plan.branch, plan.target, plan.checkout),
+    "",
+  }
+  local commits = type(plan.commits) == "table" and plan.commits or {}
+  table.insert(lines, ("%d commit(s):"):format(#commits))
+  for _, commit in ipairs(commits) do
+    table.insert(lines, ("  %s %s"):format(commit.id:sub(1, 12), commit.subject))
+  end
+  message = message or (present(plan.message) and plan.message or nil)
+  if message then
+    table.insert(lines, "")
+    table.insert(lines, "message:")
+    for _, l in ipairs(vim.split(message, "\n", { plain = true })) do
+      table.insert(lines, "  " .. l)
+    end
+  end
+  return lines
+end
+
+--- :SyntheticCommit [ref] [message]: commit the construct's uncommitted work in its
+--- worktree (`synthetic.construct.commit`; the server decides what is committed,
+--- include files never are); the message is asked when not given.
+function M.commit(args)
+  rpc.run(function()
+    local words = vim.split(vim.trim(args or ""), "%s+", { trimempty = true })
+    local ref = words[1]
+    local message = #words > 1 and table.concat(words, " ", 2) or nil
+    local client, root, c = target(ref, "Commit the work of which construct?")
+    if not client then
+      return
+    end
+    if message == nil then
+      message = rpc.input({ prompt = ("Commit message for %s: "):format(c.name) })
+    end
+    if message == nil or vim.trim(message) == "" then
+      return notify("no commit message; nothing was committed")
+    end
+    local err, result = rpc.call(client, "synthetic.construct.commit", { root = root, ref = c.id, message = message })
+    if err then
+      return fail(err)
+    end
+    local files = type(result.files) == "table" and result.files or {}
+    notify(("committed %d file(s) in %s: %s %s"):format(#files, result.construct, tostring(result.commit):sub(1, 12), vim.trim(message)))
+  end)
+end
+
 --- :SyntheticLand [ref]: pick the strategy, confirm, land; conflicts go to the quickfix list.
 function M.land(ref)
   rpc.run(function()
@@ -255,15 +307,43 @@ function M.land(ref)
       lines[1] = vim.trim(subject)
       args.message = table.concat(lines, "\n")
     end
+    -- Nothing lands unseen: the commits (and a squash's message) are listed
+    -- beside the confirmation, as VS Code's modal does.
+    local name = "synthetic://land/" .. c.id
+    local commits = type(plan.commits) == "table" and plan.commits or {}
+    local prompt = ("Land %d commit(s) of %s into %s (%s)? %s lists them"):format(
+      #commits,
+      c.name,
+      tostring(plan.target),
+      strategy.id,
+      name
+    )
+    local lines = M.land_lines(plan, c.name, args.message)
+    local answer = require("synthetic.commands").confirm_listed(name, lines, prompt, { "Land", "Land and remove", "Cancel" })
+    if answer == nil then
+      return notify("nothing was landed")
+    end
+    -- The removal follows the server's usual rules (it may keep what it must).
+    args.remove = answer == "Land and remove"
     local err, result = rpc.call(client, "synthetic.construct.land", args)
     if err then
       return refused(err)
     end
     local how = result.fast_forward and "fast-forward" or result.strategy
+    local removal = type(result.removal) == "table" and result.removal or nil
+    local removed = ""
+    if removal and removal.removed then
+      require("synthetic.cleanup").construct_gone(c.id, present(c.workspace_path) and c.workspace_path or nil, root)
+      removed = "; removed it"
+    end
+    if type(result.removed) == "table" and #result.removed > 0 and not (removal and removal.removed) then
+      removed = "; " .. table.concat(result.removed, "; ")
+    end
     if result.strategy == "apply" then
-      notify(("applied %s: %d file(s) staged in %s"):format(c.id, #(result.staged or {}), result.checkout))
+      notify(("applied %s: %d file(s) staged in %s%s"):format(c.id, #(result.staged or {}), result.checkout, removed))
     else
-      notify(("landed %s into %s (%s): %s -> %s"):format(c.id, result.target, how, result.before:sub(1, 12), result.after:sub(1, 12)))
+      notify(("landed %s into %s (%s): %s -> %s%s"):format(
+        c.id, result.target, how, result.before:sub(1, 12), result.after:sub(1, 12), removed))
     end
   end)
 end
@@ -340,6 +420,7 @@ function M.discard(ref)
     if err then
       return fail(err)
     end
+    require("synthetic.cleanup").construct_gone(preview.construct, present(c.workspace_path) and c.workspace_path or nil, root)
     local gone = {}
     if #(result.unmerged or {}) > 0 then
       table.insert(gone, ("%d commit(s)"):format(#result.unmerged))
@@ -368,22 +449,6 @@ function M.review(ref)
     end
     notify(("%s is now %s"):format(result.id, result.status))
   end)
-end
-
-function M.create_user_commands()
-  local cmd = vim.api.nvim_create_user_command
-  cmd("SyntheticDiff", function(o)
-    M.diff(o.args)
-  end, { nargs = "?", desc = "Synthetic: a construct's changed files in the quickfix list, and a diff split" })
-  cmd("SyntheticLand", function(o)
-    M.land(o.args)
-  end, { nargs = "?", desc = "Synthetic: land a construct's branch (merge, squash, rebase, apply)" })
-  cmd("SyntheticDiscard", function(o)
-    M.discard(o.args)
-  end, { nargs = "?", desc = "Synthetic: remove a construct and its branch, unlanded commits included" })
-  cmd("SyntheticReview", function(o)
-    M.review(o.args)
-  end, { nargs = "?", desc = "Synthetic: mark a construct as being reviewed" })
 end
 
 return M

@@ -154,8 +154,45 @@ function M.notify(msg, level)
   vim.notify("Synthetic: " .. msg, level or vim.log.levels.INFO)
 end
 
---- A failed server command, as an error message (the core's text).
+--- The config's diagnostics (`synthetic.config.check`) into the quickfix list,
+--- opened, with the cursor on the first: what "the config has errors" points at.
+--- In a coroutine.
+function M.config_errors_to_quickfix()
+  local client, root = require("synthetic").get_client(0)
+  if client == nil then
+    return
+  end
+  local err, check = M.call(client, "synthetic.config.check", { root = root })
+  if err or type(check) ~= "table" or type(check.diagnostics) ~= "table" then
+    return
+  end
+  local items = {}
+  for _, d in ipairs(check.diagnostics) do
+    local start = type(d.range) == "table" and d.range.start or { line = 0, character = 0 }
+    table.insert(items, {
+      filename = check.file,
+      lnum = start.line + 1,
+      col = start.character + 1,
+      text = (M.present(d.code) and ("[" .. tostring(d.code) .. "] ") or "") .. tostring(d.message),
+      type = d.severity == 1 and "E" or (d.severity == 2 and "W" or "I"),
+    })
+  end
+  if #items == 0 then
+    return
+  end
+  vim.fn.setqflist({}, " ", { title = "Synthetic: " .. check.file, items = items })
+  vim.cmd("botright copen")
+  vim.cmd("cfirst")
+end
+
+--- A failed server command, as an error message (the core's text). When the
+--- server says the config has errors (`config-has-errors`), they go to the
+--- quickfix list, the cursor on the first.
 function M.fail(err)
+  if M.error_code(err) == "config-has-errors" then
+    M.notify(M.error_message(err) .. " (listed in the quickfix list)", vim.log.levels.ERROR)
+    return M.run(M.config_errors_to_quickfix)
+  end
   M.notify(M.error_message(err), vim.log.levels.ERROR)
 end
 

@@ -86,22 +86,29 @@ local function one_line(text, max)
   return text
 end
 
+--- What a permission request asks, as the person must read it before answering:
+--- the tool, then the command or patterns ("bash: echo hi > f.txt").
 local function describe_permission(p)
   local patterns = type(p.patterns) == "table" and table.concat(p.patterns, ", ") or ""
-  return ("%s %s"):format(p.permission, patterns)
+  if patterns == "" then
+    return tostring(p.permission)
+  end
+  return ("%s: %s"):format(tostring(p.permission), patterns)
 end
+M.describe_permission = describe_permission
 
 -- The permission requests already told, by id: a `:SyntheticSend!` that ends on a
 -- request and the server's synthetic/agentState both bring it, in either order,
 -- and the person needs to read it once.
 local told_permissions = {}
 
---- Tell the person that construct `who`'s agent waits for `permissions` (those not
+--- Tell the person that construct `who`'s agent (`name`: its name, what the person
+--- reads; `who`, its id, is what they type) waits for `permissions` (those not
 --- told yet), or, with none, for the answer to a question (OpenCode's `question`
 --- tool, answered in its terminal UI).
-local function tell_waiting(who, permissions)
+local function tell_waiting(who, name, permissions)
   if #permissions == 0 then
-    return notify(("%s waits for your answer — :SyntheticSession %s shows the question"):format(who, who), vim.log.levels.WARN)
+    return notify(("%s waits for your answer — :SyntheticSession %s shows the question"):format(name, who), vim.log.levels.WARN)
   end
   local fresh = vim.tbl_filter(function(p)
     return not (present(p.id) and told_permissions[p.id])
@@ -117,7 +124,7 @@ local function tell_waiting(who, permissions)
   local asks = vim.tbl_map(describe_permission, fresh)
   notify(
     ("%s waits for your permission: %s — :SyntheticApprove %s or :SyntheticDeny %s"):format(
-      who,
+      name,
       table.concat(asks, "; "),
       who,
       who
@@ -127,22 +134,23 @@ local function tell_waiting(who, permissions)
 end
 
 --- Tell the person that construct `who`'s agent failed its turn (`error`: why, when known).
-local function tell_failed(who, error)
+local function tell_failed(who, name, error)
   local why = present(error) and (": " .. tostring(error)) or ""
-  notify(("%s: the agent's turn failed%s (:SyntheticLog %s shows it)"):format(who, why, who), vim.log.levels.ERROR)
+  notify(("%s: the agent's turn failed%s (:SyntheticLog %s shows it)"):format(name, why, who), vim.log.levels.ERROR)
 end
 
 --- What a `synthetic.session.send` result says, as a notification.
-local function report_send(result)
+local function report_send(result, name)
   local who = result.construct
+  name = name or who
   if not result.waited then
     return notify(("sent to %s; the agent is working (you will be told when it needs you or is done)"):format(who))
   end
   if result.state == "awaiting_input" then
-    return tell_waiting(who, result.permissions or {})
+    return tell_waiting(who, name, result.permissions or {})
   end
   if result.state == "error" then
-    return tell_failed(who, result.error)
+    return tell_failed(who, name, result.error)
   end
   local reply = present(result.reply) and result.reply or "(no text)"
   notify(("%s replied:\n%s"):format(who, reply))
@@ -161,14 +169,15 @@ function M.agent_state(params)
     return
   end
   local who = params.construct
+  local name = present(params.name) and params.name or who
   if params.state == "awaiting_input" then
-    return tell_waiting(who, type(params.permission) == "table" and { params.permission } or {})
+    return tell_waiting(who, name, type(params.permission) == "table" and { params.permission } or {})
   end
   if params.state == "error" then
-    return tell_failed(who, params.error)
+    return tell_failed(who, name, params.error)
   end
   if params.state == "idle" and params.turn_ended then
-    notify(("%s: the agent is done"):format(who))
+    notify(("%s: the agent is done"):format(name))
   end
 end
 
@@ -191,7 +200,10 @@ function M.send(args, wait, on_done)
       return
     end
     if not present(text) then
-      text = rpc.input({ prompt = ("Prompt for %s: "):format(ref) })
+      -- A paragraph, not a line: the multi-line editor (`:w` sends).
+      text = rpc.await(function(resume)
+        require("synthetic.editor").prompt("synthetic://prompt/" .. ref, ("Prompt for %s"):format(ref), resume)
+      end)
     end
     if text == nil or vim.trim(text) == "" then
       return
@@ -200,7 +212,13 @@ function M.send(args, wait, on_done)
     if err then
       return fail(err)
     end
-    report_send(result)
+    local name
+    for _, c in ipairs(constructs) do
+      if c.id == result.construct then
+        name = c.name
+      end
+    end
+    report_send(result, name)
     if on_done then
       on_done(result)
     end
@@ -252,16 +270,15 @@ function M.reply(ref, approve, always)
     if #pending == 0 then
       return notify(listed.construct .. " has no pending permission request", vim.log.levels.WARN)
     end
-    local p = pending[1]
-    if #pending > 1 then
-      p = rpc.select(pending, {
-        prompt = verb .. " which request?",
-        kind = "synthetic.permission",
-        format_item = describe_permission,
-      })
-      if p == nil then
-        return
-      end
+    -- Nothing approved blind: the picker shows what each request asks (the tool
+    -- and its command), even when there is one; picking it is the answer.
+    local p = rpc.select(pending, {
+      prompt = ("%s%s which request of %s?"):format(verb, approve and always and " (always)" or "", listed.construct),
+      kind = "synthetic.permission",
+      format_item = describe_permission,
+    })
+    if p == nil then
+      return
     end
     local params = { root = root, ref = ref, permission_id = p.id }
     if approve and always then

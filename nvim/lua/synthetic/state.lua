@@ -24,6 +24,15 @@ function M.changed(params, client_id)
         end
       end
     end
+    -- The code lenses count the live constructs ("New construct (1 live)"): ask
+    -- again in the configs this client serves, not at the next BufEnter.
+    if require("synthetic").options.codelens then
+      for _, bufnr in ipairs(vim.lsp.get_buffers_by_client_id(client_id)) do
+        if vim.fs.basename(vim.api.nvim_buf_get_name(bufnr)) == require("synthetic").CONFIG_FILE then
+          pcall(vim.lsp.codelens.refresh, { bufnr = bufnr })
+        end
+      end
+    end
     vim.api.nvim_exec_autocmds("User", {
       pattern = "SyntheticConstructsChanged",
       modeline = false,
