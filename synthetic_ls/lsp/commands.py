@@ -249,6 +249,22 @@ def _trust_revoke(store: Any, args: dict[str, Any]) -> Any:
     return revoke_trust(store, **parse(args, revoke_trust))
 
 
+def _opencode_status(store: Any, args: dict[str, Any]) -> Any:
+    """``opencode status``, with the ``opencode`` that would be run (a PATH lookup,
+    nothing started): what ``:checkhealth`` and the editors' notices need."""
+    from synthetic_ls.opencode.client import OpenCodeError
+    from synthetic_ls.opencode.server import PINNED_VERSION, find_binary
+    from synthetic_ls.ops.opencode import opencode_status
+
+    status = opencode_status(store, **parse(args, opencode_status))
+    try:
+        binary, problem = find_binary(), None
+    except OpenCodeError as exc:
+        binary, problem = None, str(exc)
+    return _Extended(status, {"binary": binary, "binary_problem": problem,
+                              "pinned_version": PINNED_VERSION})
+
+
 @dataclass(frozen=True)
 class _Extended:
     """An operation's result with keys only this face adds (the lines a watch saw)."""
@@ -298,6 +314,7 @@ COMMANDS: dict[str, Command] = {
         Command("synthetic.construct.discardPreview", review_commands.discard_preview),
         Command("synthetic.construct.discard", review_commands.discard, "Discarding"),
         Command("synthetic.construct.review", review_commands.review),
+        Command("synthetic.opencode.status", _opencode_status),
         Command("synthetic.trust.preview", _trust_preview),
         Command("synthetic.trust.allow", _trust_allow),
         Command("synthetic.trust.revoke", _trust_revoke),

@@ -563,6 +563,9 @@ def test_checkhealth(repo: Path, tmp_path: Path) -> None:
     assert "2 error(s)" in text
     assert "0 construct(s)" in text
     assert "doctor: 1 finding(s)" in text
+    # OpenCode: which one would run, and that no server runs yet (issue 21).
+    assert "opencode: " in text and "Synthetic is tested with 1." in text, text
+    assert "server not running: the first command that needs an agent starts it" in text
 
 
 def test_started_with_vim_lsp_config(repo: Path, tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.construct.create",
         "synthetic.trust.preview",
         "synthetic.trust.allow",
+        "synthetic.opencode.status",
         "synthetic.trust.revoke",
         "synthetic.construct.list",
         "synthetic.construct.show",

@@ -139,6 +139,40 @@ function M.check()
       health.error(("broken record %s:%s: %s"):format(broken.file, tostring(broken.line), broken.error))
     end
   end
+  health.start("synthetic: OpenCode")
+  local oc, oerr = sync_command(client, "synthetic.opencode.status", { root = root })
+  if oc == nil then
+    health.error("cannot ask about OpenCode: " .. oerr)
+  else
+    if oc.binary ~= nil and oc.binary ~= vim.NIL then
+      health.ok(("opencode: %s (Synthetic is tested with %s)"):format(oc.binary, oc.pinned_version))
+    elseif oc.state ~= "external" then
+      health.error("opencode: " .. tostring(oc.binary_problem), {
+        "scripts/setup.sh installs the pinned one; or set SYNTHETIC_OPENCODE_BIN",
+      })
+    end
+    if oc.state == "running" or oc.state == "external" then
+      local where = oc.url ~= vim.NIL and oc.url or "?"
+      if oc.healthy == true then
+        local version = oc.version ~= vim.NIL and oc.version or "?"
+        local say = version == oc.pinned_version and health.ok or health.warn
+        say(("server %s at %s answers, version %s"):format(oc.state, where, version))
+      else
+        health.warn(("server %s at %s does not answer"):format(oc.state, where),
+          { "`synthetic opencode status` tells more" })
+      end
+      if oc.config_changed == true then
+        health.warn("the OpenCode config changed since the server started", {
+          "the next command that needs it starts a new one once no agent works",
+        })
+      end
+    elseif oc.state == "stopped" then
+      health.info("server not running: the first command that needs an agent starts it")
+    else
+      health.warn(("server %s"):format(tostring(oc.state)), { "`synthetic doctor` tells more" })
+    end
+  end
+
   local doctor, derr = sync_command(client, "synthetic.doctor.run", { root = root })
   if doctor == nil then
     health.error("doctor failed: " .. derr)
