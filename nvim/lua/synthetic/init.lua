@@ -178,6 +178,29 @@ end
 
 --- Configure the plugin: `cmd` (the server command), `autostart`, `codelens`, `lsp`.
 ---@param opts table|nil
+--- On the way out: for each repository with a server, say when its managed
+--- OpenCode server keeps running (on stderr: it is read once Neovim is gone).
+function M.tell_running_opencode()
+  if package.loaded["vim.lsp"] == nil then
+    return -- no server was ever started
+  end
+  for _, client in ipairs(vim.lsp.get_clients({ name = M.CLIENT_NAME })) do
+    local root = client.root_dir or (client.config and client.config.root_dir)
+    local params = { command = "synthetic.opencode.status", arguments = { { root = root } } }
+    local ok, response
+    if vim.fn.has("nvim-0.11") == 1 then
+      ok, response = pcall(client.request_sync, client, "workspace/executeCommand", params, 2000)
+    else
+      ok, response = pcall(client.request_sync, "workspace/executeCommand", params, 2000)
+    end
+    local status = ok and response and response.result or nil
+    if type(status) == "table" and status.state == "running" then
+      io.stderr:write(("Synthetic: the OpenCode server of %s keeps running (pid %s); "
+        .. "`synthetic opencode stop` ends it.\n"):format(root, tostring(status.pid)))
+    end
+  end
+end
+
 function M.setup(opts)
   M.options = vim.tbl_deep_extend("force", vim.deepcopy(defaults), opts or {})
   if type(M.options.cmd) == "string" then
@@ -226,6 +249,14 @@ function M.setup(opts)
       end,
     })
   end
+  -- The repository's managed `opencode serve` (hundreds of MB) outlives Neovim
+  -- on purpose (the CLI and other editors share it): say so once, on the way out.
+  vim.api.nvim_create_autocmd("VimLeavePre", {
+    group = augroup,
+    callback = function()
+      M.tell_running_opencode()
+    end,
+  })
   vim.api.nvim_create_autocmd("LspAttach", {
     group = augroup,
     callback = function(args)
