@@ -15,6 +15,9 @@ command -v rg >/dev/null 2>&1 || need_apt+=(ripgrep)
 # ... and a compiler for code-server's native modules (built against the local Node).
 command -v make >/dev/null 2>&1 || need_apt+=(make)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
+# The shells whose completion the tests load (tests/integration/test_completion.py).
+command -v zsh >/dev/null 2>&1 || need_apt+=(zsh)
+command -v fish >/dev/null 2>&1 || need_apt+=(fish)
 if ((${#need_apt[@]})); then
     if [ "$(id -u)" = 0 ]; then
         # Another job (unattended-upgrades, a parallel set-up) may hold apt's

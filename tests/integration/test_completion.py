@@ -89,3 +89,53 @@ def test_each_shell_gets_its_registration(tmp_path: Path, shell: str) -> None:
                           capture_output=True, text=True, timeout=60, env=_env(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert "synthetic" in proc.stdout and "_ARGCOMPLETE" in proc.stdout
+
+
+ZSH = r'''
+autoload -U compinit is-at-least; compinit -u 2>/dev/null
+source <(synthetic completion zsh)
+# zsh shows completions through _describe inside its completion widget; outside
+# one, print what it was given (the words argcomplete offered, `word:description`).
+_describe() { print -rl -- "${(@P)2}" }
+BUFFER="$1"; CURSOR=${#BUFFER}; words=(${=BUFFER}); [[ "$BUFFER" == *" " ]] && words+=("")
+_python_argcomplete
+'''
+
+
+def _construct(repo: Path, env: dict[str, str]) -> str:
+    proc = subprocess.run([sys.executable, "-m", "synthetic_ls.cli", "new", "shell-test",
+                           "--no-worktree", "--json"], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=60, check=True)
+    return str(json.loads(proc.stdout)["id"])
+
+
+def test_zsh_completes_a_construct_id(tmp_path: Path) -> None:
+    zsh = shutil.which("zsh")
+    if zsh is None:
+        if os.environ.get("SYNTHETIC_E2E_REQUIRED") == "1":
+            raise AssertionError("zsh is not installed (apt-get install zsh)")
+        pytest.skip("zsh is not installed")
+    repo = make_repo(tmp_path / "app", {"synthetic.config.ts": CONFIG})
+    env = _env(tmp_path)
+    cid = _construct(repo, env)
+    proc = subprocess.run([zsh, "-f", "-c", ZSH, "zsh", "synthetic rm "], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=60)
+    offered = [line.split(":", 1)[0] for line in proc.stdout.splitlines()]
+    assert cid in offered and "--force" in offered, proc.stdout + proc.stderr
+
+
+def test_fish_completes_a_construct_id(tmp_path: Path) -> None:
+    fish = shutil.which("fish")
+    if fish is None:
+        if os.environ.get("SYNTHETIC_E2E_REQUIRED") == "1":
+            raise AssertionError("fish is not installed (apt-get install fish)")
+        pytest.skip("fish is not installed")
+    repo = make_repo(tmp_path / "app", {"synthetic.config.ts": CONFIG})
+    env = _env(tmp_path)
+    cid = _construct(repo, env)
+    proc = subprocess.run(
+        [fish, "--no-config", "-c",
+         'synthetic completion fish | source; complete -C "synthetic show shell-"'],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=60)
+    offered = [line.split("\t", 1)[0] for line in proc.stdout.splitlines()]
+    assert cid in offered, proc.stdout + proc.stderr
