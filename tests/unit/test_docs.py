@@ -42,3 +42,26 @@ def test_a_broken_link_fails_the_build(tmp_path: Path) -> None:
     broken = build(tmp_path / "site", copy / "mkdocs.yml")
     assert broken.returncode != 0
     assert "missing.md" in broken.stderr
+
+
+def _slugs(markdown: str) -> set[str]:
+    """The anchors of a Markdown file's headings (as GitHub and MkDocs make them)."""
+    import re
+
+    return {re.sub(r"\s+", "-", re.sub(r"[^\w\s-]", "", h.strip().lower()))
+            for h in re.findall(r"(?m)^#{1,6} (.+)$", markdown)}
+
+
+def test_the_readme_is_short_and_every_link_in_it_resolves() -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) < 300
+    for target in re.findall(r"\]\(([^)\s]+)\)", readme):
+        if target.startswith(("http://", "https://")):
+            continue
+        path, _, anchor = target.partition("#")
+        file = ROOT / path if path else ROOT / "README.md"
+        assert file.exists(), target
+        if anchor:
+            assert anchor in _slugs(file.read_text()), target
