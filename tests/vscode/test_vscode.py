@@ -20,8 +20,9 @@ temporary folder; the README's two figures are copied from there):
 
 A live agent (the real ``opencode serve`` on the offline model): a prompt
 sent from the palette makes the agent ask permission for a shell command;
-the permission shows in the tree, is approved from its row, and the command
-runs in the construct's worktree.
+the command's text (not the request's id) shows in the tree's row and its
+tooltip, in a notification with Approve and Deny, and in the Approve picker;
+approved from its row, the command runs in the construct's worktree.
 
 A review scenario: a construct's "Changes" node lists its
 files and one opens in the diff editor (merge base ↔ worktree); "Land..."
@@ -718,7 +719,8 @@ def test_a_live_agent_asks_and_is_approved_from_the_tree(tmp_path: Path) -> None
                 page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 1']").wait_for()
                 page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
                 page.locator(TREE_ROWS, has_text="Agent task").click()  # expand
-                agent_row = page.locator(f"{TREE_ROWS}[aria-level='2']", has_text="agent ")
+                agent_row = page.locator(
+                    f"{TREE_ROWS}[aria-level='2']", has_text=re.compile(r"^agent "))
                 agent_row.filter(has_text="agent idle").wait_for()
 
                 palette(page, "Synthetic: Send Prompt to Agent...")
@@ -729,25 +731,43 @@ def test_a_live_agent_asks_and_is_approved_from_the_tree(tmp_path: Path) -> None
                 box.fill("Leave proof [tool:bash echo from-vscode > proof.txt]")
                 page.keyboard.press("Enter")
 
-                # OpenCode asks before the shell command; the tree shows it, live.
-                permission = page.locator(TREE_ROWS, has_text="permission requested")
+                # OpenCode asks before the shell command; every face shows what it asks,
+                # live: the row, a notification with Approve and Deny, the tooltip, the picker.
+                command = "echo from-vscode > proof.txt"
+                permission = page.locator(TREE_ROWS, has_text=command)
                 permission.wait_for()
+                row = permission.inner_text()
+                assert f"bash: {command}" in row and "per_" not in row, row
+                toast = page.locator(".notification-toast", has_text=command)
+                toast.wait_for()
+                assert "Agent task's agent asks for permission" in toast.inner_text()
+                for action in ("Approve", "Deny"):
+                    toast.get_by_role("button", name=action).wait_for()
+                waiting = agent_row.filter(has_text="agent waits for 1 permission")
+                assert "ses_" not in waiting.inner_text()  # the session id is the tooltip's
                 shot("permission-requested")
                 assert not (worktree / "proof.txt").exists()
                 # Away from the construct row first: its tooltip would cover the rows below.
                 page.mouse.move(900, 700)
                 page.locator(".context-view .hover-contents").wait_for(state="hidden")
                 permission.hover()
+                tooltip = page.locator(".monaco-hover", has_text="request per_")
+                tooltip.wait_for()
+                assert f"asks for permission: bash: {command}" in tooltip.inner_text()
+                shot("permission-tooltip")
                 permission.locator(".action-label[aria-label^='Approve Agent Permission']").click()
-                quick_input(page, "Approve the permission")
+                quick_input(page, f"Approve bash: {command}")
+                shot("approve-picker")
                 page.keyboard.type("Once")
                 page.keyboard.press("Enter")
                 wait_for("the approved command's file", lambda: (
                     worktree / "proof.txt").exists())
                 assert (worktree / "proof.txt").read_text() == "from-vscode\n"
                 wait_for("the permission row to go", lambda: page.locator(
-                    TREE_ROWS, has_text="permission requested").count() == 0)
-                agent_row.filter(has_text="agent idle").wait_for()
+                    TREE_ROWS, has_text=command).count() == 0)
+                idle = agent_row.filter(has_text="agent idle")
+                idle.wait_for()
+                assert "ses_" not in idle.inner_text()
                 shot("approved")
                 with served.client() as client:
                     texts_ = [m.text for m in client.messages(made["opencode_session_id"])]

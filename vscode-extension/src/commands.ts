@@ -3,13 +3,13 @@
 
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { constructPickItem, errorCode, errorMessage, promptBundleText } from "./format";
-import type { CommandResults, Construct, PromptBundle, RemoveResult } from "./model";
+import { constructPickItem, errorCode, errorMessage, permissionText, promptBundleText } from "./format";
+import type { CommandResults, Construct, PendingPermission, PromptBundle, RemoveResult } from "./model";
 import { removalConfirmation, removedMessage } from "./removal";
 import { ConstructNode, ConstructsProvider, constructNodeOf, DetailNode, Node } from "./tree";
 import type { Doctor } from "./doctor";
 import { Review } from "./review";
-import type { SyntheticServer } from "./server";
+import type { AgentStateChanged, SyntheticServer } from "./server";
 
 interface Target {
   root: string;
@@ -270,8 +270,9 @@ export class Commands {
       Boolean(c.agent?.pending_permissions?.length),
     );
     if (!t) return;
-    let permissionId = node instanceof DetailNode ? node.permissionId : undefined;
-    if (!permissionId) {
+    const row = node instanceof DetailNode ? node : undefined;
+    let permission = row?.permission;
+    if (!permission) {
       const r = await this.server.execute("synthetic.session.permissions", {
         root: t.root,
         ref: t.construct.id,
@@ -280,16 +281,24 @@ export class Commands {
         void vscode.window.showInformationMessage(`Synthetic: ${t.construct.name}'s agent waits for no permission.`);
         return;
       }
-      const pick =
-        r.pending.length === 1
-          ? { id: r.pending[0].id }
-          : await vscode.window.showQuickPick(
-              r.pending.map((p) => ({ label: p.permission, description: (p.patterns ?? []).join(" "), id: p.id })),
-              { title: `${how === "approve" ? "Approve" : "Deny"}: which permission?` },
-            );
-      if (!pick) return;
-      permissionId = pick.id;
+      permission = row?.permissionId ? r.pending.find((p) => p.id === row.permissionId) : undefined;
+      if (!permission) {
+        const pick =
+          r.pending.length === 1
+            ? { permission: r.pending[0] }
+            : await vscode.window.showQuickPick(
+                r.pending.map((p) => ({ label: permissionText(p), detail: `request ${p.id}`, permission: p })),
+                { title: `${how === "approve" ? "Approve" : "Deny"}: which permission?` },
+              );
+        if (!pick) return;
+        permission = pick.permission;
+      }
     }
+    await this.answer(t.root, t.construct.id, permission, how);
+  }
+
+  /** Approve (once or always, as the person picks) or deny one request, named by what it asks. */
+  private async answer(root: string, ref: string, permission: PendingPermission, how: "approve" | "deny"): Promise<void> {
     let always = false;
     if (how === "approve") {
       const mode = await vscode.window.showQuickPick(
@@ -297,15 +306,41 @@ export class Commands {
           { label: "Once", description: "allow this request only", always: false },
           { label: "Always", description: "allow requests like it for the rest of the session", always: true },
         ],
-        { title: "Approve the permission" },
+        { title: `Approve ${permissionText(permission)}` },
       );
       if (!mode) return;
       always = mode.always;
     }
-    const args: Record<string, unknown> = { root: t.root, ref: t.construct.id, permission_id: permissionId };
+    const args: Record<string, unknown> = { root, ref, permission_id: permission.id };
     if (how === "approve") args.always = always;
     await this.server.execute(`synthetic.session.${how}`, args);
     this.tree.refresh();
+  }
+
+  /**
+   * A request as it arrives (`synthetic/agentState` with a permission): a
+   * notification that says what the agent asks, with Approve and Deny.
+   */
+  async announcePermission(e: AgentStateChanged): Promise<void> {
+    const permission = e.permission;
+    if (!permission) return;
+    const choice = await vscode.window.showWarningMessage(
+      `Synthetic: ${e.name}'s agent asks for permission: ${permissionText(permission)}`,
+      "Approve",
+      "Deny",
+    );
+    if (!choice) return;
+    try {
+      await this.answer(e.root, e.construct, permission, choice === "Approve" ? "approve" : "deny");
+    } catch (err) {
+      if (errorCode(err) === "no-pending-permission") {
+        // Answered meanwhile (from the tree or OpenCode's terminal): nothing left to do.
+        void vscode.window.showInformationMessage(`Synthetic: that request of ${e.name}'s agent was already answered.`);
+        this.tree.refresh(0);
+        return;
+      }
+      this.fail(err);
+    }
   }
 
   /** Start, stop or restart one service (a service row) or all of a construct's. */

@@ -24,6 +24,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const statusBar = new StatusBar();
   const view = vscode.window.createTreeView("synthetic.constructs", { treeDataProvider: tree, showCollapseAll: true });
   const s = server;
+  const commands = new Commands(s, tree, doctor, output);
   context.subscriptions.push(
     output,
     trace,
@@ -32,9 +33,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     doctor,
     statusBar,
     view,
-    ...new Commands(s, tree, doctor, output).register(),
+    ...commands.register(),
     vscode.workspace.registerTextDocumentContentProvider(VERSION_SCHEME, new VersionContentProvider(s)),
     s.onConstructsChanged(() => tree.refresh()),
+    s.onAgentState((e) => {
+      tree.refresh();
+      if (e.permission) void commands.announcePermission(e);
+    }),
     s.onRunningChanged((up) => (up ? statusBar.serverUp() : statusBar.serverDown(s.lastCheck?.problem))),
     tree.onDidLoad((lists) => {
       statusBar.update(lists);

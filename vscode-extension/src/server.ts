@@ -12,7 +12,7 @@ import {
 } from "vscode-languageclient/node";
 import { checkServer, findInterpreter, ServerCheck } from "./python";
 import { consentItems, type ConsentItem } from "./format";
-import type { CommandName, CommandResults } from "./model";
+import type { CommandName, CommandResults, PendingPermission } from "./model";
 import { getSettings } from "./settings";
 import { handleProgress } from "./progress";
 
@@ -23,12 +23,30 @@ export interface ConstructsChanged {
   stateDir: string;
 }
 
+export const AGENT_STATE = "synthetic/agentState";
+
+/** `synthetic/agentState` (synthetic_ls/lsp/agent_events.py): an agent's state as OpenCode's events tell it. */
+export interface AgentStateChanged {
+  root: string;
+  construct: string;
+  name: string;
+  session: string;
+  state: string;
+  turn_ended: boolean;
+  /** The request of a `permission.asked` event: what the agent asks to do. */
+  permission: PendingPermission | null;
+  error: string | null;
+}
+
 export class SyntheticServer implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient | undefined> | undefined;
   private extra: vscode.Disposable[] = [];
   private readonly changed = new vscode.EventEmitter<ConstructsChanged | undefined>();
   private readonly stateChanged = new vscode.EventEmitter<boolean>();
+  private readonly agentChanged = new vscode.EventEmitter<AgentStateChanged>();
+  /** An agent's state as OpenCode's events tell it (a permission it asks for among them). */
+  readonly onAgentState = this.agentChanged.event;
   /** Records changed on disk (the server's notification), or the server (re)started (undefined). */
   readonly onConstructsChanged = this.changed.event;
   /** The server is running (true) or not (false). */
@@ -105,6 +123,7 @@ export class SyntheticServer implements vscode.Disposable {
     this.extra.push(
       handleProgress(client),
       client.onNotification(CONSTRUCTS_CHANGED, (params: ConstructsChanged) => this.changed.fire(params)),
+      client.onNotification(AGENT_STATE, (params: AgentStateChanged) => this.agentChanged.fire(params)),
     );
     this.changed.fire(undefined);
     return client;
@@ -164,5 +183,6 @@ export class SyntheticServer implements vscode.Disposable {
     void this.stop();
     this.changed.dispose();
     this.stateChanged.dispose();
+    this.agentChanged.dispose();
   }
 }
