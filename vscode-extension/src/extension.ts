@@ -14,7 +14,7 @@ import { ConstructsProvider } from "./tree";
 
 let server: SyntheticServer | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel("Synthetic", { log: true });
   const trace = vscode.window.createOutputChannel("Synthetic (LSP trace)");
   server = new SyntheticServer(output, trace);
@@ -54,10 +54,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.onDidChangeWorkspaceFolders(() => tree.refresh(0)),
     vscode.workspace.onDidGrantWorkspaceTrust(() => tree.refresh(0)),
   );
-  const interp = await onInterpreterChanged(() => void s.restart());
-  if (interp) context.subscriptions.push(interp);
-  const client = await s.ensureStarted();
-  if (!client) statusBar.serverDown(s.lastCheck?.problem);
+  // Activation returns at once: the server starts (and the Python extension,
+  // if any, activates) in the background; the view and the commands wait for it.
+  void onInterpreterChanged(() => void s.restart()).then((interp) => {
+    if (interp) context.subscriptions.push(interp);
+  });
+  void s.ensureStarted().then((client) => {
+    if (!client) statusBar.serverDown(s.lastCheck?.problem);
+  });
 }
 
 /**
