@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import logging
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -103,12 +104,29 @@ def check_handlers(protocol: LanguageServerProtocol) -> None:
             raise TypeError(f"the {method} handler {handler!r} must be a plain function")
 
 
+log = logging.getLogger(__name__)
+
+
 class SyntheticProtocol(LanguageServerProtocol):
     """pygls's protocol, keeping no future per notification or command (see the module)."""
 
     def __init__(self, server: LanguageServer, converter: Converter) -> None:
         self.language_server = server
         super().__init__(server, converter)
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        """``$/cancelRequest``: one for a request that is no longer running is no news.
+
+        Editors cancel the requests whose answers they no longer want (all of
+        them when a window reloads), and the answer of a request handled at
+        once, or already sent, crosses the cancel on the wire. pygls warned
+        about each ("Cancel notification for unknown message id"): a dozen
+        warnings in VS Code's "Synthetic" output channel per reload.
+        """
+        if msg_id in self._request_futures:
+            super()._handle_cancel_notification(msg_id)
+        else:
+            log.debug("cancel of request %s, which is no longer running", msg_id)
 
     lsp_initialized = _plain(types.INITIALIZED, "lsp_initialized")
     lsp_text_document__did_open = _plain(

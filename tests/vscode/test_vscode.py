@@ -400,6 +400,32 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
         print(f"\nVS Code window reload -> first synthetic-ls diagnostics: {startup:.2f} s")
         shot("diagnostics-after-reload")
 
+        # New Construct while the config has errors: nothing is asked (no template,
+        # name or base); a notification says so and offers the problems.
+        def panel_hidden() -> bool:
+            if page.locator(".markers-panel").is_visible():
+                page.keyboard.press("Control+Shift+M")  # focuses, then hides, the panel
+                return False
+            return True
+
+        wait_for("the Problems panel to hide", panel_hidden, every=1.0)
+        # From a template's code lens (which names the template), then the palette.
+        page.locator(".codelens-decoration a", has_text="New construct").first.click()
+        toast = page.locator(".notification-toast", has_text="has errors; fix them to create")
+        toast.wait_for()
+        assert not page.locator(".quick-input-widget").is_visible()
+        shot("new-construct-lens-with-config-errors")
+        toast.locator(".codicon-notifications-clear").click()
+        toast.wait_for(state="hidden")
+        palette(page, "Synthetic: New Construct...")
+        toast.wait_for()
+        assert not page.locator(".quick-input-widget").is_visible()
+        shot("new-construct-with-config-errors")
+        toast.get_by_role("button", name="Show Problems").click()
+        page.locator(".markers-panel").wait_for()
+        wait_for("the config's problems, shown", ours)
+        shot("new-construct-show-problems")
+
         # Fix the config on disk: the editor reloads it, the errors go.
         (repo / "synthetic.config.ts").write_text(GOOD_CONFIG)
         wait_for("the errors to clear", lambda: not any(
@@ -461,6 +487,9 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
         with urllib.request.urlopen(service_url.group(0), timeout=10) as answer:
             assert answer.status == 200
         palette(page, "Notifications: Clear All Notifications")
+        # Run Doctor's button in the view's title bar: a checklist (its findings), not a heart.
+        doctor = page.locator(".pane-header .action-label[aria-label^='Run Doctor']")
+        assert "codicon-checklist" in (doctor.get_attribute("class") or "")
         row.hover()
         figure = shot("tree-view")
         shutil.copy(figure, artefacts / "vscode-tree.png")
@@ -489,6 +518,15 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
             TREE_ROWS, has_text="Fix login").count() == 0)
         shot("removed")
     assert not ran.exists(), ran.read_text()  # the workspace's argparse.py never ran
+    # The "Synthetic" output channel as the person reads it, in both windows (before
+    # and after the reload): no warning about cancels of requests already answered.
+    channels = list((tmp_path / "cs" / "user-data" / "logs").glob(
+        "*/exthost*/synthetic.synthetic/Synthetic.log"))
+    assert len(channels) >= 2, channels
+    for channel in channels:
+        text = channel.read_text()
+        assert "synthetic-ls 0.1" in text, text  # the server's version, from serverInfo
+        assert "Cancel notification for unknown message id" not in text, text
     if os.environ.get("SYNTHETIC_VSCODE_UPDATE_DOCS") == "1":
         for name in ("vscode-diagnostics.png", "vscode-tree.png"):
             shutil.copy(artefacts / name, DOCS / name)

@@ -11,6 +11,8 @@ import type { Doctor } from "./doctor";
 import { Review } from "./review";
 import type { AgentStateChanged, SyntheticServer } from "./server";
 
+const CONFIG_FILE = "synthetic.config.ts";
+
 interface Target {
   root: string;
   construct: Construct;
@@ -103,9 +105,18 @@ export class Commands {
     }
     const root = arg?.root ?? (await this.pickRoot());
     if (!root) return;
+    // The config first (the server checks it): with errors nothing can be
+    // created, so nothing is asked; the person is shown the problems instead.
+    let list: CommandResults["synthetic.config.templates"];
+    try {
+      list = await this.server.execute("synthetic.config.templates", { root });
+    } catch (err) {
+      if (errorCode(err) !== "config-has-errors") throw err;
+      await this.offerProblems(root);
+      return;
+    }
     let templateId = arg?.template_id;
     if (!templateId) {
-      const list = await this.server.execute("synthetic.config.templates", { root });
       if (list.templates.length === 1) templateId = list.templates[0].id;
       else if (list.templates.length > 1) {
         const items = list.templates.map((t) => ({
@@ -150,6 +161,10 @@ export class Commands {
         void vscode.window.showInformationMessage("Synthetic: creation cancelled; nothing was left behind.");
         return;
       }
+      if (errorCode(err) === "config-has-errors") {
+        await this.offerProblems(root); // broken while the person typed the name
+        return;
+      }
       throw err;
     }
     this.tree.refresh(0);
@@ -160,6 +175,18 @@ export class Commands {
     if (choice === "Open Worktree" && created.workspace_path) {
       await vscode.commands.executeCommand("vscode.openFolder", vscode.Uri.file(created.workspace_path), { forceNewWindow: true });
     }
+  }
+
+  /** The config has errors: say so, and offer them (the config opened, Problems shown). */
+  private async offerProblems(root: string): Promise<void> {
+    const choice = await vscode.window.showErrorMessage(
+      `Synthetic: ${CONFIG_FILE} has errors; fix them to create a construct.`,
+      "Show Problems",
+    );
+    if (choice !== "Show Problems") return;
+    // Its diagnostics are published for the open document.
+    await vscode.window.showTextDocument(vscode.Uri.file(path.join(root, CONFIG_FILE)), { preview: false });
+    await vscode.commands.executeCommand("workbench.actions.view.problems");
   }
 
   /**
