@@ -697,7 +697,37 @@ def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
             record.read_text())["status"] == "completed")
         page.locator(".notification-toast", has_text="landed Fix readme into main").wait_for()
 
-        # 3. Discard from the palette: the commits it would lose, confirmed.
+        # 3. Discard from the palette: the commits it would lose, confirmed; then
+        # nothing of it stays open (its diff tab), and a notification says it went.
+        dropped_row = page.locator(TREE_ROWS, has_text="Try idea")
+        dropped_row.click()  # expand
+        page.locator(TREE_ROWS, has_text="Changes").nth(1).wait_for()
+
+        def its_changes() -> Any:
+            # The "Changes" row right below "Try idea" (rows are in the DOM out of order).
+            at = int(dropped_row.get_attribute("data-index") or -1)
+            rows = page.locator(TREE_ROWS, has_text="Changes")
+            found = [(int(rows.nth(i).get_attribute("data-index") or -1), rows.nth(i))
+                     for i in range(rows.count())]
+            below = sorted((i, r) for i, r in found if i > at)
+            return below[0][1] if below else None
+
+        b_md = page.locator(TREE_ROWS, has_text="b.md")
+
+        def expanded() -> bool:
+            # The tree reloads on the land's record changes, which may fold the row again.
+            if b_md.count():
+                return True
+            changes_row = its_changes()
+            if changes_row is not None and changes_row.get_attribute("aria-expanded") != "true":
+                changes_row.locator(".monaco-tl-twistie").click()
+            return False
+
+        wait_for("Try idea's changed files", expanded, every=1.0)
+        b_md.click()
+        dropped_tab = page.locator(".tabs-container .tab", has_text="b.md")
+        dropped_tab.wait_for()
+        shot("discard-diff-open")
         palette(page, "Synthetic: Discard Construct...")
         box = quick_input(page, "Discard which construct?")
         box.fill("Try idea")
@@ -714,6 +744,9 @@ def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
         assert git_out(repo, "branch", "--list", dropped["branch"]) == ""
         wait_for("the tree to drop it", lambda: page.locator(
             TREE_ROWS, has_text="Try idea").count() == 0)
+        page.locator(".notification-toast", has_text="discarded Try idea").wait_for()
+        dropped_tab.wait_for(state="detached")  # its diff tab is closed
+        shot("discarded")
 
         # 4. Remove a clean construct whose branch has a commit not on main:
         # nothing is lost, so plain "Remove"; the branch stays, and is said to.

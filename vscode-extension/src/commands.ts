@@ -8,6 +8,7 @@ import type { CommandResults, Construct, PendingPermission, PromptBundle, Remove
 import { removalConfirmation, removedMessage } from "./removal";
 import { ConstructNode, ConstructsProvider, constructNodeOf, DetailNode, Node } from "./tree";
 import type { Doctor } from "./doctor";
+import type { Leftovers } from "./leftovers";
 import { Review } from "./review";
 import type { AgentStateChanged, SyntheticServer } from "./server";
 
@@ -24,6 +25,7 @@ export class Commands {
     private readonly tree: ConstructsProvider,
     private readonly doctor: Doctor,
     private readonly output: vscode.LogOutputChannel,
+    private readonly leftovers: Leftovers,
   ) {}
 
   register(): vscode.Disposable[] {
@@ -60,7 +62,7 @@ export class Commands {
       r("synthetic.initConfig", () => this.initConfig()),
       r("synthetic.previewPrompts", () => this.previewPrompts()),
       r("synthetic.buildPrompts", (node?: Node) => this.buildPrompts(node)),
-      ...new Review(this.server, this.tree, (node, title, filter) => this.target(node, title, filter))
+      ...new Review(this.server, this.tree, (node, title, filter) => this.target(node, title, filter), this.leftovers)
         .handlers()
         .map(([id, fn]) => r(id, fn)),
     ];
@@ -216,9 +218,8 @@ export class Commands {
       }
     }
     this.tree.refresh(0);
-    const told = removedMessage(name, result);
-    if (told) void vscode.window.showInformationMessage(told);
-    else void vscode.window.setStatusBarMessage(`Synthetic: removed ${name}`, 5000);
+    await this.leftovers.close(t.root, t.construct.id, t.construct.workspace_path);
+    void vscode.window.showInformationMessage(removedMessage(name, result) ?? `Synthetic: removed ${name}.`);
   }
 
   private async openWorktree(node: Node | undefined, newWindow: boolean): Promise<void> {
@@ -265,6 +266,7 @@ export class Commands {
       cwd: t.construct.workspace_path ?? t.root,
       iconPath: new vscode.ThemeIcon("hubot"),
     });
+    this.leftovers.track(t.root, t.construct.id, terminal);
     terminal.show();
   }
 

@@ -4,6 +4,7 @@
 import * as vscode from "vscode";
 import { Commands } from "./commands";
 import { Doctor } from "./doctor";
+import { Leftovers } from "./leftovers";
 import { consentDetail, type ConsentItem } from "./format";
 import { onInterpreterChanged } from "./python";
 import { SyntheticServer } from "./server";
@@ -24,13 +25,15 @@ export function activate(context: vscode.ExtensionContext): void {
   const statusBar = new StatusBar();
   const view = vscode.window.createTreeView("synthetic.constructs", { treeDataProvider: tree, showCollapseAll: true });
   const s = server;
-  const commands = new Commands(s, tree, doctor, output);
+  const leftovers = new Leftovers();
+  const commands = new Commands(s, tree, doctor, output, leftovers);
   context.subscriptions.push(
     output,
     trace,
     s,
     tree,
     doctor,
+    leftovers,
     statusBar,
     view,
     ...commands.register(),
