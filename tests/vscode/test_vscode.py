@@ -840,9 +840,18 @@ def test_a_live_agent_asks_and_is_approved_from_the_tree(tmp_path: Path) -> None
                 # Away from the construct row first: its tooltip would cover the rows below.
                 page.mouse.move(900, 700)
                 page.locator(".context-view .hover-contents").wait_for(state="hidden")
-                permission.hover()
                 tooltip = page.locator(".monaco-hover", has_text="request per_")
-                tooltip.wait_for()
+
+                def hovered() -> bool:
+                    # A tree reload (the agent's events) under a still mouse drops the
+                    # hover: move away and back until it shows.
+                    if tooltip.is_visible():
+                        return True
+                    page.mouse.move(900, 700)
+                    permission.hover()
+                    return False
+
+                wait_for("the permission row's tooltip", hovered, every=1.5)
                 assert f"asks for permission: bash: {command}" in tooltip.inner_text()
                 shot("permission-tooltip")
                 permission.locator(".action-label[aria-label^='Approve Agent Permission']").click()
@@ -862,6 +871,28 @@ def test_a_live_agent_asks_and_is_approved_from_the_tree(tmp_path: Path) -> None
                 with served.client() as client:
                     texts_ = [m.text for m in client.messages(made["opencode_session_id"])]
                 assert any("Tool bash returned" in t for t in texts_), texts_
+
+                # The agent's terminal, from the construct's row; then Remove: the
+                # terminal (attached to a session that is gone) closes, and a
+                # notification says the construct was removed.
+                construct_row = page.locator(f"{TREE_ROWS}[aria-level='1']", has_text="Agent task")
+                construct_row.hover()
+                construct_row.locator(
+                    ".action-label[aria-label^='Open Agent Session in Terminal']").click()
+                terminal_tab = page.locator(".part.panel", has_text="Agent: Agent task")
+                terminal_tab.wait_for()
+                shot("agent-terminal")
+                palette(page, "Synthetic: Remove Construct...")
+                box = quick_input(page, "Remove construct")
+                box.fill("Agent task")
+                page.keyboard.press("Enter")
+                dialog = page.locator(".monaco-dialog-box")
+                dialog.wait_for()
+                dialog.get_by_role("button", name=re.compile(r"^Remove")).first.click()
+                page.locator(".notification-toast", has_text="removed Agent task").wait_for()
+                wait_for("the agent's terminal to close", lambda: page.get_by_text(
+                    "Agent: Agent task").count() == 0)
+                shot("removed")
     finally:
         stop_model()
 
