@@ -813,13 +813,24 @@ def test_a_live_agent_asks_and_is_approved_from_the_tree(tmp_path: Path) -> None
                     f"{TREE_ROWS}[aria-level='2']", has_text=re.compile(r"^agent "))
                 agent_row.filter(has_text="agent idle").wait_for()
 
+                # Send Prompt opens an editor: the prompt is a paragraph, not one line.
                 palette(page, "Synthetic: Send Prompt to Agent...")
                 box = quick_input(page, "Send a prompt to the agent")
                 box.fill("Agent task")
                 page.keyboard.press("Enter")
-                box = quick_input(page, "Prompt for Agent task")
-                box.fill("Leave proof [tool:bash echo from-vscode > proof.txt]")
+                page.locator(".tabs-container .tab", has_text="Untitled").wait_for()
+                page.locator(".monaco-editor .view-lines").first.click()
+                page.keyboard.type("Leave proof.")
                 page.keyboard.press("Enter")
+                page.keyboard.press("Enter")
+                page.keyboard.type("[tool:bash echo from-vscode > proof.txt]")
+                wait_for("two paragraphs in the draft", lambda: len([
+                    line for line in texts(page, ".monaco-editor .view-line", "")
+                    if line.strip()]) >= 2)
+                shot("prompt-draft")
+                page.locator(
+                    ".editor-actions .action-label[aria-label^='Send Prompt Draft']").click()
+                page.locator(".tabs-container .tab", has_text="Untitled").wait_for(state="detached")
 
                 # OpenCode asks before the shell command; every face shows what it asks,
                 # live: the row, a notification with Approve and Deny, the tooltip, the picker.
@@ -871,6 +882,9 @@ def test_a_live_agent_asks_and_is_approved_from_the_tree(tmp_path: Path) -> None
                 with served.client() as client:
                     texts_ = [m.text for m in client.messages(made["opencode_session_id"])]
                 assert any("Tool bash returned" in t for t in texts_), texts_
+                # The whole draft was sent, its paragraphs kept.
+                prompt = "Leave proof.\n\n[tool:bash echo from-vscode > proof.txt]"
+                assert any(prompt in t for t in texts_), texts_
 
                 # The agent's terminal, from the construct's row; then Remove: the
                 # terminal (attached to a session that is gone) closes, and a

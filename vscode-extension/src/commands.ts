@@ -9,6 +9,7 @@ import { removalConfirmation, removedMessage } from "./removal";
 import { ConstructNode, ConstructsProvider, constructNodeOf, DetailNode, Node } from "./tree";
 import type { Doctor } from "./doctor";
 import type { Leftovers } from "./leftovers";
+import type { PromptDrafts } from "./promptDraft";
 import { Review } from "./review";
 import type { AgentStateChanged, SyntheticServer } from "./server";
 
@@ -26,6 +27,7 @@ export class Commands {
     private readonly doctor: Doctor,
     private readonly output: vscode.LogOutputChannel,
     private readonly leftovers: Leftovers,
+    private readonly drafts: PromptDrafts,
   ) {}
 
   register(): vscode.Disposable[] {
@@ -47,6 +49,7 @@ export class Commands {
       r("synthetic.revealWorktree", (node?: Node) => this.revealWorktree(node)),
       r("synthetic.openSession", (node?: Node) => this.openSession(node)),
       r("synthetic.sendPrompt", (node?: Node) => this.sendPrompt(node)),
+      r("synthetic.sendDraft", () => this.sendDraft()),
       r("synthetic.abort", (node?: Node) => this.abort(node)),
       r("synthetic.approve", (node?: Node) => this.reply(node, "approve")),
       r("synthetic.deny", (node?: Node) => this.reply(node, "deny")),
@@ -270,19 +273,32 @@ export class Commands {
     terminal.show();
   }
 
+  /** Send Prompt: a multi-line draft editor for the construct (sent by `synthetic.sendDraft`). */
   private async sendPrompt(node: Node | undefined): Promise<void> {
     const t = await this.target(node, "Send a prompt to the agent", (c) => Boolean(c.opencode_session_id));
     if (!t) return;
-    const text = await vscode.window.showInputBox({
-      title: `Prompt for ${t.construct.name}`,
-      prompt: "Sent to the construct's OpenCode session; the agent works on it in its worktree",
-      validateInput: (v) => (v.trim() ? undefined : "Type a prompt"),
-    });
-    if (!text) return;
-    await this.server.execute("synthetic.session.send", { root: t.root, ref: t.construct.id, text, wait: false });
-    void vscode.window.setStatusBarMessage(`Synthetic: prompt sent to ${t.construct.name}`, 5000);
+    await this.drafts.open({ root: t.root, id: t.construct.id, name: t.construct.name });
+  }
+
+  /** Send the prompt draft in the active editor to its construct's agent, and close it. */
+  private async sendDraft(): Promise<void> {
+    const draft = this.drafts.active();
+    if (!draft) {
+      void vscode.window.showInformationMessage("Synthetic: open a prompt draft with Send Prompt to Agent... first.");
+      return;
+    }
+    const text = draft.doc.getText();
+    if (!text.trim()) {
+      void vscode.window.showWarningMessage("Synthetic: the prompt is empty; write it first.");
+      return;
+    }
+    const { root, id, name } = draft.target;
+    await this.server.execute("synthetic.session.send", { root, ref: id, text, wait: false });
+    await this.drafts.close(draft.doc);
+    void vscode.window.setStatusBarMessage(`Synthetic: prompt sent to ${name}`, 5000);
     this.tree.refresh();
   }
+
 
   private async abort(node: Node | undefined): Promise<void> {
     const t = await this.target(node, "Abort the agent", (c) => Boolean(c.opencode_session_id));

@@ -5,6 +5,7 @@ import * as vscode from "vscode";
 import { Commands } from "./commands";
 import { Doctor } from "./doctor";
 import { Leftovers } from "./leftovers";
+import { PromptDrafts } from "./promptDraft";
 import { consentDetail, type ConsentItem } from "./format";
 import { onInterpreterChanged } from "./python";
 import { SyntheticServer } from "./server";
@@ -26,7 +27,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const view = vscode.window.createTreeView("synthetic.constructs", { treeDataProvider: tree, showCollapseAll: true });
   const s = server;
   const leftovers = new Leftovers();
-  const commands = new Commands(s, tree, doctor, output, leftovers);
+  const drafts = new PromptDrafts();
+  const commands = new Commands(s, tree, doctor, output, leftovers, drafts);
   context.subscriptions.push(
     output,
     trace,
@@ -34,6 +36,7 @@ export function activate(context: vscode.ExtensionContext): void {
     tree,
     doctor,
     leftovers,
+    drafts,
     statusBar,
     view,
     ...commands.register(),
