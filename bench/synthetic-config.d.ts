@@ -54,5 +54,5 @@ declare module "@synthetic/config" {
     defaults?: { templateId?: string };
     worktrees?: { root?: string; branchPrefix?: string };
   };
-  export function defineSyntheticConfig<T extends SyntheticConfig>(config: T): T;
+  export function defineSyntheticConfig(config: SyntheticConfig): SyntheticConfig;
 }

@@ -130,10 +130,13 @@ def typescript_declarations() -> str:
     top = {k: v for k, v in schema.items() if k != "$defs"}
     body.append(_doc(top, "  "))
     body.append(f"  export interface SyntheticConfig {_object(top, '  ', optional_id=False)}\n\n")
+    # Not generic (`<T extends SyntheticConfig>(config: T): T`): a type parameter
+    # switches off TypeScript's excess-property check, so a typo such as `typ`
+    # or `nv` would pass unflagged (issue 21).
     body.append(
         "  /** Identity: returns the config, typed (Synthetic reads the file as data,"
         " never runs it). */\n"
-        "  export function defineSyntheticConfig<T extends SyntheticConfig>(config: T): T;\n"
+        "  export function defineSyntheticConfig(config: SyntheticConfig): SyntheticConfig;\n"
         "  export default defineSyntheticConfig;\n"
     )
     return f"{HEADER}\n{_PROCESS}\ndeclare module {json.dumps(MODULE)} {{\n{''.join(body)}}}\n"

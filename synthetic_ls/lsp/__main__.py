@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     handler.addFilter(_not_a_user_error)
+    handler.addFilter(_not_a_late_cancel)
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(args.log_level)
@@ -47,6 +48,17 @@ def main(argv: list[str] | None = None) -> int:
     # calls only readline() and read(n) of the stream it is given.
     create_server().start_io(stdin=cast(BinaryIO, FramedInput(sys.stdin.buffer)))
     return 0
+
+
+def _not_a_late_cancel(record: logging.LogRecord) -> bool:
+    """Drop pygls's warning about a ``$/cancelRequest`` for a request no longer running.
+
+    Editors cancel the requests whose answers they no longer want (all of them
+    when a window reloads); the answer of a request handled at once, or already
+    sent, crosses the cancel on the wire. That is no news, yet pygls warns about
+    each: a dozen lines in VS Code's "Synthetic" output per reload.
+    """
+    return not record.getMessage().startswith("Cancel notification for unknown message id")
 
 
 def _not_a_user_error(record: logging.LogRecord) -> bool:

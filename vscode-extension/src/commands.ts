@@ -3,13 +3,17 @@
 
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { constructPickItem, errorCode, errorMessage, promptBundleText } from "./format";
-import type { CommandResults, Construct, PromptBundle, RemoveResult } from "./model";
+import { constructPickItem, errorCode, errorMessage, permissionText, promptBundleText } from "./format";
+import type { CommandResults, Construct, PendingPermission, PromptBundle, RemoveResult } from "./model";
 import { removalConfirmation, removedMessage } from "./removal";
 import { ConstructNode, ConstructsProvider, constructNodeOf, DetailNode, Node } from "./tree";
 import type { Doctor } from "./doctor";
+import type { Leftovers } from "./leftovers";
+import type { PromptDrafts } from "./promptDraft";
 import { Review } from "./review";
-import type { SyntheticServer } from "./server";
+import type { AgentStateChanged, SyntheticServer } from "./server";
+
+const CONFIG_FILE = "synthetic.config.ts";
 
 interface Target {
   root: string;
@@ -22,6 +26,8 @@ export class Commands {
     private readonly tree: ConstructsProvider,
     private readonly doctor: Doctor,
     private readonly output: vscode.LogOutputChannel,
+    private readonly leftovers: Leftovers,
+    private readonly drafts: PromptDrafts,
   ) {}
 
   register(): vscode.Disposable[] {
@@ -43,6 +49,7 @@ export class Commands {
       r("synthetic.revealWorktree", (node?: Node) => this.revealWorktree(node)),
       r("synthetic.openSession", (node?: Node) => this.openSession(node)),
       r("synthetic.sendPrompt", (node?: Node) => this.sendPrompt(node)),
+      r("synthetic.sendDraft", () => this.sendDraft()),
       r("synthetic.abort", (node?: Node) => this.abort(node)),
       r("synthetic.approve", (node?: Node) => this.reply(node, "approve")),
       r("synthetic.deny", (node?: Node) => this.reply(node, "deny")),
@@ -58,7 +65,7 @@ export class Commands {
       r("synthetic.initConfig", () => this.initConfig()),
       r("synthetic.previewPrompts", () => this.previewPrompts()),
       r("synthetic.buildPrompts", (node?: Node) => this.buildPrompts(node)),
-      ...new Review(this.server, this.tree, (node, title, filter) => this.target(node, title, filter))
+      ...new Review(this.server, this.tree, (node, title, filter) => this.target(node, title, filter), this.leftovers)
         .handlers()
         .map(([id, fn]) => r(id, fn)),
     ];
@@ -103,9 +110,18 @@ export class Commands {
     }
     const root = arg?.root ?? (await this.pickRoot());
     if (!root) return;
+    // The config first (the server checks it): with errors nothing can be
+    // created, so nothing is asked; the person is shown the problems instead.
+    let list: CommandResults["synthetic.config.templates"];
+    try {
+      list = await this.server.execute("synthetic.config.templates", { root });
+    } catch (err) {
+      if (errorCode(err) !== "config-has-errors") throw err;
+      await this.offerProblems(root);
+      return;
+    }
     let templateId = arg?.template_id;
     if (!templateId) {
-      const list = await this.server.execute("synthetic.config.templates", { root });
       if (list.templates.length === 1) templateId = list.templates[0].id;
       else if (list.templates.length > 1) {
         const items = list.templates.map((t) => ({
@@ -150,6 +166,10 @@ export class Commands {
         void vscode.window.showInformationMessage("Synthetic: creation cancelled; nothing was left behind.");
         return;
       }
+      if (errorCode(err) === "config-has-errors") {
+        await this.offerProblems(root); // broken while the person typed the name
+        return;
+      }
       throw err;
     }
     this.tree.refresh(0);
@@ -160,6 +180,18 @@ export class Commands {
     if (choice === "Open Worktree" && created.workspace_path) {
       await vscode.commands.executeCommand("vscode.openFolder", vscode.Uri.file(created.workspace_path), { forceNewWindow: true });
     }
+  }
+
+  /** The config has errors: say so, and offer them (the config opened, Problems shown). */
+  private async offerProblems(root: string): Promise<void> {
+    const choice = await vscode.window.showErrorMessage(
+      `Synthetic: ${CONFIG_FILE} has errors; fix them to create a construct.`,
+      "Show Problems",
+    );
+    if (choice !== "Show Problems") return;
+    // Its diagnostics are published for the open document.
+    await vscode.window.showTextDocument(vscode.Uri.file(path.join(root, CONFIG_FILE)), { preview: false });
+    await vscode.commands.executeCommand("workbench.actions.view.problems");
   }
 
   /**
@@ -189,9 +221,8 @@ export class Commands {
       }
     }
     this.tree.refresh(0);
-    const told = removedMessage(name, result);
-    if (told) void vscode.window.showInformationMessage(told);
-    else void vscode.window.setStatusBarMessage(`Synthetic: removed ${name}`, 5000);
+    await this.leftovers.close(t.root, t.construct.id, t.construct.workspace_path);
+    void vscode.window.showInformationMessage(removedMessage(name, result) ?? `Synthetic: removed ${name}.`);
   }
 
   private async openWorktree(node: Node | undefined, newWindow: boolean): Promise<void> {
@@ -238,22 +269,36 @@ export class Commands {
       cwd: t.construct.workspace_path ?? t.root,
       iconPath: new vscode.ThemeIcon("hubot"),
     });
+    this.leftovers.track(t.root, t.construct.id, terminal);
     terminal.show();
   }
 
+  /** Send Prompt: a multi-line draft editor for the construct (sent by `synthetic.sendDraft`). */
   private async sendPrompt(node: Node | undefined): Promise<void> {
     const t = await this.target(node, "Send a prompt to the agent", (c) => Boolean(c.opencode_session_id));
     if (!t) return;
-    const text = await vscode.window.showInputBox({
-      title: `Prompt for ${t.construct.name}`,
-      prompt: "Sent to the construct's OpenCode session; the agent works on it in its worktree",
-      validateInput: (v) => (v.trim() ? undefined : "Type a prompt"),
-    });
-    if (!text) return;
-    await this.server.execute("synthetic.session.send", { root: t.root, ref: t.construct.id, text, wait: false });
-    void vscode.window.setStatusBarMessage(`Synthetic: prompt sent to ${t.construct.name}`, 5000);
+    await this.drafts.open({ root: t.root, id: t.construct.id, name: t.construct.name });
+  }
+
+  /** Send the prompt draft in the active editor to its construct's agent, and close it. */
+  private async sendDraft(): Promise<void> {
+    const draft = this.drafts.active();
+    if (!draft) {
+      void vscode.window.showInformationMessage("Synthetic: open a prompt draft with Send Prompt to Agent... first.");
+      return;
+    }
+    const text = draft.doc.getText();
+    if (!text.trim()) {
+      void vscode.window.showWarningMessage("Synthetic: the prompt is empty; write it first.");
+      return;
+    }
+    const { root, id, name } = draft.target;
+    await this.server.execute("synthetic.session.send", { root, ref: id, text, wait: false });
+    await this.drafts.close(draft.doc);
+    void vscode.window.setStatusBarMessage(`Synthetic: prompt sent to ${name}`, 5000);
     this.tree.refresh();
   }
+
 
   private async abort(node: Node | undefined): Promise<void> {
     const t = await this.target(node, "Abort the agent", (c) => Boolean(c.opencode_session_id));
@@ -270,8 +315,9 @@ export class Commands {
       Boolean(c.agent?.pending_permissions?.length),
     );
     if (!t) return;
-    let permissionId = node instanceof DetailNode ? node.permissionId : undefined;
-    if (!permissionId) {
+    const row = node instanceof DetailNode ? node : undefined;
+    let permission = row?.permission;
+    if (!permission) {
       const r = await this.server.execute("synthetic.session.permissions", {
         root: t.root,
         ref: t.construct.id,
@@ -280,16 +326,24 @@ export class Commands {
         void vscode.window.showInformationMessage(`Synthetic: ${t.construct.name}'s agent waits for no permission.`);
         return;
       }
-      const pick =
-        r.pending.length === 1
-          ? { id: r.pending[0].id }
-          : await vscode.window.showQuickPick(
-              r.pending.map((p) => ({ label: p.permission, description: (p.patterns ?? []).join(" "), id: p.id })),
-              { title: `${how === "approve" ? "Approve" : "Deny"}: which permission?` },
-            );
-      if (!pick) return;
-      permissionId = pick.id;
+      permission = row?.permissionId ? r.pending.find((p) => p.id === row.permissionId) : undefined;
+      if (!permission) {
+        const pick =
+          r.pending.length === 1
+            ? { permission: r.pending[0] }
+            : await vscode.window.showQuickPick(
+                r.pending.map((p) => ({ label: permissionText(p), detail: `request ${p.id}`, permission: p })),
+                { title: `${how === "approve" ? "Approve" : "Deny"}: which permission?` },
+              );
+        if (!pick) return;
+        permission = pick.permission;
+      }
     }
+    await this.answer(t.root, t.construct.id, permission, how);
+  }
+
+  /** Approve (once or always, as the person picks) or deny one request, named by what it asks. */
+  private async answer(root: string, ref: string, permission: PendingPermission, how: "approve" | "deny"): Promise<void> {
     let always = false;
     if (how === "approve") {
       const mode = await vscode.window.showQuickPick(
@@ -297,15 +351,41 @@ export class Commands {
           { label: "Once", description: "allow this request only", always: false },
           { label: "Always", description: "allow requests like it for the rest of the session", always: true },
         ],
-        { title: "Approve the permission" },
+        { title: `Approve ${permissionText(permission)}` },
       );
       if (!mode) return;
       always = mode.always;
     }
-    const args: Record<string, unknown> = { root: t.root, ref: t.construct.id, permission_id: permissionId };
+    const args: Record<string, unknown> = { root, ref, permission_id: permission.id };
     if (how === "approve") args.always = always;
     await this.server.execute(`synthetic.session.${how}`, args);
     this.tree.refresh();
+  }
+
+  /**
+   * A request as it arrives (`synthetic/agentState` with a permission): a
+   * notification that says what the agent asks, with Approve and Deny.
+   */
+  async announcePermission(e: AgentStateChanged): Promise<void> {
+    const permission = e.permission;
+    if (!permission) return;
+    const choice = await vscode.window.showWarningMessage(
+      `Synthetic: ${e.name}'s agent asks for permission: ${permissionText(permission)}`,
+      "Approve",
+      "Deny",
+    );
+    if (!choice) return;
+    try {
+      await this.answer(e.root, e.construct, permission, choice === "Approve" ? "approve" : "deny");
+    } catch (err) {
+      if (errorCode(err) === "no-pending-permission") {
+        // Answered meanwhile (from the tree or OpenCode's terminal): nothing left to do.
+        void vscode.window.showInformationMessage(`Synthetic: that request of ${e.name}'s agent was already answered.`);
+        this.tree.refresh(0);
+        return;
+      }
+      this.fail(err);
+    }
   }
 
   /** Start, stop or restart one service (a service row) or all of a construct's. */

@@ -4,6 +4,8 @@
 import * as vscode from "vscode";
 import { Commands } from "./commands";
 import { Doctor } from "./doctor";
+import { Leftovers } from "./leftovers";
+import { PromptDrafts } from "./promptDraft";
 import { consentDetail, type ConsentItem } from "./format";
 import { onInterpreterChanged } from "./python";
 import { SyntheticServer } from "./server";
@@ -14,7 +16,7 @@ import { ConstructsProvider } from "./tree";
 
 let server: SyntheticServer | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel("Synthetic", { log: true });
   const trace = vscode.window.createOutputChannel("Synthetic (LSP trace)");
   server = new SyntheticServer(output, trace);
@@ -24,17 +26,26 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const statusBar = new StatusBar();
   const view = vscode.window.createTreeView("synthetic.constructs", { treeDataProvider: tree, showCollapseAll: true });
   const s = server;
+  const leftovers = new Leftovers();
+  const drafts = new PromptDrafts();
+  const commands = new Commands(s, tree, doctor, output, leftovers, drafts);
   context.subscriptions.push(
     output,
     trace,
     s,
     tree,
     doctor,
+    leftovers,
+    drafts,
     statusBar,
     view,
-    ...new Commands(s, tree, doctor, output).register(),
+    ...commands.register(),
     vscode.workspace.registerTextDocumentContentProvider(VERSION_SCHEME, new VersionContentProvider(s)),
     s.onConstructsChanged(() => tree.refresh()),
+    s.onAgentState((e) => {
+      tree.refresh();
+      if (e.permission) void commands.announcePermission(e);
+    }),
     s.onRunningChanged((up) => (up ? statusBar.serverUp() : statusBar.serverDown(s.lastCheck?.problem))),
     tree.onDidLoad((lists) => {
       statusBar.update(lists);
@@ -49,10 +60,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.onDidChangeWorkspaceFolders(() => tree.refresh(0)),
     vscode.workspace.onDidGrantWorkspaceTrust(() => tree.refresh(0)),
   );
-  const interp = await onInterpreterChanged(() => void s.restart());
-  if (interp) context.subscriptions.push(interp);
-  const client = await s.ensureStarted();
-  if (!client) statusBar.serverDown(s.lastCheck?.problem);
+  // Activation returns at once: the server starts (and the Python extension,
+  // if any, activates) in the background; the view and the commands wait for it.
+  void onInterpreterChanged(() => void s.restart()).then((interp) => {
+    if (interp) context.subscriptions.push(interp);
+  });
+  void s.ensureStarted().then((client) => {
+    if (!client) statusBar.serverDown(s.lastCheck?.problem);
+  });
 }
 
 /**

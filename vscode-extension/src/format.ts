@@ -1,7 +1,7 @@
 // Pure formatting of constructs for the tree view, the status bar and the
 // confirmations. No `vscode` import here: unit-tested under plain node.
 
-import type { Construct, PromptBundle, ServiceState, TrustItem } from "./model";
+import type { Construct, PendingPermission, PromptBundle, ServiceState, TrustItem } from "./model";
 
 /** Statuses in lifecycle order (state_format/statuses.py). */
 export const STATUSES = [
@@ -77,6 +77,23 @@ export function agentSummary(c: Construct): string {
     unknown: "agent unreachable",
   };
   return words[a.state] ?? `agent ${a.state}`;
+}
+
+/**
+ * What the agent asks, as it asks it: the tool and its command or patterns
+ * (`bash: echo x > x.txt`), so that nothing is approved blind. The id is not
+ * in it: it names the request, not what it does.
+ */
+export function permissionText(p: Pick<PendingPermission, "permission" | "patterns">): string {
+  const patterns = (p.patterns ?? []).filter(Boolean).join(" ");
+  return patterns ? `${p.permission}: ${patterns}` : p.permission;
+}
+
+/** The agent row's tooltip: its state in words, then the ids a person may need to quote. */
+export function agentTooltip(c: Construct): string {
+  const lines = [agentSummary(c)];
+  if (c.opencode_session_id) lines.push(`OpenCode session ${c.opencode_session_id}`);
+  return lines.filter(Boolean).join("\n");
 }
 
 /** The tree item's description: `branch ↑1 ↓2 · dirty (3 changes) · agent idle`. */

@@ -1,6 +1,7 @@
 // Finding the Python that runs synthetic-ls: the `synthetic.interpreter`
 // setting, then the Python extension's active interpreter, then python3 on
-// PATH; and checking that the server is installed there at a version we fit.
+// PATH; and, when the server did not start, checking that it is installed
+// there at a version we fit.
 
 import { execFile } from "node:child_process";
 import * as vscode from "vscode";
@@ -71,7 +72,11 @@ function run(command: string[], args: string[], env: NodeJS.ProcessEnv): Promise
   });
 }
 
-/** Is `python -m synthetic_ls.lsp` runnable and of a version we speak to? */
+/**
+ * Is `python -m synthetic_ls.lsp` runnable and of a version we speak to?
+ * Asked only once the server failed to start, to say what to run: a start
+ * that works reads the version from `initialize`'s serverInfo instead.
+ */
 export async function checkServer(interpreter: Interpreter, env: NodeJS.ProcessEnv): Promise<ServerCheck> {
   const python = interpreter.command.join(" ");
   const r = await run(interpreter.command, ["-I", "-m", "synthetic_ls.lsp", "--version"], env);

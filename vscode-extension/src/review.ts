@@ -17,6 +17,7 @@ import {
 } from "./changes";
 import { errorCode, errorList } from "./format";
 import type { Construct, LandPlan, LandResult } from "./model";
+import type { Leftovers } from "./leftovers";
 import type { SyntheticServer } from "./server";
 import { ChangeNode, ConstructsProvider, Node } from "./tree";
 
@@ -81,6 +82,7 @@ export class Review {
     private readonly server: SyntheticServer,
     private readonly tree: ConstructsProvider,
     private readonly target: TargetPicker,
+    private readonly leftovers: Leftovers,
   ) {}
 
   /** The commands, by id (registered by Commands, with its error handling). */
@@ -155,6 +157,7 @@ export class Review {
         remove: choice === "Land and Remove",
       });
       this.tree.refresh(0);
+      if (result.removal?.removed) await this.leftovers.close(t.root, c.id, c.workspace_path);
       this.landed(c, result);
       return;
     }
@@ -210,7 +213,8 @@ export class Review {
     if (choice !== "Discard") return;
     await this.server.execute("synthetic.construct.discard", { root: t.root, ref: c.id });
     this.tree.refresh(0);
-    void vscode.window.setStatusBarMessage(`Synthetic: discarded ${c.name}`, 5000);
+    await this.leftovers.close(t.root, c.id, c.workspace_path);
+    void vscode.window.showInformationMessage(`Synthetic: discarded ${c.name}; its worktree and branch are deleted.`);
   }
 
   /** Move the construct to `reviewing`. */

@@ -3,6 +3,8 @@
 
 import * as vscode from "vscode";
 import {
+  CloseAction,
+  ErrorHandler,
   ExecuteCommandRequest,
   LanguageClient,
   LanguageClientOptions,
@@ -11,8 +13,9 @@ import {
   State,
 } from "vscode-languageclient/node";
 import { checkServer, findInterpreter, ServerCheck } from "./python";
+import { checkServerVersion, installAdvice } from "./version";
 import { consentItems, type ConsentItem } from "./format";
-import type { CommandName, CommandResults } from "./model";
+import type { CommandName, CommandResults, PendingPermission } from "./model";
 import { getSettings } from "./settings";
 import { handleProgress } from "./progress";
 
@@ -23,12 +26,43 @@ export interface ConstructsChanged {
   stateDir: string;
 }
 
+export const AGENT_STATE = "synthetic/agentState";
+
+/** `synthetic/agentState` (synthetic_ls/lsp/agent_events.py): an agent's state as OpenCode's events tell it. */
+export interface AgentStateChanged {
+  root: string;
+  construct: string;
+  name: string;
+  session: string;
+  state: string;
+  turn_ended: boolean;
+  /** The request of a `permission.asked` event: what the agent asks to do. */
+  permission: PendingPermission | null;
+  error: string | null;
+}
+
+/**
+ * The client, whose failure to start is told once by the extension (with
+ * what to run), not also by vscode-languageclient's own "couldn't create
+ * connection" notification.
+ */
+class StartingClient extends LanguageClient {
+  starting = true;
+
+  override error(message: string, data?: unknown, showNotification: boolean | "force" = true): void {
+    super.error(message, data, this.starting ? false : showNotification);
+  }
+}
+
 export class SyntheticServer implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient | undefined> | undefined;
   private extra: vscode.Disposable[] = [];
   private readonly changed = new vscode.EventEmitter<ConstructsChanged | undefined>();
   private readonly stateChanged = new vscode.EventEmitter<boolean>();
+  private readonly agentChanged = new vscode.EventEmitter<AgentStateChanged>();
+  /** An agent's state as OpenCode's events tell it (a permission it asks for among them). */
+  readonly onAgentState = this.agentChanged.event;
   /** Records changed on disk (the server's notification), or the server (re)started (undefined). */
   readonly onConstructsChanged = this.changed.event;
   /** The server is running (true) or not (false). */
@@ -60,19 +94,6 @@ export class SyntheticServer implements vscode.Disposable {
     const interpreter = await findInterpreter(vscode.workspace.workspaceFolders?.[0]?.uri);
     const env: NodeJS.ProcessEnv = { ...process.env, ...settings.serverEnv };
     this.output.info(`Python: ${interpreter.command.join(" ")} (from ${interpreter.source})`);
-    const check = await checkServer(interpreter, env);
-    this.lastCheck = check;
-    if (!check.ok) {
-      this.output.error(check.problem ?? "synthetic-ls cannot start");
-      void vscode.window
-        .showErrorMessage(`Synthetic: ${check.problem}`, "Open Settings", "Show Log")
-        .then((choice) => {
-          if (choice === "Open Settings") void vscode.commands.executeCommand("workbench.action.openSettings", "synthetic.interpreter");
-          if (choice === "Show Log") this.output.show();
-        });
-      return undefined;
-    }
-    this.output.info(`synthetic-ls ${check.version}`);
     // -I (isolated): the server runs with the workspace as its folder, and a
     // repository's top-level argparse.py must not run in its place.
     const args = ["-I", "-m", "synthetic_ls.lsp", "--log-level", settings.logLevel, ...settings.serverArgs];
@@ -81,6 +102,8 @@ export class SyntheticServer implements vscode.Disposable {
       args: [...interpreter.command.slice(1), ...args],
       options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, env },
     };
+    let client: StartingClient | undefined = undefined;
+    let fallback: ErrorHandler | undefined;
     const clientOptions: LanguageClientOptions = {
       documentSelector: [
         { scheme: "file", language: "typescript", pattern: "**/synthetic.config.ts" },
@@ -90,24 +113,74 @@ export class SyntheticServer implements vscode.Disposable {
       outputChannel: this.output,
       traceOutputChannel: this.traceOutput,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
+      // A server that never initialized (no synthetic_ls for this Python ...) is
+      // not restarted over and over: the failure is explained once, below.
+      // No retry, and none of vscode-languageclient's own notifications: the
+      // failure is told once below, with what to run.
+      initializationFailedHandler: () => false,
+      errorHandler: {
+        error: (e, m, n) => (fallback ??= client!.createDefaultErrorHandler()).error(e, m, n),
+        closed: () =>
+          client?.initializeResult
+            ? (fallback ??= client.createDefaultErrorHandler()).closed()
+            : { action: CloseAction.DoNotRestart, handled: true },
+      },
     };
-    const client = new LanguageClient("synthetic", "Synthetic", serverOptions, clientOptions);
+    client = new StartingClient("synthetic", "Synthetic", serverOptions, clientOptions);
     this.client = client;
     client.onDidChangeState((e) => this.stateChanged.fire(e.newState === State.Running));
+    let failure: unknown;
     try {
+      // No separate `--version` process first (a serial Python start-up on
+      // every activation): the version comes with `initialize`'s serverInfo.
       await client.start();
     } catch (err) {
-      this.output.error(`synthetic-ls did not start: ${String(err)}`);
-      void vscode.window.showErrorMessage(`Synthetic: the language server did not start (${String(err)}). See the "Synthetic" output.`);
+      failure = err;
+    } finally {
+      client.starting = false;
+    }
+    // A server that exits before answering `initialize` may leave start() resolved.
+    if (failure !== undefined || !client.initializeResult) {
+      const why = failure === undefined ? "it exited before initializing" : String(failure);
+      this.output.error(`synthetic-ls did not start: ${why}`);
       this.client = undefined;
+      // Only now, to say what to do: is the interpreter there, with the server?
+      const check = await checkServer(interpreter, env);
+      this.lastCheck = check;
+      this.tellProblem(check.ok ? `the language server did not start (${why}). See the "Synthetic" output.` : check.problem);
       return undefined;
     }
+    const info = client.initializeResult?.serverInfo;
+    const v = checkServerVersion(`${info?.name ?? ""} ${info?.version ?? ""}`);
+    const python = interpreter.command.join(" ");
+    this.lastCheck = v.ok
+      ? { ok: true, interpreter, version: v.version }
+      : { ok: false, interpreter, version: v.version, problem: `${v.problem}. Run: ${installAdvice(python)}` };
+    if (!v.ok) {
+      this.tellProblem(this.lastCheck.problem);
+      this.client = undefined;
+      await client.stop(5000).catch(() => undefined);
+      return undefined;
+    }
+    this.output.info(`synthetic-ls ${v.version}`);
     this.extra.push(
       handleProgress(client),
       client.onNotification(CONSTRUCTS_CHANGED, (params: ConstructsChanged) => this.changed.fire(params)),
+      client.onNotification(AGENT_STATE, (params: AgentStateChanged) => this.agentChanged.fire(params)),
     );
     this.changed.fire(undefined);
     return client;
+  }
+
+  /** What stops the server, with what to do about it. */
+  private tellProblem(problem: string | undefined): void {
+    this.output.error(problem ?? "synthetic-ls cannot start");
+    void vscode.window
+      .showErrorMessage(`Synthetic: ${problem ?? "synthetic-ls cannot start"}`, "Open Settings", "Show Log")
+      .then((choice) => {
+        if (choice === "Open Settings") void vscode.commands.executeCommand("workbench.action.openSettings", "synthetic.interpreter");
+        if (choice === "Show Log") this.output.show();
+      });
   }
 
   async stop(): Promise<void> {
@@ -164,5 +237,6 @@ export class SyntheticServer implements vscode.Disposable {
     void this.stop();
     this.changed.dispose();
     this.stateChanged.dispose();
+    this.agentChanged.dispose();
   }
 }

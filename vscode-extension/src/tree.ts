@@ -8,9 +8,11 @@ import * as vscode from "vscode";
 import {
   aheadBehind,
   agentSummary,
+  agentTooltip,
   constructContext,
   constructDescription,
   constructTooltip,
+  permissionText,
   serviceIcon,
   serviceRows,
   statusIcon,
@@ -19,7 +21,7 @@ import {
 } from "./format";
 import { errorMessage } from "./format";
 import { changeDescription, changedFiles, ChangedFile } from "./changes";
-import type { BrokenRecord, Construct, ConstructList, DiffResult, ServiceState } from "./model";
+import type { BrokenRecord, Construct, ConstructList, DiffResult, PendingPermission, ServiceState } from "./model";
 import type { SyntheticServer } from "./server";
 
 export type Node = RepoNode | ConstructNode | DetailNode | ChangesNode | ChangeNode | MessageNode;
@@ -51,6 +53,9 @@ export class DetailNode {
     readonly contextValue = "detail",
     readonly permissionId?: string,
     readonly serviceName?: string,
+    readonly tooltip?: string,
+    /** What the agent asks (a permission row), when the server could tell it. */
+    readonly permission?: PendingPermission,
   ) {}
 }
 
@@ -160,7 +165,8 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
     if (node instanceof RepoNode) return this.repoChildren(node);
     if (node instanceof ConstructNode) {
       const changes = node.construct.branch ? [new ChangesNode(node)] : [];
-      return [...this.details(node), ...(await this.services(node)), ...changes];
+      const [details, services] = await Promise.all([this.details(node), this.services(node)]);
+      return [...details, ...services, ...changes];
     }
     if (node instanceof ChangesNode) return this.changes(node);
     return [];
@@ -175,7 +181,7 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
     return nodes;
   }
 
-  private details(node: ConstructNode): Node[] {
+  private async details(node: ConstructNode): Promise<Node[]> {
     const c = node.construct;
     const out: DetailNode[] = [];
     if (c.error) out.push(new DetailNode(node, "failed", c.error, "error", "error"));
@@ -188,12 +194,31 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
     }
     const agent = agentSummary(c);
     if (agent) {
-      out.push(new DetailNode(node, agent, c.opencode_session_id ?? "", "hubot", "agent"));
-      for (const id of c.agent?.pending_permissions ?? []) {
-        out.push(new DetailNode(node, "permission requested", id, "key", "permission", id));
+      // The state in the row; the session id (for a person to quote) in the tooltip.
+      out.push(new DetailNode(node, agent, "", "hubot", "agent", undefined, undefined, agentTooltip(c)));
+      const ids = c.agent?.pending_permissions ?? [];
+      const asked = ids.length ? await this.permissions(node) : new Map<string, PendingPermission>();
+      for (const id of ids) {
+        const p = asked.get(id);
+        // What the agent asks is the row; the request's id is only the tooltip's last line.
+        const label = p ? permissionText(p) : "permission requested";
+        const tooltip = p
+          ? `The agent asks for permission: ${permissionText(p)}\nrequest ${id}`
+          : `The agent asks for a permission (the server could not tell which)\nrequest ${id}`;
+        out.push(new DetailNode(node, label, "asks permission", "key", "permission", id, undefined, tooltip, p));
       }
     }
     return out;
+  }
+
+  /** The permissions the agent waits on, by id, as the server tells them (none if it cannot). */
+  private async permissions(node: ConstructNode): Promise<Map<string, PendingPermission>> {
+    try {
+      const r = await this.server.execute("synthetic.session.permissions", { root: node.root, ref: node.construct.id });
+      return new Map(r.pending.map((p) => [p.id, p]));
+    } catch {
+      return new Map(); // the rows then say a permission is asked, without what
+    }
   }
 
   /** The changed files, asked of the server now (the agent may have committed since). */
@@ -251,6 +276,7 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
     if (node instanceof DetailNode) {
       const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
       item.description = node.description;
+      if (node.tooltip) item.tooltip = node.tooltip;
       item.iconPath = new vscode.ThemeIcon(node.icon);
       item.contextValue = node.contextValue;
       return item;

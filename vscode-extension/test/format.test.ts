@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   agentSummary,
+  agentTooltip,
   aheadBehind,
+  permissionText,
   constructContext,
   constructDescription,
   constructTooltip,
@@ -150,4 +152,15 @@ test("consentDetail lists each item: its kind, where it is declared, what it run
     detail,
     "Service (service web of template t): npm run dev\nOpenCode config (opencode.json): OpenCode starts MCP servers db (npx db)",
   );
+});
+
+test("a permission reads as what the agent asks: the tool and its command, not its id", () => {
+  assert.equal(permissionText({ permission: "bash", patterns: ["echo x > x.txt"] }), "bash: echo x > x.txt");
+  assert.equal(permissionText({ permission: "edit", patterns: ["src/a.ts", "src/b.ts"] }), "edit: src/a.ts src/b.ts");
+  assert.equal(permissionText({ permission: "webfetch", patterns: [] }), "webfetch");
+});
+
+test("the agent row's tooltip holds the session id the row does not show", () => {
+  const c = construct({ opencode_session_id: "ses_db2e0207", agent: { state: "idle", pending_permissions: [] } });
+  assert.equal(agentTooltip(c), "agent idle\nOpenCode session ses_db2e0207");
 });

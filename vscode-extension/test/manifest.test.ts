@@ -24,6 +24,7 @@ const CREATE_OR_START = [
   "synthetic.newConstruct",
   "synthetic.openSession",
   "synthetic.sendPrompt",
+  "synthetic.sendDraft",
   "synthetic.approve",
   "synthetic.initConfig",
   "synthetic.startService",

@@ -195,6 +195,6 @@ declare module "@synthetic/config" {
   }
 
   /** Identity: returns the config, typed (Synthetic reads the file as data, never runs it). */
-  export function defineSyntheticConfig<T extends SyntheticConfig>(config: T): T;
+  export function defineSyntheticConfig(config: SyntheticConfig): SyntheticConfig;
   export default defineSyntheticConfig;
 }
