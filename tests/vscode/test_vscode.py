@@ -161,7 +161,7 @@ class Shots:
 @contextlib.contextmanager
 def code_server(
     tmp: Path, repo: Path, *, env_extra: dict[str, str] | None = None, trust: bool = False,
-    **overrides: Any,
+    fresh: bool = False, **overrides: Any,
 ) -> Iterator[str]:
     """A code-server with the extension installed, serving ``repo``; yields its URL.
 
@@ -205,6 +205,8 @@ def code_server(
         "update.mode": "none",
     }
     settings.update({k.replace("_", ".", 1): v for k, v in overrides.items()})
+    if fresh:  # a person's first start: no Synthetic setting at all
+        settings = {k: v for k, v in settings.items() if not k.startswith("synthetic.")}
     (data / "User" / "settings.json").write_text(json.dumps(settings))
     port = free_port()
     log = (tmp / "code-server.log").open("w")
@@ -457,13 +459,18 @@ def test_extension_in_code_server(tmp_path: Path) -> None:
         shot("consent")
         dialog.get_by_role("button", name="Allow and Run").click()
 
-        record = wait_for("the construct's TOML record", lambda: list(state.glob("*.toml")))
-        assert len(record) == 1
-        data = tomllib.loads(record[0].read_text())
+        def made() -> dict[str, Any] | None:
+            # The record is written first (spawning), then the worktree step adds
+            # its path: wait for both (records are replaced atomically).
+            files = list(state.glob("*.toml")) if state.exists() else []
+            assert len(files) <= 1, files
+            found = tomllib.loads(files[0].read_text()) if files else {}
+            return found if found.get("workspace_path") else None
+
+        data = wait_for("the construct's record with its worktree", made)
         assert data["name"] == "Fix login"
         assert data["template_id"] == "web-api"
         worktree = Path(data["workspace_path"])
-        # The record is written first (spawning), then the worktree is checked out.
         wait_for("the worktree's files", lambda: (worktree / ".git").exists()
                  and (worktree / "synthetic.config.ts").exists())
 
@@ -1027,3 +1034,44 @@ def test_cancelling_a_creation_from_its_notification_leaves_nothing(tmp_path: Pa
         assert git_out(repo, "worktree", "list").count("\n") == 0
         wait_for("the service to be gone", lambda: not [
             p for p in processes_running("slow.py") if marker in p], timeout=15)
+
+
+def test_a_fresh_profile_installs_its_own_server_in_one_click(tmp_path: Path) -> None:
+    """Issue 22, item 6: no setting at all, and `python3` on PATH without synthetic_ls:
+    the extension says so and offers to install the server it brings into an
+    environment of its own; one click, and the server runs (the view counts)."""
+    base = Path(getattr(sys, "_base_executable", sys.executable))
+    has_it = subprocess.run([str(base), "-I", "-c", "import synthetic_ls"],
+                            capture_output=True, timeout=60).returncode == 0
+    if has_it:
+        pytest.skip(f"{base} has synthetic_ls already: nothing to install")
+    artefacts = artefacts_folder() / "fresh"
+    repo = make_repo(tmp_path / "app", {"synthetic.config.ts": GOOD_CONFIG})
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(base)
+    venv_bin = str(Path(sys.executable).parent)
+    path = os.pathsep.join([str(bin_dir), *(p for p in os.environ["PATH"].split(os.pathsep)
+                                            if p != venv_bin)])
+    # pip's downloads from the set-up, reused (the profile's HOME is new).
+    cache = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
+    with (
+        code_server(tmp_path / "cs", repo, fresh=True,
+                    env_extra={"PATH": path, "PIP_CACHE_DIR": cache}) as url,
+        workbench(url, repo, artefacts / "failure-fresh.png") as page,
+    ):
+        shot = Shots(page, artefacts)
+        toast = page.locator(".notification-toast", has_text="synthetic-ls is not installed")
+        toast.wait_for()
+        shot("not-installed")
+        toast.get_by_role("button", name="Install the Language Server").click()
+        page.locator(".notification-toast", has_text="installing the language server").wait_for()
+        # pip installs the server and its libraries: minutes on a slow machine.
+        page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 0']").wait_for(
+            timeout=900_000)
+        shot("installed")
+    own = list((tmp_path / "cs" / "user-data").rglob("server-venv/bin/python"))
+    assert own, "no environment of the extension's own"
+    check = subprocess.run([str(own[0]), "-I", "-c", "import synthetic_ls, sys; print(sys.prefix)"],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0 and "server-venv" in check.stdout, check.stderr

@@ -19,7 +19,10 @@ let server: SyntheticServer | undefined;
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel("Synthetic", { log: true });
   const trace = vscode.window.createOutputChannel("Synthetic (LSP trace)");
-  server = new SyntheticServer(output, trace);
+  server = new SyntheticServer(output, trace, {
+    storage: context.globalStorageUri.fsPath,
+    extension: context.extensionPath,
+  });
   server.askConsent = askConsent;
   const tree = new ConstructsProvider(server);
   const doctor = new Doctor(server);

@@ -4,17 +4,20 @@
 // there at a version we fit.
 
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
 import * as vscode from "vscode";
 import { checkServerVersion, installAdvice } from "./version";
 import { getSettings } from "./settings";
 
 export interface Interpreter {
   command: string[];
-  source: "setting" | "python extension" | "PATH";
+  source: "setting" | "own environment" | "python extension" | "PATH";
 }
 
 export interface ServerCheck {
   ok: boolean;
+  /** The Python runs, but has no synthetic_ls: the extension can install its own. */
+  missing?: boolean;
   interpreter?: Interpreter;
   version?: string;
   /** What went wrong and exactly what to run, for the user. */
@@ -45,9 +48,15 @@ export async function onInterpreterChanged(listener: () => void): Promise<vscode
   return api?.environments?.onDidChangeActiveEnvironmentPath(() => listener());
 }
 
-export async function findInterpreter(resource?: vscode.Uri): Promise<Interpreter> {
+/**
+ * The Python to run the server with: the setting, else the extension's own
+ * environment (made by "Install the Language Server"), else the Python
+ * extension's interpreter, else python3 on PATH.
+ */
+export async function findInterpreter(resource?: vscode.Uri, own?: string): Promise<Interpreter> {
   const settings = getSettings(resource);
   if (settings.interpreter.length) return { command: settings.interpreter, source: "setting" };
+  if (own && fs.existsSync(own)) return { command: [own], source: "own environment" };
   const api = await pythonExtensionApi();
   const envs = api?.environments;
   if (envs) {
@@ -88,7 +97,7 @@ export async function checkServer(interpreter: Interpreter, env: NodeJS.ProcessE
       : missing
         ? `synthetic-ls is not installed for ${python} (from ${interpreter.source}). Run: ${installAdvice(python)}`
         : `"${python} -m synthetic_ls.lsp --version" failed: ${r.err.trim().split("\n").slice(-3).join(" ")}`;
-    return { ok: false, interpreter, problem };
+    return { ok: false, interpreter, problem, missing: missing && !notFound };
   }
   const v = checkServerVersion(r.out);
   if (!v.ok) return { ok: false, interpreter, version: v.version, problem: `${v.problem}. Run: ${installAdvice(python)}` };

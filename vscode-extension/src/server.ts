@@ -12,7 +12,11 @@ import {
   ServerOptions,
   State,
 } from "vscode-languageclient/node";
+import { bundledServer, installOwnServer, ownPython } from "./ownServer";
 import { checkServer, findInterpreter, ServerCheck } from "./python";
+
+/** The button that installs the server into the extension's own environment. */
+const INSTALL = "Install the Language Server";
 import { checkServerVersion, installAdvice } from "./version";
 import { consentItems, type ConsentItem } from "./format";
 import type { CommandName, CommandResults, PendingPermission } from "./model";
@@ -72,6 +76,8 @@ export class SyntheticServer implements vscode.Disposable {
   constructor(
     private readonly output: vscode.LogOutputChannel,
     private readonly traceOutput: vscode.OutputChannel,
+    /** The extension's storage and install folders: its own server environment lives there. */
+    private readonly paths?: { storage: string; extension: string },
   ) {}
 
   get running(): boolean {
@@ -91,7 +97,8 @@ export class SyntheticServer implements vscode.Disposable {
 
   private async start(): Promise<LanguageClient | undefined> {
     const settings = getSettings();
-    const interpreter = await findInterpreter(vscode.workspace.workspaceFolders?.[0]?.uri);
+    const own = this.paths ? ownPython(this.paths.storage) : undefined;
+    const interpreter = await findInterpreter(vscode.workspace.workspaceFolders?.[0]?.uri, own);
     const env: NodeJS.ProcessEnv = { ...process.env, ...settings.serverEnv };
     this.output.info(`Python: ${interpreter.command.join(" ")} (from ${interpreter.source})`);
     // -I (isolated): the server runs with the workspace as its folder, and a
@@ -147,7 +154,9 @@ export class SyntheticServer implements vscode.Disposable {
       // Only now, to say what to do: is the interpreter there, with the server?
       const check = await checkServer(interpreter, env);
       this.lastCheck = check;
-      this.tellProblem(check.ok ? `the language server did not start (${why}). See the "Synthetic" output.` : check.problem);
+      const canInstall = Boolean(check.missing && this.paths && bundledServer(this.paths.extension));
+      this.tellProblem(check.ok ? `the language server did not start (${why}). See the "Synthetic" output.` : check.problem,
+        canInstall ? () => this.installOwn(interpreter.command) : undefined);
       return undefined;
     }
     const info = client.initializeResult?.serverInfo;
@@ -172,15 +181,32 @@ export class SyntheticServer implements vscode.Disposable {
     return client;
   }
 
-  /** What stops the server, with what to do about it. */
-  private tellProblem(problem: string | undefined): void {
+  /** What stops the server, with what to do about it (and a one-click install, when it can). */
+  private tellProblem(problem: string | undefined, install?: () => Promise<void>): void {
     this.output.error(problem ?? "synthetic-ls cannot start");
+    const actions = install ? [INSTALL, "Open Settings", "Show Log"] : ["Open Settings", "Show Log"];
     void vscode.window
-      .showErrorMessage(`Synthetic: ${problem ?? "synthetic-ls cannot start"}`, "Open Settings", "Show Log")
+      .showErrorMessage(`Synthetic: ${problem ?? "synthetic-ls cannot start"}`, ...actions)
       .then((choice) => {
+        if (choice === INSTALL && install) void install();
         if (choice === "Open Settings") void vscode.commands.executeCommand("workbench.action.openSettings", "synthetic.interpreter");
         if (choice === "Show Log") this.output.show();
       });
+  }
+
+  /** Install the server the extension brings into its own environment, then start it. */
+  private async installOwn(python: string[]): Promise<void> {
+    if (!this.paths) return;
+    try {
+      const own = await installOwnServer(python, this.paths.storage, this.paths.extension, this.output);
+      this.output.info(`installed synthetic-ls for ${own}`);
+    } catch (err) {
+      this.output.error(`installing synthetic-ls: ${String(err)}`);
+      void vscode.window.showErrorMessage(`Synthetic: installing the language server failed: ${String(err)}`, "Show Log")
+        .then((choice) => choice === "Show Log" && this.output.show());
+      return;
+    }
+    await this.restart();
   }
 
   async stop(): Promise<void> {
