@@ -102,6 +102,16 @@ _python_argcomplete
 '''
 
 
+def _shell(name: str) -> str:
+    """The shell's path; where the suite must be whole (CI), a missing one fails."""
+    found = shutil.which(name)
+    if found is None:
+        if os.environ.get("SYNTHETIC_E2E_REQUIRED") == "1":
+            raise AssertionError(f"{name} is not installed (apt-get install {name})")
+        pytest.skip(f"{name} is not installed")
+    return found
+
+
 def _construct(repo: Path, env: dict[str, str]) -> str:
     proc = subprocess.run([sys.executable, "-m", "synthetic_ls.cli", "new", "shell-test",
                            "--no-worktree", "--json"], cwd=repo, env=env,
@@ -110,11 +120,7 @@ def _construct(repo: Path, env: dict[str, str]) -> str:
 
 
 def test_zsh_completes_a_construct_id(tmp_path: Path) -> None:
-    zsh = shutil.which("zsh")
-    if zsh is None:
-        if os.environ.get("SYNTHETIC_E2E_REQUIRED") == "1":
-            raise AssertionError("zsh is not installed (apt-get install zsh)")
-        pytest.skip("zsh is not installed")
+    zsh = _shell("zsh")
     repo = make_repo(tmp_path / "app", {"synthetic.config.ts": CONFIG})
     env = _env(tmp_path)
     cid = _construct(repo, env)
@@ -125,11 +131,7 @@ def test_zsh_completes_a_construct_id(tmp_path: Path) -> None:
 
 
 def test_fish_completes_a_construct_id(tmp_path: Path) -> None:
-    fish = shutil.which("fish")
-    if fish is None:
-        if os.environ.get("SYNTHETIC_E2E_REQUIRED") == "1":
-            raise AssertionError("fish is not installed (apt-get install fish)")
-        pytest.skip("fish is not installed")
+    fish = _shell("fish")
     repo = make_repo(tmp_path / "app", {"synthetic.config.ts": CONFIG})
     env = _env(tmp_path)
     cid = _construct(repo, env)
