@@ -1066,9 +1066,19 @@ def test_a_fresh_profile_installs_its_own_server_in_one_click(tmp_path: Path) ->
         shot("not-installed")
         toast.get_by_role("button", name="Install the Language Server").click()
         page.locator(".notification-toast", has_text="installing the language server").wait_for()
-        # pip installs the server and its libraries: minutes on a slow machine.
-        page.locator("div.statusbar-item[aria-label^='Synthetic constructs: 0']").wait_for(
-            timeout=900_000)
+        # pip installs the server and its libraries: minutes on a slow machine. A
+        # failure shows as an error naming the own environment: no need to wait more.
+        up = "div.statusbar-item[aria-label^='Synthetic constructs: 0']"
+
+        def outcome() -> str | None:
+            if page.locator(up).count():
+                return "up"
+            if page.locator(".notification-toast", has_text="own environment").count() or \
+                    page.locator(".notification-toast", has_text="failed").count():
+                return "failed"
+            return None
+
+        assert wait_for("the server from its own environment", outcome, timeout=900) == "up"
         shot("installed")
     own = list((tmp_path / "cs" / "user-data").rglob("server-venv/bin/python"))
     assert own, "no environment of the extension's own"

@@ -55,10 +55,12 @@ export async function installOwnServer(python: string[], storagePath: string, ex
     async (progress, token) => {
       progress.report({ message: `a Python environment in ${venv}` });
       output.info(`making ${venv} with ${python.join(" ")}`);
-      await run(python[0], [...python.slice(1), "-m", "venv", venv], token);
+      // -I: the person's PYTHONPATH (a checkout with an egg-info on it) must not make
+      // pip think the server is installed already, nor shadow what it installs.
+      await run(python[0], [...python.slice(1), "-I", "-m", "venv", venv], token);
       progress.report({ message: "synthetic-ls and its libraries (pip)" });
       output.info(`installing ${bundle.wheel} with ${bundle.requirements}`);
-      await run(own, ["-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", bundle.requirements, bundle.wheel], token);
+      await run(own, ["-I", "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", bundle.requirements, bundle.wheel], token);
     },
   );
   return own;
