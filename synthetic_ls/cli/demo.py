@@ -71,6 +71,16 @@ Next, on your own repository (with the offline model, or your provider after
 """
 
 
+def _constructs(repo: Path, env: dict[str, str]) -> list[str]:
+    """The ids of the demo repository's constructs (none when it cannot tell)."""
+    proc = subprocess.run([sys.executable, "-m", "synthetic_ls.cli", "ls", "--json"], cwd=repo,
+                          env=env, capture_output=True, text=True, timeout=60)
+    try:
+        return [c["id"] for c in json.loads(proc.stdout)["constructs"]]
+    except (ValueError, KeyError, TypeError):
+        return []
+
+
 def _fetch_service(say: Callable[[str], None], shown: dict[str, Any]) -> None:
     """Ask the construct's dev server for its page, to show that it serves."""
     import httpx
@@ -146,6 +156,13 @@ def run_demo(say: Callable[[str], None] = print) -> int:
         say(f"\ndemo: FAILED: {exc}")
         return 1
     finally:
+        # Whatever the demo made and did not remove (it stopped half-way: a failure,
+        # its output's reader gone), removed before its folder goes: no service of
+        # it may run on.
+        for cid in _constructs(repo, env):
+            subprocess.run([sys.executable, "-m", "synthetic_ls.cli", "rm", cid, "--yes",
+                            "--force", "--trust"], cwd=repo, env=env, capture_output=True,
+                           timeout=120)
         subprocess.run([sys.executable, "-m", "synthetic_ls.cli", "opencode", "stop"],
                        cwd=repo, env=env, capture_output=True, timeout=60)
         stop_model()
