@@ -709,8 +709,6 @@ def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
         # 3. Discard from the palette: the commits it would lose, confirmed; then
         # nothing of it stays open (its diff tab), and a notification says it went.
         dropped_row = page.locator(TREE_ROWS, has_text="Try idea")
-        dropped_row.click()  # expand
-        page.locator(TREE_ROWS, has_text="Changes").nth(1).wait_for()
 
         def its_changes() -> Any:
             # The "Changes" row right below "Try idea" (rows are in the DOM out of order).
@@ -721,6 +719,14 @@ def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
             below = sorted((i, r) for i, r in found if i > at)
             return below[0][1] if below else None
 
+        def opened() -> Any:
+            # Expand "Try idea" (again, if the reload after the landing folded it).
+            if dropped_row.get_attribute("aria-expanded") != "true":
+                dropped_row.locator(".monaco-tl-twistie").click()
+                return None
+            return its_changes()
+
+        wait_for("Try idea's Changes row", opened, every=1.0)
         b_md = page.locator(TREE_ROWS, has_text="b.md")
 
         def expanded() -> bool:
