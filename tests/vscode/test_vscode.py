@@ -703,8 +703,10 @@ def test_review_land_and_discard_in_code_server(tmp_path: Path) -> None:
         wait_for("the construct to be completed", lambda: tomllib.loads(
             record.read_text())["status"] == "completed")
         page.locator(".notification-toast", has_text="landed Fix readme into main").wait_for()
-        # The commit's progress ended with it: nothing says "Committing" any more.
-        assert not texts(page, ".notification-toast", "Committing")
+        # The commit's progress ends with it: nothing says "Committing" any more (its
+        # end may reach the window just after the landing's notification).
+        wait_for("the Committing progress to end",
+                 lambda: not texts(page, ".notification-toast", "Committing"))
 
         # 3. Discard from the palette: the commits it would lose, confirmed; then
         # nothing of it stays open (its diff tab), and a notification says it went.
