@@ -5,12 +5,7 @@ local health = vim.health
 
 local function sync_command(client, command, args)
   local params = { command = command, arguments = { args } }
-  local response
-  if vim.fn.has("nvim-0.11") == 1 then
-    response = client:request_sync("workspace/executeCommand", params, 10000)
-  else
-    response = client.request_sync("workspace/executeCommand", params, 10000)
-  end
+  local response = require("synthetic.rpc").request_sync(client, "workspace/executeCommand", params, 10000)
   if response == nil then
     return nil, "no answer within 10 s"
   end

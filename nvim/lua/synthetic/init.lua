@@ -187,12 +187,8 @@ function M.tell_running_opencode()
   for _, client in ipairs(vim.lsp.get_clients({ name = M.CLIENT_NAME })) do
     local root = client.root_dir or (client.config and client.config.root_dir)
     local params = { command = "synthetic.opencode.status", arguments = { { root = root } } }
-    local ok, response
-    if vim.fn.has("nvim-0.11") == 1 then
-      ok, response = pcall(client.request_sync, client, "workspace/executeCommand", params, 2000)
-    else
-      ok, response = pcall(client.request_sync, "workspace/executeCommand", params, 2000)
-    end
+    local ok, response = pcall(require("synthetic.rpc").request_sync, client,
+      "workspace/executeCommand", params, 2000)
     local status = ok and response and response.result or nil
     if type(status) == "table" and status.state == "running" then
       io.stderr:write(("Synthetic: the OpenCode server of %s keeps running (pid %s); "

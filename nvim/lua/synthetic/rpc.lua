@@ -16,6 +16,15 @@ function M.request(client, method, params, callback, bufnr)
   return client.request(method, params, handler, bufnr)
 end
 
+--- Send a request and wait for its answer (at most `timeout_ms`); the response
+--- table ({ err, result }), or nil when none came in time.
+function M.request_sync(client, method, params, timeout_ms)
+  if new_api then
+    return client:request_sync(method, params, timeout_ms)
+  end
+  return client.request_sync(method, params, timeout_ms)
+end
+
 --- Run a server command with one JSON object argument; `callback(err, result)`.
 function M.execute(client, command, args, callback)
   return M.request(client, "workspace/executeCommand", {

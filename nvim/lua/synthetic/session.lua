@@ -395,12 +395,8 @@ function M.complete(arglead)
     return {}
   end
   local params = { command = "synthetic.construct.list", arguments = { { root = root, inspect = false } } }
-  local ok, response = pcall(function()
-    if vim.fn.has("nvim-0.11") == 1 then
-      return client:request_sync("workspace/executeCommand", params, 3000)
-    end
-    return client.request_sync("workspace/executeCommand", params, 3000)
-  end)
+  local ok, response = pcall(require("synthetic.rpc").request_sync, client,
+    "workspace/executeCommand", params, 3000)
   if not ok or response == nil or response.err or type(response.result) ~= "table" then
     return {}
   end
