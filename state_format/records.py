@@ -186,6 +186,15 @@ class Construct(Record):
         "a branch it found (an imported worktree's), which it never deletes. Absent in records "
         "written before: then a branch is Synthetic's when its name ends in the construct's id.",
     )
+    isolation: str | None = Field(
+        default=None,
+        description="Where the construct's agent and services run when its template isolates "
+        "them: `bubblewrap` or `container` (then `isolation_image` names the image). Absent: "
+        "as the person, on this machine.",
+    )
+    isolation_image: str | None = Field(
+        default=None, description="The container image of a `container` construct."
+    )
     error: str | None = Field(
         default=None,
         description="While status is error after a failed creation kept on request: which "

@@ -180,6 +180,9 @@ _CODES = (
               "namespace; it cannot be stopped from here.", "Stop it there."),
     ErrorCode("docker-unavailable", _F, "The docker command or its engine cannot be used.",
               "Install docker, or start its engine."),
+    ErrorCode("sandbox-unavailable", _F, "An isolated construct's sandbox cannot be made "
+              "here (no `bwrap`, or it cannot run).",
+              "Install bubblewrap (`apt install bubblewrap`), or drop the template's `isolation`."),
     ErrorCode("no-free-port", _F, "No free TCP port could be found for a request.",
               "Free some ports, or change the preferred ports."),
     # -- agent sessions and OpenCode ------------------------------------------------------

@@ -26,6 +26,7 @@ def check_config(config: SyntheticConfig, validator: Validator) -> None:
         _check_port_services(template, validator)
         _check_port_env_names(template, validator)
         _check_prompt_services(template, shared, validator, services_used)
+        _check_isolation(template, validator)
 
 
 def _prompt_entries(located: object, key: str) -> list[tuple[str, Span]]:
@@ -120,6 +121,29 @@ def _check_worktree_root(config: SyntheticConfig, validator: Validator) -> None:
         "`git status`, and file watchers and test runners would walk into it. Use a folder "
         f'outside it, e.g. "../{excerpt(name)}.worktrees", or leave it unset for that default.',
     )
+
+
+def _check_isolation(template: Template, validator: Validator) -> None:
+    # A container needs exactly one source of its image; bubblewrap takes none.
+    isolation = template.isolation
+    if isolation is None:
+        return
+    span = validator.field_span(isolation, "runtime") or validator.field_span(
+        template, "isolation")
+    if span is None:
+        return
+    given = [k for k in ("image", "devcontainer") if getattr(isolation, k)]
+    if isolation.runtime == "container" and len(given) != 1:
+        message = ("`isolation` with `runtime: \"container\"` needs an `image` (e.g. "
+                   '"node:22") or a `devcontainer` (e.g. ".devcontainer/devcontainer.json")'
+                   if not given else "`isolation` takes an `image` or a `devcontainer`, not both")
+        validator.rep.error(Code.ISOLATION_IMAGE, span, message)
+    elif isolation.runtime == "bubblewrap" and given:
+        validator.rep.error(
+            Code.ISOLATION_IMAGE, span,
+            f"`isolation` with `runtime: \"bubblewrap\"` uses the machine's own files: "
+            f"`{given[0]}` is for `runtime: \"container\"`",
+        )
 
 
 def _inside_checkout(root: str, repo_root: Path | None) -> bool:

@@ -69,6 +69,7 @@ class Code(StrEnum):
     # Advice (warnings): accepted, but would misbehave
     NO_TEMPLATES = "no-templates"
     WORKTREE_ROOT_INSIDE_REPO = "worktree-root-inside-repo"
+    ISOLATION_IMAGE = "isolation-image"
     BRANCH_PREFIX_NO_SLASH = "branch-prefix-no-slash"
 
 

@@ -287,6 +287,28 @@ class Agent(_Model):
     agent_id: str | None = Field(default=None, description="OpenCode agent to use (e.g. `build`).")
 
 
+class Isolation(_Model):
+    """Run the construct's agent (its OpenCode server) and its services in a sandbox.
+
+    ``bubblewrap``: no image, starts at once; the root read-only, the worktree
+    writable, the person's home, the state folder, the main checkout and the
+    other constructs' worktrees hidden. ``container``: the same, in a container
+    from ``image`` or from a ``devcontainer.json``, on the local Docker engine.
+    """
+
+    runtime: Literal["bubblewrap", "container"] = Field(
+        description="`bubblewrap` (a sandbox with no image) or `container` (Docker)."
+    )
+    image: str | None = Field(
+        default=None, description="Container image (`container` only; or `devcontainer`)."
+    )
+    devcontainer: Annotated[str, RepoPath(glob=False, must_match=True)] | None = Field(
+        default=None,
+        description="A `devcontainer.json` whose `image` the container uses "
+        "(`container` only; or `image`).",
+    )
+
+
 class Template(_Model):
     """A kind of construct: its prompts, services, ports, environment and agent."""
 
@@ -332,6 +354,11 @@ class Template(_Model):
     ports: list[TemplatePort] = Field(
         default_factory=list,
         description="Template-level port requests (older shape): {name, preferred, port, service}.",
+    )
+    isolation: Isolation | None = Field(
+        default=None,
+        description="Run the agent and services in a sandbox: "
+        '`{ runtime: "bubblewrap" }` or `{ runtime: "container", image: "..." }`.',
     )
     review_on_idle: bool = Field(
         default=False,

@@ -218,21 +218,38 @@ def poll_agents(ctx: Context, constructs: Sequence[Construct]) -> dict[str, Agen
     """
     from synthetic_ls.consent.gate import checker
     from synthetic_ls.opencode.server import running_server
-    from synthetic_ls.provision.consent_items import of_agent_folder
+    from synthetic_ls.sandbox import agent_server
 
     with_session = [c for c in constructs if c.opencode_session_id and c.workspace_path]
     if not with_session:
         return {}
     nobody = AgentInfo("unknown")  # frozen: one serves every construct
     unknown = {c.id: nobody for c in with_session}
-    server = running_server(ctx.store, ctx.config_as_read)
-    if server is None:
-        return unknown
-    found: dict[str, AgentInfo] = {}
     allowed = checker(ctx.root)
+    found: dict[str, AgentInfo] = {}
+    # Each isolated construct's agent has its own server (in its sandbox);
+    # the others share the repository's.
+    shared = [c for c in with_session if not c.isolation]
+    if shared:
+        server = running_server(ctx.store, ctx.config_as_read)
+        if server is not None:
+            found.update(_ask(server, shared, allowed))
+    for c in with_session:
+        if c.isolation:
+            own = agent_server.running(ctx.store, c.id)
+            if own is not None:
+                found.update(_ask(own, [c], allowed))
+    return {**unknown, **found}
+
+
+def _ask(server: Any, constructs: list[Construct], allowed: Any) -> dict[str, AgentInfo]:
+    """What ``server`` says the agents of ``constructs`` do; nothing when it does not answer."""
+    from synthetic_ls.provision.consent_items import of_agent_folder
+
+    found: dict[str, AgentInfo] = {}
     try:
         with server.client(timeout=POLL_TIMEOUT) as client:
-            for directory, group in _by_directory(with_session).items():
+            for directory, group in _by_directory(constructs).items():
                 if not allowed(of_agent_folder(directory)):
                     # Asking about the folder would make OpenCode load code in it
                     # (changed since it was allowed): a read runs nothing.
@@ -253,8 +270,8 @@ def poll_agents(ctx: Context, constructs: Sequence[Construct]) -> dict[str, Agen
                         state = IDLE
                     found[c.id] = AgentInfo(state, pending)
     except OpenCodeError:
-        return unknown
-    return {**unknown, **found}
+        return {}
+    return found
 
 
 def _by_directory(constructs: Iterable[Construct]) -> dict[str, list[Construct]]:

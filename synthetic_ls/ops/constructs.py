@@ -345,6 +345,10 @@ def _new_creation(ctx: Context, options: CreateOptions) -> tuple[Creation, Statu
         updated_at=now,
         # `--no-agent` is remembered: a worktree added later gets no session either.
         no_agent=True if options.agent is False else None,
+        # Where its agent and services run is fixed at creation: a template
+        # changed later never moves a running construct out of its sandbox.
+        isolation=template.isolation.runtime if template.isolation else None,
+        isolation_image=template.isolation.image if template.isolation else None,
     )
     settings = CreateSettings(
         from_ref=options.from_ref,

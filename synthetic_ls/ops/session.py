@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
@@ -228,7 +229,9 @@ def session_target(
     ctx.require_consent(of_agent_folder(construct.workspace_path),
                         doing=f"reaching the agent of {construct.id}")
     template = ctx.template_of(construct.template_id)
-    if start:
+    if construct.isolation:
+        server = _isolated_server(ctx, construct, start)
+    elif start:
         server = ctx.opencode
     else:
         found = running_server(store, ctx.config_result.config)
@@ -241,6 +244,33 @@ def session_target(
             )
         server = found
     return SessionTarget(construct, server, agent_spec(ctx.config, template))
+
+
+def _isolated_server(ctx: Context, construct: Construct, start: bool) -> ServerInfo:
+    """An isolated construct's own server (started in its sandbox when ``start``)."""
+    from synthetic_ls.sandbox import agent_server
+
+    if start:
+        from synthetic_ls.provision.work import Work
+
+        return Work(ctx, construct, ctx.template_of(construct.template_id)).opencode
+    found = agent_server.running(ctx.store, construct.id)
+    if found is None:
+        raise ServerStoppedError(
+            f"the sandboxed OpenCode server of {construct.id} is not running, so its session "
+            "cannot be read; `session open` and `session send` start it",
+            fields={"construct": construct.id},
+        )
+    return found
+
+
+def _server_state(store: StateStore, construct: Construct) -> Path:
+    """The folder whose ``opencode/`` records the construct's server."""
+    if construct.isolation:
+        from synthetic_ls.sandbox.plan import sandbox_dir
+
+        return sandbox_dir(store.local_dir, construct.id)
+    return store.local_dir
 
 
 def _persist(store: StateStore, session_id: str, state: str) -> None:
@@ -317,7 +347,8 @@ def open_session(store: StateStore, ref: str, *, consent: Consent = NOBODY) -> O
     if target.server.password:
         env["OPENCODE_SERVER_PASSWORD"] = target.server.password
         source = (
-            shlex.quote(str(password_path(store.local_dir))) if target.server.managed
+            shlex.quote(str(password_path(_server_state(store, target.construct))))
+            if target.server.managed
             else "\"$SYNTHETIC_OPENCODE_PASSWORD\""
         )
         prefix = f"$(cat {source})" if target.server.managed else source

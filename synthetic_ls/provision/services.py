@@ -181,7 +181,7 @@ def run_template_setup(work: Work) -> None:
                              doing=f"setting up {work.construct.id}")
     construct = work.construct
     env = environment(construct, template, allocations(work.store, construct.id))
-    work.ctx.runner.run_commands(
+    work.runner.run_commands(
         template.setup,
         cwd=_worktree(construct),
         env=env.full,
@@ -233,13 +233,13 @@ def begin_service(
         if not cwd.is_dir():
             raise InvalidInputError(f"{where}'s cwd {cwd} is not a folder in the worktree")
         if setup and service.setup:
-            work.ctx.runner.run_commands(
+            work.runner.run_commands(
                 [service_process.substitute(c, env.full, cdir, f"{where}'s setup")
                  for c in service.setup],
                 cwd=cwd, env=env.full, log=log, what=f"{where} setup", on_start=work.record_group,
                 cancelled=work.cancelled,
             )
-        launched = work.ctx.runner.launch(command, cwd=cwd, env=env.full, log=log)
+        launched = work.runner.launch(command, cwd=cwd, env=env.full, log=log)
         owner = launched.owner
         try:
             work.record_group(owner.pid)
@@ -385,7 +385,7 @@ def _teardown(work: Work) -> list[str]:
         return ["did not run the teardown: it is not allowed (see `synthetic trust`)"]
     try:
         env = environment(construct, template, allocations(work.store, construct.id))
-        work.ctx.runner.run_commands(
+        work.runner.run_commands(
             template.teardown, cwd=root, env=env.full, log=setup_log(work.store, construct.id),
             what="teardown", on_start=work.record_group,
         )

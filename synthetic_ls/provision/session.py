@@ -160,8 +160,12 @@ class SessionResource(Resource[SessionMade]):
 
         Asked outside any repository folder (nothing of the repository is loaded
         before consent); a repository whose own OpenCode config may add the
-        provider is checked again in the worktree, before the session.
+        provider is checked again in the worktree, before the session. An
+        isolated construct's server starts in its sandbox, which needs the
+        worktree: its model is checked at the session step.
         """
+        if work.construct.isolation:
+            return
         with work.ctx.opencode.client() as client:
             providers = client.providers()
         try:
@@ -183,7 +187,7 @@ class SessionResource(Resource[SessionMade]):
         directory = _directory(work)
         if not directory or not Path(directory).is_dir() or not _agent_allowed(work, directory):
             return  # the session step asks (or refuses) before OpenCode serves the folder
-        server = work.ctx.opencode  # found in this thread: the creation is not shared
+        server = work.opencode  # found in this thread: the creation is not shared
         spec = agent_spec(work.config, work.template)
 
         def check() -> AgentSpec:
@@ -208,12 +212,12 @@ class SessionResource(Resource[SessionMade]):
             if ahead is not None:
                 spec = ahead.result()  # raises what the check in the worktree found
             else:
-                with work.ctx.opencode.client() as client:
+                with work.opencode.client() as client:
                     spec = resolve_model(
                         agent_spec(work.config, work.template),
                         client.providers(directory=_directory(work)),
                     )
-        with work.ctx.opencode.client() as client:
+        with work.opencode.client() as client:
             session = client.create_session(
                 _directory(work), title=work.construct.name, provider_id=spec.provider_id,
                 model_id=spec.model_id, agent=spec.agent_id,
@@ -226,6 +230,11 @@ class SessionResource(Resource[SessionMade]):
 
     def undo(self, work: Work) -> list[str]:
         """Delete the recorded session and any other session in the worktree folder."""
+        if work.construct.isolation:
+            # Its sessions live in its sandbox's home: they go with the sandbox.
+            from synthetic_ls.sandbox.agent_server import remove
+
+            return remove(work.store, work.construct.id)
         directory = _directory(work)
         recorded = work.construct.opencode_session_id
         if not directory and recorded is None:
@@ -242,8 +251,9 @@ class SessionResource(Resource[SessionMade]):
 
     def preflight_release(self, work: Release) -> None:
         """Refuse before anything changes when the session must go but no server answers."""
-        if work.settings.keep_session or not work.construct.opencode_session_id:
-            return
+        if (work.settings.keep_session or not work.construct.opencode_session_id
+                or work.construct.isolation):
+            return  # an isolated construct's sessions go with its sandbox: no server needed
         try:
             with work.ctx.opencode.client() as client:
                 client.health()
@@ -257,6 +267,14 @@ class SessionResource(Resource[SessionMade]):
     def release(self, work: Release) -> list[str]:
         """Delete the session, or keep it when asked to (``--keep-session``)."""
         sid = work.construct.opencode_session_id
+        if work.construct.isolation:
+            from synthetic_ls.sandbox.agent_server import remove, stop
+
+            notes = (stop(work.store, work.construct.id) if work.settings.keep_session
+                     else remove(work.store, work.construct.id))
+            if sid and not work.settings.keep_session:
+                work.update(opencode_session_id=None)
+            return notes
         if not sid:
             return []
         if work.settings.keep_session:
@@ -274,7 +292,9 @@ class SessionResource(Resource[SessionMade]):
 
         Only when a server is already running: the doctor never starts one.
         """
-        with_session = [c for c in survey.constructs if c.opencode_session_id]
+        # An isolated construct's session is on its own server, not this one.
+        with_session = [c for c in survey.constructs
+                        if c.opencode_session_id and not c.isolation]
         server = running_server(survey.store, survey.config) if with_session else None
         if server is None:
             return []

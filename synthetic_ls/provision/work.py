@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from synthetic_ls.config import SyntheticConfig, Template
     from synthetic_ls.git.repo import GitRepo
     from synthetic_ls.git.worktree_admin import WorktreeEntry
+    from synthetic_ls.opencode.server import ServerInfo
     from synthetic_ls.provision.lifecycle import Resource
+    from synthetic_ls.runtime.runner import Runner
 
 R = TypeVar("R")
 
@@ -77,6 +79,32 @@ class Work(InContext):
         """Write ``fields`` to the record (None removes a key) and refresh :attr:`construct`."""
         self.construct = self.store.update(Construct, self.construct.id, lambda _c: fields)
         return self.construct
+
+    @property
+    def runner(self) -> Runner:
+        """Where this construct's commands run: its sandbox when isolated, else the context's."""
+        if self.construct.isolation == "bubblewrap" and self.construct.workspace_path:
+            from synthetic_ls.sandbox.agent_server import plan_of
+            from synthetic_ls.sandbox.runner import SandboxRunner
+
+            return SandboxRunner(plan_of(self.store, self.ctx.root, self.construct))
+        return self.ctx.runner
+
+    @property
+    def opencode(self) -> ServerInfo:
+        """The OpenCode server of this construct's agent (it may start one).
+
+        An isolated construct has its own, in its sandbox
+        (:mod:`synthetic_ls.sandbox.agent_server`); the others share the
+        repository's (:attr:`Context.opencode`).
+        """
+        if self.construct.isolation and self.construct.workspace_path:
+            from synthetic_ls.opencode.server import START_TIMEOUT
+            from synthetic_ls.sandbox.agent_server import ensure
+
+            with self.ctx.waiting("the sandboxed OpenCode server to start", START_TIMEOUT):
+                return ensure(self.store, self.ctx.root, self.construct)
+        return self.ctx.opencode
 
     def record_group(self, pgid: int) -> None:
         """Journal a child process group, so recovery can end it before undoing its work."""

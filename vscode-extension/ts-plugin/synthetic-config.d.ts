@@ -70,6 +70,23 @@ declare module "@synthetic/config" {
     readyTimeoutMs?: number | null;
   }
 
+  /**
+   * Run the construct's agent (its OpenCode server) and its services in a sandbox.
+   * 
+   * ``bubblewrap``: no image, starts at once; the root read-only, the worktree
+   * writable, the person's home, the state folder, the main checkout and the
+   * other constructs' worktrees hidden. ``container``: the same, in a container
+   * from ``image`` or from a ``devcontainer.json``, on the local Docker engine.
+   */
+  export interface Isolation {
+    /** `bubblewrap` (a sandbox with no image) or `container` (Docker). */
+    runtime: "bubblewrap" | "container";
+    /** Container image (`container` only; or `devcontainer`). */
+    image?: string | null;
+    /** A `devcontainer.json` whose `image` the container uses (`container` only; or `image`). */
+    devcontainer?: string | null;
+  }
+
   /** How to reach OpenCode and which model to use by default. */
   export interface OpenCode {
     /** URL of an OpenCode server to use (e.g. `http://127.0.0.1:4096`); when unset, Synthetic starts and manages one per repository. */
@@ -156,6 +173,8 @@ declare module "@synthetic/config" {
     includePatterns?: readonly string[];
     /** Template-level port requests (older shape): {name, preferred, port, service}. */
     ports?: readonly TemplatePort[];
+    /** Run the agent and services in a sandbox: `{ runtime: "bubblewrap" }` or `{ runtime: "container", image: "..." }`. */
+    isolation?: Isolation | null;
     /** Move a construct to `reviewing` (instead of `ready`) when its agent finishes a turn well. */
     reviewOnIdle?: boolean;
   }

@@ -1,0 +1,222 @@
+"""An isolated construct's own OpenCode server, running inside its sandbox.
+
+Every tool the agent calls runs in the process that calls it: for the
+agent's commands to be sandboxed, its server must be. So an isolated
+construct does not use the repository's shared server: at its session step,
+``opencode serve`` starts in the construct's sandbox (:mod:`.bubblewrap`),
+rooted at its worktree, on a free port of 127.0.0.1, with a password of its
+own. The editors and the CLI reach it as they reach the shared server: the
+record is ``<state>/sandboxes/<id>/opencode/server.toml`` and ``password``,
+in the same format as the repository's (:mod:`synthetic_ls.runtime.opencode_record`),
+outside the sandbox's view.
+
+Inside, the agent cannot use that password to answer its own permission
+requests: its commands run through a shell that drops the variable
+(``shell/bash``, the server's ``SHELL``), the server is the PID namespace's
+first process (no reaper holds its environment), and a plugin loaded before
+any tool runs (``guard.js``) makes the server undumpable, so its
+``/proc/<pid>/environ`` and memory are closed to the agent's commands.
+
+The server ends with the construct (its removal, or the undo of its
+creation); it also carries the construct's tag
+(:mod:`synthetic_ls.runtime.tagged`), so a leftover is found like any of the
+construct's processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from state_format.errors import StateError
+from state_format.owner import Liveness, Owner
+from state_format.protocol import StateStore
+from state_format.records import Construct
+from synthetic_ls.opencode.client import OpenCodeError
+from synthetic_ls.opencode.server import START_FAILED, START_TIMEOUT, ServerInfo, find_binary
+from synthetic_ls.runtime.groups import end_group
+from synthetic_ls.runtime.opencode_record import (
+    ServerRecord,
+    log_path,
+    read_password,
+    read_server,
+    remove_server,
+    server_lock,
+    write_server,
+)
+from synthetic_ls.sandbox.bubblewrap import bwrap_argv
+from synthetic_ls.sandbox.plan import SandboxPlan, plan_for, sandbox_dir
+
+HERE = Path(__file__).resolve().parent
+GUARD = HERE / "guard.js"
+SHELL = HERE / "shell" / "bash"
+
+
+def is_isolated(construct: Construct) -> bool:
+    """Whether the construct's agent runs in a sandbox of its own."""
+    return bool(construct.isolation)
+
+
+def other_worktrees(checkout: Path, mine: Path) -> list[Path]:
+    """Every worktree of the repository but ``mine`` and the main checkout (read from git)."""
+    out = subprocess.run(
+        ["git", "-C", str(checkout), "worktree", "list", "--porcelain", "-z"],
+        capture_output=True, stdin=subprocess.DEVNULL, check=False,
+    ).stdout.decode("utf-8", "surrogateescape")
+    found = [Path(f[len("worktree "):]) for f in out.split("\0") if f.startswith("worktree ")]
+    skip = {mine.resolve(), checkout.resolve()}
+    return [p for p in found if p.resolve() not in skip]
+
+
+def plan_of(store: StateStore, checkout: Path, construct: Construct) -> SandboxPlan:
+    """The construct's sandbox (it must have a worktree)."""
+    mine = Path(construct.workspace_path or "")
+    return plan_for(store.local_dir, checkout, construct, other_worktrees(checkout, mine))
+
+
+def _folder(store: StateStore, construct_id: str) -> Path:
+    return sandbox_dir(store.local_dir, construct_id)
+
+
+def running(store: StateStore, construct_id: str) -> ServerInfo | None:
+    """The construct's server when it runs; a read: starts nothing, writes nothing."""
+    folder = _folder(store, construct_id)
+    try:
+        record = read_server(folder)
+    except StateError:
+        return None
+    if record is None or record.owner.liveness() is not Liveness.ALIVE:
+        return None
+    return ServerInfo(record.url, read_password(folder), True, record.owner.pid, reused=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _config_content(home: Path) -> str:
+    """The person's ``OPENCODE_CONFIG_CONTENT`` (their providers) with the guard plugin added."""
+    try:
+        config = json.loads(os.environ.get("OPENCODE_CONFIG_CONTENT") or "{}")
+    except ValueError:
+        config = {}
+    if not isinstance(config, dict):
+        config = {}
+    plugins = config.get("plugin")
+    config["plugin"] = [f"file://{home / '.synthetic' / 'guard.js'}",
+                        *(plugins if isinstance(plugins, list) else [])]
+    return json.dumps(config)
+
+
+def _environment(plan: SandboxPlan, password: str) -> dict[str, str]:
+    """What the server starts with: nothing of the person's environment but PATH and locale."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ", "TERM")}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.update({
+        "HOME": str(plan.home),
+        "SHELL": str(plan.home / ".synthetic" / "bin" / "bash"),
+        "OPENCODE_DISABLE_MODELS_FETCH": "1",
+        "OPENCODE_CONFIG_CONTENT": _config_content(plan.home),
+        "OPENCODE_SERVER_PASSWORD": password,
+        # Its tag (synthetic_ls.runtime.tagged): a leftover is found as the construct's.
+        "SYNTHETIC_CONSTRUCT_ID": plan.construct_id,
+        "SYNTHETIC_CONSTRUCT_DIR": str(plan.worktree),
+    })
+    return env
+
+
+def server_argv(plan: SandboxPlan, binary: str, port: int) -> list[str]:
+    """``bwrap ... -- opencode serve --hostname 127.0.0.1 --port PORT`` for ``plan``."""
+    real = Path(os.path.realpath(binary))
+    shown = [(GUARD, plan.home / ".synthetic" / "guard.js"),
+             (SHELL, plan.home / ".synthetic" / "bin" / "bash"),
+             (real, real)]
+    return bwrap_argv(plan, [str(real), "serve", "--hostname", "127.0.0.1", "--port", str(port)],
+                      server=True, read_only=shown)
+
+
+def ensure(store: StateStore, checkout: Path, construct: Construct) -> ServerInfo:
+    """The construct's server: the running one, or a new one started in its sandbox."""
+    folder = _folder(store, construct.id)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with server_lock(folder, timeout=START_TIMEOUT + 15.0):
+        found = running(store, construct.id)
+        if found is not None:
+            return found
+        return _start(store, checkout, construct)
+
+
+def _start(store: StateStore, checkout: Path, construct: Construct) -> ServerInfo:
+    folder = _folder(store, construct.id)
+    stop(store, construct.id)  # what a dead one left
+    plan = plan_of(store, checkout, construct)
+    password = secrets.token_urlsafe(24)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = log_path(folder)
+    argv = server_argv(plan, find_binary(), port)
+    with open(log, "ab") as out:
+        try:
+            proc = subprocess.Popen(
+                argv, cwd=plan.worktree, env=_environment(plan, password),
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as err:
+            raise OpenCodeError(f"could not run bwrap: {err.strerror}", code=START_FAILED
+                                ) from None
+    try:
+        started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        write_server(folder, ServerRecord(url, Owner.of(proc.pid), started_at, str(log), ""),
+                     password)
+    except BaseException:
+        end_group(proc.pid)
+        raise
+    info = ServerInfo(url, password, True, proc.pid)
+    try:
+        with info.client() as client:
+            client.wait_healthy(within=START_TIMEOUT)
+    except OpenCodeError as err:
+        end_group(proc.pid)
+        with contextlib.suppress(StateError):
+            remove_server(folder)
+        raise OpenCodeError(
+            f"the sandboxed opencode serve of {construct.id} did not become healthy: {err} "
+            f"(see {log})", code=START_FAILED, url=url, log=str(log),
+        ) from None
+    return info
+
+
+def stop(store: StateStore, construct_id: str) -> list[str]:
+    """End the construct's server (its whole sandbox) and remove its record."""
+    folder = _folder(store, construct_id)
+    try:
+        record = read_server(folder)
+    except StateError:
+        record = None
+    notes: list[str] = []
+    if record is not None:
+        if record.owner.liveness() is Liveness.ALIVE:
+            end_group(record.owner.pid, grace=2.0)
+            notes.append(f"stopped the sandboxed OpenCode server of {construct_id}")
+        remove_server(folder)
+    return notes
+
+
+def remove(store: StateStore, construct_id: str) -> list[str]:
+    """Stop the server and delete the construct's sandbox folder (its home, its sessions)."""
+    notes = stop(store, construct_id)
+    folder = _folder(store, construct_id)
+    if folder.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        notes.append(f"removed the sandbox folder of {construct_id}")
+    return notes
