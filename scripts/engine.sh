@@ -11,6 +11,9 @@
 # `start` started are kept in $SYNTHETIC_ENGINE_DIR (default
 # /tmp/synthetic-engine); `stop` ends only that pid, so an engine that
 # was running before `start` (someone else's) is never stopped.
+# SYNTHETIC_DOCKERD_EXTRA adds dockerd options (word-split), e.g. its own
+# --host, --data-root, --exec-root and --pidfile to try this script beside
+# another engine (with DOCKER_HOST naming that --host).
 set -euo pipefail
 
 state=${SYNTHETIC_ENGINE_DIR:-/tmp/synthetic-engine}
@@ -42,8 +45,9 @@ start() {
         mkdir -p "$state"
         # Detached (its own session), so that it outlives this script; its
         # output goes to its own log file.
+        # shellcheck disable=SC2086  # word-split on purpose
         setsid dockerd --bridge=none --iptables=false --ip-masq=false \
-            >"$state/dockerd.log" 2>&1 </dev/null &
+            ${SYNTHETIC_DOCKERD_EXTRA:-} >"$state/dockerd.log" 2>&1 </dev/null &
         echo $! >"$pidfile"
     fi
     local deadline=$((SECONDS + start_deadline))
