@@ -169,7 +169,6 @@ def cmd_logs(args: argparse.Namespace) -> int:
             f"the containers of a compose project are followed with `docker logs -f "
             f"CONTAINER` (service {result.service}'s are listed above)", code="usage")
     offset = None
-    offset = None
     while True:
         data, offset = follow_log(store, result, offset)
         if data:

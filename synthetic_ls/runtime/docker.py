@@ -407,7 +407,9 @@ def follow_argv(record: Service) -> list[str] | None:
 
 
 def _remove_volumes(*filters: str) -> list[str]:
-    argv = ["volume", "ls", "-q"]
+    """Remove the volumes matching ``filters`` that no container uses any more (one
+    another service of the construct still has goes with that service's removal)."""
+    argv = ["volume", "ls", "-q", "--filter", "dangling=true"]
     for spec in filters:
         argv += ["--filter", spec]
     listed = _docker(argv, timeout=60)

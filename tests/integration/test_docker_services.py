@@ -156,6 +156,23 @@ def test_docker_service_runs_on_its_host_port_and_stops(tmp_path: Path, engine: 
     assert f"web ready on {port} (hello)" in logged()
     wait_until(lambda: any("hello.txt" in line for line in logged()),
                what="the request in the container's log")
+    # -f follows the container's output: a request made now shows up.
+    followed = tmp_path / "followed.txt"
+    with followed.open("w") as out:
+        follower = subprocess.Popen(
+            [PY, "-m", "synthetic_ls", "services", "logs", "-f", "-n", "1", cid, "web"],
+            cwd=repo, env=env(tmp_path), stdin=subprocess.DEVNULL, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        def requested_later() -> bool:
+            _get(port, "/later.txt")
+            return "/later.txt" in followed.read_text()
+
+        wait_until(requested_later, what="the followed log showing a new request")
+    finally:
+        os.killpg(follower.pid, signal.SIGKILL)
+        follower.wait(timeout=60)
 
     stopped = synthetic(repo, tmp_path, "services", "stop", cid, "web", "--json")
     assert stopped.returncode == 0, stopped.stderr
@@ -313,7 +330,11 @@ def test_no_engine_fails_early_and_leaves_nothing(tmp_path: Path, engine: Cleanu
     assert "no Docker engine is reachable" in error["message"]
     assert str(nowhere) in error["message"]  # docker's own words: where it looked
     assert json.loads(synthetic(repo, tmp_path, "ls", "--json").stdout)["constructs"] == []
-    assert not list((tmp_path / "wt").glob("*/*")) if (tmp_path / "wt").exists() else True
+    worktrees = tmp_path / "wt"
+    assert not worktrees.exists() or not any(worktrees.iterdir())
+    branches = subprocess.run(["git", "branch", "--list", "synthetic/*"], cwd=repo,
+                              capture_output=True, text=True, check=True).stdout
+    assert branches == ""
     assert labelled("ps", f"synthetic.state={state_dir(repo)}") == []
     assert not list((state_dir(repo) / "services").glob("*.toml"))
     # Without any docker on PATH at all, the message says so.
