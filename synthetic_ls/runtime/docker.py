@@ -4,7 +4,9 @@ Names come from the construct id, so two constructs never share a container:
 a ``docker`` service runs as container ``synthetic-<construct id>-<service>``
 and its named volumes are prefixed the same way (``pgdata`` becomes
 ``synthetic-<construct id>-pgdata``: two constructs' databases must not share
-files). A ``compose`` service is the project ``synthetic-<construct id>``.
+files). A ``compose`` service is the project ``synthetic-<construct id>``, run
+by ``docker compose`` where that plugin answers, else by ``docker-compose``
+(Debian's 1.29): :func:`compose_command`.
 
 **Host networking only.** Every container runs with ``--network host`` (a
 compose project through a generated override file that gives each of its
@@ -464,9 +466,12 @@ def leftovers(state_dir: Path) -> list[Leftover] | None:
     label = f"label={STATE_LABEL}={state_dir}"
     fmt = f'{{{{.Label "{CONSTRUCT_LABEL}"}}}} {{{{.Names}}}}'
     try:
-        listed = _docker(["ps", "-a", "--filter", label, "--format", fmt], timeout=30)
+        # ENGINE_TIMEOUT: every doctor asks, also in a repository with no containers.
+        listed = _docker(["ps", "-a", "--filter", label, "--format", fmt],
+                         timeout=ENGINE_TIMEOUT)
         volumes = _docker(["volume", "ls", "--filter", label, "--format",
-                           f'{{{{.Label "{CONSTRUCT_LABEL}"}}}} {{{{.Name}}}}'], timeout=30)
+                           f'{{{{.Label "{CONSTRUCT_LABEL}"}}}} {{{{.Name}}}}'],
+                          timeout=ENGINE_TIMEOUT)
     except ServiceError:
         return None
     if listed.returncode != 0 or volumes.returncode != 0:
