@@ -18,6 +18,15 @@ command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 # The shells whose completion the tests load (tests/integration/test_completion.py).
 command -v zsh >/dev/null 2>&1 || need_apt+=(zsh)
 command -v fish >/dev/null 2>&1 || need_apt+=(fish)
+# A Docker engine and its clients for the docker and compose services tests
+# (scripts/engine.sh starts it; tests/integration/test_docker_services.py
+# builds its image from busybox-static, with no registry), and bubblewrap for
+# sandboxed services.
+command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
+command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
+# (the static one: the image holds nothing but it, no libc)
+dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
+command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
 if ((${#need_apt[@]})); then
     if [ "$(id -u)" = 0 ]; then
         # Another job (unattended-upgrades, a parallel set-up) may hold apt's

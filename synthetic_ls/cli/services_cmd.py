@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from typing import Any
@@ -160,6 +161,13 @@ def cmd_logs(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     if not args.follow:
         return int(ExitCode.OK)
+    if result.follow_argv is not None:
+        # A container: docker follows its output (until Ctrl-C, or the container ends).
+        return subprocess.run(result.follow_argv, stdin=subprocess.DEVNULL).returncode
+    if result.kind == "compose":
+        raise SyntheticError(
+            f"the containers of a compose project are followed with `docker logs -f "
+            f"CONTAINER` (service {result.service}'s are listed above)", code="usage")
     offset = None
     while True:
         data, offset = follow_log(store, result, offset)

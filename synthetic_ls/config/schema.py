@@ -136,7 +136,9 @@ def _record_or_array(schema: dict[str, Any]) -> None:
 _DOCKER_PORT_STRING = {
     "type": "string",
     "pattern": r"^\d+(:\d+)?(/(tcp|udp))?$",
-    "description": '"CONTAINER" or "HOST:CONTAINER"; HOST is the preferred host port.',
+    "description": '"CONTAINER" or "HOST:CONTAINER"; HOST (else CONTAINER) is the preferred '
+                   "host port. Containers use the host's network: the container listens on the "
+                   "allocated port, given in the port's variable.",
 }
 
 StringList = Annotated[list[str], OrString(lambda s: [s])]
@@ -152,7 +154,9 @@ class PortRequest(_Model):
     )
     container: Port | None = Field(
         default=None,
-        description="Port inside the container (docker services) the host port maps to.",
+        description="Docker services: the port the image listens on by default. Not a mapping: "
+        "containers use the host's network, so the container must listen on the allocated "
+        "port, given in the port's variable.",
     )
     env: str | None = Field(
         default=None,
@@ -230,7 +234,8 @@ class ProcessService(_ServiceBase):
 
 
 class DockerService(_ServiceBase):
-    """A container run from an image, its ports mapped to allocated host ports."""
+    """A container run from an image on the host's network (``--network host``), listening
+    on its allocated ports itself: each is given to it in its port variable."""
 
     type: Literal["docker"] = Field(description="Service kind.")
     image: str = Field(description="Image to run (e.g. `postgres:16`).")
@@ -241,7 +246,8 @@ class DockerService(_ServiceBase):
     )
     ports: list[Annotated[PortRequest, OrString(parse_docker_port, numbers=True)]] = Field(
         default_factory=list,
-        description='Port requests: objects, or docker strings "CONTAINER" / "HOST:CONTAINER".',
+        description='Port requests: objects, or docker strings "CONTAINER" / "HOST:CONTAINER" '
+        "(no mapping: the container listens on the allocated port, its variable says which).",
         json_schema_extra=_items_or(_DOCKER_PORT_STRING),
     )
     volumes: list[str] = Field(
@@ -256,7 +262,9 @@ class DockerService(_ServiceBase):
 
 
 class ComposeService(_ServiceBase):
-    """Services from a docker compose file."""
+    """Services from a docker compose file, as project ``synthetic-<construct id>`` on the
+    host's network (Synthetic adds ``network_mode: host`` to each of its services; the port
+    variables are in the environment for the file's ``${...}``)."""
 
     type: Literal["compose"] = Field(description="Service kind.")
     file: Annotated[str, RepoPath(glob=False, must_match=True)] = Field(

@@ -108,6 +108,10 @@ class LogsResult:
     service: str
     path: str
     lines: list[str]
+    #: For ``-f`` of a docker service: ``docker logs -f`` of its container (not in JSON).
+    follow_argv: list[str] | None = None
+    #: The service's type (not in JSON): a compose project's output cannot be followed here.
+    kind: str = "process"
 
     def to_dict(self) -> ServiceLogsJson:
         """``{"construct_id", "service", "path", "lines"}``."""
@@ -387,6 +391,15 @@ def service_logs_tail(
     # The path comes from the id, never from the record: a hand-edited `log`
     # must not make Synthetic read some other file.
     path = service_logs.log_path(store.local_dir, record.id)
+    if record.type != "process":
+        # A container's output is docker's: what Synthetic's log holds is how it
+        # was started. When docker cannot be asked, that log is what is shown.
+        from synthetic_ls.runtime import docker
+
+        printed = docker.container_logs(record, lines)
+        if printed is not None:
+            return LogsResult(construct.id, record.name, str(path), printed,
+                              docker.follow_argv(record), record.type)
     return LogsResult(construct.id, record.name, str(path), service_logs.tail(path, lines))
 
 

@@ -283,7 +283,8 @@ def begin_service(
         started_at=utc_now(), log=str(log), container=name,
     ))
     try:
-        run = docker_services.start(construct, service, ports, env.full, env.added, root, log)
+        run = docker_services.start(construct, service, env.full, env.added, root, log,
+                                    store.local_dir)
         _set(store, rid, command=" ".join(run.argv))
         docker_services.wait_ready(run, _ready_pattern(service), ready_timeout(service), log)
     except BaseException as exc:
@@ -575,6 +576,7 @@ class ServicesResource(Resource[ServicesMade]):
                 fix=_forget_orphan(store, record),
             ))
         out.extend(_stray_daemons(survey, known))
+        out.extend(_stray_containers(store, known))
         out.extend(_orphan_logs(store, known))
         for port in allocations(store):
             if port.construct_id not in known:
@@ -642,6 +644,42 @@ def _stray_daemons(survey: Survey, known: set[str]) -> list[Finding]:
         )
         for construct_id, pids in sorted(stray.items())
     ]
+
+
+def _stray_containers(store: StateStore, known: set[str]) -> list[Finding]:
+    """Containers and volumes labelled with a gone construct of this repository that no
+    service record names (a record's removal left them: the engine was down, or a
+    creation was killed and rolled back while docker still made them).
+
+    Nothing when no Docker engine answers: then nothing can be said about them.
+    """
+    found = docker_services.leftovers(store.local_dir)
+    if not found:
+        return []
+    recorded = {r.construct_id for r in store.list(Service).records}
+    out: list[Finding] = []
+    for leftover in found:
+        if leftover.construct_id in known or leftover.construct_id in recorded:
+            continue
+        what = [f"container(s) {', '.join(leftover.containers)}"] if leftover.containers else []
+        what += [f"volume(s) {', '.join(leftover.volumes)}"] if leftover.volumes else []
+        out.append(Finding(
+            "orphan-container",
+            Subject("construct", leftover.construct_id),
+            f"{' and '.join(what)} of construct {leftover.construct_id}, which is gone, "
+            "are left",
+            fix=_remove_leftover(store, leftover),
+        ))
+    return out
+
+
+def _remove_leftover(
+    store: StateStore, leftover: docker_services.Leftover
+) -> Callable[[], list[str]]:
+    def fix() -> list[str]:
+        return docker_services.remove_leftover(leftover, store.local_dir)
+
+    return fix
 
 
 def _end_stray(construct_id: str) -> Callable[[], list[str]]:

@@ -24,7 +24,11 @@ declare module "@synthetic/config" {
     agentId?: string | null;
   }
 
-  /** Services from a docker compose file. */
+  /**
+   * Services from a docker compose file, as project ``synthetic-<construct id>`` on the
+   * host's network (Synthetic adds ``network_mode: host`` to each of its services; the port
+   * variables are in the environment for the file's ``${...}``).
+   */
   export interface ComposeService {
     /** Service id, unique within the template. In the record form it defaults to the key. */
     id?: string;
@@ -46,7 +50,10 @@ declare module "@synthetic/config" {
     templateId?: string | null;
   }
 
-  /** A container run from an image, its ports mapped to allocated host ports. */
+  /**
+   * A container run from an image on the host's network (``--network host``), listening
+   * on its allocated ports itself: each is given to it in its port variable.
+   */
   export interface DockerService {
     /** Service id, unique within the template. In the record form it defaults to the key. */
     id?: string;
@@ -60,7 +67,7 @@ declare module "@synthetic/config" {
     image: string;
     /** Command passed to the container (a string or a list of arguments). */
     command?: unknown;
-    /** Port requests: objects, or docker strings "CONTAINER" / "HOST:CONTAINER". */
+    /** Port requests: objects, or docker strings "CONTAINER" / "HOST:CONTAINER" (no mapping: the container listens on the allocated port, its variable says which). */
     ports?: readonly (PortRequest | string)[];
     /** Volume mounts in docker syntax (`name:/path`). */
     volumes?: readonly string[];
@@ -107,7 +114,7 @@ declare module "@synthetic/config" {
     name: string;
     /** Host port to use when it is free; another is allocated otherwise. */
     preferred?: number | null;
-    /** Port inside the container (docker services) the host port maps to. */
+    /** Docker services: the port the image listens on by default. Not a mapping: containers use the host's network, so the container must listen on the allocated port, given in the port's variable. */
     container?: number | null;
     /** Environment variable that receives the allocated port (e.g. `PORT`). */
     env?: string | null;
