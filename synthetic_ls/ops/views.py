@@ -76,6 +76,8 @@ class ConstructJson(TypedDict):
     branch: str | None
     base_ref: str | None
     base_commit: str | None
+    #: Where its agent and services run: ``bubblewrap``, ``container`` or null (as the person).
+    isolation: str | None
     error: str | None
     created_at: str
     updated_at: str
@@ -160,6 +162,7 @@ def construct_dict(construct: Construct, file: Path | str | None = None) -> Cons
         "branch": construct.branch,
         "base_ref": construct.base_ref,
         "base_commit": construct.base_commit,
+        "isolation": construct.isolation,
         "error": construct.error,
         "created_at": format_timestamp(construct.created_at),
         "updated_at": format_timestamp(construct.updated_at),

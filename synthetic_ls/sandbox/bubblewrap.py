@@ -52,13 +52,17 @@ def bwrap_argv(plan: SandboxPlan, command: Sequence[str], *, server: bool = Fals
     """
     argv = [find_bwrap(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     for layer in plan.layers:
-        if layer.kind == "hide":
+        if layer.kind in ("hide", "scratch"):
             argv += ["--tmpfs", str(layer.target)]
         else:
             flag = "--bind" if layer.writable else "--ro-bind"
             argv += [flag, str(layer.source), str(layer.target)]
     for source, target in read_only:
         argv += ["--ro-bind", str(source), str(target)]
+    # Read-only once everything inside is in place (a bind needs its mount point made).
+    for layer in plan.layers:
+        if layer.kind == "hide":
+            argv += ["--remount-ro", str(layer.target)]
     argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     # A supervised command dies with its supervisor, in a session of its own
     # (no terminal to push keystrokes into).

@@ -35,9 +35,10 @@ SANDBOXES = "sandboxes"
 
 @dataclass(frozen=True)
 class Layer:
-    """One step of the view: ``hide`` a folder, or ``bind`` ``source`` at ``target``."""
+    """One step of the view: ``hide`` a folder (an empty read-only one over it), give it a
+    ``scratch`` (empty, writable) one, or ``bind`` ``source`` at ``target``."""
 
-    kind: str  # "hide" | "bind"
+    kind: str  # "hide" (empty, read-only) | "scratch" (empty, writable) | "bind"
     target: Path
     source: Path | None = None
     writable: bool = False
@@ -90,9 +91,12 @@ def plan_for(state_dir: Path, checkout: Path, construct: Construct,
     common = state_dir.resolve().parent
     home = sandbox_dir(state_dir.resolve(), construct.id) / "home"
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Scratch folders of its own (writable, empty): the machine's hold sockets
+    # (the Docker engine's, an SSH agent's) and other people's files.
+    layers = [Layer("scratch", Path("/tmp")), Layer("scratch", Path("/run"))]
     hidden = [Path(os.path.expanduser("~")).resolve(), checkout.resolve(),
-              *(p.resolve() for p in other_worktrees), Path("/tmp"), Path("/run")]
-    layers = [Layer("hide", p) for p in _outermost(hidden) if p != Path("/") and p.is_dir()]
+              *(p.resolve() for p in other_worktrees)]
+    layers += [Layer("hide", p) for p in _outermost(hidden) if p != Path("/") and p.is_dir()]
     layers.append(Layer("bind", common, common))
     layers += [Layer("hide", state_dir.resolve()), Layer("hide", common / "worktrees")]
     layers.append(Layer("bind", common / "objects", common / "objects", writable=True))
