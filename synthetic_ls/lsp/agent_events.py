@@ -52,15 +52,19 @@ NOTIFICATION = "synthetic/agentState"
 class AgentListener:
     """One repository's listener thread; ``notify(method, params)`` reaches the clients."""
 
-    def __init__(self, root: Path, notify: Callable[[str, Any], None] | None = None) -> None:
+    def __init__(self, root: Path, notify: Callable[[str, Any], None] | None = None,
+                 construct_id: str | None = None) -> None:
         self.root = root
         self.notify = notify
+        #: The isolated construct whose own server this follows; None: the shared server.
+        self.construct_id = construct_id
         #: Sessions whose turn the follower saw begin (busy) and not yet end.
         self._working: set[str] = set()
         self.stopped = threading.Event()
         self._client: Any = None
         self._thread = threading.Thread(
-            target=self._run, name=f"synthetic-agents-{root.name}", daemon=True
+            target=self._run, name=f"synthetic-agents-{root.name}-{construct_id or 'shared'}",
+            daemon=True,
         )
 
     def start(self) -> None:
@@ -90,11 +94,16 @@ class AgentListener:
         from synthetic_ls.provision.context import Context
 
         store = Store.open(self.root)
-        if not any(c.opencode_session_id for c in store.list_constructs().records):
+        if not any(c.opencode_session_id for c in self._followed(store)):
             return  # no agent to follow yet
         # One context per connection: the config is read once, as an operation does.
         ctx = Context(store)
-        server = running_server(store, ctx.config_result.config)
+        if self.construct_id is not None:
+            from synthetic_ls.sandbox.agent_server import running
+
+            server = running(store, self.construct_id)
+        else:
+            server = running_server(store, ctx.config_result.config)
         if server is None:
             return
         with server.client() as client:
@@ -112,6 +121,13 @@ class AgentListener:
                         self._tell_event(store, event, *told)
             finally:
                 self._client = None
+
+    def _followed(self, store: Any) -> list[Any]:
+        """The constructs whose agents this listener's server runs."""
+        records = store.list_constructs().records
+        if self.construct_id is not None:
+            return [c for c in records if c.id == self.construct_id]
+        return [c for c in records if not c.isolation]
 
     def _catch_up(self, ctx: Any, client: Any) -> None:
         """After a (re)connect: persist what the agents did while nobody listened, and tell it.
@@ -132,7 +148,7 @@ class AgentListener:
             poll_agents,
         )
 
-        constructs = ctx.store.list_constructs().records
+        constructs = self._followed(ctx.store)
         found = poll_agents(ctx, constructs)
         polled = [
             (c, c.opencode_session_id, found[c.id]) for c in constructs
@@ -209,14 +225,59 @@ class AgentListener:
         })
 
 
+class IsolatedFollowers:
+    """One listener per isolated construct of a repository (each has its own server).
+
+    Every :data:`RETRY` seconds it reads the records (nothing more: a read),
+    starts a listener for each isolated construct with a session that has
+    none, and stops those whose construct is gone.
+    """
+
+    def __init__(self, root: Path, notify: Callable[[str, Any], None] | None = None) -> None:
+        self.root = root
+        self.notify = notify
+        self.stopped = threading.Event()
+        self._listeners: dict[str, AgentListener] = {}
+        self._thread = threading.Thread(
+            target=self._run, name=f"synthetic-isolated-{root.name}", daemon=True)
+
+    def start(self) -> None:
+        """Start looking (returns at once)."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop looking, and every listener."""
+        self.stopped.set()
+        for listener in list(self._listeners.values()):
+            listener.stop()
+
+    def _run(self) -> None:
+        from state_format.store import Store
+
+        while not self.stopped.is_set():
+            try:
+                records = Store.open(self.root).list_constructs().records
+                wanted = {c.id for c in records if c.isolation and c.opencode_session_id}
+                for cid in wanted - self._listeners.keys():
+                    listener = AgentListener(self.root, self.notify, construct_id=cid)
+                    self._listeners[cid] = listener
+                    listener.start()
+                for cid in self._listeners.keys() - wanted:
+                    self._listeners.pop(cid).stop()
+            except Exception as exc:  # a repository that went away, a broken state ...
+                log.info("isolated agents of %s: %s", self.root, exc)
+            self.stopped.wait(RETRY)
+
+
 def register(server: SyntheticServer) -> None:
     """Listen for the agents of every repository the server sees."""
-    listeners: list[AgentListener] = []
+    listeners: list[AgentListener | IsolatedFollowers] = []
 
     def add(root: Path) -> None:
-        listener = AgentListener(root, server.notify)
-        listeners.append(listener)
-        listener.start()
+        for listener in (AgentListener(root, server.notify),
+                         IsolatedFollowers(root, server.notify)):
+            listeners.append(listener)
+            listener.start()
 
     def stop() -> None:
         for listener in listeners:
