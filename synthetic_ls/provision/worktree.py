@@ -138,7 +138,7 @@ class WorktreeResource(Resource[WorktreeMade]):
     def undo(self, work: Work) -> list[str]:
         """Remove the folder (locked, half checked out, or unregistered) and a new branch."""
         c = work.construct
-        notes: list[str] = []
+        notes = _end_sandbox(work)
         if c.workspace_path:
             path = Path(c.workspace_path)
             existed = os.path.lexists(path)
@@ -185,7 +185,7 @@ class WorktreeResource(Resource[WorktreeMade]):
             # A record-only construct: nothing of git's to release, so git is
             # not even opened (it may be one libgit2 cannot open: SHA-256).
             return []
-        notes = release_worktree(
+        notes = _end_sandbox(work) + release_worktree(
             work.git, c, force=work.settings.force, record_kept=kept,
             landed_tip=work.settings.landed_tip,
         )
@@ -479,3 +479,16 @@ def release_worktree(
                 suffix = ""
             notes.append(f"deleted branch {construct.branch}{suffix}")
     return notes
+
+
+def _end_sandbox(work: Work) -> list[str]:
+    """An isolated construct's sandbox goes with its worktree: its server, its home.
+
+    Also what a creation killed after the server started (and before its
+    session step) left: the worktree's undo is the one step sure to run.
+    """
+    if not work.construct.isolation:
+        return []
+    from synthetic_ls.sandbox.agent_server import remove
+
+    return remove(work.store, work.construct.id)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,12 @@ CONFIG = """export default {
     },
     open: {
       services: { db: { run: "echo ready; exec sleep 3000", readyPattern: "ready" } },
+    },
+    slow: {
+      isolation: { runtime: "bubblewrap" },
+      agent: { providerId: "offline", modelId: "echo" },
+      // Its setup says it started, then waits to be killed (with the creation).
+      services: { s: { run: "sleep 3005", setup: ["touch started.marker; sleep 3004"] } },
     },
   },
 };
@@ -72,6 +79,7 @@ def lab(tmp_path: Path, offline_model: OfflineModelServer, opencode_bin: str,
     yield lab
     for cid in lab.get("made", []):  # type: ignore[attr-defined]
         run(lab, "rm", cid, "--yes", "--force", "--trust")
+    run(lab, "doctor", "--fix")  # what a test that failed half-way left
     run(lab, "opencode", "stop")
 
 
@@ -175,3 +183,35 @@ def test_an_isolated_agent_reaches_nothing_but_its_worktree(lab: dict[str, objec
     wait_for(lambda: not processes_with(daemon), within=30)
     assert not processes_with(f"sandboxes/{cid}")
     assert not (state / "sandboxes" / cid).exists()
+
+
+def test_a_creation_killed_in_its_sandbox_leaves_nothing_after_doctor_fix(
+    lab: dict[str, object], tmp_path: Path
+) -> None:
+    """``kill -9`` of ``new`` while its service's setup runs in the sandbox (its agent's
+    server already started there): ``doctor --fix`` undoes it all."""
+    repo: Path = lab["repo"]  # type: ignore[assignment]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "synthetic_ls", "new", "killed", "--template", "slow",
+         "--trust"], cwd=repo, env=lab["env"], stdin=subprocess.DEVNULL,  # type: ignore[arg-type]
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    trees = tmp_path / "trees"
+    try:
+        wait_for(lambda: any(trees.glob("*/started.marker")), within=120)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    [marker] = trees.glob("*/started.marker")
+    cid = marker.parent.name
+    assert processes_with(f"sandboxes/{cid}/"), "its agent's server runs in its sandbox"
+    found = json.loads(run(lab, "doctor", "--json").stdout)
+    assert [f["kind"] for f in found["findings"]] == ["interrupted-operation"], found
+    fixed = run(lab, "doctor", "--fix", "--json")
+    assert fixed.returncode in (0, 1), fixed.stderr
+    wait_for(lambda: not processes_with(f"sandboxes/{cid}/"), within=30)
+    assert not processes_with("sleep 300"), "its setup ended"
+    state = repo / ".git" / "synthetic"
+    assert not (state / "sandboxes" / cid).exists()
+    assert not (state / "constructs" / f"{cid}.toml").exists()
+    assert not marker.parent.exists()
