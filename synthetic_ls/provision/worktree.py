@@ -157,6 +157,13 @@ class WorktreeResource(Resource[WorktreeMade]):
                 notes.append(f"kept branch {c.branch}: it has commits")
         return notes
 
+    def preflight(self, work: Creation) -> None:
+        """An isolated construct needs its sandbox's tool: refuse before anything is made."""
+        if work.construct.isolation == "bubblewrap":
+            from synthetic_ls.sandbox.bubblewrap import find_bwrap
+
+            find_bwrap()
+
     def preflight_release(self, work: Release) -> None:
         """Refuse to lose work (see :func:`check_removable`) or to fight a lock."""
         c = work.construct

@@ -1,0 +1,85 @@
+"""An isolated construct's preconditions and plan, without an agent (issue 23).
+
+No ``bwrap`` on PATH: creation fails at once with ``sandbox-unavailable`` and
+makes nothing. The sandbox's view (``synthetic_ls.sandbox.plan``) hides the
+person's home, the checkout, the other worktrees and the state folder, and
+leaves writable only what git needs for the construct's branch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from state_format.store import Store
+from synthetic_ls.sandbox.agent_server import plan_of
+from tests.gitrepo import GIT_ENV, make_repo, trust
+
+CONFIG = """export default {
+  defaults: { templateId: "iso" },
+  templates: {
+    iso: { isolation: { runtime: "bubblewrap" }, setup: ["touch made-by-setup"] },
+    open: {},
+  },
+};
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    made = make_repo(tmp_path / "app", {"synthetic.config.ts": CONFIG, "README.md": "hi\n"})
+    trust(made)
+    return made
+
+
+def synthetic(repo: Path, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "synthetic_ls", *argv, "--json"], cwd=repo,
+                          env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+
+def test_without_bwrap_an_isolated_construct_is_refused_and_nothing_is_made(
+    repo: Path, tmp_path: Path
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
+    env = {**os.environ, **GIT_ENV, "PATH": str(bin_dir),
+           "SYNTHETIC_WORKTREES_DIR": str(tmp_path / "trees")}
+    done = synthetic(repo, env, "new", "boxed")
+    assert done.returncode == 1
+    error = json.loads(done.stderr)["error"]
+    assert error["code"] == "sandbox-unavailable" and "bubblewrap" in error["message"]
+    assert not (tmp_path / "trees").exists() or not any((tmp_path / "trees").iterdir())
+    assert Store.open(repo).list_constructs().records == []
+
+
+def test_the_sandbox_hides_all_but_the_worktree_and_its_branch(
+    repo: Path, tmp_path: Path
+) -> None:
+    env = {**os.environ, **GIT_ENV, "SYNTHETIC_WORKTREES_DIR": str(tmp_path / "trees")}
+    if shutil.which("bwrap") is None:
+        pytest.skip("bwrap is not installed")
+    other = json.loads(synthetic(repo, env, "new", "other", "--template", "open").stdout)
+    made = synthetic(repo, env, "new", "boxed")
+    assert made.returncode == 0, made.stdout + made.stderr
+    boxed = json.loads(made.stdout)
+    worktree = Path(boxed["workspace_path"])
+    assert (worktree / "made-by-setup").exists(), "its setup ran, in its worktree"
+    store = Store.open(repo)
+    plan = plan_of(store, repo, store.get_construct(boxed["id"]))
+    hidden = {layer.target for layer in plan.layers if layer.kind == "hide"}
+    writable = {layer.target for layer in plan.layers if layer.kind == "bind" and layer.writable}
+    common = (repo / ".git").resolve()
+    assert {repo.resolve(), Path(other["workspace_path"]).resolve(),
+            common / "synthetic", common / "worktrees"} <= hidden
+    assert writable == {
+        worktree.resolve(), plan.home, common / "objects",
+        common / "refs" / "heads" / "synthetic", common / "logs" / "refs" / "heads" / "synthetic",
+        common / "worktrees" / worktree.name,
+    }
