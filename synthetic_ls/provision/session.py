@@ -149,6 +149,8 @@ class SessionResource(Resource[SessionMade]):
         spec = agent_spec(work.config, work.template)
         named = external_server(work.config)
         server = named.url if named is not None else "the repository's managed opencode serve"
+        if work.construct.isolation:
+            server = f"its own opencode serve, in its {work.construct.isolation} sandbox"
         return PlanItem(
             self.name,
             f"create an OpenCode session in the worktree with {spec.label()} on {server}",
@@ -292,13 +294,13 @@ class SessionResource(Resource[SessionMade]):
 
         Only when a server is already running: the doctor never starts one.
         """
+        findings = _orphan_sandboxes(survey)
         # An isolated construct's session is on its own server, not this one.
         with_session = [c for c in survey.constructs
                         if c.opencode_session_id and not c.isolation]
         server = running_server(survey.store, survey.config) if with_session else None
         if server is None:
-            return []
-        findings: list[Finding] = []
+            return findings
         with server.client() as client:
             for construct in with_session:
                 sid = construct.opencode_session_id or ""
@@ -317,6 +319,40 @@ class SessionResource(Resource[SessionMade]):
                     fix=_recreate(survey, construct.id),
                 ))
         return findings
+
+
+def _orphan_sandboxes(survey: Survey) -> list[Finding]:
+    """Sandbox folders (``sandboxes/<id>``) of no construct: a server, its sessions, left."""
+    from synthetic_ls.sandbox.plan import SANDBOXES
+
+    folder = survey.store.local_dir / SANDBOXES
+    if not folder.is_dir():
+        return []
+    known = {c.id for c in survey.constructs}
+    findings = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name in known or not entry.is_dir() or entry.name.startswith("."):
+            continue
+        if (survey.store.local_dir / "constructs" / f"{entry.name}.toml").exists():
+            continue  # a record that cannot be read now is still its owner
+        findings.append(Finding(
+            kind="orphan-sandbox",
+            subject=Subject("construct", entry.name),
+            message=f"the sandbox folder {entry} belongs to no construct (its OpenCode "
+            "server and sessions were left behind)",
+            advice="`synthetic doctor --fix` stops its server and deletes the folder",
+            fix=_remove_sandbox(survey, entry.name),
+        ))
+    return findings
+
+
+def _remove_sandbox(survey: Survey, construct_id: str) -> Any:
+    def fix() -> list[str]:
+        from synthetic_ls.sandbox.agent_server import remove
+
+        return remove(survey.store, construct_id)
+
+    return fix
 
 
 def _delete(client: Any, session_id: str) -> None:

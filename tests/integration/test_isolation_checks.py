@@ -83,3 +83,20 @@ def test_the_sandbox_hides_all_but_the_worktree_and_its_branch(
         common / "refs" / "heads" / "synthetic", common / "logs" / "refs" / "heads" / "synthetic",
         common / "worktrees" / worktree.name,
     }
+
+
+def test_a_sandbox_left_by_a_record_removed_by_hand_is_found_and_removed(
+    repo: Path, tmp_path: Path
+) -> None:
+    if shutil.which("bwrap") is None:
+        pytest.skip("bwrap is not installed")
+    env = {**os.environ, **GIT_ENV, "SYNTHETIC_WORKTREES_DIR": str(tmp_path / "trees")}
+    boxed = json.loads(synthetic(repo, env, "new", "boxed").stdout)
+    sandbox = repo / ".git" / "synthetic" / "sandboxes" / boxed["id"]
+    assert sandbox.is_dir()
+    (repo / ".git" / "synthetic" / "constructs" / f"{boxed['id']}.toml").unlink()
+    found = json.loads(synthetic(repo, env, "doctor").stdout)["findings"]
+    [orphan] = [f for f in found if f["kind"] == "orphan-sandbox"]
+    assert orphan["subject"] == {"type": "construct", "ref": boxed["id"]}
+    fixed = synthetic(repo, env, "doctor", "--fix")
+    assert not sandbox.exists(), fixed.stdout
