@@ -117,6 +117,7 @@ def test_new_ls_show_edit_rm(repo: Path, capsys: pytest.CaptureFixture[str]) -> 
         "branch",
         "base_ref",
         "base_commit",
+        "isolation",
         "error",
         "created_at",
         "updated_at",

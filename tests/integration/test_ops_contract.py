@@ -41,6 +41,7 @@ CONSTRUCT_KEYS = [
     "branch",
     "base_ref",
     "base_commit",
+    "isolation",
     "error",
     "created_at",
     "updated_at",

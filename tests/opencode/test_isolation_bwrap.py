@@ -210,7 +210,7 @@ def test_a_creation_killed_in_its_sandbox_leaves_nothing_after_doctor_fix(
     fixed = run(lab, "doctor", "--fix", "--json")
     assert fixed.returncode in (0, 1), fixed.stderr
     wait_for(lambda: not processes_with(f"sandboxes/{cid}/"), within=30)
-    assert not processes_with("sleep 300"), "its setup ended"
+    assert not processes_with("sleep 3004"), "its setup ended"
     state = repo / ".git" / "synthetic"
     assert not (state / "sandboxes" / cid).exists()
     assert not (state / "constructs" / f"{cid}.toml").exists()

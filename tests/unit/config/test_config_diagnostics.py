@@ -58,6 +58,8 @@ CASES: list[tuple[str, str, str, int, int | None]] = [
      '"ghost"', 1, None),
     (Code.BAD_BRANCH_PREFIX, wrap('worktrees: { branchPrefix: "my branch/" },'), '"my branch/"',
      1, None),
+    (Code.ISOLATION_IMAGE, wrap('templates: { t: { isolation: { runtime: "container" } } },'),
+     '"container"', 1, None),
 ]
 
 
