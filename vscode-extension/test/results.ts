@@ -29,6 +29,7 @@ export function construct(over: Partial<Construct> = {}): Construct {
     branch: "synthetic/fix-login-abc123",
     base_ref: "refs/heads/main",
     base_commit: "3333333333333333",
+    isolation: null,
     error: null,
     created_at: "2026-01-01T00:00:00.000Z",
     updated_at: "2026-01-01T00:00:00.000Z",

@@ -122,6 +122,7 @@ export interface CreatedConstruct {
   branch: string | null;
   base_ref: string | null;
   base_commit: string | null;
+  isolation: string | null;
   error: string | null;
   created_at: string;
   updated_at: string;
@@ -400,6 +401,7 @@ export interface Construct {
   branch: string | null;
   base_ref: string | null;
   base_commit: string | null;
+  isolation: string | null;
   error: string | null;
   created_at: string;
   updated_at: string;
@@ -477,6 +479,7 @@ export interface ConstructView {
   branch: string | null;
   base_ref: string | null;
   base_commit: string | null;
+  isolation: string | null;
   error: string | null;
   created_at: string;
   updated_at: string;
@@ -551,6 +554,7 @@ export interface EditedConstruct {
   branch: string | null;
   base_ref: string | null;
   base_commit: string | null;
+  isolation: string | null;
   error: string | null;
   created_at: string;
   updated_at: string;
@@ -580,6 +584,7 @@ export interface ShownConstruct {
   branch: string | null;
   base_ref: string | null;
   base_commit: string | null;
+  isolation: string | null;
   error: string | null;
   created_at: string;
   updated_at: string;
