@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from synthetic_ls.runtime import service_process
-from synthetic_ls.runtime.service_process import Launched
+from synthetic_ls.runtime.service_process import Launched, ServiceError
 from synthetic_ls.sandbox.bubblewrap import bwrap_argv
 from synthetic_ls.sandbox.plan import SandboxPlan
 
@@ -41,10 +41,19 @@ class SandboxRunner:
         on_start: Callable[[int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> None:
-        """See :meth:`synthetic_ls.runtime.runner.Runner.run_commands`; each in the sandbox."""
-        service_process.run_commands(
-            [self.wrap(c, cwd) for c in commands], cwd=cwd, env=env, log=log, what=what,
-            on_start=on_start, cancelled=cancelled)
+        """See :meth:`synthetic_ls.runtime.runner.Runner.run_commands`; each in the sandbox.
+
+        A failure names the command as the person wrote it, not its sandbox's line.
+        """
+        for command in commands:
+            wrapped = self.wrap(command, cwd)
+            try:
+                service_process.run_commands(
+                    [wrapped], cwd=cwd, env=env, log=log, what=f"{what} (in its sandbox)",
+                    on_start=on_start, cancelled=cancelled)
+            except ServiceError as err:
+                raise ServiceError(str(err).replace(wrapped, command), code=err.code,
+                                   fields={**err.fields, "command": command}) from None
 
     def launch(self, command: str, *, cwd: Path, env: Mapping[str, str], log: Path) -> Launched:
         """See :meth:`synthetic_ls.runtime.runner.Runner.launch`; in the sandbox."""

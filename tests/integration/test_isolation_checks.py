@@ -26,6 +26,7 @@ CONFIG = """export default {
   templates: {
     iso: { isolation: { runtime: "bubblewrap" }, setup: ["touch made-by-setup"] },
     open: {},
+    bad: { isolation: { runtime: "bubblewrap" }, setup: ["echo boom; exit 3"] },
   },
 };
 """
@@ -100,3 +101,14 @@ def test_a_sandbox_left_by_a_record_removed_by_hand_is_found_and_removed(
     assert orphan["subject"] == {"type": "construct", "ref": boxed["id"]}
     fixed = synthetic(repo, env, "doctor", "--fix")
     assert not sandbox.exists(), fixed.stdout
+
+
+def test_a_failed_command_in_the_sandbox_is_told_as_written(repo: Path, tmp_path: Path) -> None:
+    if shutil.which("bwrap") is None:
+        pytest.skip("bwrap is not installed")
+    env = {**os.environ, **GIT_ENV, "SYNTHETIC_WORKTREES_DIR": str(tmp_path / "trees")}
+    done = synthetic(repo, env, "new", "bad", "--template", "bad")
+    error = json.loads(done.stderr)["error"]
+    assert "echo boom; exit 3" in error["message"] and "status 3" in error["message"]
+    assert "bwrap" not in error["message"] and "boom" in error["message"]
+    assert Store.open(repo).list_constructs().records == []
