@@ -93,10 +93,13 @@ def cmd_stop(args: argparse.Namespace) -> int:
     result = opencode_stop(_store())
     if args.json:
         _print_json(result.to_dict())
-    elif result.before.state == "stopped":
+        return int(ExitCode.OK)
+    if result.before.state == "stopped":
         sys.stdout.write("No OpenCode server was recorded; nothing to stop.\n")
     else:
         sys.stdout.write(
             f"Stopped the OpenCode server (was {result.before.state}, pid {result.before.pid}).\n"
         )
+    for cid in result.sandboxes:
+        sys.stdout.write(f"Stopped the sandboxed OpenCode server of {cid}.\n")
     return int(ExitCode.OK)

@@ -30,12 +30,15 @@ class StartResult:
 
 @dataclass(frozen=True)
 class StopResult:
-    """What was stopped: the status before (``stopped`` when nothing was recorded)."""
+    """What was stopped: the status before (``stopped`` when nothing was recorded), and
+    the isolated constructs whose own server was stopped (``sandboxes``)."""
 
     before: ServerStatus
+    sandboxes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"stopped": self.before.state == "running", "before": self.before.to_dict()}
+        return {"stopped": self.before.state == "running", "before": self.before.to_dict(),
+                "sandboxes": list(self.sandboxes)}
 
 
 def opencode_status(store: StateStore) -> ServerStatus:
@@ -51,5 +54,11 @@ def opencode_start(store: StateStore, *, env: dict[str, str] | None = None) -> S
 
 
 def opencode_stop(store: StateStore) -> StopResult:
-    """Stop the managed server; a named (external) server is left alone."""
-    return StopResult(stop_server(store))
+    """Stop the managed server, and each isolated construct's own (the next ``session
+    open|send`` starts it again); a named (external) server is left alone."""
+    from synthetic_ls.sandbox import agent_server
+
+    before = stop_server(store)
+    stopped = tuple(c.id for c in store.list_constructs().records
+                    if c.isolation and agent_server.stop(store, c.id))
+    return StopResult(before, stopped)

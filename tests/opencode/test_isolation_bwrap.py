@@ -177,11 +177,12 @@ def test_an_isolated_agent_reaches_nothing_but_its_worktree(lab: dict[str, objec
     ok_json(lab, "commit", cid, "--message", "the rest of the agent's files")
     ok_json(lab, "land", cid, "--trust")
     assert git(repo, "show", "main:mine.txt").strip() == "own work"
+    # Stopping the servers ends its sandbox, and whatever its agent left running there.
+    assert ok_json(lab, "opencode", "stop")["sandboxes"] == [cid]
+    wait_for(lambda: not processes_with(daemon), within=30)
+    assert not processes_with(f"--port\0{url.rsplit(':', 1)[1]}\0"), "its server ended"
     ok_json(lab, "rm", cid, "--yes", "--trust")
     lab["made"].remove(cid)  # type: ignore[attr-defined]
-    # Nothing of it is left: no daemon, no server, no sandbox folder.
-    wait_for(lambda: not processes_with(daemon), within=30)
-    assert not processes_with(f"sandboxes/{cid}")
     assert not (state / "sandboxes" / cid).exists()
 
 
