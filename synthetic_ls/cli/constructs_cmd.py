@@ -444,6 +444,7 @@ def render_details(view: ConstructView) -> str:
         "branch",
         "base_ref",
         "base_commit",
+        "isolation",
         "opencode_session_id",
         "file",
     ):
