@@ -195,6 +195,11 @@ class Construct(Record):
     isolation_image: str | None = Field(
         default=None, description="The container image of a `container` construct."
     )
+    isolation_devcontainer: str | None = Field(
+        default=None,
+        description="A `container` construct with no `isolation_image`: the devcontainer.json "
+        "(relative to the repository root) whose `image` its containers run.",
+    )
     error: str | None = Field(
         default=None,
         description="While status is error after a failed creation kept on request: which "

@@ -349,6 +349,7 @@ def _new_creation(ctx: Context, options: CreateOptions) -> tuple[Creation, Statu
         # changed later never moves a running construct out of its sandbox.
         isolation=template.isolation.runtime if template.isolation else None,
         isolation_image=template.isolation.image if template.isolation else None,
+        isolation_devcontainer=template.isolation.devcontainer if template.isolation else None,
     )
     settings = CreateSettings(
         from_ref=options.from_ref,

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import TypedDict
 
-from state_format.errors import RecordNotFoundError, StateAccessError
+from state_format.errors import RecordNotFoundError, StateAccessError, StateError
 from state_format.ids import is_valid_id, slugify
 from state_format.protocol import StateStore
 from state_format.records import Construct, PortAllocation, Service, format_timestamp, utc_now
@@ -344,6 +344,11 @@ def stop_record(
             grace=grace if grace is not None else service_process.STOP_GRACE,
             on_start=on_start,
         )
+        if record.log and _in_container(store, record.construct_id):
+            # Its client may have ended without its container (killed): remove that too.
+            from synthetic_ls.sandbox.container import remove_commands
+
+            remove_commands(store.local_dir, record.construct_id, log=Path(record.log))
     else:
         notes = docker_services.stop(record)
     if record.status != "stopped":
@@ -412,7 +417,21 @@ def stop_all(work: Work, *, teardown: bool) -> list[str]:
             notes.extend(forget(store, record))
         service_logs.remove(store.local_dir, f"{cid}--setup")
         notes.extend(end_daemons(cid))
+        if work.construct.isolation == "container":
+            from synthetic_ls.sandbox.container import remove_commands
+
+            left = remove_commands(store.local_dir, cid)
+            if left:
+                notes.append(f"removed {len(left)} command container(s) of {cid}")
     return notes
+
+
+def _in_container(store: StateStore, construct_id: str) -> bool:
+    """Whether the construct's commands run in containers (``isolation: container``)."""
+    try:
+        return store.get_construct(construct_id).isolation == "container"
+    except (StateError, OSError):
+        return False
 
 
 def end_daemons(construct_id: str) -> list[str]:

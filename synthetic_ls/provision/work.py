@@ -82,12 +82,24 @@ class Work(InContext):
 
     @property
     def runner(self) -> Runner:
-        """Where this construct's commands run: its sandbox when isolated, else the context's."""
+        """Where this construct's commands run: its sandbox when isolated, else the context's.
+
+        A ``bubblewrap`` construct's run through ``bwrap``
+        (:class:`~synthetic_ls.sandbox.runner.SandboxRunner`), a ``container``
+        one's each in a container of its image
+        (:class:`~synthetic_ls.sandbox.container.ContainerRunner`).
+        """
         if self.construct.isolation == "bubblewrap" and self.construct.workspace_path:
             from synthetic_ls.sandbox.agent_server import plan_of
             from synthetic_ls.sandbox.runner import SandboxRunner
 
             return SandboxRunner(plan_of(self.store, self.ctx.root, self.construct))
+        if self.construct.isolation == "container" and self.construct.workspace_path:
+            from synthetic_ls.sandbox.agent_server import plan_of
+            from synthetic_ls.sandbox.container import ContainerRunner, image_of
+
+            return ContainerRunner(plan_of(self.store, self.ctx.root, self.construct),
+                                   image_of(self.construct, self.ctx.root))
         return self.ctx.runner
 
     @property

@@ -21,6 +21,13 @@ The server ends with the construct (its removal, or the undo of its
 creation); it also carries the construct's tag
 (:mod:`synthetic_ls.runtime.tagged`), so a leftover is found like any of the
 construct's processes.
+
+A ``container`` construct's server runs the same way in a container of its
+image (:mod:`.container`): ``docker run`` (not detached) is the recorded
+process, the server the container's first process, the binary, guard and
+shell mounted read-only; stopping it also removes the container (by label:
+a client killed without it leaves the container running), and the marker
+file ``container`` in the record's folder says which runtime it used.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from state_format.protocol import StateStore
 from state_format.records import Construct
 from synthetic_ls.opencode.client import OpenCodeError
 from synthetic_ls.opencode.server import START_FAILED, START_TIMEOUT, ServerInfo, find_binary
+from synthetic_ls.runtime.docker import require_engine
 from synthetic_ls.runtime.groups import end_group
 from synthetic_ls.runtime.opencode_record import (
     ServerRecord,
@@ -51,12 +59,17 @@ from synthetic_ls.runtime.opencode_record import (
     server_lock,
     write_server,
 )
+from synthetic_ls.sandbox import container
 from synthetic_ls.sandbox.bubblewrap import bwrap_argv
 from synthetic_ls.sandbox.plan import SandboxPlan, plan_for, sandbox_dir
 
 HERE = Path(__file__).resolve().parent
 GUARD = HERE / "guard.js"
 SHELL = HERE / "shell" / "bash"
+
+
+#: In ``<state>/sandboxes/<id>``: present when the server runs (or ran) in a container.
+CONTAINER_MARK = "container"
 
 
 def is_isolated(construct: Construct) -> bool:
@@ -163,16 +176,20 @@ def _start(store: StateStore, checkout: Path, construct: Construct) -> ServerInf
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = log_path(folder)
-    argv = server_argv(plan, find_binary(), port)
+    env = _environment(plan, password)
+    if construct.isolation == "container":
+        argv, env = _container_start(store, checkout, construct, plan, port, env)
+    else:
+        argv = server_argv(plan, find_binary(), port)
     with open(log, "ab") as out:
         try:
             proc = subprocess.Popen(
-                argv, cwd=plan.worktree, env=_environment(plan, password),
+                argv, cwd=plan.worktree, env=env,
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         except OSError as err:
-            raise OpenCodeError(f"could not run bwrap: {err.strerror}", code=START_FAILED
+            raise OpenCodeError(f"could not run {argv[0]}: {err.strerror}", code=START_FAILED
                                 ) from None
     try:
         started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -187,6 +204,8 @@ def _start(store: StateStore, checkout: Path, construct: Construct) -> ServerInf
             client.wait_healthy(within=START_TIMEOUT)
     except OpenCodeError as err:
         end_group(proc.pid)
+        if construct.isolation == "container":
+            container.remove_agent(store.local_dir, construct.id)
         with contextlib.suppress(StateError):
             remove_server(folder)
         raise OpenCodeError(
@@ -194,6 +213,40 @@ def _start(store: StateStore, checkout: Path, construct: Construct) -> ServerInf
             f"(see {log})", code=START_FAILED, url=url, log=str(log),
         ) from None
     return info
+
+
+def _container_start(store: StateStore, checkout: Path, construct: Construct,
+                     plan: SandboxPlan, port: int, server_env: dict[str, str],
+                     ) -> tuple[list[str], dict[str, str]]:
+    """The ``docker run`` of a container construct's server, and the client's environment.
+
+    The client keeps this process's environment (its ``DOCKER_HOST``, its
+    own HOME for its config) with the server's added: ``-e NAME`` passes
+    those (the password among them) on without a value on the command line.
+    """
+    require_engine()
+    image = container.image_of(construct, checkout)
+    real = Path(os.path.realpath(find_binary()))
+    shown = [(GUARD, plan.home / ".synthetic" / "guard.js"),
+             (SHELL, plan.home / ".synthetic" / "bin" / "bash"),
+             (real, real)]
+    names = [k for k in server_env if k not in ("PATH", "HOME")]
+    argv = container.server_argv(plan, image, str(real), port, shown, names)
+    (_folder(store, construct.id) / CONTAINER_MARK).write_text(
+        container.agent_name(construct.id) + "\n", encoding="utf-8")
+    client_env = {**os.environ, **image.env,
+                  **{k: v for k, v in server_env.items() if k in names}}
+    return argv, client_env
+
+
+def _in_container(store: StateStore, construct_id: str) -> bool:
+    """Whether the construct's server runs in a container (its marker, or its record says so)."""
+    if (_folder(store, construct_id) / CONTAINER_MARK).exists():
+        return True
+    try:
+        return store.get_construct(construct_id).isolation == "container"
+    except (StateError, OSError):
+        return False
 
 
 def stop(store: StateStore, construct_id: str) -> list[str]:
@@ -209,12 +262,22 @@ def stop(store: StateStore, construct_id: str) -> list[str]:
             end_group(record.owner.pid, grace=2.0)
             notes.append(f"stopped the sandboxed OpenCode server of {construct_id}")
         remove_server(folder)
+    if _in_container(store, construct_id):
+        # Ending the client does not always end its container (a killed one never does).
+        removed = container.remove_agent(store.local_dir, construct_id)
+        if removed and not notes:
+            notes.append(f"removed the agent container of {construct_id}")
     return notes
 
 
 def remove(store: StateStore, construct_id: str) -> list[str]:
     """Stop the server and delete the construct's sandbox folder (its home, its sessions)."""
     notes = stop(store, construct_id)
+    if _in_container(store, construct_id):
+        # Its command containers too: a removal leaves none of the construct's.
+        removed = container.remove_all(store.local_dir, construct_id)
+        if removed:
+            notes.append(f"removed {len(removed)} container(s) of {construct_id}")
     folder = _folder(store, construct_id)
     if folder.exists():
         shutil.rmtree(folder, ignore_errors=True)

@@ -9,6 +9,11 @@ root filesystem of Debian's static busybox (``bin/busybox`` and one symlink
 per applet) given to ``docker import``. It is built once per machine (under
 a file lock, for pytest-xdist's workers) and kept.
 
+``synthetic-test/agent:1`` (:func:`ensure_agent_image`) is the same plus
+what OpenCode's binary needs to run from a bind mount (it is mounted, not
+copied, by the container runtime of isolated constructs): the host's glibc
+loader and libraries at the paths the binary asks for, and ``/etc/passwd``.
+
 Everything a test makes is labelled ``synthetic.state=<its repository's
 state folder>`` by Synthetic; :class:`Cleanup` removes all of it afterwards.
 """
@@ -29,6 +34,12 @@ import pytest
 from filelock import FileLock
 
 IMAGE = "synthetic-test/busybox:1"
+#: The image isolated constructs' agents run in (busybox and glibc: OpenCode's binary runs).
+AGENT_IMAGE = "synthetic-test/agent:1"
+#: What ``ldd`` lists for OpenCode's linux-x64 binary (glibc, dynamically linked).
+GLIBC_FILES = ("/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+               "/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libpthread.so.0",
+               "/lib/x86_64-linux-gnu/libdl.so.2", "/lib/x86_64-linux-gnu/libm.so.6")
 REQUIRED = os.environ.get("SYNTHETIC_E2E_REQUIRED") == "1"
 
 
@@ -58,16 +69,34 @@ def _busybox() -> Path | None:
     return None
 
 
-def _rootfs_tar(busybox: Path) -> bytes:
-    """A tar of ``bin/busybox`` and ``bin/<applet>`` -> ``busybox`` for each applet."""
+def _rootfs_tar(busybox: Path, *, glibc: bool = False) -> bytes:
+    """A tar of ``bin/busybox`` and ``bin/<applet>`` -> ``busybox`` for each applet.
+
+    ``glibc``: also the host's glibc files of :data:`GLIBC_FILES` (a symlink
+    stays a symlink, its target is added too), ``etc/passwd`` with root.
+    """
     applets = subprocess.run([str(busybox), "--list"], capture_output=True, text=True,
                              check=True, timeout=30).stdout.split()
     out = io.BytesIO()
+    folders = ["bin", "tmp"] + (["etc", "lib", "lib/x86_64-linux-gnu", "lib64"] if glibc else [])
     with tarfile.open(fileobj=out, mode="w") as tar:
-        for folder in ("bin", "tmp"):
+        for folder in folders:
             info = tarfile.TarInfo(folder)
             info.type, info.mode = tarfile.DIRTYPE, 0o1777 if folder == "tmp" else 0o755
             tar.addfile(info)
+        if glibc:
+            for name in GLIBC_FILES:
+                # lstat, not the resolved file: /lib64's loader is a link to /lib's.
+                if os.path.islink(name):
+                    info = tarfile.TarInfo(name.lstrip("/"))
+                    info.type, info.linkname = tarfile.SYMTYPE, os.readlink(name)
+                    tar.addfile(info)
+                else:
+                    tar.add(os.path.realpath(name), arcname=name.lstrip("/"))
+            passwd = b"root:x:0:0:root:/root:/bin/sh\n"
+            info = tarfile.TarInfo("etc/passwd")
+            info.size, info.mode = len(passwd), 0o644
+            tar.addfile(info, io.BytesIO(passwd))
         tar.add(str(busybox), arcname="bin/busybox")
         # Not `busybox` itself: a link of that name would replace the binary with a loop.
         for applet in sorted(set(applets) - {"busybox"}):
@@ -77,21 +106,38 @@ def _rootfs_tar(busybox: Path) -> bytes:
     return out.getvalue()
 
 
-def ensure_image() -> None:
-    """Build :data:`IMAGE` unless it exists (idempotent; one builder at a time)."""
-    with FileLock(Path(tempfile.gettempdir()) / "synthetic-test-busybox-image.lock"):
-        if docker("image", "inspect", IMAGE).returncode == 0:
+def _build(image: str, *, glibc: bool) -> None:
+    """``docker import`` the root filesystem as ``image`` unless it exists.
+
+    One builder at a time (a file lock: pytest-xdist's workers).
+    """
+    lock = "synthetic-test-" + image.replace("/", "-").replace(":", "-") + "-image.lock"
+    with FileLock(Path(tempfile.gettempdir()) / lock):
+        if docker("image", "inspect", image).returncode == 0:
             return
         busybox = _busybox()
         if busybox is None:
             raise RuntimeError("no busybox to build the test image from (apt install "
                                "busybox-static)")
         made = subprocess.run(
-            ["docker", "import", "--change", "ENV PATH=/bin", "-", IMAGE],
-            input=_rootfs_tar(busybox), capture_output=True, timeout=300,
+            ["docker", "import", "--change", "ENV PATH=/bin", "-", image],
+            input=_rootfs_tar(busybox, glibc=glibc), capture_output=True, timeout=300,
         )
         if made.returncode != 0:
             raise RuntimeError(f"docker import failed: {made.stderr.decode()[-500:]}")
+
+
+def ensure_image() -> None:
+    """Build :data:`IMAGE` unless it exists (idempotent; one builder at a time)."""
+    _build(IMAGE, glibc=False)
+
+
+def ensure_agent_image() -> None:
+    """Build :data:`AGENT_IMAGE` (busybox, glibc, ``/etc/passwd``) unless it exists."""
+    missing = [name for name in GLIBC_FILES if not os.path.exists(name)]
+    if missing:
+        pytest.skip(f"the agent image copies the host's glibc, which has no {missing[0]}")
+    _build(AGENT_IMAGE, glibc=True)
 
 
 def require_engine() -> None:
