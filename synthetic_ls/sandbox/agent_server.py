@@ -226,6 +226,7 @@ def _container_start(store: StateStore, checkout: Path, construct: Construct,
     """
     require_engine()
     image = container.image_of(construct, checkout)
+    _no_plugin_install(plan.home)
     real = Path(os.path.realpath(find_binary()))
     shown = [(GUARD, plan.home / ".synthetic" / "guard.js"),
              (SHELL, plan.home / ".synthetic" / "bin" / "bash"),
@@ -237,6 +238,24 @@ def _container_start(store: StateStore, checkout: Path, construct: Construct,
     client_env = {**os.environ, **image.env,
                   **{k: v for k, v in server_env.items() if k in names}}
     return argv, client_env
+
+
+def _no_plugin_install(home: Path) -> None:
+    """Mark the sandbox home's OpenCode config folder as having its plugin package installed.
+
+    With a plugin configured (the guard), OpenCode installs ``@opencode-ai/plugin``
+    from the npm registry into ``~/.config/opencode`` before loading any
+    plugin, unless that folder has a ``node_modules`` and a lock file naming
+    the package. An image has no CA bundle or registry access to count on
+    (measured: 70 s of retries before the server answers), and the guard
+    imports nothing of that package: the marks let the server start offline.
+    """
+    folder = home / ".config" / "opencode"
+    (folder / "node_modules").mkdir(parents=True, exist_ok=True)
+    lock = folder / "package-lock.json"
+    if not lock.exists():
+        lock.write_text(json.dumps({"lockfileVersion": 3, "packages": {"": {
+            "dependencies": {"@opencode-ai/plugin": "*"}}}}) + "\n", encoding="utf-8")
 
 
 def _in_container(store: StateStore, construct_id: str) -> bool:

@@ -1,0 +1,178 @@
+"""Isolated constructs in containers: the real Docker engine, the real OpenCode, the offline model.
+
+A template with ``isolation: { runtime: "container", image: ... }`` runs the
+construct's setup, its service and its agent's OpenCode server in containers
+of the test image (busybox and glibc: :func:`ensure_agent_image`). The agent
+runs an attack script (approved as a person would) that tries to reach what
+is not its own: the main checkout, another construct's worktree, the
+person's SSH key, the repository's and its own server's passwords (in files,
+its environment, its server's ``/proc/<pid>/environ``) and its server's API.
+Every attempt fails; its own work lands in its worktree. Removal leaves no
+container.
+
+Without an engine these tests skip, or fail under ``SYNTHETIC_E2E_REQUIRED=1``.
+Every wait polls with a deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from synthetic_ls.opencode.offline_model import OfflineModelServer, isolated_env
+from synthetic_ls.opencode.server import PASSWORD_ENV, URL_ENV
+from tests.gitrepo import GIT_ENV, make_repo
+from tests.integration.docker_engine import (
+    AGENT_IMAGE,
+    Cleanup,
+    docker,
+    ensure_agent_image,
+    labelled,
+    require_engine,
+)
+from tests.opencode.test_sessions import wait_for
+
+CONFIG = """export default {
+  defaults: { templateId: "boxed" },
+  templates: {
+    boxed: {
+      isolation: { runtime: "container", image: "%(image)s" },
+      agent: { providerId: "offline", modelId: "echo" },
+      setup: "echo setup ran as $(id -u) > setup.txt",
+      services: {
+        web: { run: "echo web ready; exec sleep 1000", readyPattern: "web ready" },
+      },
+    },
+  },
+};
+"""
+
+SSH_KEY = "SSH-KEY-NOT-FOR-THE-AGENT"
+
+#: Each attempt writes `NAME: ok` or `NAME: failed` (and what it read) into results.txt.
+ATTACK = """#!/bin/sh
+out=results.txt
+: > "$out"
+try() {{ name=$1; shift; if "$@" >> "$out.tmp" 2>&1; then r=ok; else r=failed; fi
+  echo "$name: $r" >> "$out"; cat "$out.tmp" >> "$out" 2>/dev/null; rm -f "$out.tmp"; }}
+# A write reaches a checkout only where its README is (a container's own files are not it).
+try main-checkout sh -c 'grep -q hi {repo}/README.md && echo pwned >> {repo}/README.md'
+try other-worktree sh -c 'grep -q hi {other}/README.md && echo pwned >> {other}/README.md'
+try ssh-key cat {home}/.ssh/id_ed25519
+try repo-password cat {state}/opencode/password
+try own-password cat {state}/sandboxes/{cid}/opencode/password
+try env-password sh -c 'env | grep OPENCODE_SERVER_PASSWORD'
+try proc-environ sh -c 'cat /proc/*/environ | tr "\\\\0" "\\\\n" | grep OPENCODE_SERVER_PASSWORD'
+try server-api wget -q -O - {url}/session
+try permission-reply wget -q -O - --post-data '{{"response":"always"}}' \
+  {url}/session/x/permissions/y
+echo done >> "$out"
+"""
+
+
+@pytest.fixture
+def lab(tmp_path: Path, offline_model: OfflineModelServer, opencode_bin: str,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, object]]:
+    """A repository with the container template, a person's home with an SSH key."""
+    require_engine()
+    ensure_agent_image()
+    monkeypatch.delenv(URL_ENV, raising=False)
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    repo = make_repo(tmp_path / "app", {"synthetic.config.ts": CONFIG % {"image": AGENT_IMAGE},
+                                        "README.md": "hi\n"})
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text(SSH_KEY + "\n")
+    env = {**os.environ, **GIT_ENV, **isolated_env(home, offline_model.url),
+           "SYNTHETIC_OPENCODE_BIN": opencode_bin,
+           "SYNTHETIC_WORKTREES_DIR": str(tmp_path / "trees")}
+    env.pop(URL_ENV, None)
+    env.pop(PASSWORD_ENV, None)
+    cleanup = Cleanup()
+    cleanup.repo(repo)
+    yield {"repo": repo, "env": env, "home": home}
+    subprocess.run([sys.executable, "-m", "synthetic_ls", "opencode", "stop"], cwd=repo,
+                   env=env, capture_output=True, timeout=60)
+    left = cleanup.run()
+    assert not left, f"containers left after the test: {left}"
+
+
+def run(lab: dict[str, object], *argv: str, timeout: float = 300
+        ) -> subprocess.CompletedProcess[str]:
+    """``synthetic ARGV`` in the lab's repository and environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "synthetic_ls", *argv], cwd=lab["repo"],  # type: ignore[arg-type]
+        env=lab["env"], capture_output=True, text=True, stdin=subprocess.DEVNULL,  # type: ignore[arg-type]
+        timeout=timeout,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    """``result``, asserted successful (its output in the failure message)."""
+    assert result.returncode == 0, f"{result.args}: {result.stdout}\n{result.stderr}"
+    return result
+
+
+def approve_all(lab: dict[str, object], cid: str, until: Path, within: float = 120.0) -> None:
+    """Approve every permission the agent asks for until ``until`` exists (with a deadline)."""
+    deadline = time.monotonic() + within
+    while not (until.exists() and "done" in until.read_text()):
+        assert time.monotonic() < deadline, "the agent's script did not finish in time"
+        asked = ok(run(lab, "session", "permissions", cid, "--json"))
+        for item in json.loads(asked.stdout)["pending"]:
+            run(lab, "session", "approve", cid, item["id"])
+        time.sleep(0.3)
+
+
+def test_a_container_construct_keeps_its_agent_to_its_worktree(lab: dict[str, object]) -> None:
+    repo: Path = lab["repo"]  # type: ignore[assignment]
+    home: Path = lab["home"]  # type: ignore[assignment]
+    state = repo / ".git" / "synthetic"
+    # The repository's own server runs too: its password is a file the agent must not read.
+    ok(run(lab, "opencode", "start"))
+    other = json.loads(ok(run(lab, "new", "Other", "--trust", "--json")).stdout)
+    made = json.loads(ok(run(lab, "new", "Boxed", "--trust", "--json")).stdout)
+    cid, worktree = made["id"], Path(made["workspace_path"])
+
+    # Its agent's server, its service and nothing else of it run, in containers.
+    running = docker("ps", "--filter", f"label=synthetic.construct={cid}",
+                     "--format", "{{.Names}} {{.Label \"synthetic.sandbox\"}}").stdout
+    assert f"synthetic-{cid}-agent agent" in running, running
+    assert " command" in running, running
+    # Setup ran in a container, as the person's user id, in the worktree.
+    assert (worktree / "setup.txt").read_text().strip() == f"setup ran as {os.getuid()}"
+
+    record = (state / "sandboxes" / cid / "opencode" / "server.toml").read_text()
+    url = next(line.split('"')[1] for line in record.splitlines() if line.startswith("url"))
+    own_password = (state / "sandboxes" / cid / "opencode" / "password").read_text().strip()
+    repo_password = (state / "opencode" / "password").read_text().strip()
+    (worktree / "attack.sh").write_text(ATTACK.format(
+        repo=repo, other=other["workspace_path"], home=home, state=state.resolve(), cid=cid,
+        url=url))
+
+    ok(run(lab, "session", "send", cid, "[tool:bash sh attack.sh]", "--trust"))
+    results = worktree / "results.txt"
+    approve_all(lab, cid, results)
+    ok(run(lab, "session", "watch", cid, "--timeout", "60"))
+
+    text = results.read_text()
+    # Every attempt failed, and nothing secret came out.
+    for name in ("main-checkout", "other-worktree", "ssh-key", "repo-password", "own-password",
+                 "env-password", "proc-environ", "server-api", "permission-reply"):
+        assert f"{name}: failed" in text, text
+    for secret in (SSH_KEY, own_password, repo_password):
+        assert secret not in text, text
+    # And on the machine, nothing outside its worktree changed.
+    assert (repo / "README.md").read_text() == "hi\n"
+    assert (Path(other["workspace_path"]) / "README.md").read_text() == "hi\n"
+
+    ok(run(lab, "rm", cid, "--yes", "--force", "--trust"))
+    wait_for(lambda: labelled("ps", f"synthetic.construct={cid}") == [], within=30)
+    ok(run(lab, "rm", other["id"], "--yes", "--force", "--trust"))
