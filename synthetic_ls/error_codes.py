@@ -183,6 +183,10 @@ _CODES = (
     ErrorCode("sandbox-unavailable", _F, "An isolated construct's sandbox cannot be made "
               "here (no `bwrap`, or it cannot run).",
               "Install bubblewrap (`apt install bubblewrap`), or drop the template's `isolation`."),
+    ErrorCode("container-image", _I, "A `container` construct's image cannot be found: its "
+              "record names none, or its devcontainer cannot be read or has no `image` "
+              "(only `image` devcontainers are supported, not `build`).",
+              "Name an image in the template's `isolation.image` or the devcontainer's `image`."),
     ErrorCode("no-free-port", _F, "No free TCP port could be found for a request.",
               "Free some ports, or change the preferred ports."),
     # -- agent sessions and OpenCode ------------------------------------------------------

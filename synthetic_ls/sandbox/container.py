@@ -47,6 +47,7 @@ from synthetic_ls.errors import SyntheticError
 from synthetic_ls.runtime import service_process
 from synthetic_ls.runtime.docker import CONSTRUCT_LABEL, STATE_LABEL, require_engine
 from synthetic_ls.runtime.service_process import Launched
+from synthetic_ls.sandbox.bubblewrap import SandboxUnavailableError
 from synthetic_ls.sandbox.plan import SandboxPlan
 
 #: Which of a construct's containers this is: ``agent`` (its server) or ``command``.
@@ -63,7 +64,7 @@ NOT_PASSED = frozenset({"PATH", "HOME", "PWD", "OLDPWD", "SHLVL", "_"})
 class ContainerImageError(SyntheticError):
     """The construct's container image cannot be found from its template's isolation."""
 
-    code = "isolation-image"
+    code = "container-image"
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ def _volume(source: Path, target: Path, writable: bool) -> str:
     text = f"{source}:{target}" + ("" if writable else ":ro")
     if text.count(":") != (1 if writable else 2):
         # `-v` splits on ':': such a path would mount something else.
-        raise SyntheticError(f"cannot mount {source} in a container: its path has a ':'")
+        raise SandboxUnavailableError(
+            f"cannot mount {source} in a container: its path has a ':'")
     return text
 
 
