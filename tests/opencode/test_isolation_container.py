@@ -176,3 +176,42 @@ def test_a_container_construct_keeps_its_agent_to_its_worktree(lab: dict[str, ob
     ok(run(lab, "rm", cid, "--yes", "--force", "--trust"))
     wait_for(lambda: labelled("ps", f"synthetic.construct={cid}") == [], within=30)
     ok(run(lab, "rm", other["id"], "--yes", "--force", "--trust"))
+
+
+def _docker_clients(cid: str) -> list[int]:
+    """The pids of the ``docker run`` clients of the construct's containers (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[:2] == [b"docker", b"run"] and f"synthetic.construct={cid}".encode() in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_service_container_goes_when_the_service_stops_even_with_its_client_killed(
+    lab: dict[str, object],
+) -> None:
+    made = json.loads(ok(run(lab, "new", "Svc", "--no-agent", "--trust", "--json")).stdout)
+    cid = made["id"]
+    mine = f"synthetic.construct={cid}"
+    assert len(labelled("ps", mine)) == 1  # its service; no agent asked for, no agent container
+    # Stopping ends the client, which ends its container (the signal is passed on).
+    ok(run(lab, "services", "stop", cid))
+    wait_for(lambda: labelled("ps", mine) == [], within=30)
+
+    ok(run(lab, "services", "start", cid, "--trust"))
+    wait_for(lambda: len(labelled("ps", mine)) == 1 and len(_docker_clients(cid)) == 1,
+             within=30)
+    # A client killed outright passes nothing on: its container stays...
+    os.kill(_docker_clients(cid)[0], 9)
+    wait_for(lambda: _docker_clients(cid) == [], within=10)
+    time.sleep(1)
+    assert len(labelled("ps", mine)) == 1
+    # ...until the service is stopped: it is removed by its label.
+    ok(run(lab, "services", "stop", cid))
+    assert labelled("ps", mine) == []
+    ok(run(lab, "rm", cid, "--yes", "--force", "--trust"))
+    assert labelled("ps", mine) == []
