@@ -158,11 +158,23 @@ class WorktreeResource(Resource[WorktreeMade]):
         return notes
 
     def preflight(self, work: Creation) -> None:
-        """An isolated construct needs its sandbox's tool: refuse before anything is made."""
+        """An isolated construct needs its sandbox's tool: refuse before anything is made.
+
+        A ``container`` one also needs a Docker engine and its image (its
+        devcontainer read, the image pulled when the engine lacks it).
+        """
         if work.construct.isolation == "bubblewrap":
             from synthetic_ls.sandbox.bubblewrap import find_bwrap
 
             find_bwrap()
+        elif work.construct.isolation == "container":
+            from synthetic_ls.runtime.docker import RUN_TIMEOUT, require_engine
+            from synthetic_ls.sandbox.container import ensure_image, image_of
+
+            require_engine()
+            image = image_of(work.construct, work.ctx.root).image
+            with work.ctx.waiting(f"the container image {image}", RUN_TIMEOUT):
+                ensure_image(image)
 
     def preflight_release(self, work: Release) -> None:
         """Refuse to lose work (see :func:`check_removable`) or to fight a lock."""

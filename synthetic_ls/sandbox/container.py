@@ -45,7 +45,12 @@ from pathlib import Path
 from state_format.records import Construct
 from synthetic_ls.errors import SyntheticError
 from synthetic_ls.runtime import service_process
-from synthetic_ls.runtime.docker import CONSTRUCT_LABEL, STATE_LABEL, require_engine
+from synthetic_ls.runtime.docker import (
+    CONSTRUCT_LABEL,
+    RUN_TIMEOUT,
+    STATE_LABEL,
+    require_engine,
+)
 from synthetic_ls.runtime.service_process import Launched
 from synthetic_ls.sandbox.bubblewrap import SandboxUnavailableError
 from synthetic_ls.sandbox.plan import SandboxPlan
@@ -116,6 +121,33 @@ def read_devcontainer(path: Path) -> ContainerImage:
     env = data.get("containerEnv")
     pairs = {str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {}
     return ContainerImage(image, pairs)
+
+
+def ensure_image(image: str) -> None:
+    """Make sure the engine has ``image``: pulled when it has not (a clear error when that fails).
+
+    Before a creation makes anything: a ``docker run`` would pull it itself,
+    but within the agent server's start timeout, and with its reason only in
+    a log.
+    """
+    if _docker_ok(["image", "inspect", image], timeout=REMOVE_TIMEOUT).returncode == 0:
+        return
+    pulled = _docker_ok(["pull", image], timeout=RUN_TIMEOUT)
+    if pulled.returncode != 0:
+        why = ((pulled.stderr or pulled.stdout).strip().splitlines() or ["no answer"])[-1]
+        raise ContainerImageError(
+            f"the container image {image} is not on this Docker engine and could not be "
+            f"pulled: {why}", fields={"image": image})
+
+
+def _docker_ok(argv: Sequence[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``docker ARGV``, output captured; a timeout or no client is a failed run, not a raise."""
+    try:
+        return subprocess.run(["docker", *argv], capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL, check=False,
+                              errors="replace")
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return subprocess.CompletedProcess(["docker", *argv], 1, "", str(err))
 
 
 def state_dir_of(plan: SandboxPlan) -> Path:
@@ -285,21 +317,13 @@ def server_argv(plan: SandboxPlan, image: ContainerImage, binary: str, port: int
 
 def _remove(filters: Sequence[str]) -> list[str]:
     """``docker rm -f`` the containers matching every filter (stopped ones too); their names."""
-    argv = ["docker", "ps", "-a", "--format", "{{.Names}}"]
+    argv = ["ps", "-a", "--format", "{{.Names}}"]
     for one in filters:
         argv += ["--filter", one]
-    try:
-        found = subprocess.run(argv, capture_output=True, text=True, timeout=REMOVE_TIMEOUT,
-                               stdin=subprocess.DEVNULL, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return []
+    found = _docker_ok(argv, timeout=REMOVE_TIMEOUT)
     names = found.stdout.split() if found.returncode == 0 else []
-    if names:
-        try:
-            subprocess.run(["docker", "rm", "-f", *names], capture_output=True,
-                           timeout=REMOVE_TIMEOUT, stdin=subprocess.DEVNULL, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return []
+    if names and _docker_ok(["rm", "-f", *names], timeout=REMOVE_TIMEOUT).returncode != 0:
+        return []
     return names
 
 

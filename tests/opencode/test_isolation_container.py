@@ -50,6 +50,11 @@ CONFIG = """export default {
         web: { run: "echo web ready; exec sleep 1000", readyPattern: "web ready" },
       },
     },
+    // An image no engine has, from a registry that refuses at once.
+    missing: {
+      isolation: { runtime: "container", image: "127.0.0.1:9/synthetic-test/missing:1" },
+      setup: "touch setup.txt",
+    },
   },
 };
 """
@@ -215,3 +220,24 @@ def test_a_service_container_goes_when_the_service_stops_even_with_its_client_ki
     assert labelled("ps", mine) == []
     ok(run(lab, "rm", cid, "--yes", "--force", "--trust"))
     assert labelled("ps", mine) == []
+
+
+def test_a_container_construct_whose_image_cannot_be_had_is_refused_before_anything_is_made(
+    lab: dict[str, object],
+) -> None:
+    repo: Path = lab["repo"]  # type: ignore[assignment]
+    refused = run(lab, "new", "Nope", "--template", "missing", "--trust", "--json")
+    assert refused.returncode != 0
+    error = json.loads(refused.stderr)["error"]
+    assert error["code"] == "container-image", error
+    assert "127.0.0.1:9/synthetic-test/missing:1" in error["message"]
+    assert "could not be pulled" in error["message"]
+    assert not list((repo / ".git" / "synthetic").glob("constructs/*.toml"))
+    assert git_branches(repo) == ["main"]
+
+
+def git_branches(repo: Path) -> list[str]:
+    """The repository's branches."""
+    out = subprocess.run(["git", "-C", str(repo), "branch", "--format=%(refname:short)"],
+                         capture_output=True, text=True, check=True).stdout
+    return out.split()
