@@ -73,11 +73,21 @@ def timed(call: object, *args: object) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
-def rss_mib(record: Path) -> float:
-    """Resident size of the server a record names and of all its descendants, in MiB."""
+def rss_mib(record: Path, container: str | None = None) -> float:
+    """Resident size of the server a record names and of all its descendants, in MiB.
+
+    ``container``: also the processes of that container (the recorded
+    process is its ``docker run`` client; the server runs under the engine).
+    """
     text = record.read_text()
     pid = int(next(line.split("=")[1] for line in text.splitlines()
                    if line.startswith("pid")).strip())
+    roots = [pid]
+    if container is not None:
+        inspected = subprocess.run(["docker", "inspect", "-f", "{{.State.Pid}}", container],
+                                   capture_output=True, text=True, timeout=30)
+        if inspected.returncode == 0 and inspected.stdout.strip().isdigit():
+            roots.append(int(inspected.stdout.strip()))
     children: dict[int, list[int]] = {}
     sizes: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -90,7 +100,7 @@ def rss_mib(record: Path) -> float:
             continue
         children.setdefault(int(status["PPid"]), []).append(int(entry.name))
         sizes[int(entry.name)] = int(status.get("VmRSS", "0 kB").split()[0])
-    total, todo = 0, [pid]
+    total, todo = 0, roots
     while todo:
         one = todo.pop()
         total += sizes.get(one, 0)
@@ -176,7 +186,8 @@ def main() -> None:
                                                  10),
                     "rss": rss_mib(repo / ".git/synthetic" / (
                         "opencode" if template == "plain" else f"sandboxes/{made[-1]}/opencode")
-                        / "server.toml"),
+                        / "server.toml",
+                        f"synthetic-{made[-1]}-agent" if template == "container" else None),
                 }
             plain = figures["plain"]
             print(f"rounds: {args.rounds} (medians)")

@@ -158,17 +158,22 @@ def state_dir_of(plan: SandboxPlan) -> Path:
     return plan.home.parents[2]
 
 
+def _no_colon(path: Path) -> Path:
+    """``path``, refused when it has a ':' (``-v`` and ``--tmpfs`` split on it: another
+    folder would be mounted)."""
+    if ":" in str(path):
+        raise SandboxUnavailableError(f"cannot mount {path} in a container: its path has a ':'")
+    return path
+
+
 def _volume(source: Path, target: Path, writable: bool) -> str:
-    text = f"{source}:{target}" + ("" if writable else ":ro")
-    if text.count(":") != (1 if writable else 2):
-        # `-v` splits on ':': such a path would mount something else.
-        raise SandboxUnavailableError(
-            f"cannot mount {source} in a container: its path has a ':'")
-    return text
+    return f"{_no_colon(source)}:{_no_colon(target)}" + ("" if writable else ":ro")
 
 
 def mount_args(plan: SandboxPlan, read_only: Sequence[tuple[Path, Path]] = ()) -> list[str]:
     """``-v`` for each bind of ``plan`` (same path inside), ``--tmpfs`` over a hidden folder in one.
+
+    A hidden folder's tmpfs is read-only (``:ro``), a ``scratch`` one's writable.
 
     Docker mounts a container's volumes outermost first, whatever their
     order here, so a hidden folder inside a bind (the state folder inside the
@@ -182,7 +187,9 @@ def mount_args(plan: SandboxPlan, read_only: Sequence[tuple[Path, Path]] = ()) -
             argv += ["-v", _volume(layer.source, layer.target, layer.writable)]
         elif any(layer.target.is_relative_to(b.target) and layer.target != b.target
                  for b in binds):
-            argv += ["--tmpfs", str(layer.target)]
+            # Hidden: empty and read-only, as bubblewrap's (binds inside still show).
+            options = "" if layer.kind == "scratch" else ":ro"
+            argv += ["--tmpfs", f"{_no_colon(layer.target)}{options}"]
     for source, target in read_only:
         argv += ["-v", _volume(source, target, False)]
     return argv

@@ -31,6 +31,8 @@ PLAN = SandboxPlan("c1", Path("/trees/c1"), HOME, (
     Layer("bind", Path("/repo/.git"), Path("/repo/.git")),
     Layer("hide", STATE),
     Layer("hide", Path("/repo/.git/worktrees")),
+    Layer("scratch", Path("/repo/.git/scratch")),  # none there today: a writable empty one
+    Layer("scratch", Path("/tmp")),
     Layer("bind", Path("/repo/.git/objects"), Path("/repo/.git/objects"), writable=True),
     Layer("bind", Path("/trees/c1"), Path("/trees/c1"), writable=True),
     Layer("bind", HOME, HOME, writable=True),
@@ -58,11 +60,12 @@ def test_a_container_sees_the_plans_binds_at_the_same_path_and_nothing_hidden_in
                  ("-v", "/repo/.git/objects:/repo/.git/objects"),
                  ("-v", "/trees/c1:/trees/c1"), ("-v", f"{HOME}:{HOME}"),
                  # The state folder and the other worktrees' git folders are in a bind: covered.
-                 ("--tmpfs", str(STATE)), ("--tmpfs", "/repo/.git/worktrees"),
+                 ("--tmpfs", f"{STATE}:ro"), ("--tmpfs", "/repo/.git/worktrees:ro"),
+                 ("--tmpfs", "/repo/.git/scratch"),
                  ("-w", "/trees/c1"), ("-e", f"HOME={HOME}"), ("-e", "PORT")):
         assert flag in pairs, flag
     # What is hidden outside every bind is not in the image at all: nothing to cover.
-    assert ("--tmpfs", "/root") not in pairs and ("--tmpfs", "/repo") not in pairs
+    assert not {("--tmpfs", "/root:ro"), ("--tmpfs", "/repo:ro"), ("--tmpfs", "/tmp")} & set(pairs)
     assert "-p" not in argv and "--privileged" not in argv
     assert argv[argv.index("img:1"):] == ["img:1", "sh", "-c", "true"]
 
