@@ -276,16 +276,18 @@ def stop(store: StateStore, construct_id: str) -> list[str]:
     except StateError:
         record = None
     notes: list[str] = []
+    # A container first: its server, the first process there, may not heed the
+    # SIGTERM its client passes on (a grace period lost), and a client killed
+    # without it leaves the container running.
+    removed = (container.remove_agent(store.local_dir, construct_id)
+               if _in_container(store, construct_id) else [])
     if record is not None:
         if record.owner.liveness() is Liveness.ALIVE:
             end_group(record.owner.pid, grace=2.0)
             notes.append(f"stopped the sandboxed OpenCode server of {construct_id}")
         remove_server(folder)
-    if _in_container(store, construct_id):
-        # Ending the client does not always end its container (a killed one never does).
-        removed = container.remove_agent(store.local_dir, construct_id)
-        if removed and not notes:
-            notes.append(f"removed the agent container of {construct_id}")
+    if removed and not notes:
+        notes.append(f"removed the agent container of {construct_id}")
     return notes
 
 

@@ -178,6 +178,17 @@ def test_a_container_construct_keeps_its_agent_to_its_worktree(lab: dict[str, ob
     assert (repo / "README.md").read_text() == "hi\n"
     assert (Path(other["workspace_path"]) / "README.md").read_text() == "hi\n"
 
+    # Its server's client killed outright leaves the container: the next send replaces it.
+    agent = f"synthetic-{cid}-agent"
+    client = next(pid for pid in _docker_clients(cid) if f"--name\0{agent}".encode()
+                  in Path(f"/proc/{pid}/cmdline").read_bytes())
+    os.kill(client, 9)
+    wait_for(lambda: client not in _docker_clients(cid), within=10)
+    assert agent in labelled("ps", f"synthetic.construct={cid}")
+    ok(run(lab, "session", "send", cid, "hello again", "--wait", "--timeout", "120"))
+    assert len([p for p in _docker_clients(cid) if f"--name\0{agent}".encode()
+                in Path(f"/proc/{p}/cmdline").read_bytes()]) == 1
+
     ok(run(lab, "rm", cid, "--yes", "--force", "--trust"))
     wait_for(lambda: labelled("ps", f"synthetic.construct={cid}") == [], within=30)
     ok(run(lab, "rm", other["id"], "--yes", "--force", "--trust"))
