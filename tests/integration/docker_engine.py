@@ -136,7 +136,10 @@ def ensure_agent_image() -> None:
     """Build :data:`AGENT_IMAGE` (busybox, glibc, ``/etc/passwd``) unless it exists."""
     missing = [name for name in GLIBC_FILES if not os.path.exists(name)]
     if missing:
-        pytest.skip(f"the agent image copies the host's glibc, which has no {missing[0]}")
+        why = f"the agent image copies the host's glibc, which has no {missing[0]}"
+        if REQUIRED:
+            pytest.fail(why)
+        pytest.skip(why)
     _build(AGENT_IMAGE, glibc=True)
 
 
