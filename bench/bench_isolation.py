@@ -20,7 +20,7 @@ in the same run:
    OpenCode server) against the shared server's.
 
 ``container`` runs only when a Docker engine answers and the image
-``synthetic-test/agent:1`` exists (tests/integration/docker_engine.py builds it).
+``synthetic-test/agent:2`` exists (tests/integration/docker_engine.py builds it).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ GIT_ENV = {
 }
 ISOLATION = {
     "bubblewrap": '{ runtime: "bubblewrap" }',
-    "container": '{ runtime: "container", image: "synthetic-test/agent:1" }',
+    "container": '{ runtime: "container", image: "synthetic-test/agent:2" }',
 }
 
 
@@ -109,7 +109,7 @@ def rss_mib(record: Path, container: str | None = None) -> float:
 
 
 def engine_ready() -> bool:
-    done = subprocess.run(["docker", "image", "inspect", "synthetic-test/agent:1"],
+    done = subprocess.run(["docker", "image", "inspect", "synthetic-test/agent:2"],
                           capture_output=True, stdin=subprocess.DEVNULL, check=False)
     return done.returncode == 0
 
@@ -146,7 +146,7 @@ def main() -> None:
     args = parser.parse_args()
     runtimes = [r for r in args.runtimes.split(",") if r]
     if "container" in runtimes and not engine_ready():
-        print("container: skipped (no engine, or no synthetic-test/agent:1 image)")
+        print("container: skipped (no engine, or no synthetic-test/agent:2 image)")
         runtimes.remove("container")
     model, stop_model = start_server_in_thread()
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,10 +9,11 @@ root filesystem of Debian's static busybox (``bin/busybox`` and one symlink
 per applet) given to ``docker import``. It is built once per machine (under
 a file lock, for pytest-xdist's workers) and kept.
 
-``synthetic-test/agent:1`` (:func:`ensure_agent_image`) is the same plus
+``synthetic-test/agent:2`` (:func:`ensure_agent_image`) is the same plus
 what OpenCode's binary needs to run from a bind mount (it is mounted, not
 copied, by the container runtime of isolated constructs): the host's glibc
-loader and libraries at the paths the binary asks for, and ``/etc/passwd``.
+loader and libraries at the paths the binary asks for, ``/etc/passwd``, and
+the host's git (with its two libraries) for the agent to commit with.
 
 Everything a test makes is labelled ``synthetic.state=<its repository's
 state folder>`` by Synthetic; :class:`Cleanup` removes all of it afterwards.
@@ -34,8 +35,12 @@ import pytest
 from filelock import FileLock
 
 IMAGE = "synthetic-test/busybox:1"
-#: The image isolated constructs' agents run in (busybox and glibc: OpenCode's binary runs).
-AGENT_IMAGE = "synthetic-test/agent:1"
+#: The image isolated constructs' agents run in (busybox, glibc: OpenCode's binary runs;
+#: git: the agent commits its work). 2: git added.
+AGENT_IMAGE = "synthetic-test/agent:2"
+#: The host's git and the libraries it links to beyond glibc (Debian's), copied if present.
+GIT_FILES = ("/usr/bin/git", "/lib/x86_64-linux-gnu/libpcre2-8.so.0",
+             "/lib/x86_64-linux-gnu/libz.so.1")
 #: What ``ldd`` lists for OpenCode's linux-x64 binary (glibc, dynamically linked).
 GLIBC_FILES = ("/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
                "/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libpthread.so.0",
@@ -92,6 +97,11 @@ def _rootfs_tar(busybox: Path, *, glibc: bool = False) -> bytes:
                     info.type, info.linkname = tarfile.SYMTYPE, os.readlink(name)
                     tar.addfile(info)
                 else:
+                    tar.add(os.path.realpath(name), arcname=name.lstrip("/"))
+            if all(os.path.exists(name) for name in GIT_FILES):
+                # git in /bin (the image's PATH); commit, add, update-ref are built in.
+                tar.add(os.path.realpath(GIT_FILES[0]), arcname="bin/git")
+                for name in GIT_FILES[1:]:
                     tar.add(os.path.realpath(name), arcname=name.lstrip("/"))
             passwd = b"root:x:0:0:root:/root:/bin/sh\n"
             info = tarfile.TarInfo("etc/passwd")

@@ -2,12 +2,13 @@
 
 A template with ``isolation: { runtime: "container", image: ... }`` runs the
 construct's setup, its service and its agent's OpenCode server in containers
-of the test image (busybox and glibc: :func:`ensure_agent_image`). The agent
+of the test image (busybox, glibc and git: :func:`ensure_agent_image`). The agent
 runs an attack script (approved as a person would) that tries to reach what
 is not its own: the main checkout, another construct's worktree, the
 person's SSH key, the repository's and its own server's passwords (in files,
-its environment, its server's ``/proc/<pid>/environ``) and its server's API.
-Every attempt fails; its own work lands in its worktree. Removal leaves no
+its environment, its server's ``/proc/<pid>/environ``), its server's API
+and the ``main`` branch. Every attempt fails; its own work is committed on
+its branch, with git in the container. Removal leaves no
 container.
 
 Without an engine these tests skip, or fail under ``SYNTHETIC_E2E_REQUIRED=1``.
@@ -78,6 +79,10 @@ try proc-environ sh -c 'cat /proc/*/environ | tr "\\\\0" "\\\\n" | grep OPENCODE
 try server-api wget -q -O - {url}/session
 try permission-reply wget -q -O - --post-data '{{"response":"always"}}' \
   {url}/session/x/permissions/y
+try move-main sh -c 'git update-ref refs/heads/main $(git commit-tree HEAD^{{tree}} -p HEAD -m x)'
+echo "own work" > mine.txt
+try own-commit sh -c 'git add mine.txt && git -c user.name=agent -c user.email=a@example.com \
+  commit -qm "the agent'"'"'s own work"'
 echo done >> "$out"
 """
 
@@ -170,8 +175,16 @@ def test_a_container_construct_keeps_its_agent_to_its_worktree(lab: dict[str, ob
     text = results.read_text()
     # Every attempt failed, and nothing secret came out.
     for name in ("main-checkout", "other-worktree", "ssh-key", "repo-password", "own-password",
-                 "env-password", "proc-environ", "server-api", "permission-reply"):
+                 "env-password", "proc-environ", "server-api", "permission-reply", "move-main"):
         assert f"{name}: failed" in text, text
+    # Its own work lands: committed on its branch, with git in the container.
+    assert "own-commit: ok" in text, text
+    log = subprocess.run(["git", "-C", str(repo), "log", "-1", "--format=%s", made["branch"]],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert log == "the agent's own work"
+    main_tip = subprocess.run(["git", "-C", str(repo), "log", "-1", "--format=%s", "main"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    assert main_tip == "initial"
     for secret in (SSH_KEY, own_password, repo_password):
         assert secret not in text, text
     # And on the machine, nothing outside its worktree changed.
