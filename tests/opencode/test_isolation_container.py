@@ -6,8 +6,9 @@ of the test image (busybox, glibc and git: :func:`ensure_agent_image`). The agen
 runs an attack script (approved as a person would) that tries to reach what
 is not its own: the main checkout, another construct's worktree, the
 person's SSH key, the repository's and its own server's passwords (in files,
-its environment, its server's ``/proc/<pid>/environ``), its server's API
-and the ``main`` branch. Every attempt fails; its own work is committed on
+its environment, its server's ``/proc/<pid>/environ``), its server's API,
+the ``main`` branch, the Docker engine's socket and another construct's
+process. Every attempt fails; its own work is committed on
 its branch, with git in the container. Removal leaves no
 container.
 
@@ -79,6 +80,8 @@ try proc-environ sh -c 'cat /proc/*/environ | tr "\\\\0" "\\\\n" | grep OPENCODE
 try server-api wget -q -O - {url}/session
 try permission-reply wget -q -O - --post-data '{{"response":"always"}}' \
   {url}/session/x/permissions/y
+try docker-socket sh -c 'test -S /var/run/docker.sock || test -S /run/docker.sock'
+try signal-other kill -0 {other_pid}
 try move-main sh -c 'git update-ref refs/heads/main $(git commit-tree HEAD^{{tree}} -p HEAD -m x)'
 echo "own work" > mine.txt
 try own-commit sh -c 'git add mine.txt && git -c user.name=agent -c user.email=a@example.com \
@@ -165,7 +168,7 @@ def test_a_container_construct_keeps_its_agent_to_its_worktree(lab: dict[str, ob
     repo_password = (state / "opencode" / "password").read_text().strip()
     (worktree / "attack.sh").write_text(ATTACK.format(
         repo=repo, other=other["workspace_path"], home=home, state=state.resolve(), cid=cid,
-        url=url))
+        url=url, other_pid=_docker_clients(other["id"])[0]))
 
     ok(run(lab, "session", "send", cid, "[tool:bash sh attack.sh]", "--trust"))
     results = worktree / "results.txt"
@@ -175,7 +178,8 @@ def test_a_container_construct_keeps_its_agent_to_its_worktree(lab: dict[str, ob
     text = results.read_text()
     # Every attempt failed, and nothing secret came out.
     for name in ("main-checkout", "other-worktree", "ssh-key", "repo-password", "own-password",
-                 "env-password", "proc-environ", "server-api", "permission-reply", "move-main"):
+                 "env-password", "proc-environ", "server-api", "permission-reply", "move-main",
+                 "docker-socket", "signal-other"):
         assert f"{name}: failed" in text, text
     # Its own work lands: committed on its branch, with git in the container.
     assert "own-commit: ok" in text, text
