@@ -147,12 +147,23 @@ def _environment(plan: SandboxPlan, password: str) -> dict[str, str]:
     return env
 
 
+def read_only_files(plan: SandboxPlan, binary: str) -> list[tuple[Path, Path]]:
+    """What the server is shown read-only, as (source, target): the guard plugin, the
+    shell its agent's commands run with, the OpenCode binary, and the home's OpenCode
+    config folder, so that an agent cannot add a plugin its server's next start loads
+    (a plugin runs in the server, beside its password)."""
+    real = Path(os.path.realpath(binary))
+    _no_plugin_install(plan.home)
+    config = plan.home / ".config" / "opencode"
+    return [(GUARD, plan.home / ".synthetic" / "guard.js"),
+            (SHELL, plan.home / ".synthetic" / "bin" / "bash"),
+            (real, real), (config, config)]
+
+
 def server_argv(plan: SandboxPlan, binary: str, port: int) -> list[str]:
     """``bwrap ... -- opencode serve --hostname 127.0.0.1 --port PORT`` for ``plan``."""
     real = Path(os.path.realpath(binary))
-    shown = [(GUARD, plan.home / ".synthetic" / "guard.js"),
-             (SHELL, plan.home / ".synthetic" / "bin" / "bash"),
-             (real, real)]
+    shown = read_only_files(plan, binary)
     return bwrap_argv(plan, [str(real), "serve", "--hostname", "127.0.0.1", "--port", str(port)],
                       server=True, read_only=shown)
 
@@ -226,11 +237,8 @@ def _container_start(store: StateStore, checkout: Path, construct: Construct,
     """
     require_engine()
     image = container.image_of(construct, checkout)
-    _no_plugin_install(plan.home)
     real = Path(os.path.realpath(find_binary()))
-    shown = [(GUARD, plan.home / ".synthetic" / "guard.js"),
-             (SHELL, plan.home / ".synthetic" / "bin" / "bash"),
-             (real, real)]
+    shown = read_only_files(plan, str(real))
     names = [k for k in server_env if k not in ("PATH", "HOME")]
     argv = container.server_argv(plan, image, str(real), port, shown, names)
     (_folder(store, construct.id) / CONTAINER_MARK).write_text(
@@ -256,6 +264,13 @@ def _no_plugin_install(home: Path) -> None:
     if not lock.exists():
         lock.write_text(json.dumps({"lockfileVersion": 3, "packages": {"": {
             "dependencies": {"@opencode-ai/plugin": "*"}}}}) + "\n", encoding="utf-8")
+    # What OpenCode 1.18 writes there when missing: the folder is shown to the
+    # server read-only (read_only_files), so they must be there before it starts.
+    made = {".gitignore": "node_modules\npackage.json\npackage-lock.json\nbun.lock\n.gitignore",
+            "opencode.jsonc": '{\n  "$schema": "https://opencode.ai/config.json"\n}'}
+    for name, text in made.items():
+        if not (folder / name).exists():
+            (folder / name).write_text(text, encoding="utf-8")
 
 
 def _in_container(store: StateStore, construct_id: str) -> bool:

@@ -26,6 +26,8 @@ try env-password "env | grep -q OPENCODE_SERVER_PASSWORD="
 try proc-password "cat /proc/[0-9]*/environ | tr '\0' '\n' | grep -q OPENCODE_SERVER_PASSWORD="
 try move-main "git update-ref refs/heads/main \$(git commit-tree HEAD^{tree} -p HEAD -m x)"
 try kill-service "kill -9 @PID@"
+try add-plugin 'echo "{\"plugin\": [\"file:///x.js\"]}" > "$HOME/.config/opencode/opencode.json"'
+
 if answers; then echo "approve-own SUCCEEDED" >> "$r"; else echo "approve-own failed" >> "$r"; fi
 setsid sh -c 'exec sleep 3001.@TOKEN@' > /dev/null 2>&1 &
 echo "own work" > mine.txt

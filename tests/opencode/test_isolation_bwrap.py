@@ -161,7 +161,8 @@ def test_an_isolated_agent_reaches_nothing_but_its_worktree(lab: dict[str, objec
     assert results == [
         f"{what} failed" for what in (
             "write-main", "write-other", "read-ssh", "read-repo-password", "read-own-password",
-            "env-password", "proc-password", "move-main", "kill-service", "approve-own")
+            "env-password", "proc-password", "move-main", "kill-service", "add-plugin",
+            "approve-own")
     ], results
     assert not (repo / "evil.txt").exists()
     assert not (Path(str(other["workspace_path"])) / "evil.txt").exists()
