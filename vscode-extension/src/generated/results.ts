@@ -925,3 +925,69 @@ export interface TrustItem {
   digest: string;
   allowed: boolean;
 }
+/**
+ * One host: its name, address (and the parts ssh is given), and when it was added.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "Host".
+ */
+export interface Host {
+  name: string;
+  url: string;
+  destination: string;
+  port: number | null;
+  path: string;
+  added: string;
+}
+/**
+ * ``synthetic host add|rm``: the host added or removed, and the file kept.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "HostChange".
+ */
+export interface HostChange {
+  host: Host;
+  file: string;
+}
+/**
+ * ``synthetic host check``: each item, and whether constructs could live on the host.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "HostCheck".
+ */
+export interface HostCheck {
+  host: Host;
+  ok: boolean;
+  items: HostCheckItem[];
+}
+/**
+ * One item of ``synthetic host check``: what was checked, how it went, what was found.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "HostCheckItem".
+ */
+export interface HostCheckItem {
+  item: string;
+  status: "ok" | "failed" | "skipped";
+  detail: string;
+}
+/**
+ * ``synthetic host ls``: the person's hosts (no host is contacted) and their file.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "HostList".
+ */
+export interface HostList {
+  hosts: Host[];
+  file: string;
+}
+/**
+ * ``synthetic version --json``: the program's version and its state format version.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "Version".
+ */
+export interface Version {
+  version: string;
+  state_format: number;
+}
