@@ -37,14 +37,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                          "instant whatever the network does; `host check` asks one.")
     rm = hsub.add_parser("rm", help="forget a host (nothing on it is touched)",
                          description="Forget a host. Nothing on the host is touched.")
-    rm.add_argument("name", metavar="NAME", help="the host's name")
+    rm.add_argument("host", metavar="NAME", help="the host's name")
     check = hsub.add_parser(
         "check", help="check that constructs could live on a host",
         description="Ask the host, item by item: does ssh log in; are git, Synthetic (with "
         "the same state format version) and OpenCode there; is there a clone of this "
         "repository at the path. Every call is bounded in time. Exit status 0 when "
         "nothing failed, 1 otherwise.")
-    check.add_argument("name", metavar="NAME", help="the host's name")
+    check.add_argument("host", metavar="NAME", help="the host's name")
     for parser, func in ((add, cmd_add), (ls, cmd_ls), (rm, cmd_rm), (check, cmd_check)):
         parser.add_argument("--json", action="store_true", help="print JSON")
         parser.set_defaults(func=func)
@@ -89,7 +89,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
     """``synthetic host rm NAME``."""
     from synthetic_ls.ops.hosts import remove_host
 
-    result = remove_host(args.name)
+    result = remove_host(args.host)
     if args.json:
         _print_json(result.to_dict())
     else:
@@ -104,7 +104,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """``synthetic host check NAME``: exit 0 when nothing failed, 1 otherwise."""
     from synthetic_ls.ops.hosts import check_host
 
-    result = check_host(args.name)
+    result = check_host(args.host)
     if args.json:
         _print_json(result.to_dict())
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -234,3 +235,20 @@ def test_a_changed_host_key_is_refused(sshd: SshServer, hosts_home: Path,
     assert known.read_text() == before  # never accepted
     proc = synthetic("host", "check", "moved", cwd=local, env=env)
     assert "host key changed" in proc.stderr and "ssh-keygen -R" in proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_bash_completes_host_actions_and_names(tmp_path: Path, hosts_home: Path) -> None:
+    from tests.integration.test_completion import _env, complete
+
+    repo = make_repo(tmp_path / "app")
+    add_host("gpu", "ssh://gpu/srv/app")
+    add_host("build", "ssh://build/srv/app")
+    env = {**_env(tmp_path), "XDG_CONFIG_HOME": str(hosts_home)}
+
+    def words(line: str) -> list[str]:
+        return [w for w in complete(repo, env, line) if not w.startswith("-")]
+
+    assert words("synthetic host ") == ["add", "ls", "rm", "check"]
+    assert words("synthetic host check ") == ["build", "gpu"]
+    assert complete(repo, env, "synthetic host rm g") == ["gpu"]
