@@ -163,23 +163,23 @@ def _roots(text: str) -> set[str]:
     return {line.strip() for line in text.splitlines() if line.strip()}
 
 
-def check_host(name: str, local: Path | None = None) -> HostCheck:
-    """Ask host ``name`` whether constructs could live there, item by item.
+def check_host(host: str, repo_root: Path | None = None) -> HostCheck:
+    """Ask host ``host`` (its name) whether constructs could live there, item by item.
 
     ``reachable`` (ssh logs in), ``git``, ``synthetic`` and ``state-format``
     (the remote's Synthetic, and whether it reads and writes this one's state
     format version), ``opencode``, ``clone`` (a git work tree at the path) and
-    ``repository`` (it shares a root commit with the repository at ``local``,
+    ``repository`` (it shares a root commit with the repository at ``repo_root``,
     default the current folder's; skipped outside one). Each call to the
     host is bounded in time; a host that does not answer raises
     ``host-unreachable``, a changed host key ``host-key-changed`` (refused,
     as ssh refuses it).
     """
-    host = host_store.find_host(name)
-    url = host.url
+    found = host_store.find_host(host)
+    url = found.url
 
     def run(command: str) -> Completed:
-        return run_remote(name, url, command)
+        return run_remote(found.name, url, command)
 
     items: list[CheckItem] = []
     run("true")  # raises when ssh cannot log in
@@ -193,8 +193,8 @@ def check_host(name: str, local: Path | None = None) -> HostCheck:
                            f"opencode {_first_line(opencode)}" if opencode.ok else
                            f"no opencode on the host ({_first_line(opencode)}); install "
                            "opencode-ai or set SYNTHETIC_OPENCODE_BIN there"))
-    items += _clone_items(run, url.path, local)
-    return HostCheck(host, items)
+    items += _clone_items(run, url.path, repo_root)
+    return HostCheck(found, items)
 
 
 def _synthetic_items(done: Completed) -> list[CheckItem]:

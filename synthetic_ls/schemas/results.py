@@ -122,10 +122,11 @@ RESULTS: tuple[Result, ...] = (
     Result("prompt-preview", PromptPreviewJson, ("synthetic.prompts.preview",)),
     Result("trust", TrustJson,
            ("synthetic.trust.preview", "synthetic.trust.allow", "synthetic.trust.revoke")),
-    # Hosts (and the version another machine's Synthetic is asked for): the CLI only, so far.
-    Result("host-list", HostListJson, ()),
+    Result("host-list", HostListJson, ("synthetic.host.list",)),
+    Result("host-check", HostCheckJson, ("synthetic.host.check",)),
+    # The CLI only, so far: hosts are added in a terminal; the version is what
+    # `host check` asks another machine's Synthetic.
     Result("host-change", HostChangeJson, ()),
-    Result("host-check", HostCheckJson, ()),
     Result("version", VersionJson, ()),
 )
 
