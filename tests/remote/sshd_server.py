@@ -34,6 +34,10 @@ ALIAS = "testhost"
 DOWN = "downhost"
 #: An alias of the same server whose known_hosts holds another key.
 CHANGED = "changedhost"
+#: An alias of the same server whose known_hosts is empty.
+UNKNOWN = "unknownhost"
+#: An alias of the same server with a key it does not let in.
+NOKEY = "nokeyhost"
 
 
 def free_port() -> int:
@@ -87,6 +91,7 @@ def start_sshd(folder: Path) -> SshServer:
     client_pub = _keygen(client_key)
     (folder / "authorized_keys").write_text(client_pub + "\n")
     other_pub = _keygen(folder / "other_host_ed25519")
+    _keygen(folder / "stranger_ed25519")  # a client key the server does not let in
     remote_home = folder / "remote-home"
     remote_home.mkdir()
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # sshd's privilege-separation folder
@@ -135,9 +140,10 @@ def _client_side(folder: Path, port: int, process: subprocess.Popen[bytes], host
     other_type, other = other_pub.split()[:2]
     changed = folder / "known_hosts_changed"
     changed.write_text(f"[127.0.0.1]:{port} {other_type} {other}\n")
-    common = [f"  IdentityFile {client_key}", "  IdentitiesOnly yes", "  User root",
-              "  StrictHostKeyChecking yes", "  GlobalKnownHostsFile /dev/null",
-              "  LogLevel ERROR"]
+    (folder / "known_hosts_empty").write_text("")
+    settings = ["  IdentitiesOnly yes", "  User root", "  StrictHostKeyChecking yes",
+                "  GlobalKnownHostsFile /dev/null", "  LogLevel ERROR"]
+    common = [f"  IdentityFile {client_key}", *settings]
     config = folder / "ssh_config"
     config.write_text("\n".join([
         f"Host {ALIAS}", "  HostName 127.0.0.1", f"  Port {port}", *common,
@@ -145,6 +151,11 @@ def _client_side(folder: Path, port: int, process: subprocess.Popen[bytes], host
         f"Host {CHANGED}", "  HostName 127.0.0.1", f"  Port {port}", *common,
         f"  UserKnownHostsFile {changed}",
         f"Host {DOWN}", "  HostName 127.0.0.1", f"  Port {free_port()}", *common,
+        f"  UserKnownHostsFile {known}",
+        f"Host {UNKNOWN}", "  HostName 127.0.0.1", f"  Port {port}", *common,
+        f"  UserKnownHostsFile {folder / 'known_hosts_empty'}",
+        f"Host {NOKEY}", "  HostName 127.0.0.1", f"  Port {port}",
+        f"  IdentityFile {folder / 'stranger_ed25519'}", *settings,
         f"  UserKnownHostsFile {known}",
         "",
     ]))

@@ -22,7 +22,7 @@ from synthetic_ls.ops.hosts import add_host, check_host, list_hosts, remove_host
 from synthetic_ls.ops.version import version_info
 from synthetic_ls.remote.host_store import hosts_file
 from tests.gitrepo import git, make_repo
-from tests.remote.sshd_server import ALIAS, CHANGED, DOWN, SshServer
+from tests.remote.sshd_server import ALIAS, CHANGED, DOWN, NOKEY, UNKNOWN, SshServer
 from tests.result_schemas import assert_matches
 
 SYNTHETIC = [sys.executable, "-m", "synthetic_ls"]
@@ -252,3 +252,39 @@ def test_bash_completes_host_actions_and_names(tmp_path: Path, hosts_home: Path)
     assert words("synthetic host ") == ["add", "ls", "rm", "check"]
     assert words("synthetic host check ") == ["build", "gpu"]
     assert complete(repo, env, "synthetic host rm g") == ["gpu"]
+
+
+def test_an_unknown_host_key_and_a_key_not_let_in_are_errors_never_prompts(
+        sshd: SshServer, hosts_home: Path, local_and_clone: tuple[Path, Path]) -> None:
+    local, clone = local_and_clone
+    env = sshd.env()
+    empty = sshd.dir / "known_hosts_empty"
+    for name, alias, code in (("new", UNKNOWN, "host-key-unknown"),
+                              ("stranger", NOKEY, "host-auth-failed")):
+        assert synthetic("host", "add", name, f"ssh://{alias}{clone}", cwd=local,
+                         env=env).returncode == 0
+        proc = synthetic("host", "check", name, "--json", cwd=local, env=env)
+        assert proc.returncode == 1, proc.stderr
+        assert error_of(proc)["code"] == code, proc.stderr
+    assert empty.read_text() == ""  # the unknown key was not accepted
+
+
+def test_ls_contacts_no_host_and_check_needs_ssh(tmp_path: Path, hosts_home: Path) -> None:
+    """``host ls`` reads the file only: an ``ssh`` that leaves a mark is never run."""
+    add_host("far", "ssh://far.example/srv/app")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    mark = tmp_path / "ssh-was-run"
+    fake = bin_dir / "ssh"
+    fake.write_text(f"#!/bin/sh\ntouch {mark}\nexit 255\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    proc = synthetic("host", "ls", cwd=tmp_path, env=env)
+    assert proc.returncode == 0 and "far" in proc.stdout
+    assert not mark.exists()
+    proc = synthetic("host", "check", "far", "--json", cwd=tmp_path, env=env)
+    assert proc.returncode == 1 and mark.exists()  # check is the one that asks the host
+
+    no_ssh = {**os.environ, "PATH": str(tmp_path / "empty")}
+    proc = synthetic("host", "check", "far", "--json", cwd=tmp_path, env=no_ssh)
+    assert error_of(proc)["code"] == "ssh-not-installed", proc.stderr
