@@ -23,7 +23,7 @@ from state_format.text import one_line
 from synthetic_ls.git.command import git_text
 from synthetic_ls.remote import host_store
 from synthetic_ls.remote.host_store import Host
-from synthetic_ls.remote.ssh import Completed, remote_command, run_remote
+from synthetic_ls.remote.ssh import Completed, posix_script, remote_command, run_remote
 
 CheckStatus = Literal["ok", "failed", "skipped"]
 
@@ -187,8 +187,8 @@ def check_host(host: str, repo_root: Path | None = None) -> HostCheck:
     git = run(remote_command("git", "--version"))
     items.append(CheckItem("git", "ok" if git.ok else "failed",
                            _first_line(git) if git.ok else "git was not found on the host"))
-    items += _synthetic_items(run(_SYNTHETIC_VERSION))
-    opencode = run(_OPENCODE_VERSION)
+    items += _synthetic_items(run(posix_script(_SYNTHETIC_VERSION)))
+    opencode = run(posix_script(_OPENCODE_VERSION))
     items.append(CheckItem("opencode", "ok" if opencode.ok else "failed",
                            f"opencode {_first_line(opencode)}" if opencode.ok else
                            f"no opencode on the host ({_first_line(opencode)}); install "
@@ -220,10 +220,10 @@ def _synthetic_items(done: Completed) -> list[CheckItem]:
 def _clone_items(run: Callable[[str], Completed], path: str,
                  local: Path | None) -> list[CheckItem]:
     quoted = remote_command(path)
-    done = run(
+    done = run(posix_script(
         f"test -d {quoted} || exit 3; "
         f"test \"$(git -C {quoted} rev-parse --is-inside-work-tree 2>/dev/null)\" = true "
-        f"|| exit 4; git -C {quoted} rev-list --max-parents=0 HEAD")
+        f"|| exit 4; git -C {quoted} rev-list --max-parents=0 HEAD"))
     if done.returncode == 3:
         return [CheckItem("clone", "failed", f"no folder {path} on the host; clone the "
                           "repository there"),

@@ -10,7 +10,8 @@ the connection and then says nothing cannot hang a command).
 
 The remote command is one shell string, which ssh hands to the remote
 user's shell: every variable part of it goes through :func:`shlex.quote`
-(:func:`remote_command`). ssh's own failures (exit status 255) become
+(:func:`remote_command`), and a script with shell syntax runs under ``sh -c``
+(:func:`posix_script`), whatever the login shell is. ssh's own failures (exit status 255) become
 coded errors: ``host-unreachable``, ``host-key-changed``,
 ``host-key-unknown``, ``host-auth-failed``.
 """
@@ -51,6 +52,13 @@ class Completed:
 def remote_command(*words: str) -> str:
     """One shell command line of ``words``, each quoted for the remote's shell."""
     return " ".join(shlex.quote(w) for w in words)
+
+
+def posix_script(script: str) -> str:
+    """A command line running ``script`` with ``sh -c``, whatever the remote user's login
+    shell is (fish and csh read ``${X:-y}``, ``$(...)`` and ``||`` otherwise, or not at
+    all). Quote every variable part of ``script`` with :func:`remote_command` first."""
+    return remote_command("sh", "-c", script)
 
 
 def ssh_argv(url: HostUrl, command: str) -> list[str]:

@@ -67,3 +67,10 @@ def test_the_ssh_command_line_never_prompts_is_bounded_and_quotes_the_remote_com
 def test_ssh_failures_become_codes(stderr: str, code: str) -> None:
     error = ssh_error("box", parse_url("ssh://box/a"), stderr)
     assert error.code == code and error.fields["host"] == "box"
+
+
+def test_a_script_runs_under_sh_whatever_the_login_shell() -> None:
+    from synthetic_ls.remote.ssh import posix_script
+
+    script = f"test -d {remote_command('/srv/a b')} || exit 3"
+    assert shlex.split(posix_script(script)) == ["sh", "-c", script]
