@@ -226,8 +226,6 @@ HINTS = {
     "merge-conflict": "merge the target into the construct's branch and resolve there "
     "(`git merge TARGET` in its worktree, then commit), then land again",
     "base-rewritten": "`git rebase --onto BRANCH BASE_COMMIT` in the construct's worktree",
-    "host-key-changed": "check the key with the host's administrator, then "
-    "`ssh-keygen -R HOST` and connect once with ssh",
     "host-unreachable": "try `ssh HOST` by hand",
     "target-not-checked-out": "`git switch BRANCH` in the main checkout, or pass --into",
 }
