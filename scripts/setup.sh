@@ -27,6 +27,9 @@ command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
 # (the static one: the image holds nothing but it, no libc)
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
+# A real SSH server for the remote-host tests (tests/remote starts its own sshd
+# on 127.0.0.1 with its own config; the system service is not used).
+[ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 if ((${#need_apt[@]})); then
     if [ "$(id -u)" = 0 ]; then
         # Another job (unattended-upgrades, a parallel set-up) may hold apt's
@@ -39,6 +42,13 @@ if ((${#need_apt[@]})); then
             echo "setup: waiting for another apt to finish" >&2
             sleep 5
         done
+        if [[ " ${need_apt[*]} " == *" openssh-server "* ]] && [ -d /run/systemd/system ]; then
+            # Installing openssh-server would start the system's sshd on port 22;
+            # the tests need only the binary. `systemctl unmask ssh.service
+            # ssh.socket` undoes this if you want the service.
+            echo "setup: openssh-server is installed for the tests with its service masked" >&2
+            systemctl mask ssh.service ssh.socket >/dev/null 2>&1 || true
+        fi
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
             "${need_apt[@]}"
     else

@@ -224,6 +224,30 @@ _CODES = (
               "It is followed again by itself; retry if it gave up."),
     ErrorCode("opencode-start-failed", _F, "`opencode serve` could not be started or stopped.",
               "Its log is named in the message.", ("log",)),
+    # -- hosts (other machines, over SSH) --------------------------------------------
+    ErrorCode("unknown-host", _N, "No host of that name was added.",
+              "`synthetic host ls` lists them; `synthetic host add NAME ssh://...` adds one.",
+              ("host",)),
+    ErrorCode("host-exists", _C, "A host of that name exists already.",
+              "Pick another name, or `synthetic host rm NAME` first.", ("host",)),
+    ErrorCode("hosts-file-broken", _S, "The hosts file (`~/.config/synthetic/hosts.toml`) "
+              "cannot be read, or holds an entry that is not valid; it is never overwritten.",
+              "Fix the file at the line given, or remove it.", ("file", "line")),
+    ErrorCode("ssh-not-installed", _F, "No `ssh` command was found.",
+              "Install OpenSSH's client (`apt install openssh-client`)."),
+    ErrorCode("host-unreachable", _F, "The host did not answer over SSH within the bound "
+              "(down, no route, nothing listening, or a name that does not resolve).",
+              "Check the host and `ssh HOST` by hand.", ("host", "detail")),
+    ErrorCode("host-key-changed", _F, "The host's key is not the one known_hosts holds; "
+              "ssh refused it, and so does Synthetic.",
+              "Check the new key with the host's administrator, then `ssh-keygen -R HOST`.",
+              ("host", "detail")),
+    ErrorCode("host-key-unknown", _F, "The host's key is not in known_hosts and Synthetic "
+              "never accepts one by itself.", "Connect once with `ssh HOST` and check the key.",
+              ("host", "detail")),
+    ErrorCode("host-auth-failed", _F, "The host refused the login; Synthetic never asks for "
+              "a password.", "Give ssh a key: `ssh-add`, or IdentityFile in ~/.ssh/config.",
+              ("host", "detail")),
     # -- consent ------------------------------------------------------------------
     ErrorCode("consent-required", Kind.CONSENT, "The operation would run a repository's "
               "commands or OpenCode plugins, tools or MCP servers that you have not allowed; "

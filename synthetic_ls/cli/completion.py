@@ -120,8 +120,19 @@ def service_names(prefix: str, parsed_args: argparse.Namespace | None = None,
     return sorted({v.record.name for v in views if v.record.name.startswith(prefix)})
 
 
+def host_names(prefix: str, **_kwargs: Any) -> list[str]:
+    """The person's hosts (from their hosts file; no host is contacted)."""
+    try:
+        from synthetic_ls.remote.host_store import read_hosts
+
+        return sorted(h.name for h in read_hosts() if h.name.startswith(prefix))
+    except Exception:  # a broken hosts file: nothing to offer
+        return []
+
+
 COMPLETERS: dict[str, Callable[..., list[str]]] = {
     "ref": construct_refs,
+    "host": host_names,
     "template": template_ids,
     "service": service_names,
 }

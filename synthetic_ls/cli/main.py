@@ -39,6 +39,8 @@ COMMAND_MODULES = (
     "synthetic_ls.cli.prompts_cmd",
     "synthetic_ls.cli.review_cmd",
     "synthetic_ls.cli.trust_cmd",
+    "synthetic_ls.cli.host_cmd",
+    "synthetic_ls.cli.version_cmd",
     "synthetic_ls.cli.completion",
 )
 
@@ -68,6 +70,8 @@ COMMAND_HOMES = {
     "discard": "synthetic_ls.cli.review_cmd",
     "review": "synthetic_ls.cli.review_cmd",
     "trust": "synthetic_ls.cli.trust_cmd",
+    "host": "synthetic_ls.cli.host_cmd",
+    "version": "synthetic_ls.cli.version_cmd",
     "completion": "synthetic_ls.cli.completion",
 }
 
@@ -222,6 +226,7 @@ HINTS = {
     "merge-conflict": "merge the target into the construct's branch and resolve there "
     "(`git merge TARGET` in its worktree, then commit), then land again",
     "base-rewritten": "`git rebase --onto BRANCH BASE_COMMIT` in the construct's worktree",
+    "host-unreachable": "try `ssh HOST` by hand",
     "target-not-checked-out": "`git switch BRANCH` in the main checkout, or pass --into",
 }
 

@@ -249,6 +249,21 @@ def _trust_revoke(store: Any, args: dict[str, Any]) -> Any:
     return revoke_trust(store, **parse(args, revoke_trust))
 
 
+def _host_list(root: Path, args: dict[str, Any]) -> Any:
+    """The person's hosts (their own file, not the repository's); contacts none."""
+    from synthetic_ls.ops.hosts import list_hosts
+
+    parse(args, list_hosts)
+    return list_hosts()
+
+
+def _host_check(root: Path, args: dict[str, Any]) -> Any:
+    """``{"host": NAME}``: ``host check``, the repository compared being the workspace's."""
+    from synthetic_ls.ops.hosts import check_host
+
+    return check_host(**parse(args, check_host), repo_root=root)
+
+
 def _opencode_status(store: Any, args: dict[str, Any]) -> Any:
     """``opencode status``, with the ``opencode`` that would be run (a PATH lookup,
     nothing started): what ``:checkhealth`` and the editors' notices need."""
@@ -318,6 +333,8 @@ COMMANDS: dict[str, Command] = {
         Command("synthetic.trust.preview", _trust_preview),
         Command("synthetic.trust.allow", _trust_allow),
         Command("synthetic.trust.revoke", _trust_revoke),
+        Command("synthetic.host.list", _host_list, store=False),
+        Command("synthetic.host.check", _host_check, "Checking the host", store=False),
     )
 }
 

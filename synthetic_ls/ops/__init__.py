@@ -71,6 +71,12 @@ OPERATIONS: dict[str, str] = {
     "trust_preview": "trust",
     "allow_trust": "trust",
     "revoke_trust": "trust",
+    # hosts: other machines, over SSH
+    "list_hosts": "hosts",
+    "add_host": "hosts",
+    "remove_host": "hosts",
+    "check_host": "hosts",
+    "version_info": "version",
     # config
     "check_config": "config",
     "write_starter": "config",

@@ -35,6 +35,7 @@ from synthetic_ls.ops.constructs import (
 from synthetic_ls.ops.discard import DiscardPreviewJson, DiscardResultJson
 from synthetic_ls.ops.doctor import DoctorReportJson
 from synthetic_ls.ops.file_versions import FileVersionJson
+from synthetic_ls.ops.hosts import HostChangeJson, HostCheckJson, HostListJson
 from synthetic_ls.ops.landing import LandPlanJson, LandResultJson
 from synthetic_ls.ops.ports import PortsJson
 from synthetic_ls.ops.prompts import PromptBuildJson, PromptPreviewJson
@@ -52,6 +53,7 @@ from synthetic_ls.ops.session import (
 )
 from synthetic_ls.ops.templates import TemplatesJson
 from synthetic_ls.ops.trust import TrustJson
+from synthetic_ls.ops.version import VersionJson
 from synthetic_ls.ops.views import ConstructListJson
 from synthetic_ls.provision.lifecycle import FindingJson
 
@@ -120,6 +122,12 @@ RESULTS: tuple[Result, ...] = (
     Result("prompt-preview", PromptPreviewJson, ("synthetic.prompts.preview",)),
     Result("trust", TrustJson,
            ("synthetic.trust.preview", "synthetic.trust.allow", "synthetic.trust.revoke")),
+    Result("host-list", HostListJson, ("synthetic.host.list",)),
+    Result("host-check", HostCheckJson, ("synthetic.host.check",)),
+    # The CLI only, so far: hosts are added in a terminal; the version is what
+    # `host check` asks another machine's Synthetic.
+    Result("host-change", HostChangeJson, ()),
+    Result("version", VersionJson, ()),
 )
 
 
@@ -157,10 +165,12 @@ def schema_of(result: Result) -> dict[str, Any]:
     """The JSON Schema of ``result``, as committed."""
     body = _tidy(TypeAdapter(result.shape).json_schema())
     commands = ", ".join(result.commands)
+    of = (f"The result of {commands} (and of the CLI's --json for the same operation). "
+          if commands else "The result of the CLI's --json for this operation. ")
     return {
         "$schema": _DIALECT,
         "$comment": (
-            f"The result of {commands} (and of the CLI's --json for the same operation). "
+            of +
             "Generated from the TypedDicts of synthetic_ls by `python -m synthetic_ls.schemas`; "
             "do not edit by hand."
         ),

@@ -37,6 +37,8 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.trust.allow",
         "synthetic.opencode.status",
         "synthetic.trust.revoke",
+        "synthetic.host.list",
+        "synthetic.host.check",
         "synthetic.construct.list",
         "synthetic.construct.show",
         "synthetic.construct.update",
@@ -328,3 +330,35 @@ async def test_consent_required_carries_the_items_and_allow_takes_exactly_them(
     assert (tmp_path / "setup-ran").exists()
     revoked = await run(client, "synthetic.trust.revoke")
     assert revoked["changed"] == 1
+
+
+@pytest.fixture
+def own_hosts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The person's hosts in a folder of the test's own (set before the server starts),
+    holding one host at a port nothing listens on."""
+    import socket
+
+    from synthetic_ls.remote.host_store import add_host
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    add_host("down", f"ssh://127.0.0.1:{port}/srv/app")
+    return tmp_path / "xdg-config"
+
+
+async def test_hosts_are_listed_and_a_dead_one_checked(
+    own_hosts: Path, client: LanguageClient
+) -> None:
+    from tests.result_schemas import assert_matches
+
+    listed = assert_matches("host-list", await run(client, "synthetic.host.list"))
+    assert [h["name"] for h in listed["hosts"]] == ["down"]
+    assert listed["file"] == str(own_hosts / "synthetic" / "hosts.toml")
+    with pytest.raises(JsonRpcException) as caught:
+        await run(client, "synthetic.host.check", {"host": "down"})
+    assert caught.value.data["code"] == "host-unreachable"
+    with pytest.raises(JsonRpcException) as caught:
+        await run(client, "synthetic.host.check", {})
+    assert caught.value.data["missing"] == ["host"]

@@ -31,6 +31,8 @@ ABOVE: dict[str, tuple[str, ...]] = {
                              "synthetic_ls.cli", "synthetic_ls.lsp"),
     "synthetic_ls.opencode": ("synthetic_ls.provision", "synthetic_ls.ops", "synthetic_ls.cli",
                               "synthetic_ls.lsp"),
+    "synthetic_ls.remote": ("synthetic_ls.provision", "synthetic_ls.ops", "synthetic_ls.cli",
+                            "synthetic_ls.lsp"),
     "synthetic_ls.provision": ("synthetic_ls.ops", "synthetic_ls.cli", "synthetic_ls.lsp"),
     "synthetic_ls.ops": ("synthetic_ls.cli", "synthetic_ls.lsp"),
 }

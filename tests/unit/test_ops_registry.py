@@ -27,6 +27,7 @@ CONTRACT = "tests/integration/test_ops_contract.py"
 CONSENT = "tests/integration/test_consent.py"
 SESSION = "tests/opencode/test_ops_session.py"
 SERVER = "tests/opencode/test_server.py"
+HOSTS = "tests/remote/test_hosts.py"
 PROMPTS = "test_prompts_build_replaces_the_bundle_and_preview_writes_nothing"
 
 #: Operation -> "file::test" that calls it directly.
@@ -80,6 +81,11 @@ OPS_TESTS: dict[str, str] = {
     "trust_preview": f"{CONSENT}::test_trust_operations_preview_allow_and_revoke",
     "allow_trust": f"{CONSENT}::test_trust_operations_preview_allow_and_revoke",
     "revoke_trust": f"{CONSENT}::test_trust_operations_preview_allow_and_revoke",
+    "list_hosts": f"{HOSTS}::test_add_ls_rm_round_trip_in_the_persons_config",
+    "add_host": f"{HOSTS}::test_add_ls_rm_round_trip_in_the_persons_config",
+    "remove_host": f"{HOSTS}::test_add_ls_rm_round_trip_in_the_persons_config",
+    "check_host": f"{HOSTS}::test_check_says_every_item_is_ok",
+    "version_info": f"{HOSTS}::test_version_says_the_state_format",
     "check_config": f"{CONTRACT}::test_config_check_and_starter",
     "write_starter": f"{CONTRACT}::test_config_check_and_starter",
     "list_templates": f"{CONSTRUCTS}::test_list_templates_reads_the_config",
