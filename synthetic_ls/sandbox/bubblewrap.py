@@ -3,11 +3,12 @@
 Over a read-only view of the machine (``--ro-bind / /``), the plan's layers
 (:mod:`.plan`) hide and bind; the sandbox has its own ``/dev``, ``/proc``,
 PID, IPC and UTS namespaces (its processes see only each other, and all end
-with it: ``--die-with-parent``, and the kernel ends a PID namespace's
-processes when its first process ends), no capabilities when run as root,
+with it: they stay in the process group that is recorded and ended as one,
+and the kernel ends a PID namespace's processes when its first process
+ends), no capabilities when run as root,
 and the machine's network (its services and OpenCode listen on 127.0.0.1 as
 a construct's always have). A person can run the same line by hand: it is
-printed with ``--dry-run`` and kept in the service's log.
+kept in the service's log.
 """
 
 from __future__ import annotations
@@ -64,9 +65,13 @@ def bwrap_argv(plan: SandboxPlan, command: Sequence[str], *, server: bool = Fals
         if layer.kind == "hide":
             argv += ["--remount-ro", str(layer.target)]
     argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
-    # A supervised command dies with its supervisor, in a session of its own
-    # (no terminal to push keystrokes into).
-    argv += ["--as-pid-1"] if server else ["--die-with-parent", "--new-session"]
+    # A supervised command stays in its supervisor's process group, which is
+    # recorded and ended as one: a stop's SIGTERM reaches the command itself
+    # (bwrap passes no signal on, and dying with it would be a SIGKILL: no
+    # grace), and the group's SIGKILL after the grace reaches everything; the
+    # namespace ends with its first process. Its terminal is its log's own.
+    if server:
+        argv.append("--as-pid-1")
     if os.geteuid() == 0:
         # Root in the sandbox keeps no capability: it cannot remount what is
         # read-only, nor read another process's memory or environment.

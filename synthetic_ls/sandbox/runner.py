@@ -3,8 +3,9 @@
 The same two calls as :class:`~synthetic_ls.runtime.runner.LocalRunner`, with
 each shell command wrapped in the sandbox's command line, so that
 supervision, logs, journalled process groups and readiness are unchanged:
-ending the recorded process group ends ``bwrap``, and with it (it dies with
-its parent, and its PID namespace with it) everything the command started.
+the command stays in the recorded process group, so a stop's SIGTERM
+reaches it (a grace period, as outside), and ending the group ends
+``bwrap`` and its PID namespace, with everything the command started.
 """
 
 from __future__ import annotations

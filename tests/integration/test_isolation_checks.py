@@ -27,14 +27,30 @@ CONFIG = """export default {
     iso: { isolation: { runtime: "bubblewrap" }, setup: ["touch made-by-setup"] },
     open: {},
     bad: { isolation: { runtime: "bubblewrap" }, setup: ["echo boom; exit 3"] },
+    svc: {
+      isolation: { runtime: "bubblewrap" },
+      services: { s: {
+        run: "sh serve.sh",
+        readyPattern: "^ready$",
+      } },
+    },
   },
 };
 """
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    made = make_repo(tmp_path / "app", {"synthetic.config.ts": CONFIG, "README.md": "hi\n"})
+def token() -> str:
+    return str(int.from_bytes(os.urandom(3), "big"))
+
+
+@pytest.fixture
+def repo(tmp_path: Path, token: str) -> Path:
+    config = CONFIG.replace("@", token)
+    serve = ("trap 'echo graceful > term.txt; exit 0' TERM\n(setsid sleep 3008.@ &)\n"
+             "echo ready\nwhile :; do sleep 0.1; done\n").replace("@", token)
+    made = make_repo(tmp_path / "app", {"synthetic.config.ts": config, "README.md": "hi\n",
+                                        "serve.sh": serve})
     trust(made)
     return made
 
@@ -113,3 +129,35 @@ def test_a_failed_command_in_the_sandbox_is_told_as_written(repo: Path, tmp_path
     assert 'command "echo boom; exit 3" failed: it exited with status 3' in error["message"]
     assert "boom" in error["message"]
     assert Store.open(repo).list_constructs().records == []
+
+
+def test_a_sandboxed_service_is_stopped_gracefully_and_takes_its_daemons(
+    repo: Path, tmp_path: Path, token: str
+) -> None:
+    """``services stop``: SIGTERM reaches the service in its sandbox (its trap runs), and
+    what it left running outside its group ends with its PID namespace."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bwrap is not installed")
+    env = {**os.environ, **GIT_ENV, "SYNTHETIC_WORKTREES_DIR": str(tmp_path / "trees")}
+    made = synthetic(repo, env, "new", "svc", "--template", "svc")
+    assert made.returncode == 0, made.stderr
+    boxed = json.loads(made.stdout)
+    daemon = f"sleep 3008.{token}".encode()
+
+    def daemons() -> list[str]:
+        return [p.name for p in Path("/proc").iterdir() if p.name.isdigit()
+                and _cmdline(p) == daemon.replace(b" ", b"\0") + b"\0"]
+
+    assert daemons(), "the service's daemon runs"
+    stopped = synthetic(repo, env, "services", "stop", boxed["id"])
+    assert stopped.returncode == 0, stopped.stderr
+    assert (Path(boxed["workspace_path"]) / "term.txt").read_text() == "graceful\n"
+    assert not daemons()
+    synthetic(repo, env, "rm", boxed["id"], "--yes", "--force")
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
