@@ -116,6 +116,8 @@ export function constructTooltip(c: Construct): string {
     lines.push(`branch: ${branch}${ab ? ` (${ab})` : ""}`);
   }
   if (c.workspace_path) lines.push(`worktree: ${c.workspace_path} (${worktreeSummary(c)})`);
+  // Where its agent and services run: a sandbox (the server says which).
+  if (c.isolation) lines.push(`isolated: ${c.isolation}`);
   const agent = agentSummary(c);
   if (agent) lines.push(agent);
   if (c.error) lines.push(`error: ${escapeMarkdown(c.error)}`);

@@ -65,6 +65,8 @@ test("description: branch, ahead/behind, worktree, agent", () => {
 test("the tooltip names the failed step", () => {
   assert.match(constructTooltip(construct({ status: "error", error: "session: provider not usable" })), /error: session: provider not usable/);
   assert.doesNotMatch(constructTooltip(construct()), /error:/);
+  assert.match(constructTooltip(construct({ isolation: "bubblewrap" })), /isolated: bubblewrap/);
+  assert.doesNotMatch(constructTooltip(construct()), /isolated:/);
 });
 
 test("context value flags for the menus", () => {
