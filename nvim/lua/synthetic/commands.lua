@@ -86,6 +86,10 @@ function M.describe(c)
     "updated:     " .. str(c.updated_at),
     "record:      " .. str(c.file),
   }
+  if c.isolation ~= nil and c.isolation ~= vim.NIL then
+    -- Where its agent and services run (the server decides; shown as told).
+    table.insert(lines, 10, "isolated:    " .. str(c.isolation))
+  end
   if c.operation ~= nil and c.operation ~= vim.NIL then
     table.insert(lines, ("operation:   %s (%s)"):format(str(c.operation.op), str(c.operation.state)))
   end
