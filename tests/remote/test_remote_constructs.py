@@ -1,0 +1,262 @@
+"""Constructs on another machine: ``new --host``, ``ls``, ``show``, ``rm``, ``doctor --fix``.
+
+Against the real sshd of tests/remote/sshd_server.py: the "remote" is a
+second clone of the test repository in another folder, with this checkout's
+Synthetic on the sessions' PATH. Templates have no agent (no OpenCode) and a
+real process service. Every wait polls with a deadline; nothing asserts a
+wall-clock bound.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from state_format.records import RemoteConstruct, Service, utc_now
+from state_format.store import Store
+from synthetic_ls.consent.gate import TRUST
+from synthetic_ls.ops.remote_constructs import (
+    RemoteCreateOptions,
+    create_remote_construct,
+    remove_remote_construct,
+    show_remote,
+)
+from tests.gitrepo import GIT_ENV, git, make_repo
+from tests.remote.sshd_server import ALIAS, DOWN, SshServer
+from tests.result_schemas import assert_matches
+
+SYNTHETIC = [sys.executable, "-m", "synthetic_ls"]
+
+CONFIG = """export default {
+  defaults: { templateId: "t" },
+  templates: {
+    t: {
+      services: { web: { run: "echo ready; exec sleep 3000", readyPattern: "ready" } },
+    },
+    slow: {
+      setup: ["touch %(m)s/setup-began; exec sleep 3000"],
+      services: { web: { run: "echo ready; exec sleep 3000", readyPattern: "ready" } },
+    },
+  },
+};
+"""
+
+
+def wait_for(check: Callable[[], bool], within: float = 60.0) -> None:
+    """Poll ``check`` until it holds; fail the test at the deadline."""
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
+def synthetic(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the ``synthetic`` command as the person would."""
+    return subprocess.run([*SYNTHETIC, *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def ok_json(proc: subprocess.CompletedProcess[str]) -> Any:
+    """The JSON a successful ``--json`` command printed."""
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (and is not a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class Machines:
+    """The local repository, the host's clone, and the environment reaching the host."""
+
+    def __init__(self, local: Path, clone: Path, markers: Path, env: dict[str, str]) -> None:
+        self.local, self.clone, self.markers, self.env = local, clone, markers, env
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``synthetic ARGS`` in the local repository."""
+        return synthetic(*args, cwd=self.local, env=self.env)
+
+    def on_host(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``synthetic ARGS`` in the host's clone, over ssh (as the person would type it)."""
+        line = " ".join(["synthetic", "-C", str(self.clone), *args])
+        return subprocess.run(["ssh", ALIAS, line], env=self.env, capture_output=True,
+                              text=True, timeout=300)
+
+    def host_constructs(self) -> list[dict[str, Any]]:
+        """The host's constructs, as its own ``ls --json`` says."""
+        listed: list[dict[str, Any]] = ok_json(self.on_host("ls", "--json"))["constructs"]
+        return listed
+
+    def incoming_refs(self) -> list[str]:
+        """The incoming refs left in the host's clone."""
+        return git(self.clone, "for-each-ref", "--format=%(refname)",
+                   "refs/synthetic/").split()
+
+    def host_services(self) -> list[Service]:
+        """The service records of the host's clone."""
+        return list(Store.open(self.clone).list(Service).records)
+
+    def local_remotes(self) -> list[RemoteConstruct]:
+        """The records of remote constructs in the local repository."""
+        return list(Store.open(self.local).list(RemoteConstruct).records)
+
+
+@pytest.fixture
+def machines(sshd: SshServer, hosts_home: Path, tmp_path: Path) -> Iterator[Machines]:
+    """A local repository and its clone on the host, host ``test`` added; on teardown every
+    construct left on the host is removed and its service processes ended."""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    local = make_repo(tmp_path / "app", {"synthetic.config.ts": CONFIG % {"m": markers},
+                                         "README.md": "hello\n"})
+    clone = tmp_path / "remote-clone"
+    git(tmp_path, "clone", "-q", str(local), str(clone))
+    env = sshd.env(**GIT_ENV, SYNTHETIC_WORKTREES_DIR=str(tmp_path / "local-wt"))
+    m = Machines(local, clone, markers, env)
+    assert m.run("host", "add", "test", f"ssh://{ALIAS}{clone}").returncode == 0
+    try:
+        yield m
+    finally:
+        for c in json.loads(m.on_host("ls", "--json").stdout or '{"constructs": []}')[
+                "constructs"]:
+            m.on_host("rm", c["id"], "--yes", "--force", "--trust")
+        for record in m.host_services():
+            if record.pid and alive(record.pid):
+                os.killpg(record.pid, signal.SIGKILL)
+
+
+def test_new_on_a_host_lists_shows_and_removes_on_both_sides(machines: Machines) -> None:
+    m = machines
+    local_one = ok_json(m.run("new", "here", "--no-worktree", "--json"))
+    made = ok_json(m.run("new", "Fix the flaky test", "--host", "test", "--trust", "--json"))
+    assert made["host"] == "test" and made["name"] == "Fix the flaky test"
+    remote_id = made["remote_id"]
+    assert made["construct"]["id"] == remote_id
+
+    # On the host: the construct, its worktree on its own branch, its service running.
+    [there] = m.host_constructs()
+    assert there["id"] == remote_id and there["status"] == "ready"
+    assert Path(there["workspace_path"]).is_dir()
+    assert not Path(there["workspace_path"]).is_relative_to(m.local.parent / "local-wt")
+    assert git(m.clone, "rev-parse", "--verify", f"refs/heads/{there['branch']}").strip() == \
+        git(m.local, "rev-parse", "HEAD").strip()
+    [service] = m.host_services()
+    assert service.status == "ready" and service.pid is not None and alive(service.pid)
+    [record] = m.local_remotes()
+    assert record.remote_id == remote_id and record.journal is None
+
+    # `ls` lists both, with the host; the table has a HOST column.
+    listed = assert_matches("construct-list", ok_json(m.run("ls", "--json")))
+    by_id = {c["id"]: c for c in listed["constructs"]}
+    assert by_id[local_one["id"]]["host"] is None
+    assert by_id[made["id"]]["host"] == "test"
+    assert by_id[made["id"]]["remote_id"] == remote_id
+    assert by_id[made["id"]]["status"] == "ready"
+    assert listed["hosts"] == [{"host": "test", "state": "ok", "error": None, "code": None}]
+    table = m.run("ls").stdout
+    assert "HOST" in table.splitlines()[0] and "test" in table
+
+    # `show` of the remote one is the host's.
+    shown = ok_json(m.run("show", made["id"], "--json"))
+    assert shown["host"] == "test" and shown["remote_id"] == remote_id
+    assert [s["name"] for s in shown["services"]] == ["web"]
+
+    # `rm` removes it on the host, and the record here.
+    ok_json(m.run("rm", made["id"], "--yes", "--trust", "--json"))
+    assert m.host_constructs() == []
+    assert m.local_remotes() == []
+    assert m.incoming_refs() == []
+    assert not Path(there["workspace_path"]).exists()
+    wait_for(lambda: not alive(service.pid or 0))
+    assert [c["id"] for c in ok_json(m.run("ls", "--json"))["constructs"]] == [local_one["id"]]
+
+
+def test_the_remote_operations_called_directly(machines: Machines, sshd: SshServer,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    m = machines
+    monkeypatch.setenv("PATH", m.env["PATH"])
+    store = Store.open(m.local)
+    made = create_remote_construct(store, RemoteCreateOptions(name="direct", host="test"),
+                                   consent=TRUST)
+    data = assert_matches("remote-created", made)
+    assert data["remote_id"] == m.host_constructs()[0]["id"]
+    shown = show_remote(store, made.record).to_dict()
+    assert shown["id"] == made.record.id and shown["host"] == "test"
+    removed = assert_matches("remote-removed", remove_remote_construct(store, made.record.id,
+                                                                       trust=True))
+    assert removed["removed"] == made.record.id
+    assert m.host_constructs() == [] and m.local_remotes() == [] and m.incoming_refs() == []
+
+
+def test_consent_is_asked_here_before_anything_reaches_the_host(machines: Machines) -> None:
+    m = machines
+    proc = m.run("new", "x", "--host", "test", "--json")
+    assert proc.returncode == 8, proc.stderr
+    assert json.loads(proc.stderr)["error"]["code"] == "consent-required"
+    assert m.local_remotes() == [] and m.incoming_refs() == [] and m.host_constructs() == []
+
+
+def test_a_host_that_does_not_answer_is_marked_and_local_constructs_still_list(
+        machines: Machines, sshd: SshServer) -> None:
+    m = machines
+    local_one = ok_json(m.run("new", "here", "--no-worktree", "--json"))
+    assert m.run("host", "add", "down", f"ssh://{DOWN}{m.clone}").returncode == 0
+    now = utc_now()
+    Store.open(m.local).create(RemoteConstruct(
+        id="far-away-abc123", name="far away", host="down", url=f"ssh://{DOWN}{m.clone}",
+        remote_id="far-away-xyz789", created_at=now, updated_at=now))
+    listed = assert_matches("construct-list", ok_json(m.run("ls", "--json")))
+    by_id = {c["id"]: c for c in listed["constructs"]}
+    assert by_id[local_one["id"]]["status"] == "pending"
+    assert by_id["far-away-abc123"]["status"] == "unreachable"
+    assert by_id["far-away-abc123"]["host"] == "down"
+    [down] = listed["hosts"]
+    assert down["host"] == "down" and down["state"] == "unreachable"
+    assert down["code"] == "host-unreachable"
+    proc = m.run("ls")
+    assert proc.returncode == 0 and "unreachable" in proc.stdout
+    assert "host down did not answer" in proc.stderr
+
+
+def test_kill_9_mid_creation_is_rolled_back_on_both_sides_by_doctor(machines: Machines) -> None:
+    m = machines
+    proc = subprocess.Popen([*SYNTHETIC, "new", "slow one", "--host", "test", "--template",
+                             "slow", "--trust", "--json"], cwd=m.local, env=m.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        wait_for(lambda: (m.markers / "setup-began").exists())
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+
+    reported = m.run("doctor", "--json")
+    assert reported.returncode == 1, reported.stderr  # something needs attention
+    report = json.loads(reported.stdout)
+    [finding] = [f for f in report["findings"] if f["kind"] == "interrupted-operation"]
+    assert finding["subject"]["ref"] == m.local_remotes()[0].id
+    assert "on host test" in finding["message"]
+
+    fixed = ok_json(m.run("doctor", "--fix", "--json"))
+    assert not [f for f in fixed["findings"] if f["kind"] == "interrupted-operation"
+                and not f["fixed"]], fixed
+    assert m.local_remotes() == []
+    assert m.host_constructs() == []
+    assert m.incoming_refs() == []
+    assert git(m.clone, "branch", "--format=%(refname:short)").split() == ["main"]
+    assert git(m.clone, "worktree", "list", "--porcelain").count("worktree ") == 1
+    assert m.host_services() == []
