@@ -10,6 +10,7 @@ written.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,16 @@ class ListResult:
         }
 
 
+def _has_remotes(store: StateStore) -> bool:
+    """Whether any record of a remote construct may exist: a look at its folder only, so
+    that ``ls`` without remote constructs loads no more than before (no pydantic)."""
+    folder = store.repo.state_dir / "remotes"
+    try:
+        return any(name.endswith(".toml") for name in os.listdir(folder))
+    except OSError:
+        return False
+
+
 def list_constructs(
     store: StateStore,
     *,
@@ -92,7 +103,7 @@ def list_constructs(
     files = [store.location(Construct, c.id) for c in constructs]
     rows: list[ConstructViewJson] = []
     hosts: list[HostListingJson] = []
-    if remote:
+    if remote and _has_remotes(store):
         from synthetic_ls.ops.remote_constructs import list_remote
 
         far = list_remote(store)

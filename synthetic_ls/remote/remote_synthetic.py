@@ -161,10 +161,14 @@ def push_start(host: str, url: HostUrl, repo: str, commit: str, ref: str,
 
 
 def delete_ref(host: str, url: HostUrl, ref: str) -> None:
-    """Delete ``ref`` (an incoming ref) in the host's clone; a ref already gone is fine."""
+    """Delete ``ref`` (an incoming ref) in the host's clone; a ref (or clone) already gone
+    is fine."""
     if not ref.startswith(INCOMING_PREFIX):
         raise ValueError(f"not an incoming ref: {ref}")
-    done = run_remote(host, url, remote_command("git", "-C", url.path, "update-ref", "-d", ref))
+    # No clone there: no ref either (a push to a wrong path made nothing).
+    path = remote_command(url.path)
+    delete = remote_command("git", "-C", url.path, "update-ref", "-d", ref)
+    done = run_remote(host, url, posix_script(f"test -d {path} || exit 0; {delete}"))
     if not done.ok:
         raise SyntheticError(f"on host {host}, deleting {ref} failed: "
                              f"{one_line(done.stderr, 300)}", code="remote-failed",

@@ -210,6 +210,25 @@ def test_consent_is_asked_here_before_anything_reaches_the_host(machines: Machin
     assert m.local_remotes() == [] and m.incoming_refs() == [] and m.host_constructs() == []
 
 
+def test_a_failure_on_the_host_leaves_nothing_on_either_side(machines: Machines,
+                                                              tmp_path: Path) -> None:
+    m = machines
+    # A clone path with nothing there: the push fails.
+    assert m.run("host", "add", "empty", f"ssh://{ALIAS}{tmp_path}/nowhere").returncode == 0
+    proc = m.run("new", "x", "--host", "empty", "--trust", "--json")
+    assert proc.returncode != 0
+    assert json.loads(proc.stderr)["error"]["code"] == "remote-push-failed"
+    assert m.local_remotes() == []
+    assert m.incoming_refs() == []
+    # The host's own `new` refuses (its config has no such template): the pushed ref is
+    # deleted again, and the record here.
+    (m.clone / "synthetic.config.ts").write_text("export default { templates: { z: {} } };\n")
+    proc = m.run("new", "z", "--host", "test", "--template", "t", "--trust", "--json")
+    error = json.loads(proc.stderr)["error"]
+    assert error["code"] == "remote-failed" and error["host"] == "test", error
+    assert m.local_remotes() == [] and m.incoming_refs() == [] and m.host_constructs() == []
+
+
 def test_a_host_that_does_not_answer_is_marked_and_local_constructs_still_list(
         machines: Machines, sshd: SshServer) -> None:
     m = machines
