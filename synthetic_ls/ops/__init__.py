@@ -81,6 +81,7 @@ OPERATIONS: dict[str, str] = {
     "create_remote_construct": "remote_constructs",
     "show_remote": "remote_constructs",
     "remove_remote_construct": "remote_constructs",
+    "review_remote": "remote_constructs",
     # config
     "check_config": "config",
     "write_starter": "config",

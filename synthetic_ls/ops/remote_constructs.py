@@ -45,6 +45,7 @@ from synthetic_ls.remote.remote_synthetic import (
     delete_ref,
     push_start,
     run_json,
+    run_text,
     run_tied,
 )
 
@@ -418,3 +419,24 @@ def show_remote(store: StateStore, record: RemoteConstruct) -> RemoteShown:
     data.update({"id": record.id, "host": record.host, "remote_id": record.remote_id})
     return RemoteShown(data)
 
+
+
+#: The reviews a remote construct answers through its host's Synthetic (``diff`` and ``log``).
+REVIEWS = ("diff", "log")
+
+
+def review_remote(store: StateStore, ref: str, what: str, *, stat: bool = False,
+                  as_json: bool = True) -> dict[str, Any] | str:
+    """The host's own ``diff`` or ``log`` of a remote construct: its JSON (the host's ids),
+    or with ``as_json`` false the text it prints. A read on both machines: the host
+    inspects its worktree (uncommitted changes too); nothing is fetched or written here."""
+    if what not in REVIEWS:
+        raise ValueError(f"not a review: {what}")
+    record = store.resolve(RemoteConstruct, ref)
+    if record.remote_id is None:
+        raise SyntheticError(f"{record.id} is still being created on host {record.host}",
+                             code="operation-in-progress", fields={"construct": record.id})
+    args = [what, record.remote_id, *(["--stat"] if stat and what == "diff" else [])]
+    if as_json:
+        return run_json(record.host, _url(record), *args)
+    return run_text(record.host, _url(record), *args)

@@ -55,10 +55,12 @@ _TIED = ('exec 3<&0; run() { ' + _SYNTHETIC + '; }; run "$@" </dev/null 3<&- & p
          'wait "$pid"; status=$?; kill "$watch" 2>/dev/null; exit "$status"')
 
 
-def synthetic_line(path: str, *args: str, tied: bool = False) -> str:
-    """The remote shell line running the host's ``synthetic -C path args...``, each quoted."""
+def synthetic_line(path: str, *args: str, tied: bool = False,
+                   options: tuple[str, ...] = ()) -> str:
+    """The remote shell line running the host's ``synthetic [options] -C path args...``,
+    each word quoted."""
     script = _TIED if tied else _SYNTHETIC
-    return f"{posix_script(script)} synthetic {remote_command('-C', path, *args)}"
+    return f"{posix_script(script)} synthetic {remote_command(*options, '-C', path, *args)}"
 
 
 def _remote_error(host: str, args: tuple[str, ...], done: Completed) -> SyntheticError:
@@ -97,6 +99,16 @@ def run_json(host: str, url: HostUrl, *args: str,
     """Run the host's ``synthetic -C PATH args... --json`` (a read); its JSON answer."""
     done = run_remote(host, url, synthetic_line(url.path, *args, "--json"), timeout=timeout)
     return _parse(host, args, done)
+
+
+def run_text(host: str, url: HostUrl, *args: str, timeout: float = CALL_TIMEOUT) -> str:
+    """Run the host's ``synthetic -C PATH args...`` (a read, for a person); its output."""
+    # No colour: the text is shown here, through this side's terminal guard.
+    line = synthetic_line(url.path, *args, options=("--color", "never"))
+    done = run_remote(host, url, line, timeout=timeout)
+    if not done.ok:
+        raise _remote_error(host, args, done)
+    return done.stdout
 
 
 def run_tied(host: str, url: HostUrl, *args: str,

@@ -28,9 +28,10 @@ from synthetic_ls.ops.remote_constructs import (
     RemoteCreateOptions,
     create_remote_construct,
     remove_remote_construct,
+    review_remote,
     show_remote,
 )
-from tests.gitrepo import GIT_ENV, git, make_repo
+from tests.gitrepo import GIT_ENV, commit_file, git, make_repo
 from tests.remote.sshd_server import ALIAS, DOWN, SshServer
 from tests.result_schemas import assert_matches
 
@@ -175,8 +176,24 @@ def test_new_on_a_host_lists_shows_and_removes_on_both_sides(machines: Machines)
     assert shown["host"] == "test" and shown["remote_id"] == remote_id
     assert [s["name"] for s in shown["services"]] == ["web"]
 
-    # `rm` removes it on the host, and the record here.
-    ok_json(m.run("rm", made["id"], "--yes", "--trust", "--json"))
+    # `diff` and `log` are the host's, of its worktree (a commit and an uncommitted change).
+    tree = Path(there["workspace_path"])
+    commit_file(tree, "fix.txt", "fixed\n", "Fix the flake")
+    (tree / "README.md").write_text("hello again\n")
+    diff = ok_json(m.run("diff", made["id"], "--json"))
+    assert [c["subject"] for c in diff["commits"]] == ["Fix the flake"]
+    assert [f["path"] for f in diff["uncommitted"]] == ["README.md"]
+    text = m.run("diff", made["id"]).stdout
+    assert "+fixed" in text and "hello again" in text
+    assert "Fix the flake" in m.run("log", made["id"]).stdout
+    assert m.run("diff", made["id"], "--stat").returncode == 0
+
+    # `rm` removes it on the host (--force: it holds work), and the record here.
+    proc = m.run("rm", made["id"], "--yes", "--trust", "--json")
+    assert proc.returncode != 0 and m.local_remotes() != []  # it would lose work: refused
+    assert json.loads(proc.stderr)["error"]["code"] == "remote-failed"
+    assert m.local_remotes()[0].journal is None
+    ok_json(m.run("rm", made["id"], "--yes", "--force", "--trust", "--json"))
     assert m.host_constructs() == []
     assert m.local_remotes() == []
     assert m.incoming_refs() == []
@@ -196,6 +213,10 @@ def test_the_remote_operations_called_directly(machines: Machines, sshd: SshServ
     assert data["remote_id"] == m.host_constructs()[0]["id"]
     shown = show_remote(store, made.record).to_dict()
     assert shown["id"] == made.record.id and shown["host"] == "test"
+    diff = review_remote(store, made.record.id, "diff")
+    assert isinstance(diff, dict) and diff["commits"] == []
+    log = review_remote(store, made.record.id, "log")
+    assert isinstance(log, dict) and log["entries"] == []
     removed = assert_matches("remote-removed", remove_remote_construct(store, made.record.id,
                                                                        trust=True))
     assert removed["removed"] == made.record.id

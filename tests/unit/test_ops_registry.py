@@ -90,6 +90,7 @@ OPS_TESTS: dict[str, str] = {
     "create_remote_construct": f"{REMOTE}::test_the_remote_operations_called_directly",
     "show_remote": f"{REMOTE}::test_the_remote_operations_called_directly",
     "remove_remote_construct": f"{REMOTE}::test_the_remote_operations_called_directly",
+    "review_remote": f"{REMOTE}::test_the_remote_operations_called_directly",
     "check_config": f"{CONTRACT}::test_config_check_and_starter",
     "write_starter": f"{CONTRACT}::test_config_check_and_starter",
     "list_templates": f"{CONSTRUCTS}::test_list_templates_reads_the_config",
