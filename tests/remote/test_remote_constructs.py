@@ -44,7 +44,7 @@ CONFIG = """export default {
       services: { web: { run: "echo ready; exec sleep 3000", readyPattern: "ready" } },
     },
     slow: {
-      setup: ["touch %(m)s/setup-began; exec sleep 3000"],
+      setup: ["echo $$ > %(m)s/setup-pid; touch %(m)s/setup-began; exec sleep 3000"],
       services: { web: { run: "echo ready; exec sleep 3000", readyPattern: "ready" } },
     },
   },
@@ -250,6 +250,48 @@ def test_a_failure_on_the_host_leaves_nothing_on_either_side(machines: Machines,
     assert m.local_remotes() == [] and m.incoming_refs() == [] and m.host_constructs() == []
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return out
+
+
+def test_a_connection_cut_mid_creation_is_undone_on_both_sides(machines: Machines,
+                                                              sshd: SshServer) -> None:
+    m = machines
+    proc = subprocess.Popen([*SYNTHETIC, "new", "cut one", "--host", "test", "--template",
+                             "slow", "--trust", "--json"], cwd=m.local, env=m.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: (m.markers / "setup-began").exists())
+        # sshd's children are the connections' processes: killing them cuts every
+        # connection of this (per-worker) server, as a network failure would.
+        for pid in children(sshd.process.pid):
+            os.kill(pid, signal.SIGKILL)
+        _out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert proc.returncode != 0
+    assert json.loads(err)["error"]["code"] == "host-unreachable", err
+    assert m.local_remotes() == []
+    assert m.host_constructs() == []
+    assert m.incoming_refs() == []
+    assert git(m.clone, "branch", "--format=%(refname:short)").split() == ["main"]
+    assert m.host_services() == []
+    setup = int((m.markers / "setup-pid").read_text())
+    wait_for(lambda: not alive(setup))  # the host's setup step did not outlive it
+
+
 def test_a_host_that_does_not_answer_is_marked_and_local_constructs_still_list(
         machines: Machines, sshd: SshServer) -> None:
     m = machines
@@ -300,3 +342,5 @@ def test_kill_9_mid_creation_is_rolled_back_on_both_sides_by_doctor(machines: Ma
     assert git(m.clone, "branch", "--format=%(refname:short)").split() == ["main"]
     assert git(m.clone, "worktree", "list", "--porcelain").count("worktree ") == 1
     assert m.host_services() == []
+    setup = int((m.markers / "setup-pid").read_text())
+    wait_for(lambda: not alive(setup))  # the host's setup step did not outlive it
