@@ -190,9 +190,10 @@ def create_remote_construct(store: StateStore, options: RemoteCreateOptions, *,
         push_start(host.name, host.url, str(ctx.root), commit, ref)
         record = _step(store, record, "remote-new")
         tell(f"creating the construct on {host.name}")
-        args = ["new", name, "--from", ref, "--trust", "--no-progress"]
+        args = ["new", "--from", ref, "--trust", "--no-progress"]
         if options.template_id:
             args += ["--template", options.template_id]
+        args += ["--", name]
         made = run_tied(host.name, host.url, *args)
         remote_id = str(made.get("id") or "")
         if not remote_id:
@@ -241,7 +242,7 @@ def _made_from(host: str, url: HostUrl, record: RemoteConstruct) -> list[dict[st
 def _remote_rm(host: str, url: HostUrl, remote_id: str, *extra: str) -> dict[str, Any]:
     """The host's ``rm --yes``; a construct already gone there is not an error."""
     try:
-        return run_tied(host, url, "rm", remote_id, "--yes", *extra)
+        return run_tied(host, url, "rm", "--yes", *extra, "--", remote_id)
     except SyntheticError as exc:
         if exc.code == "remote-failed" and exc.fields.get("remote_code") in _GONE:
             return {"removed": remote_id, "notes": ["it was gone already"], "kept": []}
@@ -415,7 +416,7 @@ def show_remote(store: StateStore, record: RemoteConstruct) -> RemoteShown:
     """The host's ``show --json`` of the construct, with this side's ``id`` and ``host``."""
     if record.remote_id is None:
         return RemoteShown(dict(_base_row(store, record, "spawning")))
-    data = run_json(record.host, _url(record), "show", record.remote_id)
+    data = run_json(record.host, _url(record), "show", "--", record.remote_id)
     data.update({"id": record.id, "host": record.host, "remote_id": record.remote_id})
     return RemoteShown(data)
 
@@ -436,7 +437,7 @@ def review_remote(store: StateStore, ref: str, what: str, *, stat: bool = False,
     if record.remote_id is None:
         raise SyntheticError(f"{record.id} is still being created on host {record.host}",
                              code="operation-in-progress", fields={"construct": record.id})
-    args = [what, record.remote_id, *(["--stat"] if stat and what == "diff" else [])]
+    args = [what, *(["--stat"] if stat and what == "diff" else []), "--", record.remote_id]
     if as_json:
         return run_json(record.host, _url(record), *args)
     return run_text(record.host, _url(record), *args)

@@ -94,10 +94,18 @@ def _parse(host: str, args: tuple[str, ...], done: Completed) -> dict[str, Any]:
     return data
 
 
+def _with_json(args: tuple[str, ...]) -> tuple[str, ...]:
+    """``--json`` right after the command word: the rest may end with ``-- NAME``."""
+    return (args[0], "--json", *args[1:])
+
+
 def run_json(host: str, url: HostUrl, *args: str,
              timeout: float = CALL_TIMEOUT) -> dict[str, Any]:
-    """Run the host's ``synthetic -C PATH args... --json`` (a read); its JSON answer."""
-    done = run_remote(host, url, synthetic_line(url.path, *args, "--json"), timeout=timeout)
+    """Run the host's ``synthetic -C PATH COMMAND --json args...`` (a read); its JSON answer.
+
+    Give a name or id after ``--`` in ``args``: the host's argument parser then
+    never reads it as an option, whatever it holds."""
+    done = run_remote(host, url, synthetic_line(url.path, *_with_json(args)), timeout=timeout)
     return _parse(host, args, done)
 
 
@@ -119,7 +127,7 @@ def run_tied(host: str, url: HostUrl, *args: str,
     module's docstring); a call that outlasts ``timeout`` is ended the same way
     and raises ``host-unreachable``.
     """
-    argv = ssh_argv(url, synthetic_line(url.path, *args, "--json", tied=True))
+    argv = ssh_argv(url, synthetic_line(url.path, *_with_json(args), tied=True))
     # The host's watchdog reads this pipe: it stays open while we wait, and
     # closes (the remote command ends) when this process dies, whatever kills it.
     read_end, write_end = os.pipe()

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from state_format.journal import Journal
 from state_format.records import RemoteConstruct, Service, utc_now
 from state_format.store import Store
 from synthetic_ls.consent.gate import TRUST
@@ -207,8 +208,11 @@ def test_the_remote_operations_called_directly(machines: Machines, sshd: SshServ
     m = machines
     monkeypatch.setenv("PATH", m.env["PATH"])
     store = Store.open(m.local)
-    made = create_remote_construct(store, RemoteCreateOptions(name="direct", host="test"),
+    # A name the host's argument parser could take for an option, and shell syntax.
+    name = "--help; touch $HOME/pwned `id`"
+    made = create_remote_construct(store, RemoteCreateOptions(name=name, host="test"),
                                    consent=TRUST)
+    assert m.host_constructs()[0]["name"] == name
     data = assert_matches("remote-created", made)
     assert data["remote_id"] == m.host_constructs()[0]["id"]
     shown = show_remote(store, made.record).to_dict()
@@ -248,6 +252,22 @@ def test_a_failure_on_the_host_leaves_nothing_on_either_side(machines: Machines,
     error = json.loads(proc.stderr)["error"]
     assert error["code"] == "remote-failed" and error["host"] == "test", error
     assert m.local_remotes() == [] and m.incoming_refs() == [] and m.host_constructs() == []
+
+
+def test_an_interrupted_removal_is_finished_by_doctor(machines: Machines) -> None:
+    m = machines
+    made = ok_json(m.run("new", "to go", "--host", "test", "--trust", "--json"))
+    # As a removal leaves it when it stops after the host's `rm` began.
+    store = Store.open(m.local)
+    store.update(RemoteConstruct, made["id"], lambda _r: {
+        "journal": Journal.begin("remove").step("remote-rm").stop()})
+    listed = ok_json(m.run("ls", "--json"))
+    [row] = [c for c in listed["constructs"] if c["id"] == made["id"]]
+    assert row["status"] == "deleting" and row["operation"]["state"] == "interrupted"
+    fixed = ok_json(m.run("doctor", "--fix", "--json"))
+    [finding] = [f for f in fixed["findings"] if f["kind"] == "interrupted-operation"]
+    assert finding["fixed"], finding
+    assert m.local_remotes() == [] and m.host_constructs() == [] and m.incoming_refs() == []
 
 
 def children(pid: int) -> list[int]:
