@@ -146,6 +146,11 @@ def run_tied(host: str, url: HostUrl, *args: str,
                 f"host {host} ({url.destination}) did not finish `synthetic {args[0]}` "
                 f"within {timeout:g} s", code="host-unreachable",
                 fields={"host": host, "detail": "timed out"}) from None
+        except BaseException:
+            # Ctrl-C or a cancel: the connection goes, so the host's command ends too.
+            proc.kill()
+            proc.wait()
+            raise
     finally:
         os.close(write_end)
     if proc.returncode == SSH_FAILED:

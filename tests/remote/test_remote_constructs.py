@@ -254,6 +254,26 @@ def test_a_failure_on_the_host_leaves_nothing_on_either_side(machines: Machines,
     assert m.local_remotes() == [] and m.incoming_refs() == [] and m.host_constructs() == []
 
 
+def test_ctrl_c_mid_creation_undoes_both_sides_at_once(machines: Machines) -> None:
+    m = machines
+    proc = subprocess.Popen([*SYNTHETIC, "new", "stopped one", "--host", "test", "--template",
+                             "slow", "--trust", "--json"], cwd=m.local, env=m.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: (m.markers / "setup-began").exists())
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert proc.returncode != 0
+    assert m.local_remotes() == []  # no doctor needed
+    assert m.host_constructs() == [] and m.incoming_refs() == [] and m.host_services() == []
+    setup = int((m.markers / "setup-pid").read_text())
+    wait_for(lambda: not alive(setup))
+
+
 def test_an_interrupted_removal_is_finished_by_doctor(machines: Machines) -> None:
     m = machines
     made = ok_json(m.run("new", "to go", "--host", "test", "--trust", "--json"))
