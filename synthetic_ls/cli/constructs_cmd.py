@@ -451,8 +451,15 @@ def _rm_remote(args: argparse.Namespace, record_id: str) -> int:
     from synthetic_ls.ops.remote_constructs import remove_remote_construct
 
     if not args.yes:
-        raise SyntheticError(f"refusing to remove {record_id} (on another host) without "
-                             "confirmation; pass --yes", code="usage")
+        if not sys.stdin.isatty():
+            raise SyntheticError(f"refusing to remove {record_id} (on another host) without "
+                                 "confirmation; pass --yes", code="usage")
+        sys.stderr.write(f"Remove construct {record_id} on its host (its worktree, branch, "
+                         "services and session there)? [y/N] ")
+        sys.stderr.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            sys.stderr.write("Not removed.\n")
+            return int(ExitCode.FAILED)
     result = remove_remote_construct(_store(), record_id, force=args.force,
                                      trust=bool(getattr(args, "trust", False)))
     if args.json:

@@ -176,6 +176,11 @@ def test_new_on_a_host_lists_shows_and_removes_on_both_sides(machines: Machines)
     shown = ok_json(m.run("show", made["id"], "--json"))
     assert shown["host"] == "test" and shown["remote_id"] == remote_id
     assert [s["name"] for s in shown["services"]] == ["web"]
+    text = m.run("show", made["id"]).stdout
+    assert f"remote_id:           {remote_id}" in text and "host:                test" in text
+    assert "service:             web ready" in text
+    proc = m.run("rm", made["id"])  # no terminal, no --yes: refused, nothing touched
+    assert proc.returncode != 0 and "pass --yes" in proc.stderr
 
     # `diff` and `log` are the host's, of its worktree (a commit and an uncommitted change).
     tree = Path(there["workspace_path"])
