@@ -317,6 +317,49 @@ class Service(Record):
         return Owner(self.pid, self.start, self.host or "", self.boot or "", self.pidns or "")
 
 
+class RemoteConstruct(Record):
+    """Where a construct made on another machine (``new --host``) lives; its state is the
+    remote's own, read over SSH."""
+
+    folder: ClassVar[str] = "remotes"
+    kind: ClassVar[str] = "remote_construct"
+
+    name: str = Field(min_length=1, description="The name given to `new --host`.")
+    host: str = Field(min_length=1, description="The host's name in the person's hosts file.")
+    url: str = Field(
+        min_length=1,
+        description="The host's address when the construct was made "
+        "(`ssh://[user@]host[:port]/path/to/clone`): the remote repository's clone.",
+    )
+    template_id: str | None = Field(default=None, description="Template asked for, if any.")
+    remote_id: str | None = Field(
+        default=None,
+        description="The construct's id in the remote repository; absent until the remote "
+        "made it.",
+    )
+    start_commit: str | None = Field(
+        default=None, description="The commit pushed as the construct's start point."
+    )
+    incoming_ref: str | None = Field(
+        default=None,
+        description="The ref the start point was pushed to in the remote clone "
+        "(`refs/synthetic/incoming/<id>`).",
+    )
+    created_at: datetime = Field(description="RFC 3339 UTC.")
+    updated_at: datetime = Field(description="RFC 3339 UTC; changes on every update.")
+    journal: JournalField = Field(
+        default=None,
+        description="While a creation (`create`) or removal (`remove`) is in progress: its "
+        "steps (`push`, `remote-new`; `remote-rm`), so that recovery can undo or finish it "
+        "on both machines.",
+    )
+
+    _v_time = field_validator("created_at", "updated_at", mode="before")(_aware_utc)
+    _v_empty = field_validator(
+        "template_id", "remote_id", "start_commit", "incoming_ref", mode="before"
+    )(_empty_is_none)
+
+
 class FormatMarker(BaseModel):
     """``format.toml``: the format version of the whole state folder."""
 
@@ -329,5 +372,5 @@ class FormatMarker(BaseModel):
 
 #: Every record kind, by its ``kind`` name.
 RECORD_KINDS: dict[str, type[Record]] = {
-    cls.kind: cls for cls in (Construct, PromptBundle, PortAllocation, Service)
+    cls.kind: cls for cls in (Construct, PromptBundle, PortAllocation, Service, RemoteConstruct)
 }

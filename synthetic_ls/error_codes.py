@@ -248,6 +248,13 @@ _CODES = (
     ErrorCode("host-auth-failed", _F, "The host refused the login; Synthetic never asks for "
               "a password.", "Give ssh a key: `ssh-add`, or IdentityFile in ~/.ssh/config.",
               ("host", "detail")),
+    ErrorCode("remote-failed", _F, "The host's own Synthetic (or git there) refused or "
+              "failed; `remote_code` is its error code.",
+              "The message quotes the host's error; fix it there, or `ssh HOST` to look.",
+              ("host", "remote_code")),
+    ErrorCode("remote-push-failed", _F, "Pushing the start point to the host's clone failed "
+              "(`git push` over ssh).", "The message quotes git; check the clone's path and "
+              "that `git push` to it works by hand.", ("host", "detail")),
     # -- consent ------------------------------------------------------------------
     ErrorCode("consent-required", Kind.CONSENT, "The operation would run a repository's "
               "commands or OpenCode plugins, tools or MCP servers that you have not allowed; "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from state_format.statuses import Status
@@ -91,6 +91,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--dry-run", action="store_true", help="print what would be made, and make nothing"
     )
+    p.add_argument(
+        "--host",
+        default=None,
+        metavar="HOST",
+        help="create it on that host (`synthetic host add`): the start point is pushed to the "
+        "host's clone and the host's own Synthetic makes the construct (with --template and "
+        "--from only)",
+    )
     add_trust_flag(p)
     _json_flag(p)
     p.set_defaults(func=cmd_new)
@@ -163,7 +171,9 @@ def _store() -> Store:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    """``synthetic new``."""
+    """``synthetic new`` (``--host``: on another machine, :func:`_new_remote`)."""
+    if args.host is not None:
+        return _new_remote(args)
     from synthetic_ls.ops import constructs as ops
 
     options = ops.CreateOptions(
@@ -222,6 +232,49 @@ def cmd_new(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
+#: ``new`` options a construct made on a host does not take (yet).
+_LOCAL_ONLY = (("description", ""), ("status", None), ("worktree", True), ("branch", None),
+               ("agent", None), ("keep_failed", False), ("dry_run", False))
+
+
+def _new_remote(args: argparse.Namespace) -> int:
+    """``synthetic new NAME --host HOST``: the construct is made by the host's Synthetic."""
+    from synthetic_ls.ops.remote_constructs import RemoteCreateOptions, create_remote_construct
+
+    given = [name for name, default in _LOCAL_ONLY if getattr(args, name) != default]
+    if given:
+        flags = ", ".join("--" + n.replace("_", "-") for n in given)
+        raise SyntheticError(f"{flags} cannot be used with --host yet (only --template, "
+                             "--from and --trust)", code="usage")
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+
+    def tell(what: str) -> None:
+        if show:
+            sys.stderr.write(f"      {what}\n")
+            sys.stderr.flush()
+
+    result = create_remote_construct(
+        _store(),
+        RemoteCreateOptions(name=args.name, host=args.host, template_id=args.template,
+                            from_ref=args.from_ref),
+        consent=consent_of(args), progress=tell)
+    if args.json:
+        _print_json(result.to_dict())
+        return int(ExitCode.OK)
+    r = result.record
+    sys.stdout.write(f"Created construct {r.id} ({one_line(r.name)}) on host {r.host}, "
+                     f"as {r.remote_id} there.\n")
+    made = result.construct
+    if made.get("workspace_path"):
+        sys.stdout.write(f"  worktree: {one_line(str(made['workspace_path']))} (on {r.host})\n"
+                         f"  branch:   {one_line(str(made.get('branch')))}\n")
+    for service in made.get("services", []) or []:
+        if isinstance(service, dict):
+            sys.stdout.write(f"  service:  {one_line(str(service.get('name')))} "
+                             f"{one_line(str(service.get('state')))}\n")
+    return int(ExitCode.OK)
+
+
 def _step_printer(quiet: bool) -> Callable[[int, int, str], None] | None:
     """Each creation step as a line on stderr (``[2/5] creating the worktree``), unless quiet."""
     if quiet:
@@ -257,8 +310,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
     result = list_constructs(_store(), status=wanted, template_id=args.template)
     if args.json:
         _print_json(result.to_dict())
-    elif result.views:
-        sys.stdout.write(render_table(result.views))
+    elif result.views or result.remote:
+        sys.stdout.write(render_table(result.views, result.remote))
     elif result.total:
         sys.stdout.write("No constructs match.\n")
     elif result.broken:
@@ -267,6 +320,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
         sys.stdout.write("No constructs yet. Create one with: synthetic new NAME --template ID\n")
     for b in result.broken:
         sys.stderr.write(f"synthetic: warning: {b}\n")
+    for h in result.hosts:
+        if h["state"] != "ok" and not args.json:
+            sys.stderr.write(f"synthetic: warning: host {h['host']} did not answer: "
+                             f"{one_line(h['error'] or '', 300)}\n")
     interrupted = [v.construct.id for v in result.views if _op_state(v) == "interrupted"]
     if interrupted and not args.json:
         sys.stderr.write(
@@ -288,9 +345,24 @@ def _op_state(view: ConstructView) -> str | None:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """``synthetic show``: the record plus its worktree's state."""
+    from state_format.errors import RecordNotFoundError
     from synthetic_ls.ops.show import show_construct
 
-    result = show_construct(_store(), args.ref, with_size=args.size)
+    store = _store()
+    try:
+        result = show_construct(store, args.ref, with_size=args.size)
+    except RecordNotFoundError:
+        from synthetic_ls.ops.remote_constructs import find_remote, show_remote
+
+        far = find_remote(store, args.ref)
+        if far is None:
+            raise
+        shown = show_remote(store, far).to_dict()
+        if args.json:
+            _print_json(shown)
+        else:
+            sys.stdout.write(render_remote_details(shown))
+        return int(ExitCode.OK)
     if args.json:
         _print_json(result.to_dict())
     else:
@@ -328,10 +400,19 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
 def cmd_rm(args: argparse.Namespace) -> int:
     """``synthetic rm``: asks first on a terminal; elsewhere requires ``--yes``."""
+    from state_format.errors import RecordNotFoundError
     from synthetic_ls.ops import constructs as ops
 
     store = _store()
-    construct = store.resolve_construct(args.ref)
+    try:
+        construct = store.resolve_construct(args.ref)
+    except RecordNotFoundError:
+        from synthetic_ls.ops.remote_constructs import find_remote
+
+        far = find_remote(store, args.ref)
+        if far is None:
+            raise
+        return _rm_remote(args, far.id)
     if not args.yes:
         if not sys.stdin.isatty():
             raise SyntheticError(
@@ -362,6 +443,31 @@ def cmd_rm(args: argparse.Namespace) -> int:
         sys.stdout.write(f"Removed construct {result.construct.id}.\n")
         for note in result.notes:
             sys.stdout.write(f"  {note}\n")
+    return int(ExitCode.OK)
+
+
+def _rm_remote(args: argparse.Namespace, record_id: str) -> int:
+    """``synthetic rm`` of a construct on a host: the host's ``rm``, then the record here."""
+    from synthetic_ls.ops.remote_constructs import remove_remote_construct
+
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise SyntheticError(f"refusing to remove {record_id} (on another host) without "
+                                 "confirmation; pass --yes", code="usage")
+        sys.stderr.write(f"Remove construct {record_id} on its host (its worktree, branch, "
+                         "services and session there)? [y/N] ")
+        sys.stderr.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            sys.stderr.write("Not removed.\n")
+            return int(ExitCode.FAILED)
+    result = remove_remote_construct(_store(), record_id, force=args.force,
+                                     trust=bool(getattr(args, "trust", False)))
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        sys.stdout.write(f"Removed construct {record_id} (on host {result.record.host}).\n")
+        for note in result.remote.get("notes", []) or []:
+            sys.stdout.write(f"  {one_line(str(note), 300)}\n")
     return int(ExitCode.OK)
 
 
@@ -412,21 +518,56 @@ def _status_text(view: ConstructView) -> str:
     return f"{status} (interrupted)" if state == "interrupted" else status
 
 
-def render_table(listed: Sequence[ConstructView]) -> str:
-    """The human ``ls`` table: ID, STATUS, TEMPLATE, BRANCH, WORKTREE, UPDATED (UTC), NAME."""
+def _remote_worktree(row: Mapping[str, Any]) -> str:
+    tree = row.get("worktree")
+    if not isinstance(tree, dict):
+        return "-"
+    if not tree.get("exists"):
+        return "missing"
+    return f"dirty ({len(tree.get('changes') or [])})" if tree.get("dirty") else "clean"
+
+
+def render_table(listed: Sequence[ConstructView],
+                 remote: Sequence[Mapping[str, Any]] = ()) -> str:
+    """The human ``ls`` table: ID, STATUS, TEMPLATE, BRANCH, WORKTREE, UPDATED (UTC), NAME,
+    and HOST (``-`` for this machine) when some construct lives on another machine."""
     columns = [
-        ["ID", *(v.construct.id for v in listed)],
-        ["STATUS", *(_status_text(v) for v in listed)],
-        ["TEMPLATE", *(one_line(v.construct.template_id, 24) for v in listed)],
-        ["BRANCH", *(one_line(v.construct.branch or "-", 40) for v in listed)],
-        ["WORKTREE", *(_worktree_text(v) for v in listed)],
+        ["ID", *(v.construct.id for v in listed), *(str(r["id"]) for r in remote)],
+        ["STATUS", *(_status_text(v) for v in listed),
+         *(one_line(str(r["status"]), 24) for r in remote)],
+        ["TEMPLATE", *(one_line(v.construct.template_id, 24) for v in listed),
+         *(one_line(str(r["template_id"] or "-"), 24) for r in remote)],
+        ["BRANCH", *(one_line(v.construct.branch or "-", 40) for v in listed),
+         *(one_line(str(r["branch"] or "-"), 40) for r in remote)],
+        ["WORKTREE", *(_worktree_text(v) for v in listed), *(_remote_worktree(r) for r in remote)],
         [
             "UPDATED (UTC)",
             *(v.construct.updated_at.isoformat(" ", "minutes")[:16] for v in listed),
+            *(str(r["updated_at"]).replace("T", " ")[:16] for r in remote),
         ],
     ]
-    columns.append(["NAME", *(one_line(v.construct.name, 60) for v in listed)])
-    return table(columns, states={1: [v.construct.status.value for v in listed]})
+    if remote:
+        columns.append(["HOST", *("-" for _ in listed), *(one_line(str(r["host"]), 32)
+                                                          for r in remote)])
+    columns.append(["NAME", *(one_line(v.construct.name, 60) for v in listed),
+                    *(one_line(str(r["name"]), 60) for r in remote)])
+    return table(columns, states={1: [v.construct.status.value for v in listed]
+                                  + [str(r["status"]) for r in remote]})
+
+
+def render_remote_details(shown: Mapping[str, Any]) -> str:
+    """The human ``show`` of a construct on another machine, from its host's JSON."""
+    lines = []
+    for key in ("id", "remote_id", "host", "name", "status", "template_id", "created_at",
+                "updated_at", "workspace_path", "branch", "base_ref", "base_commit"):
+        value = shown.get(key)
+        if value is not None:
+            lines.append(f"{key + ':':<21}{one_line(str(value), 200)}")
+    for s in shown.get("services", []) or []:
+        if isinstance(s, dict):
+            lines.append(f"{'service:':<21}{one_line(str(s.get('name')))} "
+                         f"{one_line(str(s.get('state')))}")
+    return "\n".join(lines) + "\n"
 
 
 def render_details(view: ConstructView) -> str:

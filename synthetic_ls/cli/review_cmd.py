@@ -130,10 +130,36 @@ def _stat_line(f: Any) -> str:
     return f"  {f.status} {shown(f.path)}  {counts}"
 
 
+def _remote_review(args: argparse.Namespace, what: str) -> bool:
+    """``diff``/``log`` of a construct on another machine, answered by its host's Synthetic;
+    False when ``args.ref`` is no remote construct (the local command goes on)."""
+    from state_format.errors import RecordNotFoundError
+    from synthetic_ls.ops.remote_constructs import find_remote, review_remote
+
+    store = _store()
+    try:
+        store.resolve_construct(args.ref)
+        return False  # a local construct of that reference comes first
+    except RecordNotFoundError:
+        pass
+    far = find_remote(store, args.ref)
+    if far is None:
+        return False
+    answer = review_remote(store, far.id, what, stat=bool(getattr(args, "stat", False)),
+                           as_json=args.json)
+    if isinstance(answer, dict):
+        _print_json(answer)
+    else:
+        sys.stdout.write(answer)
+    return True
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
     """``synthetic diff``."""
     from synthetic_ls.ops.review import diff_construct
 
+    if _remote_review(args, "diff"):
+        return int(ExitCode.OK)
     result = diff_construct(_store(), args.ref, patch=not args.stat and not args.json)
     if args.json:
         _print_json(result.to_dict())
@@ -178,6 +204,8 @@ def cmd_log(args: argparse.Namespace) -> int:
     from state_format.text import one_line
     from synthetic_ls.ops.review import log_construct
 
+    if _remote_review(args, "log"):
+        return int(ExitCode.OK)
     result = log_construct(_store(), args.ref)
     if args.json:
         _print_json(result.to_dict())

@@ -37,7 +37,8 @@ def live_counts(root: Path) -> Counter[str] | None:
     from synthetic_ls.ops.listing import list_constructs
 
     try:
-        listing = list_constructs(Store.open(root), inspect=False)
+        # Local counts only: a lens must not wait on other machines.
+        listing = list_constructs(Store.open(root), inspect=False, remote=False)
     except (SyntheticError, StateError, OSError) as exc:
         log.info("no construct counts for %s: %s", root, exc)
         return None

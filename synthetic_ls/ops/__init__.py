@@ -77,6 +77,11 @@ OPERATIONS: dict[str, str] = {
     "remove_host": "hosts",
     "check_host": "hosts",
     "version_info": "version",
+    # constructs on other machines (`new --host`; `ls` lists them with list_constructs)
+    "create_remote_construct": "remote_constructs",
+    "show_remote": "remote_constructs",
+    "remove_remote_construct": "remote_constructs",
+    "review_remote": "remote_constructs",
     # config
     "check_config": "config",
     "write_starter": "config",

@@ -145,6 +145,31 @@ def _operation_findings(ctx: Context, constructs: list[Construct]) -> list[Findi
     return out
 
 
+def _remote_findings(store: StateStore) -> list[Finding]:
+    """Creations and removals of constructs on other machines that were cut off (fix:
+    undo the creation on both machines, finish the removal)."""
+    from state_format.records import RemoteConstruct
+    from synthetic_ls.ops.remote_constructs import interrupted, recover_remote
+
+    out: list[Finding] = []
+    for record in store.list(RemoteConstruct).records:
+        journal = record.journal
+        if journal is None or not interrupted(record):
+            continue
+        how = "finish it" if journal.op == "remove" else "roll it back on both machines"
+
+        def fix(record: RemoteConstruct = record) -> list[str]:
+            return recover_remote(store, record)
+
+        out.append(Finding(
+            "interrupted-operation", Subject("construct", record.id),
+            f"the {journal.op} of {record.id} on host {record.host} "
+            + ("failed and stopped" if journal.stopped else "was interrupted")
+            + f" ({journal.owner.where()}; steps begun: {', '.join(journal.started) or 'none'})",
+            advice=f"its fix will {how} (the host must answer)", fix=fix))
+    return out
+
+
 def _remove_temp(store: StateStore, path: Path) -> Callable[[], list[str]]:
     def fix() -> list[str]:
         gone = store.remove_stale_temp_files(TEMP_FILE_AGE, only=[path])
@@ -185,6 +210,7 @@ def collect_findings(store: StateStore) -> list[Finding]:
         )
     constructs = listing.records
     findings.extend(_operation_findings(ctx, constructs))
+    findings.extend(_remote_findings(store))
     findings.extend(_temp_file_findings(store))
     survey = Survey(ctx, constructs, _worktrees(ctx))
     for resource in RESOURCES:

@@ -10,7 +10,8 @@ written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import Any
 
 from state_format.errors import BrokenRecordError
@@ -18,7 +19,14 @@ from state_format.protocol import StateStore
 from state_format.records import Construct
 from state_format.statuses import Status
 from synthetic_ls.ops.agent_status import AgentInfo, overlay
-from synthetic_ls.ops.views import JSON_VERSION, ConstructView, broken_dict, views
+from synthetic_ls.ops.views import (
+    JSON_VERSION,
+    ConstructView,
+    ConstructViewJson,
+    HostListingJson,
+    broken_dict,
+    views,
+)
 from synthetic_ls.provision.context import Context
 
 
@@ -29,14 +37,30 @@ class ListResult:
     views: list[ConstructView]
     broken: list[BrokenRecordError]
     total: int
+    #: Constructs on other machines, as their hosts list them (``host`` set).
+    remote: list[ConstructViewJson] = field(default_factory=list)
+    #: How each of those hosts answered.
+    hosts: list[HostListingJson] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"version", "constructs": [...], "broken": [{"file", "line", "error"}]}``."""
+        """``{"version", "constructs": [...], "broken": [{"file", "line", "error"}],
+        "hosts": [{"host", "state", "error", "code"}]}``: local constructs first."""
         return {
             "version": JSON_VERSION,
-            "constructs": [v.to_dict() for v in self.views],
+            "constructs": [*(v.to_dict() for v in self.views), *self.remote],
             "broken": [broken_dict(b) for b in self.broken],
+            "hosts": list(self.hosts),
         }
+
+
+def _has_remotes(store: StateStore) -> bool:
+    """Whether any record of a remote construct may exist: a look at its folder only, so
+    that ``ls`` without remote constructs loads no more than before (no pydantic)."""
+    folder = store.repo.state_dir / "remotes"
+    try:
+        return any(name.endswith(".toml") for name in os.listdir(folder))
+    except OSError:
+        return False
 
 
 def list_constructs(
@@ -46,12 +70,17 @@ def list_constructs(
     template_id: str | None = None,
     inspect: bool = True,
     agents: bool = True,
+    remote: bool = True,
 ) -> ListResult:
     """Every readable construct matching the filters; with ``inspect``, their worktrees' state.
 
     With ``agents``, each agent is asked of the running OpenCode server (none
     is started) and the construct is shown with the status its agent gives
-    it now (:mod:`synthetic_ls.ops.agent_status`); nothing is written.
+    it now (:mod:`synthetic_ls.ops.agent_status`); nothing is written. With
+    ``remote``, the constructs on other machines are listed too, each host
+    asked once, in parallel, within its bound
+    (:func:`~synthetic_ls.ops.remote_constructs.list_remote`); without
+    remote records no host is contacted.
     """
     if isinstance(status, str):
         from synthetic_ls.ops.constructs import parse_status
@@ -72,8 +101,21 @@ def list_constructs(
             and (template_id is None or c.template_id == template_id)
         ]
     files = [store.location(Construct, c.id) for c in constructs]
+    rows: list[ConstructViewJson] = []
+    hosts: list[HostListingJson] = []
+    if remote and _has_remotes(store):
+        from synthetic_ls.ops.remote_constructs import list_remote
+
+        far = list_remote(store)
+        hosts = far.hosts
+        total += len(far.rows)
+        wanted = status.value if isinstance(status, Status) else None
+        rows = [r for r in far.rows if (wanted is None or r["status"] == wanted)
+                and (template_id is None or r["template_id"] == template_id)]
     return ListResult(
         views(store.repo.worktree, constructs, files, inspect=inspect, agents=found),
         listing.broken,
         total,
+        rows,
+        hosts,
     )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from typing_extensions import TypedDict
 
 from state_format.errors import BrokenRecordError
+from state_format.journal import Journal
 from state_format.owner import Liveness
 from state_format.records import Construct, format_timestamp
 
@@ -85,6 +86,10 @@ class ConstructJson(TypedDict):
     extra: dict[str, Any]
     file: str | None
     operation: OperationJson | None
+    #: The host it lives on (``new --host``; its state is the remote's), null for this machine.
+    host: str | None
+    #: Its id in the host's repository (``id`` is this machine's record), null when local.
+    remote_id: str | None
 
 
 class BrokenRecordJson(TypedDict):
@@ -129,11 +134,26 @@ class ConstructListJson(TypedDict):
     version: int
     constructs: list[ConstructViewJson]
     broken: list[BrokenRecordJson]
+    #: How each host with remote constructs answered (empty when there are none).
+    hosts: list[HostListingJson]
+
+
+class HostListingJson(TypedDict):
+    """How one host answered ``ls``: ``ok``, ``unreachable`` or ``failed`` (with the error)."""
+
+    host: str
+    state: str
+    error: str | None
+    code: str | None
 
 
 def operation_dict(construct: Construct) -> OperationJson | None:
     """``{"op", "owner", "state"}`` of the operation in progress, or None."""
-    journal = construct.journal
+    return journal_dict(construct.journal)
+
+
+def journal_dict(journal: Journal | None) -> OperationJson | None:
+    """``{"op", "owner", "state"}`` of a record's journal (any kind's), or None."""
     if journal is None:
         return None
     return {
@@ -169,6 +189,8 @@ def construct_dict(construct: Construct, file: Path | str | None = None) -> Cons
         "extra": _jsonable(dict(construct.model_extra or {})),
         "file": str(file) if file is not None else None,
         "operation": operation_dict(construct),
+        "host": None,
+        "remote_id": None,
     }
 
 

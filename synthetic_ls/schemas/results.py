@@ -39,6 +39,7 @@ from synthetic_ls.ops.hosts import HostChangeJson, HostCheckJson, HostListJson
 from synthetic_ls.ops.landing import LandPlanJson, LandResultJson
 from synthetic_ls.ops.ports import PortsJson
 from synthetic_ls.ops.prompts import PromptBuildJson, PromptPreviewJson
+from synthetic_ls.ops.remote_constructs import RemoteCreatedJson, RemoteRemovedJson
 from synthetic_ls.ops.removal_preview import RemovalPreviewJson
 from synthetic_ls.ops.review import DiffJson
 from synthetic_ls.ops.services import ServiceLogsJson, ServicesJson
@@ -128,6 +129,9 @@ RESULTS: tuple[Result, ...] = (
     # `host check` asks another machine's Synthetic.
     Result("host-change", HostChangeJson, ()),
     Result("version", VersionJson, ()),
+    # The CLI only, so far (`new --host`, `rm` of a construct on another machine).
+    Result("remote-created", RemoteCreatedJson, ()),
+    Result("remote-removed", RemoteRemovedJson, ()),
 )
 
 

@@ -124,6 +124,8 @@ def test_new_ls_show_edit_rm(repo: Path, capsys: pytest.CaptureFixture[str]) -> 
         "extra",
         "file",
         "operation",
+        "host",
+        "remote_id",
         "worktree",
         "agent",
     ]

@@ -48,6 +48,8 @@ CONSTRUCT_KEYS = [
     "extra",
     "file",
     "operation",
+    "host",
+    "remote_id",
 ]
 
 

@@ -28,6 +28,7 @@ CONSENT = "tests/integration/test_consent.py"
 SESSION = "tests/opencode/test_ops_session.py"
 SERVER = "tests/opencode/test_server.py"
 HOSTS = "tests/remote/test_hosts.py"
+REMOTE = "tests/remote/test_remote_constructs.py"
 PROMPTS = "test_prompts_build_replaces_the_bundle_and_preview_writes_nothing"
 
 #: Operation -> "file::test" that calls it directly.
@@ -86,6 +87,10 @@ OPS_TESTS: dict[str, str] = {
     "remove_host": f"{HOSTS}::test_add_ls_rm_round_trip_in_the_persons_config",
     "check_host": f"{HOSTS}::test_check_says_every_item_is_ok",
     "version_info": f"{HOSTS}::test_version_says_the_state_format",
+    "create_remote_construct": f"{REMOTE}::test_the_remote_operations_called_directly",
+    "show_remote": f"{REMOTE}::test_the_remote_operations_called_directly",
+    "remove_remote_construct": f"{REMOTE}::test_the_remote_operations_called_directly",
+    "review_remote": f"{REMOTE}::test_the_remote_operations_called_directly",
     "check_config": f"{CONTRACT}::test_config_check_and_starter",
     "write_starter": f"{CONTRACT}::test_config_check_and_starter",
     "list_templates": f"{CONSTRUCTS}::test_list_templates_reads_the_config",
@@ -110,6 +115,10 @@ HELPERS: dict[str, str] = {
     "review.draft_message": "the squash message check_land and land_construct draft",
     "services.views_of": "part of services_status",
     "services.follow_log": "the follow loop of `services logs -f`, over service_logs_tail",
+    "remote_constructs.find_remote": "resolves a remote record for show and rm",
+    "remote_constructs.consent_items": "what create_remote_construct asks consent for",
+    "remote_constructs.list_remote": "the remote half of list_constructs",
+    "remote_constructs.recover_remote": "the fix of doctor's interrupted-operation finding",
     "session.session_target": "resolves a construct's session and server for the session ops",
 }
 

@@ -36,6 +36,8 @@ export function construct(over: Partial<Construct> = {}): Construct {
     extra: {},
     file: "/src/app/.git/synthetic/constructs/fix-login-abc123.toml",
     operation: null,
+    host: null,
+    remote_id: null,
     worktree: worktree(),
     agent: null,
     ...over,

@@ -133,6 +133,8 @@ export interface CreatedConstruct {
   };
   file: string | null;
   operation: Operation | null;
+  host: string | null;
+  remote_id: string | null;
   worktree: Worktree | null;
   agent: Agent | null;
   copied: string[];
@@ -412,6 +414,8 @@ export interface Construct {
   };
   file: string | null;
   operation: Operation | null;
+  host: string | null;
+  remote_id: string | null;
 }
 /**
  * How removing a landed construct went: removed, or refused (``error``: code and
@@ -463,6 +467,7 @@ export interface ConstructList {
   version: number;
   constructs: ConstructView[];
   broken: BrokenRecord[];
+  hosts: HostListing[];
 }
 /**
  * A construct as listed or shown: its record, its worktree and its agent (null: not known).
@@ -490,6 +495,8 @@ export interface ConstructView {
   };
   file: string | null;
   operation: Operation | null;
+  host: string | null;
+  remote_id: string | null;
   worktree: Worktree | null;
   agent: Agent | null;
 }
@@ -503,6 +510,18 @@ export interface BrokenRecord {
   file: string;
   line: number | null;
   error: string;
+}
+/**
+ * How one host answered ``ls``: ``ok``, ``unreachable`` or ``failed`` (with the error).
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "HostListing".
+ */
+export interface HostListing {
+  host: string;
+  state: string;
+  error: string | null;
+  code: string | null;
 }
 /**
  * ``synthetic.construct.removalPreview``: what removing the construct would delete
@@ -565,6 +584,8 @@ export interface EditedConstruct {
   };
   file: string | null;
   operation: Operation | null;
+  host: string | null;
+  remote_id: string | null;
   worktree: Worktree | null;
   agent: Agent | null;
   changed: string[];
@@ -595,6 +616,8 @@ export interface ShownConstruct {
   };
   file: string | null;
   operation: Operation | null;
+  host: string | null;
+  remote_id: string | null;
   worktree: Worktree | null;
   agent: Agent | null;
   services: Service[];
@@ -982,6 +1005,37 @@ export interface TrustItem {
 export interface HostChange {
   host: Host;
   file: string;
+}
+/**
+ * ``synthetic new --host``: the local record (``id``), where the construct lives, and
+ * the host's own answer to ``new --json`` (``construct``).
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "RemoteCreated".
+ */
+export interface RemoteCreated {
+  id: string;
+  name: string;
+  host: string;
+  url: string;
+  remote_id: string;
+  construct: {
+    [k: string]: unknown | undefined;
+  };
+}
+/**
+ * ``synthetic rm`` of a remote construct: the local id removed, and the host's answer.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "RemoteRemoved".
+ */
+export interface RemoteRemoved {
+  removed: string;
+  host: string;
+  remote_id: string | null;
+  remote: {
+    [k: string]: unknown | undefined;
+  };
 }
 /**
  * ``synthetic version --json``: the program's version and its state format version.
