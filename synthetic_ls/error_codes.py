@@ -255,6 +255,10 @@ _CODES = (
     ErrorCode("remote-push-failed", _F, "Pushing the start point to the host's clone failed "
               "(`git push` over ssh).", "The message quotes git; check the clone's path and "
               "that `git push` to it works by hand.", ("host", "detail")),
+    ErrorCode("remote-fetch-failed", _F, "Fetching a remote construct's branch from the "
+              "host's clone for landing failed (`git fetch` over ssh); nothing was landed.",
+              "The message quotes git; check that `git fetch` from the host's clone works by "
+              "hand, then land again.", ("host", "detail")),
     # -- consent ------------------------------------------------------------------
     ErrorCode("consent-required", Kind.CONSENT, "The operation would run a repository's "
               "commands or OpenCode plugins, tools or MCP servers that you have not allowed; "

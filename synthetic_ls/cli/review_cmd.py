@@ -154,6 +154,59 @@ def _remote_review(args: argparse.Namespace, what: str) -> bool:
     return True
 
 
+def _remote_of(ref: str) -> Any:
+    """The remote record ``ref`` names when no local construct does (local ones come
+    first), else None."""
+    from state_format.errors import RecordNotFoundError
+    from synthetic_ls.ops.remote_constructs import find_remote
+
+    store = _store()
+    try:
+        store.resolve_construct(ref)
+        return None
+    except RecordNotFoundError:
+        return find_remote(store, ref)
+
+
+def _land_remote(args: argparse.Namespace, record: Any) -> int:
+    """``synthetic land`` of a construct on another machine: its branch fetched and
+    landed here (:mod:`synthetic_ls.ops.remote_landing`)."""
+    from synthetic_ls.ops.landing import LandOptions
+    from synthetic_ls.ops.remote_landing import land_remote
+
+    options = LandOptions(ref=record.id, strategy=args.strategy, message=args.message,
+                          into=args.into, remove=args.remove)
+    answer = land_remote(_store(), options, check=args.check, consent=consent_of(args))
+    if isinstance(answer, dict):  # --check: what would land
+        if args.json:
+            _print_json(answer)
+        else:
+            sys.stdout.write(f"{record.id} (host {record.host}) can land into "
+                             f"{answer['target']} ({answer['strategy']}) at "
+                             f"{answer['checkout']}: {len(answer['commits'])} commit(s), "
+                             "no conflict.\n")
+            for c in answer["commits"]:
+                sys.stdout.write(f"  {c['id'][:12]} {shown(c['subject'])}\n")
+        return int(ExitCode.OK)
+    if args.json:
+        _print_json(answer.to_dict())
+        return int(ExitCode.OK)
+    if answer.strategy == "apply":
+        sys.stdout.write(f"Applied {record.id} (host {record.host}) to {answer.checkout}: "
+                         f"{len(answer.staged)} file(s) staged, not committed.\n")
+    else:
+        how = "fast-forward" if answer.fast_forward else answer.strategy
+        sys.stdout.write(f"Landed {record.id} (host {record.host}) into {answer.target} "
+                         f"({how}, {answer.commits} commit(s)): {answer.before[:12]} -> "
+                         f"{answer.after[:12]}.\n")
+    if answer.marked:
+        sys.stdout.write(f"Construct {record.remote_id} on host {record.host} is now "
+                         "completed.\n")
+    for note in answer.notes:
+        sys.stdout.write(f"  {note}\n")
+    return int(ExitCode.OK)
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
     """``synthetic diff``."""
     from synthetic_ls.ops.review import diff_construct
@@ -275,6 +328,9 @@ def cmd_land(args: argparse.Namespace) -> int:
     """``synthetic land``."""
     from synthetic_ls.ops.landing import LandOptions, check_land, land_construct
 
+    far = _remote_of(args.ref)
+    if far is not None:
+        return _land_remote(args, far)
     store = _store()
     options = LandOptions(
         ref=args.ref, strategy=args.strategy, message=args.message, into=args.into,
@@ -315,6 +371,9 @@ def cmd_discard(args: argparse.Namespace) -> int:
     from state_format.text import one_line
     from synthetic_ls.ops.discard import discard_construct, discard_preview
 
+    far = _remote_of(args.ref)
+    if far is not None:
+        return _discard_remote(args, far)
     store = _store()
     preview = discard_preview(store, args.ref)
     c = preview.construct
@@ -351,10 +410,52 @@ def cmd_discard(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
+def _discard_remote(args: argparse.Namespace, record: Any) -> int:
+    """``synthetic discard`` of a construct on another machine: the host's own discard,
+    then the record here; asks on a terminal, else needs --yes."""
+    from synthetic_ls.ops.remote_landing import discard_remote
+
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise SyntheticError(
+                f"refusing to discard {record.id} without confirmation; pass --yes",
+                code="usage")
+        sys.stderr.write(f"Discard construct {record.id} on host {record.host} "
+                         f"({record.remote_id} there): its branch, commits never landed and "
+                         "uncommitted work there are lost (`synthetic diff` shows them).\n"
+                         "Discard? [y/N] ")
+        sys.stderr.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            sys.stderr.write("Not discarded.\n")
+            return int(ExitCode.FAILED)
+    result = discard_remote(_store(), record.id, trust=consent_of(args).trust).to_dict()
+    if args.json:
+        _print_json(result)
+    else:
+        sys.stdout.write(f"Discarded construct {record.id} on host {record.host}.\n")
+        for note in result.get("notes", []) or []:
+            sys.stdout.write(f"  {note}\n")
+    return int(ExitCode.OK)
+
+
 def cmd_commit(args: argparse.Namespace) -> int:
     """``synthetic commit``."""
     from synthetic_ls.ops.commit_work import commit_construct
 
+    far = _remote_of(args.ref)
+    if far is not None:
+        from synthetic_ls.ops.remote_landing import commit_remote
+
+        data = commit_remote(_store(), far.id, args.message).to_dict()
+        if args.json:
+            _print_json(data)
+        else:
+            files = data.get("files", [])
+            sys.stdout.write(f"Committed {len(files)} file(s) in {far.id}'s worktree on host "
+                             f"{far.host}: {str(data.get('commit', ''))[:12]}.\n")
+            for f in files:
+                sys.stdout.write(f"  {f.get('status')} {shown(str(f.get('path')))}\n")
+        return int(ExitCode.OK)
     result = commit_construct(_store(), args.ref, args.message)
     if args.json:
         _print_json(result.to_dict())

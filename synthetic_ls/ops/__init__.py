@@ -82,6 +82,9 @@ OPERATIONS: dict[str, str] = {
     "show_remote": "remote_constructs",
     "remove_remote_construct": "remote_constructs",
     "review_remote": "remote_constructs",
+    "commit_remote": "remote_landing",
+    "land_remote": "remote_landing",
+    "discard_remote": "remote_landing",
     # config
     "check_config": "config",
     "write_starter": "config",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from typing_extensions import TypedDict
 
@@ -44,11 +44,22 @@ from synthetic_ls.ops.review_errors import (
 )
 from synthetic_ls.ops.views import ConstructJson, construct_dict
 from synthetic_ls.provision.context import Context
-from synthetic_ls.provision.journalled import Steps, journalled
+from synthetic_ls.provision.journalled import journalled
 from synthetic_ls.provision.recoveries import recover_land, roll_back_target, undo_rebase
 from synthetic_ls.provision.work import Work
 
 STRATEGIES = ("merge", "squash", "rebase", "apply")
+
+
+class LandingSteps(Protocol):
+    """Where a landing's git steps are journalled: a construct's journal
+    (:class:`synthetic_ls.provision.journalled.Steps`), or a remote record's."""
+
+    def begin(self, name: str, **facts: str) -> None:
+        """Journal that step ``name`` begins, with more ``facts``."""
+
+    def record_group(self, pgid: int) -> None:
+        """Journal a child process group, so recovery ends it first."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +183,7 @@ def _target_checkout(store: StateStore, span: Span) -> Path:
     )
 
 
-def _preflight(store: StateStore, span: Span, strategy: str) -> Path:
+def preflight(store: StateStore, span: Span, strategy: str) -> Path:
     """Every check landing makes before it touches anything; returns the target checkout."""
     c = span.construct
     _check_completable(c)
@@ -307,7 +318,7 @@ def check_land(store: StateStore, options: LandOptions) -> LandPlan:
         )
     construct = store.resolve_construct(options.ref)
     span = span_for(store, construct, options.into)
-    checkout = _preflight(store, span, options.strategy)
+    checkout = preflight(store, span, options.strategy)
     commits = gitr.commits_between(span.root, span.target_tip, span.head)
     message = options.message
     if options.strategy == "squash" and message is None:
@@ -315,13 +326,13 @@ def check_land(store: StateStore, options: LandOptions) -> LandPlan:
     return LandPlan(span, options.strategy, checkout, commits, message)
 
 
-def _git(steps: Steps, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _git(steps: LandingSteps, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """A git step of the landing, in its own process group recorded in the journal."""
     return gitr.run_git(cwd, *args, step=f"git {args[0]}", check=False, on_start=steps.record_group)
 
 
-def _land_git(
-    steps: Steps, span: Span, strategy: str, checkout: Path, message: str | None
+def land_git(
+    steps: LandingSteps, span: Span, strategy: str, checkout: Path, message: str | None
 ) -> tuple[bool, list[str]]:
     """The git steps of a landing, each journalled; (fast-forward?, files left staged).
 
@@ -404,7 +415,7 @@ def land_construct(
             code="record-not-found",
         )
     span = span_for(store, construct, options.into)
-    checkout = _preflight(store, span, strategy)
+    checkout = preflight(store, span, strategy)
     message = options.message
     if strategy == "squash" and message is None:
         message = draft_message(store, construct.id)
@@ -423,7 +434,7 @@ def land_construct(
         done=lambda: {"status": Status.COMPLETED,
                       "landed_tip": span.head if strategy == "squash" else None},
     ) as steps:
-        fast_forward, staged = _land_git(steps, span, strategy, checkout, message)
+        fast_forward, staged = land_git(steps, span, strategy, checkout, message)
     after = gitr.rev(checkout, "HEAD") or before
     file = store.location(Construct, construct.id)
     removed, removal = None, None

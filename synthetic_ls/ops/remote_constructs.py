@@ -269,11 +269,16 @@ def _undo_on_host(host: str, url: HostUrl, record: RemoteConstruct) -> list[str]
 
 def recover_remote(store: StateStore, record: RemoteConstruct) -> list[str]:
     """Settle a remote record's interrupted journal: undo a creation on both machines,
-    finish a removal. Returns notes; a host that cannot be reached raises (the journal
+    finish a removal, settle a landing (:func:`recover_remote_land`, the record kept).
+    Returns notes; a host that cannot be reached raises (the journal
     stays for the next try)."""
     journal = record.journal
     if journal is None:
         return []
+    if journal.op == "land":  # the record stays: only the landing is settled
+        from synthetic_ls.ops.remote_landing import recover_remote_land
+
+        return recover_remote_land(store, record)
     url = _url(record)
     notes: list[str] = []
     ref = record.incoming_ref or INCOMING_PREFIX + record.id
@@ -315,7 +320,9 @@ def remove_remote_construct(store: StateStore, ref: str, *, force: bool = False,
                                  f"{record.journal.owner.where()}; try again when it is done",
                                  code="operation-in-progress", fields={"construct": record.id})
         recover_remote(store, record)
-        return RemoteRemoved(record, {"notes": ["an interrupted operation was settled"]})
+        if record.journal.op != "land":  # a landing settled leaves the construct to remove
+            return RemoteRemoved(record, {"notes": ["an interrupted operation was settled"]})
+        record = store.get(RemoteConstruct, record.id)
     url = _url(record)
     record = store.update(RemoteConstruct, record.id,
                           lambda _r: {"journal": Journal.begin("remove").step("remote-rm")})
@@ -402,8 +409,9 @@ def list_remote(store: StateStore) -> RemoteListing:
         remote = {str(c.get("id")): c for c in answer.get("constructs", []) if isinstance(c, dict)}
         for r in members:
             if r.journal is not None:
-                listing.rows.append(_base_row(store, r, "spawning" if r.journal.op == "create"
-                                              else "deleting"))
+                status = {"create": "spawning", "land": "landing"}.get(r.journal.op,
+                                                                         "deleting")
+                listing.rows.append(_base_row(store, r, status))
             elif r.remote_id in remote:
                 listing.rows.append(_row(store, r, remote[r.remote_id]))
             else:

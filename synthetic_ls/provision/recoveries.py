@@ -271,6 +271,20 @@ def recover_land(work: Work, journal: Journal) -> list[str]:
     the target moved on otherwise (a person committed since), it is left as
     it is and the note says so. Running it again changes nothing more.
     """
+    finished, notes = settle_landing(journal)
+    if finished and can_transition(work.construct.status, Status.COMPLETED):
+        work.update(status=Status.COMPLETED, landed_tip=(
+            journal.facts["head"] if journal.facts["strategy"] == "squash" else None))
+    return notes
+
+
+def settle_landing(journal: Journal) -> tuple[bool, list[str]]:
+    """The repository's side of :func:`recover_land`: whether git had finished the
+    landing (its left-overs cleared), else what was rolled back; and notes.
+
+    It reads only the journal's facts, so a landing of a branch fetched from
+    another machine (:mod:`synthetic_ls.ops.remote_landing`) is settled by it too.
+    """
     facts = journal.facts
     checkout = Path(facts["checkout"])
     worktree = Path(facts["worktree"]) if facts.get("worktree") else None
@@ -288,18 +302,16 @@ def recover_land(work: Work, journal: Journal) -> list[str]:
             with contextlib.suppress(FileNotFoundError):
                 gitr.git_dir_file(checkout, "SQUASH_MSG").unlink()
         if gitr.operation_in_progress(checkout) is None:
-            if can_transition(work.construct.status, Status.COMPLETED):
-                work.update(status=Status.COMPLETED, landed_tip=(
-                    head if facts["strategy"] == "squash" else None))
-            return [*notes, f"the landing into {target} had finished; the construct is completed"]
+            return True, [*notes, f"the landing into {target} had finished; "
+                          "the construct is completed"]
     if now == before:
         rebased = facts.get("rebased")
         notes += roll_back_target(checkout, before, rebased or head)
         if facts["strategy"] == "rebase" and worktree is not None and worktree.is_dir():
             notes += undo_rebase(worktree, head, branch, rebased, before)
-        return [*notes, f"rolled back the interrupted landing: {target} is at {before[:12]}"]
-    return [*notes, f"{target} moved on since the landing began (now {(now or '?')[:12]}); "
-            "left as it is: check it, then land again if the work is not there"]
+        return False, [*notes, f"rolled back the interrupted landing: {target} is at {before[:12]}"]
+    return False, [*notes, f"{target} moved on since the landing began (now {(now or '?')[:12]}); "
+                   "left as it is: check it, then land again if the work is not there"]
 
 
 # -- committing ----------------------------------------------------------------------

@@ -158,7 +158,7 @@ def run_tied(host: str, url: HostUrl, *args: str,
     return _parse(host, args, Completed(proc.returncode, out, err))
 
 
-def _git_env() -> dict[str, str]:
+def git_env() -> dict[str, str]:
     """This environment without what would replace the person's ssh for git."""
     env = {k: v for k, v in os.environ.items() if k not in ("GIT_SSH_COMMAND", "GIT_SSH")}
     env["GIT_TERMINAL_PROMPT"] = "0"
@@ -172,7 +172,7 @@ def push_start(host: str, url: HostUrl, repo: str, commit: str, ref: str,
         raise ValueError(f"not an incoming ref: {ref}")
     argv = ["git", "-C", repo, "push", "--quiet", "--no-verify", str(url), f"{commit}:{ref}"]
     try:
-        done = subprocess.run(argv, env=_git_env(), stdin=subprocess.DEVNULL,
+        done = subprocess.run(argv, env=git_env(), stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, errors="replace",
                               timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -40,6 +40,7 @@ from synthetic_ls.ops.landing import LandPlanJson, LandResultJson
 from synthetic_ls.ops.ports import PortsJson
 from synthetic_ls.ops.prompts import PromptBuildJson, PromptPreviewJson
 from synthetic_ls.ops.remote_constructs import RemoteCreatedJson, RemoteRemovedJson
+from synthetic_ls.ops.remote_landing import RemoteLandResultJson
 from synthetic_ls.ops.removal_preview import RemovalPreviewJson
 from synthetic_ls.ops.review import DiffJson
 from synthetic_ls.ops.services import ServiceLogsJson, ServicesJson
@@ -132,6 +133,9 @@ RESULTS: tuple[Result, ...] = (
     # The CLI only, so far (`new --host`, `rm` of a construct on another machine).
     Result("remote-created", RemoteCreatedJson, ()),
     Result("remote-removed", RemoteRemovedJson, ()),
+    # `land` of a construct on another machine (its `commit` and `discard` answer the
+    # host's JSON in the forms of commit-result and discard-result).
+    Result("remote-land-result", RemoteLandResultJson, ()),
 )
 
 

@@ -29,6 +29,7 @@ SESSION = "tests/opencode/test_ops_session.py"
 SERVER = "tests/opencode/test_server.py"
 HOSTS = "tests/remote/test_hosts.py"
 REMOTE = "tests/remote/test_remote_constructs.py"
+REMOTE_LANDING = "tests/remote/test_remote_landing.py"
 PROMPTS = "test_prompts_build_replaces_the_bundle_and_preview_writes_nothing"
 
 #: Operation -> "file::test" that calls it directly.
@@ -91,6 +92,9 @@ OPS_TESTS: dict[str, str] = {
     "show_remote": f"{REMOTE}::test_the_remote_operations_called_directly",
     "remove_remote_construct": f"{REMOTE}::test_the_remote_operations_called_directly",
     "review_remote": f"{REMOTE}::test_the_remote_operations_called_directly",
+    "commit_remote": f"{REMOTE_LANDING}::test_the_operations_called_directly",
+    "land_remote": f"{REMOTE_LANDING}::test_the_operations_called_directly",
+    "discard_remote": f"{REMOTE_LANDING}::test_the_operations_called_directly",
     "check_config": f"{CONTRACT}::test_config_check_and_starter",
     "write_starter": f"{CONTRACT}::test_config_check_and_starter",
     "list_templates": f"{CONSTRUCTS}::test_list_templates_reads_the_config",
@@ -119,6 +123,8 @@ HELPERS: dict[str, str] = {
     "remote_constructs.consent_items": "what create_remote_construct asks consent for",
     "remote_constructs.list_remote": "the remote half of list_constructs",
     "remote_constructs.recover_remote": "the fix of doctor's interrupted-operation finding",
+    "landing.preflight": "land_construct's and land_remote's checks before anything",
+    "remote_landing.recover_remote_land": "recover_remote's settling of a landing",
     "session.session_target": "resolves a construct's session and server for the session ops",
 }
 

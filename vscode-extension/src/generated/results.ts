@@ -1024,6 +1024,33 @@ export interface RemoteCreated {
   };
 }
 /**
+ * ``synthetic land`` of a remote construct: what landing the fetched branch did here
+ * (as a local landing's result), which construct of which host it was, whether the
+ * host's construct was marked ``completed`` (``marked``; when not, ``notes`` say why),
+ * and, with ``--remove``, how removing it on the host went.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "RemoteLandResult".
+ */
+export interface RemoteLandResult {
+  id: string;
+  host: string;
+  remote_id: string;
+  branch: string;
+  head: string;
+  strategy: string;
+  target: string;
+  checkout: string;
+  before: string;
+  after: string;
+  fast_forward: boolean;
+  commits: number;
+  staged: string[];
+  marked: boolean;
+  notes: string[];
+  removal: LandRemoval | null;
+}
+/**
  * ``synthetic rm`` of a remote construct: the local id removed, and the host's answer.
  *
  * This interface was referenced by `CommandResults`'s JSON-Schema

@@ -1,0 +1,197 @@
+"""``commit``, ``land`` and ``discard`` of a construct on another machine.
+
+Against the real sshd of tests/remote/sshd_server.py (the fixtures of
+test_remote_constructs.py): the host's worktree is a folder on this machine,
+so the tests write into it directly, as an agent there would. Every wait
+polls with a deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from state_format.store import Store
+from synthetic_ls.consent.gate import TRUST
+from synthetic_ls.ops.landing import LandOptions
+from synthetic_ls.ops.remote_landing import commit_remote, discard_remote, land_remote
+from tests.gitrepo import commit_file, git
+from tests.remote import test_remote_constructs as constructs
+from tests.remote.test_remote_constructs import SYNTHETIC, Machines, ok_json, wait_for
+from tests.result_schemas import assert_matches
+
+#: The local repository and the host's clone, host `test` added (a fixture).
+machines = constructs.machines
+
+
+def make(m: Machines, name: str = "Fix it") -> tuple[dict[str, Any], Path]:
+    """A remote construct, and its worktree on the host (whose git knows who commits:
+    the ssh session does not get the test's environment)."""
+    git(m.clone, "config", "user.name", "Host")
+    git(m.clone, "config", "user.email", "host@example.com")
+    made = ok_json(m.run("new", name, "--host", "test", "--trust", "--json"))
+    [there] = [c for c in m.host_constructs() if c["id"] == made["remote_id"]]
+    return made, Path(there["workspace_path"])
+
+
+def refused(proc: subprocess.CompletedProcess[str]) -> str:
+    """The error code of a refused ``--json`` command."""
+    assert proc.returncode != 0, proc.stdout
+    code: str = json.loads(proc.stderr)["error"]["code"]
+    return code
+
+
+def head(path: Path, ref: str = "HEAD") -> str:
+    """The commit ``ref`` names in the repository at ``path``."""
+    return git(path, "rev-parse", ref).strip()
+
+
+def fetched_refs(m: Machines) -> list[str]:
+    """The fetched refs left in the local repository."""
+    return git(m.local, "for-each-ref", "--format=%(refname)", "refs/synthetic/").split()
+
+
+def test_commit_and_land_by_merge(machines: Machines) -> None:
+    m = machines
+    made, tree = make(m)
+    (tree / "fix.txt").write_text("fixed\n")
+    committed = ok_json(m.run("commit", made["id"], "-m", "-Fix the flake", "--json"))
+    assert committed["construct"] == made["id"]
+    assert [f["path"] for f in committed["files"]] == ["fix.txt"]
+    assert committed["commit"] == head(tree)
+    assert git(tree, "log", "-1", "--format=%s").strip() == "-Fix the flake"
+
+    before = head(m.local)
+    plan = ok_json(m.run("land", made["id"], "--check", "--json"))
+    assert plan["target"] == "main" and [c["subject"] for c in plan["commits"]] == [
+        "-Fix the flake"]
+    assert head(m.local) == before and fetched_refs(m) == []
+
+    landed = assert_matches("remote-land-result",
+                            ok_json(m.run("land", made["id"], "--merge", "--json")))
+    assert landed["marked"] and landed["commits"] == 1 and landed["before"] == before
+    assert (m.local / "fix.txt").read_text() == "fixed\n"
+    assert git(m.local, "merge-base", "--is-ancestor", committed["commit"], "HEAD") == ""
+    assert fetched_refs(m) == [] and m.local_remotes()[0].journal is None
+    [there] = m.host_constructs()
+    assert there["status"] == "completed"
+    assert ok_json(m.run("ls", "--json"))["constructs"][0]["status"] == "completed"
+
+
+def test_land_squash_and_remove(machines: Machines) -> None:
+    m = machines
+    made, tree = make(m)
+    commit_file(tree, "a.txt", "a\n", "One")
+    commit_file(tree, "b.txt", "b\n", "Two")
+    before = head(m.local)
+    landed = ok_json(m.run("land", made["id"], "--squash", "-m", "Both\n", "--remove",
+                           "--trust", "--json"))
+    assert landed["removal"] == {"removed": True, "kept": [], "error": None}
+    assert head(m.local, "HEAD^") == before
+    assert git(m.local, "log", "-1", "--format=%s").strip() == "Both"
+    assert (m.local / "a.txt").exists() and (m.local / "b.txt").exists()
+    assert m.host_constructs() == [] and m.local_remotes() == [] and m.incoming_refs() == []
+    assert fetched_refs(m) == [] and not tree.exists()
+
+
+def test_uncommitted_work_on_the_host_is_refused(machines: Machines) -> None:
+    m = machines
+    made, tree = make(m)
+    commit_file(tree, "a.txt", "a\n", "One")
+    (tree / "README.md").write_text("changed there\n")
+    before, there = head(m.local), head(tree)
+    assert refused(m.run("land", made["id"], "--json")) == "construct-dirty"
+    assert head(m.local) == before and head(tree) == there
+    assert git(tree, "status", "--porcelain").strip() == "M README.md"
+    assert fetched_refs(m) == [] and m.local_remotes()[0].journal is None
+    assert m.host_constructs()[0]["status"] == "ready"
+
+
+def test_a_conflicting_landing_is_refused(machines: Machines) -> None:
+    m = machines
+    made, tree = make(m)
+    commit_file(tree, "README.md", "there\n", "There")
+    commit_file(m.local, "README.md", "here\n", "Here")
+    before = head(m.local)
+    proc = m.run("land", made["id"], "--json")
+    assert refused(proc) == "merge-conflict"
+    assert "README.md" in json.loads(proc.stderr)["error"]["message"]
+    assert head(m.local) == before and git(m.local, "status", "--porcelain").strip() == ""
+    assert fetched_refs(m) == [] and m.local_remotes()[0].journal is None
+    assert m.host_constructs()[0]["status"] == "ready"
+
+
+def test_discard_removes_both_sides(machines: Machines) -> None:
+    m = machines
+    made, tree = make(m)
+    commit_file(tree, "a.txt", "a\n", "One")
+    assert refused(m.run("discard", made["id"], "--json")) == "usage"  # no terminal, no --yes
+    discarded = ok_json(m.run("discard", made["id"], "--yes", "--trust", "--json"))
+    assert discarded["removed"] == made["id"]
+    assert [c["subject"] for c in discarded["unmerged"]] == ["One"]
+    assert m.host_constructs() == [] and m.local_remotes() == [] and m.incoming_refs() == []
+    assert not tree.exists()
+
+
+def test_the_operations_called_directly(machines: Machines, monkeypatch: Any) -> None:
+    m = machines
+    monkeypatch.setenv("PATH", m.env["PATH"])
+    store = Store.open(m.local)
+    made, tree = make(m)
+    (tree / "x.txt").write_text("x\n")
+    committed = commit_remote(store, made["id"], "X").to_dict()
+    assert committed["construct"] == made["id"]
+    result = land_remote(store, LandOptions(ref=made["id"], strategy="apply"))
+    assert not isinstance(result, dict)
+    assert result.to_dict()["staged"] == ["x.txt"] and result.marked
+    git(m.local, "commit", "-q", "-m", "Applied")
+    made2, _tree2 = make(m, "Other")
+    gone = discard_remote(store, made2["id"], trust=True).to_dict()
+    assert gone["removed"] == made2["id"]
+    assert [r.id for r in m.local_remotes()] == [made["id"]]
+    assert TRUST.trust
+
+
+def test_a_landing_killed_mid_way_is_settled_by_doctor(machines: Machines) -> None:
+    m = machines
+    made, tree = make(m)
+    commit_file(tree, "a.txt", "a\n", "One")
+    before = head(m.local)
+    # A hook in the local checkout stops the merge at a known point: after git made the
+    # merge commit's content, before the commit (pre-merge-commit runs then).
+    marker = m.markers / "merging"
+    hook = m.local / ".git" / "hooks" / "pre-merge-commit"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\nexec sleep 3000\n")
+    hook.chmod(0o755)
+    commit_file(m.local, "other.txt", "here\n", "Here")  # a real merge, not a fast-forward
+    before = head(m.local)
+    proc = subprocess.Popen([*SYNTHETIC, "land", made["id"], "--merge"], cwd=m.local, env=m.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        wait_for(marker.exists)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    [record] = m.local_remotes()
+    assert record.journal is not None and record.journal.op == "land"
+    hook.unlink()
+    doctor = m.run("doctor", "--json")
+    assert "interrupted-operation" in doctor.stdout
+    fixed = m.run("doctor", "--fix", "--json")
+    assert fixed.returncode == 0, fixed.stderr
+    # Rolled back: the merge never made its commit.
+    assert head(m.local) == before
+    assert git(m.local, "status", "--porcelain").strip() == ""
+    assert fetched_refs(m) == [] and m.local_remotes()[0].journal is None
+    assert m.host_constructs()[0]["status"] == "ready"
+    # And it lands afterwards.
+    ok_json(m.run("land", made["id"], "--json"))
+    assert (m.local / "a.txt").exists()
