@@ -349,8 +349,9 @@ class RemoteConstruct(Record):
     updated_at: datetime = Field(description="RFC 3339 UTC; changes on every update.")
     journal: JournalField = Field(
         default=None,
-        description="While a creation (`create`) or removal (`remove`) is in progress: its "
-        "steps (`push`, `remote-new`; `remote-rm`), so that recovery can undo or finish it "
+        description="While a creation (`create`), removal (`remove`) or landing (`land`) is "
+        "in progress: its steps (`push`, `remote-new`; `remote-rm`; `fetch`, the local "
+        "landing's git steps, `remote-status`), so that recovery can undo or finish it "
         "on both machines.",
     )
 

@@ -172,20 +172,21 @@ def _land_remote(args: argparse.Namespace, record: Any) -> int:
     """``synthetic land`` of a construct on another machine: its branch fetched and
     landed here (:mod:`synthetic_ls.ops.remote_landing`)."""
     from synthetic_ls.ops.landing import LandOptions
-    from synthetic_ls.ops.remote_landing import land_remote
+    from synthetic_ls.ops.remote_landing import RemoteLandPlan, land_remote
 
     options = LandOptions(ref=record.id, strategy=args.strategy, message=args.message,
                           into=args.into, remove=args.remove)
     answer = land_remote(_store(), options, check=args.check, consent=consent_of(args))
-    if isinstance(answer, dict):  # --check: what would land
+    if isinstance(answer, RemoteLandPlan):  # --check: what would land
+        plan = answer.to_dict()
         if args.json:
-            _print_json(answer)
+            _print_json(dict(plan))
         else:
             sys.stdout.write(f"{record.id} (host {record.host}) can land into "
-                             f"{answer['target']} ({answer['strategy']}) at "
-                             f"{answer['checkout']}: {len(answer['commits'])} commit(s), "
+                             f"{plan['target']} ({plan['strategy']}) at "
+                             f"{plan['checkout']}: {len(plan['commits'])} commit(s), "
                              "no conflict.\n")
-            for c in answer["commits"]:
+            for c in plan["commits"]:
                 sys.stdout.write(f"  {c['id'][:12]} {shown(c['subject'])}\n")
         return int(ExitCode.OK)
     if args.json:

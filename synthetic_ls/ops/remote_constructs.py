@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from typing_extensions import TypedDict
@@ -31,13 +32,16 @@ from state_format.journal import Journal
 from state_format.owner import Liveness
 from state_format.protocol import StateStore
 from state_format.records import RemoteConstruct, format_timestamp, utc_now
+from state_format.text import one_line
 from synthetic_ls.consent.gate import NOBODY, Consent
 from synthetic_ls.consent.items import RunItem, opencode_items
 from synthetic_ls.consent.sources import CommitFiles
 from synthetic_ls.errors import SyntheticError
+from synthetic_ls.git import review as gitr
 from synthetic_ls.ops.views import ConstructViewJson, HostListingJson, journal_dict
 from synthetic_ls.provision.consent_items import of_template
 from synthetic_ls.provision.context import Context
+from synthetic_ls.provision.recoveries import settle_landing
 from synthetic_ls.remote import host_store
 from synthetic_ls.remote.host_url import HostUrl, parse_url
 from synthetic_ls.remote.remote_synthetic import (
@@ -48,6 +52,7 @@ from synthetic_ls.remote.remote_synthetic import (
     run_text,
     run_tied,
 )
+from synthetic_ls.runtime.groups import end_group
 
 #: Seconds ``ls`` waits for each host (they are asked in parallel).
 LIST_TIMEOUT = 8.0
@@ -276,8 +281,6 @@ def recover_remote(store: StateStore, record: RemoteConstruct) -> list[str]:
     if journal is None:
         return []
     if journal.op == "land":  # the record stays: only the landing is settled
-        from synthetic_ls.ops.remote_landing import recover_remote_land
-
         return recover_remote_land(store, record)
     url = _url(record)
     notes: list[str] = []
@@ -449,3 +452,62 @@ def review_remote(store: StateStore, ref: str, what: str, *, stat: bool = False,
     if as_json:
         return run_json(record.host, _url(record), *args)
     return run_text(record.host, _url(record), *args)
+
+
+# -- landing (synthetic_ls.ops.remote_landing): what its recovery needs -----------
+
+#: Where a remote construct's branch is fetched to: ``<prefix><host>/<local record id>``.
+FETCHED_PREFIX = "refs/synthetic/remote/"
+
+
+def fetched_ref(record: RemoteConstruct) -> str:
+    """The local ref a remote construct's branch is fetched to."""
+    return f"{FETCHED_PREFIX}{record.host}/{record.id}"
+
+
+def mark_completed(record: RemoteConstruct) -> tuple[bool, list[str]]:
+    """The host's ``edit --status completed``; a failure is a note (the work landed)."""
+    try:
+        run_tied(record.host, parse_url(record.url), "edit", "--status", "completed",
+                 "--", record.remote_id or "")
+    except SyntheticError as exc:
+        return False, [f"the construct on host {record.host} was not marked completed: "
+                       f"{one_line(str(exc), 400)}"]
+    return True, []
+
+
+def _delete_fetched(root: Path, ref: str) -> None:
+    if ref.startswith(FETCHED_PREFIX):
+        gitr.run_git(root, "update-ref", "-d", ref, step="deleting the fetched ref",
+                     check=False)
+
+
+def end_landing(store: StateStore, record: RemoteConstruct, ref: str) -> None:
+    """Delete the fetched ref and the journal: the landing is over."""
+    _delete_fetched(store.repo.worktree, ref)
+    store.update(RemoteConstruct, record.id,
+                 lambda _r: {"journal": None, "updated_at": utc_now()})
+
+
+def recover_remote_land(store: StateStore, record: RemoteConstruct) -> list[str]:
+    """Settle an interrupted landing of a remote construct: the git side as a local
+    landing's recovery does (finished or rolled back), the fetched ref deleted, the host's
+    construct marked ``completed`` when the landing had finished; the journal goes."""
+    journal = record.journal
+    if journal is None:
+        return []
+    for group in journal.groups:
+        end_group(group)
+    notes: list[str] = []
+    finished = False
+    if "checkout" in journal.facts:
+        finished, notes = settle_landing(journal)
+    if finished:
+        marked, more = mark_completed(record)
+        notes += more
+        if marked:
+            notes.append(f"marked {record.remote_id} completed on host {record.host}")
+    ref = journal.facts.get("fetched") or fetched_ref(record)
+    end_landing(store, record, ref)
+    notes.append(f"deleted {ref}")
+    return notes

@@ -46,19 +46,31 @@ from synthetic_ls.ops.landing import (
     STRATEGIES,
     ErrorJson,
     LandOptions,
+    LandPlanJson,
     LandRemovalJson,
     land_git,
     preflight,
 )
+from synthetic_ls.ops.remote_constructs import (
+    end_landing,
+    fetched_ref,
+    interrupted,
+    mark_completed,
+    recover_remote,
+    recover_remote_land,
+    remove_remote_construct,
+)
 from synthetic_ls.ops.review import Span
 from synthetic_ls.ops.review_errors import ConstructDirtyError, NoWorktreeError
-from synthetic_ls.provision.recoveries import settle_landing
 from synthetic_ls.remote.host_url import parse_url
-from synthetic_ls.remote.remote_synthetic import git_env, run_json, run_tied
-from synthetic_ls.runtime.groups import end_group
+from synthetic_ls.remote.remote_synthetic import (
+    INCOMING_PREFIX,
+    delete_ref,
+    git_env,
+    run_json,
+    run_tied,
+)
 
-#: Where a remote construct's branch is fetched to: ``<prefix><host>/<local record id>``.
-FETCHED_PREFIX = "refs/synthetic/remote/"
 #: Seconds a fetch from the host may take.
 FETCH_TIMEOUT = 600.0
 
@@ -118,6 +130,17 @@ class RemoteLandResult:
 
 
 @dataclass(frozen=True)
+class RemoteLandPlan:
+    """What landing a remote construct would do (``land --check``), every check passed."""
+
+    plan: LandPlanJson
+
+    def to_dict(self) -> LandPlanJson:
+        """The form of a local landing's plan (``land-plan``), with this side's id."""
+        return self.plan
+
+
+@dataclass(frozen=True)
 class RemotePassed:
     """The host's own answer, with this side's id in place of the host's."""
 
@@ -130,8 +153,6 @@ class RemotePassed:
 
 def _ready(store: StateStore, ref: str) -> RemoteConstruct:
     """The remote record ``ref`` names, made on its host and with no operation going on."""
-    from synthetic_ls.ops.remote_constructs import interrupted, recover_remote
-
     record = store.resolve(RemoteConstruct, ref)
     if record.journal is not None:
         if not interrupted(record) or record.journal.op != "land":
@@ -173,8 +194,6 @@ def discard_remote(store: StateStore, ref: str, *, trust: bool = False) -> Remot
     then the record here. Journalled as a removal: ``doctor --fix`` finishes it (the
     host's forced ``rm``) after a ``kill -9``. The answer is the host's discard JSON
     with ``removed`` this side's id."""
-    from synthetic_ls.ops.remote_constructs import INCOMING_PREFIX, delete_ref
-
     record = _ready(store, ref)
     url = parse_url(record.url)
     record = store.update(RemoteConstruct, record.id,
@@ -220,11 +239,6 @@ class _RecordSteps:
     def record_group(self, pgid: int) -> None:
         """Journal a child process group, so recovery ends it first."""
         self._change(lambda j: j.with_group(pgid))
-
-
-def fetched_ref(record: RemoteConstruct) -> str:
-    """The local ref a remote construct's branch is fetched to."""
-    return f"{FETCHED_PREFIX}{record.host}/{record.id}"
 
 
 def _fetch(root: Path, record: RemoteConstruct, branch: str, ref: str) -> str:
@@ -293,7 +307,7 @@ def _host_state(record: RemoteConstruct) -> tuple[str, str, list[str]]:
 
 
 def land_remote(store: StateStore, options: LandOptions, *, check: bool = False,
-                consent: Consent = NOBODY) -> RemoteLandResult | dict[str, Any]:
+                consent: Consent = NOBODY) -> RemoteLandResult | RemoteLandPlan:
     """Land a remote construct's branch here (see the module docstring).
 
     With ``check`` every check is made (the branch fetched, then the fetched
@@ -356,12 +370,13 @@ def land_remote(store: StateStore, options: LandOptions, *, check: bool = False,
         if options.strategy == "merge" and message is None:
             message = f"Merge branch '{branch}' of host {record.host} into {target}\n"
         if check:
-            plan = {"construct": record.id, "branch": branch, "strategy": options.strategy,
-                    "target": target, "checkout": str(checkout), "head": head,
-                    "target_tip": tip, "commits": [c.to_dict() for c in commits],
-                    "message": message if options.strategy == "squash" else None}
-            _end(store, record, ref)
-            return plan
+            plan: LandPlanJson = {
+                "construct": record.id, "branch": branch, "strategy": options.strategy,
+                "target": target, "checkout": str(checkout), "head": head, "target_tip": tip,
+                "commits": [c.to_dict() for c in commits],
+                "message": message if options.strategy == "squash" else None}
+            end_landing(store, record, ref)
+            return RemoteLandPlan(plan)
         steps.know(strategy=options.strategy, target=target, checkout=str(checkout),
                    before=tip, head=head, branch=branch, worktree="")
         fast_forward, staged = land_git(steps, span, options.strategy, checkout, message)
@@ -377,8 +392,8 @@ def land_remote(store: StateStore, options: LandOptions, *, check: bool = False,
         raise
     after = gitr.rev(checkout, "HEAD") or tip
     steps.begin("remote-status")
-    marked, notes = _mark_completed(record)
-    _end(store, record, ref)
+    marked, notes = mark_completed(record)
+    end_landing(store, record, ref)
     removal = None
     if options.remove:
         removal, more = _remove_after(store, record, head, consent)
@@ -398,36 +413,10 @@ def _draft(record: RemoteConstruct, branch: str, commits: list[gitr.Commit]) -> 
     return "\n\n".join(parts) + "\n"
 
 
-def _mark_completed(record: RemoteConstruct) -> tuple[bool, list[str]]:
-    """The host's ``edit --status completed``; a failure is a note (the work landed)."""
-    try:
-        run_tied(record.host, parse_url(record.url), "edit", "--status", "completed",
-                 "--", record.remote_id or "")
-    except SyntheticError as exc:
-        return False, [f"the construct on host {record.host} was not marked completed: "
-                       f"{one_line(str(exc), 400)}"]
-    return True, []
-
-
-def _delete_fetched(root: Path, ref: str) -> None:
-    if ref.startswith(FETCHED_PREFIX):
-        gitr.run_git(root, "update-ref", "-d", ref, step="deleting the fetched ref",
-                     check=False)
-
-
-def _end(store: StateStore, record: RemoteConstruct, ref: str) -> None:
-    """Delete the fetched ref and the journal: the landing is over."""
-    _delete_fetched(store.repo.worktree, ref)
-    store.update(RemoteConstruct, record.id,
-                 lambda _r: {"journal": None, "updated_at": utc_now()})
-
-
 def _remove_after(store: StateStore, record: RemoteConstruct, head: str,
                   consent: Consent) -> tuple[LandRemovalJson, list[str]]:
     """Remove the landed construct on its host; refused: a note (the work landed)."""
     from state_format.errors import CodedError
-    from synthetic_ls.ops.remote_constructs import remove_remote_construct
-
     try:
         diff = run_json(record.host, parse_url(record.url), "diff", "--",
                         record.remote_id or "")
@@ -440,27 +429,3 @@ def _remove_after(store: StateStore, record: RemoteConstruct, head: str,
         return {"removed": False, "kept": [], "error": error}, [f"not removed: {message}"]
     return {"removed": True, "kept": [], "error": None}, [
         f"removed {record.remote_id} on host {record.host}"]
-
-
-def recover_remote_land(store: StateStore, record: RemoteConstruct) -> list[str]:
-    """Settle an interrupted landing of a remote construct: the git side as a local
-    landing's recovery does (finished or rolled back), the fetched ref deleted, the host's
-    construct marked ``completed`` when the landing had finished; the journal goes."""
-    journal = record.journal
-    if journal is None:
-        return []
-    for group in journal.groups:
-        end_group(group)
-    notes: list[str] = []
-    finished = False
-    if "checkout" in journal.facts:
-        finished, notes = settle_landing(journal)
-    if finished:
-        marked, more = _mark_completed(record)
-        notes += more
-        if marked:
-            notes.append(f"marked {record.remote_id} completed on host {record.host}")
-    ref = journal.facts.get("fetched") or fetched_ref(record)
-    _end(store, record, ref)
-    notes.append(f"deleted {ref}")
-    return notes

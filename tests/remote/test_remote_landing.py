@@ -8,6 +8,7 @@ polls with a deadline.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,10 +16,18 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from state_format.store import Store
 from synthetic_ls.consent.gate import TRUST
 from synthetic_ls.ops.landing import LandOptions
-from synthetic_ls.ops.remote_landing import commit_remote, discard_remote, land_remote
+from synthetic_ls.ops.remote_landing import (
+    RemoteLandPlan,
+    RemoteLandResult,
+    commit_remote,
+    discard_remote,
+    land_remote,
+)
 from tests.gitrepo import commit_file, git
 from tests.remote import test_remote_constructs as constructs
 from tests.remote.test_remote_constructs import SYNTHETIC, Machines, ok_json, wait_for
@@ -59,14 +68,16 @@ def test_commit_and_land_by_merge(machines: Machines) -> None:
     m = machines
     made, tree = make(m)
     (tree / "fix.txt").write_text("fixed\n")
-    committed = ok_json(m.run("commit", made["id"], "-m", "-Fix the flake", "--json"))
+    committed = assert_matches("commit-result", ok_json(
+        m.run("commit", made["id"], "-m", "-Fix the flake", "--json")))
     assert committed["construct"] == made["id"]
     assert [f["path"] for f in committed["files"]] == ["fix.txt"]
     assert committed["commit"] == head(tree)
     assert git(tree, "log", "-1", "--format=%s").strip() == "-Fix the flake"
 
     before = head(m.local)
-    plan = ok_json(m.run("land", made["id"], "--check", "--json"))
+    plan = assert_matches("land-plan", ok_json(m.run("land", made["id"], "--check",
+                                                      "--json")))
     assert plan["target"] == "main" and [c["subject"] for c in plan["commits"]] == [
         "-Fix the flake"]
     assert head(m.local) == before and fetched_refs(m) == []
@@ -130,7 +141,8 @@ def test_discard_removes_both_sides(machines: Machines) -> None:
     made, tree = make(m)
     commit_file(tree, "a.txt", "a\n", "One")
     assert refused(m.run("discard", made["id"], "--json")) == "usage"  # no terminal, no --yes
-    discarded = ok_json(m.run("discard", made["id"], "--yes", "--trust", "--json"))
+    discarded = assert_matches("discard-result", ok_json(
+        m.run("discard", made["id"], "--yes", "--trust", "--json")))
     assert discarded["removed"] == made["id"]
     assert [c["subject"] for c in discarded["unmerged"]] == ["One"]
     assert m.host_constructs() == [] and m.local_remotes() == [] and m.incoming_refs() == []
@@ -145,8 +157,10 @@ def test_the_operations_called_directly(machines: Machines, monkeypatch: Any) ->
     (tree / "x.txt").write_text("x\n")
     committed = commit_remote(store, made["id"], "X").to_dict()
     assert committed["construct"] == made["id"]
+    plan = land_remote(store, LandOptions(ref=made["id"], strategy="apply"), check=True)
+    assert isinstance(plan, RemoteLandPlan) and len(plan.to_dict()["commits"]) == 1
     result = land_remote(store, LandOptions(ref=made["id"], strategy="apply"))
-    assert not isinstance(result, dict)
+    assert isinstance(result, RemoteLandResult)
     assert result.to_dict()["staged"] == ["x.txt"] and result.marked
     git(m.local, "commit", "-q", "-m", "Applied")
     made2, _tree2 = make(m, "Other")
@@ -156,7 +170,14 @@ def test_the_operations_called_directly(machines: Machines, monkeypatch: Any) ->
     assert TRUST.trust
 
 
-def test_a_landing_killed_mid_way_is_settled_by_doctor(machines: Machines) -> None:
+def _kill(pid_file: Path) -> None:
+    """End the process whose pid the file holds, if it still runs."""
+    with contextlib.suppress(OSError, ValueError):
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def test_a_landing_killed_mid_way_is_settled_by_doctor(machines: Machines,
+                                                       request: pytest.FixtureRequest) -> None:
     m = machines
     made, tree = make(m)
     commit_file(tree, "a.txt", "a\n", "One")
@@ -165,7 +186,8 @@ def test_a_landing_killed_mid_way_is_settled_by_doctor(machines: Machines) -> No
     # merge commit's content, before the commit (pre-merge-commit runs then).
     marker = m.markers / "merging"
     hook = m.local / ".git" / "hooks" / "pre-merge-commit"
-    hook.write_text(f"#!/bin/sh\ntouch {marker}\nexec sleep 3000\n")
+    hook_pid = m.markers / "hook-pid"
+    hook.write_text(f"#!/bin/sh\necho $$ > {hook_pid}\ntouch {marker}\nexec sleep 3000\n")
     hook.chmod(0o755)
     commit_file(m.local, "other.txt", "here\n", "Here")  # a real merge, not a fast-forward
     before = head(m.local)
@@ -180,6 +202,7 @@ def test_a_landing_killed_mid_way_is_settled_by_doctor(machines: Machines) -> No
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        request.addfinalizer(lambda: _kill(hook_pid))
     [record] = m.local_remotes()
     assert record.journal is not None and record.journal.op == "land"
     hook.unlink()

@@ -124,7 +124,8 @@ HELPERS: dict[str, str] = {
     "remote_constructs.list_remote": "the remote half of list_constructs",
     "remote_constructs.recover_remote": "the fix of doctor's interrupted-operation finding",
     "landing.preflight": "land_construct's and land_remote's checks before anything",
-    "remote_landing.recover_remote_land": "recover_remote's settling of a landing",
+    "remote_constructs.end_landing": "the last step of land_remote and of its recovery",
+    "remote_constructs.recover_remote_land": "recover_remote's settling of a landing",
     "session.session_target": "resolves a construct's session and server for the session ops",
 }
 
