@@ -375,7 +375,8 @@ def land_git(
         proc = _git(steps, worktree, "rebase", "-q", span.target_tip)
         if proc.returncode != 0:
             undo_rebase(worktree, span.head, span.branch, None, before)
-            raise _failed(span, strategy, worktree, proc, f"rebasing {span.branch}")
+            raise _failed(span, strategy, worktree, proc,
+                          f"rebasing {span.branch or span.head[:12]}")
         new_head = gitr.rev(worktree, "HEAD") or span.head
         steps.begin("fast-forward", rebased=new_head)
         proc = _git(steps, checkout, "merge", "--ff-only", "-q", new_head)

@@ -18,6 +18,7 @@ by its recovery.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -458,6 +459,8 @@ def review_remote(store: StateStore, ref: str, what: str, *, stat: bool = False,
 
 #: Where a remote construct's branch is fetched to: ``<prefix><host>/<local record id>``.
 FETCHED_PREFIX = "refs/synthetic/remote/"
+#: Where a rebase replays a remote construct's commits: ``<git dir>/<this>/<local id>``.
+SCRATCH_DIR = "synthetic-land"
 
 
 def fetched_ref(record: RemoteConstruct) -> str:
@@ -483,8 +486,17 @@ def _delete_fetched(root: Path, ref: str) -> None:
 
 
 def end_landing(store: StateStore, record: RemoteConstruct, ref: str) -> None:
-    """Delete the fetched ref and the journal: the landing is over."""
-    _delete_fetched(store.repo.worktree, ref)
+    """Delete the fetched ref, the scratch worktree a rebase replayed in, and the journal:
+    the landing is over."""
+    root = store.repo.worktree
+    current = store.get(RemoteConstruct, record.id)
+    scratch = current.journal.facts.get("scratch") if current.journal else None
+    if scratch and Path(scratch).name == record.id and SCRATCH_DIR in scratch:
+        gitr.run_git(root, "worktree", "remove", "--force", "--force", scratch,
+                     step="removing the scratch worktree", check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
+        gitr.run_git(root, "worktree", "prune", step="pruning worktrees", check=False)
+    _delete_fetched(root, ref)
     store.update(RemoteConstruct, record.id,
                  lambda _r: {"journal": None, "updated_at": utc_now()})
 

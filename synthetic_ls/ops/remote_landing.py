@@ -7,7 +7,9 @@ Landing happens here, where the person reviews the work: the construct's
 branch is fetched from the host's clone into this repository
 (``git fetch ssh://... +refs/heads/<branch>:refs/synthetic/remote/<host>/<id>``,
 with the person's ssh and SSH config), then that commit is landed with the
-checks and git steps of a local landing (:mod:`synthetic_ls.ops.landing`).
+checks and git steps of a local landing (:mod:`synthetic_ls.ops.landing`); a
+rebase replays the commits in a scratch worktree here (``.git/synthetic-land/<id>``,
+detached at the fetched commit), since the construct's worktree is on the host.
 Uncommitted work on the host is refused first, as a local landing refuses a
 dirty worktree (the host's ``diff --json`` says what is uncommitted, include
 files left out, by the same rule).
@@ -52,6 +54,7 @@ from synthetic_ls.ops.landing import (
     preflight,
 )
 from synthetic_ls.ops.remote_constructs import (
+    SCRATCH_DIR,
     end_landing,
     fetched_ref,
     interrupted,
@@ -61,7 +64,7 @@ from synthetic_ls.ops.remote_constructs import (
     remove_remote_construct,
 )
 from synthetic_ls.ops.review import Span
-from synthetic_ls.ops.review_errors import ConstructDirtyError, NoWorktreeError
+from synthetic_ls.ops.review_errors import ConstructDirtyError
 from synthetic_ls.remote.host_url import parse_url
 from synthetic_ls.remote.remote_synthetic import (
     INCOMING_PREFIX,
@@ -286,14 +289,17 @@ def _default_target(root: Path) -> str:
     return proc.stdout.strip()
 
 
-def _view(record: RemoteConstruct, status: str, branch: str) -> Construct:
+def _view(record: RemoteConstruct, status: str, branch: str,
+          scratch: Path | None) -> Construct:
     """An in-memory construct standing for the remote one in the local landing's checks:
     its id is the local record's, its status the host's, its base the pushed start
-    commit, and no worktree here (never stored)."""
+    commit, its worktree here the scratch one a rebase replays in, else none (never
+    stored)."""
     now = utc_now()
     return Construct(id=record.id, name=record.name, template_id=record.template_id or "remote",
                      status=Status(status), created_at=record.created_at, updated_at=now,
-                     branch=branch, base_commit=record.start_commit)
+                     branch=branch, base_commit=record.start_commit,
+                     workspace_path=str(scratch) if scratch else None)
 
 
 def _host_state(record: RemoteConstruct) -> tuple[str, str, list[str]]:
@@ -332,11 +338,6 @@ def land_remote(store: StateStore, options: LandOptions, *, check: bool = False,
             f"(`synthetic commit {record.id} -m MESSAGE`), or discard them, first:"
             + "".join(f"\n  {one_line(x, 200)}" for x in uncommitted[:20]),
             fields={"construct": record.id, "host": record.host, "files": uncommitted})
-    if options.strategy == "rebase":
-        raise NoWorktreeError(
-            f"rebasing replays the commits in the construct's worktree, which is on host "
-            f"{record.host}; land construct {record.id} with merge, squash or apply",
-            fields={"construct": record.id})
     target = options.into or _default_target(root)
     ref = fetched_ref(record)
     with store.lock():
@@ -350,10 +351,23 @@ def land_remote(store: StateStore, options: LandOptions, *, check: bool = False,
     try:
         steps.begin("fetch")
         head = _fetch(root, record, branch, ref)
-        view = _view(record, status, branch)
+        scratch = None
+        if options.strategy == "rebase":
+            # The construct's worktree is on the host: the commits are replayed in a
+            # scratch worktree here, detached at the fetched commit (journalled first,
+            # so that the landing's end or its recovery removes it).
+            scratch = gitr.git_dir_file(root, f"{SCRATCH_DIR}/{record.id}")
+            steps.know(scratch=str(scratch))
+            gitr.run_git(root, "worktree", "add", "--quiet", "--detach", str(scratch), head,
+                         step="adding a scratch worktree to rebase in")
+        view = _view(record, status, branch, scratch)
         tip = gitr.rev(root, f"refs/heads/{target}") if target else None
         base = gitr.merge_base(root, tip, head) if tip else None
-        span = Span(view, root, branch, head, target if tip else "", tip or "", base or "")
+        # No branch name for a rebase: its scratch worktree is detached, and a failed
+        # rebase's undo must not put HEAD on a local branch that happens to share the
+        # host's branch's name.
+        named = "" if scratch else branch
+        span = Span(view, root, named, head, target if tip else "", tip or "", base or "")
         if tip is None:
             from synthetic_ls.ops.review_errors import TargetMissingError
 

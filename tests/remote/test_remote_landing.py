@@ -218,3 +218,20 @@ def test_a_landing_killed_mid_way_is_settled_by_doctor(machines: Machines,
     # And it lands afterwards.
     ok_json(m.run("land", made["id"], "--json"))
     assert (m.local / "a.txt").exists()
+
+
+def test_land_by_rebase_replays_here(machines: Machines) -> None:
+    m = machines
+    made, tree = make(m)
+    commit_file(tree, "a.txt", "a\n", "One")
+    commit_file(m.local, "other.txt", "here\n", "Here")  # the commits must be replayed
+    branches = git(m.local, "branch", "--format=%(refname)")
+    landed = ok_json(m.run("land", made["id"], "--rebase", "--json"))
+    assert landed["fast_forward"] and landed["commits"] == 1
+    assert git(m.local, "log", "--format=%s", "-3").split("\n")[:3] == ["One", "Here",
+                                                                       "initial"]
+    assert git(m.local, "rev-list", "--merges", "HEAD").strip() == ""
+    # The scratch worktree it replayed in, and the fetched ref, are gone; no branch made.
+    assert len(git(m.local, "worktree", "list", "--porcelain").split("worktree ")) == 2
+    assert git(m.local, "branch", "--format=%(refname)") == branches
+    assert fetched_refs(m) == [] and m.host_constructs()[0]["status"] == "completed"
