@@ -176,23 +176,31 @@ def _kill(pid_file: Path) -> None:
         os.kill(int(pid_file.read_text()), signal.SIGKILL)
 
 
-def test_a_landing_killed_mid_way_is_settled_by_doctor(machines: Machines,
-                                                       request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize(("hook_name", "strategy", "finished"), [
+    # Stopped after git wrote the merge's content, before its commit: rolled back.
+    ("pre-merge-commit", "merge", False),
+    # Stopped after the merge commit was made: kept, the host's construct completed.
+    ("post-merge", "merge", True),
+    # Stopped before the replay in the scratch worktree: rolled back, scratch gone.
+    ("pre-rebase", "rebase", False),
+])
+def test_a_landing_killed_mid_way_is_settled_by_doctor(
+        machines: Machines, request: pytest.FixtureRequest, hook_name: str, strategy: str,
+        finished: bool) -> None:
     m = machines
     made, tree = make(m)
     commit_file(tree, "a.txt", "a\n", "One")
-    before = head(m.local)
-    # A hook in the local checkout stops the merge at a known point: after git made the
-    # merge commit's content, before the commit (pre-merge-commit runs then).
-    marker = m.markers / "merging"
-    hook = m.local / ".git" / "hooks" / "pre-merge-commit"
+    # A hook in the local repository stops the landing at a known point.
+    marker = m.markers / "in-hook"
+    hook = m.local / ".git" / "hooks" / hook_name
     hook_pid = m.markers / "hook-pid"
+    request.addfinalizer(lambda: _kill(hook_pid))
     hook.write_text(f"#!/bin/sh\necho $$ > {hook_pid}\ntouch {marker}\nexec sleep 3000\n")
     hook.chmod(0o755)
     commit_file(m.local, "other.txt", "here\n", "Here")  # a real merge, not a fast-forward
     before = head(m.local)
-    proc = subprocess.Popen([*SYNTHETIC, "land", made["id"], "--merge"], cwd=m.local, env=m.env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    proc = subprocess.Popen([*SYNTHETIC, "land", made["id"], f"--{strategy}"], cwd=m.local,
+                            env=m.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
         wait_for(marker.exists)
@@ -202,21 +210,25 @@ def test_a_landing_killed_mid_way_is_settled_by_doctor(machines: Machines,
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        request.addfinalizer(lambda: _kill(hook_pid))
     [record] = m.local_remotes()
     assert record.journal is not None and record.journal.op == "land"
+    assert ok_json(m.run("ls", "--json"))["constructs"][0]["status"] == "landing"
     hook.unlink()
     doctor = m.run("doctor", "--json")
     assert "interrupted-operation" in doctor.stdout
     fixed = m.run("doctor", "--fix", "--json")
     assert fixed.returncode == 0, fixed.stderr
-    # Rolled back: the merge never made its commit.
-    assert head(m.local) == before
     assert git(m.local, "status", "--porcelain").strip() == ""
     assert fetched_refs(m) == [] and m.local_remotes()[0].journal is None
+    assert len(git(m.local, "worktree", "list", "--porcelain").split("worktree ")) == 2
+    if finished:  # kept, and the host's construct marked as a landing marks it
+        assert head(m.local, "HEAD^") == before and (m.local / "a.txt").exists()
+        assert m.host_constructs()[0]["status"] == "completed"
+        return
+    assert head(m.local) == before  # rolled back
     assert m.host_constructs()[0]["status"] == "ready"
     # And it lands afterwards.
-    ok_json(m.run("land", made["id"], "--json"))
+    ok_json(m.run("land", made["id"], f"--{strategy}", "--json"))
     assert (m.local / "a.txt").exists()
 
 
