@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from state_format.records import RemoteConstruct
 from state_format.store import Store
 from synthetic_ls.consent.gate import TRUST
 from synthetic_ls.ops.landing import LandOptions
@@ -30,6 +31,7 @@ from synthetic_ls.ops.remote_landing import (
 )
 from tests.gitrepo import commit_file, git
 from tests.remote import test_remote_constructs as constructs
+from tests.remote.sshd_server import DOWN
 from tests.remote.test_remote_constructs import SYNTHETIC, Machines, ok_json, wait_for
 from tests.result_schemas import assert_matches
 
@@ -247,3 +249,20 @@ def test_land_by_rebase_replays_here(machines: Machines) -> None:
     assert len(git(m.local, "worktree", "list", "--porcelain").split("worktree ")) == 2
     assert git(m.local, "branch", "--format=%(refname)") == branches
     assert fetched_refs(m) == [] and m.host_constructs()[0]["status"] == "completed"
+
+
+def test_a_host_that_does_not_answer_changes_nothing(machines: Machines) -> None:
+    m = machines
+    made, tree = make(m)
+    commit_file(tree, "a.txt", "a\n", "One")
+    store = Store.open(m.local)
+    store.update(RemoteConstruct, made["id"], lambda _r: {"url": f"ssh://{DOWN}{m.clone}"})
+    before = head(m.local)
+    for args in (["land", made["id"]], ["commit", made["id"], "-m", "x"],
+                 ["discard", made["id"], "--yes"]):
+        proc = m.run(*args, "--json")
+        assert refused(proc) == "host-unreachable", proc.stderr
+    assert head(m.local) == before and fetched_refs(m) == []
+    [record] = m.local_remotes()
+    assert record.journal is None
+    assert m.host_constructs()[0]["status"] == "ready" and tree.is_dir()
