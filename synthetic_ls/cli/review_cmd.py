@@ -176,6 +176,13 @@ def _land_remote(args: argparse.Namespace, record: Any) -> int:
 
     options = LandOptions(ref=record.id, strategy=args.strategy, message=args.message,
                           into=args.into, remove=args.remove)
+    if not args.check and args.strategy == "squash" and args.message is None and \
+            not args.json and sys.stdin.isatty() and sys.stdout.isatty():
+        # As for a local landing: a refusal is said before the editor opens.
+        drafted = land_remote(_store(), options, check=True)
+        assert isinstance(drafted, RemoteLandPlan)
+        options = LandOptions(**{**options.__dict__,
+                                 "message": _edit(drafted.to_dict()["message"] or "")})
     answer = land_remote(_store(), options, check=args.check, consent=consent_of(args))
     if isinstance(answer, RemoteLandPlan):  # --check: what would land
         plan = answer.to_dict()

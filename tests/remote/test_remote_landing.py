@@ -266,3 +266,28 @@ def test_a_host_that_does_not_answer_changes_nothing(machines: Machines) -> None
     [record] = m.local_remotes()
     assert record.journal is None
     assert m.host_constructs()[0]["status"] == "ready" and tree.is_dir()
+
+
+def test_squash_on_a_terminal_opens_the_editor_after_the_checks(
+        machines: Machines, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from synthetic_ls.cli.main import run
+
+    m = machines
+    made, tree = make(m, "Fix login")
+    commit_file(tree, "a.txt", "a\n", "One")
+    seen = tmp_path / "seen.txt"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(f'#!/bin/sh\ncp "$1" {seen}\nsed -i "1s/.*/Edited title/" "$1"\n')
+    editor.chmod(0o755)
+    for key, value in m.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("EDITOR", str(editor))
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.chdir(m.local)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    assert run(["land", made["id"], "--squash"]) == 0, capsys.readouterr().err
+    assert seen.read_text().startswith("Fix login\n\nCommits:\n* One\n")
+    assert git(m.local, "log", "-1", "--format=%B").startswith("Edited title\n\nCommits:")
+    assert "Landed" in capsys.readouterr().out
