@@ -170,6 +170,18 @@ def _ready(store: StateStore, ref: str) -> RemoteConstruct:
     return record
 
 
+def _begin(store: StateStore, record: RemoteConstruct, journal: Journal) -> RemoteConstruct:
+    """Write ``journal`` to the record, under the store's lock; refused while another
+    operation holds it (one began since :func:`_ready` looked)."""
+    with store.lock():
+        current = store.get(RemoteConstruct, record.id)
+        if current.journal is not None:
+            raise SyntheticError(f"{record.id} is being changed ({current.journal.op})",
+                                 code="operation-in-progress", fields={"construct": record.id})
+        return store.update(RemoteConstruct, record.id,
+                            lambda _r: {"journal": journal, "updated_at": utc_now()})
+
+
 # -- commit ----------------------------------------------------------------------------
 
 
@@ -199,8 +211,7 @@ def discard_remote(store: StateStore, ref: str, *, trust: bool = False) -> Remot
     with ``removed`` this side's id."""
     record = _ready(store, ref)
     url = parse_url(record.url)
-    record = store.update(RemoteConstruct, record.id,
-                          lambda _r: {"journal": Journal.begin("remove").step("remote-rm")})
+    record = _begin(store, record, Journal.begin("remove").step("remote-rm"))
     try:
         data = run_tied(record.host, url, "discard", "--yes", *(["--trust"] if trust else []),
                         "--", record.remote_id or "")
@@ -340,13 +351,7 @@ def land_remote(store: StateStore, options: LandOptions, *, check: bool = False,
             fields={"construct": record.id, "host": record.host, "files": uncommitted})
     target = options.into or _default_target(root)
     ref = fetched_ref(record)
-    with store.lock():
-        current = store.get(RemoteConstruct, record.id)
-        if current.journal is not None:
-            raise SyntheticError(f"{record.id} is being changed ({current.journal.op})",
-                                 code="operation-in-progress", fields={"construct": record.id})
-        record = store.update(RemoteConstruct, record.id, lambda _r: {
-            "journal": Journal.begin("land", facts={"fetched": ref}), "updated_at": utc_now()})
+    record = _begin(store, record, Journal.begin("land", facts={"fetched": ref}))
     steps = _RecordSteps(store, record.id)
     try:
         steps.begin("fetch")
