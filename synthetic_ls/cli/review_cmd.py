@@ -54,7 +54,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description="Check, then land the construct's work into the branch it started from "
         "(merge, squash, rebase, or apply: staged, uncommitted). Nothing is landed when "
         "the merge would conflict, a checkout has local changes or a hook refuses; the "
-        "construct becomes `completed` on success.",
+        "construct becomes `completed` on success. A construct on another machine "
+        "(`new --host`) is fetched from its host and landed here, into the branch checked "
+        "out here unless --into says otherwise.",
     )
     p.add_argument("ref", metavar="REF", help=_REF_HELP)
     how = p.add_mutually_exclusive_group()
@@ -82,7 +84,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "discard",
         help="remove a construct and its branch, unmerged work included",
         description="Remove the construct, its worktree and its branch, even with commits "
-        "that were never landed (they are listed first, and you are asked).",
+        "that were never landed (they are listed first, and you are asked). A construct "
+        "on another machine is discarded by its host's Synthetic, then its record here.",
     )
     p.add_argument("ref", metavar="REF", help=_REF_HELP)
     p.add_argument("--yes", "-y", action="store_true", help="do not ask")
@@ -95,7 +98,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="commit a construct's uncommitted changes in its worktree",
         description="Commit what `synthetic diff` shows as uncommitted in the construct's "
         "worktree (include files copied in are never committed), so that it can land. The "
-        "worktree's hooks run; when the commit fails nothing is committed.",
+        "worktree's hooks run; when the commit fails nothing is committed. A construct on "
+        "another machine is committed there, by its host's Synthetic.",
     )
     p.add_argument("ref", metavar="REF", help=_REF_HELP)
     p.add_argument("--message", "-m", required=True, metavar="TEXT", help="commit message")

@@ -78,6 +78,9 @@ def test_commit_and_land_by_merge(machines: Machines) -> None:
     assert git(tree, "log", "-1", "--format=%s").strip() == "-Fix the flake"
 
     before = head(m.local)
+    text = m.run("land", made["id"], "--check")
+    assert text.returncode == 0 and "can land into main (merge)" in text.stdout
+    assert "-Fix the flake" in text.stdout
     plan = assert_matches("land-plan", ok_json(m.run("land", made["id"], "--check",
                                                       "--json")))
     assert plan["target"] == "main" and [c["subject"] for c in plan["commits"]] == [
@@ -93,6 +96,20 @@ def test_commit_and_land_by_merge(machines: Machines) -> None:
     [there] = m.host_constructs()
     assert there["status"] == "completed"
     assert ok_json(m.run("ls", "--json"))["constructs"][0]["status"] == "completed"
+
+
+def test_the_text_forms(machines: Machines) -> None:
+    m = machines
+    made, tree = make(m)
+    (tree / "fix.txt").write_text("fixed\n")
+    out = m.run("commit", made["id"], "-m", "Fix").stdout
+    assert f"in {made['id']}'s worktree on host test" in out and "? fix.txt" in out
+    out = m.run("land", made["id"]).stdout
+    assert f"Landed {made['id']} (host test) into main" in out
+    assert f"Construct {made['remote_id']} on host test is now completed." in out
+    made2, _tree2 = make(m, "Other")
+    out = m.run("discard", made2["id"], "--yes", "--trust").stdout
+    assert f"Discarded construct {made2['id']} on host test." in out
 
 
 def test_land_squash_and_remove(machines: Machines) -> None:
