@@ -26,6 +26,14 @@ echo "== vscode-extension: eslint, tsc, unit tests, .vsix =="
     npm run --silent package >/dev/null
 )
 echo "== pytest =="
+# The docker and compose services tests and the container isolation tests
+# need a Docker engine: start one for the run (as root; an engine that
+# already answers is used and left alone) and stop it afterwards, whatever
+# the outcome (engine.sh stops only an engine it started itself).
+if [ "$(id -u)" = 0 ] && command -v dockerd >/dev/null 2>&1; then
+    trap 'bash scripts/engine.sh stop' EXIT
+    bash scripts/engine.sh start
+fi
 set +e
 python -m pytest -n 2 -q "$@"
 code=$?
