@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -252,11 +253,21 @@ class IsolatedFollowers:
             listener.stop()
 
     def _run(self) -> None:
+        from state_format.records import Construct
         from state_format.store import Store
 
+        seen: int | None = None
         while not self.stopped.is_set():
             try:
-                records = Store.open(self.root).list_constructs().records
+                store = Store.open(self.root)
+                # Read the records only when their folder changed (one stat per
+                # look, as the live-state poll): a record written changes it.
+                changed = _folder_stamp(store.folder(Construct))
+                if changed == seen:
+                    self.stopped.wait(RETRY)
+                    continue
+                seen = changed
+                records = store.list_constructs().records
                 wanted = {c.id for c in records if c.isolation and c.opencode_session_id}
                 for cid in wanted - self._listeners.keys():
                     listener = AgentListener(self.root, self.notify, construct_id=cid)
@@ -267,6 +278,14 @@ class IsolatedFollowers:
             except Exception as exc:  # a repository that went away, a broken state ...
                 log.info("isolated agents of %s: %s", self.root, exc)
             self.stopped.wait(RETRY)
+
+
+def _folder_stamp(folder: Path) -> int | None:
+    """The folder's change time (ns), or None when it is not there."""
+    try:
+        return os.stat(folder).st_mtime_ns
+    except OSError:
+        return None
 
 
 def register(server: SyntheticServer) -> None:

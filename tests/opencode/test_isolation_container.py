@@ -241,7 +241,6 @@ def test_a_service_container_goes_when_the_service_stops_even_with_its_client_ki
     # A client killed outright passes nothing on: its container stays...
     os.kill(_docker_clients(cid)[0], 9)
     wait_for(lambda: _docker_clients(cid) == [], within=10)
-    time.sleep(1)
     assert len(labelled("ps", mine)) == 1
     # ...until the service is stopped: it is removed by its label.
     ok(run(lab, "services", "stop", cid))
