@@ -340,6 +340,11 @@ class RemoteConstruct(Record):
     start_commit: str | None = Field(
         default=None, description="The commit pushed as the construct's start point."
     )
+    base_ref: str | None = Field(
+        default=None,
+        description="The local branch the start point came from (`refs/heads/<name>`), when "
+        "it was one: the branch `land` lands into unless told otherwise.",
+    )
     incoming_ref: str | None = Field(
         default=None,
         description="The ref the start point was pushed to in the remote clone "
@@ -357,7 +362,7 @@ class RemoteConstruct(Record):
 
     _v_time = field_validator("created_at", "updated_at", mode="before")(_aware_utc)
     _v_empty = field_validator(
-        "template_id", "remote_id", "start_commit", "incoming_ref", mode="before"
+        "template_id", "remote_id", "start_commit", "base_ref", "incoming_ref", mode="before"
     )(_empty_is_none)
 
 

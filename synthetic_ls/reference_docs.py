@@ -106,8 +106,9 @@ def cli_page() -> str:
             out += [_cell(child.description), ""]
         usage = child.format_usage().strip().replace("usage: ", "")
         out += ["```", usage, "```", ""]
+        # A suppressed option is plumbing between Synthetics, not for people.
         rows = [a for a in child._actions if not isinstance(a, argparse._SubParsersAction)
-                and a.dest != "help"]
+                and a.dest != "help" and a.help != argparse.SUPPRESS]
         if rows:
             out += ["| argument | meaning |", "|---|---|"]
             for a in rows:

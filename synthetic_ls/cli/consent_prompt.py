@@ -30,6 +30,20 @@ _KIND = {
 def add_trust_flag(parser: argparse.ArgumentParser) -> None:
     """``--trust`` on a command that runs the repository's code."""
     parser.add_argument("--trust", action="store_true", help=TRUST_HELP)
+    # Plumbing for `new --host`: the host runs exactly what the person allowed on the
+    # machine that asked (by digest), never what its own files might say instead.
+    parser.add_argument("--trust-items", metavar="DIGESTS", help=argparse.SUPPRESS)
+
+
+def parse_digests(text: str) -> frozenset[str]:
+    """``--trust-items``: comma-separated SHA-256 digests of run items; each checked."""
+    from synthetic_ls.errors import InvalidInputError
+
+    digests = frozenset(d for d in text.split(",") if d)
+    for d in digests:
+        if len(d) != 64 or any(c not in "0123456789abcdef" for c in d):
+            raise InvalidInputError(f"--trust-items takes SHA-256 digests, not {one_line(d, 80)!r}")
+    return digests
 
 
 def write_items(items: Sequence[RunItem | Mapping[str, Any]], out: IO[str]) -> None:
@@ -58,6 +72,9 @@ def consent_of(args: argparse.Namespace) -> Consent:
     """The person's answer for this command: ``--trust``, or a question on a terminal."""
     from synthetic_ls.consent.gate import Consent
 
+    pinned = getattr(args, "trust_items", None)
+    if pinned is not None:
+        return Consent(only=parse_digests(pinned))
     if getattr(args, "trust", False):
         return Consent(trust=True)
     interactive = sys.stdin.isatty() and sys.stderr.isatty() and not getattr(args, "json", False)

@@ -55,8 +55,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "(merge, squash, rebase, or apply: staged, uncommitted). Nothing is landed when "
         "the merge would conflict, a checkout has local changes or a hook refuses; the "
         "construct becomes `completed` on success. A construct on another machine "
-        "(`new --host`) is fetched from its host and landed here, into the branch checked "
-        "out here unless --into says otherwise.",
+        "(`new --host`) is fetched from its host and landed here, into the branch it "
+        "started from unless --into says otherwise.",
     )
     p.add_argument("ref", metavar="REF", help=_REF_HELP)
     how = p.add_mutually_exclusive_group()

@@ -32,6 +32,10 @@ class Consent:
     trust: bool = False
     #: Ask the person; None when nobody can be asked (no terminal, an editor).
     ask: Ask | None = None
+    #: Allow (and remember) exactly the items with these digests, nothing else: what a
+    #: person consented to on another machine (``new --host`` passes ``--trust-items``),
+    #: so that a host whose own files differ runs nothing they were not shown.
+    only: frozenset[str] | None = None
 
 
 #: Nobody to ask and no flag: anything not yet allowed is refused.
@@ -63,6 +67,18 @@ def require(root: Path, consent: Consent, items: Sequence[RunItem], *, doing: st
     missing = not_allowed(root, items)
     if not missing:
         return
+    if consent.only is not None:
+        if all(i.digest in consent.only for i in missing):
+            from synthetic_ls.consent import trust_store
+
+            trust_store.allow(root, missing)
+            return
+        raise ConsentRequiredError(
+            f"{doing} would run code from this repository that is not what you allowed on the "
+            f"machine that asked ({_count(missing)} not among it); nothing ran. The files here "
+            "differ from the ones you were shown there",
+            fields={"items": [i.to_dict() for i in missing if i.digest not in consent.only]},
+        )
     if consent.trust or (consent.ask is not None and consent.ask(missing)):
         from synthetic_ls.consent import trust_store
 

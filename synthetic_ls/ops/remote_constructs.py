@@ -167,9 +167,11 @@ def create_remote_construct(store: StateStore, options: RemoteCreateOptions, *,
     """Create a construct on host ``options.host``; journalled on both machines.
 
     The person consents here (to what the template runs and what OpenCode
-    would load from the start commit); only then is the host's ``new`` given
-    ``--trust``. A failure or cancel undoes both sides before the error goes
-    on; a ``kill -9`` leaves the journal for ``doctor --fix``.
+    would load from the start commit); the host's ``new`` is then allowed
+    exactly those items (``--trust-items``, by digest), so a host whose clone
+    has other commands refuses (``consent-required``) and runs nothing. A
+    failure or cancel undoes both sides before the error goes on; a
+    ``kill -9`` leaves the journal for ``doctor --fix``.
     """
     from synthetic_ls.ops.constructs import normalize_name
 
@@ -178,15 +180,18 @@ def create_remote_construct(store: StateStore, options: RemoteCreateOptions, *,
     ctx = Context(store, consent=consent)
     resolved = ctx.git.resolve(options.from_ref) if options.from_ref else ctx.git.head()
     commit = resolved[0]
-    ctx.require_consent(consent_items(ctx, options.template_id, commit),
-                        doing=f"creating {name} on host {host.name}")
+    base_ref = resolved[1] if resolved[1].startswith("refs/heads/") else None
+    items = consent_items(ctx, options.template_id, commit)
+    ctx.require_consent(items, doing=f"creating {name} on host {host.name}")
+    # The host runs exactly what was allowed here: a host whose clone says otherwise refuses.
+    pinned = "--trust-items=" + ",".join(sorted({i.digest for i in items}))
     tell = progress or (lambda _what: None)
     with store.lock():
         record_id = store.new_id(RemoteConstruct, name)
         now = utc_now()
         record = store.create(RemoteConstruct(
             id=record_id, name=name, host=host.name, url=str(host.url),
-            template_id=options.template_id, start_commit=commit,
+            template_id=options.template_id, start_commit=commit, base_ref=base_ref,
             incoming_ref=INCOMING_PREFIX + record_id, created_at=now, updated_at=now,
             journal=Journal.begin("create")))
     ref = INCOMING_PREFIX + record_id
@@ -196,7 +201,7 @@ def create_remote_construct(store: StateStore, options: RemoteCreateOptions, *,
         push_start(host.name, host.url, str(ctx.root), commit, ref)
         record = _step(store, record, "remote-new")
         tell(f"creating the construct on {host.name}")
-        args = ["new", "--from", ref, "--trust", "--no-progress"]
+        args = ["new", "--from", ref, pinned, "--no-progress"]
         if options.template_id:
             args += ["--template", options.template_id]
         args += ["--", name]

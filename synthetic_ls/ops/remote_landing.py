@@ -292,9 +292,11 @@ def _valid_branch(root: Path, host: str, branch: str) -> str:
     return branch
 
 
-def _default_target(root: Path) -> str:
-    """The branch checked out in this repository's main checkout (the record does not say
-    which branch the start commit came from)."""
+def _default_target(root: Path, record: RemoteConstruct) -> str:
+    """The branch the construct started from when the record says so and it is still
+    here; else (older records, a start from a tag or commit) the one checked out."""
+    if record.base_ref and gitr.rev(root, record.base_ref):
+        return record.base_ref.removeprefix("refs/heads/")
     proc = gitr.run_git(root, "symbolic-ref", "--quiet", "--short", "HEAD",
                         step="reading the current branch", check=False)
     return proc.stdout.strip()
@@ -349,7 +351,7 @@ def land_remote(store: StateStore, options: LandOptions, *, check: bool = False,
             f"(`synthetic commit {record.id} -m MESSAGE`), or discard them, first:"
             + "".join(f"\n  {one_line(x, 200)}" for x in uncommitted[:20]),
             fields={"construct": record.id, "host": record.host, "files": uncommitted})
-    target = options.into or _default_target(root)
+    target = options.into or _default_target(root, record)
     ref = fetched_ref(record)
     record = _begin(store, record, Journal.begin("land", facts={"fetched": ref}))
     steps = _RecordSteps(store, record.id)

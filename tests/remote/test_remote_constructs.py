@@ -389,3 +389,18 @@ def test_kill_9_mid_creation_is_rolled_back_on_both_sides_by_doctor(machines: Ma
     assert m.host_services() == []
     setup = int((m.markers / "setup-pid").read_text())
     wait_for(lambda: not alive(setup))  # the host's setup step did not outlive it
+
+
+def test_the_host_runs_only_what_was_allowed_here(machines: Machines) -> None:
+    m = machines
+    # The host's clone says something else than this checkout: its service runs another
+    # command. Consent given here does not cover it, so the host refuses and runs nothing.
+    changed = f"touch {m.markers}/ran; echo ready; exec sleep 3000"
+    (m.clone / "synthetic.config.ts").write_text(
+        (CONFIG % {"m": m.markers}).replace("echo ready; exec sleep 3000", changed, 1))
+    proc = m.run("new", "x", "--host", "test", "--trust", "--json")
+    error = json.loads(proc.stderr)["error"]
+    assert error["code"] == "remote-failed" and error["remote_code"] == "consent-required", error
+    assert not (m.markers / "ran").exists()
+    assert m.local_remotes() == [] and m.incoming_refs() == [] and m.host_constructs() == []
+    assert m.host_services() == []

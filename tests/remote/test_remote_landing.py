@@ -308,3 +308,27 @@ def test_squash_on_a_terminal_opens_the_editor_after_the_checks(
     assert seen.read_text().startswith("Fix login\n\nCommits:\n* One\n")
     assert git(m.local, "log", "-1", "--format=%B").startswith("Edited title\n\nCommits:")
     assert "Landed" in capsys.readouterr().out
+
+
+def test_land_goes_by_default_into_the_branch_the_construct_started_from(
+        machines: Machines) -> None:
+    m = machines
+    git(m.local, "branch", "release")
+    git(m.clone, "config", "user.name", "Host")
+    git(m.clone, "config", "user.email", "host@example.com")
+    made = ok_json(m.run("new", "Backport", "--host", "test", "--from", "release", "--trust",
+                         "--json"))
+    [record] = m.local_remotes()
+    assert record.base_ref == "refs/heads/release"
+    [there] = [c for c in m.host_constructs() if c["id"] == made["remote_id"]]
+    (Path(there["workspace_path"]) / "backport.txt").write_text("ported\n")
+    ok_json(m.run("commit", made["id"], "-m", "Backport the fix", "--json"))
+    main_before = head(m.local, "main")
+    # Landing needs its target checked out: here in a worktree beside the main checkout.
+    git(m.local, "worktree", "add", "-q", str(m.local.parent / "release-wt"), "release")
+
+    landed = ok_json(m.run("land", made["id"], "--json"))
+    # main is checked out here, yet the landing goes where the construct came from.
+    assert landed["target"] == "release"
+    assert head(m.local, "main") == main_before
+    assert (m.local.parent / "release-wt" / "backport.txt").read_text() == "ported\n"

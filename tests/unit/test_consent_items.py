@@ -122,3 +122,28 @@ def test_the_answers_file_trusts_nothing_when_broken(
 ])
 def test_an_item_sent_back_by_a_face_is_checked(bad: object) -> None:
     assert RunItem.from_dict(bad) is None
+
+
+def test_consent_pinned_to_digests_allows_those_items_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from synthetic_ls.cli.consent_prompt import parse_digests
+    from synthetic_ls.consent.gate import Consent, ConsentRequiredError, require
+    from synthetic_ls.errors import InvalidInputError
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    root = tmp_path / "repo"
+    root.mkdir()
+    shown = RunItem("setup", "template t", "make", "a" * 64)
+    other = RunItem("setup", "template t", "make install", "b" * 64)
+    pinned = Consent(only=parse_digests("a" * 64))
+    with pytest.raises(ConsentRequiredError) as refused:
+        require(root, pinned, [shown, other], doing="creating x")
+    assert [i["digest"] for i in refused.value.fields["items"]] == ["b" * 64]
+    assert trust_store.trusted_digests(root) == frozenset()  # nothing remembered
+    require(root, pinned, [shown], doing="creating x")
+    assert trust_store.trusted_digests(root) == {"a" * 64}
+    # Nothing to run needs nothing pinned; a digest that is none is refused.
+    require(root, Consent(only=parse_digests("")), [], doing="creating x")
+    with pytest.raises(InvalidInputError):
+        parse_digests("a" * 64 + ",rm -rf")
