@@ -221,8 +221,9 @@ export class Commands {
       }
     }
     this.tree.refresh(0);
-    await this.leftovers.close(t.root, t.construct.id, t.construct.workspace_path);
+    // Told first: closing the leftover tabs waits on the workbench, never the person.
     void vscode.window.showInformationMessage(removedMessage(name, result) ?? `Synthetic: removed ${name}.`);
+    await this.leftovers.close(t.root, t.construct.id, t.construct.workspace_path);
   }
 
   private async openWorktree(node: Node | undefined, newWindow: boolean): Promise<void> {

@@ -213,8 +213,8 @@ export class Review {
     if (choice !== "Discard") return;
     await this.server.execute("synthetic.construct.discard", { root: t.root, ref: c.id });
     this.tree.refresh(0);
-    await this.leftovers.close(t.root, c.id, c.workspace_path);
     void vscode.window.showInformationMessage(`Synthetic: discarded ${c.name}; its worktree and branch are deleted.`);
+    await this.leftovers.close(t.root, c.id, c.workspace_path);
   }
 
   /** Move the construct to `reviewing`. */
