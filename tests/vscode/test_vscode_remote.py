@@ -91,7 +91,14 @@ def test_the_tree_groups_by_host_and_removes_a_remote_construct(
         listed: list[Any] = json.loads(proc.stdout)["constructs"]
         return listed
 
-    assert [c["id"] for c in host_constructs()] == [far["remote_id"]]
+    [there] = host_constructs()
+    assert there["id"] == far["remote_id"]
+    # The agent's work on the host: a commit in the construct's worktree there.
+    tree = Path(there["workspace_path"])
+    (tree / "fix.txt").write_text("fixed\n")
+    git(tree, "add", "fix.txt")
+    git(tree, "-c", "user.name=Host", "-c", "user.email=host@example.com", "commit", "-q",
+        "-m", "Fix the flake")
     try:
         with (
             # The language server's environment (the workbench gives its extensions the
@@ -138,6 +145,14 @@ def test_the_tree_groups_by_host_and_removes_a_remote_construct(
             assert f"remote id: {far['remote_id']}" in hover.inner_text(), hover.inner_text()
             page.screenshot(path=str(artefacts / "vscode-remote-tree.png"))
 
+            # Its Changes: the host's changed files (the server asks the host's diff).
+            row.click()  # expand
+            changes = page.locator(TREE_ROWS, has_text="Changes").first
+            changes.click()
+            fix = page.locator(TREE_ROWS, has_text="fix.txt")
+            fix.wait_for()
+            assert "added" in fix.inner_text(), fix.inner_text()
+
             # Remove from its row: the dialog names the host; the host's construct goes.
             row.hover()
             row.locator(".action-label[aria-label^='Remove Construct']").click()
@@ -146,6 +161,7 @@ def test_the_tree_groups_by_host_and_removes_a_remote_construct(
             text = dialog.inner_text()
             assert f'Remove construct "Remote fix" ({far["id"]}) on host test?' in text, text
             dialog.get_by_role("button", name="Remove", exact=True).click()
+            # Its branch holds a commit not landed: the host keeps the branch, nothing lost.
             wait_for("the host's construct to go", lambda: host_constructs() == [],
                      timeout=120)
             wait_for("the record here to go", lambda: [
