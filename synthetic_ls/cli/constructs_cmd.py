@@ -148,6 +148,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="keep the agent session in OpenCode (default: delete it)",
     )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="say what would be removed, kept and lost; remove nothing",
+    )
     add_trust_flag(p)
     _json_flag(p)
     p.set_defaults(func=cmd_rm)
@@ -344,20 +349,14 @@ def _op_state(view: ConstructView) -> str | None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    """``synthetic show``: the record plus its worktree's state."""
-    from state_format.errors import RecordNotFoundError
-    from synthetic_ls.ops.show import show_construct
+    """``synthetic show``: the record plus its worktree's state (the host's, for a construct
+    on another machine)."""
+    from synthetic_ls.ops.anywhere import show_any
+    from synthetic_ls.ops.remote_constructs import RemoteShown
 
-    store = _store()
-    try:
-        result = show_construct(store, args.ref, with_size=args.size)
-    except RecordNotFoundError:
-        from synthetic_ls.ops.remote_constructs import find_remote, show_remote
-
-        far = find_remote(store, args.ref)
-        if far is None:
-            raise
-        shown = show_remote(store, far).to_dict()
+    result = show_any(_store(), args.ref, with_size=args.size)
+    if isinstance(result, RemoteShown):
+        shown = result.to_dict()
         if args.json:
             _print_json(shown)
         else:
@@ -400,19 +399,16 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
 def cmd_rm(args: argparse.Namespace) -> int:
     """``synthetic rm``: asks first on a terminal; elsewhere requires ``--yes``."""
-    from state_format.errors import RecordNotFoundError
     from synthetic_ls.ops import constructs as ops
+    from synthetic_ls.ops.anywhere import remote_of
 
     store = _store()
-    try:
-        construct = store.resolve_construct(args.ref)
-    except RecordNotFoundError:
-        from synthetic_ls.ops.remote_constructs import find_remote
-
-        far = find_remote(store, args.ref)
-        if far is None:
-            raise
+    if args.dry_run:
+        return _rm_dry_run(args, store)
+    far = remote_of(store, args.ref)
+    if far is not None:
         return _rm_remote(args, far.id)
+    construct = store.resolve_construct(args.ref)
     if not args.yes:
         if not sys.stdin.isatty():
             raise SyntheticError(
@@ -423,7 +419,8 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
         # The server's account of what goes and what would be lost, before asking.
         preview = removal_preview(store, construct.id)
-        sys.stderr.write(_removal_text(preview, force=args.force, keep_session=args.keep_session))
+        sys.stderr.write(_removal_text(preview.to_dict(), force=args.force,
+                                       keep_session=args.keep_session))
         if preview.force_required and not args.force:
             sys.stderr.write("Not removed; pass --force to remove it and lose that.\n")
             return int(ExitCode.CONFLICT)
@@ -443,6 +440,22 @@ def cmd_rm(args: argparse.Namespace) -> int:
         sys.stdout.write(f"Removed construct {result.construct.id}.\n")
         for note in result.notes:
             sys.stdout.write(f"  {note}\n")
+    return int(ExitCode.OK)
+
+
+def _rm_dry_run(args: argparse.Namespace, store: Store) -> int:
+    """``synthetic rm --dry-run``: the server's removal preview (the host's, for a construct
+    on another machine); nothing is removed."""
+    from synthetic_ls.ops.anywhere import removal_preview_any
+
+    preview = removal_preview_any(store, args.ref)
+    if args.json:
+        _print_json(preview.to_dict())
+        return int(ExitCode.OK)
+    data = preview.to_dict()  # the host's, for a remote construct: the same form
+    sys.stdout.write(_removal_text(data, force=args.force, keep_session=args.keep_session))
+    if data["force_required"] and not args.force:
+        sys.stdout.write("It would not be removed without --force.\n")
     return int(ExitCode.OK)
 
 
@@ -471,36 +484,39 @@ def _rm_remote(args: argparse.Namespace, record_id: str) -> int:
     return int(ExitCode.OK)
 
 
-def _removal_text(preview: Any, *, force: bool, keep_session: bool) -> str:
-    """What ``rm`` would do, as the server's preview says, for a person to confirm."""
-    lines = [f"Removing {preview.construct.id} ({one_line(preview.construct.name)}):"]
-    if preview.worktree:
-        lines.append(f"  deletes the worktree {preview.worktree}")
-    branch = preview.branch
+def _removal_text(preview: Mapping[str, Any], *, force: bool, keep_session: bool) -> str:
+    """What ``rm`` would do, as the server's preview (its JSON form) says, for a person to
+    confirm."""
+    lines = [f"Removing {preview['construct']} ({one_line(preview['name'])}):"]
+    if preview["worktree"]:
+        lines.append(f"  deletes the worktree {preview['worktree']}")
+    branch = preview["branch"]
     if branch is not None:
-        fate = branch.with_force if force else branch.without_force
-        why = f" ({branch.reason})" if branch.reason else ""
+        fate = branch["with_force"] if force else branch["without_force"]
+        why = f" ({branch['reason']})" if branch["reason"] else ""
         verb = "deletes" if fate == "deleted" else "keeps"
-        lines.append(f"  {verb} the branch {branch.name}{why}")
-        if fate == "deleted" and branch.unmerged:
-            lines += [f"    {c.id[:12]} {one_line(c.subject, 70)}" for c in branch.unmerged[:10]]
-    if preview.session:
+        lines.append(f"  {verb} the branch {branch['name']}{why}")
+        if fate == "deleted" and branch["unmerged"]:
+            lines += [f"    {c['id'][:12]} {one_line(c['subject'], 70)}"
+                      for c in branch["unmerged"][:10]]
+    if preview["session"]:
         verb = "keeps" if keep_session else "deletes"
-        lines.append(f"  {verb} the agent session {preview.session}")
-    if preview.services:
-        lines.append(f"  stops the services {', '.join(preview.services)}")
-    if preview.ports:
-        lines.append(f"  releases the ports {', '.join(str(p) for p in preview.ports)}")
-    if preview.locked:
-        lines.append(f"  the worktree is locked ({one_line(preview.locked, 100)})")
-    if preview.loses:
+        lines.append(f"  {verb} the agent session {preview['session']}")
+    if preview["services"]:
+        lines.append(f"  stops the services {', '.join(preview['services'])}")
+    if preview["ports"]:
+        lines.append(f"  releases the ports {', '.join(str(p) for p in preview['ports'])}")
+    if preview["locked"]:
+        lines.append(f"  the worktree is locked ({one_line(preview['locked'], 100)})")
+    if preview["loses"]:
         lead = "work that would be lost" if force else "it holds work removal would lose"
         lines.append(f"  {lead}:")
-        for work in preview.loses:
-            lines.append(f"    {work.title}" + (":" if work.lines else ""))
-            lines += [f"      {one_line(x, 100)}" for x in work.lines[:15]]
-            if len(work.lines) > 15:
-                lines.append(f"      ... and {len(work.lines) - 15} more")
+        for work in preview["loses"]:
+            items = work["items"]
+            lines.append(f"    {work['what']}" + (":" if items else ""))
+            lines += [f"      {one_line(x, 100)}" for x in items[:15]]
+            if len(items) > 15:
+                lines.append(f"      ... and {len(items) - 15} more")
     return "\n".join(lines) + "\n"
 
 

@@ -89,6 +89,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("ref", metavar="REF", help=_REF_HELP)
     p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    p.add_argument("--dry-run", action="store_true",
+                   help="say what would be deleted (the host's account for a construct on "
+                   "another machine); delete nothing")
     add_trust_flag(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_discard)
@@ -137,39 +140,29 @@ def _stat_line(f: Any) -> str:
 def _remote_review(args: argparse.Namespace, what: str) -> bool:
     """``diff``/``log`` of a construct on another machine, answered by its host's Synthetic;
     False when ``args.ref`` is no remote construct (the local command goes on)."""
-    from state_format.errors import RecordNotFoundError
-    from synthetic_ls.ops.remote_constructs import find_remote, review_remote
+    from synthetic_ls.ops.anywhere import diff_any, log_any, remote_of
+    from synthetic_ls.ops.remote_constructs import review_remote
 
     store = _store()
-    try:
-        store.resolve_construct(args.ref)
-        return False  # a local construct of that reference comes first
-    except RecordNotFoundError:
-        pass
-    far = find_remote(store, args.ref)
+    far = remote_of(store, args.ref)
     if far is None:
         return False
-    answer = review_remote(store, far.id, what, stat=bool(getattr(args, "stat", False)),
-                           as_json=args.json)
-    if isinstance(answer, dict):
-        _print_json(answer)
-    else:
-        sys.stdout.write(answer)
+    if args.json:  # the same JSON the language server answers
+        answer = (diff_any(store, far.id) if what == "diff" else log_any(store, far.id))
+        _print_json(answer.to_dict())
+        return True
+    sys.stdout.write(str(review_remote(store, far.id, what,
+                                       stat=bool(getattr(args, "stat", False)),
+                                       as_json=False)))
     return True
 
 
 def _remote_of(ref: str) -> Any:
     """The remote record ``ref`` names when no local construct does (local ones come
-    first), else None."""
-    from state_format.errors import RecordNotFoundError
-    from synthetic_ls.ops.remote_constructs import find_remote
+    first), else None (:func:`synthetic_ls.ops.anywhere.remote_of`)."""
+    from synthetic_ls.ops.anywhere import remote_of
 
-    store = _store()
-    try:
-        store.resolve_construct(ref)
-        return None
-    except RecordNotFoundError:
-        return find_remote(store, ref)
+    return remote_of(_store(), ref)
 
 
 def _land_remote(args: argparse.Namespace, record: Any) -> int:
@@ -383,6 +376,8 @@ def cmd_discard(args: argparse.Namespace) -> int:
     from state_format.text import one_line
     from synthetic_ls.ops.discard import discard_construct, discard_preview
 
+    if args.dry_run:
+        return _discard_dry_run(args)
     far = _remote_of(args.ref)
     if far is not None:
         return _discard_remote(args, far)
@@ -419,6 +414,31 @@ def cmd_discard(args: argparse.Namespace) -> int:
         sys.stdout.write(f"Discarded construct {c.id}.\n")
         for note in result.notes:
             sys.stdout.write(f"  {note}\n")
+    return int(ExitCode.OK)
+
+
+def _discard_dry_run(args: argparse.Namespace) -> int:
+    """``synthetic discard --dry-run``: what would be deleted; nothing is."""
+    from state_format.text import one_line
+    from synthetic_ls.ops.anywhere import discard_preview_any
+
+    data = discard_preview_any(_store(), args.ref).to_dict()
+    if args.json:
+        _print_json(data)
+        return int(ExitCode.OK)
+    out = sys.stdout
+    out.write(f"Discarding {data['construct']} would delete"
+              + (f" the branch {data['branch']}" if data["branch"] else " no branch") + ".\n")
+    if data["unmerged"]:
+        out.write(f"{len(data['unmerged'])} commit(s) never landed would be lost:\n")
+        for c in data["unmerged"][:30]:
+            out.write(f"  {c['id'][:12]} {one_line(c['subject'], 200)}\n")
+    if data["uncommitted"]:
+        out.write(f"{len(data['uncommitted'])} uncommitted change(s) would be lost:\n")
+        for f in data["uncommitted"][:30]:
+            out.write(f"  {f['status']} {shown(f['path'])}\n")
+    for work in data["loses"]:
+        out.write(f"  {work['what']}\n")
     return int(ExitCode.OK)
 
 

@@ -65,9 +65,10 @@ def _list(store: Any, args: dict[str, Any]) -> Any:
 
 
 def _show(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.show import show_construct
+    # Local or on another machine: ops.anywhere decides (so do the review commands).
+    from synthetic_ls.ops.anywhere import show_any
 
-    return show_construct(store, **parse(args, show_construct))
+    return show_any(store, **parse(args, show_any))
 
 
 def _update(store: Any, args: dict[str, Any]) -> Any:
@@ -77,15 +78,16 @@ def _update(store: Any, args: dict[str, Any]) -> Any:
 
 
 def _delete(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.constructs import RemoveOptions, remove_construct
+    from synthetic_ls.ops.anywhere import remove_any
+    from synthetic_ls.ops.constructs import RemoveOptions
 
-    return remove_construct(store, RemoveOptions(**parse(args, RemoveOptions)))
+    return remove_any(store, RemoveOptions(**parse(args, RemoveOptions)))
 
 
 def _removal_preview(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.removal_preview import removal_preview
+    from synthetic_ls.ops.anywhere import removal_preview_any
 
-    return removal_preview(store, **parse(args, removal_preview))
+    return removal_preview_any(store, **parse(args, removal_preview_any))
 
 
 def _worktree_add(store: Any, args: dict[str, Any]) -> Any:

@@ -2,7 +2,10 @@
 ``.commit``, ``.land``, ``.landPlan``, ``.discard``, ``.discardPreview``, ``.review``).
 
 Registered in :data:`synthetic_ls.lsp.commands.COMMANDS`; each takes the JSON
-arguments and returns the operation's result (the CLI's ``--json``).
+arguments and returns the operation's result (the CLI's ``--json``). Each goes
+through :mod:`synthetic_ls.ops.anywhere`, so a construct on another machine is
+reviewed, landed and discarded as a local one (``synthetic.construct.file`` is
+local only: the host's files are read there).
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from synthetic_ls.lsp.command_spec import parse
 
 
 def diff(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.review import diff_construct
+    from synthetic_ls.ops.anywhere import diff_any
 
-    return diff_construct(store, **parse(args, diff_construct))
+    return diff_any(store, **parse(args, diff_any))
 
 
 def file(store: Any, args: dict[str, Any]) -> Any:
@@ -25,39 +28,41 @@ def file(store: Any, args: dict[str, Any]) -> Any:
 
 
 def log(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.review import log_construct
+    from synthetic_ls.ops.anywhere import log_any
 
-    return log_construct(store, **parse(args, log_construct))
+    return log_any(store, **parse(args, log_any))
 
 
 def land(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.landing import LandOptions, land_construct
+    from synthetic_ls.ops.anywhere import land_any
+    from synthetic_ls.ops.landing import LandOptions
 
-    return land_construct(store, LandOptions(**parse(args, LandOptions)))
+    return land_any(store, LandOptions(**parse(args, LandOptions)))
 
 
 def commit(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.commit_work import commit_construct
+    from synthetic_ls.ops.anywhere import commit_any
 
-    return commit_construct(store, **parse(args, commit_construct))
+    return commit_any(store, **parse(args, commit_any))
 
 
 def land_plan(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.landing import LandOptions, check_land
+    from synthetic_ls.ops.anywhere import land_plan_any
+    from synthetic_ls.ops.landing import LandOptions
 
-    return check_land(store, LandOptions(**parse(args, LandOptions)))
+    return land_plan_any(store, LandOptions(**parse(args, LandOptions)))
 
 
 def discard_preview(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.discard import discard_preview as preview
+    from synthetic_ls.ops.anywhere import discard_preview_any
 
-    return preview(store, **parse(args, preview))
+    return discard_preview_any(store, **parse(args, discard_preview_any))
 
 
 def discard(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.discard import discard_construct
+    from synthetic_ls.ops.anywhere import discard_any
 
-    return discard_construct(store, **parse(args, discard_construct))
+    return discard_any(store, **parse(args, discard_any))
 
 
 def review(store: Any, args: dict[str, Any]) -> Any:

@@ -85,6 +85,17 @@ OPERATIONS: dict[str, str] = {
     "commit_remote": "remote_landing",
     "land_remote": "remote_landing",
     "discard_remote": "remote_landing",
+    # any construct, here or on another machine: the faces call these (ops.anywhere)
+    "show_any": "anywhere",
+    "diff_any": "anywhere",
+    "log_any": "anywhere",
+    "removal_preview_any": "anywhere",
+    "discard_preview_any": "anywhere",
+    "remove_any": "anywhere",
+    "commit_any": "anywhere",
+    "land_plan_any": "anywhere",
+    "land_any": "anywhere",
+    "discard_any": "anywhere",
     # config
     "check_config": "config",
     "write_starter": "config",

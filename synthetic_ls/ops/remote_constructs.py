@@ -431,8 +431,9 @@ def list_remote(store: StateStore) -> RemoteListing:
 
 def show_remote(store: StateStore, record: RemoteConstruct) -> RemoteShown:
     """The host's ``show --json`` of the construct, with this side's ``id`` and ``host``."""
-    if record.remote_id is None:
-        return RemoteShown(dict(_base_row(store, record, "spawning")))
+    if record.remote_id is None:  # in the form of a shown construct, nothing known yet
+        return RemoteShown({**_base_row(store, record, "spawning"), "services": [],
+                            "ports": []})
     data = run_json(record.host, _url(record), "show", "--", record.remote_id)
     data.update({"id": record.id, "host": record.host, "remote_id": record.remote_id})
     return RemoteShown(data)

@@ -130,12 +130,13 @@ RESULTS: tuple[Result, ...] = (
     # `host check` asks another machine's Synthetic.
     Result("host-change", HostChangeJson, ()),
     Result("version", VersionJson, ()),
-    # The CLI only, so far (`new --host`, `rm` of a construct on another machine).
+    # The CLI only, so far (`new --host`).
     Result("remote-created", RemoteCreatedJson, ()),
-    Result("remote-removed", RemoteRemovedJson, ()),
-    # `land` of a construct on another machine (its `commit` and `discard` answer the
-    # host's JSON in the forms of commit-result and discard-result).
-    Result("remote-land-result", RemoteLandResultJson, ()),
+    # `rm` and `land` of a construct on another machine: a command's answer is then
+    # this form or the local one (its show, diff, log, previews, commit and discard
+    # answer the host's JSON in the local forms).
+    Result("remote-removed", RemoteRemovedJson, ("synthetic.construct.delete",)),
+    Result("remote-land-result", RemoteLandResultJson, ("synthetic.construct.land",)),
 )
 
 
@@ -190,7 +191,14 @@ def schema_of(result: Result) -> dict[str, Any]:
 COMMANDS_FILE = "commands.schema.json"
 
 
-def _commands_schema(shapes: dict[str, Any], by_command: dict[str, str]) -> dict[str, Any]:
+def _one_of(titles: list[str]) -> dict[str, Any]:
+    """A command's result: one shape, or (a construct here or on another machine) any of
+    several."""
+    refs = [{"$ref": f"#/$defs/{t}"} for t in titles]
+    return refs[0] if len(refs) == 1 else {"anyOf": refs}
+
+
+def _commands_schema(shapes: dict[str, Any], by_command: dict[str, list[str]]) -> dict[str, Any]:
     """One self-contained schema: ``{command: its result}``, each shape in ``$defs`` once.
 
     A client generates its types from this file alone (each declared once), and
@@ -207,7 +215,7 @@ def _commands_schema(shapes: dict[str, Any], by_command: dict[str, str]) -> dict
         "title": "CommandResults",
         "description": "The result of each ``synthetic.*`` command (its ``to_dict()``).",
         "type": "object",
-        "properties": {c: {"$ref": f"#/$defs/{t}"} for c, t in sorted(by_command.items())},
+        "properties": {c: _one_of(t) for c, t in sorted(by_command.items())},
         "required": sorted(by_command),
         "additionalProperties": False,
     }
@@ -220,7 +228,7 @@ def generate() -> dict[str, str]:
     """
     out: dict[str, str] = {}
     seen: dict[str, tuple[str, Any]] = {}
-    by_command: dict[str, str] = {}
+    by_command: dict[str, list[str]] = {}
     for result in RESULTS:
         schema = schema_of(result)
         named = dict(schema.get("$defs", {}))
@@ -232,7 +240,8 @@ def generate() -> dict[str, str]:
                     f"{name!r} has one shape in {first[0]} and another in {result.name}: "
                     "give one of the TypedDicts another name"
                 )
-        by_command.update((c, schema["title"]) for c in result.commands)
+        for c in result.commands:
+            by_command.setdefault(c, []).append(schema["title"])
         out[f"{result.name}.schema.json"] = json.dumps(schema, indent=2) + "\n"
     shapes = {name: shape for name, (_, shape) in seen.items()}
     out[COMMANDS_FILE] = json.dumps(_commands_schema(shapes, by_command), indent=2) + "\n"

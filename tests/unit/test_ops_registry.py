@@ -30,6 +30,7 @@ SERVER = "tests/opencode/test_server.py"
 HOSTS = "tests/remote/test_hosts.py"
 REMOTE = "tests/remote/test_remote_constructs.py"
 REMOTE_LANDING = "tests/remote/test_remote_landing.py"
+FACES = "tests/remote/test_remote_faces.py::test_every_operation_takes_a_remote_construct"
 PROMPTS = "test_prompts_build_replaces_the_bundle_and_preview_writes_nothing"
 
 #: Operation -> "file::test" that calls it directly.
@@ -95,6 +96,16 @@ OPS_TESTS: dict[str, str] = {
     "commit_remote": f"{REMOTE_LANDING}::test_the_operations_called_directly",
     "land_remote": f"{REMOTE_LANDING}::test_the_operations_called_directly",
     "discard_remote": f"{REMOTE_LANDING}::test_the_operations_called_directly",
+    "show_any": FACES,
+    "diff_any": FACES,
+    "log_any": FACES,
+    "removal_preview_any": FACES,
+    "discard_preview_any": FACES,
+    "remove_any": FACES,
+    "commit_any": FACES,
+    "land_plan_any": FACES,
+    "land_any": FACES,
+    "discard_any": FACES,
     "check_config": f"{CONTRACT}::test_config_check_and_starter",
     "write_starter": f"{CONTRACT}::test_config_check_and_starter",
     "list_templates": f"{CONSTRUCTS}::test_list_templates_reads_the_config",
@@ -126,6 +137,7 @@ HELPERS: dict[str, str] = {
     "landing.preflight": "land_construct's and land_remote's checks before anything",
     "remote_constructs.end_landing": "the last step of land_remote and of its recovery",
     "remote_constructs.recover_remote_land": "recover_remote's settling of a landing",
+    "anywhere.remote_of": "which kind of construct a reference names, for the *_any ops",
     "session.session_target": "resolves a construct's session and server for the session ops",
 }
 

@@ -2,7 +2,7 @@
 // what the diff editor compares, and what the Land and Discard confirmations
 // say. Pure functions (no vscode import), so node's test runner covers them.
 
-import type { Commit, DiffResult, DiscardPreview, FileChange, FileVersion, LandPlan } from "./model";
+import type { Commit, DiffResult, DiscardPreview, FileChange, FileVersion, LandPlan, LandResult, RemoteLandResult } from "./model";
 
 /** Where a changed file's change is: in the branch's commits, uncommitted, or both. */
 export type ChangePlace = "committed" | "uncommitted" | "both";
@@ -153,4 +153,22 @@ export function commitOffer(name: string, files: string[]): { message: string; d
     message: `${name} has ${files.length} uncommitted change(s), which landing would leave behind. Commit them first?`,
     detail: [...shown, "", "Include files copied in (.env ...) are never committed."].join("\n"),
   };
+}
+
+/**
+ * What landing did, in one line: a local construct's result, or a remote one's (its
+ * branch fetched from its host and landed here; the host's construct marked completed,
+ * or the notes saying why not).
+ */
+export function landedMessage(name: string, r: LandResult | RemoteLandResult): string {
+  const how = r.fast_forward ? "fast-forward" : r.strategy;
+  const from = "host" in r ? ` (from host ${r.host})` : "";
+  const what =
+    r.strategy === "apply"
+      ? `applied ${name}${from} to ${r.checkout}: ${r.staged.length} file(s) staged, not committed`
+      : `landed ${name}${from} into ${r.target} (${how}, ${r.commits} commit(s)): ${r.before.slice(0, 7)} → ${r.after.slice(0, 7)}`;
+  // `removed` is a local removal's notes; a remote landing says its notes and removal apart.
+  const notes = "host" in r ? [...r.notes, ...(r.removal?.removed ? [`removed on host ${r.host}`] : [])] : (r.removed ?? []);
+  const removal = notes.length ? ` ${"host" in r ? "Notes" : "Removal"}: ${notes.join("; ")}` : "";
+  return `Synthetic: ${what}.${removal}`;
 }

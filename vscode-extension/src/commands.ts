@@ -4,7 +4,7 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { constructPickItem, errorCode, errorMessage, permissionText, promptBundleText } from "./format";
-import type { CommandResults, Construct, PendingPermission, PromptBundle, RemoveResult } from "./model";
+import type { CommandResults, Construct, PendingPermission, PromptBundle, RemoteRemoved, RemoveResult } from "./model";
 import { removalConfirmation, removedMessage } from "./removal";
 import { ConstructNode, ConstructsProvider, constructNodeOf, DetailNode, Node } from "./tree";
 import type { Doctor } from "./doctor";
@@ -204,12 +204,12 @@ export class Commands {
     const t = await this.target(node, "Remove construct");
     if (!t) return;
     const ref = { root: t.root, ref: t.construct.id };
-    let result: RemoveResult;
+    let result: RemoveResult | RemoteRemoved;
     let name = t.construct.name;
     for (;;) {
       const preview = await this.server.execute("synthetic.construct.removalPreview", ref);
       name = preview.name;
-      const { message, detail, action, force } = removalConfirmation(preview);
+      const { message, detail, action, force } = removalConfirmation(preview, 15, t.construct.host);
       const choice = await vscode.window.showWarningMessage(message, { modal: true, detail: detail || undefined }, action);
       if (choice !== action) return;
       try {

@@ -1,7 +1,7 @@
 // Pure formatting of constructs for the tree view, the status bar and the
 // confirmations. No `vscode` import here: unit-tested under plain node.
 
-import type { Construct, PendingPermission, PromptBundle, ServiceState, TrustItem } from "./model";
+import type { Construct, ConstructList, PendingPermission, PromptBundle, ServiceState, TrustItem } from "./model";
 
 /** Statuses in lifecycle order (state_format/statuses.py). */
 export const STATUSES = [
@@ -31,6 +31,10 @@ export const STATUS_ICONS: Record<string, { icon: string; color?: string }> = {
   archived: { icon: "archive" },
   error: { icon: "error", color: "errorForeground" },
   deleting: { icon: "trash" },
+  // A construct on another machine, as the server lists it when its host does not
+  // answer, or no longer has it (not lifecycle statuses: the listing's own).
+  unreachable: { icon: "debug-disconnect", color: "errorForeground" },
+  missing: { icon: "circle-slash", color: "errorForeground" },
 };
 
 export function statusIcon(status: string): { icon: string; color?: string } {
@@ -109,13 +113,15 @@ export function constructDescription(c: Construct): string {
 /** A markdown tooltip, every field on its own line. */
 export function constructTooltip(c: Construct): string {
   const lines = [`**${escapeMarkdown(c.name)}** \`${c.id}\``, "", `status: ${statusLabel(c.status)}`];
+  // A construct on another machine: where it lives, and its id there (to quote on that host).
+  if (c.host) lines.push(`host: ${escapeMarkdown(c.host)}`, `remote id: \`${c.remote_id ?? "not yet known"}\``);
   if (c.template_id) lines.push(`template: ${c.template_id}`);
   const branch = c.worktree?.branch ?? c.branch;
   if (branch) {
     const ab = aheadBehind(c.worktree?.ahead, c.worktree?.behind);
     lines.push(`branch: ${branch}${ab ? ` (${ab})` : ""}`);
   }
-  if (c.workspace_path) lines.push(`worktree: ${c.workspace_path} (${worktreeSummary(c)})`);
+  if (c.workspace_path) lines.push(`worktree: ${c.workspace_path}${c.host ? ` on ${c.host}` : ""} (${worktreeSummary(c)})`);
   // Where its agent and services run: a sandbox (the server says which).
   if (c.isolation) lines.push(`isolated: ${c.isolation}`);
   const agent = agentSummary(c);
@@ -132,6 +138,13 @@ function escapeMarkdown(text: string): string {
 /** `contextValue` for menus: `construct` plus flags the `when` clauses test with regex. */
 export function constructContext(c: Construct): string {
   const flags = ["construct"];
+  if (c.host) {
+    // On another machine: its worktree and session are there (no folder to open here);
+    // show, land, discard and remove go through the server, which asks the host.
+    flags.push("remote");
+    if (c.branch) flags.push("branch");
+    return flags.join(" ");
+  }
   if (c.workspace_path && c.worktree?.exists !== false) flags.push("worktree");
   if (c.opencode_session_id) flags.push("session");
   if ((c.agent?.pending_permissions?.length ?? 0) > 0) flags.push("permission");
@@ -148,6 +161,60 @@ export function serviceRows(services: ServiceState[]): { label: string; descript
     // `name` is what `synthetic.services.*` take as `service`.
     return { label: v.name, description: bits.join(" "), state: v.state, name: v.name };
   });
+}
+
+/** One group of the tree when some construct lives on another machine. */
+export interface HostGroup {
+  /** The host's name; null for this machine. */
+  host: string | null;
+  label: string;
+  /** How the host answered the listing: `ok`, `unreachable` or `failed` (this machine: `ok`). */
+  state: string;
+  error: string | null;
+  constructs: Construct[];
+}
+
+/**
+ * The constructs by machine: "This machine" first, then one group per host in the
+ * order the server listed them; empty when every construct is local (the tree then
+ * lists them without groups). A host that did not answer keeps its constructs, which
+ * the server marks `unreachable`.
+ */
+export function hostGroups(list: Pick<ConstructList, "constructs" | "hosts">): HostGroup[] {
+  if (!list.constructs.some((c) => c.host)) return [];
+  const here: HostGroup = { host: null, label: "This machine", state: "ok", error: null, constructs: [] };
+  const hosts = new Map<string, HostGroup>();
+  for (const h of list.hosts ?? []) {
+    hosts.set(h.host, { host: h.host, label: h.host, state: h.state, error: h.error, constructs: [] });
+  }
+  for (const c of list.constructs) {
+    if (!c.host) {
+      here.constructs.push(c);
+      continue;
+    }
+    let group = hosts.get(c.host);
+    if (!group) {
+      group = { host: c.host, label: c.host, state: "ok", error: null, constructs: [] };
+      hosts.set(c.host, group);
+    }
+    group.constructs.push(c);
+  }
+  return [here, ...[...hosts.values()].filter((g) => g.constructs.length)];
+}
+
+/** A group row's description: its count, or why its host did not answer. */
+export function hostGroupDescription(g: HostGroup): string {
+  const n = `${g.constructs.length}`;
+  if (g.state === "ok") return n;
+  return `${n} · ${g.state === "unreachable" ? "unreachable" : "did not answer"}`;
+}
+
+/** A group row's tooltip: the host, and the error of a host that did not answer. */
+export function hostGroupTooltip(g: HostGroup): string {
+  if (g.host === null) return "Constructs on this machine";
+  const lines = [`Constructs on host ${g.host}`];
+  if (g.state !== "ok") lines.push(`${g.state}: ${g.error ?? "no answer"}`);
+  return lines.join("\n");
 }
 
 /** A codicon per service state. */

@@ -33,6 +33,8 @@ export type {
   Kept,
   LandPlan,
   LandResult,
+  RemoteLandResult,
+  RemoteRemoved,
   RemovalPreview,
   RemoveResult,
   ServicePort,

@@ -5,7 +5,7 @@
 // needed, what the branch's fate is); this module only renders it. Pure
 // functions (no vscode import): node's test runner covers them.
 
-import type { RemovalPreview, RemoveResult } from "./model";
+import type { RemovalPreview, RemoteRemoved, RemoveResult } from "./model";
 
 /** The button that confirms: the server says whether removing loses work. */
 export const REMOVE = "Remove";
@@ -32,12 +32,14 @@ function more(lines: string[], max: number): string[] {
 }
 
 /** The modal confirmation of removing the construct, from its removal preview. */
-export function removalConfirmation(preview: RemovalPreview, maxLines = 15): RemovalConfirmation {
+export function removalConfirmation(preview: RemovalPreview, maxLines = 15, host: string | null = null): RemovalConfirmation {
   const force = preview.force_required;
   const action = force ? REMOVE_AND_LOSE : REMOVE;
+  // A construct on another machine: its host's preview, its host's removal.
+  const where = host ? ` on host ${host}` : "";
   const message = force
-    ? `Remove construct "${preview.name}" (${preview.construct}) and lose its work?`
-    : `Remove construct "${preview.name}" (${preview.construct})?`;
+    ? `Remove construct "${preview.name}" (${preview.construct})${where} and lose its work?`
+    : `Remove construct "${preview.name}" (${preview.construct})${where}?`;
   const deleted: string[] = [];
   const kept: string[] = [];
   const lost: string[] = [];
@@ -73,7 +75,9 @@ export function removalConfirmation(preview: RemovalPreview, maxLines = 15): Rem
 }
 
 /** What to tell after a removal: what stayed (the result's `kept`), or undefined when nothing did. */
-export function removedMessage(name: string, result: RemoveResult): string | undefined {
+export function removedMessage(name: string, result: RemoveResult | RemoteRemoved): string | undefined {
+  // A construct on another machine: removed there by its host, then its record here.
+  if ("host" in result) return `Synthetic: removed ${name} on host ${result.host}.`;
   if (!result.kept.length) return undefined;
   const kept = result.kept.map((k) => `kept the ${k.what === "branch" ? "branch" : "agent session"} ${k.name} (${k.reason})`);
   return `Synthetic: removed ${name}; ${kept.join("; ")}.`;

@@ -11,12 +11,13 @@ import {
   diffTitle,
   discardConfirmation,
   landConfirmation,
+  landedMessage,
   STRATEGIES,
   versionText,
   withSubject,
 } from "./changes";
 import { errorCode, errorList } from "./format";
-import type { Construct, LandPlan, LandResult } from "./model";
+import type { Construct, LandPlan, LandResult, RemoteLandResult } from "./model";
 import type { Leftovers } from "./leftovers";
 import type { SyntheticServer } from "./server";
 import { ChangeNode, ConstructsProvider, Node } from "./tree";
@@ -188,15 +189,8 @@ export class Review {
     }
   }
 
-  private landed(c: Construct, r: LandResult): void {
-    const how = r.fast_forward ? "fast-forward" : r.strategy;
-    const what =
-      r.strategy === "apply"
-        ? `applied ${c.name} to ${r.checkout}: ${r.staged.length} file(s) staged, not committed`
-        : `landed ${c.name} into ${r.target} (${how}, ${r.commits} commit(s)): ${r.before.slice(0, 7)} → ${r.after.slice(0, 7)}`;
-    // `removed` is the removal's notes, for a person, when removal was asked for.
-    const removal = r.removed?.length ? ` Removal: ${r.removed.join("; ")}` : "";
-    void vscode.window.showInformationMessage(`Synthetic: ${what}.${removal}`);
+  private landed(c: Construct, r: LandResult | RemoteLandResult): void {
+    void vscode.window.showInformationMessage(landedMessage(c.name, r));
   }
 
   /** "Discard": list the commits never landed and the uncommitted changes, confirm, remove. */
@@ -213,7 +207,8 @@ export class Review {
     if (choice !== "Discard") return;
     await this.server.execute("synthetic.construct.discard", { root: t.root, ref: c.id });
     this.tree.refresh(0);
-    void vscode.window.showInformationMessage(`Synthetic: discarded ${c.name}; its worktree and branch are deleted.`);
+    const where = c.host ? ` on host ${c.host}` : "";
+    void vscode.window.showInformationMessage(`Synthetic: discarded ${c.name}; its worktree and branch${where} are deleted.`);
     await this.leftovers.close(t.root, c.id, c.workspace_path);
   }
 

@@ -1,7 +1,8 @@
 // The "Constructs" tree view: one node per construct (grouped by repository
-// when the workspace has several folders), with its branch, worktree, agent,
-// services and "Changes" (each changed file opens a diff editor) as
-// children. Refreshed on `synthetic/constructsChanged`.
+// when the workspace has several folders, and by machine, "This machine" then
+// one group per host, when some construct lives on another machine), with its
+// branch, worktree, agent, services and "Changes" (each changed file opens a
+// diff editor) as children. Refreshed on `synthetic/constructsChanged`.
 
 import * as path from "node:path";
 import * as vscode from "vscode";
@@ -12,6 +13,10 @@ import {
   constructContext,
   constructDescription,
   constructTooltip,
+  HostGroup,
+  hostGroupDescription,
+  hostGroups,
+  hostGroupTooltip,
   permissionText,
   serviceIcon,
   serviceRows,
@@ -24,7 +29,7 @@ import { changeDescription, changedFiles, ChangedFile } from "./changes";
 import type { BrokenRecord, Construct, ConstructList, DiffResult, PendingPermission, ServiceState } from "./model";
 import type { SyntheticServer } from "./server";
 
-export type Node = RepoNode | ConstructNode | DetailNode | ChangesNode | ChangeNode | MessageNode;
+export type Node = RepoNode | HostNode | ConstructNode | DetailNode | ChangesNode | ChangeNode | MessageNode;
 
 export class RepoNode {
   readonly kind = "repo";
@@ -35,11 +40,22 @@ export class RepoNode {
   ) {}
 }
 
+/** "This machine", or one host: its constructs (only when some construct is on another machine). */
+export class HostNode {
+  readonly kind = "host";
+  constructor(
+    readonly root: string,
+    readonly group: HostGroup,
+  ) {}
+}
+
 export class ConstructNode {
   readonly kind = "construct";
   constructor(
     readonly root: string,
     readonly construct: Construct,
+    /** Its machine's group, when the tree groups by machine. */
+    readonly group?: HostNode,
   ) {}
 }
 
@@ -163,9 +179,14 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
       return repos;
     }
     if (node instanceof RepoNode) return this.repoChildren(node);
+    if (node instanceof HostNode) return node.group.constructs.map((c) => new ConstructNode(node.root, c, node));
     if (node instanceof ConstructNode) {
       const changes = node.construct.branch ? [new ChangesNode(node)] : [];
-      const [details, services] = await Promise.all([this.details(node), this.services(node)]);
+      // A construct on another machine: its services are its host's (not asked here).
+      const [details, services] = await Promise.all([
+        this.details(node),
+        node.construct.host ? Promise.resolve([]) : this.services(node),
+      ]);
       return [...details, ...services, ...changes];
     }
     if (node instanceof ChangesNode) return this.changes(node);
@@ -176,7 +197,10 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
     if (repo.error) return [new MessageNode(repo.error, "warning", repo.error)];
     const list = repo.list;
     if (!list) return [];
-    const nodes: Node[] = list.constructs.map((c) => new ConstructNode(repo.root, c));
+    const groups = hostGroups(list);
+    const nodes: Node[] = groups.length
+      ? groups.map((g) => new HostNode(repo.root, g))
+      : list.constructs.map((c) => new ConstructNode(repo.root, c));
     for (const b of list.broken ?? []) nodes.push(brokenNode(b));
     return nodes;
   }
@@ -190,7 +214,8 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
       out.push(new DetailNode(node, branch, aheadBehind(c.worktree?.ahead, c.worktree?.behind) || "in step with base", "git-branch"));
     }
     if (c.workspace_path) {
-      out.push(new DetailNode(node, worktreeSummary(c) || "worktree", c.workspace_path, c.worktree?.dirty ? "diff" : "folder"));
+      const where = c.host ? `${c.workspace_path} on ${c.host}` : c.workspace_path;
+      out.push(new DetailNode(node, worktreeSummary(c) || "worktree", where, c.worktree?.dirty ? "diff" : "folder"));
     }
     const agent = agentSummary(c);
     if (agent) {
@@ -259,6 +284,21 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
       item.contextValue = "repo";
       return item;
     }
+    if (node instanceof HostNode) {
+      const g = node.group;
+      const item = new vscode.TreeItem(g.label, vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `${node.root}#host#${g.host ?? ""}`;
+      item.description = hostGroupDescription(g);
+      item.tooltip = hostGroupTooltip(g);
+      item.iconPath =
+        g.host === null
+          ? new vscode.ThemeIcon("device-desktop")
+          : g.state === "ok"
+            ? new vscode.ThemeIcon("remote")
+            : new vscode.ThemeIcon("debug-disconnect", new vscode.ThemeColor("errorForeground"));
+      item.contextValue = g.host === null ? "machine" : `host ${g.state}`;
+      return item;
+    }
     if (node instanceof ConstructNode) {
       const c = node.construct;
       const item = new vscode.TreeItem(c.name, vscode.TreeItemCollapsibleState.Collapsed);
@@ -270,7 +310,8 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
       item.iconPath = new vscode.ThemeIcon(icon.icon, icon.color ? new vscode.ThemeColor(icon.color) : undefined);
       item.contextValue = constructContext(c);
       item.accessibilityInformation = { label: `${c.name}, ${statusLabel(c.status)}, ${constructDescription(c)}` };
-      if (c.workspace_path) item.resourceUri = vscode.Uri.file(c.workspace_path);
+      // A remote construct's worktree is a folder of its host, not of this machine.
+      if (c.workspace_path && !c.host) item.resourceUri = vscode.Uri.file(c.workspace_path);
       return item;
     }
     if (node instanceof DetailNode) {
@@ -301,6 +342,14 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
       item.id = `${node.root}#${node.diff.construct}#change#${f.path}`;
       item.description = changeDescription(f);
       item.tooltip = `${f.path}\n${changeDescription(f)}`;
+      const host = node.parent.parent.construct.host;
+      if (host) {
+        // The file is on its host: listed here, compared there (`synthetic diff` shows the patch).
+        item.tooltip = `${f.path}\n${changeDescription(f)}\non host ${host}: \`synthetic diff ${node.parent.parent.construct.id}\` shows the patch`;
+        item.iconPath = new vscode.ThemeIcon("file");
+        item.contextValue = "remote change";
+        return item;
+      }
       item.resourceUri = vscode.Uri.file(path.join(node.diff.worktree ?? node.root, f.path));
       item.contextValue = f.inWorktree ? "change file" : "change";
       item.command = { command: "synthetic.openChange", title: "Open Changes", arguments: [node] };
@@ -314,6 +363,7 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
   }
 
   getParent(node: Node): Node | undefined {
+    if (node instanceof ConstructNode) return node.group;
     if (node instanceof DetailNode || node instanceof ChangesNode || node instanceof ChangeNode) return node.parent;
     return undefined;
   }

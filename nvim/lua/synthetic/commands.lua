@@ -58,6 +58,10 @@ end
 --- "[agent: STATE]" for one with a session.
 function M.format_construct(c)
   local line = ("%s  [%s]  %s  %s  (%s)"):format(c.name, c.status, str(c.branch), M.worktree_state(c), c.id)
+  if rpc.present(c.host) then
+    -- A construct on another machine (`new --host`): where it lives, its id there.
+    line = line .. ("  on host %s as %s"):format(c.host, str(c.remote_id))
+  end
   if c.services_summary then
     line = line .. "  " .. c.services_summary
   end
@@ -75,6 +79,7 @@ function M.describe(c)
     "",
     "id:          " .. c.id,
     "status:      " .. str(c.status),
+    "host:        " .. (rpc.present(c.host) and c.host or "this machine"),
     "template:    " .. str(c.template_id),
     "branch:      " .. str(c.branch),
     "base:        " .. str(c.base_ref) .. (c.base_commit ~= vim.NIL and c.base_commit and (" @ " .. c.base_commit:sub(1, 12)) or ""),
@@ -88,7 +93,11 @@ function M.describe(c)
   }
   if c.isolation ~= nil and c.isolation ~= vim.NIL then
     -- Where its agent and services run (the server decides; shown as told).
-    table.insert(lines, 10, "isolated:    " .. str(c.isolation))
+    table.insert(lines, 11, "isolated:    " .. str(c.isolation))
+  end
+  if rpc.present(c.host) then
+    -- Its id on that host (what to quote there); its worktree is a folder of that host.
+    table.insert(lines, 6, "remote id:   " .. str(c.remote_id))
   end
   if c.operation ~= nil and c.operation ~= vim.NIL then
     table.insert(lines, ("operation:   %s (%s)"):format(str(c.operation.op), str(c.operation.state)))
@@ -233,8 +242,9 @@ end
 --- what is kept, and every item of the work that would be lost. `force`: the
 --- removal is forced (the server said it must be), so the branch meets its
 --- `with_force` fate.
-function M.removal_lines(preview, force)
-  local lines = { ("# Remove %s (%s)"):format(preview.name, preview.construct), "" }
+function M.removal_lines(preview, force, host)
+  local where = host and (" on host " .. host) or ""
+  local lines = { ("# Remove %s (%s)%s"):format(preview.name, preview.construct, where), "" }
   if rpc.present(preview.worktree) then
     table.insert(lines, "deletes the worktree " .. preview.worktree)
   end
@@ -309,21 +319,24 @@ local function remove(client, root, c)
     end
     local force = preview.force_required == true
     local name = "synthetic://remove/" .. preview.construct
+    -- A construct on another machine: the preview and the removal are its host's.
+    local host = rpc.present(c.host) and c.host or nil
+    local label = host and (preview.name .. " on host " .. host) or preview.name
     local prompt, confirm
     if not force then
-      prompt = ("Remove %s? (%s lists what goes and what is kept)"):format(preview.name, name)
+      prompt = ("Remove %s? (%s lists what goes and what is kept)"):format(label, name)
       confirm = "Remove"
     elseif type(preview.loses) == "table" and #preview.loses > 0 then
       local whats = vim.tbl_map(function(w)
         return #(w.items or {}) > 0 and (w.what .. ": " .. M.inline(w.items)) or w.what
       end, preview.loses)
-      prompt = ("Remove %s? It would lose %s (%s lists it all)"):format(preview.name, table.concat(whats, "; "), name)
+      prompt = ("Remove %s? It would lose %s (%s lists it all)"):format(label, table.concat(whats, "; "), name)
       confirm = "Remove and lose that work"
     else
       prompt = ("Remove %s? Its worktree is locked (%s); %s lists what goes"):format(preview.name, tostring(preview.locked), name)
       confirm = "Remove though it is locked"
     end
-    local answer = M.confirm_listed(name, M.removal_lines(preview, force), prompt, { confirm, "Cancel" })
+    local answer = M.confirm_listed(name, M.removal_lines(preview, force, host), prompt, { confirm, "Cancel" })
     if answer == nil then
       return
     end
@@ -341,7 +354,8 @@ local function remove(client, root, c)
         rpc.present(preview.worktree) and preview.worktree or (rpc.present(c.workspace_path) and c.workspace_path or nil),
         root
       )
-      return notify("removed " .. result.removed .. (#kept > 0 and ("; kept " .. table.concat(kept, ", ")) or ""))
+      local where = rpc.present(result.host) and (" on host " .. result.host) or ""
+      return notify("removed " .. result.removed .. where .. (#kept > 0 and ("; kept " .. table.concat(kept, ", ")) or ""))
     end
     -- Work appeared after the preview: the removal refused; show what it is now, and ask again.
     notify(("%s now holds work the preview did not show; asking again"):format(c.name), vim.log.levels.WARN)
@@ -357,6 +371,12 @@ local function list(client, root)
   end
   for _, broken in ipairs(result.broken or {}) do
     notify(("%s:%s: broken record: %s"):format(broken.file, str(broken.line), broken.error), vim.log.levels.WARN)
+  end
+  for _, h in ipairs(type(result.hosts) == "table" and result.hosts or {}) do
+    if h.state ~= "ok" then
+      -- Its constructs are still listed, marked `unreachable` by the server.
+      notify(("host %s did not answer (%s): %s"):format(h.host, h.state, str(h.error)), vim.log.levels.WARN)
+    end
   end
   return result.constructs or {}
 end
@@ -391,6 +411,7 @@ function M.list()
     if c == nil then
       return
     end
+    local remote = rpc.present(c.host)
     local actions = {
       { id = "open", label = "Open its worktree in a new tab (:tcd)" },
       { id = "show", label = "Show" },
@@ -399,12 +420,19 @@ function M.list()
       { id = "stop", label = "Stop its services" },
       { id = "restart", label = "Restart its services" },
     }
+    if remote then
+      -- On another machine: no folder here to open; its services and session are its host's.
+      actions = {
+        { id = "show", label = ("Show (from host %s)"):format(c.host) },
+        { id = "remove", label = ("Remove (on host %s)"):format(c.host) },
+      }
+    end
     -- The agent's and the branch's actions, for a construct that has them: the
     -- same commands as :SyntheticSession, :SyntheticSend, :SyntheticDiff, ...
     local session = require("synthetic.session")
     local review = require("synthetic.review")
     local more = {}
-    if rpc.present(c.opencode_session_id) then
+    if rpc.present(c.opencode_session_id) and not remote then
       vim.list_extend(more, {
         { id = "session", label = "Open its agent session (:SyntheticSession)", run = function() session.open(c.id) end },
         { id = "send", label = "Send a prompt to its agent (:SyntheticSend)", run = function() session.send(c.id, false) end },
@@ -419,7 +447,7 @@ function M.list()
       })
     end
     for i, a in ipairs(more) do
-      table.insert(actions, 2 + i, a)
+      table.insert(actions, (remote and 1 or 2) + i, a)
     end
     local action = rpc.select(actions, {
       prompt = c.name,

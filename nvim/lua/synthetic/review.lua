@@ -151,12 +151,26 @@ function M.diff(ref)
       return fail(err)
     end
     local items = M.diff_items(diff, root)
+    local host = present(c.host) and c.host or nil
+    if host then
+      -- The files are on that host: listed by path (no file here to open or compare).
+      for _, item in ipairs(items) do
+        item.module = host .. ":" .. item.user_data.path
+        item.filename = nil
+      end
+    end
     vim.fn.setqflist({}, " ", {
-      title = ("Synthetic diff: %s (%d commit(s) on %s)"):format(diff.construct, #(diff.commits or {}), diff.branch),
+      title = ("Synthetic diff: %s (%d commit(s) on %s)%s"):format(
+        diff.construct, #(diff.commits or {}), diff.branch, host and (" on host " .. host) or ""),
       items = items,
     })
     if #items == 0 then
       return notify(("%s has no changes"):format(diff.construct))
+    end
+    if host then
+      vim.cmd("botright copen")
+      return notify(("%d changed file(s) of %s on host %s (`synthetic diff %s` shows the patch)"):format(
+        #items, diff.construct, host, diff.construct))
     end
     vim.cmd("botright copen")
     vim.keymap.set("n", "D", function()

@@ -11,12 +11,12 @@ export interface CommandResults {
   "synthetic.config.templates": Templates;
   "synthetic.construct.commit": CommitResult;
   "synthetic.construct.create": CreatedConstruct;
-  "synthetic.construct.delete": RemoveResult;
+  "synthetic.construct.delete": RemoveResult | RemoteRemoved;
   "synthetic.construct.diff": Diff;
   "synthetic.construct.discard": DiscardResult;
   "synthetic.construct.discardPreview": DiscardPreview;
   "synthetic.construct.file": FileVersion;
-  "synthetic.construct.land": LandResult;
+  "synthetic.construct.land": LandResult | RemoteLandResult;
   "synthetic.construct.landPlan": LandPlan;
   "synthetic.construct.list": ConstructList;
   "synthetic.construct.removalPreview": RemovalPreview;
@@ -260,6 +260,20 @@ export interface Kept {
   reason: string;
 }
 /**
+ * ``synthetic rm`` of a remote construct: the local id removed, and the host's answer.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "RemoteRemoved".
+ */
+export interface RemoteRemoved {
+  removed: string;
+  host: string;
+  remote_id: string | null;
+  remote: {
+    [k: string]: unknown | undefined;
+  };
+}
+/**
  * ``synthetic.construct.diff``: the branch's commits and files against the merge base
  * with ``target`` (null: a tag or commit, nothing to land into), and the worktree's
  * uncommitted files apart; with ``patch``, the diff texts too.
@@ -438,6 +452,33 @@ export interface LandRemoval {
 export interface Error {
   code: string;
   message: string;
+}
+/**
+ * ``synthetic land`` of a remote construct: what landing the fetched branch did here
+ * (as a local landing's result), which construct of which host it was, whether the
+ * host's construct was marked ``completed`` (``marked``; when not, ``notes`` say why),
+ * and, with ``--remove``, how removing it on the host went.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "RemoteLandResult".
+ */
+export interface RemoteLandResult {
+  id: string;
+  host: string;
+  remote_id: string;
+  branch: string;
+  head: string;
+  strategy: string;
+  target: string;
+  checkout: string;
+  before: string;
+  after: string;
+  fast_forward: boolean;
+  commits: number;
+  staged: string[];
+  marked: boolean;
+  notes: string[];
+  removal: LandRemoval | null;
 }
 /**
  * ``synthetic.construct.landPlan``: what landing would do, every check passed;
@@ -1020,47 +1061,6 @@ export interface RemoteCreated {
   url: string;
   remote_id: string;
   construct: {
-    [k: string]: unknown | undefined;
-  };
-}
-/**
- * ``synthetic land`` of a remote construct: what landing the fetched branch did here
- * (as a local landing's result), which construct of which host it was, whether the
- * host's construct was marked ``completed`` (``marked``; when not, ``notes`` say why),
- * and, with ``--remove``, how removing it on the host went.
- *
- * This interface was referenced by `CommandResults`'s JSON-Schema
- * via the `definition` "RemoteLandResult".
- */
-export interface RemoteLandResult {
-  id: string;
-  host: string;
-  remote_id: string;
-  branch: string;
-  head: string;
-  strategy: string;
-  target: string;
-  checkout: string;
-  before: string;
-  after: string;
-  fast_forward: boolean;
-  commits: number;
-  staged: string[];
-  marked: boolean;
-  notes: string[];
-  removal: LandRemoval | null;
-}
-/**
- * ``synthetic rm`` of a remote construct: the local id removed, and the host's answer.
- *
- * This interface was referenced by `CommandResults`'s JSON-Schema
- * via the `definition` "RemoteRemoved".
- */
-export interface RemoteRemoved {
-  removed: string;
-  host: string;
-  remote_id: string | null;
-  remote: {
     [k: string]: unknown | undefined;
   };
 }

@@ -1,0 +1,179 @@
+"""Constructs on other machines in a real VS Code (code-server in Chromium).
+
+A construct made with ``synthetic new --host`` against the real sshd of
+tests/remote/sshd_server.py (the "remote" a second clone on this machine),
+a local one, and a record of a construct on a host that does not answer: the
+Constructs tree groups them under "This machine", the host ``test`` and the
+host ``down`` (marked unreachable, its construct too); the remote
+construct's Remove action, confirmed in the dialog that names its host,
+removes it on the host and here, and the tree drops it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from state_format.records import RemoteConstruct, utc_now
+from state_format.store import Store
+from tests.gitrepo import GIT_ENV, git, make_repo
+from tests.remote.sshd_server import ALIAS, DOWN, SSHD, SshServer, start_sshd
+from tests.vscode.test_vscode import (
+    MISSING,
+    PROJECT,
+    TREE_ROWS,
+    artefacts_folder,
+    code_server,
+    wait_for,
+    workbench,
+)
+
+pytestmark = pytest.mark.skipif(bool(MISSING), reason="needs " + "; ".join(MISSING))
+
+CONFIG = 'export default { defaults: { templateId: "t" }, templates: { t: {} } };\n'
+
+
+@pytest.fixture
+def sshd(tmp_path: Path) -> Iterator[SshServer]:
+    """A running sshd reaching this machine (as tests/remote/conftest.py's)."""
+    if not os.path.exists(SSHD) or os.geteuid() != 0:
+        if os.environ.get("SYNTHETIC_E2E_REQUIRED") == "1":
+            pytest.fail("needs sshd, run as root")
+        pytest.skip("needs sshd, run as root")
+    server = start_sshd(tmp_path / "sshd")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def synthetic(cwd: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
+    """``synthetic ARGS --json`` as the person runs it; its JSON."""
+    proc = subprocess.run([sys.executable, "-m", "synthetic_ls", *args, "--json"], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data: dict[str, Any] = json.loads(proc.stdout)
+    return data
+
+
+def test_the_tree_groups_by_host_and_removes_a_remote_construct(
+        tmp_path: Path, sshd: SshServer) -> None:
+    artefacts = artefacts_folder()
+    repo = make_repo(tmp_path / "app", {"synthetic.config.ts": CONFIG, "README.md": "hi\n"})
+    clone = tmp_path / "remote-clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    # The person's hosts file: the same for the CLI here and the editor's server.
+    config_home = tmp_path / "config-home"
+    reach = {"PATH": f"{sshd.bin}{os.pathsep}{os.environ['PATH']}",
+             "XDG_CONFIG_HOME": str(config_home), **GIT_ENV}
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), **reach}
+    synthetic(repo, env, "host", "add", "test", f"ssh://{ALIAS}{clone}")
+    local = synthetic(repo, env, "new", "Local one", "--no-worktree")
+    far = synthetic(repo, env, "new", "Remote fix", "--host", "test", "--trust")
+    # A construct on a host that does not answer (nothing listens at its port).
+    synthetic(repo, env, "host", "add", "down", f"ssh://{DOWN}{clone}")
+    now = utc_now()
+    Store.open(repo).create(RemoteConstruct(
+        id="far-away-abc123", name="Far away", host="down", url=f"ssh://{DOWN}{clone}",
+        remote_id="far-away-xyz789", created_at=now, updated_at=now))
+
+    def host_constructs() -> list[Any]:
+        proc = subprocess.run(["ssh", ALIAS, f"synthetic -C {clone} ls --json"], env=env,
+                              capture_output=True, text=True, timeout=120)
+        listed: list[Any] = json.loads(proc.stdout)["constructs"]
+        return listed
+
+    [there] = host_constructs()
+    assert there["id"] == far["remote_id"]
+    # The agent's work on the host: a commit in the construct's worktree there.
+    tree = Path(there["workspace_path"])
+    (tree / "fix.txt").write_text("fixed\n")
+    git(tree, "add", "fix.txt")
+    git(tree, "-c", "user.name=Host", "-c", "user.email=host@example.com", "commit", "-q",
+        "-m", "Fix the flake")
+    try:
+        with (
+            # The language server's environment (the workbench gives its extensions the
+            # login shell's PATH, so the setting the person would use carries it).
+            code_server(tmp_path / "cs", repo, env_extra=reach, synthetic_serverEnv=reach) as url,
+            workbench(url, repo, artefacts / "failure-remote.png") as page,
+        ):
+            page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
+
+            def rows() -> list[str]:
+                # In the tree's order (the DOM keeps rows out of order): each row's label.
+                found = page.locator(TREE_ROWS).evaluate_all(
+                    "rows => rows.map(r => [Number(r.dataset.index), "
+                    "(r.querySelector('.label-name') || r).innerText])")
+                return [text for _i, text in sorted(found)]
+
+            here = page.locator(TREE_ROWS, has_text="This machine")
+            here.wait_for()
+            test_group = page.locator(TREE_ROWS).filter(has_text="test").filter(
+                has_not_text="Remote fix").first
+            test_group.wait_for()
+            down_group = page.locator(TREE_ROWS, has_text="down")
+            wait_for("the unreachable host's group", lambda: "unreachable" in
+                     down_group.first.inner_text(), timeout=120)
+            row = page.locator(TREE_ROWS, has_text="Remote fix")
+            row.wait_for()
+            page.locator(TREE_ROWS, has_text="Local one").wait_for()
+            far_away = page.locator(TREE_ROWS, has_text="Far away")
+            far_away.wait_for()
+            # The rows in the tree's order: each construct right under its machine's group.
+            order = [r.strip() for r in rows()]
+            names = ("This machine", "Local one", "test", "Remote fix", "down", "Far away")
+            assert set(names) <= set(order), order
+            at = {name: order.index(name) for name in names}
+            assert at["This machine"] == 0 and at["Local one"] == 1, order
+            assert at["Remote fix"] == at["test"] + 1 and at["Far away"] == at["down"] + 1, order
+            # The construct of the host that does not answer is marked by the server.
+            assert "unreachable" in (far_away.get_attribute("aria-label") or ""), \
+                far_away.get_attribute("aria-label")
+            # The remote row's tooltip (its hover) says the host and the id there.
+            row.hover()
+            hover = page.locator(".monaco-hover", has_text="host: test")
+            hover.wait_for()
+            assert f"remote id: {far['remote_id']}" in hover.inner_text(), hover.inner_text()
+            page.screenshot(path=str(artefacts / "vscode-remote-tree.png"))
+
+            # Its Changes: the host's changed files (the server asks the host's diff).
+            row.click()  # expand
+            changes = page.locator(TREE_ROWS, has_text="Changes").first
+            changes.click()
+            fix = page.locator(TREE_ROWS, has_text="fix.txt")
+            fix.wait_for()
+            assert "added" in fix.inner_text(), fix.inner_text()
+
+            # Remove from its row: the dialog names the host; the host's construct goes.
+            row.hover()
+            row.locator(".action-label[aria-label^='Remove Construct']").click()
+            dialog = page.locator(".monaco-dialog-box")
+            dialog.wait_for()
+            text = dialog.inner_text()
+            assert f'Remove construct "Remote fix" ({far["id"]}) on host test?' in text, text
+            dialog.get_by_role("button", name="Remove", exact=True).click()
+            # Its branch holds a commit not landed: the host keeps the branch, nothing lost.
+            wait_for("the host's construct to go", lambda: host_constructs() == [],
+                     timeout=120)
+            wait_for("the record here to go", lambda: [
+                r.id for r in Store.open(repo).list(RemoteConstruct).records] ==
+                ["far-away-abc123"])
+            wait_for("the tree to drop it", lambda: page.locator(
+                TREE_ROWS, has_text="Remote fix").count() == 0)
+            page.locator(".notification-toast", has_text="removed Remote fix on host test"
+                         ).wait_for()
+            assert local["id"]  # the local construct stays listed
+            page.locator(TREE_ROWS, has_text="Local one").wait_for()
+    finally:
+        for c in host_constructs():
+            subprocess.run(["ssh", ALIAS, f"synthetic -C {clone} rm --yes --force --trust "
+                            f"-- {c['id']}"], env=env, capture_output=True, timeout=120)
