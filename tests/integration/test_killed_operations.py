@@ -313,3 +313,30 @@ def test_a_resolve_continue_killed_after_git_finished_is_undone(
     doctor_clean(repo, tmp_path)
     _branch_as_it_was(wt, c, c["head"])
     assert (wt / "README.md").read_text() == "mine\n"
+
+
+def test_a_queue_killed_at_its_second_landing_keeps_the_first(
+    repo: Path, tmp_path: Path
+) -> None:
+    first = construct_with_work(repo, tmp_path)
+    made = json.loads(synthetic(repo, tmp_path, "new", "second", "--json").stdout)
+    wt = Path(made["workspace_path"])
+    (wt / "second.txt").write_text("second\n")
+    git(wt, "add", "second.txt")
+    git(wt, "commit", "-qm", "second")
+    # The hook lets the first landing's merge commit through and waits in the second's.
+    once, marker = tmp_path / "once", tmp_path / "hooked"
+    hooks = repo / ".git" / "hooks" / "pre-merge-commit"
+    hooks.write_text(f"#!/bin/sh\nif [ -e '{once}' ]; then touch '{marker}'; sleep 600; "
+                     f"else touch '{once}'; fi\n")
+    hooks.chmod(0o755)
+    kill_when(repo, tmp_path, marker, "land", first["id"], made["id"])
+    hooks.unlink()
+    landed = git(repo, "rev-parse", "HEAD")
+    assert git(repo, "show", "HEAD:landed.txt") == "landed"
+    doctor_clean(repo, tmp_path)
+    assert git(repo, "rev-parse", "HEAD") == landed  # the first stays landed
+    assert not (repo / "second.txt").exists()
+    assert git(repo, "status", "--porcelain") == ""
+    assert status_of(repo, tmp_path, first["id"]) == "completed"
+    assert status_of(repo, tmp_path, made["id"]) != "completed"

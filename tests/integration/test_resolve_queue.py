@@ -22,6 +22,7 @@ from synthetic_ls.ops.resolve import ResolveOptions, resolve_construct
 from synthetic_ls.ops.worktree import remove_worktree
 from tests.gitrepo import commit_file, git
 from tests.integration.ops_helpers import make_store, new, refused, snapshot
+from tests.result_schemas import assert_matches
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ def test_a_queue_stops_at_the_one_that_conflicts_with_those_before_it(store: Sto
     (a, _), (b, _), (c, _) = three(store)
     before = head(repo)
     result = land_queue(store, LandQueueOptions(refs=[a, b, c]))
-    data = result.to_dict()
+    data = assert_matches("land-queue", result)
     assert [r["construct"]["id"] for r in data["landed"]] == [a]
     assert data["landed"][0]["before"] == before
     assert data["tip"] == head(repo) == data["landed"][0]["after"]
@@ -81,7 +82,7 @@ def test_a_queue_that_lands_every_one_checks_each_against_the_ones_before(
     git(b_wt, "reset", "-q", "--hard", "HEAD^")
     commit_file(b_wt, "src/b.py", "b = 1\n", "B: add b")
     result = land_queue(store, LandQueueOptions(refs=[a, "B", c], strategy="squash"))
-    data = result.to_dict()
+    data = assert_matches("land-queue", result)
     assert data["stopped"] is None and data["not_tried"] == []
     assert [r["before"] for r in data["landed"][1:]] == [r["after"] for r in data["landed"][:-1]]
     assert data["tip"] == head(repo)
@@ -128,7 +129,7 @@ def test_a_clean_rebase_is_done_and_lands(store: Store) -> None:
     tip = commit_file(repo, "README.md", "moved\n", "main moves")
     lines: list[str] = []
     result = resolve_construct(store, ResolveOptions(ref=cid), on_line=lines.append)
-    data = result.to_dict()
+    data = assert_matches("resolve-result", result)
     assert (data["state"], data["reason"], data["rounds"]) == ("rebased", None, 0)
     assert data["before"] == before and data["head"] == head(wt) != before
     assert data["onto"] == tip and head(wt, "HEAD^") == tip
@@ -167,7 +168,8 @@ def test_by_hand_then_continue(store: Store, capsys: pytest.CaptureFixture[str])
     with refused("resolve-in-progress"):
         resolve_construct(store, ResolveOptions(ref=cid))
     # Markers left: refused, still in progress.
-    kept = resolve_construct(store, ResolveOptions(ref=cid, action="continue")).to_dict()
+    kept = assert_matches(
+        "resolve-result", resolve_construct(store, ResolveOptions(ref=cid, action="continue")))
     assert kept["state"] == "stopped" and kept["reason"] == "markers-left"
     assert kept["conflicts"] == [{"path": "src/util.py", "kind": "both-modified",
                                   "markers": True}]

@@ -24,6 +24,7 @@ from synthetic_ls.opencode.server import PASSWORD_ENV, URL_ENV
 from tests.gitrepo import GIT_ENV, commit_file, git, make_repo
 from tests.opencode.conftest import OpenCodeServer, running_opencode
 from tests.opencode.test_sessions import wait_for
+from tests.result_schemas import assert_matches
 
 CONFIG = """export default {
   defaults: { templateId: "agent" },
@@ -84,6 +85,7 @@ def test_the_agent_resolves_two_conflicting_commits_and_the_branch_lands(
     fix = tmp_path / "fix.sh"
     fix.write_text(FIX.format(files=f"{wt}/README.md {wt}/NOTES.md"))
     done = cli(capsys, "resolve", cid, "--prompt", f"[tool:bash sh {fix}]", "--trust")
+    assert_matches("resolve-result", done)
     assert done["state"] == "rebased" and done["rounds"] == 2, done
     assert done["before"] == before and done["agent"]["state"] == "idle"
     assert done["landing"] == {"lands": True, "commits": 2, "error": None}
@@ -121,6 +123,7 @@ def test_an_agent_waiting_for_permission_then_continue(
 
     waiting = cli(capsys, "resolve", cid, "--prompt", f"[tool:bash sh {fix}]", "--trust",
                   code=5)
+    assert_matches("resolve-result", waiting)
     assert waiting["state"] == "stopped" and waiting["reason"] == "agent-waiting"
     assert [p["permission"] for p in waiting["agent"]["permissions"]] == ["bash"]
     assert waiting["conflicts"] == [{"path": "README.md", "kind": "both-modified",
