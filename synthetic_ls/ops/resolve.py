@@ -22,6 +22,7 @@ rebase state is what ``continue`` and ``abort`` read.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -315,7 +316,7 @@ class _Run:
 
     def ask_agent(self, state: gitc.RebaseState, found: list[gitc.Conflict]) -> str | None:
         """Hand the conflicts to the agent; None when its turn ended well, else the reason."""
-        from synthetic_ls.ops.session import send_prompt
+        from synthetic_ls.ops.session import abort_session, send_prompt
 
         self.rounds += 1
         self.steps.begin(f"agent:{self.rounds}")
@@ -335,6 +336,12 @@ class _Run:
             self.agent = {"state": "error", "reply": None, "error": one_line(str(exc), 2000),
                           "permissions": []}
             return "agent-failed"
+        except BaseException:
+            # Ctrl-C while the agent works: the rebase is about to be undone, so its
+            # turn must not go on writing into the files afterwards.
+            with contextlib.suppress(Exception):
+                abort_session(self.store, self.construct.id)
+            raise
         self.agent = {"state": sent.state, "reply": sent.reply, "error": sent.error,
                       "permissions": list(sent.permissions)}
         if sent.state == "awaiting_input":

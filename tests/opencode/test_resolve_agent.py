@@ -13,6 +13,9 @@ the agent waits for the person's answer, and ``--continue`` finishes.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,3 +143,33 @@ def test_an_agent_waiting_for_permission_then_continue(
     landed = cli(capsys, "land", cid)
     assert landed["construct"]["status"] == "completed"
     assert (repo / "README.md").read_text() == "hello from main\nhello from the construct\n"
+
+
+def test_ctrl_c_while_the_agent_works_stops_its_turn_and_puts_the_branch_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    bash_allowed_server: OpenCodeServer, opencode_bin: str,
+) -> None:
+    repo = lab(tmp_path, monkeypatch, bash_allowed_server, opencode_bin)
+    made = cli(capsys, "new", "Greet")
+    cid, wt, sid = made["id"], Path(made["workspace_path"]), made["opencode_session_id"]
+    before = commit_file(wt, "README.md", "hello from the construct\n", "construct: readme")
+    commit_file(repo, "README.md", "hello from main\n", "main: readme")
+    # The agent's reply streams slowly: its turn is still busy when Ctrl-C comes.
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("synthetic")), "resolve", cid, "--prompt",
+         "[delay:30]", "--trust"],
+        cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    with bash_allowed_server.client() as client:
+        try:
+            wait_for(lambda: client.statuses(directory=str(wt)).get(sid) == "busy", within=60)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        # Its turn was stopped, not left writing into the files of an undone rebase.
+        wait_for(lambda: client.statuses(directory=str(wt)).get(sid) != "busy", within=20)
+    assert git(wt, "rev-parse", "HEAD").strip() == before
+    assert git(wt, "symbolic-ref", "--short", "HEAD").strip() == made["branch"]
+    assert git(wt, "status", "--porcelain") == ""
+    assert cli(capsys, "show", cid)["operation"] is None
