@@ -228,3 +228,23 @@ def test_refusals_change_nothing(store: Store) -> None:
     remove_worktree(store, other, force=True)
     with refused("no-worktree"):
         resolve_construct(store, ResolveOptions(ref=other))
+
+
+def test_handing_conflicts_to_the_agent_needs_consent_to_what_opencode_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As for `session send`: the agent's server may start in the worktree, loading its
+    plugins; without consent, refused before anything changed; --by-hand needs none."""
+    from state_format.records import Construct
+
+    store = make_store(tmp_path, monkeypatch,
+                       files={".opencode/plugin/mark.js": "export const Mark = async () => ({})\n"})
+    monkeypatch.chdir(store.repo.worktree)
+    cid, wt, mine = conflicting(store)
+    store.update(Construct, cid, lambda _c: {"opencode_session_id": "ses_resolve_test"})
+    before = snapshot(store, store.repo.worktree, wt)
+    with refused("consent-required"):
+        resolve_construct(store, ResolveOptions(ref=cid))
+    assert snapshot(store, store.repo.worktree, wt) == before
+    left = resolve_construct(store, ResolveOptions(ref=cid, by_hand=True))
+    assert left.state == "stopped" and left.reason == "by-hand" and left.before == mine
