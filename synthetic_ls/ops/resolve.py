@@ -434,6 +434,8 @@ def resolve_construct(
     """
     if options.action not in ACTIONS:
         raise InvalidInputError(f"unknown action {options.action!r} (one of {', '.join(ACTIONS)})")
+    if not options.timeout > 0:
+        raise InvalidInputError(f"the turn timeout must be positive seconds, not {options.timeout}")
     emit = on_line or (lambda _line: None)
     ctx = Context(store, consent=consent)
     construct, recovery = settle(ctx, store.resolve_construct(options.ref))

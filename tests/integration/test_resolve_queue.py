@@ -215,6 +215,10 @@ def test_refusals_change_nothing(store: Store) -> None:
         resolve_construct(store, ResolveOptions(ref=cid))
     with refused("no-resolve-in-progress"):
         resolve_construct(store, ResolveOptions(ref=cid, action="continue"))
+    with refused("invalid-input"):
+        resolve_construct(store, ResolveOptions(ref=cid, timeout=0))
+    with refused("invalid-input"):
+        resolve_construct(store, ResolveOptions(ref=cid, action="later"))
     git(wt, "checkout", "-q", "--", "src/util.py")
     with refused("target-missing"):
         resolve_construct(store, ResolveOptions(ref=cid, into="no-such-branch"))
