@@ -147,7 +147,8 @@ _CODES = (
               "landing would leave behind.", "`synthetic commit REF -m MESSAGE`, or discard it.",
               ("construct", "path", "files")),
     ErrorCode("merge-conflict", _C, "The construct's branch and the target conflict.",
-              "Merge the target into the construct's branch and resolve there.",
+              "`synthetic resolve REF`: the branch rebased onto the target, its agent (or you, "
+              "--by-hand) resolving the conflicts.",
               ("construct", "target", "files")),
     ErrorCode("base-rewritten", _C, "The target was rewritten (force-pushed, reset) since the "
               "construct started from it.", "Rebase the construct's branch by hand, then land.",
@@ -159,6 +160,20 @@ _CODES = (
               ("construct", "step", "detail", "hooks", "rolled_back")),
     ErrorCode("land-failed", _F, "A git step of the landing failed; it was rolled back.",
               "The message quotes git.", ("construct", "target", "step", "detail")),
+    ErrorCode("resolve-in-progress", _C, "A rebase of the construct's branch (a resolve left "
+              "for the person) is in progress in its worktree.",
+              "`synthetic resolve REF --continue` once the conflicts are fixed, or `--abort`.",
+              ("construct", "path")),
+    ErrorCode("no-resolve-in-progress", _C, "`resolve --continue` or `--abort` with no rebase "
+              "in progress in the construct's worktree.", "`synthetic resolve REF` begins one.",
+              ("construct", "path")),
+    ErrorCode("worktree-off-branch", _C, "The construct's worktree is not on its branch "
+              "(detached, another branch, or another rebase in progress).",
+              "Switch the worktree back to the construct's branch (or finish that rebase).",
+              ("construct", "branch", "path")),
+    ErrorCode("rebase-failed", _F, "`git rebase` refused to begin (a pre-rebase hook ...); "
+              "nothing was changed.", "The message quotes git.",
+              ("construct", "target", "step", "detail", "rolled_back")),
     ErrorCode("nothing-to-commit", _F, "The construct's worktree has no uncommitted change.",
               "Nothing to do.", ("construct",)),
     ErrorCode("commit-failed", _F, "`git commit` failed; the index was put back.",

@@ -56,9 +56,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "the merge would conflict, a checkout has local changes or a hook refuses; the "
         "construct becomes `completed` on success. A construct on another machine "
         "(`new --host`) is fetched from its host and landed here, into the branch it "
-        "started from unless --into says otherwise.",
+        "started from unless --into says otherwise. Several REFs land in order (a merge "
+        "queue), stopping at the first that cannot land cleanly.",
     )
-    p.add_argument("ref", metavar="REF", help=_REF_HELP)
+    p.add_argument("ref", metavar="REF", nargs="+", help=_REF_HELP)
     how = p.add_mutually_exclusive_group()
     for name, text in (
         ("merge", "a merge commit, or a fast-forward when possible (default)"),
@@ -330,9 +331,14 @@ def _print_plan(plan: Any, as_json: bool) -> int:
 
 
 def cmd_land(args: argparse.Namespace) -> int:
-    """``synthetic land``."""
+    """``synthetic land``; several references: a merge queue."""
     from synthetic_ls.ops.landing import LandOptions, check_land, land_construct
 
+    if len(args.ref) > 1:
+        from synthetic_ls.cli.resolve_cmd import cmd_land_queue
+
+        return cmd_land_queue(args)
+    args.ref = args.ref[0]
     far = _remote_of(args.ref)
     if far is not None:
         return _land_remote(args, far)

@@ -18,8 +18,8 @@ from pathlib import Path
 from synthetic_ls.errors import SyntheticError
 
 
-def git_env() -> dict[str, str]:
-    """Environment for git subprocesses: never prompt, stable messages."""
+def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for git subprocesses: never prompt, stable messages; ``extra`` on top."""
     env = dict(os.environ)
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["LC_ALL"] = "C"
@@ -27,13 +27,17 @@ def git_env() -> dict[str, str]:
     # wrong place once we pass -C explicitly.
     for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR"):
         env.pop(var, None)
+    env.update(extra or {})
     return env
 
 
-def git_text(cwd: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+def git_text(
+    cwd: Path, *args: str, input: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``git -C cwd args`` without a shell, text out; never raises for git's exit status.
 
-    ``input`` is written to git's standard input (else it reads nothing).
+    ``input`` is written to git's standard input (else it reads nothing);
+    ``env`` is added to :func:`git_env`.
     Raises :class:`FileNotFoundError` when git is not installed.
     """
     return subprocess.run(
@@ -43,7 +47,7 @@ def git_text(cwd: Path, *args: str, input: str | None = None) -> subprocess.Comp
         # same bytes in os calls instead of raising UnicodeDecodeError.
         encoding="utf-8",
         errors="surrogateescape",
-        env=git_env(),
+        env=git_env(env),
         input=input,
         stdin=subprocess.DEVNULL if input is None else None,
         check=False,
@@ -81,6 +85,7 @@ def run_git(
     check: bool = True,
     input: str | None = None,
     on_start: Callable[[int], None] | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``git -C cwd args``; raise :class:`GitError` naming ``step`` when it fails.
 
@@ -89,6 +94,7 @@ def run_git(
     nothing). With ``on_start``, git runs in its own process group, whose id
     is passed to ``on_start`` before git runs (see
     :mod:`synthetic_ls.runtime.proc`), so that a journal can record it.
+    ``env`` is added to git's environment (``GIT_EDITOR=true``: no editor).
     """
     try:
         if on_start is not None:
@@ -96,9 +102,11 @@ def run_git(
             assert input is None, "a git step in its own group reads no input"
             from synthetic_ls.runtime.proc import run_in_group
 
-            proc = run_in_group(["git", "-C", str(cwd), *args], env=git_env(), on_start=on_start)
+            proc = run_in_group(
+                ["git", "-C", str(cwd), *args], env=git_env(env), on_start=on_start
+            )
         else:
-            proc = git_text(cwd, *args, input=input)
+            proc = git_text(cwd, *args, input=input, env=env)
     except FileNotFoundError:
         raise GitError(step, "the git command was not found on PATH") from None
     if check and proc.returncode != 0:

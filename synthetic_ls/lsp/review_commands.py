@@ -1,5 +1,6 @@
 """Adapters of the review commands (``synthetic.construct.diff``, ``.file``, ``.log``,
-``.commit``, ``.land``, ``.landPlan``, ``.discard``, ``.discardPreview``, ``.review``).
+``.commit``, ``.land``, ``.landPlan``, ``.landQueue``, ``.resolve``, ``.discard``,
+``.discardPreview``, ``.review``).
 
 Registered in :data:`synthetic_ls.lsp.commands.COMMANDS`; each takes the JSON
 arguments and returns the operation's result (the CLI's ``--json``). Each goes
@@ -38,6 +39,19 @@ def land(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.landing import LandOptions
 
     return land_any(store, LandOptions(**parse(args, LandOptions)))
+
+
+def land_queue(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.land_queue import LandQueueOptions, land_queue
+
+    return land_queue(store, LandQueueOptions(**parse(args, LandQueueOptions)))
+
+
+def resolve(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.resolve import ResolveOptions, resolve_construct
+
+    # The agent's lines are not streamed to the editor: its session view follows them.
+    return resolve_construct(store, ResolveOptions(**parse(args, ResolveOptions)))
 
 
 def commit(store: Any, args: dict[str, Any]) -> Any:

@@ -37,6 +37,8 @@ OPERATIONS: dict[str, str] = {
     "commit_construct": "commit_work",
     "check_land": "landing",
     "land_construct": "landing",
+    "land_queue": "land_queue",
+    "resolve_construct": "resolve",
     "discard_preview": "discard",
     "discard_construct": "discard",
     # services, ports, prompts

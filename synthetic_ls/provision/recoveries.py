@@ -314,6 +314,32 @@ def settle_landing(journal: Journal) -> tuple[bool, list[str]]:
                    "left as it is: check it, then land again if the work is not there"]
 
 
+# -- resolving ------------------------------------------------------------------------
+
+
+def recover_resolve(work: Work, journal: Journal) -> list[str]:
+    """Put the construct's branch and worktree back as they were before an interrupted resolve.
+
+    A rebase still in progress is aborted (or, when git cannot abort it,
+    forgotten and the branch reset to ``facts.before``); a rebase that
+    finished is undone while the branch is still what it made (its reflog's
+    last entry is that rebase onto ``facts.onto``); commits made on the
+    branch since are never reset away. What an agent was writing into the
+    conflicted files goes with the rebase: it was not committed.
+    """
+    facts = journal.facts
+    worktree = Path(facts["worktree"])
+    if not worktree.is_dir():
+        return [f"the worktree {worktree} is gone; nothing to settle"]
+    branch = facts.get("branch", "")
+    notes = _clear_stale_locks(worktree, journal, [branch])
+    notes += undo_rebase(worktree, facts["before"], branch, None, facts.get("onto", ""))
+    now = gitr.rev(worktree, "HEAD") or "?"
+    if now == facts["before"]:
+        notes.append(f"the interrupted resolve was undone: {branch} is at {now[:12]} again")
+    return notes
+
+
 # -- committing ----------------------------------------------------------------------
 
 
@@ -388,4 +414,5 @@ RECOVERIES: dict[str, Recoverer] = {
     "prompts-build": recover_build,
     "commit": recover_commit,
     "land": recover_land,
+    "resolve": recover_resolve,
 }

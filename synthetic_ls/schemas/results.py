@@ -36,12 +36,14 @@ from synthetic_ls.ops.discard import DiscardPreviewJson, DiscardResultJson
 from synthetic_ls.ops.doctor import DoctorReportJson
 from synthetic_ls.ops.file_versions import FileVersionJson
 from synthetic_ls.ops.hosts import HostChangeJson, HostCheckJson, HostListJson
+from synthetic_ls.ops.land_queue import LandQueueJson
 from synthetic_ls.ops.landing import LandPlanJson, LandResultJson
 from synthetic_ls.ops.ports import PortsJson
 from synthetic_ls.ops.prompts import PromptBuildJson, PromptPreviewJson
 from synthetic_ls.ops.remote_constructs import RemoteCreatedJson, RemoteRemovedJson
 from synthetic_ls.ops.remote_landing import RemoteLandResultJson
 from synthetic_ls.ops.removal_preview import RemovalPreviewJson
+from synthetic_ls.ops.resolve import ResolveResultJson
 from synthetic_ls.ops.review import DiffJson
 from synthetic_ls.ops.services import ServiceLogsJson, ServicesJson
 from synthetic_ls.ops.session import (
@@ -92,6 +94,8 @@ RESULTS: tuple[Result, ...] = (
     Result("commit-result", CommitResultJson, ("synthetic.construct.commit",)),
     Result("land-plan", LandPlanJson, ("synthetic.construct.landPlan",)),
     Result("land-result", LandResultJson, ("synthetic.construct.land",)),
+    Result("land-queue", LandQueueJson, ("synthetic.construct.landQueue",)),
+    Result("resolve-result", ResolveResultJson, ("synthetic.construct.resolve",)),
     Result("discard-preview", DiscardPreviewJson, ("synthetic.construct.discardPreview",)),
     Result("discard-result", DiscardResultJson, ("synthetic.construct.discard",)),
     Result("templates", TemplatesJson, ("synthetic.config.templates",)),

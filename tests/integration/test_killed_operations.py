@@ -1,4 +1,4 @@
-"""A ``kill -9`` in the middle of a landing or a discard, then ``doctor --fix``.
+"""A ``kill -9`` in the middle of a landing, a discard or a resolve, then ``doctor --fix``.
 
 Each test stops the real ``synthetic`` at a known point (a git hook or a
 service's stop command touches a marker file and waits; the test waits for
@@ -262,3 +262,81 @@ def test_a_removal_killed_while_git_deleted_the_worktree_is_finished(
     assert not wt.exists()
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
     assert git(repo, "branch", "--list", made["branch"]) == ""
+
+
+def _branch_as_it_was(wt: Path, c: dict[str, str], head: str) -> None:
+    assert not git_file(wt, "rebase-merge").exists()
+    assert git(wt, "symbolic-ref", "HEAD") == f"refs/heads/{c['branch']}"
+    assert git(wt, "rev-parse", "HEAD") == head
+    assert git(wt, "status", "--porcelain") == ""
+
+
+def test_a_resolve_killed_mid_rebase_is_undone(repo: Path, tmp_path: Path) -> None:
+    """Killed while git rebases (its post-checkout hook waits): the branch is put back."""
+    c = construct_with_work(repo, tmp_path)
+    wt = Path(c["wt"])
+    marker = tmp_path / "hooked"
+    hook(repo, "post-checkout", marker)
+    kill_when(repo, tmp_path, marker, "resolve", c["id"], "--by-hand")
+    (repo / ".git" / "hooks" / "post-checkout").unlink()
+    assert git_file(wt, "rebase-merge").exists()  # killed half-way
+    shown = json.loads(synthetic(repo, tmp_path, "show", c["id"], "--json").stdout)
+    assert shown["operation"]["op"] == "resolve", shown["operation"]
+    doctor_clean(repo, tmp_path)
+    _branch_as_it_was(wt, c, c["head"])
+    # And it can be resolved again, to the end.
+    done = synthetic(repo, tmp_path, "resolve", c["id"], "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["state"] == "rebased"
+
+
+def test_a_resolve_continue_killed_after_git_finished_is_undone(
+    repo: Path, tmp_path: Path
+) -> None:
+    """Left to the person, fixed, continued, killed in post-rewrite (the branch already
+    moved): doctor --fix puts the branch back where it was before the resolve."""
+    made = json.loads(synthetic(repo, tmp_path, "new", "job", "--json").stdout)
+    wt = Path(made["workspace_path"])
+    (wt / "README.md").write_text("mine\n")
+    git(wt, "commit", "-qam", "mine")
+    (repo / "README.md").write_text("theirs\n")
+    git(repo, "commit", "-qam", "theirs")
+    c = {"id": made["id"], "branch": made["branch"], "head": git(wt, "rev-parse", "HEAD")}
+    left = synthetic(repo, tmp_path, "resolve", c["id"], "--by-hand")
+    assert left.returncode == 5, left.stdout + left.stderr
+    (wt / "README.md").write_text("both\n")
+    marker = tmp_path / "rewritten"
+    hook(repo, "post-rewrite", marker)
+    kill_when(repo, tmp_path, marker, "resolve", c["id"], "--continue")
+    (repo / ".git" / "hooks" / "post-rewrite").unlink()
+    assert git(wt, "rev-parse", f"refs/heads/{c['branch']}") != c["head"]  # git had moved it
+    doctor_clean(repo, tmp_path)
+    _branch_as_it_was(wt, c, c["head"])
+    assert (wt / "README.md").read_text() == "mine\n"
+
+
+def test_a_queue_killed_at_its_second_landing_keeps_the_first(
+    repo: Path, tmp_path: Path
+) -> None:
+    first = construct_with_work(repo, tmp_path)
+    made = json.loads(synthetic(repo, tmp_path, "new", "second", "--json").stdout)
+    wt = Path(made["workspace_path"])
+    (wt / "second.txt").write_text("second\n")
+    git(wt, "add", "second.txt")
+    git(wt, "commit", "-qm", "second")
+    # The hook lets the first landing's merge commit through and waits in the second's.
+    once, marker = tmp_path / "once", tmp_path / "hooked"
+    hooks = repo / ".git" / "hooks" / "pre-merge-commit"
+    hooks.write_text(f"#!/bin/sh\nif [ -e '{once}' ]; then touch '{marker}'; sleep 600; "
+                     f"else touch '{once}'; fi\n")
+    hooks.chmod(0o755)
+    kill_when(repo, tmp_path, marker, "land", first["id"], made["id"])
+    hooks.unlink()
+    landed = git(repo, "rev-parse", "HEAD")
+    assert git(repo, "show", "HEAD:landed.txt") == "landed"
+    doctor_clean(repo, tmp_path)
+    assert git(repo, "rev-parse", "HEAD") == landed  # the first stays landed
+    assert not (repo / "second.txt").exists()
+    assert git(repo, "status", "--porcelain") == ""
+    assert status_of(repo, tmp_path, first["id"]) == "completed"
+    assert status_of(repo, tmp_path, made["id"]) != "completed"

@@ -75,6 +75,8 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.construct.commit",
         "synthetic.construct.landPlan",
         "synthetic.construct.land",
+        "synthetic.construct.landQueue",
+        "synthetic.construct.resolve",
         "synthetic.construct.discardPreview",
         "synthetic.construct.discard",
         "synthetic.construct.review",

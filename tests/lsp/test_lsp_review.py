@@ -111,3 +111,35 @@ async def test_an_agents_uncommitted_work_is_committed_then_landed(
     landed = await run(client, "synthetic.construct.land", {"ref": ident})
     assert landed["construct"]["status"] == "completed"
     assert (repo / "notes.md").read_text() == "written by the agent\n"
+
+
+async def test_a_queue_stops_at_a_conflict_and_resolve_by_hand_lets_it_land(
+    client: LanguageClient, repo: Path
+) -> None:
+    _identity(repo)
+    made = [await run(client, "synthetic.construct.create", {"name": n, "template_id": "docs"})
+            for n in ("A", "B", "C")]
+    (a, a_wt), (b, b_wt), (c, c_wt) = [(m["id"], Path(m["workspace_path"])) for m in made]
+    commit_file(a_wt, "README.md", "from A\n", "A")
+    commit_file(b_wt, "README.md", "from B\n", "B")
+    commit_file(c_wt, "c.txt", "c\n", "C")
+    queue = await run(client, "synthetic.construct.landQueue", {"refs": [a, b, c]})
+    assert [x["construct"]["id"] for x in queue["landed"]] == [a]
+    assert queue["stopped"]["construct"] == b
+    assert queue["stopped"]["error"]["code"] == "merge-conflict"
+    assert queue["stopped"]["error"]["files"] == ["README.md"]
+    assert queue["not_tried"] == [c] and queue["tip"] == git(repo, "rev-parse", "HEAD").strip()
+
+    stopped = await run(client, "synthetic.construct.resolve", {"ref": b, "by_hand": True})
+    assert stopped["state"] == "stopped" and stopped["reason"] == "by-hand"
+    assert stopped["conflicts"] == [{"path": "README.md", "kind": "both-modified",
+                                     "markers": True}]
+    (b_wt / "README.md").write_text("from A and B\n")
+    done = await run(client, "synthetic.construct.resolve", {"ref": b, "action": "continue"})
+    assert done["state"] == "rebased" and done["landing"]["lands"] is True
+    rest = await run(client, "synthetic.construct.landQueue", {"refs": [b, c]})
+    assert rest["stopped"] is None and len(rest["landed"]) == 2
+    assert (repo / "README.md").read_text() == "from A and B\n"
+    with pytest.raises(JsonRpcException) as info:
+        await run(client, "synthetic.construct.resolve", {"ref": b, "action": "abort"})
+    assert info.value.data["code"] == "no-resolve-in-progress"  # type: ignore[attr-defined]

@@ -46,8 +46,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def opencode_config(model_url: str) -> str:
-    return offline.opencode_config(model_url)
+def opencode_config(model_url: str, *, ask_bash: bool = True) -> str:
+    return offline.opencode_config(model_url, ask_bash=ask_bash)
 
 
 @dataclass
@@ -69,8 +69,13 @@ def offline_model() -> Iterator[OfflineModelServer]:
 
 
 @contextmanager
-def running_opencode(binary: str, home: Path, model_url: str) -> Iterator[OpenCodeServer]:
-    """Run ``opencode serve`` with HOME and XDG_* under ``home``, healthy, then stop it."""
+def running_opencode(
+    binary: str, home: Path, model_url: str, *, ask_bash: bool = True
+) -> Iterator[OpenCodeServer]:
+    """Run ``opencode serve`` with HOME and XDG_* under ``home``, healthy, then stop it.
+
+    Without ``ask_bash`` its agents run shell commands without asking.
+    """
     password = secrets.token_urlsafe(16)
     port = free_port()
     env = {
@@ -82,7 +87,7 @@ def running_opencode(binary: str, home: Path, model_url: str) -> Iterator[OpenCo
         "XDG_STATE_HOME": str(home / ".local" / "state"),
         "OPENCODE_DISABLE_MODELS_FETCH": "1",
         "OPENCODE_SERVER_PASSWORD": password,
-        "OPENCODE_CONFIG_CONTENT": opencode_config(model_url),
+        "OPENCODE_CONFIG_CONTENT": opencode_config(model_url, ask_bash=ask_bash),
     }
     with (home / "serve.log").open("ab") as log:
         proc = subprocess.Popen(

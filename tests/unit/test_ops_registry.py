@@ -31,6 +31,7 @@ HOSTS = "tests/remote/test_hosts.py"
 REMOTE = "tests/remote/test_remote_constructs.py"
 REMOTE_LANDING = "tests/remote/test_remote_landing.py"
 FACES = "tests/remote/test_remote_faces.py::test_every_operation_takes_a_remote_construct"
+RESOLVE = "tests/integration/test_resolve_queue.py"
 PROMPTS = "test_prompts_build_replaces_the_bundle_and_preview_writes_nothing"
 
 #: Operation -> "file::test" that calls it directly.
@@ -52,6 +53,8 @@ OPS_TESTS: dict[str, str] = {
     "commit_construct": f"{LANDING}::test_commit_commits_what_diff_shows_and_never_include_files",
     "check_land": f"{LANDING}::test_check_land_says_what_would_land_and_changes_nothing",
     "land_construct": f"{LANDING}::test_land_merge_makes_a_merge_commit_and_completes",
+    "land_queue": f"{RESOLVE}::test_a_queue_stops_at_the_one_that_conflicts_with_those_before_it",
+    "resolve_construct": f"{RESOLVE}::test_a_clean_rebase_is_done_and_lands",
     "discard_preview": f"{LANDING}::test_discard_preview_then_discard",
     "discard_construct": f"{LANDING}::test_discard_preview_then_discard",
     "services_status": f"{SERVICES}::test_stop_start_restart_status_ports_and_logs",

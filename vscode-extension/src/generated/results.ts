@@ -18,8 +18,10 @@ export interface CommandResults {
   "synthetic.construct.file": FileVersion;
   "synthetic.construct.land": LandResult | RemoteLandResult;
   "synthetic.construct.landPlan": LandPlan;
+  "synthetic.construct.landQueue": LandQueue;
   "synthetic.construct.list": ConstructList;
   "synthetic.construct.removalPreview": RemovalPreview;
+  "synthetic.construct.resolve": ResolveResult;
   "synthetic.construct.review": EditedConstruct;
   "synthetic.construct.show": ShownConstruct;
   "synthetic.construct.update": EditedConstruct;
@@ -499,6 +501,35 @@ export interface LandPlan {
   message: string | null;
 }
 /**
+ * ``synthetic.construct.landQueue``: ``landed`` in order (each a landing's result),
+ * ``stopped`` (null when every one landed), ``not_tried`` (their references), and the
+ * target's tip after the last landing (``tip``; null when none landed).
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "LandQueue".
+ */
+export interface LandQueue {
+  strategy: string;
+  landed: LandResult[];
+  stopped: QueueStop | null;
+  not_tried: string[];
+  tip: string | null;
+}
+/**
+ * The landing that stopped the queue: the reference, the construct's id and its
+ * error as data (``code``, ``kind``, ``message`` and the code's fields).
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "QueueStop".
+ */
+export interface QueueStop {
+  ref: string;
+  construct: string;
+  error: {
+    [k: string]: unknown | undefined;
+  };
+}
+/**
  * ``synthetic.construct.list`` (``synthetic ls --json``).
  *
  * This interface was referenced by `CommandResults`'s JSON-Schema
@@ -597,6 +628,84 @@ export interface BranchFate {
   without_force: "deleted" | "kept";
   with_force: "deleted" | "kept";
   reason: string | null;
+}
+/**
+ * ``synthetic.construct.resolve``: how the rebase went.
+ *
+ * ``state``: ``rebased`` (done), ``up-to-date`` (nothing to rebase),
+ * ``stopped`` (left in progress for the person: ``reason`` says why,
+ * ``conflicts`` which files), or ``aborted``. ``reason``: ``by-hand``,
+ * ``markers-left``, ``agent-failed``, ``agent-waiting``, ``no-session``,
+ * ``rounds`` or ``git`` (``detail``: git's words). ``landing`` is set once
+ * the rebase is through.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "ResolveResult".
+ */
+export interface ResolveResult {
+  construct: string;
+  branch: string;
+  target: string;
+  worktree: string;
+  state: string;
+  reason: string | null;
+  detail: string | null;
+  before: string;
+  head: string;
+  onto: string;
+  stopped_at: string | null;
+  rounds: number;
+  conflicts: ResolveConflict[];
+  agent: ResolveAgent | null;
+  landing: ResolveLanding | null;
+}
+/**
+ * A file left in conflict: ``kind`` says how (``both-modified``, ``deleted-by-target``
+ * ...); ``markers``: it still holds conflict markers.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "ResolveConflict".
+ */
+export interface ResolveConflict {
+  path: string;
+  kind: string;
+  markers: boolean;
+}
+/**
+ * The agent's last turn: ``state`` (``idle``, ``error``, ``awaiting_input``), its reply,
+ * its error, and the permissions it waits for.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "ResolveAgent".
+ */
+export interface ResolveAgent {
+  state: string;
+  reply: string | null;
+  error: string | null;
+  permissions: Permission[];
+}
+/**
+ * A permission the agent asks for: which (``bash``, ``edit`` ...) and for what.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "Permission".
+ */
+export interface Permission {
+  id: string;
+  permission: string;
+  patterns: string[];
+}
+/**
+ * Whether the rebased branch now lands cleanly into the target (``land --check``);
+ * else the landing check's error (``code``, ``message``).
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "ResolveLanding".
+ */
+export interface ResolveLanding {
+  lands: boolean;
+  commits: number;
+  error: Error | null;
 }
 /**
  * ``synthetic.construct.update|review``: the construct after the change, and the
@@ -971,17 +1080,6 @@ export interface SessionPermissions {
   construct: string;
   session_id: string;
   pending: Permission[];
-}
-/**
- * A permission the agent asks for: which (``bash``, ``edit`` ...) and for what.
- *
- * This interface was referenced by `CommandResults`'s JSON-Schema
- * via the `definition` "Permission".
- */
-export interface Permission {
-  id: string;
-  permission: string;
-  patterns: string[];
 }
 /**
  * ``synthetic.session.send``: a prompt sent; when ``waited``, how the turn ended
