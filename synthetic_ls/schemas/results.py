@@ -41,11 +41,13 @@ from synthetic_ls.ops.ports import PortsJson
 from synthetic_ls.ops.prompts import PromptBuildJson, PromptPreviewJson
 from synthetic_ls.ops.remote_constructs import RemoteCreatedJson, RemoteRemovedJson
 from synthetic_ls.ops.remote_landing import RemoteLandResultJson
+from synthetic_ls.ops.remote_reach import ServicesOpenJson
 from synthetic_ls.ops.removal_preview import RemovalPreviewJson
 from synthetic_ls.ops.review import DiffJson
 from synthetic_ls.ops.services import ServiceLogsJson, ServicesJson
 from synthetic_ls.ops.session import (
     SessionAbortJson,
+    SessionConnectJson,
     SessionLogJson,
     SessionOpenJson,
     SessionPermissionsJson,
@@ -136,6 +138,10 @@ RESULTS: tuple[Result, ...] = (
     # `land` of a construct on another machine (its `commit` and `discard` answer the
     # host's JSON in the forms of commit-result and discard-result).
     Result("remote-land-result", RemoteLandResultJson, ()),
+    # `services open` of a construct on another machine (the CLI only, so far), and the
+    # plumbing another machine's Synthetic runs over ssh to reach an agent here.
+    Result("services-open", ServicesOpenJson, ()),
+    Result("session-connect", SessionConnectJson, ()),
 )
 
 
