@@ -209,6 +209,20 @@ def test_the_operations_called_directly_and_a_host_down(reach: Reach) -> None:
     opened = open_services(store, made["id"], "web").to_dict()
     assert [f["service"] for f in opened["forwards"]] == ["web"]
 
+    # What OpenCode would load from the host's worktree, changed there since, is asked
+    # about here (no terminal: refused, listing it); --trust here lets the host run it.
+    tree = Path(ok_json(r.run("show", made["id"], "--json"))["workspace_path"])
+    probe = {"mcp": {"probe": {"type": "local", "command": ["true"], "enabled": False}}}
+    (tree / "opencode.json").write_text(json.dumps(probe))
+    refused = r.run("session", "send", made["id"], "hi", "--json")
+    assert refused.returncode != 0
+    error = json.loads(refused.stderr)["error"]
+    assert error["code"] == "consent-required"
+    assert [i["kind"] for i in error["items"]] == ["opencode-config"]
+    trusted = ok_json(r.run("session", "send", made["id"], "trusted", "--wait", "--trust",
+                            "--json"))
+    assert trusted["state"] == "idle" and "trusted" in (trusted["reply"] or "")
+
     # The host down (its record now names an address where nothing listens): a coded
     # error from every session and service command.
     store.update(RemoteConstruct, made["id"], lambda _r: {"url": f"ssh://{DOWN}{r.clone}"})
