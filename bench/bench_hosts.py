@@ -151,14 +151,15 @@ def main() -> None:
             state = Store.open(local).local_dir
             for f in recorded_forwards(state):
                 close_forward(state, f.host, f.remote_port)
-            for repo in (local, *(base / f"clone{n}" for n in range(3))):
-                if repo.exists():
-                    subprocess.run([sys.executable, "-m", "synthetic_ls", "opencode", "stop"],
-                                   cwd=repo, env=env, capture_output=True, timeout=60)
             for clone in (base / f"clone{n}" for n in range(3)):
                 if clone.exists():
                     for c in json.loads(synthetic(clone, env, "ls", "--json"))["constructs"]:
                         synthetic(clone, env, "rm", c["id"], "--yes", "--force")
+            # Last: removing a construct with an agent asks its server (starting it).
+            for repo in (local, *(base / f"clone{n}" for n in range(3))):
+                if repo.exists():
+                    subprocess.run([sys.executable, "-m", "synthetic_ls", "opencode", "stop"],
+                                   cwd=repo, env=env, capture_output=True, timeout=60)
             server.stop()
 
 
