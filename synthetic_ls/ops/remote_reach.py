@@ -104,6 +104,7 @@ def remote_target(store: StateStore, record: RemoteConstruct, *, start: bool = T
     release = None
     if start:
         forward = fwd.open_forward(store.local_dir, record.host, record.url, port)
+        _close_moved(store, record.host, port)
     else:
         found = fwd.read_forward(store.local_dir, record.host, port)
         if found is not None and fwd.usable(found, record.url) and found.construct is None:
@@ -115,6 +116,14 @@ def remote_target(store: StateStore, record: RemoteConstruct, *, start: bool = T
                      _text(data, "agent_id"))
     return SessionTarget(record.id, session_id, directory, server, spec, None,
                          release=release, host=record.host)
+
+
+def _close_moved(store: StateStore, host: str, port: int) -> None:
+    """Close forwards to the host's former OpenCode server: it listens on ``port`` now
+    (a restarted server takes a new port), so they lead nowhere."""
+    for stale in fwd.recorded_forwards(store.local_dir):
+        if stale.host == host and stale.construct is None and stale.remote_port != port:
+            fwd.close_forward(store.local_dir, host, stale.remote_port)
 
 
 # -- services -----------------------------------------------------------------------------

@@ -223,6 +223,18 @@ def test_the_operations_called_directly_and_a_host_down(reach: Reach) -> None:
                             "--json"))
     assert trusted["state"] == "idle" and "trusted" in (trusted["reply"] or "")
 
+    # The host's server restarted (a new port): the next command forwards to the new port
+    # and closes the forward to the old one.
+    old_port = r.host_server_port()
+    stop = subprocess.run(["ssh", ALIAS, f"synthetic -C {r.clone} opencode stop"], env=r.env,
+                          capture_output=True, text=True, timeout=120)
+    assert stop.returncode == 0, stop.stderr
+    again = ok_json(r.run("session", "send", made["id"], "again", "--wait", "--json"))
+    assert again["state"] == "idle" and r.host_server_port() != old_port
+    agent_forwards = [f.remote_port for f in recorded_forwards(store.local_dir)
+                      if f.construct is None]
+    assert agent_forwards == [r.host_server_port()]
+
     # The host down (its record now names an address where nothing listens): a coded
     # error from every session and service command.
     store.update(RemoteConstruct, made["id"], lambda _r: {"url": f"ssh://{DOWN}{r.clone}"})
