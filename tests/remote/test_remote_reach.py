@@ -155,6 +155,13 @@ def test_an_agent_and_a_service_on_a_host_are_reached_through_forwards(reach: Re
     wait_for(lambda: ok_json(r.run("session", "permissions", rid, "--json"))["pending"] == [])
     log = ok_json(r.run("session", "log", rid, "--json"))
     assert any(t["tool"] == "bash" for m in log["messages"] for t in m["tools"])
+    # Denied from here too; `watch` follows the turn to its end, `abort` stops none.
+    ok_json(r.run("session", "send", rid, "[tool:bash echo no]", "--wait", "--json"))
+    denied = ok_json(r.run("session", "deny", rid, "--json"))
+    assert denied["reply"] == "reject"
+    watched = ok_json(r.run("session", "watch", rid, "--timeout", "120", "--json"))
+    assert watched["state"] in ("idle", "error")  # a refused tool may end the turn either way
+    assert ok_json(r.run("session", "abort", rid, "--json"))["session_id"] == sent["session_id"]
     # One forward served every command.
     assert recorded_forwards(Store.open(r.local).local_dir) == [agent_forward]
 
