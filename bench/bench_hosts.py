@@ -16,8 +16,12 @@ Prints, each with its ratio to its baseline:
    ones alone; and the same with one of the hosts refusing connections (its
    construct marked ``unreachable``, within its bound).
 
-A prompt through a forward is not measured yet: forwards come with the next
-part of issue 24.
+3. a prompt's round trip (``synthetic session send REF TEXT --wait``, the
+   offline model answering) to an agent on a host, through the forward to
+   the host's OpenCode server, against the same to a local construct's
+   agent (the same offline model, a local server): each command asks the
+   host over ssh how to reach its agent (``session connect``), then talks to
+   the forward the previous command left open.
 """
 
 from __future__ import annotations
@@ -35,14 +39,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.remote.sshd_server import ALIAS, DOWN, start_sshd  # noqa: E402
+from tests.remote.sshd_server import ALIAS, DOWN, SshServer, start_sshd  # noqa: E402
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
     "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid",
     "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
 }
-CONFIG = 'export default { defaults: { templateId: "t" }, templates: { t: {} } };\n'
+CONFIG = ('export default { defaults: { templateId: "t" }, templates: { t: {}, '
+          'a: { agent: { providerId: "offline", modelId: "echo" } } } };\n')
 
 
 def run(argv: list[str], cwd: Path, env: dict[str, str]) -> str:
@@ -138,12 +143,57 @@ def main() -> None:
             print(f"ls with one of the three hosts refusing connections: {down_ls:6.2f} s   "
                   f"ratio {down_ls / local_ls:4.2f}x (its construct: "
                   f"{marked[0]['status'] if marked else 'not listed'})")
+            prompt_round_trip(args.rounds, server, base, local, env)
         finally:
+            from state_format.store import Store
+            from synthetic_ls.remote.forward import close_forward, recorded_forwards
+
+            state = Store.open(local).local_dir
+            for f in recorded_forwards(state):
+                close_forward(state, f.host, f.remote_port)
             for clone in (base / f"clone{n}" for n in range(3)):
                 if clone.exists():
                     for c in json.loads(synthetic(clone, env, "ls", "--json"))["constructs"]:
                         synthetic(clone, env, "rm", c["id"], "--yes", "--force")
+            # Last: removing a construct with an agent asks its server (starting it).
+            for repo in (local, *(base / f"clone{n}" for n in range(3))):
+                if repo.exists():
+                    subprocess.run([sys.executable, "-m", "synthetic_ls", "opencode", "stop"],
+                                   cwd=repo, env=env, capture_output=True, timeout=60)
             server.stop()
+
+
+def prompt_round_trip(rounds: int, server: SshServer, base: Path, local: Path,
+                      env: dict[str, str]) -> None:
+    """A prompt's round trip to an agent on a host (through the forward) and to a local one."""
+    from synthetic_ls.opencode.offline_model import opencode_config, start_server_in_thread
+
+    model, stop_model = start_server_in_thread()
+    try:
+        config = opencode_config(model.url)
+        # The host's sessions and this side's server read the person's OpenCode config.
+        for home in (server.dir / "remote-home" / ".config", base / "config"):
+            (home / "opencode").mkdir(parents=True, exist_ok=True)
+            (home / "opencode" / "opencode.json").write_text(config)
+        there = json.loads(synthetic(local, env, "new", "agent there", "--host", "h0",
+                                     "--template", "a", "--trust", "--json"))["id"]
+        here = json.loads(synthetic(local, env, "new", "agent here", "--template", "a",
+                                    "--trust", "--json"))["id"]
+
+        def send(ref: str, n: int) -> None:
+            answer = json.loads(synthetic(local, env, "session", "send", ref, f"ping {n}",
+                                          "--wait", "--json"))
+            if answer["state"] != "idle" or f"ping {n}" not in (answer["reply"] or ""):
+                raise SystemExit(f"the prompt to {ref} did not come back: {answer}")
+
+        send(there, -1)  # the forward opened, both servers warm
+        send(here, -1)
+        far = median_of(rounds, lambda n: send(there, n))
+        near = median_of(rounds, lambda n: send(here, n))
+        print(f"prompt round trip, agent on a host (forward): {far:6.2f} s   local agent: "
+              f"{near:6.2f} s   ratio {far / near:4.2f}x")
+    finally:
+        stop_model()
 
 
 if __name__ == "__main__":

@@ -264,9 +264,14 @@ _CODES = (
               "a password.", "Give ssh a key: `ssh-add`, or IdentityFile in ~/.ssh/config.",
               ("host", "detail")),
     ErrorCode("remote-failed", _F, "The host's own Synthetic (or git there) refused or "
-              "failed; `remote_code` is its error code.",
+              "failed; `remote_code` is its error code (with `consent-required`, `items` "
+              "lists what the host would run).",
               "The message quotes the host's error; fix it there, or `ssh HOST` to look.",
-              ("host", "remote_code")),
+              ("host", "remote_code", "items")),
+    ErrorCode("agent-not-on-loopback", _F, "The construct's OpenCode server is a named one "
+              "that is not on this machine's loopback, so another machine cannot forward it.",
+              "On that host, let Synthetic manage the server (no `opencode.url`, no "
+              "SYNTHETIC_OPENCODE_URL), or name one on 127.0.0.1.", ("construct", "url")),
     ErrorCode("remote-push-failed", _F, "Pushing the start point to the host's clone failed "
               "(`git push` over ssh).", "The message quotes git; check the clone's path and "
               "that `git push` to it works by hand.", ("host", "detail")),

@@ -114,10 +114,13 @@ def service_names(prefix: str, parsed_args: argparse.Namespace | None = None,
         from state_format.store import Store
         from synthetic_ls.ops.services import services_status
 
-        views = services_status(Store.open(), ref).services
+        store = Store.open()
+        # A remote construct's services are the host's: a completion asks no host.
+        construct = store.resolve_construct(ref)
+        names = [s["name"] for s in services_status(store, construct.id).to_dict()["services"]]
     except Exception:
         return []
-    return sorted({v.record.name for v in views if v.record.name.startswith(prefix)})
+    return sorted({n for n in names if n.startswith(prefix)})
 
 
 def host_names(prefix: str, **_kwargs: Any) -> list[str]:

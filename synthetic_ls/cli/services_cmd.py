@@ -43,6 +43,17 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("service", metavar="SERVICE", nargs="?", default=None, help="one service")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_status)
+    p = ssub.add_parser("open", help="forward a remote construct's services to this machine",
+                        description="For a construct on another machine (new --host): forward "
+                        "each port of its services (or of SERVICE) from that host's loopback "
+                        "to this machine's over ssh, and print the local URLs. A change: the "
+                        "forwards stay until the construct is removed (or `synthetic doctor "
+                        "--fix` finds them orphaned).")
+    p.add_argument("ref", metavar="REF", help="construct id, unique id prefix, or exact name")
+    p.add_argument("service", metavar="SERVICE", nargs="?", default=None,
+                   help="one service (default: all of them)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_open)
     p = ssub.add_parser("logs", help="print a service's log", description="Print the end of a "
                         "service's log; -f follows it until Ctrl-C.")
     p.add_argument("ref", metavar="REF", help="construct id, unique id prefix, or exact name")
@@ -133,8 +144,27 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     result = services_status(_store(), args.ref)
     _print(result, args.json, args.service)
-    bad = [s for s in result.services if s.state in ("failed", "needs_resume")]
+    states = [s["state"] for s in result.to_dict()["services"]
+              if args.service is None or s["name"] == args.service]
+    bad = [s for s in states if s in ("failed", "needs_resume")]
     return int(ExitCode.FAILED) if bad else int(ExitCode.OK)
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    """``synthetic services open``: forward a remote construct's service ports here."""
+    from synthetic_ls.ops.remote_reach import open_services
+
+    result = open_services(_store(), args.ref, args.service)
+    d = result.to_dict()
+    if args.json:
+        sys.stdout.write(json.dumps(d, ensure_ascii=False, indent=2) + "\n")
+        return int(ExitCode.OK)
+    if not d["forwards"]:
+        sys.stdout.write("No service port to forward.\n")
+    for f in d["forwards"]:
+        sys.stdout.write(f"{f['service']}: {f['url']} (port {f['remote_port']} on host "
+                         f"{d['host']}, {f['env']})\n")
+    return int(ExitCode.OK)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

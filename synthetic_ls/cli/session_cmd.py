@@ -70,6 +70,19 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     _json_flag(p)
     p.set_defaults(func=cmd_permissions, action="list")
 
+    # Plumbing: the other machine's `synthetic` runs it over ssh (a construct made with
+    # `new --host`), so it is not listed; its JSON holds the server's password.
+    p = ssub.add_parser("connect", description="Plumbing: print, as JSON, how to reach the "
+                        "construct's agent on this machine's loopback (the OpenCode server's "
+                        "port and password, the session, its directory). Another machine's "
+                        "`synthetic` runs it over ssh for a construct made with --host.")
+    p.add_argument("ref", metavar="REF", help=_REF_HELP)
+    p.add_argument("--read", action="store_true",
+                   help="never start the server (a read): a stopped one is an error")
+    add_trust_flag(p)
+    _json_flag(p)
+    p.set_defaults(func=cmd_connect)
+
     for action, help_text in (("approve", "allow what the agent asked for"),
                               ("deny", "refuse what the agent asked for")):
         p = ssub.add_parser(action, help=help_text)
@@ -114,6 +127,15 @@ def cmd_open(args: argparse.Namespace) -> int:
         _print_json(result.to_dict())
     else:
         sys.stdout.write(result.command + "\n")
+    return int(ExitCode.OK)
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    """``synthetic session connect`` (plumbing): JSON only, whatever ``--json`` says."""
+    from synthetic_ls.ops.session import connect_session
+
+    result = connect_session(_store(), args.ref, start=not args.read, consent=consent_of(args))
+    _print_json(result.to_dict())
     return int(ExitCode.OK)
 
 

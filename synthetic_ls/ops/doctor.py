@@ -170,6 +170,25 @@ def _remote_findings(store: StateStore) -> list[Finding]:
     return out
 
 
+def _forward_findings(store: StateStore) -> list[Finding]:
+    """Forwards to a host that nothing needs any more (fix: close each)."""
+    from synthetic_ls.ops.remote_reach import orphan_forwards
+    from synthetic_ls.remote.forward import close_forward
+
+    out: list[Finding] = []
+    for found, why in orphan_forwards(store):
+        def fix(host: str = found.host, port: int = found.remote_port) -> list[str]:
+            closed = close_forward(store.local_dir, host, port)
+            return [f"closed the forward to port {port} of host {host}" if closed
+                    else f"the forward to port {port} of host {host} was gone already"]
+
+        out.append(Finding(
+            "orphan-forward", Subject("process", f"{found.host}:{found.remote_port}"),
+            f"the forward {found.url} to port {found.remote_port} of host {found.host} is "
+            f"not needed: {why}", advice="its fix ends it and removes its record", fix=fix))
+    return out
+
+
 def _remove_temp(store: StateStore, path: Path) -> Callable[[], list[str]]:
     def fix() -> list[str]:
         gone = store.remove_stale_temp_files(TEMP_FILE_AGE, only=[path])
@@ -211,6 +230,7 @@ def collect_findings(store: StateStore) -> list[Finding]:
     constructs = listing.records
     findings.extend(_operation_findings(ctx, constructs))
     findings.extend(_remote_findings(store))
+    findings.extend(_forward_findings(store))
     findings.extend(_temp_file_findings(store))
     survey = Survey(ctx, constructs, _worktrees(ctx))
     for resource in RESOURCES:

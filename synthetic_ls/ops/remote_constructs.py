@@ -305,7 +305,15 @@ def recover_remote(store: StateStore, record: RemoteConstruct) -> list[str]:
     with contextlib.suppress(RecordNotFoundError):
         store.delete(RemoteConstruct, record.id)
     notes.append(f"removed the record {record.id}")
-    return notes
+    return notes + release_forwards(store, record)
+
+
+def release_forwards(store: StateStore, record: RemoteConstruct) -> list[str]:
+    """Close the forwards a removed remote construct leaves unneeded (see
+    :func:`synthetic_ls.ops.remote_reach.release_forwards`)."""
+    from synthetic_ls.ops.remote_reach import release_forwards as release
+
+    return release(store, record)
 
 
 def interrupted(record: RemoteConstruct) -> bool:
@@ -346,6 +354,7 @@ def remove_remote_construct(store: StateStore, ref: str, *, force: bool = False,
         raise
     delete_ref(record.host, url, record.incoming_ref or INCOMING_PREFIX + record.id)
     store.delete(RemoteConstruct, record.id)
+    release_forwards(store, record)
     return RemoteRemoved(record, answer)
 
 

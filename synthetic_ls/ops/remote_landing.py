@@ -61,6 +61,7 @@ from synthetic_ls.ops.remote_constructs import (
     mark_completed,
     recover_remote,
     recover_remote_land,
+    release_forwards,
     remove_remote_construct,
 )
 from synthetic_ls.ops.review import Span
@@ -222,6 +223,7 @@ def discard_remote(store: StateStore, ref: str, *, trust: bool = False) -> Remot
         raise
     delete_ref(record.host, url, record.incoming_ref or INCOMING_PREFIX + record.id)
     store.delete(RemoteConstruct, record.id)
+    release_forwards(store, record)
     data["removed"] = record.id
     return RemotePassed(data)
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from typing_extensions import TypedDict
 
+from state_format.errors import RecordNotFoundError
 from state_format.protocol import StateStore
 from state_format.records import Construct, Service
 from synthetic_ls.consent.gate import NOBODY, Consent
@@ -148,10 +149,40 @@ def views_of(store: StateStore, construct_id: str) -> list[ServiceView]:
     ]
 
 
-def services_status(store: StateStore, ref: str | None = None) -> ServicesResult:
-    """The services of ``ref`` (or of every construct), with their state; starts nothing."""
+@dataclass(frozen=True)
+class RemoteServicesResult:
+    """The services of a construct on another machine, as its host's ``services status``
+    says (its URLs are the host's loopback; ``services open`` forwards them here)."""
+
+    data: dict[str, Any]
+
+    @property
+    def states(self) -> list[str]:
+        """Each service's state."""
+        return [str(s.get("state")) for s in self.data.get("services", [])]
+
+    def to_dict(self) -> ServicesJson:
+        """The host's JSON, with this side's ``construct_id``."""
+        return self.data  # type: ignore[return-value]
+
+
+def services_status(
+    store: StateStore, ref: str | None = None
+) -> ServicesResult | RemoteServicesResult:
+    """The services of ``ref`` (or of every construct), with their state; starts nothing.
+
+    A construct on another machine is its host's answer (asked over ssh)."""
     if ref is not None:
-        construct = store.resolve_construct(ref)
+        try:
+            construct = store.resolve_construct(ref)
+        except RecordNotFoundError:
+            from synthetic_ls.ops.remote_constructs import find_remote
+            from synthetic_ls.ops.remote_reach import remote_services_status
+
+            far = find_remote(store, ref)
+            if far is None:
+                raise
+            return RemoteServicesResult(remote_services_status(store, far))
         return ServicesResult(views_of(store, construct.id), construct_id=construct.id)
     out: list[ServiceView] = []
     for construct_id in sorted({s.construct_id for s in store.list(Service).records}):

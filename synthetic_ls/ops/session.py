@@ -24,6 +24,7 @@ from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
 
+from state_format.errors import RecordNotFoundError
 from state_format.protocol import StateStore
 from state_format.records import Construct
 from synthetic_ls.consent.gate import NOBODY, Consent
@@ -75,25 +76,46 @@ class ServerStoppedError(SyntheticError):
 
 @dataclass(frozen=True)
 class SessionTarget:
-    """A construct's session and how to reach it."""
+    """A construct's session and how to reach it.
 
-    construct: Construct
+    For a construct on another machine (``remote``), ``construct_id`` is the
+    local record's id, ``server`` is reached through a forward over ssh and
+    ``construct`` is None (the record is the host's).
+    """
+
+    construct_id: str
+    session_id: str
+    #: The worktree the session is rooted in (on the host, for a remote construct).
+    directory: str
     server: ServerInfo
     spec: AgentSpec
-
-    @property
-    def session_id(self) -> str:
-        """The session's id."""
-        return self.construct.opencode_session_id or ""
-
-    @property
-    def directory(self) -> str:
-        """The worktree the session is rooted in."""
-        return self.construct.workspace_path or ""
+    construct: Construct | None = None
+    #: Ends what ``client`` needs beyond the server (a read's own forward), once closed.
+    release: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    #: The host, for a remote construct.
+    host: str | None = None
 
     def client(self, **kwargs: Any) -> OpenCodeClient:
         """A client of the server (close it when done)."""
-        return self.server.client(**kwargs)
+        if self.release is None:
+            return self.server.client(**kwargs)
+        return _ReleasingClient(self.server.url, password=self.server.password,
+                                release=self.release, **kwargs)
+
+
+class _ReleasingClient(OpenCodeClient):
+    """A client that ends a read's own forward when it is closed."""
+
+    def __init__(self, base_url: str, *, release: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(base_url, **kwargs)
+        self._release = release
+
+    def close(self) -> None:
+        """Close the connection, then end the forward."""
+        try:
+            super().close()
+        finally:
+            self._release()
 
 
 # -- the JSON forms (python -m synthetic_ls.schemas makes their schemas) -------------
@@ -218,7 +240,18 @@ def session_target(
     (plugins, MCP servers) was allowed: an agent may have changed them, and a
     read never runs code (``consent-required``, with nothing run).
     """
-    construct = store.resolve_construct(ref)
+    try:
+        construct = store.resolve_construct(ref)
+    except RecordNotFoundError:
+        # A construct on another machine: its host says how to reach the agent,
+        # and a forward over ssh reaches it (synthetic_ls.ops.remote_reach).
+        from synthetic_ls.ops.remote_constructs import find_remote
+        from synthetic_ls.ops.remote_reach import remote_target
+
+        far = find_remote(store, ref)
+        if far is None:
+            raise
+        return remote_target(store, far, start=start, consent=consent)
     if not construct.opencode_session_id or not construct.workspace_path:
         raise NoSessionError(
             f"construct {construct.id} has no agent session (create constructs with --agent, "
@@ -243,7 +276,8 @@ def session_target(
                 fields={"construct": construct.id},
             )
         server = found
-    return SessionTarget(construct, server, agent_spec(ctx.config, template))
+    return SessionTarget(construct.id, construct.opencode_session_id, construct.workspace_path,
+                         server, agent_spec(ctx.config, template), construct)
 
 
 def _isolated_server(ctx: Context, construct: Construct, start: bool) -> ServerInfo:
@@ -284,7 +318,7 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def _head(target: SessionTarget) -> dict[str, Any]:
-    return {"construct": target.construct.id, "session_id": target.session_id}
+    return {"construct": target.construct_id, "session_id": target.session_id}
 
 
 # -- open --------------------------------------------------------------------------
@@ -344,7 +378,15 @@ def open_session(store: StateStore, ref: str, *, consent: Consent = NOBODY) -> O
             "--session", target.session_id]
     env: dict[str, str] = {}
     command = shlex.join(argv)
-    if target.server.password:
+    if target.construct is None:
+        # A remote construct's: its server is reached through a forward whose
+        # password is kept in memory only (never in a file here), so the line
+        # to run is `synthetic session open REF --run`, which asks the host again.
+        if target.server.password:
+            env["OPENCODE_SERVER_PASSWORD"] = target.server.password
+        command = shlex.join(["synthetic", "-C", str(store.repo.worktree), "session", "open",
+                              target.construct_id, "--run"])
+    elif target.server.password:
         env["OPENCODE_SERVER_PASSWORD"] = target.server.password
         source = (
             shlex.quote(str(password_path(_server_state(store, target.construct))))
@@ -356,9 +398,9 @@ def open_session(store: StateStore, ref: str, *, consent: Consent = NOBODY) -> O
     # -I: the editors start this in the worktree, whose files must not shadow
     # a standard module (a top-level argparse.py would run with `-m` alone).
     terminal = [sys.executable, "-I", "-m", "synthetic_ls.cli", "-C", str(store.repo.worktree),
-                "session", "open", target.construct.id, "--run"]
+                "session", "open", target.construct_id, "--run"]
     return OpenResult(
-        target.construct.id, target.session_id, target.server.url, target.directory,
+        target.construct_id, target.session_id, target.server.url, target.directory,
         argv, env, command, terminal,
     )
 
@@ -366,7 +408,9 @@ def open_session(store: StateStore, ref: str, *, consent: Consent = NOBODY) -> O
 def run_attached(result: OpenResult) -> int:
     """Run the terminal UI in this terminal until it exits; its exit status."""
     env = {**os.environ, **result.env}
-    return subprocess.call(result.argv, env=env, cwd=result.directory or None)
+    # A remote construct's directory is on its host: the UI then runs from here.
+    cwd = result.directory if result.directory and os.path.isdir(result.directory) else None
+    return subprocess.call(result.argv, env=env, cwd=cwd)
 
 
 # -- send ------------------------------------------------------------------------------
@@ -428,7 +472,7 @@ def send_prompt(
         if not wait:
             send()
             _persist(store, target.session_id, agent_status.BUSY)
-            return SendResult(target.construct.id, target.session_id, False, agent_status.BUSY)
+            return SendResult(target.construct_id, target.session_id, False, agent_status.BUSY)
         end = follow(
             client, target, on_line or (lambda _line: None), stop_on_input=True,
             on_connected=send, timeout=timeout, cancelled=cancelled,
@@ -454,7 +498,7 @@ def _turn_result(
     if error is None and end.state == agent_status.ERROR and last is not None and last.error:
         error = error_text(last.error)
     return SendResult(
-        target.construct.id, target.session_id, True, end.state,
+        target.construct_id, target.session_id, True, end.state,
         reply=reply, error=error, permissions=perms,
     )
 
@@ -629,7 +673,7 @@ def follow(
         if now != agent_status.BUSY:
             return ended() if now == agent_status.IDLE else TurnEnd(now)
         raise OpenCodeError(
-            f"the agent of {target.construct.id} was still working after "
+            f"the agent of {target.construct_id} was still working after "
             f"{timeout:g} s; `synthetic session watch` follows it further",
             code=TIMEOUT, session_id=target.session_id,
         )
@@ -740,7 +784,7 @@ def watch_session(
             timeout=timeout, cancelled=cancelled,
         )
     _persist(store, target.session_id, end.state)
-    return WatchResult(target.construct.id, target.session_id, end.state)
+    return WatchResult(target.construct_id, target.session_id, end.state)
 
 
 @dataclass(frozen=True)
@@ -765,7 +809,7 @@ def abort_session(store: StateStore, ref: str) -> AbortResult:
         client.get_session(target.session_id)  # a gone session is an error, not a no-op
         aborted = client.abort(target.session_id, directory=target.directory)
     _persist(store, target.session_id, agent_status.IDLE)
-    return AbortResult(target.construct.id, target.session_id, aborted)
+    return AbortResult(target.construct_id, target.session_id, aborted)
 
 
 @dataclass(frozen=True)
@@ -811,7 +855,7 @@ def session_log(store: StateStore, ref: str) -> LogResult:
         session = client.get_session(target.session_id)
         messages = client.messages(target.session_id, directory=target.directory)
     return LogResult(
-        target.construct.id, target.session_id, session.title, [_entry(m) for m in messages]
+        target.construct_id, target.session_id, session.title, [_entry(m) for m in messages]
     )
 
 
@@ -839,7 +883,7 @@ def list_permissions(store: StateStore, ref: str) -> PermissionsResult:
     target = session_target(store, ref, start=False)
     with target.client() as client:
         pending = [_permission_dict(p) for p in _pending(client, target)]
-    return PermissionsResult(target.construct.id, target.session_id, pending)
+    return PermissionsResult(target.construct_id, target.session_id, pending)
 
 
 @dataclass(frozen=True)
@@ -877,13 +921,13 @@ def reply_permission(
         if permission_id is None:
             if not pending:
                 raise NoPermissionError(
-                    f"the agent of {target.construct.id} waits for no permission",
+                    f"the agent of {target.construct_id} waits for no permission",
                     fields=_head(target),
                 )
             if len(pending) > 1:
                 ids = ", ".join(p.id for p in pending)
                 raise InvalidInputError(
-                    f"the agent of {target.construct.id} waits for {len(pending)} permissions "
+                    f"the agent of {target.construct_id} waits for {len(pending)} permissions "
                     f"({ids}); name one", fields={**_head(target), "pending": ids},
                 )
             chosen = pending[0]
@@ -891,14 +935,14 @@ def reply_permission(
             match = [p for p in pending if p.id == permission_id]
             if not match:
                 raise NoPermissionError(
-                    f"no pending permission {permission_id!r} for {target.construct.id}",
+                    f"no pending permission {permission_id!r} for {target.construct_id}",
                     fields={**_head(target), "permission_id": permission_id},
                 )
             chosen = match[0]
         reply = ("always" if always else "once") if approve else "reject"
         client.reply_permission(chosen.id, reply, message=message, directory=target.directory)
     _persist(store, target.session_id, agent_status.BUSY)
-    return ReplyResult(target.construct.id, target.session_id, chosen.id, reply)
+    return ReplyResult(target.construct_id, target.session_id, chosen.id, reply)
 
 
 def approve_permission(
@@ -920,3 +964,71 @@ def deny_permission(
 ) -> ReplyResult:
     """Deny a pending request; without an id, the only one."""
     return reply_permission(store, ref, permission_id, approve=False, message=message)
+
+
+# -- connect (plumbing: another machine reaches this one's agent over ssh) ----------------
+
+
+class SessionConnectJson(TypedDict):
+    """``synthetic session connect --json``, plumbing that another machine runs over ssh:
+    how to reach the construct's agent on this machine's loopback (``port``), with the
+    server's ``password`` (printed only to that ssh channel, never stored there), the
+    session and its directory, and the model the construct's template gives its agent."""
+
+    construct: str
+    session_id: str
+    directory: str
+    port: int
+    password: str | None
+    provider_id: str | None
+    model_id: str | None
+    agent_id: str | None
+
+
+#: The names a loopback server's URL may have: a forward reaches 127.0.0.1 only.
+_LOOPBACK = frozenset({"127.0.0.1", "localhost"})
+
+
+@dataclass(frozen=True)
+class ConnectResult:
+    """How to reach a construct's agent on this machine's loopback (for another machine)."""
+
+    target: SessionTarget
+    port: int
+
+    def to_dict(self) -> SessionConnectJson:
+        """The fields, password included (the plumbing's reason to be)."""
+        spec = self.target.spec
+        return {
+            "construct": self.target.construct_id, "session_id": self.target.session_id,
+            "directory": self.target.directory, "port": self.port,
+            "password": self.target.server.password, "provider_id": spec.provider_id,
+            "model_id": spec.model_id, "agent_id": spec.agent_id,
+        }
+
+
+def connect_session(
+    store: StateStore, ref: str, *, start: bool = True, consent: Consent = NOBODY
+) -> ConnectResult:
+    """How another machine reaches construct ``ref``'s agent: the server's loopback port.
+
+    ``start`` starts the server when it is not running (as ``session send``
+    does); without it a stopped server is ``opencode-stopped``. A server not
+    on this machine's loopback (a named one elsewhere) cannot be forwarded:
+    ``agent-not-on-loopback``.
+    """
+    from urllib.parse import urlsplit
+
+    target = session_target(store, ref, start=start, consent=consent)
+    if target.construct is None:
+        raise InvalidInputError(
+            f"{target.construct_id} is a construct on host {target.host}: ask that host",
+            fields={"construct": target.construct_id})
+    parts = urlsplit(target.server.url)
+    if parts.hostname not in _LOOPBACK or parts.port is None:
+        raise SyntheticError(
+            f"the OpenCode server of {target.construct_id} is at {target.server.url}, not on "
+            "this machine's loopback, so it cannot be forwarded",
+            code="agent-not-on-loopback",
+            fields={"construct": target.construct_id, "url": target.server.url})
+    return ConnectResult(target, parts.port)

@@ -22,7 +22,9 @@ import contextlib
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +56,9 @@ class Forward:
     remote_port: int
     local_port: int
     owner: Owner
+    #: The local id of the remote construct whose service it reaches; None for the
+    #: host's OpenCode server, which every construct of that host shares.
+    construct: str | None = None
 
     @property
     def url(self) -> str:
@@ -75,9 +80,11 @@ def read_forward(state_dir: Path, host: str, remote_port: int) -> Forward | None
         if not isinstance(url, str) or not isinstance(address, str):
             return None
         local_port = int(url.rsplit(":", 1)[1])
+        construct = data.get("construct")
     except (FileNotFoundError, StateError, ValueError, IndexError):
         return None
-    return Forward(host, address, remote_port, local_port, owner)
+    return Forward(host, address, remote_port, local_port, owner,
+                   construct if isinstance(construct, str) else None)
 
 
 def _answers(port: int) -> bool:
@@ -103,12 +110,20 @@ def forward_argv(url: HostUrl, local_port: int, remote_port: int) -> list[str]:
     return [*argv, "--", url.destination]
 
 
+def usable(forward: Forward | None, address: str) -> bool:
+    """Whether a recorded forward goes to ``address`` and answers now (a read)."""
+    return (forward is not None and forward.address == address
+            and forward.owner.liveness() is Liveness.ALIVE and _answers(forward.local_port))
+
+
 def open_forward(state_dir: Path, host: str, address: str, remote_port: int, *,
-                 within: float = OPEN_TIMEOUT) -> Forward:
+                 within: float = OPEN_TIMEOUT, construct: str | None = None) -> Forward:
     """The forward to ``remote_port`` on ``host``: the recorded one when it answers, else new.
 
-    Raises the coded ssh errors (``host-unreachable``, ``host-key-changed`` ...)
-    when ssh cannot make it; nothing is left running or recorded then.
+    ``construct`` (a remote construct's local id) marks a forward to one of
+    its services, closed with it. Raises the coded ssh errors
+    (``host-unreachable``, ``host-key-changed`` ...) when ssh cannot make it;
+    nothing is left running or recorded then.
     """
     if shutil.which("ssh") is None:
         raise SyntheticError("no ssh command was found; install OpenSSH's client",
@@ -119,15 +134,14 @@ def open_forward(state_dir: Path, host: str, address: str, remote_port: int, *,
     with lock:
         found = read_forward(state_dir, host, remote_port)
         if found is not None:
-            if (found.address == address and found.owner.liveness() is Liveness.ALIVE
-                    and _answers(found.local_port)):
+            if usable(found, address) and found.construct == construct:
                 return found
             _end(state_dir, found)
-        return _start(state_dir, host, url, address, remote_port, within)
+        return _start(state_dir, host, url, address, remote_port, within, construct)
 
 
 def _start(state_dir: Path, host: str, url: HostUrl, address: str, remote_port: int,
-           within: float) -> Forward:
+           within: float, construct: str | None) -> Forward:
     local_port = _free_port()
     # ssh's messages go to a file: a pipe nobody reads would block it, a closed one end it.
     log = _record_path(state_dir, host, remote_port).with_suffix(".log")
@@ -135,25 +149,70 @@ def _start(state_dir: Path, host: str, url: HostUrl, address: str, remote_port: 
         proc = subprocess.Popen(forward_argv(url, local_port, remote_port),
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=err, start_new_session=True)
-    forward = Forward(host, address, remote_port, local_port, Owner.of(proc.pid))
+    forward = Forward(host, address, remote_port, local_port, Owner.of(proc.pid), construct)
     try:
-        text = render_new({"url": forward.url, "host": host, "address": address,
-                           "remote_port": remote_port, "owner": forward.owner.to_toml()},
-                          _HEADER)
+        fields = {"url": forward.url, "host": host, "address": address,
+                  "remote_port": remote_port, "owner": forward.owner.to_toml()}
+        if construct is not None:
+            fields["construct"] = construct
+        text = render_new(fields, _HEADER)
         atomic_write(_record_path(state_dir, host, remote_port), text.encode("utf-8"))
-        deadline = time.monotonic() + within
-        while not _answers(local_port):
-            if proc.poll() is not None:
-                raise ssh_error(host, url, log.read_text(errors="replace"))
-            if time.monotonic() >= deadline:
-                raise SyntheticError(
-                    f"the forward to port {remote_port} of host {host} did not answer within "
-                    f"{within:g} s", code="host-unreachable", fields={"host": host})
-            time.sleep(0.05)
+        _wait_answering(proc, host, url, remote_port, local_port, within,
+                        lambda: log.read_text(errors="replace"))
     except BaseException:
         _end(state_dir, forward)
         raise
     return forward
+
+
+def _wait_answering(proc: subprocess.Popen[bytes], host: str, url: HostUrl, remote_port: int,
+                    local_port: int, within: float, messages: Callable[[], str]) -> None:
+    """Return once the forward's local port answers; ssh's coded error when it ended."""
+    deadline = time.monotonic() + within
+    while not _answers(local_port):
+        if proc.poll() is not None:
+            raise ssh_error(host, url, messages())
+        if time.monotonic() >= deadline:
+            raise SyntheticError(
+                f"the forward to port {remote_port} of host {host} did not answer within "
+                f"{within:g} s", code="host-unreachable", fields={"host": host})
+        time.sleep(0.05)
+
+
+def transient_forward(host: str, address: str, remote_port: int, *,
+                      within: float = OPEN_TIMEOUT) -> tuple[Forward, Callable[[], None]]:
+    """A forward of a read's own, recorded nowhere, and the function that ends it.
+
+    A read leaves no state behind and no process running: it uses a
+    recorded forward when one answers, else this one, ended when it is done.
+    """
+    if shutil.which("ssh") is None:
+        raise SyntheticError("no ssh command was found; install OpenSSH's client",
+                             code="ssh-not-installed")
+    url = parse_url(address)
+    local_port = _free_port()
+    err = tempfile.TemporaryFile()  # noqa: SIM115 (closed by end(), after ssh)
+    proc = subprocess.Popen(forward_argv(url, local_port, remote_port),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=err, start_new_session=True)
+
+    def end() -> None:
+        if proc.poll() is None:
+            end_group(proc.pid, grace=1.0)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+        err.close()
+
+    def messages() -> str:
+        err.seek(0)
+        return err.read().decode("utf-8", "replace")
+
+    try:
+        _wait_answering(proc, host, url, remote_port, local_port, within, messages)
+    except BaseException:
+        end()
+        raise
+    return Forward(host, address, remote_port, local_port, Owner.of(proc.pid)), end
 
 
 def _end(state_dir: Path, forward: Forward) -> None:
@@ -171,7 +230,12 @@ def close_forward(state_dir: Path, host: str, remote_port: int) -> bool:
     found = read_forward(state_dir, host, remote_port)
     if found is None:
         return False
-    _end(state_dir, found)
+    ensure_dir(state_dir / FOLDER)
+    with StateLock(state_dir / FOLDER / f".{host}-{remote_port}.lock", timeout=OPEN_TIMEOUT + 10):
+        found = read_forward(state_dir, host, remote_port)
+        if found is None:
+            return False
+        _end(state_dir, found)
     return True
 
 

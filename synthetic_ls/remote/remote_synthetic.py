@@ -65,23 +65,29 @@ def synthetic_line(path: str, *args: str, tied: bool = False,
 
 def _remote_error(host: str, args: tuple[str, ...], done: Completed) -> SyntheticError:
     """The host's Synthetic failed: its own JSON error when it printed one."""
-    what = f"`synthetic {args[0]}`" if args else "synthetic"
+    what = f"`synthetic {' '.join(a for a in args[:2] if not a.startswith('-'))}`" \
+        if args else "synthetic"
     for line in reversed(done.stderr.strip().splitlines()):
         try:
             payload = json.loads(line)["error"]
             message, code = str(payload["message"]), str(payload["code"])
         except (ValueError, KeyError, TypeError):
             continue
+        fields: dict[str, Any] = {"host": host, "remote_code": code}
+        if code == "consent-required" and isinstance(payload.get("items"), list):
+            # What the host would run: asked about here before the host is told --trust.
+            fields["items"] = payload["items"]
         return SyntheticError(f"on host {host}, {what} failed: {message}", code="remote-failed",
-                              fields={"host": host, "remote_code": code})
+                              fields=fields)
     detail = one_line(done.stderr.strip() or done.stdout.strip() or
                       f"exit status {done.returncode}", 400)
     return SyntheticError(f"on host {host}, {what} failed: {detail}", code="remote-failed",
                           fields={"host": host, "remote_code": "unknown"})
 
 
-def _parse(host: str, args: tuple[str, ...], done: Completed) -> dict[str, Any]:
-    if not done.ok:
+def _parse(host: str, args: tuple[str, ...], done: Completed,
+           statuses: tuple[int, ...] = (0,)) -> dict[str, Any]:
+    if done.returncode not in statuses:
         raise _remote_error(host, args, done)
     try:
         data = json.loads(done.stdout)
@@ -94,19 +100,24 @@ def _parse(host: str, args: tuple[str, ...], done: Completed) -> dict[str, Any]:
     return data
 
 
-def _with_json(args: tuple[str, ...]) -> tuple[str, ...]:
-    """``--json`` right after the command word: the rest may end with ``-- NAME``."""
-    return (args[0], "--json", *args[1:])
+def _with_json(args: tuple[str, ...], words: int = 1) -> tuple[str, ...]:
+    """``--json`` right after the command's ``words`` (``ls``; ``session connect``): the rest
+    may end with ``-- NAME``."""
+    return (*args[:words], "--json", *args[words:])
 
 
-def run_json(host: str, url: HostUrl, *args: str,
-             timeout: float = CALL_TIMEOUT) -> dict[str, Any]:
+def run_json(host: str, url: HostUrl, *args: str, timeout: float = CALL_TIMEOUT,
+             words: int = 1, statuses: tuple[int, ...] = (0,)) -> dict[str, Any]:
     """Run the host's ``synthetic -C PATH COMMAND --json args...`` (a read); its JSON answer.
 
+    ``words``: how many of ``args`` name the command (2 for ``session connect``);
+    ``statuses``: the exit statuses that still answer JSON (``services status``
+    exits 1 when a service needs attention).
     Give a name or id after ``--`` in ``args``: the host's argument parser then
     never reads it as an option, whatever it holds."""
-    done = run_remote(host, url, synthetic_line(url.path, *_with_json(args)), timeout=timeout)
-    return _parse(host, args, done)
+    done = run_remote(host, url, synthetic_line(url.path, *_with_json(args, words)),
+                      timeout=timeout)
+    return _parse(host, args, done, statuses)
 
 
 def run_text(host: str, url: HostUrl, *args: str, timeout: float = CALL_TIMEOUT) -> str:

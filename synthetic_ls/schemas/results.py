@@ -42,12 +42,14 @@ from synthetic_ls.ops.ports import PortsJson
 from synthetic_ls.ops.prompts import PromptBuildJson, PromptPreviewJson
 from synthetic_ls.ops.remote_constructs import RemoteCreatedJson, RemoteRemovedJson
 from synthetic_ls.ops.remote_landing import RemoteLandResultJson
+from synthetic_ls.ops.remote_reach import ServicesOpenJson
 from synthetic_ls.ops.removal_preview import RemovalPreviewJson
 from synthetic_ls.ops.resolve import ResolveResultJson
 from synthetic_ls.ops.review import DiffJson
 from synthetic_ls.ops.services import ServiceLogsJson, ServicesJson
 from synthetic_ls.ops.session import (
     SessionAbortJson,
+    SessionConnectJson,
     SessionLogJson,
     SessionOpenJson,
     SessionPermissionsJson,
@@ -141,6 +143,10 @@ RESULTS: tuple[Result, ...] = (
     # answer the host's JSON in the local forms).
     Result("remote-removed", RemoteRemovedJson, ("synthetic.construct.delete",)),
     Result("remote-land-result", RemoteLandResultJson, ("synthetic.construct.land",)),
+    # `services open` of a construct on another machine (the CLI only, so far), and the
+    # plumbing another machine's Synthetic runs over ssh to reach an agent here.
+    Result("services-open", ServicesOpenJson, ()),
+    Result("session-connect", SessionConnectJson, ()),
 )
 
 

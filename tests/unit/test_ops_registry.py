@@ -32,6 +32,7 @@ REMOTE = "tests/remote/test_remote_constructs.py"
 REMOTE_LANDING = "tests/remote/test_remote_landing.py"
 FACES = "tests/remote/test_remote_faces.py::test_every_operation_takes_a_remote_construct"
 RESOLVE = "tests/integration/test_resolve_queue.py"
+REACH = "tests/remote/test_remote_reach.py"
 PROMPTS = "test_prompts_build_replaces_the_bundle_and_preview_writes_nothing"
 
 #: Operation -> "file::test" that calls it directly.
@@ -109,6 +110,8 @@ OPS_TESTS: dict[str, str] = {
     "land_plan_any": FACES,
     "land_any": FACES,
     "discard_any": FACES,
+    "connect_session": f"{REACH}::test_the_operations_called_directly_and_a_host_down",
+    "open_services": f"{REACH}::test_the_operations_called_directly_and_a_host_down",
     "check_config": f"{CONTRACT}::test_config_check_and_starter",
     "write_starter": f"{CONTRACT}::test_config_check_and_starter",
     "list_templates": f"{CONSTRUCTS}::test_list_templates_reads_the_config",
@@ -142,6 +145,11 @@ HELPERS: dict[str, str] = {
     "remote_constructs.recover_remote_land": "recover_remote's settling of a landing",
     "anywhere.remote_of": "which kind of construct a reference names, for the *_any ops",
     "session.session_target": "resolves a construct's session and server for the session ops",
+    "remote_reach.remote_target": "session_target of a construct on another machine",
+    "remote_reach.remote_services_status": "services_status of a construct on another machine",
+    "remote_reach.release_forwards": "what rm, discard and recovery of a remote construct close",
+    "remote_reach.orphan_forwards": "the read half of doctor's orphan-forward finding",
+    "remote_constructs.release_forwards": "remote_reach.release_forwards for rm and recovery",
 }
 
 

@@ -1163,6 +1163,50 @@ export interface RemoteCreated {
   };
 }
 /**
+ * A port of a service on the host, reached here: ``url`` is this machine's.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "ServiceForward".
+ */
+export interface ServiceForward {
+  service: string;
+  name: string | null;
+  env: string;
+  remote_port: number;
+  url: string;
+}
+/**
+ * ``synthetic.services.open``: each port of the services, forwarded to this machine's
+ * loopback (``forwards``; ``url`` opens the service here).
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "ServicesOpen".
+ */
+export interface ServicesOpen {
+  construct_id: string;
+  host: string;
+  forwards: ServiceForward[];
+}
+/**
+ * ``synthetic session connect --json``, plumbing that another machine runs over ssh:
+ * how to reach the construct's agent on this machine's loopback (``port``), with the
+ * server's ``password`` (printed only to that ssh channel, never stored there), the
+ * session and its directory, and the model the construct's template gives its agent.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "SessionConnect".
+ */
+export interface SessionConnect {
+  construct: string;
+  session_id: string;
+  directory: string;
+  port: number;
+  password: string | null;
+  provider_id: string | null;
+  model_id: string | null;
+  agent_id: string | null;
+}
+/**
  * ``synthetic version --json``: the program's version and its state format version.
  *
  * This interface was referenced by `CommandResults`'s JSON-Schema
