@@ -51,9 +51,12 @@ def _created(record: RemoteConstruct) -> str:
     return record.remote_id
 
 
-def _ask_connect(record: RemoteConstruct, *, start: bool, trust: bool) -> dict[str, Any]:
-    args = ["session", "connect", *([] if start else ["--read"]),
-            *(["--trust"] if trust else []), "--", _created(record)]
+def _ask_connect(record: RemoteConstruct, *, start: bool,
+                 allowed: list[RunItem] | None = None) -> dict[str, Any]:
+    pinned = ([] if allowed is None else
+              ["--trust-items=" + ",".join(sorted({i.digest for i in allowed}))])
+    args = ["session", "connect", *([] if start else ["--read"]), *pinned, "--",
+            _created(record)]
     return run_json(record.host, parse_url(record.url), *args, timeout=CONNECT_TIMEOUT,
                     words=2)
 
@@ -63,11 +66,11 @@ def _connection(store: StateStore, record: RemoteConstruct, *, start: bool,
     """The host's answer to ``session connect``, consent asked here first when it needs it.
 
     What OpenCode would load from the host's worktree is asked about on this
-    side (the person is here); only then is the host told ``--trust``, as
-    ``new --host`` does. A read never consents: it fails as the host says.
+    side (the person is here); only then is the host allowed exactly those
+    items (``--trust-items``, by digest), as ``new --host`` does. A read never consents: it fails as the host says.
     """
     try:
-        return _ask_connect(record, start=start, trust=False)
+        return _ask_connect(record, start=start)
     except SyntheticError as exc:
         if (not start or exc.code != "remote-failed"
                 or exc.fields.get("remote_code") != "consent-required"):
@@ -78,7 +81,7 @@ def _connection(store: StateStore, record: RemoteConstruct, *, start: bool,
             raise
     Context(store, consent=consent).require_consent(
         items, doing=f"reaching the agent of {record.id} on host {record.host}")
-    return _ask_connect(record, start=start, trust=True)
+    return _ask_connect(record, start=start, allowed=items)
 
 
 def _text(data: dict[str, Any], key: str) -> str | None:
