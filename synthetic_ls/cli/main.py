@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "synthetic_ls.cli.review_cmd",
     "synthetic_ls.cli.trust_cmd",
     "synthetic_ls.cli.host_cmd",
+    "synthetic_ls.cli.group_cmd",
     "synthetic_ls.cli.version_cmd",
     "synthetic_ls.cli.completion",
 )
@@ -71,6 +72,7 @@ COMMAND_HOMES = {
     "review": "synthetic_ls.cli.review_cmd",
     "trust": "synthetic_ls.cli.trust_cmd",
     "host": "synthetic_ls.cli.host_cmd",
+    "group": "synthetic_ls.cli.group_cmd",
     "version": "synthetic_ls.cli.version_cmd",
     "completion": "synthetic_ls.cli.completion",
 }

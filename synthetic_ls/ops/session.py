@@ -243,7 +243,7 @@ def session_target(
                 fields={"construct": construct.id},
             )
         server = found
-    return SessionTarget(construct, server, agent_spec(ctx.config, template))
+    return SessionTarget(construct, server, agent_spec(ctx.config, template, construct.model))
 
 
 def _isolated_server(ctx: Context, construct: Construct, start: bool) -> ServerInfo:

@@ -30,6 +30,7 @@ SERVER = "tests/opencode/test_server.py"
 HOSTS = "tests/remote/test_hosts.py"
 REMOTE = "tests/remote/test_remote_constructs.py"
 REMOTE_LANDING = "tests/remote/test_remote_landing.py"
+GROUPS = "tests/opencode/test_groups.py::test_the_group_operations_called_directly"
 PROMPTS = "test_prompts_build_replaces_the_bundle_and_preview_writes_nothing"
 
 #: Operation -> "file::test" that calls it directly.
@@ -95,6 +96,12 @@ OPS_TESTS: dict[str, str] = {
     "commit_remote": f"{REMOTE_LANDING}::test_the_operations_called_directly",
     "land_remote": f"{REMOTE_LANDING}::test_the_operations_called_directly",
     "discard_remote": f"{REMOTE_LANDING}::test_the_operations_called_directly",
+    "create_group": GROUPS,
+    "list_groups": GROUPS,
+    "show_group": GROUPS,
+    "remove_group": GROUPS,
+    "pick_preview": GROUPS,
+    "pick_attempt": GROUPS,
     "check_config": f"{CONTRACT}::test_config_check_and_starter",
     "write_starter": f"{CONTRACT}::test_config_check_and_starter",
     "list_templates": f"{CONSTRUCTS}::test_list_templates_reads_the_config",
@@ -103,6 +110,9 @@ OPS_TESTS: dict[str, str] = {
 #: Public functions of ops modules that take the store or a context and are not
 #: operations a face calls, with why.
 HELPERS: dict[str, str] = {
+    "groups.members_of": "a group's constructs, for show, removal, pick and recovery",
+    "groups.interrupted_groups": "the read half of doctor's group findings",
+    "groups.recover_group": "the fix of doctor's interrupted-operation finding of a group",
     "agent_status.overlay": "a read's overlay of live agent states, used by views",
     "agent_status.poll_agents": "asks the server for agent states; part of the overlay",
     "constructs.write_record": "a step of create_construct",
