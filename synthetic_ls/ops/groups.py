@@ -22,10 +22,14 @@ from state_format.errors import CodedError, RecordNotFoundError
 from state_format.journal import Journal
 from state_format.owner import Liveness
 from state_format.protocol import StateStore
-from state_format.records import NAME_MAX, Construct, Group, utc_now
-from state_format.text import one_line
+from state_format.records import NAME_MAX, Construct, Group, format_timestamp, utc_now
 from synthetic_ls.consent.gate import NOBODY, Consent
-from synthetic_ls.errors import ConflictError, InvalidInputError, SyntheticError
+from synthetic_ls.errors import (
+    ConflictError,
+    InvalidInputError,
+    OperationCancelledError,
+    SyntheticError,
+)
 from synthetic_ls.provision.context import Context, Progress
 from synthetic_ls.provision.work import ReleaseSettings
 
@@ -170,7 +174,7 @@ class GroupView:
             "id": self.group.id, "name": self.group.name, "prompt": self.group.prompt,
             "template_id": self.group.template_id, "models": list(self.group.models),
             "members": [_member(cid, c) for cid, c in self.members],
-            "created_at": self.group.created_at.isoformat().replace("+00:00", "Z"),
+            "created_at": format_timestamp(self.group.created_at),
             "operation": operation,
         }
 
@@ -279,6 +283,9 @@ def create_group(
     attempt = 0
     try:
         for attempt, model in enumerate(models, start=1):
+            if cancelled is not None and cancelled():
+                # Between two attempts: the ones made are undone like a failure.
+                raise OperationCancelledError("the creation of the group was cancelled")
             _step(store, group.id, f"member-{attempt}")
             member = create_construct(
                 store,
@@ -419,7 +426,3 @@ def recover_group(store: StateStore, group: Group) -> list[str]:
     notes = _undo(Context(store), store.get(Group, current.id), keep=keep)
     return [f"{how} the {current.journal.op} of group {current.id}", *notes]
 
-
-def describe(group: Group) -> str:
-    """One line for a person: the group, its task and how many members it lists."""
-    return f"{group.id} ({one_line(group.name, 80)}, {len(group.members)} attempt(s))"

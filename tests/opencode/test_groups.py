@@ -22,9 +22,12 @@ TASK = "Write the changelog"
 
 def config(marks: Path) -> str:
     """Template ``t``: an agent; ``flaky``: its setup fails in the second attempt only (the
-    first one leaves a mark); ``slow``: the second attempt's setup says so, then sleeps."""
+    first one leaves a mark); ``slow``: the second attempt's setup says so, then sleeps;
+    ``hangs``: the first teardown says so, then sleeps."""
     once = f"test -e {marks}/first && exit 7; touch {marks}/first"
     slow = f"test -e {marks}/first && (touch {marks}/slow; sleep 60); touch {marks}/first"
+    # The first teardown (a discard's) says so and hangs; any later one returns at once.
+    hang = f"test -e {marks}/teardown && exit 0; touch {marks}/teardown; sleep 60"
     return f"""export default {{
   defaults: {{ templateId: "t" }},
   templates: {{
@@ -33,6 +36,8 @@ def config(marks: Path) -> str:
              setup: ["{once}"] }},
     slow: {{ label: "Slow", agent: {{ providerId: "offline", modelId: "echo" }},
             setup: ["{slow}"] }},
+    hangs: {{ label: "Hangs", agent: {{ providerId: "offline", modelId: "echo" }},
+             teardown: ["{hang}"] }},
   }},
 }};
 """
@@ -122,6 +127,8 @@ def test_a_group_of_three_each_with_its_own_worktree_and_session_got_the_prompt(
     assert [m["id"] for m in shown["members"]] == [m["id"] for m in members]
     text = run(repo, tmp_path, served, "group", "ls").stdout
     assert group["id"] in text and TASK in text
+    table = run(repo, tmp_path, served, "ls").stdout
+    assert "GROUP" in table.splitlines()[0] and table.count(group["id"]) == 3
     # Without a terminal, removal wants --yes and changes nothing.
     refused = run(repo, tmp_path, served, "group", "rm", group["id"], code=None)
     assert refused.returncode != 0 and "--yes" in refused.stderr
@@ -231,6 +238,39 @@ def test_land_discard_others_keeps_the_chosen_attempt_and_discards_the_rest(
         assert not Path(o["workspace_path"]).exists()
         assert sessions_in(served, o["workspace_path"]) == []
     assert as_json(run(repo, tmp_path, served, "group", "ls", "--json"))["groups"] == []
+
+
+def test_kill_9_between_the_landing_and_the_discards_then_doctor_fix_finishes_the_pick(
+    repo: Path, tmp_path: Path, served: OpenCodeServer,
+) -> None:
+    marks = tmp_path / "marks"
+    group = as_json(run(repo, tmp_path, served, "new", TASK, "--attempts", "3", "-t", "hangs",
+                        "--json"))
+    members = group["members"]
+    kept = members[0]
+    Path(kept["workspace_path"], "kept.txt").write_text("kept\n")
+    run(repo, tmp_path, served, "commit", kept["id"], "-m", "the kept attempt")
+    proc = subprocess.Popen(
+        [PY, "-m", "synthetic_ls", "land", kept["id"], "--discard-others", "--yes"],
+        cwd=repo, env=env(tmp_path, **_server_env(served)), stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        # Landed; the first discard is in its teardown.
+        wait_until(lambda: (marks / "teardown").exists(), timeout=90, what="the teardown")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert (repo / "kept.txt").read_text() == "kept\n"
+    shown = as_json(run(repo, tmp_path, served, "group", "show", group["id"], "--json"))
+    assert shown["operation"] == "pick (interrupted)"
+    run(repo, tmp_path, served, "doctor", "--fix", code=None)
+    ids = [c["id"] for c in as_json(run(repo, tmp_path, served, "ls", "--json"))["constructs"]]
+    assert ids == [kept["id"]]
+    assert as_json(run(repo, tmp_path, served, "group", "ls", "--json"))["groups"] == []
+    for other in members[1:]:
+        assert not Path(other["workspace_path"]).exists()
+        assert sessions_in(served, other["workspace_path"]) == []
+    assert Path(kept["workspace_path"]).is_dir()
 
 
 def test_the_group_operations_called_directly(
