@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from state_format.statuses import Status
 from state_format.text import one_line
 from synthetic_ls.cli.consent_prompt import add_trust_flag, consent_of, write_items
 from synthetic_ls.cli.exit_codes import ExitCode
+from synthetic_ls.cli.terminal import step_printer as _step_printer
 from synthetic_ls.cli.terminal import table, width
 from synthetic_ls.errors import SyntheticError
 
@@ -295,18 +296,6 @@ def _new_remote(args: argparse.Namespace) -> int:
             sys.stdout.write(f"  service:  {one_line(str(service.get('name')))} "
                              f"{one_line(str(service.get('state')))}\n")
     return int(ExitCode.OK)
-
-
-def _step_printer(quiet: bool) -> Callable[[int, int, str], None] | None:
-    """Each creation step as a line on stderr (``[2/5] creating the worktree``), unless quiet."""
-    if quiet:
-        return None
-
-    def show(number: int, total: int, title: str) -> None:
-        sys.stderr.write(f"[{number}/{total}] {title}\n" if total else f"      {title}\n")
-        sys.stderr.flush()
-
-    return show
 
 
 def _print_copy_report(copied: Sequence[str], skipped: Sequence[tuple[str, str]]) -> None:

@@ -63,7 +63,7 @@ def _print_json(value: Any) -> None:
 
 def new_group(args: argparse.Namespace) -> int:
     """``synthetic new TASK --attempts N`` / ``--model P/M ...``: a group of attempts."""
-    from synthetic_ls.cli.constructs_cmd import _step_printer
+    from synthetic_ls.cli.terminal import step_printer
     from synthetic_ls.ops.groups import GroupOptions, create_group
 
     given = [name for name, default in _NOT_FOR_GROUPS if getattr(args, name) != default]
@@ -79,7 +79,7 @@ def new_group(args: argparse.Namespace) -> int:
         _store(),
         GroupOptions(task=args.name, attempts=args.attempts, models=tuple(args.models or ()),
                      template_id=args.template, from_ref=args.from_ref),
-        progress=_step_printer(not show), consent=consent_of(args))
+        progress=step_printer(not show), consent=consent_of(args))
     shown = view.to_dict()
     if args.json:
         _print_json(shown)
