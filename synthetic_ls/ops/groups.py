@@ -304,13 +304,28 @@ def create_group(
             send_prompt(store, cid, prompt, consent=consent)
         store.update(Group, group.id, lambda _g: {"journal": None, "updated_at": utc_now()})
     except BaseException as exc:
-        undone = _undo(Context(store, consent=consent), store.get(Group, group.id))
+        try:
+            undone = _undo(Context(store, consent=consent), store.get(Group, group.id))
+        except BaseException:
+            # Nobody carries on from here: `doctor --fix` may take it over even while
+            # this process lives on (a language server).
+            stop_journal(store, group.id)
+            raise
         if attempt == 1 and not isinstance(exc, KeyboardInterrupt) and isinstance(
                 exc, CodedError):
             # Nothing was made: the first member's own error, as `new` would say it.
             raise
         raise GroupFailedError(attempt or total, total, exc, undone) from exc
     return show_group(store, group.id)
+
+
+def stop_journal(store: StateStore, group_id: str) -> None:
+    """Mark the group's operation as failed and stopped: recovery may take it over."""
+
+    def change(g: Group) -> dict[str, Any]:
+        return {"journal": g.journal.stop()} if g.journal else {}
+
+    store.update(Group, group_id, change)
 
 
 def _add_member(store: StateStore, group_id: str, construct_id: str) -> None:
@@ -388,7 +403,11 @@ def remove_group(
                 f"removing group {group.id} would lose work in {', '.join(at_risk)}; land "
                 "what you want to keep, or pass --force", fields={"members": at_risk})
     store.update(Group, group.id, lambda _g: {"journal": Journal.begin("remove")})
-    notes = _undo(ctx, store.get(Group, group.id))
+    try:
+        notes = _undo(ctx, store.get(Group, group.id))
+    except BaseException:
+        stop_journal(store, group.id)  # `doctor --fix` finishes it
+        raise
     return GroupRemoved(group, [m.id for m in members], notes)
 
 

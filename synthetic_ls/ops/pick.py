@@ -27,7 +27,7 @@ from synthetic_ls.ops.discard import (
     discard_construct,
     discard_preview,
 )
-from synthetic_ls.ops.groups import members_of
+from synthetic_ls.ops.groups import members_of, stop_journal
 from synthetic_ls.ops.landing import LandOptions, LandResult, LandResultJson, land_construct
 
 
@@ -120,8 +120,12 @@ def pick_attempt(
 
     store.update(Group, group.id, begin)
     discarded: list[DiscardResult] = []
-    for other in members_of(store, store.get(Group, group.id)):
-        if other.id != kept:
-            discarded.append(discard_construct(store, other.id, consent=consent))
+    try:
+        for other in members_of(store, store.get(Group, group.id)):
+            if other.id != kept:
+                discarded.append(discard_construct(store, other.id, consent=consent))
+    except BaseException:
+        stop_journal(store, group.id)  # `doctor --fix` finishes it
+        raise
     store.delete(Group, group.id)
     return PickResult(group, landed, discarded)

@@ -112,6 +112,7 @@ OPS_TESTS: dict[str, str] = {
 HELPERS: dict[str, str] = {
     "groups.members_of": "a group's constructs, for show, removal, pick and recovery",
     "groups.interrupted_groups": "the read half of doctor's group findings",
+    "groups.stop_journal": "marks a group's failed operation stopped, for recovery",
     "groups.recover_group": "the fix of doctor's interrupted-operation finding of a group",
     "agent_status.overlay": "a read's overlay of live agent states, used by views",
     "agent_status.poll_agents": "asks the server for agent states; part of the overlay",
