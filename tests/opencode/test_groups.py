@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -271,6 +274,51 @@ def test_kill_9_between_the_landing_and_the_discards_then_doctor_fix_finishes_th
         assert not Path(other["workspace_path"]).exists()
         assert sessions_in(served, other["workspace_path"]) == []
     assert Path(kept["workspace_path"]).is_dir()
+
+
+def _on_a_terminal(repo: Path, tmp_path: Path, served: OpenCodeServer, answer: bytes,
+                   *argv: str) -> tuple[int, str]:
+    """Run the CLI with a terminal for stdin and stderr; answer its question."""
+    main, child = pty.openpty()
+    proc = subprocess.Popen([PY, "-m", "synthetic_ls", *argv], cwd=repo,
+                            env=env(tmp_path, **_server_env(served)), stdin=child,
+                            stdout=subprocess.PIPE, stderr=child)
+    os.close(child)
+    seen = b""
+    deadline = time.monotonic() + 60
+    while b"[y/N]" not in seen:
+        assert time.monotonic() < deadline, seen
+        if select.select([main], [], [], 1.0)[0]:
+            seen += os.read(main, 4096)
+    os.write(main, answer)
+    out, _ = proc.communicate(timeout=120)
+    try:
+        while select.select([main], [], [], 0.2)[0]:
+            seen += os.read(main, 4096)
+    except OSError:
+        pass
+    os.close(main)
+    return proc.returncode, seen.decode(errors="replace") + out.decode()
+
+
+def test_on_a_terminal_land_discard_others_lists_the_losses_and_asks(
+    repo: Path, tmp_path: Path, served: OpenCodeServer,
+) -> None:
+    group = as_json(run(repo, tmp_path, served, "new", TASK, "--attempts", "2", "--json"))
+    first, second = group["members"]
+    Path(first["workspace_path"], "one.txt").write_text("1\n")
+    run(repo, tmp_path, served, "commit", first["id"], "-m", "the first")
+    Path(second["workspace_path"], "two.txt").write_text("2\n")  # left uncommitted
+    code, shown = _on_a_terminal(repo, tmp_path, served, b"n\n",
+                                 "land", first["id"], "--discard-others")
+    assert code != 0 and "Nothing landed or discarded" in shown
+    assert second["id"] in shown and "uncommitted" in shown and "two.txt" in shown
+    assert not (repo / "one.txt").exists() and Path(second["workspace_path"]).is_dir()
+    code, shown = _on_a_terminal(repo, tmp_path, served, b"y\n",
+                                 "land", first["id"], "--discard-others")
+    assert code == 0 and f"Discarded {second['id']}" in shown, shown
+    assert (repo / "one.txt").read_text() == "1\n"
+    assert not Path(second["workspace_path"]).exists()
 
 
 def test_the_group_operations_called_directly(
