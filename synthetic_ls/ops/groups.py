@@ -48,10 +48,13 @@ class GroupFailedError(SyntheticError):
         self.cause = cause
         detail = "interrupted" if isinstance(cause, KeyboardInterrupt) else (
             str(cause) or type(cause).__name__)
-        message = f"attempt {attempt} of {total} failed: {detail}; the group was undone"
+        # Attempt 0: every attempt was made, sending the prompts failed.
+        what = f"attempt {attempt} of {total}" if attempt else "sending the prompt"
+        message = f"{what} failed: {detail}; the group was undone"
         if undone:
             message += f" ({'; '.join(undone)})"
-        super().__init__(message, fields={"attempt": attempt, "group_rolled_back": undone})
+        super().__init__(message, fields={"attempt": attempt or None,
+                                          "group_rolled_back": undone})
         if isinstance(cause, KeyboardInterrupt):
             self.code = "interrupted"
         elif isinstance(cause, CodedError):
@@ -315,7 +318,7 @@ def create_group(
                 exc, CodedError):
             # Nothing was made: the first member's own error, as `new` would say it.
             raise
-        raise GroupFailedError(attempt or total, total, exc, undone) from exc
+        raise GroupFailedError(attempt, total, exc, undone) from exc
     return show_group(store, group.id)
 
 

@@ -19,6 +19,7 @@ from synthetic_ls.opencode.offline_model import OfflineModelServer
 from tests.gitrepo import git, make_repo, trust
 from tests.integration.services_helpers import PY, env, synthetic, wait_until
 from tests.opencode.conftest import OpenCodeServer
+from tests.opencode.fault_proxy import Rule, fault_proxy
 
 TASK = "Write the changelog"
 
@@ -186,6 +187,24 @@ def test_the_second_attempt_failing_undoes_the_first_and_the_group(
     assert any("removed" in note for note in err["group_rolled_back"])
     first = tmp_path / "wt"
     nothing_left(repo, tmp_path, served, [str(p) for p in first.glob("*")])
+
+
+def test_a_prompt_that_cannot_be_sent_undoes_every_attempt(
+    repo: Path, tmp_path: Path, served: OpenCodeServer,
+) -> None:
+    with fault_proxy(served.url) as proxy:
+        # The second prompt fails; every attempt was made by then.
+        proxy.rules.append(Rule(r"^POST /session/ses_\w+/prompt_async", times=1))
+        proxy.rules.append(Rule(r"^POST /session/ses_\w+/prompt_async", status=500,
+                                body=b'{"name":"UnknownError","data":{"message":"no room"}}'))
+        proc = synthetic(repo, tmp_path, "new", TASK, "--attempts", "3", "--json",
+                         extra_env={**_server_env(served), "SYNTHETIC_OPENCODE_URL": proxy.url})
+    assert proc.returncode != 0
+    err = json.loads(proc.stderr.splitlines()[-1])["error"]
+    assert err["message"].startswith("sending the prompt failed") and "no room" in (
+        err["message"])
+    assert err["attempt"] is None and len(err["group_rolled_back"]) == 3
+    nothing_left(repo, tmp_path, served, [str(p) for p in (tmp_path / "wt").glob("*")])
 
 
 def test_kill_9_mid_group_then_doctor_fix_leaves_nothing(
