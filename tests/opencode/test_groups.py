@@ -20,6 +20,7 @@ from tests.gitrepo import git, make_repo, trust
 from tests.integration.services_helpers import PY, env, synthetic, wait_until
 from tests.opencode.conftest import OpenCodeServer
 from tests.opencode.fault_proxy import Rule, fault_proxy
+from tests.result_schemas import assert_matches
 
 TASK = "Write the changelog"
 
@@ -363,8 +364,10 @@ def test_the_group_operations_called_directly(
     steps: list[str] = []
     made = create_group(store, GroupOptions(task=TASK, attempts=2),
                         progress=lambda _n, _t, title: steps.append(title))
+    assert_matches("group", made)
     assert any(s.startswith("attempt 2/2: ") for s in steps)
     assert [g.group.id for g in list_groups(store).views] == [made.group.id]
+    assert_matches("group-list", list_groups(store))
     ids = [cid for cid, _c in show_group(store, made.group.id).members]
     preview = pick_preview(store, ids[0])
     assert [o.construct.id for o in preview.others] == [ids[1]]
@@ -375,7 +378,9 @@ def test_the_group_operations_called_directly(
     assert [cid for cid, c in show_group(store, made.group.id).members if c] == ids
     Path(tmp_path / "wt").joinpath(ids[0], "work.txt").write_text("kept\n")
     commit_construct(store, ids[0], message="the kept attempt")
+    assert_matches("pick-preview", pick_preview(store, ids[0]))
     picked = pick_attempt(store, LandOptions(ref=ids[0]))
+    assert_matches("pick-result", picked)
     assert [d.preview.construct.id for d in picked.discarded] == [ids[1]]
     assert list_groups(store).views == []
     other = create_group(store, GroupOptions(task="Another", attempts=1))
@@ -385,4 +390,5 @@ def test_the_group_operations_called_directly(
         remove_group(store, other.group.id)
     assert refused.value.code == "conflict" and member in str(refused.value)
     removed = remove_group(store, other.group.id, force=True)
+    assert_matches("group-removed", removed)
     assert removed.members == [member] and list_groups(store).views == []
