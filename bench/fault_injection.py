@@ -30,13 +30,16 @@ construct's branch as before); the person stages a file and edits another
 in the target checkout after the kill, and that work must come through the
 fix untouched; ``discard`` (forced: the construct had unmerged commits and
 uncommitted changes) and ``rm --keep-session`` (record, worktree, branch,
-ports and processes gone; the session gone, or kept as asked). After each,
+ports and processes gone; the session gone, or kept as asked); ``new --attempts 3``
+at each step of the group (``member-1`` ... ``send``: no group, construct,
+worktree, branch, port, process or session of it left). After each,
 ``synthetic ls`` must show no operation and ``synthetic doctor`` (no fix)
 no finding. Each wrong thing counts as one inconsistency.
 
 Every count must be 0; the script exits 1 otherwise. ``--rounds 1
 --sample`` is the reduced form the test suite runs (every creation step,
-and a discard killed while it deletes its session). It uses the
+a discard killed while it deletes its session, and a group of attempts
+killed in its second member). It uses the
 offline model and a managed ``opencode serve`` with HOME in a temporary
 folder.
 Run: ``.venv/bin/python bench/fault_injection.py [--rounds N] [--sample] [--only PART]``.
@@ -238,10 +241,11 @@ class OpCounts:
     problems: list[str] = field(default_factory=list)
 
 
-#: ``--sample``: the one kill of the reduced form the test suite runs, besides every
-#: creation step: a discard deleting its agent session (each such run takes ~20 s here;
+#: ``--sample``: the kills of the reduced form the test suite runs, besides every
+#: creation step: a discard deleting its agent session, and a group of three attempts
+#: killed once its second member began (each such run takes ~20 s here;
 #: tests/integration/test_killed_operations.py kills landings and removals at fixed points).
-SAMPLE = {"discard": "session"}
+SAMPLE = {"discard": "session", "group": "member-2"}
 #: The steps to kill at, by operation (None: every step).
 chosen: dict[str, str] | None = None
 
@@ -573,6 +577,62 @@ def run_removal(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
                     lab.synthetic("rm", left["id"], "--yes", "--force")
 
 
+#: The steps a group's creation journals (``new --attempts 3``).
+GROUP_STEPS = ["member-1", "member-2", "member-3", "send"]
+
+
+def group_journal(lab: OpLab) -> dict[str, Any] | None:
+    """The journal of the one group record there is (None: no record, or none yet)."""
+    folder = lab.state / "groups"
+    for path in folder.glob("*.toml") if folder.is_dir() else []:
+        try:
+            journal = tomllib.loads(path.read_text()).get("journal")
+        except (OSError, ValueError):
+            continue
+        return journal if isinstance(journal, dict) else None
+    return None
+
+
+def run_group(lab: OpLab, rounds: int, counts: dict[str, OpCounts]) -> None:
+    """``new --attempts 3`` killed at each step of the group: after ``doctor --fix`` no
+    group, construct, worktree, branch, port, process or session of it is left."""
+    for step in GROUP_STEPS:
+        if not wanted("group", step):
+            continue
+        tally = counts.setdefault("group", OpCounts())
+        for round_number in range(rounds):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "synthetic_ls.cli", "new", "attempts", "--attempts",
+                 "3"], cwd=lab.repo, env=lab.env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True)
+            deadline = time.monotonic() + 300
+            hit = False
+            while time.monotonic() < deadline and proc.poll() is None:
+                journal = group_journal(lab)
+                if journal is not None and step in journal.get("started", []):
+                    time.sleep(OP_DELAYS[round_number % len(OP_DELAYS)])
+                    hit = proc.poll() is None
+                    break
+                time.sleep(0.002)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+            hit = hit and group_journal(lab) is not None
+            seen = set(worktree_dirs(lab))
+            if not hit:  # it finished first: remove it as a person would
+                lab.synthetic("group", "rm", "attempts", "--yes", "--force")
+            problems = _fix(lab)
+            left = count_leftovers(lab, seen, lab.server)
+            problems += left.details or ([f"{left.total()} left"] if left.total() else [])
+            groups = lab.state / "groups"
+            problems += [f"group left: {f.name}" for f in
+                         (groups.glob("*.toml") if groups.is_dir() else [])]
+            _tally(tally, "group", step, hit, problems, round_number)
+            for made in json.loads(lab.synthetic("ls", "--json").stdout or "{}").get(
+                    "constructs", []):
+                lab.synthetic("rm", made["id"], "--yes", "--force")
+
+
 def _tally(tally: OpCounts, what: str, step: str, hit: bool, problems: list[str],
            round_number: int) -> None:
     delay = OP_DELAYS[round_number % len(OP_DELAYS)]
@@ -588,13 +648,14 @@ def _tally(tally: OpCounts, what: str, step: str, hit: bool, problems: list[str]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", choices=("create", "services", "commit", "land", "remove"),
+    parser.add_argument("--only", choices=("create", "services", "commit", "land", "remove",
+                                           "group"),
                         action="append", help="run only these parts (default: all)")
     parser.add_argument("--sample", action="store_true",
                         help="kill each operation other than creation at one step only: "
                              + ", ".join(f"{k} at {v}" for k, v in SAMPLE.items()))
     args = parser.parse_args()
-    parts = args.only or ["create", "services", "commit", "land", "remove"]
+    parts = args.only or ["create", "services", "commit", "land", "remove", "group"]
     global chosen
     chosen = SAMPLE if args.sample else None
     tmp = Path(tempfile.mkdtemp(prefix="fault-injection-"))
@@ -640,7 +701,7 @@ def main() -> int:
                             "constructs", []):
                         lab.synthetic("rm", cid["id"], "--yes", "--force")
         for part, run in (("services", run_services), ("commit", run_commit),
-                          ("land", run_land), ("remove", run_removal)):
+                          ("land", run_land), ("remove", run_removal), ("group", run_group)):
             if part in parts:
                 run(lab, args.rounds, op_counts)
     finally:

@@ -37,7 +37,7 @@ from state_format.owner import Owner, host_id, pid_namespace
 OPERATIONS = (
     "create", "add-worktree", "remove", "remove-worktree",
     "services-start", "services-stop", "services-restart", "services-resume",
-    "prompts-build", "commit", "land", "resolve",
+    "prompts-build", "commit", "land", "resolve", "pick",
 )
 
 #: The steps a creation by an older Synthetic (before journals) may have made:
@@ -45,7 +45,9 @@ OPERATIONS = (
 LEGACY_CREATE_STEPS = ("worktree", "include-files")
 
 #: Operations that recovery completes rather than undoes.
-FORWARD_OPERATIONS = frozenset({"remove", "remove-worktree", "services-stop", "prompts-build"})
+FORWARD_OPERATIONS = frozenset({
+    "remove", "remove-worktree", "services-stop", "prompts-build", "pick",
+})
 
 
 @dataclass(frozen=True)

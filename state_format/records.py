@@ -205,6 +205,17 @@ class Construct(Record):
         description="While status is error after a failed creation kept on request: which "
         "step failed and why.",
     )
+    group_id: str | None = Field(
+        default=None,
+        description="Id of the group of attempts (`groups/<id>.toml`) it was made in by `new "
+        "--attempts`/`--model`; written with the record, before any resource, so that a "
+        "group's recovery finds every member. Absent: a construct of its own.",
+    )
+    model: str | None = Field(
+        default=None,
+        description="`provider/model` its agent session uses instead of its template's "
+        "(`new --model`). Absent: the template's.",
+    )
     journal: JournalField = Field(
         default=None,
         description="While an operation changes this construct (create, add-worktree, "
@@ -216,7 +227,7 @@ class Construct(Record):
     _v_time = field_validator("created_at", "updated_at", mode="before")(_aware_utc)
     _v_empty = field_validator(
         "workspace_path", "opencode_session_id", "branch", "base_ref", "base_commit", "error",
-        mode="before",
+        "group_id", "model", mode="before",
     )(_empty_is_none)
 
 
@@ -366,6 +377,40 @@ class RemoteConstruct(Record):
     )(_empty_is_none)
 
 
+class Group(Record):
+    """A group of attempts at one task (``new --attempts N`` / ``--model``): constructs made
+    from one template and one prompt, each with its own worktree, branch and session."""
+
+    folder: ClassVar[str] = "groups"
+    kind: ClassVar[str] = "group"
+
+    name: str = Field(min_length=1, description="The task's name (its first line).")
+    prompt: str = Field(min_length=1, description="The prompt every member's agent was sent.")
+    template_id: str = Field(min_length=1, description="Template every member was made from.")
+    models: list[str] = Field(
+        default_factory=list,
+        description="`provider/model` of each member in order (`--model`); empty when every "
+        "member uses its template's model.",
+    )
+    members: list[str] = Field(
+        default_factory=list,
+        description="Ids of the member constructs, in order of creation. A member removed "
+        "on its own (`rm`, `discard`) stays listed, shown as gone.",
+    )
+    created_at: datetime = Field(description="RFC 3339 UTC.")
+    updated_at: datetime = Field(description="RFC 3339 UTC; changes on every update.")
+    journal: JournalField = Field(
+        default=None,
+        description="While the group is created (`create`: steps `member-<n>`, then "
+        "`send`), removed (`remove`) or picked (`pick`: one member landed, the others "
+        "discarded; fact `kept`). Recovery of a dead `create` or `remove` removes every "
+        "construct whose `group_id` is this group, then the record; of a `pick`, every one but "
+        "the kept.",
+    )
+
+    _v_time = field_validator("created_at", "updated_at", mode="before")(_aware_utc)
+
+
 class FormatMarker(BaseModel):
     """``format.toml``: the format version of the whole state folder."""
 
@@ -378,5 +423,6 @@ class FormatMarker(BaseModel):
 
 #: Every record kind, by its ``kind`` name.
 RECORD_KINDS: dict[str, type[Record]] = {
-    cls.kind: cls for cls in (Construct, PromptBundle, PortAllocation, Service, RemoteConstruct)
+    cls.kind: cls
+    for cls in (Construct, PromptBundle, PortAllocation, Service, RemoteConstruct, Group)
 }

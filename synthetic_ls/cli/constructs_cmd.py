@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from state_format.statuses import Status
 from state_format.text import one_line
 from synthetic_ls.cli.consent_prompt import add_trust_flag, consent_of, write_items
 from synthetic_ls.cli.exit_codes import ExitCode
+from synthetic_ls.cli.terminal import step_printer as _step_printer
 from synthetic_ls.cli.terminal import table, width
 from synthetic_ls.errors import SyntheticError
 
@@ -99,6 +100,24 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "host's clone and the host's own Synthetic makes the construct (with --template and "
         "--from only)",
     )
+    p.add_argument(
+        "--attempts",
+        type=int,
+        default=None,
+        metavar="N",
+        help="make a group of N attempts at the task NAME: N constructs from one template, "
+        "each with its own worktree, branch, services and agent session, each sent NAME as "
+        "its prompt (`synthetic group`)",
+    )
+    p.add_argument(
+        "--model",
+        dest="models",
+        action="append",
+        default=None,
+        metavar="PROVIDER/MODEL",
+        help="one attempt with this model (repeatable); with --attempts N the N attempts take "
+        "the models in turn",
+    )
     add_trust_flag(p)
     _json_flag(p)
     p.set_defaults(func=cmd_new)
@@ -177,6 +196,10 @@ def _store() -> Store:
 
 def cmd_new(args: argparse.Namespace) -> int:
     """``synthetic new`` (``--host``: on another machine, :func:`_new_remote`)."""
+    if args.attempts is not None or args.models:
+        from synthetic_ls.cli.group_cmd import new_group
+
+        return new_group(args)
     if args.host is not None:
         return _new_remote(args)
     from synthetic_ls.ops import constructs as ops
@@ -278,18 +301,6 @@ def _new_remote(args: argparse.Namespace) -> int:
             sys.stdout.write(f"  service:  {one_line(str(service.get('name')))} "
                              f"{one_line(str(service.get('state')))}\n")
     return int(ExitCode.OK)
-
-
-def _step_printer(quiet: bool) -> Callable[[int, int, str], None] | None:
-    """Each creation step as a line on stderr (``[2/5] creating the worktree``), unless quiet."""
-    if quiet:
-        return None
-
-    def show(number: int, total: int, title: str) -> None:
-        sys.stderr.write(f"[{number}/{total}] {title}\n" if total else f"      {title}\n")
-        sys.stderr.flush()
-
-    return show
 
 
 def _print_copy_report(copied: Sequence[str], skipped: Sequence[tuple[str, str]]) -> None:
@@ -546,7 +557,8 @@ def _remote_worktree(row: Mapping[str, Any]) -> str:
 def render_table(listed: Sequence[ConstructView],
                  remote: Sequence[Mapping[str, Any]] = ()) -> str:
     """The human ``ls`` table: ID, STATUS, TEMPLATE, BRANCH, WORKTREE, UPDATED (UTC), NAME,
-    and HOST (``-`` for this machine) when some construct lives on another machine."""
+    HOST (``-`` for this machine) when some construct lives on another machine, and GROUP
+    when some construct is an attempt of a group (``new --attempts``)."""
     columns = [
         ["ID", *(v.construct.id for v in listed), *(str(r["id"]) for r in remote)],
         ["STATUS", *(_status_text(v) for v in listed),
@@ -565,6 +577,9 @@ def render_table(listed: Sequence[ConstructView],
     if remote:
         columns.append(["HOST", *("-" for _ in listed), *(one_line(str(r["host"]), 32)
                                                           for r in remote)])
+    if any(v.construct.group_id for v in listed):
+        columns.append(["GROUP", *(v.construct.group_id or "-" for v in listed),
+                        *("-" for _ in remote)])
     columns.append(["NAME", *(one_line(v.construct.name, 60) for v in listed),
                     *(one_line(str(r["name"]), 60) for r in remote)])
     return table(columns, states={1: [v.construct.status.value for v in listed]
@@ -602,6 +617,8 @@ def render_details(view: ConstructView) -> str:
         "base_ref",
         "base_commit",
         "isolation",
+        "group_id",
+        "model",
         "opencode_session_id",
         "file",
     ):

@@ -41,6 +41,7 @@ COMMAND_MODULES = (
     "synthetic_ls.cli.resolve_cmd",
     "synthetic_ls.cli.trust_cmd",
     "synthetic_ls.cli.host_cmd",
+    "synthetic_ls.cli.group_cmd",
     "synthetic_ls.cli.version_cmd",
     "synthetic_ls.cli.completion",
 )
@@ -73,6 +74,7 @@ COMMAND_HOMES = {
     "resolve": "synthetic_ls.cli.resolve_cmd",
     "trust": "synthetic_ls.cli.trust_cmd",
     "host": "synthetic_ls.cli.host_cmd",
+    "group": "synthetic_ls.cli.group_cmd",
     "version": "synthetic_ls.cli.version_cmd",
     "completion": "synthetic_ls.cli.completion",
 }

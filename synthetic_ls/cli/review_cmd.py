@@ -75,6 +75,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help="branch to land into (default: the one the construct started from)")
     p.add_argument("--remove", action="store_true",
                    help="then remove the construct (by the usual removal rules)")
+    p.add_argument("--discard-others", action="store_true",
+                   help="REF is an attempt of a group (`new --attempts`): once it landed, "
+                   "discard the group's other attempts and the group (what they would lose is "
+                   "listed first, and you are asked)")
+    p.add_argument("--yes", "-y", action="store_true",
+                   help="with --discard-others: do not ask")
     add_trust_flag(p)
     p.add_argument("--check", action="store_true",
                    help="make every check and say what would land; land nothing")
@@ -341,12 +347,19 @@ def cmd_land(args: argparse.Namespace) -> int:
     args.ref = args.ref[0]
     far = _remote_of(args.ref)
     if far is not None:
+        if args.discard_others:
+            raise SyntheticError("--discard-others is for attempts of a group, which are made "
+                                 "on this machine", code="usage")
         return _land_remote(args, far)
     store = _store()
     options = LandOptions(
         ref=args.ref, strategy=args.strategy, message=args.message, into=args.into,
         remove=args.remove,
     )
+    if args.discard_others:
+        from synthetic_ls.cli.pick_cmd import land_discard_others
+
+        return land_discard_others(store, options, args)
     if args.check:
         return _print_plan(check_land(store, options), args.json)
     if args.strategy == "squash" and args.message is None and not args.json and (

@@ -25,7 +25,7 @@ import os
 import re
 import sys
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
@@ -164,3 +164,15 @@ def terminal_safe_output(colour: str = "never") -> Iterator[None]:
         yield
     finally:
         sys.stdout, sys.stderr = saved
+
+
+def step_printer(quiet: bool) -> Callable[[int, int, str], None] | None:
+    """Each creation step as a line on stderr (``[2/5] creating the worktree``), unless quiet."""
+    if quiet:
+        return None
+
+    def show(number: int, total: int, title: str) -> None:
+        sys.stderr.write(f"[{number}/{total}] {title}\n" if total else f"      {title}\n")
+        sys.stderr.flush()
+
+    return show

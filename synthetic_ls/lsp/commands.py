@@ -27,7 +27,7 @@ from pygls.exceptions import JsonRpcException
 
 from state_format.errors import StateError
 from synthetic_ls.errors import InvalidInputError, SyntheticError, error_payload
-from synthetic_ls.lsp import review_commands, service_commands
+from synthetic_ls.lsp import group_commands, review_commands, service_commands
 from synthetic_ls.lsp.command_spec import Command, parse
 from synthetic_ls.lsp.server import SyntheticServer
 
@@ -346,6 +346,8 @@ COMMANDS: dict[str, Command] = {
 
 # Services and ports (issue 12) live in their own module.
 COMMANDS.update((c.name, c) for c in service_commands.commands())
+# Groups of attempts (issue 25).
+COMMANDS.update((c.name, c) for c in group_commands.commands())
 
 
 # -- running them ----------------------------------------------------------------

@@ -312,6 +312,9 @@ class OfflineModelServer(ThreadingHTTPServer):
 #: The provider and model id the offline model is known by in OpenCode.
 PROVIDER_ID = "offline"
 MODEL_ID = "echo"
+#: A second model id of the same behaviour, so that attempts with different models
+#: (``new --model``) can be told apart in what the model receives.
+SECOND_MODEL_ID = "echo-b"
 
 
 def opencode_config(model_url: str, *, ask_bash: bool = True) -> str:
@@ -330,7 +333,8 @@ def opencode_config(model_url: str, *, ask_bash: bool = True) -> str:
             "npm": "@ai-sdk/openai-compatible",
             "name": "Offline",
             "options": {"baseURL": model_url + "/v1"},
-            "models": {MODEL_ID: {"name": "Offline echo", "tool_call": True}},
+            "models": {MODEL_ID: {"name": "Offline echo", "tool_call": True},
+                       SECOND_MODEL_ID: {"name": "Offline echo B", "tool_call": True}},
         }},
     }
     if ask_bash:

@@ -41,6 +41,13 @@ OPERATIONS: dict[str, str] = {
     "resolve_construct": "resolve",
     "discard_preview": "discard",
     "discard_construct": "discard",
+    # groups of attempts
+    "create_group": "groups",
+    "list_groups": "groups",
+    "show_group": "groups",
+    "remove_group": "groups",
+    "pick_preview": "pick",
+    "pick_attempt": "pick",
     # services, ports, prompts
     "services_status": "services",
     "start_services": "services",

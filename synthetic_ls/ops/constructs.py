@@ -196,6 +196,23 @@ class CreateOptions:
     #: On failure keep the record in ``error`` (saying which step failed)
     #: instead of deleting it; what the steps made is undone either way.
     keep_failed: bool = False
+    #: ``provider/model`` for its agent session instead of the template's (``--model``).
+    model: str | None = None
+    #: The group of attempts it is made in (set by :mod:`.groups`, never by a person).
+    group_id: str | None = None
+
+
+def parse_model(value: str) -> str:
+    """A ``provider/model`` from user input, trimmed, or InvalidInputError saying the form."""
+    _check_unicode(value, "model")
+    cleaned = value.strip()
+    provider, slash, model = cleaned.partition("/")
+    if not slash or not provider or not model or any(ch.isspace() for ch in cleaned):
+        raise InvalidInputError(
+            f"{one_line(value)!r} is not a model: give it as PROVIDER/MODEL "
+            "(e.g. anthropic/claude-sonnet-4)", fields={"option": "model"},
+        )
+    return cleaned
 
 
 @dataclass(frozen=True)
@@ -325,6 +342,12 @@ def _new_creation(ctx: Context, options: CreateOptions) -> tuple[Creation, Statu
         raise InvalidInputError(
             "an agent session needs a worktree to work in", fields={"option": "worktree"}
         )
+    model = parse_model(options.model) if options.model is not None else None
+    if model is not None and (options.agent is False or not options.worktree):
+        raise InvalidInputError(
+            "a model is for an agent session, which needs a worktree and an agent",
+            fields={"option": "model"},
+        )
     if options.worktree:
         # The repository first: a checkout git cannot use makes the config moot.
         _ = ctx.git
@@ -350,12 +373,15 @@ def _new_creation(ctx: Context, options: CreateOptions) -> tuple[Creation, Statu
         isolation=template.isolation.runtime if template.isolation else None,
         isolation_image=template.isolation.image if template.isolation else None,
         isolation_devcontainer=template.isolation.devcontainer if template.isolation else None,
+        group_id=options.group_id,
+        model=model,
     )
     settings = CreateSettings(
         from_ref=options.from_ref,
         branch=options.branch,
         worktree=options.worktree,
-        agent=options.agent,
+        # A model asks for an agent even when the template has none.
+        agent=True if model is not None else options.agent,
         keep_failed=options.keep_failed,
     )
     work = Creation(ctx, construct, template, settings)

@@ -189,6 +189,32 @@ def _forward_findings(store: StateStore) -> list[Finding]:
     return out
 
 
+def _group_findings(store: StateStore) -> list[Finding]:
+    """Groups of attempts whose creation, removal or pick was cut off (fix: remove every
+    member, or every member but the one landed, then the group's record)."""
+    from state_format.records import Group
+    from synthetic_ls.ops.groups import interrupted_groups, recover_group
+
+    out: list[Finding] = []
+    for group in interrupted_groups(store):
+        journal = group.journal
+        assert journal is not None
+        how = ("remove the members made so far and the group" if journal.op == "create"
+               else "discard the members not landed" if journal.op == "pick"
+               else "finish removing the members and the group")
+
+        def fix(group: Group = group) -> list[str]:
+            return recover_group(store, group)
+
+        out.append(Finding(
+            "interrupted-operation", Subject("group", group.id),
+            f"the {journal.op} of group {group.id} "
+            + ("failed and stopped" if journal.stopped else "was interrupted")
+            + f" ({journal.owner.where()}; steps begun: {', '.join(journal.started) or 'none'})",
+            advice=f"its fix will {how}", fix=fix))
+    return out
+
+
 def _remove_temp(store: StateStore, path: Path) -> Callable[[], list[str]]:
     def fix() -> list[str]:
         gone = store.remove_stale_temp_files(TEMP_FILE_AGE, only=[path])
@@ -231,6 +257,7 @@ def collect_findings(store: StateStore) -> list[Finding]:
     findings.extend(_operation_findings(ctx, constructs))
     findings.extend(_remote_findings(store))
     findings.extend(_forward_findings(store))
+    findings.extend(_group_findings(store))
     findings.extend(_temp_file_findings(store))
     survey = Survey(ctx, constructs, _worktrees(ctx))
     for resource in RESOURCES:

@@ -373,7 +373,7 @@ def _base_row(store: StateStore, record: RemoteConstruct, status: str) -> Constr
         "updated_at": format_timestamp(record.updated_at),
         "extra": {}, "file": store.location(RemoteConstruct, record.id),
         "operation": journal_dict(record.journal),
-        "host": record.host, "remote_id": record.remote_id,
+        "host": record.host, "remote_id": record.remote_id, "group_id": None, "model": None,
         "worktree": None, "agent": None,
     }
 

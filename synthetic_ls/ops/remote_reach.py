@@ -67,7 +67,8 @@ def _connection(store: StateStore, record: RemoteConstruct, *, start: bool,
 
     What OpenCode would load from the host's worktree is asked about on this
     side (the person is here); only then is the host allowed exactly those
-    items (``--trust-items``, by digest), as ``new --host`` does. A read never consents: it fails as the host says.
+    items (``--trust-items``, by digest), as ``new --host`` does. A read never
+    consents: it fails as the host says.
     """
     try:
         return _ask_connect(record, start=start)

@@ -277,7 +277,7 @@ def session_target(
             )
         server = found
     return SessionTarget(construct.id, construct.opencode_session_id, construct.workspace_path,
-                         server, agent_spec(ctx.config, template), construct)
+                         server, agent_spec(ctx.config, template, construct.model), construct)
 
 
 def _isolated_server(ctx: Context, construct: Construct, start: bool) -> ServerInfo:

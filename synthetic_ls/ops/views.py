@@ -90,6 +90,10 @@ class ConstructJson(TypedDict):
     host: str | None
     #: Its id in the host's repository (``id`` is this machine's record), null when local.
     remote_id: str | None
+    #: The group of attempts it was made in (``new --attempts``), null when none.
+    group_id: str | None
+    #: ``provider/model`` of its agent when not its template's (``new --model``), else null.
+    model: str | None
 
 
 class BrokenRecordJson(TypedDict):
@@ -191,6 +195,8 @@ def construct_dict(construct: Construct, file: Path | str | None = None) -> Cons
         "operation": operation_dict(construct),
         "host": None,
         "remote_id": None,
+        "group_id": construct.group_id,
+        "model": construct.model,
     }
 
 

@@ -54,7 +54,7 @@ class PlanItem:
 
 
 class SubjectJson(TypedDict):
-    """What a finding is about: ``type`` (construct, worktree, branch, file, config,
+    """What a finding is about: ``type`` (construct, group, worktree, branch, file, config,
     process) and ``ref`` (its id or path)."""
 
     type: str
@@ -77,7 +77,7 @@ class FindingJson(TypedDict):
 
 @dataclass(frozen=True)
 class Subject:
-    """What a finding is about: a construct, worktree, branch, file, config or process."""
+    """What a finding is about: a construct, group, worktree, branch, file, config or process."""
 
     type: str
     ref: str

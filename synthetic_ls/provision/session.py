@@ -72,9 +72,18 @@ class AgentSpec:
         }
 
 
-def agent_spec(config: SyntheticConfig | None, template: Template | None) -> AgentSpec:
-    """The template's ``agent``, with ``opencode.defaultProvider/defaultModel`` filling gaps."""
+def agent_spec(
+    config: SyntheticConfig | None, template: Template | None, model: str | None = None
+) -> AgentSpec:
+    """The template's ``agent``, with ``opencode.defaultProvider/defaultModel`` filling gaps.
+
+    ``model`` (a construct's own ``provider/model``, from ``new --model``) replaces the
+    template's provider and model; the template's OpenCode agent stays.
+    """
     agent = template.agent if template is not None else None
+    if model is not None:
+        provider_id, _, model_id = model.partition("/")
+        return AgentSpec(provider_id, model_id or None, agent.agent_id if agent else None)
     defaults = config.opencode if config is not None else None
     provider = agent.provider_id if agent is not None else None
     model = agent.model_id if agent is not None else None
@@ -84,6 +93,11 @@ def agent_spec(config: SyntheticConfig | None, template: Template | None) -> Age
     elif model is None and defaults is not None and defaults.default_provider == provider:
         model = defaults.default_model
     return AgentSpec(provider, model, agent.agent_id if agent is not None else None)
+
+
+def spec_of(work: Work) -> AgentSpec:
+    """The agent spec of the construct under ``work``: its own model, else its template's."""
+    return agent_spec(work.config, work.template, work.construct.model)
 
 
 def resolve_model(spec: AgentSpec, providers: Providers) -> AgentSpec:
@@ -146,7 +160,7 @@ class SessionResource(Resource[SessionMade]):
         """The model, and which server (named or managed)."""
         from synthetic_ls.opencode.server import external_server
 
-        spec = agent_spec(work.config, work.template)
+        spec = spec_of(work)
         named = external_server(work.config)
         server = named.url if named is not None else "the repository's managed opencode serve"
         if work.construct.isolation:
@@ -171,7 +185,7 @@ class SessionResource(Resource[SessionMade]):
         with work.ctx.opencode.client() as client:
             providers = client.providers()
         try:
-            resolve_model(agent_spec(work.config, work.template), providers)
+            resolve_model(spec_of(work), providers)
         except SyntheticError:
             if not _has_own_opencode_config(work):
                 raise
@@ -190,7 +204,7 @@ class SessionResource(Resource[SessionMade]):
         if not directory or not Path(directory).is_dir() or not _agent_allowed(work, directory):
             return  # the session step asks (or refuses) before OpenCode serves the folder
         server = work.opencode  # found in this thread: the creation is not shared
-        spec = agent_spec(work.config, work.template)
+        spec = spec_of(work)
 
         def check() -> AgentSpec:
             with server.client() as client:
@@ -216,7 +230,7 @@ class SessionResource(Resource[SessionMade]):
             else:
                 with work.opencode.client() as client:
                     spec = resolve_model(
-                        agent_spec(work.config, work.template),
+                        spec_of(work),
                         client.providers(directory=_directory(work)),
                     )
         with work.opencode.client() as client:

@@ -35,9 +35,11 @@ from synthetic_ls.ops.constructs import (
 from synthetic_ls.ops.discard import DiscardPreviewJson, DiscardResultJson
 from synthetic_ls.ops.doctor import DoctorReportJson
 from synthetic_ls.ops.file_versions import FileVersionJson
+from synthetic_ls.ops.groups import GroupJson, GroupListJson, GroupRemovedJson
 from synthetic_ls.ops.hosts import HostChangeJson, HostCheckJson, HostListJson
 from synthetic_ls.ops.land_queue import LandQueueJson
 from synthetic_ls.ops.landing import LandPlanJson, LandResultJson
+from synthetic_ls.ops.pick import PickPreviewJson, PickResultJson
 from synthetic_ls.ops.ports import PortsJson
 from synthetic_ls.ops.prompts import PromptBuildJson, PromptPreviewJson
 from synthetic_ls.ops.remote_constructs import RemoteCreatedJson, RemoteRemovedJson
@@ -100,6 +102,11 @@ RESULTS: tuple[Result, ...] = (
     Result("resolve-result", ResolveResultJson, ("synthetic.construct.resolve",)),
     Result("discard-preview", DiscardPreviewJson, ("synthetic.construct.discardPreview",)),
     Result("discard-result", DiscardResultJson, ("synthetic.construct.discard",)),
+    Result("group", GroupJson, ("synthetic.group.create", "synthetic.group.show")),
+    Result("group-list", GroupListJson, ("synthetic.group.list",)),
+    Result("group-removed", GroupRemovedJson, ("synthetic.group.delete",)),
+    Result("pick-preview", PickPreviewJson, ("synthetic.group.pickPreview",)),
+    Result("pick-result", PickResultJson, ("synthetic.group.pick",)),
     Result("templates", TemplatesJson, ("synthetic.config.templates",)),
     Result("config-init", ConfigInitJson, ("synthetic.config.init",)),
     Result("doctor-report", DoctorReportJson, ("synthetic.doctor.run",)),

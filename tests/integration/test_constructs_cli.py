@@ -126,6 +126,8 @@ def test_new_ls_show_edit_rm(repo: Path, capsys: pytest.CaptureFixture[str]) -> 
         "operation",
         "host",
         "remote_id",
+        "group_id",
+        "model",
         "worktree",
         "agent",
     ]

@@ -50,6 +50,8 @@ CONSTRUCT_KEYS = [
     "operation",
     "host",
     "remote_id",
+    "group_id",
+    "model",
 ]
 
 

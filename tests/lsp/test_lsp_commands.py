@@ -80,7 +80,37 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.construct.discardPreview",
         "synthetic.construct.discard",
         "synthetic.construct.review",
+        "synthetic.group.create",
+        "synthetic.group.list",
+        "synthetic.group.show",
+        "synthetic.group.delete",
+        "synthetic.group.pickPreview",
+        "synthetic.group.pick",
     }
+
+
+async def test_group_commands_answer_and_refuse_with_codes(
+    client: LanguageClient, repo: Path
+) -> None:
+    # (A group made, picked and removed through the server: tests/opencode/test_sessions_lsp.py,
+    # which has the real OpenCode server its agents need.)
+    assert await run(client, "synthetic.group.list") == {"groups": [], "broken": []}
+    with pytest.raises(JsonRpcException) as caught:
+        await run(client, "synthetic.group.show", {"ref": "nope"})
+    assert caught.value.data["code"] == "record-not-found"
+    with pytest.raises(JsonRpcException) as caught:
+        await run(client, "synthetic.group.create", {"task": "Fix it", "attempts": 0})
+    assert caught.value.data["code"] == "invalid-input" and "1 to 12" in caught.value.message
+    with pytest.raises(JsonRpcException) as caught:
+        await run(client, "synthetic.group.create", {"task": "Fix it", "models": ["gpt"]})
+    assert caught.value.data["code"] == "invalid-input"
+    alone = await run(client, "synthetic.construct.create", {"name": "Alone",
+                                                             "template_id": "docs"})
+    with pytest.raises(JsonRpcException) as caught:
+        await run(client, "synthetic.group.pickPreview", {"ref": alone["id"]})
+    assert caught.value.data["code"] == "invalid-input" and "not an attempt" in (
+        caught.value.message)
+    assert (await run(client, "synthetic.group.list"))["groups"] == []
 
 
 async def test_templates_for_a_picker(client: LanguageClient, repo: Path) -> None:

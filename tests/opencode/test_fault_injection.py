@@ -1,5 +1,5 @@
 """The reduced fault injection (bench/fault_injection.py --rounds 1 --sample): nothing
-orphaned, a killed discard finished."""
+orphaned, a killed discard finished, a killed group of attempts undone."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ SCRIPT = Path(__file__).parents[2] / "bench" / "fault_injection.py"
 
 
 def test_kill_9_at_every_step_then_doctor_leaves_nothing(opencode_bin: str) -> None:
-    """One kill per step of the example's creation, and one in a discard (deleting its
-    session), each followed by ``doctor --fix``."""
+    """One kill per step of the example's creation, one in a discard (deleting its
+    session) and one in a group of attempts (its second member), each followed by
+    ``doctor --fix``."""
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--rounds", "1", "--sample"],
         capture_output=True, text=True, timeout=600,
@@ -28,4 +29,6 @@ def test_kill_9_at_every_step_then_doctor_leaves_nothing(opencode_bin: str) -> N
     assert steps[:2] == ["record", "worktree"] and "session" in steps
     assert sum("kill at" in line for line in lines) == len(steps)
     tally = [line for line in lines if line.startswith("discard: 1 killed (")]
+    assert len(tally) == 1 and tally[0].endswith("inconsistent: 0"), proc.stdout
+    tally = [line for line in lines if line.startswith("group: 1 killed (")]
     assert len(tally) == 1 and tally[0].endswith("inconsistent: 0"), proc.stdout

@@ -163,3 +163,33 @@ async def test_errors_are_json_rpc_errors_with_data(
     with pytest.raises(JsonRpcException) as err:
         await run(client, "synthetic.construct.create", {"name": "x", "template_id": "nope"})
     assert err.value.data["code"] == "provider-not-usable"
+
+
+async def test_a_group_is_created_shown_picked_through_the_server(
+    client: Any, agent_repo: Path, served: OpenCodeServer
+) -> None:
+    made = await run(client, "synthetic.group.create", {"task": "Add a test", "attempts": 2})
+    ids = [m["id"] for m in made["members"]]
+    assert len(ids) == 2 and made["operation"] is None
+    with served.client() as oc:
+        for m in made["members"]:
+            texts = [x.text for x in oc.messages(m["opencode_session_id"],
+                                                 directory=m["workspace_path"])]
+            assert "Add a test" in texts
+    listed = await run(client, "synthetic.group.list")
+    assert [g["id"] for g in listed["groups"]] == [made["id"]]
+    shown = await run(client, "synthetic.group.show", {"ref": made["id"]})
+    assert [m["id"] for m in shown["members"]] == ids
+    Path(made["members"][0]["workspace_path"], "test.txt").write_text("a test\n")
+    await run(client, "synthetic.construct.commit", {"ref": ids[0], "message": "a test"})
+    preview = await run(client, "synthetic.group.pickPreview", {"ref": ids[0]})
+    assert [o["construct"] for o in preview["others"]] == [ids[1]]
+    picked = await run(client, "synthetic.group.pick", {"ref": ids[0]})
+    assert picked["landed"]["construct"]["status"] == "completed"
+    assert [d["removed"] for d in picked["discarded"]] == [ids[1]]
+    assert (agent_repo / "test.txt").read_text() == "a test\n"
+    assert (await run(client, "synthetic.group.list"))["groups"] == []
+    again = await run(client, "synthetic.group.create", {"task": "Once more", "attempts": 1})
+    removed = await run(client, "synthetic.group.delete", {"ref": again["id"]})
+    assert removed["members"] == [again["members"][0]["id"]]
+    assert (await run(client, "synthetic.group.list"))["groups"] == []

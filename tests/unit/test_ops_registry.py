@@ -33,6 +33,7 @@ REMOTE_LANDING = "tests/remote/test_remote_landing.py"
 FACES = "tests/remote/test_remote_faces.py::test_every_operation_takes_a_remote_construct"
 RESOLVE = "tests/integration/test_resolve_queue.py"
 REACH = "tests/remote/test_remote_reach.py"
+GROUPS = "tests/opencode/test_groups.py::test_the_group_operations_called_directly"
 PROMPTS = "test_prompts_build_replaces_the_bundle_and_preview_writes_nothing"
 
 #: Operation -> "file::test" that calls it directly.
@@ -112,6 +113,12 @@ OPS_TESTS: dict[str, str] = {
     "discard_any": FACES,
     "connect_session": f"{REACH}::test_the_operations_called_directly_and_a_host_down",
     "open_services": f"{REACH}::test_the_operations_called_directly_and_a_host_down",
+    "create_group": GROUPS,
+    "list_groups": GROUPS,
+    "show_group": GROUPS,
+    "remove_group": GROUPS,
+    "pick_preview": GROUPS,
+    "pick_attempt": GROUPS,
     "check_config": f"{CONTRACT}::test_config_check_and_starter",
     "write_starter": f"{CONTRACT}::test_config_check_and_starter",
     "list_templates": f"{CONSTRUCTS}::test_list_templates_reads_the_config",
@@ -120,6 +127,10 @@ OPS_TESTS: dict[str, str] = {
 #: Public functions of ops modules that take the store or a context and are not
 #: operations a face calls, with why.
 HELPERS: dict[str, str] = {
+    "groups.members_of": "a group's constructs, for show, removal, pick and recovery",
+    "groups.interrupted_groups": "the read half of doctor's group findings",
+    "groups.stop_journal": "marks a group's failed operation stopped, for recovery",
+    "groups.recover_group": "the fix of doctor's interrupted-operation finding of a group",
     "agent_status.overlay": "a read's overlay of live agent states, used by views",
     "agent_status.poll_agents": "asks the server for agent states; part of the overlay",
     "constructs.write_record": "a step of create_construct",

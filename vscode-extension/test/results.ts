@@ -38,6 +38,8 @@ export function construct(over: Partial<Construct> = {}): Construct {
     operation: null,
     host: null,
     remote_id: null,
+    group_id: null,
+    model: null,
     worktree: worktree(),
     agent: null,
     ...over,

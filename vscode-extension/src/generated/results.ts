@@ -27,6 +27,12 @@ export interface CommandResults {
   "synthetic.construct.update": EditedConstruct;
   "synthetic.doctor.fix": Finding;
   "synthetic.doctor.run": DoctorReport;
+  "synthetic.group.create": Group;
+  "synthetic.group.delete": GroupRemoved;
+  "synthetic.group.list": GroupList;
+  "synthetic.group.pick": PickResult;
+  "synthetic.group.pickPreview": PickPreview;
+  "synthetic.group.show": Group;
   "synthetic.host.check": HostCheck;
   "synthetic.host.list": HostList;
   "synthetic.ports.list": Ports;
@@ -137,6 +143,8 @@ export interface CreatedConstruct {
   operation: Operation | null;
   host: string | null;
   remote_id: string | null;
+  group_id: string | null;
+  model: string | null;
   worktree: Worktree | null;
   agent: Agent | null;
   copied: string[];
@@ -432,6 +440,8 @@ export interface Construct {
   operation: Operation | null;
   host: string | null;
   remote_id: string | null;
+  group_id: string | null;
+  model: string | null;
 }
 /**
  * How removing a landed construct went: removed, or refused (``error``: code and
@@ -569,6 +579,8 @@ export interface ConstructView {
   operation: Operation | null;
   host: string | null;
   remote_id: string | null;
+  group_id: string | null;
+  model: string | null;
   worktree: Worktree | null;
   agent: Agent | null;
 }
@@ -736,6 +748,8 @@ export interface EditedConstruct {
   operation: Operation | null;
   host: string | null;
   remote_id: string | null;
+  group_id: string | null;
+  model: string | null;
   worktree: Worktree | null;
   agent: Agent | null;
   changed: string[];
@@ -768,6 +782,8 @@ export interface ShownConstruct {
   operation: Operation | null;
   host: string | null;
   remote_id: string | null;
+  group_id: string | null;
+  model: string | null;
   worktree: Worktree | null;
   agent: Agent | null;
   services: Service[];
@@ -828,7 +844,7 @@ export interface Finding {
   fix_notes: string[];
 }
 /**
- * What a finding is about: ``type`` (construct, worktree, branch, file, config,
+ * What a finding is about: ``type`` (construct, group, worktree, branch, file, config,
  * process) and ``ref`` (its id or path).
  *
  * This interface was referenced by `CommandResults`'s JSON-Schema
@@ -848,6 +864,85 @@ export interface Subject {
 export interface DoctorReport {
   findings: Finding[];
   unresolved: number;
+}
+/**
+ * ``synthetic.group.show|create``: a group of attempts and its members (``operation``:
+ * the operation in progress or interrupted, else null).
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "Group".
+ */
+export interface Group {
+  id: string;
+  name: string;
+  prompt: string;
+  template_id: string;
+  models: string[];
+  members: Member[];
+  created_at: string;
+  operation: string | null;
+}
+/**
+ * One member of a group: its construct's id, name, status and model (``gone``: its
+ * record was removed since).
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "Member".
+ */
+export interface Member {
+  id: string;
+  name: string | null;
+  status: string | null;
+  model: string | null;
+  branch: string | null;
+  workspace_path: string | null;
+  opencode_session_id: string | null;
+  gone: boolean;
+}
+/**
+ * ``synthetic.group.delete``: the group removed, and notes on each member removed.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "GroupRemoved".
+ */
+export interface GroupRemoved {
+  removed: string;
+  members: string[];
+  notes: string[];
+}
+/**
+ * ``synthetic.group.list``: every group, oldest first, and unreadable files.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "GroupList".
+ */
+export interface GroupList {
+  groups: Group[];
+  broken: string[];
+}
+/**
+ * ``synthetic.group.pick``: the landing of the chosen attempt, each other attempt's
+ * discard, and the group removed.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "PickResult".
+ */
+export interface PickResult {
+  group: string;
+  landed: LandResult;
+  discarded: DiscardResult[];
+}
+/**
+ * ``synthetic.group.pickPreview``: the attempt to land, its group, and what discarding
+ * each other attempt would delete (as ``synthetic.construct.discardPreview`` says it).
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "PickPreview".
+ */
+export interface PickPreview {
+  construct: string;
+  group: string;
+  others: DiscardPreview[];
 }
 /**
  * ``synthetic host check``: each item, and whether constructs could live on the host.
