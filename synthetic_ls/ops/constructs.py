@@ -24,7 +24,7 @@ from typing_extensions import TypedDict
 from state_format.errors import RecordNotFoundError
 from state_format.journal import Journal
 from state_format.protocol import StateStore
-from state_format.records import NAME_MAX, Construct, utc_now
+from state_format.records import Construct, utc_now
 from state_format.statuses import (
     DEFAULT_STATUS,
     INITIAL_STATUSES,
@@ -36,6 +36,10 @@ from state_format.store import one_line
 from synthetic_ls.consent.gate import NOBODY, Consent, not_allowed
 from synthetic_ls.consent.items import RunItem
 from synthetic_ls.errors import ConflictError, InvalidInputError
+from synthetic_ls.ops.names import DESCRIPTION_MAX as DESCRIPTION_MAX  # re-exported
+from synthetic_ls.ops.names import check_unicode
+from synthetic_ls.ops.names import normalize_description as normalize_description
+from synthetic_ls.ops.names import normalize_name as normalize_name
 from synthetic_ls.ops.recovery import settle
 from synthetic_ls.ops.services import ServiceJson
 from synthetic_ls.ops.show import services_and_ports as services_and_ports  # re-exported
@@ -57,44 +61,6 @@ from synthetic_ls.provision.services import ServiceRecordJson, record_dict
 from synthetic_ls.provision.step_error import StepFailedError
 from synthetic_ls.provision.work import CreateSettings, Creation, Release, ReleaseSettings
 from synthetic_ls.repo_files import utf8_path_problem
-
-#: Longest description accepted (characters).
-DESCRIPTION_MAX = 10_000
-
-
-# -- input checks -----------------------------------------------------------
-
-
-def _check_unicode(value: str, what: str) -> None:
-    # Lone surrogates (from undecodable bytes in argv) cannot be written as UTF-8.
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInputError(f"{what} is not valid Unicode text") from None
-
-
-def normalize_name(name: str) -> str:
-    """A construct name as stored: trimmed, non-empty, at most NAME_MAX characters."""
-    _check_unicode(name, "name")
-    cleaned = name.strip()
-    if not cleaned:
-        raise InvalidInputError("a construct name cannot be empty")
-    if len(cleaned) > NAME_MAX:
-        raise InvalidInputError(
-            f"a construct name can have at most {NAME_MAX} characters (got {len(cleaned)})"
-        )
-    return cleaned
-
-
-def normalize_description(description: str) -> str:
-    """A description as stored: trimmed, at most DESCRIPTION_MAX characters."""
-    _check_unicode(description, "description")
-    cleaned = description.strip()
-    if len(cleaned) > DESCRIPTION_MAX:
-        raise InvalidInputError(
-            f"a description can have at most {DESCRIPTION_MAX} characters (got {len(cleaned)})"
-        )
-    return cleaned
 
 
 def parse_status(value: str) -> Status:
@@ -204,7 +170,7 @@ class CreateOptions:
 
 def parse_model(value: str) -> str:
     """A ``provider/model`` from user input, trimmed, or InvalidInputError saying the form."""
-    _check_unicode(value, "model")
+    check_unicode(value, "model")
     cleaned = value.strip()
     provider, slash, model = cleaned.partition("/")
     if not slash or not provider or not model or any(ch.isspace() for ch in cleaned):

@@ -173,7 +173,7 @@ def create_remote_construct(store: StateStore, options: RemoteCreateOptions, *,
     failure or cancel undoes both sides before the error goes on; a
     ``kill -9`` leaves the journal for ``doctor --fix``.
     """
-    from synthetic_ls.ops.constructs import normalize_name
+    from synthetic_ls.ops.names import normalize_name
 
     host = host_store.find_host(options.host)
     name = normalize_name(options.name)

@@ -31,7 +31,7 @@ from synthetic_ls.consent.gate import NOBODY, Consent
 from synthetic_ls.consent.items import RunItem
 from synthetic_ls.errors import NotFoundError, SyntheticError
 from synthetic_ls.opencode.server import START_TIMEOUT, ServerInfo
-from synthetic_ls.ops.session import NoSessionError, SessionTarget
+from synthetic_ls.ops.session_target import NoSessionError, SessionTarget
 from synthetic_ls.provision.context import Context
 from synthetic_ls.provision.session import AgentSpec
 from synthetic_ls.remote import forward as fwd

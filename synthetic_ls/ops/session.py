@@ -43,9 +43,11 @@ from synthetic_ls.opencode.client import (
 )
 from synthetic_ls.opencode.server import ServerInfo, find_binary, running_server
 from synthetic_ls.ops import agent_status
+from synthetic_ls.ops.session_target import NoSessionError as NoSessionError  # re-exported
+from synthetic_ls.ops.session_target import SessionTarget as SessionTarget  # re-exported
 from synthetic_ls.provision.consent_items import of_agent_folder
 from synthetic_ls.provision.context import Context
-from synthetic_ls.provision.session import AgentSpec, agent_spec
+from synthetic_ls.provision.session import agent_spec
 from synthetic_ls.runtime.opencode_record import password_path
 
 #: Stream failures after which watching reconnects (a restart, a cut, silence).
@@ -54,12 +56,6 @@ _RECONNECTABLE = frozenset({STREAM_CUT, UNREACHABLE, TIMEOUT})
 MAX_RECONNECTS = 6
 #: How an assistant message that ends a turn finishes (``tool-calls`` goes on).
 FINAL_FINISH = frozenset({"stop", "length", "content-filter", "other"})
-
-
-class NoSessionError(NotFoundError):
-    """The construct has no agent session (made without an agent, or its worktree went)."""
-
-    code = "no-session"
 
 
 class NoPermissionError(NotFoundError):
@@ -72,50 +68,6 @@ class ServerStoppedError(SyntheticError):
     """A read needs the OpenCode server, which is not running (a read never starts it)."""
 
     code = "opencode-stopped"
-
-
-@dataclass(frozen=True)
-class SessionTarget:
-    """A construct's session and how to reach it.
-
-    For a construct on another machine (``remote``), ``construct_id`` is the
-    local record's id, ``server`` is reached through a forward over ssh and
-    ``construct`` is None (the record is the host's).
-    """
-
-    construct_id: str
-    session_id: str
-    #: The worktree the session is rooted in (on the host, for a remote construct).
-    directory: str
-    server: ServerInfo
-    spec: AgentSpec
-    construct: Construct | None = None
-    #: Ends what ``client`` needs beyond the server (a read's own forward), once closed.
-    release: Callable[[], None] | None = field(default=None, repr=False, compare=False)
-    #: The host, for a remote construct.
-    host: str | None = None
-
-    def client(self, **kwargs: Any) -> OpenCodeClient:
-        """A client of the server (close it when done)."""
-        if self.release is None:
-            return self.server.client(**kwargs)
-        return _ReleasingClient(self.server.url, password=self.server.password,
-                                release=self.release, **kwargs)
-
-
-class _ReleasingClient(OpenCodeClient):
-    """A client that ends a read's own forward when it is closed."""
-
-    def __init__(self, base_url: str, *, release: Callable[[], None], **kwargs: Any) -> None:
-        super().__init__(base_url, **kwargs)
-        self._release = release
-
-    def close(self) -> None:
-        """Close the connection, then end the forward."""
-        try:
-            super().close()
-        finally:
-            self._release()
 
 
 # -- the JSON forms (python -m synthetic_ls.schemas makes their schemas) -------------
