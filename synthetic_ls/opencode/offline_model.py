@@ -309,6 +309,11 @@ class OfflineModelServer(ThreadingHTTPServer):
             return list(self.state.requests)
 
 
+#: What the offline model costs, in USD per million tokens in and out (made up:
+#: non-zero, so that costs are computed and shown as for a paid model).
+PRICE_INPUT = 1.0
+PRICE_OUTPUT = 4.0
+
 #: The provider and model id the offline model is known by in OpenCode.
 PROVIDER_ID = "offline"
 MODEL_ID = "echo"
@@ -330,7 +335,10 @@ def opencode_config(model_url: str, *, ask_bash: bool = True) -> str:
             "npm": "@ai-sdk/openai-compatible",
             "name": "Offline",
             "options": {"baseURL": model_url + "/v1"},
-            "models": {MODEL_ID: {"name": "Offline echo", "tool_call": True}},
+            # A price (USD per million tokens), as a real provider's model
+            # has, so that OpenCode computes what each answer cost.
+            "models": {MODEL_ID: {"name": "Offline echo", "tool_call": True,
+                                  "cost": {"input": PRICE_INPUT, "output": PRICE_OUTPUT}}},
         }},
     }
     if ask_bash:

@@ -183,6 +183,27 @@ export interface Worktree {
 export interface Agent {
   state: string;
   pending_permissions: string[];
+  usage: Usage | null;
+}
+/**
+ * Tokens and cost of an agent's session (or a sum of them).
+ *
+ * ``input`` and ``output`` are the tokens sent to and produced by the model
+ * (``reasoning`` and the cache reads and writes counted apart, as OpenCode
+ * does); ``cost`` is in the provider's currency (USD for the known ones);
+ * ``messages``: the assistant messages counted.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "Usage".
+ */
+export interface Usage {
+  input: number;
+  output: number;
+  reasoning: number;
+  cache_read: number;
+  cache_write: number;
+  cost: number;
+  messages: number;
 }
 /**
  * An include file a creation did not copy, and why.
@@ -468,6 +489,7 @@ export interface ConstructList {
   constructs: ConstructView[];
   broken: BrokenRecord[];
   hosts: HostListing[];
+  usage: Usage;
 }
 /**
  * A construct as listed or shown: its record, its worktree and its agent (null: not known).
