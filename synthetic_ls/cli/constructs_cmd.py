@@ -376,6 +376,12 @@ def cmd_show(args: argparse.Namespace) -> int:
             sys.stdout.write(one_line(line, 2000) + "\n")
         for p in extra.get("ports", []):
             sys.stdout.write(f"port:     {p['port']} ({p['env']})\n")
+        for c in extra.get("checks", []):
+            # As recorded by the last `synthetic check` (nothing runs here).
+            verdict = "passed" if c["passed"] else ("timed out" if c["timed_out"] else "failed")
+            line = (f"check:    {c['name']} {verdict} ({c['duration_ms'] / 1000:.1f} s, "
+                    f"{c['finished_at']}, on {(c['head'] or '?')[:12]})")
+            sys.stdout.write(one_line(line, 2000) + "\n")
     return int(ExitCode.OK)
 
 

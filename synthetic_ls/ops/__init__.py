@@ -48,6 +48,8 @@ OPERATIONS: dict[str, str] = {
     "service_logs_tail": "services",
     "list_ports": "ports",
     "build_prompts": "prompts",
+    # the template's checks
+    "run_checks": "checks",
     "preview_prompts": "prompts",
     # doctor and recovery
     "run_doctor": "doctor",

@@ -36,6 +36,7 @@ from state_format.store import one_line
 from synthetic_ls.consent.gate import NOBODY, Consent, not_allowed
 from synthetic_ls.consent.items import RunItem
 from synthetic_ls.errors import ConflictError, InvalidInputError
+from synthetic_ls.ops.check_results import CheckRunJson
 from synthetic_ls.ops.recovery import settle
 from synthetic_ls.ops.services import ServiceJson
 from synthetic_ls.ops.show import services_and_ports as services_and_ports  # re-exported
@@ -141,10 +142,12 @@ class CreatedConstructJson(ConstructViewJson):
 
 
 class ShownConstructJson(ConstructViewJson):
-    """``synthetic.construct.show``: the construct with its services and ports."""
+    """``synthetic.construct.show``: the construct with its services, ports, and the last
+    run of each of its checks (``synthetic check``; empty when none ran)."""
 
     services: list[ServiceJson]
     ports: list[PortJson]
+    checks: list[CheckRunJson]
 
 
 class EditedConstructJson(ConstructViewJson):

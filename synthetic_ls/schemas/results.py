@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from synthetic_ls.ops.checks import ChecksResultJson
 from synthetic_ls.ops.commit_work import CommitResultJson
 from synthetic_ls.ops.config import ConfigInitJson
 from synthetic_ls.ops.constructs import (
@@ -136,6 +137,8 @@ RESULTS: tuple[Result, ...] = (
     # `land` of a construct on another machine (its `commit` and `discard` answer the
     # host's JSON in the forms of commit-result and discard-result).
     Result("remote-land-result", RemoteLandResultJson, ()),
+    # The CLI only, so far (`synthetic check`); `show` carries the recorded results.
+    Result("checks-result", ChecksResultJson, ()),
 )
 
 

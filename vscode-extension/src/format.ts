@@ -296,6 +296,7 @@ const CONSENT_KINDS: Record<string, string> = {
   setup: "Setup command",
   service: "Service",
   teardown: "Teardown command",
+  check: "Check",
   "opencode-code": "OpenCode code",
   "opencode-config": "OpenCode config",
 };

@@ -613,7 +613,8 @@ export interface EditedConstruct {
   changed: string[];
 }
 /**
- * ``synthetic.construct.show``: the construct with its services and ports.
+ * ``synthetic.construct.show``: the construct with its services, ports, and the last
+ * run of each of its checks (``synthetic check``; empty when none ran).
  *
  * This interface was referenced by `CommandResults`'s JSON-Schema
  * via the `definition` "ShownConstruct".
@@ -644,6 +645,7 @@ export interface ShownConstruct {
   agent: Agent | null;
   services: Service[];
   ports: Port[];
+  checks: CheckRun[];
 }
 /**
  * A service as seen now, with its ports.
@@ -681,6 +683,26 @@ export interface ServicePort {
   port: number;
   env: string;
   url: string;
+}
+/**
+ * One check's last run: pass or fail, its exit status (null when stopped), whether it
+ * ran out of time, how long it took, when it ended, the HEAD it ran on, the last lines of
+ * its output and the log with all of it.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "CheckRun".
+ */
+export interface CheckRun {
+  name: string;
+  command: string;
+  passed: boolean;
+  exit_code: number | null;
+  timed_out: boolean;
+  duration_ms: number;
+  finished_at: string;
+  head: string | null;
+  output: string[];
+  log: string | null;
 }
 /**
  * One thing the doctor found (README, "doctor"): ``id`` applies its fix on its own
@@ -1012,11 +1034,23 @@ export interface Trust {
  * via the `definition` "TrustItem".
  */
 export interface TrustItem {
-  kind: "setup" | "service" | "teardown" | "opencode-code" | "opencode-config";
+  kind: "setup" | "service" | "teardown" | "check" | "opencode-code" | "opencode-config";
   where: string;
   text: string;
   digest: string;
   allowed: boolean;
+}
+/**
+ * ``synthetic.construct.check`` (``synthetic check --json``): the checks that ran now,
+ * in the template's order, and whether all passed.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "ChecksResult".
+ */
+export interface ChecksResult {
+  construct: string;
+  passed: boolean;
+  checks: CheckRun[];
 }
 /**
  * ``synthetic host add|rm``: the host added or removed, and the file kept.
