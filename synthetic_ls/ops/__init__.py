@@ -59,6 +59,7 @@ OPERATIONS: dict[str, str] = {
     "open_session": "session",
     "send_prompt": "session",
     "watch_session": "session",
+    "watch_all": "watch_all",
     "abort_session": "session",
     "session_log": "session",
     "list_permissions": "session",

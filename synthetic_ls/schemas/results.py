@@ -58,6 +58,7 @@ from synthetic_ls.ops.templates import TemplatesJson
 from synthetic_ls.ops.trust import TrustJson
 from synthetic_ls.ops.version import VersionJson
 from synthetic_ls.ops.views import ConstructListJson
+from synthetic_ls.ops.watch_all import InputRequestJson
 from synthetic_ls.provision.lifecycle import FindingJson
 
 #: Where the schemas are committed.
@@ -139,6 +140,8 @@ RESULTS: tuple[Result, ...] = (
     Result("remote-land-result", RemoteLandResultJson, ()),
     # The CLI only, so far (`synthetic check`); `show` carries the recorded results.
     Result("checks-result", ChecksResultJson, ()),
+    # One line of `session watch --all --json`: a request of an agent for its person.
+    Result("input-request", InputRequestJson, ()),
 )
 
 

@@ -61,6 +61,8 @@ OPS_TESTS: dict[str, str] = {
     "service_logs_tail": f"{SERVICES}::test_stop_start_restart_status_ports_and_logs",
     "list_ports": f"{SERVICES}::test_stop_start_restart_status_ports_and_logs",
     "build_prompts": f"{SERVICES}::{PROMPTS}",
+    "watch_all": "tests/opencode/test_watch_all.py::"
+                 "test_every_request_of_every_agent_is_told_once",
     "run_checks": "tests/integration/test_checks.py::"
                   "test_checks_pass_fail_and_time_out_and_are_recorded",
     "preview_prompts": f"{SERVICES}::{PROMPTS}",

@@ -1063,6 +1063,24 @@ export interface HostChange {
   file: string;
 }
 /**
+ * What an agent waits for the person to answer: a ``permission`` (``permission``, its
+ * ``patterns``) or a ``question`` (its ``questions``), with ``asks`` in words.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "InputRequest".
+ */
+export interface InputRequest {
+  construct: string;
+  name: string;
+  session_id: string;
+  kind: "permission" | "question";
+  id: string;
+  asks: string;
+  permission: string | null;
+  patterns: string[];
+  questions: string[];
+}
+/**
  * ``synthetic new --host``: the local record (``id``), where the construct lives, and
  * the host's own answer to ``new --json`` (``construct``).
  *
