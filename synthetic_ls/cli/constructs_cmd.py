@@ -638,10 +638,11 @@ def render_details(view: ConstructView) -> str:
         lines.append(f"{'agent:':<21}{view.agent.state}{more}")
         if view.agent.usage is not None:
             u = view.agent.usage
-            lines.append(f"{'usage:':<21}{u.summary()} ({u.messages} answers"
-                         + (f", {u.reasoning} reasoning" if u.reasoning else "")
-                         + (f", cache {u.cache_read} read {u.cache_write} written"
-                            if u.cache_read or u.cache_write else "") + ")")
+            apart = ([f"{u.reasoning} reasoning"] if u.reasoning else []) + (
+                [f"cache {u.cache_read} read {u.cache_write} written"]
+                if u.cache_read or u.cache_write else [])
+            lines.append(f"{'usage:':<21}{u.summary()}"
+                         + (f" ({', '.join(apart)})" if apart else ""))
     if view.worktree is not None:
         lines.append(f"{'worktree:':<21}{view.worktree.summary()}")
         if view.worktree.size_bytes is not None:

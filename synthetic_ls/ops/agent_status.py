@@ -29,7 +29,7 @@ from state_format.errors import RecordNotFoundError, StateError
 from state_format.records import Construct
 from state_format.statuses import Status, can_transition
 from synthetic_ls.opencode.client import Event, OpenCodeClient, OpenCodeError
-from synthetic_ls.ops.usage import Usage, of_messages
+from synthetic_ls.ops.usage import Usage, of_messages, of_session
 from synthetic_ls.ops.views import AgentJson
 from synthetic_ls.provision.context import Context
 
@@ -278,8 +278,15 @@ def _ask(server: Any, constructs: list[Construct], allowed: Any) -> dict[str, Ag
 
 
 def _usage(client: OpenCodeClient, sid: str, directory: str) -> Usage | None:
-    """What the session ``sid`` cost so far (its messages' tokens and cost); None: not told."""
+    """What the session ``sid`` cost so far (its tokens and cost); None: not told.
+
+    The session carries the sums (one small answer); a server whose
+    sessions do not is asked for the messages, and they are added up.
+    """
     try:
+        found = of_session(client.get_session(sid, directory=directory).raw)
+        if found is not None:
+            return found
         messages = client.messages(sid, directory=directory)
     except OpenCodeError:
         return None  # the state is still worth showing without the usage

@@ -1,11 +1,14 @@
-"""What an agent cost: tokens in and out and money, from OpenCode's messages.
+"""What an agent cost: tokens in and out and money, from OpenCode's session.
 
 OpenCode records on each assistant message the tokens its model reported
 (``tokens``: ``input``, ``output``, ``reasoning``, ``cache`` {``read``,
 ``write``}) and the ``cost`` it computed from the model's price (zero for
-a model without one). A construct's usage is the sum over its session's
-assistant messages; the total of a listing is the sum over its constructs.
-Computed when a face reads, never stored: the session is the only record.
+a model without one), and keeps their sums on the session itself
+(``GET /session/:id``: one small answer, however long the session). A
+construct's usage is its session's (summed over its assistant messages for
+a server whose sessions do not carry them); the total of a listing is the
+sum over its constructs. Computed when a face reads, never stored: the
+session is the only record.
 """
 
 from __future__ import annotations
@@ -22,8 +25,7 @@ class UsageJson(TypedDict):
 
     ``input`` and ``output`` are the tokens sent to and produced by the model
     (``reasoning`` and the cache reads and writes counted apart, as OpenCode
-    does); ``cost`` is in the provider's currency (USD for the known ones);
-    ``messages``: the assistant messages counted.
+    does); ``cost`` is in the provider's currency (USD for the known ones).
     """
 
     input: int
@@ -32,7 +34,6 @@ class UsageJson(TypedDict):
     cache_read: int
     cache_write: int
     cost: float
-    messages: int
 
 
 def _int(value: Any) -> int:
@@ -50,23 +51,21 @@ class Usage:
     cache_read: int = 0
     cache_write: int = 0
     cost: float = 0.0
-    messages: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             self.input + other.input, self.output + other.output,
             self.reasoning + other.reasoning, self.cache_read + other.cache_read,
             self.cache_write + other.cache_write, self.cost + other.cost,
-            self.messages + other.messages,
         )
 
     def to_dict(self) -> UsageJson:
-        """``{"input", "output", "reasoning", "cache_read", "cache_write", "cost", "messages"}``."""
+        """``{"input", "output", "reasoning", "cache_read", "cache_write", "cost"}``."""
         return {
             "input": self.input, "output": self.output, "reasoning": self.reasoning,
             "cache_read": self.cache_read, "cache_write": self.cache_write,
             # Rounded so that sums print the same on every face (float noise).
-            "cost": round(self.cost, 6), "messages": self.messages,
+            "cost": round(self.cost, 6),
         }
 
     def summary(self) -> str:
@@ -74,10 +73,14 @@ class Usage:
         return f"{tokens_text(self.input)} in {tokens_text(self.output)} out {cost_text(self.cost)}"
 
 
-def of_message_info(info: dict[str, Any]) -> Usage:
-    """The usage of one message's ``info`` (zero for a person's message)."""
-    if info.get("role") != "assistant":
-        return Usage()
+    @property
+    def spent(self) -> bool:
+        """Whether anything was spent (a session with no answer yet has not)."""
+        return bool(self.input or self.output or self.reasoning or self.cost)
+
+
+def _counts(info: dict[str, Any]) -> Usage:
+    """The ``tokens`` and ``cost`` of a message's or a session's info."""
     tokens = info.get("tokens") if isinstance(info.get("tokens"), dict) else {}
     assert isinstance(tokens, dict)
     cache = tokens.get("cache") if isinstance(tokens.get("cache"), dict) else {}
@@ -88,8 +91,17 @@ def of_message_info(info: dict[str, Any]) -> Usage:
         reasoning=_int(tokens.get("reasoning")), cache_read=_int(cache.get("read")),
         cache_write=_int(cache.get("write")),
         cost=float(cost) if isinstance(cost, int | float) and cost > 0 else 0.0,
-        messages=1,
     )
+
+
+def of_session(info: dict[str, Any]) -> Usage | None:
+    """The usage a session's info carries (its sums), None when it carries none."""
+    return _counts(info) if isinstance(info.get("tokens"), dict) else None
+
+
+def of_message_info(info: dict[str, Any]) -> Usage:
+    """The usage of one message's ``info`` (zero for a person's message)."""
+    return _counts(info) if info.get("role") == "assistant" else Usage()
 
 
 def of_messages(infos: Iterable[dict[str, Any]]) -> Usage:

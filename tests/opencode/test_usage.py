@@ -15,17 +15,17 @@ import pytest
 from synthetic_ls.opencode import offline_model
 from synthetic_ls.opencode.client import OpenCodeClient
 from tests.opencode.conftest import OpenCodeServer
-from tests.opencode.test_sessions import cli, cli_json, repo, served  # noqa: F401
+from tests.opencode.test_sessions import cli, cli_json, repo, served, wait_for  # noqa: F401
 
-KEYS = ("input", "output", "reasoning", "cache_read", "cache_write", "messages")
+KEYS = ("input", "output", "reasoning", "cache_read", "cache_write")
 
 
-def told(client: OpenCodeClient, sid: str, directory: str) -> tuple[int, int, float]:
-    """Input and output tokens and cost of a session, as the server's messages say."""
+def told(client: OpenCodeClient, sid: str, directory: str) -> tuple[int, int, float, int]:
+    """Input and output tokens, cost and finished answers of a session, as its messages say."""
     infos = [m.raw["info"] for m in client.messages(sid, directory=directory)]
-    mine = [i for i in infos if i.get("role") == "assistant"]
+    mine = [i for i in infos if i.get("role") == "assistant" and i.get("finish")]
     return (sum(i["tokens"]["input"] for i in mine), sum(i["tokens"]["output"] for i in mine),
-            sum(i["cost"] for i in mine))
+            sum(i["cost"] for i in mine), len(mine))
 
 
 def test_ls_and_show_tell_each_agents_tokens_and_cost_and_their_total(
@@ -37,21 +37,39 @@ def test_ls_and_show_tell_each_agents_tokens_and_cost_and_their_total(
     cli_json(capsys, "session", "send", two["id"], "a longer question for the model", "--wait")
     cli_json(capsys, "session", "send", two["id"], "and a second one", "--wait")
 
-    listed = cli_json(capsys, "ls")
+    seen: dict[str, dict] = {}  # type: ignore[type-arg]
+
+    def settled() -> bool:
+        # OpenCode adds a finished answer to its session's sums a moment after
+        # the turn ends: `ls` tells the sums, which then match the answers.
+        seen["ls"] = cli_json(capsys, "ls")
+        with served.client() as client:
+            seen["answers"] = {made["id"]: told(client, made["opencode_session_id"],
+                                                made["workspace_path"]) for made in (one, two)}
+        turns = {one["id"]: 1, two["id"]: 2}
+        for c in seen["ls"]["constructs"]:
+            tokens_in, tokens_out, _cost, answered = seen["answers"][c["id"]]
+            got = c["agent"]["usage"]
+            # Every turn's answer recorded, and the sums `ls` tells match them.
+            if answered != turns[c["id"]] or (got["input"], got["output"]) != (
+                    tokens_in, tokens_out):
+                return False
+        return True
+
+    wait_for(settled)
+    listed = seen["ls"]
     usage = {c["id"]: c["agent"]["usage"] for c in listed["constructs"]}
-    with served.client() as client:
-        for made in (one, two):
-            u = usage[made["id"]]
-            assert u["input"] > 0 and u["output"] > 0 and u["cost"] > 0
-            tokens_in, tokens_out, cost = told(
-                client, made["opencode_session_id"], made["workspace_path"])
-            assert (u["input"], u["output"]) == (tokens_in, tokens_out)
-            assert u["cost"] == pytest.approx(cost)
-            # The price is the offline model's: the cost is computed from it.
-            assert u["cost"] == pytest.approx(
-                (tokens_in * offline_model.PRICE_INPUT + tokens_out * offline_model.PRICE_OUTPUT)
-                / 1e6)
-    assert usage[two["id"]]["messages"] > usage[one["id"]]["messages"]
+    for made in (one, two):
+        u = usage[made["id"]]
+        assert u["input"] > 0 and u["output"] > 0 and u["cost"] > 0
+        tokens_in, tokens_out, cost, _ = seen["answers"][made["id"]]
+        assert u["cost"] == pytest.approx(cost)
+        # The price is the offline model's: the cost is computed from it.
+        assert u["cost"] == pytest.approx(
+            (tokens_in * offline_model.PRICE_INPUT + tokens_out * offline_model.PRICE_OUTPUT)
+            / 1e6)
+    # Two turns cost more than one (the session's sums, not its last answer).
+    assert usage[two["id"]]["input"] > usage[one["id"]]["input"]
     for key in KEYS:
         assert listed["usage"][key] == usage[one["id"]][key] + usage[two["id"]][key]
     assert listed["usage"]["cost"] == pytest.approx(

@@ -103,19 +103,19 @@ export function costText(cost: number): string {
 
 /** What an agent (or all of them) cost: `1.6k/6 tokens $0.0016`, or "" when not told. */
 export function usageSummary(u: UsageTotal | null | undefined): string {
-  if (!u || !u.messages) return "";
+  // Nothing spent yet (no answer): nothing to say.
+  if (!u || !(u.input || u.output || u.reasoning || u.cost)) return "";
   return `${tokensText(u.input)}/${tokensText(u.output)} tokens ${costText(u.cost)}`;
 }
 
-/** Every figure of the usage, for a tooltip: `tokens: 1588 in, 6 out · cost: $0.0016 (1 answer)`. */
+/** Every figure of the usage, for a tooltip: `tokens: 1588 in, 6 out · cost: $0.0016`. */
 export function usageDetail(u: UsageTotal | null | undefined): string {
-  if (!u) return "";
+  if (!u || !usageSummary(u)) return "";
   const extra = [
     u.reasoning ? `${u.reasoning} reasoning` : "",
     u.cache_read || u.cache_write ? `cache ${u.cache_read} read, ${u.cache_write} written` : "",
   ].filter(Boolean);
-  const answers = `${u.messages} ${u.messages === 1 ? "answer" : "answers"}`;
-  return `tokens: ${u.input} in, ${u.output} out${extra.length ? ` (${extra.join(", ")})` : ""} · cost: ${costText(u.cost)} (${answers})`;
+  return `tokens: ${u.input} in, ${u.output} out${extra.length ? ` (${extra.join(", ")})` : ""} · cost: ${costText(u.cost)}`;
 }
 
 /** The agent row's tooltip: its state in words, what it cost, then the ids a person may need to quote. */

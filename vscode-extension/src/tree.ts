@@ -256,7 +256,7 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
       // The count, then what all its agents cost together (when some told it).
       const total = usageSummary(node.list?.usage);
       item.description = node.error ? "error" : [`${node.list?.constructs.length ?? 0}`, total].filter(Boolean).join(" · ");
-      item.tooltip = [node.root, node.list?.usage?.messages ? `all agents: ${usageDetail(node.list.usage)}` : ""].filter(Boolean).join("\n");
+      item.tooltip = [node.root, usageSummary(node.list?.usage) ? `all agents: ${usageDetail(node.list?.usage)}` : ""].filter(Boolean).join("\n");
       item.iconPath = new vscode.ThemeIcon("repo");
       item.contextValue = "repo";
       return item;

@@ -172,7 +172,7 @@ test("the agent row's tooltip holds the session id the row does not show", () =>
 });
 
 test("what an agent cost: in the row, every figure in the tooltips", () => {
-  const usage = { input: 1588, output: 6, reasoning: 0, cache_read: 0, cache_write: 0, cost: 0.001612, messages: 1 };
+  const usage = { input: 1588, output: 6, reasoning: 0, cache_read: 0, cache_write: 0, cost: 0.001612 };
   assert.equal(tokensText(999), "999");
   assert.equal(tokensText(12345), "12.3k");
   assert.equal(tokensText(4_500_000), "4.5M");
@@ -180,11 +180,12 @@ test("what an agent cost: in the row, every figure in the tooltips", () => {
   assert.equal(costText(12.345), "$12.35");
   assert.equal(usageSummary(usage), "1.6k/6 tokens $0.0016");
   assert.equal(usageSummary(null), "");
-  assert.equal(usageSummary({ ...usage, input: 0, output: 0, cost: 0, messages: 0 }), "");
+  assert.equal(usageSummary({ ...usage, input: 0, output: 0, cost: 0 }), "");
   const c = construct({ opencode_session_id: "ses_1", agent: { state: "idle", pending_permissions: [], usage } });
   assert.equal(constructDescription(c), "synthetic/fix-login-abc123 · agent idle · 1.6k/6 tokens $0.0016");
-  assert.equal(agentTooltip(c), "agent idle\ntokens: 1588 in, 6 out · cost: $0.0016 (1 answer)\nOpenCode session ses_1");
+  assert.equal(agentTooltip(c), "agent idle\ntokens: 1588 in, 6 out · cost: $0.0016\nOpenCode session ses_1");
   assert.match(constructTooltip(c), /tokens: 1588 in, 6 out · cost: \$0\.0016/);
-  assert.equal(usageDetail({ ...usage, reasoning: 5, cache_read: 7, cache_write: 2, messages: 2 }),
-    "tokens: 1588 in, 6 out (5 reasoning, cache 7 read, 2 written) · cost: $0.0016 (2 answers)");
+  assert.equal(usageDetail({ ...usage, reasoning: 5, cache_read: 7, cache_write: 2 }),
+    "tokens: 1588 in, 6 out (5 reasoning, cache 7 read, 2 written) · cost: $0.0016");
+  assert.equal(usageDetail(null), "");
 });

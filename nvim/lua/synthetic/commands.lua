@@ -66,7 +66,8 @@ end
 
 --- What an agent (or all of them) cost: "1.6k/6 tokens $0.0016", or nil when not told.
 function M.usage_text(u)
-  if type(u) ~= "table" or type(u.messages) ~= "number" or u.messages == 0 then
+  -- Nothing spent yet (no answer): nothing to say.
+  if type(u) ~= "table" or type(u.input) ~= "number" or (u.input + u.output + u.cost) == 0 then
     return nil
   end
   local cost = u.cost >= 1 and ("$%.2f"):format(u.cost) or ("$%.4f"):format(u.cost)
@@ -115,9 +116,8 @@ function M.describe(c)
   end
   local u = type(c.agent) == "table" and c.agent.usage or nil
   if M.usage_text(u) then
-    table.insert(lines, ("usage:       %d tokens in, %d out, %s (%d answer%s)"):format(
-      u.input, u.output, u.cost >= 1 and ("$%.2f"):format(u.cost) or ("$%.4f"):format(u.cost),
-      u.messages, u.messages == 1 and "" or "s"))
+    table.insert(lines, ("usage:       %d tokens in, %d out, %s"):format(
+      u.input, u.output, u.cost >= 1 and ("$%.2f"):format(u.cost) or ("$%.4f"):format(u.cost)))
   end
   if c.operation ~= nil and c.operation ~= vim.NIL then
     table.insert(lines, ("operation:   %s (%s)"):format(str(c.operation.op), str(c.operation.state)))

@@ -190,8 +190,7 @@ export interface Agent {
  *
  * ``input`` and ``output`` are the tokens sent to and produced by the model
  * (``reasoning`` and the cache reads and writes counted apart, as OpenCode
- * does); ``cost`` is in the provider's currency (USD for the known ones);
- * ``messages``: the assistant messages counted.
+ * does); ``cost`` is in the provider's currency (USD for the known ones).
  *
  * This interface was referenced by `CommandResults`'s JSON-Schema
  * via the `definition` "Usage".
@@ -203,7 +202,6 @@ export interface Usage {
   cache_read: number;
   cache_write: number;
   cost: number;
-  messages: number;
 }
 /**
  * An include file a creation did not copy, and why.
