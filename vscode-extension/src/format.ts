@@ -108,6 +108,16 @@ export function usageSummary(u: UsageTotal | null | undefined): string {
   return `${tokensText(u.input)}/${tokensText(u.output)} tokens ${costText(u.cost)}`;
 }
 
+/** The sum of several usages (the repositories' totals), or null when none was told. */
+export function usageTotal(usages: (UsageTotal | null | undefined)[]): UsageTotal | null {
+  const told = usages.filter((u): u is UsageTotal => Boolean(u));
+  if (!told.length) return null;
+  const keys = ["input", "output", "reasoning", "cache_read", "cache_write", "cost"] as const;
+  const out = { input: 0, output: 0, reasoning: 0, cache_read: 0, cache_write: 0, cost: 0 };
+  for (const u of told) for (const k of keys) out[k] += u[k];
+  return out;
+}
+
 /** Every figure of the usage, for a tooltip: `tokens: 1588 in, 6 out · cost: $0.0016`. */
 export function usageDetail(u: UsageTotal | null | undefined): string {
   if (!u || !usageSummary(u)) return "";

@@ -25,6 +25,7 @@ import {
   costText,
   usageSummary,
   usageDetail,
+  usageTotal,
 } from "../src/format";
 import { construct, service, worktree } from "./results";
 
@@ -188,4 +189,12 @@ test("what an agent cost: in the row, every figure in the tooltips", () => {
   assert.equal(usageDetail({ ...usage, reasoning: 5, cache_read: 7, cache_write: 2 }),
     "tokens: 1588 in, 6 out (5 reasoning, cache 7 read, 2 written) · cost: $0.0016");
   assert.equal(usageDetail(null), "");
+});
+
+test("what every agent of every folder cost together", () => {
+  const a = { input: 1000, output: 10, reasoning: 1, cache_read: 2, cache_write: 3, cost: 0.5 };
+  const b = { input: 600, output: 5, reasoning: 0, cache_read: 0, cache_write: 1, cost: 0.75 };
+  assert.deepEqual(usageTotal([a, null, b]), { input: 1600, output: 15, reasoning: 1, cache_read: 2, cache_write: 4, cost: 1.25 });
+  assert.equal(usageTotal([null, undefined]), null);
+  assert.equal(usageSummary(usageTotal([a, b])), "1.6k/15 tokens $1.25");
 });
