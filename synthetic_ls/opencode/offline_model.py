@@ -25,7 +25,8 @@ Behaviour is deterministic, chosen from the request's messages:
   (``[tool:bash echo hi]`` calls bash with ``{"command": "echo hi",
   "description": ...}``, which OpenCode asks permission for); for any other
   tool ARGS must be a JSON object, the call's arguments
-  (``[tool:read {"filePath": "README.md"}]``).
+  (``[tool:read {"filePath": "README.md"}]``; arrays in it are fine:
+  ``[tool:question {"questions": [...]}]`` asks the person a question).
 * **failure marker** ``[fail]``: HTTP 400 with an OpenAI-style error body;
   OpenCode does not retry a 4xx, so the turn ends in ``session.error``.
 * **delay marker** ``[delay:SECONDS]`` (combinable with the others): waits
@@ -127,6 +128,19 @@ def _tool_arguments(name: str, raw: str) -> str:
     return json.dumps(parsed)
 
 
+def _json_arguments(text: str, match: re.Match[str]) -> str | None:
+    """A JSON object written after ``[tool:NAME `` whole, ``]`` inside it included (the
+    marker's pattern stops at the first ``]``, which a JSON array holds)."""
+    start = text.find("{", match.start(), match.end())
+    if start == -1 or text[match.start():start].strip().count(" ") > 0:
+        return None
+    try:
+        _value, end = json.JSONDecoder().raw_decode(text, start)
+    except ValueError:
+        return None
+    return text[start:end] if text[end:end + 1] == "]" else None
+
+
 def _tool_name_for(messages: list[dict[str, Any]], tool_call_id: str | None) -> str:
     for message in reversed(messages):
         for call in message.get("tool_calls") or []:
@@ -155,6 +169,7 @@ def decide(messages: list[dict[str, Any]]) -> Reply:
     match = TOOL_MARKER.search(user_text)
     if match:
         name, raw = match.group(1), (match.group(2) or "").strip()
+        raw = _json_arguments(user_text, match) or raw
         call = ToolCall(id="call_" + uuid.uuid4().hex[:12], name=name,
                         arguments=_tool_arguments(name, raw))
         return Reply(text="", tool_call=call, delay=delay)

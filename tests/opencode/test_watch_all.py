@@ -51,6 +51,12 @@ def test_every_request_of_every_agent_is_told_once(store: Store) -> None:  # noq
         approve_permission(store, one.id)
         send_prompt(store, one.id, "[tool:bash echo three]")
         wait_for(lambda: len(told) >= 3, what="the first agent's next request")
+        # A question (OpenCode's question tool) is told the same way, with its text.
+        third = create_construct(store, CreateOptions(name="Third agent")).construct
+        send_prompt(store, third.id, "[tool:question " + json.dumps({"questions": [{
+            "question": "Which database?", "header": "DB",
+            "options": [{"label": "pg", "description": "Postgres"}]}]}) + "]")
+        wait_for(lambda: len(told) >= 4, what="the third agent's question")
     finally:
         stop.set()
         watcher.join(timeout=30)
@@ -60,8 +66,9 @@ def test_every_request_of_every_agent_is_told_once(store: Store) -> None:  # noq
         (one.id, "First agent", "permission", "bash: echo one"),
         (two.id, "Second agent", "permission", "bash: echo two"),
         (one.id, "First agent", "permission", "bash: echo three"),
+        (third.id, "Third agent", "question", "Which database?"),
     ]
-    assert len({r.id for r in told}) == 3
+    assert len({r.id for r in told}) == 4 and told[3].questions == ("Which database?",)
     [result] = ended
     assert [r.to_dict() for r in result.requests] == [r.to_dict() for r in told]  # type: ignore[attr-defined]
     assert told[0].session_id == one.opencode_session_id
