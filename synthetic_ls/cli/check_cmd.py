@@ -62,7 +62,7 @@ def render_run(name: str, run: Any) -> str:
     if run.passed:
         return f"PASS {one_line(name, 64)} ({seconds})\n"
     why = ("timed out" if run.timed_out else
-           f"exit {run.exit_code}" if run.exit_code is not None else "killed")
+           f"exit {run.exit_code}" if run.exit_code is not None else "no exit status")
     lines = [f"FAIL {one_line(name, 64)} ({seconds}, {why})"]
     lines.extend(f"  {one_line(line, 300)}" for line in run.output)
     return "\n".join(lines) + "\n"

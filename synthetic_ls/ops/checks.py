@@ -216,6 +216,8 @@ def _run_one(work: Work, steps: Steps, template: Template, name: str, check: Che
 
     exit_code: int | None = 0
     try:
+        if not cwd.is_dir():
+            raise InvalidInputError(f"its folder {check.cwd!r} is not in the worktree")
         env = _environment(work, template, check)
         work.runner.run_commands([check.run], cwd=cwd, env=env, log=log,
                                  what=f"check {name}", on_start=steps.record_group,
@@ -227,21 +229,22 @@ def _run_one(work: Work, steps: Steps, template: Template, name: str, check: Che
         service_logs.append(log, f"[synthetic: stopped after {limit:g} s (timeoutMs)]\n")
     except ServiceError as err:
         status = err.fields.get("status") if isinstance(err.fields, Mapping) else None
-        if isinstance(status, int):
-            # A negative status is a signal (subprocess's convention): no exit status.
-            exit_code = status if status > 0 else None
-        else:
-            exit_code = 1  # it could not start (a `cwd` that is not there ...)
+        # A negative status is a signal (subprocess's convention): no exit status.
+        exit_code = status if isinstance(status, int) and status > 0 else None
+        if not isinstance(status, int):
             service_logs.append(log, f"[synthetic: {err}]\n")
-    except SyntheticError as err:
-        exit_code = 1  # the environment could not be made: the check did not run
-        service_logs.append(log, f"[synthetic: {err}]\n")
+    except (SyntheticError, OSError) as err:
+        # It could not run (an unset variable, a folder that is not there): it
+        # failed, without an exit status, and its output says why.
+        exit_code = None
+        service_logs.append(log, f"[synthetic: check {name} did not run: {err}]\n")
     duration = int((time.monotonic() - started) * 1000)
     lines = service_logs.tail(log, OUTPUT_LINES + 1)
     if lines and lines[0] == f"$ {check.run}":
         lines = lines[1:]  # the command line the runner wrote first
     return CheckRun(
         command=check.run, passed=exit_code == 0 and not timed_out, exit_code=exit_code,
+        # (exit_code is None when it was stopped, killed or could not run.)
         timed_out=timed_out, duration_ms=duration, finished_at=format_timestamp(utc_now()),
         head=head, output=[one_line(line, OUTPUT_LINE) for line in lines[-OUTPUT_LINES:]],
         log=str(log),

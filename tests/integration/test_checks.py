@@ -39,6 +39,8 @@ CONFIG = """export default {
         slow: { run: "echo started; sleep 3000.@; echo never", timeoutMs: 700 },
         here: { run: "pwd", cwd: "src" },
         long: { run: "sleep 3001.@", timeoutMs: 600000 },
+        gone: { run: "echo never", cwd: "not-there" },
+        unset: { run: "echo never", env: { X: process.env.SYNTHETIC_TEST_UNSET_@ } },
       },
     },
     none: {},
@@ -119,6 +121,18 @@ def test_checks_pass_fail_and_time_out_and_are_recorded(store: Store, token: str
     assert record.checks["lint"] == lint and record.checks["test"] == again.runs["test"]
 
 
+def test_a_check_that_cannot_run_fails_saying_why(store: Store) -> None:
+    cid, _ = new(store)
+    result = run_checks(store, cid, ["gone", "unset"], consent=TRUST)
+    gone, unset = result.runs["gone"], result.runs["unset"]
+    assert (gone.passed, gone.exit_code, unset.passed, unset.exit_code) == (
+        False, None, False, None)
+    assert "did not run" in gone.output[-1] and "not-there" in gone.output[-1]
+    assert "did not run" in unset.output[-1] and "SYNTHETIC_TEST_UNSET_" in unset.output[-1]
+    assert "never" not in gone.output + unset.output
+    assert store.get_construct(cid).journal is None
+
+
 def test_unknown_checks_and_a_template_without_checks_are_refused(store: Store) -> None:
     cid, _ = new(store)
     with refused("unknown-check") as info:
@@ -139,7 +153,7 @@ def test_refused_consent_runs_nothing(store: Store, tmp_path: Path) -> None:
     with refused("consent-required") as info:
         run_checks(store, cid)
     items = info.value.fields["items"]
-    assert [i["kind"] for i in items] == ["check"] * 5
+    assert [i["kind"] for i in items] == ["check"] * 7
     assert items[0]["where"] == "check test of template dev"
     assert snapshot(store, worktree) == before
     assert (sorted(logs.iterdir()) if logs.exists() else []) == logged
