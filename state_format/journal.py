@@ -37,7 +37,7 @@ from state_format.owner import Owner, host_id, pid_namespace
 OPERATIONS = (
     "create", "add-worktree", "remove", "remove-worktree",
     "services-start", "services-stop", "services-restart", "services-resume",
-    "prompts-build", "commit", "land", "resolve", "pick",
+    "prompts-build", "commit", "land", "resolve", "pick", "check",
 )
 
 #: The steps a creation by an older Synthetic (before journals) may have made:

@@ -146,7 +146,33 @@ def _to_toml(value: Any) -> Any:
         return format_timestamp(value)
     if isinstance(value, Status):
         return value.value
+    if isinstance(value, BaseModel):
+        return {k: v for k, v in value.model_dump(mode="json").items() if v is not None}
+    if isinstance(value, dict):
+        return {k: _to_toml(v) for k, v in value.items()}
     return value
+
+
+class CheckRun(BaseModel):
+    """The last run of one of the template's checks in the construct's worktree."""
+
+    model_config = ConfigDict(extra="allow")
+
+    command: str = Field(description="The shell command that ran (the template's `run`).")
+    passed: bool = Field(description="True when it exited with status 0 within its time.")
+    exit_code: int | None = Field(
+        default=None, description="Its exit status; absent when it was stopped (timed out) "
+        "or killed by a signal.")
+    timed_out: bool = Field(default=False, description="True when it ran out of time and was "
+                            "stopped (then it did not pass).")
+    duration_ms: int = Field(ge=0, description="How long it ran, in milliseconds.")
+    finished_at: str = Field(description="When it ended, RFC 3339 UTC.")
+    head: str | None = Field(
+        default=None, description="The worktree's HEAD commit when it ran (uncommitted changes "
+        "may have been there too).")
+    output: list[str] = Field(default_factory=list,
+                              description="The last lines of its output (each cut short).")
+    log: str | None = Field(default=None, description="The file with its whole output.")
 
 
 class Construct(Record):
@@ -216,12 +242,18 @@ class Construct(Record):
         description="`provider/model` its agent session uses instead of its template's "
         "(`new --model`). Absent: the template's.",
     )
+    checks: dict[str, CheckRun] | None = Field(
+        default=None,
+        description="The last run of each of its template's checks (`synthetic check`), by "
+        "check name: written when a run ends, so that a comparison reads them without "
+        "running them again.",
+    )
     journal: JournalField = Field(
         default=None,
         description="While an operation changes this construct (create, add-worktree, "
         "remove, remove-worktree, services-start/stop/restart/resume, prompts-build, commit, "
-        "land): which, run by which process, the steps begun and done, and what recovery "
-        "needs. Recovery undoes or finishes an operation whose process is gone.",
+        "land, resolve, check): which, run by which process, the steps begun and done, and "
+        "what recovery needs. Recovery undoes or finishes an operation whose process is gone.",
     )
 
     _v_time = field_validator("created_at", "updated_at", mode="before")(_aware_utc)

@@ -184,7 +184,11 @@ _CODES = (
     ErrorCode("which-service", _I, "The construct has several services and none was named.",
               "Name the service."),
     ErrorCode("service-failed", _F, "A service, or a setup or teardown command, failed.",
-              "Its log's last lines are in the message.", ("command", "log")),
+              "Its log's last lines are in the message.", ("command", "log", "status")),
+    # -- checks ---------------------------------------------------------------------------
+    ErrorCode("unknown-check", _N, "No such check in the construct's template (or it has "
+              "none).", "Use a name the message lists; checks are the template's `checks`.",
+              ("construct", "check")),
     ErrorCode("service-exited", _F, "A service exited before it was ready.",
               "Its log's last lines are in the message.", ("service", "log")),
     ErrorCode("service-timeout", _F, "A service did not print its readyPattern in time.",

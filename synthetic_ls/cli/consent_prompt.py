@@ -23,6 +23,7 @@ TRUST_HELP = ("run the repository's commands and OpenCode plugins this needs wit
 
 _KIND = {
     "setup": "setup command", "service": "service", "teardown": "teardown command",
+    "check": "check",
     "opencode-code": "OpenCode code", "opencode-config": "OpenCode config",
 }
 

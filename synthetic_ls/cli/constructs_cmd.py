@@ -328,6 +328,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
         _print_json(result.to_dict())
     elif result.views or result.remote:
         sys.stdout.write(render_table(result.views, result.remote))
+        if any(v.agent is not None and v.agent.usage is not None for v in result.views):
+            sys.stdout.write(f"total: {result.usage.summary()}\n")
     elif result.total:
         sys.stdout.write("No constructs match.\n")
     elif result.broken:
@@ -384,6 +386,12 @@ def cmd_show(args: argparse.Namespace) -> int:
             sys.stdout.write(one_line(line, 2000) + "\n")
         for p in extra.get("ports", []):
             sys.stdout.write(f"port:     {p['port']} ({p['env']})\n")
+        for c in extra.get("checks", []):
+            # As recorded by the last `synthetic check` (nothing runs here).
+            verdict = "passed" if c["passed"] else ("timed out" if c["timed_out"] else "failed")
+            line = (f"check:    {c['name']} {verdict} ({c['duration_ms'] / 1000:.1f} s, "
+                    f"{c['finished_at']}, on {(c['head'] or '?')[:12]})")
+            sys.stdout.write(one_line(line, 2000) + "\n")
     return int(ExitCode.OK)
 
 
@@ -545,6 +553,26 @@ def _status_text(view: ConstructView) -> str:
     return f"{status} (interrupted)" if state == "interrupted" else status
 
 
+def _tokens_text(view: ConstructView) -> str:
+    """``1.6k/6``: the tokens the agent sent and received, ``-`` when not told."""
+    usage = view.agent.usage if view.agent is not None else None
+    if usage is None:
+        return "-"
+    from synthetic_ls.ops.usage import tokens_text
+
+    return f"{tokens_text(usage.input)}/{tokens_text(usage.output)}"
+
+
+def _cost_text(view: ConstructView) -> str:
+    """``$0.0016``: what the agent cost, ``-`` when not told."""
+    usage = view.agent.usage if view.agent is not None else None
+    if usage is None:
+        return "-"
+    from synthetic_ls.ops.usage import cost_text
+
+    return cost_text(usage.cost)
+
+
 def _remote_worktree(row: Mapping[str, Any]) -> str:
     tree = row.get("worktree")
     if not isinstance(tree, dict):
@@ -574,6 +602,12 @@ def render_table(listed: Sequence[ConstructView],
             *(str(r["updated_at"]).replace("T", " ")[:16] for r in remote),
         ],
     ]
+    if any(v.agent is not None and v.agent.usage is not None for v in listed):
+        # Only when some agent told what it cost: a listing without a
+        # running server keeps its width.
+        columns.append(["TOKENS IN/OUT", *(_tokens_text(v) for v in listed),
+                        *("-" for _ in remote)])
+        columns.append(["COST", *(_cost_text(v) for v in listed), *("-" for _ in remote)])
     if remote:
         columns.append(["HOST", *("-" for _ in listed), *(one_line(str(r["host"]), 32)
                                                           for r in remote)])
@@ -635,6 +669,13 @@ def render_details(view: ConstructView) -> str:
         waiting = view.agent.pending_permissions
         more = f" (permission {', '.join(waiting)})" if waiting else ""
         lines.append(f"{'agent:':<21}{view.agent.state}{more}")
+        if view.agent.usage is not None:
+            u = view.agent.usage
+            apart = ([f"{u.reasoning} reasoning"] if u.reasoning else []) + (
+                [f"cache {u.cache_read} read {u.cache_write} written"]
+                if u.cache_read or u.cache_write else [])
+            lines.append(f"{'usage:':<21}{u.summary()}"
+                         + (f" ({', '.join(apart)})" if apart else ""))
     if view.worktree is not None:
         lines.append(f"{'worktree:':<21}{view.worktree.summary()}")
         if view.worktree.size_bytes is not None:

@@ -48,8 +48,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
     p = ssub.add_parser("watch", help="stream the agent's events until it is idle",
                         description="Print the agent's events as lines until it is idle; "
-                        "a dropped connection is reopened.")
-    p.add_argument("ref", metavar="REF", help=_REF_HELP)
+                        "a dropped connection is reopened. With --all, follow every agent "
+                        "of the repository instead and print each permission request and "
+                        "question once, with the construct's name and what it asks, until "
+                        "interrupted (--json: one JSON object per line).")
+    p.add_argument("ref", metavar="REF", nargs="?", default=None, help=_REF_HELP)
+    p.add_argument("--all", action="store_true", dest="all_agents",
+                   help="every agent of the repository: tell each request for your input")
     p.add_argument("--follow", "-f", action="store_true", help="keep watching past idle")
     p.add_argument("--timeout", type=float, default=None, metavar="S", help="stop after S seconds")
     _json_flag(p)
@@ -170,6 +175,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     """``synthetic session watch``: exit 1 when the turn it saw ended in an error."""
     from synthetic_ls.ops.session import watch_session
 
+    if args.all_agents or args.ref is None:
+        return _watch_all(args)
     lines: list[str] = []
 
     def emit(line: str) -> None:
@@ -183,6 +190,37 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({**result.to_dict(), "lines": lines})
     return int(ExitCode.FAILED) if result.state == "error" else int(ExitCode.OK)
+
+
+def _watch_all(args: argparse.Namespace) -> int:
+    """``synthetic session watch --all``: each request once, as it comes, until Ctrl-C."""
+    from synthetic_ls.cli.main import UsageError
+    from synthetic_ls.ops.watch_all import InputRequest, watch_all
+
+    if not args.all_agents or args.ref is not None:
+        raise UsageError("give a construct (REF) or --all, not both"
+                         if args.ref is not None else "give a construct (REF) or --all",
+                         "usage: synthetic session watch (REF | --all) [--timeout S] [--json]\n")
+
+    def emit(request: InputRequest) -> None:
+        if args.json:
+            sys.stdout.write(json.dumps(request.to_dict(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            return
+        if request.kind == "permission":
+            _say(f"{request.name} ({request.construct}) waits for your permission: "
+                 f"{request.asks} — synthetic session approve {request.construct} {request.id}"
+                 f" (or deny)")
+        else:
+            _say(f"{request.name} ({request.construct}) asks: {request.asks} — "
+                 f"synthetic session open {request.construct} answers it")
+
+    if not args.json:
+        sys.stderr.write("Watching every agent of this repository for requests "
+                         "(Ctrl-C stops) ...\n")
+        sys.stderr.flush()
+    watch_all(_store(), emit, timeout=args.timeout)
+    return int(ExitCode.OK)
 
 
 def cmd_abort(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from pathlib import Path
 
 from synthetic_ls.config.diagnostics import Code
@@ -27,6 +28,7 @@ def check_config(config: SyntheticConfig, validator: Validator) -> None:
         _check_port_env_names(template, validator)
         _check_prompt_services(template, shared, validator, services_used)
         _check_isolation(template, validator)
+        _check_checks(template, validator)
 
 
 def _prompt_entries(located: object, key: str) -> list[tuple[str, Span]]:
@@ -144,6 +146,35 @@ def _check_isolation(template: Template, validator: Validator) -> None:
             f"`isolation` with `runtime: \"bubblewrap\"` uses the machine's own files: "
             f"`{given[0]}` is for `runtime: \"container\"`",
         )
+
+
+#: What a check's name may hold: it is typed on a command line (``synthetic check REF NAME``).
+_CHECK_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]*")
+
+
+def _check_checks(template: Template, validator: Validator) -> None:
+    # A check's name is typed as an argument, so no spaces and no leading `-`;
+    # a blank command would pass without checking anything.
+    located = validator.located(template)
+    written = located.get("checks") if isinstance(located, Obj) else None
+    if not isinstance(written, Obj):
+        return
+    for name, entry in written.entries.items():
+        if not _CHECK_NAME.fullmatch(name) or len(name) > 64:
+            validator.rep.error(
+                Code.BAD_CHECK_NAME, entry.key_span,
+                f'Check name "{excerpt(name)}" must be letters, digits, `_`, `.`, `:` or `-` '
+                "(not first), at most 64: it is typed as `synthetic check REF NAME`.",
+            )
+        check = template.checks.get(name)
+        if check is not None and not check.run.strip():
+            value = entry.value
+            run = value.get("run") if isinstance(value, Obj) else value
+            validator.rep.error(
+                Code.EMPTY_CHECK, run.span if run is not None else entry.key_span,
+                f'Check "{excerpt(name)}" runs nothing: give it a shell command '
+                '(e.g. "pytest -q"); an empty one would always pass.',
+            )
 
 
 def _inside_checkout(root: str, repo_root: Path | None) -> bool:

@@ -71,6 +71,8 @@ class Code(StrEnum):
     WORKTREE_ROOT_INSIDE_REPO = "worktree-root-inside-repo"
     ISOLATION_IMAGE = "isolation-image"
     BRANCH_PREFIX_NO_SLASH = "branch-prefix-no-slash"
+    BAD_CHECK_NAME = "bad-check-name"
+    EMPTY_CHECK = "empty-check"
 
 
 @dataclass(frozen=True, slots=True)

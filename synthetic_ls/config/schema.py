@@ -317,6 +317,36 @@ class Isolation(_Model):
     )
 
 
+def _check_from_string(text: str) -> dict[str, Any]:
+    return {"run": text}
+
+
+#: How long a check may run when its ``timeoutMs`` is not set (10 minutes).
+DEFAULT_CHECK_TIMEOUT_MS = 600_000
+
+
+class Check(_Model):
+    """A command that tells whether a construct's work is good (tests, a linter), run in its
+    worktree by `synthetic check`: exit status 0 passes."""
+
+    run: str = Field(description="Shell command, run in the construct's worktree "
+                     "(e.g. `pytest -q`).")
+    cwd: Annotated[str, RepoPath()] | None = Field(
+        default=None,
+        description="Working directory relative to the worktree root; must stay inside it.",
+    )
+    env: dict[str, EnvValue] = Field(
+        default_factory=dict,
+        description="Environment variables for the check, on top of the template's `env`; "
+        "values may be `process.env.X`.",
+    )
+    timeout_ms: Annotated[int, Field(ge=1)] | None = Field(
+        default=None,
+        description="Stop the check (and fail it) after this many milliseconds "
+        "(default 600000, ten minutes).",
+    )
+
+
 class Template(_Model):
     """A kind of construct: its prompts, services, ports, environment and agent."""
 
@@ -367,6 +397,15 @@ class Template(_Model):
         default=None,
         description="Run the agent and services in a sandbox: "
         '`{ runtime: "bubblewrap" }` or `{ runtime: "container", image: "..." }`.',
+    )
+    checks: dict[str, Annotated[Check, OrString(_check_from_string)]] = Field(
+        default_factory=dict,
+        description="Checks of a construct's work, keyed by name: a shell command, or "
+        "`{ run, cwd, env, timeoutMs }` (e.g. `{ test: \"pytest -q\", lint: { run: "
+        "\"ruff check .\" } }`). `synthetic check` runs them in the worktree.",
+        json_schema_extra=lambda schema: schema.update(additionalProperties={"anyOf": [
+            schema.get("additionalProperties", {}),
+            {"type": "string", "description": "The check's shell command."}]}),
     )
     review_on_idle: bool = Field(
         default=False,

@@ -1,8 +1,9 @@
 """What a repository would run, item by item, each with a digest of its content.
 
 An item is one thing the person consents to: a template's setup or
-teardown command, a service (its command, setup, stop command, folder and
-environment: all of it decides what runs), an OpenCode plugin or tool file,
+teardown command, a check (its command, folder and environment), a service
+(its command, setup, stop command, folder and environment: all of it decides
+what runs), an OpenCode plugin or tool file,
 or an OpenCode config file that starts programs (MCP servers, formatters,
 language servers) or installs plugins. The digest covers the item's kind,
 where it is and its whole content, so any change to what would run makes a
@@ -31,7 +32,7 @@ from synthetic_ls.consent.sources import (
 if TYPE_CHECKING:
     from synthetic_ls.config import Template
 
-ItemKind = Literal["setup", "service", "teardown", "opencode-code", "opencode-config"]
+ItemKind = Literal["setup", "service", "teardown", "check", "opencode-code", "opencode-config"]
 #: Keys of an OpenCode config that make OpenCode start programs or load code.
 RUNNING_KEYS = ("mcp", "plugin", "formatter", "lsp")
 
@@ -73,7 +74,8 @@ class RunItem:
         if not (isinstance(kind, str) and isinstance(where, str) and isinstance(text, str)
                 and isinstance(digest, str)):
             return None
-        if kind not in ("setup", "service", "teardown", "opencode-code", "opencode-config"):
+        if kind not in ("setup", "service", "teardown", "check", "opencode-code",
+                        "opencode-config"):
             return None
         if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
             return None
@@ -90,7 +92,7 @@ def _dump(value: Any) -> Any:
 
 
 def template_items(template_id: str, template: Template) -> list[RunItem]:
-    """The commands ``template`` runs: setup, each service, teardown.
+    """The commands ``template`` runs: setup, each service, teardown, each check.
 
     The template's ``env`` is part of each: it reaches every command.
     """
@@ -102,6 +104,9 @@ def template_items(template_id: str, template: Template) -> list[RunItem]:
                            {"service": _dump(service), "env": env}))
     items.extend(_item("teardown", where, cmd, {"command": cmd, "env": env})
                  for cmd in template.teardown)
+    for name, check in template.checks.items():
+        items.append(_item("check", f"check {name} of {where}", check.run,
+                           {"check": _dump(check), "env": env}))
     return items
 
 

@@ -25,7 +25,8 @@ Behaviour is deterministic, chosen from the request's messages:
   (``[tool:bash echo hi]`` calls bash with ``{"command": "echo hi",
   "description": ...}``, which OpenCode asks permission for); for any other
   tool ARGS must be a JSON object, the call's arguments
-  (``[tool:read {"filePath": "README.md"}]``).
+  (``[tool:read {"filePath": "README.md"}]``; arrays in it are fine:
+  ``[tool:question {"questions": [...]}]`` asks the person a question).
 * **failure marker** ``[fail]``: HTTP 400 with an OpenAI-style error body;
   OpenCode does not retry a 4xx, so the turn ends in ``session.error``.
 * **delay marker** ``[delay:SECONDS]`` (combinable with the others): waits
@@ -127,6 +128,19 @@ def _tool_arguments(name: str, raw: str) -> str:
     return json.dumps(parsed)
 
 
+def _json_arguments(text: str, match: re.Match[str]) -> str | None:
+    """A JSON object written after ``[tool:NAME `` whole, ``]`` inside it included (the
+    marker's pattern stops at the first ``]``, which a JSON array holds)."""
+    start = text.find("{", match.start(), match.end())
+    if start == -1 or text[match.start():start].strip().count(" ") > 0:
+        return None
+    try:
+        _value, end = json.JSONDecoder().raw_decode(text, start)
+    except ValueError:
+        return None
+    return text[start:end] if text[end:end + 1] == "]" else None
+
+
 def _tool_name_for(messages: list[dict[str, Any]], tool_call_id: str | None) -> str:
     for message in reversed(messages):
         for call in message.get("tool_calls") or []:
@@ -155,6 +169,7 @@ def decide(messages: list[dict[str, Any]]) -> Reply:
     match = TOOL_MARKER.search(user_text)
     if match:
         name, raw = match.group(1), (match.group(2) or "").strip()
+        raw = _json_arguments(user_text, match) or raw
         call = ToolCall(id="call_" + uuid.uuid4().hex[:12], name=name,
                         arguments=_tool_arguments(name, raw))
         return Reply(text="", tool_call=call, delay=delay)
@@ -309,6 +324,11 @@ class OfflineModelServer(ThreadingHTTPServer):
             return list(self.state.requests)
 
 
+#: What the offline model costs, in USD per million tokens in and out (made up:
+#: non-zero, so that costs are computed and shown as for a paid model).
+PRICE_INPUT = 1.0
+PRICE_OUTPUT = 4.0
+
 #: The provider and model id the offline model is known by in OpenCode.
 PROVIDER_ID = "offline"
 MODEL_ID = "echo"
@@ -333,8 +353,13 @@ def opencode_config(model_url: str, *, ask_bash: bool = True) -> str:
             "npm": "@ai-sdk/openai-compatible",
             "name": "Offline",
             "options": {"baseURL": model_url + "/v1"},
-            "models": {MODEL_ID: {"name": "Offline echo", "tool_call": True},
-                       SECOND_MODEL_ID: {"name": "Offline echo B", "tool_call": True}},
+            # A price (USD per million tokens), as a real provider's model
+            # has, so that OpenCode computes what each answer cost.
+            "models": {MODEL_ID: {"name": "Offline echo", "tool_call": True,
+                                  "cost": {"input": PRICE_INPUT, "output": PRICE_OUTPUT}},
+                       SECOND_MODEL_ID: {"name": "Offline echo B", "tool_call": True,
+                                         "cost": {"input": PRICE_INPUT,
+                                                  "output": PRICE_OUTPUT}}},
         }},
     }
     if ask_bash:

@@ -57,6 +57,8 @@ OPERATIONS: dict[str, str] = {
     "service_logs_tail": "services",
     "list_ports": "ports",
     "build_prompts": "prompts",
+    # the template's checks
+    "run_checks": "checks",
     "preview_prompts": "prompts",
     # doctor and recovery
     "run_doctor": "doctor",
@@ -66,6 +68,7 @@ OPERATIONS: dict[str, str] = {
     "open_session": "session",
     "send_prompt": "session",
     "watch_session": "session",
+    "watch_all": "watch_all",
     "abort_session": "session",
     "session_log": "session",
     "list_permissions": "session",

@@ -29,6 +29,7 @@ from state_format.errors import RecordNotFoundError, StateError
 from state_format.records import Construct
 from state_format.statuses import Status, can_transition
 from synthetic_ls.opencode.client import Event, OpenCodeClient, OpenCodeError
+from synthetic_ls.ops.usage import Usage, of_messages, of_session
 from synthetic_ls.ops.views import AgentJson
 from synthetic_ls.provision.context import Context
 
@@ -148,18 +149,20 @@ def persist_agent_states(ctx: Context, states: Mapping[str, str]) -> list[str]:
 
 @dataclass(frozen=True)
 class AgentInfo:
-    """What a construct's agent is doing: ``state`` and the permissions it waits for.
+    """What a construct's agent is doing: ``state``, the permissions it waits for, what it cost.
 
     ``state`` is ``busy``, ``idle``, ``awaiting_input``, ``error``, or
-    ``unknown`` when no server answered.
+    ``unknown`` when no server answered; ``usage`` is None then too.
     """
 
     state: str
     pending_permissions: tuple[str, ...] = ()
+    usage: Usage | None = None
 
     def to_dict(self) -> AgentJson:
-        """``{"state", "pending_permissions"}``."""
-        return {"state": self.state, "pending_permissions": list(self.pending_permissions)}
+        """``{"state", "pending_permissions", "usage"}``."""
+        return {"state": self.state, "pending_permissions": list(self.pending_permissions),
+                "usage": self.usage.to_dict() if self.usage is not None else None}
 
 
 def _after_idle(client: OpenCodeClient, sid: str, directory: str) -> str:
@@ -268,10 +271,26 @@ def _ask(server: Any, constructs: list[Construct], allowed: Any) -> dict[str, Ag
                         state = _after_idle(client, sid, directory)
                     else:
                         state = IDLE
-                    found[c.id] = AgentInfo(state, pending)
+                    found[c.id] = AgentInfo(state, pending, _usage(client, sid, directory))
     except OpenCodeError:
         return {}
     return found
+
+
+def _usage(client: OpenCodeClient, sid: str, directory: str) -> Usage | None:
+    """What the session ``sid`` cost so far (its tokens and cost); None: not told.
+
+    The session carries the sums (one small answer); a server whose
+    sessions do not is asked for the messages, and they are added up.
+    """
+    try:
+        found = of_session(client.get_session(sid, directory=directory).raw)
+        if found is not None:
+            return found
+        messages = client.messages(sid, directory=directory)
+    except OpenCodeError:
+        return None  # the state is still worth showing without the usage
+    return of_messages(m.raw.get("info") or {} for m in messages)
 
 
 def _by_directory(constructs: Iterable[Construct]) -> dict[str, list[Construct]]:

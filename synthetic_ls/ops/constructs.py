@@ -36,6 +36,7 @@ from state_format.store import one_line
 from synthetic_ls.consent.gate import NOBODY, Consent, not_allowed
 from synthetic_ls.consent.items import RunItem
 from synthetic_ls.errors import ConflictError, InvalidInputError
+from synthetic_ls.ops.check_results import CheckRunJson
 from synthetic_ls.ops.names import DESCRIPTION_MAX as DESCRIPTION_MAX  # re-exported
 from synthetic_ls.ops.names import check_unicode
 from synthetic_ls.ops.names import normalize_description as normalize_description
@@ -107,10 +108,12 @@ class CreatedConstructJson(ConstructViewJson):
 
 
 class ShownConstructJson(ConstructViewJson):
-    """``synthetic.construct.show``: the construct with its services and ports."""
+    """``synthetic.construct.show``: the construct with its services, ports, and the last
+    run of each of its checks (``synthetic check``; empty when none ran)."""
 
     services: list[ServiceJson]
     ports: list[PortJson]
+    checks: list[CheckRunJson]
 
 
 class EditedConstructJson(ConstructViewJson):

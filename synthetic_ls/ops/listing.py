@@ -19,6 +19,7 @@ from state_format.protocol import StateStore
 from state_format.records import Construct
 from state_format.statuses import Status
 from synthetic_ls.ops.agent_status import AgentInfo, overlay
+from synthetic_ls.ops.usage import Usage, total
 from synthetic_ls.ops.views import (
     JSON_VERSION,
     ConstructView,
@@ -42,15 +43,36 @@ class ListResult:
     #: How each of those hosts answered.
     hosts: list[HostListingJson] = field(default_factory=list)
 
+    @property
+    def usage(self) -> Usage:
+        """Tokens and cost summed over the listed local constructs whose agents told them."""
+        local = [v.agent.usage for v in self.views if v.agent is not None]
+        return total([*local, *(_remote_usage(r) for r in self.remote)])
+
     def to_dict(self) -> dict[str, Any]:
         """``{"version", "constructs": [...], "broken": [{"file", "line", "error"}],
-        "hosts": [{"host", "state", "error", "code"}]}``: local constructs first."""
+        "hosts": [{"host", "state", "error", "code"}], "usage": {...}}``: local
+        constructs first."""
         return {
             "version": JSON_VERSION,
             "constructs": [*(v.to_dict() for v in self.views), *self.remote],
             "broken": [broken_dict(b) for b in self.broken],
             "hosts": list(self.hosts),
+            "usage": self.usage.to_dict(),
         }
+
+
+def _remote_usage(row: ConstructViewJson) -> Usage | None:
+    """The usage a host told of one of its constructs (None: not told)."""
+    agent = row.get("agent")
+    told = agent.get("usage") if isinstance(agent, dict) else None
+    if not isinstance(told, dict):
+        return None
+    fields: dict[str, Any] = dict(told)
+    try:
+        return Usage(**{k: fields[k] for k in Usage.__dataclass_fields__ if k in fields})
+    except TypeError:
+        return None
 
 
 def _has_remotes(store: StateStore) -> bool:

@@ -1,4 +1,5 @@
-"""Showing one construct: ``synthetic show`` and ``synthetic.construct.show``.
+"""Showing one construct: ``synthetic show`` and ``synthetic.construct.show``, with its
+services, ports and the recorded results of its checks.
 
 Kept apart from :mod:`synthetic_ls.ops.constructs` (which re-exports it) so
 that showing a construct loads only what reading one needs: the operations,
@@ -37,7 +38,10 @@ def show_construct(store: StateStore, ref: str, *, with_size: bool = False) -> C
         poll = overlay(Context(store), [construct])
         construct, agents = poll.constructs[0], poll.agents
     view = views(store.repo.worktree, [construct], [file], with_size=with_size, agents=agents)[0]
-    return ConstructResult(view, extra=tuple(services_and_ports(store, construct.id).items()))
+    from synthetic_ls.ops.check_results import recorded_checks
+
+    extra = {**services_and_ports(store, construct.id), "checks": recorded_checks(construct)}
+    return ConstructResult(view, extra=tuple(extra.items()))
 
 
 class _ServicesAndPorts(TypedDict):

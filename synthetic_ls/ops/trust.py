@@ -60,7 +60,9 @@ def _everything(ctx: Context) -> list[RunItem]:
     config = ctx.config
     if config is not None:
         for template in config.templates.values():
-            items += of_template(template.id, template)
+            # Its checks too: `synthetic check` runs them (creation does not).
+            items += of_template(template.id, template,
+                                 kinds=("setup", "service", "teardown", "check"))
     items += of_agent_folder(ctx.root)
     for construct in ctx.store.list_constructs().records:
         items += of_agent_folder(construct.workspace_path)

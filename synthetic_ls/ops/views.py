@@ -19,6 +19,7 @@ from state_format.errors import BrokenRecordError
 from state_format.journal import Journal
 from state_format.owner import Liveness
 from state_format.records import Construct, format_timestamp
+from synthetic_ls.ops.usage import UsageJson
 
 if TYPE_CHECKING:
     # pygit2 comes with these: imported where a worktree exists to inspect,
@@ -123,6 +124,8 @@ class AgentJson(TypedDict):
 
     state: str
     pending_permissions: list[str]
+    #: Tokens and cost of its session so far (null: no server told).
+    usage: UsageJson | None
 
 
 class ConstructViewJson(ConstructJson):
@@ -140,6 +143,8 @@ class ConstructListJson(TypedDict):
     broken: list[BrokenRecordJson]
     #: How each host with remote constructs answered (empty when there are none).
     hosts: list[HostListingJson]
+    #: Tokens and cost summed over the listed constructs whose agents told them.
+    usage: UsageJson
 
 
 class HostListingJson(TypedDict):

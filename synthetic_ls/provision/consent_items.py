@@ -28,6 +28,12 @@ def of_template(template_id: str, template: Template | None, *,
     return [i for i in template_items(template_id, template) if i.kind in wanted]
 
 
+def of_checks(template_id: str, template: Template | None, names: Iterable[str]) -> list[RunItem]:
+    """The items of the template's checks called ``names``."""
+    wanted = {f"check {n} of template {template_id}" for n in names}
+    return [i for i in of_template(template_id, template, kinds=("check",)) if i.where in wanted]
+
+
 def of_services(
     template_id: str, template: Template | None, services: Iterable[Any]
 ) -> list[RunItem]:

@@ -406,6 +406,12 @@ def recover_build(work: Work, journal: Journal) -> list[str]:
 
 
 #: The recovery of each journalled change that is not the resource flow's, by ``op``.
+def recover_check(work: Work, journal: Journal) -> list[str]:
+    """Settle an interrupted ``check``: its process groups were ended already, and nothing
+    was recorded (results are written when the run ends), so there is nothing to undo."""
+    return [f"ended the interrupted checks of {work.construct.id}; they were not recorded"]
+
+
 RECOVERIES: dict[str, Recoverer] = {
     "services-start": recover_services,
     "services-stop": recover_services,
@@ -415,4 +421,5 @@ RECOVERIES: dict[str, Recoverer] = {
     "commit": recover_commit,
     "land": recover_land,
     "resolve": recover_resolve,
+    "check": recover_check,
 }

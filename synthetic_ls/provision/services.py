@@ -416,6 +416,9 @@ def stop_all(work: Work, *, teardown: bool) -> list[str]:
         for record in services_of(store, cid):
             notes.extend(forget(store, record))
         service_logs.remove(store.local_dir, f"{cid}--setup")
+        for _path, owner in service_logs.log_files(store.local_dir):
+            if owner.startswith(f"{cid}--check-"):
+                service_logs.remove(store.local_dir, owner)  # the checks' logs go too
         notes.extend(end_daemons(cid))
         if work.construct.isolation == "container":
             from synthetic_ls.sandbox.container import remove_commands

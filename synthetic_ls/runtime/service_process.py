@@ -178,7 +178,7 @@ def run_commands(
             raise ServiceError(
                 f"{what} command {command!r} failed: it {how_it_ended(code)}"
                 + _quote_tail(log),
-                fields={"command": command, "log": str(log)},
+                fields={"command": command, "log": str(log), "status": code},
             )
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from synthetic_ls.ops.checks import ChecksResultJson
 from synthetic_ls.ops.commit_work import CommitResultJson
 from synthetic_ls.ops.config import ConfigInitJson
 from synthetic_ls.ops.constructs import (
@@ -63,6 +64,7 @@ from synthetic_ls.ops.templates import TemplatesJson
 from synthetic_ls.ops.trust import TrustJson
 from synthetic_ls.ops.version import VersionJson
 from synthetic_ls.ops.views import ConstructListJson
+from synthetic_ls.ops.watch_all import InputRequestJson
 from synthetic_ls.provision.lifecycle import FindingJson
 
 #: Where the schemas are committed.
@@ -154,6 +156,10 @@ RESULTS: tuple[Result, ...] = (
     # plumbing another machine's Synthetic runs over ssh to reach an agent here.
     Result("services-open", ServicesOpenJson, ()),
     Result("session-connect", SessionConnectJson, ()),
+    # The CLI only, so far (`synthetic check`); `show` carries the recorded results.
+    Result("checks-result", ChecksResultJson, ()),
+    # One line of `session watch --all --json`: a request of an agent for its person.
+    Result("input-request", InputRequestJson, ()),
 )
 
 

@@ -482,8 +482,9 @@ def new_show(capsys: pytest.CaptureFixture[str], ref: str) -> dict[str, object]:
     code, out, err = cli(capsys, "show", ref, "--json")
     assert code == 0, err
     result: dict[str, object] = json.loads(out)
-    # `show` adds the construct's services and ports to the construct's keys.
+    # `show` adds the construct's services, ports and checks to the construct's keys.
     assert result.pop("services") == [] and result.pop("ports") == []
+    assert result.pop("checks") == []
     return result
 
 

@@ -122,6 +122,18 @@ def test_requests_are_recorded_and_models_listed(model: OfflineModelServer) -> N
     assert ids == ["echo"]
 
 
+def test_decide_tool_marker_json_arguments_may_hold_arrays() -> None:
+    args = {"questions": [{"question": "Which database?", "options": [{"label": "pg"}]}]}
+    reply = offline_model.decide(
+        [{"role": "user", "content": f"first [tool:question {json.dumps(args)}] then"}])
+    assert reply.tool_call is not None and reply.tool_call.name == "question"
+    assert json.loads(reply.tool_call.arguments) == args
+    # Not JSON, or not closed by `]`: the marker as before (up to the first `]`).
+    plain = offline_model.decide([{"role": "user", "content": "[tool:bash echo [x]"}])
+    assert plain.tool_call is not None
+    assert json.loads(plain.tool_call.arguments)["command"] == "echo [x"
+
+
 def test_decide_delay_marker_is_capped() -> None:
     reply = offline_model.decide([{"role": "user", "content": "[delay:999] hi"}])
     assert reply.delay == offline_model.MAX_DELAY

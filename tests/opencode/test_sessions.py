@@ -116,7 +116,10 @@ def test_new_with_agent_makes_a_session_in_the_worktree_and_rm_deletes_it(
         assert (session.provider_id, session.model_id) == ("offline", "echo")
         shown = show(capsys, made["id"])
         assert shown["opencode_session_id"] == sid
-        assert shown["agent"] == {"state": "idle", "pending_permissions": []}
+        # No answer yet: nothing spent (the session's sums, from the server).
+        assert shown["agent"] == {"state": "idle", "pending_permissions": [], "usage": {
+            "input": 0, "output": 0, "reasoning": 0, "cache_read": 0, "cache_write": 0,
+            "cost": 0.0}}
         assert shown["status"] == "ready"
         assert cli(capsys, "rm", made["id"], "--yes")[0] == 0
         with pytest.raises(OpenCodeError) as gone:
@@ -521,7 +524,8 @@ def test_the_managed_server_rehydrates_sessions_after_a_restart(
         cid, sid = made["id"], made["opencode_session_id"]
         assert cli_json(capsys, "session", "send", cid, "before", "--wait")["state"] == "idle"
         assert cli_json(capsys, "opencode", "stop")["stopped"] is True
-        assert show(capsys, cid)["agent"] == {"state": "unknown", "pending_permissions": []}
+        assert show(capsys, cid)["agent"] == {"state": "unknown", "pending_permissions": [],
+                                              "usage": None}
         # Reading the log is a read: it starts no server, and says what would.
         stopped = cli_json(capsys, "session", "log", cid, code=1)["error"]
         assert stopped["code"] == "opencode-stopped" and "opencode start" in stopped["message"]

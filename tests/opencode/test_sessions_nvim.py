@@ -462,3 +462,51 @@ def test_remove_closes_the_construct_s_terminal(repo: Path, tmp_path: Path) -> N
     assert r["opened"] and r["terminal_gone"] and r["wins"]
     assert r["shown"] == str(repo / "README.md")
     assert not errors_in(result)
+
+
+def test_the_list_and_show_tell_what_each_agent_cost(
+    repo: Path, tmp_path: Path, served: OpenCodeServer
+) -> None:
+    """After a turn, :SyntheticList's line and its Show tell the agent's tokens and cost,
+    and the picker's title what all the agents cost together."""
+    from tests.opencode.test_sessions import wait_for
+    from tests.opencode.test_usage import told
+
+    made = _cli(repo, "new", "Costly")
+    cid = made["id"]
+    _cli(repo, "session", "send", cid, "hello there", "--wait")
+    seen: dict[str, Any] = {}
+
+    def settled() -> bool:
+        # The session's sums take in a turn's answer a moment after it ends.
+        seen["usage"] = _cli(repo, "show", cid)["agent"]["usage"]
+        with served.client() as client:
+            tokens_in, tokens_out, _cost, answered = told(
+                client, made["opencode_session_id"], made["workspace_path"])
+        return answered == 1 and (seen["usage"]["input"], seen["usage"]["output"]) == (
+            tokens_in, tokens_out)
+
+    wait_for(settled)
+    shown = seen["usage"]
+    result = scenario(repo, f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        T.results.line = list_until({{ "tokens $" }})
+        T.results.title = T.prompts[1].prompt
+        T.script_ui({{ "Costly", "Show" }}, {{}})
+        vim.cmd("SyntheticList")
+        T.results.shown = T.wait(function()
+          local b = vim.fn.bufnr("synthetic://construct/{cid}")
+          return b ~= -1 and vim.api.nvim_buf_line_count(b) > 1
+            and vim.api.nvim_buf_get_lines(b, 0, -1, false)
+        end, 15000, "the construct's buffer")
+        """, tmp_path)
+    r = result["results"]
+    assert shown["input"] > 0 and shown["output"] > 0 and shown["cost"] > 0
+    short = f"{shown['input'] / 1000:.1f}k" if shown["input"] >= 1000 else str(shown["input"])
+    figure = f"{short}/{shown['output']} tokens ${shown['cost']:.4f}"
+    assert r["line"].startswith("Costly  [ready]") and r["line"].endswith(f"[{figure}]")
+    assert r["title"] == f"Constructs (all agents: {figure})"
+    assert (f"usage:       {shown['input']} tokens in, {shown['output']} out, "
+            f"${shown['cost']:.4f}") in r["shown"]
+    assert not errors_in(result)

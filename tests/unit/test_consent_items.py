@@ -21,6 +21,7 @@ CONFIG = """export default {
       setup: ["npm ci"],
       services: { web: { run: "npm run dev", stop: "npm run stop" } },
       teardown: ["rm -rf tmp"],
+      checks: { test: "npm test", lint: { run: "npm run lint", cwd: "src" } },
     },
   },
 };
@@ -40,13 +41,20 @@ def test_template_items_name_each_command_and_change_with_any_part(tmp_path: Pat
         ("setup", "template t", "npm ci"),
         ("service", "service web of template t", "npm run dev (stop: npm run stop)"),
         ("teardown", "template t", "rm -rf tmp"),
+        ("check", "check test of template t", "npm test"),
+        ("check", "check lint of template t", "npm run lint"),
     ]
     assert items == template_items("t", _template(tmp_path / "again"))
     # The environment reaches every command: changing it changes every item.
     other = template_items("t", _template(tmp_path / "env", CONFIG.replace('"dev"', '"prod"')))
     assert not {i.digest for i in items} & {i.digest for i in other}
     stop = template_items("t", _template(tmp_path / "stop", CONFIG.replace("stop\"", "halt\"")))
-    assert [i.digest == j.digest for i, j in zip(items, stop, strict=True)] == [True, False, True]
+    assert [i.digest == j.digest for i, j in zip(items, stop, strict=True)] == [
+        True, False, True, True, True]
+    # A check's folder decides what runs too.
+    moved = template_items("t", _template(tmp_path / "cwd", CONFIG.replace('"src"', '"lib"')))
+    assert [i.digest == j.digest for i, j in zip(items, moved, strict=True)] == [
+        True, True, True, True, False]
 
 
 OPENCODE_JSONC = """// the repository's OpenCode config

@@ -67,6 +67,10 @@ OPS_TESTS: dict[str, str] = {
     "service_logs_tail": f"{SERVICES}::test_stop_start_restart_status_ports_and_logs",
     "list_ports": f"{SERVICES}::test_stop_start_restart_status_ports_and_logs",
     "build_prompts": f"{SERVICES}::{PROMPTS}",
+    "watch_all": "tests/opencode/test_watch_all.py::"
+                 "test_every_request_of_every_agent_is_told_once",
+    "run_checks": "tests/integration/test_checks.py::"
+                  "test_checks_pass_fail_and_time_out_and_are_recorded",
     "preview_prompts": f"{SERVICES}::{PROMPTS}",
     "run_doctor": f"{RECOVERY}::test_a_squash_killed_in_its_commit_hook_is_rolled_back_by_doctor",
     "apply_fix": f"{CONTRACT}::test_doctor_findings_and_one_fix",

@@ -895,6 +895,12 @@ def test_a_live_agent_asks_and_is_approved_from_the_tree(tmp_path: Path) -> None
                 idle = agent_row.filter(has_text="agent idle")
                 idle.wait_for()
                 assert "ses_" not in idle.inner_text()
+                # What the agent cost, beside its state and on the construct's row
+                # (the offline model has a price).
+                spent = re.compile(r"\d+(\.\d)?k?/\d+ tokens \$0\.\d{4}")
+                agent_row.filter(has_text=spent).wait_for()
+                page.locator(f"{TREE_ROWS}[aria-level='1']", has_text=spent).filter(
+                    has_text="Agent task").wait_for()
                 shot("approved")
                 with served.client() as client:
                     texts_ = [m.text for m in client.messages(made["opencode_session_id"])]

@@ -6,7 +6,7 @@ import { Commands } from "./commands";
 import { Doctor } from "./doctor";
 import { Leftovers } from "./leftovers";
 import { PromptDrafts } from "./promptDraft";
-import { consentDetail, type ConsentItem } from "./format";
+import { consentDetail, type ConsentItem, usageSummary, usageTotal } from "./format";
 import { onInterpreterChanged } from "./python";
 import { SyntheticServer } from "./server";
 import { VERSION_SCHEME, VersionContentProvider } from "./review";
@@ -54,7 +54,9 @@ export function activate(context: vscode.ExtensionContext): void {
       statusBar.update(lists);
       const n = [...lists.values()].reduce((a, l) => a + l.constructs.length, 0);
       view.badge = undefined;
-      view.description = n ? `${n}` : undefined;
+      // The count, then what every agent of every folder cost together (when told).
+      const spent = usageSummary(usageTotal([...lists.values()].map((l) => l.usage)));
+      view.description = n ? [`${n}`, spent].filter(Boolean).join(" · ") : undefined;
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (affectsServer(e)) void s.restart();

@@ -1,7 +1,7 @@
 // Pure formatting of constructs for the tree view, the status bar and the
 // confirmations. No `vscode` import here: unit-tested under plain node.
 
-import type { Construct, ConstructList, PendingPermission, PromptBundle, ServiceState, TrustItem } from "./model";
+import type { Construct, ConstructList, PendingPermission, PromptBundle, ServiceState, TrustItem, UsageTotal } from "./model";
 
 /** Statuses in lifecycle order (state_format/statuses.py). */
 export const STATUSES = [
@@ -93,21 +93,60 @@ export function permissionText(p: Pick<PendingPermission, "permission" | "patter
   return patterns ? `${p.permission}: ${patterns}` : p.permission;
 }
 
-/** The agent row's tooltip: its state in words, then the ids a person may need to quote. */
+/** `456`, `12.3k`, `4.5M`: a token count short enough for a row (as the CLI's `ls`). */
+export function tokensText(count: number): string {
+  if (count < 1000) return String(count);
+  if (count < 1_000_000) return `${(count / 1000).toFixed(1)}k`;
+  return `${(count / 1_000_000).toFixed(1)}M`;
+}
+
+/** `$0.0123` below a dollar, `$1.23` above (as the CLI's `ls`). */
+export function costText(cost: number): string {
+  return cost >= 1 ? `$${cost.toFixed(2)}` : `$${cost.toFixed(4)}`;
+}
+
+/** What an agent (or all of them) cost: `1.6k/6 tokens $0.0016`, or "" when not told. */
+export function usageSummary(u: UsageTotal | null | undefined): string {
+  // Nothing spent yet (no answer): nothing to say.
+  if (!u || !(u.input || u.output || u.reasoning || u.cost)) return "";
+  return `${tokensText(u.input)}/${tokensText(u.output)} tokens ${costText(u.cost)}`;
+}
+
+/** The sum of several usages (the repositories' totals), or null when none was told. */
+export function usageTotal(usages: (UsageTotal | null | undefined)[]): UsageTotal | null {
+  const told = usages.filter((u): u is UsageTotal => Boolean(u));
+  if (!told.length) return null;
+  const keys = ["input", "output", "reasoning", "cache_read", "cache_write", "cost"] as const;
+  const out = { input: 0, output: 0, reasoning: 0, cache_read: 0, cache_write: 0, cost: 0 };
+  for (const u of told) for (const k of keys) out[k] += u[k];
+  return out;
+}
+
+/** Every figure of the usage, for a tooltip: `tokens: 1588 in, 6 out · cost: $0.0016`. */
+export function usageDetail(u: UsageTotal | null | undefined): string {
+  if (!u || !usageSummary(u)) return "";
+  const extra = [
+    u.reasoning ? `${u.reasoning} reasoning` : "",
+    u.cache_read || u.cache_write ? `cache ${u.cache_read} read, ${u.cache_write} written` : "",
+  ].filter(Boolean);
+  return `tokens: ${u.input} in, ${u.output} out${extra.length ? ` (${extra.join(", ")})` : ""} · cost: ${costText(u.cost)}`;
+}
+
+/** The agent row's tooltip: its state in words, what it cost, then the ids a person may need to quote. */
 export function agentTooltip(c: Construct): string {
-  const lines = [agentSummary(c)];
+  const lines = [agentSummary(c), usageDetail(c.agent?.usage)];
   if (c.opencode_session_id) lines.push(`OpenCode session ${c.opencode_session_id}`);
   return lines.filter(Boolean).join("\n");
 }
 
-/** The tree item's description: `branch ↑1 ↓2 · dirty (3 changes) · agent idle`. */
+/** The tree item's description: `branch ↑1 ↓2 · dirty (3 changes) · agent idle · 1.6k/6 tokens $0.0016`. */
 export function constructDescription(c: Construct): string {
   const branch = c.worktree?.branch ?? c.branch ?? "";
   const ab = aheadBehind(c.worktree?.ahead, c.worktree?.behind);
   const first = [branch, ab].filter(Boolean).join(" ");
   const wt = worktreeSummary(c);
   const agent = agentSummary(c);
-  return [first, wt === "clean" ? "" : wt, agent].filter(Boolean).join(" · ");
+  return [first, wt === "clean" ? "" : wt, agent, usageSummary(c.agent?.usage)].filter(Boolean).join(" · ");
 }
 
 /** A markdown tooltip, every field on its own line. */
@@ -126,6 +165,8 @@ export function constructTooltip(c: Construct): string {
   if (c.isolation) lines.push(`isolated: ${c.isolation}`);
   const agent = agentSummary(c);
   if (agent) lines.push(agent);
+  const usage = usageDetail(c.agent?.usage);
+  if (usage) lines.push(usage);
   if (c.error) lines.push(`error: ${escapeMarkdown(c.error)}`);
   if (c.description) lines.push("", escapeMarkdown(c.description));
   return lines.join("  \n");
@@ -332,6 +373,7 @@ const CONSENT_KINDS: Record<string, string> = {
   setup: "Setup command",
   service: "Service",
   teardown: "Teardown command",
+  check: "Check",
   "opencode-code": "OpenCode code",
   "opencode-config": "OpenCode config",
 };

@@ -16,6 +16,7 @@ import type {
   Services,
   Template,
   Templates,
+  Usage,
   Worktree,
 } from "./generated/results";
 
@@ -46,6 +47,8 @@ export type {
 export type Construct = ConstructView;
 export type WorktreeState = Worktree;
 export type AgentState = Agent;
+/** Tokens and cost of one agent's session, or of all the listed ones (`ConstructList.usage`). */
+export type UsageTotal = Usage;
 /** A service as seen now (`state`), with its ports. */
 export type ServiceState = Service;
 export type ServicesStatus = Services;

@@ -24,7 +24,7 @@ import {
   statusLabel,
   worktreeSummary,
 } from "./format";
-import { errorMessage } from "./format";
+import { errorMessage, usageDetail, usageSummary } from "./format";
 import { changeDescription, changedFiles, ChangedFile } from "./changes";
 import type { BrokenRecord, Construct, ConstructList, DiffResult, PendingPermission, ServiceState } from "./model";
 import type { SyntheticServer } from "./server";
@@ -220,7 +220,7 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
     const agent = agentSummary(c);
     if (agent) {
       // The state in the row; the session id (for a person to quote) in the tooltip.
-      out.push(new DetailNode(node, agent, "", "hubot", "agent", undefined, undefined, agentTooltip(c)));
+      out.push(new DetailNode(node, agent, usageSummary(c.agent?.usage), "hubot", "agent", undefined, undefined, agentTooltip(c)));
       const ids = c.agent?.pending_permissions ?? [];
       const asked = ids.length ? await this.permissions(node) : new Map<string, PendingPermission>();
       for (const id of ids) {
@@ -278,8 +278,10 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
   getTreeItem(node: Node): vscode.TreeItem {
     if (node instanceof RepoNode) {
       const item = new vscode.TreeItem(path.basename(node.root), vscode.TreeItemCollapsibleState.Expanded);
-      item.description = node.error ? "error" : `${node.list?.constructs.length ?? 0}`;
-      item.tooltip = node.root;
+      // The count, then what all its agents cost together (when some told it).
+      const total = usageSummary(node.list?.usage);
+      item.description = node.error ? "error" : [`${node.list?.constructs.length ?? 0}`, total].filter(Boolean).join(" · ");
+      item.tooltip = [node.root, usageSummary(node.list?.usage) ? `all agents: ${usageDetail(node.list?.usage)}` : ""].filter(Boolean).join("\n");
       item.iconPath = new vscode.ThemeIcon("repo");
       item.contextValue = "repo";
       return item;

@@ -21,6 +21,11 @@ import {
   STATUSES,
   worktreeSummary,
   promptBundleText,
+  tokensText,
+  costText,
+  usageSummary,
+  usageDetail,
+  usageTotal,
 } from "../src/format";
 import { construct, service, worktree } from "./results";
 
@@ -48,16 +53,16 @@ test("worktree summary", () => {
 
 test("agent summary", () => {
   assert.equal(agentSummary(construct()), "");
-  assert.equal(agentSummary(construct({ agent: { state: "busy", pending_permissions: [] } })), "agent working");
-  assert.equal(agentSummary(construct({ agent: { state: "awaiting_input", pending_permissions: ["p1"] } })), "agent waits for 1 permission");
-  assert.equal(agentSummary(construct({ agent: { state: "idle", pending_permissions: [] } })), "agent idle");
+  assert.equal(agentSummary(construct({ agent: { state: "busy", pending_permissions: [], usage: null } })), "agent working");
+  assert.equal(agentSummary(construct({ agent: { state: "awaiting_input", pending_permissions: ["p1"], usage: null } })), "agent waits for 1 permission");
+  assert.equal(agentSummary(construct({ agent: { state: "idle", pending_permissions: [], usage: null } })), "agent idle");
 });
 
 test("description: branch, ahead/behind, worktree, agent", () => {
   assert.equal(constructDescription(construct()), "synthetic/fix-login-abc123");
   const c = construct({
     worktree: worktree({ branch: "b", ahead: 1, behind: 2, dirty: true, changes: [" M x"] }),
-    agent: { state: "busy", pending_permissions: [] },
+    agent: { state: "busy", pending_permissions: [], usage: null },
   });
   assert.equal(constructDescription(c), "b ↑1 ↓2 · dirty (1 change) · agent working");
 });
@@ -71,7 +76,7 @@ test("the tooltip names the failed step", () => {
 
 test("context value flags for the menus", () => {
   assert.equal(constructContext(construct()), "construct worktree branch");
-  const c = construct({ opencode_session_id: "ses_1", agent: { state: "awaiting_input", pending_permissions: ["p"] } });
+  const c = construct({ opencode_session_id: "ses_1", agent: { state: "awaiting_input", pending_permissions: ["p"], usage: null } });
   assert.equal(constructContext(c), "construct worktree session permission branch");
   assert.equal(constructContext(construct({ workspace_path: null, branch: null })), "construct");
 });
@@ -81,7 +86,7 @@ test("counting by status and agents awaiting input", () => {
     construct({ status: "ready" }),
     construct({ status: "active" }),
     construct({ status: "awaiting_input" }),
-    construct({ status: "ready", agent: { state: "idle", pending_permissions: ["x"] } }),
+    construct({ status: "ready", agent: { state: "idle", pending_permissions: ["x"], usage: null } }),
   ]);
   assert.deepEqual(counts.byStatus, { ready: 2, active: 1, awaiting_input: 1 });
   assert.equal(counts.awaitingInput, 2);
@@ -163,6 +168,33 @@ test("a permission reads as what the agent asks: the tool and its command, not i
 });
 
 test("the agent row's tooltip holds the session id the row does not show", () => {
-  const c = construct({ opencode_session_id: "ses_db2e0207", agent: { state: "idle", pending_permissions: [] } });
+  const c = construct({ opencode_session_id: "ses_db2e0207", agent: { state: "idle", pending_permissions: [], usage: null } });
   assert.equal(agentTooltip(c), "agent idle\nOpenCode session ses_db2e0207");
+});
+
+test("what an agent cost: in the row, every figure in the tooltips", () => {
+  const usage = { input: 1588, output: 6, reasoning: 0, cache_read: 0, cache_write: 0, cost: 0.001612 };
+  assert.equal(tokensText(999), "999");
+  assert.equal(tokensText(12345), "12.3k");
+  assert.equal(tokensText(4_500_000), "4.5M");
+  assert.equal(costText(0.001612), "$0.0016");
+  assert.equal(costText(12.345), "$12.35");
+  assert.equal(usageSummary(usage), "1.6k/6 tokens $0.0016");
+  assert.equal(usageSummary(null), "");
+  assert.equal(usageSummary({ ...usage, input: 0, output: 0, cost: 0 }), "");
+  const c = construct({ opencode_session_id: "ses_1", agent: { state: "idle", pending_permissions: [], usage } });
+  assert.equal(constructDescription(c), "synthetic/fix-login-abc123 · agent idle · 1.6k/6 tokens $0.0016");
+  assert.equal(agentTooltip(c), "agent idle\ntokens: 1588 in, 6 out · cost: $0.0016\nOpenCode session ses_1");
+  assert.match(constructTooltip(c), /tokens: 1588 in, 6 out · cost: \$0\.0016/);
+  assert.equal(usageDetail({ ...usage, reasoning: 5, cache_read: 7, cache_write: 2 }),
+    "tokens: 1588 in, 6 out (5 reasoning, cache 7 read, 2 written) · cost: $0.0016");
+  assert.equal(usageDetail(null), "");
+});
+
+test("what every agent of every folder cost together", () => {
+  const a = { input: 1000, output: 10, reasoning: 1, cache_read: 2, cache_write: 3, cost: 0.5 };
+  const b = { input: 600, output: 5, reasoning: 0, cache_read: 0, cache_write: 1, cost: 0.75 };
+  assert.deepEqual(usageTotal([a, null, b]), { input: 1600, output: 15, reasoning: 1, cache_read: 2, cache_write: 4, cost: 1.25 });
+  assert.equal(usageTotal([null, undefined]), null);
+  assert.equal(usageSummary(usageTotal([a, b])), "1.6k/15 tokens $1.25");
 });

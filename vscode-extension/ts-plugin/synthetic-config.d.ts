@@ -25,6 +25,21 @@ declare module "@synthetic/config" {
   }
 
   /**
+   * A command that tells whether a construct's work is good (tests, a linter), run in its
+   * worktree by `synthetic check`: exit status 0 passes.
+   */
+  export interface Check {
+    /** Shell command, run in the construct's worktree (e.g. `pytest -q`). */
+    run: string;
+    /** Working directory relative to the worktree root; must stay inside it. */
+    cwd?: string | null;
+    /** Environment variables for the check, on top of the template's `env`; values may be `process.env.X`. */
+    env?: { [key: string]: string | undefined };
+    /** Stop the check (and fail it) after this many milliseconds (default 600000, ten minutes). */
+    timeoutMs?: number | null;
+  }
+
+  /**
    * Services from a docker compose file, as project ``synthetic-<construct id>`` on the
    * host's network (Synthetic adds ``network_mode: host`` to each of its services; the port
    * variables are in the environment for the file's ``${...}``).
@@ -182,6 +197,8 @@ declare module "@synthetic/config" {
     ports?: readonly TemplatePort[];
     /** Run the agent and services in a sandbox: `{ runtime: "bubblewrap" }` or `{ runtime: "container", image: "..." }`. */
     isolation?: Isolation | null;
+    /** Checks of a construct's work, keyed by name: a shell command, or `{ run, cwd, env, timeoutMs }` (e.g. `{ test: "pytest -q", lint: { run: "ruff check ." } }`). `synthetic check` runs them in the worktree. */
+    checks?: { [key: string]: Check | string };
     /** Move a construct to `reviewing` (instead of `ready`) when its agent finishes a turn well. */
     reviewOnIdle?: boolean;
   }

@@ -54,8 +54,28 @@ function M.agent_state(c)
   return str(agent.state)
 end
 
+--- A token count short enough for a line: "456", "12.3k", "4.5M" (as the CLI's `ls`).
+function M.tokens_text(n)
+  if n < 1000 then
+    return tostring(n)
+  elseif n < 1000000 then
+    return ("%.1fk"):format(n / 1000)
+  end
+  return ("%.1fM"):format(n / 1000000)
+end
+
+--- What an agent (or all of them) cost: "1.6k/6 tokens $0.0016", or nil when not told.
+function M.usage_text(u)
+  -- Nothing spent yet (no answer): nothing to say.
+  if type(u) ~= "table" or type(u.input) ~= "number" or (u.input + u.output + u.cost) == 0 then
+    return nil
+  end
+  local cost = u.cost >= 1 and ("$%.2f"):format(u.cost) or ("$%.4f"):format(u.cost)
+  return ("%s/%s tokens %s"):format(M.tokens_text(u.input), M.tokens_text(u.output), cost)
+end
+
 --- A construct as one line of a picker: its services when they were fetched, then
---- "[agent: STATE]" for one with a session.
+--- "[agent: STATE]" for one with a session, then what its agent cost.
 function M.format_construct(c)
   local line = ("%s  [%s]  %s  %s  (%s)"):format(c.name, c.status, str(c.branch), M.worktree_state(c), c.id)
   if rpc.present(c.host) then
@@ -68,6 +88,10 @@ function M.format_construct(c)
   local agent = M.agent_state(c)
   if agent then
     line = line .. "  [agent: " .. agent .. "]"
+  end
+  local usage = type(c.agent) == "table" and M.usage_text(c.agent.usage) or nil
+  if usage then
+    line = line .. "  [" .. usage .. "]"
   end
   return line
 end
@@ -98,6 +122,11 @@ function M.describe(c)
   if rpc.present(c.host) then
     -- Its id on that host (what to quote there); its worktree is a folder of that host.
     table.insert(lines, 6, "remote id:   " .. str(c.remote_id))
+  end
+  local u = type(c.agent) == "table" and c.agent.usage or nil
+  if M.usage_text(u) then
+    table.insert(lines, ("usage:       %d tokens in, %d out, %s"):format(
+      u.input, u.output, u.cost >= 1 and ("$%.2f"):format(u.cost) or ("$%.4f"):format(u.cost)))
   end
   if c.operation ~= nil and c.operation ~= vim.NIL then
     table.insert(lines, ("operation:   %s (%s)"):format(str(c.operation.op), str(c.operation.state)))
@@ -378,7 +407,7 @@ local function list(client, root)
       notify(("host %s did not answer (%s): %s"):format(h.host, h.state, str(h.error)), vim.log.levels.WARN)
     end
   end
-  return result.constructs or {}
+  return result.constructs or {}, result.usage
 end
 
 --- In a coroutine: the construct picked among `constructs`, or nil (none, or cancelled).
@@ -402,12 +431,14 @@ function M.list()
     if not client then
       return
     end
-    local constructs = list(client, root)
+    local constructs, usage = list(client, root)
     if constructs == nil then
       return
     end
     require("synthetic.services").annotate(client, root, constructs)
-    local c = M.pick(constructs, "Constructs")
+    -- What all the agents cost together, in the picker's title (when some told it).
+    local total = M.usage_text(usage)
+    local c = M.pick(constructs, total and ("Constructs (all agents: " .. total .. ")") or "Constructs")
     if c == nil then
       return
     end

@@ -91,6 +91,7 @@ local CONSENT_KINDS = {
   setup = "setup command",
   service = "service",
   teardown = "teardown command",
+  check = "check",
   ["opencode-code"] = "OpenCode code",
   ["opencode-config"] = "OpenCode config",
 }

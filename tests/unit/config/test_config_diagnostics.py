@@ -58,6 +58,10 @@ CASES: list[tuple[str, str, str, int, int | None]] = [
      '"ghost"', 1, None),
     (Code.BAD_BRANCH_PREFIX, wrap('worktrees: { branchPrefix: "my branch/" },'), '"my branch/"',
      1, None),
+    (Code.BAD_CHECK_NAME, wrap('templates: { t: { checks: { "unit tests": "pytest" } } },'),
+     '"unit tests"', 1, None),
+    (Code.EMPTY_CHECK, wrap('templates: { t: { checks: { lint: { run: "  " } } } },'),
+     '"  "', 1, None),
     (Code.ISOLATION_IMAGE, wrap('templates: { t: { isolation: { runtime: "container" } } },'),
      '"container"', 1, None),
 ]

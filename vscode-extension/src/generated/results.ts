@@ -193,6 +193,25 @@ export interface Worktree {
 export interface Agent {
   state: string;
   pending_permissions: string[];
+  usage: Usage | null;
+}
+/**
+ * Tokens and cost of an agent's session (or a sum of them).
+ *
+ * ``input`` and ``output`` are the tokens sent to and produced by the model
+ * (``reasoning`` and the cache reads and writes counted apart, as OpenCode
+ * does); ``cost`` is in the provider's currency (USD for the known ones).
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "Usage".
+ */
+export interface Usage {
+  input: number;
+  output: number;
+  reasoning: number;
+  cache_read: number;
+  cache_write: number;
+  cost: number;
 }
 /**
  * An include file a creation did not copy, and why.
@@ -550,6 +569,7 @@ export interface ConstructList {
   constructs: ConstructView[];
   broken: BrokenRecord[];
   hosts: HostListing[];
+  usage: Usage;
 }
 /**
  * A construct as listed or shown: its record, its worktree and its agent (null: not known).
@@ -755,7 +775,8 @@ export interface EditedConstruct {
   changed: string[];
 }
 /**
- * ``synthetic.construct.show``: the construct with its services and ports.
+ * ``synthetic.construct.show``: the construct with its services, ports, and the last
+ * run of each of its checks (``synthetic check``; empty when none ran).
  *
  * This interface was referenced by `CommandResults`'s JSON-Schema
  * via the `definition` "ShownConstruct".
@@ -788,6 +809,7 @@ export interface ShownConstruct {
   agent: Agent | null;
   services: Service[];
   ports: Port[];
+  checks: CheckRun[];
 }
 /**
  * A service as seen now, with its ports.
@@ -825,6 +847,26 @@ export interface ServicePort {
   port: number;
   env: string;
   url: string;
+}
+/**
+ * One check's last run: pass or fail, its exit status (null when stopped), whether it
+ * ran out of time, how long it took, when it ended, the HEAD it ran on, the last lines of
+ * its output and the log with all of it.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "CheckRun".
+ */
+export interface CheckRun {
+  name: string;
+  command: string;
+  passed: boolean;
+  exit_code: number | null;
+  timed_out: boolean;
+  duration_ms: number;
+  finished_at: string;
+  head: string | null;
+  output: string[];
+  log: string | null;
 }
 /**
  * One thing the doctor found (README, "doctor"): ``id`` applies its fix on its own
@@ -1224,11 +1266,23 @@ export interface Trust {
  * via the `definition` "TrustItem".
  */
 export interface TrustItem {
-  kind: "setup" | "service" | "teardown" | "opencode-code" | "opencode-config";
+  kind: "setup" | "service" | "teardown" | "check" | "opencode-code" | "opencode-config";
   where: string;
   text: string;
   digest: string;
   allowed: boolean;
+}
+/**
+ * ``synthetic.construct.check`` (``synthetic check --json``): the checks that ran now,
+ * in the template's order, and whether all passed.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "ChecksResult".
+ */
+export interface ChecksResult {
+  construct: string;
+  passed: boolean;
+  checks: CheckRun[];
 }
 /**
  * ``synthetic host add|rm``: the host added or removed, and the file kept.
@@ -1239,6 +1293,24 @@ export interface TrustItem {
 export interface HostChange {
   host: Host;
   file: string;
+}
+/**
+ * What an agent waits for the person to answer: a ``permission`` (``permission``, its
+ * ``patterns``) or a ``question`` (its ``questions``), with ``asks`` in words.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "InputRequest".
+ */
+export interface InputRequest {
+  construct: string;
+  name: string;
+  session_id: string;
+  kind: "permission" | "question";
+  id: string;
+  asks: string;
+  permission: string | null;
+  patterns: string[];
+  questions: string[];
 }
 /**
  * ``synthetic new --host``: the local record (``id``), where the construct lives, and
