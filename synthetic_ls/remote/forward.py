@@ -19,6 +19,7 @@ ends it (its process group) and removes the record.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -179,12 +180,22 @@ def _wait_answering(proc: subprocess.Popen[bytes], host: str, url: HostUrl, remo
         time.sleep(0.05)
 
 
+#: ``sh -c`` around a read's own ssh: it exits with ssh, and a reader of its standard
+#: input (a pipe this process holds) ends ssh when the pipe closes, so the forward goes
+#: with the process that opened it even after a ``kill -9`` (a background list's standard
+#: input is /dev/null unless redirected: hence fd 3).
+_TIE = ('exec 3<&0; "$@" </dev/null 3<&- & p=$!; '
+        '{ read _x <&3; kill "$p" 2>/dev/null; } & wait "$p"')
+
+
 def transient_forward(host: str, address: str, remote_port: int, *,
                       within: float = OPEN_TIMEOUT) -> tuple[Forward, Callable[[], None]]:
     """A forward of a read's own, recorded nowhere, and the function that ends it.
 
     A read leaves no state behind and no process running: it uses a
-    recorded forward when one answers, else this one, ended when it is done.
+    recorded forward when one answers, else this one, ended when it is done
+    (or, should this process die first, when its pipe to the forward's
+    watchdog closes). The function may be called more than once.
     """
     if shutil.which("ssh") is None:
         raise SyntheticError("no ssh command was found; install OpenSSH's client",
@@ -192,15 +203,31 @@ def transient_forward(host: str, address: str, remote_port: int, *,
     url = parse_url(address)
     local_port = _free_port()
     err = tempfile.TemporaryFile()  # noqa: SIM115 (closed by end(), after ssh)
-    proc = subprocess.Popen(forward_argv(url, local_port, remote_port),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=err, start_new_session=True)
+    # Tied to this process: the watchdog's pipe closes when it dies, whatever kills it.
+    read_end, write_end = os.pipe()
+    try:
+        proc = subprocess.Popen(["sh", "-c", _TIE, "sh",
+                                 *forward_argv(url, local_port, remote_port)],
+                                stdin=read_end, stdout=subprocess.DEVNULL,
+                                stderr=err, start_new_session=True)
+    except BaseException:
+        os.close(write_end)
+        raise
+    finally:
+        os.close(read_end)
+    ended = False
 
     def end() -> None:
+        nonlocal ended
+        if ended:
+            return
+        ended = True
         if proc.poll() is None:
             end_group(proc.pid, grace=1.0)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
+        # The group's reader may outlive ssh until its pipe closes: close it now.
+        os.close(write_end)
         err.close()
 
     def messages() -> str:

@@ -130,15 +130,17 @@ def run_text(host: str, url: HostUrl, *args: str, timeout: float = CALL_TIMEOUT)
     return done.stdout
 
 
-def run_tied(host: str, url: HostUrl, *args: str,
-             timeout: float = CHANGE_TIMEOUT) -> dict[str, Any]:
+def run_tied(host: str, url: HostUrl, *args: str, timeout: float = CHANGE_TIMEOUT,
+             words: int = 1, statuses: tuple[int, ...] = (0,)) -> dict[str, Any]:
     """Run the host's ``synthetic -C PATH args... --json`` (a change), tied to the connection.
+
+    ``words`` and ``statuses`` as for :func:`run_json`.
 
     The remote command ends when this process or its connection goes (see the
     module's docstring); a call that outlasts ``timeout`` is ended the same way
     and raises ``host-unreachable``.
     """
-    argv = ssh_argv(url, synthetic_line(url.path, *_with_json(args), tied=True))
+    argv = ssh_argv(url, synthetic_line(url.path, *_with_json(args, words), tied=True))
     # The host's watchdog reads this pipe: it stays open while we wait, and
     # closes (the remote command ends) when this process dies, whatever kills it.
     read_end, write_end = os.pipe()
@@ -166,7 +168,7 @@ def run_tied(host: str, url: HostUrl, *args: str,
         os.close(write_end)
     if proc.returncode == SSH_FAILED:
         raise ssh_error(host, url, err)
-    return _parse(host, args, Completed(proc.returncode, out, err))
+    return _parse(host, args, Completed(proc.returncode, out, err), statuses)
 
 
 def git_env() -> dict[str, str]:
