@@ -183,6 +183,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
         raise SyntheticError("--follow and --json do not go together", code="usage")
     store = _store()
     result = service_logs_tail(store, args.ref, args.service, max(0, args.lines))
+    if args.follow and result.kind == "remote":
+        raise SyntheticError(
+            f"the log of {result.construct_id} is on its host: follow it there with `ssh HOST "
+            f"synthetic services logs -f ...`", code="usage")
     if args.json:
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
         return int(ExitCode.OK)

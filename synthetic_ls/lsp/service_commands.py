@@ -62,6 +62,14 @@ def services_resume(store: Any, args: dict[str, Any]) -> Any:
     return resume_services(store, **parse(args, resume_services))
 
 
+def services_open(store: Any, args: dict[str, Any]) -> Any:
+    """``synthetic services open REF [SERVICE] --json``: a remote construct's service ports
+    forwarded to this machine's loopback (``forwards[].url`` opens one here)."""
+    from synthetic_ls.ops.remote_reach import open_services
+
+    return open_services(store, **parse(args, open_services))
+
+
 def commands() -> list[Any]:
     """The :class:`~synthetic_ls.lsp.commands.Command` entries of this module."""
     from synthetic_ls.lsp.command_spec import Command
@@ -74,4 +82,5 @@ def commands() -> list[Any]:
         Command("synthetic.services.status", services_status),
         Command("synthetic.services.logs", services_logs),
         Command("synthetic.services.resume", services_resume, "Resuming services"),
+        Command("synthetic.services.open", services_open, "Forwarding services"),
     ]

@@ -63,7 +63,8 @@ class ServicesJson(TypedDict):
 
 
 class ServiceLogsJson(TypedDict):
-    """``synthetic.services.logs``: the last lines of a service's log, and its file."""
+    """``synthetic.services.logs``: the last lines of a service's log, and its file (``path``
+    empty for a construct on another machine: the file is on its host)."""
 
     construct_id: str
     service: str
@@ -111,7 +112,8 @@ class LogsResult:
     lines: list[str]
     #: For ``-f`` of a docker service: ``docker logs -f`` of its container (not in JSON).
     follow_argv: list[str] | None = None
-    #: The service's type (not in JSON): a compose project's output cannot be followed here.
+    #: The service's type (not in JSON): a compose project's output cannot be followed
+    #: here, nor a remote construct's (``remote``: the log is on its host).
     kind: str = "process"
 
     def to_dict(self) -> ServiceLogsJson:
@@ -188,6 +190,29 @@ def services_status(
     for construct_id in sorted({s.construct_id for s in store.list(Service).records}):
         out.extend(views_of(store, construct_id))
     return ServicesResult(out)
+
+
+def _remote(store: StateStore, ref: str) -> Any:
+    """The remote construct record ``ref`` names when no local construct does, else None."""
+    try:
+        store.resolve_construct(ref)
+    except RecordNotFoundError:
+        from synthetic_ls.ops.remote_constructs import find_remote
+
+        return find_remote(store, ref)
+    return None
+
+
+def _remote_action(store: StateStore, ref: str, action: str, service: str | None,
+                   consent: Consent) -> RemoteServicesResult | None:
+    """The host's own ``services ACTION`` when ``ref`` is a remote construct, else None."""
+    far = _remote(store, ref)
+    if far is None:
+        return None
+    from synthetic_ls.ops.remote_services import remote_services_action
+
+    return RemoteServicesResult(remote_services_action(store, far, action, service,
+                                                       consent=consent))
 
 
 def _work(ctx: Context, ref: str) -> Work:
@@ -308,11 +333,14 @@ def _names(services: Sequence[Any]) -> dict[str, str]:
 
 def start_services(
     store: StateStore, ref: str, service: str | None = None, *, consent: Consent = NOBODY
-) -> ServicesResult:
+) -> ServicesResult | RemoteServicesResult:
     """Start the construct's services (or one) that are not running, and wait until ready.
 
     A service started for the first time runs its ``setup`` commands first.
     """
+    far = _remote_action(store, ref, "start", service, consent)
+    if far is not None:  # a construct on another machine: its host's own
+        return far
     work = _work(Context(store, consent=consent), ref)
     services = _configured(work, service)
     _require(work, services, "starting")
@@ -325,8 +353,11 @@ def start_services(
 
 def stop_services(
     store: StateStore, ref: str, service: str | None = None, *, consent: Consent = NOBODY
-) -> ServicesResult:
+) -> ServicesResult | RemoteServicesResult:
     """Stop the construct's services (or one): ``stop`` command, SIGTERM, SIGKILL."""
+    far = _remote_action(store, ref, "stop", service, consent)
+    if far is not None:  # a construct on another machine: its host's own
+        return far
     work = _work(Context(store, consent=consent), ref)
     records = _records(store, work.construct, service)
     names = {r.name for r in records}
@@ -348,8 +379,11 @@ def stop_services(
 
 def restart_services(
     store: StateStore, ref: str, service: str | None = None, *, consent: Consent = NOBODY
-) -> ServicesResult:
+) -> ServicesResult | RemoteServicesResult:
     """Stop, then start again (without setup) the construct's services (or one)."""
+    far = _remote_action(store, ref, "restart", service, consent)
+    if far is not None:  # a construct on another machine: its host's own
+        return far
     work = _work(Context(store, consent=consent), ref)
     services = _configured(work, service)
     _require(work, services, "restarting")
@@ -407,7 +441,16 @@ def resume_services(
 def service_logs_tail(
     store: StateStore, ref: str, service: str | None = None, lines: int = 100
 ) -> LogsResult:
-    """The last ``lines`` lines of a service's log (the only service when not named)."""
+    """The last ``lines`` lines of a service's log (the only service when not named).
+
+    For a construct on another machine, the host's own (``path`` empty: the
+    file is there, ``kind`` ``remote``)."""
+    far = _remote(store, ref)
+    if far is not None:
+        from synthetic_ls.ops.remote_services import remote_service_logs
+
+        got = remote_service_logs(far, service, lines)
+        return LogsResult(got["construct_id"], got["service"], "", got["lines"], kind="remote")
     construct = store.resolve_construct(ref)
     records = _records(store, construct, service)
     if not records:

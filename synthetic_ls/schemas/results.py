@@ -154,7 +154,7 @@ RESULTS: tuple[Result, ...] = (
     Result("remote-land-result", RemoteLandResultJson, ("synthetic.construct.land",)),
     # `services open` of a construct on another machine (the CLI only, so far), and the
     # plumbing another machine's Synthetic runs over ssh to reach an agent here.
-    Result("services-open", ServicesOpenJson, ()),
+    Result("services-open", ServicesOpenJson, ("synthetic.services.open",)),
     Result("session-connect", SessionConnectJson, ()),
     # The CLI only, so far (`synthetic check`); `show` carries the recorded results.
     Result("checks-result", ChecksResultJson, ()),

@@ -59,6 +59,7 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.services.status",
         "synthetic.services.logs",
         "synthetic.services.resume",
+        "synthetic.services.open",
         "synthetic.session.open",
         "synthetic.session.send",
         "synthetic.session.watch",

@@ -136,6 +136,8 @@ HELPERS: dict[str, str] = {
     "groups.stop_journal": "marks a group's failed operation stopped, for recovery",
     "groups.recover_group": "the fix of doctor's interrupted-operation finding of a group",
     "agent_status.overlay": "a read's overlay of live agent states, used by views",
+    "remote_services.remote_services_action": "the remote half of start_services, "
+    "stop_services and restart_services (they dispatch to it)",
     "agent_status.poll_agents": "asks the server for agent states; part of the overlay",
     "constructs.write_record": "a step of create_construct",
     "show.services_and_ports": "part of a construct's view",
