@@ -289,12 +289,18 @@ def _folder_stamp(folder: Path) -> int | None:
 
 
 def register(server: SyntheticServer) -> None:
-    """Listen for the agents of every repository the server sees."""
-    listeners: list[AgentListener | IsolatedFollowers] = []
+    """Listen for the agents of every repository the server sees, here and on hosts
+    (:mod:`synthetic_ls.lsp.remote_agents`)."""
+    import atexit
+
+    from synthetic_ls.lsp.remote_agents import RemoteFollowers
+
+    listeners: list[AgentListener | IsolatedFollowers | RemoteFollowers] = []
 
     def add(root: Path) -> None:
         for listener in (AgentListener(root, server.notify),
-                         IsolatedFollowers(root, server.notify)):
+                         IsolatedFollowers(root, server.notify),
+                         RemoteFollowers(root, server.notify)):
             listeners.append(listener)
             listener.start()
 
@@ -304,4 +310,7 @@ def register(server: SyntheticServer) -> None:
 
     server.on_repository.append(add)
     server.on_shutdown.append(stop)
+    # An exit without a shutdown request (the client went): the remote followers' own
+    # forwards end now (they would end with the process anyway: their pipes close).
+    atexit.register(stop)
 

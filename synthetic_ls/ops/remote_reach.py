@@ -51,8 +51,10 @@ def _created(record: RemoteConstruct) -> str:
     return record.remote_id
 
 
-def _ask_connect(record: RemoteConstruct, *, start: bool,
-                 allowed: list[RunItem] | None = None) -> dict[str, Any]:
+def ask_connect(record: RemoteConstruct, *, start: bool,
+                allowed: list[RunItem] | None = None) -> dict[str, Any]:
+    """The host's ``session connect --json`` of the construct (with ``--read`` unless
+    ``start``; ``allowed`` pins ``--trust-items``): its server's port, password, session."""
     pinned = ([] if allowed is None else
               ["--trust-items=" + ",".join(sorted({i.digest for i in allowed}))])
     args = ["session", "connect", *([] if start else ["--read"]), *pinned, "--",
@@ -71,7 +73,7 @@ def _connection(store: StateStore, record: RemoteConstruct, *, start: bool,
     consents: it fails as the host says.
     """
     try:
-        return _ask_connect(record, start=start)
+        return ask_connect(record, start=start)
     except SyntheticError as exc:
         if (not start or exc.code != "remote-failed"
                 or exc.fields.get("remote_code") != "consent-required"):
@@ -82,7 +84,7 @@ def _connection(store: StateStore, record: RemoteConstruct, *, start: bool,
             raise
     Context(store, consent=consent).require_consent(
         items, doing=f"reaching the agent of {record.id} on host {record.host}")
-    return _ask_connect(record, start=start, allowed=items)
+    return ask_connect(record, start=start, allowed=items)
 
 
 def _text(data: dict[str, Any], key: str) -> str | None:
