@@ -105,6 +105,10 @@ def test_the_list_shows_hosts_and_show_diff_remove_reach_the_host(
             T.results.picker = T.prompts[1].items
             T.results.actions = T.prompts[2].items
 
+            T.script_ui({{ "Remote fix", "Open a service here" }}, {{}})
+            vim.cmd("SyntheticList")
+            T.results.no_service = note("has no service port to open")
+
             vim.cmd("SyntheticDiff {far['id']}")
             T.results.diff_note = note("changed file(s) of {far['id']} on host test")
             local qf = vim.fn.getqflist({{ title = 1, items = 1 }})
@@ -130,7 +134,11 @@ def test_the_list_shows_hosts_and_show_diff_remove_reach_the_host(
         assert actions[0] == "Show (from host test)" and actions[-1] == "Remove (on host test)"
         assert "Diff its changes (:SyntheticDiff)" in actions
         assert "Land its branch (:SyntheticLand)" in actions
-        assert not [a for a in actions if "worktree" in a or "services" in a], actions
+        assert not [a for a in actions if "worktree" in a], actions
+        assert "Open a service here (forwarded from host test)" in actions
+        assert "Stop its services (on host test)" in actions
+        # Its template has no services: the host says so, through the server.
+        assert "Remote fix has no service port to open on host test" in res["no_service"]
         shown = res["shown"]
         assert shown[0] == "# Remote fix"
         assert f"id:          {far['id']}" in shown

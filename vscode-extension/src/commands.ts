@@ -58,6 +58,7 @@ export class Commands {
       r("synthetic.stopService", (node?: Node) => this.service(node, "stop")),
       r("synthetic.restartService", (node?: Node) => this.service(node, "restart")),
       r("synthetic.serviceLogs", (node?: Node) => this.serviceLogs(node)),
+      r("synthetic.openService", (node?: Node) => this.openService(node)),
       r("synthetic.showConstruct", (node?: Node) => this.show(node)),
       r("synthetic.copyId", (node?: Node) => this.copyId(node)),
       r("synthetic.showLog", () => this.output.show()),
@@ -370,8 +371,9 @@ export class Commands {
   async announcePermission(e: AgentStateChanged): Promise<void> {
     const permission = e.permission;
     if (!permission) return;
+    const where = e.host ? ` (on host ${e.host})` : "";
     const choice = await vscode.window.showWarningMessage(
-      `Synthetic: ${e.name}'s agent asks for permission: ${permissionText(permission)}`,
+      `Synthetic: ${e.name}'s agent${where} asks for permission: ${permissionText(permission)}`,
       "Approve",
       "Deny",
     );
@@ -425,6 +427,29 @@ export class Commands {
     }
     const doc = await vscode.workspace.openTextDocument({ language: "log", content: (r.lines ?? []).join("\n") });
     await vscode.window.showTextDocument(doc, { preview: true });
+  }
+
+  /**
+   * A remote construct's service, reached here: the server forwards its ports
+   * over ssh (`synthetic.services.open`) and answers local URLs; the one picked
+   * is opened in the browser and shown.
+   */
+  private async openService(node: Node | undefined): Promise<void> {
+    const t = await this.target(node, "Open a service of", (c) => !!c.host);
+    if (!t) return;
+    const r = await this.server.execute("synthetic.services.open", { root: t.root, ref: t.construct.id });
+    if (!r.forwards.length) {
+      void vscode.window.showInformationMessage(`Synthetic: ${t.construct.name} has no service port to open.`);
+      return;
+    }
+    const items = r.forwards.map((f) => ({ label: f.service, description: `${f.url} (${f.env})`, forward: f }));
+    const pick = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: "Which service?" });
+    if (!pick) return;
+    const f = pick.forward;
+    void vscode.window.showInformationMessage(
+      `Synthetic: ${f.service} of ${t.construct.name} (port ${f.remote_port} on host ${r.host}) is at ${f.url}`,
+    );
+    await vscode.env.openExternal(vscode.Uri.parse(f.url));
   }
 
   private async runDoctor(node?: Node): Promise<void> {

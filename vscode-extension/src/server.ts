@@ -43,6 +43,8 @@ export interface AgentStateChanged {
   /** The request of a `permission.asked` event: what the agent asks to do. */
   permission: PendingPermission | null;
   error: string | null;
+  /** The host, for an agent of a construct on another machine (synthetic_ls/lsp/remote_agents.py). */
+  host?: string;
 }
 
 /**

@@ -452,9 +452,14 @@ function M.list()
       { id = "restart", label = "Restart its services" },
     }
     if remote then
-      -- On another machine: no folder here to open; its services and session are its host's.
+      -- On another machine: no folder here to open; its services run there (the server
+      -- asks the host), and reach this machine through forwards ("Open a service").
       actions = {
         { id = "show", label = ("Show (from host %s)"):format(c.host) },
+        { id = "open_service", label = ("Open a service here (forwarded from host %s)"):format(c.host) },
+        { id = "start", label = ("Start its services (on host %s)"):format(c.host) },
+        { id = "stop", label = ("Stop its services (on host %s)"):format(c.host) },
+        { id = "restart", label = ("Restart its services (on host %s)"):format(c.host) },
         { id = "remove", label = ("Remove (on host %s)"):format(c.host) },
       }
     end
@@ -468,6 +473,9 @@ function M.list()
         { id = "session", label = "Open its agent session (:SyntheticSession)", run = function() session.open(c.id) end },
         { id = "send", label = "Send a prompt to its agent (:SyntheticSend)", run = function() session.send(c.id, false) end },
       })
+    elseif rpc.present(c.opencode_session_id) then
+      -- The host's agent, reached through a forward: prompts and answers work as here.
+      table.insert(more, { id = "send", label = "Send a prompt to its agent (:SyntheticSend)", run = function() session.send(c.id, false) end })
     end
     if rpc.present(c.branch) then
       vim.list_extend(more, {
@@ -498,6 +506,8 @@ function M.list()
       M.show(client, root, c.id)
     elseif action.id == "remove" then
       remove(client, root, c)
+    elseif action.id == "open_service" then
+      M.open_remote_service(client, root, c)
     else
       notify(("%s the services of %s ..."):format(action.id, c.name))
       local err, result = rpc.call(client, "synthetic.services." .. action.id, { root = root, ref = c.id })
@@ -511,6 +521,36 @@ function M.list()
       notify(("services of %s: %s"):format(c.name, #states > 0 and table.concat(states, ", ") or "none"))
     end
   end)
+end
+
+--- A remote construct's service, reached here: the server forwards its ports over ssh
+--- (synthetic.services.open) and answers this machine's URLs; the one picked is told
+--- (and opened with vim.ui.open when the option `open_urls` is set).
+function M.open_remote_service(client, root, c)
+  local err, result = rpc.call(client, "synthetic.services.open", { root = root, ref = c.id })
+  if err then
+    return fail(err)
+  end
+  local forwards = result.forwards or {}
+  if #forwards == 0 then
+    return notify(("%s has no service port to open on host %s"):format(c.name, str(result.host)))
+  end
+  local f = forwards[1]
+  if #forwards > 1 then
+    f = rpc.select(forwards, {
+      prompt = "Which service?",
+      format_item = function(x)
+        return ("%s  %s (%s)"):format(x.service, x.url, x.env)
+      end,
+    })
+    if f == nil then
+      return
+    end
+  end
+  notify(("%s of %s (port %d on host %s) is at %s"):format(f.service, c.name, f.remote_port, str(result.host), f.url))
+  if require("synthetic").options.open_urls and vim.ui.open then
+    vim.ui.open(f.url)
+  end
 end
 
 --- :SyntheticRemove [ref]: remove a construct (picked when no ref is given).

@@ -19,6 +19,9 @@ local defaults = {
   codelens = true,
   --- Echo the server's progress ("Creating the construct: [4/6] starting services") in the command line.
   progress = true,
+  --- Open a remote construct's forwarded service URL with vim.ui.open (":SyntheticList",
+  --- "Open a service here"); off: the URL is only told.
+  open_urls = false,
   --- Extra fields merged into the vim.lsp.start config (on_attach, capabilities, ...).
   lsp = {},
 }

@@ -170,6 +170,11 @@ function M.agent_state(params)
   end
   local who = params.construct
   local name = present(params.name) and params.name or who
+  if present(params.host) then
+    -- An agent on another machine (followed through a forward): :SyntheticApprove takes
+    -- this machine's id as for a local one.
+    name = ("%s (on host %s)"):format(name, params.host)
+  end
   if params.state == "awaiting_input" then
     return tell_waiting(who, name, type(params.permission) == "table" and { params.permission } or {})
   end

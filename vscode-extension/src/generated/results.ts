@@ -39,6 +39,7 @@ export interface CommandResults {
   "synthetic.prompts.build": PromptBuild;
   "synthetic.prompts.preview": PromptPreview;
   "synthetic.services.logs": ServiceLogs;
+  "synthetic.services.open": ServicesOpen;
   "synthetic.services.restart": Services;
   "synthetic.services.resume": Services;
   "synthetic.services.start": Services;
@@ -1106,7 +1107,8 @@ export interface PromptPreview {
   template_id: string;
 }
 /**
- * ``synthetic.services.logs``: the last lines of a service's log, and its file.
+ * ``synthetic.services.logs``: the last lines of a service's log, and its file (``path``
+ * empty for a construct on another machine: the file is on its host).
  *
  * This interface was referenced by `CommandResults`'s JSON-Schema
  * via the `definition` "ServiceLogs".
@@ -1116,6 +1118,31 @@ export interface ServiceLogs {
   service: string;
   path: string;
   lines: string[];
+}
+/**
+ * ``synthetic.services.open``: each port of the services, forwarded to this machine's
+ * loopback (``forwards``; ``url`` opens the service here).
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "ServicesOpen".
+ */
+export interface ServicesOpen {
+  construct_id: string;
+  host: string;
+  forwards: ServiceForward[];
+}
+/**
+ * A port of a service on the host, reached here: ``url`` is this machine's.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "ServiceForward".
+ */
+export interface ServiceForward {
+  service: string;
+  name: string | null;
+  env: string;
+  remote_port: number;
+  url: string;
 }
 /**
  * ``synthetic.services.status|start|stop|restart|resume``: the services, and notes
@@ -1328,31 +1355,6 @@ export interface RemoteCreated {
   construct: {
     [k: string]: unknown | undefined;
   };
-}
-/**
- * A port of a service on the host, reached here: ``url`` is this machine's.
- *
- * This interface was referenced by `CommandResults`'s JSON-Schema
- * via the `definition` "ServiceForward".
- */
-export interface ServiceForward {
-  service: string;
-  name: string | null;
-  env: string;
-  remote_port: number;
-  url: string;
-}
-/**
- * ``synthetic.services.open``: each port of the services, forwarded to this machine's
- * loopback (``forwards``; ``url`` opens the service here).
- *
- * This interface was referenced by `CommandResults`'s JSON-Schema
- * via the `definition` "ServicesOpen".
- */
-export interface ServicesOpen {
-  construct_id: string;
-  host: string;
-  forwards: ServiceForward[];
 }
 /**
  * ``synthetic session connect --json``, plumbing that another machine runs over ssh:
