@@ -6,7 +6,9 @@ a local one, and a record of a construct on a host that does not answer: the
 Constructs tree groups them under "This machine", the host ``test`` and the
 host ``down`` (marked unreachable, its construct too); the remote
 construct's Remove action, confirmed in the dialog that names its host,
-removes it on the host and here, and the tree drops it.
+removes it on the host and here, and the tree drops it. And a remote agent (the host's
+real OpenCode with the offline model) asking to run a command: its notification names
+the host, Approve runs it there; Open Service shows the forwarded URL, which answers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,13 +28,18 @@ import pytest
 from state_format.records import RemoteConstruct, utc_now
 from state_format.store import Store
 from tests.gitrepo import GIT_ENV, git, make_repo
+from tests.opencode.conftest import offline_model, opencode_bin  # noqa: F401 (fixtures)
+from tests.remote.conftest import hosts_home  # noqa: F401 (a fixture)
 from tests.remote.sshd_server import ALIAS, DOWN, SSHD, SshServer, start_sshd
+from tests.remote.test_remote_reach import Reach, reach  # noqa: F401 (a fixture)
 from tests.vscode.test_vscode import (
     MISSING,
     PROJECT,
     TREE_ROWS,
     artefacts_folder,
     code_server,
+    palette,
+    quick_input,
     wait_for,
     workbench,
 )
@@ -72,9 +80,9 @@ def test_the_tree_groups_by_host_and_removes_a_remote_construct(
     git(tmp_path, "clone", "-q", str(repo), str(clone))
     # The person's hosts file: the same for the CLI here and the editor's server.
     config_home = tmp_path / "config-home"
-    reach = {"PATH": f"{sshd.bin}{os.pathsep}{os.environ['PATH']}",
+    ssh_env = {"PATH": f"{sshd.bin}{os.pathsep}{os.environ['PATH']}",
              "XDG_CONFIG_HOME": str(config_home), **GIT_ENV}
-    env = {**os.environ, "PYTHONPATH": str(PROJECT), **reach}
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), **ssh_env}
     synthetic(repo, env, "host", "add", "test", f"ssh://{ALIAS}{clone}")
     local = synthetic(repo, env, "new", "Local one", "--no-worktree")
     far = synthetic(repo, env, "new", "Remote fix", "--host", "test", "--trust")
@@ -103,7 +111,8 @@ def test_the_tree_groups_by_host_and_removes_a_remote_construct(
         with (
             # The language server's environment (the workbench gives its extensions the
             # login shell's PATH, so the setting the person would use carries it).
-            code_server(tmp_path / "cs", repo, env_extra=reach, synthetic_serverEnv=reach) as url,
+            code_server(tmp_path / "cs", repo, env_extra=ssh_env,
+                        synthetic_serverEnv=ssh_env) as url,
             workbench(url, repo, artefacts / "failure-remote.png") as page,
         ):
             page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
@@ -177,3 +186,54 @@ def test_the_tree_groups_by_host_and_removes_a_remote_construct(
         for c in host_constructs():
             subprocess.run(["ssh", ALIAS, f"synthetic -C {clone} rm --yes --force --trust "
                             f"-- {c['id']}"], env=env, capture_output=True, timeout=120)
+
+
+# -- a remote agent's permission, and a remote service, from the editor ------------------
+
+
+
+def test_a_remote_agents_permission_is_approved_from_its_notification(
+        reach: Reach, tmp_path: Path) -> None:  # noqa: F811
+    """The host's agent asks to run a command: the notification names the construct and
+    its host, Approve runs it there; Open Service shows the forwarded URL, which answers."""
+    artefacts = artefacts_folder()
+    r = reach
+    made = json.loads(r.run("new", "Remote task", "--host", "test", "--trust", "--json").stdout)
+    rid = made["id"]
+    tree = Path(json.loads(r.run("show", rid, "--json").stdout)["workspace_path"])
+    server_env = {"PATH": r.env["PATH"], "XDG_CONFIG_HOME": r.env["XDG_CONFIG_HOME"],
+                  **GIT_ENV}
+    with (
+        code_server(tmp_path / "cs", r.local, env_extra=server_env,
+                    synthetic_serverEnv=server_env) as url,
+        workbench(url, r.local, artefacts / "failure-remote-agent.png") as page,
+    ):
+        page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
+        page.locator(TREE_ROWS, has_text="Remote task").wait_for()
+        # A prompt sent from a terminal (it returns at once): the agent on the host asks.
+        command = "echo from-afar > proof.txt"
+        sent = r.run("session", "send", rid, f"[tool:bash {command}]", "--json")
+        assert sent.returncode == 0, sent.stderr
+        toast = page.locator(".notification-toast", has_text=command)
+        toast.wait_for(timeout=120_000)
+        assert "Remote task's agent (on host test) asks for permission" in toast.inner_text()
+        page.screenshot(path=str(artefacts / "vscode-remote-permission.png"))
+        toast.get_by_role("button", name="Approve").click()
+        quick_input(page, f"Approve bash: {command}")
+        page.keyboard.type("Once")
+        page.keyboard.press("Enter")
+        # Run on the host, in the construct's worktree there (a folder of this machine).
+        wait_for("the approved command's file", lambda: (tree / "proof.txt").exists(),
+                 timeout=120)
+        assert (tree / "proof.txt").read_text() == "from-afar\n"
+
+        # Open Service: the server forwards the service's port; its local URL is shown.
+        palette(page, "Synthetic: Open Service")
+        quick_input(page, "Open a service of")
+        page.keyboard.press("Enter")
+        shown = page.locator(".notification-toast", has_text="of Remote task (port")
+        shown.wait_for(timeout=120_000)
+        found = re.search(r"is at (http://127\.0\.0\.1:\d+)", shown.inner_text())
+        assert found, shown.inner_text()
+        with urllib.request.urlopen(found.group(1) + "/README.md", timeout=20) as answer:
+            assert answer.read() == b"hi\n"
