@@ -218,3 +218,19 @@ def test_the_services_of_a_remote_construct_stop_and_start_from_here(
     assert missing.returncode != 0
     error = json.loads(missing.stderr)["error"]
     assert error["code"] == "remote-failed" and error["remote_code"] == "unknown-service"
+
+    # The host's config changed since: what it would run now is asked about here (no
+    # terminal: refused, listing it; nothing stopped there), then allowed here (--trust),
+    # and the host runs exactly that.
+    pid = ok_json(r.run("services", "status", rid, "--json"))["services"][0]["pid"]
+    config = r.clone / "synthetic.config.ts"
+    config.write_text(config.read_text().replace("python3 -u -m", "python3 -u -X utf8 -m"))
+    refused = r.run("services", "restart", rid, "--json")
+    assert refused.returncode != 0
+    error = json.loads(refused.stderr)["error"]
+    assert error["code"] == "consent-required", error
+    assert "-X utf8" in " ".join(str(i["text"]) for i in error["items"])
+    assert ok_json(r.run("services", "status", rid, "--json"))["services"][0]["pid"] == pid
+    trusted = ok_json(r.run("services", "restart", rid, "--trust", "--json"))
+    [web] = trusted["services"]
+    assert web["state"] == "ready" and web["pid"] != pid
