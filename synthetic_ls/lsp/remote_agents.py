@@ -152,7 +152,11 @@ class HostFollower:
             except SyntheticError as exc:
                 if exc.code.startswith("host-") or exc.code == "ssh-not-installed":
                     raise  # the host itself: back off
-                continue  # no agent, its server stopped, consent needed there ...
+                # No agent, its server stopped (never started from here), consent needed
+                # there ...: looked at again later.
+                log.info("the agent of %s on host %s is not followed now: %s",
+                         record.id, self.host, exc.fields.get("remote_code") or exc.code)
+                continue
             port, sid, directory = data.get("port"), data.get("session_id"), data.get("directory")
             if not isinstance(port, int) or not isinstance(sid, str) or not isinstance(
                     directory, str):

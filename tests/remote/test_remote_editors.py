@@ -27,7 +27,7 @@ from state_format.records import RemoteConstruct
 from state_format.store import Store
 from synthetic_ls.remote.forward import recorded_forwards
 from tests.opencode.conftest import offline_model, opencode_bin  # noqa: F401 (fixtures)
-from tests.remote.sshd_server import DOWN
+from tests.remote.sshd_server import ALIAS, DOWN
 from tests.remote.test_remote_constructs import ok_json, wait_for
 from tests.remote.test_remote_reach import Reach, _ssh_n_processes, reach  # noqa: F401
 from tests.result_schemas import assert_matches
@@ -141,8 +141,23 @@ def test_a_remote_agents_permission_reaches_the_editor_and_is_approved_there(
     store.update(RemoteConstruct, down["id"],
                  lambda _r: {"url": f"ssh://{DOWN}{r.clone}", "host": "down"})
 
-    server = Server(r.local, r.env, tmp_path / "ls.log")
+    # The host's agent server stopped: an editor opening never starts it.
+    server_toml = r.clone / ".git" / "synthetic" / "opencode" / "server.toml"
+    assert r.host_server_port()
+    stop = subprocess.run(["ssh", ALIAS, f"synthetic -C {r.clone} opencode stop"], env=r.env,
+                          capture_output=True, text=True, timeout=120)
+    assert stop.returncode == 0, stop.stderr
+    log = tmp_path / "ls.log"
+    server = Server(r.local, r.env, log)
     try:
+        wait_for(lambda: log.exists() and f"the agent of {rid} on host test is not followed "
+                 "now: opencode-stopped" in log.read_text(), DEADLINE)
+        assert not server_toml.exists()
+        assert _ssh_n_processes(r.config) - before == set()
+        # Started there (not by an editor): the follower finds it at its next look.
+        start = subprocess.run(["ssh", ALIAS, f"synthetic -C {r.clone} opencode start"],
+                               env=r.env, capture_output=True, text=True, timeout=120)
+        assert start.returncode == 0, start.stderr
         # The follower reads the host's agents through a forward of its own (no shared one
         # is open, and an editor opens none): it is not recorded.
         wait_for(lambda: len(_own_forwards(r, before)) == 1, DEADLINE)
