@@ -164,4 +164,15 @@ def test_compare_three_attempts_run_their_checks(
     assert "-one" in between["patch"] and "+two" in between["patch"]
     assert state_bytes(repo) == before
 
+    # An attempt removed on its own: shown as gone, its files out of the agreement.
+    cli(capsys, "rm", ids[2], "--yes", "--force")
+    after = compare_group(Store.open(repo), group["id"]).to_dict()
+    assert after["attempts"][2]["gone"] and after["attempts"][2]["usage"] is None
+    assert [f["path"] for f in after["files"]] == ["notes.txt", "pick.txt"]
+    assert "gone" in cli(capsys, "compare", group["id"], as_json=False)["text"]
+    # A group that is not there: a clear message, no traceback.
+    assert run(["compare", "no-such-group"]) != 0
+    err = capsys.readouterr().err
+    assert "no-such-group" in err and "Traceback" not in err
+
     cli(capsys, "group", "rm", group["id"], "--yes", "--force")
