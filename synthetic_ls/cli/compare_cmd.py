@@ -101,10 +101,11 @@ def render(result: Mapping[str, Any]) -> str:
     files = result["files"]
     if files:
         total = sum(1 for a in attempts if not a["gone"])
+        widest = max(len(f["path"]) for f in files)
         out.append("\nFiles:\n")
         for f in files:
             word = "agree " if f["agree"] else "DIFFER"
-            out.append(f"  {word}  {f['path']}  ({len(f['changed_by'])}/{total}: "
+            out.append(f"  {word}  {f['path']:<{widest}}  ({len(f['changed_by'])}/{total}: "
                        f"{', '.join(f['changed_by'])})\n")
     else:
         out.append("\nNo attempt changed a file yet.\n")

@@ -100,7 +100,7 @@ def test_compare_buffer_diff_checks_and_land(
     assert next(line for line in first if line.startswith("Group usage: ")).endswith(
         tuple("0123456789"))
     assert f"  DIFFER  pick.txt  (2/2: {a}, {b})" in first
-    assert f"  agree   bad.txt  (1/2: {b})" in first
+    assert f"  agree   bad.txt   (1/2: {b})" in first  # the paths aligned
     # From the other attempt to the one under the cursor: its bad.txt goes, its word changes.
     assert "-two" in r["between"] and "+one" in r["between"]
     assert "diff --git a/bad.txt b/bad.txt" in r["between"]

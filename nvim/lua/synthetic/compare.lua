@@ -132,10 +132,15 @@ function M.lines(result)
     for _, a in ipairs(attempts) do
       here = here + (a.gone and 0 or 1)
     end
+    local widest = 0
+    for _, f in ipairs(files) do
+      widest = math.max(widest, vim.fn.strdisplaywidth(f.path))
+    end
     table.insert(lines, "Files:")
     for _, f in ipairs(files) do
+      local path = f.path .. string.rep(" ", widest - vim.fn.strdisplaywidth(f.path))
       table.insert(lines, ("  %s  %s  (%d/%d: %s)"):format(
-        f.agree and "agree " or "DIFFER", f.path, #f.changed_by, here, table.concat(f.changed_by, ", ")))
+        f.agree and "agree " or "DIFFER", path, #f.changed_by, here, table.concat(f.changed_by, ", ")))
     end
   end
   table.insert(lines, "")
