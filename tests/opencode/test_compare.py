@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 
 from synthetic_ls.cli.main import run
+from synthetic_ls.lsp.commands import COMMANDS
 from synthetic_ls.opencode.offline_model import OfflineModelServer
 from synthetic_ls.opencode.server import PASSWORD_ENV, URL_ENV
 from tests.gitrepo import GIT_ENV, git, make_repo, trust
 from tests.opencode.conftest import OpenCodeServer, running_opencode
+from tests.opencode.test_reads_are_pure import processes_in
 from tests.opencode.test_sessions import wait_for
 from tests.result_schemas import assert_matches
 
@@ -147,13 +149,13 @@ def test_compare_three_attempts_run_their_checks(
     second = Path(members[1]["workspace_path"])
     git(second, "add", "pick.txt")
     git(second, "commit", "-q", "-m", "pick")
-    before = state_bytes(repo)
+    before, running = state_bytes(repo), processes_in(tmp_path)
     again = compare_group(Store.open(repo), group["id"]).to_dict()
     assert not again["checks_ran"]
     assert [r["stale"] for r in again["attempts"][1]["checks"]] == [True]
     assert [r["stale"] for r in again["attempts"][0]["checks"]] == [False]
     text = cli(capsys, "compare", group["id"], as_json=False)["text"]
-    assert state_bytes(repo) == before
+    assert state_bytes(repo) == before and processes_in(tmp_path) == running
     assert "DIFFER  pick.txt" in text and "agree   notes.txt" in text
     assert f"{ids[2]}: check clean failed (exit 1)" in text and "1/1 pass (stale)" in text
 
@@ -162,7 +164,15 @@ def test_compare_three_attempts_run_their_checks(
     assert_matches("attempts-diff", between)
     assert [f["path"] for f in between["files"]] == ["pick.txt"]
     assert "-one" in between["patch"] and "+two" in between["patch"]
-    assert state_bytes(repo) == before
+    # The language server's reads of a group: the same ops through its adapters.
+    store = Store.open(repo)
+    for name, args in (("synthetic.group.compare", {"ref": group["id"]}),
+                       ("synthetic.group.diffAttempts", {"a": ids[0], "b": ids[2]}),
+                       ("synthetic.group.show", {"ref": group["id"]}),
+                       ("synthetic.group.list", {})):
+        COMMANDS[name].run(store, args).to_dict()
+        assert state_bytes(repo) == before, f"{name} wrote to the state"
+        assert processes_in(tmp_path) == running, f"{name} left a process"
 
     # An attempt removed on its own: shown as gone, its files out of the agreement.
     cli(capsys, "rm", ids[2], "--yes", "--force")
