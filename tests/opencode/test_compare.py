@@ -87,7 +87,8 @@ def test_compare_three_attempts_run_their_checks(
     bash_allowed_server: OpenCodeServer, opencode_bin: str,
 ) -> None:
     from state_format.store import Store
-    from synthetic_ls.ops.compare import compare_group, diff_attempts
+    from synthetic_ls.ops.attempts_diff import diff_attempts
+    from synthetic_ls.ops.compare import compare_group
 
     server = bash_allowed_server
     for key, value in GIT_ENV.items():
