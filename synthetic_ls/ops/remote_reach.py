@@ -171,18 +171,13 @@ class ServicesOpened:
 def remote_services_status(store: StateStore, record: RemoteConstruct) -> dict[str, Any]:
     """The host's ``services status --json`` of the construct (a read on both machines), with
     this side's id; its URLs are the host's loopback (``services open`` reaches them here)."""
+    from synthetic_ls.ops.remote_services import services_here
+
     remote_id = _created(record)
     # Its exit status 1 says a service needs attention: an answer still.
     data = run_json(record.host, parse_url(record.url), "services", "status", "--", remote_id,
                     words=2, statuses=(0, 1))
-    services = [s for s in data.get("services", []) if isinstance(s, dict)]
-    for s in services:
-        s["construct_id"] = record.id
-    notes = [str(n) for n in data.get("notes", [])]
-    if any(s.get("ports") for s in services):
-        notes.append(f"the URLs are on host {record.host}'s loopback; `synthetic services "
-                     f"open {record.id}` forwards them to this machine")
-    return {"construct_id": record.id, "services": services, "notes": notes}
+    return services_here(record, data)
 
 
 def open_services(store: StateStore, ref: str, service: str | None = None) -> ServicesOpened:

@@ -70,10 +70,10 @@ def remote_services_action(store: StateStore, record: RemoteConstruct, action: s
         Context(store, consent=consent).require_consent(
             items, doing=f"{_DOING[action]} the services of {record.id} on host {record.host}")
         data = ask(["--trust-items=" + ",".join(sorted({i.digest for i in items}))])
-    return _here(record, data)
+    return services_here(record, data)
 
 
-def _here(record: RemoteConstruct, data: dict[str, Any]) -> dict[str, Any]:
+def services_here(record: RemoteConstruct, data: dict[str, Any]) -> dict[str, Any]:
     """The host's services JSON with this side's construct id, and a note on the URLs."""
     services = [s for s in data.get("services", []) if isinstance(s, dict)]
     for s in services:
