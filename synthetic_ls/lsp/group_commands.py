@@ -53,6 +53,21 @@ def _pick(store: Any, args: dict[str, Any]) -> Any:
     return pick_attempt(store, LandOptions(**parse(args, LandOptions)))
 
 
+def _compare(store: Any, args: dict[str, Any], progress: Any = None) -> Any:
+    """``ref`` (the group) and ``run_checks``; the checks' commands must have been allowed
+    (``synthetic.trust.allow``): the server does not ask."""
+    from synthetic_ls.ops.compare import compare_group
+
+    cancelled = progress.cancelled if progress is not None else None
+    return compare_group(store, **parse(args, compare_group), cancelled=cancelled)
+
+
+def _diff_attempts(store: Any, args: dict[str, Any]) -> Any:
+    from synthetic_ls.ops.compare import diff_attempts
+
+    return diff_attempts(store, **parse(args, diff_attempts))
+
+
 def commands() -> list[Command]:
     """The group commands, for :data:`synthetic_ls.lsp.commands.COMMANDS`."""
     return [
@@ -62,4 +77,6 @@ def commands() -> list[Command]:
         Command("synthetic.group.delete", _delete, "Removing the group"),
         Command("synthetic.group.pickPreview", _pick_preview),
         Command("synthetic.group.pick", _pick, "Landing the attempt, discarding the others"),
+        Command("synthetic.group.compare", _compare, "Comparing the attempts"),
+        Command("synthetic.group.diffAttempts", _diff_attempts),
     ]

@@ -48,6 +48,8 @@ OPERATIONS: dict[str, str] = {
     "remove_group": "groups",
     "pick_preview": "pick",
     "pick_attempt": "pick",
+    "compare_group": "compare",
+    "diff_attempts": "compare",
     # services, ports, prompts
     "services_status": "services",
     "start_services": "services",

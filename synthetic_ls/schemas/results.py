@@ -26,6 +26,7 @@ from pydantic import TypeAdapter
 
 from synthetic_ls.ops.checks import ChecksResultJson
 from synthetic_ls.ops.commit_work import CommitResultJson
+from synthetic_ls.ops.compare import AttemptsDiffJson, CompareResultJson
 from synthetic_ls.ops.config import ConfigInitJson
 from synthetic_ls.ops.constructs import (
     CreatedConstructJson,
@@ -109,6 +110,8 @@ RESULTS: tuple[Result, ...] = (
     Result("group-removed", GroupRemovedJson, ("synthetic.group.delete",)),
     Result("pick-preview", PickPreviewJson, ("synthetic.group.pickPreview",)),
     Result("pick-result", PickResultJson, ("synthetic.group.pick",)),
+    Result("compare-result", CompareResultJson, ("synthetic.group.compare",)),
+    Result("attempts-diff", AttemptsDiffJson, ("synthetic.group.diffAttempts",)),
     Result("templates", TemplatesJson, ("synthetic.config.templates",)),
     Result("config-init", ConfigInitJson, ("synthetic.config.init",)),
     Result("doctor-report", DoctorReportJson, ("synthetic.doctor.run",)),

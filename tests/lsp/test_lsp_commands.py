@@ -87,6 +87,8 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.group.pickPreview",
         "synthetic.group.pick",
         "synthetic.construct.check",
+        "synthetic.group.compare",
+        "synthetic.group.diffAttempts",
     }
 
 
@@ -111,6 +113,12 @@ async def test_group_commands_answer_and_refuse_with_codes(
         await run(client, "synthetic.group.pickPreview", {"ref": alone["id"]})
     assert caught.value.data["code"] == "invalid-input" and "not an attempt" in (
         caught.value.message)
+    with pytest.raises(JsonRpcException) as caught:
+        await run(client, "synthetic.group.compare", {"ref": "nope", "run_checks": False})
+    assert caught.value.data["code"] == "record-not-found"
+    with pytest.raises(JsonRpcException) as caught:
+        await run(client, "synthetic.group.diffAttempts", {"a": alone["id"], "b": "nope"})
+    assert caught.value.data["code"] == "record-not-found"
     assert (await run(client, "synthetic.group.list"))["groups"] == []
 
 

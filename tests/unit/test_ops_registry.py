@@ -34,6 +34,7 @@ FACES = "tests/remote/test_remote_faces.py::test_every_operation_takes_a_remote_
 RESOLVE = "tests/integration/test_resolve_queue.py"
 REACH = "tests/remote/test_remote_reach.py"
 GROUPS = "tests/opencode/test_groups.py::test_the_group_operations_called_directly"
+COMPARE = "tests/opencode/test_compare.py::test_compare_three_attempts_run_their_checks"
 PROMPTS = "test_prompts_build_replaces_the_bundle_and_preview_writes_nothing"
 
 #: Operation -> "file::test" that calls it directly.
@@ -123,6 +124,8 @@ OPS_TESTS: dict[str, str] = {
     "remove_group": GROUPS,
     "pick_preview": GROUPS,
     "pick_attempt": GROUPS,
+    "compare_group": COMPARE,
+    "diff_attempts": COMPARE,
     "check_config": f"{CONTRACT}::test_config_check_and_starter",
     "write_starter": f"{CONTRACT}::test_config_check_and_starter",
     "list_templates": f"{CONSTRUCTS}::test_list_templates_reads_the_config",
@@ -131,6 +134,7 @@ OPS_TESTS: dict[str, str] = {
 #: Public functions of ops modules that take the store or a context and are not
 #: operations a face calls, with why.
 HELPERS: dict[str, str] = {
+    "compare.attempt_files": "what one attempt changed, for compare_group",
     "groups.members_of": "a group's constructs, for show, removal, pick and recovery",
     "groups.interrupted_groups": "the read half of doctor's group findings",
     "groups.stop_journal": "marks a group's failed operation stopped, for recovery",

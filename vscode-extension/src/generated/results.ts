@@ -28,8 +28,10 @@ export interface CommandResults {
   "synthetic.construct.update": EditedConstruct;
   "synthetic.doctor.fix": Finding;
   "synthetic.doctor.run": DoctorReport;
+  "synthetic.group.compare": CompareResult;
   "synthetic.group.create": Group;
   "synthetic.group.delete": GroupRemoved;
+  "synthetic.group.diffAttempts": AttemptsDiff;
   "synthetic.group.list": GroupList;
   "synthetic.group.pick": PickResult;
   "synthetic.group.pickPreview": PickPreview;
@@ -921,6 +923,97 @@ export interface DoctorReport {
   unresolved: number;
 }
 /**
+ * ``synthetic.group.compare`` (``synthetic compare --json``): a group's attempts side by
+ * side, the files they agree or differ on, the group's usage total, and whether checks were
+ * run now (``checks_ran``).
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "CompareResult".
+ */
+export interface CompareResult {
+  group: string;
+  name: string;
+  template_id: string;
+  start: string | null;
+  attempts: CompareAttempt[];
+  files: FileAgreement[];
+  usage: Usage;
+  checks_ran: boolean;
+}
+/**
+ * One attempt: its construct, status (``gone``: removed since), agent state (``unknown``
+ * when no server answered), turns and duration (null when the session could not be read),
+ * changes against the group's start point, checks and usage.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "CompareAttempt".
+ */
+export interface CompareAttempt {
+  id: string;
+  name: string | null;
+  model: string | null;
+  status: string | null;
+  gone: boolean;
+  agent_state: string | null;
+  turns: number | null;
+  duration_ms: number | null;
+  head: string | null;
+  worktree: string | null;
+  files: CompareFile[];
+  stat: DiffStat;
+  checks: CompareCheck[];
+  checks_not_run: string[];
+  usage: Usage | null;
+  notes: string[];
+}
+/**
+ * A file an attempt changed against the group's start point (``status``: A, M, D, or
+ * ``?`` untracked; counts null for a binary file); ``content``: the blob id it has now in
+ * the worktree, or ``deleted``.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "CompareFile".
+ */
+export interface CompareFile {
+  path: string;
+  status: string;
+  additions: number | null;
+  deletions: number | null;
+  content: string;
+}
+/**
+ * A recorded check run, and whether it is ``stale``: recorded at another HEAD than the
+ * attempt's worktree has now (its uncommitted changes are not told apart).
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "CompareCheck".
+ */
+export interface CompareCheck {
+  name: string;
+  command: string;
+  passed: boolean;
+  exit_code: number | null;
+  timed_out: boolean;
+  duration_ms: number;
+  finished_at: string;
+  head: string | null;
+  output: string[];
+  log: string | null;
+  stale: boolean;
+}
+/**
+ * A file changed by at least one attempt: which changed it, and whether they ``agree``
+ * (all that changed it left the same content).
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "FileAgreement".
+ */
+export interface FileAgreement {
+  path: string;
+  changed_by: string[];
+  agree: boolean;
+}
+/**
  * ``synthetic.group.show|create``: a group of attempts and its members (``operation``:
  * the operation in progress or interrupted, else null).
  *
@@ -964,6 +1057,20 @@ export interface GroupRemoved {
   removed: string;
   members: string[];
   notes: string[];
+}
+/**
+ * ``synthetic.group.diffAttempts``: what attempt ``b``'s worktree has that ``a``'s does
+ * not (committed and uncommitted work both), file by file, with the patch text.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "AttemptsDiff".
+ */
+export interface AttemptsDiff {
+  a: string;
+  b: string;
+  files: FileChange[];
+  stat: DiffStat;
+  patch: string;
 }
 /**
  * ``synthetic.group.list``: every group, oldest first, and unreadable files.
