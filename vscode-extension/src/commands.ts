@@ -3,7 +3,7 @@
 
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { constructPickItem, errorCode, errorMessage, permissionText, promptBundleText } from "./format";
+import { constructPickItem, errorCode, errorMessage, permissionText, promptBundleText, questionText } from "./format";
 import type { CommandResults, Construct, PendingPermission, PromptBundle, RemoteRemoved, RemoveResult } from "./model";
 import { removalConfirmation, removedMessage } from "./removal";
 import { ConstructNode, ConstructsProvider, constructNodeOf, DetailNode, GroupNode, Node } from "./tree";
@@ -23,6 +23,9 @@ interface Target {
 }
 
 export class Commands {
+  /** The requests already told (a request is told once, however often the server says it). */
+  private readonly told = new Set<string>();
+
   constructor(
     private readonly server: SyntheticServer,
     private readonly tree: ConstructsProvider,
@@ -370,10 +373,32 @@ export class Commands {
   }
 
   /**
-   * A request as it arrives (`synthetic/agentState` with a permission): a
-   * notification that says what the agent asks, with Approve and Deny.
+   * What an agent asks, as it arrives (`synthetic/agentState` with a
+   * permission or a question), whichever construct asks (shown in the tree or
+   * not): told once per request, with its content and the actions.
    */
-  async announcePermission(e: AgentStateChanged): Promise<void> {
+  async announce(e: AgentStateChanged): Promise<void> {
+    const id = e.permission?.id ?? e.question?.id;
+    if (!id || this.told.has(`${e.root}#${id}`)) return;
+    this.told.add(`${e.root}#${id}`);
+    if (e.permission) await this.announcePermission(e);
+    else if (e.question) await this.announceQuestion(e);
+  }
+
+  /** A question: its text, and the agent's session (where it is answered) one click away. */
+  private async announceQuestion(e: AgentStateChanged): Promise<void> {
+    if (!e.question) return;
+    const choice = await vscode.window.showWarningMessage(
+      `Synthetic: ${e.name}'s agent asks: ${questionText(e.question)}`,
+      "Open Session",
+    );
+    if (choice !== "Open Session") return;
+    const t = (await this.tree.constructs()).find((x) => x.root === e.root && x.construct.id === e.construct);
+    if (t) await this.openSession(new ConstructNode(t.root, t.construct));
+  }
+
+  /** A permission request: a notification that says what the agent asks, with Approve and Deny. */
+  private async announcePermission(e: AgentStateChanged): Promise<void> {
     const permission = e.permission;
     if (!permission) return;
     const choice = await vscode.window.showWarningMessage(

@@ -50,7 +50,7 @@ export function activate(context: vscode.ExtensionContext): void {
     s.onConstructsChanged(() => tree.refresh()),
     s.onAgentState((e) => {
       tree.refresh();
-      if (e.permission) void commands.announcePermission(e);
+      if (e.permission || e.question) void commands.announce(e);
     }),
     s.onRunningChanged((up) => (up ? statusBar.serverUp() : statusBar.serverDown(s.lastCheck?.problem))),
     tree.onDidLoad((lists) => {

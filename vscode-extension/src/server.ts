@@ -42,7 +42,15 @@ export interface AgentStateChanged {
   turn_ended: boolean;
   /** The request of a `permission.asked` event: what the agent asks to do. */
   permission: PendingPermission | null;
+  /** The request of a `question.asked` event: the texts of the agent's questions. */
+  question?: AgentQuestion | null;
   error: string | null;
+}
+
+/** A question an agent asks the person (OpenCode's question tool). */
+export interface AgentQuestion {
+  id: string;
+  questions: string[];
 }
 
 /**

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { changesText, checksText, compareHtml, durationText, isCompareAction, type CompareView } from "../src/compare";
 import { byGroup, checksReport, groupDescription, isAttemptGroup, type ChecksResult, type GroupInfo } from "../src/groups";
+import { questionText } from "../src/format";
 import { construct } from "./results";
 
 const usage = (cost: number) => ({ input: 1000, output: 20, reasoning: 0, cache_read: 0, cache_write: 0, cost });
@@ -95,4 +96,9 @@ test("a run of checks: a notification naming each, and each one's output for the
   assert.ok(lines.some((l) => l.startsWith("Fix a1 · lint: FAIL (exit 3)")));
   assert.ok(lines.includes("    boom <b>"));
   assert.match(checksReport("X", { ...r, passed: true, checks: [check("test", true)] }).message, /every check passed/);
+});
+
+test("a question request is told by its questions' texts", () => {
+  assert.equal(questionText({ questions: ["Which database?", "Why?"] }), "Which database? / Why?");
+  assert.equal(questionText({ questions: [] }), "a question");
 });
