@@ -536,6 +536,7 @@ export class Commands {
 
   /** The group a command acts on: the group's node, an attempt's group, else one picked. */
   private async groupTarget(node: Node | undefined, title: string): Promise<{ root: string; id: string; name: string } | undefined> {
+    this.output.debug(`group command on ${node === undefined ? "no node" : `a ${(node as { kind?: string }).kind} node`}`);
     if (node instanceof GroupNode) return { root: node.root, id: node.attempts.group.id, name: node.attempts.group.name };
     const owner = constructNodeOf(node);
     if (owner?.group instanceof GroupNode) {
