@@ -93,6 +93,9 @@ local commands = {
   SyntheticDiscard = { with("synthetic.review", function(m, o)
     m.discard(o.args)
   end), { nargs = "?", desc = "Synthetic: remove a construct and its branch, unlanded commits included" } },
+  SyntheticCompare = { with("synthetic.compare", function(m, o)
+    m.open(o.args)
+  end), { nargs = "?", desc = "Synthetic: a group's attempts side by side (d diff, D against another, L land)" } },
   SyntheticReview = { with("synthetic.review", function(m, o)
     m.review(o.args)
   end), { nargs = "?", desc = "Synthetic: mark a construct as being reviewed" } },

@@ -120,11 +120,20 @@ def cmd_group_ls(args: argparse.Namespace) -> int:
             ["TEMPLATE", *(one_line(g["template_id"], 24) for g in groups)],
             ["CREATED (UTC)", *(g["created_at"].replace("T", " ")[:16] for g in groups)],
             ["OPERATION", *((g["operation"] or "-") for g in groups)],
+            ["USAGE", *(usage_text(g["usage"]) for g in groups)],
             ["NAME", *(one_line(g["name"], 60) for g in groups)],
         ]))
+        sys.stdout.write(f"All groups' agents: {usage_text(listed['usage'])}\n")
     for broken in listed["broken"]:
         sys.stderr.write(f"synthetic: warning: {broken}\n")
     return int(ExitCode.OK)
+
+
+def usage_text(usage: Mapping[str, Any] | None) -> str:
+    """``12.3k in 456 out $0.0123``, or ``-`` when no server told it."""
+    from synthetic_ls.ops.usage import Usage
+
+    return Usage(**usage).summary() if usage is not None else "-"
 
 
 def _count(group: Mapping[str, Any]) -> str:
@@ -147,6 +156,7 @@ def cmd_group_show(args: argparse.Namespace) -> int:
     out.write(f"  created:   {shown['created_at']}\n")
     if shown["operation"]:
         out.write(f"  operation: {shown['operation']}\n")
+    out.write(f"  usage:     {usage_text(shown['usage'])}\n")
     prompt = shown["prompt"].splitlines() or [""]
     out.write(f"  prompt:    {one_line(prompt[0], 200)}{' ...' if len(prompt) > 1 else ''}\n")
     out.write(_members_table(shown))
@@ -158,7 +168,7 @@ def cmd_group_rm(args: argparse.Namespace) -> int:
     from synthetic_ls.ops.groups import remove_group, show_group
 
     store = _store()
-    shown = show_group(store, args.ref).to_dict()
+    shown = show_group(store, args.ref, usage=False).to_dict()
     if not args.yes:
         if not sys.stdin.isatty():
             raise SyntheticError(f"refusing to remove group {shown['id']} without "

@@ -43,6 +43,7 @@ COMMAND_MODULES = (
     "synthetic_ls.cli.trust_cmd",
     "synthetic_ls.cli.host_cmd",
     "synthetic_ls.cli.group_cmd",
+    "synthetic_ls.cli.compare_cmd",
     "synthetic_ls.cli.version_cmd",
     "synthetic_ls.cli.completion",
 )
@@ -77,6 +78,7 @@ COMMAND_HOMES = {
     "trust": "synthetic_ls.cli.trust_cmd",
     "host": "synthetic_ls.cli.host_cmd",
     "group": "synthetic_ls.cli.group_cmd",
+    "compare": "synthetic_ls.cli.compare_cmd",
     "version": "synthetic_ls.cli.version_cmd",
     "completion": "synthetic_ls.cli.completion",
 }

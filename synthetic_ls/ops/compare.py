@@ -291,10 +291,10 @@ def compare_group(
     from synthetic_ls.ops.agent_status import overlay
     from synthetic_ls.ops.groups import show_group
 
-    view = show_group(store, ref)
+    view = show_group(store, ref, usage=False)
     if run_checks:
         _run_all(store, [c for _cid, c in view.members if c is not None], consent, cancelled)
-        view = show_group(store, view.group.id)
+        view = show_group(store, view.group.id, usage=False)
     ctx = Context(store, consent=consent)
     alive = [c for _cid, c in view.members if c is not None]
     poll = overlay(ctx, alive)

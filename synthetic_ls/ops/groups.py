@@ -30,6 +30,7 @@ from synthetic_ls.errors import (
     OperationCancelledError,
     SyntheticError,
 )
+from synthetic_ls.ops.usage import Usage, UsageJson, total
 from synthetic_ls.provision.context import Context, Progress
 from synthetic_ls.provision.work import ReleaseSettings
 
@@ -132,7 +133,8 @@ class MemberJson(TypedDict):
 
 class GroupJson(TypedDict):
     """``synthetic.group.show|create``: a group of attempts and its members (``operation``:
-    the operation in progress or interrupted, else null)."""
+    the operation in progress or interrupted, else null; ``usage``: what its agents cost
+    together, as the running server tells it now, null when it told nothing)."""
 
     id: str
     name: str
@@ -142,13 +144,16 @@ class GroupJson(TypedDict):
     members: list[MemberJson]
     created_at: str
     operation: str | None
+    usage: UsageJson | None
 
 
 class GroupListJson(TypedDict):
-    """``synthetic.group.list``: every group, oldest first, and unreadable files."""
+    """``synthetic.group.list``: every group, oldest first, unreadable files, and what every
+    group's agents cost together."""
 
     groups: list[GroupJson]
     broken: list[str]
+    usage: UsageJson
 
 
 class GroupRemovedJson(TypedDict):
@@ -165,6 +170,8 @@ class GroupView:
 
     group: Group
     members: list[tuple[str, Construct | None]]
+    #: What the members' agents cost together (None: no server told it).
+    usage: Usage | None = None
 
     def to_dict(self) -> GroupJson:
         """The JSON form (:class:`GroupJson`)."""
@@ -179,6 +186,7 @@ class GroupView:
             "members": [_member(cid, c) for cid, c in self.members],
             "created_at": format_timestamp(self.group.created_at),
             "operation": operation,
+            "usage": self.usage.to_dict() if self.usage is not None else None,
         }
 
 
@@ -199,8 +207,9 @@ class GroupList:
     broken: list[str]
 
     def to_dict(self) -> GroupListJson:
-        """``{"groups": [...], "broken": [...]}``."""
-        return {"groups": [v.to_dict() for v in self.views], "broken": list(self.broken)}
+        """``{"groups": [...], "broken": [...], "usage": {...}}``."""
+        return {"groups": [v.to_dict() for v in self.views], "broken": list(self.broken),
+                "usage": total(v.usage for v in self.views).to_dict()}
 
 
 @dataclass(frozen=True)
@@ -227,26 +236,46 @@ def members_of(store: StateStore, group: Group) -> list[Construct]:
             if c.group_id == group.id or c.id in group.members]
 
 
-def _view(store: StateStore, group: Group, constructs: list[Construct]) -> GroupView:
+def _view(store: StateStore, group: Group, constructs: list[Construct],
+          usages: dict[str, Usage | None] | None = None) -> GroupView:
     by_id = {c.id: c for c in constructs}
     ids = list(group.members) + sorted(
         c.id for c in constructs if c.group_id == group.id and c.id not in group.members)
-    return GroupView(group, [(cid, by_id.get(cid)) for cid in ids])
+    usage = None
+    if usages is not None:
+        told = [usages[cid] for cid in ids if usages.get(cid) is not None]
+        usage = total(told) if told else None
+    return GroupView(group, [(cid, by_id.get(cid)) for cid in ids], usage)
+
+
+def _usages(store: StateStore, constructs: list[Construct]) -> dict[str, Usage | None]:
+    """What each construct's agent cost, from the running server (none is started)."""
+    from synthetic_ls.ops.agent_status import poll_agents
+
+    return {cid: info.usage for cid, info in poll_agents(Context(store), constructs).items()}
 
 
 def list_groups(store: StateStore) -> GroupList:
-    """Every group with its members; reads only."""
+    """Every group with its members and what their agents cost; reads only."""
     listed = store.list(Group)
     constructs = store.list_constructs().records
-    views = [_view(store, g, constructs)
+    grouped = {cid for g in listed.records for cid in g.members} | {
+        c.id for c in constructs if c.group_id}
+    usages = _usages(store, [c for c in constructs if c.id in grouped])
+    views = [_view(store, g, constructs, usages)
              for g in sorted(listed.records, key=lambda g: (g.created_at, g.id))]
     return GroupList(views, [str(b) for b in listed.broken])
 
 
-def show_group(store: StateStore, ref: str) -> GroupView:
-    """One group by id, unique id prefix or exact name; reads only."""
+def show_group(store: StateStore, ref: str, *, usage: bool = True) -> GroupView:
+    """One group by id, unique id prefix or exact name, with what its agents cost (not
+    asked with ``usage`` False); reads only."""
     group = store.resolve(Group, ref)
-    return _view(store, group, store.list_constructs().records)
+    constructs = store.list_constructs().records
+    if not usage:
+        return _view(store, group, constructs)
+    mine = [c for c in constructs if c.group_id == group.id or c.id in group.members]
+    return _view(store, group, constructs, _usages(store, mine))
 
 
 # -- creation -------------------------------------------------------------------------------

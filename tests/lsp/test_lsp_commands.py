@@ -97,7 +97,10 @@ async def test_group_commands_answer_and_refuse_with_codes(
 ) -> None:
     # (A group made, picked and removed through the server: tests/opencode/test_sessions_lsp.py,
     # which has the real OpenCode server its agents need.)
-    assert await run(client, "synthetic.group.list") == {"groups": [], "broken": []}
+    nothing = {"input": 0, "output": 0, "reasoning": 0, "cache_read": 0, "cache_write": 0,
+               "cost": 0.0}
+    assert await run(client, "synthetic.group.list") == {"groups": [], "broken": [],
+                                                         "usage": nothing}
     with pytest.raises(JsonRpcException) as caught:
         await run(client, "synthetic.group.show", {"ref": "nope"})
     assert caught.value.data["code"] == "record-not-found"

@@ -24,6 +24,7 @@ from tests.lsp.conftest import SERVER, _session
 from tests.lsp.test_lsp_commands import run
 from tests.opencode.conftest import OpenCodeServer
 from tests.opencode.test_sessions import CONFIG
+from tests.result_schemas import assert_matches
 
 
 @pytest.fixture
@@ -205,6 +206,13 @@ async def test_a_group_is_created_shown_picked_through_the_server(
     assert [m["id"] for m in shown["members"]] == ids
     Path(made["members"][0]["workspace_path"], "test.txt").write_text("a test\n")
     await run(client, "synthetic.construct.commit", {"ref": ids[0], "message": "a test"})
+    compared = await run(client, "synthetic.group.compare", {"ref": made["id"]})
+    assert_matches("compare-result", compared)
+    assert [a["id"] for a in compared["attempts"]] == ids
+    assert compared["files"] == [{"path": "test.txt", "changed_by": [ids[0]], "agree": True}]
+    between = await run(client, "synthetic.group.diffAttempts", {"a": ids[1], "b": ids[0]})
+    assert [f["path"] for f in between["files"]] == ["test.txt"] and "+a test" in (
+        between["patch"])
     preview = await run(client, "synthetic.group.pickPreview", {"ref": ids[0]})
     assert [o["construct"] for o in preview["others"]] == [ids[1]]
     picked = await run(client, "synthetic.group.pick", {"ref": ids[0]})

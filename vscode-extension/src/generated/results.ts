@@ -1015,7 +1015,8 @@ export interface FileAgreement {
 }
 /**
  * ``synthetic.group.show|create``: a group of attempts and its members (``operation``:
- * the operation in progress or interrupted, else null).
+ * the operation in progress or interrupted, else null; ``usage``: what its agents cost
+ * together, as the running server tells it now, null when it told nothing).
  *
  * This interface was referenced by `CommandResults`'s JSON-Schema
  * via the `definition` "Group".
@@ -1029,6 +1030,7 @@ export interface Group {
   members: Member[];
   created_at: string;
   operation: string | null;
+  usage: Usage | null;
 }
 /**
  * One member of a group: its construct's id, name, status and model (``gone``: its
@@ -1073,7 +1075,8 @@ export interface AttemptsDiff {
   patch: string;
 }
 /**
- * ``synthetic.group.list``: every group, oldest first, and unreadable files.
+ * ``synthetic.group.list``: every group, oldest first, unreadable files, and what every
+ * group's agents cost together.
  *
  * This interface was referenced by `CommandResults`'s JSON-Schema
  * via the `definition` "GroupList".
@@ -1081,6 +1084,7 @@ export interface AttemptsDiff {
 export interface GroupList {
   groups: Group[];
   broken: string[];
+  usage: Usage;
 }
 /**
  * ``synthetic.group.pick``: the landing of the chosen attempt, each other attempt's
