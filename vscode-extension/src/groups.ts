@@ -10,7 +10,8 @@ export type GroupInfo = CommandResults["synthetic.group.list"]["groups"][number]
 /** `synthetic.construct.check`'s result. */
 export type ChecksResult = CommandResults["synthetic.construct.check"];
 
-/** A group's node: the group, its listed members, and what their agents cost together. */
+/** A group's node: the group, its listed members, and what their agents cost together
+ * (`usage`: the group's, as `synthetic.group.list` tells it). */
 export interface AttemptGroup {
   group: GroupInfo;
   members: Construct[];
@@ -40,7 +41,10 @@ export function byGroup(constructs: Construct[], groups: GroupInfo[]): (Construc
     }
     node.members.push(c);
   }
-  for (const node of made.values()) node.usage = usageTotal(node.members.map((m) => m.agent?.usage));
+  // The group's total as the server tells it; a server without one: its listed members' sum.
+  for (const node of made.values()) {
+    node.usage = node.group.usage !== undefined ? node.group.usage : usageTotal(node.members.map((m) => m.agent?.usage));
+  }
   return out;
 }
 

@@ -67,10 +67,10 @@ test("only well-formed messages from the page are actions", () => {
 
 const group: GroupInfo = {
   id: "fix-g1", name: "Fix the bug", prompt: "Fix it", template_id: "t", models: [], members: [],
-  created_at: "2026-12-07T10:00:00Z", operation: null,
+  created_at: "2026-12-07T10:00:00Z", operation: null, usage: usage(0.003),
 };
 
-test("a group's members gather under it, where its first member was, with their total cost", () => {
+test("a group's members gather under it, where its first member was, with the group's cost", () => {
   const out = byGroup(
     [
       construct({ id: "solo" }),
@@ -86,7 +86,7 @@ test("a group's members gather under it, where its first member was, with their 
   const g = out[1];
   assert.ok(isAttemptGroup(g));
   assert.equal(g.usage?.cost, 0.003);
-  assert.match(groupDescription(g), /^2 attempts · 2.0k\/40 tokens \$0\.0030$/);
+  assert.match(groupDescription(g), /^2 attempts · 1.0k\/20 tokens \$0\.0030$/);
 });
 
 test("a run of checks: a notification naming each, and each one's output for the log", () => {
