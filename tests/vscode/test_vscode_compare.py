@@ -11,6 +11,10 @@ file the attempts differ on, and lands the first attempt from its row,
 confirming what discarding the others loses: the answer is on ``main``,
 the other attempts' worktrees and branches are gone.
 
+A second test: agents whose constructs are collapsed in the tree ask a
+question and a permission; each is told once, in a notification that says
+what is asked, with its actions (Open Session; Approve and Deny).
+
 Helpers (code-server, the workbench, waits) are those of tests/vscode/test_vscode.py.
 """
 
@@ -70,6 +74,17 @@ def cli(repo: Path, env: dict[str, str], *args: str) -> Any:
     return json.loads(proc.stdout)
 
 
+def opencode_or_skip() -> str:
+    from tests.opencode.conftest import find_opencode
+
+    binary = find_opencode()
+    if binary is None:
+        if REQUIRED:
+            raise RuntimeError("tests/vscode needs opencode (bash scripts/setup.sh)")
+        pytest.skip("opencode is not installed")
+    return binary
+
+
 def comparison(page: Any) -> Any:
     """The comparison view's frame (a webview: a frame inside the workbench's), once shown.
 
@@ -88,13 +103,9 @@ def comparison(page: Any) -> Any:
 
 def test_a_group_is_compared_and_one_attempt_landed_from_the_view(tmp_path: Path) -> None:
     from synthetic_ls.opencode.offline_model import start_server_in_thread
-    from tests.opencode.conftest import find_opencode, running_opencode
+    from tests.opencode.conftest import running_opencode
 
-    binary = find_opencode()
-    if binary is None:
-        if REQUIRED:
-            raise RuntimeError("tests/vscode needs opencode (bash scripts/setup.sh)")
-        pytest.skip("opencode is not installed")
+    binary = opencode_or_skip()
     artefacts = artefacts_folder()
     repo = make_repo(tmp_path / "app", {"synthetic.config.ts": CONFIG})
     home = tmp_path / "opencode-home"
@@ -171,5 +182,55 @@ def test_a_group_is_compared_and_one_attempt_landed_from_the_view(tmp_path: Path
             for m in members[1:]:
                 assert not Path(m["workspace_path"]).exists()
                 assert m["branch"] not in git_out(repo, "branch", "--format=%(refname:short)")
+    finally:
+        stop_model()
+
+
+QUESTION = {"questions": [{"question": "Which database?", "header": "DB",
+                           "options": [{"label": "pg", "description": "PostgreSQL"}]}]}
+
+
+def test_a_question_and_a_permission_of_collapsed_constructs_are_told_once(
+    tmp_path: Path,
+) -> None:
+    from synthetic_ls.opencode.offline_model import start_server_in_thread
+    from tests.opencode.conftest import running_opencode
+
+    binary = opencode_or_skip()
+    artefacts = artefacts_folder()
+    repo = make_repo(tmp_path / "app", {"synthetic.config.ts": CONFIG})
+    home = tmp_path / "opencode-home"
+    home.mkdir()
+    model, stop_model = start_server_in_thread()
+    try:
+        with running_opencode(binary, home, model.url) as served:
+            reach = {"SYNTHETIC_OPENCODE_URL": served.url,
+                     "SYNTHETIC_OPENCODE_PASSWORD": served.password}
+            asker = cli(repo, reach, "new", "Asker", "--template", "agent")
+            other = cli(repo, reach, "new", "Other", "--template", "agent")
+            with code_server(tmp_path / "cs", repo, env_extra=reach) as url, \
+                    workbench(url, repo, artefacts / "failure-alerts.png") as page:
+                shot = Shots(page, artefacts / "alerts")
+                page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
+                page.locator(f"{TREE_ROWS}[aria-level='1']", has_text="Other").wait_for()
+                # Both rows collapsed: nothing of either agent is in view.
+                assert page.locator(f"{TREE_ROWS}[aria-level='2']").count() == 0
+                cli(repo, reach, "session", "send", asker["id"],
+                    f"[tool:question {json.dumps(QUESTION)}]")
+                question = page.locator(".notification-toast",
+                                        has_text="Asker's agent asks: Which database?")
+                question.wait_for()
+                question.get_by_role("button", name="Open Session").wait_for()
+                shot("question")
+                cli(repo, reach, "session", "send", other["id"], "[tool:bash echo hi]")
+                permission = page.locator(".notification-toast", has_text="bash: echo hi")
+                permission.wait_for()
+                assert "Other's agent asks for permission" in permission.inner_text()
+                for action in ("Approve", "Deny"):
+                    permission.get_by_role("button", name=action).wait_for()
+                shot("permission")
+                # The events come in order: a second telling of the question would be here.
+                assert question.count() == 1
+                assert page.locator(f"{TREE_ROWS}[aria-level='2']").count() == 0
     finally:
         stop_model()
