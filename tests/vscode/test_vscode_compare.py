@@ -4,9 +4,10 @@ Three attempts at one task are made by the real CLI (``new --attempts 3``,
 each with its agent in the real ``opencode serve`` on the offline model);
 two of them write the right answer, one the wrong one, so the template's
 check fails for that one. In VS Code the person sees the group in the
-Constructs tree with its attempts under it, opens the comparison view from
-the group's row, runs the checks from the view (allowing them in the
-consent dialog), sees the failing check on the wrong attempt's row and the
+Constructs tree with its attempts under it, runs the wrong attempt's checks
+(Run Checks, allowed in the consent dialog: a notification says it failed),
+opens the comparison view from the group's row, runs every attempt's checks
+from the view, sees the failing check on the wrong attempt's row and the
 file the attempts differ on, and lands the first attempt from its row,
 confirming what discarding the others loses: the answer is on ``main``,
 the other attempts' worktrees and branches are gone.
@@ -41,6 +42,7 @@ from tests.vscode.test_vscode import (
     code_server,
     commit,
     git_out,
+    palette,
     quick_input,
     wait_for,
     workbench,
@@ -133,6 +135,20 @@ def test_a_group_is_compared_and_one_attempt_landed_from_the_view(tmp_path: Path
                 wait_for("the attempts under the group", lambda: page.locator(
                     f"{TREE_ROWS}[aria-level='2']").count() >= 3)
                 shot("group-in-tree")
+
+                # Run Checks on the wrong attempt: the person allows the template's command
+                # first; a notification says the check failed.
+                palette(page, "Synthetic: Run Checks")
+                quick_input(page, "Run the checks of which construct?").fill(wrong["name"])
+                page.keyboard.press("Enter")
+                dialog = page.locator(".monaco-dialog-box")
+                dialog.wait_for()
+                assert "grep -q right answer.txt" in dialog.inner_text()
+                dialog.get_by_role("button", name="Allow and Run").click()
+                page.locator(".notification-toast", has_text=(
+                    f"{wrong['name']}: 1 of 1 check(s) failed (test failed)")).wait_for()
+                shot("checks-of-one")
+
                 group_row.hover()
                 group_row.locator(".action-label[aria-label^='Compare Attempts']").click()
                 # The view's frame is replaced on each render: found again for each look.
@@ -144,16 +160,13 @@ def test_a_group_is_compared_and_one_attempt_landed_from_the_view(tmp_path: Path
                 rows = wait_for("a row per attempt", lambda: (
                     r := seen("tr[data-attempt]")) is not None and r.count() == 3 and r)
                 assert "test not run" in rows.nth(0).inner_text()
+                assert "test fail" in rows.nth(1).inner_text()  # run above, recorded
                 wait_for("the file the attempts differ on", lambda: seen("li.differ", "answer.txt"))
                 shot("compare-view")
 
-                # The checks, run from the view: the person allows the template's command.
+                # Every attempt's checks, run from the view (allowed already: no question).
                 wait_for("the view's buttons", lambda: seen("button", "Run Checks and Compare")
                          ).click()
-                dialog = page.locator(".monaco-dialog-box")
-                dialog.wait_for()
-                assert "grep -q right answer.txt" in dialog.inner_text()
-                dialog.get_by_role("button", name="Allow and Run").click()
                 wait_for("the wrong attempt's failing check", lambda: seen(
                     f"tr[data-attempt='{wrong['id']}'] li.fail", "test fail"))
                 wait_for("the right attempt's passing check", lambda: seen(
