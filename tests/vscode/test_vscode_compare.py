@@ -44,6 +44,7 @@ from tests.vscode.test_vscode import (
     git_out,
     palette,
     quick_input,
+    texts,
     wait_for,
     workbench,
 )
@@ -174,6 +175,21 @@ def test_a_group_is_compared_and_one_attempt_landed_from_the_view(tmp_path: Path
                 right_row = seen(f"tr[data-attempt='{first['id']}']")
                 assert "1 file +1 −0" in right_row.inner_text()
                 shot("checks-run")
+
+                # Beside the view: the patch from the first attempt to the wrong one,
+                # then the wrong one's own diff (its one file) in the diff editor.
+                right_row.locator("button", has_text="Diff Against").click()
+                quick_input(page, f"Diff {first['id']} against which attempt?").fill(wrong["name"])
+                page.keyboard.press("Enter")
+                wait_for("the patch between the attempts", lambda: {"-right", "+wrong"} <= {
+                    line.strip() for line in texts(page, ".monaco-editor .view-line", "")})
+                shot("diff-attempts")
+                wait_for("the wrong attempt's row", lambda: seen(
+                    f"tr[data-attempt='{wrong['id']}'] button", "Open Diff")).click()
+                page.locator(".tabs-container .tab", has_text="answer.txt").wait_for()
+                shot("attempt-diff")
+                right_row = wait_for("the first attempt's row", lambda: seen(
+                    f"tr[data-attempt='{first['id']}']"))
 
                 # Land the first; the confirmation lists what discarding the others loses.
                 right_row.locator("button", has_text="Land This, Discard Others").click()

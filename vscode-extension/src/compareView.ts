@@ -103,7 +103,11 @@ export class CompareViews implements vscode.Disposable {
       f.inWorktree && diff.worktree
         ? vscode.Uri.joinPath(vscode.Uri.file(diff.worktree), f.path)
         : versionUri(entry.root, diff.construct, f.path, f.status === "D" ? "none" : "head", diff.head);
-    await vscode.commands.executeCommand("vscode.diff", left, right, diffTitle(f, diff), { preview: true });
+    // Beside the view: the table stays in sight for the next attempt.
+    await vscode.commands.executeCommand("vscode.diff", left, right, diffTitle(f, diff), {
+      preview: true,
+      viewColumn: vscode.ViewColumn.Beside,
+    });
   }
 
   /** What another attempt has that this one has not, as a patch. */
@@ -124,7 +128,7 @@ export class CompareViews implements vscode.Disposable {
     const d = await this.server.execute("synthetic.group.diffAttempts", { root: entry.root, a: ref, b: pick.id });
     const header = `# from ${d.a} to ${d.b}: ${d.stat.files} file(s) +${d.stat.additions} −${d.stat.deletions}\n`;
     const doc = await vscode.workspace.openTextDocument({ language: "diff", content: header + (d.patch || "# no difference\n") });
-    await vscode.window.showTextDocument(doc, { preview: true });
+    await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
   }
 
   /** Land this attempt and discard the others, after showing what discarding them loses. */
