@@ -91,6 +91,8 @@ def render(result: Mapping[str, Any]) -> str:
     ], states={1: status}))
     out.append(f"Group usage: {usage_text(result['usage'])}\n")
     for a in attempts:
+        out.extend(f"{a['id']}: {one_line(note, 200)}\n" for note in a["notes"])
+    for a in attempts:
         for run in a["checks"]:
             if not run["passed"]:
                 why = ("timed out" if run["timed_out"] else f"exit {run['exit_code']}"

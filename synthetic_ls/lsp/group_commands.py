@@ -63,7 +63,7 @@ def _compare(store: Any, args: dict[str, Any], progress: Any = None) -> Any:
 
 
 def _diff_attempts(store: Any, args: dict[str, Any]) -> Any:
-    from synthetic_ls.ops.compare import diff_attempts
+    from synthetic_ls.ops.attempts_diff import diff_attempts
 
     return diff_attempts(store, **parse(args, diff_attempts))
 

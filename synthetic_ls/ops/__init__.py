@@ -49,7 +49,7 @@ OPERATIONS: dict[str, str] = {
     "pick_preview": "pick",
     "pick_attempt": "pick",
     "compare_group": "compare",
-    "diff_attempts": "compare",
+    "diff_attempts": "attempts_diff",
     # services, ports, prompts
     "services_status": "services",
     "start_services": "services",

@@ -24,9 +24,10 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from synthetic_ls.ops.attempts_diff import AttemptsDiffJson
 from synthetic_ls.ops.checks import ChecksResultJson
 from synthetic_ls.ops.commit_work import CommitResultJson
-from synthetic_ls.ops.compare import AttemptsDiffJson, CompareResultJson
+from synthetic_ls.ops.compare import CompareResultJson
 from synthetic_ls.ops.config import ConfigInitJson
 from synthetic_ls.ops.constructs import (
     CreatedConstructJson,

@@ -926,8 +926,8 @@ def test_start_up_loads_the_modules_on_first_use(repo: Path, tmp_path: Path) -> 
         "SyntheticNew", "SyntheticList", "SyntheticRemove", "SyntheticDoctor", "SyntheticFix",
         "SyntheticServices", "SyntheticSession", "SyntheticSend", "SyntheticAbort",
         "SyntheticApprove", "SyntheticDeny", "SyntheticLog", "SyntheticDiff", "SyntheticCommit",
-        "SyntheticLand", "SyntheticDiscard", "SyntheticReview", "SyntheticPrompts",
-        "SyntheticPromptsBuild"])
+        "SyntheticLand", "SyntheticDiscard", "SyntheticReview", "SyntheticCompare",
+        "SyntheticPrompts", "SyntheticPromptsBuild"])
     assert res["list"] == "Synthetic: no constructs yet (:SyntheticNew makes one)"
     assert "synthetic.commands" in res["after"] and "vim.lsp" in res["after"]
 

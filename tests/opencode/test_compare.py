@@ -87,7 +87,8 @@ def test_compare_three_attempts_run_their_checks(
     bash_allowed_server: OpenCodeServer, opencode_bin: str,
 ) -> None:
     from state_format.store import Store
-    from synthetic_ls.ops.compare import compare_group, diff_attempts
+    from synthetic_ls.ops.attempts_diff import diff_attempts
+    from synthetic_ls.ops.compare import compare_group
 
     server = bash_allowed_server
     for key, value in GIT_ENV.items():
@@ -179,7 +180,8 @@ def test_compare_three_attempts_run_their_checks(
     after = compare_group(Store.open(repo), group["id"]).to_dict()
     assert after["attempts"][2]["gone"] and after["attempts"][2]["usage"] is None
     assert [f["path"] for f in after["files"]] == ["notes.txt", "pick.txt"]
-    assert "gone" in cli(capsys, "compare", group["id"], as_json=False)["text"]
+    assert f"{ids[2]}: removed since" in cli(capsys, "compare", group["id"], as_json=False)[
+        "text"]
     # A group that is not there: a clear message, no traceback.
     assert run(["compare", "no-such-group"]) != 0
     err = capsys.readouterr().err

@@ -110,6 +110,12 @@ function M.lines(result)
   table.insert(lines, "")
   table.insert(lines, "Group usage: " .. M.usage_text(result.usage))
   for _, a in ipairs(attempts) do
+    for _, note in ipairs(a.notes or {}) do
+      table.insert(lines, ("%s: %s"):format(a.id, note))
+      at[#lines] = a
+    end
+  end
+  for _, a in ipairs(attempts) do
     for _, r in ipairs(a.checks or {}) do
       if not r.passed then
         local why = r.timed_out and "timed out" or (present(r.exit_code) and ("exit " .. r.exit_code) or "no exit status")
