@@ -10,13 +10,18 @@ change reaches clients through the live-state notification
 state the events tell is sent as it comes::
 
     synthetic/agentState  {"root", "construct", "name", "session", "state",
-                           "turn_ended", "permission": {...} | null, "error": str | null}
+                           "turn_ended", "permission": {...} | null,
+                           "question": {...} | null, "error": str | null}
 
 ``state`` is ``busy``, ``idle``, ``awaiting_input`` or ``error``;
 ``turn_ended`` is true when a turn the follower saw begin has ended (the
 agent is idle again, failed, or waits for the person), so that a client
 tells its person without a timer of its own; ``permission`` is the request
-(``id``, ``permission``, ``patterns``) of a ``permission.asked`` event.
+(``id``, ``permission``, ``patterns``) of a ``permission.asked`` event;
+``question`` the request (``id``, ``questions``: their texts) of a
+``question.asked`` event (the agent's question tool). Both are told for
+every construct the server follows, shown in an editor or not: a client
+tells its person once per request.
 
 Only a server that already runs is listened to: opening an editor never
 starts ``opencode serve`` (it would read the repository's own OpenCode
@@ -165,13 +170,19 @@ class AgentListener:
             if info.state == BUSY or next_status(c.status, info.state) is None:
                 continue
             permission = None
+            question = None
             if info.pending_permissions:
                 asked = [p for p in client.permissions(directory=c.workspace_path)
                          if p.id in info.pending_permissions]
                 if asked:
                     permission = {"id": asked[0].id, "permission": asked[0].permission,
                                   "patterns": [str(x) for x in asked[0].patterns]}
-            self._tell(c, sid, info.state, permission, None)
+            elif info.state == AWAITING_INPUT:
+                # No permission: it waits for the answer to a question (asked while
+                # nobody listened), told like one the events bring.
+                question = next((_question(q) for q in client.questions(
+                    directory=c.workspace_path) if q.get("sessionID") == sid), None)
+            self._tell(c, sid, info.state, permission, None, question)
 
     def _tell_event(self, store: Any, event: Any, session_id: str, state: str) -> None:
         """Send what an event says of a construct's agent to the clients."""
@@ -192,9 +203,10 @@ class AgentListener:
                 "permission": props.get("permission"),
                 "patterns": [str(p) for p in patterns] if isinstance(patterns, list) else [],
             }
+        question = _question(props) if event.type == "question.asked" else None
         error = props.get("error") if event.type == "session.error" else None
         text = error_text(error) if isinstance(error, dict) else None
-        self._tell(construct, session_id, state, permission, text)
+        self._tell(construct, session_id, state, permission, text, question)
 
     def _tell(
         self,
@@ -203,6 +215,7 @@ class AgentListener:
         state: str,
         permission: dict[str, Any] | None,
         error: str | None,
+        question: dict[str, Any] | None = None,
     ) -> None:
         """Send an agent's state to the clients; a turn seen begin ends on any state but busy."""
         ended = False
@@ -222,8 +235,16 @@ class AgentListener:
             "state": state,
             "turn_ended": ended,
             "permission": permission,
+            "question": question,
             "error": error,
         })
+
+
+def _question(body: dict[str, Any]) -> dict[str, Any]:
+    """A question request as told: its id and the texts of its questions."""
+    from synthetic_ls.ops.watch_all import question_texts
+
+    return {"id": body.get("id"), "questions": list(question_texts(body))}
 
 
 class IsolatedFollowers:

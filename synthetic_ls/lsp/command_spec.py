@@ -43,6 +43,8 @@ class Command:
 #: Parameters of an operation that are not JSON arguments: the face supplies them.
 NOT_ARGUMENTS = frozenset(
     {"store", "cancelled", "progress", "on_line", "emit", "root", "env", "cwd", "repo_root",
+     # Told of each check as it begins and ends (ops.checks): the face's callbacks.
+     "on_start", "on_result",
      # An editor asks in its own prompt, then allows the items (synthetic.trust.allow).
      "consent"}
 )

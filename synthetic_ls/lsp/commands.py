@@ -335,6 +335,9 @@ COMMANDS: dict[str, Command] = {
         Command("synthetic.construct.discardPreview", review_commands.discard_preview),
         Command("synthetic.construct.discard", review_commands.discard, "Discarding"),
         Command("synthetic.construct.review", review_commands.review),
+        # Cancellable: the person's cancel stops the check running (ops.checks).
+        Command("synthetic.construct.check", review_commands.check, "Running the checks",
+                cancellable=True),
         Command("synthetic.opencode.status", _opencode_status),
         Command("synthetic.trust.preview", _trust_preview),
         Command("synthetic.trust.allow", _trust_allow),

@@ -1,6 +1,6 @@
 """Adapters of the review commands (``synthetic.construct.diff``, ``.file``, ``.log``,
 ``.commit``, ``.land``, ``.landPlan``, ``.landQueue``, ``.resolve``, ``.discard``,
-``.discardPreview``, ``.review``).
+``.discardPreview``, ``.review``, ``.check``).
 
 Registered in :data:`synthetic_ls.lsp.commands.COMMANDS`; each takes the JSON
 arguments and returns the operation's result (the CLI's ``--json``). Each goes
@@ -83,3 +83,16 @@ def review(store: Any, args: dict[str, Any]) -> Any:
     from synthetic_ls.ops.review import review_construct
 
     return review_construct(store, **parse(args, review_construct))
+
+
+def check(store: Any, args: dict[str, Any], progress: Any = None) -> Any:
+    """``{"ref", "names"}``: run the template's checks (all when ``names`` is absent or
+    empty). Without the person's consent the operation refuses (``consent-required``,
+    nothing ran) and the client asks, allows the items and runs it again."""
+    from synthetic_ls.ops.checks import run_checks
+
+    values = parse(args, run_checks)
+    if progress is None:
+        return run_checks(store, **values)
+    return run_checks(store, **values, cancelled=progress.cancelled,
+                      on_start=lambda name: progress.step(0, 0, f"check {name}"))

@@ -100,7 +100,7 @@ class WatchAllResult:
         return {"requests": [r.to_dict() for r in self.requests]}
 
 
-def _questions(body: dict[str, Any]) -> tuple[str, ...]:
+def question_texts(body: dict[str, Any]) -> tuple[str, ...]:
     """The questions' texts of a question request (``questions: [{question, header}]``)."""
     out = []
     for q in body.get("questions") or []:
@@ -123,7 +123,7 @@ def _request(kind: RequestKind, body: dict[str, Any], construct: Construct
         session_id=construct.opencode_session_id or "", kind=kind, id=rid,
         permission=str(body.get("permission")) if kind == "permission" else None,
         patterns=tuple(str(p) for p in patterns) if isinstance(patterns, list) else (),
-        questions=_questions(body) if kind == "question" else (),
+        questions=question_texts(body) if kind == "question" else (),
     )
 
 

@@ -160,8 +160,8 @@ RESULTS: tuple[Result, ...] = (
     # plumbing another machine's Synthetic runs over ssh to reach an agent here.
     Result("services-open", ServicesOpenJson, ("synthetic.services.open",)),
     Result("session-connect", SessionConnectJson, ()),
-    # The CLI only, so far (`synthetic check`); `show` carries the recorded results.
-    Result("checks-result", ChecksResultJson, ()),
+    # `show` carries the recorded results too.
+    Result("checks-result", ChecksResultJson, ("synthetic.construct.check",)),
     # One line of `session watch --all --json`: a request of an agent for its person.
     Result("input-request", InputRequestJson, ()),
 )

@@ -87,6 +87,7 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         "synthetic.group.delete",
         "synthetic.group.pickPreview",
         "synthetic.group.pick",
+        "synthetic.construct.check",
         "synthetic.group.compare",
         "synthetic.group.diffAttempts",
     }
@@ -374,6 +375,48 @@ async def test_consent_required_carries_the_items_and_allow_takes_exactly_them(
     assert (tmp_path / "setup-ran").exists()
     revoked = await run(client, "synthetic.trust.revoke")
     assert revoked["changed"] == 1
+
+
+@pytest.fixture
+def checks_repo(tmp_path: Path) -> Path:
+    """A repository whose template has two checks: one passes, one fails."""
+    from tests.gitrepo import make_repo
+
+    root = tmp_path / "checks"
+    config = ('export default { defaults: { templateId: "t" }, worktrees: { root: "../wt" },\n'
+              '  templates: { t: { checks: {\n'
+              '    ok: "echo fine", bad: "echo broken; exit 3" } } } };\n')
+    make_repo(root, {"synthetic.config.ts": config, "README.md": "hi\n"})
+    return root
+
+
+@pytest.mark.workspace("checks_repo")
+async def test_checks_run_after_consent_and_are_recorded(
+    client: LanguageClient, checks_repo: Path
+) -> None:
+    """`synthetic.construct.check` refuses until the checks' commands are allowed (the client
+    asks), then runs them: pass/fail per check, kept on the record that `show` reads."""
+    made = await run(client, "synthetic.construct.create", {"name": "Checked"})
+    with pytest.raises(JsonRpcException) as caught:
+        await run(client, "synthetic.construct.check", {"ref": made["id"]})
+    assert caught.value.data["code"] == "consent-required"
+    items = caught.value.data["items"]
+    assert sorted(i["text"] for i in items) == ["echo broken; exit 3", "echo fine"]
+    await run(client, "synthetic.trust.allow", {"items": items})
+    result = await run(client, "synthetic.construct.check", {"ref": made["id"]})
+    assert result["passed"] is False
+    assert [(c["name"], c["passed"]) for c in result["checks"]] == [("ok", True), ("bad", False)]
+    assert "broken" in result["checks"][1]["output"]
+    only = await run(client, "synthetic.construct.check", {"ref": made["id"], "names": ["ok"]})
+    assert only["passed"] is True and [c["name"] for c in only["checks"]] == ["ok"]
+    shown = await run(client, "synthetic.construct.show", {"ref": made["id"]})
+    assert sorted(c["name"] for c in shown["checks"]) == ["bad", "ok"]
+    with pytest.raises(JsonRpcException) as unknown:
+        await run(client, "synthetic.construct.check", {"ref": made["id"], "names": ["lnt"]})
+    assert unknown.value.data["code"] == "unknown-check"
+    with pytest.raises(JsonRpcException) as wrong:
+        await run(client, "synthetic.construct.check", {"ref": made["id"], "on_start": "x"})
+    assert wrong.value.data["code"] == "invalid-input"
 
 
 @pytest.fixture

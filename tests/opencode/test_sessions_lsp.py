@@ -153,6 +153,29 @@ async def test_create_prompt_permission_abort_through_the_server(
     assert removed["removed"] == cid
 
 
+async def test_a_question_of_any_agent_is_told_with_its_text(
+    client: LanguageClient, agent_repo: Path, served: OpenCodeServer
+) -> None:
+    """An agent that asks a question (OpenCode's question tool) is told like a permission:
+    the notification carries the question's text, whichever construct asks."""
+    import json
+
+    told: list[dict[str, Any]] = []
+    client.feature("synthetic/agentState")(lambda params: told.append(plain(params)))
+    await run(client, "synthetic.construct.create", {"name": "Quiet one"})
+    asker = await run(client, "synthetic.construct.create", {"name": "Asker"})
+    args = {"questions": [{"question": "Which database?", "header": "DB",
+                           "options": [{"label": "pg", "description": "PostgreSQL"}]}]}
+    await run(client, "synthetic.session.send",
+              {"ref": asker["id"], "text": f"[tool:question {json.dumps(args)}]"})
+    asked = await until_told(told, lambda t: t["state"] == "awaiting_input")
+    assert asked["construct"] == asker["id"] and asked["name"] == "Asker"
+    assert asked["permission"] is None
+    assert asked["question"]["questions"] == ["Which database?"]
+    assert asked["question"]["id"]
+    await run(client, "synthetic.session.abort", {"ref": asker["id"]})
+
+
 async def test_errors_are_json_rpc_errors_with_data(
     client: LanguageClient, agent_repo: Path, served: OpenCodeServer
 ) -> None:

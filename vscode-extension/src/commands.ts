@@ -3,10 +3,12 @@
 
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { constructPickItem, errorCode, errorMessage, permissionText, promptBundleText } from "./format";
+import { constructPickItem, errorCode, errorMessage, permissionText, promptBundleText, questionText } from "./format";
 import type { CommandResults, Construct, PendingPermission, PromptBundle, RemoteRemoved, RemoveResult } from "./model";
 import { removalConfirmation, removedMessage } from "./removal";
-import { ConstructNode, ConstructsProvider, constructNodeOf, DetailNode, Node } from "./tree";
+import { ConstructNode, ConstructsProvider, constructNodeOf, DetailNode, GroupNode, Node } from "./tree";
+import type { CompareViews } from "./compareView";
+import { checksReport } from "./groups";
 import type { Doctor } from "./doctor";
 import type { Leftovers } from "./leftovers";
 import type { PromptDrafts } from "./promptDraft";
@@ -21,6 +23,9 @@ interface Target {
 }
 
 export class Commands {
+  /** The requests already told (a request is told once, however often the server says it). */
+  private readonly told = new Set<string>();
+
   constructor(
     private readonly server: SyntheticServer,
     private readonly tree: ConstructsProvider,
@@ -28,6 +33,7 @@ export class Commands {
     private readonly output: vscode.LogOutputChannel,
     private readonly leftovers: Leftovers,
     private readonly drafts: PromptDrafts,
+    private readonly compare: CompareViews,
   ) {}
 
   register(): vscode.Disposable[] {
@@ -66,6 +72,9 @@ export class Commands {
       r("synthetic.initConfig", () => this.initConfig()),
       r("synthetic.previewPrompts", () => this.previewPrompts()),
       r("synthetic.buildPrompts", (node?: Node) => this.buildPrompts(node)),
+      r("synthetic.runChecks", (node?: Node) => this.runChecks(node)),
+      r("synthetic.compareGroup", (node?: Node) => this.compareGroup(node)),
+      r("synthetic.removeGroup", (node?: Node) => this.removeGroup(node)),
       ...new Review(this.server, this.tree, (node, title, filter) => this.target(node, title, filter), this.leftovers)
         .handlers()
         .map(([id, fn]) => r(id, fn)),
@@ -365,10 +374,32 @@ export class Commands {
   }
 
   /**
-   * A request as it arrives (`synthetic/agentState` with a permission): a
-   * notification that says what the agent asks, with Approve and Deny.
+   * What an agent asks, as it arrives (`synthetic/agentState` with a
+   * permission or a question), whichever construct asks (shown in the tree or
+   * not): told once per request, with its content and the actions.
    */
-  async announcePermission(e: AgentStateChanged): Promise<void> {
+  async announce(e: AgentStateChanged): Promise<void> {
+    const id = e.permission?.id ?? e.question?.id;
+    if (!id || this.told.has(`${e.root}#${id}`)) return;
+    this.told.add(`${e.root}#${id}`);
+    if (e.permission) await this.announcePermission(e);
+    else if (e.question) await this.announceQuestion(e);
+  }
+
+  /** A question: its text, and the agent's session (where it is answered) one click away. */
+  private async announceQuestion(e: AgentStateChanged): Promise<void> {
+    if (!e.question) return;
+    const choice = await vscode.window.showWarningMessage(
+      `Synthetic: ${e.name}'s agent asks: ${questionText(e.question)}`,
+      "Open Session",
+    );
+    if (choice !== "Open Session") return;
+    const t = (await this.tree.constructs()).find((x) => x.root === e.root && x.construct.id === e.construct);
+    if (t) await this.openSession(new ConstructNode(t.root, t.construct));
+  }
+
+  /** A permission request: a notification that says what the agent asks, with Approve and Deny. */
+  private async announcePermission(e: AgentStateChanged): Promise<void> {
     const permission = e.permission;
     if (!permission) return;
     const where = e.host ? ` (on host ${e.host})` : "";
@@ -509,6 +540,79 @@ export class Commands {
       content: promptBundleText(bundle, title),
     });
     await vscode.window.showTextDocument(doc, { preview: true });
+  }
+
+  /**
+   * Run the construct's template checks (the server asks consent first, as
+   * for any code of the repository): a notification says which passed, the
+   * output channel keeps each check's last lines.
+   */
+  private async runChecks(node?: Node): Promise<void> {
+    const t = await this.target(node, "Run the checks of which construct?", (c) => Boolean(c.workspace_path) && !c.host);
+    if (!t) return;
+    const r = await this.server.execute("synthetic.construct.check", { root: t.root, ref: t.construct.id });
+    const { message, lines } = checksReport(t.construct.name, r);
+    for (const line of lines) this.output.info(line);
+    const choice = await (r.passed
+      ? vscode.window.showInformationMessage(message, "Show Output")
+      : vscode.window.showWarningMessage(message, "Show Output"));
+    if (choice === "Show Output") this.output.show(true);
+  }
+
+  /** The group a command acts on: the group's node, an attempt's group, else one picked. */
+  private async groupTarget(node: Node | undefined, title: string): Promise<{ root: string; id: string; name: string } | undefined> {
+    this.output.debug(`group command on ${node === undefined ? "no node" : `a ${(node as { kind?: string }).kind} node`}`);
+    if (node instanceof GroupNode) return { root: node.root, id: node.attempts.group.id, name: node.attempts.group.name };
+    const owner = constructNodeOf(node);
+    if (owner?.group instanceof GroupNode) {
+      const g = owner.group.attempts.group;
+      return { root: owner.root, id: g.id, name: g.name };
+    }
+    const root = await this.pickRoot();
+    if (!root) return undefined;
+    const { groups } = await this.server.execute("synthetic.group.list", { root });
+    if (!groups.length) {
+      void vscode.window.showInformationMessage("Synthetic: no group of attempts here (`synthetic new TASK --attempts N` makes one).");
+      return undefined;
+    }
+    const pick = await vscode.window.showQuickPick(
+      groups.map((g) => ({ label: g.name, description: `${g.id} · ${g.members.length} attempts`, detail: g.prompt, g })),
+      { title, matchOnDescription: true },
+    );
+    return pick ? { root, id: pick.g.id, name: pick.g.name } : undefined;
+  }
+
+  private async compareGroup(node?: Node): Promise<void> {
+    const g = await this.groupTarget(node, "Compare the attempts of which group?");
+    if (g) await this.compare.open(g.root, g.id);
+  }
+
+  /** Remove a group and every attempt in it; attempts with unmerged work need a second yes. */
+  private async removeGroup(node?: Node): Promise<void> {
+    const g = await this.groupTarget(node, "Remove which group?");
+    if (!g) return;
+    const choice = await vscode.window.showWarningMessage(
+      `Remove the group ${g.name} and all its attempts?`,
+      { modal: true, detail: "Each attempt's worktree, branch and record are removed." },
+      "Remove Group",
+    );
+    if (choice !== "Remove Group") return;
+    let r: CommandResults["synthetic.group.delete"];
+    try {
+      r = await this.server.execute("synthetic.group.delete", { root: g.root, ref: g.id });
+    } catch (err) {
+      if (errorCode(err) !== "conflict") throw err;
+      // The server says which attempts hold work never landed: that is what the person confirms.
+      const force = await vscode.window.showWarningMessage(
+        `Some attempts of ${g.name} have work that was never landed. Remove them anyway?`,
+        { modal: true, detail: errorMessage(err) },
+        "Remove and Lose the Work",
+      );
+      if (force !== "Remove and Lose the Work") return;
+      r = await this.server.execute("synthetic.group.delete", { root: g.root, ref: g.id, force: true });
+    }
+    this.tree.refresh(0);
+    void vscode.window.showInformationMessage(`Synthetic: removed the group ${g.name} and ${r.members.length} attempt(s).`);
   }
 
   private async copyId(node?: Node): Promise<void> {

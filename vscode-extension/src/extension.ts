@@ -3,6 +3,7 @@
 
 import * as vscode from "vscode";
 import { Commands } from "./commands";
+import { CompareViews } from "./compareView";
 import { Doctor } from "./doctor";
 import { Leftovers } from "./leftovers";
 import { PromptDrafts } from "./promptDraft";
@@ -31,7 +32,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const s = server;
   const leftovers = new Leftovers();
   const drafts = new PromptDrafts();
-  const commands = new Commands(s, tree, doctor, output, leftovers, drafts);
+  const compare = new CompareViews(s, tree, output, leftovers);
+  const commands = new Commands(s, tree, doctor, output, leftovers, drafts, compare);
   context.subscriptions.push(
     output,
     trace,
@@ -40,6 +42,7 @@ export function activate(context: vscode.ExtensionContext): void {
     doctor,
     leftovers,
     drafts,
+    compare,
     statusBar,
     view,
     ...commands.register(),
@@ -47,7 +50,7 @@ export function activate(context: vscode.ExtensionContext): void {
     s.onConstructsChanged(() => tree.refresh()),
     s.onAgentState((e) => {
       tree.refresh();
-      if (e.permission) void commands.announcePermission(e);
+      if (e.permission || e.question) void commands.announce(e);
     }),
     s.onRunningChanged((up) => (up ? statusBar.serverUp() : statusBar.serverDown(s.lastCheck?.problem))),
     tree.onDidLoad((lists) => {

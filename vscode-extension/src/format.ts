@@ -93,6 +93,11 @@ export function permissionText(p: Pick<PendingPermission, "permission" | "patter
   return patterns ? `${p.permission}: ${patterns}` : p.permission;
 }
 
+/** What an agent asks in a question request: its questions' texts. */
+export function questionText(q: { questions: string[] }): string {
+  return q.questions.join(" / ") || "a question";
+}
+
 /** `456`, `12.3k`, `4.5M`: a token count short enough for a row (as the CLI's `ls`). */
 export function tokensText(count: number): string {
   if (count < 1000) return String(count);

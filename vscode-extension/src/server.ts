@@ -42,9 +42,17 @@ export interface AgentStateChanged {
   turn_ended: boolean;
   /** The request of a `permission.asked` event: what the agent asks to do. */
   permission: PendingPermission | null;
+  /** The request of a `question.asked` event: the texts of the agent's questions. */
+  question?: AgentQuestion | null;
   error: string | null;
   /** The host, for an agent of a construct on another machine (synthetic_ls/lsp/remote_agents.py). */
   host?: string;
+}
+
+/** A question an agent asks the person (OpenCode's question tool). */
+export interface AgentQuestion {
+  id: string;
+  questions: string[];
 }
 
 /**

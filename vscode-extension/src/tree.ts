@@ -2,7 +2,9 @@
 // when the workspace has several folders, and by machine, "This machine" then
 // one group per host, when some construct lives on another machine), with its
 // branch, worktree, agent, services and "Changes" (each changed file opens a
-// diff editor) as children. Refreshed on `synthetic/constructsChanged`.
+// diff editor) as children. The attempts of a group (`new --attempts N`)
+// sit under their group's node, which tells what they cost together.
+// Refreshed on `synthetic/constructsChanged`.
 
 import * as path from "node:path";
 import * as vscode from "vscode";
@@ -28,8 +30,9 @@ import { errorMessage, usageDetail, usageSummary } from "./format";
 import { changeDescription, changedFiles, ChangedFile } from "./changes";
 import type { BrokenRecord, Construct, ConstructList, DiffResult, PendingPermission, ServiceState } from "./model";
 import type { SyntheticServer } from "./server";
+import { byGroup, groupDescription, groupTooltip, isAttemptGroup, type AttemptGroup, type GroupInfo } from "./groups";
 
-export type Node = RepoNode | HostNode | ConstructNode | DetailNode | ChangesNode | ChangeNode | MessageNode;
+export type Node = RepoNode | HostNode | GroupNode | ConstructNode | DetailNode | ChangesNode | ChangeNode | MessageNode;
 
 export class RepoNode {
   readonly kind = "repo";
@@ -37,6 +40,19 @@ export class RepoNode {
     readonly root: string,
     readonly list: ConstructList | undefined,
     readonly error: string | undefined,
+    /** The repository's groups of attempts (none when the server could not list them). */
+    readonly groups: GroupInfo[] = [],
+  ) {}
+}
+
+/** A group of attempts: its members under it, with their total cost. */
+export class GroupNode {
+  readonly kind = "group";
+  constructor(
+    readonly root: string,
+    readonly attempts: AttemptGroup,
+    /** Its machine's group, when the tree groups by machine. */
+    readonly host?: HostNode,
   ) {}
 }
 
@@ -54,8 +70,8 @@ export class ConstructNode {
   constructor(
     readonly root: string,
     readonly construct: Construct,
-    /** Its machine's group, when the tree groups by machine. */
-    readonly group?: HostNode,
+    /** The node above it: its machine's, or its group of attempts'. */
+    readonly group?: HostNode | GroupNode,
   ) {}
 }
 
@@ -153,8 +169,15 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
         const repos = await Promise.all(
           this.roots().map(async (root) => {
             try {
-              const list = await this.server.execute("synthetic.construct.list", { root });
-              return new RepoNode(root, list, undefined);
+              const [list, groups] = await Promise.all([
+                this.server.execute("synthetic.construct.list", { root }),
+                // Without its groups the tree still lists every construct, ungrouped.
+                this.server.execute("synthetic.group.list", { root }).then(
+                  (g) => g.groups,
+                  () => [],
+                ),
+              ]);
+              return new RepoNode(root, list, undefined, groups);
             } catch (err) {
               return new RepoNode(root, undefined, errorMessage(err));
             }
@@ -179,7 +202,8 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
       return repos;
     }
     if (node instanceof RepoNode) return this.repoChildren(node);
-    if (node instanceof HostNode) return node.group.constructs.map((c) => new ConstructNode(node.root, c, node));
+    if (node instanceof HostNode) return this.grouped(node.root, node.group.constructs, this.groupsOf(node.root), node);
+    if (node instanceof GroupNode) return node.attempts.members.map((c) => new ConstructNode(node.root, c, node));
     if (node instanceof ConstructNode) {
       const changes = node.construct.branch ? [new ChangesNode(node)] : [];
       // A construct on another machine: its services are its host's (not asked here).
@@ -200,9 +224,20 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
     const groups = hostGroups(list);
     const nodes: Node[] = groups.length
       ? groups.map((g) => new HostNode(repo.root, g))
-      : list.constructs.map((c) => new ConstructNode(repo.root, c));
+      : this.grouped(repo.root, list.constructs, repo.groups);
     for (const b of list.broken ?? []) nodes.push(brokenNode(b));
     return nodes;
+  }
+
+  /** Constructs, each group's attempts gathered under their group's node. */
+  private grouped(root: string, constructs: Construct[], groups: GroupInfo[], host?: HostNode): Node[] {
+    return byGroup(constructs, groups).map((x) =>
+      isAttemptGroup(x) ? new GroupNode(root, x, host) : new ConstructNode(root, x, host),
+    );
+  }
+
+  private groupsOf(root: string): GroupInfo[] {
+    return this.repos?.find((r) => r.root === root)?.groups ?? [];
   }
 
   private async details(node: ConstructNode): Promise<Node[]> {
@@ -301,6 +336,16 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
       item.contextValue = g.host === null ? "machine" : `host ${g.state}`;
       return item;
     }
+    if (node instanceof GroupNode) {
+      const g = node.attempts;
+      const item = new vscode.TreeItem(g.group.name, vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `${node.root}#group#${g.group.id}`;
+      item.description = groupDescription(g);
+      item.tooltip = groupTooltip(g);
+      item.iconPath = new vscode.ThemeIcon("layers");
+      item.contextValue = "group";
+      return item;
+    }
     if (node instanceof ConstructNode) {
       const c = node.construct;
       const item = new vscode.TreeItem(c.name, vscode.TreeItemCollapsibleState.Collapsed);
@@ -366,6 +411,7 @@ export class ConstructsProvider implements vscode.TreeDataProvider<Node>, vscode
 
   getParent(node: Node): Node | undefined {
     if (node instanceof ConstructNode) return node.group;
+    if (node instanceof GroupNode) return node.host;
     if (node instanceof DetailNode || node instanceof ChangesNode || node instanceof ChangeNode) return node.parent;
     return undefined;
   }

@@ -30,6 +30,7 @@ const CREATE_OR_START = [
   "synthetic.startService",
   "synthetic.restartService",
   "synthetic.landConstruct", // runs the repository's git hooks
+  "synthetic.runChecks", // runs the template's commands
 ];
 
 test("untrusted workspaces: limited, no create or start command offered", () => {

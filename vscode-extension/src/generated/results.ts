@@ -9,6 +9,7 @@
 export interface CommandResults {
   "synthetic.config.init": ConfigInit;
   "synthetic.config.templates": Templates;
+  "synthetic.construct.check": ChecksResult;
   "synthetic.construct.commit": CommitResult;
   "synthetic.construct.create": CreatedConstruct;
   "synthetic.construct.delete": RemoveResult | RemoteRemoved;
@@ -91,6 +92,38 @@ export interface Template {
   summary: string | null;
   type: "implementation" | "planning" | "manual";
   services: string[];
+}
+/**
+ * ``synthetic.construct.check`` (``synthetic check --json``): the checks that ran now,
+ * in the template's order, and whether all passed.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "ChecksResult".
+ */
+export interface ChecksResult {
+  construct: string;
+  passed: boolean;
+  checks: CheckRun[];
+}
+/**
+ * One check's last run: pass or fail, its exit status (null when stopped), whether it
+ * ran out of time, how long it took, when it ended, the HEAD it ran on, the last lines of
+ * its output and the log with all of it.
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "CheckRun".
+ */
+export interface CheckRun {
+  name: string;
+  command: string;
+  passed: boolean;
+  exit_code: number | null;
+  timed_out: boolean;
+  duration_ms: number;
+  finished_at: string;
+  head: string | null;
+  output: string[];
+  log: string | null;
 }
 /**
  * ``synthetic.construct.commit``: the commit made in the construct's worktree, and
@@ -852,26 +885,6 @@ export interface ServicePort {
   url: string;
 }
 /**
- * One check's last run: pass or fail, its exit status (null when stopped), whether it
- * ran out of time, how long it took, when it ended, the HEAD it ran on, the last lines of
- * its output and the log with all of it.
- *
- * This interface was referenced by `CommandResults`'s JSON-Schema
- * via the `definition` "CheckRun".
- */
-export interface CheckRun {
-  name: string;
-  command: string;
-  passed: boolean;
-  exit_code: number | null;
-  timed_out: boolean;
-  duration_ms: number;
-  finished_at: string;
-  head: string | null;
-  output: string[];
-  log: string | null;
-}
-/**
  * One thing the doctor found (README, "doctor"): ``id`` applies its fix on its own
  * (``synthetic.doctor.fix``); ``fixable`` says a safe fix exists.
  *
@@ -1409,18 +1422,6 @@ export interface TrustItem {
   text: string;
   digest: string;
   allowed: boolean;
-}
-/**
- * ``synthetic.construct.check`` (``synthetic check --json``): the checks that ran now,
- * in the template's order, and whether all passed.
- *
- * This interface was referenced by `CommandResults`'s JSON-Schema
- * via the `definition` "ChecksResult".
- */
-export interface ChecksResult {
-  construct: string;
-  passed: boolean;
-  checks: CheckRun[];
 }
 /**
  * ``synthetic host add|rm``: the host added or removed, and the file kept.
