@@ -194,3 +194,29 @@ async def test_the_language_server_shows_reviews_lands_and_removes_a_remote_cons
     with pytest.raises(JsonRpcException) as info:
         await run(client, "synthetic.construct.show", {"ref": "nothing-here"})
     assert info.value.data["code"] == "record-not-found"  # type: ignore[attr-defined]
+
+
+async def test_the_language_server_creates_a_construct_on_a_host(
+        reaching: Machines, remote_client: LanguageClient) -> None:
+    """``synthetic.construct.createRemote``: refused until the person allows exactly the
+    items it lists (nothing made on either side), then made on the host and listed here."""
+    m, client = reaching, remote_client
+    args = {"name": "Made from the editor", "host": "test"}
+    with pytest.raises(JsonRpcException) as refused:
+        await run(client, "synthetic.construct.createRemote", args)
+    data = refused.value.data  # type: ignore[attr-defined]
+    assert data["code"] == "consent-required" and data["items"]
+    assert m.host_constructs() == [] and m.local_remotes() == []
+    await run(client, "synthetic.trust.allow", {"items": data["items"]})
+    made = assert_matches("remote-created", await run(
+        client, "synthetic.construct.createRemote", args))
+    assert made["host"] == "test" and made["name"] == "Made from the editor"
+    [there] = m.host_constructs()
+    assert there["id"] == made["remote_id"] and there["name"] == "Made from the editor"
+    listed = await run(client, "synthetic.construct.list")
+    assert [(c["id"], c["host"]) for c in listed["constructs"]] == [(made["id"], "test")]
+    # A host nobody added: the usual error, nothing made.
+    with pytest.raises(JsonRpcException) as unknown:
+        await run(client, "synthetic.construct.createRemote", {"name": "x", "host": "nope"})
+    assert unknown.value.data["code"] == "unknown-host"  # type: ignore[attr-defined]
+    assert len(m.host_constructs()) == 1
