@@ -26,7 +26,12 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from state_format.errors import StateError
-from synthetic_ls.errors import InvalidInputError, SyntheticError, error_payload
+from synthetic_ls.errors import (
+    InvalidInputError,
+    OperationCancelledError,
+    SyntheticError,
+    error_payload,
+)
 from synthetic_ls.lsp import group_commands, review_commands, service_commands
 from synthetic_ls.lsp.command_spec import Command, parse
 from synthetic_ls.lsp.server import SyntheticServer
@@ -56,6 +61,26 @@ def _create(store: Any, args: dict[str, Any], progress: Any = None) -> Any:
     return create_construct(
         store, options, cancelled=progress.cancelled, progress=progress.step
     )
+
+
+def _create_remote(store: Any, args: dict[str, Any], progress: Any = None) -> Any:
+    """``new --host``: a command of its own, so each command answers one result form."""
+    from synthetic_ls.ops.remote_constructs import RemoteCreateOptions, create_remote_construct
+
+    options = RemoteCreateOptions(**parse(args, RemoteCreateOptions))
+    # Consent as for a local create: none given here, so items not allowed before
+    # answer `consent-required`; the client allows exactly those and asks again.
+    if progress is None:
+        return create_remote_construct(store, options)
+    steps = iter(range(1, 3))  # its two steps: the push, then the host's `new`
+
+    def tell(what: str) -> None:
+        # A cancel is seen as the next step begins; the creation undoes both sides.
+        if progress.cancelled():
+            raise OperationCancelledError("cancelled by the person")
+        progress.step(next(steps, 2), 2, what)
+
+    return create_remote_construct(store, options, progress=tell)
 
 
 def _list(store: Any, args: dict[str, Any]) -> Any:
@@ -297,6 +322,8 @@ COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
         Command("synthetic.construct.create", _create, "Creating the construct", cancellable=True),
+        Command("synthetic.construct.createRemote", _create_remote,
+                "Creating the construct on the host", cancellable=True),
         Command("synthetic.construct.list", _list),
         Command("synthetic.construct.show", _show),
         Command("synthetic.construct.update", _update),

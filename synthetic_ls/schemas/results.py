@@ -149,8 +149,8 @@ RESULTS: tuple[Result, ...] = (
     # `host check` asks another machine's Synthetic.
     Result("host-change", HostChangeJson, ()),
     Result("version", VersionJson, ()),
-    # The CLI only, so far (`new --host`).
-    Result("remote-created", RemoteCreatedJson, ()),
+    # `new --host`; in the editors a command of its own (`createRemote`).
+    Result("remote-created", RemoteCreatedJson, ("synthetic.construct.createRemote",)),
     # `rm` and `land` of a construct on another machine: a command's answer is then
     # this form or the local one (its show, diff, log, previews, commit and discard
     # answer the host's JSON in the local forms).

@@ -160,3 +160,61 @@ def test_the_list_shows_hosts_and_show_diff_remove_reach_the_host(
         for c in host_constructs():
             subprocess.run(["ssh", ALIAS, f"synthetic -C {clone} rm --yes --force --trust "
                             f"-- {c['id']}"], env=env, capture_output=True, timeout=120)
+
+
+def test_new_asks_where_and_makes_the_construct_on_the_host(
+        tmp_path: Path, sshd: SshServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """:SyntheticNew with a host added: "Where" lists this machine and the host; the host
+    chosen, the construct is made there, and :SyntheticList shows it on that host."""
+    repo = make_repo(tmp_path / "repo", {"synthetic.config.ts": CONFIG, "README.md": "hi\n"})
+    trust(repo)
+    clone = tmp_path / "remote-clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    monkeypatch.setenv("PATH", f"{sshd.bin}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    env = {**os.environ, **GIT_ENV, "PYTHONPATH": str(PROJECT)}
+
+    def host_constructs() -> list[Any]:
+        proc = subprocess.run(["ssh", ALIAS, f"synthetic -C {clone} ls --json"], env=env,
+                              capture_output=True, text=True, timeout=120)
+        listed: list[Any] = json.loads(proc.stdout)["constructs"]
+        return listed
+
+    added = subprocess.run([sys.executable, "-m", "synthetic_ls", "host", "add", "test",
+                            f"ssh://{ALIAS}{clone}"], cwd=repo, env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert added.returncode == 0, added.stderr
+    try:
+        result = run_scenario(
+            repo,
+            """
+            vim.cmd("edit README.md")
+            T.client(0)
+            T.script_ui({ "host test", "t" }, { "Made in Neovim" })
+            local made
+            require("synthetic.commands").new({ on_done = function(r) made = r end })
+            T.results.made = T.wait(function() return made end, 120000, ":SyntheticNew on the host")
+            T.results.where = T.prompts[1]
+            T.script_ui({}, {})
+            vim.cmd("SyntheticList")
+            T.wait(function() return #T.prompts > 0 end, 60000, "the list")
+            T.results.listed = T.prompts[1].items
+            """,
+            tmp_path,
+            timeout=240,
+        )
+        res = result["results"]
+        assert res["where"]["prompt"] == "Where"
+        assert res["where"]["items"] == ["This machine", f"host test (ssh://{ALIAS}{clone})"]
+        made = res["made"]
+        assert made["host"] == "test"
+        [there] = host_constructs()
+        assert there["id"] == made["remote_id"] and there["name"] == "Made in Neovim"
+        [line] = res["listed"]
+        assert line.startswith("Made in Neovim") and f"on host test as {made['remote_id']}" in line
+        assert "Synthetic: created " + made["id"] + " on host test" in " ".join(
+            n["msg"] for n in result["notes"])
+    finally:
+        for c in host_constructs():
+            subprocess.run(["ssh", ALIAS, f"synthetic -C {clone} rm --yes --force --trust "
+                            f"-- {c['id']}"], env=env, capture_output=True, timeout=120)

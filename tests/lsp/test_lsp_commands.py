@@ -33,6 +33,7 @@ async def test_the_server_offers_every_command(client: LanguageClient) -> None:
         assert name.startswith("synthetic.")
     assert set(COMMANDS) == {
         "synthetic.construct.create",
+        "synthetic.construct.createRemote",
         "synthetic.trust.preview",
         "synthetic.trust.allow",
         "synthetic.opencode.status",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,6 +53,15 @@ async def run(client: LanguageClient, command: str, args: dict[str, Any] | None 
     ssh: a longer bound than the local commands' tests)."""
     return await asyncio.wait_for(client.workspace_execute_command_async(
         types.ExecuteCommandParams(command=command, arguments=[args or {}])), 120)
+
+
+async def until(check: Any, what: str, timeout: float = 120) -> Any:
+    """Poll ``check()`` until it gives something true, and return that."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (value := check()):
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+    return value
 
 
 @pytest.fixture
@@ -194,3 +204,66 @@ async def test_the_language_server_shows_reviews_lands_and_removes_a_remote_cons
     with pytest.raises(JsonRpcException) as info:
         await run(client, "synthetic.construct.show", {"ref": "nothing-here"})
     assert info.value.data["code"] == "record-not-found"  # type: ignore[attr-defined]
+
+
+async def test_the_language_server_creates_a_construct_on_a_host(
+        reaching: Machines, remote_client: LanguageClient) -> None:
+    """``synthetic.construct.createRemote``: refused until the person allows exactly the
+    items it lists (nothing made on either side), then made on the host and listed here."""
+    m, client = reaching, remote_client
+    args = {"name": "Made from the editor", "host": "test"}
+    with pytest.raises(JsonRpcException) as refused:
+        await run(client, "synthetic.construct.createRemote", args)
+    data = refused.value.data  # type: ignore[attr-defined]
+    assert data["code"] == "consent-required" and data["items"]
+    assert m.host_constructs() == [] and m.local_remotes() == []
+    await run(client, "synthetic.trust.allow", {"items": data["items"]})
+    made = assert_matches("remote-created", await run(
+        client, "synthetic.construct.createRemote", args))
+    assert made["host"] == "test" and made["name"] == "Made from the editor"
+    [there] = m.host_constructs()
+    assert there["id"] == made["remote_id"] and there["name"] == "Made from the editor"
+    listed = await run(client, "synthetic.construct.list")
+    assert [(c["id"], c["host"]) for c in listed["constructs"]] == [(made["id"], "test")]
+    # A host nobody added: the usual error, nothing made.
+    with pytest.raises(JsonRpcException) as unknown:
+        await run(client, "synthetic.construct.createRemote", {"name": "x", "host": "nope"})
+    assert unknown.value.data["code"] == "unknown-host"  # type: ignore[attr-defined]
+    assert len(m.host_constructs()) == 1
+
+
+async def test_a_creation_on_a_host_can_be_cancelled_from_its_progress(
+        reaching: Machines, remote_client: LanguageClient, tmp_path: Path) -> None:
+    """Cancel while the start point is pushed: the host's `new` never runs, and nothing is
+    left on either side (the record here, the incoming ref there)."""
+    m, client = reaching, remote_client
+    # Hold the push in the host's clone (its pre-receive hook) until the test lets it go.
+    started, go = tmp_path / "push-started", tmp_path / "push-go"
+    hook = m.clone / ".git" / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\ncat >/dev/null\ntouch '{started}'\n"
+                    f"while [ ! -e '{go}' ]; do sleep 0.02; done\n")
+    hook.chmod(0o755)
+    await run(client, "synthetic.trust.allow", {"items": (await run(
+        client, "synthetic.trust.preview"))["items"]})
+    before = set(client.progress_reports)
+    creating = asyncio.ensure_future(run(client, "synthetic.construct.createRemote",
+                                         {"name": "Stopped", "host": "test"}))
+    try:
+        token = await until(lambda: next((t for t in client.progress_reports
+                                          if t not in before and
+                                          len(client.progress_reports[t]) > 1), None),
+                            "the first step's report", timeout=120)
+        begin, first = client.progress_reports[token][:2]
+        assert isinstance(begin, types.WorkDoneProgressBegin) and begin.cancellable
+        assert isinstance(first, types.WorkDoneProgressReport)
+        assert (first.message or "").startswith("[1/2] pushing ")
+        await until(started.exists, "the host's pre-receive hook", timeout=120)
+        client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+        # Answered after the cancel, so the server has handled the cancel by now.
+        await run(client, "synthetic.host.list")
+    finally:
+        go.touch()
+    with pytest.raises(JsonRpcException) as caught:
+        await creating
+    assert caught.value.data["code"] == "cancelled"  # type: ignore[attr-defined]
+    assert m.host_constructs() == [] and m.local_remotes() == [] and m.incoming_refs() == []

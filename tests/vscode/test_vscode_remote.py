@@ -27,7 +27,7 @@ import pytest
 
 from state_format.records import RemoteConstruct, utc_now
 from state_format.store import Store
-from tests.gitrepo import GIT_ENV, git, make_repo
+from tests.gitrepo import GIT_ENV, git, make_repo, trust
 from tests.opencode.conftest import offline_model, opencode_bin  # noqa: F401 (fixtures)
 from tests.remote.conftest import hosts_home  # noqa: F401 (a fixture)
 from tests.remote.sshd_server import ALIAS, DOWN, SSHD, SshServer, start_sshd
@@ -182,6 +182,71 @@ def test_the_tree_groups_by_host_and_removes_a_remote_construct(
                          ).wait_for()
             assert local["id"]  # the local construct stays listed
             page.locator(TREE_ROWS, has_text="Local one").wait_for()
+    finally:
+        for c in host_constructs():
+            subprocess.run(["ssh", ALIAS, f"synthetic -C {clone} rm --yes --force --trust "
+                            f"-- {c['id']}"], env=env, capture_output=True, timeout=120)
+
+
+def test_new_construct_asks_where_and_makes_it_on_the_host(
+        tmp_path: Path, sshd: SshServer) -> None:
+    """With a host added, New Construct asks where first; the host chosen, the construct is
+    made there (the host lists it) and the tree shows it under the host's group."""
+    artefacts = artefacts_folder()
+    repo = make_repo(tmp_path / "app", {"synthetic.config.ts": CONFIG, "README.md": "hi\n"})
+    trust(repo)  # consent is the subject of the language server's test, not this one
+    clone = tmp_path / "remote-clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    ssh_env = {"PATH": f"{sshd.bin}{os.pathsep}{os.environ['PATH']}",
+               "XDG_CONFIG_HOME": str(tmp_path / "config-home"), **GIT_ENV}
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), **ssh_env}
+    synthetic(repo, env, "host", "add", "test", f"ssh://{ALIAS}{clone}")
+
+    def host_constructs() -> list[Any]:
+        proc = subprocess.run(["ssh", ALIAS, f"synthetic -C {clone} ls --json"], env=env,
+                              capture_output=True, text=True, timeout=120)
+        listed: list[Any] = json.loads(proc.stdout)["constructs"]
+        return listed
+
+    try:
+        with (
+            code_server(tmp_path / "cs", repo, env_extra=ssh_env,
+                        synthetic_serverEnv=ssh_env) as url,
+            workbench(url, repo, artefacts / "failure-remote-new.png") as page,
+        ):
+            page.get_by_role("tab", name=re.compile(r"^Synthetic")).click()
+            palette(page, "Synthetic: New Construct...")
+            box = quick_input(page, "where")
+            wait_for("the host among the choices", lambda: page.locator(
+                ".quick-input-list .monaco-list-row", has_text="test").count() > 0)
+            rows = page.locator(".quick-input-list .monaco-list-row").all_inner_texts()
+            assert rows[0].startswith("This machine"), rows
+            box.fill("test")
+            page.keyboard.press("Enter")
+            box = quick_input(page, "name")  # one template: not asked
+            box.fill("Made in VS Code")
+            page.keyboard.press("Enter")
+            quick_input(page, "base ref")
+            page.keyboard.press("Enter")
+            toast = page.locator(".notification-toast", has_text="on host test")
+            toast.wait_for(timeout=120_000)
+            assert 'created "Made in VS Code"' in toast.inner_text(), toast.inner_text()
+            [there] = host_constructs()
+            assert there["name"] == "Made in VS Code"
+            [record] = Store.open(repo).list(RemoteConstruct).records
+            assert record.host == "test" and record.remote_id == there["id"]
+
+            def rows_in_order() -> list[str]:
+                found = page.locator(TREE_ROWS).evaluate_all(
+                    "rows => rows.map(r => [Number(r.dataset.index), "
+                    "(r.querySelector('.label-name') || r).innerText])")
+                return [text.strip() for _i, text in sorted(found)]
+
+            page.locator(TREE_ROWS, has_text="Made in VS Code").wait_for()
+            order = rows_in_order()
+            assert "test" in order and order.index("Made in VS Code") == \
+                order.index("test") + 1, order
+            page.screenshot(path=str(artefacts / "vscode-remote-new.png"))
     finally:
         for c in host_constructs():
             subprocess.run(["ssh", ALIAS, f"synthetic -C {clone} rm --yes --force --trust "

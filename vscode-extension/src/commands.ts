@@ -13,6 +13,7 @@ import type { Doctor } from "./doctor";
 import type { Leftovers } from "./leftovers";
 import type { PromptDrafts } from "./promptDraft";
 import { Review } from "./review";
+import { remoteCreatedMessage, whereItems } from "./where";
 import type { AgentStateChanged, SyntheticServer } from "./server";
 
 const CONFIG_FILE = "synthetic.config.ts";
@@ -130,6 +131,9 @@ export class Commands {
       await this.offerProblems(root);
       return;
     }
+    // Where, asked only of a person with hosts (else it is made here, as ever).
+    const host = await this.pickWhere(root);
+    if (host === undefined) return;
     let templateId = arg?.template_id;
     if (!templateId) {
       if (list.templates.length === 1) templateId = list.templates[0].id;
@@ -168,6 +172,10 @@ export class Commands {
     const args: Record<string, unknown> = { root, name: name.trim() };
     if (templateId) args.template_id = templateId;
     if (base.trim()) args.from_ref = base.trim();
+    if (host) {
+      await this.createOnHost(root, { ...args, host });
+      return;
+    }
     let created: CommandResults["synthetic.construct.create"];
     try {
       created = await this.server.execute("synthetic.construct.create", args);
@@ -190,6 +198,50 @@ export class Commands {
     if (choice === "Open Worktree" && created.workspace_path) {
       await vscode.commands.executeCommand("vscode.openFolder", vscode.Uri.file(created.workspace_path), { forceNewWindow: true });
     }
+  }
+
+  /**
+   * The host to make the construct on: null for this machine (also when the
+   * person has no hosts, or they cannot be read), undefined when the pick was dismissed.
+   */
+  private async pickWhere(root: string): Promise<string | null | undefined> {
+    let hosts: CommandResults["synthetic.host.list"]["hosts"];
+    try {
+      hosts = (await this.server.execute("synthetic.host.list", { root })).hosts;
+    } catch (err) {
+      // A broken hosts file must not stop a local creation: logged, then made here.
+      this.output.warn(`hosts not read: ${errorMessage(err)}`);
+      return null;
+    }
+    const items = whereItems(hosts);
+    if (!items.length) return null;
+    const pick = await vscode.window.showQuickPick(items, {
+      title: "New construct: where",
+      placeHolder: "This machine or one of your hosts",
+      matchOnDescription: true,
+      matchOnDetail: true,
+    });
+    return pick ? pick.host : undefined;
+  }
+
+  /** `new --host`: the server makes it there (progress and consent as for a local one). */
+  private async createOnHost(root: string, args: Record<string, unknown>): Promise<void> {
+    let made: CommandResults["synthetic.construct.createRemote"];
+    try {
+      made = await this.server.execute("synthetic.construct.createRemote", args);
+    } catch (err) {
+      if (errorCode(err) === "cancelled") {
+        void vscode.window.showInformationMessage("Synthetic: creation cancelled; nothing was left behind.");
+        return;
+      }
+      if (errorCode(err) === "config-has-errors") {
+        await this.offerProblems(root);
+        return;
+      }
+      throw err;
+    }
+    this.tree.refresh(0);
+    void vscode.window.showInformationMessage(remoteCreatedMessage(made));
   }
 
   /** The config has errors: say so, and offer them (the config opened, Problems shown). */

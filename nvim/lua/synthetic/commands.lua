@@ -176,8 +176,47 @@ end
 
 -- -- commands -----------------------------------------------------------------------
 
---- :SyntheticNew [name]: pick a template, type a name, create the construct.
---- `template_id` given (the code lens) skips the picker.
+--- The "where" choices of :SyntheticNew: "This machine" then each host (`host` nil is
+--- this machine); empty when the person has no hosts (then nothing is asked).
+function M.where_items(hosts)
+  if type(hosts) ~= "table" or #hosts == 0 then
+    return {}
+  end
+  local items = { { label = "This machine", host = nil } }
+  for _, h in ipairs(hosts) do
+    table.insert(items, { label = ("host %s (%s)"):format(str(h.name), str(h.url)), host = h.name })
+  end
+  return items
+end
+
+--- In a coroutine: the host to make the construct on: false for this machine (also when
+--- the person has no hosts, or they cannot be read), nil when the choice was dismissed.
+local function pick_where(client, root)
+  local err, listed = rpc.call(client, "synthetic.host.list", { root = root })
+  if err then
+    -- A broken hosts file must not stop a local creation.
+    notify("hosts not read: " .. rpc.error_message(err), vim.log.levels.WARN)
+    return false
+  end
+  local items = M.where_items(listed.hosts)
+  if #items == 0 then
+    return false
+  end
+  local choice = rpc.select(items, {
+    prompt = "Where",
+    kind = "synthetic.host",
+    format_item = function(i)
+      return i.label
+    end,
+  })
+  if choice == nil then
+    return nil
+  end
+  return choice.host or false
+end
+
+--- :SyntheticNew [name]: where (when the person has hosts), pick a template, type a
+--- name, create the construct. `template_id` given (the code lens) skips the picker.
 function M.new(opts)
   opts = opts or {}
   rpc.run(function()
@@ -186,6 +225,10 @@ function M.new(opts)
       return
     end
     root = opts.root or root
+    local host = pick_where(client, root)
+    if host == nil then
+      return
+    end
     local template_id = opts.template_id
     if template_id == nil then
       local templates, err = M.templates(client, root)
@@ -212,6 +255,23 @@ function M.new(opts)
       name = rpc.input({ prompt = ("New construct (%s), name: "):format(template_id) })
     end
     if name == nil or vim.trim(name) == "" then
+      return
+    end
+    if host then
+      -- `new --host`: the server makes it there (consent asked as for a local one).
+      local err, made = rpc.call(client, "synthetic.construct.createRemote", {
+        root = root,
+        name = name,
+        host = host,
+        template_id = template_id,
+      })
+      if err then
+        return fail(err)
+      end
+      notify(("created %s on host %s (%s there)"):format(made.id, made.host, made.remote_id))
+      if opts.on_done then
+        opts.on_done(made)
+      end
       return
     end
     local err, result = rpc.call(client, "synthetic.construct.create", {

@@ -12,6 +12,7 @@ export interface CommandResults {
   "synthetic.construct.check": ChecksResult;
   "synthetic.construct.commit": CommitResult;
   "synthetic.construct.create": CreatedConstruct;
+  "synthetic.construct.createRemote": RemoteCreated;
   "synthetic.construct.delete": RemoveResult | RemoteRemoved;
   "synthetic.construct.diff": Diff;
   "synthetic.construct.discard": DiscardResult;
@@ -300,6 +301,23 @@ export interface ServiceRecord {
   stopped_at: string | null;
   log: string | null;
   error: string | null;
+}
+/**
+ * ``synthetic new --host``: the local record (``id``), where the construct lives, and
+ * the host's own answer to ``new --json`` (``construct``).
+ *
+ * This interface was referenced by `CommandResults`'s JSON-Schema
+ * via the `definition` "RemoteCreated".
+ */
+export interface RemoteCreated {
+  id: string;
+  name: string;
+  host: string;
+  url: string;
+  remote_id: string;
+  construct: {
+    [k: string]: unknown | undefined;
+  };
 }
 /**
  * ``synthetic.construct.delete``: the id removed, notes for a person on what was
@@ -1450,23 +1468,6 @@ export interface InputRequest {
   permission: string | null;
   patterns: string[];
   questions: string[];
-}
-/**
- * ``synthetic new --host``: the local record (``id``), where the construct lives, and
- * the host's own answer to ``new --json`` (``construct``).
- *
- * This interface was referenced by `CommandResults`'s JSON-Schema
- * via the `definition` "RemoteCreated".
- */
-export interface RemoteCreated {
-  id: string;
-  name: string;
-  host: string;
-  url: string;
-  remote_id: string;
-  construct: {
-    [k: string]: unknown | undefined;
-  };
 }
 /**
  * ``synthetic session connect --json``, plumbing that another machine runs over ssh:
