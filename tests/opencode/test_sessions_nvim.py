@@ -510,3 +510,28 @@ def test_the_list_and_show_tell_what_each_agent_cost(
     assert (f"usage:       {shown['input']} tokens in, {shown['output']} out, "
             f"${shown['cost']:.4f}") in r["shown"]
     assert not errors_in(result)
+
+
+def test_a_question_of_an_agent_not_in_view_is_told_once_with_its_text(
+        repo: Path, tmp_path: Path) -> None:
+    """Item 6 of issue 25: an agent's question reaches the person with what it asks, even for
+    a construct Neovim never opened nor prompted (the CLI sent the prompt)."""
+    _cli(repo, "new", "Quiet one")
+    asker = _cli(repo, "new", "Asker")
+    args = {"questions": [{"question": "Which database?", "header": "DB",
+                           "options": [{"label": "pg", "description": "PostgreSQL"}]}]}
+    result = scenario(repo, f"""
+        vim.cmd("edit README.md")
+        T.client(0)
+        vim.fn.system({{ "python3", "-m", "synthetic_ls", "session", "send", "{asker['id']}",
+                        {json.dumps("[tool:question " + json.dumps(args) + "]")} }})
+        T.results.asked = note("asks:").msg
+        -- A later look at the list (the follower polls again) tells nothing again.
+        T.results.lines = list_lines()
+        """, tmp_path)
+    r = result["results"]
+    assert r["asked"] == (f"Synthetic: Asker asks: Which database? — :SyntheticSession "
+                          f"{asker['id']} to answer")
+    assert any(line.startswith("Asker  [awaiting_input]") for line in r["lines"]), r["lines"]
+    assert told(result, "asks:") == [r["asked"]]
+    assert not errors_in(result)

@@ -133,6 +133,30 @@ local function tell_waiting(who, name, permissions)
   )
 end
 
+-- The questions already told, by id (the follower's catch-up after a reconnect
+-- brings a pending one again).
+local told_questions = {}
+
+--- Tell the person what construct `who`'s agent asks (`question`: the server's
+--- `{id, questions}`, its texts), once per question; it is answered in the
+--- session's terminal UI.
+local function tell_question(who, name, question)
+  if present(question.id) then
+    if told_questions[question.id] then
+      return
+    end
+    told_questions[question.id] = true
+  end
+  local texts = type(question.questions) == "table" and question.questions or {}
+  if #texts == 0 then
+    return tell_waiting(who, name, {})
+  end
+  notify(
+    ("%s asks: %s — :SyntheticSession %s to answer"):format(name, table.concat(texts, " / "), who),
+    vim.log.levels.WARN
+  )
+end
+
 --- Tell the person that construct `who`'s agent failed its turn (`error`: why, when known).
 local function tell_failed(who, name, error)
   local why = present(error) and (": " .. tostring(error)) or ""
@@ -176,6 +200,9 @@ function M.agent_state(params)
     name = ("%s (on host %s)"):format(name, params.host)
   end
   if params.state == "awaiting_input" then
+    if type(params.permission) ~= "table" and type(params.question) == "table" then
+      return tell_question(who, name, params.question)
+    end
     return tell_waiting(who, name, type(params.permission) == "table" and { params.permission } or {})
   end
   if params.state == "error" then
