@@ -221,7 +221,14 @@ def test_a_check_run_killed_mid_way_is_settled_by_doctor_fix(store: Store, token
                             cwd=repo, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while not sleepers(token, "3001"):
+
+    def recorded() -> bool:
+        # The check runs, and its process group is in the journal (written just after
+        # the process starts): the state a kill -9 is meant to find.
+        journal = store.get_construct(cid).journal
+        return bool(sleepers(token, "3001") and journal is not None and journal.groups)
+
+    while not recorded():
         assert time.monotonic() < deadline, "the check never started"
         time.sleep(0.05)
     journal = store.get_construct(cid).journal
