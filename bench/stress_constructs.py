@@ -34,6 +34,9 @@ from state_format.store import Store
 from synthetic_ls.ops import constructs as ops
 from synthetic_ls.provision.flow import OperationInProgressError
 
+#: Seconds the pool may take for all its operations before the run fails.
+POOL_TIMEOUT = 600
+
 CONFIG = """export default {
   defaults: { templateId: "impl" },
   templates: { impl: { label: "Implement" } },
@@ -100,8 +103,11 @@ def run(
     if procs == 1:
         logs = [worker(jobs[0])]
     else:
-        with multiprocessing.get_context("fork").Pool(procs) as pool:
-            logs = pool.map(worker, jobs)
+        # Spawned, not forked: a fork copies whatever locks the caller's other threads
+        # hold (a test process has several), and a worker stuck on one hung the pool.
+        # A worker that never answers fails the run rather than hang it.
+        with multiprocessing.get_context("spawn").Pool(procs) as pool:
+            logs = pool.map_async(worker, jobs).get(timeout=POOL_TIMEOUT)
     return time.perf_counter() - start, logs
 
 

@@ -22,8 +22,11 @@ def _load_stress() -> ModuleType:
     spec = importlib.util.spec_from_file_location("stress_constructs", BENCH)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    # Registered so the fork()ed pool workers can find the worker function.
+    # Registered, and its folder on the path (which a spawned process inherits), so
+    # that the pool's workers find the worker function by its module's name.
     sys.modules["stress_constructs"] = module
+    if str(BENCH.parent) not in sys.path:
+        sys.path.append(str(BENCH.parent))
     spec.loader.exec_module(module)
     return module
 
